@@ -1,0 +1,24 @@
+"""luodi (落地): offline Chinese document AI — OCR, key-information extraction, serving."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from luodi.errors import LuodiError
+from luodi.ocr.result import Document, Line, Page, Timings
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from luodi.ocr.pipeline import OCR, OCROptions
+
+__all__ = ["OCR", "OCROptions", "Document", "Page", "Line", "Timings", "LuodiError", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    # Engines pull in numpy/opencv/onnxruntime; keep `import luodi` and `luodi --help` light.
+    if name in ("OCR", "OCROptions"):
+        from luodi.ocr import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'luodi' has no attribute {name!r}")

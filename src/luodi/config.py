@@ -1,0 +1,95 @@
+"""Settings: defaults < config file (``LUODI_CONFIG``) < ``LUODI_*`` environment < explicit arguments.
+
+Library code reads settings through :func:`get_settings` once per engine construction; nothing
+here is mutated after it is built.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from luodi.errors import ConfigError
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "luodi"
+
+
+class Limits(BaseModel):
+    """Input limits shared by the CLI and the service."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_bytes: int = Field(20 * 1024 * 1024, gt=0, description="bytes per input file")
+    max_pixels: int = Field(50_000_000, gt=0, description="pixels per image or rendered page")
+    max_pages: int = Field(100, gt=0, description="pages per PDF")
+    max_files: int = Field(32, gt=0, description="files per batch request")
+    pdf_dpi: int = Field(200, ge=36, le=600, description="DPI used to render PDF pages")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LUODI_", env_nested_delimiter="__", extra="forbid", frozen=True)
+
+    home: Path = Field(default_factory=_default_home, description="model store and state root")
+    model: str = "pp-ocrv6-small"
+    runtime: str = "onnxruntime"
+    threads: int | None = None
+    limits: Limits = Field(default_factory=Limits)  # type: ignore[arg-type]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # explicit arguments > LUODI_* environment > config file > defaults
+        return (init_settings, env_settings, _YamlFileSource(settings_cls))
+
+
+class _YamlFileSource(PydanticBaseSettingsSource):
+    """Reads the YAML file named by ``LUODI_CONFIG`` (a mapping of the same keys)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("LUODI_CONFIG")
+        if not path:
+            return {}
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+        if loaded is None:
+            return {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {path} must hold a mapping of settings")
+        return loaded
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with explicit ``overrides`` on top; ``None`` values are ignored."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"bad setting {where}: {first['msg']}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""Runtime seam: InferenceSession protocol and backends."""

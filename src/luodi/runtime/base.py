@@ -1,0 +1,46 @@
+"""The runtime seam: every model runs through an ``InferenceSession``.
+
+Backends are imported lazily (onnxruntime is the default; paddle and openvino are optional) and
+chosen by the ``Backend`` enum. What a backend actually granted (providers, threads, precision) is
+read back from it and exposed as ``RuntimeInfo`` rather than assumed from what we asked for.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+class Backend(enum.StrEnum):
+    ONNXRUNTIME = "onnxruntime"
+    PADDLE = "paddle"
+    OPENVINO = "openvino"
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeInfo:
+    backend: Backend
+    device: str  # "cpu" or "gpu:0"
+    threads: int | None  # intra-op threads actually in force, when the backend reports it
+    providers: tuple[str, ...] = ()
+    precision: str = "fp32"
+
+
+@runtime_checkable
+class InferenceSession(Protocol):
+    """A loaded model. ``run`` must be safe to call from several threads at once."""
+
+    @property
+    def input_names(self) -> Sequence[str]: ...
+
+    @property
+    def output_names(self) -> Sequence[str]: ...
+
+    @property
+    def info(self) -> RuntimeInfo: ...
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]: ...
