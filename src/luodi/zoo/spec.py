@@ -1,0 +1,64 @@
+"""What a model bundle is. The zoo resolves a bundle name to one of these; stages read it.
+
+A bundle is a detector, an optional 0/180 line classifier and a recogniser (plus its character
+dictionary), each possibly in several formats (ONNX for onnxruntime/openvino, a Paddle inference
+program for the paddle backend). Every file carries its sha256 so the store can be verified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFile:
+    """One file of a bundle, as it lies in the model store."""
+
+    role: str  # "det", "cls", "rec", "dict", or "<role>.pdmodel"/"<role>.pdiparams" for paddle variants
+    path: Path  # absolute path in the store
+    sha256: str
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class StageSpec:
+    """How a stage's model expects its input."""
+
+    model: Path | None  # ONNX file (onnxruntime/openvino)
+    paddle_model: Path | None = None  # Paddle inference program prefix dir/inference (optional)
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    scale: float = 1.0 / 255.0
+    image_shape: tuple[int, int, int] | None = None  # (C, H, W); W is the nominal width for rec/cls
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    name: str
+    task: str  # "ocr" for det+cls+rec bundles; "rec" for a recogniser-only bundle, ...
+    version: str  # "v4", "v5", "v6", or a user label
+    det: StageSpec | None
+    cls: StageSpec | None
+    rec: StageSpec | None
+    dictionary: Path | None  # CTC character dictionary, one entry per line, PaddleOCR order
+    files: tuple[ModelFile, ...] = ()
+    licence: str = ""
+    source: str = ""
+    description: str = ""
+    base: str | None = None  # for user bundles: the bundle whose missing stages they borrow
+
+    def info(self) -> dict[str, Any]:
+        """The JSON printed by ``luodi models info NAME --format json``."""
+        return {
+            "name": self.name,
+            "task": self.task,
+            "version": self.version,
+            "files": [{"path": str(f.path), "bytes": f.bytes, "sha256": f.sha256} for f in self.files],
+            "licence": self.licence,
+            "source": self.source,
+            "description": self.description,
+            "base": self.base,
+        }
