@@ -171,3 +171,11 @@ class DeadlineExceededError(ServiceError):
 class JobNotFoundError(ServiceError):
     http_status = 404
     type = "job_not_found"
+
+
+# --- datasets ----------------------------------------------------------------------------------
+class LabelFormatError(InputError):
+    """A dataset label file with a malformed line; the message names the file and line number."""
+
+    http_status = 422
+    type = "label_format"
