@@ -179,3 +179,10 @@ class LabelFormatError(InputError):
 
     http_status = 422
     type = "label_format"
+
+
+class NotReadyError(ServiceError):
+    """The service is up but its models are not loaded (yet, or loading failed)."""
+
+    http_status = 503
+    type = "not_ready"
