@@ -186,3 +186,11 @@ class NotReadyError(ServiceError):
 
     http_status = 503
     type = "not_ready"
+
+
+# --- output ------------------------------------------------------------------------------------
+class OutputError(LuodiError):
+    """A result could not be written (output file or folder not writable)."""
+
+    http_status = 500
+    type = "output_error"
