@@ -111,3 +111,17 @@ class Document:
             "pages": [page.to_dict() for page in self.pages],
             "timings_ms": self.timings.to_dict(),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RecResult:
+    """What the recogniser read from one line crop (before it becomes a positioned ``Line``).
+
+    ``char_scores``/``char_positions`` hold one entry per character of ``text``: the CTC confidence
+    and the character's centre as a fraction (0..1) of the crop's width in reading direction.
+    """
+
+    text: str
+    score: float
+    char_scores: tuple[float, ...] = ()
+    char_positions: tuple[float, ...] = ()

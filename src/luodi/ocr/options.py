@@ -1,0 +1,68 @@
+"""Per-call OCR options: a frozen value passed into each call, never stored in the engine."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from luodi.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class OCROptions:
+    """What one OCR call should do. ``OCROptions().replace(use_cls=False)`` derives a variant.
+
+    Defaults follow PaddleOCR's inference defaults where they exist; ``det_limit_side`` is the
+    longer side the page is shrunk to before detection (``det_limit_type="max"``), or the shorter
+    side it is brought up to (``"min"``, RapidOCR's mode, slower on large pages).
+    """
+
+    use_det: bool = True
+    use_cls: bool = True
+    # detection (DB)
+    det_limit_side: int = 960
+    det_limit_type: Literal["max", "min"] = "max"
+    det_max_side: int = 4000  # never feed the detector more than this, whatever limit_type says
+    det_thresh: float = 0.3
+    det_box_thresh: float = 0.6
+    det_unclip_ratio: float = 1.5
+    det_max_candidates: int = 1000
+    det_dilate: bool = False
+    # line crops
+    tall_ratio: float = 1.5  # crops with height/width >= this are turned 90° (vertical text)
+    # classification (0/180)
+    cls_thresh: float = 0.9
+    cls_batch_size: int = 8
+    # recognition (CTC)
+    rec_batch_size: int = 1
+    rec_min_width: int = 0  # pad narrower crops to this width (PaddleOCR uses 320); 0 = real width
+    drop_score: float = 0.5
+
+    def __post_init__(self) -> None:
+        def check(ok: bool, what: str) -> None:
+            if not ok:
+                raise ConfigError(f"bad OCR option: {what}")
+
+        check(32 <= self.det_limit_side <= 8192, f"det_limit_side must be in 32..8192, got {self.det_limit_side}")
+        check(
+            self.det_limit_type in ("max", "min"), f"det_limit_type must be 'max' or 'min', got {self.det_limit_type!r}"
+        )
+        check(self.det_max_side >= 32, f"det_max_side must be >= 32, got {self.det_max_side}")
+        check(0.0 < self.det_thresh < 1.0, f"det_thresh must be in (0, 1), got {self.det_thresh}")
+        check(0.0 <= self.det_box_thresh <= 1.0, f"det_box_thresh must be in [0, 1], got {self.det_box_thresh}")
+        check(0.0 < self.det_unclip_ratio <= 10.0, f"det_unclip_ratio must be in (0, 10], got {self.det_unclip_ratio}")
+        check(self.det_max_candidates >= 1, "det_max_candidates must be >= 1")
+        check(self.tall_ratio >= 1.0, f"tall_ratio must be >= 1, got {self.tall_ratio}")
+        check(0.0 <= self.cls_thresh <= 1.0, f"cls_thresh must be in [0, 1], got {self.cls_thresh}")
+        check(self.cls_batch_size >= 1, "cls_batch_size must be >= 1")
+        check(self.rec_batch_size >= 1, "rec_batch_size must be >= 1")
+        check(0 <= self.rec_min_width <= 4096, "rec_min_width must be in 0..4096")
+        check(0.0 <= self.drop_score <= 1.0, f"drop_score must be in [0, 1], got {self.drop_score}")
+
+    def replace(self, **changes: Any) -> OCROptions:
+        """A copy with ``changes`` applied (validated again); unknown names raise ConfigError."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ConfigError(f"unknown OCR option(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)

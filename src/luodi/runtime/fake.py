@@ -1,0 +1,89 @@
+"""A deterministic stand-in for a model, for fast unit tests of the pipeline around inference.
+
+The fakes look at their input, so results differ between inputs (a thread mixing up two calls'
+tensors gives a visibly wrong answer) yet are exactly reproducible:
+
+* ``det``: probability = how dark the pixel is (text is dark on light paper), so dark rectangles
+  drawn on a white page come back as boxes.
+* ``cls``: "180" when the top half of the crop is darker than the bottom half.
+* ``rec``: one timestep per 8 input columns (like PP-OCR's recognisers); a column band's darkness
+  picks the class, blank for light bands.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from luodi.runtime.base import Backend, RuntimeInfo
+
+FakeFn = Callable[[np.ndarray], np.ndarray]
+
+
+class FakeSession:
+    def __init__(self, fn: FakeFn, *, input_name: str = "x", output_name: str = "out") -> None:
+        self._fn = fn
+        self._inputs = (input_name,)
+        self._outputs = (output_name,)
+        self._info = RuntimeInfo(backend=Backend.ONNXRUNTIME, device="cpu", threads=1, providers=("fake",))
+        self._lock = threading.Lock()
+        self.calls = 0  # how many times run() was called; for tests that check batching
+        self.shapes: list[tuple[int, ...]] = []
+
+    @property
+    def input_names(self) -> Sequence[str]:
+        return self._inputs
+
+    @property
+    def output_names(self) -> Sequence[str]:
+        return self._outputs
+
+    @property
+    def info(self) -> RuntimeInfo:
+        return self._info
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        x = inputs[self._inputs[0]]
+        with self._lock:
+            self.calls += 1
+            self.shapes.append(tuple(x.shape))
+        return [self._fn(x)]
+
+    # --- ready-made fakes for the three PP-OCR stages ---------------------------------------
+    @classmethod
+    def det(cls) -> FakeSession:
+        def fn(x: np.ndarray) -> np.ndarray:
+            # inputs are normalised around 0; darker = more negative. Map to [0, 1] "text" probability.
+            gray = x.mean(axis=1, keepdims=True)
+            lo, hi = gray.min(), gray.max()
+            prob = 1.0 - (gray - lo) / max(float(hi - lo), 1e-6)
+            return np.asarray(prob, dtype=np.float32)
+
+        return cls(fn)
+
+    @classmethod
+    def cls_(cls) -> FakeSession:
+        def fn(x: np.ndarray) -> np.ndarray:
+            h = x.shape[2]
+            top = x[:, :, : h // 2].mean(axis=(1, 2, 3))
+            bottom = x[:, :, h // 2 :].mean(axis=(1, 2, 3))
+            upside = (top < bottom - 0.05).astype(np.float32)
+            return np.stack([1.0 - upside * 0.98 - 0.01, upside * 0.98 + 0.01], axis=1).astype(np.float32)
+
+        return cls(fn)
+
+    @classmethod
+    def rec(cls, num_classes: int = 12) -> FakeSession:
+        def fn(x: np.ndarray) -> np.ndarray:
+            n, _, _, w = x.shape
+            steps = max(1, w // 8)
+            bands = x[:, :, :, : steps * 8].mean(axis=(1, 2)).reshape(n, steps, 8).mean(axis=2)
+            darkness = np.clip(-bands, 0.0, 1.0)  # normalised white ≈ +1, black ≈ -1
+            idx = np.where(darkness > 0.2, 1 + (darkness * 7).astype(np.int64) % (num_classes - 1), 0)
+            probs = np.full((n, steps, num_classes), 0.1 / (num_classes - 1), dtype=np.float32)
+            np.put_along_axis(probs, idx[..., None], 0.9, axis=2)
+            return np.asarray(probs, dtype=np.float32)
+
+        return cls(fn)

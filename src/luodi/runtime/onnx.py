@@ -1,0 +1,118 @@
+"""ONNX Runtime backend (the default).
+
+One ``InferenceSession`` per model file. ORT's ``run`` is documented as thread-safe, so a single
+session is shared by every caller. Intra-op threads default to the machine's cores; inter-op is 1
+because our graphs are chains of convolutions with nothing to run in parallel, and a second pool
+only competes with the first for the same cores.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from luodi.errors import RuntimeBackendError
+from luodi.runtime.base import Backend, RuntimeInfo
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+
+def default_threads() -> int:
+    """Cores this process may run on (respects taskset/cgroup affinity, unlike os.cpu_count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class OnnxSession:
+    """An ONNX model loaded into ONNX Runtime."""
+
+    def __init__(self, path: str | Path, *, threads: int | None = None, device: str = "cpu") -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise RuntimeBackendError("onnxruntime is not installed: pip install onnxruntime") from exc
+
+        path = Path(path)
+        if not path.is_file():
+            raise RuntimeBackendError(f"model file not found: {path}")
+        want_threads = threads if threads is not None else default_threads()
+        if want_threads < 1:
+            raise RuntimeBackendError(f"threads must be >= 1, got {want_threads}")
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = want_threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.log_severity_level = 3  # ORT's own warnings (e.g. unused initializers) are noise to users
+
+        providers: list[str | tuple[str, dict[str, str]]]
+        if device == "cpu":
+            providers = [CPU]
+        elif device.startswith(("cuda", "gpu")):
+            if CUDA not in ort.get_available_providers():
+                raise RuntimeBackendError(
+                    "CUDA was requested but this onnxruntime has no CUDAExecutionProvider "
+                    "(install onnxruntime-gpu with a matching CUDA)"
+                )
+            device_id = device.partition(":")[2] or "0"
+            providers = [(CUDA, {"device_id": device_id}), CPU]
+        else:
+            raise RuntimeBackendError(f"unknown device {device!r}: use 'cpu' or 'cuda[:N]'")
+
+        try:
+            self._session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+            raise RuntimeBackendError(f"onnxruntime cannot load {path.name}: {exc}") from exc
+
+        granted = tuple(self._session.get_providers())
+        if device != "cpu" and CUDA not in granted:
+            raise RuntimeBackendError(f"CUDA provider was not granted for {path.name} (got {granted})")
+        # ORT does not report the pool it created; the session options it echoes back are what it used.
+        got = self._session.get_session_options().intra_op_num_threads
+        self._info = RuntimeInfo(
+            backend=Backend.ONNXRUNTIME,
+            device="cpu" if CUDA not in granted else f"gpu:{device.partition(':')[2] or '0'}",
+            threads=int(got) if got > 0 else want_threads,
+            providers=granted,
+            precision=_precision_of(self._session),
+        )
+        self._inputs = tuple(i.name for i in self._session.get_inputs())
+        self._outputs = tuple(o.name for o in self._session.get_outputs())
+        self.path = path
+        self.metadata: dict[str, str] = dict(self._session.get_modelmeta().custom_metadata_map)
+
+    @property
+    def input_names(self) -> Sequence[str]:
+        return self._inputs
+
+    @property
+    def output_names(self) -> Sequence[str]:
+        return self._outputs
+
+    @property
+    def info(self) -> RuntimeInfo:
+        return self._info
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        try:
+            outputs = self._session.run(None, dict(inputs))
+        except Exception as exc:
+            shapes = {k: tuple(v.shape) for k, v in inputs.items()}
+            raise RuntimeBackendError(f"onnxruntime failed on {self.path.name} with inputs {shapes}: {exc}") from exc
+        return [np.asarray(o) for o in outputs]
+
+
+def _precision_of(session: object) -> str:
+    """fp32 unless the graph's first input is half precision or it holds quantize nodes."""
+    try:
+        first = session.get_inputs()[0].type  # type: ignore[attr-defined]
+    except Exception:  # pragma: no cover - defensive
+        return "fp32"
+    return "fp16" if "float16" in str(first) else "fp32"
