@@ -20,6 +20,8 @@ class ModelFile:
     path: Path  # absolute path in the store
     sha256: str
     bytes: int
+    source: str = ""  # where the file came from, e.g. "rapidocr-onnxruntime==1.4.4:rapidocr_onnxruntime/models/x.onnx"
+    licence: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +58,38 @@ class Bundle:
             "name": self.name,
             "task": self.task,
             "version": self.version,
-            "files": [{"path": str(f.path), "bytes": f.bytes, "sha256": f.sha256} for f in self.files],
+            "files": [
+                {
+                    "path": str(f.path),
+                    "bytes": f.bytes,
+                    "sha256": f.sha256,
+                    "role": f.role,
+                    "source": f.source,
+                    "licence": f.licence,
+                }
+                for f in self.files
+            ],
+            "bytes": sum(f.bytes for f in self.files),
+            "dictionary": str(self.dictionary) if self.dictionary is not None else None,
+            "stages": {
+                name: _stage_info(stage)
+                for name, stage in (("det", self.det), ("cls", self.cls), ("rec", self.rec))
+                if stage is not None
+            },
             "licence": self.licence,
             "source": self.source,
             "description": self.description,
             "base": self.base,
         }
+
+
+def _stage_info(stage: StageSpec) -> dict[str, Any]:
+    return {
+        "model": str(stage.model) if stage.model is not None else None,
+        "paddle_model": str(stage.paddle_model) if stage.paddle_model is not None else None,
+        "mean": list(stage.mean),
+        "std": list(stage.std),
+        "scale": stage.scale,
+        "image_shape": list(stage.image_shape) if stage.image_shape is not None else None,
+        "extra": dict(stage.extra),
+    }

@@ -1,0 +1,153 @@
+"""Small file helpers for the model store: hashing, atomic writes, locks, dictionaries, ONNX facts.
+
+Everything that lands in the store is written to a temporary name in the same folder and renamed
+into place, so a crash or a full disk never leaves a half-written file under a real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from luodi.errors import ModelError
+
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def atomic_writer(target: Path) -> Iterator[IO[bytes]]:
+    """Open a temporary file next to ``target``; rename it over ``target`` only if the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    with atomic_writer(target) as fh:
+        fh.write(data)
+
+
+def atomic_copy(src: Path, target: Path) -> None:
+    with src.open("rb") as fin, atomic_writer(target) as fout:
+        shutil.copyfileobj(fin, fout, _CHUNK)
+
+
+def link_or_copy(src: Path, target: Path) -> None:
+    """Hard-link ``src`` to ``target`` (no extra space; survives a later re-pull of ``src``, which
+    replaces the name, not the inode), or copy it where links are not possible."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, target)
+    except OSError:
+        atomic_copy(src, target)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock, so two ``luodi models pull`` processes do not race on one bundle."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def read_dictionary(path: Path) -> tuple[str, ...]:
+    """A CTC character dictionary: one entry per line, UTF-8, LF or CRLF endings.
+
+    Entries are not stripped of spaces: a space (or U+3000) can be a character of its own.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ModelError(f"cannot read dictionary {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"dictionary {path} is not UTF-8 text") from exc
+    return split_dictionary(text)
+
+
+def split_dictionary(text: str) -> tuple[str, ...]:
+    # split on "\n" only: str.splitlines would also break on U+2028, U+0085, ... which are
+    # legitimate (if odd) dictionary entries
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return tuple(line.removesuffix("\r") for line in lines)
+
+
+def dictionary_bytes(entries: tuple[str, ...] | list[str]) -> bytes:
+    """The canonical on-disk form: UTF-8, LF, trailing newline."""
+    return ("\n".join(entries) + "\n").encode("utf-8")
+
+
+def _onnx_session(path: Path) -> Any:
+    import onnxruntime as ort  # heavy import, only when a model is inspected
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.intra_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own untyped exceptions
+        raise ModelError(f"{path} is not a loadable ONNX model: {exc}") from exc
+
+
+class OnnxFacts:
+    """What the store needs to know about an ONNX file: metadata and input/output shapes."""
+
+    def __init__(self, path: Path) -> None:
+        session = _onnx_session(path)
+        self.metadata: dict[str, str] = dict(session.get_modelmeta().custom_metadata_map)
+        self.input_shape: list[Any] = list(session.get_inputs()[0].shape)
+        self.output_shape: list[Any] = list(session.get_outputs()[0].shape)
+
+    @property
+    def num_classes(self) -> int | None:
+        """The recogniser's class count (last output dim) when the model fixes it."""
+        last = self.output_shape[-1] if self.output_shape else None
+        return last if isinstance(last, int) else None
+
+    @property
+    def character(self) -> tuple[str, ...] | None:
+        text = self.metadata.get("character")
+        return None if text is None else split_dictionary(text)
+
+
+def check_dictionary_fits(dictionary: tuple[str, ...], num_classes: int | None, where: str) -> None:
+    """PaddleOCR CTC heads have ``len(dict) + 2`` classes (blank first, space last) or ``+ 1``
+    when trained without the space character. Anything else decodes to garbage, so refuse it."""
+    if num_classes is None:
+        return
+    if num_classes not in (len(dictionary) + 2, len(dictionary) + 1):
+        raise ModelError(
+            f"{where}: the recogniser has {num_classes} output classes but the dictionary has "
+            f"{len(dictionary)} entries (expected {num_classes - 2} with the space character, "
+            f"or {num_classes - 1} without)"
+        )

@@ -1,0 +1,377 @@
+"""User bundles: fine-tuned or quantized models registered under a name of their own.
+
+A user bundle is a folder ``$LUODI_HOME/models/<name>/`` holding its files and a ``bundle.json``
+manifest with their sha256s. Stages not given are borrowed from ``base``: their files are
+hard-linked (copied where links fail), so a user bundle never depends on another bundle staying
+put, and costs no extra disk for what it borrows. Registration is built in a staging folder and
+renamed into place: a failure leaves nothing half-registered, and ``force`` swaps atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from luodi.errors import ConfigError, InputNotFoundError, ModelError, ModelExistsError, UnknownModelError
+from luodi.zoo.files import (
+    OnnxFacts,
+    atomic_copy,
+    atomic_write_bytes,
+    check_dictionary_fits,
+    dictionary_bytes,
+    file_lock,
+    link_or_copy,
+    read_dictionary,
+    sha256_file,
+)
+from luodi.zoo.registry import BUILTINS, DET_MEAN, DET_STD, HALF
+from luodi.zoo.spec import Bundle, ModelFile, StageSpec
+from luodi.zoo.store import (
+    MANIFEST,
+    bundle_dir,
+    bundle_to_manifest,
+    check_name,
+    get_bundle,
+    known_names,
+    lock_path,
+    models_dir,
+    resolve_home,
+    write_manifest,
+)
+
+log = logging.getLogger(__name__)
+
+STAGES = ("det", "cls", "rec")
+PathLike = str | Path
+
+# Defaults for a stage given without a base that has it: PaddleOCR's conventions.
+_DEFAULT_STAGES = {
+    "det": StageSpec(model=None, mean=DET_MEAN, std=DET_STD),
+    "cls": StageSpec(model=None, mean=HALF, std=HALF, image_shape=(3, 48, 192), extra={"labels": ["0", "180"]}),
+    "rec": StageSpec(model=None, mean=HALF, std=HALF, image_shape=(3, 48, 320), extra={"ctc_blank": 0}),
+}
+_STAGE_OPTION_KEYS = {"mean", "std", "scale", "image_shape", "extra"}
+
+
+@dataclass
+class _Staging:
+    """Where a registration is being built and what went into it."""
+
+    staging: Path  # the temporary folder files are written to
+    root: Path  # the folder they will live in once registered (paths in the Bundle point here)
+    base: Bundle | None
+    base_root: Path
+    # relative path -> (role, source, licence)
+    entries: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+def register_bundle(
+    name: str,
+    *,
+    det: PathLike | None = None,
+    cls: PathLike | None = None,
+    rec: PathLike | None = None,
+    dictionary: PathLike | None = None,
+    base: str | None = None,
+    force: bool = False,
+    home: PathLike | None = None,
+    description: str = "",
+    det_paddle: PathLike | None = None,
+    cls_paddle: PathLike | None = None,
+    rec_paddle: PathLike | None = None,
+    version: str | None = None,
+    licence: str | None = None,
+    source: str = "",
+    stage_options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Bundle:
+    """Register a bundle from local files; returns it as :func:`get_bundle` would.
+
+    ``det``/``cls``/``rec`` are ONNX files; ``*_paddle`` are Paddle inference programs (the prefix
+    ``dir/inference`` or the folder holding ``inference.pdmodel`` or ``inference.json`` and
+    ``inference.pdiparams``). The dictionary is, in order: ``dictionary``, the ``character``
+    metadata of a given rec ONNX, the base's dictionary; it must fit the rec's class count.
+    ``stage_options`` overrides input specs, e.g. ``{"rec": {"image_shape": (3, 48, 480)}}``.
+    """
+    check_name(name)
+    if name in BUILTINS:
+        raise ModelExistsError(f"{name!r} is a built-in model name; choose another name")
+    given_onnx = {"det": det, "cls": cls, "rec": rec}
+    given_paddle = {"det": det_paddle, "cls": cls_paddle, "rec": rec_paddle}
+    options = dict(stage_options or {})
+    for stage, opts in options.items():
+        if stage not in STAGES:
+            raise ConfigError(f"stage_options: unknown stage {stage!r} (use det, cls, rec)")
+        unknown = set(opts) - _STAGE_OPTION_KEYS
+        if unknown:
+            raise ConfigError(f"stage_options[{stage!r}]: unknown keys {sorted(unknown)}")
+    if base is None and not any(given_onnx.values()) and not any(given_paddle.values()):
+        raise ConfigError("give at least one of det, cls, rec (ONNX or Paddle) or a base bundle to borrow from")
+    for label, value in [*given_onnx.items(), *((f"{k}_paddle", v) for k, v in given_paddle.items())]:
+        if value is not None and not _paddle_exists(Path(value)) and not Path(value).is_file():
+            raise InputNotFoundError(f"{label}: {value} does not exist or is not a file")
+    if dictionary is not None and not Path(dictionary).is_file():
+        raise InputNotFoundError(f"dictionary: {dictionary} does not exist or is not a file")
+
+    home_path = resolve_home(home)
+    root = bundle_dir(home_path, name)
+    models_dir(home_path).mkdir(parents=True, exist_ok=True)
+    with file_lock(lock_path(home_path, name)):
+        if (root / MANIFEST).is_file() and not force:
+            raise ModelExistsError(f"model {name!r} already exists; pass force=True (--force) to replace it")
+        base_bundle = get_bundle(base, home_path) if base is not None else None
+        staging = Path(tempfile.mkdtemp(prefix=f".staging-{name}-", dir=models_dir(home_path)))
+        try:
+            ctx = _Staging(staging, root, base_bundle, bundle_dir(home_path, base) if base is not None else root)
+            bundle = _build(
+                name,
+                ctx,
+                given_onnx=given_onnx,
+                given_paddle=given_paddle,
+                dictionary=dictionary,
+                options=options,
+                description=description,
+                version=version,
+                licence=licence,
+                source=source,
+            )
+            write_manifest(staging, bundle_to_manifest(bundle, root, kind="user"))
+            _swap_in(staging, root)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    log.info("registered model %s at %s", name, root)
+    return get_bundle(name, home_path)
+
+
+def _build(
+    name: str,
+    ctx: _Staging,
+    *,
+    given_onnx: dict[str, PathLike | None],
+    given_paddle: dict[str, PathLike | None],
+    dictionary: PathLike | None,
+    options: dict[str, Mapping[str, Any]],
+    description: str,
+    version: str | None,
+    licence: str | None,
+    source: str,
+) -> Bundle:
+    staging, root, base = ctx.staging, ctx.root, ctx.base
+    file_licence = licence if licence is not None else ""
+    stages: dict[str, StageSpec | None] = {}
+    rec_facts: OnnxFacts | None = None
+    rec_given = False
+    for stage in STAGES:
+        onnx_src, paddle_src = given_onnx[stage], given_paddle[stage]
+        base_stage: StageSpec | None = getattr(base, stage) if base is not None else None
+        if onnx_src is None and paddle_src is None:
+            if base_stage is None or base is None:
+                stages[stage] = None
+                continue
+            borrowed = _borrow_stage(ctx, stage, base_stage)
+            stages[stage] = _apply_options(borrowed, options.get(stage))
+            continue
+        template = base_stage or _DEFAULT_STAGES[stage]
+        model_path: Path | None = None
+        paddle_prefix: Path | None = None
+        extra = dict(template.extra)
+        if onnx_src is not None:
+            src = Path(onnx_src)
+            facts = OnnxFacts(src)  # refuses a file that is not a loadable ONNX model
+            rel = f"{stage}.onnx"
+            atomic_copy(src, staging / rel)
+            ctx.entries[rel] = (stage, f"user file {src.resolve()}", file_licence)
+            model_path = root / rel
+            if stage == "rec":
+                rec_facts = facts
+                extra.pop("num_classes", None)
+                if facts.num_classes is not None:
+                    extra["num_classes"] = facts.num_classes
+        if paddle_src is not None:
+            paddle_prefix = root / _copy_paddle(ctx, stage, Path(paddle_src), file_licence)
+        if stage == "rec":
+            rec_given = True
+        spec = StageSpec(
+            model=model_path,
+            paddle_model=paddle_prefix,
+            mean=template.mean,
+            std=template.std,
+            scale=template.scale,
+            image_shape=template.image_shape,
+            extra=extra,
+        )
+        stages[stage] = _apply_options(spec, options.get(stage))
+    dict_path = _dictionary(ctx, stages["rec"], rec_facts if rec_given else None, rec_given, dictionary)
+    if stages["rec"] is None and stages["det"] is None and stages["cls"] is None:
+        raise ConfigError(f"bundle {name!r} would have no stage at all")
+    task = "ocr" if stages["det"] and stages["rec"] else "rec" if stages["rec"] else "det" if stages["det"] else "cls"
+    files = tuple(
+        ModelFile(
+            role=role,
+            path=root / rel,
+            sha256=sha256_file(staging / rel),
+            bytes=(staging / rel).stat().st_size,
+            source=src,
+            licence=lic,
+        )
+        for rel, (role, src, lic) in sorted(ctx.entries.items())
+    )
+    return Bundle(
+        name=name,
+        task=task,
+        version=version if version is not None else (base.version if base is not None else "user"),
+        det=stages["det"],
+        cls=stages["cls"],
+        rec=stages["rec"],
+        dictionary=dict_path,
+        files=files,
+        licence=licence if licence is not None else (base.licence if base is not None else ""),
+        source=source or (f"registered from local files, base {base.name}" if base else "registered from local files"),
+        description=description,
+        base=base.name if base is not None else None,
+    )
+
+
+def _apply_options(spec: StageSpec | None, opts: Mapping[str, Any] | None) -> StageSpec | None:
+    if spec is None or not opts:
+        return spec
+    changes: dict[str, Any] = {}
+    for key in ("mean", "std"):
+        if key in opts:
+            values = tuple(float(v) for v in opts[key])
+            if len(values) != 3:
+                raise ConfigError(f"{key} needs 3 numbers, got {len(values)}")
+            changes[key] = values
+    if "scale" in opts:
+        changes["scale"] = float(opts["scale"])
+    if "image_shape" in opts:
+        shape = tuple(int(v) for v in opts["image_shape"])
+        if len(shape) != 3 or min(shape) <= 0:
+            raise ConfigError(f"image_shape needs 3 positive integers (C, H, W), got {opts['image_shape']!r}")
+        changes["image_shape"] = shape
+    if "extra" in opts:
+        changes["extra"] = {**spec.extra, **dict(opts["extra"])}
+    return replace(spec, **changes)
+
+
+def _borrow_stage(ctx: _Staging, stage: str, spec: StageSpec) -> StageSpec:
+    assert ctx.base is not None
+    for f in ctx.base.files:
+        if f.role == stage or f.role.startswith(f"{stage}."):
+            rel = f.path.relative_to(ctx.base_root).as_posix()
+            link_or_copy(f.path, ctx.staging / rel)
+            ctx.entries[rel] = (f.role, f.source or f"{ctx.base.name}:{rel}", f.licence)
+    return StageSpec(
+        model=ctx.root / spec.model.relative_to(ctx.base_root) if spec.model is not None else None,
+        paddle_model=(
+            ctx.root / spec.paddle_model.relative_to(ctx.base_root) if spec.paddle_model is not None else None
+        ),
+        mean=spec.mean,
+        std=spec.std,
+        scale=spec.scale,
+        image_shape=spec.image_shape,
+        extra=dict(spec.extra),
+    )
+
+
+def _dictionary(
+    ctx: _Staging, rec: StageSpec | None, rec_facts: OnnxFacts | None, rec_given: bool, dictionary: PathLike | None
+) -> Path | None:
+    staging, root, base = ctx.staging, ctx.root, ctx.base
+    if rec is None:
+        if dictionary is not None:
+            raise ConfigError("a dictionary only makes sense with a rec stage")
+        return None
+    rel = "dict.txt"
+    if dictionary is not None:
+        src = Path(dictionary)
+        entries = read_dictionary(src)
+        atomic_write_bytes(staging / rel, dictionary_bytes(entries))
+        ctx.entries[rel] = ("dict", f"user file {src.resolve()}", "")
+    elif rec_given and rec_facts is not None and rec_facts.character is not None:
+        entries = rec_facts.character
+        atomic_write_bytes(staging / rel, dictionary_bytes(entries))
+        ctx.entries[rel] = ("dict", "rec ONNX metadata 'character'", "")
+    elif base is not None and base.dictionary is not None:
+        entries = read_dictionary(base.dictionary)
+        link_or_copy(base.dictionary, staging / rel)
+        source = next((f.source for f in base.files if f.path == base.dictionary), "")
+        ctx.entries[rel] = ("dict", source or f"{base.name}:dict", "")
+    else:
+        raise ConfigError("the rec stage needs a character dictionary: pass dictionary=... (--dict)")
+    if not entries:
+        raise ModelError("the character dictionary is empty")
+    num_classes = rec_facts.num_classes if rec_facts is not None else None
+    if num_classes is None and rec.model is not None and not rec_given:
+        num_classes = rec.extra.get("num_classes") if isinstance(rec.extra.get("num_classes"), int) else None
+    check_dictionary_fits(entries, num_classes, "rec")
+    return root / rel
+
+
+def _paddle_files(src: Path) -> tuple[Path, Path] | None:
+    """(program, params) of a Paddle inference model given as a prefix or a folder."""
+    prefix = src / "inference" if src.is_dir() else src
+    params = prefix.with_name(prefix.name + ".pdiparams")
+    for ext in (".pdmodel", ".json"):
+        program = prefix.with_name(prefix.name + ext)
+        if program.is_file() and params.is_file():
+            return program, params
+    return None
+
+
+def _paddle_exists(src: Path) -> bool:
+    return _paddle_files(src) is not None
+
+
+def _copy_paddle(ctx: _Staging, stage: str, src: Path, licence: str) -> str:
+    found = _paddle_files(src)
+    if found is None:
+        raise InputNotFoundError(
+            f"{stage}_paddle: {src} is not a Paddle inference model (need inference.pdmodel or inference.json "
+            "next to inference.pdiparams)"
+        )
+    prefix_rel = f"paddle/{stage}/inference"
+    for path in found:
+        ext = path.suffix  # ".pdmodel", ".json", ".pdiparams"
+        rel = prefix_rel + ext
+        atomic_copy(path, ctx.staging / rel)
+        ctx.entries[rel] = (f"{stage}{ext}", f"user file {path.resolve()}", licence)
+    return prefix_rel
+
+
+def _swap_in(staging: Path, root: Path) -> None:
+    if not root.exists():
+        staging.rename(root)
+        return
+    old = root.with_name(f".old-{root.name}-{uuid.uuid4().hex[:8]}")
+    root.rename(old)
+    try:
+        staging.rename(root)
+    except BaseException:
+        old.rename(root)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def unregister_bundle(name: str, home: PathLike | None = None) -> Path:
+    """Delete a user bundle and its files; returns the folder removed."""
+    check_name(name)
+    home_path = resolve_home(home)
+    if name in BUILTINS:
+        raise ModelError(
+            f"{name!r} is a built-in model; it cannot be unregistered (`luodi models remove` deletes its files)"
+        )
+    root = bundle_dir(home_path, name)
+    with file_lock(lock_path(home_path, name)):
+        if not (root / MANIFEST).is_file():
+            raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(known_names(home_path))}")
+        trash = root.with_name(f".trash-{name}-{uuid.uuid4().hex[:8]}")
+        root.rename(trash)  # the name disappears at once, even if deleting the files takes a while
+        shutil.rmtree(trash, ignore_errors=True)
+    return root
