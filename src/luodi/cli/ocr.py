@@ -1,0 +1,188 @@
+"""``luodi ocr PATH...``: OCR images, PDFs and folders; results on stdout or in files.
+
+stdout carries only results (json, jsonl, txt or csv), so it can be piped; the progress bar,
+per-file errors and the summary go to stderr. In a run over several inputs a bad file is
+reported and skipped (an error record in jsonl/json), and the exit status is 1 at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+FORMATS = ("json", "jsonl", "txt", "csv")
+_EXT = {"json": ".json", "jsonl": ".jsonl", "txt": ".txt", "csv": ".csv"}
+PROGRESS_MIN_INPUTS = 20  # below this a non-TTY stderr gets no progress bar (logs stay clean)
+
+
+@click.command("ocr")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--model", "-m", default=None, help="Model bundle (default: settings, pp-ocrv6-small).")
+@click.option("--no-det", is_flag=True, help="Skip detection: each input is one text line.")
+@click.option("--no-cls", is_flag=True, help="Skip the 0/180 line orientation classifier.")
+@click.option(
+    "--runtime",
+    type=click.Choice(["onnxruntime", "paddle", "openvino"]),
+    default=None,
+    help="Inference backend (default: onnxruntime).",
+)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model (default: all cores).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    default=None,
+    help="Write to FILE, or into DIR (an existing folder or a path ending in /): one file per input.",
+)
+@click.option(
+    "--visualize", type=click.Path(file_okay=False, path_type=Path), default=None, help="Draw boxes into DIR."
+)
+@click.option("--dpi", type=click.IntRange(36, 600), default=None, help="Render PDF pages at this DPI.")
+@click.option("--det-limit", type=click.IntRange(32, 8192), default=None, help="Longer side fed to the detector.")
+@click.option("--drop-score", type=click.FloatRange(0, 1), default=None, help="Drop lines scored below this.")
+def ocr(  # noqa: PLR0917 - click passes every option positionally
+    paths: tuple[str, ...],
+    model: str | None,
+    no_det: bool,
+    no_cls: bool,
+    runtime: str | None,
+    threads: int | None,
+    fmt: str,
+    output: str | None,
+    visualize: Path | None,
+    dpi: int | None,
+    det_limit: int | None,
+    drop_score: float | None,
+) -> None:
+    """OCR images, PDFs and folders of them (recursive, sorted)."""
+    from luodi.io import iter_sources
+    from luodi.ocr.options import OCROptions
+    from luodi.ocr.pipeline import OCR
+
+    roots = list(paths)
+    sources = list(_sources(iter_sources, roots))  # raises InputNotFoundError before any work
+    changes: dict[str, Any] = {"use_det": not no_det, "use_cls": not no_cls}
+    if det_limit is not None:
+        changes["det_limit_side"] = det_limit
+    if drop_score is not None:
+        changes["drop_score"] = drop_score
+    options = OCROptions().replace(**changes)
+    engine = OCR(model=model, runtime=runtime, threads=threads)
+
+    several = len(sources) > 1 or any(os.path.isdir(p) for p in roots)
+    per_file_dir = _output_dir(output)
+    failures = 0
+    painter = None
+    if visualize is not None:
+        from luodi.output import VisualizationWriter
+
+        painter = VisualizationWriter(visualize)
+
+    def results() -> Iterator[tuple[str, str, Any]]:
+        nonlocal failures
+        for root, source in _progress(sources):
+            try:
+                doc, pages = _read(engine, source, options, dpi)
+            except Exception as exc:
+                from luodi.errors import LuodiError
+
+                if not several or not isinstance(exc, LuodiError):
+                    raise
+                failures += 1
+                click.echo(f"error: {source}: {exc.message}", err=True)
+                yield root, source, _error_record(source, exc)
+                continue
+            if painter is not None:
+                painter.save(doc, pages)
+            yield root, source, doc
+
+    if per_file_dir is not None:
+        per_file_dir.mkdir(parents=True, exist_ok=True)
+        for root, source, record in results():
+            target = per_file_dir / (_relative_name(root, source) + _EXT[fmt])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with _open_out(str(target)) as stream:
+                _write(fmt, [record], stream, many=False)
+    elif output is None or output == "-":
+        _write(fmt, (r for _, _, r in results()), sys.stdout, many=several)
+    else:
+        with _open_out(output) as stream:
+            _write(fmt, (r for _, _, r in results()), stream, many=several)
+
+    if failures:
+        click.echo(f"{failures} of {len(sources)} inputs failed", err=True)
+        sys.exit(1)
+
+
+def _sources(iter_sources: Any, roots: list[str]) -> Iterator[tuple[str, str]]:
+    iter_sources(roots)  # validates every root up front
+    for root in roots:
+        for source in iter_sources([root]):
+            yield root, source
+
+
+def _progress(items: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    show = len(items) > 1 and (sys.stderr.isatty() or len(items) >= PROGRESS_MIN_INPUTS)
+    if not show:
+        yield from items
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(items, file=sys.stderr, unit="file", desc="ocr", dynamic_ncols=True)
+
+
+def _output_dir(output: str | None) -> Path | None:
+    if output is None or output == "-":
+        return None
+    if output.endswith(("/", os.sep)) or os.path.isdir(output):
+        return Path(output)
+    return None
+
+
+def _relative_name(root: str, source: str) -> str:
+    # mirror the folder structure under a folder argument so a/x.jpg and b/x.jpg never collide
+    if os.path.isdir(root):
+        return os.path.relpath(source, root)
+    return os.path.basename(source)
+
+
+def _open_out(path: str) -> TextIO:
+    from luodi.errors import OutputError
+
+    try:
+        return open(path, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _error_record(source: str, exc: Exception) -> dict[str, Any]:
+    from luodi.output import error_record
+
+    return error_record(source, exc)
+
+
+def _write(fmt: str, records: Any, stream: TextIO, *, many: bool) -> None:
+    from luodi.output import make_writer
+
+    with make_writer(fmt, stream, many=many) as writer:
+        for record in records:
+            writer.write(record)
+
+
+def _read(engine: Any, source: str, options: Any, dpi: int | None) -> tuple[Any, list[Any]]:
+    """OCR one file, keeping its decoded pages for --visualize; total time includes decoding."""
+    import dataclasses
+    import time
+
+    from luodi.io import load_pages
+
+    t0 = time.perf_counter()
+    pages = load_pages(source, pdf_dpi=dpi)
+    doc = engine.run_pages(pages, options, source=source)
+    total = (time.perf_counter() - t0) * 1000.0
+    return dataclasses.replace(doc, timings=dataclasses.replace(doc.timings, total=total)), pages
