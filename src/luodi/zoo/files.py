@@ -19,6 +19,10 @@ from typing import IO, Any
 from luodi.errors import ModelError
 
 _CHUNK = 1 << 20
+# mkstemp/mkdtemp create owner-only entries; model files are meant to be readable by every user of
+# a shared store (a service account, a container user), like any installed data
+FILE_MODE = 0o644
+DIR_MODE = 0o755
 
 
 def sha256_file(path: Path) -> str:
@@ -36,6 +40,7 @@ def atomic_writer(target: Path) -> Iterator[IO[bytes]]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     try:
+        os.chmod(tmp, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             yield fh
             fh.flush()

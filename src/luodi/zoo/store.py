@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 
 from luodi.errors import ModelError, ModelIntegrityError, ModelNotPulledError, ModelSourceError, UnknownModelError
 from luodi.zoo.files import (
+    FILE_MODE,
     OnnxFacts,
     atomic_write_bytes,
     atomic_writer,
@@ -476,6 +478,7 @@ def _produce(archive: zipfile.ZipFile, f: FileRecipe, root: Path) -> Path | byte
     fd, tmp_name = tempfile.mkstemp(prefix=".member-", suffix=".part", dir=root)
     tmp = Path(tmp_name)
     try:
+        os.chmod(tmp, FILE_MODE)
         with archive.open(f.member) as src, open(fd, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         if f.derive == "copy":

@@ -20,6 +20,7 @@ from typing import Any
 
 from luodi.errors import ConfigError, InputNotFoundError, ModelError, ModelExistsError, UnknownModelError
 from luodi.zoo.files import (
+    DIR_MODE,
     OnnxFacts,
     atomic_copy,
     atomic_write_bytes,
@@ -126,6 +127,7 @@ def register_bundle(
             raise ModelExistsError(f"model {name!r} already exists; pass force=True (--force) to replace it")
         base_bundle = get_bundle(base, home_path) if base is not None else None
         staging = Path(tempfile.mkdtemp(prefix=f".staging-{name}-", dir=models_dir(home_path)))
+        staging.chmod(DIR_MODE)
         try:
             ctx = _Staging(staging, root, base_bundle, bundle_dir(home_path, base) if base is not None else root)
             bundle = _build(
