@@ -10,9 +10,22 @@ from luodi.ocr.result import Document, Line, Page, Timings
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from luodi.kie.extractor import Extractor
+    from luodi.kie.result import Extraction
     from luodi.ocr.pipeline import OCR, OCROptions
 
-__all__ = ["OCR", "OCROptions", "Document", "Page", "Line", "Timings", "LuodiError", "__version__"]
+__all__ = [
+    "OCR",
+    "Document",
+    "Extraction",
+    "Extractor",
+    "Line",
+    "LuodiError",
+    "OCROptions",
+    "Page",
+    "Timings",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +34,8 @@ def __getattr__(name: str) -> Any:
         from luodi.ocr import pipeline
 
         return getattr(pipeline, name)
+    if name in ("Extractor", "Extraction"):
+        from luodi import kie
+
+        return getattr(kie, name)
     raise AttributeError(f"module 'luodi' has no attribute {name!r}")

@@ -1,0 +1,673 @@
+"""Schema-driven key-information extraction over an OCR :class:`~luodi.ocr.result.Document`.
+
+The :class:`Extractor` is immutable after construction and safe to share between threads: the
+schema, its label lexicon and the (lazily built) OCR engine are read-only. Extraction is
+deterministic and pure Python over the OCR lines, so it costs a small fraction of OCR time.
+
+How a field is decided: every label hit, tag block, section and page scan proposes *candidates*
+(value run, raw text, score, trust tier). Candidates with the same normalised value agree — the
+same party printed twice on a two-part stub — and their scores combine; disagreeing candidates
+of the best tier make the field ``needs_review`` with the other values as ``alternatives``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from luodi.errors import InputError
+from luodi.kie.layout import (
+    Entry,
+    Hit,
+    PageLayout,
+    Piece,
+    Run,
+    build_lexicon,
+    inline_value,
+    make_lines,
+    run_box,
+    run_score,
+    run_text,
+    sub_run,
+)
+from luodi.kie.normalize import compact, fold
+from luodi.kie.parties import PartyParse, Span, parse_party
+from luodi.kie.result import Extraction, FieldResult
+from luodi.kie.schema import FieldSpec, Schema, load_schema
+from luodi.kie.validators import (
+    AMOUNT_RE,
+    CHECKERS,
+    ID_RE,
+    TRACKING_RE,
+    Checked,
+    carrier_from_text,
+    carriers_for_number,
+    check,
+    check_tracking_number,
+    find_phones,
+    id_birth_date,
+    id_sex,
+    parse_capital_amount,
+)
+from luodi.ocr.result import Document
+
+if TYPE_CHECKING:
+    from luodi.ocr.pipeline import OCR
+
+# Values with a shape of their own are cut out of the label's text by these patterns when the
+# schema gives none; free-text types take everything after the label.
+_IMPLICIT: dict[str, str] = {
+    "tracking_number": TRACKING_RE.pattern,
+    "weight": r"(\d+(?:\.\d+)?\s*(?:kg|公斤|千克|斤|克|g)?)(?![a-z])",
+    "date": r"(\d{4}\s*[年./\-]\s*\d{1,2}\s*[月./\-]\s*\d{1,2}\s*日?|\d{8})",
+    "amount": r"([¥￥]?\s*" + AMOUNT_RE.pattern + ")",
+    "id_number": ID_RE.pattern,
+    "count": r"(\d+)",
+    "time": r"(\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?)",
+}
+# What a page scan looks for when a field has `scan: true` and no label was found.
+_SCAN: dict[str, str] = {
+    "tracking_number": TRACKING_RE.pattern,
+    "weight": r"(\d+(?:\.\d+)?\s*(?:kg|公斤|千克))(?![a-z])",
+    "id_number": ID_RE.pattern,
+}
+
+# Trust tiers: a value next to its own label beats one parsed out of a party block, which beats
+# one found by scanning the page.
+TIER_LABEL, TIER_BLOCK, TIER_SCAN = 3, 2, 1
+_SOURCE_FACTOR = {"inline": 1.0, "right": 0.97, "below": 0.93}
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    field: str
+    run: Run
+    raw: str
+    score: float
+    tier: int
+    reasons: tuple[str, ...] = ()
+    alternatives: tuple[str, ...] = ()
+    order: float = 0.0  # vertical position, for position-based party decisions
+
+
+@dataclass(slots=True)
+class _Pool:
+    by_field: dict[str, list[Candidate]] = field(default_factory=dict)
+
+    def add(self, cand: Candidate) -> None:
+        self.by_field.setdefault(cand.field, []).append(cand)
+
+
+class Extractor:
+    """Extract the fields of a schema from images, OCR documents or free text.
+
+    ``schema`` is a built-in name (``waybill``, ``contact``, ``bank_receipt``, ``id_card``), a
+    path to a YAML schema, or a :class:`~luodi.kie.schema.Schema`. ``ocr`` is an existing OCR
+    engine to share; otherwise one is built on the first image call from ``model``/``runtime``/
+    ``threads``/``settings``. ``review_threshold`` overrides the schema's threshold.
+    """
+
+    def __init__(
+        self,
+        schema: str | Path | Schema = "waybill",
+        *,
+        ocr: OCR | None = None,
+        model: str | None = None,
+        runtime: str | None = None,
+        threads: int | None = None,
+        settings: Any = None,
+        review_threshold: float | None = None,
+    ) -> None:
+        self.schema: Schema = load_schema(schema)
+        if review_threshold is not None and not 0.0 <= review_threshold <= 1.0:
+            raise InputError(f"review_threshold must be within 0..1, got {review_threshold}")
+        self.review_threshold = self.schema.review_threshold if review_threshold is None else review_threshold
+        self._lexicon: tuple[Entry, ...] = build_lexicon(self.schema)
+        self._party_fields: dict[tuple[str, str], str] = {
+            (spec.party, role): name
+            for name, spec in self.schema.fields.items()
+            if spec.party is not None and (role := spec.effective_role) is not None
+        }
+        self._ocr = ocr
+        self._ocr_args = {"model": model, "runtime": runtime, "threads": threads, "settings": settings}
+        self._ocr_lock = threading.Lock()
+
+    # --- entry points ------------------------------------------------------------------------
+    @property
+    def ocr(self) -> OCR:
+        """The OCR engine (built once, on first use, so constructing an Extractor is cheap)."""
+        if self._ocr is None:
+            with self._ocr_lock:
+                if self._ocr is None:
+                    from luodi.ocr.pipeline import OCR
+
+                    self._ocr = OCR(**self._ocr_args)
+        return self._ocr
+
+    def __call__(self, source: Any, *, name: str | None = None) -> Extraction:
+        doc = self.ocr(source, name=name)
+        return self.extract_document(doc)
+
+    def extract_text(self, text: str, *, name: str | None = None) -> Extraction:
+        """Fields of one party in free text (the ``contact`` schema, or any schema's party roles)."""
+        if not isinstance(text, str):
+            raise InputError("extract_text expects a str")
+        t0 = time.perf_counter()
+        pool = _Pool()
+        if text.strip():
+            self._contact_candidates(text, None, pool)
+        result = self._decide(pool, source=name, pages=0)
+        return _with_timing(result, {"extract": (time.perf_counter() - t0) * 1000})
+
+    def extract_document(self, doc: Document) -> Extraction:
+        t0 = time.perf_counter()
+        pool = _Pool()
+        if self.schema.mode == "contact":
+            for page in doc.pages:
+                lines = sorted(make_lines(page), key=lambda t: (t.y0, t.x0))
+                run: Run = tuple(Piece(t, 0, len(t.text)) for t in lines)
+                if run:
+                    self._contact_candidates(run_text(run), run, pool)
+        else:
+            for page in doc.pages:
+                layout = PageLayout(make_lines(page), self._lexicon)
+                self._page_candidates(layout, pool)
+        result = self._decide(pool, source=doc.source, pages=len(doc.pages))
+        return _with_timing(result, {"ocr": doc.timings.total, "extract": (time.perf_counter() - t0) * 1000})
+
+    # --- candidates --------------------------------------------------------------------------
+    def _contact_candidates(self, text: str, run: Run | None, pool: _Pool) -> None:
+        parsed = parse_party(text)
+        roles = {"name": parsed.name, "address": parsed.address, "province": parsed.province}
+        roles |= {"city": parsed.city, "district": parsed.district, "detail": parsed.detail}
+        for name, spec in self.schema.fields.items():
+            role = spec.effective_role or name
+            if role == "phone":
+                self._add_phones(name, parsed.phones, run, pool, tier=TIER_BLOCK, quality=1.0, reasons=parsed.reasons)
+                continue
+            span = roles.get(role) or roles.get(name)
+            if span is not None:
+                pool.add(self._span_cand(name, span, run, tier=TIER_BLOCK, quality=1.0, reasons=parsed.reasons))
+
+    def _span_cand(
+        self, name: str, span: Span, run: Run | None, *, tier: int, quality: float, reasons: Sequence[str] = ()
+    ) -> Candidate:
+        piece_run = sub_run(run, span.start, span.end) if run else ()
+        ocr = run_score(piece_run) if piece_run else 1.0
+        order = piece_run[0].tline.y0 if piece_run else 0.0
+        return Candidate(name, piece_run, span.value, ocr * quality * span.score, tier, tuple(reasons), order=order)
+
+    def _add_phones(
+        self,
+        name: str,
+        phones: Sequence[Span],
+        run: Run | None,
+        pool: _Pool,
+        *,
+        tier: int,
+        quality: float,
+        reasons: Sequence[str] = (),
+    ) -> None:
+        if not phones:
+            return
+        first = self._span_cand(name, phones[0], run, tier=tier, quality=quality, reasons=reasons)
+        if len(phones) > 1:
+            others = tuple(p.value for p in phones[1:])
+            first = Candidate(
+                first.field,
+                first.run,
+                first.raw,
+                first.score,
+                first.tier,
+                (*first.reasons, f"{len(phones)} phone numbers in one place"),
+                others,
+                first.order,
+            )
+        pool.add(first)
+
+    def _page_candidates(self, layout: PageLayout, pool: _Pool) -> None:
+        hits = list(layout.all_hits())
+        markers = [h for h in hits if h.kind in ("header", "tag") or (h.kind == "field" and self._is_name_label(h))]
+        unassigned: list[tuple[Hit, str]] = []
+        for hit in hits:
+            if hit.kind == "field":
+                for name in hit.entry.targets:
+                    spec = self.schema.fields[name]
+                    if spec.party is not None and spec.effective_role == "name":
+                        self._block(hit, layout, spec.party, pool, TIER_LABEL, name_field=name)
+                    else:
+                        self._direct(name, spec, hit, layout, pool, tier=TIER_LABEL)
+            elif hit.kind == "generic":
+                role = hit.entry.targets[0]
+                party = self._party_for(hit, markers)
+                if party is None:
+                    unassigned.append((hit, role))
+                else:
+                    self._generic(hit, role, party, layout, pool, quality=0.95, reasons=())
+            elif hit.kind in {"tag", "header"}:
+                self._block(hit, layout, hit.entry.targets[0], pool, TIER_BLOCK, quality=0.9)
+        self._assign_by_position(unassigned, layout, pool)
+        self._scan(layout, pool)
+
+    def _is_name_label(self, hit: Hit) -> bool:
+        return any(
+            self.schema.fields[n].party is not None and self.schema.fields[n].effective_role == "name"
+            for n in hit.entry.targets
+        )
+
+    def _party_for(self, hit: Hit, markers: Sequence[Hit]) -> str | None:
+        """The party of the nearest section marker above (or left of) a generic label."""
+        t = hit.tline
+        x = t.x_of(hit.start)
+        best: tuple[float, str] | None = None
+        for m in markers:
+            mt = m.tline
+            if m.party is None or mt.page != t.page or mt.y0 > t.yc + 0.3 * t.h:
+                continue
+            mx0 = mt.x_of(m.start)
+            if mx0 > x + 2 * t.h:
+                continue  # a marker entirely to the right belongs to another column
+            dy = max(0.0, t.y0 - mt.y0)
+            dx = max(0.0, x - mt.x1)
+            dist = dy + 0.5 * dx
+            if best is None or dist < best[0]:
+                best = (dist, m.party)
+        return best[1] if best else None
+
+    def _generic(
+        self,
+        hit: Hit,
+        role: str,
+        party: str,
+        layout: PageLayout,
+        pool: _Pool,
+        *,
+        quality: float,
+        reasons: Sequence[str],
+    ) -> None:
+        name = self._party_fields.get((party, role))
+        if name is None:
+            return
+        if role == "name":
+            self._block(hit, layout, party, pool, TIER_LABEL, name_field=name, quality=quality, reasons=reasons)
+        else:
+            self._direct(
+                name, self.schema.fields[name], hit, layout, pool, tier=TIER_LABEL, quality=quality, reasons=reasons
+            )
+
+    def _assign_by_position(self, unassigned: list[tuple[Hit, str]], layout: PageLayout, pool: _Pool) -> None:
+        """Generic labels with no party marker anywhere: the upper group is the receiver (e-waybill
+        convention), the lower the sender; marked for review because position is weak evidence."""
+        if not unassigned or not self.schema.parties:
+            return
+        by_role: dict[str, list[Hit]] = {}
+        for hit, role in unassigned:
+            by_role.setdefault(role, []).append(hit)
+        order = ["receiver", "sender"]
+        for role, role_hits in by_role.items():
+            role_hits.sort(key=lambda h: (h.tline.y0, h.tline.x0))
+            free = [p for p in order if not pool.by_field.get(self._party_fields.get((p, role), ""))]
+            for hit, party in zip(role_hits, free, strict=False):
+                self._generic(
+                    hit, role, party, layout, pool, quality=0.7, reasons=("party decided from position only",)
+                )
+
+    def _direct(
+        self,
+        name: str,
+        spec: FieldSpec,
+        hit: Hit,
+        layout: PageLayout,
+        pool: _Pool,
+        *,
+        tier: int,
+        quality: float = 1.0,
+        reasons: Sequence[str] = (),
+    ) -> None:
+        quality *= hit.quality
+        nxt = layout.next_start(hit)
+        options: list[tuple[Run, str]] = []
+        inline = inline_value(hit, nxt)
+        if inline:
+            options.append((inline, "inline"))
+        else:
+            if nxt == len(hit.tline.text):
+                right = layout.right_of(hit)
+                if right is not None:
+                    options.append(((Piece(right, 0, len(right.text)),), "right"))
+            options.extend(((Piece(o, 0, len(o.text)),), "below") for o in layout.below(hit))
+        for run, source in options:
+            if spec.type == "phone":
+                text = run_text(run)
+                phones = [Span(re.sub(r"\D", "", text[s:e]), s, e) for s, e in find_phones(text)]
+                if phones:
+                    self._add_phones(
+                        name, phones, run, pool, tier=tier, quality=quality * _SOURCE_FACTOR[source], reasons=reasons
+                    )
+                    return
+                if source == "inline":
+                    pool.add(self._cand(name, run, tier, quality * 0.9, (*reasons, "no phone pattern")))
+                    return
+                continue
+            value = self._match(spec, run)
+            if value is None:
+                continue
+            if spec.is_multiline:
+                value = self._extend(value, layout)
+            pool.add(self._cand(name, value, tier, quality * _SOURCE_FACTOR[source], reasons))
+            return
+
+    def _cand(self, name: str, run: Run, tier: int, quality: float, reasons: Sequence[str] = ()) -> Candidate:
+        return Candidate(
+            name, run, run_text(run), run_score(run) * quality, tier, tuple(reasons), order=run[0].tline.y0
+        )
+
+    def _match(self, spec: FieldSpec, run: Run) -> Run | None:
+        text = fold(run_text(run))
+        patterns = spec.patterns or ((_IMPLICIT[spec.type],) if spec.type in _IMPLICIT else ())
+        if not patterns:
+            return run if text.strip() else None
+        for pattern in patterns:
+            m = re.search(pattern, text, flags=re.IGNORECASE)
+            if m:
+                g = 1 if m.groups() and m.group(1) is not None else 0
+                s, e = m.span(g)
+                while s < e and text[s].isspace():
+                    s += 1
+                while e > s and text[e - 1].isspace():
+                    e -= 1
+                if s < e:
+                    return sub_run(run, s, e)
+        return None
+
+    def _extend(self, run: Run, layout: PageLayout) -> Run:
+        first = run[0]
+        x_anchor = min(first.tline.x_of(first.start), first.tline.x0 if first.start == 0 else 1e9)
+        more = layout.continuation(run[-1].tline, x_anchor)
+        extra: list[Piece] = []
+        for o in more:
+            # A continuation line that is only a phone number is not part of the address.
+            phones = find_phones(o.text)
+            if phones and sum(e - s for s, e in phones) >= len(compact(o.text)) - 2:
+                break
+            extra.append(Piece(o, 0, len(o.text)))
+        return run + tuple(extra)
+
+    def _block(
+        self,
+        hit: Hit,
+        layout: PageLayout,
+        party: str,
+        pool: _Pool,
+        tier: int,
+        *,
+        name_field: str | None = None,
+        quality: float = 1.0,
+        reasons: Sequence[str] = (),
+    ) -> None:
+        """A party block: the name label's (or tag's) value plus the unlabelled lines under it."""
+        t = hit.tline
+        nxt = layout.next_start(hit)
+        run: Run = inline_value(hit, nxt)
+        if run:
+            if nxt == len(t.text):
+                run = run + tuple(Piece(o, 0, len(o.text)) for o in layout.continuation(t, t.x_of(hit.start)))
+        elif hit.kind == "tag":
+            run = tuple(Piece(o, 0, len(o.text)) for o in layout.block_right_of_tag(hit))
+            if not run:
+                run = tuple(Piece(o, 0, len(o.text)) for o in layout.continuation(t, t.x0))
+        elif nxt == len(t.text):
+            right = layout.right_of(hit)
+            first = right if right is not None else next(iter(layout.below(hit, max_lines=1)), None)
+            if first is not None:
+                more = layout.continuation(first, first.x0)
+                run = (Piece(first, 0, len(first.text)), *(Piece(o, 0, len(o.text)) for o in more))
+        if not run:
+            return
+        quality *= hit.quality
+        text = run_text(run)
+        parsed: PartyParse = parse_party(text)
+        why = (*reasons, *parsed.reasons)
+        name = name_field or self._party_fields.get((party, "name"))
+        if name and parsed.name is not None:
+            pool.add(self._span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why))
+        elif name and name_field and not parsed.phones and parsed.address is None:
+            # A bare value after a name label that the parser did not call a name (a company, a
+            # nickname): keep it as written, for review.
+            pool.add(self._cand(name, run, tier, quality * 0.8, (*why, "name not recognised as a person name")))
+        phone_field = self._party_fields.get((party, "phone"))
+        if phone_field:
+            self._add_phones(phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=quality, reasons=why)
+        addr_field = self._party_fields.get((party, "address"))
+        if addr_field and parsed.address is not None:
+            pool.add(self._span_cand(addr_field, parsed.address, run, tier=TIER_BLOCK, quality=quality, reasons=why))
+
+    def _scan(self, layout: PageLayout, pool: _Pool) -> None:
+        for name, spec in self.schema.fields.items():
+            if spec.type == "carrier":
+                for t in layout.lines:
+                    found = carrier_from_text(t.text)
+                    if found is not None:
+                        kw = next(k for k in found.keywords if k.upper() in fold(t.text).upper())
+                        s = fold(t.text).upper().index(kw.upper())
+                        run = (Piece(t, s, s + len(kw)),)
+                        pool.add(Candidate(name, run, found.name, run_score(run) * 0.95, TIER_SCAN, order=t.y0))
+                continue
+            if not spec.scan:
+                continue
+            patterns = spec.patterns or ((_SCAN[spec.type],) if spec.type in _SCAN else ())
+            for t in layout.lines:
+                run = (Piece(t, 0, len(t.text)),)
+                text = fold(t.text)
+                for pattern in patterns:
+                    for m in re.finditer(pattern, text, flags=re.IGNORECASE):
+                        g = 1 if m.groups() and m.group(1) is not None else 0
+                        s, e = m.span(g)
+                        value = sub_run(run, s, e)
+                        quality = 0.85
+                        if spec.type == "tracking_number":
+                            number = re.sub(r"\s", "", text[s:e]).upper()
+                            kinds = carriers_for_number(number)
+                            if not kinds:
+                                continue
+                            quality = 0.9 if any(k.distinctive for k in kinds) else 0.8
+                        pool.add(Candidate(name, value, text[s:e], run_score(value) * quality, TIER_SCAN, order=t.y0))
+
+    # --- decisions ---------------------------------------------------------------------------
+    def _decide(self, pool: _Pool, *, source: str | None, pages: int) -> Extraction:
+        decided: dict[str, FieldResult] = {}
+        specs = self.schema.fields
+        # Carrier first: the tracking-number check depends on it.
+        order = sorted(specs, key=lambda n: (specs[n].type != "carrier", specs[n].type == "address_part"))
+        for name in order:
+            spec = specs[name]
+            if spec.type == "address_part":
+                continue
+            carrier = decided["carrier"].value if "carrier" in decided and decided["carrier"].found else None
+            decided[name] = self._decide_field(name, spec, pool.by_field.get(name, []), carrier)
+        self._carrier_from_number(decided)
+        self._address_parts(decided, pool)
+        self._cross_checks(decided)
+        fields = tuple(decided[n] for n in specs)
+        needs = any(f.needs_review for n, f in decided.items() if specs[n].required)
+        if not any(f.found for f in fields):
+            needs = True
+        return Extraction(source, self.schema.name, fields, needs, pages=pages)
+
+    def _decide_field(self, name: str, spec: FieldSpec, cands: list[Candidate], carrier: Any) -> FieldResult:
+        if not cands:
+            return FieldResult(name, needs_review=spec.required, reasons=("not found",) if spec.required else ())
+        checked: list[tuple[Candidate, Checked]] = []
+        for c in cands:
+            ck = check_tracking_number(c.raw, carrier) if spec.type == "tracking_number" else check(spec.type, c.raw)
+            for extra in spec.validators:
+                more = CHECKERS[extra](str(ck.value))
+                if not more.ok:
+                    ck = Checked(ck.value, False, more.reason)
+            checked.append((c, ck))
+        # Group agreeing candidates (an address that contains the other agrees with it).
+        groups: list[list[tuple[Candidate, Checked]]] = []
+        for item in checked:
+            key = compact(str(item[1].value))
+            for g in groups:
+                gkey = compact(str(g[0][1].value))
+                same = key == gkey or (spec.type == "address" and (key in gkey or gkey in key))
+                if same:
+                    g.append(item)
+                    break
+            else:
+                groups.append([item])
+
+        def group_rank(g: list[tuple[Candidate, Checked]]) -> tuple[int, int, float]:
+            tier = max(c.tier for c, _ in g)
+            valid = int(any(ck.ok for _, ck in g))
+            return (tier, valid, _combine([c.score for c, _ in g if c.tier == tier]))
+
+        groups.sort(key=group_rank, reverse=True)
+        best = groups[0]
+        tier, _, combined = group_rank(best)
+        top = [item for item in best if item[0].tier == tier]
+        cand, ck = max(top, key=lambda it: (it[1].ok, it[0].score, len(it[0].raw)))
+        reasons = list(dict.fromkeys(r for c, _ in top for r in c.reasons if not r.startswith("rule-based")))
+        alternatives = list(dict.fromkeys(a for c, _ in top for a in c.alternatives))
+        score = combined
+        if not ck.ok:
+            score *= 0.5
+            reasons.append(ck.reason or "failed validation")
+        rivals = [g for g in groups[1:] if max(c.tier for c, _ in g) == tier and any(k.ok for _, k in g)]
+        if rivals:
+            reasons.append("conflicting values")
+            alternatives += [str(g[0][1].value) for g in rivals]
+        review = (
+            score < self.review_threshold
+            or not ck.ok
+            or bool(rivals)
+            or bool(alternatives)
+            or any("position" in r for r in reasons)
+        )
+        if score < self.review_threshold and not any(r.startswith("low confidence") for r in reasons):
+            reasons.append(f"low confidence {score:.2f} < {self.review_threshold:.2f}")
+        page = cand.run[0].tline.page if cand.run else 0
+        return FieldResult(
+            name,
+            ck.value,
+            cand.raw,
+            round(min(1.0, score), 4),
+            run_box(cand.run),
+            page,
+            review,
+            tuple(reasons),
+            tuple(dict.fromkeys(a for a in alternatives if compact(a) != compact(str(ck.value)))),
+        )
+
+    def _carrier_from_number(self, decided: dict[str, FieldResult]) -> None:
+        """No carrier name printed: a tracking number with a distinctive prefix names it."""
+        car = decided.get("carrier")
+        num = decided.get("tracking_number")
+        if car is None or car.found or num is None or not num.found:
+            return
+        kinds = [k for k in carriers_for_number(str(num.value)) if k.distinctive]
+        if len(kinds) == 1:
+            decided["carrier"] = FieldResult(
+                "carrier",
+                kinds[0].name,
+                None,
+                round(num.score * 0.9, 4),
+                None,
+                num.page,
+                num.score * 0.9 < self.review_threshold,
+                ("inferred from the tracking-number format",),
+            )
+
+    def _address_parts(self, decided: dict[str, FieldResult], pool: _Pool) -> None:
+        for name, spec in self.schema.fields.items():
+            if spec.type != "address_part" or spec.source is None or spec.part is None:
+                continue
+            addr = decided.get(spec.source)
+            if addr is None or not addr.found or not isinstance(addr.value, str):
+                decided[name] = FieldResult(name, needs_review=False)
+                continue
+            cand = next((c for c in pool.by_field.get(spec.source, []) if c.raw == addr.raw), None)
+            run = cand.run if cand else ()
+            parsed = _parse_address(addr.value)
+            span: Span | None = getattr(parsed, spec.part)
+            if span is None:
+                decided[name] = FieldResult(name, needs_review=False)
+                continue
+            part_run = sub_run(run, span.start, span.end) if run else ()
+            score = addr.score * span.score
+            decided[name] = FieldResult(
+                name,
+                span.value,
+                span.value,
+                round(score, 4),
+                run_box(part_run) if part_run else addr.box,
+                addr.page,
+                score < self.review_threshold,
+                (f"low confidence {score:.2f} < {self.review_threshold:.2f}",) if score < self.review_threshold else (),
+            )
+
+    def _cross_checks(self, decided: dict[str, FieldResult]) -> None:
+        for spec in self.schema.checks:
+            got = [decided.get(n) for n in spec.fields]
+            if spec.check == "amount_words_match" and len(got) == 2:
+                amount, words = got
+                if amount is None or words is None or not amount.found or not words.found:
+                    continue
+                parsed = parse_capital_amount(str(words.value))
+                if parsed is None or not isinstance(amount.value, float):
+                    continue
+                if abs(float(parsed) - amount.value) > 0.005:
+                    why = f"amount {amount.value:.2f} does not match the capital numerals ({parsed})"
+                    for n in spec.fields:
+                        decided[n] = _flag(decided[n], why)
+            elif spec.check == "id_card_consistency":
+                number = got[0]
+                if number is None or not number.found:
+                    continue
+                for other in got[1:]:
+                    if other is None or not other.found:
+                        continue
+                    expect: str | None = None
+                    if other.value in ("男", "女"):
+                        expect = id_sex(str(number.value))
+                    elif isinstance(other.value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", other.value):
+                        expect = id_birth_date(str(number.value))
+                    if expect is not None and expect != other.value:
+                        why = f"{other.name} {other.value} does not match the ID number ({expect})"
+                        decided[other.name] = _flag(other, why)
+                        decided[number.name] = _flag(decided[number.name], why)
+
+
+def _parse_address(text: str) -> PartyParse:
+    return parse_party(text)
+
+
+def _flag(f: FieldResult, reason: str) -> FieldResult:
+    return FieldResult(f.name, f.value, f.raw, f.score, f.box, f.page, True, (*f.reasons, reason), f.alternatives)
+
+
+def _combine(scores: Sequence[float]) -> float:
+    """Independent agreeing readings: 1 - prod(1 - s). One reading keeps its own score."""
+    if not scores:
+        return 0.0
+    rest = 1.0
+    for s in scores:
+        rest *= 1.0 - max(0.0, min(1.0, s))
+    return 1.0 - rest
+
+
+def _with_timing(result: Extraction, timings: dict[str, float]) -> Extraction:
+    return Extraction(
+        result.source,
+        result.schema,
+        result.fields,
+        result.needs_review,
+        result.pages,
+        tuple((k, round(v, 3)) for k, v in timings.items()),
+    )

@@ -1,0 +1,431 @@
+"""Geometry over OCR lines: where labels are, and which text is their value.
+
+Words used here:
+
+* a *hit* is a label found in a line (``收件人``, ``电话``, a ``收`` tag, a ``收件人信息`` header),
+  matched on folded text with an OCR-confusion map and, for longer labels, one wrong character;
+* a *piece* is a substring of one OCR line, and a *run* a sequence of pieces read as one text
+  (a value that continues on the next line, a tag-only block of three lines). Runs keep the
+  link to the lines, so every value gets a box in page pixels and the OCR confidences of exactly
+  its characters.
+
+Values are found, in order of trust: after the label on the same line; in the cell to the right
+on the same row (boxed tables, labels printed in their own box); in the nearest line below whose
+x-range overlaps the label's column. Multi-line values (addresses, tag blocks) continue on lines
+below that start at the same x, until a gap, a label or a tag.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from luodi.kie.normalize import fold, fold_label
+from luodi.kie.schema import Schema
+from luodi.kie.validators import find_phones
+from luodi.ocr.result import Line, Page, Quad
+
+_SEP_CHARS = set(":;,|/&、 \t·.-_[]()<>{}【】《》()")
+_COLON_CHARS = set(":")
+# English annotations printed after Chinese labels on bilingual slips: 检索参考号(SYSTEM NO.)
+_ANNOTATION = re.compile(r"\(\s*[A-Za-z][A-Za-z .&/_'\-]*\)?")
+
+
+@dataclass(frozen=True, slots=True)
+class TLine:
+    page: int
+    index: int
+    line: Line
+    key: str  # fold_label(text): what labels are compared with
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    h: float
+
+    @property
+    def text(self) -> str:
+        return self.line.text
+
+    @property
+    def yc(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+    def x_of(self, char: int) -> float:
+        """Left x of character ``char`` (interpolated on the box)."""
+        if char <= 0:
+            return self.x0
+        if char >= len(self.text):
+            return self.x1
+        box = self.line.sub_box(char, char + 1)
+        return min(p[0] for p in box)
+
+
+def make_lines(page: Page) -> list[TLine]:
+    out = []
+    for i, line in enumerate(page.lines):
+        if not line.text.strip():
+            continue
+        xs = [p[0] for p in line.box]
+        ys = [p[1] for p in line.box]
+        side = (math.dist(line.box[0], line.box[3]) + math.dist(line.box[1], line.box[2])) / 2
+        h = max(1.0, min(side, max(ys) - min(ys)) if side > 0 else max(ys) - min(ys))
+        out.append(TLine(page.index, i, line, fold_label(line.text), min(xs), min(ys), max(xs), max(ys), h))
+    return out
+
+
+# --- runs --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Piece:
+    tline: TLine
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.tline.text[self.start : self.end]
+
+
+Run = tuple[Piece, ...]
+
+
+def run_text(run: Run) -> str:
+    return "".join(p.text for p in run)
+
+
+def sub_run(run: Run, start: int, end: int) -> Run:
+    """The pieces covering characters ``start:end`` of ``run_text(run)``."""
+    out = []
+    offset = 0
+    for p in run:
+        n = p.end - p.start
+        s, e = max(start, offset), min(end, offset + n)
+        if s < e:
+            out.append(Piece(p.tline, p.start + s - offset, p.start + e - offset))
+        offset += n
+    return tuple(out)
+
+
+def run_box(run: Run) -> Quad | None:
+    if not run:
+        return None
+    boxes = [p.tline.line.sub_box(p.start, p.end) for p in run]
+    if len(boxes) == 1:
+        return boxes[0]
+    xs = [x for b in boxes for x, _ in b]
+    ys = [y for b in boxes for _, y in b]
+    x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
+    return ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
+
+
+def run_score(run: Run) -> float:
+    """Mean OCR confidence of the run's characters (line score where per-char scores are missing)."""
+    total, count = 0.0, 0
+    for p in run:
+        line = p.tline.line
+        scores = line.char_scores
+        if len(scores) == len(line.text):
+            for i in range(p.start, p.end):
+                if not line.text[i].isspace():
+                    total += scores[i]
+                    count += 1
+        else:
+            n = p.end - p.start
+            total += float(line.score) * n
+            count += n
+    return total / count if count else 0.0
+
+
+def trim(run: Run) -> Run:
+    """Drop separators and spaces at both ends of a run."""
+    pieces = list(run)
+    while pieces:
+        p = pieces[0]
+        s = p.start
+        while s < p.end and fold(p.tline.text[s]) in _SEP_CHARS | {"："}:
+            s += 1
+        if s < p.end:
+            pieces[0] = Piece(p.tline, s, p.end)
+            break
+        pieces.pop(0)
+    while pieces:
+        p = pieces[-1]
+        e = p.end
+        while e > p.start and fold(p.tline.text[e - 1]) in {" ", "\t", ":", ",", ";", "|", "、", "："}:
+            e -= 1
+        if e > p.start:
+            pieces[-1] = Piece(p.tline, p.start, e)
+            break
+        pieces.pop()
+    return tuple(pieces)
+
+
+# --- labels ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Entry:
+    key: str
+    kind: str  # field | generic | header | tag
+    targets: tuple[str, ...]  # field names, a role, or a party
+    party: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    tline: TLine
+    start: int
+    end: int
+    entry: Entry
+    quality: float
+
+    @property
+    def kind(self) -> str:
+        return self.entry.kind
+
+    @property
+    def party(self) -> str | None:
+        return self.entry.party
+
+
+def build_lexicon(schema: Schema) -> tuple[Entry, ...]:
+    by_key: dict[tuple[str, str], tuple[list[str], str | None]] = {}
+
+    def add(label: str, kind: str, target: str, party: str | None) -> None:
+        key = fold_label(label).replace(" ", "") if not label.isascii() else fold_label(label)
+        if not key:
+            return
+        targets, _ = by_key.setdefault((key, kind), ([], party))
+        if target not in targets:
+            targets.append(target)
+
+    for name, spec in schema.fields.items():
+        for label in spec.labels:
+            add(label, "field", name, spec.party)
+    for role, labels in schema.generic_labels.items():
+        for label in labels:
+            add(label, "generic", role, None)
+    for party, pspec in schema.parties.items():
+        for label in pspec.headers:
+            add(label, "header", party, party)
+        for label in pspec.tags:
+            add(label, "tag", party, party)
+    entries = [Entry(k, kind, tuple(t), p) for (k, kind), (t, p) in by_key.items()]
+    # Longest first: 收件人电话 must win over 收件人 and 电话.
+    entries.sort(key=lambda e: (-len(e.key), e.kind != "field"))
+    return tuple(entries)
+
+
+def _mask(key: str) -> list[bool]:
+    masked = [False] * len(key)
+    for m in _ANNOTATION.finditer(key):
+        for i in range(m.start(), m.end()):
+            masked[i] = True
+    return masked
+
+
+def _left_ok(key: str, i: int) -> bool:
+    return i == 0 or key[i - 1] in _SEP_CHARS or key[i - 1] == "："
+
+
+def _colon_after(key: str, j: int) -> bool:
+    return j < len(key) and key[j] in _COLON_CHARS
+
+
+def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
+    key = tline.key
+    n = len(key)
+    masked = _mask(key)
+    found: list[Hit] = []
+    has_phone = bool(find_phones(tline.text))
+    lead = 0
+    while lead < n and key[lead] in _SEP_CHARS:
+        lead += 1
+    for entry in lexicon:
+        lab = entry.key
+        L = len(lab)
+        if L == 0 or n < L:
+            continue
+        ascii_label = lab.isascii()
+        for i in range(0, n - L + 1):
+            if masked[i] and not ascii_label:
+                continue
+            window = key[i : i + L]
+            mismatches = 0 if window == lab else sum(a != b for a, b in zip(window, lab, strict=True))
+            if mismatches > 1 or (mismatches == 1 and (L < 3 or ascii_label or entry.kind == "tag")):
+                continue
+            j = i + L
+            if entry.kind == "tag":
+                if i != lead:
+                    continue
+                rest = key[j:].strip()
+                if rest and key[j] not in _SEP_CHARS and key[j] != "：" and not has_phone:
+                    continue
+            elif ascii_label:
+                if (i > 0 and key[i - 1].isalnum()) or (j < n and key[j].isalnum()):
+                    continue
+            elif mismatches:
+                if not (_left_ok(key, i) and (j == n or key[j] in _SEP_CHARS or key[j] == "：")):
+                    continue
+            elif not (_left_ok(key, i) or _colon_after(key, j) or j == n):
+                continue
+            if mismatches:
+                quality = 0.8
+            else:
+                quality = 1.0 if fold(tline.text[i:j]).lower().replace(" ", "") == lab.replace(" ", "") else 0.95
+            found.append(Hit(tline, i, j, entry, quality))
+    # Non-overlapping, longest and best first.
+    found.sort(key=lambda h: (-(h.end - h.start), -h.quality, h.start))
+    taken: list[Hit] = []
+    for h in found:
+        if all(h.end <= t.start or h.start >= t.end for t in taken):
+            taken.append(h)
+        elif any((t.start, t.end) == (h.start, h.end) and t.entry.kind == h.entry.kind for t in taken):
+            continue
+    taken.sort(key=lambda h: h.start)
+    return taken
+
+
+def starts_with_label(hits: Sequence[Hit], tline: TLine) -> bool:
+    """True when the line begins with a label (it is a key, not a value)."""
+    if not hits:
+        return False
+    first = hits[0]
+    lead = 0
+    while lead < len(tline.key) and tline.key[lead] in _SEP_CHARS:
+        lead += 1
+    return first.start <= lead
+
+
+# --- values ------------------------------------------------------------------------------------
+def _skip_annotation(text: str, s: int, e: int) -> int:
+    folded = fold(text[s:e])
+    stripped = folded.lstrip(" :：")
+    s2 = s + (len(folded) - len(stripped))
+    m = _ANNOTATION.match(stripped)
+    if m:
+        return s2 + m.end()
+    return s
+
+
+def inline_value(hit: Hit, next_start: int) -> Run:
+    text = hit.tline.text
+    s = _skip_annotation(text, hit.end, next_start)
+    return trim((Piece(hit.tline, s, next_start),)) if s < next_start else ()
+
+
+class PageLayout:
+    """Lines of one page with their label hits, and geometric neighbour queries."""
+
+    def __init__(self, lines: list[TLine], lexicon: Sequence[Entry]) -> None:
+        self.lines = sorted(lines, key=lambda t: (t.y0, t.x0))
+        self.hits: dict[int, list[Hit]] = {id(t): find_hits(t, lexicon) for t in self.lines}
+        heights = sorted(t.h for t in self.lines)
+        self.median_h = heights[len(heights) // 2] if heights else 20.0
+
+    def hits_of(self, tline: TLine) -> list[Hit]:
+        return self.hits[id(tline)]
+
+    def all_hits(self) -> Iterable[Hit]:
+        for t in self.lines:
+            yield from self.hits[id(t)]
+
+    def is_key_line(self, tline: TLine) -> bool:
+        return starts_with_label(self.hits_of(tline), tline)
+
+    def next_start(self, hit: Hit) -> int:
+        later = [h.start for h in self.hits_of(hit.tline) if h.start >= hit.end]
+        return min(later) if later else len(hit.tline.text)
+
+    def is_last_on_line(self, hit: Hit) -> bool:
+        return self.next_start(hit) == len(hit.tline.text)
+
+    def column(self, hit: Hit) -> tuple[float, float]:
+        t = hit.tline
+        x0 = t.x_of(hit.start)
+        nxt = self.next_start(hit)
+        x1 = t.x_of(nxt) if nxt < len(t.text) else t.x1
+        return x0, max(x1, t.x_of(hit.end))
+
+    def right_of(self, hit: Hit) -> TLine | None:
+        """The nearest line to the right on the same row (a table cell or a separate box)."""
+        t = hit.tline
+        h = max(t.h, self.median_h * 0.5)
+        best: TLine | None = None
+        for o in self.lines:
+            if o is t or abs(o.yc - t.yc) > 0.6 * h or o.x0 < t.x1 - 0.5 * h:
+                continue
+            if best is None or o.x0 < best.x0:
+                best = o
+        if best is None or best.x0 - t.x1 > 12 * h or self.is_key_line(best):
+            return None
+        return best
+
+    def below(self, hit: Hit, *, max_lines: int = 3) -> list[TLine]:
+        """Lines under the label's column, nearest first, until a key line or a wide gap."""
+        t = hit.tline
+        cx0, cx1 = self.column(hit)
+        h = t.h
+        out: list[TLine] = []
+        last_y = t.y1
+        for o in self.lines:
+            if o is t or o.yc <= t.y1 - 0.2 * h:
+                continue
+            if min(o.x1, cx1) - max(o.x0, cx0 - 0.5 * h) <= 0:
+                continue
+            if o.y0 - last_y > 2.0 * max(h, o.h):
+                break
+            if self.is_key_line(o):
+                break
+            out.append(o)
+            last_y = o.y1
+            if len(out) >= max_lines:
+                break
+        return out
+
+    def continuation(self, anchor: TLine, x_anchor: float, *, max_lines: int = 3) -> list[TLine]:
+        """Lines that continue a multi-line value: just below, starting near ``x_anchor``."""
+        out: list[TLine] = []
+        prev = anchor
+        for _ in range(max_lines):
+            nxt: TLine | None = None
+            for o in self.lines:
+                if o is prev or o in out or o is anchor:
+                    continue
+                if o.yc <= prev.y1 - 0.2 * prev.h:
+                    continue
+                gap = o.y0 - prev.y1
+                if gap > 0.9 * max(prev.h, o.h):
+                    continue
+                if abs(o.x0 - x_anchor) > 2.0 * max(prev.h, o.h) and not (o.x0 > x_anchor and o.x0 < prev.x1 - prev.h):
+                    continue
+                if nxt is None or o.y0 < nxt.y0:
+                    nxt = o
+            if nxt is None or self.is_key_line(nxt) or any(h.kind == "tag" for h in self.hits_of(nxt)):
+                break
+            out.append(nxt)
+            prev = nxt
+        return out
+
+    def block_right_of_tag(self, tag: Hit) -> list[TLine]:
+        """Lines of a tag-only block: to the right of a 收 / 寄 mark, from its top to below it."""
+        t = tag.tline
+        h = self.median_h
+        rows = [
+            o
+            for o in self.lines
+            if o is not t
+            and o.x0 >= t.x1 - 0.5 * h
+            and o.x0 - t.x1 < 6 * h
+            and o.yc >= t.y0 - 0.6 * h
+            and o.y0 <= t.y1 + 0.3 * h
+        ]
+        rows.sort(key=lambda o: (o.y0, o.x0))
+        if not rows:
+            return []
+        rows = [o for o in rows if not self.is_key_line(o) and not any(x.kind == "tag" for x in self.hits_of(o))]
+        if not rows:
+            return []
+        x_anchor = min(o.x0 for o in rows)
+        more = self.continuation(rows[-1], x_anchor)
+        return rows + [o for o in more if o not in rows]

@@ -1,0 +1,160 @@
+"""Bridge to the contact parser: one party's name, phones and address parts in a piece of text.
+
+The real parser is ``luodi.kie.contact.parse_contact`` (sequence labeller + gazetteer). When that
+module is not installed or not importable the extractor still works with a small rule-based
+splitter (phones by pattern, the name as the short run of Han characters next to a phone, the
+rest as the address, address parts by administrative suffixes), and says so in the reasons.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from luodi.errors import ModelError
+from luodi.kie.validators import find_phones
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    value: str
+    start: int
+    end: int
+    score: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class PartyParse:
+    name: Span | None = None
+    phones: tuple[Span, ...] = ()
+    address: Span | None = None
+    province: Span | None = None
+    city: Span | None = None
+    district: Span | None = None
+    detail: Span | None = None
+    reasons: tuple[str, ...] = ()
+    model_based: bool = False
+
+
+@lru_cache(maxsize=1)
+def _real_parser() -> Any:
+    try:
+        from luodi.kie.contact import parse_contact
+    except ImportError:
+        return None
+    return parse_contact
+
+
+def contact_parser_available() -> bool:
+    return _real_parser() is not None
+
+
+def _span(obj: Any) -> Span | None:
+    if obj is None:
+        return None
+    return Span(str(obj.value), int(obj.start), int(obj.end), float(getattr(obj, "score", 1.0)))
+
+
+def parse_party(text: str) -> PartyParse:
+    parser = _real_parser()
+    if parser is None:
+        return _fallback(text)
+    try:
+        c = parser(text)
+    except ModelError as exc:
+        # The sequence labeller is not pulled or failed to load: the rules still give a usable
+        # answer, and the reason makes the downgrade visible in every field it touches.
+        fb = _fallback(text)
+        return PartyParse(
+            fb.name,
+            fb.phones,
+            fb.address,
+            fb.province,
+            fb.city,
+            fb.district,
+            fb.detail,
+            (f"contact model unavailable ({exc.message}); rule-based parsing",),
+        )
+    phones = tuple(s for s in (_span(p) for p in getattr(c, "phones", ())) if s is not None)
+    if not phones and getattr(c, "phone", None) is not None:
+        phones = (_span(c.phone),)  # type: ignore[assignment]
+    return PartyParse(
+        name=_span(c.name),
+        phones=phones,
+        address=_span(c.address),
+        province=_span(c.province),
+        city=_span(c.city),
+        district=_span(c.district),
+        detail=_span(c.detail),
+        reasons=tuple(getattr(c, "reasons", ()) or ()),
+        model_based=True,
+    )
+
+
+# --- rule-based fallback -----------------------------------------------------------------------
+_ADDRESS_HINT = re.compile(r"[省市区县镇乡村路街道巷弄号楼室栋幢单元园苑庄屯旗盟州]")
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff·]+")
+_PARTS = re.compile(
+    r"^(?P<province>[\u4e00-\u9fff]{2,7}?(?:省|自治区|特别行政区)|北京市|天津市|上海市|重庆市)?"
+    r"(?P<city>[\u4e00-\u9fff]{2,9}?(?:市|自治州|地区|盟))?"
+    r"(?P<district>[\u4e00-\u9fff]{1,9}?(?:区|县|市|旗))?"
+    r"(?P<detail>.*)$"
+)
+
+
+def split_address(text: str, offset: int = 0) -> dict[str, Span]:
+    """Province / city / district / detail of an address by suffix rules (fallback only)."""
+    m = _PARTS.match(text)
+    out: dict[str, Span] = {}
+    if not m:
+        return out
+    for part in ("province", "city", "district", "detail"):
+        s, e = m.span(part)
+        if s >= 0 and e > s:
+            out[part] = Span(text[s:e], offset + s, offset + e, 0.9)
+    return out
+
+
+def _fallback(text: str) -> PartyParse:
+    phone_spans = find_phones(text)
+    phones = tuple(Span(re.sub(r"\D", "", text[s:e]), s, e, 0.9) for s, e in phone_spans)
+    # Blank out the phones, then cut the rest into runs separated by spaces and punctuation.
+    masked = list(text)
+    for s, e in phone_spans:
+        for i in range(s, e):
+            masked[i] = " "
+    rest = "".join(masked)
+    chunks = [(m.start(), m.end()) for m in re.finditer(r"[^\s,，;；:：|]+", rest)]
+    name: Span | None = None
+    address: Span | None = None
+    for s, e in chunks:
+        piece = text[s:e]
+        if name is None and 2 <= len(piece) <= 4 and _HAN_RUN.fullmatch(piece) and not _ADDRESS_HINT.search(piece[-1]):
+            # A short Han run that is the whole text or stands next to a phone is very likely
+            # the name; elsewhere it is a guess.
+            beside_phone = any(abs(ps - e) <= 1 or abs(s - pe) <= 1 for ps, pe in phone_spans)
+            name = Span(piece, s, e, 0.95 if beside_phone or len(chunks) == 1 else 0.8)
+    addr_chunks = [(s, e) for s, e in chunks if name is None or (s, e) != (name.start, name.end)]
+    if addr_chunks:
+        s, e = max(addr_chunks, key=lambda se: se[1] - se[0])
+        piece = text[s:e]
+        # A name glued to the end of an address (…40米韦业涛) is not split here: without a
+        # gazetteer we cannot tell where the address stops, so the reason asks for review.
+        hints = len(_ADDRESS_HINT.findall(piece))
+        if hints:
+            address = Span(piece, s, e, 0.95 if hints >= 2 else 0.8)
+        elif name is None and 2 <= len(piece) <= 4:
+            name = Span(piece, s, e, 0.6)
+    parts = split_address(address.value, address.start) if address else {}
+    return PartyParse(
+        name=name,
+        phones=phones,
+        address=address,
+        province=parts.get("province"),
+        city=parts.get("city"),
+        district=parts.get("district"),
+        detail=parts.get("detail"),
+        reasons=("rule-based contact parsing (luodi.kie.contact not available)",),
+    )

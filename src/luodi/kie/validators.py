@@ -1,0 +1,390 @@
+"""Validators and normalisers, one per field type.
+
+Each takes the raw value text (as read from the page) and returns a :class:`Checked`: the
+normalised value, whether it passed, and a reason when it did not. A failing value is never
+dropped: the extractor keeps it and marks the field ``needs_review`` with the reason.
+
+Carrier tracking-number formats are the publicly visible ones as far as we know them (printed
+labels, carrier query pages); carriers change their number ranges, so a number that matches no
+pattern is reported for review rather than rejected.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from luodi.kie.normalize import compact, fold
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    value: Any
+    ok: bool = True
+    reason: str | None = None
+
+
+# --- phones ------------------------------------------------------------------------------------
+MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d[- ]?\d{4}[- ]?\d{4})(?!\d)")
+# Area codes: 010 and 02x have three digits, all others four. Optional parentheses and dash.
+LANDLINE_RE = re.compile(r"(?<!\d)(\(?0(?:10|2\d|[3-9]\d{2})\)?[- ]?[2-9]\d{6,7})(?:[-转]\d{1,5})?(?!\d)")
+SERVICE_RE = re.compile(r"(?<![\d])([48]00[- ]?\d{3}[- ]?\d{4})(?!\d)")
+
+
+def find_phones(text: str) -> list[tuple[int, int]]:
+    """Spans of every mobile, landline or 400/800 number in ``text`` (folded), in order."""
+    folded = fold(text)
+    spans: list[tuple[int, int]] = []
+    for regex in (MOBILE_RE, LANDLINE_RE, SERVICE_RE):
+        for m in regex.finditer(folded):
+            s, e = m.span(1)
+            if not any(s < e2 and s2 < e for s2, e2 in spans):
+                spans.append((s, e))
+    return sorted(spans)
+
+
+def check_phone(raw: str) -> Checked:
+    text = compact(raw).replace("(", "").replace(")", "")
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("86") and len(digits) == 13 and digits[2] == "1":
+        digits = digits[2:]
+    if re.fullmatch(r"1[3-9]\d{9}", digits):
+        return Checked(digits)
+    if re.fullmatch(r"[48]00\d{7}", digits):
+        return Checked(digits)
+    m = re.fullmatch(r"(0(?:10|2\d|[3-9]\d{2}))([2-9]\d{6,7})", digits)
+    if m:
+        return Checked(f"{m.group(1)}-{m.group(2)}")
+    if re.fullmatch(r"[2-9]\d{6,7}", digits):
+        return Checked(digits, False, "landline without area code")
+    if re.fullmatch(r"1\d{10}", digits):
+        return Checked(digits, False, "not a valid mainland mobile prefix")
+    return Checked(digits or raw.strip(), False, "not a mainland mobile or landline number")
+
+
+# --- ID card (GB 11643-1999) -------------------------------------------------------------------
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx])(?![0-9A-Za-z])")
+
+
+def id_check_digit(first17: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
+    return _ID_CHECK[total % 11]
+
+
+def check_id_number(raw: str) -> Checked:
+    value = compact(raw).upper()
+    if re.fullmatch(r"\d{15}", value):
+        return Checked(value, False, "legacy 15-digit ID number")
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        return Checked(value, False, "ID number must be 17 digits and a check digit")
+    if value[0] not in "12345678":
+        return Checked(value, False, "unknown region code")
+    birth = _parse_ymd(value[6:14])
+    if birth is None or birth.year < 1900 or birth > _dt.date.today():
+        return Checked(value, False, "birth date in ID number is not a valid date")
+    if id_check_digit(value[:17]) != value[17]:
+        return Checked(value, False, "ID number checksum mismatch")
+    return Checked(value)
+
+
+def id_birth_date(id_number: str) -> str | None:
+    d = _parse_ymd(id_number[6:14]) if len(id_number) == 18 else None
+    return d.isoformat() if d else None
+
+
+def id_sex(id_number: str) -> str | None:
+    """Sex encoded by the 17th digit: odd = 男, even = 女."""
+    if len(id_number) != 18 or not id_number[16].isdigit():
+        return None
+    return "男" if int(id_number[16]) % 2 else "女"
+
+
+# --- dates and times ---------------------------------------------------------------------------
+def _parse_ymd(s: str) -> _dt.date | None:
+    try:
+        return _dt.date(int(s[0:4]), int(s[4:6]), int(s[6:8]))
+    except ValueError:
+        return None
+
+
+DATE_RE = re.compile(
+    r"(?<!\d)(\d{4})\s*(?:[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})\s*日?|(\d{2})(\d{2})(?!\d))",
+)
+
+
+def check_date(raw: str) -> Checked:
+    text = fold(raw).strip()
+    if text in ("长期", "長期"):
+        return Checked("长期")
+    m = DATE_RE.search(text)
+    if not m:
+        return Checked(text, False, "not a date")
+    y = int(m.group(1))
+    mo = int(m.group(2) or m.group(4))
+    d = int(m.group(3) or m.group(5))
+    try:
+        return Checked(_dt.date(y, mo, d).isoformat())
+    except ValueError:
+        return Checked(text, False, "not a valid calendar date")
+
+
+TIME_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])\s*[:：时]\s*([0-5]\d)(?:\s*[:：分]\s*([0-5]\d))?")
+
+
+def check_time(raw: str) -> Checked:
+    m = TIME_RE.search(fold(raw))
+    if not m:
+        return Checked(raw.strip(), False, "not a time of day")
+    h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    return Checked(f"{h:02d}:{mi:02d}:{s:02d}")
+
+
+# --- weights and counts ------------------------------------------------------------------------
+WEIGHT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(kg|KG|Kg|kG|公斤|千克|斤|克|g|G)?(?![a-zA-Z])")
+_WEIGHT_FACTORS = {"kg": 1.0, "公斤": 1.0, "千克": 1.0, "斤": 0.5, "克": 0.001, "g": 0.001}
+
+
+def check_weight(raw: str) -> Checked:
+    m = WEIGHT_RE.search(fold(raw).replace(",", "."))
+    if not m:
+        return Checked(raw.strip(), False, "no weight figure")
+    number = float(m.group(1))
+    unit = (m.group(2) or "kg").lower()
+    kg = round(number * _WEIGHT_FACTORS[unit], 3)
+    if not 0 < kg < 100_000:
+        return Checked(kg, False, "implausible weight")
+    return Checked(kg)
+
+
+def check_count(raw: str) -> Checked:
+    m = re.search(r"\d+", fold(raw))
+    if m:
+        return Checked(int(m.group()))
+    words = parse_chinese_integer(compact(raw).rstrip("件个箱包票"))
+    if words is not None:
+        return Checked(words)
+    return Checked(raw.strip(), False, "no count")
+
+
+# --- amounts -----------------------------------------------------------------------------------
+AMOUNT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?![\d])")
+
+
+def check_amount(raw: str) -> Checked:
+    text = fold(raw).replace("，", ",")
+    m = AMOUNT_RE.search(text)
+    if not m:
+        return Checked(raw.strip(), False, "no amount figure")
+    try:
+        value = Decimal(m.group(1).replace(",", ""))
+    except InvalidOperation:
+        return Checked(raw.strip(), False, "no amount figure")
+    return Checked(float(value))
+
+
+_DIGITS = {
+    "零": 0, "〇": 0, "○": 0, "壹": 1, "一": 1, "贰": 2, "貳": 2, "二": 2, "两": 2, "兩": 2,
+    "叁": 3, "參": 3, "三": 3, "肆": 4, "四": 4, "伍": 5, "五": 5, "陆": 6, "陸": 6, "六": 6,
+    "柒": 7, "七": 7, "捌": 8, "八": 8, "玖": 9, "九": 9,
+}  # fmt: skip
+_SMALL_UNITS = {"拾": 10, "十": 10, "佰": 100, "百": 100, "仟": 1000, "千": 1000}
+_BIG_UNITS = {"万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000}
+
+
+def parse_chinese_integer(text: str) -> int | None:
+    """壹仟贰佰零伍 -> 1205; 拾伍 -> 15; None when ``text`` is not a Chinese numeral."""
+    if not text:
+        return None
+    total = 0  # completed 亿 / 万 groups
+    section = 0  # the group under construction
+    digit: int | None = None
+    for c in text:
+        if c in _DIGITS:
+            if digit is not None and digit != 0 and _DIGITS[c] != 0:
+                return None  # two digits without a unit between them
+            digit = _DIGITS[c]
+        elif c in _SMALL_UNITS:
+            section += (1 if digit is None else digit) * _SMALL_UNITS[c]
+            digit = None
+        elif c in _BIG_UNITS:
+            section += digit or 0
+            digit = None
+            unit = _BIG_UNITS[c]
+            if unit == 100_000_000:
+                total = (total + section) * unit
+            else:
+                total += section * unit
+            section = 0
+        else:
+            return None
+    return total + section + (digit or 0)
+
+
+def parse_capital_amount(raw: str) -> Decimal | None:
+    """人民币壹仟贰佰叁拾肆元伍角陆分 -> Decimal('1234.56'); None if it is not such an amount."""
+    text = compact(raw)
+    for prefix in ("人民币", "大写", "金额", "(大写)", ":", "￥", "¥"):
+        text = text.removeprefix(prefix)
+    text = text.rstrip("整正")
+    if not text:
+        return None
+    yuan_part, sep, rest = text.replace("圆", "元").partition("元")
+    if not sep:
+        yuan_part, rest = "", text
+    yuan = parse_chinese_integer(yuan_part) if yuan_part else 0
+    if yuan is None:
+        return None
+    jiao = fen = 0
+    m = re.fullmatch(r"零?(?:(.)角)?零?(?:(.)分)?", rest)
+    if m is None:
+        return None
+    if m.group(1):
+        if m.group(1) not in _DIGITS:
+            return None
+        jiao = _DIGITS[m.group(1)]
+    if m.group(2):
+        if m.group(2) not in _DIGITS:
+            return None
+        fen = _DIGITS[m.group(2)]
+    if not sep and not m.group(1) and not m.group(2):
+        return None
+    return Decimal(yuan) + Decimal(jiao) / 10 + Decimal(fen) / 100
+
+
+def check_amount_words(raw: str) -> Checked:
+    value = compact(raw)
+    if parse_capital_amount(value) is None:
+        return Checked(value, False, "not an amount in Chinese capital numerals")
+    return Checked(value)
+
+
+# --- tracking numbers and carriers -------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    code: str
+    name: str
+    keywords: tuple[str, ...]
+    patterns: tuple[str, ...]
+    # True when the pattern alone identifies the carrier (a letter prefix); pure-digit ranges overlap.
+    distinctive: bool
+
+
+CARRIERS: tuple[Carrier, ...] = (
+    Carrier("SF", "顺丰", ("顺丰", "SF EXPRESS", "SFEXPRESS"), (r"SF\d{12,13}",), True),
+    Carrier("JD", "京东", ("京东",), (r"JD[A-Z]{0,2}\d{11,15}(?:-\d+-\d+-?)?",), True),
+    Carrier("YTO", "圆通", ("圆通", "YTO"), (r"YT\d{13,15}",), True),
+    Carrier("JT", "极兔", ("极兔", "J&T", "JT EXPRESS"), (r"JT\d{13}",), True),
+    Carrier("DBL", "德邦", ("德邦",), (r"DPK\d{12,13}",), True),
+    Carrier("EMS", "EMS", ("EMS", "邮政", "中国邮政"), (r"[A-Z]{2}\d{9}[A-Z]{2}", r"1\d{12}", r"9\d{12}"), False),
+    Carrier("ZTO", "中通", ("中通", "ZTO"), (r"7\d{11,14}", r"[356]\d{11,14}"), False),
+    Carrier("STO", "申通", ("申通", "STO"), (r"(?:77|88|66|55|22|33)\d{10,13}",), False),
+    Carrier("YD", "韵达", ("韵达", "YUNDA"), (r"\d{13}", r"\d{15}"), False),
+)
+CARRIER_BY_NAME = {c.name: c for c in CARRIERS}
+TRACKING_RE = re.compile(
+    r"(?<![0-9A-Za-z])"
+    r"((?:SF|YT|JT|JD[A-Z]{0,2}|DPK)\s?\d[\d ]{10,17}\d|[A-Z]{2}\d{9}[A-Z]{2}|\d[\d ]{10,16}\d)"
+    r"(?![0-9A-Za-z])"
+)
+
+
+def carriers_for_number(number: str) -> list[Carrier]:
+    return [c for c in CARRIERS if any(re.fullmatch(p, number) for p in c.patterns)]
+
+
+def check_tracking_number(raw: str, carrier: str | None = None) -> Checked:
+    value = re.sub(r"[\s\-—]", "", compact(raw)).upper()
+    if carrier in CARRIER_BY_NAME:
+        spec = CARRIER_BY_NAME[carrier]
+        if any(re.fullmatch(p, value) for p in spec.patterns):
+            return Checked(value)
+        return Checked(value, False, f"does not match the {spec.name} tracking-number format")
+    if carriers_for_number(value):
+        return Checked(value)
+    return Checked(value, False, "does not match any known carrier tracking-number format")
+
+
+def carrier_from_text(text: str) -> Carrier | None:
+    upper = fold(text).upper()
+    for c in CARRIERS:
+        if any(k.upper() in upper for k in c.keywords):
+            return c
+    return None
+
+
+def check_carrier(raw: str) -> Checked:
+    found = carrier_from_text(raw)
+    if found is None:
+        return Checked(raw.strip(), False, "unknown carrier")
+    return Checked(found.name)
+
+
+# --- names and free text -----------------------------------------------------------------------
+def check_name(raw: str) -> Checked:
+    value = raw.strip()
+    if not value:
+        return Checked(value, False, "empty name")
+    if re.search(r"\d", value):
+        return Checked(value, False, "name contains digits")
+    if len(value) > 20:
+        return Checked(value, False, "name is unusually long")
+    return Checked(value)
+
+
+def check_sex(raw: str) -> Checked:
+    value = compact(raw)
+    if value in ("男", "女"):
+        return Checked(value)
+    return Checked(value, False, "sex must be 男 or 女")
+
+
+def check_text(raw: str) -> Checked:
+    value = raw.strip()
+    return Checked(value, bool(value), None if value else "empty value")
+
+
+def check_digits(raw: str) -> Checked:
+    value = re.sub(r"[\s\-]", "", compact(raw))
+    if re.fullmatch(r"[0-9*xX]+", value):
+        return Checked(value)
+    return Checked(value, False, "expected digits")
+
+
+def check_account(raw: str) -> Checked:
+    value = re.sub(r"\s", "", compact(raw))
+    digits = re.sub(r"\D", "", value)
+    if len(digits) >= 6 and re.fullmatch(r"[0-9*xX]+", value):
+        return Checked(value)
+    return Checked(value, False, "not an account or card number")
+
+
+CHECKERS: dict[str, Callable[[str], Checked]] = {
+    "text": check_text,
+    "name": check_name,
+    "address": check_text,
+    "phone": check_phone,
+    "id_number": check_id_number,
+    "amount": check_amount,
+    "amount_words": check_amount_words,
+    "date": check_date,
+    "time": check_time,
+    "weight": check_weight,
+    "count": check_count,
+    "tracking_number": check_tracking_number,
+    "carrier": check_carrier,
+    "sex": check_sex,
+    "digits": check_digits,
+    "account": check_account,
+}
+FIELD_TYPES = frozenset(CHECKERS) | {"address_part"}
+
+
+def check(field_type: str, raw: str) -> Checked:
+    checker = CHECKERS.get(field_type, check_text)
+    return checker(raw)
