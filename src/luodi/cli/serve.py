@@ -1,0 +1,182 @@
+"""``luodi serve`` (the HTTP service) and ``luodi worker`` (a job consumer for the Redis mode)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from luodi.errors import ConfigError
+
+
+def _nested(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_model(model: str, home: Path | None) -> None:
+    """Fail before binding the port when the bundle is not pulled (a clear one-line error)."""
+    from luodi.zoo import get_bundle
+
+    get_bundle(model, home)
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on [127.0.0.1].")
+@click.option("--port", type=int, default=None, help="Port [8000].")
+@click.option("--workers", type=int, default=None, help="Server processes, each loading the models once [1].")
+@click.option("--model", default=None, help="Model bundle [pp-ocrv6-small].")
+@click.option("--runtime", default=None, help="onnxruntime | openvino | paddle.")
+@click.option("--threads", type=int, default=None, help="Intra-op threads per inference session.")
+@click.option("--concurrency", type=int, default=None, help="Inference calls running at once per process [2].")
+@click.option("--queue-size", type=int, default=None, help="Requests that may wait for a slot before 503 [16].")
+@click.option("--deadline", "deadline_s", type=float, default=None, help="Per-request deadline in seconds (504) [60].")
+@click.option(
+    "--batching/--no-batching", default=None, help="Cross-request recognition batching [off: measured no gain on CPU]."
+)
+@click.option("--max-batch-size", type=int, default=None, help="Crops per batched recognition call [16].")
+@click.option("--max-wait-ms", type=float, default=None, help="How long the batcher waits for more crops [5].")
+@click.option(
+    "--jobs-backend", type=click.Choice(["sqlite", "redis"]), default=None, help="Job queue storage [sqlite]."
+)
+@click.option("--redis-url", default=None, help="Redis URL for --jobs-backend redis.")
+@click.option(
+    "--jobs-dir", type=click.Path(path_type=Path), default=None, help="Job inputs/results [$LUODI_HOME/jobs]."
+)
+@click.option("--embedded-worker/--no-embedded-worker", default=None, help="Run jobs inside the server [on].")
+@click.option("--webhook-host", "webhook_hosts", multiple=True, help="Host a job webhook may call (repeatable).")
+@click.option(
+    "--keys-file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="sha256 API key hashes."
+)
+@click.option("--insecure", is_flag=True, default=False, help="Allow a non-loopback address without API keys.")
+@click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(  # noqa: PLR0917 - one parameter per click option
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    model: str | None,
+    runtime: str | None,
+    threads: int | None,
+    concurrency: int | None,
+    queue_size: int | None,
+    deadline_s: float | None,
+    batching: bool | None,
+    max_batch_size: int | None,
+    max_wait_ms: float | None,
+    jobs_backend: str | None,
+    redis_url: str | None,
+    jobs_dir: Path | None,
+    embedded_worker: bool | None,
+    webhook_hosts: tuple[str, ...],
+    keys_file: Path | None,
+    insecure: bool,
+    log_level: str | None,
+) -> None:
+    """Run the HTTP service (FastAPI on uvicorn): /v1/ocr, /v1/extract/{schema}, batches, jobs, /metrics."""
+    import uvicorn
+
+    from luodi.serve.auth import load_key_hashes
+    from luodi.serve.logs import configure_logging
+    from luodi.serve.settings import SETTINGS_ENV, is_loopback, load_serve_settings
+
+    settings = load_serve_settings(
+        host=host,
+        port=port,
+        workers=workers,
+        model=model,
+        runtime=runtime,
+        threads=threads,
+        concurrency=concurrency,
+        queue_size=queue_size,
+        deadline_s=deadline_s,
+        keys_file=keys_file,
+        insecure=insecure or None,
+        log_level=log_level,
+        batching=_nested(enabled=batching, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms) or None,
+        jobs=_nested(
+            backend=jobs_backend,
+            redis_url=redis_url,
+            dir=jobs_dir,
+            embedded_worker=embedded_worker,
+            webhook_allow_hosts=webhook_hosts or None,
+        )
+        or None,
+    )
+    keys = load_key_hashes(settings.keys_file)
+    if not keys and not is_loopback(settings.host) and not settings.insecure:
+        raise ConfigError(
+            f"refusing to listen on {settings.host} without API keys: set LUODI_API_KEYS or --keys-file, "
+            "or pass --insecure to serve it open"
+        )
+    _check_model(settings.resolved_model(), settings.home)
+    configure_logging(settings.log_level)
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run(
+        "luodi.serve.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@click.command()
+@click.option("--model", default=None, help="Model bundle [pp-ocrv6-small].")
+@click.option("--runtime", default=None, help="onnxruntime | openvino | paddle.")
+@click.option("--threads", type=int, default=None, help="Intra-op threads per inference session.")
+@click.option("--jobs-backend", type=click.Choice(["sqlite", "redis"]), default="redis", show_default=True)
+@click.option("--redis-url", default=None, help="Redis URL [redis://127.0.0.1:6379/0].")
+@click.option(
+    "--jobs-dir", type=click.Path(path_type=Path), default=None, help="Job inputs/results [$LUODI_HOME/jobs]."
+)
+@click.option("--worker-threads", type=int, default=None, help="Jobs run at once by this worker [1].")
+@click.option("--webhook-host", "webhook_hosts", multiple=True, help="Host a job webhook may call (repeatable).")
+@click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
+def worker(  # noqa: PLR0917 - one parameter per click option
+    model: str | None,
+    runtime: str | None,
+    threads: int | None,
+    jobs_backend: str,
+    redis_url: str | None,
+    jobs_dir: Path | None,
+    worker_threads: int | None,
+    webhook_hosts: tuple[str, ...],
+    log_level: str,
+) -> None:
+    """Consume queued jobs (the same code path as the server's embedded worker), until SIGINT/SIGTERM."""
+    import logging
+
+    from luodi.serve.app import default_engine_factory
+    from luodi.serve.jobs import JobQueue
+    from luodi.serve.logs import configure_logging
+    from luodi.serve.settings import load_serve_settings
+
+    settings = load_serve_settings(
+        model=model,
+        runtime=runtime,
+        threads=threads,
+        log_level=log_level,
+        jobs=_nested(
+            backend=jobs_backend,
+            redis_url=redis_url,
+            dir=jobs_dir,
+            worker_threads=worker_threads,
+            webhook_allow_hosts=webhook_hosts or None,
+        ),
+    )
+    _check_model(settings.resolved_model(), settings.home)
+    configure_logging(settings.log_level)
+    log = logging.getLogger("luodi.worker")
+    t0 = time.monotonic()
+    engine = default_engine_factory(settings)
+    queue = JobQueue(settings.jobs, settings.jobs_dir(), engine=engine)
+    log.info(
+        "worker ready",
+        extra={"model": engine.model_name, "backend": settings.jobs.backend, "load_s": round(time.monotonic() - t0, 3)},
+    )
+    queue.run_consumer_forever()

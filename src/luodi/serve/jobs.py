@@ -1,0 +1,495 @@
+"""Asynchronous jobs on Huey: SQLite storage embedded in the server, or Redis for ``luodi worker`` fleets.
+
+The queue carries only job ids. Inputs, state and results live on disk under the jobs directory
+(``$LUODI_HOME/jobs/<id>/``: ``input-N``, ``meta.json``, ``result.json``), written atomically and
+changed under a per-job file lock, so the server that answers ``GET /v1/jobs/{id}`` and the workers
+only share a directory (a shared volume when workers run on other machines).
+
+Durability. Huey removes a message from the queue before running it, so a worker killed with
+SIGKILL would lose the job. Each running job therefore carries a heartbeat that its worker refreshes;
+a reaper in every consumer process re-enqueues a job whose heartbeat went stale (its worker died),
+up to ``max_attempts`` runs. A job is claimed under the lock before it runs and a message for a job
+that is finished or owned by a live worker is dropped, so a duplicate message never runs a job twice
+at the same time. Results are kept for ``result_ttl_s`` and then deleted by the reaper.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from luodi.errors import InputError, JobNotFoundError, LuodiError
+
+if TYPE_CHECKING:
+    from huey import Huey
+
+    from luodi.serve.engine import Engine
+    from luodi.serve.metrics import Metrics
+    from luodi.serve.settings import JobSettings
+
+log = logging.getLogger("luodi.serve.jobs")
+
+JobState = Literal["queued", "running", "succeeded", "failed"]
+TASK_NAME = "luodi.run_job"
+_ID_CHARS = set("0123456789abcdef")
+
+
+def new_job_id() -> str:
+    return secrets.token_hex(16)
+
+
+def _valid_id(job_id: str) -> bool:
+    return len(job_id) == 32 and set(job_id) <= _ID_CHARS
+
+
+def check_webhook(url: str | None, allow_hosts: Sequence[str]) -> str | None:
+    """The webhook URL if its host is allow-listed; raises InputError otherwise."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError("webhook must be an http(s) URL")
+    if parts.username or parts.password:
+        raise InputError("webhook URL must not carry credentials")
+    if parts.hostname.lower() not in {h.lower() for h in allow_hosts}:
+        raise InputError(f"webhook host {parts.hostname!r} is not allow-listed on this server")
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class JobInput:
+    name: str | None
+    data: bytes
+
+
+class JobStore:
+    """Job directories on local disk; every state change happens under the job's file lock."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _dir(self, job_id: str) -> Path:
+        if not _valid_id(job_id):
+            raise JobNotFoundError(f"no job {job_id!r}")
+        return self.root / job_id
+
+    @contextlib.contextmanager
+    def locked(self, job_id: str) -> Iterator[Path]:
+        d = self._dir(job_id)
+        if not d.is_dir():
+            raise JobNotFoundError(f"no job {job_id!r} (unknown, or its result expired)")
+        with open(d / "lock", "a+b") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield d
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _write_json(path: Path, obj: Any) -> None:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(obj, fh, ensure_ascii=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    def create(
+        self,
+        *,
+        task: str,
+        schema: str | None,
+        inputs: Sequence[JobInput],
+        single: bool,
+        webhook: str | None,
+        max_attempts: int,
+    ) -> dict[str, Any]:
+        job_id = new_job_id()
+        d = self.root / job_id
+        staging = self.root / f".new-{job_id}"
+        staging.mkdir(parents=True)
+        for i, item in enumerate(inputs):
+            (staging / f"input-{i}").write_bytes(item.data)
+        now = time.time()
+        meta: dict[str, Any] = {
+            "id": job_id,
+            "task": task,
+            "schema": schema,
+            "status": "queued",
+            "single": single,
+            "inputs": [item.name for item in inputs],
+            "webhook": webhook,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "created_at": now,
+            "updated_at": now,
+            "queued_at": now,
+            "worker": None,
+            "heartbeat_at": None,
+            "finished_at": None,
+            "error": None,
+        }
+        self._write_json(staging / "meta.json", meta)
+        os.replace(staging, d)  # the job appears complete or not at all
+        return meta
+
+    def read(self, job_id: str) -> dict[str, Any]:
+        d = self._dir(job_id)
+        try:
+            meta: dict[str, Any] = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise JobNotFoundError(f"no job {job_id!r} (unknown, or its result expired)") from None
+        return meta
+
+    def write_meta(self, d: Path, meta: dict[str, Any]) -> None:
+        meta["updated_at"] = time.time()
+        self._write_json(d / "meta.json", meta)
+
+    def read_result(self, job_id: str) -> Any:
+        try:
+            return json.loads((self._dir(job_id) / "result.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def write_result(self, d: Path, result: Any) -> None:
+        self._write_json(d / "result.json", result)
+
+    def inputs(self, d: Path, meta: dict[str, Any]) -> list[JobInput]:
+        return [JobInput(name, (d / f"input-{i}").read_bytes()) for i, name in enumerate(meta["inputs"])]
+
+    def ids(self) -> list[str]:
+        try:
+            return [p.name for p in self.root.iterdir() if _valid_id(p.name)]
+        except FileNotFoundError:
+            return []
+
+    def delete(self, job_id: str) -> None:
+        shutil.rmtree(self._dir(job_id), ignore_errors=True)
+
+    def public_view(self, job_id: str) -> dict[str, Any]:
+        meta = self.read(job_id)
+        view: dict[str, Any] = {
+            "id": meta["id"],
+            "status": meta["status"],
+            "task": meta["task"],
+            "schema": meta["schema"],
+            "attempts": meta["attempts"],
+            "created_at": meta["created_at"],
+            "updated_at": meta["updated_at"],
+            "finished_at": meta["finished_at"],
+        }
+        if meta["status"] == "succeeded":
+            view["result"] = self.read_result(job_id)
+        if meta["status"] == "failed":
+            view["error"] = meta["error"]
+        return view
+
+    def counts(self) -> dict[str, int]:
+        counts = {"queued": 0, "running": 0, "succeeded": 0, "failed": 0}
+        for job_id in self.ids():
+            with contextlib.suppress(LuodiError, OSError, ValueError):
+                counts[self.read(job_id)["status"]] += 1
+        return counts
+
+
+def make_huey(settings: JobSettings, jobs_dir: Path) -> Huey:
+    from huey import RedisHuey, SqliteHuey
+
+    huey: Huey
+    if settings.backend == "redis":
+        huey = RedisHuey("luodi", url=settings.redis_url, results=False)
+    else:
+        jobs_dir.mkdir(parents=True, exist_ok=True)
+        huey = SqliteHuey("luodi", filename=str(jobs_dir / "queue.sqlite3"), results=False)
+    return huey
+
+
+class JobQueue:
+    """Submits jobs (any process) and runs them (processes that host a consumer and an engine)."""
+
+    def __init__(
+        self, settings: JobSettings, jobs_dir: Path, *, engine: Engine | None = None, metrics: Metrics | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = JobStore(jobs_dir)
+        self.huey = make_huey(settings, jobs_dir)
+        self._engine = engine
+        self._metrics = metrics
+        self._task = self.huey.task(name=TASK_NAME)(self._run)
+        self._worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self._stop = threading.Event()
+        self._reaper: threading.Thread | None = None
+        self._consumer: Any = None
+
+    # --- submitting -------------------------------------------------------------------------------
+    def submit(
+        self, *, task: str, schema: str | None, inputs: Sequence[JobInput], single: bool, webhook: str | None
+    ) -> dict[str, Any]:
+        webhook = check_webhook(webhook, self.settings.webhook_allow_hosts)
+        meta = self.store.create(
+            task=task,
+            schema=schema,
+            inputs=inputs,
+            single=single,
+            webhook=webhook,
+            max_attempts=self.settings.max_attempts,
+        )
+        self._task(meta["id"])
+        self._count("queued")
+        return meta
+
+    def _count(self, state: str) -> None:
+        if self._metrics is not None:
+            self._metrics.jobs.labels(state).inc()
+
+    # --- running ----------------------------------------------------------------------------------
+    def _claim(self, job_id: str) -> dict[str, Any] | None:
+        try:
+            with self.store.locked(job_id) as d:
+                meta = self.store.read(job_id)
+                if meta["status"] in ("succeeded", "failed"):
+                    return None
+                if meta["status"] == "running" and not self._stale(meta):
+                    return None  # a live worker has it; this message is a duplicate
+                meta.update(
+                    status="running", attempts=meta["attempts"] + 1, worker=self._worker_id, heartbeat_at=time.time()
+                )
+                self.store.write_meta(d, meta)
+                return meta
+        except JobNotFoundError:
+            return None  # expired or deleted while queued
+
+    def _stale(self, meta: dict[str, Any]) -> bool:
+        beat = meta.get("heartbeat_at") or 0.0
+        return bool(time.time() - beat > self.settings.stale_after_s)
+
+    def _heartbeat(self, job_id: str, done: threading.Event) -> None:
+        while not done.wait(self.settings.heartbeat_s):
+            with contextlib.suppress(JobNotFoundError, OSError), self.store.locked(job_id) as d:
+                meta = self.store.read(job_id)
+                if meta["status"] == "running" and meta["worker"] == self._worker_id:
+                    meta["heartbeat_at"] = time.time()
+                    self.store.write_meta(d, meta)
+
+    def _run(self, job_id: str) -> None:
+        meta = self._claim(job_id)
+        if meta is None:
+            return
+        self._count("running")
+        log.info("job started", extra={"job_id": job_id, "attempt": meta["attempts"]})
+        done = threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat, args=(job_id, done), name=f"luodi-beat-{job_id[:8]}", daemon=True
+        )
+        beat.start()
+        try:
+            result = self._process(job_id, meta)
+        except Exception as exc:  # an engine bug must not leave the job "running" forever
+            done.set()
+            beat.join()
+            self._finish_failed_attempt(job_id, exc)
+            return
+        done.set()
+        beat.join()
+        with self.store.locked(job_id) as d:
+            self.store.write_result(d, result)
+            meta = self.store.read(job_id)
+            meta.update(status="succeeded", finished_at=time.time(), heartbeat_at=None)
+            self.store.write_meta(d, meta)
+        self._count("succeeded")
+        log.info("job succeeded", extra={"job_id": job_id})
+        self._notify(job_id)
+
+    def _finish_failed_attempt(self, job_id: str, exc: Exception) -> None:
+        log.error("job attempt failed", extra={"job_id": job_id}, exc_info=exc)
+        retry = False
+        with self.store.locked(job_id) as d:
+            meta = self.store.read(job_id)
+            if meta["attempts"] < meta["max_attempts"]:
+                meta.update(status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
+                retry = True
+            else:
+                meta.update(
+                    status="failed",
+                    finished_at=time.time(),
+                    error={"type": "job_failed", "message": f"{type(exc).__name__}: {exc}"},
+                )
+            self.store.write_meta(d, meta)
+        if retry:
+            self._task(job_id)
+        else:
+            self._count("failed")
+            self._notify(job_id)
+
+    def _process(self, job_id: str, meta: dict[str, Any]) -> Any:
+        engine = self._engine
+        if engine is None:
+            raise RuntimeError("this process has no engine; only `luodi serve` and `luodi worker` run jobs")
+        d = self.store.root / job_id
+        items: list[dict[str, Any]] = []
+        for index, item in enumerate(self.store.inputs(d, meta)):
+            try:
+                if meta["task"] == "extract":
+                    outcome = engine.extract(item.data, schema=meta["schema"], name=item.name)
+                else:
+                    outcome = engine.ocr(item.data, name=item.name)
+            except LuodiError as exc:  # bad input: the item fails, the job still succeeds
+                items.append({"index": index, "source": item.name, "error": exc.to_dict()["error"]})
+                continue
+            if self._metrics is not None:
+                for stage, seconds in outcome.stages.items():
+                    self._metrics.stage_duration.labels(stage).observe(seconds)
+            items.append({"index": index, "source": item.name, "result": outcome.body})
+        if meta["single"]:
+            return items[0]
+        return {"results": items}
+
+    def _notify(self, job_id: str) -> None:
+        meta = self.store.read(job_id)
+        url = meta.get("webhook")
+        if not url:
+            return
+        import httpx
+
+        try:
+            check_webhook(url, self.settings.webhook_allow_hosts)
+            body = self.store.public_view(job_id)
+            response = httpx.post(url, json=body, timeout=self.settings.webhook_timeout_s, follow_redirects=False)
+            outcome: dict[str, Any] = {"status_code": response.status_code}
+        except (httpx.HTTPError, InputError) as exc:
+            log.warning("webhook failed", extra={"job_id": job_id, "error": str(exc)})
+            outcome = {"error": str(exc)}
+        with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
+            meta = self.store.read(job_id)
+            meta["webhook_delivery"] = outcome
+            self.store.write_meta(d, meta)
+
+    # --- housekeeping -----------------------------------------------------------------------------
+    def reap_once(self) -> None:
+        """Re-enqueue jobs whose worker died, fail those out of attempts, delete expired ones."""
+        now = time.time()
+        queue_empty: bool | None = None
+        for job_id in self.store.ids():
+            try:
+                meta = self.store.read(job_id)
+            except (LuodiError, OSError, ValueError):
+                continue
+            status = meta["status"]
+            if status in ("succeeded", "failed"):
+                if meta["finished_at"] and now - meta["finished_at"] > self.settings.result_ttl_s:
+                    self.store.delete(job_id)
+                continue
+            if status == "queued":
+                # A worker killed between taking the message and claiming the job leaves it queued with
+                # no message; only when the queue is empty can that be told apart from a backlog.
+                if now - meta["queued_at"] <= self.settings.stale_after_s:
+                    continue
+                if queue_empty is None:
+                    queue_empty = self.huey.pending_count() == 0
+                if queue_empty:
+                    log.warning("re-enqueueing a queued job without a message", extra={"job_id": job_id})
+                    self._task(job_id)
+                    with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
+                        fresh = self.store.read(job_id)
+                        if fresh["status"] == "queued":
+                            fresh["queued_at"] = time.time()
+                            self.store.write_meta(d, fresh)
+                continue
+            if not self._stale(meta):
+                continue
+            requeue = False
+            with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
+                meta = self.store.read(job_id)
+                if meta["status"] != "running" or not self._stale(meta):
+                    continue
+                lost = meta["worker"]
+                if meta["attempts"] >= meta["max_attempts"]:
+                    meta.update(
+                        status="failed",
+                        finished_at=time.time(),
+                        error={"type": "job_failed", "message": f"worker lost {meta['attempts']} times; giving up"},
+                    )
+                else:
+                    meta.update(status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
+                    requeue = True
+                self.store.write_meta(d, meta)
+            log.warning("job lost its worker", extra={"job_id": job_id, "worker": lost, "requeued": requeue})
+            if requeue:
+                self._task(job_id)
+            else:
+                self._count("failed")
+
+    def _reap_loop(self) -> None:
+        interval = max(0.2, min(self.settings.stale_after_s / 3, 10.0))
+        while not self._stop.wait(interval):
+            try:
+                self.reap_once()
+            except Exception:  # housekeeping must outlive one bad job directory or a storage hiccup
+                log.exception("job reaper pass failed")
+
+    def start_consumer(self, *, install_signals: bool = False) -> None:
+        """Start consumer threads (and the reaper) in this process; it must have an engine."""
+        from huey.consumer import Consumer
+
+        class _QuietConsumer(Consumer):  # type: ignore[misc]
+            # inside uvicorn the server owns SIGINT/SIGTERM; huey must not replace its handlers
+            def _set_signal_handlers(self) -> None:
+                if install_signals:
+                    super()._set_signal_handlers()
+
+        self._consumer = _QuietConsumer(
+            self.huey,
+            workers=self.settings.worker_threads,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=0.05,
+            max_delay=0.5,
+            backoff=1.5,
+        )
+        self._consumer.start()
+        self.reap_once()
+        self._reaper = threading.Thread(target=self._reap_loop, name="luodi-reaper", daemon=True)
+        self._reaper.start()
+
+    def run_consumer_forever(self) -> None:
+        """``luodi worker``: block like huey's own consumer, stopping on SIGINT/SIGTERM."""
+        from huey.consumer import Consumer
+
+        consumer = Consumer(
+            self.huey,
+            workers=self.settings.worker_threads,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=0.05,
+            max_delay=0.5,
+            backoff=1.5,
+        )
+        self._consumer = consumer
+        self.reap_once()
+        self._reaper = threading.Thread(target=self._reap_loop, name="luodi-reaper", daemon=True)
+        self._reaper.start()
+        try:
+            consumer.run()
+        finally:
+            self._stop.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._consumer is not None:
+            self._consumer.stop(graceful=True)
+        if self._reaper is not None:
+            self._reaper.join(timeout=5)
