@@ -533,7 +533,7 @@ class Extractor:
         tier, _, combined = group_rank(best)
         top = [item for item in best if item[0].tier == tier]
         cand, ck = max(top, key=lambda it: (it[1].ok, it[0].score, len(it[0].raw)))
-        reasons = list(dict.fromkeys(r for c, _ in top for r in c.reasons if not r.startswith("rule-based")))
+        reasons = list(dict.fromkeys(r for c, _ in top for r in c.reasons if "rule-based" not in r))
         alternatives = list(dict.fromkeys(a for c, _ in top for a in c.alternatives))
         score = combined
         if not ck.ok:

@@ -347,6 +347,17 @@ class PageLayout:
         x1 = t.x_of(nxt) if nxt < len(t.text) else t.x1
         return x0, max(x1, t.x_of(hit.end))
 
+    def has_label_to_left(self, tline: TLine) -> bool:
+        """True when a label-only cell sits left of ``tline`` on the same row."""
+        h = tline.h
+        for o in self.lines:
+            if o is tline or abs(o.yc - tline.yc) > 0.6 * h or o.x1 > tline.x0 + 0.5 * h:
+                continue
+            hits = self.hits_of(o)
+            if hits and self.is_key_line(o) and len(o.text) - hits[-1].end <= 1:
+                return True
+        return False
+
     def right_of(self, hit: Hit) -> TLine | None:
         """The nearest line to the right on the same row (a table cell or a separate box)."""
         t = hit.tline
@@ -403,6 +414,8 @@ class PageLayout:
                     nxt = o
             if nxt is None or self.is_key_line(nxt) or any(h.kind == "tag" for h in self.hits_of(nxt)):
                 break
+            if self.has_label_to_left(nxt):
+                break  # the value cell of another label (a table row), not a continuation
             out.append(nxt)
             prev = nxt
         return out

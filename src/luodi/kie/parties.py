@@ -8,6 +8,7 @@ rest as the address, address parts by administrative suffixes), and says so in t
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,6 +16,8 @@ from typing import Any
 
 from luodi.errors import ModelError
 from luodi.kie.validators import find_phones
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,11 @@ class PartyParse:
     detail: Span | None = None
     reasons: tuple[str, ...] = ()
     model_based: bool = False
+
+
+@lru_cache(maxsize=1)
+def _warn_once(message: str) -> None:
+    log.warning("contact model unavailable, using rule-based contact parsing: %s", message)
 
 
 @lru_cache(maxsize=1)
@@ -64,6 +72,7 @@ def parse_party(text: str) -> PartyParse:
     try:
         c = parser(text)
     except ModelError as exc:
+        _warn_once(exc.message)
         # The sequence labeller is not pulled or failed to load: the rules still give a usable
         # answer, and the reason makes the downgrade visible in every field it touches.
         fb = _fallback(text)
@@ -75,7 +84,7 @@ def parse_party(text: str) -> PartyParse:
             fb.city,
             fb.district,
             fb.detail,
-            (f"contact model unavailable ({exc.message}); rule-based parsing",),
+            ("rule-based contact parsing (contact model unavailable)",),
         )
     phones = tuple(s for s in (_span(p) for p in getattr(c, "phones", ())) if s is not None)
     if not phones and getattr(c, "phone", None) is not None:

@@ -1,0 +1,308 @@
+"""Layout reasoning over hand-built OCR documents: one test per layout kind."""
+
+from __future__ import annotations
+
+import pytest
+from docfactory import make_doc, make_line
+
+from luodi.kie import Extractor
+
+
+@pytest.fixture(scope="module")
+def waybill() -> Extractor:
+    return Extractor("waybill")
+
+
+def test_key_value_on_the_same_line(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("顺丰速运", 50, 20),
+            ("运单号：SF1234567890123", 50, 60),
+            ("收件人：张三", 50, 120),
+            ("收件人电话：13812345678", 400, 120),
+            ("收件地址：北京市朝阳区建国路88号", 50, 160),
+            ("寄件人:李四", 50, 220),
+            ("寄件人电话:021-62538890", 400, 220),
+            ("寄件地址:上海市徐汇区漕溪北路100号", 50, 260),
+            ("重量：1.5kg", 50, 320),
+            ("件数：2", 300, 320),
+            ("托寄物：文件", 500, 320),
+            ("备注：易碎轻放", 50, 360),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    v = res.values()
+    assert v["carrier"] == "顺丰"
+    assert v["tracking_number"] == "SF1234567890123"
+    assert v["receiver_name"] == "张三"
+    assert v["receiver_phone"] == "13812345678"
+    assert v["receiver_address"] == "北京市朝阳区建国路88号"
+    assert v["sender_name"] == "李四"
+    assert v["sender_phone"] == "021-62538890"
+    assert v["sender_address"] == "上海市徐汇区漕溪北路100号"
+    assert v["weight_kg"] == 1.5
+    assert v["pieces"] == 2
+    assert v["item"] == "文件"
+    assert v["remarks"] == "易碎轻放"
+    assert not res.needs_review
+    # The box is the value's own box inside the line (after the label), in page pixels.
+    box = res["receiver_name"].box
+    assert box is not None
+    assert box[0][0] > 50 + 3 * 24 - 1 and box[1][0] <= 50 + 6 * 24 + 1
+    assert box[0][1] == 120
+
+
+def test_value_on_the_line_below(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收件人姓名", 50, 100),
+            ("收件人电话", 400, 100),
+            ("王五", 55, 132),
+            ("13912345678", 405, 132),
+            ("收件地址", 50, 180),
+            ("广东省深圳市南山区科技园路1号", 55, 212),
+        ]
+    )
+    v = waybill.extract_document(doc).values()
+    assert v["receiver_name"] == "王五"
+    assert v["receiver_phone"] == "13912345678"
+    assert v["receiver_address"] == "广东省深圳市南山区科技园路1号"
+
+
+def test_boxed_table_cells(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("寄件人", 50, 100),
+            ("赵敏", 220, 100),
+            ("电话", 420, 100),
+            ("13600001111", 520, 100),
+            ("地址", 50, 140),
+            ("浙江省杭州市西湖区文三路90号", 220, 140),
+            ("收件人", 50, 200),
+            ("周芷若", 220, 200),
+            ("电话", 420, 200),
+            ("0571-88886666", 520, 200),
+            ("地址", 50, 240),
+            ("湖北省武汉市洪山区珞喻路1037号", 220, 240),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    v = res.values()
+    assert v["sender_name"] == "赵敏"
+    assert v["sender_phone"] == "13600001111"
+    assert v["sender_address"] == "浙江省杭州市西湖区文三路90号"
+    assert v["receiver_name"] == "周芷若"
+    assert v["receiver_phone"] == "0571-88886666"
+    assert v["receiver_address"] == "湖北省武汉市洪山区珞喻路1037号"
+    assert res["receiver_phone"].box is not None and res["receiver_phone"].box[0][0] == 520
+
+
+def test_tag_only_e_waybill_blocks(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("SF1234567890123", 300, 20),
+            make_line("收", 30, 100, h=60, char_w=60),
+            ("赵六 13600001111", 110, 100),
+            ("浙江省杭州市西湖区文三路90号", 110, 130),
+            make_line("寄", 30, 200, h=60, char_w=60),
+            ("钱七 13700002222", 110, 200),
+            ("江苏省南京市鼓楼区中山路1号", 110, 230),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    v = res.values()
+    assert (v["receiver_name"], v["receiver_phone"]) == ("赵六", "13600001111")
+    assert v["receiver_address"] == "浙江省杭州市西湖区文三路90号"
+    assert (v["sender_name"], v["sender_phone"]) == ("钱七", "13700002222")
+    assert v["sender_address"] == "江苏省南京市鼓楼区中山路1号"
+    assert v["carrier"] == "顺丰"  # inferred from the SF prefix
+    assert v["receiver_province"] == "浙江省"
+    assert v["sender_city"] == "南京市"
+
+
+def test_tag_on_the_same_line(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收 孙八 18600009172", 30, 100),
+            ("黑龙江省双鸭山市尖山区八马路北40米", 60, 128),
+            ("寄 吴九 13500001234", 30, 200),
+            ("四川省成都市武侯区人民南路四段1号", 60, 228),
+        ]
+    )
+    v = waybill.extract_document(doc).values()
+    assert (v["receiver_name"], v["receiver_phone"]) == ("孙八", "18600009172")
+    assert v["receiver_address"] == "黑龙江省双鸭山市尖山区八马路北40米"
+    assert (v["sender_name"], v["sender_phone"]) == ("吴九", "13500001234")
+
+
+def test_multi_line_address_is_merged_until_the_next_label(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收件人：张三 13812345678", 50, 100),
+            ("收件地址：广东省广州市天河区", 50, 130),
+            ("体育西路123号", 170, 157),
+            ("天河城大厦4楼", 170, 184),
+            ("寄件人：李四 13900001111", 50, 230),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_address") == "广东省广州市天河区体育西路123号天河城大厦4楼"
+    box = res["receiver_address"].box
+    assert box is not None and box[0][1] == 130 and box[2][1] == 184 + 24
+    assert res.get("sender_name") == "李四"
+
+
+def test_name_phone_and_address_lines_under_a_name_label(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收件人：张三 13812345678", 50, 100),
+            ("北京市海淀区中关村大街27号", 50, 128),
+        ]
+    )
+    v = waybill.extract_document(doc).values()
+    assert (v["receiver_name"], v["receiver_phone"]) == ("张三", "13812345678")
+    assert v["receiver_address"] == "北京市海淀区中关村大街27号"
+
+
+def test_sections_side_by_side_with_generic_labels(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("寄件人信息", 50, 50),
+            ("收件人信息", 520, 50),
+            ("姓名：李四", 50, 90),
+            ("姓名：张三", 520, 90),
+            ("电话：13900001111", 50, 120),
+            ("电话：13812345678", 520, 120),
+            ("地址：上海市徐汇区漕溪北路100号", 50, 150),
+            ("地址：北京市朝阳区建国路88号", 520, 150),
+        ],
+        width=1200,
+    )
+    res = waybill.extract_document(doc)
+    v = res.values()
+    assert (v["sender_name"], v["sender_phone"]) == ("李四", "13900001111")
+    assert (v["receiver_name"], v["receiver_phone"]) == ("张三", "13812345678")
+    assert v["sender_address"] == "上海市徐汇区漕溪北路100号"
+    assert v["receiver_address"] == "北京市朝阳区建国路88号"
+    assert not res["receiver_name"].needs_review
+
+
+def test_generic_labels_without_any_party_marker_are_flagged(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("姓名：张三", 50, 90),
+            ("电话：13812345678", 50, 120),
+            ("姓名：李四", 50, 220),
+            ("电话：13900001111", 50, 250),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "张三"
+    assert res.get("sender_name") == "李四"
+    assert res["receiver_name"].needs_review
+    assert any("position" in r for r in res["receiver_name"].reasons)
+
+
+def test_two_part_stub_agreeing_copies_raise_confidence(waybill: Extractor) -> None:
+    top = [("收件人：张三", 50, 100), ("收件人电话：13812345678", 400, 100)]
+    bottom = [("收件人：张三", 50, 700), ("收件人电话：13812345678", 400, 700)]
+    one = waybill.extract_document(make_doc(top))
+    two = waybill.extract_document(make_doc(top + bottom))
+    assert two.get("receiver_phone") == "13812345678"
+    assert two["receiver_phone"].score > one["receiver_phone"].score
+    assert not two["receiver_phone"].needs_review
+
+
+def test_two_part_stub_disagreeing_copies_need_review(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收件人：张三", 50, 100),
+            ("收件人电话：13812345678", 400, 100),
+            ("收件人：张三", 50, 700),
+            ("收件人电话：13812345679", 400, 700),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    phone = res["receiver_phone"]
+    assert phone.needs_review
+    assert "conflicting values" in phone.reasons
+    assert {phone.value, *phone.alternatives} == {"13812345678", "13812345679"}
+    assert res.needs_review
+
+
+@pytest.mark.parametrize("label", ["收件入", "收件人：", "收件人:", "收伴人", "收仕人：", "收件人 :"])
+def test_noisy_labels(waybill: Extractor, label: str) -> None:
+    doc = make_doc([(f"{label}张三", 50, 100), ("寄件入：李四", 50, 200)])
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "张三"
+    assert res.get("sender_name") == "李四"
+
+
+def test_fuzzy_label_scores_lower_than_exact(waybill: Extractor) -> None:
+    exact = waybill.extract_document(make_doc([("收件人：张三", 50, 100)]))
+    noisy = waybill.extract_document(make_doc([("收件入：张三", 50, 100)]))
+    fuzzy = waybill.extract_document(make_doc([("收仕人：张三", 50, 100)]))
+    assert exact["receiver_name"].score > noisy["receiver_name"].score > fuzzy["receiver_name"].score
+
+
+def test_two_phones_on_one_line_are_both_reported(waybill: Extractor) -> None:
+    doc = make_doc([("收件人：张三", 50, 100), ("收件人电话：13812345678 13987654321", 50, 130)])
+    phone = waybill.extract_document(doc)["receiver_phone"]
+    assert phone.value == "13812345678"
+    assert phone.alternatives == ("13987654321",)
+    assert phone.needs_review
+    d = phone.to_dict()
+    assert d["alternatives"] == ["13987654321"] and d["needs_review"] is True
+
+
+def test_low_ocr_confidence_needs_review(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收件人：张三", 50, 100),
+            make_line("收件人电话：13812345678", 50, 130, scores=[0.99] * 6 + [0.4] * 11),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_phone") == "13812345678"
+    assert res["receiver_phone"].needs_review
+    assert res["receiver_phone"].score < 0.5
+    assert not res["receiver_name"].needs_review
+
+
+def test_threshold_is_configurable() -> None:
+    doc = make_doc([make_line("收件人：张三", 50, 100, score=0.85)])
+    strict = Extractor("waybill", review_threshold=0.95).extract_document(doc)
+    lenient = Extractor("waybill", review_threshold=0.5).extract_document(doc)
+    assert strict["receiver_name"].needs_review
+    assert not lenient["receiver_name"].needs_review
+
+
+def test_empty_document_gives_empty_fields_and_review() -> None:
+    res = Extractor("waybill").extract_document(make_doc([]))
+    assert res.needs_review
+    assert all(f.value is None for f in res.fields)
+    d = res.to_dict()
+    assert d["fields"]["receiver_name"] == {
+        "value": None,
+        "score": 0.0,
+        "box": None,
+        "needs_review": True,
+        "reasons": ["not found"],
+    }
+
+
+def test_tracking_numbers_by_scan_and_label(waybill: Extractor) -> None:
+    res = waybill.extract_document(make_doc([("中通快递", 50, 20), ("7312 3456 7890 12", 50, 60)]))
+    assert res.get("tracking_number") == "73123456789012"
+    assert res.get("carrier") == "中通"
+    res = waybill.extract_document(make_doc([("运单号：JT1234567890123", 50, 60)]))
+    assert res.get("tracking_number") == "JT1234567890123"
+    assert res.get("carrier") == "极兔"
+    bad = waybill.extract_document(make_doc([("顺丰速运", 50, 20), ("运单号：YT1234567890123", 50, 60)]))
+    assert bad["tracking_number"].needs_review
+    assert "顺丰" in " ".join(bad["tracking_number"].reasons)
+
+
+def test_weight_units(waybill: Extractor) -> None:
+    for text, kg in [("重量：500g", 0.5), ("重量：3斤", 1.5), ("计费重量：2.5公斤", 2.5), ("实际重量 12千克", 12.0)]:
+        assert waybill.extract_document(make_doc([(text, 50, 50)])).get("weight_kg") == kg, text
