@@ -1,0 +1,225 @@
+"""``luodi eval rec|det|e2e``: score a model on a labelled dataset (PaddleOCR label formats).
+
+The report goes to stdout (JSON by default, or a short text table); ``--errors FILE`` writes one
+JSON line per sample the model got wrong, for looking at the failures. ``kie`` and ``ner`` join the
+group when their modules (owned by the KIE and NER code) are installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+# Subcommands that live in other modules; absent modules simply do not show up.
+_EXTRA: dict[str, str] = {"kie": "luodi.cli.eval_kie:kie", "ner": "luodi.cli.eval_ner:ner"}
+
+
+class _EvalGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        extra = [name for name in _EXTRA if self._load_extra(name) is not None]
+        return sorted([*super().list_commands(ctx), *extra])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._load_extra(cmd_name)
+
+    @staticmethod
+    def _load_extra(name: str) -> click.Command | None:
+        target = _EXTRA.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        command = getattr(module, attr, None)
+        return command if isinstance(command, click.Command) else None
+
+
+@click.group("eval", cls=_EvalGroup)
+def eval_() -> None:
+    """Score a model on a labelled dataset: line accuracy, 1-CER, detection P/R/hmean."""
+
+
+def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--labels",
+            required=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="PaddleOCR label file; image paths are relative to its folder.",
+        ),
+        click.option("--model", "-m", default=None, help="Model bundle (default: settings, pp-ocrv6-small)."),
+        click.option(
+            "--runtime",
+            type=click.Choice(["onnxruntime", "paddle", "openvino"]),
+            default=None,
+            help="Inference backend (default: onnxruntime).",
+        ),
+        click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model."),
+        click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True),
+        click.option(
+            "--errors",
+            "errors_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="Write the wrongly read samples here, one JSON object per line.",
+        ),
+        click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N samples."),
+    ]
+    for opt in reversed(options):
+        fn = opt(fn)
+    return fn
+
+
+def _progress(total: int, what: str) -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit=what, file=sys.stderr, leave=False)
+
+    def update(done: int, _total: int) -> None:
+        bar.update(done - bar.n)
+        if done >= _total:
+            bar.close()
+
+    return update
+
+
+def _emit(report: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    click.echo(_text_report(report))
+
+
+def _text_report(r: dict[str, Any]) -> str:
+    head = f"{r['task']}  model={r['model']}  labels={r['labels']}"
+    rows = [head]
+    if r["task"] == "rec":
+        rows += [
+            f"  lines              {r['n']}",
+            f"  line accuracy      {r['line_accuracy']:.4f}   normalised {r['line_accuracy_norm']:.4f}",
+            f"  1-CER              {r['one_minus_cer']:.4f}   normalised {r['one_minus_cer_norm']:.4f}",
+            f"  time               {r['seconds']:.1f} s   {r['ms_per_sample']:.1f} ms/line",
+        ]
+    else:
+        rows += [
+            f"  images             {r['n_images']}   gt {r['n_gt']}   pred {r['n_pred']}   matched {r['matched']}",
+            f"  det P/R/hmean      {r['precision']:.4f} / {r['recall']:.4f} / {r['hmean']:.4f}   "
+            f"mean IoU {r['mean_iou']:.3f}",
+        ]
+        if "e2e" in r:
+            e = r["e2e"]
+            rows.append(f"  e2e P/R/hmean      {e['precision']:.4f} / {e['recall']:.4f} / {e['hmean']:.4f}")
+            rows.append(
+                f"  e2e normalised     {e['precision_norm']:.4f} / {e['recall_norm']:.4f} / {e['hmean_norm']:.4f}"
+            )
+        rows.append(f"  time               {r['seconds']:.1f} s   {r['s_per_image']:.3f} s/image")
+    if r.get("failures"):
+        rows.append(f"  failures           {r['failures']} images could not be read (scored as empty)")
+    return "\n".join(rows)
+
+
+def _engine(model: str | None, runtime: str | None, threads: int | None) -> Any:
+    from luodi import OCR
+
+    return OCR(model=model, runtime=runtime, threads=threads)
+
+
+@eval_.command("rec")
+@_common
+@click.option(
+    "--cls/--no-cls",
+    "use_cls",
+    default=False,
+    show_default=True,
+    help="Run the 0/180 classifier first (off: score the recogniser alone, as PaddleOCR's rec eval does).",
+)
+def rec(  # noqa: PLR0917 - click passes every option positionally
+    labels: Path,
+    model: str | None,
+    runtime: str | None,
+    threads: int | None,
+    fmt: str,
+    errors_file: Path | None,
+    limit: int | None,
+    use_cls: bool,
+) -> None:
+    """Recognition: each image is one text line (label file: path<TAB>text)."""
+    from luodi import OCROptions
+    from luodi.eval.datasets import read_rec_labels
+    from luodi.eval.runner import evaluate_rec, write_jsonl
+
+    samples = read_rec_labels(labels)[:limit]
+    engine = _engine(model, runtime, threads)
+    # drop_score=0: a low-confidence reading is still a reading; dropping it would score it as empty.
+    options = OCROptions(use_det=False, use_cls=use_cls, drop_score=0.0)
+    report = evaluate_rec(engine, samples, options, progress=_progress(len(samples), "line"))
+    out = {**report.to_dict(), "labels": str(labels), "options": {"use_cls": use_cls}}
+    if errors_file is not None:
+        write_jsonl(errors_file, report.errors())
+    _emit(out, fmt)
+
+
+def _det_like(task: str) -> Callable[..., None]:
+    def command(  # noqa: PLR0917 - click passes every option positionally
+        labels: Path,
+        model: str | None,
+        runtime: str | None,
+        threads: int | None,
+        fmt: str,
+        errors_file: Path | None,
+        limit: int | None,
+        use_cls: bool,
+        iou: float,
+        det_limit: int | None,
+    ) -> None:
+        from luodi import OCROptions
+        from luodi.eval.datasets import read_det_labels
+        from luodi.eval.runner import evaluate_det, write_jsonl
+
+        samples = read_det_labels(labels)[:limit]
+        engine = _engine(model, runtime, threads)
+        options = OCROptions(use_cls=use_cls)
+        if det_limit is not None:
+            options = options.replace(det_limit_side=det_limit)
+        report = evaluate_det(engine, samples, options, iou_threshold=iou, progress=_progress(len(samples), "image"))
+        out = {
+            **report.to_dict(task),
+            "labels": str(labels),
+            "options": {"use_cls": use_cls, "iou": iou, "det_limit_side": options.det_limit_side},
+        }
+        if errors_file is not None:
+            write_jsonl(errors_file, report.errors(task))
+        _emit(out, fmt)
+
+    command.__name__ = task
+    return command
+
+
+def _det_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    fn = click.option(
+        "--det-limit", type=click.IntRange(32, 8192), default=None, help="Longer side fed to the detector."
+    )(fn)
+    fn = click.option(
+        "--iou", type=click.FloatRange(0.05, 1.0), default=0.5, show_default=True, help="IoU for a match."
+    )(fn)
+    return click.option("--cls/--no-cls", "use_cls", default=True, show_default=True, help="0/180 classifier.")(fn)
+
+
+det = eval_.command("det", help="Detection: precision/recall/hmean at IoU 0.5 (label file: path<TAB>JSON).")(
+    _common(_det_options(_det_like("det")))
+)
+e2e = eval_.command("e2e", help="End to end: detection plus recognition; a line counts when matched and read exactly.")(
+    _common(_det_options(_det_like("e2e")))
+)

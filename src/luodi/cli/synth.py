@@ -1,0 +1,133 @@
+"""``luodi synth lines``: labelled synthetic line crops in PaddleOCR rec format.
+
+``synth waybill`` (synthetic waybill photos) joins the group when its module is installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+_EXTRA: dict[str, str] = {"waybill": "luodi.cli.synth_waybill:waybill"}
+
+
+class _SynthGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        extra = [name for name in _EXTRA if self._load_extra(name) is not None]
+        return sorted([*super().list_commands(ctx), *extra])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._load_extra(cmd_name)
+
+    @staticmethod
+    def _load_extra(name: str) -> click.Command | None:
+        target = _EXTRA.get(name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        command = getattr(module, attr, None)
+        return command if isinstance(command, click.Command) else None
+
+
+@click.group("synth", cls=_SynthGroup)
+def synth() -> None:
+    """Make synthetic labelled data (seeded: the same seed gives the same bytes)."""
+
+
+@synth.command("lines")
+@click.option(
+    "--style",
+    type=click.Choice(["print", "dotmatrix", "thermal", "stamp"]),
+    default="print",
+    show_default=True,
+    help="print: laser/offset print; dotmatrix: impact printer dots; thermal: faded receipts; stamp: red seals.",
+)
+@click.option(
+    "--text",
+    "text_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="UTF-8 text file, one line of text per line.",
+)
+@click.option(
+    "--ner",
+    "ner_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Or: a PaddleNLP express-NER file; names, phones, addresses and chunks are cut from its records.",
+)
+@click.option("-n", "count", type=click.IntRange(min=1), required=True, help="Number of line images.")
+@click.option(
+    "-o", "--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder."
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--severity",
+    type=click.Choice(["mild", "hard"]),
+    default="mild",
+    show_default=True,
+    help="How strong the degradations are (blur, noise, JPEG, rotation, low resolution...).",
+)
+@click.option("--font", "fonts", multiple=True, help="Only these fonts (repeatable), e.g. wqy-zenhei-sharp.")
+def lines(  # noqa: PLR0917 - click passes every option positionally
+    style: str,
+    text_file: Path | None,
+    ner_file: Path | None,
+    count: int,
+    out: Path,
+    seed: int,
+    severity: str,
+    fonts: tuple[str, ...],
+) -> None:
+    """Render N labelled line images: OUT/images/*.png and OUT/labels.txt (path<TAB>text)."""
+    from luodi.synth.fonts import available_fonts
+    from luodi.synth.lines import generate_lines
+    from luodi.synth.text import extract_lines, read_express_ner, read_text_lines
+
+    if (text_file is None) == (ner_file is None):
+        raise click.UsageError("give exactly one of --text FILE or --ner FILE")
+    if text_file is not None:
+        texts = read_text_lines(text_file)
+    else:
+        assert ner_file is not None
+        texts = extract_lines(read_express_ner(ner_file), seed=seed)
+    chosen = available_fonts(fonts) if fonts else None
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=count, unit="line", file=sys.stderr, leave=False)
+    report = generate_lines(
+        texts,
+        out,
+        style=style,
+        n=count,
+        seed=seed,
+        severity=severity,
+        fonts=chosen,
+        progress=(lambda done, _n: bar.update(done - bar.n)) if bar is not None else None,
+    )
+    if bar is not None:
+        bar.close()
+    for text, why in report.skipped:
+        click.echo(f"skipped {text!r}: {why}", err=True)
+    summary = {
+        "out": str(report.out_dir),
+        "labels": str(report.label_file),
+        "written": report.written,
+        "skipped": len(report.skipped),
+        "style": style,
+        "severity": severity,
+        "seed": seed,
+    }
+    click.echo(json.dumps(summary, ensure_ascii=False))
