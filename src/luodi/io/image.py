@@ -7,6 +7,7 @@ that text drawn on a transparent background stays readable either way).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
 import warnings
@@ -33,6 +34,23 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Inde
 _PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "bmp": "BMP", "tiff": "TIFF", "webp": "WEBP", "gif": "GIF"}
 
 
+@contextlib.contextmanager
+def _quiet_pillow() -> Iterator[None]:
+    """Silence the warnings Pillow issues about input data, which luodi handles itself.
+
+    Pillow's bomb guard warns from the header alone above ~89 MP; that threshold is not ours, so
+    the warning is dropped and :func:`check_pixels` decides (Pillow's hard error above ~179 MP
+    still arrives as ``DecompressionBombError``). Pillow's ``UserWarning`` about a corrupt EXIF
+    block is dropped because a broken EXIF block is handled by using the image as stored.
+    ``catch_warnings`` is process-wide: a race with another thread can at worst leave these two
+    Pillow warnings ignored, which the checks here make harmless.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        yield
+
+
 def check_pixels(width: int, height: int, limits: Limits, what: str = "image") -> None:
     """Raise :class:`TooManyPixelsError` when ``width x height`` exceeds the limit."""
     if width <= 0 or height <= 0:
@@ -48,13 +66,7 @@ def check_pixels(width: int, height: int, limits: Limits, what: str = "image") -
 def open_image(data: bytes, fmt: str, limits: Limits) -> Image.Image:
     """Open ``data`` lazily (header only) and check its pixel count before anything is decoded."""
     try:
-        # Pillow's own bomb guard fires inside open() from the header alone. Its warning threshold
-        # (~89 MP) is not ours, so silence the warning and rely on check_pixels below; its hard
-        # error (~179 MP) still arrives as DecompressionBombError. (catch_warnings is process-wide;
-        # a race with another thread can only leave this one warning ignored, which check_pixels
-        # makes harmless.)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with _quiet_pillow():
             im = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[fmt]])
     except Image.DecompressionBombError as exc:
         raise TooManyPixelsError(f"the image is too large to decode safely: {exc}") from exc
@@ -100,10 +112,11 @@ def pil_to_rgb(im: Image.Image, *, fmt: str | None = None, limits: Limits | None
     if limits is not None:
         check_pixels(im.width, im.height, limits)
     try:
-        im.load()
+        with _quiet_pillow():
+            im.load()
+            im = _exif_upright(im)
     except _DECODE_ERRORS as exc:
         raise CorruptInputError(f"the {label} data is truncated or corrupt: {exc}") from exc
-    im = _exif_upright(im)
     try:
         return _to_rgb_array(im)
     except _DECODE_ERRORS as exc:

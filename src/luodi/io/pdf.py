@@ -49,6 +49,9 @@ def _open(data: bytes) -> Any:
             raise EncryptedPdfError("the PDF is encrypted with a password; remove the password and retry") from exc
         if code == pdfium.raw.FPDF_ERR_SECURITY:
             raise EncryptedPdfError("the PDF uses an unsupported security handler (encryption)") from exc
+        if code == pdfium.raw.FPDF_ERR_SUCCESS:
+            # PDFium refuses a document without a usable page tree but reports no error code.
+            raise PdfError("the PDF has no readable pages (its page tree is empty or missing)") from exc
         raise PdfError(f"the PDF is broken and cannot be opened ({exc})") from exc
 
 
