@@ -305,13 +305,19 @@ class JobQueue:
             return
         done.set()
         beat.join()
+        # a one-file job whose file is bad fails with that file's error (no retry: it would fail again)
+        item_error = result.get("error") if meta["single"] else None
+        state = "failed" if item_error else "succeeded"
         with self.store.locked(job_id) as d:
-            self.store.write_result(d, result)
             meta = self.store.read(job_id)
-            meta.update(status="succeeded", finished_at=time.time(), heartbeat_at=None)
+            if item_error:
+                meta["error"] = item_error
+            else:
+                self.store.write_result(d, result.get("result") if meta["single"] else result)
+            meta.update(status=state, finished_at=time.time(), heartbeat_at=None)
             self.store.write_meta(d, meta)
-        self._count("succeeded")
-        log.info("job succeeded", extra={"job_id": job_id})
+        self._count(state)
+        log.info("job finished", extra={"job_id": job_id, "status": state})
         self._notify(job_id)
 
     def _finish_failed_attempt(self, job_id: str, exc: Exception) -> None:
@@ -335,7 +341,7 @@ class JobQueue:
             self._count("failed")
             self._notify(job_id)
 
-    def _process(self, job_id: str, meta: dict[str, Any]) -> Any:
+    def _process(self, job_id: str, meta: dict[str, Any]) -> dict[str, Any]:
         engine = self._engine
         if engine is None:
             raise RuntimeError("this process has no engine; only `luodi serve` and `luodi worker` run jobs")

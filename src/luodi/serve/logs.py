@@ -11,8 +11,13 @@ from typing import Any
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("luodi_request_id", default=None)
 
-# LogRecord attributes that are not user-supplied ``extra`` fields
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
+# LogRecord attributes that are not user-supplied ``extra`` fields (uvicorn adds an ANSI ``color_message``)
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
