@@ -55,3 +55,16 @@ def reading_order(quads: Sequence[np.ndarray], row_tolerance: float = 0.5) -> li
     for r in sorted(range(len(rows)), key=row_y.__getitem__):
         order.extend(sorted(rows[r], key=lambda i: centres[i, 0]))
     return order
+
+
+def vertical_reading_order(quads: Sequence[np.ndarray], row_tolerance: float = 0.5) -> list[int]:
+    """Order for a page of vertical columns: right to left, each column top to bottom.
+
+    The page is turned 90° in coordinates (right edge up) so columns become rows and the row
+    logic above applies unchanged; each quad is re-based to start at its reading top-left.
+    """
+    turned = []
+    for quad in quads:
+        q = np.roll(np.asarray(quad, dtype=np.float64).reshape(4, 2), -1, axis=0)
+        turned.append(np.stack([q[:, 1], -q[:, 0]], axis=1))
+    return reading_order(turned, row_tolerance)

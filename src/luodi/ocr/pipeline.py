@@ -21,7 +21,7 @@ from luodi.ocr.crop import crop_quad, is_tall, reading_quad, rotate_180, rotate_
 from luodi.ocr.ctc import load_characters
 from luodi.ocr.det import DET_MEAN, DET_STD, Detector
 from luodi.ocr.options import OCROptions
-from luodi.ocr.order import reading_order
+from luodi.ocr.order import reading_order, vertical_reading_order
 from luodi.ocr.rec import Recognizer
 from luodi.ocr.result import Document, Line, Page, Quad, RecResult, Timings
 from luodi.runtime.base import InferenceSession, RuntimeInfo
@@ -257,10 +257,15 @@ class OCR:
         height, width = page.shape[:2]
         t0 = time.perf_counter()
         if opts.use_det and self._det is not None:
-            boxes = self._det(page, opts)
-            quads = [boxes[i].quad for i in reading_order([b.quad for b in boxes])]
+            quads = [b.quad for b in self._det(page, opts)]
             crops = [crop_quad(page, q) for q in quads]
             tall = [is_tall(c, opts.tall_ratio) for c in crops]
+            # a page written mostly in vertical columns reads right to left; anything else in rows
+            vertical = len(crops) > 0 and 2 * sum(tall) > len(crops)
+            order = vertical_reading_order(quads) if vertical else reading_order(quads)
+            quads = [quads[i] for i in order]
+            crops = [crops[i] for i in order]
+            tall = [tall[i] for i in order]
             crops = [rotate_tall(c) if t else c for c, t in zip(crops, tall, strict=True)]
         else:
             # no detector: the whole page is one text line

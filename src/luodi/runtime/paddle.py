@@ -54,8 +54,8 @@ class PaddleSession:
     """A Paddle inference program run through ``paddle.inference``."""
 
     def __init__(self, prefix: str | Path, *, threads: int | None = None, device: str = "cpu") -> None:
-        inference = _import_inference()
         model, params = resolve_paddle_files(prefix)
+        inference = _import_inference()
         want_threads = threads if threads is not None else default_threads()
         if want_threads < 1:
             raise RuntimeBackendError(f"threads must be >= 1, got {want_threads}")

@@ -1,0 +1,46 @@
+"""Fixtures shared by every test area. Add yours below; keep each one cheap to set up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The project's shared folder (DESIGN.md, third-party data): ``$LUODI_SHARED`` or ``../shared``."""
+    env = os.environ.get("LUODI_SHARED")
+    path = Path(env) if env else REPO_ROOT.parent / "shared"
+    if not (path / "data").is_dir():
+        pytest.skip(f"shared data folder not found at {path} (set LUODI_SHARED to point at it)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def doc_samples(shared_dir: Path) -> Path:
+    """Third-party sample images with known text (shared/data/doc_samples, Apache-2.0)."""
+    path = shared_dir / "data" / "doc_samples"
+    if not path.is_dir():
+        pytest.skip(f"{path} is missing")
+    return path
+
+
+@pytest.fixture(scope="session")
+def require_bundle() -> Callable[[str], object]:
+    """``require_bundle("pp-ocrv4")`` → the pulled Bundle, or skip naming the command that pulls it."""
+
+    def get(name: str) -> object:
+        from luodi.errors import ModelNotPulledError
+        from luodi.zoo import get_bundle
+
+        try:
+            return get_bundle(name)
+        except ModelNotPulledError as exc:
+            pytest.skip(f"{exc.message} (integration tests need `make setup` or `luodi models pull {name}`)")
+
+    return get
