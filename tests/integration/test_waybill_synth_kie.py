@@ -1,0 +1,34 @@
+"""Real OCR + the waybill Extractor on a handful of clean synthetic waybills (dev layouts)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from luodi.synth.waybill import DEV_LAYOUTS, WaybillOptions, render_waybill
+
+pytestmark = pytest.mark.integration
+
+
+def test_clean_synthetic_waybills_give_receiver_name_and_phone(
+    require_bundle: Callable[[str], object], shared_dir: Path
+) -> None:
+    require_bundle("pp-ocrv6-small")
+    from luodi import OCR
+    from luodi.kie import Extractor
+
+    extractor = Extractor("waybill", ocr=OCR("pp-ocrv6-small"))
+    # Parties from the dev split: the contact model is trained on train.
+    opts = WaybillOptions(layouts=DEV_LAYOUTS, seed=31, source="dev")
+    wrong: list[str] = []
+    n = 2 * len(DEV_LAYOUTS)
+    for index in range(n):
+        sample = render_waybill(index, opts)
+        result = extractor(sample.image, name=f"{sample.layout}-{index}")
+        for field in ("receiver_name", "receiver_phone"):
+            if result.get(field) != sample.fields[field]:
+                wrong.append(f"{sample.layout}#{index} {field}: {sample.fields[field]!r} -> {result.get(field)!r}")
+    # A clean, labelled or tagged e-waybill is the easy case; allow one miss in the handful.
+    assert len(wrong) <= 1, wrong
