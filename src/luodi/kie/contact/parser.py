@@ -1,0 +1,435 @@
+"""The contact parser: NER model + phone rules + gazetteer (see the package docstring)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from luodi.errors import ConfigError, EmptyInputError, InputError
+from luodi.kie.contact.phones import PhoneMatch, find_phones, normalize_phone
+from luodi.kie.gazetteer import Division, Gazetteer, GazetteerMatch, Level, get_gazetteer
+from luodi.kie.ner.data import EntitySpan
+from luodi.kie.ner.model import NerModel, Prediction, load_ner_model
+
+__all__ = [
+    "Contact",
+    "ContactOptions",
+    "ContactParser",
+    "Region",
+    "Span",
+    "get_contact_parser",
+    "parse_contact",
+    "parse_contacts",
+]
+
+Mode = Literal["combined", "model", "rules"]
+FIELDS = ("name", "phone", "address", "province", "city", "district", "detail")
+_PARTS = ("A1", "A2", "A3", "A4")
+_PART_FIELD = {"A1": "province", "A2": "city", "A3": "district", "A4": "detail"}
+MAX_TEXT_CHARS = 2000
+
+# Characters the model never saw in training (spaces, separators) and "label:" prefixes are hidden
+# from it; spans are mapped back to the original offsets, so values stay exact substrings.
+_HIDDEN = re.compile(
+    r"(?:收件人|收货人|寄件人|发件人|联系人|姓名|联系电话|联系方式|手机号码|手机号|手机|电话号码|电话|"
+    r"详细地址|收货地址|收件地址|寄件地址|地址)\s*[:：]|[\s,，;；、|:：]+"
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    value: str  # exact substring of the text (a phone: its normalised digits)
+    start: int
+    end: int  # exclusive
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "start": self.start, "end": self.end, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Region:
+    """Official names from the division table; inferred parts (a missing province) are not substrings."""
+
+    province: str | None
+    city: str | None
+    district: str | None
+    adcode: str | None  # most specific code found
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"province": self.province, "city": self.city, "district": self.district, "adcode": self.adcode}
+
+
+@dataclass(frozen=True)
+class Contact:
+    text: str
+    name: Span | None
+    phone: Span | None
+    address: Span | None
+    province: Span | None
+    city: Span | None
+    district: Span | None
+    detail: Span | None
+    phones: tuple[Span, ...] = ()
+    needs_review: bool = False
+    reasons: tuple[str, ...] = ()
+    region: Region | None = None
+
+    def field(self, name: str) -> Span | None:
+        if name not in FIELDS:
+            raise KeyError(name)
+        value: Span | None = getattr(self, name)
+        return value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "needs_review": self.needs_review,
+            "reasons": list(self.reasons),
+            "fields": {f: (s.to_dict() if (s := self.field(f)) is not None else None) for f in FIELDS},
+            "phones": [p.to_dict() for p in self.phones],
+            "region": self.region.to_dict() if self.region else None,
+        }
+
+
+@dataclass(frozen=True)
+class ContactOptions:
+    review_threshold: float = 0.8  # a field scored below this is flagged for review
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.review_threshold <= 1.0:
+            raise ConfigError(f"review_threshold must be within [0, 1], got {self.review_threshold}")
+
+
+@dataclass
+class _Draft:
+    """Mutable working state of one parse (never escapes this module)."""
+
+    text: str
+    spans: dict[str, list[Span]] = field(default_factory=dict)
+    phones: list[Span] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+
+def _hide_map(text: str) -> tuple[str, list[int]]:
+    """The text without hidden characters, and each kept character's original index."""
+    hidden = [False] * len(text)
+    for m in _HIDDEN.finditer(text):
+        for i in range(m.start(), m.end()):
+            hidden[i] = True
+    keep = [i for i, h in enumerate(hidden) if not h]
+    return "".join(text[i] for i in keep), keep
+
+
+class ContactParser:
+    """Immutable and thread-safe; build once, call per text.
+
+    ``mode``: ``"combined"`` (default: model + phone rules + gazetteer checks), ``"model"`` (the
+    model's spans only) or ``"rules"`` (phone rules + gazetteer + position heuristics, no model:
+    the fallback and the benchmark baseline).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | NerModel | None = None,
+        *,
+        mode: Mode = "combined",
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
+        if mode not in ("combined", "model", "rules"):
+            raise ConfigError(f"unknown contact parser mode {mode!r}; use combined, model or rules")
+        self.mode: Mode = mode
+        self.gazetteer = gazetteer if gazetteer is not None else get_gazetteer()
+        self.model: NerModel | None
+        if mode == "rules":
+            self.model = None
+        elif isinstance(model, NerModel):
+            self.model = model
+        else:
+            self.model = load_ner_model(model)
+
+    def __call__(self, text: str, options: ContactOptions | None = None) -> Contact:
+        return self.parse_many([text], options)[0]
+
+    def parse_many(self, texts: Sequence[str], options: ContactOptions | None = None) -> list[Contact]:
+        """One Contact per text, same order; the model runs batched over all of them."""
+        options = options or ContactOptions()
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InputError(f"text {i}: expected a string, got {type(text).__name__}")
+            if not text.strip():
+                raise EmptyInputError(f"text {i}: empty text, nothing to parse" if len(texts) > 1 else "empty text")
+            if len(text) > MAX_TEXT_CHARS:
+                raise InputError(f"text {i}: {len(text)} characters; one contact is at most {MAX_TEXT_CHARS}")
+        hidden = [_hide_map(t) for t in texts]
+        preds: list[Prediction | None] = [None] * len(texts)
+        if self.model is not None:
+            preds = list(self.model.predict([clean for clean, _ in hidden]))
+        return [
+            self._parse_one(text, clean, index, pred, options)
+            for text, (clean, index), pred in zip(texts, hidden, preds, strict=True)
+        ]
+
+    # -- one text --------------------------------------------------------------------------------
+    def _parse_one(
+        self, text: str, clean: str, index: list[int], pred: Prediction | None, options: ContactOptions
+    ) -> Contact:
+        draft = _Draft(text)
+        if pred is not None:
+            for s in pred.spans:
+                start, end = index[s.start], index[s.end - 1] + 1
+                score = pred.span_score(s)
+                draft.spans.setdefault(s.type, []).append(Span(text[start:end], start, end, score))
+        if self.mode == "rules":
+            self._rules(draft, clean, index)
+        elif self.mode == "combined":
+            self._apply_phone_rules(draft)
+        else:
+            for s in draft.spans.get("T", []):
+                draft.phones.append(Span(re.sub(r"\D", "", s.value) or s.value, s.start, s.end, s.score))
+        return self._finish(draft, options)
+
+    def _apply_phone_rules(self, draft: _Draft) -> None:
+        text = draft.text
+        model_phones = draft.spans.get("T", [])
+        for m in find_phones(text):
+            covering = [s for s in model_phones if s.start < m.end and m.start < s.end]
+            if covering:
+                score = min(s.score for s in covering)
+            else:
+                score = 0.5
+                draft.reasons.append(f"phone {m.value} found by pattern only, not by the model")
+            draft.phones.append(Span(m.value, m.start, m.end, score))
+            # A phone pattern wins over other labels on the same characters.
+            for kind, spans in draft.spans.items():
+                if kind != "T":
+                    draft.spans[kind] = [c for s in spans if (c := _clip(s, m, text)) is not None]
+        ruled = draft.phones[:]
+        for s in model_phones:
+            if not any(p.start < s.end and s.start < p.end for p in ruled):
+                # The model's span may be a valid number glued to other digits (a house number).
+                valid = normalize_phone(s.value)
+                if valid is None:
+                    draft.reasons.append(f"phone {s.value!r} is not a mainland mobile or landline number")
+                draft.phones.append(Span(valid or re.sub(r"\D", "", s.value) or s.value, s.start, s.end, s.score))
+        draft.phones.sort(key=lambda s: s.start)
+
+    # -- rules-only path -------------------------------------------------------------------------
+    def _rules(self, draft: _Draft, clean: str, index: list[int]) -> None:
+        text = draft.text
+        for m in find_phones(text):
+            draft.phones.append(Span(m.value, m.start, m.end, 0.95))
+        taken = [False] * len(clean)
+        back = {orig: i for i, orig in enumerate(index)}
+        for p in draft.phones:
+            for orig in range(p.start, p.end):
+                if orig in back:
+                    taken[back[orig]] = True
+        chain = _best_chain(self.gazetteer.find_all(clean), taken)
+        addr_start = addr_end = None
+        if chain:
+            for kind, m in chain:
+                score = 0.95 if self.gazetteer.is_full_name(clean[m.start : m.end], m.level) else 0.85
+                start, end = index[m.start], index[m.end - 1] + 1
+                draft.spans.setdefault(kind, []).append(Span(text[start:end], start, end, score))
+            addr_start, addr_end = chain[0][1].start, chain[-1][1].end
+            # Detail: up to the next phone (names sit next to phones), else to the end of the text.
+            stop = next((i for i in range(addr_end, len(clean)) if taken[i]), len(clean))
+            rest = stop - addr_end
+            name_after = None
+            if stop == len(clean) and rest > 3:
+                # Nothing after the address but the text's end: guess a trailing three-character name.
+                name_after = (stop - 3, stop)
+                stop -= 3
+            if stop > addr_end:
+                start, end = index[addr_end], index[stop - 1] + 1
+                draft.spans["A4"] = [Span(text[start:end], start, end, 0.6)]
+                for i in range(addr_end, stop):
+                    taken[i] = True
+            for i in range(addr_start, addr_end):
+                taken[i] = True
+            if name_after is not None:
+                start, end = index[name_after[0]], index[name_after[1] - 1] + 1
+                draft.spans["P"] = [Span(text[start:end], start, end, 0.4)]
+                return
+        # Name: the first free run of 2-4 characters.
+        i = 0
+        while i < len(clean):
+            if taken[i]:
+                i += 1
+                continue
+            j = i
+            while j < len(clean) and not taken[j]:
+                j += 1
+            if 2 <= j - i <= 4:
+                start, end = index[i], index[j - 1] + 1
+                draft.spans["P"] = [Span(text[start:end], start, end, 0.6)]
+                return
+            i = j
+
+    # -- assembling the result -------------------------------------------------------------------
+    def _finish(self, draft: _Draft, options: ContactOptions) -> Contact:
+        text = draft.text
+        reasons = draft.reasons
+
+        def pick(kind: str, what: str) -> Span | None:
+            spans = draft.spans.get(kind, [])
+            if len(spans) > 1:
+                reasons.append(f"{len(spans)} {what}s found: " + ", ".join(repr(s.value) for s in spans))
+            return max(spans, key=lambda s: (s.score, s.end - s.start)) if spans else None
+
+        name = pick("P", "name")
+        parts = {kind: pick(kind, _PART_FIELD[kind]) for kind in _PARTS}
+        phone = None
+        if draft.phones:
+            if len(draft.phones) > 1:
+                reasons.append(f"{len(draft.phones)} phones found: " + ", ".join(p.value for p in draft.phones))
+            # The contact's phone: the one nearest to the name (a name and its phone are written together).
+            if name is not None:
+                phone = min(draft.phones, key=lambda p: (_gap(p, name), -p.score))
+            else:
+                phone = max(draft.phones, key=lambda p: p.score)
+
+        address = None
+        found = sorted((s for s in parts.values() if s is not None), key=lambda s: s.start)
+        if found:
+            others = [s for s in (name, *draft.phones) if s is not None]
+            start, end = found[0].start, found[-1].end
+            if any(o.start < end and start < o.end for o in others):
+                reasons.append("address parts are split by a name or phone")
+                best = max(found, key=lambda s: s.end - s.start)
+                start, end = best.start, best.end
+            address = Span(text[start:end], start, end, min(s.score for s in found))
+
+        region = self._check_region(parts["A1"], parts["A2"], parts["A3"], reasons)
+
+        if name is None:
+            reasons.append("no name found")
+        if phone is None:
+            reasons.append("no phone found")
+        if address is None:
+            reasons.append("no address found")
+        for fname, span in (("name", name), ("phone", phone), *((_PART_FIELD[k], parts[k]) for k in _PARTS)):
+            if span is not None and span.score < options.review_threshold:
+                reasons.append(f"low confidence in {fname} {span.value!r} ({span.score:.2f})")
+        return Contact(
+            text=text,
+            name=name,
+            phone=phone,
+            address=address,
+            province=parts["A1"],
+            city=parts["A2"],
+            district=parts["A3"],
+            detail=parts["A4"],
+            phones=tuple(draft.phones),
+            needs_review=bool(reasons),
+            reasons=tuple(reasons),
+            region=region,
+        )
+
+    def _check_region(
+        self, province: Span | None, city: Span | None, district: Span | None, reasons: list[str]
+    ) -> Region | None:
+        gaz = self.gazetteer
+        if province is None and city is None and district is None:
+            return None
+        if province is not None and not gaz.lookup(province.value, Level.PROVINCE):
+            reasons.append(f"province {province.value!r} is not in the division table")
+        if city is not None and not (gaz.lookup(city.value, Level.CITY) or gaz.lookup(city.value, Level.DISTRICT)):
+            reasons.append(f"city {city.value!r} is not in the division table")
+        p, c, d = gaz.resolve(
+            province.value if province else None, city.value if city else None, district.value if district else None
+        )
+        if province is not None and city is not None and p is not None and c is None and gaz.lookup(city.value, Level.CITY):
+            reasons.append(f"city {city.value!r} is not in province {p.name}")
+        if district is not None and d is None:
+            parent = c or p
+            if parent is None or gaz.has_children(parent):
+                reasons.append(f"district {district.value!r} does not match the division table")
+        most: Division | None = d or c or p
+        return Region(
+            province=p.name if p else None,
+            city=c.name if c else None,
+            district=d.name if d else None,
+            adcode=most.code if most else None,
+        )
+
+
+def _gap(a: Span, b: Span) -> int:
+    return max(0, max(a.start, b.start) - min(a.end, b.end))
+
+
+def _clip(span: Span, phone: PhoneMatch, text: str) -> Span | None:
+    """``span`` without the phone's characters; None if nothing (or a split piece) would remain."""
+    if phone.end <= span.start or span.end <= phone.start:
+        return span
+    if phone.start <= span.start and span.end <= phone.end:
+        return None
+    if span.start < phone.start and phone.end < span.end:
+        return span  # a phone inside another span: leave it, the review reasons will show it
+    start, end = (span.start, phone.start) if span.start < phone.start else (phone.end, span.end)
+    return Span(text[start:end], start, end, span.score)
+
+
+def _best_chain(matches: list[GazetteerMatch], taken: list[bool]) -> list[tuple[str, GazetteerMatch]]:
+    """The longest province→city→district run of adjacent gazetteer matches (rules-only path)."""
+    by_start: dict[tuple[int, Level], list[GazetteerMatch]] = {}
+    for m in matches:
+        if not any(taken[m.start : m.end]):
+            by_start.setdefault((m.start, m.level), []).append(m)
+    kinds = {Level.PROVINCE: "A1", Level.CITY: "A2", Level.DISTRICT: "A3"}
+    best: list[tuple[str, GazetteerMatch]] = []
+    best_key = (0, 0, 0)
+
+    def extend(chain: list[tuple[str, GazetteerMatch]], pos: int, level: int) -> None:
+        nonlocal best, best_key
+        if chain:
+            key = (len(chain), chain[-1][1].end - chain[0][1].start, -chain[0][1].start)
+            if key > best_key:
+                best, best_key = list(chain), key
+        for nxt in range(level, 3):
+            for m in by_start.get((pos, Level(nxt)), []):
+                if chain and not _consistent(chain[-1][1], m):
+                    continue
+                extend([*chain, (kinds[m.level], m)], m.end, nxt + 1)
+
+    starts = sorted({m.start for m in matches})
+    for s in starts:
+        extend([], s, 0)
+    return best
+
+
+def _consistent(parent: GazetteerMatch, child: GazetteerMatch) -> bool:
+    prefix = 2 if parent.level == Level.PROVINCE else 4
+    return any(p.code[:prefix] == c.code[:prefix] for p in parent.divisions for c in child.divisions)
+
+
+_parsers: dict[tuple[str, str], ContactParser] = {}
+_parsers_lock = threading.Lock()
+
+
+def get_contact_parser(model: str | Path | None = None, *, mode: Mode = "combined") -> ContactParser:
+    """A shared parser per (model, mode), built on first use."""
+    key = (str(model) if model is not None else "", mode)
+    with _parsers_lock:
+        parser = _parsers.get(key)
+        if parser is None:
+            parser = ContactParser(model, mode=mode)
+            _parsers[key] = parser
+        return parser
+
+
+def parse_contact(text: str, *, model: str | Path | None = None, options: ContactOptions | None = None) -> Contact:
+    """Parse one party's contact text; raises EmptyInputError for empty text, ModelNotPulledError without a model."""
+    return get_contact_parser(model)(text, options)
+
+
+def parse_contacts(
+    texts: Sequence[str], *, model: str | Path | None = None, options: ContactOptions | None = None
+) -> list[Contact]:
+    """Batch form of :func:`parse_contact` (one model run over all texts), same order."""
+    return get_contact_parser(model).parse_many(texts, options)

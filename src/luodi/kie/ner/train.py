@@ -1,0 +1,344 @@
+"""Train the express-NER BiGRU-CRF with PaddlePaddle (dynamic graph, CPU) and export it for numpy.
+
+    .venv/bin/python -m luodi.kie.ner.train --data ../shared/data/express_ner --out $LUODI_HOME/models/express-ner
+
+Idempotent: when ``--out`` already holds a model whose manifest records the same data hash, config
+hash, code version and gazetteer table, training is skipped (``--force`` re-trains). Model selection
+uses dev-set entity F1 with early stopping; the seed is fixed. Paddle has no CRF loss in 3.3.1
+(``paddle.text`` has only Viterbi decoding), so the linear-chain CRF log-likelihood is written here
+in Paddle ops; decoding uses the numpy CRF the runtime uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from luodi.errors import ConfigError, InputNotFoundError, LuodiError, RuntimeBackendError
+from luodi.kie.gazetteer import Gazetteer, get_gazetteer
+from luodi.kie.ner import crf
+from luodi.kie.ner.data import TAGS, Record, read_bio, read_tag_dic
+from luodi.kie.ner.features import GAZ_DIM, PAD, UNK, CharVocab, gazetteer_features
+from luodi.kie.ner.model import NerModel
+from luodi.kie.ner.store import CODE_VERSION, default_model_dir, read_manifest, verify_model_dir, write_manifest
+
+__all__ = ["TrainConfig", "import_paddle", "train"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    emb_dim: int = 128
+    hidden: int = 128
+    layers: int = 2
+    dropout: float = 0.3
+    word_dropout: float = 0.05  # characters replaced by UNK while training, so unseen ones are handled
+    lr: float = 2e-3
+    batch_size: int = 32
+    max_epochs: int = 40
+    patience: int = 6
+    seed: int = 20240601
+    gazetteer_features: bool = True
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
+
+
+def import_paddle() -> Any:
+    """Paddle, imported on demand; its import-time UserWarning about ccache is noise for us."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import paddle
+    except ImportError as exc:
+        raise RuntimeBackendError(
+            "training the NER model needs PaddlePaddle: `pip install 'luodi[paddle]'` (paddlepaddle==3.3.1)"
+        ) from exc
+    return paddle
+
+
+def _data_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for name in ("train.txt", "dev.txt", "tag.dic"):
+        path = folder / name
+        if path.exists():
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+# -- the network --------------------------------------------------------------------------------
+def _build_net(paddle: Any, vocab_size: int, cfg: TrainConfig) -> Any:
+    nn = paddle.nn
+    k = len(TAGS)
+    mask_trans, mask_start = crf.bio_constraints(TAGS)
+
+    class BiGruCrf(nn.Layer):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.emb = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD)
+            in_dim = cfg.emb_dim + (GAZ_DIM if cfg.gazetteer_features else 0)
+            self.gru = nn.GRU(
+                in_dim,
+                cfg.hidden,
+                num_layers=cfg.layers,
+                direction="bidirect",
+                dropout=cfg.dropout if cfg.layers > 1 else 0.0,
+            )
+            self.drop = nn.Dropout(cfg.dropout)
+            self.fc = nn.Linear(2 * cfg.hidden, k)
+            init = nn.initializer.Uniform(-0.1, 0.1)
+            self.trans = self.create_parameter([k, k], default_initializer=init)
+            self.start = self.create_parameter([k], default_initializer=init)
+            self.end = self.create_parameter([k], default_initializer=init)
+            self.register_buffer("mask_trans", paddle.to_tensor(mask_trans), persistable=False)
+            self.register_buffer("mask_start", paddle.to_tensor(mask_start), persistable=False)
+
+        def emissions(self, ids: Any, gaz: Any, lengths: Any) -> Any:
+            x = self.emb(ids)
+            if cfg.gazetteer_features:
+                x = paddle.concat([x, gaz], axis=-1)
+            out, _ = self.gru(x, sequence_length=lengths)
+            return self.fc(self.drop(out))
+
+        def nll(self, emit: Any, tags: Any, lengths: Any) -> Any:
+            """Mean negative CRF log-likelihood over the batch."""
+            batch, steps = tags.shape
+            trans = self.trans + self.mask_trans
+            start = self.start + self.mask_start
+            mask = (paddle.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)).astype("float32")
+            gold_emit = paddle.take_along_axis(emit, tags.unsqueeze(-1), axis=2).squeeze(-1)
+            score = (gold_emit * mask).sum(axis=1) + paddle.gather(start, tags[:, 0])
+            if steps > 1:
+                pair = tags[:, :-1] * k + tags[:, 1:]
+                gold_trans = paddle.gather(trans.reshape([-1]), pair.reshape([-1])).reshape([batch, steps - 1])
+                score = score + (gold_trans * mask[:, 1:]).sum(axis=1)
+            last = paddle.take_along_axis(tags, (lengths - 1).unsqueeze(1), axis=1).squeeze(1)
+            score = score + paddle.gather(self.end, last)
+            alpha = start.unsqueeze(0) + emit[:, 0]
+            for t in range(1, steps):
+                nxt = paddle.logsumexp(alpha.unsqueeze(2) + trans.unsqueeze(0), axis=1) + emit[:, t]
+                m = mask[:, t : t + 1]
+                alpha = m * nxt + (1.0 - m) * alpha
+            log_z = paddle.logsumexp(alpha + self.end.unsqueeze(0), axis=1)
+            return (log_z - score).mean()
+
+    return BiGruCrf()
+
+
+def export_weights(net: Any, cfg: TrainConfig) -> dict[str, np.ndarray]:
+    """Paddle parameters → the numpy layout :class:`luodi.kie.ner.model.NerModel` reads."""
+    state = {k: v.numpy() for k, v in net.state_dict().items()}
+    out: dict[str, np.ndarray] = {"emb": state["emb.weight"], "fc.w": state["fc.weight"], "fc.b": state["fc.bias"]}
+    for layer in range(cfg.layers):
+        for d, cell in (("fw", "cell_fw"), ("bw", "cell_bw")):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                short = name.replace("weight_", "w_").replace("bias_", "b_")
+                out[f"gru.{layer}.{d}.{short}"] = state[f"gru.{layer}.{cell}.{name}"]
+    mask_trans, mask_start = crf.bio_constraints(TAGS)
+    out["crf.trans"] = state["trans"] + mask_trans
+    out["crf.start"] = state["start"] + mask_start
+    out["crf.end"] = state["end"]
+    return out
+
+
+def _model_config(cfg: TrainConfig, gazetteer: Gazetteer) -> dict[str, Any]:
+    return {
+        "arch": "bigru-crf",
+        **asdict(cfg),
+        "tags": list(TAGS),
+        "gazetteer_digest": gazetteer.digest if cfg.gazetteer_features else None,
+        "gazetteer_source": gazetteer.source,
+    }
+
+
+def evaluate(model: NerModel, records: list[Record]) -> dict[str, Any]:
+    """Entity P/R/F1 of the bare model (no phone rules) on ``records``."""
+    from luodi.eval.metrics import EntitySpan, span_metrics
+
+    preds = model.predict([r.text for r in records])
+    metrics = span_metrics(
+        [[EntitySpan(s.start, s.end, s.type) for s in r.spans] for r in records],
+        [[EntitySpan(s.start, s.end, s.type) for s in p.spans] for p in preds],
+    )
+    return {"micro": metrics.overall.to_dict(), "per_type": {k: v.to_dict() for k, v in sorted(metrics.per_type.items())}}
+
+
+def _batches(
+    records: list[Record], feats: list[np.ndarray], vocab: CharVocab, cfg: TrainConfig, rng: random.Random
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    tag_id = {t: i for i, t in enumerate(TAGS)}
+    order = list(range(len(records)))
+    rng.shuffle(order)
+    out = []
+    for b in range(0, len(order), cfg.batch_size):
+        idx = order[b : b + cfg.batch_size]
+        steps = max(len(records[i].text) for i in idx)
+        ids = np.zeros((len(idx), steps), dtype=np.int64)
+        tags = np.full((len(idx), steps), tag_id["O"], dtype=np.int64)
+        gaz = np.zeros((len(idx), steps, GAZ_DIM), dtype=np.float32)
+        lengths = np.zeros(len(idx), dtype=np.int64)
+        for row, i in enumerate(idx):
+            rec = records[i]
+            n = len(rec.text)
+            enc = vocab.encode(rec.text)
+            drop = np.array([rng.random() < cfg.word_dropout for _ in range(n)], dtype=bool)
+            enc[drop] = UNK
+            ids[row, :n] = enc
+            tags[row, :n] = [tag_id[t] for t in rec.tags]
+            gaz[row, :n] = feats[i]
+            lengths[row] = n
+        out.append((ids, gaz, tags, lengths))
+    return out
+
+
+def train(
+    data: Path, out: Path, cfg: TrainConfig | None = None, *, force: bool = False, threads: int | None = None
+) -> dict[str, Any]:
+    """Train (or skip when up to date) and install the model in ``out``; returns its manifest."""
+    cfg = cfg or TrainConfig()
+    train_path, dev_path = data / "train.txt", data / "dev.txt"
+    for p in (train_path, dev_path):
+        if not p.is_file():
+            raise InputNotFoundError(f"NER training data not found: {p}")
+    if (data / "tag.dic").is_file() and set(read_tag_dic(data / "tag.dic")) != set(TAGS):
+        raise ConfigError(f"{data / 'tag.dic'} does not list the tags this model predicts: {', '.join(TAGS)}")
+    gazetteer = get_gazetteer()
+    fingerprint = {
+        "data_sha256": _data_digest(data),
+        "config_sha256": cfg.digest(),
+        "gazetteer_sha256": gazetteer.digest,
+    }
+    existing = read_manifest(out)
+    if not force and existing is not None and existing.get("code_version") == CODE_VERSION:
+        if all(existing.get(k) == v for k, v in fingerprint.items()):
+            try:
+                verify_model_dir(out)
+            except LuodiError as exc:
+                log.warning("existing model in %s is damaged (%s); re-training", out, exc)
+            else:
+                log.info("model in %s is up to date; skipping training", out)
+                return existing
+
+    if threads:
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    paddle = import_paddle()
+    paddle.set_device("cpu")
+    paddle.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    rng = random.Random(cfg.seed)
+
+    train_recs, dev_recs = read_bio(train_path), read_bio(dev_path)
+    vocab = CharVocab.build(r.text for r in train_recs)
+    empty = np.zeros((0, GAZ_DIM), dtype=np.float32)
+    feats = [gazetteer_features(r.text, gazetteer) if cfg.gazetteer_features else empty for r in train_recs]
+    config = _model_config(cfg, gazetteer)
+
+    net = _build_net(paddle, len(vocab), cfg)
+    clip = paddle.nn.ClipGradByGlobalNorm(5.0)
+    opt = paddle.optimizer.Adam(learning_rate=cfg.lr, parameters=net.parameters(), grad_clip=clip)
+
+    t0 = time.perf_counter()
+    best_f1, best_epoch, best_weights, best_metrics = -1.0, -1, None, None
+    history = []
+    for epoch in range(1, cfg.max_epochs + 1):
+        net.train()
+        total = 0.0
+        batches = _batches(train_recs, feats, vocab, cfg, rng)
+        for ids, gaz, tags, lengths in batches:
+            t_lengths = paddle.to_tensor(lengths)
+            emit = net.emissions(paddle.to_tensor(ids), paddle.to_tensor(gaz), t_lengths)
+            loss = net.nll(emit, paddle.to_tensor(tags), t_lengths)
+            loss.backward()
+            opt.step()
+            opt.clear_grad()
+            total += float(loss)
+        net.eval()
+        weights = export_weights(net, cfg)
+        metrics = evaluate(NerModel(weights, vocab, config, gazetteer), dev_recs)
+        f1 = metrics["micro"]["f1"]
+        history.append({"epoch": epoch, "loss": round(total / len(batches), 4), "dev_f1": f1})
+        log.info("epoch %d loss %.4f dev F1 %.4f (%.0f s)", epoch, total / len(batches), f1, time.perf_counter() - t0)
+        if f1 > best_f1:
+            best_f1, best_epoch, best_weights, best_metrics = f1, epoch, weights, metrics
+        elif epoch - best_epoch >= cfg.patience:
+            break
+    train_seconds = time.perf_counter() - t0
+    assert best_weights is not None and best_metrics is not None
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".express-ner-", dir=out.parent))
+    try:
+        np.savez(tmp / "weights.npz", **best_weights)
+        vocab.save(tmp / "vocab.txt")
+        (tmp / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        summary = {
+            "dev": best_metrics,
+            "best_epoch": best_epoch,
+            "epochs_run": len(history),
+            "train_seconds": round(train_seconds, 1),
+            "history": history,
+            "paddle": paddle.__version__,
+        }
+        (tmp / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        manifest = write_manifest(tmp, {**fingerprint, "dev_f1": best_f1, "train_seconds": round(train_seconds, 1)})
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.replace(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m luodi.kie.ner.train", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--data", type=Path, default=Path("../shared/data/express_ner"), help="folder with train.txt, dev.txt"
+    )
+    parser.add_argument("--out", type=Path, default=None, help="model folder (default $LUODI_HOME/models/express-ner)")
+    parser.add_argument("--force", action="store_true", help="re-train even when the model is up to date")
+    parser.add_argument("--max-epochs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--no-gazetteer", action="store_true", help="train without gazetteer input features")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for Paddle")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    cfg = TrainConfig()
+    overrides: dict[str, Any] = {}
+    if args.max_epochs is not None:
+        overrides["max_epochs"] = args.max_epochs
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    if args.no_gazetteer:
+        overrides["gazetteer_features"] = False
+    if overrides:
+        cfg = TrainConfig(**{**asdict(cfg), **overrides})
+    out = args.out if args.out is not None else default_model_dir()
+    try:
+        manifest = train(args.data, out, cfg, force=args.force, threads=args.threads)
+    except LuodiError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(
+        json.dumps({"out": str(out), "dev_f1": manifest.get("dev_f1"), "train_seconds": manifest.get("train_seconds")})
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

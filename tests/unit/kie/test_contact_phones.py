@@ -1,0 +1,53 @@
+"""Phone rules: mobiles, landlines, prefixes, separators, normalisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from luodi.kie.contact.phones import PhoneMatch, find_phones, normalize_phone
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("18600009172", "18600009172"),
+        ("138 1234 5678", "13812345678"),
+        ("138-1234-5678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("8613812345678", "13812345678"),
+        ("0086-13812345678", "13812345678"),
+        ("１３８１２３４５６７８", "13812345678"),  # full-width digits
+        ("021-62538890", "021-62538890"),
+        ("02162538890", "021-62538890"),
+        ("(021)62538890", "021-62538890"),
+        ("（０２１）６２５３８８９０", "021-62538890"),
+        ("010 8888 8888", "010-88888888"),
+        ("0451-8633123", "0451-8633123"),
+        ("0755-23456789转123", "0755-23456789-123"),
+        ("+86 21 6253 8890", "021-62538890"),
+    ],
+)
+def test_normalize(raw: str, expected: str) -> None:
+    assert normalize_phone(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["12345678901", "1860000917", "186000091722", "021-0253889", "10086", "0000-12345678", "手机18600009172"],
+)
+def test_not_a_phone(raw: str) -> None:
+    assert normalize_phone(raw) is None
+
+
+def test_find_in_text_with_offsets() -> None:
+    text = "韦业涛18600009172，办公室(0451)86331234转8"
+    found = find_phones(text)
+    assert [(m.value, m.kind) for m in found] == [("18600009172", "mobile"), ("0451-86331234-8", "landline")]
+    assert text[found[0].start : found[0].end] == "18600009172"
+    assert text[found[1].start : found[1].end] == "(0451)86331234转8"
+
+
+def test_digits_glued_to_other_digits_are_not_phones() -> None:
+    assert find_phones("订单号2186000091721") == []
+    # A house number right before a mobile does not extend it.
+    assert find_phones("八马路40号18600009172") == [PhoneMatch(6, 17, "18600009172", "mobile")]
