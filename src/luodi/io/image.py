@@ -85,14 +85,9 @@ def iter_image_pages(data: bytes, fmt: str, limits: Limits, max_pages: int) -> I
     """
     im = open_image(data, fmt, limits)
     try:
-        frames = 1
-        if fmt == "tiff":
-            try:
-                frames = int(getattr(im, "n_frames", 1))
-            except _DECODE_ERRORS as exc:
-                raise CorruptInputError(f"cannot read the TIFF page directory: {exc}") from exc
-            if frames > max_pages:
-                raise TooManyPagesError(f"the TIFF has {frames} pages, over the limit of {max_pages}")
+        frames = _count_frames(im, max_pages) if fmt == "tiff" else 1
+        if frames > max_pages:
+            raise TooManyPagesError(f"the TIFF has more than {max_pages} pages (the limit)")
         for index in range(frames):
             if index:
                 try:
@@ -104,6 +99,28 @@ def iter_image_pages(data: bytes, fmt: str, limits: Limits, max_pages: int) -> I
             yield pil_to_rgb(im, fmt=fmt)
     finally:
         im.close()
+
+
+def _count_frames(im: Image.Image, cap: int) -> int:
+    """Frames of a multi-page image, counting no further than ``cap + 1``.
+
+    Stopping there keeps a TIFF with a million tiny page directories from costing a million
+    directory reads just to be refused.
+    """
+    count = 1
+    try:
+        while count <= cap:
+            im.seek(count)
+            count += 1
+    except EOFError:
+        pass  # Pillow's way of saying there is no further frame
+    except _DECODE_ERRORS as exc:
+        raise CorruptInputError(f"cannot read the TIFF page directory: {exc}") from exc
+    try:
+        im.seek(0)
+    except _DECODE_ERRORS as exc:
+        raise CorruptInputError(f"cannot read the TIFF's first page: {exc}") from exc
+    return count
 
 
 def pil_to_rgb(im: Image.Image, *, fmt: str | None = None, limits: Limits | None = None) -> np.ndarray:

@@ -193,10 +193,11 @@ def test_multi_page_tiff_gives_one_page_per_frame() -> None:
     assert [p.shape for p in pages] == [(48, 64, 3), (20, 30, 3), (12, 10, 3)]
     assert tuple(pages[0][12, 16]) == (255, 0, 0)
     assert pages[2].max() == 0
-    with pytest.raises(TooManyPagesError, match="3 pages"):
+    with pytest.raises(TooManyPagesError, match="more than 2 pages"):
         load_pages(data, LIMITS, max_pages=2)
     with pytest.raises(TooManyPagesError):
         load_pages(data, Limits(max_pages=2))
+    assert len(load_pages(data, Limits(max_pages=3))) == 3
 
 
 def test_animated_gif_gives_its_first_frame() -> None:
