@@ -358,7 +358,8 @@ class Extractor:
             if value is None:
                 continue
             if spec.is_multiline:
-                value = self._extend(value, layout)
+                label_x = hit.tline.x_of(hit.start) if source == "inline" else None
+                value = self._extend(value, layout, label_x)
             pool.add(self._cand(name, value, tier, quality * _SOURCE_FACTOR[source], reasons))
             return
 
@@ -385,10 +386,10 @@ class Extractor:
                     return sub_run(run, s, e)
         return None
 
-    def _extend(self, run: Run, layout: PageLayout) -> Run:
+    def _extend(self, run: Run, layout: PageLayout, label_x: float | None = None) -> Run:
         first = run[0]
         x_anchor = min(first.tline.x_of(first.start), first.tline.x0 if first.start == 0 else 1e9)
-        more = layout.continuation(run[-1].tline, x_anchor)
+        more = layout.continuation(run[-1].tline, x_anchor, indent_from=label_x)
         extra: list[Piece] = []
         for o in more:
             # A continuation line that is only a phone number is not part of the address.

@@ -29,6 +29,13 @@ from luodi.ocr.result import Line, Page, Quad
 
 _SEP_CHARS = set(":;,|/&、 \t·.-_[]()<>{}【】《》()")
 _COLON_CHARS = set(":")
+# Words that make a near-miss label something else: 持卡人签名 is one character from 持卡人姓名
+# but is a signature box, not a name.
+_FUZZY_STOP = ("签名", "签字", "签收", "签章", "盖章", "确认")
+# A line that reads like a label we do not know (有效期(EXPIRY), 备用栏:) is not a value either.
+_LABEL_LIKE = re.compile(
+    r"^[\u4e00-\u9fff]{1,10}\s*(?:\([A-Za-z][A-Za-z .&/_'\-]*\)?)\s*:?$|^[^:]{1,10}:$|^\([A-Za-z][^)]*\)?:?$"
+)
 # English annotations printed after Chinese labels on bilingual slips: 检索参考号(SYSTEM NO.)
 _ANNOTATION = re.compile(r"\(\s*[A-Za-z][A-Za-z .&/_'\-]*\)?")
 
@@ -248,7 +255,7 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
             continue
         ascii_label = lab.isascii()
         for i in range(0, n - L + 1):
-            if masked[i] and not ascii_label:
+            if masked[i]:
                 continue
             window = key[i : i + L]
             mismatches = 0 if window == lab else sum(a != b for a, b in zip(window, lab, strict=True))
@@ -266,6 +273,8 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
                     continue
             elif mismatches:
                 if not (_left_ok(key, i) and (j == n or key[j] in _SEP_CHARS or key[j] == "：")):
+                    continue
+                if any(w in window for w in _FUZZY_STOP):
                     continue
             elif not (_left_ok(key, i) or _colon_after(key, j) or j == n):
                 continue
@@ -331,7 +340,8 @@ class PageLayout:
             yield from self.hits[id(t)]
 
     def is_key_line(self, tline: TLine) -> bool:
-        return starts_with_label(self.hits_of(tline), tline)
+        """A line that starts with a label, or reads like a label this schema does not know."""
+        return starts_with_label(self.hits_of(tline), tline) or bool(_LABEL_LIKE.match(fold(tline.text).strip()))
 
     def next_start(self, hit: Hit) -> int:
         later = [h.start for h in self.hits_of(hit.tline) if h.start >= hit.end]
@@ -384,7 +394,8 @@ class PageLayout:
                 continue
             if min(o.x1, cx1) - max(o.x0, cx0 - 0.5 * h) <= 0:
                 continue
-            if o.y0 - last_y > 2.0 * max(h, o.h):
+            # A value sits right under its label; two lines down at most (a label over two values).
+            if o.y0 - last_y > 2.0 * max(h, o.h) or o.y0 - t.y1 > 2.2 * h:
                 break
             if self.is_key_line(o):
                 break
@@ -394,8 +405,15 @@ class PageLayout:
                 break
         return out
 
-    def continuation(self, anchor: TLine, x_anchor: float, *, max_lines: int = 3) -> list[TLine]:
-        """Lines that continue a multi-line value: just below, starting near ``x_anchor``."""
+    def continuation(
+        self, anchor: TLine, x_anchor: float, *, max_lines: int = 3, indent_from: float | None = None
+    ) -> list[TLine]:
+        """Lines that continue a multi-line value: just below, starting near ``x_anchor``.
+
+        ``indent_from`` is the x of the value's label: a line indented to the value column
+        continues the value even when it starts with a word that is also a label
+        (住址 …青秀区 / 民族大道100号 on an ID card), unless a colon follows that word.
+        """
         out: list[TLine] = []
         prev = anchor
         for _ in range(max_lines):
@@ -412,13 +430,23 @@ class PageLayout:
                     continue
                 if nxt is None or o.y0 < nxt.y0:
                     nxt = o
-            if nxt is None or self.is_key_line(nxt) or any(h.kind == "tag" for h in self.hits_of(nxt)):
+            if nxt is None or any(h.kind == "tag" for h in self.hits_of(nxt)):
+                break
+            if self.is_key_line(nxt) and not self._indented_value(nxt, x_anchor, indent_from):
                 break
             if self.has_label_to_left(nxt):
                 break  # the value cell of another label (a table row), not a continuation
             out.append(nxt)
             prev = nxt
         return out
+
+    def _indented_value(self, tline: TLine, x_anchor: float, indent_from: float | None) -> bool:
+        if indent_from is None or x_anchor - indent_from < 1.5 * tline.h:
+            return False
+        if abs(tline.x0 - x_anchor) > 0.8 * tline.h:
+            return False
+        hits = self.hits_of(tline)
+        return not hits or not _colon_after(tline.key, hits[0].end)
 
     def block_right_of_tag(self, tag: Hit) -> list[TLine]:
         """Lines of a tag-only block: to the right of a 收 / 寄 mark, from its top to below it."""

@@ -232,7 +232,7 @@ def parse_capital_amount(raw: str) -> Decimal | None:
     for prefix in ("人民币", "大写", "金额", "(大写)", ":", "￥", "¥"):
         text = text.removeprefix(prefix)
     text = text.rstrip("整正")
-    if not any(c in _DIGITS for c in text) and not text[:1] in _SMALL_UNITS:
+    if not any(c in _DIGITS for c in text) and text[:1] not in _SMALL_UNITS:
         return None
     yuan_part, sep, rest = text.replace("圆", "元").partition("元")
     if not sep:
