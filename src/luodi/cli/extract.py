@@ -1,0 +1,167 @@
+"""``luodi extract``: schema-driven fields from images/PDFs/folders, or from free text.
+
+Images: ``luodi extract PATH... --schema waybill|bank_receipt|id_card|FILE.yaml``.
+Text (one party, the ``contact`` schema): ``luodi extract --schema contact --text "..."`` or
+``--text-file FILE`` (one text per line; one result per line, in the same order, empty lines
+included so the lines stay aligned). stdout carries only results; errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+
+FORMATS = ("json", "jsonl")
+
+
+@click.command("extract")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "--schema",
+    "-s",
+    default="waybill",
+    show_default=True,
+    help="waybill, contact, bank_receipt, id_card, or a path to a schema YAML file.",
+)
+@click.option("--text", "texts", multiple=True, help="Extract from this text instead of images (repeatable).")
+@click.option(
+    "--text-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Extract from each line of FILE ('-' for stdin).",
+)
+@click.option("--model", "-m", default=None, help="OCR model bundle (default: settings, pp-ocrv6-small).")
+@click.option("--runtime", type=click.Choice(["onnxruntime", "paddle", "openvino"]), default=None)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model.")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Review threshold on field scores (default: the schema's, 0.8).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="json (default; an array for several inputs) or jsonl.",
+)
+@click.option("-o", "--output", default=None, help="Write results to FILE instead of stdout.")
+@click.option(
+    "--visualize",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Draw the field boxes into DIR (green: accepted, red: needs review).",
+)
+@click.option("--dpi", type=click.IntRange(36, 600), default=None, help="Render PDF pages at this DPI.")
+def extract(  # noqa: PLR0917 - click passes every option positionally
+    paths: tuple[str, ...],
+    schema: str,
+    texts: tuple[str, ...],
+    text_file: Path | None,
+    model: str | None,
+    runtime: str | None,
+    threads: int | None,
+    threshold: float | None,
+    fmt: str | None,
+    output: str | None,
+    visualize: Path | None,
+    dpi: int | None,
+) -> None:
+    """Extract the fields of a schema from images, PDFs and folders, or from text."""
+    from luodi.kie import Extractor
+
+    text_mode = bool(texts) or text_file is not None
+    if text_mode and paths:
+        raise click.UsageError("give PATHs or --text/--text-file, not both")
+    if not text_mode and not paths:
+        raise click.UsageError("give at least one PATH, or --text / --text-file")
+    ex = Extractor(schema, model=model, runtime=runtime, threads=threads, review_threshold=threshold)
+
+    if text_mode:
+        lines = list(texts)
+        if text_file is not None:
+            lines += _read_lines(text_file)
+        several = len(lines) > 1 or text_file is not None
+        records: Iterator[dict[str, Any]] = (ex.extract_text(t).to_dict() for t in lines)
+        _emit(fmt or ("jsonl" if text_file is not None else "json"), records, output, many=several)
+        return
+
+    from luodi.io import iter_sources
+
+    roots = list(paths)
+    iter_sources(roots)  # every root must exist before any work starts
+    sources = [s for root in roots for s in iter_sources([root])]
+    several = len(sources) > 1 or any(os.path.isdir(p) for p in roots)
+    failures = 0
+
+    def results() -> Iterator[dict[str, Any]]:
+        nonlocal failures
+        from luodi.errors import LuodiError
+        from luodi.io import load_pages
+
+        for source in sources:
+            try:
+                pages = load_pages(source, pdf_dpi=dpi)
+                doc = ex.ocr.run_pages(pages, source=source)
+                result = ex.extract_document(doc)
+            except LuodiError as exc:
+                if not several:
+                    raise
+                failures += 1
+                click.echo(f"error: {source}: {exc.message}", err=True)
+                from luodi.output import error_record
+
+                yield error_record(source, exc)
+                continue
+            if visualize is not None:
+                from luodi.kie.visualize import save_field_images
+
+                save_field_images(result, pages, visualize, Path(source).stem)
+            yield result.to_dict()
+
+    _emit(fmt or "json", results(), output, many=several)
+    if failures:
+        click.echo(f"{failures} of {len(sources)} inputs failed", err=True)
+        sys.exit(1)
+
+
+def _read_lines(path: Path) -> list[str]:
+    from luodi.errors import InputNotFoundError
+
+    if str(path) == "-":
+        return sys.stdin.read().splitlines()
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as exc:
+        raise InputNotFoundError(f"{path} does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        from luodi.errors import InputError
+
+        raise InputError(f"cannot read {path} as UTF-8 text: {exc}") from exc
+
+
+def _emit(fmt: str, records: Iterator[dict[str, Any]], output: str | None, *, many: bool) -> None:
+    from luodi.output import make_writer
+
+    def run(stream: TextIO) -> None:
+        with make_writer(fmt, stream, many=many) as writer:
+            for record in records:
+                writer.write(record)
+
+    if output is None or output == "-":
+        run(sys.stdout)
+        return
+    from luodi.errors import OutputError
+
+    try:
+        stream = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    with stream:
+        run(stream)
