@@ -20,7 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from luodi.errors import ModelError, ModelIntegrityError, ModelNotPulledError, ModelSourceError, UnknownModelError
+from luodi.errors import (
+    LuodiError,
+    ModelError,
+    ModelIntegrityError,
+    ModelNotPulledError,
+    ModelSourceError,
+    UnknownModelError,
+)
 from luodi.zoo.files import (
     FILE_MODE,
     OnnxFacts,
@@ -62,10 +69,10 @@ def lock_path(home: Path, name: str) -> Path:
     return models_dir(home) / ".locks" / f"{name}.lock"
 
 
-def check_name(name: str) -> None:
+def check_name(name: str, error: type[LuodiError] = UnknownModelError) -> None:
     # names become folder names: no separators, no dot-dot, no hidden folders
     if not _NAME_RE.match(name) or ".." in name:
-        raise UnknownModelError(
+        raise error(
             f"invalid bundle name {name!r}: use letters, digits, '.', '_' and '-' (at most 64, not starting with '.')"
         )
 

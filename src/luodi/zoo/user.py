@@ -100,7 +100,7 @@ def register_bundle(
     metadata of a given rec ONNX, the base's dictionary; it must fit the rec's class count.
     ``stage_options`` overrides input specs, e.g. ``{"rec": {"image_shape": (3, 48, 480)}}``.
     """
-    check_name(name)
+    check_name(name, ConfigError)
     if name in BUILTINS:
         raise ModelExistsError(f"{name!r} is a built-in model name; choose another name")
     given_onnx = {"det": det, "cls": cls, "rec": rec}

@@ -90,7 +90,7 @@ def test_tampered_object_is_refused(s3: Any, pulled: Path, tmp_path: Path) -> No
     push("fake-ocr", f"s3://{BUCKET}/p", pulled)
     s3.put_object(Bucket=BUCKET, Key="p/fake-ocr/rec.onnx", Body=b"evil weights")
     other = tmp_path / "replica"
-    with pytest.raises(ModelIntegrityError, match="rec.onnx"):
+    with pytest.raises(ModelIntegrityError, match=r"rec\.onnx"):
         pull_from("fake-ocr", f"s3://{BUCKET}/p", other)
     assert not (other / "models" / "fake-ocr").exists(), "nothing half-pulled"
     assert not [p for p in (other / "models").iterdir() if p.name.startswith(".staging-")]

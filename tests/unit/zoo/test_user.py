@@ -151,6 +151,15 @@ def test_failed_force_keeps_the_old_bundle(home: Path, rec_onnx: Path, tmp_path:
     assert _leftovers(home) == []
 
 
+@pytest.mark.parametrize("bad", ["../up", "a/b", ".hidden"])
+def test_invalid_name_is_a_config_error(home: Path, rec_onnx: Path, bad: str) -> None:
+    with pytest.raises(ConfigError, match="invalid bundle name"):
+        register_bundle(bad, rec=rec_onnx, home=home)
+    assert (
+        not any(p.name not in (".locks",) for p in (home / "models").iterdir()) if (home / "models").exists() else True
+    )
+
+
 def test_missing_input_file(home: Path, tmp_path: Path) -> None:
     with pytest.raises(InputNotFoundError, match="det"):
         register_bundle("mine", det=tmp_path / "nope.onnx", home=home)
