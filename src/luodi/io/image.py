@@ -41,7 +41,8 @@ def _quiet_pillow() -> Iterator[None]:
     Pillow's bomb guard warns from the header alone above ~89 MP; that threshold is not ours, so
     the warning is dropped and :func:`check_pixels` decides (Pillow's hard error above ~179 MP
     still arrives as ``DecompressionBombError``). Pillow's ``UserWarning`` about a corrupt EXIF
-    block is dropped because a broken EXIF block is handled by using the image as stored.
+    block or a TIFF tag pointing past the end of the file is dropped: Pillow skips what it cannot
+    read, and whatever then fails to decode is reported as :class:`CorruptInputError`.
     ``catch_warnings`` is process-wide: a race with another thread can at worst leave these two
     Pillow warnings ignored, which the checks here make harmless.
     """
@@ -91,7 +92,8 @@ def iter_image_pages(data: bytes, fmt: str, limits: Limits, max_pages: int) -> I
         for index in range(frames):
             if index:
                 try:
-                    im.seek(index)
+                    with _quiet_pillow():
+                        im.seek(index)
                 except _DECODE_ERRORS as exc:
                     raise CorruptInputError(f"cannot read TIFF page {index + 1}: {exc}") from exc
                 # Frames of one TIFF may differ in size; each is checked before it is decoded.
@@ -109,15 +111,17 @@ def _count_frames(im: Image.Image, cap: int) -> int:
     """
     count = 1
     try:
-        while count <= cap:
-            im.seek(count)
-            count += 1
+        with _quiet_pillow():
+            while count <= cap:
+                im.seek(count)
+                count += 1
     except EOFError:
         pass  # Pillow's way of saying there is no further frame
     except _DECODE_ERRORS as exc:
         raise CorruptInputError(f"cannot read the TIFF page directory: {exc}") from exc
     try:
-        im.seek(0)
+        with _quiet_pillow():
+            im.seek(0)
     except _DECODE_ERRORS as exc:
         raise CorruptInputError(f"cannot read the TIFF's first page: {exc}") from exc
     return count
@@ -135,7 +139,8 @@ def pil_to_rgb(im: Image.Image, *, fmt: str | None = None, limits: Limits | None
     except _DECODE_ERRORS as exc:
         raise CorruptInputError(f"the {label} data is truncated or corrupt: {exc}") from exc
     try:
-        return _to_rgb_array(im)
+        with _quiet_pillow():
+            return _to_rgb_array(im)
     except _DECODE_ERRORS as exc:
         raise CorruptInputError(f"cannot convert the {label} pixels (mode {im.mode}): {exc}") from exc
 
