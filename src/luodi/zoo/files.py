@@ -72,6 +72,18 @@ def link_or_copy(src: Path, target: Path) -> None:
         atomic_copy(src, target)
 
 
+@contextlib.contextmanager
+def store_errors(what: str) -> Iterator[None]:
+    """Turn an operating-system failure (read-only or full disk, a file where a folder should be)
+    into one clear ``ModelError`` instead of a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        detail = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise ModelError(f"{what}: {detail}{where}") from exc
+
+
 def swap_dir(staging: Path, root: Path) -> None:
     """Put a fully built folder in place of ``root`` (two renames: readers see the old or the new)."""
     if not root.exists():

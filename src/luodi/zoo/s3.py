@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from luodi.errors import ConfigError, ModelError, ModelIntegrityError, ModelSourceError
-from luodi.zoo.files import DIR_MODE, FILE_MODE, file_lock, link_or_copy, sha256_file, swap_dir
+from luodi.zoo.files import DIR_MODE, FILE_MODE, file_lock, link_or_copy, sha256_file, store_errors, swap_dir
 from luodi.zoo.registry import BUILTINS
 from luodi.zoo.store import (
     MANIFEST,
@@ -138,7 +138,6 @@ def _remote_sha(client: Any, bucket: str, key: str) -> str | None:
 
 def pull_from(name: str, url: str, home: Path | str | None = None) -> PullReport:
     """Fetch a bundle pushed with :func:`push`; the local bundle is replaced only once all is verified."""
-    import json
 
     check_name(name)
     home_path = resolve_home(home)
@@ -146,6 +145,15 @@ def pull_from(name: str, url: str, home: Path | str | None = None) -> PullReport
     client = _client()
     errors = _client_errors()
     root = bundle_dir(home_path, name)
+    with store_errors(f"cannot pull {name} into {models_dir(home_path)}"):
+        return _pull_from(name, where, client, errors=errors, home_path=home_path, root=root)
+
+
+def _pull_from(
+    name: str, where: S3Location, client: Any, *, errors: tuple[type[BaseException], ...], home_path: Path, root: Path
+) -> PullReport:
+    import json
+
     models_dir(home_path).mkdir(parents=True, exist_ok=True)
     with file_lock(lock_path(home_path, name)):
         staging = Path(tempfile.mkdtemp(prefix=f".staging-{name}-", dir=models_dir(home_path)))

