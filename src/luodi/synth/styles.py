@@ -169,6 +169,19 @@ def _dot_kernel(radius: float) -> np.ndarray:
     return k.astype(np.float32)
 
 
+def _form_rules(sheet: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = sheet.shape[:2]
+    rules = np.zeros((h, w), np.float32)
+    for _ in range(int(rng.integers(1, 3))):
+        y = int(rng.choice([rng.integers(0, max(1, h // 5)), rng.integers(h - max(1, h // 4), h)]))
+        rules[y : y + int(rng.integers(1, 3))] = 1.0
+    if rng.random() < 0.5:
+        x = int(rng.integers(0, w))
+        rules[:, x : x + int(rng.integers(1, 3))] = 1.0
+    colors: list[Color] = [(200, 60, 60), (60, 140, 90), (90, 90, 90), (70, 90, 170)]
+    return dg.composite(sheet, rules * rng.uniform(0.4, 0.9), colors[int(rng.integers(len(colors)))])
+
+
 def _dotmatrix(text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str) -> np.ndarray:
     hard = severity == "hard"
     cell = int(rng.choice([12, 16, 16, 16, 24]))
@@ -180,7 +193,8 @@ def _dotmatrix(text: str, rng: np.random.Generator, fonts: Sequence[Font], sever
     ss = 3  # supersampling so dot centres can sit between output pixels
     px = rng.uniform(2.4, 4.4)
     py = px * rng.uniform(0.85, 1.2)
-    radius = min(px, py) * rng.uniform(0.42, 0.66)
+    # From separate pin marks (radius < half the pitch) to dots that merge into strokes.
+    radius = min(px, py) * rng.uniform(0.32, 0.62)
     mx, my = rng.uniform(1.0, 3.5), rng.uniform(0.6, 1.8)  # margins in dots
     W = round((gw + 2 * mx) * px * ss)
     H = round((gh + 2 * my) * py * ss)
@@ -191,8 +205,12 @@ def _dotmatrix(text: str, rng: np.random.Generator, fonts: Sequence[Font], sever
     strength = rng.uniform(0.6, 1.0)
     impulses = np.zeros((H, W), np.float32)
 
+    # 9-pin heads print a 16-dot-high CJK glyph in two passes (upper and lower half); the paper
+    # feed between them leaves the halves shifted sideways against each other.
+    half_shift = np.where(ii >= gh // 2, rng.uniform(-0.8, 0.8) * px, 0.0) if rng.random() < 0.35 else 0.0
+
     def strike(dx: float, dy: float, gain: float, drop_p: float) -> None:
-        cx = (mx + jj + 0.5) * px + dx + rng.normal(0, 0.07 * px, n)
+        cx = (mx + jj + 0.5) * px + dx + half_shift + rng.normal(0, 0.07 * px, n)
         cy = (my + ii + 0.5) * py + dy + rng.normal(0, 0.07 * py, n)
         keep = rng.random(n) >= drop_p
         xs = np.clip(np.rint(cx * ss).astype(int), 0, W - 1)[keep]
@@ -218,7 +236,10 @@ def _dotmatrix(text: str, rng: np.random.Generator, fonts: Sequence[Font], sever
         bg = tuple(int(min(c, t)) for c, t in zip(bg, tint, strict=True))  # type: ignore[assignment]
     inks: list[Color] = [(25, 25, 30), (45, 40, 95), (35, 55, 140), (70, 70, 75)]
     ink = inks[int(rng.integers(len(inks)))]
-    img = dg.composite(dg.paper(alpha.shape, bg, rng, rng.uniform(2, 6)), alpha, ink)
+    sheet = dg.paper(alpha.shape, bg, rng, rng.uniform(2, 6))
+    if rng.random() < 0.3:  # pre-printed form rules that the printed text does not line up with
+        sheet = _form_rules(sheet, rng)
+    img = dg.composite(sheet, alpha, ink)
     if rng.random() < 0.35:  # carbon copy: the transfer smears every dot
         img = dg.gaussian_blur(img, rng.uniform(0.6, 1.3))
     if rng.random() < 0.3:
