@@ -145,8 +145,15 @@ def pil_to_rgb(im: Image.Image, *, fmt: str | None = None, limits: Limits | None
         raise CorruptInputError(f"cannot convert the {label} pixels (mode {im.mode}): {exc}") from exc
 
 
+_EXIF_ORIENTATION = 0x0112
+
+
 def _exif_upright(im: Image.Image) -> Image.Image:
     try:
+        # exif_transpose copies the whole image even when there is nothing to turn; most inputs
+        # have no orientation tag (or 1 = upright), so look before paying for the copy.
+        if im.getexif().get(_EXIF_ORIENTATION, 1) not in (2, 3, 4, 5, 6, 7, 8):
+            return im
         upright = ImageOps.exif_transpose(im)
     except _DECODE_ERRORS:
         # A broken EXIF block must not cost the user the whole image; the pixels are fine, only
