@@ -28,7 +28,7 @@ def test_no_server_errors_on_generated_requests(start_server, tmp_path):
         "--request-timeout", "60",
         "-H", f"Authorization: Bearer {API_KEY}",
     ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "passed" in done.stdout
     assert "Server error" not in server.log_text()

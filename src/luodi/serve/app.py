@@ -65,6 +65,7 @@ def default_engine_factory(settings: ServeSettings) -> Engine:
         threads=settings.threads,
         limits=settings.resolved_limits(),
         home=settings.home,
+        rec_batch_size=settings.batching.max_batch_size if settings.batching.enabled else 1,
     )
 
 

@@ -60,7 +60,14 @@ class PipelineEngine:
     """The real engine: luodi.io decoding + luodi.OCR + luodi.kie.Extractor."""
 
     def __init__(
-        self, *, model: str, runtime: str | None, threads: int | None, limits: Limits, home: Path | None = None
+        self,
+        *,
+        model: str,
+        runtime: str | None,
+        threads: int | None,
+        limits: Limits,
+        home: Path | None = None,
+        rec_batch_size: int = 1,
     ) -> None:
         from luodi import OCR, OCROptions
         from luodi.config import load_settings
@@ -68,6 +75,8 @@ class PipelineEngine:
         base = load_settings(home=home) if home is not None else None
         self._ocr: OCR = OCR(model, runtime=runtime, threads=threads, settings=base)
         self._options = OCROptions()
+        # crops grouped by the dynamic batcher run as real batches of this size
+        self._batch_options = self._options.replace(rec_batch_size=rec_batch_size)
         self._limits = limits
         self.model_name: str = self._ocr.model_name
         self._extractors: dict[str, Extractor] = {}
@@ -104,7 +113,7 @@ class PipelineEngine:
         self._extractor(schema)
 
     def recognize(self, crops: Sequence[Any]) -> list[Any]:
-        return list(self._ocr.recognize(crops, self._options))
+        return list(self._ocr.recognize(crops, self._batch_options))
 
     def _extractor(self, schema: str) -> Extractor:
         if not _SCHEMA_NAME.match(schema):
