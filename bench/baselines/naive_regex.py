@@ -10,7 +10,8 @@ This is the "what a first script would do" reference the extractor is compared w
 * weight, pieces, item and remarks from their usual labels.
 
 It is deliberately simple: no tag-only blocks, no multi-line addresses, no table cells, no OCR-noise
-tolerance. Address parts are cut with a province / city / district suffix regex.
+tolerance. Address parts are cut with a province / city / district suffix regex. For bank slips it
+takes the value after a label on the same line or the next one.
 """
 
 from __future__ import annotations
@@ -91,23 +92,54 @@ def extract_waybill(lines: Sequence[str]) -> dict[str, object]:
 
 
 _DATE = re.compile(r"(\d{4})\s*[年./\-]\s*(\d{1,2})\s*[月./\-]\s*(\d{1,2})")
-_AMOUNT = re.compile(r"(?:金额|AMOUNT|RMB|人民币)\D{0,6}?(\d+(?:,\d{3})*\.\d{2})")
-_CARD = re.compile(r"(?<!\d)(\d{4}[\d*]{8,11}\d{4})(?!\d)")
+_TIME = re.compile(r"(?<!\d)(\d{1,2}:\d{2}:\d{2})(?!\d)")
+_AMOUNT = re.compile(r"(\d+(?:,\d{3})*\.\d{2})")
 _BANK = re.compile(r"((?:中国)?[\u4e00-\u9fff]{2,6}银行)")
+_DIGITS = re.compile(r"(\d{2,20})")
+_CJK = re.compile(r"([\u4e00-\u9fff]{2,20})")
+# label words -> (field, value pattern); the value is taken after the label on its line, else on the next line
+_BANK_LABELS = (
+    (("流水号", "凭证号"), "serial_number", _DIGITS),
+    (("参考号",), "reference_number", _DIGITS),
+    (("终端号", "终端编号"), "terminal_id", _DIGITS),
+    (("商户号", "商户编号", "编号"), "merchant_code", _DIGITS),
+    (("批次号",), "batch_number", _DIGITS),
+    (("金额",), "amount", _AMOUNT),
+    (("商户名称", "收款人", "收款户名"), "payee_name", _CJK),
+    (("付款人", "付款户名"), "payer_name", _CJK),
+    (("卡类别", "卡类型", "卡种"), "card_type", _CJK),
+)
+
+
+def _after_label(lines: Sequence[str], labels: Sequence[str], pattern: re.Pattern[str]) -> str | None:
+    for i, line in enumerate(lines):
+        for label in labels:
+            at = line.find(label)
+            if at < 0:
+                continue
+            rest = re.sub(r"\([^)]*\)?|[:：]", "", line[at + len(label) :])
+            if m := pattern.search(rest):
+                return m.group(1)
+            if i + 1 < len(lines) and (m := pattern.search(lines[i + 1])):
+                return m.group(1)
+    return None
 
 
 def extract_bank_receipt(lines: Sequence[str]) -> dict[str, object]:
-    """A few bank-slip fields by regex: bank, date, amount, payer account (card number)."""
+    """Bank-slip fields: bank name, date and time by pattern anywhere; the rest by label, the value after
+    the label on the same line or on the next one."""
     out: dict[str, object] = {}
     text = "\n".join(lines)
     if m := _BANK.search(text):
         out["bank"] = m.group(1)
     if m := _DATE.search(text):
         out["date"] = f"{m.group(1)}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
-    if m := _AMOUNT.search(text.replace(" ", "")):
-        out["amount"] = m.group(1).replace(",", "")
-    if m := _CARD.search(text.replace(" ", "")):
-        out["payer_account"] = m.group(1)
+    if m := _TIME.search(text):
+        out["time"] = m.group(1)
+    for labels, name, pattern in _BANK_LABELS:
+        value = _after_label(lines, labels, pattern)
+        if value is not None:
+            out[name] = value.replace(",", "") if name == "amount" else value
     return out
 
 
