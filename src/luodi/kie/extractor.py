@@ -12,6 +12,7 @@ of the best tier make the field ``needs_review`` with the other values as ``alte
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -27,6 +28,7 @@ from luodi.kie.layout import (
     PageLayout,
     Piece,
     Run,
+    TLine,
     build_lexicon,
     inline_value,
     make_lines,
@@ -252,6 +254,7 @@ class Extractor:
             elif hit.kind in {"tag", "header"}:
                 self._block(hit, layout, hit.entry.targets[0], pool, TIER_BLOCK, quality=0.9)
         self._assign_by_position(unassigned, layout, pool)
+        self._orphan_blocks(layout, pool)
         self._scan(layout, pool)
 
     def _is_name_label(self, hit: Hit) -> bool:
@@ -317,6 +320,53 @@ class Extractor:
                     hit, role, party, layout, pool, quality=0.7, reasons=("party decided from position only",)
                 )
 
+    def _orphan_blocks(self, layout: PageLayout, pool: _Pool) -> None:
+        """Contact blocks with no label and no tag that OCR could read (a 收 / 寄 mark printed
+        white on black is often missed): a line with a phone, the name line above it, the
+        address lines below. They go to the parties still empty, top block first (receiver:
+        the e-waybill convention), and are marked for review."""
+        if not self.schema.parties:
+            return
+        used = {id(p.tline) for cands in pool.by_field.values() for c in cands for p in c.run}
+        claimed: set[int] = set()
+        blocks: list[list[TLine]] = []
+        for t in layout.lines:
+            if id(t) in used or id(t) in claimed or layout.hits_of(t) or layout.is_key_line(t):
+                continue
+            if not find_phones(t.text):
+                continue
+            lines = [t]
+            above = layout.line_above(t)
+            if (
+                above is not None
+                and id(above) not in used | claimed
+                and not layout.hits_of(above)
+                and not find_phones(above.text)
+                and len(compact(above.text)) <= 6
+            ):
+                lines.insert(0, above)
+            lines = layout.one_contact(lines + [o for o in layout.continuation(t, t.x0) if id(o) not in used])
+            claimed.update(id(o) for o in lines)
+            blocks.append(lines)
+        if not blocks:
+            return
+        free = [
+            p
+            for p in ("receiver", "sender")
+            if not any(pool.by_field.get(self._party_fields.get((p, r), "")) for r in ("name", "phone"))
+        ]
+        for lines, party in zip(blocks, free, strict=False):
+            run: Run = tuple(Piece(o, 0, len(o.text)) for o in lines)
+            parsed = parse_party(run_text(run))
+            why = ("party decided from position only", *parsed.reasons)
+            for role, span in (("name", parsed.name), ("address", parsed.address)):
+                field_name = self._party_fields.get((party, role))
+                if field_name and span is not None:
+                    pool.add(self._span_cand(field_name, span, run, tier=TIER_BLOCK, quality=0.8, reasons=why))
+            phone_field = self._party_fields.get((party, "phone"))
+            if phone_field:
+                self._add_phones(phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=0.8, reasons=why)
+
     def _direct(
         self,
         name: str,
@@ -336,11 +386,13 @@ class Extractor:
         if inline:
             options.append((inline, "inline"))
         else:
-            if nxt == len(hit.tline.text):
-                right = layout.right_of(hit)
-                if right is not None:
-                    options.append(((Piece(right, 0, len(right.text)),), "right"))
-            options.extend(((Piece(o, 0, len(o.text)),), "below") for o in layout.below(hit))
+            near = layout.value_neighbour(hit)
+            if near is not None:
+                options.append(((Piece(near[0], 0, len(near[0].text)),), near[1]))
+            # Further lines under the label, for a value with a shape (a label over two values).
+            options.extend(
+                ((Piece(o, 0, len(o.text)),), "below") for o in layout.below(hit) if near is None or o is not near[0]
+            )
         for run, source in options:
             if spec.type == "phone":
                 text = run_text(run)
@@ -417,16 +469,23 @@ class Extractor:
         run: Run = inline_value(hit, nxt)
         if run:
             if nxt == len(t.text):
-                run = run + tuple(Piece(o, 0, len(o.text)) for o in layout.continuation(t, t.x_of(hit.start)))
+                # A phone printed in its own box on the same row (寄方：张三   Tel: 138…) belongs here.
+                right = layout.right_of(hit)
+                if right is not None and find_phones(right.text) and not layout.hits_of(right):
+                    run = (*run, Piece(right, 0, len(right.text)))
+                seen = [p.tline for p in run]
+                more = layout.one_contact([*seen, *layout.continuation(t, t.x_of(hit.start))])[len(seen) :]
+                run = run + tuple(Piece(o, 0, len(o.text)) for o in more)
         elif hit.kind == "tag":
             run = tuple(Piece(o, 0, len(o.text)) for o in layout.block_right_of_tag(hit))
             if not run:
-                run = tuple(Piece(o, 0, len(o.text)) for o in layout.continuation(t, t.x0))
+                more = layout.one_contact(layout.continuation(t, t.x0))
+                run = tuple(Piece(o, 0, len(o.text)) for o in more)
         elif nxt == len(t.text):
-            right = layout.right_of(hit)
-            first = right if right is not None else next(iter(layout.below(hit, max_lines=1)), None)
-            if first is not None:
-                more = layout.continuation(first, first.x0)
+            near = layout.value_neighbour(hit)
+            if near is not None:
+                first = near[0]
+                more = layout.one_contact([first, *layout.continuation(first, first.x0)])[1:]
                 run = (Piece(first, 0, len(first.text)), *(Piece(o, 0, len(o.text)) for o in more))
         if not run:
             return
@@ -435,6 +494,12 @@ class Extractor:
         parsed: PartyParse = parse_party(text)
         why = (*reasons, *parsed.reasons)
         name = name_field or self._party_fields.get((party, "name"))
+        if parsed.name is None and len(run) > 1:
+            # The name is usually on the first line of the block; noise further down (an OCR'd
+            # "Te1:" before a phone) must not hide it.
+            head = parse_party(run[0].text)
+            if head.name is not None:
+                parsed = PartyParse(head.name, *dataclasses.astuple(parsed)[1:])  # type: ignore[arg-type]
         if name and parsed.name is not None:
             pool.add(self._span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why))
         elif name and name_field and not parsed.phones and parsed.address is None:
@@ -465,19 +530,32 @@ class Extractor:
             for t in layout.lines:
                 run = (Piece(t, 0, len(t.text)),)
                 text = fold(t.text)
-                for pattern in patterns:
-                    for m in re.finditer(pattern, text, flags=re.IGNORECASE):
-                        g = 1 if m.groups() and m.group(1) is not None else 0
-                        s, e = m.span(g)
-                        value = sub_run(run, s, e)
-                        quality = 0.85
-                        if spec.type == "tracking_number":
-                            number = re.sub(r"\s", "", text[s:e]).upper()
-                            kinds = carriers_for_number(number)
-                            if not kinds:
+                views = [(text, list(range(len(text))))]
+                if spec.type == "tracking_number":
+                    # OCR splits printed groups (ED88 5440 996C N): also read the line without spaces.
+                    keep = [i for i, c in enumerate(text) if not c.isspace()]
+                    if len(keep) < len(text):
+                        views.append(("".join(text[i] for i in keep), keep))
+                seen: set[str] = set()
+                for view, index in views:
+                    for pattern in patterns:
+                        for m in re.finditer(pattern, view, flags=re.IGNORECASE):
+                            g = 1 if m.groups() and m.group(1) is not None else 0
+                            vs, ve = m.span(g)
+                            if vs >= ve:
                                 continue
-                            quality = 0.9 if any(k.distinctive for k in kinds) else 0.8
-                        pool.add(Candidate(name, value, text[s:e], run_score(value) * quality, TIER_SCAN, order=t.y0))
+                            s, e = index[vs], index[ve - 1] + 1
+                            raw = text[s:e]
+                            quality = 0.85
+                            if spec.type == "tracking_number":
+                                number = re.sub(r"\s", "", raw).upper()
+                                kinds = carriers_for_number(number)
+                                if not kinds or number in seen:
+                                    continue
+                                seen.add(number)
+                                quality = 0.9 if any(k.distinctive for k in kinds) else 0.8
+                            value = sub_run(run, s, e)
+                            pool.add(Candidate(name, value, raw, run_score(value) * quality, TIER_SCAN, order=t.y0))
 
     # --- decisions ---------------------------------------------------------------------------
     def _decide(self, pool: _Pool, *, source: str | None, pages: int) -> Extraction:
@@ -537,6 +615,9 @@ class Extractor:
         reasons = list(dict.fromkeys(r for c, _ in top for r in c.reasons if "rule-based" not in r))
         alternatives = list(dict.fromkeys(a for c, _ in top for a in c.alternatives))
         score = combined
+        if spec.type == "tracking_number" and carrier is not None and ck.ok and tier == TIER_SCAN:
+            # An unlabelled number that fits the printed carrier's format is as good as labelled.
+            score = min(1.0, score / 0.8 * 0.95)
         if not ck.ok:
             score *= 0.5
             reasons.append(ck.reason or "failed validation")

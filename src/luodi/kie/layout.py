@@ -232,7 +232,8 @@ def _mask(key: str) -> list[bool]:
 
 
 def _left_ok(key: str, i: int) -> bool:
-    return i == 0 or key[i - 1] in _SEP_CHARS or key[i - 1] == "："
+    # Right after a colon is where a value starts (托寄物：手机壳), not a label.
+    return i == 0 or (key[i - 1] in _SEP_CHARS and key[i - 1] not in _COLON_CHARS)
 
 
 def _colon_after(key: str, j: int) -> bool:
@@ -272,7 +273,9 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
                 if (i > 0 and key[i - 1].isalnum()) or (j < n and key[j].isalnum()):
                     continue
             elif mismatches:
-                if not (_left_ok(key, i) and (j == n or key[j] in _SEP_CHARS or key[j] == "：")):
+                # A near-miss label only where a label starts (line start or after a space), never
+                # inside a value (托寄物：手机壳 is not 手机号).
+                if not (i == lead or key[i - 1].isspace()) or not (j == n or key[j] in _SEP_CHARS):
                     continue
                 if any(w in window for w in _FUZZY_STOP):
                     continue
@@ -382,6 +385,34 @@ class PageLayout:
             return None
         return best
 
+    def line_above(self, tline: TLine) -> TLine | None:
+        """The line just above ``tline``, starting at about the same x."""
+        best: TLine | None = None
+        for o in self.lines:
+            if o is tline or o.yc >= tline.y0 or tline.y0 - o.y1 > 0.9 * tline.h:
+                continue
+            if abs(o.x0 - tline.x0) > 1.5 * tline.h:
+                continue
+            if best is None or o.y1 > best.y1:
+                best = o
+        return best
+
+    def value_neighbour(self, hit: Hit) -> tuple[TLine, str] | None:
+        """Where the value of a label with nothing after it is: the cell to its right, or the line
+        below. When both exist, the nearer one wins, so in a two-column form the value under a
+        left-column label is not mistaken for the right column's text on the same row."""
+        t = hit.tline
+        right = self.right_of(hit) if self.next_start(hit) == len(t.text) else None
+        below = self.below(hit, max_lines=1)
+        if right is not None and below:
+            b = below[0]
+            aligned = abs(b.x0 - t.x_of(hit.start)) < 1.5 * t.h
+            if aligned and b.y0 - t.y1 < right.x0 - t.x1:
+                return b, "below"
+        if right is not None:
+            return right, "right"
+        return (below[0], "below") if below else None
+
     def below(self, hit: Hit, *, max_lines: int = 3) -> list[TLine]:
         """Lines under the label's column, nearest first, until a key line or a wide gap."""
         t = hit.tline
@@ -424,7 +455,7 @@ class PageLayout:
                 if o.yc <= prev.y1 - 0.2 * prev.h:
                     continue
                 gap = o.y0 - prev.y1
-                if gap > 0.9 * max(prev.h, o.h):
+                if gap > 1.25 * max(prev.h, o.h):
                     continue
                 if abs(o.x0 - x_anchor) > 2.0 * max(prev.h, o.h) and not (o.x0 > x_anchor and o.x0 < prev.x1 - prev.h):
                     continue
@@ -448,6 +479,20 @@ class PageLayout:
         hits = self.hits_of(tline)
         return not hits or not _colon_after(tline.key, hits[0].end)
 
+    @staticmethod
+    def one_contact(lines: Sequence[TLine]) -> list[TLine]:
+        """Cut a block of lines before a second contact: once a phone was seen, a later line with a
+        phone starts another party (two blocks stacked with no mark between them)."""
+        out: list[TLine] = []
+        seen_phone = False
+        for o in lines:
+            has_phone = bool(find_phones(o.text))
+            if seen_phone and has_phone and out:
+                break
+            seen_phone = seen_phone or has_phone
+            out.append(o)
+        return out
+
     def block_right_of_tag(self, tag: Hit) -> list[TLine]:
         """Lines of a tag-only block: to the right of a 收 / 寄 mark, from its top to below it."""
         t = tag.tline
@@ -469,4 +514,4 @@ class PageLayout:
             return []
         x_anchor = min(o.x0 for o in rows)
         more = self.continuation(rows[-1], x_anchor)
-        return rows + [o for o in more if o not in rows]
+        return self.one_contact(rows + [o for o in more if o not in rows])

@@ -276,15 +276,17 @@ class Carrier:
 
 
 CARRIERS: tuple[Carrier, ...] = (
-    Carrier("SF", "顺丰", ("顺丰", "SF EXPRESS", "SFEXPRESS"), (r"SF\d{12,13}",), True),
-    Carrier("JD", "京东", ("京东",), (r"JD[A-Z]{0,2}\d{11,15}(?:-\d+-\d+-?)?",), True),
-    Carrier("YTO", "圆通", ("圆通", "YTO"), (r"YT\d{13,15}",), True),
-    Carrier("JT", "极兔", ("极兔", "J&T", "JT EXPRESS"), (r"JT\d{13}",), True),
-    Carrier("DBL", "德邦", ("德邦",), (r"DPK\d{12,13}",), True),
-    Carrier("EMS", "EMS", ("EMS", "邮政", "中国邮政"), (r"[A-Z]{2}\d{9}[A-Z]{2}", r"1\d{12}", r"9\d{12}"), False),
-    Carrier("ZTO", "中通", ("中通", "ZTO"), (r"7\d{11,14}", r"[356]\d{11,14}"), False),
-    Carrier("STO", "申通", ("申通", "STO"), (r"(?:77|88|66|55|22|33)\d{10,13}",), False),
-    Carrier("YD", "韵达", ("韵达", "YUNDA"), (r"\d{13}", r"\d{15}"), False),
+    Carrier("SF", "顺丰速运", ("顺丰", "SF EXPRESS", "SFEXPRESS"), (r"SF\d{12,13}",), True),
+    Carrier("JD", "京东物流", ("京东", "JD LOGISTICS"), (r"JD[A-Z]{0,2}\d{11,15}(?:-\d+-\d+-?)?",), True),
+    Carrier("YTO", "圆通速递", ("圆通", "YTO"), (r"YT\d{13,15}",), True),
+    Carrier("JT", "极兔速递", ("极兔", "J&T", "JT EXPRESS"), (r"JT\d{13}",), True),
+    Carrier("DBL", "德邦快递", ("德邦",), (r"DPK\d{12,13}",), True),
+    Carrier(
+        "EMS", "中国邮政EMS", ("EMS", "邮政", "中国邮政"), (r"[A-Z]{2}\d{9}[A-Z]{2}", r"1\d{12}", r"9\d{12}"), False
+    ),
+    Carrier("ZTO", "中通快递", ("中通", "ZTO"), (r"7\d{11,14}", r"[356]\d{11,14}"), False),
+    Carrier("STO", "申通快递", ("申通", "STO"), (r"(?:77|88|66|55|22|33)\d{10,13}",), False),
+    Carrier("YD", "韵达快递", ("韵达", "YUNDA"), (r"\d{13}", r"\d{15}"), False),
 )
 CARRIER_BY_NAME = {c.name: c for c in CARRIERS}
 TRACKING_RE = re.compile(

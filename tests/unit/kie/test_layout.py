@@ -32,7 +32,7 @@ def test_key_value_on_the_same_line(waybill: Extractor) -> None:
     )
     res = waybill.extract_document(doc)
     v = res.values()
-    assert v["carrier"] == "顺丰"
+    assert v["carrier"] == "顺丰速运"
     assert v["tracking_number"] == "SF1234567890123"
     assert v["receiver_name"] == "张三"
     assert v["receiver_phone"] == "13812345678"
@@ -115,7 +115,7 @@ def test_tag_only_e_waybill_blocks(waybill: Extractor) -> None:
     assert v["receiver_address"] == "浙江省杭州市西湖区文三路90号"
     assert (v["sender_name"], v["sender_phone"]) == ("钱七", "13700002222")
     assert v["sender_address"] == "江苏省南京市鼓楼区中山路1号"
-    assert v["carrier"] == "顺丰"  # inferred from the SF prefix
+    assert v["carrier"] == "顺丰速运"  # inferred from the SF prefix
     assert v["receiver_province"] == "浙江省"
     assert v["sender_city"] == "南京市"
 
@@ -294,13 +294,13 @@ def test_empty_document_gives_empty_fields_and_review() -> None:
 def test_tracking_numbers_by_scan_and_label(waybill: Extractor) -> None:
     res = waybill.extract_document(make_doc([("中通快递", 50, 20), ("7312 3456 7890 12", 50, 60)]))
     assert res.get("tracking_number") == "73123456789012"
-    assert res.get("carrier") == "中通"
+    assert res.get("carrier") == "中通快递"
     res = waybill.extract_document(make_doc([("运单号：JT1234567890123", 50, 60)]))
     assert res.get("tracking_number") == "JT1234567890123"
-    assert res.get("carrier") == "极兔"
+    assert res.get("carrier") == "极兔速递"
     bad = waybill.extract_document(make_doc([("顺丰速运", 50, 20), ("运单号：YT1234567890123", 50, 60)]))
     assert bad["tracking_number"].needs_review
-    assert "顺丰" in " ".join(bad["tracking_number"].reasons)
+    assert "顺丰速运" in " ".join(bad["tracking_number"].reasons)
 
 
 def test_weight_units(waybill: Extractor) -> None:

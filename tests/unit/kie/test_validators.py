@@ -77,9 +77,9 @@ def test_id_check_digit_x() -> None:
         ("JDVA12345678901", None, True),
         ("EA123456789CN", None, True),
         ("73123456789012", None, True),
-        ("773012345678901", "申通", True),
-        ("4312345678901", "韵达", True),
-        ("YT1234567890123", "顺丰", False),
+        ("773012345678901", "申通快递", True),
+        ("4312345678901", "韵达快递", True),
+        ("YT1234567890123", "顺丰速运", False),
         ("SF12345", None, False),
         ("ABCDEF", None, False),
     ],
@@ -89,9 +89,9 @@ def test_tracking_numbers(raw: str, carrier: str | None, ok: bool) -> None:
 
 
 def test_carrier_from_number_prefix() -> None:
-    assert [c.name for c in v.carriers_for_number("SF1234567890123")] == ["顺丰"]
-    assert "中通" in [c.name for c in v.carriers_for_number("73123456789012")]
-    assert v.check_carrier("顺丰速运").value == "顺丰"
+    assert [c.name for c in v.carriers_for_number("SF1234567890123")] == ["顺丰速运"]
+    assert "中通快递" in [c.name for c in v.carriers_for_number("73123456789012")]
+    assert v.check_carrier("顺丰速运").value == "顺丰速运"
     assert not v.check_carrier("某某物流").ok
 
 
