@@ -34,7 +34,7 @@ models: $(STAMP)
 	$(BIN)/luodi models pull $(MODELS)
 
 run: setup
-	$(BIN)/luodi ocr examples/sample_page.jpg --format txt
+	$(BIN)/luodi serve --host 127.0.0.1 --port $${PORT:-8000}
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
