@@ -1,0 +1,284 @@
+"""Service load benchmark: a bounded loopback load generator against a real ``luodi serve``.
+
+Measures, on this machine:
+  * ready time: process start -> /readyz 200 (models pulled, several starts);
+  * throughput and p50/p95/p99 latency of POST /v1/ocr at several client concurrencies, with the
+    cross-request recognition batcher off and on (a fixed request count per level);
+  * the offline pipeline (``luodi.OCR`` called in-process, sequentially) on the same images and cores;
+  * server RSS over a soak of small requests.
+
+Loopback only, a fixed number of requests per phase. Writes a Markdown report (``--out``).
+
+    .venv/bin/python bench/service_load.py --out bench/results/service.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+DOC_IMAGES = (
+    "paddleocr/imgs/00006737.jpg",
+    "paddleocr/imgs/00056221.jpg",
+    "paddleocr/imgs/00057937.jpg",
+    "paddleocr/imgs/00077949.jpg",
+    "paddleocr/imgs/00111002.jpg",
+    "rapidocr/ch_en_num.jpg",
+)
+SOAK_IMAGE = "rapidocr/text_rec.jpg"
+
+
+def samples_dir() -> Path:
+    env = os.environ.get("LUODI_SHARED")
+    base = Path(env) if env else REPO.parent / "shared"
+    return base / "data" / "doc_samples"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    url: str
+    ready_s: float
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start_server(args: argparse.Namespace, *, batching: bool, workdir: Path) -> Server:
+    port = free_port()
+    cmd = [sys.executable, "-m", "luodi", "serve", "--host", "127.0.0.1", "--port", str(port), "--model", args.model]
+    cmd += ["--concurrency", str(args.server_concurrency), "--queue-size", "64", "--jobs-dir", str(workdir / "jobs")]
+    cmd += ["--batching" if batching else "--no-batching", "--log-level", "warning"]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    if batching:
+        cmd += ["--max-batch-size", str(args.max_batch_size), "--max-wait-ms", str(args.max_wait_ms)]
+    env = {k: v for k, v in os.environ.items() if k != "LUODI_API_KEYS"}
+    t0 = time.monotonic()
+    log = open(workdir / f"serve-{port}.log", "wb")  # noqa: SIM115 - lives as long as the server
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    while time.monotonic() - t0 < 120:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {(workdir / f'serve-{port}.log').read_text()[-2000:]}")
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return Server(proc, url, time.monotonic() - t0)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError("server not ready in 120 s")
+
+
+async def load(url: str, bodies: list[tuple[str, bytes]], concurrency: int) -> tuple[float, list[float], int]:
+    """Send every body once with ``concurrency`` clients; (wall seconds, latencies, non-200 count)."""
+    latencies: list[float] = []
+    failures = 0
+    queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    for item in bodies:
+        queue.put_nowait(item)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal failures
+            while True:
+                try:
+                    name, data = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                t0 = time.perf_counter()
+                r = await client.post("/v1/ocr", files={"file": (name, data, "image/jpeg")})
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    failures += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - t0
+    return wall, latencies, failures
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def offline(args: argparse.Namespace, bodies: list[tuple[str, bytes]]) -> float:
+    """Sequential in-process OCR (what `luodi ocr` does) on the same request list; requests/s."""
+    from luodi import OCR
+
+    ocr = OCR(args.model, threads=args.threads)
+    for name, data in bodies[: len(DOC_IMAGES)]:  # warm-up, as the server gets
+        ocr(data, name=name)
+    t0 = time.perf_counter()
+    for name, data in bodies:
+        ocr(data, name=name)
+    return len(bodies) / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="pp-ocrv6-small")
+    ap.add_argument("--requests", type=int, default=48, help="requests per concurrency level")
+    ap.add_argument("--concurrency", default="1,4,16")
+    ap.add_argument("--batching", choices=["off", "on", "both"], default="both")
+    ap.add_argument("--server-concurrency", type=int, default=2, help="inference slots in the server")
+    ap.add_argument("--threads", type=int, default=None, help="intra-op threads per session (default: runtime's)")
+    ap.add_argument("--max-batch-size", type=int, default=16)
+    ap.add_argument("--max-wait-ms", type=float, default=5.0)
+    ap.add_argument("--soak", type=int, default=2000, help="small requests in the RSS soak (0 = skip)")
+    ap.add_argument("--soak-concurrency", type=int, default=4)
+    ap.add_argument("--ready-runs", type=int, default=3)
+    ap.add_argument("--no-offline", action="store_true")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+
+    root = samples_dir()
+    images = [(Path(p).name, (root / p).read_bytes()) for p in DOC_IMAGES]
+    bodies = [images[i % len(images)] for i in range(args.requests)]
+    levels = [int(c) for c in args.concurrency.split(",")]
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.batching]
+    lines: list[str] = []
+    out = lines.append
+    workdir = Path(tempfile.mkdtemp(prefix="luodi-bench-"))
+
+    cmd = " ".join(["python", "bench/service_load.py", *sys.argv[1:]])
+    out("# Service benchmark (`luodi serve`, loopback)\n")
+    out(f"Command: `{cmd}`  ")
+    cpu = platform.processor() or platform.machine()
+    load_avg = os.getloadavg()[0]
+    py = platform.python_version()
+    out(f"Machine: {os.cpu_count()} CPUs, {cpu}, Python {py}; load average at start {load_avg:.1f}  ")
+    out(
+        f"Model {args.model}; server: 1 process, {args.server_concurrency} inference slots, "
+        f"threads per session {args.threads or 'runtime default'}; {args.requests} requests per level over "
+        f"{len(DOC_IMAGES)} real document photos (323x430 to 1000x750), POST /v1/ocr multipart.\n"
+    )
+
+    ready: list[float] = []
+    for _ in range(args.ready_runs):
+        srv = start_server(args, batching=False, workdir=workdir)
+        ready.append(srv.ready_s)
+        srv.stop()
+    out(
+        f"## Ready time (process start -> /readyz 200)\n\n{', '.join(f'{r:.2f} s' for r in ready)} "
+        f"(median {statistics.median(ready):.2f} s)\n"
+    )
+
+    out("## Throughput and latency\n")
+    out("| batching | clients | req/s | p50 s | p95 s | p99 s | p99/p50 | non-200 |")
+    out("|---|---:|---:|---:|---:|---:|---:|---:|")
+    results: dict[tuple[bool, int], float] = {}
+    p_ratio: dict[tuple[bool, int], float] = {}
+    for batching in modes:
+        srv = start_server(args, batching=batching, workdir=workdir)
+        try:
+            asyncio.run(load(srv.url, images, 1))  # warm-up: every image once
+            for c in levels:
+                wall, lat, bad = asyncio.run(load(srv.url, bodies, c))
+                rps = len(bodies) / wall
+                p50, p95, p99 = pct(lat, 50), pct(lat, 95), pct(lat, 99)
+                results[(batching, c)] = rps
+                p_ratio[(batching, c)] = p99 / p50
+                out(
+                    f"| {'on' if batching else 'off'} | {c} | {rps:.2f} | {p50:.3f} | {p95:.3f} | {p99:.3f} | "
+                    f"{p99 / p50:.2f} | {bad} |"
+                )
+                print(lines[-1], flush=True)
+        finally:
+            srv.stop()
+    out("")
+
+    offline_rps = None
+    if not args.no_offline:
+        offline_rps = offline(args, bodies)
+        out("## Offline pipeline\n")
+        out(f"In-process `OCR(...)(bytes)`, sequential, same images: **{offline_rps:.2f} req/s**\n")
+
+    if args.soak:
+        small = (Path(SOAK_IMAGE).name, (root / SOAK_IMAGE).read_bytes())
+        srv = start_server(args, batching=False, workdir=workdir)
+        try:
+            warm = max(200, args.soak // 10)
+            asyncio.run(load(srv.url, [small] * warm, args.soak_concurrency))
+            rss0 = rss_bytes(srv.proc.pid)
+            peak = rss0
+            done = 0
+            chunk = max(100, args.soak // 10)
+            t0 = time.perf_counter()
+            bad_total = 0
+            while done < args.soak:
+                n = min(chunk, args.soak - done)
+                _, _, bad = asyncio.run(load(srv.url, [small] * n, args.soak_concurrency))
+                bad_total += bad
+                done += n
+                peak = max(peak, rss_bytes(srv.proc.pid))
+            wall = time.perf_counter() - t0
+            rss1 = rss_bytes(srv.proc.pid)
+        finally:
+            srv.stop()
+        growth = (rss1 - rss0) / rss0 * 100
+        out("## RSS soak\n")
+        out(
+            f"{args.soak} requests of a 362x78 one-line image ({SOAK_IMAGE}) at {args.soak_concurrency} clients after "
+            f"{warm} warm-up requests, {wall:.0f} s, {bad_total} non-200. RSS after warm-up {rss0 / 2**20:.1f} MiB, "
+            f"at the end {rss1 / 2**20:.1f} MiB (peak {peak / 2**20:.1f} MiB): growth **{growth:+.2f}%**.\n"
+        )
+
+    out("## Against the targets\n")
+    base = results.get((False, 1))
+    if base:
+        c4 = results.get((False, 4))
+        if c4:
+            out(f"- concurrency-4 / sequential throughput (batching off): {c4 / base:.2f}x (target >= 1.3x, goal 1.8x)")
+            out(f"- p99/p50 at concurrency 4 (batching off): {p_ratio[(False, 4)]:.2f} (target <= 3)")
+        if offline_rps:
+            best = max(v for (b, _), v in results.items() if not b)
+            out(f"- best service throughput / offline pipeline: {best / offline_rps:.2f}x (target >= 0.9x)")
+    if (True, 4) in results and (False, 4) in results:
+        out(f"- batching on / off at concurrency 4: {results[(True, 4)] / results[(False, 4)]:.2f}x")
+    out(f"- ready time median {statistics.median(ready):.2f} s (target <= 5 s)")
+    out(f"\nLoad average at the end: {os.getloadavg()[0]:.1f} (other processes on this machine skew every figure)")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
