@@ -249,19 +249,28 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
     lead = 0
     while lead < n and key[lead] in _SEP_CHARS:
         lead += 1
+    # Near-miss labels are only looked for where a label can start: line start, after a space.
+    fuzzy_starts = sorted({lead} | {i + 1 for i, c in enumerate(key) if c.isspace()})
     for entry in lexicon:
         lab = entry.key
         L = len(lab)
         if L == 0 or n < L:
             continue
         ascii_label = lab.isascii()
-        for i in range(0, n - L + 1):
+        positions: list[tuple[int, int]] = []
+        i = key.find(lab)
+        while i != -1:
+            positions.append((i, 0))
+            i = key.find(lab, i + 1)
+        if L >= 3 and not ascii_label and entry.kind != "tag":
+            for i in fuzzy_starts:
+                if i + L <= n and key[i : i + L] != lab:
+                    if sum(a != b for a, b in zip(key[i : i + L], lab, strict=True)) == 1:
+                        positions.append((i, 1))
+        for i, mismatches in positions:
             if masked[i]:
                 continue
             window = key[i : i + L]
-            mismatches = 0 if window == lab else sum(a != b for a, b in zip(window, lab, strict=True))
-            if mismatches > 1 or (mismatches == 1 and (L < 3 or ascii_label or entry.kind == "tag")):
-                continue
             j = i + L
             if entry.kind == "tag":
                 if i != lead:
@@ -275,7 +284,7 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
             elif mismatches:
                 # A near-miss label only where a label starts (line start or after a space), never
                 # inside a value (托寄物：手机壳 is not 手机号).
-                if not (i == lead or key[i - 1].isspace()) or not (j == n or key[j] in _SEP_CHARS):
+                if not (j == n or key[j] in _SEP_CHARS):
                     continue
                 if any(w in window for w in _FUZZY_STOP):
                     continue
