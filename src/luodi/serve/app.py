@@ -287,29 +287,34 @@ async def _single_input(request: Request, limits: Limits) -> tuple[bytes, str | 
             data = await _read_upload(upload, limits)
             name = upload.filename or None
     elif ctype == "application/json":
-        try:
-            payload = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
-            raise InputError("body is not valid JSON") from None
-        if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
-            raise InputError('JSON body must be an object {"image": "<base64>"}')
-        raw_name = payload.get("name")
-        if raw_name is not None and not isinstance(raw_name, str):
-            raise InputError("'name' must be a string")
-        encoded = payload["image"]
-        if len(encoded) > limits.max_bytes * 4 // 3 + 4:
-            raise TooManyBytesError(f"image is larger than {limits.max_bytes} bytes")
-        try:
-            data = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            raise InputError("'image' is not valid base64") from None
-        name = raw_name
+        raw = await request.body()
+        # JSON parsing and base64 decoding of a ~27 MB body take long enough to stall the event loop
+        data, name = await asyncio.to_thread(_decode_json_image, raw, limits)
     else:
         raise UnsupportedFormatError("send multipart/form-data with a 'file' field, or application/json with 'image'")
     if not data:
         raise EmptyInputError("the uploaded file is empty")
     _sniff(data)
     return data, name
+
+
+def _decode_json_image(raw: bytes, limits: Limits) -> tuple[bytes, str | None]:
+    try:
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("body is not valid JSON") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
+        raise InputError('JSON body must be an object {"image": "<base64>"}')
+    name = payload.get("name")
+    if name is not None and not isinstance(name, str):
+        raise InputError("'name' must be a string")
+    encoded = payload["image"]
+    if len(encoded) > limits.max_bytes * 4 // 3 + 4:
+        raise TooManyBytesError(f"image is larger than {limits.max_bytes} bytes")
+    try:
+        return base64.b64decode(encoded, validate=True), name
+    except (binascii.Error, ValueError):
+        raise InputError("'image' is not valid base64") from None
 
 
 async def _many_inputs(
