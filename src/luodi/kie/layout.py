@@ -264,9 +264,9 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
             i = key.find(lab, i + 1)
         if L >= 3 and not ascii_label and entry.kind != "tag":
             for i in fuzzy_starts:
-                if i + L <= n and key[i : i + L] != lab:
-                    if sum(a != b for a, b in zip(key[i : i + L], lab, strict=True)) == 1:
-                        positions.append((i, 1))
+                window = key[i : i + L]
+                if len(window) == L and sum(a != b for a, b in zip(window, lab, strict=True)) == 1:
+                    positions.append((i, 1))
         for i, mismatches in positions:
             if masked[i]:
                 continue
