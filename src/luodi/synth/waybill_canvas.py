@@ -72,8 +72,10 @@ class Canvas:
         self.draw = ImageDraw.Draw(self.image)
         self.bottom = 0  # lowest y drawn so far, to crop the page
 
-    def font(self, size: int, bold: bool = False) -> tuple[ImageFont.FreeTypeFont, int]:
-        fam = self.style.family
+    def font(
+        self, size: int, bold: bool = False, family: FontFamily | None = None
+    ) -> tuple[ImageFont.FreeTypeFont, int]:
+        fam = family or self.style.family
         if bold and fam.bold is not None:
             return fam.bold.get(size), 0
         return fam.regular.get(size), (1 if bold and size >= 18 else 0)
@@ -83,10 +85,19 @@ class Canvas:
         return round(font.getlength(text)) + 2 * stroke
 
     def text(
-        self, x: float, y: float, text: str, size: int, *, bold: bool = False, fill: Color | None = None
+        self,
+        x: float,
+        y: float,
+        text: str,
+        size: int,
+        *,
+        bold: bool = False,
+        fill: Color | None = None,
+        family: FontFamily | None = None,
     ) -> tuple[int, int, int, int]:
-        """Draw ``text`` with its top-left at (x, y); returns its bounding box."""
-        font, stroke = self.font(size, bold)
+        """Draw ``text`` with its top-left at (x, y) (in ``family`` instead of the page's, if given);
+        returns its bounding box."""
+        font, stroke = self.font(size, bold, family)
         color = fill if fill is not None else self.style.ink
         self.draw.text((x, y), text, font=font, fill=color, stroke_width=stroke, stroke_fill=color)
         box = self.draw.textbbox((x, y), text, font=font, stroke_width=stroke)
@@ -99,10 +110,18 @@ class Canvas:
     def text_center(self, cx: float, y: float, text: str, size: int, *, bold: bool = False) -> None:
         self.text(cx - self.text_width(text, size, bold) / 2, y, text, size, bold=bold)
 
-    def wrap(self, text: str, size: int, width: float, *, first_width: float | None = None) -> list[str]:
+    def wrap(
+        self,
+        text: str,
+        size: int,
+        width: float,
+        *,
+        first_width: float | None = None,
+        family: FontFamily | None = None,
+    ) -> list[str]:
         """Break ``text`` into lines no wider than ``width`` (the first one ``first_width``), by character:
         thermal printers break Chinese addresses anywhere, so the extractor must merge them back."""
-        font, _ = self.font(size)
+        font, _ = self.font(size, family=family)
         lines: list[str] = []
         current = ""
         limit: float = first_width if first_width is not None else width

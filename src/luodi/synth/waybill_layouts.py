@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from luodi.synth.waybill_canvas import Canvas, Style
+from luodi.synth.waybill_canvas import Canvas, Style, available_families, covers
 from luodi.synth.waybill_data import Carrier, Party, Phone, Weight
 
 
@@ -409,6 +409,142 @@ def two_part_stub(c: WaybillContent, style: Style, rng: np.random.Generator) -> 
     return cv.finish()
 
 
+# --- (f) inline strip (holdout) -----------------------------------------------------------------
+def inline_strip(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    """A narrow 72 mm thermal-roll slip: each party is one run-together "NAME PHONE ADDRESS" text in
+    some order, wrapped anywhere, after a short 收/寄 (or 到/发) prefix."""
+    cv = Canvas(576, 2400, style)
+    s = max(20, int(style.size * 0.9))
+    y = 20
+    cv.text_center(cv.width / 2, y, c.carrier.name, int(s * 1.4), bold=True)
+    y += int(s * 1.4) + 14
+    cv.barcode(40, y, cv.width - 80, int(s * 2.2), c.tracking)
+    y += int(s * 2.2) + 6
+    cv.text_center(cv.width / 2, y, c.tracking, s)
+    y += int(s * 1.5)
+    prefixes = {"receiver": ("收：", "收件：", "到："), "sender": ("寄：", "寄件：", "发：")}
+    order = int(rng.integers(0, 3))
+    for role, party, phone in _ordered(c, rng, 0.25):
+        cv.dashed(16, cv.width - 16, y + 4)
+        y += 16
+        address = c.address_text(party)
+        if order == 0:
+            run = f"{party.name} {phone.printed} {address}"
+        elif order == 1:
+            run = f"{address} {party.name} {phone.printed}"
+        else:
+            run = f"{phone.printed} {party.name} {address}"
+        text = _pick(rng, prefixes[role]) + run
+        size = s if role == "receiver" else int(s * 0.85)
+        for line in cv.wrap(text, size, cv.width - 48):
+            cv.text(24, y, line, size, bold=role == "receiver")
+            y += int(size * 1.4)
+        y += 6
+    cv.dashed(16, cv.width - 16, y + 4)
+    y += 18
+    y = _goods_rows(cv, c, y, rng, x=24)
+    cv.text(24, y + 4, f"打印时间 {c.printed_at}", max(12, int(s * 0.6)))
+    cv.bottom += 10
+    return cv.finish()
+
+
+# --- (g) pre-printed paper form filled by hand (holdout) ----------------------------------------
+_FORM_INK = (165, 35, 40)  # pre-printed forms are red or green
+_PEN = (25, 45, 140)  # ballpoint blue
+
+
+def paper_form(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    """A landscape multi-part paper waybill: sender and receiver sections side by side, each with
+    generic 姓名 / 电话 / 地址 labels on underlines, filled in by "hand" (a kai face in blue)."""
+    form_ink = _FORM_INK if rng.random() < 0.6 else (30, 120, 70)
+    printed = Style(style.family, style.size, form_ink, style.paper, form_ink)
+    cv = Canvas(1200, 1000, printed)
+    hand_family = next(
+        (f for f in available_families() if f.name == "ar-pl-ukai" and covers(f, _all_values(c))), style.family
+    )
+    hand_size = int(style.size * 1.1)
+    s = int(style.size * 0.8)
+
+    def write(x: float, y: float, text: str) -> None:
+        # handwriting sits loosely on its line
+        jitter_x, jitter_y = float(rng.uniform(0, 12)), float(rng.uniform(-6, 3))
+        cv.text(x + jitter_x, y + jitter_y, text, hand_size, fill=_PEN, family=hand_family)
+
+    y = 20
+    cv.text(30, y, c.carrier.name, int(s * 2), bold=True)
+    cv.text(30, y + int(s * 2.4), "国内快递详情单", s)
+    cv.barcode(cv.width - 480, y, 440, int(s * 2.4), c.tracking)
+    cv.text(cv.width - 480, y + int(s * 2.6), c.tracking, int(s * 1.2), bold=True)
+    y += int(s * 4.6)
+    left, right, mid = 20, cv.width - 20, cv.width / 2
+    top = y
+    cv.rect(left, top, right, top + 10)  # top rule drawn as a thin bar
+    y += 20
+    sections = _ordered(c, rng, 0.7)  # the sender section is usually on the left on paper forms
+    bottoms = []
+    for i, (role, party, phone) in enumerate(sections):
+        x0 = left + 14 + i * (mid - left)
+        x1 = x0 + (mid - left) - 28
+        yy = y
+        cv.text(x0, yy, "收件人信息" if role == "receiver" else "寄件人信息", int(s * 1.1), bold=True)
+        yy += int(s * 2.0)
+        lw = cv.text_width("姓名", s) + 10
+        cv.text(x0, yy + 8, "姓名", s)
+        cv.hline(x0 + lw, x0 + (x1 - x0) * 0.45, yy + s + 14, width=1)
+        write(x0 + lw + 4, yy, party.name)
+        px = x0 + (x1 - x0) * 0.48
+        cv.text(px, yy + 8, "电话", s)
+        cv.hline(px + lw, x1, yy + s + 14, width=1)
+        write(px + lw + 4, yy, phone.printed)
+        yy += int(s * 2.6)
+        cv.text(x0, yy + 8, "地址", s)
+        lines = cv.wrap(c.address_text(party), hand_size, x1 - x0 - lw - 20, family=hand_family)
+        for k in range(max(2, len(lines))):
+            cv.hline(x0 + lw, x1, yy + s + 14, width=1)
+            if k < len(lines):
+                write(x0 + lw + 4, yy, lines[k])
+            yy += int(s * 2.4)
+        bottoms.append(yy)
+    y = max(bottoms) + 6
+    cv.vline(mid, top + 10, y)
+    cv.hline(left, right, y)
+    goods_y = y + 14
+    x = left + 14
+    cells: list[tuple[str, str]] = []
+    if c.item is not None:
+        cells.append(("内件品名", c.item))
+    if c.pieces is not None:
+        cells.append(("件数", str(c.pieces)))
+    if c.weight is not None:
+        cells.append(("重量", c.weight.printed))
+    for label, value in cells:
+        cv.text(x, goods_y + 8, label, s)
+        lw = cv.text_width(label, s) + 10
+        cv.hline(x + lw, x + lw + 150, goods_y + s + 14, width=1)
+        write(x + lw + 4, goods_y, value)
+        x += lw + 190
+    goods_y += int(s * 2.6)
+    if c.remarks is not None:
+        cv.text(left + 14, goods_y + 8, "备注", s)
+        lw = cv.text_width("备注", s) + 10
+        cv.hline(left + 14 + lw, right - 20, goods_y + s + 14, width=1)
+        write(left + 18 + lw, goods_y, c.remarks)
+        goods_y += int(s * 2.6)
+    cv.text(left + 14, goods_y + 8, "寄件人签名：", s)
+    cv.text(mid + 14, goods_y + 8, "收件人签名：           年    月    日", s)
+    goods_y += int(s * 2.4)
+    cv.rect(left, top, right, goods_y, width=2)
+    cv.bottom = max(cv.bottom, goods_y)
+    return cv.finish(margin=20)
+
+
+def _all_values(c: WaybillContent) -> str:
+    return (
+        "".join([c.receiver.name, c.receiver.address, c.sender.name, c.sender.address, c.item or "", c.remarks or ""])
+        + "0123456789-.kgKG公斤斤"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     name: str
@@ -425,6 +561,8 @@ LAYOUTS: dict[str, Layout] = {
         Layout("label_above", label_above, False, "small labels above their values, one or two columns"),
         Layout("boxed_table", boxed_table, True, "label cell | value cell grid"),
         Layout("two_part_stub", two_part_stub, True, "parties printed twice: main part and tear-off stub"),
+        Layout("inline_strip", inline_strip, True, "narrow thermal slip, each party one run-together text"),
+        Layout("paper_form", paper_form, True, "landscape pre-printed form, sections side by side, filled by hand"),
     )
 }
 DEV_LAYOUTS = tuple(name for name, lay in LAYOUTS.items() if not lay.holdout)
