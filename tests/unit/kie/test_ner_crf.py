@@ -75,3 +75,13 @@ def test_bio_constraints_forbid_orphan_inside_tags() -> None:
     z = np.zeros(len(TAGS))
     path = [TAGS[i] for i in crf.viterbi(emit, trans_mask.astype(float), start_mask.astype(float), z)]
     assert path[0] != "P-I" and not (path[0] == "O" and path[1] == "P-I")
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_viterbi_requiring_equals_brute_force(seed: int) -> None:
+    emit, trans, start, end = _random_crf(seed, length=5, k=3)
+    emit[:, 2] -= 3.0  # make tag 2 unattractive so the constraint matters
+    paths, scores = _all_scores(emit, trans, start, end)
+    allowed = [i for i, p in enumerate(paths) if 2 in p]
+    best = max(allowed, key=lambda i: scores[i])
+    assert crf.viterbi_requiring(emit, trans, start, end, required=2) == list(paths[best])

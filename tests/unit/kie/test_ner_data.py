@@ -71,5 +71,5 @@ def test_tag_dic(tmp_path: Path) -> None:
     path.write_text("".join(f"{i}\t{t}\n" for i, t in enumerate(TAGS)), encoding="utf-8")
     assert read_tag_dic(path) == TAGS
     path.write_text("0 P-B\n", encoding="utf-8")
-    with pytest.raises(CorruptInputError, match="tag.dic:1"):
+    with pytest.raises(CorruptInputError, match=r"tag\.dic:1"):
         read_tag_dic(path)

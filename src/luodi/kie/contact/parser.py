@@ -12,7 +12,6 @@ from typing import Any, Literal
 from luodi.errors import ConfigError, EmptyInputError, InputError
 from luodi.kie.contact.phones import PhoneMatch, find_phones, normalize_phone
 from luodi.kie.gazetteer import Division, Gazetteer, GazetteerMatch, Level, get_gazetteer
-from luodi.kie.ner.data import EntitySpan
 from luodi.kie.ner.model import NerModel, Prediction, load_ner_model
 
 __all__ = [
@@ -179,6 +178,8 @@ class ContactParser:
         self, text: str, clean: str, index: list[int], pred: Prediction | None, options: ContactOptions
     ) -> Contact:
         draft = _Draft(text)
+        if pred is not None and self.mode == "combined" and self.model is not None:
+            pred = self._require_name(pred, text, index)
         if pred is not None:
             for s in pred.spans:
                 start, end = index[s.start], index[s.end - 1] + 1
@@ -188,10 +189,33 @@ class ContactParser:
             self._rules(draft, clean, index)
         elif self.mode == "combined":
             self._apply_phone_rules(draft)
+            _order_address_parts(draft)
         else:
-            for s in draft.spans.get("T", []):
-                draft.phones.append(Span(re.sub(r"\D", "", s.value) or s.value, s.start, s.end, s.score))
+            for t in draft.spans.get("T", []):
+                draft.phones.append(Span(re.sub(r"\D", "", t.value) or t.value, t.start, t.end, t.score))
         return self._finish(draft, options)
+
+    def _require_name(self, pred: Prediction, text: str, index: list[int]) -> Prediction:
+        """The model's best reading that has a name, when its overall best has none but has a phone.
+
+        A contact's name sits next to its phone; when the text runs address, name and phone
+        together (…万老线廉冠137…), the best path may swallow the name into the detail. The
+        constrained path keeps the model's own (low) confidence, so the field is flagged for review.
+        """
+        if pred.emissions is None or any(s.type == "P" for s in pred.spans):
+            return pred
+        phones = [(m.start, m.end) for m in find_phones(text)]
+        phones += [(index[s.start], index[s.end - 1] + 1) for s in pred.spans if s.type == "T"]
+        if not phones:
+            return pred
+        assert self.model is not None
+        forced = self.model.decode(pred.text, pred.emissions, require="P")
+        for s in forced.spans:
+            if s.type == "P":
+                start, end = index[s.start], index[s.end - 1] + 1
+                if any(_adjacent(text, end, a) or _adjacent(text, b, start) for a, b in phones):
+                    return forced
+        return pred
 
     def _apply_phone_rules(self, draft: _Draft) -> None:
         text = draft.text
@@ -230,35 +254,24 @@ class ContactParser:
                 if orig in back:
                     taken[back[orig]] = True
         chain = _best_chain(self.gazetteer.find_all(clean), taken)
-        addr_start = addr_end = None
+        detail: tuple[int, int] | None = None
         if chain:
-            for kind, m in chain:
-                score = 0.95 if self.gazetteer.is_full_name(clean[m.start : m.end], m.level) else 0.85
-                start, end = index[m.start], index[m.end - 1] + 1
+            for kind, gm in chain:
+                score = 0.95 if self.gazetteer.is_full_name(clean[gm.start : gm.end], gm.level) else 0.85
+                start, end = index[gm.start], index[gm.end - 1] + 1
                 draft.spans.setdefault(kind, []).append(Span(text[start:end], start, end, score))
             addr_start, addr_end = chain[0][1].start, chain[-1][1].end
             # Detail: up to the next phone (names sit next to phones), else to the end of the text.
             stop = next((i for i in range(addr_end, len(clean)) if taken[i]), len(clean))
-            rest = stop - addr_end
-            name_after = None
-            if stop == len(clean) and rest > 3:
-                # Nothing after the address but the text's end: guess a trailing three-character name.
-                name_after = (stop - 3, stop)
-                stop -= 3
-            if stop > addr_end:
-                start, end = index[addr_end], index[stop - 1] + 1
-                draft.spans["A4"] = [Span(text[start:end], start, end, 0.6)]
-                for i in range(addr_end, stop):
-                    taken[i] = True
-            for i in range(addr_start, addr_end):
+            for i in range(addr_start, stop):
                 taken[i] = True
-            if name_after is not None:
-                start, end = index[name_after[0]], index[name_after[1] - 1] + 1
-                draft.spans["P"] = [Span(text[start:end], start, end, 0.4)]
-                return
-        # Name: the first free run of 2-4 characters.
+            if stop > addr_end:
+                detail = (addr_end, stop)
+        # Name: the first free run of 2-4 characters; failing that, the detail's last three characters
+        # (address, name and phone are often written without a break).
+        name: tuple[int, int] | None = None
         i = 0
-        while i < len(clean):
+        while i < len(clean) and name is None:
             if taken[i]:
                 i += 1
                 continue
@@ -266,10 +279,19 @@ class ContactParser:
             while j < len(clean) and not taken[j]:
                 j += 1
             if 2 <= j - i <= 4:
-                start, end = index[i], index[j - 1] + 1
-                draft.spans["P"] = [Span(text[start:end], start, end, 0.6)]
-                return
+                name = (i, j)
             i = j
+        name_score = 0.6
+        if name is None and detail is not None and detail[1] - detail[0] > 5:
+            name = (detail[1] - 3, detail[1])
+            detail = (detail[0], detail[1] - 3)
+            name_score = 0.4
+        if detail is not None:
+            start, end = index[detail[0]], index[detail[1] - 1] + 1
+            draft.spans["A4"] = [Span(text[start:end], start, end, 0.6)]
+        if name is not None:
+            start, end = index[name[0]], index[name[1] - 1] + 1
+            draft.spans["P"] = [Span(text[start:end], start, end, name_score)]
 
     # -- assembling the result -------------------------------------------------------------------
     def _finish(self, draft: _Draft, options: ContactOptions) -> Contact:
@@ -344,7 +366,13 @@ class ContactParser:
         p, c, d = gaz.resolve(
             province.value if province else None, city.value if city else None, district.value if district else None
         )
-        if province is not None and city is not None and p is not None and c is None and gaz.lookup(city.value, Level.CITY):
+        if (
+            province is not None
+            and city is not None
+            and p is not None
+            and c is None
+            and gaz.lookup(city.value, Level.CITY)
+        ):
             reasons.append(f"city {city.value!r} is not in province {p.name}")
         if district is not None and d is None:
             parent = c or p
@@ -357,6 +385,45 @@ class ContactParser:
             district=d.name if d else None,
             adcode=most.code if most else None,
         )
+
+
+_SEPARATORS = re.compile(r"[\s,，;；、|:：]*")
+
+
+def _adjacent(text: str, end: int, start: int) -> bool:
+    """Whether ``text[end:start]`` holds only separators (so the two spans touch)."""
+    return end <= start and _SEPARATORS.fullmatch(text, end, start) is not None
+
+
+def _order_address_parts(draft: _Draft) -> None:
+    """Address parts run province → city → district → detail; a part out of that order is detail.
+
+    (台湾台中市西区台湾大道: the second 台湾 names a road, not a province.) Detail pieces that touch
+    are then joined.
+    """
+    parts = sorted(((s, k) for k in _PARTS for s in draft.spans.get(k, [])), key=lambda p: p[0].start)
+    if not parts:
+        return
+    deepest = -1
+    relabelled: dict[str, list[Span]] = {k: [] for k in _PARTS}
+    for span, kind in parts:
+        level = _PARTS.index(kind)
+        new_kind = "A4" if level <= deepest else kind
+        deepest = max(deepest, _PARTS.index(new_kind))
+        relabelled[new_kind].append(span)
+    merged: list[Span] = []
+    for span in relabelled["A4"]:
+        if merged and _adjacent(draft.text, merged[-1].end, span.start):
+            prev = merged.pop()
+            merged.append(Span(draft.text[prev.start : span.end], prev.start, span.end, min(prev.score, span.score)))
+        else:
+            merged.append(span)
+    relabelled["A4"] = merged
+    for kind in _PARTS:
+        if relabelled[kind]:
+            draft.spans[kind] = relabelled[kind]
+        else:
+            draft.spans.pop(kind, None)
 
 
 def _gap(a: Span, b: Span) -> int:

