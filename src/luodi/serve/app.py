@@ -658,5 +658,13 @@ def _version() -> str:
 
 
 def create_app_from_env() -> FastAPI:
-    """uvicorn factory for ``luodi serve`` (each worker process reads ``LUODI_SERVE_SETTINGS``)."""
-    return create_app(settings_from_env())
+    """uvicorn factory for ``luodi serve`` (each worker process reads ``LUODI_SERVE_SETTINGS``).
+
+    With ``--workers N`` uvicorn spawns fresh interpreters, so each one installs the JSON log
+    handler itself; this factory is only ever called by the service, never by library users.
+    """
+    from luodi.serve.logs import configure_logging
+
+    settings = settings_from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)
