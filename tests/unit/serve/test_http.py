@@ -209,3 +209,18 @@ def test_batching_groups_crops_across_requests(serve):
     assert all(r.json()["pages"][0]["lines"][0]["text"] == "crop8" for r in results)
     assert sum(engine.recognized) == 4 and max(engine.recognized) > 1, engine.recognized
     assert "luodi_rec_batch_size_bucket" in httpx.get(srv.url + "/metrics").text
+
+
+def test_chunked_body_over_the_cap_is_413(serve):
+    limits = Limits(max_bytes=100_000)
+    srv = serve(engine=FakeEngine(limits=limits), limits=limits)
+
+    def body():
+        yield b'{"image": "'
+        for _ in range(40):
+            yield b"A" * 10_000  # no Content-Length: the server must count as it reads
+        yield b'"}'
+
+    r = httpx.post(srv.url + "/v1/ocr", content=body(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["type"] == "too_many_bytes"
+    assert httpx.get(srv.url + "/healthz").status_code == 200
