@@ -1,0 +1,114 @@
+"""Free-text extraction (contact schema), the extract CLI in text mode, eval kie, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from luodi.cli import cli
+from luodi.errors import InputError
+from luodi.kie import Extractor
+
+TEXT = "张三 13812345678 北京市朝阳区建国路88号"
+
+
+def test_contact_text_values_are_substrings() -> None:
+    res = Extractor("contact").extract_text(TEXT)
+    v = res.values()
+    assert v["name"] == "张三"
+    assert v["phone"] == "13812345678"
+    assert v["address"] == "北京市朝阳区建国路88号"
+    for name in ("name", "address", "district", "detail"):
+        assert v[name] is None or v[name] in TEXT
+    assert res["name"].box is None
+    assert not res.needs_review
+
+
+def test_two_phones_in_one_text_are_both_reported() -> None:
+    res = Extractor("contact").extract_text("张三 13812345678 13987654321 北京市朝阳区建国路88号")
+    phone = res["phone"]
+    assert {phone.value, *phone.alternatives} == {"13812345678", "13987654321"}
+    assert phone.needs_review
+    assert res.needs_review
+
+
+def test_empty_text_needs_review() -> None:
+    res = Extractor("contact").extract_text("   ")
+    assert res.needs_review and all(f.value is None for f in res.fields)
+    with pytest.raises(InputError):
+        Extractor("contact").extract_text(b"bytes")  # type: ignore[arg-type]
+
+
+def test_bad_threshold() -> None:
+    with pytest.raises(InputError, match="review_threshold"):
+        Extractor("waybill", review_threshold=1.5)
+
+
+def test_cli_text_and_text_file_keep_order(tmp_path: Path) -> None:
+    runner = CliRunner()
+    one = runner.invoke(cli, ["extract", "--schema", "contact", "--text", TEXT])
+    assert one.exit_code == 0, one.output
+    assert json.loads(one.stdout)["fields"]["phone"]["value"] == "13812345678"
+
+    lines = [TEXT, "", "李四 13900001111 上海市徐汇区漕溪北路100号"]
+    path = tmp_path / "texts.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    many = runner.invoke(cli, ["extract", "--schema", "contact", "--text-file", str(path)])
+    assert many.exit_code == 0, many.output
+    records = [json.loads(x) for x in many.stdout.splitlines()]
+    assert [r["fields"]["phone"]["value"] for r in records] == ["13812345678", None, "13900001111"]
+    assert records[1]["needs_review"] is True
+
+
+def test_cli_errors() -> None:
+    runner = CliRunner()
+    from luodi.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["extract", "--schema", "invoice", "--text", TEXT])
+    assert exit_info.value.code == 1
+    usage = runner.invoke(cli, ["extract", "--schema", "contact"])
+    assert usage.exit_code == 2
+    missing = runner.invoke(cli, ["extract", "--schema", "contact", "--text-file", "/nonexistent.txt"])
+    assert missing.exit_code != 0
+
+
+def test_cli_unknown_schema_message(capsys: pytest.CaptureFixture[str]) -> None:
+    from luodi.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["extract", "--schema", "invoice", "--text", TEXT])
+    assert "unknown schema 'invoice'" in capsys.readouterr().err
+
+
+def test_eval_kie_on_text_records(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    records = [
+        {"text": TEXT, "fields": {"name": "张三", "phone": "13812345678"}},
+        {"text": "李四 13900001111 上海市徐汇区漕溪北路100号", "fields": {"name": "李四", "phone": "13900001112"}},
+    ]
+    labels.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
+    errors = tmp_path / "errors.jsonl"
+    out = CliRunner().invoke(
+        cli, ["eval", "kie", "--labels", str(labels), "--schema", "contact", "--errors", str(errors)]
+    )
+    assert out.exit_code == 0, out.output
+    summary = json.loads(out.stdout)
+    assert summary["documents"] == 2 and summary["fields_scored"] == 4
+    assert summary["micro_accuracy"] == 0.75
+    assert summary["document_exact_rate"] == 0.5
+    assert summary["per_field"]["phone"] == {"accuracy": 0.5, "n": 2}
+    wrong = [json.loads(x) for x in errors.read_text(encoding="utf-8").splitlines()]
+    assert wrong[0]["wrong"] == [{"field": "phone", "expected": "13900001112", "got": "13900001111"}]
+
+
+def test_eval_kie_bad_labels(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"fields": {}}\n', encoding="utf-8")
+    from luodi.kie.evaluate import read_labels
+
+    with pytest.raises(InputError, match=r"labels\.jsonl:1"):
+        read_labels(labels)
