@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 continue
             samples = read_rec_labels(sets_dir / manifest["sets"][name]["labels"])
             use_cls = name == "rec_photos"
-            opts = OCROptions(use_det=False, use_cls=use_cls, drop_score=0.0)
+            opts = OCROptions(use_det=False, use_cls=use_cls, drop_score=0.0).replace(**args.option)
             report = evaluate_rec(engine, samples, opts)
             per_set[name] = {**report.to_dict(), "use_cls": use_cls}
             write_jsonl(args.errors / model / f"{name}.jsonl", report.errors())
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if name not in manifest["sets"] or (args.only and name not in args.only):
                 continue
             det_samples = read_det_labels(sets_dir / manifest["sets"][name]["labels"])
-            det_report = evaluate_det(engine, det_samples, OCROptions())
+            det_report = evaluate_det(engine, det_samples, OCROptions().replace(**args.option))
             per_set[name] = det_report.to_dict("e2e")
             write_jsonl(args.errors / model / f"{name}.jsonl", det_report.errors("e2e"))
             d, e = det_report.det, det_report.e2e
@@ -116,7 +116,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         "```",
         "",
         f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores; threads per model: "
-        f"{report['threads']}; luodi commit {report['commit']}; runtime onnxruntime; {report['date']}.",
+        f"{report['threads']}; luodi commit {report['commit']}; runtime onnxruntime; {report['date']}; "
+        f"1-min load average {report['loadavg_1min'][0]} at start, {report['loadavg_1min'][1]} at end "
+        "(the machine was shared: times are indicative, accuracy is not affected).",
+        f"OCROptions overrides: {report['ocr_options'] or 'none (defaults)'}.",
         f"Sets made by `{report['sets_command']}` (text: express-NER dev split; sha256 of every label file and"
         " image set in bench/out/eval/manifest.json and accuracy.json).",
         "",
@@ -165,7 +168,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"| {m} | {r['precision']:.3f} | {r['recall']:.3f} | {r['hmean']:.3f} | {r['mean_iou']:.3f} | "
                 f"{e['hmean']:.3f} | {e['hmean_norm']:.3f} | {r['s_per_image']:.2f} |"
             )
-    lines.append("")
+    lines += ["", "What the numbers mean and what they show: [accuracy_notes.md](accuracy_notes.md).", ""]
     return "\n".join(lines)
 
 
@@ -177,7 +180,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", default=None, help="only these sets")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "accuracy", help="writes OUT.md, OUT.json")
     ap.add_argument("--errors", type=Path, default=ROOT / "bench" / "out" / "accuracy")
+    ap.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=INT",
+        help="override an integer OCROptions field for every set, e.g. rec_min_width=320",
+    )
     args = ap.parse_args(argv)
+    try:
+        args.option = {k: int(v) for k, v in (o.split("=", 1) for o in args.option)}
+    except ValueError:
+        ap.error("--option takes NAME=INT")
     argv_used = argv if argv is not None else sys.argv[1:]
     command = " ".join([".venv/bin/python bench/accuracy.py", *map(shlex.quote, argv_used)])
 
@@ -190,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     sets_manifest = json.loads((args.sets / "manifest.json").read_text(encoding="utf-8"))
 
     t0 = time.perf_counter()
+    load_before = os.getloadavg()[0]
     report = run(args)
     report = {
         "command": command,
@@ -199,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         "threads": args.threads,
         "machine": {"cpu": _cpu(), "cores": os.cpu_count(), "python": platform.python_version()},
         "seconds": round(time.perf_counter() - t0, 1),
+        # other work on the machine slows the per-line times; the load average says how much there was
+        "loadavg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "ocr_options": args.option,
         **report,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
