@@ -36,7 +36,9 @@ class OCROptions:
     cls_batch_size: int = 8
     # recognition (CTC)
     rec_batch_size: int = 1
-    rec_min_width: int = 0  # pad narrower crops to this width (PaddleOCR uses 320); 0 = real width
+    # pad narrower crops to this width (PaddleOCR pads to 320); 0 = real width; None = the bundle's
+    # measured preference (320 for PP-OCRv4, which reads short crops better on its training canvas)
+    rec_min_width: int | None = None
     drop_score: float = 0.5
 
     def __post_init__(self) -> None:
@@ -57,7 +59,7 @@ class OCROptions:
         check(0.0 <= self.cls_thresh <= 1.0, f"cls_thresh must be in [0, 1], got {self.cls_thresh}")
         check(self.cls_batch_size >= 1, "cls_batch_size must be >= 1")
         check(self.rec_batch_size >= 1, "rec_batch_size must be >= 1")
-        check(0 <= self.rec_min_width <= 4096, "rec_min_width must be in 0..4096")
+        check(self.rec_min_width is None or 0 <= self.rec_min_width <= 4096, "rec_min_width must be in 0..4096")
         check(0.0 <= self.drop_score <= 1.0, f"drop_score must be in [0, 1], got {self.drop_score}")
 
     def replace(self, **changes: Any) -> OCROptions:

@@ -162,3 +162,27 @@ def test_eight_threads_match_sequential_results() -> None:
     # every page differs (boxes, and mostly texts), so a mix-up between threads would show
     assert len({d.pages for d in expected}) == len(jobs)
     assert len({d.text for d in expected}) > 4
+
+
+def test_rec_min_width_engine_default_and_per_call_override() -> None:
+    rec = FakeSession.rec(num_classes=len(CHARS))
+    engine = OCR.from_sessions(rec=rec, characters=CHARS, rec_min_width=320)
+    crop = np.full((32, 40, 3), 255, dtype=np.uint8)
+    engine.recognize([crop])
+    engine.recognize([crop], OCROptions(rec_min_width=0))
+    assert [s[3] for s in rec.shapes] == [320, 64]
+
+
+def test_bundle_rec_min_width() -> None:
+    from pathlib import Path
+
+    from luodi.ocr.pipeline import _bundle_rec_min_width
+    from luodi.zoo.spec import Bundle, StageSpec
+
+    def bundle(version: str, extra: dict[str, int] | None = None) -> Bundle:
+        rec = StageSpec(model=Path("rec.onnx"), extra=extra or {})
+        return Bundle(name="b", task="ocr", version=version, det=None, cls=None, rec=rec, dictionary=None)
+
+    assert _bundle_rec_min_width(bundle("v4")) == 320
+    assert _bundle_rec_min_width(bundle("v6")) == 0
+    assert _bundle_rec_min_width(bundle("v6", {"rec_min_width": 160})) == 160
