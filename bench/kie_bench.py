@@ -240,7 +240,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"Run {report['started']} on {report['machine']} · OCR model `{report['model']}` ({report['runtime']}) · "
         f"contact parsing: {report['contact_parser']} · "
         f"{report['n_clean']} clean + {report['n_hard']} hard synthetic waybills (seeds {report['seed']} / "
-        f"{report['seed'] + 1}, parties from express NER dev) · wall time {report['wall_s']:.0f} s.",
+        f"{report['seed'] + 1}, parties from express NER dev) · wall time {report['wall_s']:.0f} s · "
+        f"1-min load average {report['load_average_1m']['start']} at start, {report['load_average_1m']['end']} at end.",
         "",
         "Layouts: "
         + ", ".join(f"`{k}`{' (holdout)' if v else ''}" for k, v in report["layouts"].items())
@@ -403,6 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from luodi.kie import Extractor
 
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_start = os.getloadavg()[0]
     t_start = time.perf_counter()
     ocr = OCR(args.model, runtime=args.runtime, threads=args.threads)
     extractors: dict[str, Any] = {}
@@ -555,6 +557,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ],
     }
     report["wall_s"] = time.perf_counter() - t_start
+    # other work on the machine slows OCR; say how busy it was
+    report["load_average_1m"] = {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)}
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.with_suffix(".json").write_text(
         json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
