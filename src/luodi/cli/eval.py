@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,13 @@ def _progress(total: int, what: str) -> Callable[[int, int], None] | None:
     return update
 
 
+def _warn_failures(failures: Sequence[Any]) -> None:
+    # Failed images are scored as empty readings (so a broken set cannot look good); say so on
+    # stderr, since a wrong image folder would otherwise only show up as a low accuracy.
+    if failures:
+        click.echo(f"warning: {len(failures)} images could not be read, first: {failures[0].error}", err=True)
+
+
 def _emit(report: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
@@ -168,6 +175,7 @@ def rec(  # noqa: PLR0917 - click passes every option positionally
     out = {**report.to_dict(), "labels": str(labels), "options": {"use_cls": use_cls}}
     if errors_file is not None:
         write_jsonl(errors_file, report.errors())
+    _warn_failures(report.failures)
     _emit(out, fmt)
 
 
@@ -201,6 +209,7 @@ def _det_like(task: str) -> Callable[..., None]:
         }
         if errors_file is not None:
             write_jsonl(errors_file, report.errors(task))
+        _warn_failures(report.failures)
         _emit(out, fmt)
 
     command.__name__ = task

@@ -112,6 +112,17 @@ def test_cli_eval_rec_json_and_errors(tmp_path: Path, stub_cli: dict[str, Any]) 
     assert (opts.use_det, opts.use_cls, opts.drop_score) == (False, False, 0.0)
     rows = [json.loads(x) for x in errors.read_text(encoding="utf-8").splitlines()]
     assert [(r["label"], r["prediction"]) for r in rows] == [("乙", "丙")]
+    assert "warning" not in result.stderr
+
+
+def test_cli_eval_rec_warns_about_unreadable_images(tmp_path: Path, stub_cli: dict[str, Any]) -> None:
+    labels = tmp_path / "labels.txt"
+    write_rec_labels(labels, [RecSample(tmp_path / "gone.png", "甲")])
+    stub_cli["engine"] = StubEngine({})
+    result = CliRunner().invoke(cli, ["eval", "rec", "--labels", str(labels)], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["failures"] == 1
+    assert "warning: 1 images could not be read, first: cannot decode gone.png" in result.stderr
 
 
 def test_cli_eval_det_text_format(tmp_path: Path, stub_cli: dict[str, Any]) -> None:
