@@ -387,7 +387,10 @@ class Extractor:
             options.append((inline, "inline"))
         else:
             near = layout.value_neighbour(hit)
-            if near is not None:
+            if near is not None and near[1] == "right" and spec.is_multiline:
+                cell = layout.right_cell(hit)
+                options.append((tuple(Piece(o, 0, len(o.text)) for o in cell), "right"))
+            elif near is not None:
                 options.append(((Piece(near[0], 0, len(near[0].text)),), near[1]))
             # Further lines under the label, for a value with a shape (a label over two values).
             options.extend(

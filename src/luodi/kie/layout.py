@@ -272,6 +272,8 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
                 continue
             window = key[i : i + L]
             j = i + L
+            if key[j:].lstrip().startswith(_FUZZY_STOP):
+                continue  # 收件人签名 is a signature box, not the receiver's name
             if entry.kind == "tag":
                 if i != lead:
                     continue
@@ -380,19 +382,31 @@ class PageLayout:
                 return True
         return False
 
-    def right_of(self, hit: Hit) -> TLine | None:
-        """The nearest line to the right on the same row (a table cell or a separate box)."""
+    def right_cell(self, hit: Hit) -> list[TLine]:
+        """The lines of the cell to the right of a label on the same row (a table cell, a separate
+        box), top to bottom: a value cell may hold two lines beside one label."""
         t = hit.tline
         h = max(t.h, self.median_h * 0.5)
-        best: TLine | None = None
-        for o in self.lines:
-            if o is t or abs(o.yc - t.yc) > 0.6 * h or o.x0 < t.x1 - 0.5 * h:
-                continue
-            if best is None or o.x0 < best.x0:
-                best = o
-        if best is None or best.x0 - t.x1 > 12 * h or self.is_key_line(best):
+        near = [
+            o
+            for o in self.lines
+            if o is not t and o.x0 >= t.x1 - 0.5 * h and abs(o.yc - t.yc) <= 0.6 * h and not self.is_key_line(o)
+        ]
+        if not near:
+            return []
+        x0 = min(o.x0 for o in near)
+        if x0 - t.x1 > 12 * h:
+            return []
+        # Stop at the next label on the row: only lines that start where the first one does.
+        return sorted((o for o in near if o.x0 - x0 < 1.5 * h), key=lambda o: o.y0)
+
+    def right_of(self, hit: Hit) -> TLine | None:
+        """The line of the right cell nearest to the label's row."""
+        cell = self.right_cell(hit)
+        if not cell:
             return None
-        return best
+        yc = hit.tline.yc
+        return min(cell, key=lambda o: abs(o.yc - yc))
 
     def line_above(self, tline: TLine) -> TLine | None:
         """The line just above ``tline``, starting at about the same x."""

@@ -104,6 +104,9 @@ def parse_party(text: str) -> PartyParse:
 
 # --- rule-based fallback -----------------------------------------------------------------------
 _ADDRESS_HINT = re.compile(r"[省市区县镇乡村路街道巷弄号楼室栋幢单元园苑庄屯旗盟州]")
+_NAME_AFTER_ADDRESS = re.compile(
+    r"[号楼室栋幢米村组场店园苑厦座层户弄巷院区门站处内旁侧对面角口段]([\u4e00-\u9fff]{2,3})$"
+)
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff·]+")
 _PARTS = re.compile(
     r"^(?P<province>[\u4e00-\u9fff]{2,7}?(?:省|自治区|特别行政区)|北京市|天津市|上海市|重庆市)?"
@@ -154,6 +157,14 @@ def _fallback(text: str) -> PartyParse:
         hints = len(_ADDRESS_HINT.findall(piece))
         if hints:
             address = Span(piece, s, e, 0.95 if hints >= 2 else 0.8)
+            if name is None:
+                # 北40米韦业涛 / 1431号姚云馨: a short Han run after the address's last
+                # terminator is the name written straight after it.
+                m = _NAME_AFTER_ADDRESS.search(piece)
+                if m and m.start(1) >= 4:
+                    ns = s + m.start(1)
+                    name = Span(text[ns : s + m.end(1)], ns, s + m.end(1), 0.8)
+                    address = Span(text[s:ns], s, ns, 0.85)
         elif name is None and 2 <= len(piece) <= 4:
             name = Span(piece, s, e, 0.6)
     parts = split_address(address.value, address.start) if address else {}
