@@ -120,3 +120,23 @@ def test_train_is_idempotent_and_store_is_verified(tmp_path: Path) -> None:
 def test_missing_model_names_the_training_command(tmp_path: Path) -> None:
     with pytest.raises(ModelNotPulledError, match=r"python -m luodi\.kie\.ner\.train"):
         load_ner_model(tmp_path / "nothing-here")
+
+
+def test_drop_party_augmentation_keeps_tags_aligned() -> None:
+    import random
+
+    from luodi.kie.ner.data import Record
+
+    text = "张三13812345678北京市海淀区"
+    tags = ("P-B", "P-I", "T-B", *(["T-I"] * 10), "A1-B", "A1-I", "A1-I", "A3-B", "A3-I", "A3-I")
+    rec = Record(text, tags, "x:1")
+    seen = set()
+    rng = random.Random(0)
+    for _ in range(50):
+        variant = train_mod._drop_party(rec, rng, 0.5)
+        if variant is None:
+            continue
+        assert len(variant.text) == len(variant.tags)
+        assert [s.type for s in variant.spans] in (["T", "A1", "A3"], ["P", "A1", "A3"], ["A1", "A3"])
+        seen.add(variant.text)
+    assert seen == {"13812345678北京市海淀区", "张三北京市海淀区", "北京市海淀区"}

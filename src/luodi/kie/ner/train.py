@@ -1,6 +1,6 @@
 """Train the express-NER BiGRU-CRF with PaddlePaddle (dynamic graph, CPU) and export it for numpy.
 
-    .venv/bin/python -m luodi.kie.ner.train --data ../shared/data/express_ner --out $LUODI_HOME/models/express-ner
+    .venv/bin/python -m luodi.kie.ner.train --data ../shared/data/express_ner   # -> $LUODI_HOME/models/express-ner
 
 Idempotent: when ``--out`` already holds a model whose manifest records the same data hash, config
 hash, code version and gazetteer table, training is skipped (``--force`` re-trains). Model selection
@@ -48,6 +48,9 @@ class TrainConfig:
     layers: int = 2
     dropout: float = 0.3
     word_dropout: float = 0.05  # characters replaced by UNK while training, so unseen ones are handled
+    # Each epoch, each record's name and phone are left out with this probability (independently), so
+    # the model also sees address-only and name-less texts, which waybills hand to the parser.
+    drop_party: float = 0.0
     lr: float = 2e-3
     batch_size: int = 32
     max_epochs: int = 40
@@ -182,10 +185,33 @@ def evaluate(model: NerModel, records: list[Record]) -> dict[str, Any]:
     }
 
 
+def _drop_party(rec: Record, rng: random.Random, p: float) -> Record | None:
+    """``rec`` without its name and/or phone (each with probability ``p``); None if unchanged."""
+    gone = [s for s in rec.spans if s.type in ("P", "T") and rng.random() < p]
+    if not gone or len(gone) == len(rec.spans):
+        return None
+    keep = [i for i in range(len(rec.text)) if not any(s.start <= i < s.end for s in gone)]
+    return Record("".join(rec.text[i] for i in keep), tuple(rec.tags[i] for i in keep), rec.source)
+
+
 def _batches(
-    records: list[Record], feats: list[np.ndarray], vocab: CharVocab, cfg: TrainConfig, rng: random.Random
+    records: list[Record],
+    feats: list[np.ndarray],
+    vocab: CharVocab,
+    cfg: TrainConfig,
+    *,
+    rng: random.Random,
+    gazetteer: Gazetteer,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     tag_id = {t: i for i, t in enumerate(TAGS)}
+    if cfg.drop_party > 0:
+        records, feats = list(records), list(feats)
+        for i, rec in enumerate(records):
+            variant = _drop_party(rec, rng, cfg.drop_party)
+            if variant is not None:
+                records[i] = variant
+                if cfg.gazetteer_features:
+                    feats[i] = gazetteer_features(variant.text, gazetteer)
     order = list(range(len(records)))
     rng.shuffle(order)
     out = []
@@ -268,7 +294,7 @@ def train(
     for epoch in range(1, cfg.max_epochs + 1):
         net.train()
         total = 0.0
-        batches = _batches(train_recs, feats, vocab, cfg, rng)
+        batches = _batches(train_recs, feats, vocab, cfg, rng=rng, gazetteer=gazetteer)
         for ids, gaz, tags, lengths in batches:
             t_lengths = paddle.to_tensor(lengths)
             emit = net.emissions(paddle.to_tensor(ids), paddle.to_tensor(gaz), t_lengths)
@@ -322,16 +348,25 @@ def train(
     return manifest
 
 
+def _default_data() -> Path:
+    shared = os.environ.get("LUODI_SHARED")
+    return (Path(shared) if shared else Path("..") / "shared") / "data" / "express_ner"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m luodi.kie.ner.train", description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--data", type=Path, default=Path("../shared/data/express_ner"), help="folder with train.txt, dev.txt"
+        "--data",
+        type=Path,
+        default=_default_data(),
+        help="folder with train.txt, dev.txt, tag.dic (default $LUODI_SHARED/data/express_ner or ../shared/...)",
     )
     parser.add_argument("--out", type=Path, default=None, help="model folder (default $LUODI_HOME/models/express-ner)")
     parser.add_argument("--force", action="store_true", help="re-train even when the model is up to date")
     parser.add_argument("--max-epochs", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--no-gazetteer", action="store_true", help="train without gazetteer input features")
+    parser.add_argument("--drop-party", type=float, default=None, help="probability of leaving out name/phone")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for Paddle")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
@@ -343,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["seed"] = args.seed
     if args.no_gazetteer:
         overrides["gazetteer_features"] = False
+    if args.drop_party is not None:
+        overrides["drop_party"] = args.drop_party
     if overrides:
         cfg = TrainConfig(**{**asdict(cfg), **overrides})
     out = args.out if args.out is not None else default_model_dir()
