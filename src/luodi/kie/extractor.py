@@ -341,8 +341,7 @@ class Extractor:
                 above is not None
                 and id(above) not in used | claimed
                 and not layout.hits_of(above)
-                and not find_phones(above.text)
-                and len(compact(above.text)) <= 6
+                and re.fullmatch(r"[\u4e00-\u9fff·]{2,5}", compact(above.text)) is not None
             ):
                 lines.insert(0, above)
             lines = layout.one_contact(lines + [o for o in layout.continuation(t, t.x0) if id(o) not in used])

@@ -176,6 +176,7 @@ class Entry:
     kind: str  # field | generic | header | tag
     targets: tuple[str, ...]  # field names, a role, or a party
     party: str | None
+    role: str | None = None  # name / phone / address for party fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +199,8 @@ class Hit:
 def build_lexicon(schema: Schema) -> tuple[Entry, ...]:
     by_key: dict[tuple[str, str], tuple[list[str], str | None]] = {}
 
+    roles: dict[str, str | None] = {}
+
     def add(label: str, kind: str, target: str, party: str | None) -> None:
         key = fold_label(label).replace(" ", "") if not label.isascii() else fold_label(label)
         if not key:
@@ -209,6 +212,7 @@ def build_lexicon(schema: Schema) -> tuple[Entry, ...]:
     for name, spec in schema.fields.items():
         for label in spec.labels:
             add(label, "field", name, spec.party)
+        roles[name] = spec.effective_role if spec.party else None
     for role, labels in schema.generic_labels.items():
         for label in labels:
             add(label, "generic", role, None)
@@ -217,7 +221,10 @@ def build_lexicon(schema: Schema) -> tuple[Entry, ...]:
             add(label, "header", party, party)
         for label in pspec.tags:
             add(label, "tag", party, party)
-    entries = [Entry(k, kind, tuple(t), p) for (k, kind), (t, p) in by_key.items()]
+    entries = [
+        Entry(k, kind, tuple(t), p, roles.get(t[0]) if kind == "field" else None)
+        for (k, kind), (t, p) in by_key.items()
+    ]
     # Longest first: 收件人电话 must win over 收件人 and 电话.
     entries.sort(key=lambda e: (-len(e.key), e.kind != "field"))
     return tuple(entries)
@@ -297,6 +304,7 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
             else:
                 quality = 1.0 if fold(tline.text[i:j]).lower().replace(" ", "") == lab.replace(" ", "") else 0.95
             found.append(Hit(tline, i, j, entry, quality))
+    found = _settle_near_misses(found)
     # Non-overlapping, longest and best first.
     found.sort(key=lambda h: (-(h.end - h.start), -h.quality, h.start))
     taken: list[Hit] = []
@@ -307,6 +315,27 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
             continue
     taken.sort(key=lambda h: h.start)
     return taken
+
+
+def _settle_near_misses(found: list[Hit]) -> list[Hit]:
+    """A near miss that fits labels of both parties (微件人: 收件人 or 寄件人?) names the role but
+    not the party: keep it as a party-less label, so the party comes from its section."""
+    by_span: dict[tuple[int, int], list[Hit]] = {}
+    for h in found:
+        if h.quality == 0.8 and h.entry.kind == "field" and h.entry.role is not None:
+            by_span.setdefault((h.start, h.end), []).append(h)
+    drop: set[int] = set()
+    extra: list[Hit] = []
+    for hits in by_span.values():
+        parties = {h.entry.party for h in hits}
+        roles = {h.entry.role for h in hits}
+        if len(parties) > 1:
+            drop.update(id(h) for h in hits)
+            if len(roles) == 1:
+                first = hits[0]
+                entry = Entry(first.entry.key, "generic", (first.entry.role or "",), None)
+                extra.append(Hit(first.tline, first.start, first.end, entry, 0.7))
+    return [h for h in found if id(h) not in drop] + extra
 
 
 def starts_with_label(hits: Sequence[Hit], tline: TLine) -> bool:
@@ -400,6 +429,13 @@ class PageLayout:
         # Stop at the next label on the row: only lines that start where the first one does.
         return sorted((o for o in near if o.x0 - x0 < 1.5 * h), key=lambda o: o.y0)
 
+    def right_neighbours(self, tline: TLine) -> list[TLine]:
+        """Lines to the right of ``tline`` on the same row."""
+        h = tline.h
+        return [
+            o for o in self.lines if o is not tline and o.x0 >= tline.x1 - 0.5 * h and abs(o.yc - tline.yc) <= 0.6 * h
+        ]
+
     def right_of(self, hit: Hit) -> TLine | None:
         """The line of the right cell nearest to the label's row."""
         cell = self.right_cell(hit)
@@ -475,7 +511,7 @@ class PageLayout:
             for o in self.lines:
                 if o is prev or o in out or o is anchor:
                     continue
-                if o.yc <= prev.y1 - 0.2 * prev.h:
+                if o.yc - prev.yc < 0.5 * min(prev.h, o.h):
                     continue
                 gap = o.y0 - prev.y1
                 if gap > 1.25 * max(prev.h, o.h):
@@ -502,14 +538,16 @@ class PageLayout:
         hits = self.hits_of(tline)
         return not hits or not _colon_after(tline.key, hits[0].end)
 
-    @staticmethod
-    def one_contact(lines: Sequence[TLine]) -> list[TLine]:
+    def one_contact(self, lines: Sequence[TLine]) -> list[TLine]:
         """Cut a block of lines before a second contact: once a phone was seen, a later line with a
-        phone starts another party (two blocks stacked with no mark between them)."""
+        phone (or with a phone in a box to its right) starts another party (two blocks stacked
+        with no mark between them)."""
         out: list[TLine] = []
         seen_phone = False
         for o in lines:
-            has_phone = bool(find_phones(o.text))
+            has_phone = bool(find_phones(o.text)) or any(
+                find_phones(r.text) for r in self.right_neighbours(o) if r not in lines
+            )
             if seen_phone and has_phone and out:
                 break
             seen_phone = seen_phone or has_phone
@@ -526,7 +564,7 @@ class PageLayout:
             if o is not t
             and o.x0 >= t.x1 - 0.5 * h
             and o.x0 - t.x1 < 6 * h
-            and o.yc >= t.y0 - 0.6 * h
+            and o.yc >= t.y0 - 0.3 * h
             and o.y0 <= t.y1 + 0.3 * h
         ]
         rows.sort(key=lambda o: (o.y0, o.x0))
