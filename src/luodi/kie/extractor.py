@@ -252,7 +252,7 @@ class Extractor:
                 else:
                     self._generic(hit, role, party, layout, pool, quality=0.95, reasons=())
             elif hit.kind in {"tag", "header"}:
-                self._block(hit, layout, hit.entry.targets[0], pool, TIER_BLOCK, quality=0.9)
+                self._block(hit, layout, hit.entry.targets[0], pool, TIER_BLOCK, quality=0.95)
         self._assign_by_position(unassigned, layout, pool)
         self._orphan_blocks(layout, pool)
         self._scan(layout, pool)
@@ -272,6 +272,8 @@ class Extractor:
             mt = m.tline
             if m.party is None or mt.page != t.page or mt.y0 > t.yc + 0.3 * t.h:
                 continue
+            if hit.entry.targets == ("name",) and m.kind == "field":
+                continue  # a second name label under a party's name label is the other party
             mx0 = mt.x_of(m.start)
             if mx0 > x + 2 * t.h:
                 continue  # a marker entirely to the right belongs to another column
@@ -335,8 +337,14 @@ class Extractor:
                 continue
             if not find_phones(t.text):
                 continue
-            lines = [t]
-            above = layout.line_above(t)
+            # A name in its own box left of the phone (钱七 | 137…) starts the block.
+            left = [
+                o
+                for o in layout.left_neighbours(t)
+                if id(o) not in used | claimed and not layout.hits_of(o) and not find_phones(o.text)
+            ]
+            lines = [*left, t]
+            above = layout.line_above(lines[0])
             if (
                 above is not None
                 and id(above) not in used | claimed
@@ -344,7 +352,8 @@ class Extractor:
                 and re.fullmatch(r"[\u4e00-\u9fff·]{2,5}", compact(above.text)) is not None
             ):
                 lines.insert(0, above)
-            lines = layout.one_contact(lines + [o for o in layout.continuation(t, t.x0) if id(o) not in used])
+            more = layout.continuation(t, lines[0].x0)
+            lines = layout.one_contact(lines + [o for o in more if id(o) not in used])
             claimed.update(id(o) for o in lines)
             blocks.append(lines)
         if not blocks:

@@ -419,7 +419,7 @@ class PageLayout:
         near = [
             o
             for o in self.lines
-            if o is not t and o.x0 >= t.x1 - 0.5 * h and abs(o.yc - t.yc) <= 0.6 * h and not self.is_key_line(o)
+            if o is not t and o.x0 >= t.x1 - 0.5 * h and abs(o.yc - t.yc) <= 0.8 * h and not self.is_key_line(o)
         ]
         if not near:
             return []
@@ -435,6 +435,14 @@ class PageLayout:
         return [
             o for o in self.lines if o is not tline and o.x0 >= tline.x1 - 0.5 * h and abs(o.yc - tline.yc) <= 0.6 * h
         ]
+
+    def left_neighbours(self, tline: TLine) -> list[TLine]:
+        """Lines to the left of ``tline`` on the same row, left to right."""
+        h = tline.h
+        row = [
+            o for o in self.lines if o is not tline and o.x1 <= tline.x0 + 0.5 * h and abs(o.yc - tline.yc) <= 0.6 * h
+        ]
+        return sorted(row, key=lambda o: o.x0)
 
     def right_of(self, hit: Hit) -> TLine | None:
         """The line of the right cell nearest to the label's row."""

@@ -131,7 +131,7 @@ def split_address(text: str, offset: int = 0) -> dict[str, Span]:
 
 def _fallback(text: str) -> PartyParse:
     phone_spans = find_phones(text)
-    phones = tuple(Span(re.sub(r"\D", "", text[s:e]), s, e, 0.9) for s, e in phone_spans)
+    phones = tuple(Span(re.sub(r"\D", "", text[s:e]), s, e, 0.98) for s, e in phone_spans)
     # Blank out the phones, then cut the rest into runs separated by spaces and punctuation.
     masked = list(text)
     for s, e in phone_spans:

@@ -306,3 +306,85 @@ def test_tracking_numbers_by_scan_and_label(waybill: Extractor) -> None:
 def test_weight_units(waybill: Extractor) -> None:
     for text, kg in [("重量：500g", 0.5), ("重量：3斤", 1.5), ("计费重量：2.5公斤", 2.5), ("实际重量 12千克", 12.0)]:
         assert waybill.extract_document(make_doc([(text, 50, 50)])).get("weight_kg") == kg, text
+
+
+def test_unmarked_contact_blocks_go_to_empty_parties_by_position(waybill: Extractor) -> None:
+    # The 收 mark was read, the 寄 mark was not (white on black is often missed by detection).
+    doc = make_doc(
+        [
+            make_line("收", 30, 100, h=60, char_w=60),
+            ("赵六 13600001111", 110, 100),
+            ("浙江省杭州市西湖区文三路90号", 110, 130),
+            ("钱七", 110, 200),
+            ("13700002222", 220, 200),
+            ("江苏省南京市鼓楼区中山路1号", 110, 230),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert (res.get("receiver_name"), res.get("receiver_phone")) == ("赵六", "13600001111")
+    assert res.get("receiver_address") == "浙江省杭州市西湖区文三路90号"
+    assert (res.get("sender_name"), res.get("sender_phone")) == ("钱七", "13700002222")
+    assert res.get("sender_address") == "江苏省南京市鼓楼区中山路1号"
+    assert res["sender_phone"].needs_review
+    assert "party decided from position only" in res["sender_phone"].reasons
+    assert not res["receiver_phone"].needs_review
+
+
+def test_two_column_form_takes_the_value_below_not_the_other_column(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("寄件人信息", 30, 60),
+            ("收件人", 420, 60),
+            ("姓名", 30, 100),
+            ("党爱", 420, 92),
+            ("项茹莲", 30, 130),
+            ("电话", 30, 170),
+            ("18500780999", 30, 200),
+            ("收件人电话", 420, 135),
+            ("18518811887", 420, 165),
+        ]
+    )
+    v = waybill.extract_document(doc).values()
+    assert (v["sender_name"], v["sender_phone"]) == ("项茹莲", "18500780999")
+    assert (v["receiver_name"], v["receiver_phone"]) == ("党爱", "18518811887")
+
+
+def test_value_cell_of_two_lines_beside_its_label(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("寄件人", 20, 470),
+            ("彭泓霖", 120, 470),
+            ("地址", 20, 585),
+            ("内蒙古自治区赤峰市宁城县天义镇铁西安达新世纪商业", 125, 570),
+            ("楼", 120, 598),
+            ("品名", 20, 660),
+            ("日用品", 120, 660),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("sender_address") == "内蒙古自治区赤峰市宁城县天义镇铁西安达新世纪商业楼"
+    assert res.get("item") == "日用品"
+
+
+def test_signature_boxes_are_not_names(waybill: Extractor) -> None:
+    doc = make_doc([("收件人：张三", 50, 100), ("收件人签名：", 50, 400), ("寄件人签字", 400, 400)])
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "张三"
+    assert not res["receiver_name"].needs_review
+    assert res.get("sender_name") is None
+
+
+def test_near_miss_that_fits_both_parties_is_not_guessed(waybill: Extractor) -> None:
+    # 微件人 is one character from both 收件人 and 寄件人.
+    doc = make_doc([("寄件人：李四", 50, 100), ("微件人：张三", 50, 300)])
+    res = waybill.extract_document(doc)
+    assert res.get("sender_name") == "李四"
+    assert res.get("receiver_name") == "张三"
+    assert res["receiver_name"].needs_review
+
+
+def test_label_word_inside_a_value_is_not_a_label(waybill: Extractor) -> None:
+    doc = make_doc([("托寄物：手机壳", 50, 100), ("收件人：张三", 50, 150)])
+    res = waybill.extract_document(doc)
+    assert res.get("item") == "手机壳"
+    assert res.get("receiver_phone") is None
