@@ -116,16 +116,47 @@ _PARTS = re.compile(
 )
 
 
+# Provinces often written without their suffix: 台湾高雄市, 北京北京市, 内蒙古呼和浩特市.
+_BARE_PROVINCES = (
+    "内蒙古",
+    "黑龙江",
+    "北京",
+    "天津",
+    "上海",
+    "重庆",
+    "台湾",
+    "香港",
+    "澳门",
+    "广西",
+    "西藏",
+    "宁夏",
+    "新疆",
+)
+
+
 def split_address(text: str, offset: int = 0) -> dict[str, Span]:
     """Province / city / district / detail of an address by suffix rules (fallback only)."""
-    m = _PARTS.match(text)
     out: dict[str, Span] = {}
+    skip = 0
+    for bare in _BARE_PROVINCES:
+        rest = text[len(bare) :]
+        if text.startswith(bare) and not rest.startswith(("省", "自治区", "壮族", "回族", "维吾尔")):
+            if rest.startswith("市") and bare in ("北京", "天津", "上海", "重庆"):
+                break  # 北京市朝阳区: the suffix rules below read it
+            out["province"] = Span(bare, offset, offset + len(bare), 0.9)
+            skip = len(bare)
+            break
+    m = _PARTS.match(text[skip:])
     if not m:
         return out
     for part in ("province", "city", "district", "detail"):
         s, e = m.span(part)
-        if s >= 0 and e > s:
-            out[part] = Span(text[s:e], offset + s, offset + e, 0.9)
+        if s < 0 or e <= s:
+            continue
+        # 北京 + 北京市: the second is the city.
+        target = "city" if part == "province" and part in out else part
+        if target not in out:
+            out[target] = Span(text[skip + s : skip + e], offset + skip + s, offset + skip + e, 0.9)
     return out
 
 
