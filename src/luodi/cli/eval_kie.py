@@ -30,8 +30,19 @@ import click
     help="Write each document's wrong fields to this JSONL file.",
 )
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Review threshold.")
+@click.option(
+    "--complete",
+    is_flag=True,
+    help="Labels list every field a document has: a field a record leaves out must come back empty.",
+)
 def kie(  # noqa: PLR0917 - click passes every option positionally
-    labels: Path, schema: str, model: str | None, root: Path | None, errors: Path | None, threshold: float | None
+    labels: Path,
+    schema: str,
+    model: str | None,
+    root: Path | None,
+    errors: Path | None,
+    threshold: float | None,
+    complete: bool,
 ) -> None:
     """Per-field accuracy, micro accuracy and document exact rate of an extraction schema."""
     from luodi.kie.evaluate import Score, evaluate, read_labels
@@ -39,7 +50,7 @@ def kie(  # noqa: PLR0917 - click passes every option positionally
 
     records = read_labels(labels)
     extractor = Extractor(schema, model=model, review_threshold=threshold)
-    score = Score()
+    score = Score(complete=complete, fields=tuple(extractor.schema.fields))
     sink = errors.open("w", encoding="utf-8") if errors is not None else None
     try:
         for record, result, wrong in evaluate(extractor, records, score, root=root or labels.parent):

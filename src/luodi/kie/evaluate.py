@@ -56,7 +56,11 @@ def read_labels(path: Path) -> list[dict[str, Any]]:
 class Score:
     """Running tallies; :meth:`summary` gives the JSON report."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, complete: bool = False, fields: tuple[str, ...] = ()) -> None:
+        # complete: the labels list every field the document has, so a field missing from a
+        # record is expected to be empty and a value extracted for it counts as an error.
+        self.complete = complete
+        self.fields = fields
         self.per_field: dict[str, list[int]] = {}  # name -> [correct, total]
         self.documents = 0
         self.exact = 0
@@ -69,6 +73,8 @@ class Score:
         """Score one document; returns its wrong fields (name, expected, got)."""
         got = result.values()
         wrong = []
+        if self.complete:
+            expected = {**dict.fromkeys(self.fields), **expected}
         for name, value in expected.items():
             tally = self.per_field.setdefault(name, [0, 0])
             tally[1] += 1

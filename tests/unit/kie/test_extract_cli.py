@@ -112,3 +112,17 @@ def test_eval_kie_bad_labels(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match=r"labels\.jsonl:1"):
         read_labels(labels)
+
+
+def test_eval_kie_complete_labels_count_spurious_values(tmp_path: Path) -> None:
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"text": TEXT, "fields": {"name": "张三"}}, ensure_ascii=False), encoding="utf-8")
+    runner = CliRunner()
+    partial = json.loads(runner.invoke(cli, ["eval", "kie", "--labels", str(labels), "-s", "contact"]).stdout)
+    assert partial["fields_scored"] == 1 and partial["micro_accuracy"] == 1.0
+    complete = json.loads(
+        runner.invoke(cli, ["eval", "kie", "--labels", str(labels), "-s", "contact", "--complete"]).stdout
+    )
+    # phone and address were extracted but the (complete) labels say the text has none.
+    assert complete["fields_scored"] == 7
+    assert complete["per_field"]["phone"]["accuracy"] == 0.0
