@@ -56,7 +56,7 @@ from luodi.kie.validators import (
     id_sex,
     parse_capital_amount,
 )
-from luodi.ocr.result import Document
+from luodi.ocr.result import Document, Line, Page
 
 if TYPE_CHECKING:
     from luodi.ocr.pipeline import OCR
@@ -159,6 +159,9 @@ class Extractor:
         """Fields of one party in free text (the ``contact`` schema, or any schema's party roles)."""
         if not isinstance(text, str):
             raise InputError("extract_text expects a str")
+        if self.schema.mode != "contact":
+            # Labelled text ("收件人：张三\n电话：…"): one line per text line, stacked on a page.
+            return _without_boxes(self.extract_document(_text_document(text, name)))
         t0 = time.perf_counter()
         pool = _Pool()
         if text.strip():
@@ -623,7 +626,8 @@ class Extractor:
         tier, _, combined = group_rank(best)
         top = [item for item in best if item[0].tier == tier]
         cand, ck = max(top, key=lambda it: (it[1].ok, it[0].score, len(it[0].raw)))
-        reasons = list(dict.fromkeys(r for c, _ in top for r in c.reasons if "rule-based" not in r))
+        role = spec.effective_role or name
+        reasons = list(dict.fromkeys(r for c, _ in top for r in c.reasons if _about(r, role)))
         alternatives = list(dict.fromkeys(a for c, _ in top for a in c.alternatives))
         score = combined
         if spec.type == "tracking_number" and carrier is not None and ck.ok and tier == TIER_SCAN:
@@ -737,8 +741,33 @@ class Extractor:
                         decided[number.name] = _flag(decided[number.name], why)
 
 
+def _about(reason: str, role: str) -> bool:
+    """Whether a candidate's reason concerns this field: the contact parser reports on the whole
+    party ("low confidence in name …", "no phone found"); keep only what names this field's role."""
+    if "rule-based" in reason:
+        return False
+    if reason.startswith("low confidence in ") or (reason.startswith("no ") and reason.endswith(" found")):
+        return role in reason
+    return True
+
+
 def _parse_address(text: str) -> PartyParse:
     return parse_party(text)
+
+
+def _text_document(text: str, name: str | None) -> Document:
+    lines = []
+    for i, row in enumerate(t for t in text.splitlines() if t.strip()):
+        n = len(row)
+        box = ((0.0, 40.0 * i), (20.0 * n, 40.0 * i), (20.0 * n, 40.0 * i + 20), (0.0, 40.0 * i + 20))
+        positions = tuple((k + 0.5) / n for k in range(n))
+        lines.append(Line(row, 1.0, box, tuple(1.0 for _ in row), positions))
+    return Document(name, "text", (Page(0, 0, 0, tuple(lines)),))
+
+
+def _without_boxes(result: Extraction) -> Extraction:
+    fields = tuple(dataclasses.replace(f, box=None) for f in result.fields)
+    return dataclasses.replace(result, fields=fields, pages=0)
 
 
 def _flag(f: FieldResult, reason: str) -> FieldResult:

@@ -126,3 +126,25 @@ def test_eval_kie_complete_labels_count_spurious_values(tmp_path: Path) -> None:
     # phone and address were extracted but the (complete) labels say the text has none.
     assert complete["fields_scored"] == 7
     assert complete["per_field"]["phone"]["accuracy"] == 0.0
+
+
+def test_labelled_text_through_a_document_schema() -> None:
+    res = Extractor("waybill").extract_text("收件人：张三 13812345678\n收件地址：北京市朝阳区建国路88号\n寄件人：李四")
+    v = res.values()
+    assert (v["receiver_name"], v["receiver_phone"], v["sender_name"]) == ("张三", "13812345678", "李四")
+    assert v["receiver_address"] == "北京市朝阳区建国路88号"
+    assert all(f.box is None for f in res.fields)
+
+
+def test_fields_on_a_later_page_carry_the_page_index() -> None:
+    from docfactory import make_line
+
+    from luodi.ocr.result import Document, Page
+
+    first = Page(0, 800, 600, (make_line("运单号：SF1234567890123", 50, 50),))
+    second = Page(1, 800, 600, (make_line("收件人：张三", 50, 50), make_line("收件人电话：13812345678", 50, 90)))
+    res = Extractor("waybill").extract_document(Document("two.pdf", "fake", (first, second)))
+    d = res.to_dict()
+    assert d["fields"]["receiver_phone"]["page"] == 1
+    assert d["fields"]["tracking_number"]["page"] == 0
+    assert res.get("receiver_name") == "张三"
