@@ -174,12 +174,18 @@ def run_one(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float], str]:
     doc = ocr(str(path))
     t0 = time.perf_counter()
-    result = extractors[schema].extract_document(doc)
+    crash = None
+    try:
+        fields = extractors[schema].extract_document(doc).fields
+    except Exception as exc:  # a crash is scored as an empty result and reported, not hidden
+        fields, crash = (), f"{type(exc).__name__}: {exc}"
     t1 = time.perf_counter()
     lines = [line.text for line in doc.lines]
     base = baseline_extract(schema, lines)
     t2 = time.perf_counter()
-    pred = {f.name: f.value for f in result.fields if f.value is not None}
+    pred = {f.name: f.value for f in fields if f.value is not None}
+    if crash is not None:
+        pred["__crash__"] = crash
     timing = {"ocr_ms": float(doc.timings.total), "extract_ms": (t1 - t0) * 1000, "baseline_ms": (t2 - t1) * 1000}
     return pred, base, timing, normalize_text("".join(lines))
 
@@ -339,6 +345,12 @@ def render_markdown(report: dict[str, Any]) -> str:
                 f"baseline {doc['baseline']['correct']}/{doc['baseline']['total']}."
             )
     lines += ["", "## What the Extractor gets wrong (most frequent field errors)", ""]
+    if report["crashes"]:
+        lines += [
+            f"The Extractor raised on {len(report['crashes'])} page(s) (scored as empty results): "
+            + "; ".join(f"`{c['image']}` {c['error'][:120]}" for c in report["crashes"][:5]),
+            "",
+        ]
     lines += [
         "Errors where the label value is not in the OCR text at all are OCR's (the extractor could only have "
         "guessed); the rest are the extractor's.",
@@ -424,8 +436,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         records = generate_waybills(n, folder, opts)
         for i, rec in enumerate(records):
             pred, base, timing, ocr_text = run_one(folder / rec["image"], "waybill", extractors, ocr)
+            crash = pred.pop("__crash__", None)
             doc = {
                 "set": cond,
+                "crash": crash,
                 "image": f"{cond}/{rec['image']}",
                 "layout": rec["layout"],
                 "holdout": rec["holdout"],
@@ -475,6 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         s = sorted(values)
         return s[min(len(s) - 1, round(0.95 * (len(s) - 1)))] if s else 0.0
 
+    crashes = [{"image": d["image"], "error": d["crash"]} for d in docs if d["crash"]]
     timing = {
         "n": len(docs),
         "ocr_ms_mean": statistics.fmean(ocr_ms) if ocr_ms else 0.0,
@@ -491,6 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         schema = str(rec.get("schema") or infer_schema(rec["fields"]))
         extractor(schema)
         pred, base, t, _ = run_one(Path(rec["path"]), schema, extractors, ocr)
+        pred.pop("__crash__", None)
         # every labelled key counts, null ones too: a value where the slip has none is an error
         scored = list(rec["fields"])
         doc = {
@@ -538,6 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "real": real_docs,
         "real_scores": real_scores,
         "error_summary": error_summary(docs),
+        "crashes": crashes,
         "documents": [
             {
                 k: d[k]
@@ -549,6 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "ocr_ms",
                     "extract_ms",
                     "ocr_misses",
+                    "crash",
                     "extractor_errors",
                     "baseline_errors",
                 )
