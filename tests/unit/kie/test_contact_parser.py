@@ -211,3 +211,30 @@ def test_batch_keeps_order() -> None:
     out = parser.parse_many(texts)
     assert [c.text for c in out] == texts
     assert out[1].name and out[1].name.value == "张三" and "no address found" in out[1].reasons
+
+
+def test_second_name_next_to_detail_joins_the_detail() -> None:
+    text = "仲孙媛浩四川省凉山彝族自治州盐源县女神湾小草海18519579999"
+    tagger = ScriptedTagger({})
+    answers = [("P", "仲孙媛浩"), ("A1", "四川省"), ("A2", "凉山彝族自治州"), ("A3", "盐源县"), ("A4", "女神湾")]
+    answers += [("P", "小草海"), ("T", "18519579999")]
+    tagger.answers[text] = answers
+    tagger.confidence = 0.99
+    c = ContactParser(tagger)(text)
+    assert c.name and c.name.value == "仲孙媛浩"
+    assert c.detail and c.detail.value == "女神湾小草海"
+
+
+def test_district_of_a_city_without_districts_is_detail() -> None:
+    # 东莞 has no county-level units: 东城区 there is a street office, part of the detail.
+    text = "酆洪羽18600272259广东省东莞市东城区东纵大道208号"
+    answers = [("P", "酆洪羽"), ("T", "18600272259"), ("A1", "广东省"), ("A2", "东莞市"), ("A3", "东城区")]
+    answers += [("A4", "东纵大道208号")]
+    c = _parser({text: answers})(text)
+    assert c.district is None
+    assert c.detail and c.detail.value == "东城区东纵大道208号"
+    # Elsewhere a district stays a district.
+    text2 = "北京市北京市东城区东直门南大街1号张三13812345678"
+    answers2 = [("A1", "北京市"), ("A2", "北京市"), ("A3", "东城区"), ("A4", "东直门南大街1号"), ("P", "张三")]
+    c2 = _parser({text2: [*answers2, ("T", "13812345678")]})(text2)
+    assert c2.district and c2.district.value == "东城区"

@@ -190,6 +190,7 @@ class ContactParser:
         elif self.mode == "combined":
             self._apply_phone_rules(draft)
             _order_address_parts(draft)
+            self._fold_into_detail(draft)
         else:
             for t in draft.spans.get("T", []):
                 draft.phones.append(Span(re.sub(r"\D", "", t.value) or t.value, t.start, t.end, t.score))
@@ -198,9 +199,10 @@ class ContactParser:
     def _require_name(self, pred: Prediction, text: str, index: list[int]) -> Prediction:
         """The model's best reading that has a name, when its overall best has none but has a phone.
 
-        A contact's name sits next to its phone; when the text runs address, name and phone
-        together (…万老线廉冠137…), the best path may swallow the name into the detail. The
-        constrained path keeps the model's own (low) confidence, so the field is flagged for review.
+        A contact's name sits next to its phone or at either end of the text; when the text runs
+        address, name and phone together (…万老线廉冠137…), the best path may swallow the name into
+        the detail. The constrained path keeps the model's own (low) confidence, so the field is
+        flagged for review.
         """
         if pred.emissions is None or any(s.type == "P" for s in pred.spans):
             return pred
@@ -213,9 +215,38 @@ class ContactParser:
         for s in forced.spans:
             if s.type == "P":
                 start, end = index[s.start], index[s.end - 1] + 1
-                if any(_adjacent(text, end, a) or _adjacent(text, b, start) for a, b in phones):
+                at_edge = _adjacent(text, 0, start) or _adjacent(text, end, len(text))
+                if at_edge or any(_adjacent(text, end, a) or _adjacent(text, b, start) for a, b in phones):
                     return forced
         return pred
+
+    def _fold_into_detail(self, draft: _Draft) -> None:
+        """Spans that cannot be what the model called them, when they touch the detail, join it.
+
+        - A second name next to the detail: one party has one name (the better-scored one stays).
+        - A "district" inside a city the table says has no districts (东莞市东城区 is a street
+          office, not a county-level unit); only for mainland cities, where the table is complete
+          down to that level.
+        """
+        names = draft.spans.get("P", [])
+        if len(names) > 1:
+            keep = max(names, key=lambda s: (s.score, s.end - s.start))
+            extra = [n for n in names if n is not keep and _touches(draft.text, n, draft.spans.get("A4", []))]
+            if extra:
+                draft.spans["P"] = [n for n in names if n not in extra]
+                draft.spans["A4"] = [*draft.spans.get("A4", []), *extra]
+        cities, districts = draft.spans.get("A2", []), draft.spans.get("A3", [])
+        if len(cities) == 1 and len(districts) == 1:
+            provinces = draft.spans.get("A1", [])
+            _, city, _ = self.gazetteer.resolve(
+                provinces[0].value if len(provinces) == 1 else None, cities[0].value, None
+            )
+            mainland = city is not None and city.code[:2] not in ("71", "81", "82")
+            no_districts = mainland and city is not None and city.current and not self.gazetteer.has_children(city)
+            if no_districts and _touches(draft.text, districts[0], draft.spans.get("A4", [])):
+                draft.spans["A4"] = [*draft.spans.get("A4", []), districts[0]]
+                del draft.spans["A3"]
+        _merge_details(draft)
 
     def _apply_phone_rules(self, draft: _Draft) -> None:
         text = draft.text
@@ -411,19 +442,29 @@ def _order_address_parts(draft: _Draft) -> None:
         new_kind = "A4" if level <= deepest else kind
         deepest = max(deepest, _PARTS.index(new_kind))
         relabelled[new_kind].append(span)
-    merged: list[Span] = []
-    for span in relabelled["A4"]:
-        if merged and _adjacent(draft.text, merged[-1].end, span.start):
-            prev = merged.pop()
-            merged.append(Span(draft.text[prev.start : span.end], prev.start, span.end, min(prev.score, span.score)))
-        else:
-            merged.append(span)
-    relabelled["A4"] = merged
     for kind in _PARTS:
         if relabelled[kind]:
             draft.spans[kind] = relabelled[kind]
         else:
             draft.spans.pop(kind, None)
+    _merge_details(draft)
+
+
+def _touches(text: str, span: Span, others: list[Span]) -> bool:
+    return any(_adjacent(text, o.end, span.start) or _adjacent(text, span.end, o.start) for o in others)
+
+
+def _merge_details(draft: _Draft) -> None:
+    """Detail pieces that touch (only separators between them) become one span."""
+    merged: list[Span] = []
+    for span in sorted(draft.spans.get("A4", []), key=lambda s: s.start):
+        if merged and _adjacent(draft.text, merged[-1].end, span.start):
+            prev = merged.pop()
+            merged.append(Span(draft.text[prev.start : span.end], prev.start, span.end, min(prev.score, span.score)))
+        else:
+            merged.append(span)
+    if merged:
+        draft.spans["A4"] = merged
 
 
 def _gap(a: Span, b: Span) -> int:
