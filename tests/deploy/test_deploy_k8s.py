@@ -1,0 +1,262 @@
+"""Kubernetes manifests: schema-valid (kubernetes-validate's bundled schemas, strict), wired together,
+locked down, and configured with settings the service really reads."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from deploy_support import K8S_BASE, K8S_GPU, find_object, k8s_manifest_files, k8s_objects, load_yaml_docs
+
+kubernetes_validate = pytest.importorskip(
+    "kubernetes_validate", reason="kubernetes-validate (PyPI, dev extra) bundles the Kubernetes schemas"
+)
+
+# The oldest Kubernetes minor still commonly run, and the newest schemas the package bundles.
+VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
+
+DOCS = [(path.name, i, doc) for path in k8s_manifest_files() for i, doc in enumerate(load_yaml_docs(path))]
+
+
+def pod_specs() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{o['kind']}/{o['metadata']['name']}", o["spec"]["template"]["spec"])
+        for o in k8s_objects()
+        if o["kind"] in {"Deployment", "StatefulSet"}
+    ]
+
+
+def claim_templates() -> set[str]:
+    return {
+        t["metadata"]["name"]
+        for o in k8s_objects()
+        if o["kind"] == "StatefulSet"
+        for t in o["spec"].get("volumeClaimTemplates", [])
+    }
+
+
+def all_containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("name", "index", "doc"), DOCS, ids=[f"{n}#{i}" for n, i, _ in DOCS])
+def test_manifest_matches_the_kubernetes_schema(name: str, index: int, doc: dict[str, Any], version: str) -> None:
+    kubernetes_validate.validate(doc, version, strict=True)
+
+
+def test_schema_check_rejects_a_misspelt_field() -> None:
+    """Guard: strict validation does fail on what kubectl would refuse."""
+    bad = copy.deepcopy(find_object("Deployment", "luodi"))
+    bad["spec"]["template"]["spec"]["containers"][0]["readinessProbes"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, VERSIONS[-1], strict=True)
+
+
+def test_kustomization_lists_every_manifest() -> None:
+    kustomization = yaml.safe_load((K8S_BASE / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert sorted(kustomization["resources"]) == sorted(p.name for p in k8s_manifest_files())
+    assert {i["name"] for i in kustomization["images"]} == {
+        c["image"].split(":")[0] for _, s in pod_specs() for c in all_containers(s) if "redis" not in c["image"]
+    }
+
+
+def _merge(base: Any, patch: Any) -> Any:
+    """Strategic-merge as kubectl does for what the overlay patches: maps deep, containers by name."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for key, value in patch.items():
+            out[key] = _merge(base[key], value) if key in base else copy.deepcopy(value)
+        return out
+    if isinstance(base, list) and isinstance(patch, list) and all(isinstance(x, dict) and "name" in x for x in patch):
+        out_list = [copy.deepcopy(x) for x in base]
+        for item in patch:
+            match = [i for i, x in enumerate(out_list) if x.get("name") == item["name"]]
+            if match:
+                out_list[match[0]] = _merge(out_list[match[0]], item)
+            else:
+                out_list.append(copy.deepcopy(item))
+        return out_list
+    return copy.deepcopy(patch)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_gpu_overlay_patches_existing_objects_and_stays_valid(version: str) -> None:
+    kustomization = yaml.safe_load((K8S_GPU / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert (K8S_GPU / kustomization["resources"][0] / "kustomization.yaml").resolve() == (
+        K8S_BASE / "kustomization.yaml"
+    ).resolve()
+    for entry in kustomization["patches"]:
+        patch = yaml.safe_load((K8S_GPU / entry["path"]).read_text(encoding="utf-8"))
+        target = entry["target"]
+        assert (patch["kind"], patch["metadata"]["name"]) == (target["kind"], target["name"])
+        merged = _merge(find_object(target["kind"], target["name"]), patch)
+        kubernetes_validate.validate(merged, version, strict=True)
+        if target["kind"] == "Deployment":
+            spec = merged["spec"]["template"]["spec"]
+            assert spec["nodeSelector"]
+            assert spec["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+            assert len(spec["containers"]) == 1, "the patch must merge into the luodi container, not add one"
+
+
+@pytest.mark.parametrize(("name", "spec"), pod_specs(), ids=[n for n, _ in pod_specs()])
+def test_pods_are_locked_down(name: str, spec: dict[str, Any]) -> None:
+    pod = spec["securityContext"]
+    assert pod["runAsNonRoot"] is True
+    assert pod["runAsUser"] != 0
+    assert pod["seccompProfile"]["type"] == "RuntimeDefault"
+    assert spec["automountServiceAccountToken"] is False
+    for c in all_containers(spec):
+        sc = c["securityContext"]
+        assert sc["readOnlyRootFilesystem"] is True, c["name"]
+        assert sc["allowPrivilegeEscalation"] is False, c["name"]
+        assert sc["capabilities"]["drop"] == ["ALL"], c["name"]
+        for kind in ("requests", "limits"):
+            assert {"cpu", "memory"} <= set(c["resources"][kind]), f"{name}/{c['name']} lacks {kind}"
+        declared = {v["name"] for v in spec.get("volumes", [])} | claim_templates()
+        for mount in c.get("volumeMounts", []):
+            assert mount["name"] in declared, f"{c['name']} mounts undeclared volume {mount['name']}"
+
+
+def test_image_uid_matches_the_pod_security_context() -> None:
+    dockerfile = (K8S_BASE.parents[1] / "Dockerfile").read_text(encoding="utf-8")
+    assert "USER 10001:10001" in dockerfile
+    for name, spec in pod_specs():
+        if name.startswith("Deployment/"):
+            assert spec["securityContext"]["runAsUser"] == 10001
+
+
+def _env(obj: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in obj["data"].items()}
+
+
+def test_api_deployment_probes_models_and_writable_paths() -> None:
+    dep = find_object("Deployment", "luodi")
+    spec = dep["spec"]["template"]["spec"]
+    (main,) = spec["containers"]
+    assert main["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert main["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    config = _env(find_object("ConfigMap", "luodi"))
+    mounts = {m["mountPath"]: m for m in main["volumeMounts"]}
+    # the model store is filled by the init container and read-only for the service
+    assert mounts[config["LUODI_HOME"]].get("readOnly") is True
+    # job state is the one persistent writable path, shared (RWX) with the workers
+    jobs = mounts[config["LUODI_SERVE_JOBS__DIR"]]
+    assert not jobs.get("readOnly")
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    claim = volumes[jobs["name"]]["persistentVolumeClaim"]["claimName"]
+    assert find_object("PersistentVolumeClaim", claim)["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert "/tmp" in mounts
+    keys_dir = str(Path(config["LUODI_SERVE_KEYS_FILE"]).parent)
+    assert volumes[mounts[keys_dir]["name"]]["secret"]["secretName"] == "luodi-api-keys"
+    key_name = Path(config["LUODI_SERVE_KEYS_FILE"]).name
+    assert key_name in find_object("Secret", "luodi-api-keys")["stringData"]
+
+
+@pytest.mark.parametrize("deployment", ["luodi", "luodi-worker"])
+def test_init_container_pulls_the_models_from_s3_into_the_store(deployment: str) -> None:
+    spec = find_object("Deployment", deployment)["spec"]["template"]["spec"]
+    (init,) = spec["initContainers"]
+    assert init["command"][:3] == ["luodi", "models", "pull"]
+    assert init["command"][4] == "--from"
+    config = _env(find_object("ConfigMap", "luodi"))
+    # $(VAR) references resolve from the ConfigMap the init container loads
+    for arg in init["command"]:
+        if arg.startswith("$("):
+            assert arg[2:-1] in config
+    assert config["LUODI_MODELS_S3_URL"].startswith("s3://")
+    init_mounts = {m["mountPath"]: m["name"] for m in init["volumeMounts"]}
+    main_mounts = {m["mountPath"]: m["name"] for m in spec["containers"][0]["volumeMounts"]}
+    assert init_mounts[config["LUODI_HOME"]] == main_mounts[config["LUODI_HOME"]]
+    assert "emptyDir" in {v["name"]: v for v in spec["volumes"]}[init_mounts[config["LUODI_HOME"]]]
+    secret_refs = {e["secretRef"]["name"] for e in init["envFrom"] if "secretRef" in e}
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} <= set(find_object("Secret", secret_refs.pop())["stringData"])
+
+
+def test_configmap_is_accepted_by_the_service_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every LUODI_* key is read by luodi's real settings classes (a typo would be silently ignored)."""
+    from luodi.config import load_settings
+    from luodi.serve.settings import ServeSettings, load_serve_settings
+
+    config = _env(find_object("ConfigMap", "luodi"))
+    gpu = yaml.safe_load((K8S_GPU / "gpu-configmap.yaml").read_text(encoding="utf-8"))
+    for data in (config, {**config, **_env(gpu)}):
+        for key, value in data.items():
+            monkeypatch.setenv(key, value)
+        settings = load_serve_settings()
+        assert str(settings.jobs.dir) == data["LUODI_SERVE_JOBS__DIR"]
+        assert settings.jobs.backend == "redis"
+        assert settings.jobs.embedded_worker is False
+        assert settings.concurrency == int(data["LUODI_SERVE_CONCURRENCY"])
+        assert settings.threads == int(data["LUODI_SERVE_THREADS"])
+        assert settings.resolved_model() == data["LUODI_MODEL"]
+        assert str(load_settings().home) == data["LUODI_HOME"]
+    serve_fields = set(ServeSettings.model_fields)
+    known_other = {"LUODI_MODEL", "LUODI_HOME", "LUODI_MODELS_S3_URL", "LUODI_S3_ENDPOINT_URL", "AWS_DEFAULT_REGION"}
+    for key in config:
+        if key.startswith("LUODI_SERVE_"):
+            assert key[len("LUODI_SERVE_") :].split("__")[0].lower() in serve_fields, key
+        else:
+            assert key in known_other, key
+    assert "batching" in serve_fields
+
+
+def test_selectors_match_pod_labels() -> None:
+    templates = {
+        o["metadata"]["name"]: o["spec"]["template"]["metadata"]["labels"]
+        for o in k8s_objects()
+        if o["kind"] in {"Deployment", "StatefulSet"}
+    }
+
+    def selects(selector: dict[str, str]) -> list[str]:
+        return [n for n, labels in templates.items() if selector.items() <= labels.items()]
+
+    for obj in k8s_objects():
+        kind, spec = obj["kind"], obj.get("spec", {})
+        if kind in {"Deployment", "StatefulSet"}:
+            assert selects(spec["selector"]["matchLabels"]) == [obj["metadata"]["name"]]
+        elif kind == "Service":
+            assert selects(spec["selector"]), obj["metadata"]["name"]
+        elif kind == "PodDisruptionBudget":
+            assert len(selects(spec["selector"]["matchLabels"])) == 1
+        elif kind == "NetworkPolicy" and spec["podSelector"]:
+            assert selects(spec["podSelector"]["matchLabels"]), obj["metadata"]["name"]
+    hpa = find_object("HorizontalPodAutoscaler", "luodi")
+    assert find_object(hpa["spec"]["scaleTargetRef"]["kind"], hpa["spec"]["scaleTargetRef"]["name"])
+    assert hpa["spec"]["minReplicas"] >= 2
+    assert hpa["spec"]["metrics"][0]["resource"]["name"] == "cpu"
+
+
+def test_service_routes_to_the_api_port() -> None:
+    svc = find_object("Service", "luodi")
+    (main,) = find_object("Deployment", "luodi")["spec"]["template"]["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in main["ports"]}
+    assert svc["spec"]["ports"][0]["targetPort"] in ports
+    assert ports["http"] == 8000
+
+
+def test_network_policy_denies_by_default_and_opens_only_what_is_needed() -> None:
+    deny = find_object("NetworkPolicy", "default-deny")
+    assert deny["spec"]["podSelector"] == {}
+    assert set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    api = find_object("NetworkPolicy", "luodi-api")
+    assert [p["port"] for rule in api["spec"]["ingress"] for p in rule["ports"]] == [8000]
+    assert find_object("NetworkPolicy", "luodi-worker")["spec"]["ingress"] == []
+
+
+def test_example_secrets_are_marked_as_examples() -> None:
+    text = (K8S_BASE / "secret.example.yaml").read_text(encoding="utf-8")
+    assert text.startswith("# EXAMPLE VALUES ONLY")
+    for doc in load_yaml_docs(K8S_BASE / "secret.example.yaml"):
+        assert doc["metadata"]["labels"]["luodi.io/example"] == "true"
+
+
+def test_example_api_key_hash_is_what_the_service_parses(tmp_path: Path) -> None:
+    from luodi.serve.auth import hash_key, parse_keys_file
+
+    keys = tmp_path / "api-keys.txt"
+    keys.write_text(find_object("Secret", "luodi-api-keys")["stringData"]["api-keys.txt"], encoding="utf-8")
+    assert parse_keys_file(keys) == {hash_key("luodi-example-key-CHANGE-ME")}
