@@ -38,7 +38,7 @@ from luodi.kie.layout import (
     sub_run,
 )
 from luodi.kie.normalize import compact, fold
-from luodi.kie.parties import PartyParse, Span, parse_party
+from luodi.kie.parties import PartyParse, Span, parse_party, split_address
 from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import FieldSpec, Schema, load_schema
 from luodi.kie.validators import (
@@ -513,7 +513,7 @@ class Extractor:
             # "Te1:" before a phone) must not hide it.
             head = parse_party(run[0].text)
             if head.name is not None:
-                parsed = PartyParse(head.name, *dataclasses.astuple(parsed)[1:])  # type: ignore[arg-type]
+                parsed = dataclasses.replace(parsed, name=head.name)
         if name and parsed.name is not None:
             pool.add(self._span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why))
         elif name and name_field and not parsed.phones and parsed.address is None:
@@ -752,7 +752,18 @@ def _about(reason: str, role: str) -> bool:
 
 
 def _parse_address(text: str) -> PartyParse:
-    return parse_party(text)
+    """Address parts of an address alone (no name or phone to find in it)."""
+    parsed = parse_party(text)
+    if parsed.model_based:
+        return parsed
+    parts = split_address(text)
+    return PartyParse(
+        address=Span(text, 0, len(text)),
+        province=parts.get("province"),
+        city=parts.get("city"),
+        district=parts.get("district"),
+        detail=parts.get("detail"),
+    )
 
 
 def _text_document(text: str, name: str | None) -> Document:

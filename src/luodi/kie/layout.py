@@ -271,8 +271,7 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
             i = key.find(lab, i + 1)
         if L >= 3 and not ascii_label and entry.kind != "tag":
             for i in fuzzy_starts:
-                window = key[i : i + L]
-                if len(window) == L and sum(a != b for a, b in zip(window, lab, strict=True)) == 1:
+                if _one_off(key[i : i + L], lab):
                     positions.append((i, 1))
         for i, mismatches in positions:
             if masked[i]:
@@ -315,6 +314,16 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
             continue
     taken.sort(key=lambda h: h.start)
     return taken
+
+
+def _one_off(window: str, label: str) -> bool:
+    """Same length, exactly one character different."""
+    if len(window) != len(label) or window == label:
+        return False
+    k = 0
+    while window[k] == label[k]:
+        k += 1
+    return window[k + 1 :] == label[k + 1 :]
 
 
 def _settle_near_misses(found: list[Hit]) -> list[Hit]:
@@ -432,9 +441,12 @@ class PageLayout:
     def right_neighbours(self, tline: TLine) -> list[TLine]:
         """Lines to the right of ``tline`` on the same row."""
         h = tline.h
-        return [
-            o for o in self.lines if o is not tline and o.x0 >= tline.x1 - 0.5 * h and abs(o.yc - tline.yc) <= 0.6 * h
+        row = [
+            o
+            for o in self.lines
+            if o is not tline and tline.x1 - 0.5 * h <= o.x0 <= tline.x1 + 10 * h and abs(o.yc - tline.yc) <= 0.6 * h
         ]
+        return sorted(row, key=lambda o: o.x0)
 
     def left_neighbours(self, tline: TLine) -> list[TLine]:
         """Lines to the left of ``tline`` on the same row, left to right."""
@@ -581,6 +593,13 @@ class PageLayout:
         rows = [o for o in rows if not self.is_key_line(o) and not any(x.kind == "tag" for x in self.hits_of(o))]
         if not rows:
             return []
-        x_anchor = min(o.x0 for o in rows)
-        more = self.continuation(rows[-1], x_anchor)
-        return self.one_contact(rows + [o for o in more if o not in rows])
+        # Boxes further right on the same rows (a phone printed apart from the name) in reading order.
+        ordered: list[TLine] = []
+        for o in rows:
+            if o in ordered:
+                continue
+            ordered.append(o)
+            ordered += [r for r in self.right_neighbours(o) if r not in ordered and not self.is_key_line(r)]
+        x_anchor = min(o.x0 for o in ordered)
+        more = self.continuation(max(ordered, key=lambda o: o.y1), x_anchor)
+        return self.one_contact(ordered + [o for o in more if o not in ordered])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -65,13 +66,21 @@ def _span(obj: Any) -> Span | None:
     return Span(str(obj.value), int(obj.start), int(obj.end), float(getattr(obj, "score", 1.0)))
 
 
+_RETRY_S = 60.0
+# After a failed model load, skip retrying for a while: each try hits the disk.
+_model_retry_at = [0.0]
+
+
 def parse_party(text: str) -> PartyParse:
     parser = _real_parser()
-    if parser is None:
+    if not text.strip():
+        return PartyParse()
+    if parser is None or time.monotonic() < _model_retry_at[0]:
         return _fallback(text)
     try:
         c = parser(text)
     except ModelError as exc:
+        _model_retry_at[0] = time.monotonic() + _RETRY_S
         _warn_once(exc.message)
         # The sequence labeller is not pulled or failed to load: the rules still give a usable
         # answer, and the reason makes the downgrade visible in every field it touches.
@@ -169,7 +178,16 @@ def _fallback(text: str) -> PartyParse:
         for i in range(s, e):
             masked[i] = " "
     rest = "".join(masked)
-    chunks = [(m.start(), m.end()) for m in re.finditer(r"[^\s,，;；:：|]+", rest)]
+    # Commas stay inside chunks: addresses carry them (106室,204室); a name never does.
+    chunks = []
+    for m in re.finditer(r"[^\s;；:：|]+", rest):
+        s, e = m.span()
+        while s < e and rest[s] in ",，、":
+            s += 1
+        while e > s and rest[e - 1] in ",，、":
+            e -= 1
+        if s < e:
+            chunks.append((s, e))
     name: Span | None = None
     address: Span | None = None
     for s, e in chunks:
@@ -183,18 +201,16 @@ def _fallback(text: str) -> PartyParse:
     if addr_chunks:
         s, e = max(addr_chunks, key=lambda se: se[1] - se[0])
         piece = text[s:e]
-        # A name glued to the end of an address (…40米韦业涛) is not split here: without a
-        # gazetteer we cannot tell where the address stops, so the reason asks for review.
         hints = len(_ADDRESS_HINT.findall(piece))
         if hints:
             address = Span(piece, s, e, 0.95 if hints >= 2 else 0.8)
             if name is None:
                 # 北40米韦业涛 / 1431号姚云馨: a short Han run after the address's last
                 # terminator is the name written straight after it.
-                m = _NAME_AFTER_ADDRESS.search(piece)
-                if m and m.start(1) >= 4:
-                    ns = s + m.start(1)
-                    name = Span(text[ns : s + m.end(1)], ns, s + m.end(1), 0.8)
+                tail = _NAME_AFTER_ADDRESS.search(piece)
+                if tail and tail.start(1) >= 4:
+                    ns = s + tail.start(1)
+                    name = Span(text[ns : s + tail.end(1)], ns, s + tail.end(1), 0.8)
                     address = Span(text[s:ns], s, ns, 0.85)
         elif name is None and 2 <= len(piece) <= 4:
             name = Span(piece, s, e, 0.6)

@@ -291,7 +291,7 @@ CARRIERS: tuple[Carrier, ...] = (
 CARRIER_BY_NAME = {c.name: c for c in CARRIERS}
 TRACKING_RE = re.compile(
     r"(?<![0-9A-Za-z])"
-    r"((?:SF|YT|JT|JD[A-Z]{0,2}|DPK)\s?\d[\d ]{10,17}\d|[A-Z]{2}\d{9}[A-Z]{2}|\d[\d ]{10,16}\d)"
+    r"((?:SF|YT|JT|JD[A-Z]{0,2}|DPK)\s?\d[\d ]{9,17}\d|[A-Z]{2}\d{9}[A-Z]{2}|\d[\d ]{10,16}\d)"
     r"(?![0-9A-Za-z])"
 )
 

@@ -388,3 +388,28 @@ def test_label_word_inside_a_value_is_not_a_label(waybill: Extractor) -> None:
     res = waybill.extract_document(doc)
     assert res.get("item") == "手机壳"
     assert res.get("receiver_phone") is None
+
+
+def test_name_on_the_first_line_of_a_noisy_block(waybill: Extractor) -> None:
+    # The block's second line starts with an unknown label-like word; the name is still the
+    # first line's value.
+    doc = make_doc([("收件人：陆艳丽", 30, 320), ("X9:18610956992", 30, 350), ("寄件人：李四", 30, 420)])
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "陆艳丽"
+
+
+def test_tag_block_with_the_phone_in_its_own_box(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            make_line("收", 34, 253, h=40, char_w=40),
+            ("慕容林焕", 98, 255),
+            ("18500659688", 273, 257),
+            ("辽宁省铁岭市西丰县顺城路开发一栋13号", 100, 290),
+            ("运单号：JDVA15649835899", 235, 192),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_phone") == "18500659688"
+    assert res.get("receiver_address") == "辽宁省铁岭市西丰县顺城路开发一栋13号"
+    assert res.get("tracking_number") == "JDVA15649835899"
+    assert res.get("carrier") == "京东物流"
