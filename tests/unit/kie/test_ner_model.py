@@ -140,3 +140,19 @@ def test_drop_party_augmentation_keeps_tags_aligned() -> None:
         assert [s.type for s in variant.spans] in (["T", "A1", "A3"], ["P", "A1", "A3"], ["A1", "A3"])
         seen.add(variant.text)
     assert seen == {"13812345678北京市海淀区", "张三北京市海淀区", "北京市海淀区"}
+
+
+def test_phone_rewrite_augmentation_gives_valid_phones() -> None:
+    import random
+
+    from luodi.kie.contact.phones import normalize_phone
+    from luodi.kie.ner.data import Record
+
+    rec = Record("张三13812345678北京", ("P-B", "P-I", "T-B", *(["T-I"] * 10), "A1-B", "A1-I"), "x:1")
+    rng = random.Random(3)
+    for _ in range(30):
+        variant = train_mod._rewrite_phone(rec, rng)
+        assert variant is not None and len(variant.text) == len(variant.tags)
+        (phone,) = [s for s in variant.spans if s.type == "T"]
+        assert normalize_phone(variant.text[phone.start : phone.end]) is not None
+        assert variant.text.startswith("张三") and variant.text.endswith("北京")
