@@ -33,8 +33,11 @@ _COLON_CHARS = set(":")
 # but is a signature box, not a name.
 _FUZZY_STOP = ("签名", "签字", "签收", "签章", "盖章", "确认")
 # A line that reads like a label we do not know (有效期(EXPIRY), 备用栏:) is not a value either.
+# So is a line that starts with a short word and a colon (打印时间：2026-07-05): it carries its own
+# value and is never the value of another label.
 _LABEL_LIKE = re.compile(
     r"^[\u4e00-\u9fff]{1,10}\s*(?:\([A-Za-z][A-Za-z .&/_'\-]*\)?)\s*:?$|^[^:]{1,10}:$|^\([A-Za-z][^)]*\)?:?$"
+    r"|^[\u4e00-\u9fff]{2,6}\s*:"
 )
 # English annotations printed after Chinese labels on bilingual slips: 检索参考号(SYSTEM NO.)
 _ANNOTATION = re.compile(r"\(\s*[A-Za-z][A-Za-z .&/_'\-]*\)?")

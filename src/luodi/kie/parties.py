@@ -116,6 +116,13 @@ _ADDRESS_HINT = re.compile(r"[省市区县镇乡村路街道巷弄号楼室栋�
 _NAME_AFTER_ADDRESS = re.compile(
     r"[号楼室栋幢米村组场店园苑厦座层户弄巷院区门站处内旁侧对面角口段]([\u4e00-\u9fff]{2,3})$"
 )
+_PROVINCES = (
+    "北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽", "福建",
+    "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川", "贵州", "云南", "西藏",
+    "陕西", "甘肃", "青海", "宁夏", "新疆", "台湾", "香港", "澳门",
+)  # fmt: skip
+_PROVINCE_ALT = "|".join(_PROVINCES)
+_NAME_BEFORE_PROVINCE = re.compile(rf"^([\u4e00-\u9fff]{{2,3}})(?=(?:{_PROVINCE_ALT}))")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff·]+")
 _PARTS = re.compile(
     r"^(?P<province>[\u4e00-\u9fff]{2,7}?(?:省|自治区|特别行政区)|北京市|天津市|上海市|重庆市)?"
@@ -204,11 +211,18 @@ def _fallback(text: str) -> PartyParse:
         hints = len(_ADDRESS_HINT.findall(piece))
         if hints:
             address = Span(piece, s, e, 0.95 if hints >= 2 else 0.8)
+            lead = _NAME_BEFORE_PROVINCE.match(piece) if name is None else None
+            if lead is not None and not _ADDRESS_HINT.search(lead.group(1)) and not piece.startswith(_PROVINCES):
+                # 荀海波陕西省…: a name written straight before the province.
+                ne = s + lead.end(1)
+                name = Span(text[s:ne], s, ne, 0.8)
+                address = Span(text[ne:e], ne, e, 0.85)
             if name is None:
                 # 北40米韦业涛 / 1431号姚云馨: a short Han run after the address's last
                 # terminator is the name written straight after it.
                 tail = _NAME_AFTER_ADDRESS.search(piece)
-                if tail and tail.start(1) >= 4:
+                before_phone = any(0 <= ps - e <= 1 for ps, _ in phone_spans)
+                if tail and tail.start(1) >= 4 and before_phone:
                     ns = s + tail.start(1)
                     name = Span(text[ns : s + tail.end(1)], ns, s + tail.end(1), 0.8)
                     address = Span(text[s:ns], s, ns, 0.85)
