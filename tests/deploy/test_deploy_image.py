@@ -211,3 +211,15 @@ def test_lock_generator_agrees_with_the_committed_lock() -> None:
         "deploy/requirements-cpu.lock is stale: "
         ".venv/bin/python deploy/lock_runtime.py --cpu > deploy/requirements-cpu.lock"
     )
+
+
+def test_run_steps_are_valid_bash() -> None:
+    """The image's SHELL is bash -o pipefail -c: every RUN body must at least parse as bash."""
+    assert 'SHELL ["/bin/bash", "-o", "pipefail", "-c"]' in DOCKERFILE.read_text(encoding="utf-8")
+    runs = [rest for word, rest in instructions() if word == "RUN"]
+    assert len(runs) >= 4
+    for body in runs:
+        proc = subprocess.run(["bash", "-n", "-c", body], capture_output=True, text=True, timeout=10, check=False)
+        assert proc.returncode == 0, f"{body}\n{proc.stderr}"
+    broken = subprocess.run(["bash", "-n", "-c", "if true; then echo"], capture_output=True, timeout=10, check=False)
+    assert broken.returncode != 0
