@@ -86,7 +86,9 @@ def start_server(args: argparse.Namespace, *, batching: bool, workdir: Path) -> 
     cmd = [sys.executable, "-m", "luodi", "serve", "--host", "127.0.0.1", "--port", str(port), "--model", args.model]
     # batching can only group crops of requests that are in the pipeline at the same time: give it more slots
     slots = args.batching_server_concurrency if batching else args.server_concurrency
-    cmd += ["--concurrency", str(slots), "--queue-size", "64", "--jobs-dir", str(workdir / "jobs")]
+    cmd += ["--queue-size", "64", "--jobs-dir", str(workdir / "jobs")]
+    if slots:
+        cmd += ["--concurrency", str(slots)]
     cmd += ["--batching" if batching else "--no-batching", "--log-level", "warning"]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
@@ -151,9 +153,10 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=48, help="requests per concurrency level")
     ap.add_argument("--concurrency", default="1,4,16")
     ap.add_argument("--batching", choices=["off", "on", "both"], default="both")
-    ap.add_argument("--server-concurrency", type=int, default=2, help="inference slots in the server")
+    ap.add_argument("--server-concurrency", type=int, default=None, help="inference slots [server default]")
     ap.add_argument("--batching-server-concurrency", type=int, default=4, help="inference slots with batching on")
-    ap.add_argument("--threads", type=int, default=None, help="intra-op threads per session (default: runtime's)")
+    ap.add_argument("--threads", type=int, default=None, help="server threads per session [server default]")
+    ap.add_argument("--offline-threads", type=int, default=None, help="offline OCR threads [runtime default]")
     ap.add_argument("--max-batch-size", type=int, default=16)
     ap.add_argument("--max-wait-ms", type=float, default=5.0)
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds the requests are split into")
@@ -181,10 +184,11 @@ def main() -> None:
     py = platform.python_version()
     out(f"Machine: {os.cpu_count()} CPUs, {cpu}, Python {py}; load average at start {load_avg:.1f}  ")
     out(
-        f"Model {args.model}; server: 1 process, {args.server_concurrency} inference slots "
+        f"Model {args.model}; server: 1 process, {args.server_concurrency or 'default (cores)'} inference slots "
         f"({args.batching_server_concurrency} with batching on, max batch {args.max_batch_size}, "
         f"max wait {args.max_wait_ms} ms), "
-        f"threads per session {args.threads or 'runtime default'}; {args.requests} requests per level over "
+        f"threads per session {args.threads or 'default (cores // slots)'}; offline threads "
+        f"{args.offline_threads or 'runtime default'}; {args.requests} requests per level over "
         f"{len(DOC_IMAGES)} real document photos (323x430 to 1000x750), POST /v1/ocr multipart.\n"
     )
 
@@ -217,7 +221,7 @@ def main() -> None:
     if not args.no_offline:
         from luodi import OCR
 
-        engine = OCR(args.model, threads=args.threads)
+        engine = OCR(args.model, threads=args.offline_threads)
         for name, data in images:  # warm-up, as the servers get
             engine(data, name=name)
     try:

@@ -29,8 +29,8 @@ def _check_model(model: str, home: Path | None) -> None:
 @click.option("--workers", type=int, default=None, help="Server processes, each loading the models once [1].")
 @click.option("--model", default=None, help="Model bundle [pp-ocrv6-small].")
 @click.option("--runtime", default=None, help="onnxruntime | openvino | paddle.")
-@click.option("--threads", type=int, default=None, help="Intra-op threads per inference session.")
-@click.option("--concurrency", type=int, default=None, help="Inference calls running at once per process [2].")
+@click.option("--threads", type=int, default=None, help="Intra-op threads per session [cores // concurrency].")
+@click.option("--concurrency", type=int, default=None, help="Inference calls running at once per process [cores].")
 @click.option("--queue-size", type=int, default=None, help="Requests that may wait for a slot before 503 [16].")
 @click.option("--deadline", "deadline_s", type=float, default=None, help="Per-request deadline in seconds (504) [60].")
 @click.option(
@@ -128,7 +128,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
 @click.command()
 @click.option("--model", default=None, help="Model bundle [pp-ocrv6-small].")
 @click.option("--runtime", default=None, help="onnxruntime | openvino | paddle.")
-@click.option("--threads", type=int, default=None, help="Intra-op threads per inference session.")
+@click.option("--threads", type=int, default=None, help="Intra-op threads per session [cores // worker threads].")
 @click.option("--jobs-backend", type=click.Choice(["sqlite", "redis"]), default="redis", show_default=True)
 @click.option("--redis-url", default=None, help="Redis URL [redis://127.0.0.1:6379/0].")
 @click.option(
@@ -154,12 +154,14 @@ def worker(  # noqa: PLR0917 - one parameter per click option
     from luodi.serve.app import default_engine_factory
     from luodi.serve.jobs import JobQueue
     from luodi.serve.logs import configure_logging
-    from luodi.serve.settings import load_serve_settings
+    from luodi.serve.settings import cores, load_serve_settings
 
+    # one job at a time per consumer thread: split the cores between them
+    per_job = threads if threads is not None else max(1, cores() // (worker_threads or 1))
     settings = load_serve_settings(
         model=model,
         runtime=runtime,
-        threads=threads,
+        threads=per_job,
         log_level=log_level,
         jobs=_nested(
             backend=jobs_backend,

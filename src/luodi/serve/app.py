@@ -62,7 +62,7 @@ def default_engine_factory(settings: ServeSettings) -> Engine:
     return PipelineEngine(
         model=settings.resolved_model(),
         runtime=settings.runtime,
-        threads=settings.threads,
+        threads=settings.resolved_threads(),
         limits=settings.resolved_limits(),
         home=settings.home,
         rec_batch_size=settings.batching.max_batch_size if settings.batching.enabled else 1,
@@ -399,7 +399,7 @@ def create_app(settings: ServeSettings | None = None, *, engine_factory: EngineF
         settings=settings,
         limits=limits,
         metrics=metrics,
-        gate=InferenceGate(settings.concurrency, settings.queue_size, metrics),
+        gate=InferenceGate(settings.resolved_concurrency(), settings.queue_size, metrics),
         keys=KeyChecker(load_key_hashes(settings.keys_file)),
     )
 

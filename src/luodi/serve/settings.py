@@ -66,9 +66,12 @@ class ServeSettings(BaseSettings):
     home: Path | None = None  # defaults to luodi's Settings.home
     model: str | None = None  # defaults to luodi's Settings.model
     runtime: str | None = None
+    # Layout (measured, bench/results/service.md): on CPU, one intra-op thread per session and one
+    # inference slot per core beats fewer slots with more threads each; ONNX Runtime's extra threads
+    # spin and cost about twice the CPU per request. Defaults: slots = cores, threads = cores // slots.
     threads: int | None = Field(None, ge=1, le=256)  # intra-op threads per inference session
     # Requests allowed to run inference at the same time, and how many more may wait for a slot.
-    concurrency: int = Field(2, ge=1, le=256)
+    concurrency: int | None = Field(None, ge=1, le=256)
     queue_size: int = Field(16, ge=0, le=10_000)
     deadline_s: float = Field(60.0, gt=0, le=3600)
     retry_after_s: int = Field(1, ge=1, le=3600)
@@ -79,6 +82,14 @@ class ServeSettings(BaseSettings):
     insecure: bool = False
     open_metrics: bool = True  # /metrics without a key
     log_level: str = "info"
+
+    def resolved_concurrency(self) -> int:
+        return self.concurrency if self.concurrency is not None else max(1, cores())
+
+    def resolved_threads(self) -> int:
+        if self.threads is not None:
+            return self.threads
+        return max(1, cores() // self.resolved_concurrency())
 
     def resolved_home(self) -> Path:
         return self.home if self.home is not None else get_settings().home
@@ -91,6 +102,15 @@ class ServeSettings(BaseSettings):
 
     def jobs_dir(self) -> Path:
         return self.jobs.dir if self.jobs.dir is not None else self.resolved_home() / "jobs"
+
+
+def cores() -> int:
+    """CPUs this process may run on."""
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def load_serve_settings(**overrides: object) -> ServeSettings:
