@@ -37,7 +37,7 @@ class OCROptions:
     # recognition (CTC)
     rec_batch_size: int = 1
     # pad narrower crops to this width (PaddleOCR pads to 320); 0 = real width; None = the bundle's
-    # measured preference (320 for PP-OCRv4, which reads short crops better on its training canvas)
+    # choice (its rec spec's extra["rec_min_width"], else 0)
     rec_min_width: int | None = None
     drop_score: float = 0.5
 

@@ -326,16 +326,17 @@ class OCR:
 
 
 def _bundle_rec_min_width(bundle: Bundle) -> int:
-    """Narrowest recogniser input for a bundle: its spec's ``extra["rec_min_width"]`` if set.
+    """Narrowest recogniser input for a bundle: its spec's ``extra["rec_min_width"]``, else 0.
 
-    Otherwise 320 for PP-OCRv4 and 0 (the crop's real width) for later models. Measured on luodi's
-    synthetic printed-line sets (bench/results/pipeline_overhead.md): padding short crops to 320
-    gains v4 about half a point of line accuracy, while v6 small loses about one point with it.
+    0 means every crop is fed at its real width. PaddleOCR pads short crops to 320 (its training
+    canvas); on luodi's 900 synthetic lines that padding decided 5 lines for and 3 against PP-OCRv4
+    (noise) and 2 for, 8 against PP-OCRv6 small, at about 30% more recognition time
+    (bench/results/pipeline_overhead.md). A bundle that does need it can say so in its spec.
     """
     rec = bundle.rec
     if rec is not None and "rec_min_width" in rec.extra:
         return int(rec.extra["rec_min_width"])
-    return 320 if bundle.version.lower() in ("v4", "pp-ocrv4") else 0
+    return 0
 
 
 class _ReadOnlyDict(dict[str, RuntimeInfo]):

@@ -183,6 +183,6 @@ def test_bundle_rec_min_width() -> None:
         rec = StageSpec(model=Path("rec.onnx"), extra=extra or {})
         return Bundle(name="b", task="ocr", version=version, det=None, cls=None, rec=rec, dictionary=None)
 
-    assert _bundle_rec_min_width(bundle("v4")) == 320
+    assert _bundle_rec_min_width(bundle("v4")) == 0
     assert _bundle_rec_min_width(bundle("v6")) == 0
     assert _bundle_rec_min_width(bundle("v6", {"rec_min_width": 160})) == 160
