@@ -258,6 +258,7 @@ class Extractor:
                 self._block(hit, layout, hit.entry.targets[0], pool, TIER_BLOCK, quality=0.95)
         self._assign_by_position(unassigned, layout, pool)
         self._orphan_blocks(layout, pool)
+        self._unlabelled_addresses(layout, pool)
         self._scan(layout, pool)
 
     def _is_name_label(self, hit: Hit) -> bool:
@@ -378,6 +379,39 @@ class Extractor:
             if phone_field:
                 self._add_phones(phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=0.8, reasons=why)
 
+    def _unlabelled_addresses(self, layout: PageLayout, pool: _Pool) -> None:
+        """A party with a name or phone but no address: address-like lines right under its
+        lowest value line (the address label was not printed or not read), marked for review."""
+        if not self.schema.parties:
+            return
+        used = {id(p.tline) for cands in pool.by_field.values() for c in cands for p in c.run}
+        for party in self.schema.parties:
+            addr_field = self._party_fields.get((party, "address"))
+            if addr_field is None or pool.by_field.get(addr_field):
+                continue
+            own = (
+                [
+                    p.tline
+                    for role in ("name", "phone")
+                    for c in pool.by_field.get(self._party_fields.get((party, role), ""), [])
+                    for p in c.run
+                    if p.tline.page == layout.lines[0].page
+                ]
+                if layout.lines
+                else []
+            )
+            if not own:
+                continue
+            last = max(own, key=lambda t: t.y1)
+            lines = [o for o in layout.continuation(last, last.x0) if id(o) not in used]
+            if not lines:
+                continue
+            run: Run = tuple(Piece(o, 0, len(o.text)) for o in lines)
+            text = run_text(run)
+            if len(split_address(text)) < 3 or find_phones(text):
+                continue  # not recognisably an address on its own
+            pool.add(self._cand(addr_field, run, TIER_BLOCK, 0.8, ("address found without a label",)))
+
     def _direct(
         self,
         name: str,
@@ -401,6 +435,9 @@ class Extractor:
             if near is not None and near[1] == "right" and spec.is_multiline:
                 cell = layout.right_cell(hit)
                 options.append((tuple(Piece(o, 0, len(o.text)) for o in cell), "right"))
+            elif near is not None and spec.is_multiline:
+                row = [near[0], *layout.row_mates(near[0])]
+                options.append((tuple(Piece(o, 0, len(o.text)) for o in row), near[1]))
             elif near is not None:
                 options.append(((Piece(near[0], 0, len(near[0].text)),), near[1]))
             # Further lines under the label, for a value with a shape (a label over two values).

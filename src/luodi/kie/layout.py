@@ -378,11 +378,26 @@ def inline_value(hit: Hit, next_start: int) -> Run:
     return trim((Piece(hit.tline, s, next_start),)) if s < next_start else ()
 
 
+def reading_order(lines: Sequence[TLine]) -> list[TLine]:
+    """Rows top to bottom, boxes left to right within a row (boxes whose centres are within half
+    a line height of the row's centre share it), so a row OCR split into boxes reads in order."""
+    rows: list[list[TLine]] = []
+    for t in sorted(lines, key=lambda t: t.yc):
+        if rows:
+            row = rows[-1]
+            yc = sum(o.yc for o in row) / len(row)
+            if abs(t.yc - yc) <= 0.5 * min(t.h, min(o.h for o in row)):
+                row.append(t)
+                continue
+        rows.append([t])
+    return [t for row in rows for t in sorted(row, key=lambda t: t.x0)]
+
+
 class PageLayout:
     """Lines of one page with their label hits, and geometric neighbour queries."""
 
     def __init__(self, lines: list[TLine], lexicon: Sequence[Entry]) -> None:
-        self.lines = sorted(lines, key=lambda t: (t.y0, t.x0))
+        self.lines = reading_order(lines)
         self.hits: dict[int, list[Hit]] = {id(t): find_hits(t, lexicon) for t in self.lines}
         heights = sorted(t.h for t in self.lines)
         self.median_h = heights[len(heights) // 2] if heights else 20.0
@@ -529,10 +544,11 @@ class PageLayout:
         """
         out: list[TLine] = []
         prev = anchor
+        taken = {id(anchor), *(id(o) for o in self.row_mates(anchor))}
         for _ in range(max_lines):
             nxt: TLine | None = None
             for o in self.lines:
-                if o is prev or o in out or o is anchor:
+                if id(o) in taken or o is prev:
                     continue
                 if o.yc - prev.yc < 0.5 * min(prev.h, o.h):
                     continue
@@ -541,7 +557,8 @@ class PageLayout:
                     continue
                 if abs(o.x0 - x_anchor) > 2.0 * max(prev.h, o.h) and not (o.x0 > x_anchor and o.x0 < prev.x1 - prev.h):
                     continue
-                if nxt is None or o.y0 < nxt.y0:
+                # The leftmost line of the next row: a row OCR split into boxes reads left to right.
+                if nxt is None or o.yc < nxt.yc - 0.5 * o.h or (abs(o.yc - nxt.yc) <= 0.5 * o.h and o.x0 < nxt.x0):
                     nxt = o
             if nxt is None or any(h.kind == "tag" for h in self.hits_of(nxt)):
                 break
@@ -549,9 +566,30 @@ class PageLayout:
                 break
             if self.has_label_to_left(nxt):
                 break  # the value cell of another label (a table row), not a continuation
-            out.append(nxt)
-            prev = nxt
+            row = [nxt, *(o for o in self.row_mates(nxt) if id(o) not in taken)]
+            out.extend(row)
+            taken.update(id(o) for o in row)
+            prev = max(row, key=lambda o: o.y1)
         return out
+
+    def row_mates(self, tline: TLine) -> list[TLine]:
+        """Boxes that continue ``tline`` on its row (OCR split one text run at a gap): each starts
+        within a short gap of the previous one's end, and none is a label."""
+        out: list[TLine] = []
+        cur = tline
+        while True:
+            nxt = next(
+                (
+                    o
+                    for o in self.right_neighbours(cur)
+                    if o not in out and o.x0 - cur.x1 <= 0.6 * cur.h and not self.is_key_line(o)
+                ),
+                None,
+            )
+            if nxt is None:
+                return out
+            out.append(nxt)
+            cur = nxt
 
     def _indented_value(self, tline: TLine, x_anchor: float, indent_from: float | None) -> bool:
         if indent_from is None or x_anchor - indent_from < 1.5 * tline.h:

@@ -413,3 +413,49 @@ def test_tag_block_with_the_phone_in_its_own_box(waybill: Extractor) -> None:
     assert res.get("receiver_address") == "辽宁省铁岭市西丰县顺城路开发一栋13号"
     assert res.get("tracking_number") == "JDVA15649835899"
     assert res.get("carrier") == "京东物流"
+
+
+def test_address_row_split_into_boxes_reads_left_to_right(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("寄件地址", 132, 775),
+            ("广东省", 134, 805),
+            ("深圳市坪山区坪山大道4044号", 208, 803),
+            ("件数：3", 139, 872),
+        ]
+    )
+    assert waybill.extract_document(doc).get("sender_address") == "广东省深圳市坪山区坪山大道4044号"
+
+
+def test_two_columns_close_together_do_not_merge(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收件地址", 30, 100),
+            ("寄件地址", 430, 100),
+            ("天津天津市河北区地纬路", 30, 130),
+            ("山东省济宁市任城区洸河路", 430, 130),
+        ]
+    )
+    v = waybill.extract_document(doc).values()
+    assert v["receiver_address"] == "天津天津市河北区地纬路"
+    assert v["sender_address"] == "山东省济宁市任城区洸河路"
+
+
+def test_address_without_a_label_under_the_party(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收件人", 120, 275),
+            ("满雨西", 120, 300),
+            ("收件人电话", 120, 330),
+            ("15810613088", 120, 358),
+            ("四川省成都市温江区光华大道3段", 116, 388),
+            ("数量：1", 104, 450),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_address") == "四川省成都市温江区光华大道3段"
+    assert (
+        res["receiver_address"].needs_review is False
+        or "address found without a label" in res["receiver_address"].reasons
+    )
+    assert "address found without a label" in res["receiver_address"].reasons
