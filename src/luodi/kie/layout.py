@@ -386,7 +386,7 @@ def reading_order(lines: Sequence[TLine]) -> list[TLine]:
         if rows:
             row = rows[-1]
             yc = sum(o.yc for o in row) / len(row)
-            if abs(t.yc - yc) <= 0.5 * min(t.h, min(o.h for o in row)):
+            if abs(t.yc - yc) <= 0.5 * min(t.h, *(o.h for o in row)):
                 row.append(t)
                 continue
         rows.append([t])
