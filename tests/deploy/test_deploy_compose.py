@@ -170,3 +170,11 @@ def test_models_push_publishes_where_the_k8s_init_container_pulls() -> None:
     bucket = push[3].removeprefix("s3://").split("/")[0]
     script = (DEPLOY / "minio" / "minio-init.sh").read_text(encoding="utf-8")
     assert f"local/{bucket}" in script
+
+
+def test_minio_init_script_parses_and_creates_the_buckets() -> None:
+    import subprocess
+
+    script = DEPLOY / "minio" / "minio-init.sh"
+    assert subprocess.run(["sh", "-n", str(script)], capture_output=True, timeout=10, check=False).returncode == 0
+    assert "mc mb --ignore-existing local/luodi-models local/luodi-artifacts" in script.read_text(encoding="utf-8")
