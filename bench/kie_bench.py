@@ -251,7 +251,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         "",
         "Layouts: "
         + ", ".join(f"`{k}`{' (holdout)' if v else ''}" for k, v in report["layouts"].items())
-        + ". Holdout layouts were never shown to the extractor's author beyond the labels format.",
+        + ". The extractor's author was told only the labels format, not the holdout layouts; the generator's "
+        "code sits in the shared tree, so this is a discipline, not a seal.",
         "Both systems read the same OCR output. Text compared after NFKC + whitespace removal; carrier by the "
         "carrier it names; weight numerically. A field counts when the label or the prediction has it. "
         "Micro accuracy pools the fields; document exact = every field of the page right. "
@@ -259,23 +260,30 @@ def render_markdown(report: dict[str, Any]) -> str:
         "verbatim in the page's OCR text (joined lines, whitespace removed): what no extractor can beat "
         "without correcting OCR.",
         "",
-        "## Summary (all 20 fields: 12 waybill fields + 8 address parts)",
+        "## Summary",
         "",
-        "| set | layouts | docs | Extractor micro | Extractor doc exact | Extractor names+phones "
-        "| baseline micro | baseline doc exact | OCR ceiling | target |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        'Micro = all 20 fields (the 12 waybill fields and the 8 address parts); "12 fields" leaves the address '
+        "parts out (their labels follow the NER data's conventions, e.g. province 台湾, 天津 + 天津市). "
+        "Names+phones = the four contact fields.",
+        "",
+        "| set | layouts | docs | Extractor micro | Extractor micro, 12 fields | Extractor doc exact "
+        "| Extractor names+phones | baseline micro | baseline micro, 12 fields | baseline doc exact | OCR ceiling "
+        "| target (micro) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for cond in ("clean", "hard"):
         for grp in ("dev", "holdout", "all"):
             key = f"{cond}/{grp}"
             ex, base, contact = g[key]["extractor"], g[key]["baseline"], g[key]["extractor_contact"]
+            ex_core, base_core = g[key]["extractor_core"], g[key]["baseline_core"]
             target = TARGET_CLEAN if cond == "clean" else TARGET_HARD
             verdict = ""
             if grp == "holdout" and ex.get("n_documents"):
                 verdict = f"≥ {target}: {'met' if ex['micro_accuracy'] >= target else 'NOT met'}"
             lines.append(
-                f"| {cond} | {grp} | {ex.get('n_documents', 0)} | {_pct(ex)} | {_pct(ex, 'document_exact_rate')} | "
-                f"{_pct(contact)} | {_pct(base)} | {_pct(base, 'document_exact_rate')} | {_ceiling(g[key])} | "
+                f"| {cond} | {grp} | {ex.get('n_documents', 0)} | {_pct(ex)} | {_pct(ex_core)} | "
+                f"{_pct(ex, 'document_exact_rate')} | {_pct(contact)} | {_pct(base)} | {_pct(base_core)} | "
+                f"{_pct(base, 'document_exact_rate')} | {_ceiling(g[key])} | "
                 f"{verdict} |"
             )
     lines += [
