@@ -184,14 +184,14 @@ def main(argv: list[str] | None = None) -> int:
         "--option",
         action="append",
         default=[],
-        metavar="NAME=INT",
-        help="override an integer OCROptions field for every set, e.g. rec_min_width=320",
+        metavar="NAME=NUMBER",
+        help="override a numeric OCROptions field for every set, e.g. rec_min_width=320 or det_unclip_ratio=1.2",
     )
     args = ap.parse_args(argv)
     try:
-        args.option = {k: int(v) for k, v in (o.split("=", 1) for o in args.option)}
+        args.option = {k: float(v) if "." in v else int(v) for k, v in (o.split("=", 1) for o in args.option)}
     except ValueError:
-        ap.error("--option takes NAME=INT")
+        ap.error("--option takes NAME=NUMBER")
     argv_used = argv if argv is not None else sys.argv[1:]
     command = " ".join([".venv/bin/python bench/accuracy.py", *map(shlex.quote, argv_used)])
 
@@ -220,9 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         **report,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    args.out.with_suffix(".md").write_text(render_markdown(report), encoding="utf-8")
-    print(f"wrote {args.out.with_suffix('.md')} ({report['seconds']} s)", file=sys.stderr)
+    # appended, not with_suffix(): an output name like accuracy_unclip_1.2 has a dot of its own
+    md, js = Path(f"{args.out}.md"), Path(f"{args.out}.json")
+    js.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    md.write_text(render_markdown(report), encoding="utf-8")
+    print(f"wrote {md} ({report['seconds']} s)", file=sys.stderr)
     return 0
 
 
