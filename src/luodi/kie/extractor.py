@@ -95,6 +95,7 @@ class Candidate:
     reasons: tuple[str, ...] = ()
     alternatives: tuple[str, ...] = ()
     order: float = 0.0  # vertical position, for position-based party decisions
+    parts: PartyParse | None = None  # an address's parts, offsets relative to ``raw``
 
 
 @dataclass(slots=True)
@@ -374,7 +375,10 @@ class Extractor:
             for role, span in (("name", parsed.name), ("address", parsed.address)):
                 field_name = self._party_fields.get((party, role))
                 if field_name and span is not None:
-                    pool.add(self._span_cand(field_name, span, run, tier=TIER_BLOCK, quality=0.8, reasons=why))
+                    cand = self._span_cand(field_name, span, run, tier=TIER_BLOCK, quality=0.8, reasons=why)
+                    if role == "address":
+                        cand = dataclasses.replace(cand, parts=_relative_parts(parsed, span))
+                    pool.add(cand)
             phone_field = self._party_fields.get((party, "phone"))
             if phone_field:
                 self._add_phones(phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=0.8, reasons=why)
@@ -562,7 +566,8 @@ class Extractor:
             self._add_phones(phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=quality, reasons=why)
         addr_field = self._party_fields.get((party, "address"))
         if addr_field and parsed.address is not None:
-            pool.add(self._span_cand(addr_field, parsed.address, run, tier=TIER_BLOCK, quality=quality, reasons=why))
+            cand = self._span_cand(addr_field, parsed.address, run, tier=TIER_BLOCK, quality=quality, reasons=why)
+            pool.add(dataclasses.replace(cand, parts=_relative_parts(parsed, parsed.address)))
 
     def _scan(self, layout: PageLayout, pool: _Pool) -> None:
         for name, spec in self.schema.fields.items():
@@ -728,7 +733,10 @@ class Extractor:
                 continue
             cand = next((c for c in pool.by_field.get(spec.source, []) if c.raw == addr.raw), None)
             run = cand.run if cand else ()
-            parsed = _parse_address(addr.value)
+            if cand is not None and cand.parts is not None and cand.raw == addr.value:
+                parsed = cand.parts  # already parsed with its party block
+            else:
+                parsed = _parse_address(addr.value)
             span: Span | None = getattr(parsed, spec.part)
             if span is None:
                 decided[name] = FieldResult(name, needs_review=False)
@@ -786,6 +794,18 @@ def _about(reason: str, role: str) -> bool:
     if reason.startswith("low confidence in ") or (reason.startswith("no ") and reason.endswith(" found")):
         return role in reason
     return True
+
+
+def _relative_parts(parsed: PartyParse, address: Span) -> PartyParse | None:
+    """The parsed address parts inside ``address``, with offsets relative to it."""
+    shifted: dict[str, Span] = {}
+    for part in ("province", "city", "district", "detail"):
+        span: Span | None = getattr(parsed, part)
+        if span is not None and address.start <= span.start and span.end <= address.end:
+            shifted[part] = Span(span.value, span.start - address.start, span.end - address.start, span.score)
+    if not shifted:
+        return None
+    return PartyParse(address=Span(address.value, 0, len(address.value), address.score), **shifted)  # type: ignore[arg-type]
 
 
 def _parse_address(text: str) -> PartyParse:

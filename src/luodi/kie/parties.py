@@ -8,6 +8,7 @@ rest as the address, address parts by administrative suffixes), and says so in t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -72,29 +73,29 @@ _model_retry_at = [0.0]
 
 
 def parse_party(text: str) -> PartyParse:
-    parser = _real_parser()
+    """Name, phones and address of one party in ``text`` (spans are offsets into ``text``)."""
     if not text.strip():
         return PartyParse()
+    simple = _name_and_phones_only(text)
+    if simple is not None:
+        return simple
+    parser = _real_parser()
     if parser is None or time.monotonic() < _model_retry_at[0]:
         return _fallback(text)
     try:
-        c = parser(text)
+        return _model_parse(text)
     except ModelError as exc:
         _model_retry_at[0] = time.monotonic() + _RETRY_S
         _warn_once(exc.message)
-        # The sequence labeller is not pulled or failed to load: the rules still give a usable
-        # answer, and the reason makes the downgrade visible in every field it touches.
-        fb = _fallback(text)
-        return PartyParse(
-            fb.name,
-            fb.phones,
-            fb.address,
-            fb.province,
-            fb.city,
-            fb.district,
-            fb.detail,
-            ("rule-based contact parsing (contact model unavailable)",),
-        )
+        # The sequence labeller is not pulled or failed to load: the rules still give a usable answer.
+        return dataclasses.replace(_fallback(text), reasons=("rule-based contact parsing (contact model unavailable)",))
+
+
+@lru_cache(maxsize=512)
+def _model_parse(text: str) -> PartyParse:
+    # Cached: the same block text comes back on two-part stubs and in address-part parsing, and
+    # each model run costs tens of milliseconds on a CPU.
+    c = _real_parser()(text)
     phones = tuple(s for s in (_span(p) for p in getattr(c, "phones", ())) if s is not None)
     if not phones and getattr(c, "phone", None) is not None:
         phones = (_span(c.phone),)  # type: ignore[assignment]
@@ -109,6 +110,29 @@ def parse_party(text: str) -> PartyParse:
         reasons=tuple(getattr(c, "reasons", ()) or ()),
         model_based=True,
     )
+
+
+_SIMPLE_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,4}·[\u4e00-\u9fff]{1,6}")
+
+
+def _name_and_phones_only(text: str) -> PartyParse | None:
+    """A block that is only a short Han name and phone numbers (张三 13812345678) needs no model:
+    the rules are exact there. Anything else (an address, a longer run) returns None."""
+    phone_spans = find_phones(text)
+    masked = list(text)
+    for s, e in phone_spans:
+        masked[s:e] = [" "] * (e - s)
+    rest = "".join(masked)
+    words = [(m.start(), m.end()) for m in re.finditer(r"[^\s,，;；:：|/、]+", rest)]
+    if len(words) > 1 or (not words and not phone_spans):
+        return None
+    phones = tuple(Span(re.sub(r"\D", "", text[s:e]), s, e, 0.98) for s, e in phone_spans)
+    if not words:
+        return PartyParse(phones=phones)
+    s, e = words[0]
+    if not _SIMPLE_NAME.fullmatch(text[s:e]) or _ADDRESS_HINT.search(text[e - 1]):
+        return None
+    return PartyParse(name=Span(text[s:e], s, e, 0.95), phones=phones)
 
 
 # --- rule-based fallback -----------------------------------------------------------------------
