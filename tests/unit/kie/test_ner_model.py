@@ -159,3 +159,12 @@ def test_phone_rewrite_augmentation_gives_valid_phones() -> None:
         (phone,) = [s for s in variant.spans if s.type == "T"]
         assert normalize_phone(variant.text[phone.start : phone.end]) is not None
         assert variant.text.startswith("张三") and variant.text.endswith("北京")
+
+
+def test_train_without_gazetteer_features(tmp_path: Path) -> None:
+    data, out = tmp_path / "data", tmp_path / "nogaz"
+    _write_data(data)
+    train_mod.train(data, out, replace(SMALL, batch_size=4, gazetteer_features=False))
+    model = load_ner_model(out)
+    assert model.config["gazetteer_features"] is False
+    assert len(model.predict(["张三13812345678"])[0].tags) == len("张三13812345678")

@@ -265,7 +265,8 @@ def _batches(
             enc[drop] = UNK
             ids[row, :n] = enc
             tags[row, :n] = [tag_id[t] for t in rec.tags]
-            gaz[row, :n] = feats[i]
+            if cfg.gazetteer_features:
+                gaz[row, :n] = feats[i]
             lengths[row] = n
         out.append((ids, gaz, tags, lengths))
     return out
