@@ -148,3 +148,22 @@ def test_fields_on_a_later_page_carry_the_page_index() -> None:
     assert d["fields"]["receiver_phone"]["page"] == 1
     assert d["fields"]["tracking_number"]["page"] == 0
     assert res.get("receiver_name") == "张三"
+
+
+def test_visualisation_draws_found_fields(tmp_path: Path) -> None:
+    import numpy as np
+    from docfactory import make_doc
+    from PIL import Image
+
+    from luodi.kie.visualize import save_field_images
+
+    doc = make_doc([("收件人：张三", 50, 100), ("收件人电话：13812345678 13987654321", 50, 140)], width=600, height=300)
+    res = Extractor("waybill").extract_document(doc)
+    page = np.full((300, 600, 3), 255, dtype=np.uint8)
+    written = save_field_images(res, [page], tmp_path, "slip")
+    assert [p.name for p in written] == ["slip.fields.png"]
+    with Image.open(written[0]) as drawn:
+        pixels = np.asarray(drawn.convert("RGB"))
+    # Green box for the accepted name, red for the phone that needs review (two phones).
+    assert ((pixels[:, :, 1] > 150) & (pixels[:, :, 0] < 80)).any()
+    assert ((pixels[:, :, 0] > 200) & (pixels[:, :, 1] < 80)).any()
