@@ -94,7 +94,6 @@ class Candidate:
     tier: int
     reasons: tuple[str, ...] = ()
     alternatives: tuple[str, ...] = ()
-    order: float = 0.0  # vertical position, for position-based party decisions
     parts: PartyParse | None = None  # an address's parts, offsets relative to ``raw``
 
 
@@ -205,8 +204,7 @@ class Extractor:
     ) -> Candidate:
         piece_run = sub_run(run, span.start, span.end) if run else ()
         ocr = run_score(piece_run) if piece_run else 1.0
-        order = piece_run[0].tline.y0 if piece_run else 0.0
-        return Candidate(name, piece_run, span.value, ocr * quality * span.score, tier, tuple(reasons), order=order)
+        return Candidate(name, piece_run, span.value, ocr * quality * span.score, tier, tuple(reasons))
 
     def _add_phones(
         self,
@@ -224,16 +222,8 @@ class Extractor:
         first = self._span_cand(name, phones[0], run, tier=tier, quality=quality, reasons=reasons)
         if len(phones) > 1:
             others = tuple(p.value for p in phones[1:])
-            first = Candidate(
-                first.field,
-                first.run,
-                first.raw,
-                first.score,
-                first.tier,
-                (*first.reasons, f"{len(phones)} phone numbers in one place"),
-                others,
-                first.order,
-            )
+            why = (*first.reasons, f"{len(phones)} phone numbers in one place")
+            first = dataclasses.replace(first, reasons=why, alternatives=others)
         pool.add(first)
 
     def _page_candidates(self, layout: PageLayout, pool: _Pool) -> None:
@@ -471,9 +461,7 @@ class Extractor:
             return
 
     def _cand(self, name: str, run: Run, tier: int, quality: float, reasons: Sequence[str] = ()) -> Candidate:
-        return Candidate(
-            name, run, run_text(run), run_score(run) * quality, tier, tuple(reasons), order=run[0].tline.y0
-        )
+        return Candidate(name, run, run_text(run), run_score(run) * quality, tier, tuple(reasons))
 
     def _match(self, spec: FieldSpec, run: Run) -> Run | None:
         text = fold(run_text(run))
@@ -578,7 +566,7 @@ class Extractor:
                         kw = next(k for k in found.keywords if k.upper() in fold(t.text).upper())
                         s = fold(t.text).upper().index(kw.upper())
                         run = (Piece(t, s, s + len(kw)),)
-                        pool.add(Candidate(name, run, found.name, run_score(run) * 0.95, TIER_SCAN, order=t.y0))
+                        pool.add(Candidate(name, run, found.name, run_score(run) * 0.95, TIER_SCAN))
                 continue
             if not spec.scan:
                 continue
@@ -611,7 +599,7 @@ class Extractor:
                                 seen.add(number)
                                 quality = 0.9 if any(k.distinctive for k in kinds) else 0.8
                             value = sub_run(run, s, e)
-                            pool.add(Candidate(name, value, raw, run_score(value) * quality, TIER_SCAN, order=t.y0))
+                            pool.add(Candidate(name, value, raw, run_score(value) * quality, TIER_SCAN))
 
     # --- decisions ---------------------------------------------------------------------------
     def _decide(self, pool: _Pool, *, source: str | None, pages: int) -> Extraction:
