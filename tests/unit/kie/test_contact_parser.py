@@ -238,3 +238,12 @@ def test_district_of_a_city_without_districts_is_detail() -> None:
     answers2 = [("A1", "北京市"), ("A2", "北京市"), ("A3", "东城区"), ("A4", "东直门南大街1号"), ("P", "张三")]
     c2 = _parser({text2: [*answers2, ("T", "13812345678")]})(text2)
     assert c2.district and c2.district.value == "东城区"
+
+
+def test_clipped_span_sheds_hidden_label_characters() -> None:
+    text = "收件人：王建国，电话：021-62538890"
+    clean = "王建国021-62538890"
+    # The model ran the name into the phone; the phone rule cuts it back to the name alone.
+    c = ContactParser(ScriptedTagger({clean: [("P", "王建国021-6253")]}))(text)
+    assert c.name and c.name.value == "王建国"
+    assert c.phone and c.phone.value == "021-62538890"

@@ -114,13 +114,17 @@ class _Draft:
     reasons: list[str] = field(default_factory=list)
 
 
-def _hide_map(text: str) -> tuple[str, list[int]]:
-    """The text without hidden characters, and each kept character's original index."""
+def _hidden_mask(text: str) -> list[bool]:
     hidden = [False] * len(text)
     for m in _HIDDEN.finditer(text):
         for i in range(m.start(), m.end()):
             hidden[i] = True
-    keep = [i for i, h in enumerate(hidden) if not h]
+    return hidden
+
+
+def _hide_map(text: str) -> tuple[str, list[int]]:
+    """The text without hidden characters, and each kept character's original index."""
+    keep = [i for i, h in enumerate(_hidden_mask(text)) if not h]
     return "".join(text[i] for i in keep), keep
 
 
@@ -480,6 +484,11 @@ def _clip(span: Span, phone: PhoneMatch, text: str) -> Span | None:
     if span.start < phone.start and phone.end < span.end:
         return span  # a phone inside another span: leave it, the review reasons will show it
     start, end = (span.start, phone.start) if span.start < phone.start else (phone.end, span.end)
+    # What is left may end or start with hidden characters (", 电话:"): they belong to no field.
+    kept = [i for i in range(start, end) if not _hidden_mask(text)[i]]
+    if not kept:
+        return None
+    start, end = kept[0], kept[-1] + 1
     return Span(text[start:end], start, end, span.score)
 
 
