@@ -38,7 +38,7 @@ from luodi.kie.layout import (
     sub_run,
 )
 from luodi.kie.normalize import compact, fold
-from luodi.kie.parties import PartyParse, Span, parse_party, split_address
+from luodi.kie.parties import PartyParse, Span, is_simple_name, parse_party, split_address
 from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import FieldSpec, Schema, load_schema
 from luodi.kie.validators import (
@@ -274,6 +274,8 @@ class Extractor:
                 continue  # a marker entirely to the right belongs to another column
             dy = max(0.0, t.y0 - mt.y0)
             dx = max(0.0, x - mt.x1)
+            if dx > 4 * t.h and abs(mt.yc - t.yc) > 0.6 * t.h:
+                continue  # a marker well to the left on a row above heads another column
             dist = dy + 0.5 * dx
             if best is None or dist < best[0]:
                 best = (dist, m.party)
@@ -543,6 +545,8 @@ class Extractor:
             head = parse_party(run[0].text)
             if head.name is not None:
                 parsed = dataclasses.replace(parsed, name=head.name)
+        if parsed.name is not None:
+            parsed = dataclasses.replace(parsed, name=_whole_name_box(parsed.name, run))
         if name and parsed.name is not None:
             pool.add(self._span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why))
         elif name and name_field and not parsed.phones and parsed.address is None:
@@ -782,6 +786,23 @@ def _about(reason: str, role: str) -> bool:
     if reason.startswith("low confidence in ") or (reason.startswith("no ") and reason.endswith(" found")):
         return role in reason
     return True
+
+
+def _whole_name_box(name: Span, run: Run) -> Span:
+    """A name cut inside an OCR box that holds just a short name (荆 of the box 荆改) is the box:
+    printed names sit in their own box or are followed by the phone, so the box edge wins."""
+    offset = 0
+    for p in run:
+        n = p.end - p.start
+        if offset <= name.start and name.end <= offset + n and (name.start, name.end) != (offset, offset + n):
+            text = p.text.strip()
+            lead = len(p.text) - len(p.text.lstrip())
+            if text and is_simple_name(text):
+                s = offset + lead
+                return Span(text, s, s + len(text), max(name.score, 0.8))
+            break
+        offset += n
+    return name
 
 
 def _relative_parts(parsed: PartyParse, address: Span) -> PartyParse | None:

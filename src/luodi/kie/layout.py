@@ -582,7 +582,7 @@ class PageLayout:
                 (
                     o
                     for o in self.right_neighbours(cur)
-                    if o not in out and o.x0 - cur.x1 <= 0.6 * cur.h and not self.is_key_line(o)
+                    if o not in out and o.x0 - cur.x1 <= 0.35 * min(cur.h, o.h) and not self.is_key_line(o)
                 ),
                 None,
             )

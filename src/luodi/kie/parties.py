@@ -115,6 +115,11 @@ def _model_parse(text: str) -> PartyParse:
 _SIMPLE_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]{1,4}·[\u4e00-\u9fff]{1,6}")
 
 
+def is_simple_name(text: str) -> bool:
+    """2-4 Han characters (or a name with ·) that do not end like an address."""
+    return bool(_SIMPLE_NAME.fullmatch(text)) and not _ADDRESS_HINT.search(text[-1])
+
+
 def _name_and_phones_only(text: str) -> PartyParse | None:
     """A block that is only a short Han name and phone numbers (张三 13812345678) needs no model:
     the rules are exact there. Anything else (an address, a longer run) returns None."""
@@ -130,7 +135,7 @@ def _name_and_phones_only(text: str) -> PartyParse | None:
     if not words:
         return PartyParse(phones=phones)
     s, e = words[0]
-    if not _SIMPLE_NAME.fullmatch(text[s:e]) or _ADDRESS_HINT.search(text[e - 1]):
+    if not is_simple_name(text[s:e]):
         return None
     return PartyParse(name=Span(text[s:e], s, e, 0.95), phones=phones)
 
@@ -231,6 +236,26 @@ def _fallback(text: str) -> PartyParse:
     addr_chunks = [(s, e) for s, e in chunks if name is None or (s, e) != (name.start, name.end)]
     if addr_chunks:
         s, e = max(addr_chunks, key=lambda se: se[1] - se[0])
+        # An address printed with spaces between its parts (四川省 巴中市 巴州区 …) is one address:
+        # widen to the neighbouring chunks that read like address parts, up to a phone or the name.
+        k = addr_chunks.index((s, e))
+        blocked = [(ps, pe) for ps, pe in phone_spans] + ([(name.start, name.end)] if name else [])
+
+        def joins(a: tuple[int, int], b: tuple[int, int]) -> bool:
+            return not any(a[1] <= bs and be <= b[0] for bs, be in blocked)
+
+        i = k
+        while (
+            i > 0
+            and _ADDRESS_HINT.search(text[slice(*addr_chunks[i - 1])])
+            and joins(addr_chunks[i - 1], addr_chunks[i])
+        ):
+            i -= 1
+        j = k
+        while j + 1 < len(addr_chunks) and joins(addr_chunks[j], addr_chunks[j + 1]):
+            j += 1
+        if _ADDRESS_HINT.search(text[s:e]):
+            s, e = addr_chunks[i][0], addr_chunks[j][1]
         piece = text[s:e]
         hints = len(_ADDRESS_HINT.findall(piece))
         if hints:
