@@ -274,8 +274,6 @@ class Extractor:
                 continue  # a marker entirely to the right belongs to another column
             dy = max(0.0, t.y0 - mt.y0)
             dx = max(0.0, x - mt.x1)
-            if dx > 4 * t.h and abs(mt.yc - t.yc) > 0.6 * t.h:
-                continue  # a marker well to the left on a row above heads another column
             dist = dy + 0.5 * dx
             if best is None or dist < best[0]:
                 best = (dist, m.party)

@@ -10,7 +10,20 @@ from docfactory import make_doc
 from luodi.errors import SchemaError, UnknownSchemaError
 from luodi.kie import Extractor, list_schemas, load_schema
 
-WAYBILL_FIELDS = ["carrier", "tracking_number", "sender_name", "sender_phone", "sender_address", "receiver_name", "receiver_phone", "receiver_address", "weight_kg", "pieces", "item", "remarks"]
+WAYBILL_FIELDS = [
+    "carrier",
+    "tracking_number",
+    "sender_name",
+    "sender_phone",
+    "sender_address",
+    "receiver_name",
+    "receiver_phone",
+    "receiver_address",
+    "weight_kg",
+    "pieces",
+    "item",
+    "remarks",
+]
 
 
 def test_builtin_schemas_and_field_names() -> None:
