@@ -81,17 +81,22 @@ class Server:
             self.proc.wait()
 
 
-def start_server(args: argparse.Namespace, *, batching: bool, workdir: Path) -> Server:
+def start_server(
+    args: argparse.Namespace, *, batching: bool, workdir: Path, layout: tuple[int, int] | None = None
+) -> Server:
     port = free_port()
     cmd = [sys.executable, "-m", "luodi", "serve", "--host", "127.0.0.1", "--port", str(port), "--model", args.model]
     # batching can only group crops of requests that are in the pipeline at the same time: give it more slots
     slots = args.batching_server_concurrency if batching else args.server_concurrency
+    threads = args.threads
+    if layout is not None:
+        threads, slots = layout
     cmd += ["--queue-size", "64", "--jobs-dir", str(workdir / "jobs")]
     if slots:
         cmd += ["--concurrency", str(slots)]
     cmd += ["--batching" if batching else "--no-batching", "--log-level", "warning"]
-    if args.threads:
-        cmd += ["--threads", str(args.threads)]
+    if threads:
+        cmd += ["--threads", str(threads)]
     if batching:
         cmd += ["--max-batch-size", str(args.max_batch_size), "--max-wait-ms", str(args.max_wait_ms)]
     env = {k: v for k, v in os.environ.items() if k != "LUODI_API_KEYS"}
@@ -154,6 +159,13 @@ def main() -> None:
     ap.add_argument("--concurrency", default="1,4,16")
     ap.add_argument("--batching", choices=["off", "on", "both"], default="both")
     ap.add_argument("--server-concurrency", type=int, default=None, help="inference slots [server default]")
+    ap.add_argument(
+        "--layout",
+        action="append",
+        default=[],
+        metavar="THREADSxSLOTS",
+        help="extra batching-off server with this many threads per session and inference slots (repeatable)",
+    )
     ap.add_argument("--batching-server-concurrency", type=int, default=4, help="inference slots with batching on")
     ap.add_argument("--threads", type=int, default=None, help="server threads per session [server default]")
     ap.add_argument("--offline-threads", type=int, default=None, help="offline OCR threads [runtime default]")
@@ -209,11 +221,17 @@ def main() -> None:
         "CPU s/req is the server process's user+system time per request (all threads): it does not depend on how "
         "much CPU other processes take, so it is the fair figure for 'does batching pay'.\n"
     )
-    servers = {b: start_server(args, batching=b, workdir=workdir) for b in modes}
-    walls: dict[tuple[bool, int], float] = {}
-    lats: dict[tuple[bool, int], list[float]] = {}
-    cpus: dict[tuple[bool, int], float] = {}
-    fails: dict[tuple[bool, int], int] = {}
+    configs: dict[str, tuple[bool, tuple[int, int] | None]] = {("on" if b else "off"): (b, None) for b in modes}
+    for spec in args.layout:
+        t, sl = (int(x) for x in spec.lower().split("x"))
+        configs[f"off, {t} thr x {sl} slots"] = (False, (t, sl))
+    servers = {
+        label: start_server(args, batching=b, workdir=workdir, layout=lay) for label, (b, lay) in configs.items()
+    }
+    walls: dict[tuple[str, int], float] = {}
+    lats: dict[tuple[str, int], list[float]] = {}
+    cpus: dict[tuple[str, int], float] = {}
+    fails: dict[tuple[str, int], int] = {}
     offline_wall = 0.0
     offline_cpu = 0.0
     per_round = max(1, len(bodies) // args.rounds)
@@ -248,11 +266,11 @@ def main() -> None:
         for srv in servers.values():
             srv.stop()
     done_n = per_round * args.rounds
-    out("| batching | clients | req/s | p50 s | p95 s | p99 s | p99/p50 | CPU s/req | non-200 |")
+    out("| server | clients | req/s | p50 s | p95 s | p99 s | p99/p50 | CPU s/req | non-200 |")
     out("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    results: dict[tuple[bool, int], float] = {}
-    p_ratio: dict[tuple[bool, int], float] = {}
-    for key in sorted(walls):
+    results: dict[tuple[str, int], float] = {}
+    p_ratio: dict[tuple[str, int], float] = {}
+    for key in sorted(walls, key=lambda k: (list(configs).index(k[0]), k[1])):
         b, c = key
         lat = lats[key]
         rps = done_n / walls[key]
@@ -260,7 +278,7 @@ def main() -> None:
         results[key] = rps
         p_ratio[key] = p99 / p50
         out(
-            f"| {'on' if b else 'off'} | {c} | {rps:.2f} | {p50:.3f} | {p95:.3f} | {p99:.3f} | {p99 / p50:.2f} | "
+            f"| {b} | {c} | {rps:.2f} | {p50:.3f} | {p95:.3f} | {p99:.3f} | {p99 / p50:.2f} | "
             f"{cpus[key] / done_n:.3f} | {fails[key]} |"
         )
     out("")
@@ -305,17 +323,17 @@ def main() -> None:
         )
 
     out("## Against the targets\n")
-    base = results.get((False, 1))
+    base = results.get(("off", 1))
     if base:
-        c4 = results.get((False, 4))
+        c4 = results.get(("off", 4))
         if c4:
             out(f"- concurrency-4 / sequential throughput (batching off): {c4 / base:.2f}x (target >= 1.3x, goal 1.8x)")
-            out(f"- p99/p50 at concurrency 4 (batching off): {p_ratio[(False, 4)]:.2f} (target <= 3)")
+            out(f"- p99/p50 at concurrency 4 (batching off): {p_ratio[('off', 4)]:.2f} (target <= 3)")
         if offline_rps:
-            best = max(v for (b, _), v in results.items() if not b)
+            best = max(v for (b, _), v in results.items() if b == "off")
             out(f"- best service throughput / offline pipeline: {best / offline_rps:.2f}x (target >= 0.9x)")
-    if (True, 4) in results and (False, 4) in results:
-        out(f"- batching on / off at concurrency 4: {results[(True, 4)] / results[(False, 4)]:.2f}x")
+    if ("on", 4) in results and ("off", 4) in results:
+        out(f"- batching on / off at concurrency 4: {results[('on', 4)] / results[('off', 4)]:.2f}x")
     out(f"- ready time median {statistics.median(ready):.2f} s (target <= 5 s)")
     out(f"\nLoad average at the end: {os.getloadavg()[0]:.1f} (other processes on this machine skew every figure)")
     text = "\n".join(lines) + "\n"

@@ -29,7 +29,7 @@ def _check_model(model: str, home: Path | None) -> None:
 @click.option("--workers", type=int, default=None, help="Server processes, each loading the models once [1].")
 @click.option("--model", default=None, help="Model bundle [pp-ocrv6-small].")
 @click.option("--runtime", default=None, help="onnxruntime | openvino | paddle.")
-@click.option("--threads", type=int, default=None, help="Intra-op threads per session [cores // concurrency].")
+@click.option("--threads", type=int, default=None, help="Intra-op threads per session [runtime default: cores].")
 @click.option("--concurrency", type=int, default=None, help="Inference calls running at once per process [cores].")
 @click.option("--queue-size", type=int, default=None, help="Requests that may wait for a slot before 503 [16].")
 @click.option("--deadline", "deadline_s", type=float, default=None, help="Per-request deadline in seconds (504) [60].")

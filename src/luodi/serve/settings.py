@@ -66,9 +66,9 @@ class ServeSettings(BaseSettings):
     home: Path | None = None  # defaults to luodi's Settings.home
     model: str | None = None  # defaults to luodi's Settings.model
     runtime: str | None = None
-    # Layout (measured, bench/results/service.md): on CPU, one intra-op thread per session and one
-    # inference slot per core beats fewer slots with more threads each; ONNX Runtime's extra threads
-    # spin and cost about twice the CPU per request. Defaults: slots = cores, threads = cores // slots.
+    # Layout (bench/results/service.md): one inference slot per core, and sessions with the runtime's
+    # default intra-op threads (= cores). With ONNX Runtime's pool threads sleeping instead of spinning,
+    # extra threads cost no CPU per request and cut single-request latency.
     threads: int | None = Field(None, ge=1, le=256)  # intra-op threads per inference session
     # Requests allowed to run inference at the same time, and how many more may wait for a slot.
     concurrency: int | None = Field(None, ge=1, le=256)
@@ -86,10 +86,9 @@ class ServeSettings(BaseSettings):
     def resolved_concurrency(self) -> int:
         return self.concurrency if self.concurrency is not None else max(1, cores())
 
-    def resolved_threads(self) -> int:
-        if self.threads is not None:
-            return self.threads
-        return max(1, cores() // self.resolved_concurrency())
+    def resolved_threads(self) -> int | None:
+        """Intra-op threads per session; ``None`` lets the runtime choose (all cores)."""
+        return self.threads
 
     def resolved_home(self) -> Path:
         return self.home if self.home is not None else get_settings().home
