@@ -136,3 +136,18 @@ def test_paddle_runtime_reads_a_word(require_bundle: Callable[[str], object], wo
     info = engine.runtime_info["rec"]
     assert info.backend.value == "paddle" and info.threads == 2
     assert engine(words / "word_3.jpg", NO_DET).text == WORDS["word_3.jpg"]
+    # paddle predictors are per thread (clones): concurrent calls must not mix up their tensors
+    names = list(WORDS) * 2
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        texts = list(pool.map(lambda n: engine(words / n, NO_DET).text, names))
+    assert texts == [WORDS[n] for n in names]
+
+
+def test_openvino_runtime_reads_a_word(require_bundle: Callable[[str], object], words: Path) -> None:
+    pytest.importorskip("openvino")
+    require_bundle("pp-ocrv6-small")
+    engine = OCR(model="pp-ocrv6-small", runtime="openvino", threads=2)
+    info = engine.runtime_info["rec"]
+    assert info.backend.value == "openvino" and info.threads == 2
+    assert info.precision in ("float32", "bfloat16", "float16")  # read back, not assumed
+    assert engine(words / "word_2.jpg", NO_DET).text == WORDS["word_2.jpg"]

@@ -37,6 +37,8 @@ class OpenVinoSession:
             "INFERENCE_NUM_THREADS": want_threads,
             "PERFORMANCE_HINT": "LATENCY",
             "NUM_STREAMS": 1,
+            # pinned threads cannot move off a core another process is using (shared hosts, containers)
+            "ENABLE_CPU_PINNING": False,
         }
         if precision is not None:
             config["INFERENCE_PRECISION_HINT"] = precision
