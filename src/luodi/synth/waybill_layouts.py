@@ -545,6 +545,75 @@ def _all_values(c: WaybillContent) -> str:
     )
 
 
+# --- (h) bilingual sheet (holdout, added last: the extractor was built without it) -----------------
+def _plus86(phone: Phone, rng: np.random.Generator) -> str:
+    digits = phone.value
+    if "-" in digits or rng.random() < 0.5:
+        return phone.printed
+    return f"+86 {digits[:3]} {digits[3:7]} {digits[7:]}" if rng.random() < 0.5 else f"+86-{digits}"
+
+
+def bilingual_sheet(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    """An export-style sheet: each party in a box with a vertical 收件方 / 寄件方 tag column and
+    English + Chinese labels (Consignee 联系人, Mobile 手机号码, Address 详细地址) in a label column,
+    mobiles sometimes written with +86."""
+    cv = Canvas(840, 2000, style)
+    s = int(style.size * 0.9)
+    small = max(12, int(s * 0.75))
+    y = 22
+    cv.text(30, y, c.carrier.name, int(s * 1.6), bold=True)
+    cv.text(30, y + int(s * 1.9), c.carrier.latin, small)
+    cv.text_right(cv.width - 30, y, "Waybill No. 运单编号", small)
+    cv.text_right(cv.width - 30, y + int(small * 1.5), c.tracking, int(s * 1.1), bold=True)
+    y += int(s * 3.4)
+    cv.barcode(30, y, cv.width * 0.55, int(s * 1.8), c.tracking)
+    y += int(s * 1.8) + 20
+    left, right = 20, cv.width - 20
+    tag_w = int(s * 1.8)
+    label_w = cv.text_width("Consignee 联系人", small) + 24
+    for role, party, phone in _ordered(c, rng, 0.5):
+        top = y
+        y += 12
+        x_label = left + tag_w + 14
+        x_value = x_label + label_w
+        if role == "receiver":
+            rows = [("Consignee 联系人", party.name), ("Mobile 手机号码", _plus86(phone, rng))]
+        else:
+            rows = [("Shipper 联系人", party.name), ("Mobile 手机号码", _plus86(phone, rng))]
+        for label, value in rows:
+            cv.text(x_label, y + (s - small) / 2 + 2, label, small, fill=style.gray)
+            cv.text(x_value, y, value, s, bold=role == "receiver" and label.startswith("Consignee"))
+            y += int(s * 1.55)
+        cv.text(x_label, y + (s - small) / 2 + 2, "Address 详细地址", small, fill=style.gray)
+        for line in cv.wrap(c.address_text(party), s, right - x_value - 12):
+            cv.text(x_value, y, line, s)
+            y += int(s * 1.45)
+        y += 10
+        cv.rect(left, top, right, y)
+        cv.vline(left + tag_w, top, y)
+        tag = "收件方" if role == "receiver" else "寄件方"
+        ty = top + (y - top - 3 * int(s * 1.25)) / 2
+        for ch in tag:  # vertical tag: one character under the other
+            cv.text(left + (tag_w - s) / 2, ty, ch, s, bold=True)
+            ty += int(s * 1.25)
+        y += 14
+    parts: list[str] = []
+    if c.item is not None:
+        parts.append(f"Contents 内件：{c.item}")
+    if c.pieces is not None:
+        parts.append(f"Pcs 件数：{c.pieces}")
+    if c.weight is not None:
+        parts.append(f"Weight 计费重：{c.weight.printed}")
+    for part in parts:
+        cv.text(30, y, part, s)
+        y += int(s * 1.5)
+    if c.remarks is not None:
+        cv.text(30, y, f"Remark 附言：{c.remarks}", s)
+        y += int(s * 1.5)
+    _footer(cv, c, y, rng)
+    return cv.finish()
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     name: str
@@ -563,6 +632,12 @@ LAYOUTS: dict[str, Layout] = {
         Layout("two_part_stub", two_part_stub, True, "parties printed twice: main part and tear-off stub"),
         Layout("inline_strip", inline_strip, True, "narrow thermal slip, each party one run-together text"),
         Layout("paper_form", paper_form, True, "landscape pre-printed form, sections side by side, filled by hand"),
+        Layout(
+            "bilingual_sheet",
+            bilingual_sheet,
+            True,
+            "boxed parties, vertical 收件方/寄件方 tags, English+Chinese labels",
+        ),
     )
 }
 DEV_LAYOUTS = tuple(name for name, lay in LAYOUTS.items() if not lay.holdout)
