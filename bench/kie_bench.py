@@ -247,7 +247,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"contact parsing: {report['contact_parser']} · "
         f"{report['n_clean']} clean + {report['n_hard']} hard synthetic waybills (seeds {report['seed']} / "
         f"{report['seed'] + 1}, parties from express NER dev) · wall time {report['wall_s']:.0f} s · "
-        f"1-min load average {report['load_average_1m']['start']} at start, {report['load_average_1m']['end']} at end.",
+        f"1-min load average {report['load_average_1m']['start']} at start, {report['load_average_1m']['end']} at end "
+        f"· code at `{report['git_head']}`.",
+        "",
+        *([report["note"], ""] if report.get("note") else []),
         "",
         "Layouts: "
         + ", ".join(f"`{k}`{' (holdout)' if v else ''}" for k, v in report["layouts"].items())
@@ -407,10 +410,19 @@ def error_summary(docs: Sequence[dict[str, Any]], limit: int = 40) -> list[dict[
     return rows[:limit]
 
 
+def _git_head() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n-clean", type=int, default=70)
-    ap.add_argument("--n-hard", type=int, default=70)
+    ap.add_argument("--n-clean", type=int, default=64)
+    ap.add_argument("--n-hard", type=int, default=64)
     ap.add_argument("--seed", type=int, default=2026, help="clean set seed; the hard set uses seed + 1")
     ap.add_argument("--model", default="pp-ocrv6-small")
     ap.add_argument("--runtime", default=None)
@@ -418,6 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=BENCH / "out" / "kie")
     ap.add_argument("--results", type=Path, default=BENCH / "results" / "kie")
     ap.add_argument("--real-labels", type=Path, action="append", default=[], help="labelled real photos (JSONL)")
+    ap.add_argument("--note", default="", help="a sentence printed under the run line (context of this run)")
     args = ap.parse_args(argv)
 
     from luodi import OCR
@@ -550,6 +563,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"onnxruntime {onnxruntime.__version__}",
         "model": args.model,
+        "git_head": _git_head(),
+        "note": args.note,
         "contact_parser": contact_parser,
         "runtime": args.runtime or "default",
         "seed": args.seed,
