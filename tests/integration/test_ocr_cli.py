@@ -78,6 +78,9 @@ def test_errors_are_one_readable_line(tmp_path: Path) -> None:
     assert proc.returncode == 1 and proc.stderr.strip().startswith("error:") and "missing.jpg" in proc.stderr
     img = tmp_path / "x.png"
     img.write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "empty").mkdir()
+    proc = luodi("ocr", tmp_path / "empty")
+    assert proc.returncode == 1 and "no images or PDFs found" in proc.stderr
     proc = luodi("ocr", img, "--model", "no-such-model")
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "no-such-model" in proc.stderr

@@ -66,6 +66,10 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
 
     roots = list(paths)
     sources = list(_sources(iter_sources, roots))  # raises InputNotFoundError before any work
+    if not sources:
+        from luodi.errors import EmptyInputError
+
+        raise EmptyInputError(f"no images or PDFs found in {', '.join(roots)}")
     changes: dict[str, Any] = {"use_det": not no_det, "use_cls": not no_cls}
     if det_limit is not None:
         changes["det_limit_side"] = det_limit

@@ -48,10 +48,10 @@ def det_preprocess(
 
 def order_quad(pts: np.ndarray) -> np.ndarray:
     """Four points → (top-left, top-right, bottom-right, bottom-left), the way PaddleOCR orders them."""
-    xs = pts[np.argsort(pts[:, 0], kind="stable")]
-    left, right = xs[:2], xs[2:]
-    tl, bl = (left[0], left[1]) if left[0, 1] <= left[1, 1] else (left[1], left[0])
-    tr, br = (right[0], right[1]) if right[0, 1] <= right[1, 1] else (right[1], right[0])
+    # plain Python on four points: numpy's per-call overhead dominates at this size
+    xs = sorted(pts.tolist(), key=lambda p: p[0])
+    (tl, bl) = (xs[0], xs[1]) if xs[0][1] <= xs[1][1] else (xs[1], xs[0])
+    (tr, br) = (xs[2], xs[3]) if xs[2][1] <= xs[3][1] else (xs[3], xs[2])
     return np.array([tl, tr, br, bl], dtype=np.float32)
 
 
