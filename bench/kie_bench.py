@@ -438,6 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load_start = os.getloadavg()[0]
+    git_head = _git_head()  # at the start: the code this run imported (the tree is shared and moves)
     t_start = time.perf_counter()
     ocr = OCR(args.model, runtime=args.runtime, threads=args.threads)
     extractors: dict[str, Any] = {}
@@ -563,7 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"onnxruntime {onnxruntime.__version__}",
         "model": args.model,
-        "git_head": _git_head(),
+        "git_head": git_head,
         "note": args.note,
         "contact_parser": contact_parser,
         "runtime": args.runtime or "default",
