@@ -1,0 +1,116 @@
+"""``luodi train rec`` (fine-tune a recogniser) and ``luodi export`` (static graph + ONNX + zoo).
+
+PaddlePaddle is imported only when one of these commands runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def train() -> None:
+    """Fine-tune models on your own samples (PaddlePaddle dynamic graph, CPU)."""
+
+
+@train.command("rec")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Training config YAML (see examples/finetune/dotmatrix.yml).",
+)
+@click.option("--name", default=None, help="Run name: the run folder under output_dir, and the zoo name to register.")
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Continue the run in this folder from its last checkpoint.",
+)
+@click.option("--no-export", is_flag=True, help="Only train; export and register later with `luodi export`.")
+@click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
+def rec(  # noqa: PLR0917 - click passes every option positionally
+    config_file: Path,
+    name: str | None,
+    resume: Path | None,
+    no_export: bool,
+    force: bool,
+    no_progress: bool,
+) -> None:
+    """Fine-tune a PP-OCR recogniser; with --name the best checkpoint is exported and registered as NAME."""
+    from luodi.train.config import load_config
+    from luodi.train.trainer import train as run_training
+
+    config = load_config(config_file)
+    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    try:
+        result = run_training(
+            config,
+            name=name,
+            resume=resume,
+            progress=not no_progress and sys.stderr.isatty(),
+            on_log=say,
+        )
+    except KeyboardInterrupt:
+        target = resume or (config.output_dir / name if name else "RUN_DIR")
+        say(f"interrupted; checkpoint saved. Continue with: luodi train rec --config {config_file} --resume {target}")
+        sys.exit(130)
+    summary: dict[str, object] = {
+        "run_dir": str(result.run_dir),
+        "steps": result.steps,
+        "seconds": round(result.seconds, 1),
+        "final_loss": round(result.final_loss, 4),
+        "before": result.baseline.line_accuracy if result.baseline else None,
+        "best": result.best.line_accuracy if result.best else None,
+        "best_step": result.best.step if result.best else None,
+        "added_characters": "".join(result.added_characters),
+    }
+    zoo_name = name or (resume.name if resume else None)
+    if zoo_name and not no_export:
+        from luodi.train.export import export_run
+
+        exported = export_run(result.run_dir, zoo_name, force=force)
+        summary["model"] = zoo_name
+        summary["onnx"] = str(exported.onnx)
+        summary["export_max_abs_diff"] = exported.max_abs_diff
+        say(f"registered {zoo_name}: luodi ocr --model {zoo_name} IMAGE")
+    click.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--name", default=None, help="Register the export in the zoo under this name.")
+@click.option(
+    "--checkpoint",
+    type=click.Choice(["best", "latest"]),
+    default="best",
+    show_default=True,
+    help="Which weights of the run to export.",
+)
+@click.option(
+    "-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default RUN_DIR/export."
+)
+@click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
+def export(run_dir: Path, name: str | None, checkpoint: str, out: Path | None, force: bool) -> None:
+    """Export a training run to a static graph (paddle.jit.save) and ONNX; optionally register it."""
+    from luodi.train.export import export_run
+
+    result = export_run(run_dir, name, checkpoint=checkpoint, out_dir=out, force=force)
+    click.echo(
+        json.dumps(
+            {
+                "onnx": str(result.onnx),
+                "paddle": str(result.paddle_prefix),
+                "dictionary": str(result.dictionary),
+                "max_abs_diff": result.max_abs_diff,
+                "model": name,
+            },
+            ensure_ascii=False,
+        )
+    )

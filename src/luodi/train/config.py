@@ -1,0 +1,167 @@
+"""The fine-tuning config: a small YAML in the spirit of PaddleOCR's, validated strictly.
+
+Every section forbids unknown keys, so a typo (``learning_rat``) is an error naming the key and
+where it is, never a silently ignored setting. Relative paths are resolved against the config
+file's folder, so a recipe works from any working directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from luodi.errors import ConfigError, InputNotFoundError
+
+SYNTH_STYLES = ("print", "dotmatrix", "thermal", "stamp")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SynthSpec(_Strict):
+    """Synthetic lines rendered by ``luodi.synth`` before training starts."""
+
+    style: Literal["print", "dotmatrix", "thermal", "stamp"]
+    n: int = Field(gt=0)
+    severity: Literal["mild", "hard"] = "mild"
+    seed: int = 0
+    # the text to draw: an express-NER file (PaddleNLP format) or a plain text file, one line each
+    text: Path
+    text_format: Literal["express_ner", "lines"] = "express_ner"
+    fonts: tuple[str, ...] | None = None
+
+
+class DataSpec(_Strict):
+    labels: tuple[Path, ...] = ()  # PaddleOCR rec label files: "path<TAB>text" per line
+    synth: tuple[SynthSpec, ...] = ()
+
+    @model_validator(mode="after")
+    def _some_data(self) -> DataSpec:
+        if not self.labels and not self.synth:
+            raise ValueError("give label files (labels) or synthetic data (synth)")
+        return self
+
+
+class EvalSpec(DataSpec):
+    every_steps: int = Field(default=200, gt=0)
+    max_samples: int | None = Field(default=None, gt=0)
+
+
+class PreprocessSpec(_Strict):
+    height: Literal[48] = 48  # the PP-OCRv4 neck pools height 48 down to one row
+    max_width: int = Field(default=320, ge=16)
+
+
+class AugmentSpec(_Strict):
+    enabled: bool = True
+    prob: float = Field(default=0.4, ge=0.0, le=1.0)  # per sample
+    max_rotate_deg: float = Field(default=2.0, ge=0.0, le=15.0)
+    blur: bool = True
+    noise: bool = True
+    jpeg: bool = True
+    contrast: bool = True
+
+
+class OptimizerSpec(_Strict):
+    name: Literal["adamw"] = "adamw"
+    lr: float = Field(default=2e-4, gt=0.0)
+    weight_decay: float = Field(default=1e-4, ge=0.0)
+    warmup_steps: int = Field(default=50, ge=0)
+    schedule: Literal["cosine", "constant"] = "cosine"
+    min_lr_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
+    grad_clip: float | None = Field(default=5.0, gt=0.0)
+
+
+class TrainSpec(DataSpec):
+    batch_size: int = Field(default=16, gt=0)
+    steps: int | None = Field(default=None, gt=0)
+    epochs: int | None = Field(default=None, gt=0)
+    log_every: int = Field(default=10, gt=0)
+    # keep the backbone's BatchNorm statistics from pretraining: tiny CPU batches estimate them badly
+    freeze_bn: bool = True
+
+    @model_validator(mode="after")
+    def _one_length(self) -> TrainSpec:
+        if (self.steps is None) == (self.epochs is None):
+            raise ValueError("give exactly one of steps or epochs")
+        return self
+
+
+class CharacterSpec(_Strict):
+    extra: tuple[str, ...] = ()  # characters to add to the dictionary (each one entry)
+    add_unknown: bool = False  # add training-label characters missing from the dictionary
+
+
+class TrainConfig(_Strict):
+    base: str = "pp-ocrv4"
+    output_dir: Path = Path("runs")
+    seed: int = 0
+    Preprocess: PreprocessSpec = PreprocessSpec()
+    Augment: AugmentSpec = AugmentSpec()
+    Optimizer: OptimizerSpec = OptimizerSpec()
+    Characters: CharacterSpec = CharacterSpec()
+    Train: TrainSpec
+    Eval: EvalSpec | None = None
+
+
+def _resolve_paths(raw: Any, root: Path) -> Any:
+    """Resolve the path-valued keys (``labels``, ``text``, ``output_dir``) against ``root``."""
+    if isinstance(raw, dict):
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key in ("text", "output_dir") and isinstance(value, str):
+                out[key] = str((root / value).resolve()) if not Path(value).is_absolute() else value
+            elif key == "labels" and isinstance(value, list | str):
+                items = [value] if isinstance(value, str) else value
+                out[key] = [
+                    str((root / v).resolve()) if isinstance(v, str) and not Path(v).is_absolute() else v for v in items
+                ]
+            else:
+                out[key] = _resolve_paths(value, root)
+        return out
+    if isinstance(raw, list):
+        return [_resolve_paths(v, root) for v in raw]
+    return raw
+
+
+def _format_error(source: str, exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            parts.append(f"unknown key {where!r}")
+        elif err["type"] == "missing":
+            parts.append(f"missing key {where!r}")
+        else:
+            parts.append(f"{where}: {err['msg']}")
+    return f"{source}: " + "; ".join(parts)
+
+
+def parse_config(data: Any, *, root: Path | None = None, source: str = "config") -> TrainConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    if root is not None:
+        data = _resolve_paths(data, root)
+    try:
+        return TrainConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(source, exc)) from exc
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputNotFoundError(f"config file {path} does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    return parse_config(data, root=path.resolve().parent, source=str(path))

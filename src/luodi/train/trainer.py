@@ -1,0 +1,457 @@
+"""Fine-tune a PP-OCR recogniser in dynamic graph: CTC loss, AdamW with warmup + cosine, periodic
+evaluation, best checkpoint kept, resumable.
+
+A run lives in one folder::
+
+    RUN/config.json      the validated config            RUN/dict.txt       the (possibly extended) dictionary
+    RUN/latest.*         last checkpoint (weights, optimizer, state json)
+    RUN/best.pdparams    weights with the best eval line accuracy, RUN/best.json its numbers
+    RUN/metrics.csv      step, loss, lr, eval numbers    RUN/curves.png     the same as a plot
+    RUN/vdl/             VisualDL scalar logs (when visualdl is installed)
+
+Interrupting (Ctrl-C) writes a checkpoint first; ``--resume RUN`` continues from the last one with
+the same batch order, augmentation and learning-rate schedule as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from luodi.errors import ConfigError, InputNotFoundError, ModelError
+from luodi.eval.metrics import rec_metrics
+from luodi.train.charset import Charset, extend_head, read_charset
+from luodi.train.config import TrainConfig
+from luodi.train.data import (
+    DataReport,
+    LineImage,
+    augment,
+    bucketed_batches,
+    check_nonempty,
+    gather_samples,
+    load_lines,
+    make_batch,
+)
+
+log = logging.getLogger(__name__)
+
+STATE = "latest.json"
+
+
+def import_paddle() -> Any:
+    """Import paddle quietly (it warns at import about build tooling we never use) on the CPU."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import paddle
+    paddle.device.set_device("cpu")
+    return paddle
+
+
+@dataclass(frozen=True, slots=True)
+class EvalResult:
+    step: int
+    n: int
+    line_accuracy: float
+    line_accuracy_norm: float
+    one_minus_cer: float
+
+
+@dataclass(frozen=True, slots=True)
+class TrainResult:
+    run_dir: Path
+    steps: int
+    seconds: float
+    final_loss: float
+    baseline: EvalResult | None
+    best: EvalResult | None
+    last: EvalResult | None
+    train_report: str
+    eval_report: str
+    added_characters: tuple[str, ...] = ()
+
+
+@dataclass
+class _State:
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    best: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None
+    last: dict[str, Any] | None = None
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ScalarLog:
+    """metrics.csv always; VisualDL event files when visualdl is installed; curves.png on flush."""
+
+    COLUMNS = ("step", "loss", "lr", "eval_line_accuracy", "eval_line_accuracy_norm", "eval_one_minus_cer")
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / "metrics.csv"
+        self.png = run_dir / "curves.png"
+        if not self.path.is_file():
+            with self.path.open("w", newline="", encoding="utf-8") as f:
+                csv.writer(f).writerow(self.COLUMNS)
+        self._vdl: Any = None
+        try:
+            from visualdl import LogWriter
+
+            self._vdl = LogWriter(logdir=str(run_dir / "vdl"))
+        except ImportError:
+            log.info("visualdl not installed: scalars go to metrics.csv and curves.png only")
+
+    def write(self, step: int, **values: float) -> None:
+        with self.path.open("a", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerow([step, *(values.get(c, "") for c in self.COLUMNS[1:])])
+        if self._vdl is not None:
+            for tag, value in values.items():
+                self._vdl.add_scalar(
+                    tag=tag.replace("eval_", "eval/").replace("loss", "train/loss"), value=value, step=step
+                )
+
+    def close(self) -> None:
+        if self._vdl is not None:
+            self._vdl.close()
+        plot_curves(self.path, self.png)
+
+
+def plot_curves(csv_path: Path, png_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+    loss = [(int(r["step"]), float(r["loss"])) for r in rows if r["loss"]]
+    acc = [(int(r["step"]), float(r["eval_line_accuracy"])) for r in rows if r["eval_line_accuracy"]]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    if loss:
+        ax1.plot(*zip(*loss, strict=True), lw=1)
+    ax1.set(title="train CTC loss", xlabel="step")
+    if acc:
+        ax2.plot(*zip(*acc, strict=True), marker="o")
+    ax2.set(title="eval line accuracy", xlabel="step", ylim=(0, 1))
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=90)
+    plt.close(fig)
+
+
+def lr_factor(step: int, total: int, warmup: int, schedule: str, min_ratio: float) -> float:
+    """Linear warmup, then cosine down to ``min_ratio`` (or constant)."""
+    if warmup and step < warmup:
+        return (step + 1) / warmup
+    if schedule == "constant" or total <= warmup:
+        return 1.0
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def _atomic_save(paddle: Any, obj: Any, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    paddle.save(obj, str(tmp))
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def base_files(base: str, home: Path | None = None) -> tuple[Path, Path]:
+    """The base bundle's rec ONNX (the pretrained weights) and its dictionary."""
+    from luodi.zoo import get_bundle
+
+    bundle = get_bundle(base, home=home)
+    if bundle.rec is None or bundle.rec.model is None:
+        raise ModelError(f"bundle {base!r} has no ONNX recogniser to start from")
+    if bundle.dictionary is None:
+        raise ModelError(f"bundle {base!r} has no character dictionary")
+    return bundle.rec.model, bundle.dictionary
+
+
+def set_bn_eval(model: Any) -> None:
+    from paddle import nn
+
+    for layer in model.sublayers():
+        if isinstance(layer, nn.BatchNorm2D):
+            layer.eval()
+
+
+def evaluate(model: Any, lines: list[LineImage], charset: Charset, *, batch_size: int = 16) -> tuple[list[str], Any]:
+    """Greedy-decode every line; returns predictions and luodi's rec metrics."""
+    paddle = import_paddle()
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(lines)), key=lambda i: lines[i].image.shape[1])
+    preds: list[str] = [""] * len(lines)
+    with paddle.no_grad():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = make_batch([lines[i].image for i in idx], [lines[i].label for i in idx], None)
+            probs = model(paddle.to_tensor(batch.images)).numpy()
+            for row, i in enumerate(idx):
+                preds[i] = charset.decode(probs[row], int(batch.input_lengths[row]))
+    if was_training:
+        model.train()
+    return preds, rec_metrics(preds, [ln.label for ln in lines])
+
+
+class Trainer:
+    """One fine-tuning run. Construct, then :meth:`run`. Not thread-safe (it owns a model)."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run_dir: Path,
+        *,
+        resume: bool = False,
+        home: Path | None = None,
+        progress: bool = True,
+        on_log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.resume = resume
+        self.home = home
+        self.progress = progress
+        self.say = on_log or (lambda msg: log.info("%s", msg))
+
+    # --- setup -------------------------------------------------------------------------------
+    def _prepare_dir(self) -> None:
+        cfg_json = self.config.model_dump(mode="json")
+        cfg_file = self.run_dir / "config.json"
+        if self.resume:
+            if not (self.run_dir / STATE).is_file():
+                raise InputNotFoundError(f"{self.run_dir}: no checkpoint to resume from ({STATE} missing)")
+            saved = json.loads(cfg_file.read_text(encoding="utf-8"))
+            if saved != cfg_json:
+                raise ConfigError(f"{self.run_dir}: the config differs from the one this run started with")
+            return
+        if (self.run_dir / STATE).is_file():
+            raise ConfigError(f"{self.run_dir} already holds a run; resume it with --resume or choose another --name")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(cfg_file, cfg_json)
+
+    def _charset(self, train_samples_text: list[str]) -> tuple[Charset, Charset, tuple[str, ...]]:
+        _onnx_path, dict_path = base_files(self.config.base, self.home)
+        base = read_charset(dict_path)
+        wanted = list(self.config.Characters.extra)
+        if self.config.Characters.add_unknown:
+            known = base.known()
+            wanted += sorted({c for t in train_samples_text for c in t if c not in known})
+        new = base.extended(wanted)
+        added = new.entries[len(base.entries) :]
+        return base, new, added
+
+    def run(self) -> TrainResult:
+        paddle = import_paddle()
+        from luodi.train.model import build_model
+        from luodi.train.weights import load_pretrained
+
+        cfg = self.config
+        self._prepare_dir()
+        paddle.seed(cfg.seed)
+        synth_root = cfg.output_dir / "_synth"
+
+        train_samples = gather_samples(cfg.Train, synth_root)
+        base_cs, charset, added = self._charset([s.label for s in train_samples])
+        if self.resume:
+            charset = read_charset(self.run_dir / "dict.txt")
+        else:
+            charset.write(self.run_dir / "dict.txt")
+        if added:
+            self.say(f"dictionary: {len(added)} characters added: {''.join(added)[:60]}")
+        known = charset.known()
+        train_lines, train_rep = load_lines(
+            train_samples, max_width=cfg.Preprocess.max_width, known=known, drop_unknown=True
+        )
+        check_nonempty(train_lines, "training", train_rep)
+        self.say(f"train: {train_rep.summary()}")
+        eval_lines: list[LineImage] = []
+        eval_rep = DataReport()
+        if cfg.Eval is not None:
+            eval_samples = gather_samples(cfg.Eval, synth_root)
+            if cfg.Eval.max_samples is not None:
+                eval_samples = eval_samples[: cfg.Eval.max_samples]
+            # unknown characters stay in eval: the model cannot read them, and the score should say so
+            eval_lines, eval_rep = load_lines(
+                eval_samples, max_width=cfg.Preprocess.max_width, known=known, drop_unknown=False
+            )
+            check_nonempty(eval_lines, "evaluation", eval_rep)
+            self.say(f"eval: {eval_rep.summary()}")
+
+        onnx_path, _ = base_files(cfg.base, self.home)
+        model = build_model(base_cs.num_classes)
+        load_pretrained(model, onnx_path)
+        extend_head(model, base_cs, charset, seed=cfg.seed)
+
+        steps_per_epoch = math.ceil(len(train_lines) / cfg.Train.batch_size)
+        total = cfg.Train.steps if cfg.Train.steps is not None else steps_per_epoch * (cfg.Train.epochs or 1)
+        opt_cfg = cfg.Optimizer
+
+        def factor(step: int) -> float:
+            return lr_factor(step, total, opt_cfg.warmup_steps, opt_cfg.schedule, opt_cfg.min_lr_ratio)
+
+        sched = paddle.optimizer.lr.LambdaDecay(learning_rate=opt_cfg.lr, lr_lambda=factor)
+        decay_names = {p.name for p in model.parameters() if len(p.shape) >= 2}
+        clip = paddle.nn.ClipGradByGlobalNorm(opt_cfg.grad_clip) if opt_cfg.grad_clip else None
+        optimizer = paddle.optimizer.AdamW(
+            learning_rate=sched,
+            parameters=model.parameters(),
+            weight_decay=opt_cfg.weight_decay,
+            apply_decay_param_fun=lambda name: name in decay_names,  # no decay on norms, biases, scalars
+            grad_clip=clip,
+        )
+
+        state = _State()
+        if self.resume:
+            state = _State(**json.loads((self.run_dir / STATE).read_text(encoding="utf-8")))
+            model.set_state_dict(paddle.load(str(self.run_dir / "latest.pdparams")))
+            optimizer.set_state_dict(paddle.load(str(self.run_dir / "latest.pdopt")))
+            sched.last_epoch = state.step - 1
+            sched.step()
+            self.say(f"resumed at step {state.step} of {total}")
+
+        scalars = ScalarLog(self.run_dir)
+        ctc = paddle.nn.CTCLoss(blank=0, reduction="none")
+        char_index = charset.index()
+
+        def do_eval(step: int) -> EvalResult | None:
+            if not eval_lines:
+                return None
+            _, m = evaluate(model, eval_lines, charset)
+            set_bn_eval(model) if cfg.Train.freeze_bn else None
+            res = EvalResult(step, m.n, m.line_accuracy, m.line_accuracy_norm, m.one_minus_cer)
+            scalars.write(
+                step,
+                eval_line_accuracy=m.line_accuracy,
+                eval_line_accuracy_norm=m.line_accuracy_norm,
+                eval_one_minus_cer=m.one_minus_cer,
+            )
+            return res
+
+        def save(tag: str = "latest") -> None:
+            _atomic_save(paddle, model.state_dict(), self.run_dir / f"{tag}.pdparams")
+            if tag == "latest":
+                _atomic_save(paddle, optimizer.state_dict(), self.run_dir / "latest.pdopt")
+                _write_json(self.run_dir / STATE, asdict(state))
+
+        started = time.perf_counter()
+        elapsed_before = state.seconds
+        if state.step == 0 and state.baseline is None and eval_lines:
+            base_eval = do_eval(0)
+            state.baseline = asdict(base_eval) if base_eval else None
+            state.best = state.baseline
+            save("best")
+            self.say(f"before fine-tuning: eval line accuracy {base_eval.line_accuracy:.4f}" if base_eval else "")
+
+        model.train()
+        if cfg.Train.freeze_bn:
+            set_bn_eval(model)
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, initial=state.step, disable=not self.progress, unit="step", dynamic_ncols=True)
+        loss_value = float("nan")
+        aug_cfg = cfg.Augment
+        try:
+            while state.step < total:
+                epoch_batches = list(
+                    bucketed_batches(train_lines, cfg.Train.batch_size, np.random.default_rng([cfg.seed, state.epoch]))
+                )
+                for k in range(state.batch_in_epoch, len(epoch_batches)):
+                    if state.step >= total:
+                        break
+                    rng = np.random.default_rng([cfg.seed, 1, state.step])
+                    idx = epoch_batches[k]
+                    imgs = [augment(train_lines[i].image, aug_cfg, rng) for i in idx]
+                    batch = make_batch(imgs, [train_lines[i].label for i in idx], char_index)
+                    logits = model(paddle.to_tensor(batch.images))
+                    loss = ctc(
+                        logits.transpose([1, 0, 2]),
+                        paddle.to_tensor(batch.labels),
+                        paddle.to_tensor(batch.input_lengths),
+                        paddle.to_tensor(batch.label_lengths),
+                    ).mean()
+                    loss.backward()
+                    optimizer.step()
+                    optimizer.clear_grad()
+                    sched.step()
+                    loss_value = float(loss.numpy())
+                    if not math.isfinite(loss_value):
+                        raise ModelError(f"the loss became {loss_value} at step {state.step}; lower Optimizer.lr")
+                    state.step += 1
+                    state.batch_in_epoch = k + 1
+                    bar.update(1)
+                    if state.step % cfg.Train.log_every == 0 or state.step == total:
+                        lr = float(optimizer.get_lr())
+                        scalars.write(state.step, loss=loss_value, lr=lr)
+                        bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}")
+                    if cfg.Eval is not None and (state.step % cfg.Eval.every_steps == 0 or state.step == total):
+                        res = do_eval(state.step)
+                        if res is not None:
+                            state.last = asdict(res)
+                            best_acc = (state.best or {}).get("line_accuracy", -1.0)
+                            if res.line_accuracy > best_acc:
+                                state.best = asdict(res)
+                                save("best")
+                            best_now = max(best_acc, res.line_accuracy)
+                            bar.write(f"step {state.step}: eval accuracy {res.line_accuracy:.4f} (best {best_now:.4f})")
+                        state.seconds = elapsed_before + time.perf_counter() - started
+                        save()
+                else:
+                    state.epoch += 1
+                    state.batch_in_epoch = 0
+        except KeyboardInterrupt:
+            state.seconds = elapsed_before + time.perf_counter() - started
+            save()
+            bar.close()
+            scalars.close()
+            raise
+        bar.close()
+        state.seconds = elapsed_before + time.perf_counter() - started
+        if cfg.Eval is None:
+            save("best")  # without an eval set the last weights are the ones to export
+        save()
+        scalars.close()
+        if state.best is not None:
+            _write_json(self.run_dir / "best.json", state.best)
+        return TrainResult(
+            run_dir=self.run_dir,
+            steps=state.step,
+            seconds=state.seconds,
+            final_loss=loss_value,
+            baseline=EvalResult(**state.baseline) if state.baseline else None,
+            best=EvalResult(**state.best) if state.best else None,
+            last=EvalResult(**state.last) if state.last else None,
+            train_report=train_rep.summary(),
+            eval_report=eval_rep.summary(),
+            added_characters=tuple(added),
+        )
+
+
+def train(
+    config: TrainConfig,
+    *,
+    name: str | None = None,
+    resume: str | Path | None = None,
+    home: Path | None = None,
+    progress: bool = True,
+    on_log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Fine-tune per ``config`` into ``output_dir/name`` (or continue the run in ``resume``)."""
+    run_dir = Path(resume) if resume is not None else config.output_dir / (name or time.strftime("rec-%Y%m%d-%H%M%S"))
+    trainer = Trainer(config, run_dir, resume=resume is not None, home=home, progress=progress, on_log=on_log)
+    return trainer.run()
