@@ -7,25 +7,36 @@ from collections.abc import Sequence
 import pytest
 
 from luodi.errors import ConfigError, EmptyInputError, InputError
-from luodi.kie.contact import Contact, ContactOptions, ContactParser
+from luodi.kie.contact import Contact, ContactOptions, ContactParser, normalize_phone
+from luodi.kie.contact.parser import _PHONE_STAND_IN, _hide_map
 from luodi.kie.ner.data import EntitySpan, spans_to_tags
 from luodi.kie.ner.model import NerModel, Prediction
 
 
 class ScriptedTagger(NerModel):
-    """A tagger whose answers are written by the test (what the real model would output)."""
+    """A tagger whose answers are written by the test (what the real model would output).
+
+    Answers are keyed by the text given to the parser; pieces are written as in that text, except
+    that whole phone numbers are matched against the stand-in mobile the parser shows the model.
+    """
 
     def __init__(self, answers: dict[str, list[tuple[str, str]]], confidence: float = 0.99) -> None:
         self.answers = answers
         self.confidence = confidence
         self.path = None
 
+    def _answers_for(self, view: str) -> list[tuple[str, str]]:
+        for original, answers in self.answers.items():
+            if _hide_map(original, phones_as_mobile=True)[0] == view or _hide_map(original)[0] == view:
+                return [(k, _PHONE_STAND_IN if normalize_phone(p) else p) for k, p in answers]
+        raise KeyError(view)
+
     def predict(self, texts: Sequence[str], *, batch_size: int = 16) -> list[Prediction]:
         out = []
         for text in texts:
             spans, pos = [], 0
             # Pieces are listed in text order; each is looked up after the previous one.
-            for kind, piece in self.answers[text]:
+            for kind, piece in self._answers_for(text):
                 start = text.index(piece, pos)
                 spans.append(EntitySpan(kind, start, start + len(piece)))
                 pos = start + len(piece)
@@ -75,10 +86,9 @@ def test_full_contact() -> None:
 
 def test_spaces_and_labels_are_hidden_from_the_model_but_offsets_are_kept() -> None:
     text = "收件人：韦业涛 电话：186 0000 9172 地址：黑龙江省双鸭山市尖山区八马路"
-    clean = "韦业涛186000091722黑龙江省双鸭山市尖山区八马路".replace("91722", "9172")
     tagger = ScriptedTagger(
         {
-            clean: [
+            text: [
                 ("P", "韦业涛"),
                 ("T", "18600009172"),
                 ("A1", "黑龙江省"),
@@ -117,12 +127,12 @@ def test_two_phones_are_both_reported_and_flagged() -> None:
 
 def test_phone_rules_override_model_boundaries_and_catch_missed_phones() -> None:
     text = "张三0451-86331234黑龙江省哈尔滨市南岗区西大直街"
-    # The model cut the landline short and tagged its tail as detail.
+    # The model (shown the stand-in mobile) tagged only part of it.
     c = _parser(
         {
             text: [
                 ("P", "张三"),
-                ("T", "0451-8633"),
+                ("T", "1380000"),
                 ("A1", "黑龙江省"),
                 ("A2", "哈尔滨市"),
                 ("A3", "南岗区"),
@@ -242,8 +252,16 @@ def test_district_of_a_city_without_districts_is_detail() -> None:
 
 def test_clipped_span_sheds_hidden_label_characters() -> None:
     text = "收件人：王建国，电话：021-62538890"
-    clean = "王建国021-62538890"
     # The model ran the name into the phone; the phone rule cuts it back to the name alone.
-    c = ContactParser(ScriptedTagger({clean: [("P", "王建国021-6253")]}))(text)
+    c = ContactParser(ScriptedTagger({text: [("P", "王建国1380")]}))(text)
     assert c.name and c.name.value == "王建国"
     assert c.phone and c.phone.value == "021-62538890"
+
+
+def test_model_sees_every_phone_as_a_plain_mobile() -> None:
+    text = "王建国 (021)6253-8890 上海市"
+    view, index = _hide_map(text, phones_as_mobile=True)
+    assert view == "王建国" + _PHONE_STAND_IN + "上海市"
+    phone_start, phone_end = text.index("("), text.index("0 ") + 1
+    assert index[3] == phone_start and index[3 + len(_PHONE_STAND_IN) - 1] + 1 == phone_end
+    assert _hide_map(text)[0] == "王建国(021)6253-8890上海市"

@@ -122,10 +122,35 @@ def _hidden_mask(text: str) -> list[bool]:
     return hidden
 
 
-def _hide_map(text: str) -> tuple[str, list[int]]:
-    """The text without hidden characters, and each kept character's original index."""
-    keep = [i for i, h in enumerate(_hidden_mask(text)) if not h]
-    return "".join(text[i] for i in keep), keep
+# Every phone is shown to the model as one plain mobile number, the only form in its training data;
+# the phone rules, not the model, decide what a phone is and how it is written.
+_PHONE_STAND_IN = "13800000000"
+
+
+def _hide_map(text: str, *, phones_as_mobile: bool = False) -> tuple[str, list[int]]:
+    """The text the model sees, and each of its characters' index in ``text``.
+
+    Hidden characters are left out; with ``phones_as_mobile`` each phone becomes the stand-in
+    mobile, its first character mapped to the phone's start and the rest to its last character, so
+    a span ending on the stand-in ends where the phone ends.
+    """
+    hidden = _hidden_mask(text)
+    starts = {m.start: m.end for m in find_phones(text)} if phones_as_mobile else {}
+    chars: list[str] = []
+    index: list[int] = []
+    i = 0
+    while i < len(text):
+        end = starts.get(i)
+        if end is not None:
+            chars.extend(_PHONE_STAND_IN)
+            index.extend([i] + [end - 1] * (len(_PHONE_STAND_IN) - 1))
+            i = end
+            continue
+        if not hidden[i]:
+            chars.append(text[i])
+            index.append(i)
+        i += 1
+    return "".join(chars), index
 
 
 class ContactParser:
@@ -168,7 +193,7 @@ class ContactParser:
                 raise EmptyInputError(f"text {i}: empty text, nothing to parse" if len(texts) > 1 else "empty text")
             if len(text) > MAX_TEXT_CHARS:
                 raise InputError(f"text {i}: {len(text)} characters; one contact is at most {MAX_TEXT_CHARS}")
-        hidden = [_hide_map(t) for t in texts]
+        hidden = [_hide_map(t, phones_as_mobile=self.mode == "combined") for t in texts]
         preds: list[Prediction | None] = [None] * len(texts)
         if self.model is not None:
             preds = list(self.model.predict([clean for clean, _ in hidden]))
