@@ -1,0 +1,102 @@
+"""``luodi quantize MODEL --calib DIR --name NEW``: INT8 post-training quantization of a bundle."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("model")
+@click.option(
+    "--calib",
+    "calib",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder of page images (or PDFs) like the ones the model will read; at least 4 pages.",
+)
+@click.option("--name", "name", required=True, help="Name to register the INT8 model under.")
+@click.option(
+    "--eval-labels",
+    "eval_labels",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Score before/after on this PaddleOCR rec label file or KIE labels.jsonl (repeatable).",
+)
+@click.option(
+    "--report",
+    "report",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the report to FILE.json and FILE.md (default: print the Markdown).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing model of that name.")
+@click.option(
+    "--toolchain",
+    type=click.Choice(["ort", "nncf"]),
+    default="ort",
+    show_default=True,
+    help="Quantizer: ONNX Runtime's (measured faster and more accurate here) or NNCF.",
+)
+@click.option(
+    "--stages",
+    default="det,cls,rec",
+    show_default=True,
+    help="Stages to quantize (comma-separated); the others are borrowed from MODEL as they are.",
+)
+@click.option(
+    "--runtime",
+    type=click.Choice(["onnxruntime", "openvino"]),
+    default="onnxruntime",
+    show_default=True,
+    help="Runtime used to measure the report (the INT8 files run on both).",
+)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model when measuring.")
+@click.option("--max-pages", type=click.IntRange(min=1), default=64, show_default=True, help="Calibration pages used.")
+def quantize(  # noqa: PLR0917 - click passes every option positionally
+    model: str,
+    calib: Path,
+    name: str,
+    eval_labels: tuple[Path, ...],
+    report: Path | None,
+    force: bool,
+    toolchain: str,
+    stages: str,
+    runtime: str,
+    threads: int | None,
+    max_pages: int,
+) -> None:
+    """Quantize MODEL to INT8 with calibration pages from --calib and register it as --name."""
+    from luodi.slim import quantize_bundle
+
+    def say(msg: str) -> None:
+        click.echo(msg, err=True)
+
+    result = quantize_bundle(
+        model,
+        calib,
+        name,
+        stages=[s.strip() for s in stages.split(",") if s.strip()],
+        toolchain=toolchain,
+        force=force,
+        eval_labels=eval_labels,
+        runtime=runtime,
+        threads=threads,
+        max_pages=max_pages,
+        command=shlex.join(["luodi", "quantize", *sys.argv[2:]]) if len(sys.argv) > 1 else None,
+        progress=say,
+    )
+    if report is not None:
+        json_path, md_path = result.report.write(report)
+        say(f"report: {json_path} and {md_path}")
+        size = result.report.to_dict()["size"]["total"]
+        lat = result.report.to_dict()["latency"]["speedup"]
+        click.echo(
+            json.dumps({"name": result.bundle.name, "size_ratio": size["ratio"], "speedup": lat}, ensure_ascii=False)
+        )
+    else:
+        click.echo(result.report.to_markdown())

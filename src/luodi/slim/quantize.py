@@ -1,0 +1,184 @@
+"""``quantize_bundle``: post-training static INT8 of a whole OCR bundle, registered under a new name.
+
+Order of work, so that a failure leaves nothing behind: check the name and the base model, record
+calibration inputs by running the FP32 pipeline over the user's pages, quantize every stage into a
+temporary folder, load and measure the result (before/after report) from there, and only then
+register the files in the zoo in one atomic step.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from luodi.errors import ConfigError, InputError, ModelError, ModelExistsError
+from luodi.slim.calibrate import MIN_CALIB_PAGES, STAGES, CalibrationSet, collect
+from luodi.slim.report import QuantizeReport, build_report
+from luodi.slim.toolchains import TOOLCHAINS, StageRecipe, quantize_onnx
+from luodi.zoo.spec import Bundle
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+def default_recipes(toolchain: str = "ort") -> dict[str, StageRecipe]:
+    """The per-stage recipes chosen by measurement on this CPU (bench/results/quantize.md)."""
+    if toolchain not in TOOLCHAINS:
+        raise ConfigError(f"unknown toolchain {toolchain!r}; choose one of: {', '.join(TOOLCHAINS)}")
+    if toolchain == "nncf":
+        return {
+            "det": StageRecipe(toolchain="nncf"),
+            "cls": StageRecipe(toolchain="nncf"),
+            "rec": StageRecipe(toolchain="nncf", transformer=True),
+        }
+    return {
+        "det": StageRecipe(toolchain="ort", ignore_names=DET_FP32),
+        "cls": StageRecipe(toolchain="ort"),
+        "rec": StageRecipe(toolchain="ort", ignore_names=REC_FP32),
+    }
+
+
+#: Nodes kept in FP32 (mixed precision), by name in the paddle2onnx graphs; names absent from a
+#: given model are simply not matched. Chosen by measurement (bench/results/quantize.md).
+#: PP-OCRv6 small rec on 150 real-width lines: all convs INT8 lost 2.7 points of line accuracy,
+#: keeping the three stem convs FP32 lost 0.7 (the stem sees raw pixels, whose range per channel
+#: the per-tensor activation scale fits worst); keeping the last stage FP32 instead did not help.
+DET_FP32: tuple[str, ...] = ("Conv.0",)
+REC_FP32: tuple[str, ...] = ("Conv.0", "Conv.1", "Conv.2")
+
+
+@dataclass(frozen=True)
+class QuantizeResult:
+    bundle: Bundle
+    report: QuantizeReport
+    calibration: CalibrationSet
+
+
+def quantize_bundle(
+    model: str,
+    calib_dir: str | Path,
+    name: str,
+    *,
+    stages: Sequence[str] = STAGES,
+    toolchain: str = "ort",
+    recipes: Mapping[str, StageRecipe] | None = None,
+    force: bool = False,
+    home: str | Path | None = None,
+    eval_labels: Sequence[str | Path] = (),
+    runtime: str = "onnxruntime",
+    threads: int | None = None,
+    max_pages: int = 64,
+    min_pages: int = MIN_CALIB_PAGES,
+    latency_pages: int = 8,
+    command: str | None = None,
+    progress: Progress | None = None,
+) -> QuantizeResult:
+    """Quantize ``model``'s stages to INT8 with calibration pages from ``calib_dir``; register ``name``.
+
+    Stages not in ``stages`` are borrowed from ``model`` unchanged. ``eval_labels`` are PaddleOCR rec
+    label files (``path<TAB>text``) and/or KIE ``labels.jsonl`` files; each is scored before and
+    after. Raises ``ModelExistsError`` for a taken name (unless ``force``), ``ModelNotPulledError`` /
+    ``UnknownModelError`` for the base, ``InputError`` for unusable calibration input.
+    """
+    from luodi.zoo import get_bundle, resolve_home
+    from luodi.zoo.registry import BUILTINS
+    from luodi.zoo.store import MANIFEST, bundle_dir, check_name
+
+    say = progress or (lambda _msg: None)
+    home_path = resolve_home(home)
+    check_name(name, ConfigError)
+    chosen = tuple(dict.fromkeys(stages))
+    unknown = [s for s in chosen if s not in STAGES]
+    if unknown or not chosen:
+        raise ConfigError(f"stages must be some of det, cls, rec; got {list(stages)}")
+    if name == model:
+        raise ModelExistsError(f"the quantized model needs a name other than its base {model!r}")
+    if name in BUILTINS:
+        raise ModelExistsError(f"{name!r} is a built-in model name; choose another name")
+    if (bundle_dir(home_path, name) / MANIFEST).is_file() and not force:
+        raise ModelExistsError(f"model {name!r} already exists; pass --force to replace it")
+    labels = [Path(p) for p in eval_labels]
+    for p in labels:
+        if not p.is_file():
+            raise InputError(f"--eval-labels: {p} does not exist or is not a file")
+    base = get_bundle(model, home_path)  # ModelNotPulledError names the pull command
+    recipe_map = dict(default_recipes(toolchain))
+    recipe_map.update(recipes or {})
+    for stage in chosen:
+        if getattr(base, stage) is None or getattr(base, stage).model is None:
+            raise ModelError(f"{model!r} has no ONNX {stage} model to quantize")
+
+    say(f"calibrating: running {model} over the pages in {calib_dir}")
+    t0 = time.perf_counter()
+    calib = collect(model, calib_dir, home=home_path, max_pages=max_pages, min_pages=min_pages)
+    calib_s = time.perf_counter() - t0
+    for stage in chosen:
+        if calib.count(stage) == 0:
+            raise InputError(f"the calibration pages produced no {stage} inputs (no text lines found?)")
+
+    with tempfile.TemporaryDirectory(prefix="luodi-quantize-") as tmp:
+        work = Path(tmp)
+        out_paths: dict[str, Path] = {}
+        seconds: dict[str, float] = {}
+        for stage in chosen:
+            spec = getattr(base, stage)
+            recipe = recipe_map[stage]
+            say(f"quantizing {stage} ({recipe.toolchain}, {calib.count(stage)} calibration samples)")
+            t = time.perf_counter()
+            out = work / f"{stage}.onnx"
+            quantize_onnx(spec.model, out, calib.samples[stage], recipe)
+            seconds[stage] = time.perf_counter() - t
+            out_paths[stage] = out
+        candidate = _candidate_bundle(base, name, out_paths)
+        say("measuring FP32 vs INT8 (latency, accuracy)")
+        report = build_report(
+            base=base,
+            quantized=candidate,
+            calib=calib,
+            calib_dir=Path(calib_dir),
+            recipes={s: recipe_map[s] for s in chosen},
+            quantize_seconds={"calibration": calib_s, **seconds},
+            labels=labels,
+            runtime=runtime,
+            threads=threads,
+            latency_pages=latency_pages,
+            command=command or _command_line(),
+        )
+        say(f"registering {name}")
+        from luodi.zoo import register_bundle
+
+        bundle = register_bundle(
+            name,
+            base=model,
+            force=force,
+            home=home_path,
+            description=f"INT8 ({', '.join(chosen)}) of {model}, calibrated on {calib.pages} pages",
+            source=f"luodi quantize {model} --calib {calib_dir}",
+            det=out_paths.get("det"),
+            cls=out_paths.get("cls"),
+            rec=out_paths.get("rec"),
+        )
+    report = report.with_bundle(bundle)
+    return QuantizeResult(bundle=bundle, report=report, calibration=calib)
+
+
+def _candidate_bundle(base: Bundle, name: str, paths: Mapping[str, Path]) -> Bundle:
+    changes: dict[str, Any] = {"name": name}
+    for stage, path in paths.items():
+        changes[stage] = replace(getattr(base, stage), model=path, paddle_model=None)
+    return replace(base, **changes)
+
+
+def _command_line() -> str:
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(("luodi", "__main__.py")):
+        argv[0] = "luodi"
+    return shlex.join(argv)

@@ -1,0 +1,298 @@
+"""The before/after report of a quantization: sizes, latency per stage and end to end, accuracy.
+
+Latency is measured on real pages (the calibration pages, each with its own crop widths), FP32 and
+INT8 interleaved round by round and summarised by the median, because other work on the machine
+shifts absolute times between rounds. Accuracy is scored on the user's label files: a PaddleOCR rec
+label file gives line accuracy; a KIE ``labels.jsonl`` gives waybill field (micro) accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from luodi.errors import InputError, OutputError
+from luodi.slim.calibrate import STAGES, CalibrationSet, list_calibration_files
+from luodi.slim.toolchains import StageRecipe
+from luodi.zoo.spec import Bundle
+
+ROUNDS = 3
+
+
+@dataclass(frozen=True)
+class QuantizeReport:
+    """JSON-ready facts; :meth:`to_markdown` renders them for people."""
+
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = json.loads(json.dumps(self.data))
+        return out
+
+    def with_bundle(self, bundle: Bundle) -> QuantizeReport:
+        data = dict(self.data)
+        data["registered"] = {
+            "name": bundle.name,
+            "files": [{"path": str(f.path), "role": f.role, "bytes": f.bytes} for f in bundle.files],
+        }
+        return replace(self, data=data)
+
+    def write(self, path: str | Path) -> tuple[Path, Path]:
+        """Write ``X.json`` and ``X.md`` next to each other (``path`` may end in either or neither)."""
+        p = Path(path)
+        stem = p.with_suffix("") if p.suffix in (".json", ".md") else p
+        json_path, md_path = stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".md")
+        try:
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            json_path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            md_path.write_text(self.to_markdown(), encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write the report to {stem}: {exc}") from exc
+        return json_path, md_path
+
+    def to_markdown(self) -> str:
+        d = self.to_dict()
+        out = [f"# INT8 quantization of {d['base']} → {d['name']}", "", "```", d["command"], "```", ""]
+        env = d["environment"]
+        out.append(
+            f"Machine: {env['cpu']}, {env['cores']} cores; runtime {d['runtime']}; "
+            f"load average {env['load_start']} at start, {env['load_end']} at end. "
+            f"Calibration: {d['calibration']['pages']} pages from `{d['calibration']['folder']}`, "
+            f"samples {d['calibration']['samples']}."
+        )
+        out += ["", "## Size", "", "| stage | FP32 bytes | INT8 bytes | ratio |", "|---|---|---|---|"]
+        for stage, s in d["size"].items():
+            out.append(f"| {stage} | {s['fp32']:,} | {s['int8']:,} | {s['ratio']:.1%} |")
+        lat = d["latency"]
+        out += [
+            "",
+            f"## Latency (median of {lat['rounds']} interleaved rounds over {lat['pages']} pages, ms per page)",
+            "",
+            "| stage | FP32 | INT8 | speed-up |",
+            "|---|---|---|---|",
+        ]
+        for stage in (*STAGES, "total"):
+            if stage in lat["fp32_ms"]:
+                a, b = lat["fp32_ms"][stage], lat["int8_ms"][stage]
+                out.append(f"| {stage} | {a:.1f} | {b:.1f} | {a / b if b else 0:.2f}x |")
+        out.append("")
+        out.append(f"Precision that ran: FP32 {lat['precision']['fp32']}, INT8 {lat['precision']['int8']}.")
+        if d["accuracy"]:
+            out += [
+                "",
+                "## Accuracy",
+                "",
+                "| labels | metric | n | FP32 | INT8 | change |",
+                "|---|---|---|---|---|---|",
+            ]
+            for a in d["accuracy"]:
+                for metric in a["metrics"]:
+                    f32, i8 = a["fp32"][metric], a["int8"][metric]
+                    change = "" if f32 is None or i8 is None else f"{100 * (i8 - f32):+.1f} pt"
+                    out.append(f"| {a['labels']} | {metric} | {a['n']} | {f32} | {i8} | {change} |")
+        out += ["", "## Recipe (what stayed FP32)", ""]
+        for stage, r in d["recipes"].items():
+            kept = [*r["ignore_names"], *(f"all {t}" for t in r["ignore_ops"]), *r["ignore_patterns"]]
+            out.append(
+                f"- {stage}: {r['toolchain']}, per-channel {r['per_channel']}, calibration {r['calibration']}; "
+                f"FP32: {', '.join(kept) if kept else 'nothing beyond non-quantizable ops'}"
+            )
+        if "registered" in d:
+            out += ["", f"Registered as `{d['registered']['name']}`:", ""]
+            out += [f"- {f['role']}: {f['path']} ({f['bytes']:,} bytes)" for f in d["registered"]["files"]]
+        return "\n".join(out) + "\n"
+
+
+def build_report(
+    *,
+    base: Bundle,
+    quantized: Bundle,
+    calib: CalibrationSet,
+    calib_dir: Path,
+    recipes: Mapping[str, StageRecipe],
+    quantize_seconds: Mapping[str, float],
+    labels: Sequence[Path],
+    runtime: str,
+    threads: int | None,
+    latency_pages: int,
+    command: str,
+) -> QuantizeReport:
+    from luodi.io import load_pages
+    from luodi.ocr.pipeline import OCR
+
+    load_start = _load()
+    size = {}
+    for stage in STAGES:
+        a, b = getattr(base, stage), getattr(quantized, stage)
+        if a is None or b is None or a.model is None or b.model is None:
+            continue
+        fp32, int8 = a.model.stat().st_size, b.model.stat().st_size
+        size[stage] = {"fp32": fp32, "int8": int8, "ratio": round(int8 / fp32, 4)}
+    fp32_total = sum(s["fp32"] for s in size.values())
+    int8_total = sum(s["int8"] for s in size.values())
+    size["total"] = {"fp32": fp32_total, "int8": int8_total, "ratio": round(int8_total / max(fp32_total, 1), 4)}
+
+    engines = {
+        "fp32": OCR(base, runtime=runtime, threads=threads),
+        "int8": OCR(quantized, runtime=runtime, threads=threads),
+    }
+    pages = []
+    for name in list_calibration_files(calib_dir):
+        try:
+            pages.extend(load_pages(name))
+        except InputError:
+            continue
+        if len(pages) >= latency_pages:
+            break
+    pages = pages[:latency_pages]
+    latency = _latency(engines, pages)
+    latency["precision"] = {k: {s: i.precision for s, i in e.runtime_info.items()} for k, e in engines.items()}
+
+    accuracy = [_accuracy(engines, p) for p in labels]
+    data = {
+        "name": quantized.name,
+        "base": base.name,
+        "command": command,
+        "runtime": runtime,
+        "threads": threads,
+        "environment": {
+            "cpu": _cpu_name(),
+            "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "python": platform.python_version(),
+            "versions": _versions(),
+            "load_start": load_start,
+            "load_end": _load(),
+        },
+        "calibration": {
+            "folder": str(calib_dir),
+            "pages": calib.pages,
+            "samples": {s: calib.count(s) for s in calib.samples},
+            "skipped": list(calib.skipped),
+        },
+        "recipes": {s: r.to_dict() for s, r in recipes.items()},
+        "seconds": {k: round(v, 2) for k, v in quantize_seconds.items()},
+        "size": size,
+        "latency": latency,
+        "accuracy": accuracy,
+    }
+    return QuantizeReport(data)
+
+
+def _latency(engines: Mapping[str, Any], pages: Sequence[Any]) -> dict[str, Any]:
+    per: dict[str, dict[str, list[float]]] = {k: {s: [] for s in (*STAGES, "total")} for k in engines}
+    for engine in engines.values():  # warm-up: first calls allocate, and openvino compiles shapes
+        if pages:
+            engine.run_pages(pages[:1])
+    for _ in range(ROUNDS):
+        for key, engine in engines.items():
+            sums = dict.fromkeys((*STAGES, "total"), 0.0)
+            for page in pages:
+                t = engine.run_pages([page]).timings
+                sums["det"] += t.det
+                sums["cls"] += t.cls
+                sums["rec"] += t.rec
+                sums["total"] += t.total
+            for s, v in sums.items():
+                per[key][s].append(v / max(len(pages), 1))
+    return {
+        "pages": len(pages),
+        "rounds": ROUNDS,
+        **{
+            f"{key}_ms": {s: round(statistics.median(v), 2) for s, v in stages.items() if v}
+            for key, stages in per.items()
+        },
+        "speedup": {
+            s: round(statistics.median(per["fp32"][s]) / max(statistics.median(per["int8"][s]), 1e-9), 3)
+            for s in (*STAGES, "total")
+            if per["fp32"][s]
+        },
+    }
+
+
+def label_kind(path: Path) -> str:
+    """``kie`` for a labels.jsonl (JSON objects with "fields"), else ``rec`` (path<TAB>text)."""
+    if path.suffix == ".jsonl":
+        return "kie"
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.strip():
+                return "kie" if line.lstrip().startswith("{") else "rec"
+    raise InputError(f"--eval-labels: {path} is empty")
+
+
+def _accuracy(engines: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    kind = label_kind(path)
+    result: dict[str, Any] = {"labels": str(path), "kind": kind}
+    if kind == "rec":
+        from luodi.eval import read_rec_labels
+        from luodi.eval.runner import evaluate_rec
+        from luodi.ocr.options import OCROptions
+
+        samples = read_rec_labels(path)
+        result["metrics"] = ["line_accuracy", "line_accuracy_norm", "one_minus_cer"]
+        for key, engine in engines.items():
+            rep = evaluate_rec(engine, samples, OCROptions(use_det=False))
+            m = rep.metrics.to_dict()
+            result["n"] = len(samples)
+            result[key] = {
+                "line_accuracy": m.get("line_accuracy"),
+                "line_accuracy_norm": m.get("line_accuracy_norm"),
+                "one_minus_cer": m.get("one_minus_cer"),
+                "seconds": round(rep.seconds, 2),
+            }
+        return result
+    from luodi.kie.evaluate import Score, evaluate, read_labels
+    from luodi.kie.extractor import Extractor
+
+    records = read_labels(path)
+    result["metrics"] = ["field_accuracy", "document_exact_rate"]
+    for key, engine in engines.items():
+        score = Score()
+        t = time.perf_counter()
+        for _ in evaluate(Extractor("waybill", ocr=engine), records, score, root=path.parent):
+            pass
+        summary = score.summary()
+        result["n"] = summary["fields_scored"]
+        result[key] = {
+            "field_accuracy": summary["micro_accuracy"],
+            "document_exact_rate": summary["document_exact_rate"],
+            "documents": summary["documents"],
+            "seconds": round(time.perf_counter() - t, 2),
+        }
+    return result
+
+
+def _load() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # pragma: no cover - not on Linux
+        return None
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:  # pragma: no cover
+        pass
+    return platform.processor() or "unknown"
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("onnxruntime", "onnx", "openvino", "nncf"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            continue
+    return out

@@ -1,0 +1,205 @@
+"""The INT8 toolchains: ONNX Runtime's static quantizer and NNCF (both write a QDQ ONNX file).
+
+Both outputs are ordinary ONNX files with QuantizeLinear/DequantizeLinear pairs, so one file runs
+on ONNX Runtime (which fuses the pairs into integer kernels) and on OpenVINO (which reads the same
+pairs as its own INT8 recipe). The heavy imports (onnx, onnxruntime.quantization, nncf) happen
+only when a quantizer runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from luodi.errors import ConfigError, ModelError
+
+Sample = Mapping[str, np.ndarray]
+
+TOOLCHAINS = ("nncf", "ort")
+
+
+@dataclass(frozen=True)
+class StageRecipe:
+    """How one stage is quantized. ``ignore_ops``/``ignore_names`` stay FP32 (mixed precision)."""
+
+    toolchain: str = "ort"
+    per_channel: bool = True
+    calibration: str = "minmax"  # ort: minmax|entropy|percentile
+    ignore_ops: tuple[str, ...] = ()
+    ignore_names: tuple[str, ...] = ()
+    ignore_patterns: tuple[str, ...] = ()  # nncf: regex over node names
+    transformer: bool = False  # nncf ModelType.TRANSFORMER (keeps attention's sensitive ops FP32)
+    fast_bias_correction: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "toolchain": self.toolchain,
+            "per_channel": self.per_channel,
+            "calibration": self.calibration,
+            "ignore_ops": list(self.ignore_ops),
+            "ignore_names": list(self.ignore_names),
+            "ignore_patterns": list(self.ignore_patterns),
+            "transformer": self.transformer,
+        }
+
+
+def quantize_onnx(src: Path, dst: Path, samples: Sequence[Sample], recipe: StageRecipe) -> None:
+    """Quantize ``src`` into ``dst`` with ``recipe``, calibrating on ``samples``."""
+    if not samples:
+        raise ModelError(f"no calibration samples for {src.name}")
+    if recipe.toolchain == "ort":
+        _quantize_ort(src, dst, samples, recipe)
+    elif recipe.toolchain == "nncf":
+        _quantize_nncf(src, dst, samples, recipe)
+    else:
+        raise ConfigError(f"unknown toolchain {recipe.toolchain!r}; choose one of: {', '.join(TOOLCHAINS)}")
+
+
+def _quantize_ort(src: Path, dst: Path, samples: Sequence[Sample], recipe: StageRecipe) -> None:
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self._it = iter(samples)
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            item = next(self._it, None)
+            return None if item is None else dict(item)
+
+    methods = {
+        "minmax": CalibrationMethod.MinMax,
+        "entropy": CalibrationMethod.Entropy,
+        "percentile": CalibrationMethod.Percentile,
+    }
+    if recipe.calibration not in methods:
+        raise ConfigError(f"unknown calibration method {recipe.calibration!r}; choose one of {sorted(methods)}")
+    with tempfile.TemporaryDirectory(prefix="luodi-ortq-") as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        opset13 = _at_least_opset(src, 13, Path(tmp) / "opset13.onnx")
+        # symbolic shape inference + ONNX optimisation first: the quantizer needs shapes to place
+        # QDQ pairs, and folded BatchNorms quantize as one conv instead of two ops
+        with _quiet():
+            try:
+                quant_pre_process(str(opset13), str(pre), skip_symbolic_shape=False)
+            except Exception:
+                # paddle2onnx graphs with dynamic widths defeat ORT's symbolic shape inference;
+                # ONNX's own shape inference and the optimiser still run
+                quant_pre_process(str(opset13), str(pre), skip_symbolic_shape=True)
+            quantize_static(
+                str(pre),
+                str(dst),
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=recipe.per_channel,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=methods[recipe.calibration],
+                op_types_to_quantize=list(recipe.extra.get("op_types", [])) or None,
+                nodes_to_exclude=list(recipe.ignore_names),
+                extra_options={"CalibTensorRangeSymmetric": False, **recipe.extra.get("ort_options", {})},
+            )
+    _copy_metadata(src, dst)
+
+
+def _quantize_nncf(src: Path, dst: Path, samples: Sequence[Sample], recipe: StageRecipe) -> None:
+    try:
+        import nncf
+        import onnx
+    except ImportError as exc:
+        raise ConfigError("the nncf toolchain needs nncf and onnx: pip install 'luodi[slim]'") from exc
+
+    model = onnx.load(str(src))
+    ignored = None
+    if recipe.ignore_ops or recipe.ignore_names or recipe.ignore_patterns:
+        ignored = nncf.IgnoredScope(
+            names=list(recipe.ignore_names),
+            types=list(recipe.ignore_ops),
+            patterns=list(recipe.ignore_patterns),
+            validate=False,
+        )
+    kwargs: dict[str, Any] = {
+        "subset_size": len(samples),
+        "fast_bias_correction": recipe.fast_bias_correction,
+        "preset": nncf.QuantizationPreset.MIXED,  # asymmetric activations, symmetric weights
+    }
+    if recipe.transformer:
+        kwargs["model_type"] = nncf.ModelType.TRANSFORMER
+    if ignored is not None:
+        kwargs["ignored_scope"] = ignored
+    with _quiet():
+        try:
+            quantized = nncf.quantize(model, nncf.Dataset(list(samples)), **kwargs)
+        except Exception as exc:  # nncf raises its own and ORT's exception types
+            raise ModelError(f"nncf could not quantize {src.name}: {exc}") from exc
+    onnx.save(quantized, str(dst))
+    _copy_metadata(src, dst)
+
+
+def _at_least_opset(src: Path, opset: int, dst: Path) -> Path:
+    """Per-channel DequantizeLinear (its ``axis``) needs opset 13; paddle2onnx writes 11."""
+    import onnx
+    from onnx import version_converter
+
+    model = onnx.load(str(src))
+    current = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), opset)
+    if current >= opset:
+        return src
+    try:
+        converted = version_converter.convert_version(model, opset)
+    except Exception as exc:
+        raise ModelError(f"cannot convert {src.name} from opset {current} to {opset}: {exc}") from exc
+    onnx.save(converted, str(dst))
+    return dst
+
+
+def _copy_metadata(src: Path, dst: Path) -> None:
+    """Keep the FP32 file's metadata (paddle2onnx puts the rec dictionary under ``character``)."""
+    import onnx
+
+    original = onnx.load(str(src), load_external_data=False)
+    meta = {p.key: p.value for p in original.metadata_props}
+    if not meta:
+        return
+    model = onnx.load(str(dst))
+    have = {p.key for p in model.metadata_props}
+    for key, value in meta.items():
+        if key not in have:
+            entry = model.metadata_props.add()
+            entry.key, entry.value = key, value
+    onnx.save(model, str(dst))
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The quantizers log progress bars and notices at INFO/WARNING; a CLI user gets our summary."""
+    names = ("nncf", "onnxruntime", "root")
+    saved = {n: logging.getLogger(None if n == "root" else n).level for n in names}
+    old_tqdm = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        for n in names:
+            logging.getLogger(None if n == "root" else n).setLevel(logging.ERROR)
+        yield
+    finally:
+        for n, level in saved.items():
+            logging.getLogger(None if n == "root" else n).setLevel(level)
+        if old_tqdm is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = old_tqdm

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from luodi.errors import ConfigError, ModelError
+from luodi.slim.toolchains import StageRecipe, quantize_onnx
+
+
+def _run(path: Path, x: np.ndarray) -> np.ndarray:
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return np.asarray(sess.run(None, {"x": x})[0])
+
+
+def test_ort_quantizes_conv_and_keeps_outputs_close(tiny_rec_model, make_samples, tmp_path):
+    out = tmp_path / "int8.onnx"
+    quantize_onnx(tiny_rec_model, out, make_samples(32), StageRecipe(toolchain="ort"))
+    model = onnx.load(str(out))
+    ops = [n.op_type for n in model.graph.node]
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+    # opset 11 input was upgraded (per-channel DequantizeLinear needs 13)
+    assert max(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) >= 13
+    # the dictionary travels in the metadata, as paddle2onnx put it there
+    assert {p.key: p.value for p in model.metadata_props}["character"] == "甲\n乙\n丙"
+    for sample in make_samples(5, seed=9):  # unseen widths
+        a, b = _run(tiny_rec_model, sample["x"]), _run(out, sample["x"])
+        assert a.shape == b.shape
+        assert np.abs(a - b).max() < 0.05
+
+
+def test_nodes_left_fp32_stay_unquantized(tiny_rec_model, make_samples, tmp_path):
+    out = tmp_path / "int8.onnx"
+    quantize_onnx(tiny_rec_model, out, make_samples(8), StageRecipe(toolchain="ort", ignore_names=("Conv.0",)))
+    model = onnx.load(str(out))
+    weights = {i.name: i for i in model.graph.initializer}
+    # the conv still reads its FP32 weight directly: nothing quantized it
+    conv = next(n for n in model.graph.node if n.op_type == "Conv")
+    assert conv.input[1] in weights and weights[conv.input[1]].data_type == onnx.TensorProto.FLOAT
+
+
+def test_unknown_toolchain_and_method(tiny_rec_model, make_samples, tmp_path):
+    with pytest.raises(ConfigError, match="unknown toolchain"):
+        quantize_onnx(tiny_rec_model, tmp_path / "o.onnx", make_samples(2), StageRecipe(toolchain="tflite"))
+    with pytest.raises(ConfigError, match="calibration method"):
+        quantize_onnx(tiny_rec_model, tmp_path / "o.onnx", make_samples(2), StageRecipe(calibration="magic"))
+
+
+def test_no_samples_is_refused(tiny_rec_model, tmp_path):
+    with pytest.raises(ModelError, match="no calibration samples"):
+        quantize_onnx(tiny_rec_model, tmp_path / "o.onnx", [], StageRecipe())
