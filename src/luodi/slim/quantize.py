@@ -77,12 +77,14 @@ def quantize_bundle(
     threads: int | None = None,
     max_pages: int = 64,
     min_pages: int = MIN_CALIB_PAGES,
+    max_samples: Mapping[str, int] | None = None,
     latency_pages: int = 8,
     command: str | None = None,
     progress: Progress | None = None,
 ) -> QuantizeResult:
     """Quantize ``model``'s stages to INT8 with calibration pages from ``calib_dir``; register ``name``.
 
+    ``max_samples`` caps the calibration samples per stage (default det 48, cls 256, rec 400).
     Stages not in ``stages`` are borrowed from ``model`` unchanged. ``eval_labels`` are PaddleOCR rec
     label files (``path<TAB>text``) and/or KIE ``labels.jsonl`` files; each is scored before and
     after. Raises ``ModelExistsError`` for a taken name (unless ``force``), ``ModelNotPulledError`` /
@@ -118,7 +120,9 @@ def quantize_bundle(
 
     say(f"calibrating: running {model} over the pages in {calib_dir}")
     t0 = time.perf_counter()
-    calib = collect(model, calib_dir, home=home_path, max_pages=max_pages, min_pages=min_pages)
+    calib = collect(
+        model, calib_dir, home=home_path, max_pages=max_pages, min_pages=min_pages, max_samples=max_samples
+    )
     calib_s = time.perf_counter() - t0
     for stage in chosen:
         if calib.count(stage) == 0:
