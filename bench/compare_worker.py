@@ -225,10 +225,22 @@ class Rapid3Engine:
     def run(self, page_rgb: np.ndarray, page_bgr: np.ndarray, mode: str) -> dict[str, Any]:
         if mode == "e2e":
             t0 = time.perf_counter()
-            res = self.engine(page_bgr)
+            # explicit: rapidocr 3.x's __call__ stores use_det/use_cls on the engine (update_params), so a
+            # recognition-only call before this one would otherwise switch the detector off for good
+            res = self.engine(page_bgr, use_det=True, use_cls=True)
             seconds = time.perf_counter() - t0
-            if res.txts is None or res.boxes is None:
+            if getattr(res, "txts", None) is None:
                 return {"seconds": seconds, "stages": [0.0, 0.0, 0.0], "lines": []}
+            if getattr(res, "boxes", None) is None:
+                # a bare recognition result (no boxes) means the whole image was read as one line
+                h, w = page_bgr.shape[:2]
+                page_box = [[0.0, 0.0], [float(w), 0.0], [float(w), float(h)], [0.0, float(h)]]
+                lines = [
+                    {"text": t, "score": round(float(s), 4), "box": page_box}
+                    for t, s in zip(res.txts, res.scores, strict=True)
+                    if t.strip() and float(s) >= self.engine.text_score
+                ]
+                return {"seconds": seconds, "stages": [0.0, 0.0, float(res.elapse or 0.0)], "lines": lines}
             stages = [float(x or 0.0) for x in res.elapse_list]
             lines = [
                 {"text": t, "score": round(float(s), 4), "box": np.asarray(b, dtype=float).round(1).tolist()}

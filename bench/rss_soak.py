@@ -131,10 +131,13 @@ def main() -> None:
             "end_after_gc": round(rss_after_gc / mb, 1),
         },
         "growth_pct": round(100 * growth, 2),
+        # RSS can also fall when the kernel reclaims pages under memory pressure: the peak is the
+        # figure that a leak cannot hide from
+        "peak_growth_pct": round(100 * (peak_after - base) / base, 2),
         "slope_kb_per_call": round(per_call / 1024, 2),
         "outputs_stable": stable,
         "target_pct": 5.0,
-        "meets_target": growth <= 0.05 and done >= args.calls,
+        "meets_target": max(growth, (peak_after - base) / base) <= 0.05 and done >= args.calls,
         "series_mb": [round(x / mb, 2) for x in series],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +151,20 @@ def render(r: dict[str, Any]) -> str:
     series = r["series_mb"]
     marks = [c for c in (1, 10, r["warmup"], 100, 200, 400, 600, 800, len(series)) if c <= len(series)]
     rows = "\n".join(f"| {c} | {series[c - 1]:.1f} |" for c in sorted(set(marks)))
-    verdict = "meets" if r["meets_target"] else "does NOT meet"
+    worst = max(r["growth_pct"], r.get("peak_growth_pct", r["growth_pct"]))
+    if r["calls_done"] < r["calls_requested"]:
+        verdict = f"not verified at {r['calls_requested']} calls; over the {r['calls_done']} run, growth stayed "
+        verdict += "within" if worst <= r["target_pct"] else "above"
+    else:
+        verdict = "meets it" if r["meets_target"] else "does NOT meet it"
+    fell = r["rss_mb"]["end"] < 0.95 * r["rss_mb"]["after_warmup"]
+    drop_note = (
+        "\nRSS fell in the last calls without anything in luodi freeing memory: most likely the kernel "
+        "reclaimed pages under memory pressure from the other jobs on this machine. The peak is the figure "
+        "a leak cannot hide from.\n"
+        if fell
+        else ""
+    )
     load = (", ".join(f"{x:.1f}" for x in r["loadavg_before"]), ", ".join(f"{x:.1f}" for x in r["loadavg_after"]))
     short = "" if r["calls_done"] >= r["calls_requested"] else f" (stopped at the time budget after {r['calls_done']})"
     return f"""# RSS soak: {r["calls_done"]} calls on one engine
@@ -167,11 +183,12 @@ Model {r["model"]}, {r["threads"]} threads; {r["calls_requested"]} calls request
 | after the last call | {m["end"]} |
 | peak after the baseline | {m["peak_after_warmup"]} |
 
-**Growth after warm-up: {r["growth_pct"]:+.2f}%** (target <= {r["target_pct"]:.0f}%: {verdict} it);
+**Growth after warm-up: {r["growth_pct"]:+.2f}% at the last call, {r["peak_growth_pct"]:+.2f}% at the peak**
+(target <= {r["target_pct"]:.0f}% over {r["calls_requested"]} calls: {verdict});
 least-squares slope over the calls after the baseline: {r["slope_kb_per_call"]:+.2f} KB per call.
 Same number of lines for the same image every cycle: {r["outputs_stable"]}. {r["calls_done"]} calls in
 {r["seconds"]} s (median {r["median_call_seconds"]} s per call, including decoding).
-
+{drop_note}
 RSS after selected calls:
 
 | call | RSS (MB) |
