@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from luodi.errors import ConfigError, InputError, ModelError, ModelExistsError
-from luodi.slim.calibrate import MIN_CALIB_PAGES, STAGES, CalibrationSet, collect
+from luodi.slim.calibrate import MIN_CALIB_PAGES, STAGES, CalibrationSet, collect, list_calibration_files
 from luodi.slim.report import QuantizeReport, build_report
 from luodi.slim.toolchains import TOOLCHAINS, StageRecipe, quantize_onnx
 from luodi.zoo.spec import Bundle
@@ -111,6 +111,7 @@ def quantize_bundle(
     for p in labels:
         if not p.is_file():
             raise InputError(f"--eval-labels: {p} does not exist or is not a file")
+    list_calibration_files(calib_dir)  # a missing or empty folder fails here, before any model loads
     base = get_bundle(model, home_path)  # ModelNotPulledError names the pull command
     recipe_map = dict(default_recipes(toolchain))
     recipe_map.update(recipes or {})
@@ -120,9 +121,7 @@ def quantize_bundle(
 
     say(f"calibrating: running {model} over the pages in {calib_dir}")
     t0 = time.perf_counter()
-    calib = collect(
-        model, calib_dir, home=home_path, max_pages=max_pages, min_pages=min_pages, max_samples=max_samples
-    )
+    calib = collect(model, calib_dir, home=home_path, max_pages=max_pages, min_pages=min_pages, max_samples=max_samples)
     calib_s = time.perf_counter() - t0
     for stage in chosen:
         if calib.count(stage) == 0:

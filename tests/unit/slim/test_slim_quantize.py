@@ -5,6 +5,7 @@ from pathlib import Path
 
 import onnx
 import pytest
+from PIL import Image
 
 import luodi.slim.quantize as q
 from luodi.errors import ConfigError, InputError, ModelExistsError, ModelNotPulledError, UnknownModelError
@@ -24,6 +25,7 @@ def home(tmp_path, tiny_rec_model):
 def calib_dir(tmp_path):
     d = tmp_path / "calib"
     d.mkdir()
+    Image.new("RGB", (64, 48), "white").save(d / "page.png")
     return d
 
 
@@ -172,3 +174,23 @@ def test_label_kind(tmp_path):
     empty.write_text("\n")
     with pytest.raises(InputError, match="empty"):
         label_kind(empty)
+
+
+def test_cli_errors_are_one_clear_line(tmp_path, monkeypatch, calib_dir, capsys):
+    from luodi.cli import main
+
+    monkeypatch.setenv("LUODI_HOME", str(tmp_path / "empty-home"))
+    with pytest.raises(SystemExit) as exc:
+        main(["quantize", "pp-ocrv6-small", "--calib", str(calib_dir), "--name", "mine"])
+    assert exc.value.code == 1
+    assert "luodi models pull pp-ocrv6-small" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["quantize", "pp-ocrv6-small", "--calib", str(tmp_path / "nope"), "--name", "mine"])
+    assert exc.value.code == 1 and "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "empty-home" / "models" / "mine").exists()
+
+
+def test_empty_calibration_folder_fails_before_the_model_loads(home, tmp_path):
+    (tmp_path / "blank").mkdir()
+    with pytest.raises(InputError, match="no image"):
+        q.quantize_bundle("tiny", tmp_path / "blank", "tiny-int8", home=home)
