@@ -12,6 +12,10 @@ Sections (each printed and written to the markdown report):
      widths, and at batch 1/6 padded to 320 px (PaddleOCR/RapidOCR's canvas), ms per crop.
   3. ONNX Runtime thread spinning on vs off for the recogniser (luodi turns it off).
   4. RSS over many calls on one engine, after warm-up.
+  5. accuracy of padding short crops to 320 px vs real width, on the synthetic line sets made by
+     bench/data/make_eval_sets.py (bench/out/eval; skipped when absent).
+  6. the recogniser on ONNX Runtime vs OpenVINO (its default precision, and f32) on those lines
+     (skipped when openvino is not installed).
 
 The machine is shared: every timing is the best of ``--repeat`` interleaved rounds (the least
 disturbed one), CPU seconds of the process are shown next to wall seconds, and the load average
@@ -280,13 +284,114 @@ def bench_rss(model: str, calls: int, threads: int | None) -> list[str]:
     ]
 
 
+# --- 5. padding short crops --------------------------------------------------------------------------
+EVAL_DIR = ROOT / "bench" / "out" / "eval"
+LINE_SETS = ("rec_print", "rec_print_hard", "rec_thermal", "rec_stamp", "rec_dotmatrix")
+
+
+def eval_lines(name: str) -> tuple[list[np.ndarray], list[str]] | None:
+    from luodi.eval.datasets import read_rec_labels
+
+    labels = EVAL_DIR / name / "labels.txt"
+    if not labels.is_file():
+        return None
+    samples = read_rec_labels(labels)
+    return [load_pages(s.path)[0] for s in samples], [s.label for s in samples]
+
+
+def bench_padding(models: list[str], threads: int | None) -> list[str]:
+    sets = {name: data for name in LINE_SETS if (data := eval_lines(name)) is not None}
+    if not sets:
+        return [f"(skipped: no line sets under {EVAL_DIR}; run bench/data/make_eval_sets.py)"]
+    out = [
+        "Line accuracy (exact match) reading each synthetic line crop directly, batch 1; "
+        "'only real right' / 'only 320 right' count the lines that one setting reads exactly and the other not.",
+        "",
+        "| bundle | set | lines | real width | padded to 320 | only real right | only 320 right |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for model in models:
+        engine = OCR(model, threads=threads)
+        for name, (crops, labels) in sets.items():
+            real = [r.text for r in engine.recognize(crops, OCROptions(rec_min_width=0))]
+            padded = [r.text for r in engine.recognize(crops, OCROptions(rec_min_width=320))]
+            ok_real = [t == y for t, y in zip(real, labels, strict=True)]
+            ok_pad = [t == y for t, y in zip(padded, labels, strict=True)]
+            out.append(
+                f"| {model} | {name} | {len(labels)} | "
+                f"{statistics.fmean(ok_real):.3f} | {statistics.fmean(ok_pad):.3f} | "
+                f"{sum(a and not b for a, b in zip(ok_real, ok_pad, strict=True))} | "
+                f"{sum(b and not a for a, b in zip(ok_real, ok_pad, strict=True))} |"
+            )
+    return out
+
+
+# --- 6. backends -------------------------------------------------------------------------------------
+def bench_backends(model: str, repeat: int, threads: int | None) -> list[str]:
+    import importlib.util
+
+    if importlib.util.find_spec("openvino") is None:
+        return ["(skipped: openvino is not installed; pip install 'luodi[openvino]')"]
+    data = eval_lines("rec_print")
+    if data is None:
+        return [f"(skipped: {EVAL_DIR / 'rec_print'} is missing)"]
+    crops, labels = data
+    from luodi.ocr.ctc import load_characters
+    from luodi.ocr.rec import Recognizer
+    from luodi.runtime.onnx import OnnxSession
+    from luodi.runtime.openvino import OpenVinoSession
+    from luodi.zoo import get_bundle
+
+    bundle = get_bundle(model)
+    assert bundle.rec is not None and bundle.rec.model is not None
+    chars = load_characters(bundle.dictionary)
+    sessions: dict[str, InferenceSession] = {
+        "onnxruntime": OnnxSession(bundle.rec.model, threads=threads),
+        "openvino (its default precision)": OpenVinoSession(bundle.rec.model, threads=threads),
+        "openvino f32": OpenVinoSession(bundle.rec.model, threads=threads, precision="f32"),
+    }
+    recs = {name: Recognizer(s, chars) for name, s in sessions.items()}
+    first: dict[str, tuple[float, float]] = {}
+    for name, r in recs.items():
+        # the first pass sees every crop width for the first time, as real traffic keeps doing
+        c0, t0 = time.process_time(), time.perf_counter()
+        r(crops)
+        first[name] = (time.perf_counter() - t0, time.process_time() - c0)
+    best = {k: (float("inf"), float("inf")) for k in recs}
+    acc: dict[str, float] = {}
+    for _ in range(repeat):
+        for name, r in recs.items():
+            c0, t0 = time.process_time(), time.perf_counter()
+            res = r(crops)
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            acc[name] = statistics.fmean(x.text == y for x, y in zip(res, labels, strict=True))
+            if wall < best[name][0]:
+                best[name] = (wall, cpu)
+    out = [
+        f"{model} recogniser, {len(crops)} lines of rec_print, batch 1, real width. First pass: every crop "
+        "width new to the session; repeat: best later pass over the same crops.",
+        "",
+        "| backend | precision (read back) | first pass s (wall / CPU) | repeat s (wall / CPU) | line accuracy |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (wall, cpu) in best.items():
+        fw, fc = first[name]
+        out.append(
+            f"| {name} | {sessions[name].info.precision} | {fw:.2f} / {fc:.2f} | {wall:.2f} / {cpu:.2f} | "
+            f"{acc[name]:.3f} |"
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="pp-ocrv4,pp-ocrv5,pp-ocrv6-small")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--rss-calls", type=int, default=1000)
-    ap.add_argument("--skip", default="", help="comma-separated sections to skip: pages,batching,spinning,rss")
+    ap.add_argument(
+        "--skip", default="", help="comma-separated sections to skip: pages,batching,spinning,rss,padding,backends"
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     models = args.models.split(",")
@@ -339,6 +444,10 @@ def main() -> None:
         )
     if "rss" not in skip and args.rss_calls > 0:
         section("4. Memory over many calls", bench_rss(models[-1], args.rss_calls, args.threads))
+    if "padding" not in skip:
+        section("5. Padding short crops to 320 px (accuracy)", bench_padding(models, args.threads))
+    if "backends" not in skip:
+        section("6. Recogniser backends", bench_backends(models[-1], args.repeat, args.threads))
     report.append(f"Load average at the end: {load_avg()}.")
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
