@@ -91,10 +91,10 @@ def start_server(
     threads = args.threads
     if layout is not None:
         threads, slots = layout
-    cmd += ["--queue-size", "64", "--jobs-dir", str(workdir / "jobs")]
+    cmd += ["--queue-size", "64", "--jobs-dir", str(workdir / f"jobs-{port}")]
     if slots:
         cmd += ["--concurrency", str(slots)]
-    cmd += ["--batching" if batching else "--no-batching", "--log-level", "warning"]
+    cmd += ["--batching" if batching else "--no-batching", "--log-level", "info"]
     if threads:
         cmd += ["--threads", str(threads)]
     if batching:
@@ -125,7 +125,7 @@ async def load(url: str, bodies: list[tuple[str, bytes]], concurrency: int) -> t
     for item in bodies:
         queue.put_nowait(item)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
 
         async def worker() -> None:
             nonlocal failures
@@ -135,7 +135,12 @@ async def load(url: str, bodies: list[tuple[str, bytes]], concurrency: int) -> t
                 except asyncio.QueueEmpty:
                     return
                 t0 = time.perf_counter()
-                r = await client.post("/v1/ocr", files={"file": (name, data, "image/jpeg")})
+                try:
+                    r = await client.post("/v1/ocr", files={"file": (name, data, "image/jpeg")})
+                except httpx.TransportError as exc:  # counted and reported, not fatal to the run
+                    print(f"request failed after {time.perf_counter() - t0:.1f} s: {exc!r}", flush=True)
+                    failures += 1
+                    continue
                 latencies.append(time.perf_counter() - t0)
                 if r.status_code != 200:
                     failures += 1
@@ -187,6 +192,7 @@ def main() -> None:
     lines: list[str] = []
     out = lines.append
     workdir = Path(tempfile.mkdtemp(prefix="luodi-bench-"))
+    print(f"server logs in {workdir}", flush=True)
 
     cmd = " ".join(["python", "bench/service_load.py", *sys.argv[1:]])
     out("# Service benchmark (`luodi serve`, loopback)\n")
