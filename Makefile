@@ -9,9 +9,9 @@ MODELS ?= pp-ocrv4 pp-ocrv5 pp-ocrv6-small
 # Debian packages: CJK fonts (synthetic data, --visualize), redis-server (service tests), prometheus (promtool: deploy tests).
 DEB_PACKAGES := fonts-wqy-microhei fonts-wqy-zenhei fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai redis-server prometheus
 
-.PHONY: setup deps debs models run test unit lint typecheck clean
+.PHONY: setup deps debs models ner-model run test unit lint typecheck clean
 
-setup: debs $(STAMP) models
+setup: debs $(STAMP) models ner-model
 
 debs:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -32,6 +32,14 @@ deps: $(STAMP)
 
 models: $(STAMP)
 	$(BIN)/luodi models pull $(MODELS)
+
+# The contact-parsing model (BiGRU-CRF) is trained here from the express-NER data in ../shared:
+# weights are never committed. Idempotent: skipped when the stored model matches data, config and code.
+SHARED ?= $(abspath ../shared)
+ner-model: $(STAMP)
+	@if [ -d "$(SHARED)/data/express_ner" ]; then \
+	  $(BIN)/python -m luodi.kie.ner.train --data $(SHARED)/data/express_ner; \
+	else echo "no $(SHARED)/data/express_ner: contact parsing will use rules only"; fi
 
 run: setup
 	$(BIN)/luodi serve --host 127.0.0.1 --port $${PORT:-8000}
