@@ -88,9 +88,11 @@ def test_text_turned_90_degrees_is_read(engine: OCR, words: Path) -> None:
 
 def test_long_lines_are_not_squashed(engine: OCR, words: Path) -> None:
     (line_img,) = load_pages(words / "word_2.jpg")
-    repeated = np.ascontiguousarray(np.hstack([line_img] * 4))  # ≈ 1300×25 px, 72 characters
+    # ≈ 3900×25 px, 216 characters: read at its real width (≈ 7400 px at height 48), never squashed
+    repeated = np.ascontiguousarray(np.hstack([line_img] * 12))
     (res,) = engine.recognize([repeated])
-    assert res.text == WORDS["word_2.jpg"] * 4
+    assert res.text == WORDS["word_2.jpg"] * 12
+    assert res.char_positions[0] < 0.01 and res.char_positions[-1] > 0.99
 
 
 def test_inputs_as_bytes_arrays_and_pil(engine: OCR, words: Path) -> None:
