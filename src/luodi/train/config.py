@@ -32,6 +32,7 @@ class SynthSpec(_Strict):
     # the text to draw: an express-NER file (PaddleNLP format) or a plain text file, one line each
     text: Path
     text_format: Literal["express_ner", "lines"] = "express_ner"
+    max_len: int = Field(default=24, ge=2)  # express_ner: longer addresses are cut into pieces this long
     fonts: tuple[str, ...] | None = None
 
 

@@ -76,7 +76,7 @@ def render_synth(spec: SynthSpec, root: Path) -> Path:
     if done.is_file() and label_file.is_file():
         return label_file
     if spec.text_format == "express_ner":
-        texts = extract_lines(read_express_ner(spec.text), seed=spec.seed)
+        texts = extract_lines(read_express_ner(spec.text), seed=spec.seed, max_len=spec.max_len)
     else:
         texts = read_text_lines(spec.text)
     fonts = available_fonts(spec.fonts) if spec.fonts else None

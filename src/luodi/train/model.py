@@ -15,11 +15,14 @@ Layout (input N x 3 x 48 x W):
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-import paddle
-import paddle.nn.functional as F  # noqa: N812 - the Paddle convention
-from paddle import nn
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # paddle warns at import about build tooling (ccache) we never use
+    import paddle
+    import paddle.nn.functional as F  # noqa: N812 - the Paddle convention
+    from paddle import nn
 
 # (kernel, in, out, stride, squeeze-excite) per block; the stride applies to the depthwise conv.
 BLOCKS: tuple[tuple[int, int, int, tuple[int, int], bool], ...] = (

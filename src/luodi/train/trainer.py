@@ -133,7 +133,8 @@ def plot_curves(csv_path: Path, png_path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+    with csv_path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
     loss = [(int(r["step"]), float(r["loss"])) for r in rows if r["loss"]]
     acc = [(int(r["step"]), float(r["eval_line_accuracy"])) for r in rows if r["eval_line_accuracy"]]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
@@ -168,6 +169,56 @@ def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _rename_opt_state(state: dict[str, Any], model: Any, to_structured: bool) -> dict[str, Any]:
+    """Optimizer state is keyed by paddle's global parameter names (``conv2d_228.w_0_moment1_0``),
+    which differ between processes; checkpoints key it by the layer path (``head.weight``) instead."""
+    pairs = [(p.name, f"@{n}") for n, p in model.named_parameters()]
+    if not to_structured:
+        pairs = [(b, a) for a, b in pairs]
+    pairs.sort(key=lambda kv: len(kv[0]), reverse=True)  # longest first: no name shadows a longer one
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        new_key = key
+        for old, new in pairs:
+            if key.startswith(old + "_") or key == old:
+                new_key = new + key[len(old) :]
+                break
+        out[new_key] = value
+    return out
+
+
+def _without_length(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The config minus the run length, which a resumed run may extend."""
+    train = {k: v for k, v in cfg.get("Train", {}).items() if k not in ("steps", "epochs")}
+    return {**cfg, "Train": train}
+
+
+def ctc_loss_on(model: Any, lines: list[LineImage], charset: Charset, *, batch_size: int = 8) -> float:
+    """Mean CTC loss of ``model`` over ``lines`` (no augmentation, no gradient), e.g. to compare checkpoints."""
+    paddle = import_paddle()
+    ctc = paddle.nn.CTCLoss(blank=0, reduction="none")
+    index = charset.index()
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    with paddle.no_grad():
+        for start in range(0, len(lines), batch_size):
+            chunk = lines[start : start + batch_size]
+            batch = make_batch([ln.image for ln in chunk], [ln.label for ln in chunk], index)
+            logits = model.logits(paddle.to_tensor(batch.images))
+            loss = ctc(
+                logits.transpose([1, 0, 2]),
+                paddle.to_tensor(batch.labels),
+                paddle.to_tensor(batch.input_lengths),
+                paddle.to_tensor(batch.label_lengths),
+            )
+            total += float(loss.sum().numpy())
+            count += len(chunk)
+    if was_training:
+        model.train()
+    return total / max(count, 1)
 
 
 def base_files(base: str, home: Path | None = None) -> tuple[Path, Path]:
@@ -237,8 +288,12 @@ class Trainer:
             if not (self.run_dir / STATE).is_file():
                 raise InputNotFoundError(f"{self.run_dir}: no checkpoint to resume from ({STATE} missing)")
             saved = json.loads(cfg_file.read_text(encoding="utf-8"))
-            if saved != cfg_json:
-                raise ConfigError(f"{self.run_dir}: the config differs from the one this run started with")
+            if _without_length(saved) != _without_length(cfg_json):
+                raise ConfigError(
+                    f"{self.run_dir}: the config differs from the one this run started with "
+                    "(only Train.steps / Train.epochs may change on resume)"
+                )
+            _write_json(cfg_file, cfg_json)
             return
         if (self.run_dir / STATE).is_file():
             raise ConfigError(f"{self.run_dir} already holds a run; resume it with --resume or choose another --name")
@@ -320,7 +375,7 @@ class Trainer:
         if self.resume:
             state = _State(**json.loads((self.run_dir / STATE).read_text(encoding="utf-8")))
             model.set_state_dict(paddle.load(str(self.run_dir / "latest.pdparams")))
-            optimizer.set_state_dict(paddle.load(str(self.run_dir / "latest.pdopt")))
+            optimizer.set_state_dict(_rename_opt_state(paddle.load(str(self.run_dir / "latest.pdopt")), model, False))
             sched.last_epoch = state.step - 1
             sched.step()
             self.say(f"resumed at step {state.step} of {total}")
@@ -346,7 +401,9 @@ class Trainer:
         def save(tag: str = "latest") -> None:
             _atomic_save(paddle, model.state_dict(), self.run_dir / f"{tag}.pdparams")
             if tag == "latest":
-                _atomic_save(paddle, optimizer.state_dict(), self.run_dir / "latest.pdopt")
+                _atomic_save(
+                    paddle, _rename_opt_state(optimizer.state_dict(), model, True), self.run_dir / "latest.pdopt"
+                )
                 _write_json(self.run_dir / STATE, asdict(state))
 
         started = time.perf_counter()
@@ -408,7 +465,7 @@ class Trainer:
                                 state.best = asdict(res)
                                 save("best")
                             best_now = max(best_acc, res.line_accuracy)
-                            bar.write(f"step {state.step}: eval accuracy {res.line_accuracy:.4f} (best {best_now:.4f})")
+                            self.say(f"step {state.step}: eval accuracy {res.line_accuracy:.4f} (best {best_now:.4f})")
                         state.seconds = elapsed_before + time.perf_counter() - started
                         save()
                 else:

@@ -1,0 +1,115 @@
+"""Fine-tuning benchmark: stock vs fine-tuned line accuracy on the dot-matrix and printed eval sets.
+
+    .venv/bin/python bench/finetune_bench.py --name pp-ocrv4-dotmatrix [--steps N]
+
+Runs the recipe (examples/finetune/dotmatrix.yml; ``--steps`` shortens it and says so in the report),
+exports + registers the result, then reads bench/out/eval/rec_dotmatrix and rec_print (made by
+bench/data/make_eval_sets.py from the express-NER *dev* split with their own seeds; the recipe trains
+on the *train* split) with the stock base bundle and with the fine-tuned one. Writes
+bench/results/finetune.md and finetune.json. Step times are wall and process CPU seconds, since the
+machine may be shared (the load average is recorded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SETS = ("rec_dotmatrix", "rec_print")
+
+
+def evaluate(model: str, eval_dir: Path) -> dict[str, dict[str, float]]:
+    from luodi import OCR, OCROptions
+    from luodi.eval.datasets import read_rec_labels
+    from luodi.eval.runner import evaluate_rec
+
+    ocr = OCR(model)
+    out: dict[str, dict[str, float]] = {}
+    for name in SETS:
+        samples = read_rec_labels(eval_dir / name / "labels.txt")
+        t0 = time.perf_counter()
+        report = evaluate_rec(ocr, samples, OCROptions(use_det=False, use_cls=False))
+        metrics = report.metrics
+        out[name] = {
+            "n": metrics.n,
+            "line_accuracy": round(metrics.line_accuracy, 4),
+            "line_accuracy_norm": round(metrics.line_accuracy_norm, 4),
+            "one_minus_cer": round(metrics.one_minus_cer, 4),
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+        print(f"{model} {name}: {out[name]}", file=sys.stderr, flush=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", type=Path, default=ROOT / "examples" / "finetune" / "dotmatrix.yml")
+    ap.add_argument("--name", default="pp-ocrv4-dotmatrix")
+    ap.add_argument("--steps", type=int, default=None, help="shorten the recipe to this many steps")
+    ap.add_argument("--eval-every", type=int, default=None)
+    ap.add_argument("--eval-dir", type=Path, default=ROOT / "bench" / "out" / "eval")
+    ap.add_argument("--run-root", type=Path, default=ROOT / "bench" / "out" / "finetune")
+    ap.add_argument("--skip-train", action="store_true", help="only evaluate an already registered NAME")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "finetune")
+    args = ap.parse_args(argv)
+
+    from luodi.train.config import load_config, parse_config
+
+    recipe = load_config(args.config)
+    data = recipe.model_dump(mode="json")
+    data["output_dir"] = str(args.run_root)
+    if args.steps is not None:
+        data["Train"]["steps"] = args.steps
+    if args.eval_every is not None and data.get("Eval"):
+        data["Eval"]["every_steps"] = args.eval_every
+    config = parse_config(data, source="bench config")
+    args.run_root.mkdir(parents=True, exist_ok=True)
+    (args.run_root / f"{args.name}.yml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    result: dict[str, object] = {
+        "command": "python bench/finetune_bench.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "recipe": str(args.config.relative_to(ROOT)) if args.config.is_relative_to(ROOT) else str(args.config),
+        "recipe_steps": recipe.Train.steps,
+        "steps": config.Train.steps,
+        "batch_size": config.Train.batch_size,
+        "load_avg_start": os.getloadavg()[0],
+        "cpus": os.cpu_count(),
+    }
+    result["before"] = evaluate(recipe.base, args.eval_dir)
+    if not args.skip_train:
+        from luodi.train.export import export_run
+        from luodi.train.trainer import train
+
+        t0, c0 = time.perf_counter(), time.process_time()
+        tr = train(config, name=args.name, progress=False, on_log=lambda m: print(m, file=sys.stderr, flush=True))
+        result["train_wall_s"] = round(time.perf_counter() - t0, 1)
+        result["train_cpu_s"] = round(time.process_time() - c0, 1)
+        result["train_loop_s"] = round(tr.seconds, 1)
+        result["final_loss"] = tr.final_loss
+        result["inloop_eval"] = {
+            "before": tr.baseline.line_accuracy if tr.baseline else None,
+            "best": tr.best.line_accuracy if tr.best else None,
+            "best_step": tr.best.step if tr.best else None,
+        }
+        result["run_dir"] = str(tr.run_dir)
+        t1 = time.perf_counter()
+        exported = export_run(tr.run_dir, args.name, force=True)
+        result["export_s"] = round(time.perf_counter() - t1, 1)
+        result["export_max_abs_diff"] = exported.max_abs_diff
+    result["after"] = evaluate(args.name, args.eval_dir)
+    result["load_avg_end"] = os.getloadavg()[0]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Fine-tuning with the real PP-OCRv4 weights: load parity, a tiny training run, resume, export."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.integration
+
+TEXTS = ["张三13812345678", "北京市海淀区", "收件人：李四", "上海市浦东新区88号", "王五", "电话021-62538890"]
+
+
+@pytest.fixture(scope="module")
+def v4(require_bundle: Callable[[str], Any]) -> Any:
+    return require_bundle("pp-ocrv4")
+
+
+@pytest.fixture(scope="module")
+def paddle() -> Any:
+    from luodi.train.trainer import import_paddle
+
+    return import_paddle()
+
+
+@pytest.fixture(scope="module")
+def line_sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from luodi.synth import generate_lines
+
+    root = tmp_path_factory.mktemp("lines")
+    train = generate_lines(TEXTS, root / "train", style="dotmatrix", n=8, seed=11).label_file
+    dev = generate_lines(TEXTS, root / "dev", style="dotmatrix", n=4, seed=12).label_file
+    return {"train": Path(train), "dev": Path(dev)}
+
+
+def rec_input(path: Path) -> np.ndarray:
+    from luodi.train.data import decode_image, make_batch, resize_line
+
+    img = decode_image(path)
+    assert img is not None
+    return make_batch([resize_line(img, 2000)], ["x"], None).images
+
+
+def test_pretrained_load_gives_the_inference_models_outputs(v4: Any, paddle: Any, line_sets: dict[str, Path]) -> None:
+    import onnxruntime as ort
+
+    from luodi.train.model import build_model
+    from luodi.train.weights import load_pretrained
+
+    model = build_model()
+    report = load_pretrained(model, v4.rec.model)
+    assert report.num_classes == model.num_classes == 6625
+    model.eval()
+    session = ort.InferenceSession(str(v4.rec.model), providers=["CPUExecutionProvider"])
+    real = rec_input(next((line_sets["train"].parent / "images").glob("*.png")))
+    noise = np.random.default_rng(0).uniform(-1, 1, (2, 3, 48, 320)).astype(np.float32)
+    for x in (real, noise):
+        expected = session.run(None, {"x": x})[0]
+        got = model(paddle.to_tensor(x)).numpy()
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() < 1e-3
+        assert (got.argmax(-1) == expected.argmax(-1)).all()
+
+
+def test_load_refuses_another_architecture(require_bundle: Callable[[str], Any], paddle: Any) -> None:
+    from luodi.errors import ModelError
+    from luodi.train.model import build_model
+    from luodi.train.weights import load_pretrained
+
+    other = require_bundle("pp-ocrv5")
+    with pytest.raises(ModelError, match=r"architecture|shape"):
+        load_pretrained(build_model(), other.rec.model)
+
+
+def tiny_config(line_sets: dict[str, Path], out: Path, steps: int) -> Any:
+    from luodi.train.config import parse_config
+
+    return parse_config(
+        {
+            "base": "pp-ocrv4",
+            "output_dir": str(out),
+            "seed": 3,
+            "Augment": {"enabled": False},
+            "Optimizer": {"lr": 3e-4, "warmup_steps": 0, "schedule": "constant"},
+            "Characters": {"extra": ["䶮"]},
+            "Train": {"batch_size": 4, "steps": steps, "log_every": 1, "labels": [str(line_sets["train"])]},
+            "Eval": {"every_steps": 2, "labels": [str(line_sets["dev"])]},
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(v4: Any, line_sets: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from luodi.train.trainer import train
+
+    return train(tiny_config(line_sets, tmp_path_factory.mktemp("runs"), 4), name="straight", progress=False)
+
+
+@pytest.mark.slow
+def test_tiny_run_lowers_loss_and_writes_checkpoints(trained: Any, line_sets: dict[str, Path], paddle: Any) -> None:
+    from luodi.eval.datasets import read_rec_labels
+    from luodi.train.charset import read_charset
+    from luodi.train.data import load_lines
+    from luodi.train.export import load_run_model
+    from luodi.train.model import build_model
+    from luodi.train.trainer import base_files, ctc_loss_on
+    from luodi.train.weights import load_pretrained
+
+    run = trained.run_dir
+    for name in ("latest.pdparams", "latest.pdopt", "latest.json", "best.pdparams", "dict.txt", "metrics.csv"):
+        assert (run / name).is_file(), name
+    assert (run / "curves.png").stat().st_size > 1000
+    assert trained.steps == 4
+    assert trained.added_characters == ("䶮",)
+    charset = read_charset(run / "dict.txt")
+    assert charset.entries[-1] == "䶮"
+    rows = (run / "metrics.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("step,loss,lr,eval_line_accuracy")
+    assert len(rows) == 1 + 4 + 3  # 4 loss rows, eval before training and at steps 2 and 4
+
+    lines, _ = load_lines(read_rec_labels(line_sets["train"]), max_width=320, known=None, drop_unknown=False)
+    onnx_path, dict_path = base_files("pp-ocrv4")
+    stock = build_model()
+    load_pretrained(stock, onnx_path)
+    before = ctc_loss_on(stock, lines, read_charset(dict_path))
+    tuned, _ = load_run_model(run, "latest")
+    after = ctc_loss_on(tuned, lines, charset)
+    assert after < before * 0.9, (before, after)
+
+
+@pytest.mark.slow
+def test_resumed_run_matches_an_uninterrupted_one(
+    trained: Any, line_sets: dict[str, Path], tmp_path: Path, paddle: Any
+) -> None:
+    from luodi.errors import ConfigError
+    from luodi.train.trainer import train
+
+    first = train(tiny_config(line_sets, tmp_path, 2), name="split", progress=False)
+    assert first.steps == 2
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(tiny_config(line_sets, tmp_path, 2), name="split", progress=False)
+    resumed = train(tiny_config(line_sets, tmp_path, 4), resume=first.run_dir, progress=False)
+    assert resumed.steps == 4
+    a = paddle.load(str(trained.run_dir / "latest.pdparams"))
+    b = paddle.load(str(resumed.run_dir / "latest.pdparams"))
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key].numpy(), b[key].numpy(), rtol=1e-4, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.slow
+def test_export_round_trip_and_ocr_with_the_registered_name(
+    trained: Any, line_sets: dict[str, Path], paddle: Any
+) -> None:
+    import onnxruntime as ort
+
+    from luodi import OCR, OCROptions
+    from luodi.train.export import export_run, load_run_model
+    from luodi.zoo import get_bundle, unregister_bundle
+
+    name = f"test-ft-{uuid.uuid4().hex[:8]}"
+    result = export_run(trained.run_dir, name)
+    try:
+        assert result.max_abs_diff < 1e-3
+        assert result.paddle_prefix.with_suffix(".pdiparams").is_file()
+        model, charset = load_run_model(trained.run_dir)
+        image = next((line_sets["dev"].parent / "images").glob("*.png"))
+        x = rec_input(image)
+        session = ort.InferenceSession(str(result.onnx), providers=["CPUExecutionProvider"])
+        onnx_out = session.run(None, {session.get_inputs()[0].name: x})[0]
+        dyn_out = model(paddle.to_tensor(x)).numpy()
+        assert onnx_out.shape[-1] == 6626  # the added character has its own class
+        assert np.abs(onnx_out - dyn_out).max() < 1e-3
+
+        bundle = get_bundle(name)
+        assert bundle.base == "pp-ocrv4"
+        assert bundle.det is not None and bundle.cls is not None  # borrowed from the stock bundle
+        doc = OCR(name)(str(image), OCROptions(use_det=False, use_cls=False))
+        assert "".join(line.text for line in doc.lines) == charset.decode(dyn_out[0])
+    finally:
+        unregister_bundle(name)
