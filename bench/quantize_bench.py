@@ -40,6 +40,7 @@ def openvino_rows(base, quantized, pages, threads: int | None, rounds: int = 3) 
     from luodi.ocr.ctc import load_characters
     from luodi.ocr.pipeline import OCR
     from luodi.runtime.openvino import OpenVinoSession
+    from luodi.slim.report import stage_precision
 
     def engine(bundle, precision):
         s = {
@@ -48,7 +49,7 @@ def openvino_rows(base, quantized, pages, threads: int | None, rounds: int = 3) 
         }
         chars = load_characters(bundle.dictionary, None)
         return OCR.from_sessions(rec=s["rec"], det=s["det"], cls_session=s["cls"], characters=chars), {
-            k: v.info.precision for k, v in s.items()
+            k: stage_precision(getattr(bundle, k), v.info) for k, v in s.items()
         }
 
     variants = {

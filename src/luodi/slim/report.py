@@ -153,7 +153,11 @@ def build_report(
             break
     pages = pages[:latency_pages]
     latency = _latency(engines, pages)
-    latency["precision"] = {k: {s: i.precision for s, i in e.runtime_info.items()} for k, e in engines.items()}
+    bundles = {"fp32": base, "int8": quantized}
+    latency["precision"] = {
+        key: {stage: stage_precision(getattr(bundles[key], stage), info) for stage, info in e.runtime_info.items()}
+        for key, e in engines.items()
+    }
 
     accuracy = [_accuracy(engines, p) for p in labels]
     data = {
@@ -214,6 +218,24 @@ def _latency(engines: Mapping[str, Any], pages: Sequence[Any]) -> dict[str, Any]
             if per["fp32"][s]
         },
     }
+
+
+def stage_precision(spec: Any, info: Any) -> str:
+    """What ran: the runtime reports its float precision only, so INT8 is read from the graph."""
+    float_part = str(getattr(info, "precision", "fp32"))
+    model = getattr(spec, "model", None)
+    if model is not None and has_qdq(Path(model)):
+        return f"int8 (QDQ), rest {float_part}"
+    return float_part
+
+
+def has_qdq(path: Path) -> bool:
+    try:
+        import onnx
+    except ImportError:  # pragma: no cover - onnx comes with the slim extra
+        return False
+    model = onnx.load(str(path), load_external_data=False)
+    return any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node)
 
 
 def label_kind(path: Path) -> str:
