@@ -58,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--run-root", type=Path, default=ROOT / "bench" / "out" / "finetune")
     ap.add_argument("--skip-train", action="store_true", help="only evaluate an already registered NAME")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "finetune")
+    ap.add_argument("--report-only", action="store_true", help="re-render the .md from the .json")
     args = ap.parse_args(argv)
+    if args.report_only:
+        data = json.loads(args.out.with_suffix(".json").read_text(encoding="utf-8"))
+        args.out.with_suffix(".md").write_text(render(data, args.name, "pp-ocrv4"), encoding="utf-8")
+        return 0
 
     from luodi.train.config import load_config, parse_config
 
@@ -107,8 +112,53 @@ def main(argv: list[str] | None = None) -> int:
     result["load_avg_end"] = os.getloadavg()[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    args.out.with_suffix(".md").write_text(render(result, args.name, recipe.base), encoding="utf-8")
     print(json.dumps(result, ensure_ascii=False, indent=1))
     return 0
+
+
+def render(r: dict, name: str, base: str) -> str:  # type: ignore[type-arg]
+    """The measured numbers as markdown; the prose around them lives in the report's notes section."""
+    rows = []
+    for s in SETS:
+        b, a = r["before"][s], r["after"][s]
+        rows.append(
+            f"| {s} | {b['n']} | {b['line_accuracy']:.3f} ({b['line_accuracy_norm']:.3f}) / {b['one_minus_cer']:.4f} "
+            f"| {a['line_accuracy']:.3f} ({a['line_accuracy_norm']:.3f}) / {a['one_minus_cer']:.4f} |"
+        )
+    shortened = r["steps"] != r["recipe_steps"]
+    lines = [
+        "# Fine-tuning PP-OCRv4 rec for dot-matrix text",
+        "",
+        "Command:",
+        "",
+        "```",
+        r["command"],
+        "```",
+        "",
+        f"Recipe: `{r['recipe']}` ({r['recipe_steps']} steps, batch {r['batch_size']})"
+        + (f"; **this run was shortened to {r['steps']} steps**" if shortened else "")
+        + ".",
+        f"Machine: {r['cpus']} cores, shared; 1-min load average {r['load_avg_start']:.1f} at start, "
+        f"{r['load_avg_end']:.1f} at end.",
+        "",
+        "Cell: line accuracy (normalised line accuracy) / 1-CER, recognition only (no det, no cls).",
+        "",
+        f"| set | n | {base} (stock) | {name} (fine-tuned) |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+    ]
+    if "train_wall_s" in r:
+        lines += [
+            f"Training: {r['train_wall_s']:.0f} s wall, {r['train_cpu_s']:.0f} s process CPU "
+            f"(synthesis, {r['steps']} steps, in-loop evals); export {r['export_s']:.0f} s, "
+            f"ONNX vs dynamic graph max abs diff {r['export_max_abs_diff']:.1e}.",
+            f"In-loop eval (140 dev-text synthetic lines): {r['inloop_eval']['before']:.3f} before, "
+            f"best {r['inloop_eval']['best']:.3f} at step {r['inloop_eval']['best_step']}.",
+            "",
+        ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

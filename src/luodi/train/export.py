@@ -32,14 +32,14 @@ class ExportResult:
 
 def load_run_model(run_dir: Path, checkpoint: str = "best") -> tuple[Any, Any]:
     """The run's model in eval mode with the chosen checkpoint's weights, and its charset."""
-    from luodi.train.model import build_model
-    from luodi.train.trainer import import_paddle
-
-    paddle = import_paddle()
     weights = run_dir / f"{checkpoint}.pdparams"
     dict_path = run_dir / "dict.txt"
     if not weights.is_file() or not dict_path.is_file():
         raise InputNotFoundError(f"{run_dir}: not a training run ({weights.name} or dict.txt missing)")
+    from luodi.train.model import build_model
+    from luodi.train.trainer import import_paddle
+
+    paddle = import_paddle()
     charset = read_charset(dict_path)
     model = build_model(charset.num_classes)
     model.set_state_dict(paddle.load(str(weights)))

@@ -312,12 +312,12 @@ class Trainer:
         return base, new, added
 
     def run(self) -> TrainResult:
+        cfg = self.config
+        self._prepare_dir()  # cheap checks first: a bad --resume fails before paddle loads
         paddle = import_paddle()
         from luodi.train.model import build_model
         from luodi.train.weights import load_pretrained
 
-        cfg = self.config
-        self._prepare_dir()
         paddle.seed(cfg.seed)
         synth_root = cfg.output_dir / "_synth"
 
