@@ -108,6 +108,26 @@ def main(argv: list[str] | None = None) -> int:
         exported = export_run(tr.run_dir, args.name, force=True)
         result["export_s"] = round(time.perf_counter() - t1, 1)
         result["export_max_abs_diff"] = exported.max_abs_diff
+    else:
+        # evaluate a run trained earlier (e.g. one stopped early): export its best checkpoint first
+        run_dir = args.run_root / args.name
+        state = json.loads((run_dir / "latest.json").read_text(encoding="utf-8"))
+        from luodi.train.export import export_run
+
+        t1 = time.perf_counter()
+        exported = export_run(run_dir, args.name, force=True)
+        result.update(
+            steps=state["step"],
+            train_loop_s=round(state["seconds"], 1),
+            run_dir=str(run_dir),
+            export_s=round(time.perf_counter() - t1, 1),
+            export_max_abs_diff=exported.max_abs_diff,
+            inloop_eval={
+                "before": (state.get("baseline") or {}).get("line_accuracy"),
+                "best": (state.get("best") or {}).get("line_accuracy"),
+                "best_step": (state.get("best") or {}).get("step"),
+            },
+        )
     result["after"] = evaluate(args.name, args.eval_dir)
     result["load_avg_end"] = os.getloadavg()[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -149,11 +169,15 @@ def render(r: dict, name: str, base: str) -> str:  # type: ignore[type-arg]
         *rows,
         "",
     ]
-    if "train_wall_s" in r:
+    if "train_loop_s" in r:
+        wall = (
+            f"{r['train_wall_s']:.0f} s wall incl. synthesis, {r['train_cpu_s']:.0f} s process CPU; "
+            if "train_wall_s" in r
+            else ""
+        )
         lines += [
-            f"Training: {r['train_wall_s']:.0f} s wall, {r['train_cpu_s']:.0f} s process CPU "
-            f"(synthesis, {r['steps']} steps, in-loop evals); export {r['export_s']:.0f} s, "
-            f"ONNX vs dynamic graph max abs diff {r['export_max_abs_diff']:.1e}.",
+            f"Training: {r['steps']} steps; {wall}training loop {r['train_loop_s']:.0f} s wall (with in-loop evals); "
+            f"export {r['export_s']:.0f} s, ONNX vs dynamic graph max abs diff {r['export_max_abs_diff']:.1e}.",
             f"In-loop eval (140 dev-text synthetic lines): {r['inloop_eval']['before']:.3f} before, "
             f"best {r['inloop_eval']['best']:.3f} at step {r['inloop_eval']['best_step']}.",
             "",

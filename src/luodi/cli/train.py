@@ -44,11 +44,16 @@ def rec(  # noqa: PLR0917 - click passes every option positionally
     no_progress: bool,
 ) -> None:
     """Fine-tune a PP-OCR recogniser; with --name the best checkpoint is exported and registered as NAME."""
+    import time
+
     from luodi.train.config import load_config
     from luodi.train.trainer import train as run_training
 
     config = load_config(config_file)
     say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    explicit_name = name
+    if resume is None and name is None:
+        name = time.strftime("rec-%Y%m%d-%H%M%S")
     try:
         result = run_training(
             config,
@@ -58,7 +63,7 @@ def rec(  # noqa: PLR0917 - click passes every option positionally
             on_log=say,
         )
     except KeyboardInterrupt:
-        target = resume or (config.output_dir / name if name else "RUN_DIR")
+        target = resume or config.output_dir / str(name)
         say(f"interrupted; checkpoint saved. Continue with: luodi train rec --config {config_file} --resume {target}")
         sys.exit(130)
     summary: dict[str, object] = {
@@ -71,7 +76,8 @@ def rec(  # noqa: PLR0917 - click passes every option positionally
         "best_step": result.best.step if result.best else None,
         "added_characters": "".join(result.added_characters),
     }
-    zoo_name = name or (resume.name if resume else None)
+    # a run named on the command line is registered under that name; a resumed run under its folder's
+    zoo_name = explicit_name if explicit_name is not None else (resume.name if resume else None)
     if zoo_name and not no_export:
         from luodi.train.export import export_run
 
