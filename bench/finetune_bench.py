@@ -25,7 +25,17 @@ ROOT = Path(__file__).resolve().parents[1]
 SETS = ("rec_dotmatrix", "rec_print")
 
 
-def evaluate(model: str, eval_dir: Path) -> dict[str, dict[str, float]]:
+def training_texts(run_root: Path) -> set[str]:
+    """Every label the recipe's synthetic training sets contain (to score eval lines with unseen text)."""
+    texts: set[str] = set()
+    for label_file in run_root.glob("_synth/*/labels.txt"):
+        for line in label_file.read_text(encoding="utf-8").splitlines():
+            if "\t" in line:
+                texts.add(line.split("\t", 1)[1])
+    return texts
+
+
+def evaluate(model: str, eval_dir: Path, seen: set[str] | None = None) -> dict[str, dict[str, float]]:
     from luodi import OCR, OCROptions
     from luodi.eval.datasets import read_rec_labels
     from luodi.eval.runner import evaluate_rec
@@ -44,6 +54,10 @@ def evaluate(model: str, eval_dir: Path) -> dict[str, dict[str, float]]:
             "one_minus_cer": round(metrics.one_minus_cer, 4),
             "seconds": round(time.perf_counter() - t0, 1),
         }
+        if seen:
+            unseen = [o for o in report.outcomes if o.label not in seen]
+            out[name]["unseen_n"] = len(unseen)
+            out[name]["unseen_line_accuracy"] = round(sum(o.correct for o in unseen) / max(1, len(unseen)), 4)
         print(f"{model} {name}: {out[name]}", file=sys.stderr, flush=True)
     return out
 
@@ -88,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
         "load_avg_start": os.getloadavg()[0],
         "cpus": os.cpu_count(),
     }
-    result["before"] = evaluate(recipe.base, args.eval_dir)
     if not args.skip_train:
         from luodi.train.export import export_run
         from luodi.train.trainer import train
@@ -116,7 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         from luodi.train.export import export_run
 
         t1 = time.perf_counter()
-        exported = export_run(run_dir, args.name, force=True)
+        exported = export_run(run_dir, args.name, force=True, out_dir=run_dir / "export-bench")
+        previous = args.out.with_suffix(".json")
+        if previous.is_file():
+            # keep the wall/CPU times the training run itself recorded for this run folder
+            old = json.loads(previous.read_text(encoding="utf-8"))
+            if old.get("run_dir") == str(run_dir):
+                result.update({k: old[k] for k in ("train_wall_s", "train_cpu_s", "command") if k in old})
         result.update(
             steps=state["step"],
             train_loop_s=round(state["seconds"], 1),
@@ -129,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
                 "best_step": (state.get("best") or {}).get("step"),
             },
         )
-    result["after"] = evaluate(args.name, args.eval_dir)
+    # the stock model is scored after training only so both know which eval texts the training saw
+    seen = training_texts(args.run_root)
+    result["before"] = evaluate(recipe.base, args.eval_dir, seen)
+    result["after"] = evaluate(args.name, args.eval_dir, seen)
     result["load_avg_end"] = os.getloadavg()[0]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -147,6 +169,11 @@ def render(r: dict, name: str, base: str) -> str:  # type: ignore[type-arg]
             f"| {s} | {b['n']} | {b['line_accuracy']:.3f} ({b['line_accuracy_norm']:.3f}) / {b['one_minus_cer']:.4f} "
             f"| {a['line_accuracy']:.3f} ({a['line_accuracy_norm']:.3f}) / {a['one_minus_cer']:.4f} |"
         )
+        if "unseen_n" in a:
+            rows.append(
+                f"| {s}, text not in training | {a['unseen_n']} | {b.get('unseen_line_accuracy', float('nan')):.3f} "
+                f"| {a['unseen_line_accuracy']:.3f} |"
+            )
     shortened = r["steps"] != r["recipe_steps"]
     lines = [
         "# Fine-tuning PP-OCRv4 rec for dot-matrix text",
