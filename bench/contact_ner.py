@@ -68,11 +68,14 @@ def _paddle_timing(model_dir: Path, texts: list[str]) -> dict[str, float]:
     with np.load(model_dir / "weights.npz") as npz:
         w = {k: npz[k] for k in npz.files}
     state = {"emb.weight": w["emb"], "fc.weight": w["fc.w"], "fc.bias": w["fc.b"]}
+    state.update({"trans": w["crf.trans"], "start": w["crf.start"], "end": w["crf.end"]})
     for layer in range(cfg.layers):
-        for d, cell in (("fw", "cell_fw"), ("bw", "cell_bw")):
+        for d, cell, suffix in (("fw", "cell_fw", ""), ("bw", "cell_bw", "_reverse")):
             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                 short = name.replace("weight_", "w_").replace("bias_", "b_")
+                # nn.GRU lists each parameter twice: per cell and in the flat cuDNN-style list.
                 state[f"gru.{layer}.{cell}.{name}"] = w[f"gru.{layer}.{d}.{short}"]
+                state[f"gru.{name}_l{layer}{suffix}"] = w[f"gru.{layer}.{d}.{short}"]
     net.set_state_dict({k: paddle.to_tensor(v) for k, v in state.items()})
     net.eval()
     gaz = get_gazetteer()
