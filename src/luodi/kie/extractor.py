@@ -41,6 +41,7 @@ from luodi.kie.normalize import compact, fold
 from luodi.kie.parties import PartyParse, Span, is_simple_name, parse_party, split_address
 from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import FieldSpec, Schema, load_schema
+from luodi.kie.surnames import has_surname
 from luodi.kie.validators import (
     AMOUNT_RE,
     CHECKERS,
@@ -97,6 +98,13 @@ class Candidate:
     parts: PartyParse | None = None  # an address's parts, offsets relative to ``raw``
 
 
+@dataclass(frozen=True, slots=True)
+class _Region:
+    tag: Hit
+    party: str
+    labelled: bool  # labels inside the block: the tag only tells their party
+
+
 @dataclass(slots=True)
 class _Pool:
     by_field: dict[str, list[Candidate]] = field(default_factory=dict)
@@ -130,6 +138,7 @@ class Extractor:
             raise InputError(f"review_threshold must be within 0..1, got {review_threshold}")
         self.review_threshold = self.schema.review_threshold if review_threshold is None else review_threshold
         self._lexicon: tuple[Entry, ...] = build_lexicon(self.schema)
+        self._label_keys = frozenset(e.key for e in self._lexicon)
         self._party_fields: dict[tuple[str, str], str] = {
             (spec.party, role): name
             for name, spec in self.schema.fields.items()
@@ -229,8 +238,22 @@ class Extractor:
     def _page_candidates(self, layout: PageLayout, pool: _Pool) -> None:
         hits = list(layout.all_hits())
         markers = [h for h in hits if h.kind in ("header", "tag") or (h.kind == "field" and self._is_name_label(h))]
+        regions = self._vertical_tags(layout, hits)
         unassigned: list[tuple[Hit, str]] = []
         for hit in hits:
+            region = next((r for r in regions if r.tag is hit), None)
+            if region is not None:
+                if not region.labelled:
+                    # A tall tag over an unlabelled block (收 printed vertically): read it like a tag.
+                    tag = Hit(
+                        hit.tline,
+                        hit.start,
+                        hit.end,
+                        Entry(hit.entry.key, "tag", (region.party,), region.party),
+                        hit.quality,
+                    )
+                    self._block(tag, layout, region.party, pool, TIER_BLOCK, quality=0.95)
+                continue
             if hit.kind == "field":
                 for name in hit.entry.targets:
                     spec = self.schema.fields[name]
@@ -240,7 +263,7 @@ class Extractor:
                         self._direct(name, spec, hit, layout, pool, tier=TIER_LABEL)
             elif hit.kind == "generic":
                 role = hit.entry.targets[0]
-                party = self._party_for(hit, markers)
+                party = self._party_for(hit, markers, regions, layout)
                 if party is None:
                     unassigned.append((hit, role))
                 else:
@@ -258,10 +281,45 @@ class Extractor:
             for n in hit.entry.targets
         )
 
-    def _party_for(self, hit: Hit, markers: Sequence[Hit]) -> str | None:
-        """The party of the nearest section marker above (or left of) a generic label."""
+    def _vertical_tags(self, layout: PageLayout, hits: Sequence[Hit]) -> list[_Region]:
+        """Tall narrow boxes of one to four characters naming a party (收 / 寄件方 printed
+        vertically at the left of a block): the block to their right, over their height, is that
+        party's, whatever its labels say (联系人 alone does not tell the party)."""
+        regions: list[_Region] = []
+        for hit in hits:
+            t = hit.tline
+            n = len(compact(t.text))
+            if hit.party is None or not 1 <= n <= 4 or (t.y1 - t.y0) < 1.8 * (t.x1 - t.x0):
+                continue
+            if hit.kind == "field" and not self._is_name_label(hit):
+                continue
+            inside = [
+                h
+                for h in hits
+                if h.tline is not t
+                and h.tline.page == t.page
+                and h.tline.x0 >= t.x1 - 0.5 * layout.median_h
+                and t.y0 - 0.3 * layout.median_h <= h.tline.yc <= t.y1 + 0.3 * layout.median_h
+            ]
+            regions.append(_Region(hit, hit.party, bool(inside)))
+        return regions
+
+    def _party_for(
+        self, hit: Hit, markers: Sequence[Hit], regions: Sequence[_Region], layout: PageLayout
+    ) -> str | None:
+        """The party of a generic label: a vertical tag the label sits right of, a party label
+        before it on its own line (Consignee 联系人, 收件人 电话), else the nearest section marker
+        above (or left of) it."""
         t = hit.tline
         x = t.x_of(hit.start)
+        for region in regions:
+            rt = region.tag.tline
+            slack = 0.3 * rt.h
+            if rt.page == t.page and t.x0 >= rt.x1 - slack and rt.y0 - slack <= t.yc <= rt.y1 + slack:
+                return region.party
+        before = [h for h in layout.hits_of(t) if h.end <= hit.start]
+        if before and before[-1].party is not None:
+            return before[-1].party
         best: tuple[float, str] | None = None
         for m in markers:
             mt = m.tline
@@ -537,17 +595,24 @@ class Extractor:
         parsed: PartyParse = parse_party(text)
         why = (*reasons, *parsed.reasons)
         name = name_field or self._party_fields.get((party, "name"))
+        parsed = dataclasses.replace(parsed, name=self._person_name(parsed.name))
         if parsed.name is None and len(run) > 1:
             # The name is usually on the first line of the block; noise further down (an OCR'd
             # "Te1:" before a phone) must not hide it.
-            head = parse_party(run[0].text)
-            if head.name is not None:
-                parsed = dataclasses.replace(parsed, name=head.name)
+            head = self._person_name(parse_party(run[0].text).name)
+            if head is not None:
+                parsed = dataclasses.replace(parsed, name=head)
         if parsed.name is not None:
             parsed = dataclasses.replace(parsed, name=_whole_name_box(parsed.name, run))
         if name and parsed.name is not None:
             pool.add(self._span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why))
-        elif name and name_field and not parsed.phones and parsed.address is None:
+        elif (
+            name
+            and name_field
+            and not parsed.phones
+            and parsed.address is None
+            and any(_plausible_name(m.group(), self._label_keys) for m in _NAME_RUN.finditer(text))
+        ):
             # A bare value after a name label that the parser did not call a name (a company, a
             # nickname): keep it as written, for review.
             pool.add(self._cand(name, run, tier, quality * 0.8, (*why, "name not recognised as a person name")))
@@ -558,6 +623,28 @@ class Extractor:
         if addr_field and parsed.address is not None:
             cand = self._span_cand(addr_field, parsed.address, run, tier=TIER_BLOCK, quality=quality, reasons=why)
             pool.add(dataclasses.replace(cand, parts=_relative_parts(parsed, parsed.address)))
+
+    def _person_name(self, span: Span | None) -> Span | None:
+        """The part of a name span that can be a person's name: a run of Han characters (· allowed)
+        that is not a label of this schema, a unit or a word of the form; digits, +86 and other
+        symbols are cut off (陆艳丽X9 → 陆艳丽). None when nothing plausible is left."""
+        if span is None:
+            return None
+        best: tuple[tuple[int, int, int], int, int] | None = None
+        for m in _NAME_RUN.finditer(span.value):
+            word = m.group()
+            if len(word.replace("·", "")) < 2 or not _plausible_name(word, self._label_keys):
+                continue
+            # A surname and a usual length make a name; among equals the first one.
+            rank = (int(has_surname(word)), int(2 <= len(word) <= 4), -m.start())
+            if best is None or rank > best[0]:
+                best = (rank, m.start(), m.end())
+        if best is None:
+            return None
+        _, s, e = best
+        if (s, e) == (0, len(span.value)):
+            return span
+        return Span(span.value[s:e], span.start + s, span.start + e, span.score * 0.95)
 
     def _scan(self, layout: PageLayout, pool: _Pool) -> None:
         for name, spec in self.schema.fields.items():
@@ -774,6 +861,23 @@ class Extractor:
                         why = f"{other.name} {other.value} does not match the ID number ({expect})"
                         decided[other.name] = _flag(other, why)
                         decided[number.name] = _flag(decided[number.name], why)
+
+
+_NAME_RUN = re.compile(r"[\u4e00-\u9fff]+(?:·[\u4e00-\u9fff]+)*")
+# Words of a waybill form that are never a person's name, beside the schema's own labels.
+_NOT_NAMES = frozenset(
+    "件数 内件 物品 品名 重量 数量 公斤 千克 签名 签字 日期 时间 备注 姓名 电话 手机 地址 联系人 收件 寄件 "
+    "快递 快件 运单 单号 付款 到付 现付 月结 寄付 保价 代收 货款 打印 详情 信息 客户 本人 先生 女士 小姐".split()
+)
+
+
+def _plausible_name(word: str, labels: frozenset[str]) -> bool:
+    """A Han word that may be a person's name: not a label or a form word, and not longer than a
+    name gets (four characters, or more with a surname such as 慕容 or a · separated name)."""
+    if word in labels or word in _NOT_NAMES or any(word.startswith(w) or word.endswith(w) for w in _NOT_NAMES):
+        return False
+    plain = word.replace("·", "")
+    return len(plain) <= 4 or "·" in word or (len(plain) <= 5 and has_surname(word))
 
 
 def _about(reason: str, role: str) -> bool:

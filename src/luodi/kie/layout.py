@@ -39,6 +39,8 @@ _LABEL_LIKE = re.compile(
     r"^[\u4e00-\u9fff]{1,10}\s*(?:\([A-Za-z][A-Za-z .&/_'\-]*\)?)\s*:?$|^[^:]{1,10}:$|^\([A-Za-z][^)]*\)?:?$"
     r"|^[\u4e00-\u9fff]{2,6}\s*:"
 )
+# English words printed before a Chinese label on bilingual sheets.
+_ENGLISH_GLOSS = re.compile(r"[a-z][a-z .'/&\-]{0,24}\s")
 # English annotations printed after Chinese labels on bilingual slips: 检索参考号(SYSTEM NO.)
 _ANNOTATION = re.compile(r"\(\s*[A-Za-z][A-Za-z .&/_'\-]*\)?")
 
@@ -358,7 +360,11 @@ def starts_with_label(hits: Sequence[Hit], tline: TLine) -> bool:
     lead = 0
     while lead < len(tline.key) and tline.key[lead] in _SEP_CHARS:
         lead += 1
-    return first.start <= lead
+    if first.start <= lead:
+        return True
+    # An English gloss before the label (Consignee 联系人, Tel 电话) is still a key: the line
+    # starts with words and a label follows them.
+    return bool(_ENGLISH_GLOSS.fullmatch(tline.key[lead : first.start]))
 
 
 # --- values ------------------------------------------------------------------------------------

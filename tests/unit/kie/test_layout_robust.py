@@ -1,0 +1,132 @@
+"""Layout reasoning on layouts the extractor was not drawn for: vertical tags, bilingual labels,
+noisy names, addresses running into other fields (hand-built documents, no models)."""
+
+from __future__ import annotations
+
+import pytest
+from docfactory import make_doc, make_line
+
+from luodi.kie import Extractor
+from luodi.kie.surnames import has_surname
+
+
+@pytest.fixture(scope="module")
+def waybill() -> Extractor:
+    return Extractor("waybill")
+
+
+def _bilingual_block(tag: str, english: str, y: float, name: str, phone: str, address: str) -> list:
+    # A tall narrow box holding the party word vertically, then English + Chinese labels.
+    return [
+        make_line(tag, 20, y, h=85, char_w=10),
+        (f"{english} 联系人".strip(), 66, y),
+        (name, 300, y - 3),
+        ("Mobile 手机号码", 64, y + 30),
+        (phone, 302, y + 30),
+        ("Address 详细地址", 67, y + 62),
+        (address, 303, y + 60),
+    ]
+
+
+def test_vertical_tag_decides_the_party_of_the_block_to_its_right(waybill: Extractor) -> None:
+    # The sender block is printed first: position alone would call it the receiver, and 联系人
+    # has no party of its own.
+    doc = make_doc(
+        [
+            *_bilingual_block("寄件方", "", 160, "蒲凌枫", "13051763587", "山东省泰安市肥城市龙山路20号"),
+            *_bilingual_block("收件方", "", 285, "干海芬", "13011269666", "安徽省淮北市相山区人民路中段"),
+            ("Contents 内件：化妆品", 28, 400),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("sender_name") == "蒲凌枫"
+    assert res.get("receiver_name") == "干海芬"
+    assert res.get("sender_phone") == "13051763587"
+    assert res.get("receiver_phone") == "13011269666"
+    assert res.get("receiver_address") == "安徽省淮北市相山区人民路中段"
+    assert res.get("item") == "化妆品"
+    assert not any("position" in r for r in res["receiver_name"].reasons)
+
+
+def test_vertical_tag_over_an_unlabelled_block(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            make_line("寄件", 20, 100, h=80, char_w=15),
+            ("蒲凌枫 13051763587", 70, 100),
+            ("山东省泰安市肥城市龙山路20号", 70, 140),
+            make_line("收件", 20, 220, h=80, char_w=15),
+            ("干海芬 13011269666", 70, 220),
+            ("安徽省淮北市相山区人民路中段", 70, 260),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("sender_name") == "蒲凌枫"
+    assert res.get("receiver_name") == "干海芬"
+    assert res.get("receiver_address") == "安徽省淮北市相山区人民路中段"
+
+
+@pytest.mark.parametrize(
+    ("receiver", "sender"),
+    [("Consignee", "Shipper"), ("Receiver", "Sender"), ("Recipient", "Consignor")],
+)
+def test_english_party_words_before_a_generic_label(waybill: Extractor, receiver: str, sender: str) -> None:
+    # Sender first, so that only the English word can put the parties right.
+    doc = make_doc(
+        [
+            (f"{sender} 联系人", 30, 100),
+            ("蒲凌枫", 260, 100),
+            ("Tel 电话", 30, 130),
+            ("13051763587", 260, 130),
+            (f"{receiver} 联系人", 30, 200),
+            ("干海芬", 260, 200),
+            ("Tel 电话", 30, 230),
+            ("13011269666", 260, 230),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("sender_name") == "蒲凌枫"
+    assert res.get("receiver_name") == "干海芬"
+    assert res.get("sender_phone") == "13051763587"
+    assert res.get("receiver_phone") == "13011269666"
+
+
+def test_to_and_from_tags(waybill: Extractor) -> None:
+    doc = make_doc([("From: 蒲凌枫 13051763587", 30, 100), ("To: 干海芬 13011269666", 30, 200)])
+    res = waybill.extract_document(doc)
+    assert res.get("sender_name") == "蒲凌枫"
+    assert res.get("receiver_name") == "干海芬"
+
+
+def test_address_does_not_swallow_the_next_blocks_name_beside_an_english_label(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("Address 详细地址", 76, 263),
+            ("陕西省商洛市柞水县柞水北关党家湾2号", 306, 263),
+            ("Consignee 联系人", 77, 306),
+            make_line("邬君涵", 299, 300, h=36, char_w=30),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "邬君涵"
+    assert res.get("receiver_address") is None or "邬君涵" not in str(res.get("receiver_address"))
+    assert res.get("sender_address") is None or "邬君涵" not in str(res.get("sender_address"))
+
+
+@pytest.mark.parametrize("noise", ["件数", "内件", "+86", "kg", "100"])
+def test_a_label_unit_or_number_is_never_a_name(waybill: Extractor, noise: str) -> None:
+    doc = make_doc([("收件人：", 30, 100), (noise, 140, 100), ("电话：13011269666", 30, 140)])
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") in (None, "")
+    assert res.get("receiver_phone") == "13011269666"
+
+
+def test_symbols_glued_to_a_name_are_cut_off(waybill: Extractor) -> None:
+    doc = make_doc([("收件人：陆艳丽X9", 30, 100), ("寄件人：+86李四", 30, 200)])
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "陆艳丽"
+    assert res.get("sender_name") == "李四"
+
+
+def test_surnames() -> None:
+    assert has_surname("王芳") and has_surname("慕容林焕") and has_surname("欧阳娜娜")
+    assert not has_surname("件数") and not has_surname("内件") and not has_surname("")
