@@ -866,9 +866,12 @@ class Extractor:
 _NAME_RUN = re.compile(r"[\u4e00-\u9fff]+(?:·[\u4e00-\u9fff]+)*")
 # Words of a waybill form that are never a person's name, beside the schema's own labels.
 _NOT_NAMES = frozenset(
-    "件数 内件 物品 品名 重量 数量 公斤 千克 签名 签字 日期 时间 备注 姓名 电话 手机 地址 联系人 收件 寄件 "
-    "快递 快件 运单 单号 付款 到付 现付 月结 寄付 保价 代收 货款 打印 详情 信息 客户 本人 先生 女士 小姐".split()
-)
+    (
+        "件数", "内件", "物品", "品名", "重量", "数量", "公斤", "千克", "签名", "签字", "日期", "时间", "备注",
+        "姓名", "电话", "手机", "地址", "联系人", "收件", "寄件", "快递", "快件", "运单", "单号", "付款", "到付",
+        "现付", "月结", "寄付", "保价", "代收", "货款", "打印", "详情", "信息", "客户",
+    )
+)  # fmt: skip
 
 
 def _plausible_name(word: str, labels: frozenset[str]) -> bool:
