@@ -40,7 +40,7 @@ _LABEL_LIKE = re.compile(
     r"|^[\u4e00-\u9fff]{2,6}\s*:"
 )
 # English words printed before a Chinese label on bilingual sheets.
-_ENGLISH_GLOSS = re.compile(r"[a-z][a-z .'/&\-]{0,24}\s")
+_ENGLISH_GLOSS = re.compile(r"[a-z][a-z .'/&\-]{0,24}")
 # English annotations printed after Chinese labels on bilingual slips: 检索参考号(SYSTEM NO.)
 _ANNOTATION = re.compile(r"\(\s*[A-Za-z][A-Za-z .&/_'\-]*\)?")
 
@@ -56,6 +56,9 @@ class TLine:
     x1: float
     y1: float
     h: float
+    # The page's skew (cos, sin): coordinates above are in the deskewed frame, so rows and
+    # columns stay axis-aligned on a photo taken at an angle.
+    rot: tuple[float, float] = (1.0, 0.0)
 
     @property
     def text(self) -> str:
@@ -72,19 +75,41 @@ class TLine:
         if char >= len(self.text):
             return self.x1
         box = self.line.sub_box(char, char + 1)
-        return min(p[0] for p in box)
+        c, s = self.rot
+        return min(x * c + y * s for x, y in box)
+
+
+def page_skew(page: Page) -> float:
+    """The page's rotation in radians: the median slope of the longer lines' top edges (a photo
+    taken at an angle tilts every line alike; a line shorter than four characters says little)."""
+    angles = []
+    for line in page.lines:
+        if len(line.text.strip()) < 4:
+            continue
+        (x0, y0), (x1, y1) = line.box[0], line.box[1]
+        if x1 - x0 > 2 * abs(y1 - y0):
+            angles.append(math.atan2(y1 - y0, x1 - x0))
+    if not angles:
+        return 0.0
+    angles.sort()
+    return angles[len(angles) // 2]
 
 
 def make_lines(page: Page) -> list[TLine]:
+    theta = page_skew(page)
+    # Below half a degree the boxes are as good as straight: no need to turn them.
+    rot = (math.cos(theta), math.sin(theta)) if abs(theta) > math.radians(0.5) else (1.0, 0.0)
+    c, s = rot
     out = []
     for i, line in enumerate(page.lines):
         if not line.text.strip():
             continue
-        xs = [p[0] for p in line.box]
-        ys = [p[1] for p in line.box]
+        pts = [(x * c + y * s, -x * s + y * c) for x, y in line.box]
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
         side = (math.dist(line.box[0], line.box[3]) + math.dist(line.box[1], line.box[2])) / 2
         h = max(1.0, min(side, max(ys) - min(ys)) if side > 0 else max(ys) - min(ys))
-        out.append(TLine(page.index, i, line, fold_label(line.text), min(xs), min(ys), max(xs), max(ys), h))
+        out.append(TLine(page.index, i, line, fold_label(line.text), min(xs), min(ys), max(xs), max(ys), h, rot))
     return out
 
 
@@ -292,7 +317,8 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
                 if rest and key[j] not in _SEP_CHARS and key[j] != "：" and not has_phone:
                     continue
             elif ascii_label:
-                if (i > 0 and key[i - 1].isalnum()) or (j < n and key[j].isalnum()):
+                # Only ASCII letters and digits extend an English word: Shipper联系人 is Shipper.
+                if (i > 0 and _ascii_alnum(key[i - 1])) or (j < n and _ascii_alnum(key[j])):
                     continue
             elif mismatches:
                 # A near-miss label only where a label starts (line start or after a space), never
@@ -319,6 +345,10 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
             continue
     taken.sort(key=lambda h: h.start)
     return taken
+
+
+def _ascii_alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
 
 
 def _one_off(window: str, label: str) -> bool:

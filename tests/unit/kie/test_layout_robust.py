@@ -130,3 +130,38 @@ def test_symbols_glued_to_a_name_are_cut_off(waybill: Extractor) -> None:
 def test_surnames() -> None:
     assert has_surname("王芳") and has_surname("慕容林焕") and has_surname("欧阳娜娜")
     assert not has_surname("件数") and not has_surname("内件") and not has_surname("")
+
+
+def _rotated(doc_items: list[tuple[str, float, float]], degrees: float) -> list:
+    """Hand-built lines turned about the origin, as on a photo taken at an angle."""
+    import math
+
+    from luodi.ocr.result import Line
+
+    c, s = math.cos(math.radians(degrees)), math.sin(math.radians(degrees))
+    out = []
+    for text, x, y in doc_items:
+        line = make_line(text, x, y)
+        box = tuple((px * c - py * s, px * s + py * c) for px, py in line.box)
+        out.append(Line(line.text, line.score, box, line.char_scores, line.char_positions))  # type: ignore[arg-type]
+    return out
+
+
+def test_skewed_page_keeps_a_two_line_table_cell_together(waybill: Extractor) -> None:
+    # Label cells in the left column, a two-line address cell beside 地址; at 5 degrees the
+    # address's first line reaches the row above in page coordinates.
+    items = [
+        ("收件人", 70, 200),
+        ("夏侯云木", 160, 200),
+        ("收件人电话", 70, 232),
+        ("18515620220", 200, 232),
+        ("安徽省蚌埠市固镇县城关镇光彩大市场西门南侧", 200, 262),
+        ("地址", 70, 278),
+        ("商铺", 200, 292),
+        ("寄件人", 70, 340),
+        ("桂永祥", 160, 340),
+    ]
+    res = waybill.extract_document(make_doc(_rotated(items, 5.0)))
+    assert res.get("receiver_address") == "安徽省蚌埠市固镇县城关镇光彩大市场西门南侧商铺"
+    assert res.get("receiver_name") == "夏侯云木"
+    assert res.get("receiver_phone") == "18515620220"
