@@ -28,7 +28,7 @@ class OCROptions:
     det_box_thresh: float = 0.6
     det_unclip_ratio: float = 1.5
     det_max_candidates: int = 1000
-    det_dilate: bool = False
+    det_dilate: bool = True  # RapidOCR does too; measured: +1..3 of 147 synthetic lines read, no cost
     # line crops
     tall_ratio: float = 1.5  # crops with height/width >= this are turned 90° (vertical text)
     # classification (0/180)

@@ -7,7 +7,7 @@ import pytest
 from luodi.ocr.det import box_score_fast, db_postprocess, det_input_size, det_preprocess, order_quad, unclip
 from luodi.ocr.options import OCROptions
 
-OPTS = OCROptions()
+OPTS = OCROptions(det_dilate=False)  # geometry below is exact without the 2×2 dilation
 
 
 @pytest.mark.parametrize(("h", "w"), [(700, 1000), (3000, 2000), (33, 50), (960, 960), (10, 3000)])
@@ -111,3 +111,13 @@ def test_box_score_fast_is_mean_inside() -> None:
     prob[:, :10] = 1.0
     quad = np.array([[5, 5], [14, 5], [14, 14], [5, 14]], dtype=np.float32)
     assert box_score_fast(prob, quad) == pytest.approx(0.5, abs=0.01)
+
+
+def test_dilation_grows_the_kernel_by_a_pixel() -> None:
+    prob = _prob_map(100, 240, [(20, 10, 120, 20)])
+    (plain,) = db_postprocess(prob, (100, 240), OPTS)
+    (dilated,) = db_postprocess(prob, (100, 240), OPTS.replace(det_dilate=True))
+    assert dilated.quad[:, 1].max() > plain.quad[:, 1].max()
+    assert dilated.quad[:, 0].max() > plain.quad[:, 0].max()
+    # the region's score is taken over the dilated box, which now holds some background
+    assert dilated.score < plain.score

