@@ -14,6 +14,8 @@ Sections (each printed and written to the markdown report):
   4. RSS over many calls on one engine, after warm-up.
   5. accuracy of padding short crops to 320 px vs real width, on the synthetic line sets made by
      bench/data/make_eval_sets.py (bench/out/eval; skipped when absent).
+  7. detector settings on the synthetic pages of bench/out/eval/det_pages: lines read exactly,
+     counted without box matching (those labels hug the glyphs, so IoU punishes any box growth).
   6. the recogniser on ONNX Runtime vs OpenVINO (its default precision, and f32) on those lines
      (skipped when openvino is not installed).
 
@@ -383,6 +385,49 @@ def bench_backends(model: str, repeat: int, threads: int | None) -> list[str]:
     return out
 
 
+# --- 7. detector settings -----------------------------------------------------------------------------
+def bench_det_settings(models: list[str], threads: int | None) -> list[str]:
+    from collections import Counter
+
+    from luodi.eval.datasets import read_det_labels
+
+    labels = EVAL_DIR / "det_pages" / "det_labels.txt"
+    if not labels.is_file():
+        return [f"(skipped: {labels} is missing; run bench/data/make_eval_sets.py)"]
+    samples = read_det_labels(labels)
+    pages = [load_pages(s.path)[0] for s in samples]
+    truth = [Counter(r.transcription.replace(" ", "") for r in s.regions if not r.ignore) for s in samples]
+    variants = {
+        "luodi default (max 960, dilate, unclip 1.5)": OCROptions(),
+        "no dilation (PaddleOCR's default)": OCROptions(det_dilate=False),
+        "unclip 1.6": OCROptions(det_unclip_ratio=1.6),
+        "RapidOCR-like (min 736, box 0.5, unclip 1.6, dilate)": OCROptions(
+            det_limit_type="min", det_limit_side=736, det_box_thresh=0.5, det_unclip_ratio=1.6
+        ),
+    }
+    n_truth = sum(sum(t.values()) for t in truth)
+    out = [
+        f"{len(samples)} synthetic pages, {n_truth} labelled lines. A line counts when its text (spaces ignored) "
+        "is among the page's read lines; det s is the detection stage's wall time over all pages.",
+        "",
+        "| bundle | settings | lines read exactly | precision | det s |",
+        "|---|---|---|---|---|",
+    ]
+    for model in models:
+        engine = OCR(model, threads=threads)
+        for name, opts in variants.items():
+            hit = n_pred = 0
+            det_ms = 0.0
+            for page, want in zip(pages, truth, strict=True):
+                doc = engine.run_pages([page], opts)
+                det_ms += doc.timings.det
+                got = Counter(line.text.replace(" ", "") for line in doc.lines)
+                hit += sum((want & got).values())
+                n_pred += sum(got.values())
+            out.append(f"| {model} | {name} | {hit} / {n_truth} | {hit / max(n_pred, 1):.3f} | {det_ms / 1000:.2f} |")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="pp-ocrv4,pp-ocrv5,pp-ocrv6-small")
@@ -390,7 +435,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--rss-calls", type=int, default=1000)
     ap.add_argument(
-        "--skip", default="", help="comma-separated sections to skip: pages,batching,spinning,rss,padding,backends"
+        "--skip",
+        default="",
+        help="comma-separated sections to skip: pages,batching,spinning,rss,padding,detector,backends",
     )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
@@ -446,6 +493,8 @@ def main() -> None:
         section("4. Memory over many calls", bench_rss(models[-1], args.rss_calls, args.threads))
     if "padding" not in skip:
         section("5. Padding short crops to 320 px (accuracy)", bench_padding(models, args.threads))
+    if "detector" not in skip:
+        section("7. Detector settings (synthetic pages)", bench_det_settings(models, args.threads))
     if "backends" not in skip:
         section("6. Recogniser backends", bench_backends(models[-1], args.repeat, args.threads))
     report.append(f"Load average at the end: {load_avg()}.")
