@@ -48,7 +48,7 @@ from luodi.kie.validators import (
     ID_RE,
     TRACKING_RE,
     Checked,
-    carrier_from_text,
+    carrier_keyword,
     carriers_for_number,
     check,
     check_tracking_number,
@@ -515,8 +515,37 @@ class Extractor:
             if spec.is_multiline:
                 label_x = hit.tline.x_of(hit.start) if source == "inline" else None
                 value = self._extend(value, layout, label_x)
+            if spec.type == "address" and find_phones(run_text(value)):
+                # NAME PHONE ADDRESS run together after an address label (in any order): the
+                # contact parser takes it apart; the name and phone go to the same party.
+                self._split_contact(
+                    name, spec, value, pool, tier=tier, quality=quality * _SOURCE_FACTOR[source], reasons=reasons
+                )
+                return
             pool.add(self._cand(name, value, tier, quality * _SOURCE_FACTOR[source], reasons))
             return
+
+    def _split_contact(
+        self, name: str, spec: FieldSpec, run: Run, pool: _Pool, *, tier: int, quality: float, reasons: Sequence[str]
+    ) -> None:
+        parsed = parse_party(run_text(run))
+        why = (*reasons, *parsed.reasons)
+        if parsed.address is None:
+            pool.add(self._cand(name, run, tier, quality * 0.8, (*why, "address mixed with a phone")))
+            return
+        cand = self._span_cand(name, parsed.address, run, tier=tier, quality=quality, reasons=why)
+        pool.add(dataclasses.replace(cand, parts=_relative_parts(parsed, parsed.address)))
+        if spec.party is None:
+            return
+        person = self._person_name(parsed.name)
+        name_field = self._party_fields.get((spec.party, "name"))
+        if person is not None and name_field:
+            pool.add(self._span_cand(name_field, person, run, tier=TIER_BLOCK, quality=quality * 0.95, reasons=why))
+        phone_field = self._party_fields.get((spec.party, "phone"))
+        if phone_field:
+            self._add_phones(
+                phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=quality * 0.95, reasons=why
+            )
 
     def _cand(self, name: str, run: Run, tier: int, quality: float, reasons: Sequence[str] = ()) -> Candidate:
         return Candidate(name, run, run_text(run), run_score(run) * quality, tier, tuple(reasons))
@@ -650,12 +679,14 @@ class Extractor:
         for name, spec in self.schema.fields.items():
             if spec.type == "carrier":
                 for t in layout.lines:
-                    found = carrier_from_text(t.text)
+                    found = carrier_keyword(t.text)
                     if found is not None:
-                        kw = next(k for k in found.keywords if k.upper() in fold(t.text).upper())
-                        s = fold(t.text).upper().index(kw.upper())
-                        run = (Piece(t, s, s + len(kw)),)
-                        pool.add(Candidate(name, run, found.name, run_score(run) * 0.95, TIER_SCAN))
+                        carrier, s, e = found
+                        run = (Piece(t, s, e),)
+                        # A printed Chinese name is surer than an English code (EMS, STO) that
+                        # may be a fragment of another word or a misread.
+                        quality = 0.95 if not t.text[s:e].isascii() else 0.85
+                        pool.add(Candidate(name, run, carrier.name, run_score(run) * quality, TIER_SCAN))
                 continue
             if not spec.scan:
                 continue

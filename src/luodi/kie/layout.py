@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from luodi.kie.normalize import fold, fold_label
 from luodi.kie.schema import Schema
-from luodi.kie.validators import find_phones
+from luodi.kie.validators import carrier_keyword, find_phones
 from luodi.ocr.result import Line, Page, Quad
 
 _SEP_CHARS = set(":;,|/&、 \t·.-_[]()<>{}【】《》()")
@@ -429,6 +429,29 @@ def reading_order(lines: Sequence[TLine]) -> list[TLine]:
     return [t for row in rows for t in sorted(row, key=lambda t: t.x0)]
 
 
+# What an address line never holds: a date, a clock time, a long code (tracking number, barcode
+# text) once phone numbers are set aside.
+_OTHER_FIELD = re.compile(
+    r"(?<!\d)\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}|(?<!\d)\d{1,2}\s*:\s*\d{2}(?!\d)"
+    r"|\d{10,}|[A-Z]{2}\d{8,}"
+)
+
+
+def other_field_line(text: str) -> bool:
+    """A line that reads like another field (打印时间2023-03-02 18:36, a tracking number, a
+    carrier's name): a multi-line value such as an address stops before it."""
+    folded = fold(text)
+    masked = list(folded)
+    for s, e in find_phones(folded):
+        masked[s:e] = [" "] * (e - s)
+    rest = "".join(masked).upper()
+    if _OTHER_FIELD.search(rest):
+        return True
+    # A carrier's name on a line of its own (a street may be named after a carrier's depot).
+    found = carrier_keyword(text)
+    return found is not None and len(folded.strip()) <= found[2] - found[1] + 4
+
+
 class PageLayout:
     """Lines of one page with their label hits, and geometric neighbour queries."""
 
@@ -596,7 +619,7 @@ class PageLayout:
                 # The leftmost line of the next row: a row OCR split into boxes reads left to right.
                 if nxt is None or o.yc < nxt.yc - 0.5 * o.h or (abs(o.yc - nxt.yc) <= 0.5 * o.h and o.x0 < nxt.x0):
                     nxt = o
-            if nxt is None or any(h.kind == "tag" for h in self.hits_of(nxt)):
+            if nxt is None or any(h.kind == "tag" for h in self.hits_of(nxt)) or other_field_line(nxt.text):
                 break
             if self.is_key_line(nxt) and not self._indented_value(nxt, x_anchor, indent_from):
                 break

@@ -312,12 +312,32 @@ def check_tracking_number(raw: str, carrier: str | None = None) -> Checked:
     return Checked(value, False, "does not match any known carrier tracking-number format")
 
 
-def carrier_from_text(text: str) -> Carrier | None:
+def carrier_keyword(text: str) -> tuple[Carrier, int, int] | None:
+    """The carrier named in ``text`` and where (start, end in ``fold(text)``). English keywords
+    count only as whole words: ITEMS does not name EMS, STOCK does not name STO."""
     upper = fold(text).upper()
+    best: tuple[Carrier, int, int] | None = None
     for c in CARRIERS:
-        if any(k.upper() in upper for k in c.keywords):
-            return c
-    return None
+        for k in c.keywords:
+            key = k.upper()
+            start = upper.find(key)
+            while start != -1:
+                end = start + len(key)
+                if not key.isascii() or not (
+                    (start > 0 and upper[start - 1].isascii() and upper[start - 1].isalpha())
+                    or (end < len(upper) and upper[end].isascii() and upper[end].isalpha())
+                ):
+                    # A Chinese name beats an English code on the same line.
+                    if best is None or (best[0] is not c and not key.isascii() and upper[best[1]].isascii()):
+                        best = (c, start, end)
+                    break
+                start = upper.find(key, start + 1)
+    return best
+
+
+def carrier_from_text(text: str) -> Carrier | None:
+    found = carrier_keyword(text)
+    return found[0] if found else None
 
 
 def check_carrier(raw: str) -> Checked:

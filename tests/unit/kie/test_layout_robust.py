@@ -165,3 +165,67 @@ def test_skewed_page_keeps_a_two_line_table_cell_together(waybill: Extractor) ->
     assert res.get("receiver_address") == "安徽省蚌埠市固镇县城关镇光彩大市场西门南侧商铺"
     assert res.get("receiver_name") == "夏侯云木"
     assert res.get("receiver_phone") == "18515620220"
+
+
+def test_english_labels_glued_to_chinese_ones(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("Shipper联系人", 30, 100),
+            ("蒲凌枫", 260, 100),
+            ("Mobile手机号码", 30, 130),
+            ("13051763587", 260, 130),
+            ("Consignee联系人", 30, 200),
+            ("干海芬", 260, 200),
+            ("Weight计费重：600g", 30, 300),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("sender_name") == "蒲凌枫"
+    assert res.get("receiver_name") == "干海芬"
+    assert res.get("sender_phone") == "13051763587"
+    assert res.get("weight_kg") == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(
+    "stop",
+    ["打印时间2023-03-0218:36", "2024/12/11 20:37", "JT1234567890123", "韵达快递", "9876543210123"],
+)
+def test_address_stops_before_a_line_of_another_field(waybill: Extractor, stop: str) -> None:
+    doc = make_doc(
+        [
+            ("收件地址：内蒙古自治区呼和浩特市玉泉区南二环", 30, 100),
+            ("锡林南路西南角18号b座", 158, 130),
+            (stop, 158, 160),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_address") == "内蒙古自治区呼和浩特市玉泉区南二环锡林南路西南角18号b座"
+
+
+def test_a_street_named_after_a_carrier_still_continues_the_address(waybill: Extractor) -> None:
+    doc = make_doc([("收件地址：广东省深圳市宝安区福永街道", 30, 100), ("顺丰产业园三栋一楼顺丰快递点", 126, 130)])
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_address") == "广东省深圳市宝安区福永街道顺丰产业园三栋一楼顺丰快递点"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "收件地址：河北省张家口市桥东区胜利北路12号 巩燕丽 13911359723",
+        "收件地址：巩燕丽 13911359723 河北省张家口市桥东区胜利北路12号",
+    ],
+)
+def test_name_and_phone_run_together_with_an_address(waybill: Extractor, line: str) -> None:
+    res = waybill.extract_document(make_doc([(line, 30, 100)]))
+    assert res.get("receiver_address") == "河北省张家口市桥东区胜利北路12号"
+    assert res.get("receiver_name") == "巩燕丽"
+    assert res.get("receiver_phone") == "13911359723"
+
+
+def test_carrier_name_beats_an_english_fragment_and_a_number_pattern(waybill: Extractor) -> None:
+    # 1 + 12 digits fits the EMS pattern and ITEMS contains EMS; the printed 韵达 decides.
+    doc = make_doc([("韵达快递", 30, 30), ("运单号：1234567890123", 30, 80), ("ITEMS 物品：图书", 30, 130)])
+    res = waybill.extract_document(doc)
+    assert res.get("carrier") == "韵达快递"
+    doc = make_doc([("运单号：1234567890123", 30, 80), ("ITEMS 物品：图书", 30, 130)])
+    assert waybill.extract_document(doc).get("carrier") is None
