@@ -101,7 +101,8 @@ class QuantizeReport:
         for stage, r in d["recipes"].items():
             kept = [*r["ignore_names"], *(f"all {t}" for t in r["ignore_ops"]), *r["ignore_patterns"]]
             out.append(
-                f"- {stage}: {r['toolchain']}, per-channel {r['per_channel']}, calibration {r['calibration']}; "
+                f"- {stage}: {r['toolchain']}, per-channel {r['per_channel']}, calibration {r['calibration']}"
+                f"{' ' + json.dumps(r['options']) if r.get('options') else ''}; "
                 f"FP32: {', '.join(kept) if kept else 'nothing beyond non-quantizable ops'}"
             )
         if "registered" in d:

@@ -49,6 +49,7 @@ class StageRecipe:
             "ignore_names": list(self.ignore_names),
             "ignore_patterns": list(self.ignore_patterns),
             "transformer": self.transformer,
+            "options": dict(self.extra.get("ort_options", {})),
         }
 
 
