@@ -179,18 +179,67 @@ _BARE_PROVINCES = (
 )
 
 
+# Below a province, Taiwan has counties (苗栗县) beside cities and townships (狮潭乡) beside
+# districts; Hong Kong and Macau have areas (九龙, 澳门半岛) where a city would be.
+_TAIWAN = re.compile(r"^(?P<city>[\u4e00-\u9fff]{1,4}?[市县])(?P<district>[\u4e00-\u9fff]{1,4}?[区乡镇市])?")
+_SAR_AREAS = ("香港岛", "九龙", "新界", "澳门半岛", "氹仔", "路环")
+
+
 def split_address(text: str, offset: int = 0) -> dict[str, Span]:
-    """Province / city / district / detail of an address by suffix rules (fallback only)."""
+    """Province / city / district / detail of an address by suffix rules (fallback only).
+
+    Spaces between the parts (四川省 巴中市 巴州区 …) are read through: the parts are found on
+    the text without whitespace and mapped back, so each value is still a substring of ``text``
+    and none starts or ends with a space."""
+    keep = [i for i, c in enumerate(text) if not c.isspace()]
+    if len(keep) == len(text):
+        return _split_compact(text, offset)
+    compact_text = "".join(text[i] for i in keep)
+    out: dict[str, Span] = {}
+    for part, span in _split_compact(compact_text, 0).items():
+        s, e = keep[span.start], keep[span.end - 1] + 1
+        out[part] = Span(text[s:e], offset + s, offset + e, span.score)
+    return out
+
+
+def _split_compact(text: str, offset: int) -> dict[str, Span]:
     out: dict[str, Span] = {}
     skip = 0
     for bare in _BARE_PROVINCES:
         rest = text[len(bare) :]
-        if text.startswith(bare) and not rest.startswith(("省", "自治区", "壮族", "回族", "维吾尔")):
+        if text.startswith(bare) and not rest.startswith(("省", "自治区", "壮族", "回族", "维吾尔", "特别行政区")):
             if rest.startswith("市") and bare in ("北京", "天津", "上海", "重庆"):
                 break  # 北京市朝阳区: the suffix rules below read it
             out["province"] = Span(bare, offset, offset + len(bare), 0.9)
             skip = len(bare)
             break
+    province = out.get("province")
+    if province is None and text.startswith(("香港特别行政区", "澳门特别行政区")):
+        out["province"] = province = Span(text[:7], offset, offset + 7, 0.9)
+        skip = 7
+    if province is not None and province.value.startswith(("香港", "澳门")):
+        area = next((a for a in _SAR_AREAS if text.startswith(a, skip)), None)
+        if area is not None:
+            out["city"] = Span(area, offset + skip, offset + skip + len(area), 0.85)
+            skip += len(area)
+        dm = re.match(r"[\u4e00-\u9fff]{1,4}?区", text[skip:])
+        if dm is not None:
+            out["district"] = Span(dm.group(), offset + skip, offset + skip + dm.end(), 0.85)
+            skip += dm.end()
+        if skip < len(text):
+            out["detail"] = Span(text[skip:], offset + skip, offset + len(text), 0.85)
+        return out
+    if province is not None and province.value == "台湾":
+        tm = _TAIWAN.match(text[skip:])
+        if tm is not None:
+            for part in ("city", "district"):
+                ps, pe = tm.span(part)
+                if ps >= 0 and pe > ps:
+                    out[part] = Span(text[skip + ps : skip + pe], offset + skip + ps, offset + skip + pe, 0.85)
+            skip += tm.end()
+            if skip < len(text):
+                out["detail"] = Span(text[skip:], offset + skip, offset + len(text), 0.85)
+            return out
     m = _PARTS.match(text[skip:])
     if not m:
         return out

@@ -229,3 +229,25 @@ def test_carrier_name_beats_an_english_fragment_and_a_number_pattern(waybill: Ex
     assert res.get("carrier") == "韵达快递"
     doc = make_doc([("运单号：1234567890123", 30, 80), ("ITEMS 物品：图书", 30, 130)])
     assert waybill.extract_document(doc).get("carrier") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        (" 河北省 邯郸市 复兴区 前进大街4号", ("河北省", "邯郸市", "复兴区", "前进大街4号")),
+        ("天津天津市北辰区双街镇龙顺道", ("天津", "天津市", "北辰区", "双街镇龙顺道")),
+        ("北京北京市丰台区新发地银地家园", ("北京", "北京市", "丰台区", "新发地银地家园")),
+        ("台湾苗栗县狮潭乡新丰村八角坑2-1号", ("台湾", "苗栗县", "狮潭乡", "新丰村八角坑2-1号")),
+        ("台湾台北市大安区敦化南路二段238号", ("台湾", "台北市", "大安区", "敦化南路二段238号")),
+        ("香港特别行政区九龙油尖旺区弥敦道1号", ("香港特别行政区", "九龙", "油尖旺区", "弥敦道1号")),
+    ],
+)
+def test_rule_based_address_parts(text: str, parts: tuple[str, str, str, str]) -> None:
+    # The fallback splitter (no contact model) follows the express-NER labelling: municipalities
+    # written twice are province + city, Taiwan has counties and townships, spaces are read through.
+    from luodi.kie.parties import split_address
+
+    got = split_address(text, 3)
+    assert tuple(got[p].value for p in ("province", "city", "district", "detail")) == parts
+    for span in got.values():
+        assert text[span.start - 3 : span.end - 3] == span.value
