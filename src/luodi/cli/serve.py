@@ -34,7 +34,7 @@ def _check_model(model: str, home: Path | None) -> None:
 @click.option("--queue-size", type=int, default=None, help="Requests that may wait for a slot before 503 [16].")
 @click.option("--deadline", "deadline_s", type=float, default=None, help="Per-request deadline in seconds (504) [60].")
 @click.option(
-    "--batching/--no-batching", default=None, help="Cross-request recognition batching [off: measured no gain on CPU]."
+    "--batching/--no-batching", default=None, help="Cross-request rec batching [off: 1.8x CPU per request on CPU]."
 )
 @click.option("--max-batch-size", type=int, default=None, help="Crops per batched recognition call [16].")
 @click.option("--max-wait-ms", type=float, default=None, help="How long the batcher waits for more crops [5].")
