@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -766,14 +767,17 @@ class Extractor:
             else:
                 groups.append([item])
 
-        def group_rank(g: list[tuple[Candidate, Checked]]) -> tuple[int, int, float]:
+        def group_rank(g: list[tuple[Candidate, Checked]]) -> tuple[int, int, int, float]:
             tier = max(c.tier for c, _ in g)
             valid = int(any(ck.ok for _, ck in g))
-            return (tier, valid, _combine([c.score for c, _ in g if c.tier == tier]))
+            # Two copies of an address that disagree (a two-part stub, a misread): the one whose
+            # province / city / district the gazetteer knows is the better reading.
+            known = max(_known_divisions(c.raw) for c, _ in g) if spec.type == "address" and len(groups) > 1 else 0
+            return (tier, valid, known, _combine([c.score for c, _ in g if c.tier == tier]))
 
         groups.sort(key=group_rank, reverse=True)
         best = groups[0]
-        tier, _, combined = group_rank(best)
+        tier, _, _, combined = group_rank(best)
         top = [item for item in best if item[0].tier == tier]
         cand, ck = max(top, key=lambda it: (it[1].ok, it[0].score, len(it[0].raw)))
         role = spec.effective_role or name
@@ -912,6 +916,29 @@ def _plausible_name(word: str, labels: frozenset[str]) -> bool:
         return False
     plain = word.replace("·", "")
     return len(plain) <= 4 or "·" in word or (len(plain) <= 5 and has_surname(word))
+
+
+@lru_cache(maxsize=1)
+def _gazetteer() -> Any:
+    try:
+        from luodi.kie.gazetteer import get_gazetteer
+
+        return get_gazetteer()
+    except Exception:  # the table's package is optional: without it no reading is preferred
+        return None
+
+
+@lru_cache(maxsize=1024)
+def _known_divisions(address: str) -> int:
+    """How many of the address's province / city / district names the gazetteer knows."""
+    gaz = _gazetteer()
+    if gaz is None:
+        return 0
+    from luodi.kie.gazetteer import Level
+
+    parts = split_address(compact(address))
+    levels = (("province", Level.PROVINCE), ("city", Level.CITY), ("district", Level.DISTRICT))
+    return sum(1 for part, level in levels if part in parts and gaz.lookup(parts[part].value, level))
 
 
 def _about(reason: str, role: str) -> bool:

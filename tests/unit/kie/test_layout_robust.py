@@ -251,3 +251,22 @@ def test_rule_based_address_parts(text: str, parts: tuple[str, str, str, str]) -
     assert tuple(got[p].value for p in ("province", "city", "district", "detail")) == parts
     for span in got.values():
         assert text[span.start - 3 : span.end - 3] == span.value
+
+
+def test_two_part_stub_prefers_the_copy_the_gazetteer_knows(waybill: Extractor) -> None:
+    from luodi.kie.extractor import _gazetteer
+
+    if _gazetteer() is None:
+        pytest.skip("administrative-division table not installed")
+    # The misread copy (成宁市) is read with the higher OCR confidence; the gazetteer decides.
+    doc = make_doc(
+        [
+            make_line("收件地址：湖北省咸宁市通山县洋都大道98号", 30, 100, score=0.9),
+            make_line("寄件地址：广东省中山市西区富华道16号", 30, 140),
+            make_line("收件地址：湖北省成宁市通山县洋都大道98号", 30, 600, score=0.99),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_address") == "湖北省咸宁市通山县洋都大道98号"
+    assert res["receiver_address"].needs_review  # the copies still disagree
+    assert res.get("sender_address") == "广东省中山市西区富华道16号"
