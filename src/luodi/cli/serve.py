@@ -29,6 +29,7 @@ def _check_model(model: str, home: Path | None) -> None:
 @click.option("--workers", type=int, default=None, help="Server processes, each loading the models once [1].")
 @click.option("--model", default=None, help="Model bundle [pp-ocrv6-small].")
 @click.option("--runtime", default=None, help="onnxruntime | openvino | paddle.")
+@click.option("--device", default=None, help="cpu | cuda[:N] (needs onnxruntime-gpu) [cpu].")
 @click.option("--threads", type=int, default=None, help="Intra-op threads per session [runtime default: cores].")
 @click.option("--concurrency", type=int, default=None, help="Inference calls running at once per process [cores].")
 @click.option("--queue-size", type=int, default=None, help="Requests that may wait for a slot before 503 [16].")
@@ -58,6 +59,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
     workers: int | None,
     model: str | None,
     runtime: str | None,
+    device: str | None,
     threads: int | None,
     concurrency: int | None,
     queue_size: int | None,
@@ -87,6 +89,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
         workers=workers,
         model=model,
         runtime=runtime,
+        device=device,
         threads=threads,
         concurrency=concurrency,
         queue_size=queue_size,
@@ -128,6 +131,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
 @click.command()
 @click.option("--model", default=None, help="Model bundle [pp-ocrv6-small].")
 @click.option("--runtime", default=None, help="onnxruntime | openvino | paddle.")
+@click.option("--device", default=None, help="cpu | cuda[:N] (needs onnxruntime-gpu) [cpu].")
 @click.option("--threads", type=int, default=None, help="Intra-op threads per session [cores // worker threads].")
 @click.option("--jobs-backend", type=click.Choice(["sqlite", "redis"]), default="redis", show_default=True)
 @click.option("--redis-url", default=None, help="Redis URL [redis://127.0.0.1:6379/0].")
@@ -140,6 +144,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
 def worker(  # noqa: PLR0917 - one parameter per click option
     model: str | None,
     runtime: str | None,
+    device: str | None,
     threads: int | None,
     jobs_backend: str,
     redis_url: str | None,
@@ -161,6 +166,7 @@ def worker(  # noqa: PLR0917 - one parameter per click option
     settings = load_serve_settings(
         model=model,
         runtime=runtime,
+        device=device,
         threads=per_job,
         log_level=log_level,
         jobs=_nested(

@@ -62,6 +62,7 @@ def default_engine_factory(settings: ServeSettings) -> Engine:
     return PipelineEngine(
         model=settings.resolved_model(),
         runtime=settings.runtime,
+        device=settings.device,
         threads=settings.resolved_threads(),
         limits=settings.resolved_limits(),
         home=settings.home,

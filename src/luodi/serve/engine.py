@@ -66,6 +66,7 @@ class PipelineEngine:
         runtime: str | None,
         threads: int | None,
         limits: Limits,
+        device: str = "cpu",
         home: Path | None = None,
         rec_batch_size: int = 1,
     ) -> None:
@@ -73,7 +74,7 @@ class PipelineEngine:
         from luodi.config import load_settings
 
         base = load_settings(home=home) if home is not None else None
-        self._ocr: OCR = OCR(model, runtime=runtime, threads=threads, settings=base)
+        self._ocr: OCR = OCR(model, runtime=runtime, threads=threads, device=device, settings=base)
         self._options = OCROptions()
         # crops grouped by the dynamic batcher run as real batches of this size
         self._batch_options = self._options.replace(rec_batch_size=rec_batch_size)

@@ -67,6 +67,8 @@ class ServeSettings(BaseSettings):
     home: Path | None = None  # defaults to luodi's Settings.home
     model: str | None = None  # defaults to luodi's Settings.model
     runtime: str | None = None
+    # "cpu" or "cuda[:N]" (onnxruntime-gpu): the runtime refuses a device it cannot grant.
+    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$")
     # Layout (bench/results/service.md): one inference slot per core, and sessions with the runtime's
     # default intra-op threads (= cores). With ONNX Runtime's pool threads sleeping instead of spinning,
     # extra threads cost no CPU per request and cut single-request latency.
