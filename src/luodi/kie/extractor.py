@@ -767,12 +767,15 @@ class Extractor:
             else:
                 groups.append([item])
 
+        # (Counted here: list.sort empties the list while it sorts.)
+        rival_addresses = spec.type == "address" and len(groups) > 1
+
         def group_rank(g: list[tuple[Candidate, Checked]]) -> tuple[int, int, int, float]:
             tier = max(c.tier for c, _ in g)
             valid = int(any(ck.ok for _, ck in g))
             # Two copies of an address that disagree (a two-part stub, a misread): the one whose
             # province / city / district the gazetteer knows is the better reading.
-            known = max(_known_divisions(c.raw) for c, _ in g) if spec.type == "address" and len(groups) > 1 else 0
+            known = max(_known_divisions(c.raw) for c, _ in g) if rival_addresses else 0
             return (tier, valid, known, _combine([c.score for c, _ in g if c.tier == tier]))
 
         groups.sort(key=group_rank, reverse=True)
