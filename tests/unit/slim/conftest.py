@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper  # noqa: E402
-
 DICT = ["甲", "乙", "丙"]  # 3 characters → 5 classes (blank first, space last)
 
 
 def tiny_rec(path: Path, *, opset: int = 11, seed: int = 0) -> Path:
     """x[N,3,48,W] → conv 48×8 stride 48×8 → [N,T,5] softmax: the shape contract of a PP-OCR rec."""
+    onnx = pytest.importorskip("onnx")  # the slim extra; tests that build models skip without it
+    from onnx import TensorProto, helper
+
     rng = np.random.default_rng(seed)
     w = helper.make_tensor("w", TensorProto.FLOAT, [5, 3, 48, 8], rng.normal(0, 0.05, (5, 3, 48, 8)).ravel())
     b = helper.make_tensor("b", TensorProto.FLOAT, [5], rng.normal(0, 0.1, 5))

@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import onnx
 import pytest
 from PIL import Image
 
@@ -12,6 +11,8 @@ from luodi.errors import ConfigError, InputError, ModelExistsError, ModelNotPull
 from luodi.slim.calibrate import CalibrationSet
 from luodi.slim.report import QuantizeReport, label_kind
 from luodi.zoo import get_bundle, list_bundles, register_bundle
+
+onnx = pytest.importorskip("onnx")  # the slim extra
 
 
 @pytest.fixture

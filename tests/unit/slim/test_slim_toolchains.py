@@ -3,12 +3,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import pytest
 
 from luodi.errors import ConfigError, ModelError
 from luodi.slim.toolchains import StageRecipe, quantize_onnx
+
+onnx = pytest.importorskip("onnx")  # the slim extra
 
 
 def _run(path: Path, x: np.ndarray) -> np.ndarray:
