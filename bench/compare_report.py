@@ -32,6 +32,14 @@ def fmt(x: float, nd: int = 3) -> str:
 
 
 # --- speed ----------------------------------------------------------------------------------------
+def timed_runs(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The timed rounds; a run that never got past its warm-up falls back to the warm-up call."""
+    runs: list[dict[str, Any]] = entry.get("runs") or []
+    if not runs and "warmup" in entry:
+        runs = [entry["warmup"]]
+    return runs
+
+
 def summarize_speed(part: dict[str, Any]) -> dict[str, Any]:
     g = part["group"]
     images = {n: v for n, v in g["images"].items() if v.get("speed")}
@@ -43,7 +51,7 @@ def summarize_speed(part: dict[str, Any]) -> dict[str, Any]:
         infer = [0.0, 0.0, 0.0]
         n = 0
         for v in images.values():
-            runs = v[e]["runs"]
+            runs = timed_runs(v[e])
             if not runs:
                 continue
             n += 1
@@ -65,9 +73,9 @@ def summarize_speed(part: dict[str, Any]) -> dict[str, Any]:
     for name, v in images.items():
         row: dict[str, Any] = {}
         for e in engines:
-            runs = v[e]["runs"]
+            runs = timed_runs(v[e])
             row[e] = {
-                "s": med([r["s"] for r in runs]),
+                "s": med([r["s"] for r in runs]) if runs else float("nan"),
                 "infer_s": med([sum(r["infer"]) for r in runs]),
                 "calls": runs[0]["calls"] if runs else None,
                 "det_shape": v[e].get("det_shape"),
@@ -77,10 +85,12 @@ def summarize_speed(part: dict[str, Any]) -> dict[str, Any]:
     rival = part["rival"]
     ratios = {}
     for e in engines:
-        if e == "luodi":
+        if e == "luodi" or not out["engines"][e]["pages"] or not out["engines"]["luodi"]["pages"]:
             continue
         per = [
-            row["luodi"]["s"] / row[e]["s"] for row in out["per_image"].values() if row[e]["s"] and row["luodi"]["s"]
+            row["luodi"]["s"] / row[e]["s"]
+            for row in out["per_image"].values()
+            if math.isfinite(row[e]["s"]) and math.isfinite(row["luodi"]["s"]) and row[e]["s"] > 0
         ]
         ratios[e] = {
             "total": out["engines"]["luodi"]["total_s"] / out["engines"][e]["total_s"],
@@ -90,6 +100,7 @@ def summarize_speed(part: dict[str, Any]) -> dict[str, Any]:
         }
     out["ratios"] = ratios
     out["rival"] = rival
+    out["timing"] = "timed rounds" if g.get("rounds") else ("warm-up calls only" if ratios else "none")
     return out
 
 
@@ -215,6 +226,9 @@ def render(speed: list[dict[str, Any]], acc: list[dict[str, Any]]) -> str:
         summaries.append((p, s))
         g = p["group"]
         load = f"{g['loadavg_before'][0]:.1f}→{g['loadavg_after'][0]:.1f}"
+        rounds = g["rounds"] if g["rounds"] else "0 (warm-up call)" if s["timing"] != "none" else "none"
+        if s["timing"] == "none":
+            continue
         for e, v in s["engines"].items():
             r = s["ratios"].get(e)
             st = v["stage_s_per_page"]
@@ -224,7 +238,7 @@ def render(speed: list[dict[str, Any]], acc: list[dict[str, Any]]) -> str:
                 f"| {fmt(st.get('cls', float('nan')))} | {fmt(st.get('rec', float('nan')))} "
                 f"| {fmt(v['infer_total_s_per_page'])} | {fmt(v['pipeline_over_inference'], 2)} "
                 f"| {fmt(r['total'], 2) if r else ''} | {fmt(r['gmean_per_image'], 2) if r else ''} "
-                f"| {fmt(r['cpu'], 2) if r else ''} | {g['rounds']} | {load} |"
+                f"| {fmt(r['cpu'], 2) if r else ''} | {rounds} | {load} |"
             )
     out += [
         "",
@@ -240,6 +254,8 @@ def render(speed: list[dict[str, Any]], acc: list[dict[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for p, s in summaries:
+        if s["timing"] == "none":
+            continue
         first = next(iter(s["per_image"].values()))
         for e, v in s["engines"].items():
             inf = v["infer_s_per_page"]
@@ -251,12 +267,12 @@ def render(speed: list[dict[str, Any]], acc: list[dict[str, Any]]) -> str:
     out.append("")
     # per image (threads 2 only, to keep it readable)
     for p, s in summaries:
-        if p["threads"] != 2:
+        if p["threads"] != 2 or s["timing"] == "none":
             continue
         engines = list(s["engines"])
         head = " | ".join(f"{e} s" for e in engines)
         out += [
-            f"### Per page: {p['model']}, {p['threads']} threads, {p['settings']}",
+            f"### Per page: {p['model']}, {p['threads']} threads, {p['settings']} ({s['timing']})",
             "",
             f"| page | {head} | luodi/{s['rival']} | det input luodi / {s['rival']} | lines luodi / {s['rival']} |",
             "|---" * (len(engines) + 4) + "|",

@@ -96,7 +96,29 @@ class LuodiEngine:
                 CLOCK.calls[self.stage] += 1
                 return out
 
-        self.engine = OCR(model=model, threads=threads, wrap_session=Timed)
+        if settings == "matched_spin":
+            # RapidOCR keeps ONNX Runtime's default spinning pool threads; luodi turns spinning off.
+            # This variant builds luodi's engine over spinning sessions, to take that difference out.
+            from luodi.ocr.ctc import load_characters
+            from luodi.runtime.onnx import OnnxSession
+            from luodi.zoo import get_bundle
+
+            bundle = get_bundle(model)
+            paths: dict[str, Any] = {
+                st: getattr(bundle, st).model if getattr(bundle, st) else None for st in ("det", "cls", "rec")
+            }
+            if None in paths.values():
+                raise SystemExit(f"{model} lacks an ONNX det, cls or rec model")
+            rec = OnnxSession(paths["rec"], threads=threads, spin=True)
+            self.engine = OCR.from_sessions(
+                rec=Timed("rec", rec),
+                det=Timed("det", OnnxSession(paths["det"], threads=threads, spin=True)),
+                cls_session=Timed("cls", OnnxSession(paths["cls"], threads=threads, spin=True)),
+                characters=load_characters(bundle.dictionary, rec.metadata.get("character")),
+                model_name=bundle.name,
+            )
+        else:
+            self.engine = OCR(model=model, threads=threads, wrap_session=Timed)
         if settings == "defaults":
             self.options = OCROptions()
         else:
@@ -114,6 +136,7 @@ class LuodiEngine:
             )
         self.rec_options = self.options.replace(use_det=False, use_cls=False)
         self.settings = settings
+        self.spin = settings == "matched_spin"
 
     def info(self) -> dict[str, Any]:
         import onnxruntime
@@ -127,6 +150,7 @@ class LuodiEngine:
             "onnxruntime": onnxruntime.__version__,
             "model": self.engine.model_name,
             "threads": {k: v.threads for k, v in ri.items()},
+            "ort_spinning": self.spin,
             "options": {k: getattr(self.options, k) for k in self.options.__dataclass_fields__},
         }
 
@@ -451,7 +475,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--engine", choices=sorted(ENGINES), required=True)
     ap.add_argument("--model", required=True)
-    ap.add_argument("--settings", choices=["defaults", "matched"], required=True)
+    ap.add_argument("--settings", choices=["defaults", "matched", "matched_spin"], required=True)
     ap.add_argument("--threads", type=int, required=True)
     args = ap.parse_args()
     engine: Any = ENGINES[args.engine](args.model, args.settings, args.threads)
