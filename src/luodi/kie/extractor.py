@@ -38,7 +38,7 @@ from luodi.kie.layout import (
     run_text,
     sub_run,
 )
-from luodi.kie.normalize import compact, fold
+from luodi.kie.normalize import compact, fold, to_simplified
 from luodi.kie.parties import PartyParse, Span, is_simple_name, parse_party, split_address
 from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import FieldSpec, Schema, load_schema
@@ -80,6 +80,9 @@ _SCAN: dict[str, str] = {
     "weight": r"(\d+(?:\.\d+)?\s*(?:kg|公斤|千克))(?![a-z])",
     "id_number": ID_RE.pattern,
 }
+
+# Value types whose traditional characters a `simplified: true` schema converts.
+_SIMPLIFIED_TYPES = frozenset({"name", "address", "text"})
 
 # Trust tiers: a value next to its own label beats one parsed out of a party block, which beats
 # one found by scanning the page.
@@ -753,6 +756,8 @@ class Extractor:
                 more = CHECKERS[extra](str(ck.value))
                 if not more.ok:
                     ck = Checked(ck.value, False, more.reason)
+            if self.schema.simplified and spec.type in _SIMPLIFIED_TYPES and isinstance(ck.value, str):
+                ck = Checked(to_simplified(ck.value), ck.ok, ck.reason)
             checked.append((c, ck))
         # Group agreeing candidates (an address that contains the other agrees with it).
         groups: list[list[tuple[Candidate, Checked]]] = []

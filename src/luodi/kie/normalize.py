@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 # Characters that OCR models confuse with the characters of common Chinese field labels. The map
 # is applied to labels and text alike before comparing, so 收件入 matches 收件人. Only pairs seen
@@ -71,3 +72,24 @@ def strip_separators(text: str, start: int, end: int) -> tuple[int, int]:
 def compact(text: str) -> str:
     """Folded text without any whitespace, for comparing values."""
     return "".join(fold(text).split())
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    try:
+        import opencc
+    except ImportError:  # optional (extra "kie"): without it values stay as OCR read them
+        return None
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters converted to simplified (廣東省 → 广东省, 慕容林煥 → 慕容林焕), with
+    OpenCC's phrase tables; the text is returned unchanged when OpenCC is not installed."""
+    conv = _t2s()
+    if conv is None or text.isascii():
+        return text
+    out = str(conv.convert(text))
+    # Character conversion keeps the length; a phrase rule that does not would break the
+    # character offsets the boxes and address parts are cut by, so such text is left alone.
+    return out if len(out) == len(text) else text

@@ -108,6 +108,11 @@ class Schema(BaseModel):
     description: str = ""
     mode: Literal["document", "contact"] = "document"
     review_threshold: float = Field(0.8, ge=0.0, le=1.0)
+    simplified: bool = Field(
+        False,
+        description="convert traditional characters in name / address / text values to simplified "
+        "(the OCR models read some fonts and handwriting as 廣東省); raw keeps what OCR read",
+    )
     parties: dict[Party, PartySpec] = {}
     generic_labels: dict[Role, tuple[str, ...]] = Field(
         {}, description="labels without a party (姓名, 电话, 地址), assigned to the party of their section"

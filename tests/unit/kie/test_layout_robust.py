@@ -270,3 +270,21 @@ def test_two_part_stub_prefers_the_copy_the_gazetteer_knows(waybill: Extractor) 
     assert res.get("receiver_address") == "湖北省咸宁市通山县洋都大道98号"
     assert res["receiver_address"].needs_review  # the copies still disagree
     assert res.get("sender_address") == "广东省中山市西区富华道16号"
+
+
+def test_traditional_characters_read_by_ocr_become_simplified(waybill: Extractor) -> None:
+    pytest.importorskip("opencc")
+    doc = make_doc([("收件人：慕容林煥", 30, 100), ("收件地址：山東省泰安市東平縣白佛山景區內部", 30, 140)])
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "慕容林焕"
+    assert res.get("receiver_address") == "山东省泰安市东平县白佛山景区内部"
+    assert res.get("receiver_district") == "东平县"
+    assert res["receiver_address"].raw == "山東省泰安市東平縣白佛山景區內部"  # what OCR read is kept
+
+
+def test_contact_schema_keeps_the_text_as_written() -> None:
+    # Contact values are exact substrings of the input: no conversion there.
+    res = Extractor("contact").extract_text("慕容林煥13800138000山東省泰安市東平縣白佛山景區內部")
+    assert res.get("name") in (None, "慕容林煥")
+    address = res.get("address")
+    assert address is None or address in "慕容林煥13800138000山東省泰安市東平縣白佛山景區內部"
