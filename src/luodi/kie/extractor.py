@@ -67,7 +67,8 @@ if TYPE_CHECKING:
 # schema gives none; free-text types take everything after the label.
 _IMPLICIT: dict[str, str] = {
     "tracking_number": TRACKING_RE.pattern,
-    "weight": r"(\d+(?:\.\d+)?\s*(?:kg|公斤|千克|斤|克|g)?)(?![a-z])",
+    # A decimal comma is read as a point (17,4kg: handwriting, European forms, OCR).
+    "weight": r"(\d+(?:[.,]\d{1,3})?\s*(?:kg|公斤|千克|斤|克|g)?)(?![a-z])",
     "date": r"(\d{4}\s*[年./\-]\s*\d{1,2}\s*[月./\-]\s*\d{1,2}\s*日?|\d{8})",
     "amount": r"([¥￥]?\s*" + AMOUNT_RE.pattern + ")",
     "id_number": ID_RE.pattern,

@@ -288,3 +288,9 @@ def test_contact_schema_keeps_the_text_as_written() -> None:
     assert res.get("name") in (None, "慕容林煥")
     address = res.get("address")
     assert address is None or address in "慕容林煥13800138000山東省泰安市東平縣白佛山景區內部"
+
+
+@pytest.mark.parametrize(("cell", "kg"), [("17,4kg", 17.4), ("500g", 0.5), ("500 克", 0.5), ("3.5公斤", 3.5)])
+def test_weight_written_in_a_form_cell(waybill: Extractor, cell: str, kg: float) -> None:
+    doc = make_doc([("重量", 268, 328), (cell, 330, 324)])
+    assert waybill.extract_document(doc).get("weight_kg") == pytest.approx(kg)
