@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from luodi.errors import InputError
+from luodi.kie.divisions import correct_divisions
 from luodi.kie.layout import (
     Entry,
     Hit,
@@ -751,7 +752,8 @@ class Extractor:
         if not cands:
             return FieldResult(name, needs_review=spec.required, reasons=("not found",) if spec.required else ())
         checked: list[tuple[Candidate, Checked]] = []
-        for c in cands:
+        for cand0 in cands:
+            c = cand0
             ck = check_tracking_number(c.raw, carrier) if spec.type == "tracking_number" else check(spec.type, c.raw)
             for extra in spec.validators:
                 more = CHECKERS[extra](str(ck.value))
@@ -759,6 +761,12 @@ class Extractor:
                     ck = Checked(ck.value, False, more.reason)
             if self.schema.simplified and spec.type in _SIMPLIFIED_TYPES and isinstance(ck.value, str):
                 ck = Checked(to_simplified(ck.value), ck.ok, ck.reason)
+            if spec.type == "address" and self.schema.mode == "document" and isinstance(ck.value, str):
+                fixed = correct_divisions(ck.value)
+                if fixed is not None:
+                    why = f"division name corrected with the gazetteer (OCR read {ck.value})"
+                    c = dataclasses.replace(c, reasons=(*c.reasons, why), alternatives=(*c.alternatives, ck.value))
+                    ck = Checked(fixed, ck.ok, ck.reason)
             checked.append((c, ck))
         # Group agreeing candidates (an address that contains the other agrees with it).
         groups: list[list[tuple[Candidate, Checked]]] = []

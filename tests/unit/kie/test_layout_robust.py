@@ -294,3 +294,33 @@ def test_contact_schema_keeps_the_text_as_written() -> None:
 def test_weight_written_in_a_form_cell(waybill: Extractor, cell: str, kg: float) -> None:
     doc = make_doc([("重量", 268, 328), (cell, 330, 324)])
     assert waybill.extract_document(doc).get("weight_kg") == pytest.approx(kg)
+
+
+@pytest.mark.parametrize(
+    ("read", "printed"),
+    [
+        ("湖北省成宁市通山县洋都大道98号", "湖北省咸宁市通山县洋都大道98号"),
+        ("安徽省蚌埠市园镇县城关镇光彩大市场", "安徽省蚌埠市固镇县城关镇光彩大市场"),
+        ("四川省凉山舞族自治州普格县普基镇", "四川省凉山彝族自治州普格县普基镇"),
+    ],
+)
+def test_one_misread_division_name_is_corrected_and_flagged(waybill: Extractor, read: str, printed: str) -> None:
+    from luodi.kie.divisions import _table
+
+    if _table() is None:
+        pytest.skip("administrative-division table not installed")
+    res = waybill.extract_document(make_doc([(f"收件地址：{read}", 30, 100)]))
+    field = res["receiver_address"]
+    assert field.value == printed
+    assert field.raw == read
+    assert field.needs_review and read in field.alternatives
+
+
+def test_known_names_and_ambiguous_misreads_are_left_alone() -> None:
+    from luodi.kie.divisions import _table, correct_divisions
+
+    if _table() is None:
+        pytest.skip("administrative-division table not installed")
+    assert correct_divisions("湖北省咸宁市通山县洋都大道98号") is None
+    assert correct_divisions("河南省南阳市新野县清翔路37号") is None  # the street is not checked
+    assert correct_divisions("北京市 朝阳区 建国路") is None  # spaced text: offsets would not hold
