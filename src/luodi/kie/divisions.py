@@ -81,4 +81,5 @@ def correct_divisions(address: str) -> str | None:
 
 def _prefix(d: Any) -> str:
     # Children share the parent's code prefix: 2 digits under a province, 4 under a city.
-    return d.code[:2] if int(d.level) == 0 else d.code[:4]
+    code = str(d.code)
+    return code[:2] if int(d.level) == 0 else code[:4]
