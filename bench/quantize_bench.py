@@ -76,6 +76,24 @@ def openvino_rows(base, quantized, pages, threads: int | None, rounds: int = 3) 
     }
 
 
+def targets(data: dict) -> str:
+    """The issue's targets, each judged from the measured numbers."""
+    speed = data["latency"]["speedup"]["total"]
+    size = data["size"]["total"]["ratio"]
+    rows = [
+        ("end-to-end speed-up ≥ 2x (goal 3x)", f"{speed:.2f}x", speed >= 2),
+        ("model files ≤ 40% of FP32", f"{size:.1%}", size <= 0.40),
+    ]
+    for acc in data["accuracy"]:
+        metric = "line_accuracy_norm" if acc["kind"] == "rec" else "field_accuracy"
+        f32, i8 = acc["fp32"][metric], acc["int8"][metric]
+        label = Path(acc["labels"]).parent.name
+        rows.append((f"≤ 1 point lost: {label} {metric}", f"{100 * (i8 - f32):+.1f} pt", i8 >= f32 - 0.01))
+    out = "\n## Targets\n\n| target | measured | met |\n|---|---|---|\n"
+    out += "".join(f"| {t} | {m} | {'yes' if ok else '**no**'} |\n" for t, m, ok in rows)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="pp-ocrv6-small")
@@ -125,7 +143,7 @@ def main() -> None:
     out = ROOT / args.out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    md = result.report.to_markdown()
+    md = result.report.to_markdown() + targets(data)
     if "openvino_e2e" in data:
         md += "\n## Same files on OpenVINO (end to end, ms per page, median of 3 interleaved rounds)\n\n"
         md += "| variant | ms/page | precision per stage |\n|---|---|---|\n"

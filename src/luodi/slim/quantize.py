@@ -58,6 +58,11 @@ DET_FP32: tuple[str, ...] = ("Conv.0",)
 REC_FP32: tuple[str, ...] = ("Conv.0", "Conv.1", "Conv.2")
 
 
+#: cls stays FP32 by default: the 0/180 classifier is 0.6 MB and runs on a fixed 48×192 canvas;
+#: INT8 saved 0.25 MB and measured 1.02x and 0.66x (slower) in two bench runs.
+DEFAULT_STAGES: tuple[str, ...] = ("det", "rec")
+
+
 @dataclass(frozen=True)
 class QuantizeResult:
     bundle: Bundle
@@ -70,7 +75,7 @@ def quantize_bundle(
     calib_dir: str | Path,
     name: str,
     *,
-    stages: Sequence[str] = STAGES,
+    stages: Sequence[str] = DEFAULT_STAGES,
     toolchain: str = "ort",
     recipes: Mapping[str, StageRecipe] | None = None,
     force: bool = False,
