@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,3 +44,14 @@ def require_bundle() -> Callable[[str], object]:
             pytest.skip(f"{exc.message} (integration tests need `make setup` or `luodi models pull {name}`)")
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings_cache() -> Iterator[None]:
+    """``get_settings()`` is cached per process: a test that monkeypatches ``LUODI_*`` must not leak
+    its values (e.g. ``LUODI_HOME=/models`` from a ConfigMap test) into the tests after it."""
+    from luodi.config import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
