@@ -931,6 +931,8 @@ def _plausible_name(word: str, labels: frozenset[str]) -> bool:
     name gets (four characters, or more with a surname such as 慕容 or a · separated name)."""
     if word in labels or word in _NOT_NAMES or any(word.startswith(w) or word.endswith(w) for w in _NOT_NAMES):
         return False
+    if len(word) >= 3 and any(_one_char_off(word, lab) for lab in labels if len(lab) == len(word)):
+        return False  # a misread label (联原人 for 联系人), not a person
     plain = word.replace("·", "")
     return len(plain) <= 4 or "·" in word or (len(plain) <= 5 and has_surname(word))
 
@@ -956,6 +958,10 @@ def _known_divisions(address: str) -> int:
     parts = split_address(compact(address))
     levels = (("province", Level.PROVINCE), ("city", Level.CITY), ("district", Level.DISTRICT))
     return sum(1 for part, level in levels if part in parts and gaz.lookup(parts[part].value, level))
+
+
+def _one_char_off(a: str, b: str) -> bool:
+    return sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
 def _about(reason: str, role: str) -> bool:

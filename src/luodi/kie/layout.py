@@ -36,13 +36,15 @@ _FUZZY_STOP = ("签名", "签字", "签收", "签章", "盖章", "确认")
 # So is a line that starts with a short word and a colon (打印时间：2026-07-05): it carries its own
 # value and is never the value of another label.
 _LABEL_LIKE = re.compile(
-    r"^[\u4e00-\u9fff]{1,10}\s*(?:\([A-Za-z][A-Za-z .&/_'\-]*\)?)\s*:?$|^[^:]{1,10}:$|^\([A-Za-z][^)]*\)?:?$"
+    r"^[\u4e00-\u9fff]{1,10}\s*(?:\((?:[A-Za-z]|[^\u4e00-\u9fff()\s][A-Za-z]{2})[A-Za-z .&/_'\-]*\)?)\s*:?$"
+    r"|^[^:]{1,10}:$|^\([A-Za-z][^)]*\)?:?$"
     r"|^[\u4e00-\u9fff]{2,6}\s*:"
 )
 # English words printed before a Chinese label on bilingual sheets.
 _ENGLISH_GLOSS = re.compile(r"[a-z][a-z .'/&\-]{0,24}")
 # English annotations printed after Chinese labels on bilingual slips: 检索参考号(SYSTEM NO.)
-_ANNOTATION = re.compile(r"\(\s*[A-Za-z][A-Za-z .&/_'\-]*\)?")
+# One stray symbol or digit may open it where OCR misread a letter: 交易日期(①ATE).
+_ANNOTATION = re.compile(r"\(\s*(?:[A-Za-z]|[^\u4e00-\u9fff()\s][A-Za-z]{2})[A-Za-z .&/_'\-]*\)?")
 
 
 @dataclass(frozen=True, slots=True)

@@ -324,3 +324,19 @@ def test_known_names_and_ambiguous_misreads_are_left_alone() -> None:
     assert correct_divisions("湖北省咸宁市通山县洋都大道98号") is None
     assert correct_divisions("河南省南阳市新野县清翔路37号") is None  # the street is not checked
     assert correct_divisions("北京市 朝阳区 建国路") is None  # spaced text: offsets would not hold
+
+
+def test_a_misread_label_is_not_a_name(waybill: Extractor) -> None:
+    doc = make_doc([("收件人：联原人", 30, 100), ("电话：13011269666", 30, 140)])
+    assert waybill.extract_document(doc).get("receiver_name") in (None, "")
+    # A real three-character name is kept.
+    doc = make_doc([("收件人：乐晨杰", 30, 100), ("电话：13011269666", 30, 140)])
+    assert waybill.extract_document(doc).get("receiver_name") == "乐晨杰"
+
+
+def test_english_annotation_with_a_misread_letter() -> None:
+    from docfactory import make_doc as doc_of
+
+    slip = Extractor("bank_receipt")
+    res = slip.extract_document(doc_of([("交易日期(①ATE)", 70, 359), ("2012-10-23", 69, 382)]))
+    assert res.get("date") == "2012-10-23"
