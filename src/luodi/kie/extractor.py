@@ -692,6 +692,10 @@ class Extractor:
                         # A printed Chinese name is surer than an English code (EMS, STO) that
                         # may be a fragment of another word or a misread.
                         quality = 0.95 if not t.text[s:e].isascii() else 0.85
+                        if len(compact(t.text)) > e - s + 4:
+                            # Inside a longer text (…邮政储蓄银行旁 in an address) it is a place or a
+                            # bank more often than the carrier: a name standing alone outranks it.
+                            quality *= 0.6
                         pool.add(Candidate(name, run, carrier.name, run_score(run) * quality, TIER_SCAN))
                 continue
             if not spec.scan:

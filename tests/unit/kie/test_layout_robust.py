@@ -340,3 +340,15 @@ def test_english_annotation_with_a_misread_letter() -> None:
     slip = Extractor("bank_receipt")
     res = slip.extract_document(doc_of([("交易日期(①ATE)", 70, 359), ("2012-10-23", 69, 382)]))
     assert res.get("date") == "2012-10-23"
+
+
+def test_a_carrier_word_inside_an_address_does_not_outrank_the_printed_carrier(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收：荆改 18511830383 云南省保山市昌宁县", 30, 100),
+            ("女转盘邮政储蓄银行旁", 62, 130),
+            ("韵达快递", 30, 300),  # printed below the address: reading order does not decide
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("carrier") == "韵达快递"
