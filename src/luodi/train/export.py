@@ -8,7 +8,10 @@ bundle's detector and classifier.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,20 @@ def _add_metadata(onnx_path: Path, characters: str) -> None:
     os.replace(tmp, onnx_path)
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """paddle2onnx and polygraphy print progress to stdout (also from C++); commands keep stdout for results."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def to_onnx(model_file: Path, params_file: Path, out: Path) -> None:
     # polygraphy (used by paddle2onnx) would otherwise pip-install missing tools at run time
     os.environ.setdefault("POLYGRAPHY_AUTOINSTALL_DEPS", "0")
@@ -67,13 +84,14 @@ def to_onnx(model_file: Path, params_file: Path, out: Path) -> None:
     except ImportError as exc:
         raise ModelError("ONNX export needs paddle2onnx: pip install 'luodi[train]'") from exc
     try:
-        paddle2onnx.export(
-            model_filename=str(model_file),
-            params_filename=str(params_file),
-            save_file=str(out),
-            opset_version=14,
-            enable_onnx_checker=True,
-        )
+        with _stdout_to_stderr():
+            paddle2onnx.export(
+                model_filename=str(model_file),
+                params_filename=str(params_file),
+                save_file=str(out),
+                opset_version=14,
+                enable_onnx_checker=True,
+            )
     except Exception as exc:  # paddle2onnx raises bare Exceptions from C++
         raise ModelError(f"paddle2onnx could not convert {model_file}: {exc}") from exc
 
