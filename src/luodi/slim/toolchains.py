@@ -90,12 +90,16 @@ def _quantize_ort(src: Path, dst: Path, samples: Sequence[Sample], recipe: Stage
     }
     if recipe.calibration not in methods:
         raise ConfigError(f"unknown calibration method {recipe.calibration!r}; choose one of {sorted(methods)}")
+    src, dst = Path(src).resolve(), Path(dst).resolve()
     with tempfile.TemporaryDirectory(prefix="luodi-ortq-") as tmp:
         pre = Path(tmp) / "pre.onnx"
         opset13 = _at_least_opset(src, 13, Path(tmp) / "opset13.onnx")
         # symbolic shape inference + ONNX optimisation first: the quantizer needs shapes to place
-        # QDQ pairs, and folded BatchNorms quantize as one conv instead of two ops
-        with _quiet():
+        # QDQ pairs, and folded BatchNorms quantize as one conv instead of two ops.
+        # ORT's pre-processing saves an external-data file named by a UUID in the *current* folder
+        # (20 MB for rec): run it from the temp folder so a user's working directory stays clean.
+        # chdir is process-wide; quantization is a one-shot batch job, never run inside the service.
+        with _quiet(), contextlib.chdir(tmp):
             try:
                 quant_pre_process(str(opset13), str(pre), skip_symbolic_shape=False)
             except Exception:
