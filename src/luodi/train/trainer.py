@@ -422,6 +422,7 @@ class Trainer:
 
         bar = tqdm(total=total, initial=state.step, disable=not self.progress, unit="step", dynamic_ncols=True)
         loss_value = float("nan")
+        window: list[float] = []
         aug_cfg = cfg.Augment
         try:
             while state.step < total:
@@ -449,13 +450,17 @@ class Trainer:
                     loss_value = float(loss.numpy())
                     if not math.isfinite(loss_value):
                         raise ModelError(f"the loss became {loss_value} at step {state.step}; lower Optimizer.lr")
+                    window.append(loss_value)
                     state.step += 1
                     state.batch_in_epoch = k + 1
                     bar.update(1)
                     if state.step % cfg.Train.log_every == 0 or state.step == total:
                         lr = float(optimizer.get_lr())
-                        scalars.write(state.step, loss=loss_value, lr=lr)
-                        bar.set_postfix(loss=f"{loss_value:.3f}", lr=f"{lr:.2e}")
+                        # the mean over the logging window: single batches of mixed widths are too noisy to plot
+                        mean_loss = sum(window) / len(window)
+                        window.clear()
+                        scalars.write(state.step, loss=mean_loss, lr=lr)
+                        bar.set_postfix(loss=f"{mean_loss:.3f}", lr=f"{lr:.2e}")
                     if cfg.Eval is not None and (state.step % cfg.Eval.every_steps == 0 or state.step == total):
                         res = do_eval(state.step)
                         if res is not None:
