@@ -313,8 +313,8 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
             if key[j:].lstrip().startswith(_FUZZY_STOP):
                 continue  # 收件人签名 is a signature box, not the receiver's name
             if entry.kind == "tag":
-                if i != lead:
-                    continue
+                if i != lead or (ascii_label and j < n and _ascii_alnum(key[j])):
+                    continue  # a tag starts the line; To is not the start of Tom or Total
                 rest = key[j:].strip()
                 if rest and key[j] not in _SEP_CHARS and key[j] != "：" and not has_phone:
                     continue
