@@ -7,13 +7,13 @@ readable line on stderr and exit status 1; usage errors exit 2 (click's conventi
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 from typing import Any
 
 import click
 
+from luodi.cli.lazy import LazyGroup
 from luodi.errors import LuodiError
 
 # name -> "module:attribute"; a module that is not there yet simply does not show up.
@@ -32,31 +32,7 @@ _COMMANDS: dict[str, str] = {
 }
 
 
-class _LazyGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in _COMMANDS if self._load(name) is not None)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return self._load(cmd_name)
-
-    @staticmethod
-    def _load(name: str) -> click.Command | None:
-        target = _COMMANDS.get(name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                return None
-            raise
-        command = getattr(module, attr)
-        assert isinstance(command, click.Command)
-        return command
-
-
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy_commands=_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="luodi")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-v info, -vv debug).")
 def cli(verbose: int) -> None:

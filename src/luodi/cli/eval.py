@@ -7,7 +7,6 @@ group when their modules (owned by the KIE and NER code) are installed.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -16,35 +15,13 @@ from typing import Any
 
 import click
 
+from luodi.cli.lazy import LazyGroup
+
 # Subcommands that live in other modules; absent modules simply do not show up.
 _EXTRA: dict[str, str] = {"kie": "luodi.cli.eval_kie:kie", "ner": "luodi.cli.eval_ner:ner"}
 
 
-class _EvalGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        extra = [name for name in _EXTRA if self._load_extra(name) is not None]
-        return sorted([*super().list_commands(ctx), *extra])
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or self._load_extra(cmd_name)
-
-    @staticmethod
-    def _load_extra(name: str) -> click.Command | None:
-        target = _EXTRA.get(name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                return None
-            raise
-        command = getattr(module, attr, None)
-        return command if isinstance(command, click.Command) else None
-
-
-@click.group("eval", cls=_EvalGroup)
+@click.group("eval", cls=LazyGroup, lazy_commands=_EXTRA)
 def eval_() -> None:
     """Score a model on a labelled dataset: line accuracy, 1-CER, detection P/R/hmean."""
 

@@ -5,41 +5,18 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
 
 import click
 
+from luodi.cli.lazy import LazyGroup
+
 _EXTRA: dict[str, str] = {"waybill": "luodi.cli.synth_waybill:waybill"}
 
 
-class _SynthGroup(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        extra = [name for name in _EXTRA if self._load_extra(name) is not None]
-        return sorted([*super().list_commands(ctx), *extra])
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or self._load_extra(cmd_name)
-
-    @staticmethod
-    def _load_extra(name: str) -> click.Command | None:
-        target = _EXTRA.get(name)
-        if target is None:
-            return None
-        module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                return None
-            raise
-        command = getattr(module, attr, None)
-        return command if isinstance(command, click.Command) else None
-
-
-@click.group("synth", cls=_SynthGroup)
+@click.group("synth", cls=LazyGroup, lazy_commands=_EXTRA)
 def synth() -> None:
     """Make synthetic labelled data (seeded: the same seed gives the same bytes)."""
 
