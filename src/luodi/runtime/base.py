@@ -44,3 +44,23 @@ class InferenceSession(Protocol):
     def info(self) -> RuntimeInfo: ...
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]: ...
+
+
+class SessionBase:
+    """The read-only attributes every backend's session exposes; subclasses set them once in ``__init__``."""
+
+    _inputs: tuple[str, ...]
+    _outputs: tuple[str, ...]
+    _info: RuntimeInfo
+
+    @property
+    def input_names(self) -> Sequence[str]:
+        return self._inputs
+
+    @property
+    def output_names(self) -> Sequence[str]:
+        return self._outputs
+
+    @property
+    def info(self) -> RuntimeInfo:
+        return self._info

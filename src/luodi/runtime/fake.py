@@ -13,16 +13,16 @@ tensors gives a visibly wrong answer) yet are exactly reproducible:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from luodi.runtime.base import Backend, RuntimeInfo
+from luodi.runtime.base import Backend, RuntimeInfo, SessionBase
 
 FakeFn = Callable[[np.ndarray], np.ndarray]
 
 
-class FakeSession:
+class FakeSession(SessionBase):
     def __init__(self, fn: FakeFn, *, input_name: str = "x", output_name: str = "out") -> None:
         self._fn = fn
         self._inputs = (input_name,)
@@ -31,18 +31,6 @@ class FakeSession:
         self._lock = threading.Lock()
         self.calls = 0  # how many times run() was called; for tests that check batching
         self.shapes: list[tuple[int, ...]] = []
-
-    @property
-    def input_names(self) -> Sequence[str]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> Sequence[str]:
-        return self._outputs
-
-    @property
-    def info(self) -> RuntimeInfo:
-        return self._info
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         x = inputs[self._inputs[0]]

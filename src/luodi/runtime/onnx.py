@@ -10,13 +10,13 @@ only competes with the first for the same cores. Pool threads sleep rather than 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from luodi.errors import RuntimeBackendError
-from luodi.runtime.base import Backend, RuntimeInfo
+from luodi.runtime.base import Backend, RuntimeInfo, SessionBase
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -30,7 +30,7 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-class OnnxSession:
+class OnnxSession(SessionBase):
     """An ONNX model loaded into ONNX Runtime."""
 
     def __init__(
@@ -95,18 +95,6 @@ class OnnxSession:
         self._outputs = tuple(o.name for o in self._session.get_outputs())
         self.path = path
         self.metadata: dict[str, str] = dict(self._session.get_modelmeta().custom_metadata_map)
-
-    @property
-    def input_names(self) -> Sequence[str]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> Sequence[str]:
-        return self._outputs
-
-    @property
-    def info(self) -> RuntimeInfo:
-        return self._info
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         try:

@@ -8,18 +8,18 @@ read back into ``RuntimeInfo`` so results are never attributed to the wrong prec
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from luodi.errors import RuntimeBackendError
-from luodi.runtime.base import Backend, RuntimeInfo
+from luodi.runtime.base import Backend, RuntimeInfo, SessionBase
 from luodi.runtime.onnx import default_threads
 
 
-class OpenVinoSession:
+class OpenVinoSession(SessionBase):
     def __init__(
         self, path: str | Path, *, threads: int | None = None, device: str = "cpu", precision: str | None = None
     ) -> None:
@@ -60,18 +60,6 @@ class OpenVinoSession:
         )
         self._local = threading.local()
         self.path = path
-
-    @property
-    def input_names(self) -> Sequence[str]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> Sequence[str]:
-        return self._outputs
-
-    @property
-    def info(self) -> RuntimeInfo:
-        return self._info
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         request = getattr(self._local, "request", None)

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from luodi.errors import RuntimeBackendError
-from luodi.runtime.base import Backend, RuntimeInfo
+from luodi.runtime.base import Backend, RuntimeInfo, SessionBase
 from luodi.runtime.onnx import default_threads
 
 _IMPORT_LOCK = threading.Lock()
@@ -50,7 +50,7 @@ def resolve_paddle_files(prefix: str | Path) -> tuple[Path, Path]:
     return model, params
 
 
-class PaddleSession:
+class PaddleSession(SessionBase):
     """A Paddle inference program run through ``paddle.inference``."""
 
     def __init__(self, prefix: str | Path, *, threads: int | None = None, device: str = "cpu") -> None:
@@ -93,18 +93,6 @@ class PaddleSession:
             else (("paddle-cpu", "mkldnn") if config.mkldnn_enabled() else ("paddle-cpu",)),
         )
         self.path = model
-
-    @property
-    def input_names(self) -> Sequence[str]:
-        return self._inputs
-
-    @property
-    def output_names(self) -> Sequence[str]:
-        return self._outputs
-
-    @property
-    def info(self) -> RuntimeInfo:
-        return self._info
 
     def _thread_predictor(self) -> Any:
         predictor = getattr(self._local, "predictor", None)
