@@ -205,7 +205,7 @@ def main() -> None:
         f"Model {args.model}; server: 1 process, {args.server_concurrency or 'default (cores)'} inference slots "
         f"({args.batching_server_concurrency} with batching on, max batch {args.max_batch_size}, "
         f"max wait {args.max_wait_ms} ms), "
-        f"threads per session {args.threads or 'runtime default (cores)'}; offline threads "
+        f"threads per session {args.threads or 'server default (cores // slots)'}; offline threads "
         f"{args.offline_threads or 'runtime default'}; {args.requests} requests per level over "
         f"{len(DOC_IMAGES)} real document photos (323x430 to 1000x750), POST /v1/ocr multipart.\n"
     )

@@ -30,7 +30,7 @@ def _check_model(model: str, home: Path | None) -> None:
 @click.option("--model", default=None, help="Model bundle [pp-ocrv6-small].")
 @click.option("--runtime", default=None, help="onnxruntime | openvino | paddle.")
 @click.option("--device", default=None, help="cpu | cuda[:N] (needs onnxruntime-gpu) [cpu].")
-@click.option("--threads", type=int, default=None, help="Intra-op threads per session [runtime default: cores].")
+@click.option("--threads", type=int, default=None, help="Intra-op threads per session [cores // inference slots].")
 @click.option("--concurrency", type=int, default=None, help="Inference calls running at once per process [cores].")
 @click.option("--queue-size", type=int, default=None, help="Requests that may wait for a slot before 503 [16].")
 @click.option("--deadline", "deadline_s", type=float, default=None, help="Per-request deadline in seconds (504) [60].")
