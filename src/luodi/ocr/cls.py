@@ -29,6 +29,7 @@ class Classifier:
         self.mean, self.std, self.scale = mean, std, scale
         self.height, self.width = height, width
         self._input = session.input_names[0]
+        self._buckets = session.info.static_shapes
 
     def upside_down(self, crops: Sequence[np.ndarray], thresh: float, batch_size: int) -> list[bool]:
         """For each crop: is it confidently (>= thresh) upside down?"""
@@ -36,13 +37,15 @@ class Classifier:
         for start in range(0, len(crops), batch_size):
             chunk = crops[start : start + batch_size]
             # the model sees a fixed 48×192 canvas, crops shorter than it are left-aligned on zeros
-            batch = np.zeros((len(chunk), 3, self.height, self.width), dtype=np.float32)
+            # a backend that compiles per shape always sees full batches (the rest is padding)
+            rows = batch_size if self._buckets else len(chunk)
+            batch = np.zeros((rows, 3, self.height, self.width), dtype=np.float32)
             for i, crop in enumerate(chunk):
                 h, w = crop.shape[:2]
                 rw = min(self.width, max(1, math.ceil(self.height * w / max(h, 1))))
                 resized = cv2.resize(crop, (rw, self.height), interpolation=cv2.INTER_LINEAR)
                 normalize_into(batch[i, :, :, :rw], resized, self.mean, self.std, self.scale)
             probs = self.session.run({self._input: batch})[0]
-            for i, p in enumerate(probs):
+            for i, p in enumerate(probs[: len(chunk)]):
                 flags[start + i] = bool(p.argmax() == 1 and p[1] >= thresh)
         return flags

@@ -10,7 +10,7 @@ import numpy as np
 import pyclipper
 
 from luodi.ocr.options import OCROptions
-from luodi.ocr.tensor import normalize_into
+from luodi.ocr.tensor import det_bucket, normalize_into
 from luodi.runtime.base import InferenceSession
 
 # ImageNet statistics in BGR order: what PP-OCR's DB detectors were trained with.
@@ -38,11 +38,17 @@ def det_preprocess(
     mean: tuple[float, float, float] = DET_MEAN,
     std: tuple[float, float, float] = DET_STD,
     scale: float = 1.0 / 255.0,
+    *,
+    bucket: bool = False,
 ) -> np.ndarray:
+    """The page as a 1×3×h×w tensor. ``bucket`` pads h and w (bottom/right, zeros = the mean colour,
+    where DB finds no text) up to a multiple of ``DET_SIDE_STEP`` for backends that compile per shape;
+    the image itself is resized exactly as without it, so its map region is the same."""
     h, w = det_input_size(page.shape[0], page.shape[1], opts)
     resized = page if (h, w) == page.shape[:2] else cv2.resize(page, (w, h), interpolation=cv2.INTER_LINEAR)
-    tensor = np.empty((1, 3, h, w), dtype=np.float32)
-    normalize_into(tensor[0], resized, mean, std, scale)
+    th, tw = (det_bucket(h), det_bucket(w)) if bucket else (h, w)
+    tensor = np.zeros((1, 3, th, tw), dtype=np.float32) if bucket else np.empty((1, 3, h, w), dtype=np.float32)
+    normalize_into(tensor[0, :, :h, :w], resized, mean, std, scale)
     return tensor
 
 
@@ -142,11 +148,15 @@ class Detector:
         self.session = session
         self.mean, self.std, self.scale = mean, std, scale
         self._input = session.input_names[0]
+        self._buckets = session.info.static_shapes
 
     def __call__(self, page: np.ndarray, opts: OCROptions) -> list[DetBox]:
-        tensor = det_preprocess(page, opts, self.mean, self.std, self.scale)
+        tensor = det_preprocess(page, opts, self.mean, self.std, self.scale, bucket=self._buckets)
         out = self.session.run({self._input: tensor})[0]
         prob = out.reshape(out.shape[-2], out.shape[-1])
+        if self._buckets:  # the map of the padding is cut off: boxes scale from the resized page
+            h, w = det_input_size(page.shape[0], page.shape[1], opts)
+            prob = prob[:h, :w]
         return db_postprocess(prob, page.shape[:2], opts)
 
 

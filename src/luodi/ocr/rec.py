@@ -10,7 +10,7 @@ import numpy as np
 
 from luodi.ocr.ctc import ctc_decode
 from luodi.ocr.result import RecResult
-from luodi.ocr.tensor import normalize_into
+from luodi.ocr.tensor import normalize_into, rec_bucket
 from luodi.runtime.base import InferenceSession
 
 REC_HEIGHT = 48
@@ -39,6 +39,7 @@ class Recognizer:
         self.mean, self.std, self.scale = mean, std, scale
         self.height = height
         self._input = session.input_names[0]
+        self._buckets = session.info.static_shapes
 
     def __call__(self, crops: Sequence[np.ndarray], batch_size: int = 1, min_width: int = 0) -> list[RecResult]:
         """Read each crop (RGB, upright). Results come back in the order of ``crops``."""
@@ -52,6 +53,8 @@ class Recognizer:
             members = order[start : start + batch_size]
             tensor_w = max(min_width, *(widths[i] for i in members))
             tensor_w = -(-tensor_w // WIDTH_ALIGN) * WIDTH_ALIGN
+            if self._buckets:  # a backend that compiles per shape sees a few widths, not every one
+                tensor_w = rec_bucket(tensor_w)
             # zeros are mid-grey after normalisation: PaddleOCR's padding value
             batch = np.zeros((len(members), 3, self.height, tensor_w), dtype=np.float32)
             for row, i in enumerate(members):

@@ -28,6 +28,9 @@ class RuntimeInfo:
     threads: int | None  # intra-op threads actually in force, when the backend reports it
     providers: tuple[str, ...] = ()
     precision: str = "fp32"
+    # the backend compiles one model per input shape (OpenVINO's fast path): callers should pad
+    # their tensors to a few bucket sizes rather than feed every crop width as a new shape
+    static_shapes: bool = False
 
 
 @runtime_checkable

@@ -23,11 +23,16 @@ FakeFn = Callable[[np.ndarray], np.ndarray]
 
 
 class FakeSession(SessionBase):
-    def __init__(self, fn: FakeFn, *, input_name: str = "x", output_name: str = "out") -> None:
+    def __init__(
+        self, fn: FakeFn, *, input_name: str = "x", output_name: str = "out", static_shapes: bool = False
+    ) -> None:
         self._fn = fn
         self._inputs = (input_name,)
         self._outputs = (output_name,)
-        self._info = RuntimeInfo(backend=Backend.ONNXRUNTIME, device="cpu", threads=1, providers=("fake",))
+        # static_shapes: pose as a backend that compiles per input shape, so callers pad to buckets
+        self._info = RuntimeInfo(
+            backend=Backend.ONNXRUNTIME, device="cpu", threads=1, providers=("fake",), static_shapes=static_shapes
+        )
         self._lock = threading.Lock()
         self.calls = 0  # how many times run() was called; for tests that check batching
         self.shapes: list[tuple[int, ...]] = []
@@ -41,7 +46,7 @@ class FakeSession(SessionBase):
 
     # --- ready-made fakes for the three PP-OCR stages ---------------------------------------
     @classmethod
-    def det(cls) -> FakeSession:
+    def det(cls, *, static_shapes: bool = False) -> FakeSession:
         def fn(x: np.ndarray) -> np.ndarray:
             # inputs are normalised around 0; darker = more negative. Map to [0, 1] "text" probability.
             gray = x.mean(axis=1, keepdims=True)
@@ -49,10 +54,10 @@ class FakeSession(SessionBase):
             prob = 1.0 - (gray - lo) / max(float(hi - lo), 1e-6)
             return np.asarray(prob, dtype=np.float32)
 
-        return cls(fn)
+        return cls(fn, static_shapes=static_shapes)
 
     @classmethod
-    def cls_(cls) -> FakeSession:
+    def cls_(cls, *, static_shapes: bool = False) -> FakeSession:
         def fn(x: np.ndarray) -> np.ndarray:
             h = x.shape[2]
             top = x[:, :, : h // 2].mean(axis=(1, 2, 3))
@@ -60,10 +65,10 @@ class FakeSession(SessionBase):
             upside = (top < bottom - 0.05).astype(np.float32)
             return np.stack([1.0 - upside * 0.98 - 0.01, upside * 0.98 + 0.01], axis=1).astype(np.float32)
 
-        return cls(fn)
+        return cls(fn, static_shapes=static_shapes)
 
     @classmethod
-    def rec(cls, num_classes: int = 12) -> FakeSession:
+    def rec(cls, num_classes: int = 12, *, static_shapes: bool = False) -> FakeSession:
         def fn(x: np.ndarray) -> np.ndarray:
             n, _, _, w = x.shape
             steps = max(1, w // 8)
@@ -75,4 +80,4 @@ class FakeSession(SessionBase):
             np.put_along_axis(probs, idx[..., None], 0.9, axis=2)
             return np.asarray(probs, dtype=np.float32)
 
-        return cls(fn)
+        return cls(fn, static_shapes=static_shapes)

@@ -186,3 +186,23 @@ def test_bundle_rec_min_width() -> None:
     assert _bundle_rec_min_width(bundle("v4")) == 0
     assert _bundle_rec_min_width(bundle("v6")) == 0
     assert _bundle_rec_min_width(bundle("v6", {"rec_min_width": 160})) == 160
+
+
+def test_static_shape_backend_sees_bucketed_shapes_and_reads_the_same() -> None:
+    """A backend that compiles per shape gets a few padded shapes; the padding changes no result."""
+    from luodi.ocr.tensor import DET_SIDE_STEP, REC_WIDTH_BUCKETS
+
+    det, cls_, rec = (
+        FakeSession.det(static_shapes=True),
+        FakeSession.cls_(static_shapes=True),
+        FakeSession.rec(num_classes=len(CHARS), static_shapes=True),
+    )
+    static = OCR.from_sessions(det=det, cls_session=cls_, rec=rec, characters=CHARS, model_name="fake")
+    page = _page([(200, 40, 360, 70, 0), (20, 42, 150, 72, 40), (30, 150, 330, 190, 20)], size=(250, 410))
+    want, got = _engine().run_pages([page]), static.run_pages([page])
+    assert [line.text for line in got.lines] == [line.text for line in want.lines] != []
+    assert [line.box for line in got.lines] == [line.box for line in want.lines]
+    assert all(h % DET_SIDE_STEP == 0 and w % DET_SIDE_STEP == 0 for _, _, h, w in det.shapes)
+    assert det.shapes[0][2:] != (256, 416)  # padded beyond the plain multiple-of-32 size
+    assert all(w in REC_WIDTH_BUCKETS for *_, w in rec.shapes)
+    assert {n for n, *_ in cls_.shapes} == {OCROptions().cls_batch_size}  # always full batches

@@ -56,3 +56,13 @@ def test_positions_ignore_padding() -> None:
 
 def test_empty_input() -> None:
     assert Recognizer(FakeSession.rec(num_classes=len(CHARS)), CHARS)([]) == []
+
+
+def test_width_buckets() -> None:
+    from luodi.ocr.tensor import REC_WIDTH_BUCKETS, det_bucket, rec_bucket
+
+    assert rec_bucket(1) == REC_WIDTH_BUCKETS[0]
+    assert rec_bucket(320) == 320 and rec_bucket(321) == 400
+    assert rec_bucket(2049) == 2240  # past the last bucket: the next multiple of 320
+    assert all(w <= rec_bucket(w) <= max(1.34 * w, 64) for w in range(8, 2048, 8))
+    assert det_bucket(960) == 960 and det_bucket(961) == 1056 and det_bucket(32) == 96
