@@ -91,7 +91,8 @@ def info(name: str, fmt: str, home: Path | None) -> None:
     if fmt == "json":
         _echo_json(data)
         return
-    for key in ("name", "task", "version", "kind", "pulled", "base", "description", "licence", "source", "dictionary"):
+    keys = ("name", "task", "version", "kind", "pulled", "base", "runtime", "description", "licence", "source")
+    for key in (*keys, "dictionary"):
         if data.get(key) not in (None, ""):
             click.echo(f"{key}: {data[key]}")
     click.echo(f"size: {_mb(data['bytes'])}")
@@ -191,6 +192,14 @@ _PADDLE = click.Path(exists=False, path_type=Path)
 @click.option("--det-paddle", type=_PADDLE, help="Detector Paddle inference model (folder or prefix).")
 @click.option("--cls-paddle", type=_PADDLE, help="Classifier Paddle inference model (folder or prefix).")
 @click.option("--rec-paddle", type=_PADDLE, help="Recogniser Paddle inference model (folder or prefix).")
+@click.option("--det-openvino", type=_FILE, help="Detector OpenVINO IR .xml (its .bin beside it).")
+@click.option("--cls-openvino", type=_FILE, help="Classifier OpenVINO IR .xml (its .bin beside it).")
+@click.option("--rec-openvino", type=_FILE, help="Recogniser OpenVINO IR .xml (its .bin beside it).")
+@click.option(
+    "--runtime",
+    type=click.Choice(["onnxruntime", "paddle", "openvino"]),
+    help="Runtime the bundle is meant for (default: openvino when a stage is only an OpenVINO IR, else none).",
+)
 @click.option("--base", help="Bundle to borrow the stages not given from (e.g. pp-ocrv6-small).")
 @click.option("--description", default="", help="Free text shown by `luodi models list`.")
 @click.option("--force", is_flag=True, help="Replace an existing user bundle of that name.")
@@ -205,6 +214,10 @@ def register(  # click passes options by keyword
     det_paddle: Path | None,
     cls_paddle: Path | None,
     rec_paddle: Path | None,
+    det_openvino: Path | None,
+    cls_openvino: Path | None,
+    rec_openvino: Path | None,
+    runtime: str | None,
     base: str | None,
     description: str,
     force: bool,
@@ -220,6 +233,10 @@ def register(  # click passes options by keyword
         det_paddle=det_paddle,
         cls_paddle=cls_paddle,
         rec_paddle=rec_paddle,
+        det_openvino=det_openvino,
+        cls_openvino=cls_openvino,
+        rec_openvino=rec_openvino,
+        runtime=runtime,
         base=base,
         force=force,
         home=home,

@@ -13,11 +13,12 @@ import os
 import shutil
 import tempfile
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from luodi.errors import ModelError
+from luodi.errors import InputNotFoundError, ModelError
 
 _CHUNK = 1 << 20
 # mkstemp/mkdtemp create owner-only entries; model files are meant to be readable by every user of
@@ -171,6 +172,75 @@ class OnnxFacts:
     def character(self) -> tuple[str, ...] | None:
         text = self.metadata.get("character")
         return None if text is None else split_dictionary(text)
+
+
+def openvino_weights(xml: Path) -> Path:
+    """The ``.bin`` an OpenVINO IR ``.xml`` reads its weights from: same folder, same stem."""
+    return xml.with_suffix(".bin")
+
+
+class OpenVinoFacts:
+    """What the store needs to know about an OpenVINO IR (``.xml`` + ``.bin``).
+
+    Refuses a missing ``.xml`` or ``.bin`` (``InputNotFoundError``) and a file that is not an IR
+    (``ModelError``). With openvino installed (an optional dependency) the model is also read, so a
+    damaged or too-new IR is refused at registration rather than when a page is first processed.
+    """
+
+    def __init__(self, xml: Path, label: str = "model") -> None:
+        if not xml.is_file():
+            raise InputNotFoundError(f"{label}: {xml} does not exist or is not a file")
+        if xml.suffix.lower() != ".xml":
+            raise ModelError(f"{label}: {xml} is not an OpenVINO IR (expected the .xml of an .xml + .bin pair)")
+        weights = openvino_weights(xml)
+        if not weights.is_file():
+            raise InputNotFoundError(
+                f"{label}: {weights} is missing; an OpenVINO IR needs its weights file next to {xml.name}"
+            )
+        self.xml, self.weights = xml, weights
+        _check_ir_root(xml, label)
+        # None when openvino is not installed; [] for a dynamic rank
+        self.output_shape: list[int | None] | None = _openvino_output_shape(xml, label)
+
+    @property
+    def num_classes(self) -> int | None:
+        """The recogniser's class count (last output dim) when the model fixes it (needs openvino)."""
+        shape = self.output_shape
+        last = shape[-1] if shape else None
+        return last if isinstance(last, int) else None
+
+
+def _check_ir_root(xml: Path, label: str) -> None:
+    # only the first element is parsed: an IR is an XML document whose root element is <net>.
+    # Checked before openvino sees the file, which otherwise tries every frontend (TensorFlow's
+    # prints parse errors to stderr) before saying it cannot read it
+    try:
+        for _event, elem in ET.iterparse(xml, events=("start",)):
+            if elem.tag != "net":
+                raise ModelError(f"{label}: {xml} is not an OpenVINO IR (root element <{elem.tag}>, expected <net>)")
+            return
+    except ET.ParseError as exc:
+        raise ModelError(f"{label}: {xml} is not an OpenVINO IR (not XML: {exc})") from exc
+    except OSError as exc:
+        raise ModelError(f"{label}: cannot read {xml}: {exc.strerror}") from exc
+
+
+def _openvino_output_shape(xml: Path, label: str) -> list[int | None] | None:
+    """The first output's shape (None for a dynamic dim); None when openvino is not installed."""
+    try:
+        import openvino as ov  # optional and heavy: only when an IR is registered
+    except ImportError:
+        return None
+    try:
+        model = ov.Core().read_model(str(xml))
+    except Exception as exc:  # openvino raises plain RuntimeError with its own message
+        raise ModelError(f"{label}: OpenVINO cannot read {xml}: {exc}") from exc
+    if not model.outputs:
+        raise ModelError(f"{label}: {xml} has no outputs")
+    shape = model.outputs[0].get_partial_shape()
+    if shape.rank.is_dynamic:
+        return []
+    return [dim.get_length() if dim.is_static else None for dim in shape]
 
 
 def check_dictionary_fits(dictionary: tuple[str, ...], num_classes: int | None, where: str) -> None:

@@ -2,7 +2,8 @@
 
 A bundle is a detector, an optional 0/180 line classifier and a recogniser (plus its character
 dictionary), each possibly in several formats (ONNX for onnxruntime/openvino, a Paddle inference
-program for the paddle backend). Every file carries its sha256 so the store can be verified.
+program for the paddle backend, an OpenVINO IR ``.xml`` + ``.bin`` for the openvino backend only,
+e.g. an INT8 model quantized with NNCF). Every file carries its sha256 so the store can be verified.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 class ModelFile:
     """One file of a bundle, as it lies in the model store."""
 
-    role: str  # "det", "cls", "rec", "dict", or "<role>.pdmodel"/"<role>.pdiparams" for paddle variants
+    # "det", "cls", "rec", "dict"; "<stage>.pdmodel"/"<stage>.pdiparams" for paddle variants;
+    # "<stage>.xml"/"<stage>.bin" for OpenVINO IR
+    role: str
     path: Path  # absolute path in the store
     sha256: str
     bytes: int
@@ -30,6 +33,8 @@ class StageSpec:
 
     model: Path | None  # ONNX file (onnxruntime/openvino)
     paddle_model: Path | None = None  # Paddle inference program prefix dir/inference (optional)
+    # OpenVINO IR .xml (its weights: the .bin beside it, same stem); runs on the openvino runtime only
+    openvino_model: Path | None = None
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     scale: float = 1.0 / 255.0
@@ -51,6 +56,9 @@ class Bundle:
     source: str = ""
     description: str = ""
     base: str | None = None  # for user bundles: the bundle whose missing stages they borrow
+    # the runtime the bundle is meant for ("openvino" when a stage exists only as OpenVINO IR);
+    # None: whatever runtime the caller picks (settings, --runtime)
+    runtime: str | None = None
 
     def info(self) -> dict[str, Any]:
         """The JSON printed by ``luodi models info NAME --format json``."""
@@ -80,6 +88,7 @@ class Bundle:
             "source": self.source,
             "description": self.description,
             "base": self.base,
+            "runtime": self.runtime,
         }
 
 
@@ -87,6 +96,7 @@ def _stage_info(stage: StageSpec) -> dict[str, Any]:
     return {
         "model": str(stage.model) if stage.model is not None else None,
         "paddle_model": str(stage.paddle_model) if stage.paddle_model is not None else None,
+        "openvino_model": str(stage.openvino_model) if stage.openvino_model is not None else None,
         "mean": list(stage.mean),
         "std": list(stage.std),
         "scale": stage.scale,

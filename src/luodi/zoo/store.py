@@ -107,6 +107,7 @@ def stage_to_json(stage: StageSpec | None, root: Path) -> dict[str, Any] | None:
     return {
         "model": _rel(stage.model, root),
         "paddle_model": _rel(stage.paddle_model, root),
+        "openvino_model": _rel(stage.openvino_model, root),
         "mean": list(stage.mean),
         "std": list(stage.std),
         "scale": stage.scale,
@@ -143,6 +144,8 @@ def stage_from_json(data: dict[str, Any] | None, root: Path) -> StageSpec | None
     return StageSpec(
         model=root / data["model"] if data.get("model") else None,
         paddle_model=root / data["paddle_model"] if data.get("paddle_model") else None,
+        # absent in manifests written before OpenVINO IR stages existed
+        openvino_model=root / data["openvino_model"] if data.get("openvino_model") else None,
         mean=_triple(data.get("mean", (0.5, 0.5, 0.5)), "mean"),
         std=_triple(data.get("std", (0.5, 0.5, 0.5)), "std"),
         scale=float(data.get("scale", 1.0 / 255.0)),
@@ -162,6 +165,7 @@ def bundle_to_manifest(bundle: Bundle, root: Path, kind: str) -> dict[str, Any]:
         "licence": bundle.licence,
         "source": bundle.source,
         "base": bundle.base,
+        "runtime": bundle.runtime,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "dictionary": _rel(bundle.dictionary, root),
         "stages": {
@@ -216,9 +220,18 @@ def bundle_from_manifest(data: dict[str, Any], root: Path) -> Bundle:
             source=str(data.get("source", "")),
             description=str(data.get("description", "")),
             base=data.get("base"),
+            runtime=_runtime(data.get("runtime")),  # absent in manifests from before IR bundles
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelError(f"{root / MANIFEST} is not a valid bundle manifest: {exc!r}") from exc
+
+
+def _runtime(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"runtime must be a string or null, got {value!r}")
+    return value
 
 
 def read_manifest(root: Path) -> dict[str, Any]:

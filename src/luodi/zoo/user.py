@@ -5,6 +5,10 @@ manifest with their sha256s. Stages not given are borrowed from ``base``: their 
 hard-linked (copied where links fail), so a user bundle never depends on another bundle staying
 put, and costs no extra disk for what it borrows. Registration is built in a staging folder and
 renamed into place: a failure leaves nothing half-registered, and ``force`` swaps atomically.
+
+A stage may also come as an OpenVINO IR (``<stage>.xml`` + ``<stage>.bin``, e.g. an INT8 model from
+``luodi quantize``), alone or beside its ONNX; a bundle with an IR-only stage is meant for the
+openvino runtime (``Bundle.runtime``).
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from luodi.errors import ConfigError, InputNotFoundError, ModelError, ModelExist
 from luodi.zoo.files import (
     DIR_MODE,
     OnnxFacts,
+    OpenVinoFacts,
     atomic_copy,
     atomic_write_bytes,
     check_dictionary_fits,
     dictionary_bytes,
     file_lock,
     link_or_copy,
+    openvino_weights,
     read_dictionary,
     sha256_file,
     store_errors,
@@ -60,6 +66,7 @@ _DEFAULT_STAGES = {
     "rec": StageSpec(model=None, mean=HALF, std=HALF, image_shape=(3, 48, 320), extra={"ctc_blank": 0}),
 }
 _STAGE_OPTION_KEYS = {"mean", "std", "scale", "image_shape", "extra"}
+RUNTIMES = ("onnxruntime", "paddle", "openvino")  # luodi.runtime.Backend's values
 
 
 @dataclass
@@ -92,20 +99,30 @@ def register_bundle(
     licence: str | None = None,
     source: str = "",
     stage_options: Mapping[str, Mapping[str, Any]] | None = None,
+    det_openvino: PathLike | None = None,
+    cls_openvino: PathLike | None = None,
+    rec_openvino: PathLike | None = None,
+    runtime: str | None = None,
 ) -> Bundle:
     """Register a bundle from local files; returns it as :func:`get_bundle` would.
 
     ``det``/``cls``/``rec`` are ONNX files; ``*_paddle`` are Paddle inference programs (the prefix
     ``dir/inference`` or the folder holding ``inference.pdmodel`` or ``inference.json`` and
-    ``inference.pdiparams``). The dictionary is, in order: ``dictionary``, the ``character``
-    metadata of a given rec ONNX, the base's dictionary; it must fit the rec's class count.
+    ``inference.pdiparams``); ``*_openvino`` are OpenVINO IR ``.xml`` files, each with its ``.bin``
+    beside it (stored as ``<stage>.xml`` + ``<stage>.bin``). A stage may be given in any of these
+    formats, or several. The dictionary is, in order: ``dictionary``, the ``character`` metadata of
+    a given rec ONNX, the base's dictionary (an IR carries none); it must fit the rec's class count.
     ``stage_options`` overrides input specs, e.g. ``{"rec": {"image_shape": (3, 48, 480)}}``.
+    ``runtime`` records the runtime the bundle is meant for (onnxruntime, paddle, openvino); every
+    stage must have a file that runtime can load. Left out, it is "openvino" when some stage exists
+    only as an OpenVINO IR (no other runtime can run that stage), else None (the caller's choice).
     """
     check_name(name, ConfigError)
     if name in BUILTINS:
         raise ModelExistsError(f"{name!r} is a built-in model name; choose another name")
     given_onnx = {"det": det, "cls": cls, "rec": rec}
     given_paddle = {"det": det_paddle, "cls": cls_paddle, "rec": rec_paddle}
+    given_openvino = {"det": det_openvino, "cls": cls_openvino, "rec": rec_openvino}
     options = dict(stage_options or {})
     for stage, opts in options.items():
         if stage not in STAGES:
@@ -113,11 +130,28 @@ def register_bundle(
         unknown = set(opts) - _STAGE_OPTION_KEYS
         if unknown:
             raise ConfigError(f"stage_options[{stage!r}]: unknown keys {sorted(unknown)}")
-    if base is None and not any(given_onnx.values()) and not any(given_paddle.values()):
-        raise ConfigError("give at least one of det, cls, rec (ONNX or Paddle) or a base bundle to borrow from")
+    if base is None and not any([*given_onnx.values(), *given_paddle.values(), *given_openvino.values()]):
+        raise ConfigError(
+            "give at least one of det, cls, rec (ONNX, Paddle or OpenVINO IR) or a base bundle to borrow from"
+        )
     for label, value in [*given_onnx.items(), *((f"{k}_paddle", v) for k, v in given_paddle.items())]:
         if value is not None and not _paddle_exists(Path(value)) and not Path(value).is_file():
             raise InputNotFoundError(f"{label}: {value} does not exist or is not a file")
+    for stage, value in given_openvino.items():
+        # checked before the store is touched; whether OpenVINO can read the pair is checked later
+        if value is not None:
+            xml = Path(value)
+            if not xml.is_file():
+                raise InputNotFoundError(f"{stage}_openvino: {value} does not exist or is not a file")
+            if not openvino_weights(xml).is_file():
+                raise InputNotFoundError(
+                    f"{stage}_openvino: {openvino_weights(xml)} is missing; an OpenVINO IR needs its weights "
+                    f"(.bin) next to {xml.name}"
+                )
+    if runtime is not None:
+        runtime = runtime.strip().lower()
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"unknown runtime {runtime!r}; choose one of: {', '.join(RUNTIMES)}")
     if dictionary is not None and not Path(dictionary).is_file():
         raise InputNotFoundError(f"dictionary: {dictionary} does not exist or is not a file")
 
@@ -132,12 +166,14 @@ def register_bundle(
             base=base,
             given_onnx=given_onnx,
             given_paddle=given_paddle,
+            given_openvino=given_openvino,
             dictionary=dictionary,
             options=options,
             description=description,
             version=version,
             licence=licence,
             source=source,
+            runtime=runtime,
         )
 
 
@@ -150,12 +186,14 @@ def _register(
     base: str | None,
     given_onnx: dict[str, PathLike | None],
     given_paddle: dict[str, PathLike | None],
+    given_openvino: dict[str, PathLike | None],
     dictionary: PathLike | None,
     options: dict[str, Mapping[str, Any]],
     description: str,
     version: str | None,
     licence: str | None,
     source: str,
+    runtime: str | None,
 ) -> Bundle:
     models_dir(home_path).mkdir(parents=True, exist_ok=True)
     with file_lock(lock_path(home_path, name)):
@@ -171,12 +209,14 @@ def _register(
                 ctx,
                 given_onnx=given_onnx,
                 given_paddle=given_paddle,
+                given_openvino=given_openvino,
                 dictionary=dictionary,
                 options=options,
                 description=description,
                 version=version,
                 licence=licence,
                 source=source,
+                runtime=runtime,
             )
             write_manifest(staging, bundle_to_manifest(bundle, root, kind="user"))
             swap_dir(staging, root)
@@ -193,22 +233,25 @@ def _build(
     *,
     given_onnx: dict[str, PathLike | None],
     given_paddle: dict[str, PathLike | None],
+    given_openvino: dict[str, PathLike | None],
     dictionary: PathLike | None,
     options: dict[str, Mapping[str, Any]],
     description: str,
     version: str | None,
     licence: str | None,
     source: str,
+    runtime: str | None,
 ) -> Bundle:
     staging, root, base = ctx.staging, ctx.root, ctx.base
     file_licence = licence if licence is not None else ""
     stages: dict[str, StageSpec | None] = {}
-    rec_facts: OnnxFacts | None = None
+    rec_character: tuple[str, ...] | None = None
+    rec_classes: int | None = None
     rec_given = False
     for stage in STAGES:
-        onnx_src, paddle_src = given_onnx[stage], given_paddle[stage]
+        onnx_src, paddle_src, ov_src = given_onnx[stage], given_paddle[stage], given_openvino[stage]
         base_stage: StageSpec | None = getattr(base, stage) if base is not None else None
-        if onnx_src is None and paddle_src is None:
+        if onnx_src is None and paddle_src is None and ov_src is None:
             if base_stage is None or base is None:
                 stages[stage] = None
                 continue
@@ -218,7 +261,10 @@ def _build(
         template = base_stage or _DEFAULT_STAGES[stage]
         model_path: Path | None = None
         paddle_prefix: Path | None = None
+        openvino_xml: Path | None = None
         extra = dict(template.extra)
+        onnx_classes: int | None = None
+        ir_classes: int | None = None
         if onnx_src is not None:
             src = Path(onnx_src)
             facts = OnnxFacts(src)  # refuses a file that is not a loadable ONNX model
@@ -226,18 +272,31 @@ def _build(
             atomic_copy(src, staging / rel)
             ctx.entries[rel] = (stage, f"user file {src.resolve()}", file_licence)
             model_path = root / rel
+            onnx_classes = facts.num_classes
             if stage == "rec":
-                rec_facts = facts
-                extra.pop("num_classes", None)
-                if facts.num_classes is not None:
-                    extra["num_classes"] = facts.num_classes
+                rec_character = facts.character
         if paddle_src is not None:
             paddle_prefix = root / _copy_paddle(ctx, stage, Path(paddle_src), file_licence)
+        if ov_src is not None:
+            ov_facts = OpenVinoFacts(Path(ov_src), f"{stage}_openvino")  # refuses what OpenVINO cannot read
+            openvino_xml = root / _copy_openvino(ctx, stage, ov_facts, file_licence)
+            ir_classes = ov_facts.num_classes
         if stage == "rec":
             rec_given = True
+            if onnx_classes is not None and ir_classes is not None and onnx_classes != ir_classes:
+                raise ModelError(
+                    f"rec: the ONNX model has {onnx_classes} output classes but the OpenVINO IR has {ir_classes}; "
+                    "they must be the same recogniser"
+                )
+            rec_classes = onnx_classes if onnx_classes is not None else ir_classes
+            # the base's class count describes the base's recogniser, not this one
+            extra.pop("num_classes", None)
+            if rec_classes is not None:
+                extra["num_classes"] = rec_classes
         spec = StageSpec(
             model=model_path,
             paddle_model=paddle_prefix,
+            openvino_model=openvino_xml,
             mean=template.mean,
             std=template.std,
             scale=template.scale,
@@ -245,9 +304,18 @@ def _build(
             extra=extra,
         )
         stages[stage] = _apply_options(spec, options.get(stage))
-    dict_path = _dictionary(ctx, stages["rec"], rec_facts if rec_given else None, rec_given, dictionary)
+    dict_path = _dictionary(
+        ctx,
+        stages["rec"],
+        rec_given=rec_given,
+        character=rec_character,
+        num_classes=rec_classes,
+        dictionary=dictionary,
+        rec_is_ir=given_openvino["rec"] is not None and given_onnx["rec"] is None,
+    )
     if stages["rec"] is None and stages["det"] is None and stages["cls"] is None:
         raise ConfigError(f"bundle {name!r} would have no stage at all")
+    runtime = _check_runtime(stages, runtime)
     task = "ocr" if stages["det"] and stages["rec"] else "rec" if stages["rec"] else "det" if stages["det"] else "cls"
     files = tuple(
         ModelFile(
@@ -273,7 +341,33 @@ def _build(
         source=source or (f"registered from local files, base {base.name}" if base else "registered from local files"),
         description=description,
         base=base.name if base is not None else None,
+        runtime=runtime,
     )
+
+
+def _stage_file(spec: StageSpec, runtime: str) -> Path | None:
+    """The file ``runtime`` loads for a stage (see luodi.runtime.factory.create_session)."""
+    if runtime == "paddle":
+        return spec.paddle_model
+    if runtime == "openvino":
+        return spec.openvino_model or spec.model
+    return spec.model
+
+
+def _check_runtime(stages: Mapping[str, StageSpec | None], runtime: str | None) -> str | None:
+    present = {name: spec for name, spec in stages.items() if spec is not None}
+    if runtime is None:
+        # a stage that is only an IR runs nowhere but on openvino, so the bundle is meant for it
+        ir_only = [s for s, spec in present.items() if spec.openvino_model and not spec.model and not spec.paddle_model]
+        return "openvino" if ir_only else None
+    for stage, spec in present.items():
+        if _stage_file(spec, runtime) is None:
+            formats = (("ONNX", spec.model), ("Paddle", spec.paddle_model), ("OpenVINO IR", spec.openvino_model))
+            have = [fmt for fmt, path in formats if path is not None]
+            raise ConfigError(
+                f"runtime {runtime!r}: stage {stage} has no file that runtime can load (it has: {', '.join(have)})"
+            )
+    return runtime
 
 
 def _apply_options(spec: StageSpec | None, opts: Mapping[str, Any] | None) -> StageSpec | None:
@@ -310,6 +404,9 @@ def _borrow_stage(ctx: _Staging, stage: str, spec: StageSpec) -> StageSpec:
         paddle_model=(
             ctx.root / spec.paddle_model.relative_to(ctx.base_root) if spec.paddle_model is not None else None
         ),
+        openvino_model=(
+            ctx.root / spec.openvino_model.relative_to(ctx.base_root) if spec.openvino_model is not None else None
+        ),
         mean=spec.mean,
         std=spec.std,
         scale=spec.scale,
@@ -319,8 +416,17 @@ def _borrow_stage(ctx: _Staging, stage: str, spec: StageSpec) -> StageSpec:
 
 
 def _dictionary(
-    ctx: _Staging, rec: StageSpec | None, rec_facts: OnnxFacts | None, rec_given: bool, dictionary: PathLike | None
+    ctx: _Staging,
+    rec: StageSpec | None,
+    *,
+    rec_given: bool,
+    character: tuple[str, ...] | None,
+    num_classes: int | None,
+    dictionary: PathLike | None,
+    rec_is_ir: bool,
 ) -> Path | None:
+    """Store the dictionary (see register_bundle for the order); ``character`` is a given rec
+    ONNX's metadata, ``num_classes`` a given rec's class count (None: unknown or not given)."""
     staging, root, base = ctx.staging, ctx.root, ctx.base
     if rec is None:
         if dictionary is not None:
@@ -332,8 +438,8 @@ def _dictionary(
         entries = read_dictionary(src)
         atomic_write_bytes(staging / rel, dictionary_bytes(entries))
         ctx.entries[rel] = ("dict", f"user file {src.resolve()}", "")
-    elif rec_given and rec_facts is not None and rec_facts.character is not None:
-        entries = rec_facts.character
+    elif rec_given and character is not None:
+        entries = character
         atomic_write_bytes(staging / rel, dictionary_bytes(entries))
         ctx.entries[rel] = ("dict", "rec ONNX metadata 'character'", "")
     elif base is not None and base.dictionary is not None:
@@ -341,13 +447,18 @@ def _dictionary(
         link_or_copy(base.dictionary, staging / rel)
         source = next((f.source for f in base.files if f.path == base.dictionary), "")
         ctx.entries[rel] = ("dict", source or f"{base.name}:dict", "")
+    elif rec_is_ir:
+        raise ConfigError(
+            "the rec stage needs a character dictionary, and an OpenVINO IR carries none: pass dictionary=... "
+            "(--dict) or a base bundle that has one"
+        )
     else:
         raise ConfigError("the rec stage needs a character dictionary: pass dictionary=... (--dict)")
     if not entries:
         raise ModelError("the character dictionary is empty")
-    num_classes = rec_facts.num_classes if rec_facts is not None else None
-    if num_classes is None and rec.model is not None and not rec_given:
-        num_classes = rec.extra.get("num_classes") if isinstance(rec.extra.get("num_classes"), int) else None
+    if not rec_given:  # borrowed rec: the class count recorded when the base was made
+        known = rec.extra.get("num_classes")
+        num_classes = known if isinstance(known, int) else None
     check_dictionary_fits(entries, num_classes, "rec")
     return root / rel
 
@@ -381,6 +492,16 @@ def _copy_paddle(ctx: _Staging, stage: str, src: Path, licence: str) -> str:
         atomic_copy(path, ctx.staging / rel)
         ctx.entries[rel] = (f"{stage}{ext}", f"user file {path.resolve()}", licence)
     return prefix_rel
+
+
+def _copy_openvino(ctx: _Staging, stage: str, facts: OpenVinoFacts, licence: str) -> str:
+    """Copy an IR pair in as ``<stage>.xml`` + ``<stage>.bin`` (same stem: OpenVINO finds the
+    weights by replacing the .xml suffix); returns the .xml's relative path."""
+    for path, ext in ((facts.xml, ".xml"), (facts.weights, ".bin")):
+        rel = f"{stage}{ext}"
+        atomic_copy(path, ctx.staging / rel)
+        ctx.entries[rel] = (f"{stage}{ext}", f"user file {path.resolve()}", licence)
+    return f"{stage}.xml"
 
 
 def unregister_bundle(name: str, home: PathLike | None = None) -> Path:

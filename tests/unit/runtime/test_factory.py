@@ -85,3 +85,65 @@ def test_fake_rec_depends_on_input() -> None:
     dark = -np.ones((1, 3, 48, 64), dtype=np.float32)
     assert (rec.run({"x": light})[0].argmax(axis=2) == 0).all()
     assert (rec.run({"x": dark})[0].argmax(axis=2) != 0).all()
+
+
+# --- OpenVINO IR stages ------------------------------------------------------------------------------
+def _matmul_onnx(path: Path, weights: np.ndarray) -> Path:
+    """A tiny ONNX ``y = x @ W`` (x: [n, features])."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", weights.shape[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", weights.shape[1]])],
+        initializer=[numpy_helper.from_array(weights, "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.fixture
+def onnx_and_ir(tmp_path: Path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
+    """An ONNX and an OpenVINO IR of the same graph with different weights, so a run shows which loaded."""
+    ov = pytest.importorskip("openvino")
+    pytest.importorskip("onnx")
+    rng = np.random.default_rng(0)
+    w_onnx, w_ir = (rng.standard_normal((4, 3)).astype(np.float32) for _ in range(2))
+    onnx_path = _matmul_onnx(tmp_path / "fp32.onnx", w_onnx)
+    src = _matmul_onnx(tmp_path / "other.onnx", w_ir)
+    xml = tmp_path / "int8.xml"
+    ov.save_model(ov.convert_model(str(src)), str(xml), compress_to_fp16=False)
+    return onnx_path, xml, w_onnx, w_ir
+
+
+def test_openvino_prefers_the_ir(onnx_and_ir: tuple[Path, Path, np.ndarray, np.ndarray]) -> None:
+    onnx_path, xml, w_onnx, w_ir = onnx_and_ir
+    x = np.random.default_rng(1).standard_normal((2, 4)).astype(np.float32)
+    # openvino may compute in bf16 on CPUs that have it (~3e-3 off here); the two weight sets give
+    # outputs about 1 apart, so a 2e-2 tolerance still tells them apart
+    assert np.abs(x @ w_ir - x @ w_onnx).max() > 0.5
+    both = StageSpec(model=onnx_path, openvino_model=xml)
+    session = create_session(both, "openvino", threads=1)
+    np.testing.assert_allclose(session.run({"x": x})[0], x @ w_ir, atol=2e-2)
+    # without an IR, openvino reads the ONNX; onnxruntime always does
+    onnx_only = StageSpec(model=onnx_path)
+    np.testing.assert_allclose(create_session(onnx_only, "openvino", threads=1).run({"x": x})[0], x @ w_onnx, atol=2e-2)
+    np.testing.assert_allclose(create_session(both, "onnxruntime", threads=1).run({"x": x})[0], x @ w_onnx, rtol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "paddle"])
+def test_ir_only_stage_needs_openvino(backend: str, tmp_path: Path) -> None:
+    spec = StageSpec(model=None, openvino_model=tmp_path / "rec.xml")
+    with pytest.raises(RuntimeBackendError, match=r"rec\.xml is an OpenVINO IR .*--runtime openvino"):
+        create_session(spec, backend)
+    # a bare .xml path too: onnxruntime would only say it cannot parse it
+    with pytest.raises(RuntimeBackendError, match="--runtime openvino"):
+        create_session(tmp_path / "rec.xml", backend)
+
+
+def test_paddle_only_stage_has_nothing_for_openvino() -> None:
+    spec = StageSpec(model=None, paddle_model=Path("/x/paddle/rec/inference"))
+    with pytest.raises(RuntimeBackendError, match="no ONNX or OpenVINO IR file for the openvino runtime"):
+        create_session(spec, "openvino")

@@ -197,3 +197,44 @@ def wheel_factory() -> Callable[..., FakeWheel]:
 @pytest.fixture
 def chars() -> tuple[str, ...]:
     return CHARS
+
+
+# --- OpenVINO IR -----------------------------------------------------------------------------------
+def write_openvino_ir(folder: Path, stem: str, *, features: int = 4, classes: int = 7, seed: int = 0) -> Path:
+    """A tiny OpenVINO IR ``y = x @ W`` (x: [n, t, features], y: [n, t, classes]) as ``stem.xml`` +
+    ``stem.bin``; W is random, so the .bin holds real weights (features * classes floats).
+
+    Built as ONNX with onnx.helper and converted by openvino itself, as `luodi quantize` produces IR.
+    """
+    import numpy as np
+    import openvino as ov
+    from onnx import TensorProto, helper, numpy_helper
+
+    weights = np.random.default_rng(seed).standard_normal((features, classes)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", "t", features])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", "t", classes])],
+        initializer=[numpy_helper.from_array(weights, "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx_path = folder / f"{stem}.src.onnx"
+    onnx_path.write_bytes(model.SerializeToString())
+    xml = folder / f"{stem}.xml"
+    ov.save_model(ov.convert_model(str(onnx_path)), str(xml), compress_to_fp16=False)
+    onnx_path.unlink()
+    return xml
+
+
+@pytest.fixture
+def ir_file(tmp_path: Path) -> Callable[..., Path]:
+    """``ir_file("rec", classes=7)`` → path of a tiny IR .xml (its .bin beside it); skips without openvino."""
+    pytest.importorskip("openvino")
+    pytest.importorskip("onnx")
+
+    def write(stem: str, **kwargs: int) -> Path:
+        return write_openvino_ir(tmp_path / "ir", stem, **kwargs)
+
+    return write

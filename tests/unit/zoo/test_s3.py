@@ -120,3 +120,22 @@ def test_cli_push_and_pull_from(s3: Any, pulled: Path, tmp_path: Path, capsys) -
     main(["models", "pull", "fake-ocr", "--from", f"s3://{BUCKET}/cli", "--home", str(other)])
     assert "fetched" in capsys.readouterr().out
     assert verify("fake-ocr", other).ok
+
+
+def test_ir_bundle_round_trip(s3: Any, pulled: Path, tmp_path: Path, ir_file: Callable[..., Path]) -> None:
+    xml = ir_file("rec")
+    register_bundle("int8", rec_openvino=xml, base="fake-ocr", home=pulled)
+    report = push("int8", f"s3://{BUCKET}/q", pulled)
+    assert {"rec.xml", "rec.bin"} <= set(report.uploaded)
+    remote_bin = s3.get_object(Bucket=BUCKET, Key="q/int8/rec.bin")["Body"].read()
+    assert remote_bin == xml.with_suffix(".bin").read_bytes()
+    other = tmp_path / "replica"
+    pull_from("int8", f"s3://{BUCKET}/q", other)
+    bundle = get_bundle("int8", other, verify=True)
+    root = other / "models" / "int8"
+    assert bundle.runtime == "openvino" and bundle.rec is not None and bundle.rec.openvino_model == root / "rec.xml"
+    assert (root / "rec.bin").read_bytes() == remote_bin
+    # a tampered weights file in the bucket is caught like any other file
+    s3.put_object(Bucket=BUCKET, Key="q/int8/rec.bin", Body=b"\0" * len(remote_bin))
+    with pytest.raises(ModelIntegrityError, match=r"rec\.bin"):
+        pull_from("int8", f"s3://{BUCKET}/q", tmp_path / "replica2")
