@@ -44,7 +44,9 @@ class OCR:
     >>> print(doc.text)                             # doctest: +SKIP
 
     ``model`` is a bundle name from the model store (``luodi models list``) or a ``Bundle``;
-    ``runtime`` one of onnxruntime (default), paddle, openvino; ``threads`` the intra-op threads
+    ``runtime`` one of onnxruntime (default), paddle, openvino — unset, the settings' runtime if one
+    is configured, else the bundle's own (``openvino`` for the INT8 OpenVINO IR bundles that
+    ``luodi quantize`` makes), else onnxruntime; ``threads`` the intra-op threads
     per session (default: the machine's cores). Nothing is downloaded here: a bundle that is not
     pulled raises ``ModelNotPulledError`` naming the command that fetches it. ``wrap_session``
     (stage name, session) → session lets a caller instrument inference (timing, metrics).
@@ -86,7 +88,10 @@ class OCR:
             from luodi.zoo import get_bundle
 
             bundle = get_bundle(model or settings.model, home=settings.home)
-        backend = parse_backend(runtime or settings.runtime)
+        # the runtime: asked for here, else set in the settings (file/env), else the bundle's own
+        # (an INT8 OpenVINO IR bundle from ``luodi quantize`` says "openvino"), else onnxruntime
+        configured = settings.runtime if "runtime" in settings.model_fields_set else None
+        backend = parse_backend(runtime or configured or bundle.runtime or settings.runtime)
         threads = threads if threads is not None else settings.threads
         if bundle.rec is None:
             raise ModelError(f"bundle {bundle.name!r} has no recogniser, so it cannot be used for OCR")

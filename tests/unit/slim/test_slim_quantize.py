@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import luodi.slim.quantize as q
-from luodi.errors import ConfigError, InputError, ModelExistsError, ModelNotPulledError, UnknownModelError
+from luodi.errors import ConfigError, InputError, LuodiError, ModelExistsError, ModelNotPulledError, UnknownModelError
 from luodi.slim.calibrate import CalibrationSet
 from luodi.slim.report import QuantizeReport, label_kind
 from luodi.zoo import get_bundle, list_bundles, register_bundle
@@ -48,16 +48,37 @@ def _names(home: Path) -> set[str]:
 
 def test_quantized_bundle_is_registered_with_int8_rec(home, calib_dir, fake_calibration, monkeypatch):
     monkeypatch.setattr(q, "build_report", _stub_report)
-    result = q.quantize_bundle("tiny", calib_dir, "tiny-int8", stages=["rec"], home=home)
+    result = q.quantize_bundle("tiny", calib_dir, "tiny-int8", stages=["rec"], home=home, toolchain="ort")
     bundle = get_bundle("tiny-int8", home)
     assert result.bundle.name == "tiny-int8" and bundle.base == "tiny"
     assert bundle.rec is not None and bundle.rec.model is not None
+    assert bundle.runtime is None  # a QDQ ONNX file runs on the default runtime
     ops = {n.op_type for n in onnx.load(str(bundle.rec.model)).graph.node}
     assert "QuantizeLinear" in ops
     info = bundle.info()
     assert {f["role"] for f in info["files"]} >= {"rec", "dict"}
     assert all(f["bytes"] > 0 for f in info["files"])
     assert result.report.to_dict()["registered"]["name"] == "tiny-int8"
+
+
+def test_default_toolchain_registers_openvino_ir_that_ocr_runs_on_openvino(
+    home, calib_dir, fake_calibration, monkeypatch
+):
+    pytest.importorskip("nncf")
+    from luodi.ocr.pipeline import OCR
+
+    monkeypatch.setattr(q, "build_report", _stub_report)
+    q.quantize_bundle("tiny", calib_dir, "tiny-ov", stages=["rec"], home=home)
+    bundle = get_bundle("tiny-ov", home)
+    assert bundle.runtime == "openvino"
+    assert bundle.rec is not None and bundle.rec.model is None and bundle.rec.openvino_model is not None
+    assert 'type="FakeQuantize"' in bundle.rec.openvino_model.read_text(encoding="utf-8")
+    roles = {f["role"]: f["bytes"] for f in bundle.info()["files"]}
+    assert roles["rec.xml"] > 0 and roles["rec.bin"] > 0
+    # unasked, the engine runs the bundle on the runtime it was made for; asked otherwise, it says why not
+    assert OCR(bundle).runtime_info["rec"].backend == "openvino"
+    with pytest.raises(LuodiError, match="OpenVINO"):
+        OCR(bundle, runtime="onnxruntime")
 
 
 def test_failure_after_quantizing_registers_nothing(home, calib_dir, fake_calibration, monkeypatch):

@@ -47,9 +47,32 @@ def test_unknown_toolchain_and_method(tiny_rec_model, make_samples, tmp_path):
     with pytest.raises(ConfigError, match="unknown toolchain"):
         quantize_onnx(tiny_rec_model, tmp_path / "o.onnx", make_samples(2), StageRecipe(toolchain="tflite"))
     with pytest.raises(ConfigError, match="calibration method"):
-        quantize_onnx(tiny_rec_model, tmp_path / "o.onnx", make_samples(2), StageRecipe(calibration="magic"))
+        quantize_onnx(
+            tiny_rec_model, tmp_path / "o.onnx", make_samples(2), StageRecipe(toolchain="ort", calibration="magic")
+        )
 
 
 def test_no_samples_is_refused(tiny_rec_model, tmp_path):
     with pytest.raises(ModelError, match="no calibration samples"):
         quantize_onnx(tiny_rec_model, tmp_path / "o.onnx", [], StageRecipe())
+
+
+def test_openvino_toolchain_writes_int8_ir_close_to_fp32(tiny_rec_model, make_samples, tmp_path):
+    ov = pytest.importorskip("openvino")
+    pytest.importorskip("nncf")
+    out = tmp_path / "rec.xml"
+    quantize_onnx(tiny_rec_model, out, make_samples(16), StageRecipe(toolchain="openvino", transformer=True))
+    xml = out.read_text(encoding="utf-8")
+    assert 'type="FakeQuantize"' in xml and out.with_suffix(".bin").is_file()
+    compiled = ov.Core().compile_model(str(out), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    for sample in make_samples(4, seed=5):  # unseen widths: the IR keeps the dynamic width
+        a = _run(tiny_rec_model, sample["x"])
+        b = np.asarray(compiled.create_infer_request().infer([sample["x"]])[compiled.outputs[0]])
+        assert a.shape == b.shape
+        assert np.abs(a - b).max() < 0.05
+
+
+def test_openvino_toolchain_wants_an_xml_name(tiny_rec_model, make_samples, tmp_path):
+    pytest.importorskip("nncf")
+    with pytest.raises(ConfigError, match=r"\.xml"):
+        quantize_onnx(tiny_rec_model, tmp_path / "rec.onnx", make_samples(2), StageRecipe(toolchain="openvino"))
