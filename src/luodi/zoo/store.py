@@ -207,14 +207,23 @@ def bundle_from_manifest(data: dict[str, Any], root: Path) -> Bundle:
             # a manifest must not point outside its own folder
             if not f.path.resolve().is_relative_to(root.resolve()):
                 raise ModelError(f"{root / MANIFEST}: file {f.path} lies outside the bundle folder")
+        det, cls, rec = (stage_from_json(stages.get(s), root) for s in ("det", "cls", "rec"))
+        dictionary = root / data["dictionary"] if data.get("dictionary") else None
+        # nor may the paths the stages load (a pulled manifest could name "/etc/x" or "../../x.xml")
+        for path in (
+            *(p for spec in (det, cls, rec) if spec for p in (spec.model, spec.paddle_model, spec.openvino_model)),
+            dictionary,
+        ):
+            if path is not None and not path.resolve().is_relative_to(root.resolve()):
+                raise ModelError(f"{root / MANIFEST}: {path} lies outside the bundle folder")
         return Bundle(
             name=str(data["name"]),
             task=str(data["task"]),
             version=str(data.get("version", "")),
-            det=stage_from_json(stages.get("det"), root),
-            cls=stage_from_json(stages.get("cls"), root),
-            rec=stage_from_json(stages.get("rec"), root),
-            dictionary=root / data["dictionary"] if data.get("dictionary") else None,
+            det=det,
+            cls=cls,
+            rec=rec,
+            dictionary=dictionary,
             files=files,
             licence=str(data.get("licence", "")),
             source=str(data.get("source", "")),

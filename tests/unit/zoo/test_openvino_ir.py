@@ -214,6 +214,17 @@ def test_manifest_round_trip_with_ir(home: Path, pulled_base: str, ir_file: IrFi
     assert relocated.runtime == bundle.runtime
 
 
+@pytest.mark.parametrize("where", ["../../outside.xml", "/etc/passwd"])
+def test_manifest_stage_paths_cannot_escape(home: Path, pulled_base: str, ir_file: IrFile, where: str) -> None:
+    register_bundle("int8", rec_openvino=ir_file("rec"), base=pulled_base, home=home)
+    root = home / "models" / "int8"
+    data = read_manifest(root)
+    data["stages"]["rec"]["openvino_model"] = where
+    (root / MANIFEST).write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ModelError, match="outside the bundle folder"):
+        get_bundle("int8", home)
+
+
 def test_manifest_from_before_ir_bundles_loads(home: Path, pulled_base: str, onnx_file: OnnxFile) -> None:
     bundle = register_bundle("old", det=onnx_file("d.onnx"), base=pulled_base, home=home)
     root = home / "models" / "old"
