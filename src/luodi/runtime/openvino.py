@@ -132,9 +132,11 @@ class OpenVinoSession(SessionBase):
                     live = {id(c) for c in self._compiled.values()} | {id(self._dynamic)}
                     for key in [k for k in requests if k not in live]:
                         del requests[key]
-            result = request[1].infer(dict(inputs))
-            # the request owns its output buffers and reuses them on the next call: copy out
-            return [np.array(result[out]) for out in compiled.outputs]
+            # share_inputs: OpenVINO reads our arrays in place (the call is synchronous), no copy;
+            # outputs are copied out of the request's buffers by infer itself (share_outputs=False),
+            # so each call's arrays are the caller's to keep
+            result = request[1].infer(dict(inputs), share_inputs=True, share_outputs=False)
+            return [np.asarray(result[out]) for out in compiled.outputs]
         except Exception as exc:
             shapes = {k: tuple(v.shape) for k, v in inputs.items()}
             raise RuntimeBackendError(f"openvino failed on {self.path.name} with inputs {shapes}: {exc}") from exc

@@ -1,0 +1,79 @@
+"""OpenVINO's static-shape mode: one compiled model per input shape, outputs owned by the caller."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from luodi.runtime import openvino as ovrt
+
+pytest.importorskip("openvino")
+pytest.importorskip("onnx")
+
+
+def _matmul(path: Path, weights: np.ndarray) -> Path:
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", weights.shape[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", weights.shape[1]])],
+        initializer=[numpy_helper.from_array(weights, "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.fixture
+def model(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    w = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    return _matmul(tmp_path / "m.onnx", w), w
+
+
+def test_one_compiled_model_per_shape_and_results_right(model: tuple[Path, np.ndarray]) -> None:
+    path, w = model
+    s = ovrt.OpenVinoSession(path, threads=1, precision="f32")
+    assert s.info.static_shapes  # the batch dimension is dynamic in the file
+    for n in (1, 3, 1, 2, 3):
+        x = np.arange(4 * n, dtype=np.float32).reshape(n, 4)
+        np.testing.assert_allclose(s.run({"x": x})[0], x @ w, rtol=1e-5, atol=1e-5)
+    assert s.compiled_shapes == [((1, 4),), ((2, 4),), ((3, 4),)]  # LRU order: 3 used last
+
+
+def test_outputs_are_not_overwritten_by_the_next_call(model: tuple[Path, np.ndarray]) -> None:
+    s = ovrt.OpenVinoSession(model[0], threads=1, precision="f32")
+    first = s.run({"x": np.ones((2, 4), dtype=np.float32)})[0]
+    kept = first.copy()
+    s.run({"x": np.full((2, 4), 7.0, dtype=np.float32)})
+    np.testing.assert_array_equal(first, kept)
+
+
+def test_cache_is_bounded(model: tuple[Path, np.ndarray], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ovrt, "MAX_COMPILED", 2)
+    s = ovrt.OpenVinoSession(model[0], threads=1)
+    for n in (1, 2, 3, 4):
+        s.run({"x": np.zeros((n, 4), dtype=np.float32)})
+    assert [shape[0][0] for shape in s.compiled_shapes] == [3, 4]
+
+
+def test_dynamic_mode_compiles_nothing_more(model: tuple[Path, np.ndarray]) -> None:
+    s = ovrt.OpenVinoSession(model[0], threads=1, static_shapes=False)
+    assert not s.info.static_shapes
+    s.run({"x": np.zeros((5, 4), dtype=np.float32)})
+    assert s.compiled_shapes == []
+
+
+def test_threads_meeting_new_shapes_get_right_answers(model: tuple[Path, np.ndarray]) -> None:
+    path, w = model
+    s = ovrt.OpenVinoSession(path, threads=1, precision="f32")
+    xs = [np.random.default_rng(i).standard_normal((1 + i % 4, 4)).astype(np.float32) for i in range(32)]
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda x: s.run({"x": x})[0], xs))
+    for x, y in zip(xs, outs, strict=True):
+        np.testing.assert_allclose(y, x @ w, rtol=1e-4, atol=1e-4)
+    assert len(s.compiled_shapes) == 4
