@@ -123,11 +123,15 @@ class QuantizeReport:
                     f32, i8 = a["fp32"][metric], a["int8"][metric]
                     change = "" if f32 is None or i8 is None else f"{100 * (i8 - f32):+.1f} pt"
                     out.append(f"| {a['labels']} | {metric} | {a['n']} | {f32} | {i8} | {change} |")
-        out += ["", "## Recipe (what stayed FP32)", ""]
+        out += ["", "## Recipe (what stayed in float)", ""]
         for stage, r in d["recipes"].items():
+            if r.get("int8") is False:
+                out.append(f"- {stage}: not quantized — the whole stage in float, stored as FP16 OpenVINO IR")
+                continue
             kept = [*r["ignore_names"], *(f"all {t}" for t in r["ignore_ops"]), *r["ignore_patterns"]]
             out.append(
-                f"- {stage}: {r['toolchain']}, per-channel {r['per_channel']}, calibration {r['calibration']}"
+                f"- {stage}: {r['toolchain']}{' (transformer scheme: SmoothQuant)' if r.get('transformer') else ''}, "
+                f"per-channel {r['per_channel']}, calibration {r['calibration']}"
                 f"{' ' + json.dumps(r['options']) if r.get('options') else ''}; "
                 f"FP32: {', '.join(kept) if kept else 'nothing beyond non-quantizable ops'}"
             )

@@ -49,6 +49,9 @@ class StageRecipe:
     ignore_patterns: tuple[str, ...] = ()  # nncf: regex over node names
     transformer: bool = False  # nncf ModelType.TRANSFORMER (SmoothQuant; attention's sensitive ops FP32)
     fast_bias_correction: bool = True
+    # False: the stage is not quantized at all, only stored as OpenVINO IR with FP16 weights (float
+    # compute) — mixed precision at the level of a whole stage (openvino toolchain only)
+    int8: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +64,7 @@ class StageRecipe:
             "ignore_names": list(self.ignore_names),
             "ignore_patterns": list(self.ignore_patterns),
             "transformer": self.transformer,
+            "int8": self.int8,
             "options": dict(self.extra.get("ort_options", {})),
         }
 
@@ -69,6 +73,8 @@ def quantize_onnx(src: Path, dst: Path, samples: Sequence[Sample], recipe: Stage
     """Quantize ``src`` into ``dst`` with ``recipe``, calibrating on ``samples``."""
     if not samples:
         raise ModelError(f"no calibration samples for {src.name}")
+    if not recipe.int8 and recipe.toolchain != "openvino":
+        raise ConfigError("a float (not INT8) stage is an openvino-toolchain recipe: it stores FP16 OpenVINO IR")
     if recipe.toolchain == "openvino":
         _quantize_openvino(src, dst, samples, recipe)
     elif recipe.toolchain == "ort":
@@ -167,6 +173,9 @@ def _quantize_openvino(src: Path, dst: Path, samples: Sequence[Sample], recipe: 
         model = ov.Core().read_model(str(src))
     except Exception as exc:
         raise ModelError(f"openvino cannot read {src.name}: {exc}") from exc
+    if not recipe.int8:
+        ov.save_model(model, str(dst), compress_to_fp16=True)
+        return
     names = [next(iter(p.get_names())) for p in model.inputs]
     # samples arrive as {input name: array}; OpenVINO takes them keyed by the same names
     data = nncf.Dataset([{n: s[n] for n in names} for s in samples])

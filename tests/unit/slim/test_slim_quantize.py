@@ -216,3 +216,16 @@ def test_empty_calibration_folder_fails_before_the_model_loads(home, tmp_path):
     (tmp_path / "blank").mkdir()
     with pytest.raises(InputError, match="no image"):
         q.quantize_bundle("tiny", tmp_path / "blank", "tiny-int8", home=home)
+
+
+def test_keep_float_is_checked(home, calib_dir):
+    with pytest.raises(ConfigError, match="keep_float"):
+        q.quantize_bundle("tiny", calib_dir, "x", stages=["rec"], home=home, keep_float=["head"])
+    with pytest.raises(ConfigError, match="openvino toolchain"):
+        q.quantize_bundle("tiny", calib_dir, "x", stages=["rec"], home=home, keep_float=["rec"], toolchain="ort")
+    assert "x" not in _names(home)
+
+
+def test_default_openvino_recipes_keep_det_in_float() -> None:
+    recipes = q.default_recipes()
+    assert recipes["det"].int8 is False and recipes["rec"].int8 and recipes["rec"].transformer

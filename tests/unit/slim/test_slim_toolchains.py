@@ -76,3 +76,17 @@ def test_openvino_toolchain_wants_an_xml_name(tiny_rec_model, make_samples, tmp_
     pytest.importorskip("nncf")
     with pytest.raises(ConfigError, match=r"\.xml"):
         quantize_onnx(tiny_rec_model, tmp_path / "rec.onnx", make_samples(2), StageRecipe(toolchain="openvino"))
+
+
+def test_float_stage_is_fp16_ir_without_quantizers(tiny_rec_model, make_samples, tmp_path):
+    ov = pytest.importorskip("openvino")
+    out = tmp_path / "det.xml"
+    quantize_onnx(tiny_rec_model, out, make_samples(2), StageRecipe(toolchain="openvino", int8=False))
+    xml = out.read_text(encoding="utf-8")
+    assert 'type="FakeQuantize"' not in xml and 'element_type="f16"' in xml
+    compiled = ov.Core().compile_model(str(out), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    x = make_samples(1, seed=3)[0]["x"]
+    b = np.asarray(compiled.create_infer_request().infer([x])[compiled.outputs[0]])
+    assert np.abs(_run(tiny_rec_model, x) - b).max() < 0.01
+    with pytest.raises(ConfigError, match="openvino"):
+        quantize_onnx(tiny_rec_model, tmp_path / "x.onnx", make_samples(2), StageRecipe(toolchain="ort", int8=False))
