@@ -54,8 +54,8 @@ import click
     "--keep-float",
     "keep_float",
     default=None,
-    help="With --toolchain openvino: stages among --stages stored as FP16 IR without INT8 (default: det, whose "
-    "INT8 measured no faster than bf16 here and cost waybill-field accuracy; pass '' to quantize every stage).",
+    help="With --toolchain openvino: stages among --stages stored as FP16 IR without any INT8 (default: none; "
+    "det gets INT8 weights computing in float, rec static INT8).",
 )
 @click.option(
     "--runtime",

@@ -125,10 +125,18 @@ class QuantizeReport:
                     out.append(f"| {a['labels']} | {metric} | {a['n']} | {f32} | {i8} | {change} |")
         out += ["", "## Recipe (what stayed in float)", ""]
         for stage, r in d["recipes"].items():
-            if r.get("int8") is False:
+            if r.get("mode") == "float":
                 out.append(f"- {stage}: not quantized — the whole stage in float, stored as FP16 OpenVINO IR")
                 continue
             kept = [*r["ignore_names"], *(f"all {t}" for t in r["ignore_ops"]), *r["ignore_patterns"]]
+            if r.get("float_first"):
+                kept.insert(0, f"the first {r['float_first']} layers with weights")
+            if r.get("mode") == "weights":
+                out.append(
+                    f"- {stage}: {r['toolchain']}, INT8 weights only (per-channel, asymmetric), computing in "
+                    f"float; FP16 weights: {', '.join(kept) if kept else 'none'}"
+                )
+                continue
             out.append(
                 f"- {stage}: {r['toolchain']}{' (transformer scheme: SmoothQuant)' if r.get('transformer') else ''}, "
                 f"per-channel {r['per_channel']}, calibration {r['calibration']}"
@@ -286,8 +294,11 @@ def stage_precision(spec: Any, info: Any) -> str:
     float_part = str(getattr(info, "precision", "fp32"))
     ir = getattr(spec, "openvino_model", None)
     if ir is not None and getattr(info, "backend", None) == "openvino":
-        if 'type="FakeQuantize"' in Path(ir).read_text(encoding="utf-8", errors="replace"):
+        xml = Path(ir).read_text(encoding="utf-8", errors="replace")
+        if 'type="FakeQuantize"' in xml:
             return f"int8 (FakeQuantize), rest {float_part}"
+        if 'element_type="u8"' in xml or 'element_type="i8"' in xml:
+            return f"int8 weights, {float_part} compute"
         return float_part
     model = getattr(spec, "model", None)
     if model is not None and has_qdq(Path(model)):

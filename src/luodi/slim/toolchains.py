@@ -21,7 +21,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from luodi.errors import ConfigError, ModelError
 Sample = Mapping[str, np.ndarray]
 
 TOOLCHAINS = ("openvino", "ort", "nncf")
+MODES = ("int8", "weights", "float")
 
 #: the file each toolchain writes per stage: OpenVINO IR (an .xml with its .bin) or ONNX
 OUTPUT_SUFFIX = {"openvino": ".xml", "ort": ".onnx", "nncf": ".onnx"}
@@ -49,9 +50,12 @@ class StageRecipe:
     ignore_patterns: tuple[str, ...] = ()  # nncf: regex over node names
     transformer: bool = False  # nncf ModelType.TRANSFORMER (SmoothQuant; attention's sensitive ops FP32)
     fast_bias_correction: bool = True
-    # False: the stage is not quantized at all, only stored as OpenVINO IR with FP16 weights (float
-    # compute) — mixed precision at the level of a whole stage (openvino toolchain only)
-    int8: bool = True
+    # openvino toolchain only: "int8" = static INT8 (weights and activations); "weights" = INT8
+    # weights only, dequantized when the model is compiled, so it computes in float (the file
+    # shrinks, the arithmetic does not change); "float" = not quantized, FP16 weights in the IR
+    mode: str = "int8"
+    # the first N layers with weights (in graph order) stay float: the stem sees raw pixels
+    float_first: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -64,7 +68,8 @@ class StageRecipe:
             "ignore_names": list(self.ignore_names),
             "ignore_patterns": list(self.ignore_patterns),
             "transformer": self.transformer,
-            "int8": self.int8,
+            "mode": self.mode,
+            "float_first": self.float_first,
             "options": dict(self.extra.get("ort_options", {})),
         }
 
@@ -73,8 +78,10 @@ def quantize_onnx(src: Path, dst: Path, samples: Sequence[Sample], recipe: Stage
     """Quantize ``src`` into ``dst`` with ``recipe``, calibrating on ``samples``."""
     if not samples:
         raise ModelError(f"no calibration samples for {src.name}")
-    if not recipe.int8 and recipe.toolchain != "openvino":
-        raise ConfigError("a float (not INT8) stage is an openvino-toolchain recipe: it stores FP16 OpenVINO IR")
+    if recipe.mode not in MODES:
+        raise ConfigError(f"unknown quantization mode {recipe.mode!r}; choose one of: {', '.join(MODES)}")
+    if (recipe.mode != "int8" or recipe.float_first) and recipe.toolchain != "openvino":
+        raise ConfigError(f"mode {recipe.mode!r} and float_first are openvino-toolchain options (OpenVINO IR)")
     if recipe.toolchain == "openvino":
         _quantize_openvino(src, dst, samples, recipe)
     elif recipe.toolchain == "ort":
@@ -173,8 +180,21 @@ def _quantize_openvino(src: Path, dst: Path, samples: Sequence[Sample], recipe: 
         model = ov.Core().read_model(str(src))
     except Exception as exc:
         raise ModelError(f"openvino cannot read {src.name}: {exc}") from exc
-    if not recipe.int8:
+    if recipe.mode == "float":
         ov.save_model(model, str(dst), compress_to_fp16=True)
+        return
+    first = _weighted_layers(model)[: recipe.float_first]
+    if first:
+        recipe = replace(recipe, ignore_names=(*recipe.ignore_names, *first))
+    if recipe.mode == "weights":
+        kwargs = {k: v for k, v in _nncf_options(nncf, samples, recipe).items() if k == "ignored_scope"}
+        with _quiet():
+            try:
+                # per-channel asymmetric INT8 weights for every conv/matmul not ignored
+                compressed = nncf.compress_weights(model, mode=nncf.CompressWeightsMode.INT8_ASYM, **kwargs)
+            except Exception as exc:
+                raise ModelError(f"nncf could not compress {src.name}: {exc}") from exc
+            ov.save_model(compressed, str(dst), compress_to_fp16=True)
         return
     names = [next(iter(p.get_names())) for p in model.inputs]
     # samples arrive as {input name: array}; OpenVINO takes them keyed by the same names
@@ -187,6 +207,17 @@ def _quantize_openvino(src: Path, dst: Path, samples: Sequence[Sample], recipe: 
         # constants left in float (the few layers NNCF keeps FP32, biases) are stored as FP16:
         # they still run in the plugin's precision, and the file stays small
         ov.save_model(quantized, str(dst), compress_to_fp16=True)
+
+
+def _weighted_layers(model: Any) -> list[str]:
+    """Names of the layers with constant weights (convolutions, matmuls), in graph order."""
+    kinds = ("Convolution", "GroupConvolution", "ConvolutionBackpropData", "GroupConvolutionBackpropData", "MatMul")
+    out = []
+    for op in model.get_ordered_ops():
+        weighted = op.get_type_name() in kinds and op.get_input_size() > 1
+        if weighted and op.input_value(1).get_node().get_type_name() in ("Constant", "Convert"):
+            out.append(op.get_friendly_name())
+    return out
 
 
 def _quantize_nncf(src: Path, dst: Path, samples: Sequence[Sample], recipe: StageRecipe) -> None:

@@ -226,6 +226,7 @@ def test_keep_float_is_checked(home, calib_dir):
     assert "x" not in _names(home)
 
 
-def test_default_openvino_recipes_keep_det_in_float() -> None:
+def test_default_openvino_recipes() -> None:
     recipes = q.default_recipes()
-    assert recipes["det"].int8 is False and recipes["rec"].int8 and recipes["rec"].transformer
+    assert recipes["det"].mode == "weights" and recipes["det"].float_first == 10
+    assert recipes["rec"].mode == "int8" and recipes["rec"].transformer

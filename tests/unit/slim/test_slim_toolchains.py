@@ -81,7 +81,7 @@ def test_openvino_toolchain_wants_an_xml_name(tiny_rec_model, make_samples, tmp_
 def test_float_stage_is_fp16_ir_without_quantizers(tiny_rec_model, make_samples, tmp_path):
     ov = pytest.importorskip("openvino")
     out = tmp_path / "det.xml"
-    quantize_onnx(tiny_rec_model, out, make_samples(2), StageRecipe(toolchain="openvino", int8=False))
+    quantize_onnx(tiny_rec_model, out, make_samples(2), StageRecipe(toolchain="openvino", mode="float"))
     xml = out.read_text(encoding="utf-8")
     assert 'type="FakeQuantize"' not in xml and 'element_type="f16"' in xml
     compiled = ov.Core().compile_model(str(out), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
@@ -89,4 +89,32 @@ def test_float_stage_is_fp16_ir_without_quantizers(tiny_rec_model, make_samples,
     b = np.asarray(compiled.create_infer_request().infer([x])[compiled.outputs[0]])
     assert np.abs(_run(tiny_rec_model, x) - b).max() < 0.01
     with pytest.raises(ConfigError, match="openvino"):
-        quantize_onnx(tiny_rec_model, tmp_path / "x.onnx", make_samples(2), StageRecipe(toolchain="ort", int8=False))
+        quantize_onnx(tiny_rec_model, tmp_path / "x.onnx", make_samples(2), StageRecipe(toolchain="ort", mode="float"))
+
+
+def test_weights_mode_stores_int8_weights_and_keeps_the_first_layers_float(tiny_rec_model, make_samples, tmp_path):
+    ov = pytest.importorskip("openvino")
+    from luodi.slim.toolchains import _weighted_layers
+
+    first = _weighted_layers(ov.Core().read_model(str(tiny_rec_model)))
+    assert first  # the tiny model has a conv
+    out = tmp_path / "w.xml"
+    recipe = StageRecipe(toolchain="openvino", mode="weights")
+    quantize_onnx(tiny_rec_model, out, make_samples(2), recipe)
+    xml = out.read_text(encoding="utf-8")
+    assert 'type="FakeQuantize"' not in xml and 'element_type="u8"' in xml
+    compiled = ov.Core().compile_model(str(out), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    x = make_samples(1, seed=4)[0]["x"]
+    assert (
+        np.abs(_run(tiny_rec_model, x) - compiled.create_infer_request().infer([x])[compiled.outputs[0]]).max() < 0.05
+    )
+    # every weighted layer kept float: nothing left to store as INT8
+    kept = tmp_path / "kept.xml"
+    quantize_onnx(
+        tiny_rec_model, kept, make_samples(2), StageRecipe(toolchain="openvino", mode="weights", float_first=99)
+    )
+    assert 'element_type="u8"' not in kept.read_text(encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown quantization mode"):
+        quantize_onnx(
+            tiny_rec_model, tmp_path / "m.xml", make_samples(2), StageRecipe(toolchain="openvino", mode="int4")
+        )
