@@ -54,14 +54,27 @@ def ctc_decode(
     the centre of its run as a fraction of the *content* width: ``content_fraction[i]`` is the part
     of sample ``i``'s tensor that held the crop rather than batch padding.
     """
-    n, steps, classes = probs.shape
+    idx = probs.argmax(axis=2)
+    conf = np.take_along_axis(probs, idx[..., None], axis=2)[..., 0]
+    return ctc_decode_best(idx, conf, probs.shape[2], characters, content_fraction)
+
+
+def ctc_decode_best(
+    idx: np.ndarray,
+    conf: np.ndarray,
+    classes: int,
+    characters: Sequence[str],
+    content_fraction: Sequence[float] | None = None,
+) -> list[RecResult]:
+    """:func:`ctc_decode` from the best class per timestep (``idx``, N×T) and its probability
+    (``conf``, N×T) of a ``classes``-way output: what a runtime can hand over without copying the
+    whole N×T×C tensor (see ``luodi.runtime.base.run_best``)."""
+    n, steps = idx.shape
     if classes != len(characters):
         raise ModelError(
             f"recogniser outputs {classes} classes but its dictionary has {len(characters)} "
             "(blank + entries + space): the model and dictionary do not belong together"
         )
-    idx = probs.argmax(axis=2)
-    conf = np.take_along_axis(probs, idx[..., None], axis=2)[..., 0]
     # a run starts where the class changes; blanks separate repeats of the same character
     starts = np.ones((n, steps), dtype=bool)
     starts[:, 1:] = idx[:, 1:] != idx[:, :-1]

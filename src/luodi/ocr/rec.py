@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from luodi.ocr.ctc import ctc_decode
+from luodi.ocr.ctc import ctc_decode_best
 from luodi.ocr.result import RecResult
 from luodi.ocr.tensor import normalize_into, rec_bucket
-from luodi.runtime.base import InferenceSession
+from luodi.runtime.base import InferenceSession, run_best
 
 REC_HEIGHT = 48
 WIDTH_ALIGN = 8  # PP-OCR recognisers downsample width by 8: one timestep per 8 columns
@@ -60,8 +60,9 @@ class Recognizer:
             for row, i in enumerate(members):
                 resized = cv2.resize(crops[i], (widths[i], self.height), interpolation=cv2.INTER_LINEAR)
                 normalize_into(batch[row, :, :, : widths[i]], resized, self.mean, self.std, self.scale)
-            probs = self.session.run({self._input: batch})[0]
+            idx, conf, classes = run_best(self.session, {self._input: batch})
             fractions = [widths[i] / tensor_w for i in members]
-            for i, res in zip(members, ctc_decode(probs, self.characters, fractions), strict=True):
+            decoded = ctc_decode_best(idx, conf, classes, self.characters, fractions)
+            for i, res in zip(members, decoded, strict=True):
                 results[i] = res
         return [r for r in results if r is not None]

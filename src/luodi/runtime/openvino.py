@@ -118,6 +118,21 @@ class OpenVinoSession(SessionBase):
             return compiled
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        # outputs are copied out of the request's buffers by infer itself (share_outputs=False), so
+        # each call's arrays are the caller's to keep
+        result, compiled = self._infer(inputs, share_outputs=False)
+        return [np.asarray(result[out]) for out in compiled.outputs]
+
+    def run_best(self, inputs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
+        """The first output's argmax and max over its last axis, read in place from the request's
+        buffer (valid until this thread's next call, which is after we return): no fresh N×T×C
+        array per call. See ``luodi.runtime.base.run_best``."""
+        result, compiled = self._infer(inputs, share_outputs=True)
+        out = result[compiled.outputs[0]]
+        idx = out.argmax(axis=-1)
+        return idx, np.take_along_axis(out, idx[..., None], axis=-1)[..., 0], int(out.shape[-1])
+
+    def _infer(self, inputs: Mapping[str, np.ndarray], *, share_outputs: bool) -> tuple[Any, Any]:
         try:
             shape = tuple(tuple(inputs[name].shape) for name in self._inputs)
             compiled = self._for_shape(shape)
@@ -132,11 +147,8 @@ class OpenVinoSession(SessionBase):
                     live = {id(c) for c in self._compiled.values()} | {id(self._dynamic)}
                     for key in [k for k in requests if k not in live]:
                         del requests[key]
-            # share_inputs: OpenVINO reads our arrays in place (the call is synchronous), no copy;
-            # outputs are copied out of the request's buffers by infer itself (share_outputs=False),
-            # so each call's arrays are the caller's to keep
-            result = request[1].infer(dict(inputs), share_inputs=True, share_outputs=False)
-            return [np.asarray(result[out]) for out in compiled.outputs]
+            # share_inputs: OpenVINO reads our arrays in place (the call is synchronous), no copy
+            return request[1].infer(dict(inputs), share_inputs=True, share_outputs=share_outputs), compiled
         except Exception as exc:
             shapes = {k: tuple(v.shape) for k, v in inputs.items()}
             raise RuntimeBackendError(f"openvino failed on {self.path.name} with inputs {shapes}: {exc}") from exc

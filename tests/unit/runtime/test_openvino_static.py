@@ -77,3 +77,21 @@ def test_threads_meeting_new_shapes_get_right_answers(model: tuple[Path, np.ndar
     for x, y in zip(xs, outs, strict=True):
         np.testing.assert_allclose(y, x @ w, rtol=1e-4, atol=1e-4)
     assert len(s.compiled_shapes) == 4
+
+
+def test_run_best_matches_the_full_output(model: tuple[Path, np.ndarray]) -> None:
+    from luodi.runtime.base import run_best
+    from luodi.runtime.fake import FakeSession
+
+    s = ovrt.OpenVinoSession(model[0], threads=1, precision="f32")
+    x = np.random.default_rng(3).standard_normal((5, 4)).astype(np.float32)
+    full = s.run({"x": x})[0]
+    idx, best, classes = run_best(s, {"x": x})
+    assert classes == 3
+    np.testing.assert_array_equal(idx, full.argmax(axis=-1))
+    np.testing.assert_allclose(best, full.max(axis=-1), rtol=1e-6)
+    # a session without its own run_best is run and reduced the same way
+    fake = FakeSession(lambda a: a @ model[1])
+    f_idx, f_best, f_classes = run_best(fake, {"x": x})
+    np.testing.assert_array_equal(f_idx, (x @ model[1]).argmax(axis=-1))
+    assert f_classes == 3 and f_best.shape == (5,)
