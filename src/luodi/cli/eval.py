@@ -39,7 +39,8 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--runtime",
             type=click.Choice(["onnxruntime", "paddle", "openvino"]),
             default=None,
-            help="Inference backend (default: onnxruntime).",
+            help="Inference backend (default: the model's own — openvino for INT8 models from luodi quantize — "
+            "else onnxruntime).",
         ),
         click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model."),
         click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True),

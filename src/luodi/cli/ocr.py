@@ -29,7 +29,8 @@ PROGRESS_MIN_INPUTS = 20  # below this a non-TTY stderr gets no progress bar (lo
     "--runtime",
     type=click.Choice(["onnxruntime", "paddle", "openvino"]),
     default=None,
-    help="Inference backend (default: onnxruntime).",
+    help="Inference backend (default: the model's own — openvino for INT8 models from luodi quantize — "
+    "else onnxruntime).",
 )
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model (default: all cores).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
