@@ -91,6 +91,7 @@ class OpenVinoSession(SessionBase):
         )
         self._compiled: OrderedDict[Shape, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._shape_locks: dict[Shape, threading.Lock] = {}
         self._local = threading.local()
         self.path = path
 
@@ -108,13 +109,22 @@ class OpenVinoSession(SessionBase):
             if compiled is not None:
                 self._compiled.move_to_end(shape)
                 return compiled
-            # compiled under the lock: two threads meeting a new shape would otherwise both pay
+            shape_lock = self._shape_locks.setdefault(shape, threading.Lock())
+        # compiling takes up to a second: threads meeting the same new shape wait for one compile,
+        # threads running shapes already compiled do not wait at all
+        with shape_lock:
+            with self._lock:
+                compiled = self._compiled.get(shape)
+            if compiled is not None:
+                return compiled
             model = self._model.clone()
             model.reshape({name: list(dims) for name, dims in zip(self._inputs, shape, strict=True)})
             compiled = self._core.compile_model(model, "CPU", self._config)
-            self._compiled[shape] = compiled
-            if len(self._compiled) > MAX_COMPILED:
-                self._compiled.popitem(last=False)
+            with self._lock:
+                self._compiled[shape] = compiled
+                self._shape_locks.pop(shape, None)
+                if len(self._compiled) > MAX_COMPILED:
+                    self._compiled.popitem(last=False)
             return compiled
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
