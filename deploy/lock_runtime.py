@@ -31,7 +31,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
-EXTRAS = ("serve", "s3")
+EXTRAS = ("serve", "s3", "openvino")  # openvino: the INT8 IR bundles of `luodi quantize` run on it
 BUILD = ["setuptools==84.2.1", "wheel==0.48.0"]
 GPU_ROOT = "onnxruntime-gpu[cuda,cudnn]==1.31.1"  # newest onnxruntime-gpu on PyPI when this was written
 # Evaluated for the image, not for the machine running this script.
@@ -104,7 +104,7 @@ def main() -> None:
         return
     runtime = resolve(sorted(closure().values(), key=str.lower), deps=False)
     if mode == "--cpu":
-        header = "# luodi image, CPU: luodi[serve,s3] at requirements.lock's versions, CPython 3.11 linux x86_64.\n"
+        header = "# luodi image, CPU: luodi[serve,s3,openvino] at requirements.lock's versions, CPython 3.11 linux x86_64.\n"
         write(header + regen, runtime)
         return
     if mode != "--gpu":
