@@ -85,6 +85,15 @@ def test_rec_int8_reads_word_1_and_is_registered(home: Path, calib: Path, doc_sa
         text=True,
         check=True,
     )
+    # the CLI runs it on the model's own runtime, unasked
+    read = subprocess.run(
+        [*luodi, "ocr", "--model", "v6-rec-int8", "--no-det", "--format", "txt", str(words / "word_1.jpg")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert read.stdout.strip() == "韩国小馆"
     files = {f["role"]: f for f in json.loads(info.stdout)["files"]}
     assert files["rec.xml"]["bytes"] == bundle.rec.openvino_model.stat().st_size
     assert files["rec.bin"]["bytes"] == bundle.rec.openvino_model.with_suffix(".bin").stat().st_size
