@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     model: str = "pp-ocrv6-small"
     runtime: str = "onnxruntime"
     threads: int | None = None
+    # OpenVINO compiles one model per input shape (~1 s each for INT8): with a folder here it keeps
+    # the compiled blobs on disk, so a restarted process or another replica loads them instead
+    openvino_cache_dir: Path | None = None
     limits: Limits = Field(default_factory=Limits)  # type: ignore[arg-type]
 
     @classmethod

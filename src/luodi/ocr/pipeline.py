@@ -97,7 +97,9 @@ class OCR:
             raise ModelError(f"bundle {bundle.name!r} has no recogniser, so it cannot be used for OCR")
 
         def load(spec: StageSpec | None) -> InferenceSession | None:
-            return None if spec is None else create_session(spec, backend, threads, device=device)
+            if spec is None:
+                return None
+            return create_session(spec, backend, threads, device=device, openvino_cache_dir=settings.openvino_cache_dir)
 
         det_session, cls_session, rec_session = load(bundle.det), load(bundle.cls), load(bundle.rec)
         assert rec_session is not None

@@ -27,6 +27,7 @@ def create_session(
     threads: int | None = None,
     *,
     device: str = "cpu",
+    openvino_cache_dir: str | Path | None = None,
 ) -> InferenceSession:
     """Load one model with the chosen backend.
 
@@ -52,7 +53,7 @@ def create_session(
         return PaddleSession(path, threads=threads, device=device)
     from luodi.runtime.openvino import OpenVinoSession
 
-    return OpenVinoSession(path, threads=threads, device=device)
+    return OpenVinoSession(path, threads=threads, device=device, cache_dir=openvino_cache_dir)
 
 
 def _stage_path(spec: StageSpec, kind: Backend) -> Path:

@@ -95,3 +95,12 @@ def test_run_best_matches_the_full_output(model: tuple[Path, np.ndarray]) -> Non
     f_idx, f_best, f_classes = run_best(fake, {"x": x})
     np.testing.assert_array_equal(f_idx, (x @ model[1]).argmax(axis=-1))
     assert f_classes == 3 and f_best.shape == (5,)
+
+
+def test_cache_dir_keeps_compiled_shapes_on_disk(model: tuple[Path, np.ndarray], tmp_path: Path) -> None:
+    from luodi.runtime.factory import create_session
+
+    cache = tmp_path / "ov-cache"
+    s = create_session(model[0], "openvino", threads=1, openvino_cache_dir=cache)
+    s.run({"x": np.zeros((2, 4), dtype=np.float32)})
+    assert any(cache.iterdir())  # OpenVINO wrote the compiled blob(s) there
