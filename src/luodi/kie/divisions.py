@@ -28,8 +28,8 @@ def _table() -> tuple[Any, dict[tuple[int, int], list[Any]]] | None:
     except Exception:  # optional data: without it nothing is corrected
         return None
     by_len: dict[tuple[int, int], list[Any]] = defaultdict(list)
-    # The gazetteer offers lookups by name only; the one-off search needs every name of a level.
-    for d in getattr(gaz, "_by_code", {}).values():
+    # the one-off search needs every name of a level, not a lookup by name
+    for d in gaz:
         if d.current:
             by_len[int(d.level), len(d.name)].append(d)
     return gaz, dict(by_len)

@@ -77,3 +77,10 @@ def test_custom_table_and_children() -> None:
     assert g.has_children(g.get("990000"))  # type: ignore[arg-type]
     assert not g.has_children(g.get("990100"))  # type: ignore[arg-type]
     assert g.digest != get_gazetteer().digest
+
+
+def test_iterating_gives_every_code_once(gaz: Gazetteer) -> None:
+    divisions = list(gaz)
+    assert len(divisions) == len(gaz) == len({d.code for d in divisions})
+    assert all(gaz.get(d.code) is d for d in divisions[:500])
+    assert any(not d.current for d in divisions) and any(d.current for d in divisions)

@@ -22,7 +22,7 @@ import hashlib
 import importlib.util
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -212,6 +212,10 @@ class Gazetteer:
 
     def get(self, code: str) -> Division | None:
         return self._by_code.get(code)
+
+    def __iter__(self) -> Iterator[Division]:
+        """Every division in the table, current and legacy (2020) names, one per code."""
+        return iter(self._by_code.values())
 
     def parent(self, division: Division) -> Division | None:
         if division.level == Level.DISTRICT:
