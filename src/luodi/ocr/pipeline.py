@@ -24,7 +24,8 @@ from luodi.ocr.options import OCROptions
 from luodi.ocr.order import reading_order, vertical_reading_order
 from luodi.ocr.rec import Recognizer
 from luodi.ocr.result import Document, Line, Page, Quad, RecResult, Timings
-from luodi.runtime.base import InferenceSession, RuntimeInfo
+from luodi.ocr.tensor import REC_WIDTH_BUCKETS
+from luodi.runtime.base import InferenceSession, RuntimeInfo, run_best
 from luodi.runtime.factory import create_session, parse_backend
 from luodi.zoo.spec import Bundle, StageSpec
 
@@ -205,6 +206,34 @@ class OCR:
     @property
     def has_classifier(self) -> bool:
         return self._cls is not None
+
+    def warm_up(
+        self,
+        options: OCROptions | None = None,
+        page_sizes: Sequence[tuple[int, int]] = ((1123, 794), (794, 1123)),
+    ) -> int:
+        """Compile ahead what a backend that compiles per input shape (OpenVINO) would otherwise
+        compile on first use: every recognition width bucket, a full classifier batch, and the
+        detector at ``page_sizes`` (h, w; default A4 portrait and landscape). Returns how many
+        shapes were run; 0 for backends with dynamic shapes, where there is nothing to compile.
+        Each shape costs ~0.15 s (FP32) to ~1 s (INT8) unless ``openvino_cache_dir`` has it."""
+        opts = options or OCROptions()
+        done = 0
+        rec = self._rec
+        if rec.session.info.static_shapes:
+            for width in REC_WIDTH_BUCKETS:
+                batch = np.zeros((opts.rec_batch_size, 3, rec.height, width), dtype=np.float32)
+                run_best(rec.session, {rec.session.input_names[0]: batch})
+                done += 1
+        if self._cls is not None and self._cls.session.info.static_shapes:
+            crop = np.full((rec.height, rec.height * 4, 3), 255, dtype=np.uint8)
+            self._cls.upside_down([crop], opts.cls_thresh, opts.cls_batch_size)
+            done += 1
+        if self._det is not None and self._det.session.info.static_shapes:
+            for h, w in page_sizes:
+                self._det(np.full((h, w, 3), 255, dtype=np.uint8), opts)
+                done += 1
+        return done
 
     # --- public calls --------------------------------------------------------------------------
     def __call__(

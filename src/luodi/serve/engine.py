@@ -75,6 +75,9 @@ class PipelineEngine:
 
         base = load_settings(home=home) if home is not None else None
         self._ocr: OCR = OCR(model, runtime=runtime, threads=threads, device=device, settings=base)
+        # before /readyz says ready: a runtime that compiles per input shape (OpenVINO, the INT8
+        # bundles) would otherwise stall the first requests ~1 s per new shape; no-op for others
+        self.warmed_shapes = self._ocr.warm_up(OCROptions().replace(rec_batch_size=1))
         self._options = OCROptions()
         # crops grouped by the dynamic batcher run as real batches of this size
         self._batch_options = self._options.replace(rec_batch_size=rec_batch_size)

@@ -206,3 +206,19 @@ def test_static_shape_backend_sees_bucketed_shapes_and_reads_the_same() -> None:
     assert det.shapes[0][2:] != (256, 416)  # padded beyond the plain multiple-of-32 size
     assert all(w in REC_WIDTH_BUCKETS for *_, w in rec.shapes)
     assert {n for n, *_ in cls_.shapes} == {OCROptions().cls_batch_size}  # always full batches
+
+
+def test_warm_up_compiles_every_bucket_only_for_static_shape_backends() -> None:
+    from luodi.ocr.tensor import REC_WIDTH_BUCKETS
+
+    assert _engine().warm_up() == 0  # dynamic shapes: nothing to compile ahead
+    det, cls_, rec = (
+        FakeSession.det(static_shapes=True),
+        FakeSession.cls_(static_shapes=True),
+        FakeSession.rec(num_classes=len(CHARS), static_shapes=True),
+    )
+    engine = OCR.from_sessions(det=det, cls_session=cls_, rec=rec, characters=CHARS)
+    assert engine.warm_up() == len(REC_WIDTH_BUCKETS) + 1 + 2
+    assert sorted({s[3] for s in rec.shapes}) == sorted(REC_WIDTH_BUCKETS)
+    assert cls_.shapes == [(OCROptions().cls_batch_size, 3, 48, 192)]
+    assert {s[2:] for s in det.shapes} == {(960, 672), (672, 960)}  # A4 at the 960 limit, bucketed
