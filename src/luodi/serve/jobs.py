@@ -81,6 +81,9 @@ class JobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        # counts(): each job's status, remembered with its meta.json's identity (inode, mtime, size)
+        self._status_cache: dict[str, tuple[tuple[int, int, int], str]] = {}
+        self._status_lock = threading.Lock()
 
     def _dir(self, job_id: str) -> Path:
         if not _valid_id(job_id):
@@ -199,10 +202,22 @@ class JobStore:
         return view
 
     def counts(self) -> dict[str, int]:
+        """Jobs on disk by status. Runs at every metrics scrape, so a job's meta.json is read again
+        only when it changed (every write replaces the file: a new inode and mtime); the rest
+        costs one stat per job."""
         counts = {"queued": 0, "running": 0, "succeeded": 0, "failed": 0}
-        for job_id in self.ids():
-            with contextlib.suppress(LuodiError, OSError, ValueError):
-                counts[self.read(job_id)["status"]] += 1
+        seen: dict[str, tuple[tuple[int, int, int], str]] = {}
+        with self._status_lock:
+            cache = self._status_cache
+            for job_id in self.ids():
+                with contextlib.suppress(LuodiError, OSError, ValueError, KeyError):
+                    st = (self.root / job_id / "meta.json").stat()
+                    identity = (st.st_ino, st.st_mtime_ns, st.st_size)
+                    hit = cache.get(job_id)
+                    status = hit[1] if hit is not None and hit[0] == identity else self.read(job_id)["status"]
+                    counts[status] += 1
+                    seen[job_id] = (identity, status)
+            self._status_cache = seen  # deleted and expired jobs drop out
         return counts
 
 

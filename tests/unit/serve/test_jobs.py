@@ -112,3 +112,23 @@ def test_reaper_gives_up_after_max_attempts_and_expires_results(tmp_path):
     queue.reap_once()
     with pytest.raises(JobNotFoundError):
         store.read(meta["id"])
+
+
+def test_counts_follow_changes_and_read_only_changed_jobs(tmp_path, monkeypatch):
+    store = JobStore(tmp_path / "jobs")
+    kw = dict(task="ocr", schema=None, single=True, webhook=None, max_attempts=2)
+    a = store.create(inputs=[JobInput("a.png", b"x")], **kw)
+    b = store.create(inputs=[JobInput("b.png", b"y")], **kw)
+    assert store.counts() == {"queued": 2, "running": 0, "succeeded": 0, "failed": 0}
+    reads: list[str] = []
+    real_read = store.read
+    monkeypatch.setattr(store, "read", lambda job_id: reads.append(job_id) or real_read(job_id))
+    assert store.counts()["queued"] == 2 and reads == []  # nothing changed: nothing re-read
+    with store.locked(a["id"]) as d:
+        meta = real_read(a["id"])
+        meta["status"] = "succeeded"
+        store.write_meta(d, meta)
+    assert store.counts() == {"queued": 1, "running": 0, "succeeded": 1, "failed": 0}
+    assert reads == [a["id"]]
+    store.delete(b["id"])
+    assert store.counts() == {"queued": 0, "running": 0, "succeeded": 1, "failed": 0}
