@@ -183,3 +183,56 @@ def test_export_round_trip_and_ocr_with_the_registered_name(
         assert "".join(line.text for line in doc.lines) == charset.decode(dyn_out[0])
     finally:
         unregister_bundle(name)
+
+
+@pytest.mark.slow
+def test_ctrl_c_saves_a_checkpoint_that_resumes(v4: Any, line_sets: dict[str, Path], tmp_path: Path) -> None:
+    """SIGINT in the middle of `luodi train`: exit 130, a checkpoint, and a resume that finishes."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    config = {
+        "base": "pp-ocrv4",
+        "output_dir": str(tmp_path / "runs"),
+        "seed": 3,
+        "Augment": {"enabled": False},
+        "Optimizer": {"lr": 3e-4, "warmup_steps": 0, "schedule": "constant"},
+        "Train": {"batch_size": 2, "steps": 500, "log_every": 1, "labels": [str(line_sets["train"])]},
+    }
+    cfg = tmp_path / "cfg.yml"
+    cfg.write_text(yaml.safe_dump(config), encoding="utf-8")
+    cmd = [sys.executable, "-m", "luodi", "train", "rec", "--config", str(cfg), "--name", "ctrlc", "--no-export"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    metrics = tmp_path / "runs" / "ctrlc" / "metrics.csv"
+    deadline = time.monotonic() + 120
+    # interrupt once a few steps are logged: training is under way, not still loading
+    while time.monotonic() < deadline and proc.poll() is None:
+        if metrics.is_file() and len(metrics.read_text(encoding="utf-8").splitlines()) >= 4:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted; checkpoint saved" in err and "--resume" in err
+    run = tmp_path / "runs" / "ctrlc"
+    state = json.loads((run / "latest.json").read_text(encoding="utf-8"))
+    assert 3 <= state["step"] < 500 and (run / "latest.pdparams").is_file() and (run / "latest.pdopt").is_file()
+
+    config["Train"]["steps"] = state["step"] + 1  # the resumed run picks up there and finishes
+    cfg.write_text(yaml.safe_dump(config), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "luodi", "train", "rec", "--config", str(cfg), "--resume", str(run), "--no-export"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads((run / "latest.json").read_text(encoding="utf-8"))["step"] == state["step"] + 1
