@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from runtime_models import matmul_onnx
 
 from luodi.errors import RuntimeBackendError
 from luodi.runtime import Backend, InferenceSession, create_session, parse_backend
@@ -88,22 +89,6 @@ def test_fake_rec_depends_on_input() -> None:
 
 
 # --- OpenVINO IR stages ------------------------------------------------------------------------------
-def _matmul_onnx(path: Path, weights: np.ndarray) -> Path:
-    """A tiny ONNX ``y = x @ W`` (x: [n, features])."""
-    from onnx import TensorProto, helper, numpy_helper
-
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", weights.shape[0]])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", weights.shape[1]])],
-        initializer=[numpy_helper.from_array(weights, "W")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
-    path.write_bytes(model.SerializeToString())
-    return path
-
-
 @pytest.fixture
 def onnx_and_ir(tmp_path: Path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
     """An ONNX and an OpenVINO IR of the same graph with different weights, so a run shows which loaded."""
@@ -111,8 +96,8 @@ def onnx_and_ir(tmp_path: Path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
     pytest.importorskip("onnx")
     rng = np.random.default_rng(0)
     w_onnx, w_ir = (rng.standard_normal((4, 3)).astype(np.float32) for _ in range(2))
-    onnx_path = _matmul_onnx(tmp_path / "fp32.onnx", w_onnx)
-    src = _matmul_onnx(tmp_path / "other.onnx", w_ir)
+    onnx_path = matmul_onnx(tmp_path / "fp32.onnx", w_onnx)
+    src = matmul_onnx(tmp_path / "other.onnx", w_ir)
     xml = tmp_path / "int8.xml"
     ov.save_model(ov.convert_model(str(src)), str(xml), compress_to_fp16=False)
     return onnx_path, xml, w_onnx, w_ir

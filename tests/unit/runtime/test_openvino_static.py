@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from runtime_models import matmul_onnx
 
 from luodi.runtime import openvino as ovrt
 
@@ -14,25 +15,10 @@ pytest.importorskip("openvino")
 pytest.importorskip("onnx")
 
 
-def _matmul(path: Path, weights: np.ndarray) -> Path:
-    from onnx import TensorProto, helper, numpy_helper
-
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["y"])],
-        "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", weights.shape[0]])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", weights.shape[1]])],
-        initializer=[numpy_helper.from_array(weights, "W")],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
-    path.write_bytes(model.SerializeToString())
-    return path
-
-
 @pytest.fixture
 def model(tmp_path: Path) -> tuple[Path, np.ndarray]:
     w = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
-    return _matmul(tmp_path / "m.onnx", w), w
+    return matmul_onnx(tmp_path / "m.onnx", w), w
 
 
 def test_one_compiled_model_per_shape_and_results_right(model: tuple[Path, np.ndarray]) -> None:
