@@ -154,7 +154,10 @@ def _pages(sources: list[str], limit: int) -> list[np.ndarray]:
                 pages.append(page)
         except InputError as exc:
             if len(sources) == 1:
-                raise
+                if source in exc.message:
+                    raise
+                # the same error, naming the file (a decoder's message does not know it)
+                raise type(exc)(f"{source}: {exc.message}") from exc
             click.echo(f"skipped {source}: {exc.message}", err=True)
     return pages
 
