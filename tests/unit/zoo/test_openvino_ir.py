@@ -14,22 +14,13 @@ from pathlib import Path
 import pytest
 
 from luodi.errors import ConfigError, InputNotFoundError, ModelError, ModelIntegrityError
-from luodi.zoo import describe_bundle, get_bundle, pull, read_dictionary, register_bundle, verify
-from luodi.zoo.registry import BundleRecipe
+from luodi.zoo import describe_bundle, get_bundle, read_dictionary, register_bundle, verify
 from luodi.zoo.store import MANIFEST, bundle_from_manifest, read_manifest
+
+Leftovers = Callable[[Path], list[str]]  # the conftest fixture: what a failed registration left
 
 IrFile = Callable[..., Path]
 OnnxFile = Callable[..., Path]
-
-
-@pytest.fixture
-def pulled_base(home: Path, fake_builtin: BundleRecipe, fake_wheel) -> str:
-    pull("fake-ocr", home, wheelhouse=[fake_wheel.path.parent])
-    return "fake-ocr"
-
-
-def _leftovers(home: Path) -> list[str]:
-    return [p.name for p in (home / "models").iterdir() if p.name.startswith((".staging-", ".old-", ".trash-"))]
 
 
 def test_ir_only_rec_borrows_the_rest(home: Path, pulled_base: str, ir_file: IrFile, chars) -> None:
@@ -90,13 +81,15 @@ def test_verify_detects_a_corrupted_bin(home: Path, pulled_base: str, ir_file: I
         get_bundle("int8", home, verify=True)  # ... the full one does not
 
 
-def test_missing_bin_is_refused_and_nothing_is_stored(home: Path, pulled_base: str, ir_file: IrFile) -> None:
+def test_missing_bin_is_refused_and_nothing_is_stored(
+    home: Path, pulled_base: str, ir_file: IrFile, leftovers: Leftovers
+) -> None:
     xml = ir_file("rec")
     xml.with_suffix(".bin").unlink()
     with pytest.raises(InputNotFoundError, match=r"rec\.bin is missing"):
         register_bundle("int8", rec_openvino=xml, base=pulled_base, home=home)
     assert not (home / "models" / "int8").exists()
-    assert _leftovers(home) == []
+    assert leftovers(home) == []
 
 
 def test_missing_xml_is_refused(home: Path, tmp_path: Path) -> None:
@@ -114,7 +107,13 @@ def test_missing_xml_is_refused(home: Path, tmp_path: Path) -> None:
     ],
 )
 def test_unreadable_ir_is_a_model_error(
-    home: Path, pulled_base: str, tmp_path: Path, text: str, match: str, ir_file: IrFile
+    home: Path,
+    pulled_base: str,
+    tmp_path: Path,
+    text: str,
+    match: str,
+    ir_file: IrFile,
+    leftovers: Leftovers,
 ) -> None:
     bad = tmp_path / "bad" / "rec.xml"
     bad.parent.mkdir()
@@ -123,7 +122,7 @@ def test_unreadable_ir_is_a_model_error(
     with pytest.raises(ModelError, match=match):
         register_bundle("int8", rec_openvino=bad, base=pulled_base, home=home)
     assert not (home / "models" / "int8").exists()
-    assert _leftovers(home) == []
+    assert leftovers(home) == []
 
 
 def test_an_onnx_given_as_ir_is_refused(home: Path, onnx_file: OnnxFile, ir_file: IrFile) -> None:
@@ -133,7 +132,9 @@ def test_an_onnx_given_as_ir_is_refused(home: Path, onnx_file: OnnxFile, ir_file
         register_bundle("int8", det_openvino=onnx, home=home)
 
 
-def test_failed_force_keeps_the_old_bundle(home: Path, pulled_base: str, ir_file: IrFile, tmp_path: Path) -> None:
+def test_failed_force_keeps_the_old_bundle(
+    home: Path, pulled_base: str, ir_file: IrFile, tmp_path: Path, leftovers: Leftovers
+) -> None:
     register_bundle("int8", rec_openvino=ir_file("rec"), base=pulled_base, home=home)
     bad = tmp_path / "junk.xml"
     bad.write_text("<net/>", encoding="utf-8")
@@ -141,13 +142,13 @@ def test_failed_force_keeps_the_old_bundle(home: Path, pulled_base: str, ir_file
     with pytest.raises(ModelError):
         register_bundle("int8", rec_openvino=bad, base=pulled_base, home=home, force=True)
     assert verify("int8", home).ok
-    assert _leftovers(home) == []
+    assert leftovers(home) == []
 
 
-def test_ir_rec_without_a_dictionary_is_a_config_error(home: Path, ir_file: IrFile) -> None:
+def test_ir_rec_without_a_dictionary_is_a_config_error(home: Path, ir_file: IrFile, leftovers: Leftovers) -> None:
     with pytest.raises(ConfigError, match="OpenVINO IR carries none"):
         register_bundle("int8", rec_openvino=ir_file("rec"), home=home)
-    assert _leftovers(home) == []
+    assert leftovers(home) == []
 
 
 def test_ir_rec_with_an_explicit_dictionary(home: Path, ir_file: IrFile, tmp_path: Path) -> None:

@@ -16,9 +16,10 @@ from luodi.errors import (
     ModelNotPulledError,
     UnknownModelError,
 )
-from luodi.zoo import get_bundle, list_bundles, pull, read_dictionary, register_bundle, unregister_bundle, verify
-from luodi.zoo.registry import BundleRecipe
+from luodi.zoo import get_bundle, list_bundles, read_dictionary, register_bundle, unregister_bundle, verify
 from luodi.zoo.store import bundle_from_manifest, bundle_to_manifest, read_manifest
+
+Leftovers = Callable[[Path], list[str]]  # the conftest fixture: what a failed registration left
 
 OnnxFile = Callable[..., Path]
 
@@ -27,16 +28,6 @@ OnnxFile = Callable[..., Path]
 def rec_onnx(onnx_file: OnnxFile, chars: tuple[str, ...]) -> Path:
     n = len(chars) + 2
     return onnx_file("my_rec.onnx", ("n", "t", n), ("n", "t", n), {"character": "\n".join(chars)})
-
-
-@pytest.fixture
-def pulled_base(home: Path, fake_builtin: BundleRecipe, fake_wheel) -> str:
-    pull("fake-ocr", home, wheelhouse=[fake_wheel.path.parent])
-    return "fake-ocr"
-
-
-def _leftovers(home: Path) -> list[str]:
-    return [p.name for p in (home / "models").iterdir() if p.name.startswith((".staging-", ".old-", ".trash-"))]
 
 
 def test_register_standalone_rec(home: Path, rec_onnx: Path, chars) -> None:
@@ -79,7 +70,9 @@ def test_register_borrows_missing_stages_from_base(home: Path, pulled_base: str,
     assert verify("my-ocr", home).ok
 
 
-def test_existing_name_needs_force(home: Path, rec_onnx: Path, onnx_file: OnnxFile, chars) -> None:
+def test_existing_name_needs_force(
+    home: Path, rec_onnx: Path, onnx_file: OnnxFile, chars, leftovers: Leftovers
+) -> None:
     register_bundle("mine", rec=rec_onnx, home=home)
     with pytest.raises(ModelExistsError, match="--force"):
         register_bundle("mine", rec=rec_onnx, home=home)
@@ -88,7 +81,7 @@ def test_existing_name_needs_force(home: Path, rec_onnx: Path, onnx_file: OnnxFi
     assert replaced.task == "det" and replaced.rec is None
     root = home / "models" / "mine"
     assert not (root / "rec.onnx").exists(), "force replaces the whole bundle"
-    assert _leftovers(home) == []
+    assert leftovers(home) == []
 
 
 def test_force_can_use_itself_as_base(home: Path, rec_onnx: Path, onnx_file: OnnxFile) -> None:
@@ -106,20 +99,20 @@ def test_builtin_names_are_refused(home: Path, rec_onnx: Path, name: str) -> Non
         register_bundle(name, rec=rec_onnx, home=home, force=True)
 
 
-def test_dictionary_must_fit_the_rec(home: Path, rec_onnx: Path, tmp_path: Path) -> None:
+def test_dictionary_must_fit_the_rec(home: Path, rec_onnx: Path, tmp_path: Path, leftovers: Leftovers) -> None:
     wrong = tmp_path / "wrong_dict.txt"
     wrong.write_text("a\nb\n", encoding="utf-8")
     with pytest.raises(ModelError, match="7 output classes but the dictionary has 2 entries"):
         register_bundle("mine", rec=rec_onnx, dictionary=wrong, home=home)
     assert not (home / "models" / "mine").exists()
-    assert _leftovers(home) == []
+    assert leftovers(home) == []
 
 
-def test_rec_without_any_dictionary_is_refused(home: Path, onnx_file: OnnxFile) -> None:
+def test_rec_without_any_dictionary_is_refused(home: Path, onnx_file: OnnxFile, leftovers: Leftovers) -> None:
     rec = onnx_file("bare_rec.onnx", ("n", "t", 9), ("n", "t", 9))
     with pytest.raises(ConfigError, match="dictionary"):
         register_bundle("mine", rec=rec, home=home)
-    assert _leftovers(home) == []
+    assert leftovers(home) == []
 
 
 def test_explicit_dictionary_without_space_class(home: Path, onnx_file: OnnxFile, tmp_path: Path) -> None:
@@ -132,23 +125,23 @@ def test_explicit_dictionary_without_space_class(home: Path, onnx_file: OnnxFile
     assert bundle.dictionary.read_bytes() == b"a\nb\nc\n"  # stored canonical: LF
 
 
-def test_not_an_onnx_file_leaves_nothing(home: Path, tmp_path: Path, rec_onnx: Path) -> None:
+def test_not_an_onnx_file_leaves_nothing(home: Path, tmp_path: Path, rec_onnx: Path, leftovers: Leftovers) -> None:
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"this is not a model")
     with pytest.raises(ModelError, match="not a loadable ONNX model"):
         register_bundle("mine", det=junk, rec=rec_onnx, home=home)
     assert not (home / "models" / "mine").exists()
-    assert _leftovers(home) == []
+    assert leftovers(home) == []
 
 
-def test_failed_force_keeps_the_old_bundle(home: Path, rec_onnx: Path, tmp_path: Path) -> None:
+def test_failed_force_keeps_the_old_bundle(home: Path, rec_onnx: Path, tmp_path: Path, leftovers: Leftovers) -> None:
     register_bundle("mine", rec=rec_onnx, home=home)
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"junk")
     with pytest.raises(ModelError):
         register_bundle("mine", rec=junk, home=home, force=True)
     assert verify("mine", home).ok
-    assert _leftovers(home) == []
+    assert leftovers(home) == []
 
 
 @pytest.mark.parametrize("bad", ["../up", "a/b", ".hidden"])
