@@ -148,4 +148,6 @@ def test_missing_runtime_is_one_line_and_exit_1(require_bundle: Callable[[str], 
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 1 and proc.stdout == ""
     (line,) = proc.stderr.strip().splitlines()
-    assert line.startswith("error: the openvino runtime needs openvino")
+    assert (
+        line == "error: pp-ocrv6-tiny on openvino: the openvino runtime needs openvino: pip install 'luodi[openvino]'"
+    )

@@ -124,6 +124,7 @@ def bench(  # noqa: PLR0917 - click passes every option positionally
 
 def _engines(models: tuple[str, ...], runtimes: tuple[str, ...], threads: int | None) -> dict[str, OCR]:
     """One engine per model × runtime, named MODEL@RUNTIME, in the order given (duplicates once)."""
+    from luodi.errors import RuntimeBackendError
     from luodi.ocr.pipeline import OCR
 
     engines: dict[str, OCR] = {}
@@ -133,7 +134,13 @@ def _engines(models: tuple[str, ...], runtimes: tuple[str, ...], threads: int | 
             if (model, runtime) in seen:
                 continue
             seen.add((model, runtime))
-            engine = OCR(model, runtime=runtime, threads=threads)
+            try:
+                engine = OCR(model, runtime=runtime, threads=threads)
+            except RuntimeBackendError as exc:
+                # in a model × runtime grid, say which pair cannot run
+                raise RuntimeBackendError(
+                    f"{model or 'default model'} on {runtime or 'its runtime'}: {exc.message}"
+                ) from exc
             # no --runtime: the model picked its own (an INT8 bundle from luodi quantize: openvino)
             name = f"{engine.model_name}@{runtime or engine.runtime_info['rec'].backend.value}"
             engines.setdefault(name, engine)

@@ -6,11 +6,12 @@ import json
 import os
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from luodi.errors import EmptyInputError
+from luodi.errors import CorruptInputError, EmptyInputError
 from luodi.eval.speed import Environment, SpeedReport, StageRuntime, measure_speed, summarise
 from luodi.ocr.options import OCROptions
 from luodi.ocr.pipeline import OCR
@@ -225,3 +226,29 @@ def test_bad_arguments() -> None:
         measure_speed(engines, PAGES, rounds=0)
     with pytest.raises(ValueError, match="engine"):
         measure_speed({}, PAGES)
+
+
+def test_cli_takes_the_first_pages_and_skips_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    from luodi.cli.bench import _pages
+
+    pdf = tmp_path / "a.pdf"
+    sheets = [Image.new("RGB", (200 + 10 * i, 100), "white") for i in range(5)]
+    sheets[0].save(pdf, save_all=True, append_images=sheets[1:])
+    bad = tmp_path / "b.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
+    png = tmp_path / "c.png"
+    Image.new("RGB", (50, 40), "white").save(png)
+
+    pages = _pages([str(pdf)], 3)  # three of the PDF's five pages
+    assert len(pages) == 3
+    widths = [p.shape[1] for p in pages]
+    assert widths == sorted(widths) and len(set(widths)) == 3  # pages 1, 2, 3 in order
+
+    pages = _pages([str(bad), str(png), str(pdf)], 2)
+    assert [p.shape[:2] for p in pages[:1]] == [(40, 50)] and len(pages) == 2
+    assert capsys.readouterr().err.startswith(f"skipped {bad}: ")
+
+    with pytest.raises(CorruptInputError, match=str(bad)):
+        _pages([str(bad)], 2)  # a single input: its error, naming the file
