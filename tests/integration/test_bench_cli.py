@@ -53,6 +53,7 @@ def test_two_runtimes_on_real_pages(require_bundle: Callable[[str], object], two
     assert proc.stdout == ""  # the report went to the file
     d = json.loads(out.read_text(encoding="utf-8"))
     assert (d["pages"], d["rounds"]) == (2, 1)
+    assert d["sources"] == [str(two_pages / "a.jpg"), str(two_pages / "b.png")]
     ort, ov = d["engines"]
     assert (ort["name"], ov["name"]) == ("pp-ocrv6-small@onnxruntime", "pp-ocrv6-small@openvino")
     assert d["baseline"] == ort["name"] and ort["speedup"] == 1.0

@@ -7,6 +7,7 @@ md) to stdout or ``-o FILE``; progress goes to stderr only.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -77,7 +78,7 @@ def bench(  # noqa: PLR0917 - click passes every option positionally
     if not sources:
         raise EmptyInputError(f"no images or PDFs found in {', '.join(roots)}")
     engines = _engines(models, runtimes, threads)  # unknown/unpulled models, missing runtimes fail here
-    pages = _pages(sources, max_pages)
+    pages, used = _pages(sources, max_pages)
     if not pages:
         raise EmptyInputError(f"no readable pages in {', '.join(roots)}")
     precision = {name: _precision(name, engine) for name, engine in engines.items()}
@@ -97,6 +98,7 @@ def bench(  # noqa: PLR0917 - click passes every option positionally
             precision=precision,
             on_page=None if bar is None else (lambda: bar.update(1)),
         )
+        report = dataclasses.replace(report, sources=tuple(used))
     finally:
         if bar is not None:
             bar.close()
@@ -147,18 +149,22 @@ def _engines(models: tuple[str, ...], runtimes: tuple[str, ...], threads: int | 
     return engines
 
 
-def _pages(sources: list[str], limit: int) -> list[np.ndarray]:
-    """The first ``limit`` pages; a bad file among several is reported on stderr and skipped."""
+def _pages(sources: list[str], limit: int) -> tuple[list[np.ndarray], list[str]]:
+    """The first ``limit`` pages and the files they came from; a bad file among several is
+    reported on stderr and skipped."""
     from luodi.errors import InputError
     from luodi.io import iter_pages
 
     pages: list[np.ndarray] = []
+    used: list[str] = []
     for source in sources:
         if len(pages) >= limit:
             break
         try:
-            for page in _take(iter_pages(source), limit - len(pages)):
-                pages.append(page)
+            before = len(pages)
+            pages.extend(_take(iter_pages(source), limit - len(pages)))
+            if len(pages) > before:
+                used.append(source)
         except InputError as exc:
             if len(sources) == 1:
                 if source in exc.message:
@@ -166,7 +172,7 @@ def _pages(sources: list[str], limit: int) -> list[np.ndarray]:
                 # the same error, naming the file (a decoder's message does not know it)
                 raise type(exc)(f"{source}: {exc.message}") from exc
             click.echo(f"skipped {source}: {exc.message}", err=True)
-    return pages
+    return pages, used
 
 
 def _take(pages: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:

@@ -115,6 +115,7 @@ class SpeedReport:
     megapixels_per_page: float  # mean over the pages
     rounds: int
     environment: Environment
+    sources: tuple[str, ...] = ()  # the files the pages came from, when the caller knows them
 
     @property
     def baseline(self) -> str:
@@ -126,6 +127,7 @@ class SpeedReport:
             "pages": self.pages,
             "megapixels_per_page": round(self.megapixels_per_page, 3),
             "rounds": self.rounds,
+            "sources": list(self.sources),
             "baseline": self.baseline,
             "engines": [e.to_dict() for e in self.engines],
             "environment": self.environment.to_dict(),
@@ -140,6 +142,7 @@ class SpeedReport:
             f"{self.rounds} interleaved round{'s' if self.rounds != 1 else ''} after a first pass; "
             "ms per page, median over rounds, one page at a time.",
             "",
+            *_sources_line(self.sources),
             "| engine | det | cls | rec | total | pages/s | speed-up | first pass | rounds (total) | lines/page |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
         ]
@@ -380,6 +383,14 @@ def _load() -> float | None:
         return round(os.getloadavg()[0], 2)
     except (OSError, AttributeError):  # no load average on this platform
         return None
+
+
+def _sources_line(sources: tuple[str, ...], shown: int = 10) -> list[str]:
+    if not sources:
+        return []
+    names = ", ".join(f"`{s}`" for s in sources[:shown])
+    more = f" and {len(sources) - shown} more" if len(sources) > shown else ""
+    return [f"Pages from {names}{more}.", ""]
 
 
 def _fmt_load(value: float | None) -> str:

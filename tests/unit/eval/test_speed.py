@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -82,7 +83,8 @@ def test_report_structure_and_json() -> None:
     engines = {"first@onnxruntime": _engine("a", log, name="m1"), "second@onnxruntime": _engine("b", log, name="m2")}
     report = measure_speed(engines, PAGES, rounds=2, options=OCROptions(use_cls=False))
     d = json.loads(json.dumps(report.to_dict()))
-    assert set(d) == {"pages", "megapixels_per_page", "rounds", "baseline", "engines", "environment"}
+    assert set(d) == {"pages", "megapixels_per_page", "rounds", "sources", "baseline", "engines", "environment"}
+    assert d["sources"] == []  # arrays in, no file names
     assert d["baseline"] == "first@onnxruntime"
     assert d["megapixels_per_page"] == pytest.approx((200 * 300 + 240 * 320) / 2 / 1e6, abs=1e-3)
     first, second = d["engines"]
@@ -168,7 +170,9 @@ def _fixed_report() -> SpeedReport:
         luodi="0.1.0",
         packages=(("onnxruntime", "1.2.3"),),
     )
-    return SpeedReport(engines=engines, pages=4, megapixels_per_page=0.75, rounds=2, environment=env)
+    return SpeedReport(
+        engines=engines, pages=4, megapixels_per_page=0.75, rounds=2, environment=env, sources=("a.jpg", "b.pdf")
+    )
 
 
 def test_markdown_names_the_numbers_what_ran_and_the_machine() -> None:
@@ -180,6 +184,9 @@ def test_markdown_names_the_numbers_what_ran_and_the_machine() -> None:
     assert "| m-int8@openvino | 20.5 | 0.0 | 40.5 | 60.5 | 16.53 | 1.99x | 2400.0 | 60.0, 61.0 | 12.0 |" in lines
     assert "| m-int8@openvino | m-int8 | rec | openvino | cpu | 2 | int8 (FakeQuantize), rest bfloat16 |" in lines
     assert "`m@onnxruntime` (the first engine)" in md
+    assert "Pages from `a.jpg`, `b.pdf`." in lines
+    many = dataclasses.replace(_fixed_report(), sources=tuple(f"p{i}.jpg" for i in range(12)))
+    assert "`p9.jpg` and 2 more." in many.to_markdown()
     assert "Test CPU 9000, 2 cores available" in md and "onnxruntime 1.2.3" in md
     assert "0.50 at start, 1.75 at end" in md
     assert "Timings on a loaded machine swing" in md
@@ -241,12 +248,13 @@ def test_cli_takes_the_first_pages_and_skips_a_bad_file(tmp_path: Path, capsys: 
     png = tmp_path / "c.png"
     Image.new("RGB", (50, 40), "white").save(png)
 
-    pages = _pages([str(pdf)], 3)  # three of the PDF's five pages
-    assert len(pages) == 3
+    pages, used = _pages([str(pdf)], 3)  # three of the PDF's five pages
+    assert len(pages) == 3 and used == [str(pdf)]
     widths = [p.shape[1] for p in pages]
     assert widths == sorted(widths) and len(set(widths)) == 3  # pages 1, 2, 3 in order
 
-    pages = _pages([str(bad), str(png), str(pdf)], 2)
+    pages, used = _pages([str(bad), str(png), str(pdf)], 2)
+    assert used == [str(png), str(pdf)]
     assert [p.shape[:2] for p in pages[:1]] == [(40, 50)] and len(pages) == 2
     assert capsys.readouterr().err.startswith(f"skipped {bad}: ")
 
