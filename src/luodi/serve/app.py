@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import importlib.util
 import json
 import logging
 import re
@@ -19,11 +20,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
@@ -457,8 +460,12 @@ def create_app(settings: ServeSettings | None = None, *, engine_factory: EngineF
         version=_version(),
         lifespan=lifespan,
         responses={},
+        # FastAPI's own pages load Swagger UI / ReDoc from a CDN: blank offline; _add_local_docs serves them
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.luodi = state
+    _add_local_docs(app)
     app.add_middleware(_ObserveMiddleware, state=state)  # type: ignore[arg-type]
 
     async def on_luodi_error(request: Request, exc: Exception) -> Response:
@@ -640,6 +647,73 @@ def create_app(settings: ServeSettings | None = None, *, engine_factory: EngineF
 
     app.include_router(v1)
     return app
+
+
+# --- API docs pages --------------------------------------------------------------------------------
+DOCS_ASSETS = "/docs/assets"
+# the only files served under DOCS_ASSETS; content types fixed here, not guessed from the host's mime table
+_DOCS_FILES = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "redoc.standalone.js": "text/javascript; charset=utf-8",
+    "favicon.png": "image/png",
+}
+
+
+def _docs_assets_dir() -> Path | None:
+    """Swagger UI 5 and ReDoc 2 files shipped in the pinned ``fastapi-offline`` wheel (its code is not used)."""
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return folder if (folder / "swagger-ui-bundle.js").is_file() else None
+
+
+def _add_local_docs(app: FastAPI) -> None:
+    """``/docs`` and ``/redoc`` from local files, public like ``/openapi.json``: deployments have no internet.
+
+    The assets come from one route over a fixed list of file names rather than a StaticFiles mount:
+    a name outside the list is a 404, so no path can reach another file, and FastAPI's router sets
+    ``scope["route"]`` for a route (not for a mount), so the metrics count every asset under the one
+    label ``/docs/assets/{name}`` instead of "unmatched".
+    """
+    folder = _docs_assets_dir()
+    if folder is None:
+        log.warning("fastapi-offline is not installed: /docs and /redoc are off (pip install 'luodi[serve]')")
+        return
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get(DOCS_ASSETS + "/{name}", include_in_schema=False)
+    async def docs_asset(name: str) -> FileResponse:
+        media_type = _DOCS_FILES.get(name)
+        if media_type is None:
+            raise StarletteHTTPException(404, f"no docs asset {name!r}")
+        # an hour: the pages load ~2.8 MB of script, and FileResponse answers no If-None-Match with 304
+        return FileResponse(folder / name, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"})
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return get_swagger_ui_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            # the online validator badge would send the spec's address to validator.swagger.io
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return get_redoc_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def _available_bundles(settings: ServeSettings) -> list[dict[str, Any]]:
