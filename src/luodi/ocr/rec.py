@@ -55,12 +55,15 @@ class Recognizer:
             tensor_w = -(-tensor_w // WIDTH_ALIGN) * WIDTH_ALIGN
             if self._buckets:  # a backend that compiles per shape sees a few widths, not every one
                 tensor_w = rec_bucket(tensor_w)
-            # zeros are mid-grey after normalisation: PaddleOCR's padding value
-            batch = np.zeros((len(members), 3, self.height, tensor_w), dtype=np.float32)
+            # zeros are mid-grey after normalisation: PaddleOCR's padding value; a backend that
+            # compiles per shape always gets full batches (a short last batch would be a new shape)
+            rows = batch_size if self._buckets else len(members)
+            batch = np.zeros((rows, 3, self.height, tensor_w), dtype=np.float32)
             for row, i in enumerate(members):
                 resized = cv2.resize(crops[i], (widths[i], self.height), interpolation=cv2.INTER_LINEAR)
                 normalize_into(batch[row, :, :, : widths[i]], resized, self.mean, self.std, self.scale)
             idx, conf, classes = run_best(self.session, {self._input: batch})
+            idx, conf = idx[: len(members)], conf[: len(members)]
             fractions = [widths[i] / tensor_w for i in members]
             decoded = ctc_decode_best(idx, conf, classes, self.characters, fractions)
             for i, res in zip(members, decoded, strict=True):

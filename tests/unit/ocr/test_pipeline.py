@@ -206,6 +206,10 @@ def test_static_shape_backend_sees_bucketed_shapes_and_reads_the_same() -> None:
     assert det.shapes[0][2:] != (256, 416)  # padded beyond the plain multiple-of-32 size
     assert all(w in REC_WIDTH_BUCKETS for *_, w in rec.shapes)
     assert {n for n, *_ in cls_.shapes} == {OCROptions().cls_batch_size}  # always full batches
+    rec.shapes.clear()
+    batched = static.run_pages([page], OCROptions(rec_batch_size=2))
+    assert [line.text for line in batched.lines] == [line.text for line in want.lines]
+    assert {n for n, *_ in rec.shapes} == {2}  # three lines: a full batch and a padded one
 
 
 def test_warm_up_compiles_every_bucket_only_for_static_shape_backends() -> None:
