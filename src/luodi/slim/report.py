@@ -131,6 +131,8 @@ class QuantizeReport:
             kept = [*r["ignore_names"], *(f"all {t}" for t in r["ignore_ops"]), *r["ignore_patterns"]]
             if r.get("float_first"):
                 kept.insert(0, f"the first {r['float_first']} layers with weights")
+            for pos in r.get("float_positions") or ():
+                kept.append(_nth_layer(pos))
             if r.get("mode") == "weights":
                 out.append(
                     f"- {stage}: {r['toolchain']}, INT8 weights only (per-channel, asymmetric), computing in "
@@ -141,12 +143,20 @@ class QuantizeReport:
                 f"- {stage}: {r['toolchain']}{' (transformer scheme: SmoothQuant)' if r.get('transformer') else ''}, "
                 f"per-channel {r['per_channel']}, calibration {r['calibration']}"
                 f"{' ' + json.dumps(r['options']) if r.get('options') else ''}; "
-                f"FP32: {', '.join(kept) if kept else 'nothing beyond non-quantizable ops'}"
+                f"kept in float: {', '.join(kept) if kept else 'nothing beyond non-quantizable ops'}"
             )
         if "registered" in d:
             out += ["", f"Registered as `{d['registered']['name']}`:", ""]
             out += [f"- {f['role']}: {f['path']} ({f['bytes']:,} bytes)" for f in d["registered"]["files"]]
         return "\n".join(out) + "\n"
+
+
+def _nth_layer(pos: int) -> str:
+    """``-2`` → "the second-to-last layer with weights"; ``0`` → "layer with weights no. 0"."""
+    if pos >= 0:
+        return f"layer with weights no. {pos}"
+    words = {1: "last", 2: "second-to-last", 3: "third-to-last"}
+    return f"the {words.get(-pos, f'{-pos}th-to-last')} layer with weights"
 
 
 def build_report(

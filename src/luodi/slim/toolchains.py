@@ -56,6 +56,8 @@ class StageRecipe:
     mode: str = "int8"
     # the first N layers with weights (in graph order) stay float: the stem sees raw pixels
     float_first: int = 0
+    # layers with weights, by position in graph order (negative: from the end), that stay float
+    float_positions: tuple[int, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +72,7 @@ class StageRecipe:
             "transformer": self.transformer,
             "mode": self.mode,
             "float_first": self.float_first,
+            "float_positions": list(self.float_positions),
             "options": dict(self.extra.get("ort_options", {})),
         }
 
@@ -80,8 +83,10 @@ def quantize_onnx(src: Path, dst: Path, samples: Sequence[Sample], recipe: Stage
         raise ModelError(f"no calibration samples for {src.name}")
     if recipe.mode not in MODES:
         raise ConfigError(f"unknown quantization mode {recipe.mode!r}; choose one of: {', '.join(MODES)}")
-    if (recipe.mode != "int8" or recipe.float_first) and recipe.toolchain != "openvino":
-        raise ConfigError(f"mode {recipe.mode!r} and float_first are openvino-toolchain options (OpenVINO IR)")
+    if (recipe.mode != "int8" or recipe.float_first or recipe.float_positions) and recipe.toolchain != "openvino":
+        raise ConfigError(
+            f"mode {recipe.mode!r}, float_first and float_positions are openvino-toolchain options (OpenVINO IR)"
+        )
     if recipe.toolchain == "openvino":
         _quantize_openvino(src, dst, samples, recipe)
     elif recipe.toolchain == "ort":
@@ -183,9 +188,11 @@ def _quantize_openvino(src: Path, dst: Path, samples: Sequence[Sample], recipe: 
     if recipe.mode == "float":
         ov.save_model(model, str(dst), compress_to_fp16=True)
         return
-    first = _weighted_layers(model)[: recipe.float_first]
-    if first:
-        recipe = replace(recipe, ignore_names=(*recipe.ignore_names, *first))
+    weighted = _weighted_layers(model)
+    kept = weighted[: recipe.float_first]
+    kept += [weighted[i] for i in recipe.float_positions if -len(weighted) <= i < len(weighted)]
+    if kept:
+        recipe = replace(recipe, ignore_names=(*recipe.ignore_names, *dict.fromkeys(kept)))
     if recipe.mode == "weights":
         kwargs = {k: v for k, v in _nncf_options(nncf, samples, recipe).items() if k == "ignored_scope"}
         with _quiet():

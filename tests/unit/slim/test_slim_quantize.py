@@ -179,7 +179,7 @@ def test_report_shape_and_files(tmp_path):
     assert "| rec | 100 | 30 | 30.0% |" in md
     assert "| total | 20.0 | 12.0 | 1.67x |" in md
     assert "-1.0 pt" in md
-    assert "FP32: Conv.0" in md
+    assert "kept in float: Conv.0" in md
     json_path, md_path = report.write(tmp_path / "out" / "r.json")
     assert json.loads(json_path.read_text(encoding="utf-8"))["size"]["rec"]["ratio"] == 0.3
     assert md_path.read_text(encoding="utf-8") == md
@@ -229,4 +229,7 @@ def test_keep_float_is_checked(home, calib_dir):
 def test_default_openvino_recipes() -> None:
     recipes = q.default_recipes()
     assert recipes["det"].mode == "weights" and recipes["det"].float_first == 10
-    assert recipes["rec"].mode == "int8" and recipes["rec"].transformer
+    assert recipes["rec"].mode == "int8" and recipes["rec"].transformer and recipes["rec"].float_positions == (-2,)
+    from luodi.slim.report import _nth_layer
+
+    assert _nth_layer(-2) == "the second-to-last layer with weights" and _nth_layer(-5).startswith("the 5th")

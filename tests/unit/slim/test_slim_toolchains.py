@@ -108,6 +108,11 @@ def test_weights_mode_stores_int8_weights_and_keeps_the_first_layers_float(tiny_
     assert (
         np.abs(_run(tiny_rec_model, x) - compiled.create_infer_request().infer([x])[compiled.outputs[0]]).max() < 0.05
     )
+    # the last weighted layer kept float by position: it reads its FP16 weight, no INT8 one
+    last = tmp_path / "last.xml"
+    recipe = StageRecipe(toolchain="openvino", mode="weights", float_positions=(-1,))
+    quantize_onnx(tiny_rec_model, last, make_samples(2), recipe)
+    assert last.read_text(encoding="utf-8").count('element_type="u8"') < xml.count('element_type="u8"')
     # every weighted layer kept float: nothing left to store as INT8
     kept = tmp_path / "kept.xml"
     quantize_onnx(
