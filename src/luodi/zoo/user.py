@@ -158,12 +158,7 @@ def register_bundle(
     home_path = resolve_home(home)
     root = bundle_dir(home_path, name)
     with store_errors(f"cannot register {name} in {models_dir(home_path)}"):
-        return _register(
-            name,
-            home_path,
-            root,
-            force=force,
-            base=base,
+        request = _Request(
             given_onnx=given_onnx,
             given_paddle=given_paddle,
             given_openvino=given_openvino,
@@ -175,26 +170,26 @@ def register_bundle(
             source=source,
             runtime=runtime,
         )
+        return _register(name, home_path, root, force=force, base=base, request=request)
 
 
-def _register(
-    name: str,
-    home_path: Path,
-    root: Path,
-    *,
-    force: bool,
-    base: str | None,
-    given_onnx: dict[str, PathLike | None],
-    given_paddle: dict[str, PathLike | None],
-    given_openvino: dict[str, PathLike | None],
-    dictionary: PathLike | None,
-    options: dict[str, Mapping[str, Any]],
-    description: str,
-    version: str | None,
-    licence: str | None,
-    source: str,
-    runtime: str | None,
-) -> Bundle:
+@dataclass(frozen=True)
+class _Request:
+    """What register_bundle was asked to store, checked: handed from it to _register to _build."""
+
+    given_onnx: dict[str, PathLike | None]
+    given_paddle: dict[str, PathLike | None]
+    given_openvino: dict[str, PathLike | None]
+    dictionary: PathLike | None
+    options: dict[str, Mapping[str, Any]]
+    description: str
+    version: str | None
+    licence: str | None
+    source: str
+    runtime: str | None
+
+
+def _register(name: str, home_path: Path, root: Path, *, force: bool, base: str | None, request: _Request) -> Bundle:
     models_dir(home_path).mkdir(parents=True, exist_ok=True)
     with file_lock(lock_path(home_path, name)):
         if (root / MANIFEST).is_file() and not force:
@@ -204,20 +199,7 @@ def _register(
         staging.chmod(DIR_MODE)
         try:
             ctx = _Staging(staging, root, base_bundle, bundle_dir(home_path, base) if base is not None else root)
-            bundle = _build(
-                name,
-                ctx,
-                given_onnx=given_onnx,
-                given_paddle=given_paddle,
-                given_openvino=given_openvino,
-                dictionary=dictionary,
-                options=options,
-                description=description,
-                version=version,
-                licence=licence,
-                source=source,
-                runtime=runtime,
-            )
+            bundle = _build(name, ctx, request)
             write_manifest(staging, bundle_to_manifest(bundle, root, kind="user"))
             swap_dir(staging, root)
         except BaseException:
@@ -227,21 +209,10 @@ def _register(
     return get_bundle(name, home_path)
 
 
-def _build(
-    name: str,
-    ctx: _Staging,
-    *,
-    given_onnx: dict[str, PathLike | None],
-    given_paddle: dict[str, PathLike | None],
-    given_openvino: dict[str, PathLike | None],
-    dictionary: PathLike | None,
-    options: dict[str, Mapping[str, Any]],
-    description: str,
-    version: str | None,
-    licence: str | None,
-    source: str,
-    runtime: str | None,
-) -> Bundle:
+def _build(name: str, ctx: _Staging, request: _Request) -> Bundle:
+    given_onnx, given_paddle, given_openvino = request.given_onnx, request.given_paddle, request.given_openvino
+    dictionary, options, licence, runtime = request.dictionary, request.options, request.licence, request.runtime
+    version, source, description = request.version, request.source, request.description
     staging, root, base = ctx.staging, ctx.root, ctx.base
     file_licence = licence if licence is not None else ""
     stages: dict[str, StageSpec | None] = {}
