@@ -33,8 +33,7 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ import numpy as np
 from luodi import OCR, OCROptions
 from luodi.io import load_pages
 from luodi.ocr.crop import crop_quad, is_tall, rotate_tall
-from luodi.runtime.base import InferenceSession, RuntimeInfo
+from luodi.runtime.base import InferenceSession, SessionWrapper
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT.parent / "shared" / "data" / "doc_samples"
@@ -59,26 +58,13 @@ PAGES = [
 STAGES = ("det", "cls", "rec")
 
 
-@dataclass
-class Timed:
+class Timed(SessionWrapper):
     """An InferenceSession that adds up the wall time of its ``run`` calls."""
 
-    inner: InferenceSession
-    seconds: float = 0.0
-    calls: int = 0
-    metadata: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def input_names(self) -> Sequence[str]:
-        return self.inner.input_names
-
-    @property
-    def output_names(self) -> Sequence[str]:
-        return self.inner.output_names
-
-    @property
-    def info(self) -> RuntimeInfo:
-        return self.inner.info
+    def __init__(self, inner: InferenceSession) -> None:
+        super().__init__(inner)
+        self.seconds = 0.0
+        self.calls = 0
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         t0 = time.perf_counter()

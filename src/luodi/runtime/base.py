@@ -69,6 +69,34 @@ class SessionBase:
         return self._info
 
 
+class SessionWrapper:
+    """A session around another one, for observing calls (timing, recording inputs): it answers
+    for the inner session's names, info and metadata; subclasses override ``run``. It offers no
+    ``run_best``, so the recogniser's calls come through ``run`` where the wrapper sees them."""
+
+    def __init__(self, inner: InferenceSession) -> None:
+        self.inner = inner
+
+    @property
+    def input_names(self) -> Sequence[str]:
+        return self.inner.input_names
+
+    @property
+    def output_names(self) -> Sequence[str]:
+        return self.inner.output_names
+
+    @property
+    def info(self) -> RuntimeInfo:
+        return self.inner.info
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return dict(getattr(self.inner, "metadata", {}) or {})
+
+    def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        return self.inner.run(inputs)
+
+
 def run_best(session: InferenceSession, inputs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
     """Run ``session`` and reduce its first output over the last axis: (argmax, max, classes).
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from luodi.errors import EmptyInputError, InputError, InputNotFoundError, LuodiError
-from luodi.runtime.base import InferenceSession, RuntimeInfo
+from luodi.runtime.base import InferenceSession, SessionWrapper
 
 #: Fewer pages than this give too few detections for stable activation ranges.
 MIN_CALIB_PAGES = 4
@@ -40,29 +40,13 @@ class CalibrationSet:
         return len(self.samples.get(stage, ()))
 
 
-@dataclass
-class _Recorder:
+class _Recorder(SessionWrapper):
     """An ``InferenceSession`` that keeps a copy of every input, one entry per batch row."""
 
-    inner: InferenceSession
-    store: list[dict[str, np.ndarray]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def input_names(self) -> Sequence[str]:
-        return self.inner.input_names
-
-    @property
-    def output_names(self) -> Sequence[str]:
-        return self.inner.output_names
-
-    @property
-    def info(self) -> RuntimeInfo:
-        return self.inner.info
-
-    @property
-    def metadata(self) -> dict[str, str]:
-        return dict(getattr(self.inner, "metadata", {}) or {})
+    def __init__(self, inner: InferenceSession) -> None:
+        super().__init__(inner)
+        self.store: list[dict[str, np.ndarray]] = []
+        self.lock = threading.Lock()
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         rows = {name: np.asarray(value) for name, value in inputs.items()}
