@@ -237,3 +237,33 @@ def test_refuses_public_address_without_keys(model_pulled):
         check=False,
     )
     assert done.returncode == 1 and "refusing to listen on 0.0.0.0" in done.stderr
+
+
+def test_two_workers_report_one_sum_of_their_metrics(start_server, tmp_path):
+    """`--workers 2`: whichever process answers /metrics, the counts cover both workers' requests."""
+    import re
+
+    proc = start_server("--workers", "2", "--jobs-dir", str(tmp_path / "jobs"))
+    # both workers must be up before traffic: readyz answers from one of them, so poll a while
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        text = httpx.get(proc.url + "/metrics").text
+        if re.search(r"^luodi_ready 1\.0$", text, re.M):
+            break
+        time.sleep(0.2)
+    n = 40
+    with httpx.Client() as client:  # one connection per request: uvicorn's workers share the socket
+        for _ in range(n):
+            assert client.get(proc.url + "/healthz", headers={"Connection": "close"}).status_code == 200
+    pattern = r'^luodi_requests_total\{method="GET",route="/healthz",status="200"\} (\d+)\.0$'
+    counts = set()
+    for _ in range(6):
+        m = re.search(pattern, httpx.get(proc.url + "/metrics", headers={"Connection": "close"}).text, re.M)
+        assert m is not None
+        counts.add(int(m.group(1)))
+    assert counts == {n}  # the same total from every scrape, not one worker's share
+    text = httpx.get(proc.url + "/metrics").text
+    assert 'luodi_model_info{batching="false",model="pp-ocrv6-small"' in text
+    assert "luodi_process_resident_memory_bytes" in text
+    # the server's shared-metrics folder goes away with it
+    assert proc.stop() == 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
 
     from luodi.serve.auth import load_key_hashes
     from luodi.serve.logs import configure_logging
+    from luodi.serve.metrics import MULTIPROC_ENV
     from luodi.serve.settings import SETTINGS_ENV, is_loopback, load_serve_settings
 
     settings = load_serve_settings(
@@ -116,16 +119,26 @@ def serve(  # noqa: PLR0917 - one parameter per click option
     _check_model(settings.resolved_model(), settings.home)
     configure_logging(settings.log_level)
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
-    uvicorn.run(
-        "luodi.serve.app:create_app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    metrics_dir = None
+    if settings.workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        # several worker processes: one /metrics sums them all (luodi.serve.metrics); the folder
+        # must start empty, so each run gets its own, removed when the server stops
+        metrics_dir = tempfile.mkdtemp(prefix="luodi-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir
+    try:
+        uvicorn.run(
+            "luodi.serve.app:create_app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @click.command()

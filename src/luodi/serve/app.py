@@ -420,13 +420,11 @@ def create_app(settings: ServeSettings | None = None, *, engine_factory: EngineF
         if settings.jobs.embedded_worker:
             jobs.start_consumer()
         described = engine.describe()
-        metrics.model_info.info(
-            {
-                "model": str(described.get("name", engine.model_name)),
-                "runtime": json.dumps(described.get("runtime", {}), sort_keys=True)[:500],
-                "batching": str(settings.batching.enabled).lower(),
-            }
-        )
+        metrics.model_info.labels(
+            batching=str(settings.batching.enabled).lower(),
+            model=str(described.get("name", engine.model_name)),
+            runtime=json.dumps(described.get("runtime", {}), sort_keys=True)[:500],
+        ).set(1)
         state.jobs = jobs
         state.engine = engine
         state.ready_after_s = time.monotonic() - state.started_at
@@ -453,6 +451,7 @@ def create_app(settings: ServeSettings | None = None, *, engine_factory: EngineF
             if state.batcher is not None:
                 state.batcher.close()
             state.gate.shutdown()
+            metrics.worker_exiting()
 
     app = FastAPI(
         title="luodi",

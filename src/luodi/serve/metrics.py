@@ -1,17 +1,34 @@
-"""Prometheus metrics in the service's own registry (never the global default one), ``luodi_`` prefix."""
+"""Prometheus metrics in the service's own registry (never the global default one), ``luodi_`` prefix.
+
+With ``luodi serve --workers N`` every worker is its own process: each would count only the requests
+it answered, and a scrape would read whichever worker took it. So for N > 1 the CLI sets
+``PROMETHEUS_MULTIPROC_DIR`` (a fresh folder) before uvicorn spawns the workers; prometheus-client
+then keeps every value in a memory-mapped file there, and a scrape adds them up across the workers
+(gauges per their ``multiprocess_mode``). Process metrics (``luodi_process_*``) stay those of the
+worker that answers.
+"""
 
 from __future__ import annotations
+
+import os
 
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    Info,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
 )
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiprocess() -> bool:
+    """True in a worker of ``luodi serve --workers N`` (N > 1): metrics live in shared files."""
+    return bool(os.environ.get(MULTIPROC_ENV))
+
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0)
 _BATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256)
@@ -55,16 +72,51 @@ class Metrics:
             buckets=_BATCH_BUCKETS,
             registry=r,
         )
-        self.in_flight = Gauge("luodi_in_flight_requests", "HTTP requests being handled", registry=r)
-        self.queue_depth = Gauge("luodi_queue_depth", "Requests waiting for an inference slot", registry=r)
-        self.inference_running = Gauge("luodi_inference_running", "Inference calls running now", registry=r)
+        # multiprocess_mode applies only with several workers: live* drops a worker that has gone
+        self.in_flight = Gauge(
+            "luodi_in_flight_requests", "HTTP requests being handled", registry=r, multiprocess_mode="livesum"
+        )
+        self.queue_depth = Gauge(
+            "luodi_queue_depth", "Requests waiting for an inference slot", registry=r, multiprocess_mode="livesum"
+        )
+        self.inference_running = Gauge(
+            "luodi_inference_running", "Inference calls running now", registry=r, multiprocess_mode="livesum"
+        )
         self.rejected = Counter("luodi_rejected", "Requests refused before inference", ("reason",), registry=r)
         self.jobs = Counter("luodi_jobs", "Job state transitions seen by this process", ("state",), registry=r)
         self.jobs_current = Gauge(
-            "luodi_jobs_current", "Jobs on disk by state (sampled at scrape)", ("state",), registry=r
+            "luodi_jobs_current",
+            "Jobs on disk by state (sampled at scrape)",
+            ("state",),
+            registry=r,
+            multiprocess_mode="livemostrecent",  # every worker counts the same folder
         )
-        self.model_info = Info("luodi_model", "Loaded model bundle and runtime", registry=r)
-        self.ready = Gauge("luodi_ready", "1 once the models are loaded", registry=r)
+        # a gauge of 1 with the facts as labels: what an Info metric writes, but Info has no
+        # multiprocess mode
+        self.model_info = Gauge(
+            "luodi_model_info",
+            "Loaded model bundle and runtime",
+            ("batching", "model", "runtime"),
+            registry=r,
+            multiprocess_mode="livemax",
+        )
+        # with several workers: 1 only when every live worker has loaded its models
+        self.ready = Gauge("luodi_ready", "1 once the models are loaded", registry=r, multiprocess_mode="livemin")
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not multiprocess():
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess as mp
+
+        merged = CollectorRegistry()
+        mp.MultiProcessCollector(merged)
+        ProcessCollector(namespace="luodi", registry=merged)  # this worker's own process
+        return generate_latest(merged)
+
+    @staticmethod
+    def worker_exiting() -> None:
+        """Drop this worker from the live* gauges (a no-op with one process)."""
+        if multiprocess():
+            from prometheus_client import multiprocess as mp
+
+            mp.mark_process_dead(os.getpid())
