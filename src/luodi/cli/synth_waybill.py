@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from luodi.synth.waybill import DEGRADES, HOLDOUT_LAYOUTS, LAYOUTS, WaybillOptions, generate_waybills
+from luodi.synth.waybill import DEGRADES, FILLS, HOLDOUT_LAYOUTS, LAYOUTS, WaybillOptions, generate_waybills
 
 _LAYOUT_HELP = (
     "Layout name or group, repeatable or comma-separated: "
@@ -31,6 +31,15 @@ _LAYOUT_HELP = (
     help="clean renders, or hard: rotation, perspective, blur, noise, thermal fading, low resolution, JPEG.",
 )
 @click.option(
+    "--fill",
+    type=click.Choice(FILLS),
+    default="full",
+    show_default=True,
+    help="full: filled-in forms; blank: only the printed form (labels, hints, 省/市/区县 grid); "
+    "placeholder: template stand-ins (XXX, 收件人姓名, 138****0000). Blank and placeholder labels are all null "
+    "but the carrier.",
+)
+@click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed, same images and labels."
 )
 @click.option(
@@ -47,7 +56,15 @@ _LAYOUT_HELP = (
     help="An express NER file to take parties from instead of the shared train/dev split.",
 )
 def waybill(
-    *, count: int, out: Path, layouts: tuple[str, ...], degrade: str, seed: int, source: str, ner_file: Path | None
+    *,
+    count: int,
+    out: Path,
+    layouts: tuple[str, ...],
+    degrade: str,
+    fill: str,
+    seed: int,
+    source: str,
+    ner_file: Path | None,
 ) -> None:
     """Render synthetic waybills into OUT/images/*.jpg and OUT/labels.jsonl.
 
@@ -57,6 +74,7 @@ def waybill(
     options = WaybillOptions(
         layouts=layouts,
         degrade=degrade,  # type: ignore[arg-type]
+        fill=fill,  # type: ignore[arg-type]
         seed=seed,
         source=source,
         ner_file=str(ner_file) if ner_file else None,
@@ -66,4 +84,5 @@ def waybill(
     for rec in records:
         per_layout[rec["layout"]] = per_layout.get(rec["layout"], 0) + 1
     summary = ", ".join(f"{k} {v}" for k, v in per_layout.items())
-    click.echo(f"wrote {len(records)} waybills ({summary}) to {out / 'labels.jsonl'}")
+    kind = "" if fill == "full" else f"{fill} "
+    click.echo(f"wrote {len(records)} {kind}waybills ({summary}) to {out / 'labels.jsonl'}")

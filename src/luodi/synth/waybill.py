@@ -9,11 +9,17 @@ layouts and one of the installed CJK fonts; the ``hard`` set adds rotation, pers
 noise, thermal fading, low resolution and JPEG loss. Sample ``i`` depends only on ``(seed, i)`` and
 the options, so a seed reproduces the same bytes and labels.
 
+``fill="blank"`` renders the same layouts with no values (labels, column headers, printed hints such
+as 请填写详细的收件人地址 and the 省 / 市 / 区县 grid only) and ``fill="placeholder"`` with template
+stand-ins (XXX, 收件人姓名, 138****0000); their labels name every field null except the carrier,
+whose logo every form carries (:mod:`luodi.synth.waybill_fill`).
+
 Output: ``DIR/images/NNNNN.jpg`` and ``DIR/labels.jsonl`` with one record per image:
 ``{"image": "images/00000.jpg", "layout": ..., "holdout": bool, "degrade": "clean"|"hard",
-"fields": {DESIGN.md waybill field: value}, "meta": {...}}``. Fields hold only what is printed;
-phones are digits (landlines keep the area-code dash), ``weight_kg`` and ``pieces`` are numbers,
-addresses are the parts joined without spaces even when the page prints spaces between them.
+"fill": "full"|"blank"|"placeholder", "fields": {DESIGN.md waybill field: value}, "meta": {...}}``.
+Fields hold only what is printed; phones are digits (landlines keep the area-code dash),
+``weight_kg`` and ``pieces`` are numbers, addresses are the parts joined without spaces even when the
+page prints spaces between them.
 """
 
 from __future__ import annotations
@@ -43,12 +49,23 @@ from luodi.synth.waybill_data import (
     make_weight,
 )
 from luodi.synth.waybill_degrade import degrade_hard
-from luodi.synth.waybill_layouts import DEV_LAYOUTS, HOLDOUT_LAYOUTS, LAYOUTS, WaybillContent
+from luodi.synth.waybill_fill import blank, placeholder
+from luodi.synth.waybill_layouts import (
+    DEV_LAYOUTS,
+    FILLS,
+    HOLDOUT_LAYOUTS,
+    LAYOUTS,
+    WAYBILL_FIELDS,
+    Fill,
+    WaybillContent,
+)
 
 __all__ = [
     "DEV_LAYOUTS",
+    "FILLS",
     "HOLDOUT_LAYOUTS",
     "LAYOUTS",
+    "WAYBILL_FIELDS",
     "WaybillOptions",
     "WaybillSample",
     "generate_waybills",
@@ -89,6 +106,7 @@ class WaybillOptions:
 
     layouts: tuple[str, ...] = DEV_LAYOUTS
     degrade: Degrade = "clean"
+    fill: Fill = "full"  # "blank" / "placeholder": unfilled forms whose labels are all null
     seed: int = 0
     source: str = "train"  # express NER split the parties come from
     ner_file: str | None = None  # explicit path instead of the shared train/dev file
@@ -99,6 +117,8 @@ class WaybillOptions:
         object.__setattr__(self, "layouts", resolve_layouts(self.layouts))
         if self.degrade not in DEGRADES:
             raise ConfigError(f"unknown degradation {self.degrade!r}; choose clean or hard")
+        if self.fill not in FILLS:
+            raise ConfigError(f"unknown fill {self.fill!r}; choose {', '.join(FILLS)}")
         if self.source not in SPLITS:
             raise ConfigError(f"unknown source split {self.source!r}; choose train or dev")
         if not 0.0 <= self.landline_rate <= 1.0:
@@ -118,6 +138,7 @@ class WaybillSample:
     degrade: str
     fields: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
+    fill: str = "full"
 
     def record(self, image_path: str) -> dict[str, Any]:
         return {
@@ -125,6 +146,7 @@ class WaybillSample:
             "layout": self.layout,
             "holdout": self.holdout,
             "degrade": self.degrade,
+            "fill": self.fill,
             "fields": self.fields,
             "meta": self.meta,
         }
@@ -194,6 +216,10 @@ def render_waybill(index: int, options: WaybillOptions | None = None) -> Waybill
     layout = LAYOUTS[opts.layouts[index % len(opts.layouts)]]
     content = _content(parties, rng, opts.landline_rate)
     style = _style(content, rng)
+    if opts.fill != "full":
+        # Its own stream, so a full set's pages do not move when blank and placeholder forms exist.
+        fill_rng = np.random.default_rng([opts.seed, index, 0xB1A7])
+        content = (blank if opts.fill == "blank" else placeholder)(content, fill_rng)
     page = np.asarray(layout.render(content, style, rng).convert("RGB"))
     applied: tuple[str, ...] = ()
     if opts.degrade == "hard":
@@ -210,6 +236,7 @@ def render_waybill(index: int, options: WaybillOptions | None = None) -> Waybill
             "sender": "-" in content.sender_phone.value,
         },
         "degradations": list(applied),
+        "fill": opts.fill,
     }
     return WaybillSample(
         index=index,
@@ -219,6 +246,7 @@ def render_waybill(index: int, options: WaybillOptions | None = None) -> Waybill
         degrade=opts.degrade,
         fields=content.fields(),
         meta=meta,
+        fill=opts.fill,
     )
 
 

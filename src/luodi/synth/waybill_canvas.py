@@ -158,6 +158,8 @@ class Canvas:
     def barcode(self, x: float, y: float, width: float, height: float, data: str) -> None:
         """Bars whose widths follow a hash of ``data``: looks like a 1-D barcode to a text detector
         (which must ignore it), decodes to nothing."""
+        if not data:  # a blank form: no number, no bars
+            return
         digest = hashlib.sha256(data.encode()).digest() * 8
         modules = [1 + (b % 4) for b in digest]
         total = sum(modules[:160])

@@ -8,14 +8,29 @@ it was not designed against; keep them out of any tuning loop.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
 
-from luodi.synth.waybill_canvas import Canvas, Style, available_families, covers
+from luodi.synth.waybill_canvas import Canvas, Color, Style, available_families, covers
 from luodi.synth.waybill_data import Carrier, Party, Phone, Weight
+
+Fill = Literal["full", "blank", "placeholder"]
+FILLS: tuple[str, ...] = ("full", "blank", "placeholder")
+
+# Every field a waybill label may name; a blank or placeholder form labels each of them empty.
+WAYBILL_FIELDS: tuple[str, ...] = (
+    "carrier",
+    "tracking_number",
+    *(f"{role}_{k}" for role in ("sender", "receiver") for k in ("name", "phone", "address")),
+    "weight_kg",
+    "pieces",
+    "item",
+    "remarks",
+    *(f"{role}_{k}" for role in ("sender", "receiver") for k in ("province", "city", "district", "detail")),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +48,35 @@ class WaybillContent:
     printed_at: str
     sort_code: str
     spaced_address: bool  # address parts separated by spaces, as many e-waybills print them
+    # "blank": the parties, goods and numbers are empty strings and only the form's own text is drawn;
+    # "placeholder": they hold template text (XXX, 收件人姓名, 138****0000). Either way nothing is a value.
+    fill: Fill = "full"
+    # Printed hints drawn (in the secondary colour) where a blank form's address goes, per role.
+    hints: dict[str, str] = field(default_factory=dict)
 
     def address_text(self, party: Party) -> str:
         return (" " if self.spaced_address else "").join(party.address_parts)
 
+    def address_lines(
+        self, cv: Canvas, party: Party, role: str, size: int, width: float, **kw: Any
+    ) -> list[tuple[str, Color | None]]:
+        """The address wrapped to ``width`` with the colour to draw each line in (None: the value's
+        ink); on a blank form, the printed hint in the secondary colour instead."""
+        text = self.address_text(party)
+        if not text and self.hints.get(role):
+            return [(line, cv.style.gray) for line in cv.wrap(self.hints[role], size, width, **kw)]
+        return [(line, None) for line in cv.wrap(text, size, width, **kw)]
+
+    @property
+    def pieces_text(self) -> str:
+        return "" if self.pieces is None else str(self.pieces)
+
     def fields(self) -> dict[str, Any]:
-        """Ground truth in DESIGN.md's waybill field names (only what is printed)."""
+        """Ground truth in DESIGN.md's waybill field names (only what is printed). A blank or
+        placeholder form names every field as null (nothing may be read off it) except the carrier,
+        whose logo is pre-printed on every form."""
+        if self.fill != "full":
+            return {**dict.fromkeys(WAYBILL_FIELDS), "carrier": self.carrier.name}
         out: dict[str, Any] = {"carrier": self.carrier.name, "tracking_number": self.tracking}
         for role, party, phone in (
             ("sender", self.sender, self.sender_phone),
@@ -124,8 +162,8 @@ def _goods_rows(cv: Canvas, c: WaybillContent, y: int, rng: np.random.Generator,
     parts = []
     if c.item is not None:
         parts.append(f"{_pick(rng, _ITEM_LABELS)}{_colon(rng)}{c.item}")
-    if c.pieces is not None:
-        parts.append(f"{_pick(rng, _PIECE_LABELS)}{_colon(rng)}{c.pieces}")
+    if c.pieces is not None or c.fill == "blank":
+        parts.append(f"{_pick(rng, _PIECE_LABELS)}{_colon(rng)}{c.pieces_text}")
     if c.weight is not None:
         parts.append(f"{_pick(rng, _WEIGHT_LABELS)}{_colon(rng)}{c.weight.printed}")
     if parts:
@@ -197,9 +235,8 @@ def labelled_rows(c: WaybillContent, style: Style, rng: np.random.Generator) -> 
         head = f"{addr_label}{col}"
         head_w = cv.text_width(head, s)
         cv.text(30, y, head, s)
-        lines = cv.wrap(c.address_text(party), s, cv.width - 60 - head_w)
-        for line in lines:
-            cv.text(30 + head_w, y, line, s)
+        for line, color in c.address_lines(cv, party, role, s, cv.width - 60 - head_w):
+            cv.text(30 + head_w, y, line, s, fill=color)
             y += int(s * 1.45)
         y += 8
         cv.hline(20, cv.width - 20, y)
@@ -233,8 +270,8 @@ def tag_block(c: WaybillContent, style: Style, rng: np.random.Generator) -> Imag
         x = tx + tag + 24
         cv.text(x, y + 2, _party_line(party, phone, rng), big, bold=role == "receiver")
         y += max(tag, int(big * 1.5)) + 4
-        for line in cv.wrap(c.address_text(party), big, right - x - 10):
-            cv.text(x, y, line, big, bold=role == "receiver" and rng.random() < 0.3)
+        for line, color in c.address_lines(cv, party, role, big, right - x - 10):
+            cv.text(x, y, line, big, bold=role == "receiver" and rng.random() < 0.3, fill=color)
             y += int(big * 1.45)
         y += 10
         cv.vline(left, top, y)
@@ -278,8 +315,8 @@ def label_above(c: WaybillContent, style: Style, rng: np.random.Generator) -> Im
         y += int(s * 1.45)
         cv.text(x, y, words[2], small, fill=style.gray)
         y += int(small * 1.35)
-        for line in cv.wrap(c.address_text(party), s, col_w):
-            cv.text(x, y, line, s)
+        for line, color in c.address_lines(cv, party, role, s, col_w):
+            cv.text(x, y, line, s, fill=color)
             y += int(s * 1.4)
         y += 14
         bottoms.append(y)
@@ -323,12 +360,12 @@ def boxed_table(c: WaybillContent, style: Style, rng: np.random.Generator) -> Im
             cv.vline(left + label_w, y, y + row_h)
             y += row_h
             cv.hline(left, right, y)
-        lines = cv.wrap(c.address_text(party), s, right - left - label_w - 2 * pad)
+        lines = c.address_lines(cv, party, role, s, right - left - label_w - 2 * pad)
         h = max(row_h, int(len(lines) * s * 1.35 + 2 * pad))
         cell_text(left, y, h, "地址")
         ty = y + (h - len(lines) * s * 1.35) / 2
-        for line in lines:
-            cv.text(left + label_w + pad, ty, line, s)
+        for line, color in lines:
+            cv.text(left + label_w + pad, ty, line, s, fill=color)
             ty += s * 1.35
         cv.vline(left + label_w, y, y + h)
         y += h
@@ -336,8 +373,8 @@ def boxed_table(c: WaybillContent, style: Style, rng: np.random.Generator) -> Im
     goods: list[tuple[str, str]] = []
     if c.item is not None:
         goods.append((_pick(rng, _ITEM_LABELS), c.item))
-    if c.pieces is not None:
-        goods.append(("件数", str(c.pieces)))
+    if c.pieces is not None or c.fill == "blank":
+        goods.append(("件数", c.pieces_text))
     if c.weight is not None:
         goods.append(("重量", c.weight.printed))
     half = (right - left) / 2
@@ -378,8 +415,8 @@ def two_part_stub(c: WaybillContent, style: Style, rng: np.random.Generator) -> 
         cv.text(30, y, tag, size, bold=True)
         cv.text(30 + head_w + 6, y, _party_line(party, phone, rng), size, bold=role == "receiver")
         y += int(size * 1.45)
-        for line in cv.wrap(c.address_text(party), size, cv.width - 60 - head_w - 6):
-            cv.text(30 + head_w + 6, y, line, size)
+        for line, color in c.address_lines(cv, party, role, size, cv.width - 60 - head_w - 6):
+            cv.text(30 + head_w + 6, y, line, size, fill=color)
             y += int(size * 1.4)
         y += 12
     y = _goods_rows(cv, c, y, rng)
@@ -399,8 +436,8 @@ def two_part_stub(c: WaybillContent, style: Style, rng: np.random.Generator) -> 
         who = "收件人" if role == "receiver" else "寄件人"
         cv.text(30, y, f"{who}{_colon(rng)}{party.name}  {phone.printed}", small)
         y += int(small * 1.4)
-        for line in cv.wrap(c.address_text(party), small, cv.width - 60):
-            cv.text(30, y, line, small)
+        for line, color in c.address_lines(cv, party, role, small, cv.width - 60):
+            cv.text(30, y, line, small, fill=color)
             y += int(small * 1.4)
         y += 6
     cv.barcode(30, y + 4, cv.width * 0.45, int(s * 1.4), c.tracking)
@@ -427,7 +464,7 @@ def inline_strip(c: WaybillContent, style: Style, rng: np.random.Generator) -> I
     for role, party, phone in _ordered(c, rng, 0.25):
         cv.dashed(16, cv.width - 16, y + 4)
         y += 16
-        address = c.address_text(party)
+        address = c.address_text(party) or c.hints.get(role, "")
         if order == 0:
             run = f"{party.name} {phone.printed} {address}"
         elif order == 1:
@@ -499,6 +536,8 @@ def paper_form(c: WaybillContent, style: Style, rng: np.random.Generator) -> Ima
         yy += int(s * 2.6)
         cv.text(x0, yy + 8, "地址", s)
         lines = cv.wrap(c.address_text(party), hand_size, x1 - x0 - lw - 20, family=hand_family)
+        if not lines and c.hints.get(role):  # the printed hint sits small under the empty line
+            cv.text(x0 + lw + 4, yy + s + 18, c.hints[role], max(12, int(s * 0.7)))
         for k in range(max(2, len(lines))):
             cv.hline(x0 + lw, x1, yy + s + 14, width=1)
             if k < len(lines):
@@ -513,8 +552,8 @@ def paper_form(c: WaybillContent, style: Style, rng: np.random.Generator) -> Ima
     cells: list[tuple[str, str]] = []
     if c.item is not None:
         cells.append(("内件品名", c.item))
-    if c.pieces is not None:
-        cells.append(("件数", str(c.pieces)))
+    if c.pieces is not None or c.fill == "blank":
+        cells.append(("件数", c.pieces_text))
     if c.weight is not None:
         cells.append(("重量", c.weight.printed))
     for label, value in cells:
@@ -585,8 +624,8 @@ def bilingual_sheet(c: WaybillContent, style: Style, rng: np.random.Generator) -
             cv.text(x_value, y, value, s, bold=role == "receiver" and label.startswith("Consignee"))
             y += int(s * 1.55)
         cv.text(x_label, y + (s - small) / 2 + 2, "Address 详细地址", small, fill=style.gray)
-        for line in cv.wrap(c.address_text(party), s, right - x_value - 12):
-            cv.text(x_value, y, line, s)
+        for line, color in c.address_lines(cv, party, role, s, right - x_value - 12):
+            cv.text(x_value, y, line, s, fill=color)
             y += int(s * 1.45)
         y += 10
         cv.rect(left, top, right, y)
@@ -600,8 +639,8 @@ def bilingual_sheet(c: WaybillContent, style: Style, rng: np.random.Generator) -
     parts: list[str] = []
     if c.item is not None:
         parts.append(f"Contents 内件：{c.item}")
-    if c.pieces is not None:
-        parts.append(f"Pcs 件数：{c.pieces}")
+    if c.pieces is not None or c.fill == "blank":
+        parts.append(f"Pcs 件数：{c.pieces_text}")
     if c.weight is not None:
         parts.append(f"Weight 计费重：{c.weight.printed}")
     for part in parts:

@@ -217,7 +217,8 @@ def test_labels_round_trip(ner_file: Path, tmp_path: Path) -> None:
     assert read_labels(tmp_path / "labels.jsonl") == records
     assert [r["layout"] for r in records] == list(LAYOUTS)  # round-robin over the chosen layouts
     first = json.loads((tmp_path / "labels.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert set(first) == {"image", "layout", "holdout", "degrade", "fields", "meta"}
+    assert set(first) == {"image", "layout", "holdout", "degrade", "fill", "fields", "meta"}
+    assert first["fill"] == "full"
 
 
 def test_read_labels_rejects_bad_lines(tmp_path: Path) -> None:
