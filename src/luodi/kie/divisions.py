@@ -9,74 +9,80 @@ was printed. The extractor keeps what OCR read as an alternative and marks the f
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from luodi.kie.normalize import compact
 from luodi.kie.parties import split_address
 
+if TYPE_CHECKING:
+    from luodi.kie.gazetteer import Gazetteer
+
 _LEVELS = ("province", "city", "district")
 
 
-@lru_cache(maxsize=1)
-def _table() -> tuple[Any, dict[tuple[int, int], list[Any]]] | None:
-    """The gazetteer and its names by (level, length); None when the table is not installed."""
-    try:
-        from luodi.kie.gazetteer import get_gazetteer
+class DivisionIndex:
+    """The gazetteer's current names by (level, length), for the one-off search (it needs every
+    name of a level, not a look-up by name). Immutable; build once per extractor."""
 
-        gaz = get_gazetteer()
-    except Exception:  # optional data: without it nothing is corrected
-        return None
-    by_len: dict[tuple[int, int], list[Any]] = defaultdict(list)
-    # the one-off search needs every name of a level, not a lookup by name
-    for d in gaz:
-        if d.current:
-            by_len[int(d.level), len(d.name)].append(d)
-    return gaz, dict(by_len)
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gazetteer = gazetteer
+        by_len: dict[tuple[int, int], list[Any]] = defaultdict(list)
+        for d in gazetteer:
+            if d.current:
+                by_len[int(d.level), len(d.name)].append(d)
+        self.by_len = {k: tuple(v) for k, v in by_len.items()}
+
+    def known(self, address: str) -> int:
+        """How many of the address's province / city / district names the gazetteer knows."""
+        from luodi.kie.gazetteer import Level
+
+        parts = split_address(compact(address))
+        levels = (("province", Level.PROVINCE), ("city", Level.CITY), ("district", Level.DISTRICT))
+        return sum(1 for part, level in levels if part in parts and self.gazetteer.lookup(parts[part].value, level))
+
+    def correct(self, address: str) -> str | None:
+        """The address with one misread division name replaced, or None when nothing needs it (or
+        the correction is not unique). Only names with their suffix (省 / 市 / 县 / 区 …) are tried;
+        the result has the same length as ``address``."""
+        if len(compact(address)) != len(address):
+            return None
+        from luodi.kie.gazetteer import Level
+
+        gaz, by_len = self.gazetteer, self.by_len
+        parts = split_address(address)
+        out = list(address)
+        parent: Any = None
+        changed = False
+        for level, part in enumerate(_LEVELS):
+            span = parts.get(part)
+            if span is None:
+                continue
+            known = gaz.lookup(span.value, Level(level))
+            if known:
+                if parent is not None:
+                    under = [d for d in known if d.code.startswith(_prefix(parent))]
+                    known = tuple(under) or known
+                parent = known[0]
+                continue
+            if len(span.value) < 3:
+                continue  # a two-character name has too many one-off neighbours
+            pool = [
+                d
+                for d in by_len.get((level, len(span.value)), ())
+                if (parent is None or d.code.startswith(_prefix(parent))) and _one_off(d.name, span.value)
+            ]
+            names = {d.name for d in pool}
+            if len(names) != 1:
+                return None  # unknown or ambiguous: leave the address as read
+            fix = pool[0]
+            out[span.start : span.end] = fix.name
+            parent = fix
+            changed = True
+        return "".join(out) if changed else None
 
 
 def _one_off(a: str, b: str) -> bool:
     return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
-
-
-def correct_divisions(address: str) -> str | None:
-    """The address with one misread division name replaced, or None when nothing needs it (or
-    the correction is not unique). Only names with their suffix (省 / 市 / 县 / 区 …) are tried;
-    the result has the same length as ``address``."""
-    table = _table()
-    if table is None or len(compact(address)) != len(address):
-        return None
-    gaz, by_len = table
-    parts = split_address(address)
-    out = list(address)
-    parent: Any = None
-    changed = False
-    for level, part in enumerate(_LEVELS):
-        span = parts.get(part)
-        if span is None:
-            continue
-        known = gaz.lookup(span.value, level)
-        if known:
-            if parent is not None:
-                under = [d for d in known if d.code.startswith(_prefix(parent))]
-                known = tuple(under) or known
-            parent = known[0]
-            continue
-        if len(span.value) < 3:
-            continue  # a two-character name has too many one-off neighbours
-        pool = [
-            d
-            for d in by_len.get((level, len(span.value)), ())
-            if (parent is None or d.code.startswith(_prefix(parent))) and _one_off(d.name, span.value)
-        ]
-        names = {d.name for d in pool}
-        if len(names) != 1:
-            return None  # unknown or ambiguous: leave the address as read
-        fix = pool[0]
-        out[span.start : span.end] = fix.name
-        parent = fix
-        changed = True
-    return "".join(out) if changed else None
 
 
 def _prefix(d: Any) -> str:

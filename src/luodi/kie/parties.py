@@ -1,9 +1,18 @@
-"""Bridge to the contact parser: one party's name, phones and address parts in a piece of text.
+"""Contact parsers for the extractor: one party's name, phones and address parts in a piece of text.
 
-The real parser is ``luodi.kie.contact.parse_contact`` (sequence labeller + gazetteer). When that
-module is not installed or not importable the extractor still works with a small rule-based
-splitter (phones by pattern, the name as the short run of Han characters next to a phone, the
-rest as the address, address parts by administrative suffixes), and says so in the reasons.
+The extractor is handed a :class:`PartyParser` (``Extractor(contact_parser=…)``), a callable from
+text to :class:`PartyParse`. Two are provided:
+
+* :class:`ModelContactParser` wraps ``luodi.kie.contact.ContactParser`` (sequence labeller +
+  gazetteer). The model loads on first use; when it is not installed the parser logs one warning
+  and answers with the rules below, saying so in the reasons.
+* :class:`RuleContactParser`: phones by pattern, the name as the short run of Han characters next
+  to a phone, the rest as the address, address parts by administrative suffixes. It needs nothing
+  from the model store, so unit tests and minimal installs behave the same everywhere.
+
+Both are immutable after their first call and safe to share between threads. Nothing here is
+process-wide: each extractor holds its own parser (the platform's pipeline builds one from the
+settings and passes it in).
 """
 
 from __future__ import annotations
@@ -11,13 +20,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-import time
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from luodi.errors import ModelError
 from luodi.kie.validators import find_phones
+
+if TYPE_CHECKING:
+    from luodi.kie.gazetteer import Gazetteer
 
 log = logging.getLogger(__name__)
 
@@ -43,22 +55,90 @@ class PartyParse:
     model_based: bool = False
 
 
-@lru_cache(maxsize=1)
-def _warn_once(message: str) -> None:
-    log.warning("contact model unavailable, using rule-based contact parsing: %s", message)
+class PartyParser(Protocol):
+    """What the extractor needs from a contact parser."""
+
+    def __call__(self, text: str) -> PartyParse: ...
 
 
-@lru_cache(maxsize=1)
-def _real_parser() -> Any:
-    try:
-        from luodi.kie.contact import parse_contact
-    except ImportError:
-        return None
-    return parse_contact
+class RuleContactParser:
+    """Rules only (see the module docstring); no model, no data files."""
+
+    reason = "rule-based contact parsing"
+
+    def __call__(self, text: str) -> PartyParse:
+        if not text.strip():
+            return PartyParse()
+        simple = _name_and_phones_only(text)
+        if simple is not None:
+            return simple
+        return dataclasses.replace(_fallback(text), reasons=(self.reason,))
 
 
-def contact_parser_available() -> bool:
-    return _real_parser() is not None
+class ModelContactParser:
+    """``luodi.kie.contact``'s parser; rules where its model is not installed.
+
+    ``model`` is the model folder (default: the store's ``express-ner``); ``gazetteer`` the division
+    table the parser checks regions with (default: built from the installed package).
+    """
+
+    def __init__(self, model: str | Path | None = None, *, gazetteer: Gazetteer | None = None) -> None:
+        self._model = model
+        self._gazetteer = gazetteer
+        self._lock = threading.Lock()
+        self._parser: Any = None
+        self._failed: str | None = None
+        self._rules = RuleContactParser()
+
+    def _get(self) -> Any:
+        # Loaded once, on first use (construction stays cheap); a failure is remembered, so a
+        # missing model costs one disk look-up per parser, not one per call.
+        if self._parser is None and self._failed is None:
+            with self._lock:
+                if self._parser is None and self._failed is None:
+                    try:
+                        from luodi.kie.contact import ContactParser
+
+                        self._parser = ContactParser(self._model, gazetteer=self._gazetteer)
+                    except ModelError as exc:
+                        self._failed = exc.message
+                        log.warning("contact model unavailable, using rule-based contact parsing: %s", exc.message)
+        return self._parser
+
+    @property
+    def available(self) -> bool:
+        """Whether the model loaded (loads it)."""
+        return self._get() is not None
+
+    def __call__(self, text: str) -> PartyParse:
+        if not text.strip():
+            return PartyParse()
+        simple = _name_and_phones_only(text)
+        if simple is not None:
+            return simple
+        parser = self._get()
+        if parser is None:
+            # The sequence labeller is not pulled or failed to load: the rules still give a usable answer.
+            return dataclasses.replace(
+                _fallback(text), reasons=("rule-based contact parsing (contact model unavailable)",)
+            )
+        return _from_contact(parser(text))
+
+
+class MemoParser:
+    """A parser that remembers its answers for one extraction: the same block text comes back on
+    two-part stubs and in address-part parsing, and each model run costs tens of milliseconds.
+    Made per call, never shared between documents."""
+
+    def __init__(self, parser: PartyParser) -> None:
+        self._parser = parser
+        self._seen: dict[str, PartyParse] = {}
+
+    def __call__(self, text: str) -> PartyParse:
+        got = self._seen.get(text)
+        if got is None:
+            got = self._seen[text] = self._parser(text)
+        return got
 
 
 def _span(obj: Any) -> Span | None:
@@ -67,35 +147,7 @@ def _span(obj: Any) -> Span | None:
     return Span(str(obj.value), int(obj.start), int(obj.end), float(getattr(obj, "score", 1.0)))
 
 
-_RETRY_S = 60.0
-# After a failed model load, skip retrying for a while: each try hits the disk.
-_model_retry_at = [0.0]
-
-
-def parse_party(text: str) -> PartyParse:
-    """Name, phones and address of one party in ``text`` (spans are offsets into ``text``)."""
-    if not text.strip():
-        return PartyParse()
-    simple = _name_and_phones_only(text)
-    if simple is not None:
-        return simple
-    parser = _real_parser()
-    if parser is None or time.monotonic() < _model_retry_at[0]:
-        return _fallback(text)
-    try:
-        return _model_parse(text)
-    except ModelError as exc:
-        _model_retry_at[0] = time.monotonic() + _RETRY_S
-        _warn_once(exc.message)
-        # The sequence labeller is not pulled or failed to load: the rules still give a usable answer.
-        return dataclasses.replace(_fallback(text), reasons=("rule-based contact parsing (contact model unavailable)",))
-
-
-@lru_cache(maxsize=512)
-def _model_parse(text: str) -> PartyParse:
-    # Cached: the same block text comes back on two-part stubs and in address-part parsing, and
-    # each model run costs tens of milliseconds on a CPU.
-    c = _real_parser()(text)
+def _from_contact(c: Any) -> PartyParse:
     phones = tuple(s for s in (_span(p) for p in getattr(c, "phones", ())) if s is not None)
     if not phones and getattr(c, "phone", None) is not None:
         phones = (_span(c.phone),)  # type: ignore[assignment]

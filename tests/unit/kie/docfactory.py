@@ -7,7 +7,10 @@ character, half for ASCII), with evenly spread character positions and a per-cha
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from luodi.kie import Extractor
+from luodi.kie.parties import RuleContactParser
 from luodi.ocr.result import Document, Line, Page
 
 
@@ -41,3 +44,11 @@ def make_doc(
 ) -> Document:
     lines = tuple(i if isinstance(i, Line) else make_line(*i) for i in items)
     return Document(source, "fake", (Page(0, width, height, lines),))
+
+
+def extractor(schema: str = "waybill", **kwargs: Any) -> Extractor:
+    """An Extractor whose contact parsing is the rule-based parser: unit tests must not depend on
+    what is installed in the model store (the contact model is trained by ``make setup`` only
+    where the NER data is at hand)."""
+    kwargs.setdefault("contact_parser", RuleContactParser())
+    return Extractor(schema, **kwargs)

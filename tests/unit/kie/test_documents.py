@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from docfactory import make_doc
+from docfactory import extractor, make_doc
 
-from luodi.kie import Extractor
 from luodi.kie.validators import id_check_digit
 from luodi.ocr.result import Document, Line, Page
 
@@ -32,7 +31,7 @@ def slip_document() -> Document:
 
 def test_icbc_pos_slip_from_real_ocr_lines() -> None:
     truth = json.loads((DATA / "icbc_slip.jsonl").read_text(encoding="utf-8").splitlines()[0])["fields"]
-    res = Extractor("bank_receipt").extract_document(slip_document())
+    res = extractor("bank_receipt").extract_document(slip_document())
     got = res.values()
     wrong = {k: (v, got[k]) for k, v in truth.items() if got[k] != v}
     # Only the card type misses: the OCR read 贷 as 货.
@@ -57,7 +56,7 @@ def test_transfer_receipt_amount_in_words_checked_against_figure() -> None:
         ("金额(大写)：人民币壹仟贰佰叁拾肆元伍角陆分", 50, 270),
         ("用途：货款", 50, 310),
     ]
-    res = Extractor("bank_receipt").extract_document(make_doc(lines))
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
     v = res.values()
     assert v["bank"] == "中国建设银行"
     assert v["date"] == "2024-03-05"
@@ -72,7 +71,7 @@ def test_transfer_receipt_amount_in_words_checked_against_figure() -> None:
     assert not res.needs_review
 
     lines[8] = ("金额(大写)：人民币壹仟贰佰叁拾肆元伍角整", 50, 270)
-    res = Extractor("bank_receipt").extract_document(make_doc(lines))
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
     assert res["amount"].needs_review and res["amount_in_words"].needs_review
     assert any("does not match" in r for r in res["amount"].reasons)
     assert res.needs_review
@@ -97,7 +96,7 @@ def _id_card(number: str, sex: str = "男", birth: str = "1990年1月5日") -> D
 
 def test_id_card_front() -> None:
     number = _id("45010319900105003")  # 17th digit 3: male
-    res = Extractor("id_card").extract_document(_id_card(number))
+    res = extractor("id_card").extract_document(_id_card(number))
     v = res.values()
     assert v["name"] == "韦小宝"
     assert v["sex"] == "男"
@@ -114,7 +113,7 @@ def test_id_card_front() -> None:
 )
 def test_id_card_inconsistent_with_number(sex: str, birth: str, bad_field: str) -> None:
     number = _id("45010319900105003")
-    res = Extractor("id_card").extract_document(_id_card(number, sex, birth))
+    res = extractor("id_card").extract_document(_id_card(number, sex, birth))
     assert res[bad_field].needs_review
     assert res["id_number"].needs_review
     assert any("does not match the ID number" in r for r in res[bad_field].reasons)
@@ -123,7 +122,7 @@ def test_id_card_inconsistent_with_number(sex: str, birth: str, bad_field: str) 
 def test_id_card_bad_checksum_is_kept_for_review() -> None:
     number = _id("45010319900105003")
     wrong = number[:17] + ("1" if number[17] != "1" else "2")
-    res = Extractor("id_card").extract_document(_id_card(wrong))
+    res = extractor("id_card").extract_document(_id_card(wrong))
     assert res.get("id_number") == wrong
     assert res["id_number"].needs_review
     assert "ID number checksum mismatch" in res["id_number"].reasons
@@ -131,9 +130,9 @@ def test_id_card_bad_checksum_is_kept_for_review() -> None:
 
 def test_id_card_back() -> None:
     doc = make_doc([("签发机关 南宁市公安局青秀分局", 40, 200), ("有效期限 2015.03.05-2035.03.05", 40, 250)])
-    v = Extractor("id_card").extract_document(doc).values()
+    v = extractor("id_card").extract_document(doc).values()
     assert v["issuing_authority"] == "南宁市公安局青秀分局"
     assert (v["valid_from"], v["valid_to"]) == ("2015-03-05", "2035-03-05")
     doc = make_doc([("有效期限 2015.03.05-长期", 40, 250)])
-    v = Extractor("id_card").extract_document(doc).values()
+    v = extractor("id_card").extract_document(doc).values()
     assert (v["valid_from"], v["valid_to"]) == ("2015-03-05", "长期")

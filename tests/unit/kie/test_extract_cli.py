@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from docfactory import extractor
 
 from luodi.cli import cli
 from luodi.errors import InputError
-from luodi.kie import Extractor
 
 TEXT = "张三 13812345678 北京市朝阳区建国路88号"
 
 
 def test_contact_text_values_are_substrings() -> None:
-    res = Extractor("contact").extract_text(TEXT)
+    res = extractor("contact").extract_text(TEXT)
     v = res.values()
     assert v["name"] == "张三"
     assert v["phone"] == "13812345678"
@@ -28,7 +28,7 @@ def test_contact_text_values_are_substrings() -> None:
 
 
 def test_two_phones_in_one_text_are_both_reported() -> None:
-    res = Extractor("contact").extract_text("张三 13812345678 13987654321 北京市朝阳区建国路88号")
+    res = extractor("contact").extract_text("张三 13812345678 13987654321 北京市朝阳区建国路88号")
     phone = res["phone"]
     assert {phone.value, *phone.alternatives} == {"13812345678", "13987654321"}
     assert phone.needs_review
@@ -36,15 +36,15 @@ def test_two_phones_in_one_text_are_both_reported() -> None:
 
 
 def test_empty_text_needs_review() -> None:
-    res = Extractor("contact").extract_text("   ")
+    res = extractor("contact").extract_text("   ")
     assert res.needs_review and all(f.value is None for f in res.fields)
     with pytest.raises(InputError):
-        Extractor("contact").extract_text(b"bytes")  # type: ignore[arg-type]
+        extractor("contact").extract_text(b"bytes")  # type: ignore[arg-type]
 
 
 def test_bad_threshold() -> None:
     with pytest.raises(InputError, match="review_threshold"):
-        Extractor("waybill", review_threshold=1.5)
+        extractor("waybill", review_threshold=1.5)
 
 
 def test_cli_text_and_text_file_keep_order(tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_eval_kie_complete_labels_count_spurious_values(tmp_path: Path) -> None:
 
 
 def test_labelled_text_through_a_document_schema() -> None:
-    res = Extractor("waybill").extract_text("收件人：张三 13812345678\n收件地址：北京市朝阳区建国路88号\n寄件人：李四")
+    res = extractor("waybill").extract_text("收件人：张三 13812345678\n收件地址：北京市朝阳区建国路88号\n寄件人：李四")
     v = res.values()
     assert (v["receiver_name"], v["receiver_phone"], v["sender_name"]) == ("张三", "13812345678", "李四")
     assert v["receiver_address"] == "北京市朝阳区建国路88号"
@@ -137,13 +137,13 @@ def test_labelled_text_through_a_document_schema() -> None:
 
 
 def test_fields_on_a_later_page_carry_the_page_index() -> None:
-    from docfactory import make_line
+    from docfactory import extractor, make_line
 
     from luodi.ocr.result import Document, Page
 
     first = Page(0, 800, 600, (make_line("运单号：SF1234567890123", 50, 50),))
     second = Page(1, 800, 600, (make_line("收件人：张三", 50, 50), make_line("收件人电话：13812345678", 50, 90)))
-    res = Extractor("waybill").extract_document(Document("two.pdf", "fake", (first, second)))
+    res = extractor("waybill").extract_document(Document("two.pdf", "fake", (first, second)))
     d = res.to_dict()
     assert d["fields"]["receiver_phone"]["page"] == 1
     assert d["fields"]["tracking_number"]["page"] == 0
@@ -158,7 +158,7 @@ def test_visualisation_draws_found_fields(tmp_path: Path) -> None:
     from luodi.kie.visualize import save_field_images
 
     doc = make_doc([("收件人：张三", 50, 100), ("收件人电话：13812345678 13987654321", 50, 140)], width=600, height=300)
-    res = Extractor("waybill").extract_document(doc)
+    res = extractor("waybill").extract_document(doc)
     page = np.full((300, 600, 3), 255, dtype=np.uint8)
     written = save_field_images(res, [page], tmp_path, "slip")
     assert [p.name for p in written] == ["slip.fields.png"]

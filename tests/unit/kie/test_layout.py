@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from docfactory import make_doc, make_line
+from docfactory import extractor, make_doc, make_line
 
 from luodi.kie import Extractor
 
 
 @pytest.fixture(scope="module")
 def waybill() -> Extractor:
-    return Extractor("waybill")
+    return extractor("waybill")
 
 
 def test_key_value_on_the_same_line(waybill: Extractor) -> None:
@@ -271,14 +271,14 @@ def test_low_ocr_confidence_needs_review(waybill: Extractor) -> None:
 
 def test_threshold_is_configurable() -> None:
     doc = make_doc([make_line("收件人：张三", 50, 100, score=0.85)])
-    strict = Extractor("waybill", review_threshold=0.95).extract_document(doc)
-    lenient = Extractor("waybill", review_threshold=0.5).extract_document(doc)
+    strict = extractor("waybill", review_threshold=0.95).extract_document(doc)
+    lenient = extractor("waybill", review_threshold=0.5).extract_document(doc)
     assert strict["receiver_name"].needs_review
     assert not lenient["receiver_name"].needs_review
 
 
 def test_empty_document_gives_empty_fields_and_review() -> None:
-    res = Extractor("waybill").extract_document(make_doc([]))
+    res = extractor("waybill").extract_document(make_doc([]))
     assert res.needs_review
     assert all(f.value is None for f in res.fields)
     d = res.to_dict()

@@ -4,7 +4,7 @@ noisy names, addresses running into other fields (hand-built documents, no model
 from __future__ import annotations
 
 import pytest
-from docfactory import make_doc, make_line
+from docfactory import extractor, make_doc, make_line
 
 from luodi.kie import Extractor
 from luodi.kie.surnames import has_surname
@@ -12,7 +12,7 @@ from luodi.kie.surnames import has_surname
 
 @pytest.fixture(scope="module")
 def waybill() -> Extractor:
-    return Extractor("waybill")
+    return extractor("waybill")
 
 
 def _bilingual_block(tag: str, english: str, y: float, name: str, phone: str, address: str) -> list:
@@ -254,10 +254,6 @@ def test_rule_based_address_parts(text: str, parts: tuple[str, str, str, str]) -
 
 
 def test_two_part_stub_prefers_the_copy_the_gazetteer_knows(waybill: Extractor) -> None:
-    from luodi.kie.extractor import _gazetteer
-
-    if _gazetteer() is None:
-        pytest.skip("administrative-division table not installed")
     # The misread copy (成宁市) is read with the higher OCR confidence; the gazetteer decides.
     doc = make_doc(
         [
@@ -284,7 +280,7 @@ def test_traditional_characters_read_by_ocr_become_simplified(waybill: Extractor
 
 def test_contact_schema_keeps_the_text_as_written() -> None:
     # Contact values are exact substrings of the input: no conversion there.
-    res = Extractor("contact").extract_text("慕容林煥13800138000山東省泰安市東平縣白佛山景區內部")
+    res = extractor("contact").extract_text("慕容林煥13800138000山東省泰安市東平縣白佛山景區內部")
     assert res.get("name") in (None, "慕容林煥")
     address = res.get("address")
     assert address is None or address in "慕容林煥13800138000山東省泰安市東平縣白佛山景區內部"
@@ -305,10 +301,6 @@ def test_weight_written_in_a_form_cell(waybill: Extractor, cell: str, kg: float)
     ],
 )
 def test_one_misread_division_name_is_corrected_and_flagged(waybill: Extractor, read: str, printed: str) -> None:
-    from luodi.kie.divisions import _table
-
-    if _table() is None:
-        pytest.skip("administrative-division table not installed")
     res = waybill.extract_document(make_doc([(f"收件地址：{read}", 30, 100)]))
     field = res["receiver_address"]
     assert field.value == printed
@@ -317,13 +309,13 @@ def test_one_misread_division_name_is_corrected_and_flagged(waybill: Extractor, 
 
 
 def test_known_names_and_ambiguous_misreads_are_left_alone() -> None:
-    from luodi.kie.divisions import _table, correct_divisions
+    from luodi.kie.divisions import DivisionIndex
+    from luodi.kie.gazetteer import Gazetteer
 
-    if _table() is None:
-        pytest.skip("administrative-division table not installed")
-    assert correct_divisions("湖北省咸宁市通山县洋都大道98号") is None
-    assert correct_divisions("河南省南阳市新野县清翔路37号") is None  # the street is not checked
-    assert correct_divisions("北京市 朝阳区 建国路") is None  # spaced text: offsets would not hold
+    index = DivisionIndex(Gazetteer.from_package())
+    assert index.correct("湖北省咸宁市通山县洋都大道98号") is None
+    assert index.correct("河南省南阳市新野县清翔路37号") is None  # the street is not checked
+    assert index.correct("北京市 朝阳区 建国路") is None  # spaced text: offsets would not hold
 
 
 def test_a_misread_label_is_not_a_name(waybill: Extractor) -> None:
@@ -337,7 +329,7 @@ def test_a_misread_label_is_not_a_name(waybill: Extractor) -> None:
 def test_english_annotation_with_a_misread_letter() -> None:
     from docfactory import make_doc as doc_of
 
-    slip = Extractor("bank_receipt")
+    slip = extractor("bank_receipt")
     res = slip.extract_document(doc_of([("交易日期(①ATE)", 70, 359), ("2012-10-23", 69, 382)]))
     assert res.get("date") == "2012-10-23"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from docfactory import make_doc
+from docfactory import extractor, make_doc
 
 from luodi.errors import SchemaError, UnknownSchemaError
-from luodi.kie import Extractor, list_schemas, load_schema
+from luodi.kie import list_schemas, load_schema
 
 WAYBILL_FIELDS = [
     "carrier",
@@ -62,7 +62,7 @@ def test_unknown_schema_lists_the_builtins() -> None:
     with pytest.raises(UnknownSchemaError, match="waybill"):
         load_schema("invoice")
     with pytest.raises(UnknownSchemaError, match="does not exist"):
-        Extractor("/nonexistent/schema.yaml")
+        extractor("/nonexistent/schema.yaml")
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -87,7 +87,7 @@ fields:
     labels: [联系电话]
 """,
     )
-    ex = Extractor(path)
+    ex = extractor(path)
     res = ex.extract_document(make_doc([("订单编号：AB123456 加急", 50, 50), ("联系电话：13812345678", 50, 90)]))
     assert res.schema == "parcel_tag"
     assert res.get("order_id") == "AB123456"

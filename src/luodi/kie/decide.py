@@ -1,0 +1,316 @@
+"""The decision step: from the pool of candidates to one value per field, driven by field type.
+
+For each field its candidates are validated and normalised by the field's type, grouped by value
+(agreeing copies, as on a multi-part stub, combine their scores: 1 − Π(1 − s)), and the best group
+of the best tier wins; disagreeing groups of that tier flag the field. Then the fields that depend
+on others: the carrier from a tracking number's prefix, address parts from their address, and the
+schema's cross-field checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
+from luodi.kie.divisions import DivisionIndex
+from luodi.kie.layout import run_box, sub_run
+from luodi.kie.normalize import compact, to_simplified
+from luodi.kie.parties import PartyParse, PartyParser, Span, split_address
+from luodi.kie.result import Extraction, FieldResult
+from luodi.kie.schema import FieldSpec, Schema
+from luodi.kie.validators import (
+    CHECKERS,
+    Checked,
+    carriers_for_number,
+    check,
+    check_tracking_number,
+    id_birth_date,
+    id_sex,
+    parse_capital_amount,
+)
+
+# Value types whose traditional characters a `simplified: true` schema converts.
+SIMPLIFIED_TYPES = frozenset({"name", "address", "text"})
+
+
+@dataclass(frozen=True, slots=True)
+class Decider:
+    """How one extraction decides: the schema, its threshold, the division index (None: no
+    gazetteer installed) and the contact parser (for address parts the rules cannot split)."""
+
+    schema: Schema
+    review_threshold: float
+    divisions: DivisionIndex | None
+    parse: PartyParser
+
+    def __call__(self, pool: Pool, *, source: str | None, pages: int) -> Extraction:
+        decided: dict[str, FieldResult] = {}
+        specs = self.schema.fields
+        # Carrier first: the tracking-number check depends on it.
+        order = sorted(specs, key=lambda n: (specs[n].type != "carrier", specs[n].type == "address_part"))
+        carrier: Any = None
+        for name in order:
+            spec = specs[name]
+            if spec.type == "address_part":
+                continue
+            decided[name] = self.field(name, spec, pool.by_field.get(name, []), carrier)
+            if spec.type == "carrier" and decided[name].found and carrier is None:
+                carrier = decided[name].value
+        self._carrier_from_number(decided)
+        self._address_parts(decided, pool)
+        self._cross_checks(decided)
+        fields = tuple(decided[n] for n in specs)
+        needs = any(f.needs_review for n, f in decided.items() if specs[n].required)
+        if not any(f.found for f in fields):
+            needs = True
+        return Extraction(source, self.schema.name, fields, needs, pages=pages)
+
+    def _checked(self, spec: FieldSpec, c: Candidate, carrier: Any) -> tuple[Candidate, Checked]:
+        """Validate and normalise one candidate by its field's type."""
+        ck = check_tracking_number(c.raw, carrier) if spec.type == "tracking_number" else check(spec.type, c.raw)
+        for extra in spec.validators:
+            more = CHECKERS[extra](str(ck.value))
+            if not more.ok:
+                ck = Checked(ck.value, False, more.reason)
+        if self.schema.simplified and spec.type in SIMPLIFIED_TYPES and isinstance(ck.value, str):
+            ck = Checked(to_simplified(ck.value), ck.ok, ck.reason)
+        if (
+            spec.type == "address"
+            and self.schema.mode == "document"
+            and self.divisions is not None
+            and isinstance(ck.value, str)
+        ):
+            fixed = self.divisions.correct(ck.value)
+            if fixed is not None:
+                why = f"division name corrected with the gazetteer (OCR read {ck.value})"
+                c = dataclasses.replace(c, reasons=(*c.reasons, why), alternatives=(*c.alternatives, ck.value))
+                ck = Checked(fixed, ck.ok, ck.reason)
+        return c, ck
+
+    def field(self, name: str, spec: FieldSpec, cands: list[Candidate], carrier: Any) -> FieldResult:
+        """One field's value from its candidates (see the module docstring)."""
+        if not cands:
+            return FieldResult(name, needs_review=spec.required, reasons=("not found",) if spec.required else ())
+        checked = [self._checked(spec, c, carrier) for c in cands]
+        groups = _group(spec, checked)
+        # (Counted here: list.sort empties the list while it sorts.)
+        rival_addresses = spec.type == "address" and len(groups) > 1
+        divisions = self.divisions
+
+        def group_rank(g: list[tuple[Candidate, Checked]]) -> tuple[int, int, int, float]:
+            tier = max(c.tier for c, _ in g)
+            valid = int(any(ck.ok for _, ck in g))
+            # Two copies of an address that disagree (a two-part stub, a misread): the one whose
+            # province / city / district the gazetteer knows is the better reading.
+            known = max(divisions.known(c.raw) for c, _ in g) if rival_addresses and divisions else 0
+            return (tier, valid, known, combine([c.score for c, _ in g if c.tier == tier]))
+
+        groups.sort(key=group_rank, reverse=True)
+        best = groups[0]
+        tier, _, _, combined = group_rank(best)
+        top = [item for item in best if item[0].tier == tier]
+        cand, ck = max(top, key=lambda it: (it[1].ok, it[0].score, len(it[0].raw)))
+        role = spec.effective_role or name
+        reasons = list(dict.fromkeys(r for c, _ in top for r in c.reasons if _about(r, role)))
+        alternatives = list(dict.fromkeys(a for c, _ in top for a in c.alternatives))
+        score = combined
+        if spec.type == "tracking_number" and carrier is not None and ck.ok and tier == TIER_SCAN:
+            # An unlabelled number that fits the printed carrier's format is as good as labelled.
+            score = min(1.0, score / 0.8 * 0.95)
+        if not ck.ok:
+            score *= 0.5
+            reasons.append(ck.reason or "failed validation")
+        rivals = [g for g in groups[1:] if max(c.tier for c, _ in g) == tier and any(k.ok for _, k in g)]
+        if rivals:
+            reasons.append("conflicting values")
+            alternatives += [str(g[0][1].value) for g in rivals]
+        review = (
+            score < self.review_threshold
+            or not ck.ok
+            or bool(rivals)
+            or bool(alternatives)
+            or any("position" in r for r in reasons)
+        )
+        if score < self.review_threshold and not any(r.startswith("low confidence") for r in reasons):
+            reasons.append(f"low confidence {score:.2f} < {self.review_threshold:.2f}")
+        page = cand.run[0].tline.page if cand.run else 0
+        return FieldResult(
+            name,
+            ck.value,
+            cand.raw,
+            round(min(1.0, score), 4),
+            run_box(cand.run),
+            page,
+            review,
+            tuple(reasons),
+            tuple(dict.fromkeys(a for a in alternatives if compact(a) != compact(str(ck.value)))),
+        )
+
+    def _carrier_from_number(self, decided: dict[str, FieldResult]) -> None:
+        """No carrier name printed: a tracking number with a distinctive prefix names it."""
+        specs = self.schema.fields
+        car_name = next((n for n, s in specs.items() if s.type == "carrier"), None)
+        num_name = next((n for n, s in specs.items() if s.type == "tracking_number"), None)
+        if car_name is None or num_name is None:
+            return
+        car, num = decided[car_name], decided[num_name]
+        if car.found or not num.found:
+            return
+        kinds = [k for k in carriers_for_number(str(num.value)) if k.distinctive]
+        if len(kinds) == 1:
+            score = num.score * 0.9
+            decided[car_name] = FieldResult(
+                car_name,
+                kinds[0].name,
+                None,
+                round(score, 4),
+                None,
+                num.page,
+                score < self.review_threshold,
+                ("inferred from the tracking-number format",),
+            )
+
+    def _address_parts(self, decided: dict[str, FieldResult], pool: Pool) -> None:
+        for name, spec in self.schema.fields.items():
+            if spec.type != "address_part" or spec.source is None or spec.part is None:
+                continue
+            addr = decided.get(spec.source)
+            if addr is None or not addr.found or not isinstance(addr.value, str):
+                decided[name] = FieldResult(name, needs_review=False)
+                continue
+            cand = next((c for c in pool.by_field.get(spec.source, []) if c.raw == addr.raw), None)
+            run = cand.run if cand else ()
+            if cand is not None and cand.parts is not None and cand.raw == addr.value:
+                parsed = cand.parts  # already parsed with its party block
+            else:
+                parsed = parse_address(addr.value, self.parse)
+            span: Span | None = getattr(parsed, spec.part)
+            if span is None:
+                decided[name] = FieldResult(name, needs_review=False)
+                continue
+            part_run = sub_run(run, span.start, span.end) if run else ()
+            score = addr.score * span.score
+            low = score < self.review_threshold
+            decided[name] = FieldResult(
+                name,
+                span.value,
+                span.value,
+                round(score, 4),
+                run_box(part_run) if part_run else addr.box,
+                addr.page,
+                low,
+                (f"low confidence {score:.2f} < {self.review_threshold:.2f}",) if low else (),
+            )
+
+    def _cross_checks(self, decided: dict[str, FieldResult]) -> None:
+        for spec in self.schema.checks:
+            got = [decided.get(n) for n in spec.fields]
+            if spec.check == "amount_words_match" and len(got) == 2:
+                _amount_words(decided, spec.fields, got[0], got[1])
+            elif spec.check == "id_card_consistency":
+                _id_card(decided, got)
+
+
+def _amount_words(
+    decided: dict[str, FieldResult], names: Sequence[str], amount: FieldResult | None, words: FieldResult | None
+) -> None:
+    if amount is None or words is None or not amount.found or not words.found:
+        return
+    parsed = parse_capital_amount(str(words.value))
+    if parsed is None or not isinstance(amount.value, float):
+        return
+    if abs(float(parsed) - amount.value) > 0.005:
+        why = f"amount {amount.value:.2f} does not match the capital numerals ({parsed})"
+        for n in names:
+            decided[n] = flag(decided[n], why)
+
+
+def _id_card(decided: dict[str, FieldResult], got: Sequence[FieldResult | None]) -> None:
+    number = got[0]
+    if number is None or not number.found:
+        return
+    for other in got[1:]:
+        if other is None or not other.found:
+            continue
+        expect: str | None = None
+        if other.value in ("男", "女"):
+            expect = id_sex(str(number.value))
+        elif isinstance(other.value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", other.value):
+            expect = id_birth_date(str(number.value))
+        if expect is not None and expect != other.value:
+            why = f"{other.name} {other.value} does not match the ID number ({expect})"
+            decided[other.name] = flag(other, why)
+            decided[number.name] = flag(decided[number.name], why)
+
+
+def _group(spec: FieldSpec, checked: list[tuple[Candidate, Checked]]) -> list[list[tuple[Candidate, Checked]]]:
+    """Agreeing candidates together (an address that contains the other agrees with it)."""
+    groups: list[list[tuple[Candidate, Checked]]] = []
+    for item in checked:
+        key = compact(str(item[1].value))
+        for g in groups:
+            gkey = compact(str(g[0][1].value))
+            same = key == gkey or (spec.type == "address" and (key in gkey or gkey in key))
+            if same:
+                g.append(item)
+                break
+        else:
+            groups.append([item])
+    return groups
+
+
+def _about(reason: str, role: str) -> bool:
+    """Whether a candidate's reason concerns this field: the contact parser reports on the whole
+    party ("low confidence in name …", "no phone found"); keep only what names this field's role."""
+    if "rule-based" in reason:
+        return False
+    if reason.startswith("low confidence in ") or (reason.startswith("no ") and reason.endswith(" found")):
+        return role in reason
+    return True
+
+
+def parse_address(text: str, parse: PartyParser) -> PartyParse:
+    """Address parts of an address alone (no name or phone to find in it).
+
+    A plain 省 / 市 / 区县 address splits exactly by its suffixes; only the others (a province
+    written without 省, an autonomous prefecture, a missing level) go to the contact parser, whose
+    every model run costs tens of milliseconds.
+    """
+    parts = split_address(text)
+    province = parts.get("province")
+    plain = (
+        province is not None
+        and province.value.endswith("省")
+        and {"city", "district", "detail"} <= parts.keys()
+        and parts["city"].value.endswith("市")
+        and parts["district"].value.endswith(("区", "县"))
+    )
+    if not plain:
+        parsed = parse(text)
+        if parsed.model_based:
+            return parsed
+    return PartyParse(
+        address=Span(text, 0, len(text)),
+        province=parts.get("province"),
+        city=parts.get("city"),
+        district=parts.get("district"),
+        detail=parts.get("detail"),
+    )
+
+
+def flag(f: FieldResult, reason: str) -> FieldResult:
+    return dataclasses.replace(f, needs_review=True, reasons=(*f.reasons, reason))
+
+
+def combine(scores: Sequence[float]) -> float:
+    """Independent agreeing readings: 1 - prod(1 - s). One reading keeps its own score."""
+    if not scores:
+        return 0.0
+    rest = 1.0
+    for s in scores:
+        rest *= 1.0 - max(0.0, min(1.0, s))
+    return 1.0 - rest

@@ -1,0 +1,74 @@
+"""Which text can be a party's name: a person, or an organisation written where a name goes."""
+
+from __future__ import annotations
+
+import re
+
+from luodi.kie.layout import Run
+from luodi.kie.parties import Span, is_simple_name
+from luodi.kie.surnames import has_surname
+
+NAME_RUN = re.compile(r"[\u4e00-\u9fff]+(?:·[\u4e00-\u9fff]+)*")
+# Words printed on Chinese forms that are never a person's name, beside the schema's own labels.
+NOT_NAMES = frozenset(
+    (
+        "件数", "内件", "物品", "品名", "重量", "数量", "公斤", "千克", "签名", "签字", "日期", "时间", "备注",
+        "姓名", "电话", "手机", "地址", "联系人", "收件", "寄件", "快递", "快件", "运单", "单号", "付款", "到付",
+        "现付", "月结", "寄付", "保价", "代收", "货款", "打印", "详情", "信息", "客户",
+    )
+)  # fmt: skip
+
+
+def plausible_name(word: str, labels: frozenset[str]) -> bool:
+    """A Han word that may be a person's name: not a label or a form word, and not longer than a
+    name gets (four characters, or more with a surname such as 慕容 or a · separated name)."""
+    if word in labels or word in NOT_NAMES or any(word.startswith(w) or word.endswith(w) for w in NOT_NAMES):
+        return False
+    if len(word) >= 3 and any(one_char_off(word, lab) for lab in labels if len(lab) == len(word)):
+        return False  # a misread label (联原人 for 联系人), not a person
+    plain = word.replace("·", "")
+    return len(plain) <= 4 or "·" in word or (len(plain) <= 5 and has_surname(word))
+
+
+def person_name(span: Span | None, labels: frozenset[str]) -> Span | None:
+    """The part of a name span that can be a person's name: a run of Han characters (· allowed)
+    that is not a label of this schema, a unit or a word of the form; digits, +86 and other
+    symbols are cut off (陆艳丽X9 → 陆艳丽). None when nothing plausible is left."""
+    if span is None:
+        return None
+    best: tuple[tuple[int, int, int], int, int] | None = None
+    for m in NAME_RUN.finditer(span.value):
+        word = m.group()
+        if len(word.replace("·", "")) < 2 or not plausible_name(word, labels):
+            continue
+        # A surname and a usual length make a name; among equals the first one.
+        rank = (int(has_surname(word)), int(2 <= len(word) <= 4), -m.start())
+        if best is None or rank > best[0]:
+            best = (rank, m.start(), m.end())
+    if best is None:
+        return None
+    _, s, e = best
+    if (s, e) == (0, len(span.value)):
+        return span
+    return Span(span.value[s:e], span.start + s, span.start + e, span.score * 0.95)
+
+
+def whole_name_box(name: Span, run: Run) -> Span:
+    """A name cut inside an OCR box that holds just a short name (荆 of the box 荆改) is the box:
+    printed names sit in their own box or are followed by the phone, so the box edge wins."""
+    offset = 0
+    for p in run:
+        n = p.end - p.start
+        if offset <= name.start and name.end <= offset + n and (name.start, name.end) != (offset, offset + n):
+            text = p.text.strip()
+            lead = len(p.text) - len(p.text.lstrip())
+            if text and is_simple_name(text):
+                s = offset + lead
+                return Span(text, s, s + len(text), max(name.score, 0.8))
+            break
+        offset += n
+    return name
+
+
+def one_char_off(a: str, b: str) -> bool:
+    return sum(x != y for x, y in zip(a, b, strict=True)) == 1

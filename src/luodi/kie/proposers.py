@@ -1,0 +1,609 @@
+"""Candidate proposers: functions of one page's reading (its lines, label hits and geometry).
+
+Each proposer looks at the page one way and adds :class:`~luodi.kie.candidates.Candidate` s to
+the pool; none of them decides anything. In the order :func:`propose_page` runs them:
+
+* label values: a field's own label and the value after it, right of it or under it;
+* party blocks: a name label, a 收 / 寄 tag or a section header and the lines under it, parsed by
+  the contact parser;
+* generic labels (姓名, 电话) with the party of their section, of a vertical tag, or by position;
+* orphan contact blocks (a phone line with no readable tag) and unlabelled addresses under a party;
+* page scans: fields marked ``scan: true`` and carrier names anywhere on the page.
+
+Field and party names come from the schema (:class:`~luodi.kie.candidates.SchemaTables`); the
+order of the schema's parties is the top-to-bottom convention used when only position is left.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from luodi.kie.candidates import (
+    SOURCE_FACTOR,
+    TIER_BLOCK,
+    TIER_LABEL,
+    TIER_SCAN,
+    Candidate,
+    Pool,
+    Reading,
+    add_phones,
+    cand,
+    phone_spans,
+    span_cand,
+)
+from luodi.kie.layout import (
+    Entry,
+    Hit,
+    PageLayout,
+    Piece,
+    Run,
+    TLine,
+    inline_value,
+    run_score,
+    run_text,
+    sub_run,
+)
+from luodi.kie.names import NAME_RUN, person_name, plausible_name, whole_name_box
+from luodi.kie.normalize import compact, fold
+from luodi.kie.parties import PartyParse, Span, split_address
+from luodi.kie.schema import FieldSpec
+from luodi.kie.validators import AMOUNT_RE, ID_RE, TRACKING_RE, carrier_keyword, carriers_for_number, find_phones
+
+# Values with a shape of their own are cut out of the label's text by these patterns when the
+# schema gives none; free-text types take everything after the label.
+IMPLICIT: dict[str, str] = {
+    "tracking_number": TRACKING_RE.pattern,
+    # A decimal comma is read as a point (17,4kg: handwriting, European forms, OCR).
+    "weight": r"(\d+(?:[.,]\d{1,3})?\s*(?:kg|公斤|千克|斤|克|g)?)(?![a-z])",
+    "date": r"(\d{4}\s*[年./\-]\s*\d{1,2}\s*[月./\-]\s*\d{1,2}\s*日?|\d{8})",
+    "amount": r"([¥￥]?\s*" + AMOUNT_RE.pattern + ")",
+    "id_number": ID_RE.pattern,
+    "count": r"(\d+)",
+    "time": r"(\d{1,2}\s*[:：]\s*\d{2}(?:\s*[:：]\s*\d{2})?)",
+}
+# What a page scan looks for when a field has `scan: true` and no label was found.
+SCAN: dict[str, str] = {
+    "tracking_number": TRACKING_RE.pattern,
+    "weight": r"(\d+(?:\.\d+)?\s*(?:kg|公斤|千克))(?![a-z])",
+    "id_number": ID_RE.pattern,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Region:
+    tag: Hit
+    party: str
+    labelled: bool  # labels inside the block: the tag only tells their party
+
+
+# --- free text (the contact schema) -------------------------------------------------------------
+def propose_contact(rd: Reading, text: str, run: Run | None, pool: Pool) -> None:
+    """One party in free text: every field of the schema from one parse."""
+    parsed = rd.parse(text)
+    roles = {"name": parsed.name, "address": parsed.address, "province": parsed.province}
+    roles |= {"city": parsed.city, "district": parsed.district, "detail": parsed.detail}
+    for name, spec in rd.schema.fields.items():
+        role = spec.effective_role or name
+        if role == "phone":
+            add_phones(name, parsed.phones, run, pool, tier=TIER_BLOCK, quality=1.0, reasons=parsed.reasons)
+            continue
+        span = roles.get(role) or roles.get(name)
+        if span is not None:
+            pool.add(span_cand(name, span, run, tier=TIER_BLOCK, quality=1.0, reasons=parsed.reasons))
+
+
+# --- a page of a form ---------------------------------------------------------------------------
+def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
+    """Every proposer over one page, in order (later ones fill what earlier ones left empty)."""
+    hits = list(layout.all_hits())
+    tables = rd.tables
+    markers = [h for h in hits if h.kind in ("header", "tag") or (h.kind == "field" and tables.is_name_label(h))]
+    regions = vertical_tags(rd, layout, hits)
+    unassigned: list[tuple[Hit, str]] = []
+    for hit in hits:
+        region = next((r for r in regions if r.tag is hit), None)
+        if region is not None:
+            if not region.labelled:
+                # A tall tag over an unlabelled block (收 printed vertically): read it like a tag.
+                entry = Entry(hit.entry.key, "tag", (region.party,), region.party)
+                tag = Hit(hit.tline, hit.start, hit.end, entry, hit.quality)
+                party_block(rd, tag, layout, pool, party=region.party, tier=TIER_BLOCK, quality=0.95)
+            continue
+        if hit.kind == "field":
+            for name in hit.entry.targets:
+                spec = rd.schema.fields[name]
+                if spec.party is not None and spec.effective_role == "name":
+                    party_block(rd, hit, layout, pool, party=spec.party, tier=TIER_LABEL, name_field=name)
+                else:
+                    label_value(rd, hit, layout, pool, name=name, spec=spec, tier=TIER_LABEL)
+        elif hit.kind == "generic":
+            role = hit.entry.targets[0]
+            party = party_of_generic(hit, markers, regions, layout)
+            if party is None:
+                unassigned.append((hit, role))
+            else:
+                generic_value(rd, hit, layout, pool, role=role, party=party, quality=0.95, reasons=())
+        elif hit.kind in {"tag", "header"}:
+            party_block(rd, hit, layout, pool, party=hit.entry.targets[0], tier=TIER_BLOCK, quality=0.95)
+    assign_by_position(rd, unassigned, layout, pool)
+    orphan_blocks(rd, layout, pool)
+    unlabelled_addresses(rd, layout, pool)
+    page_scan(rd, layout, pool)
+
+
+def vertical_tags(rd: Reading, layout: PageLayout, hits: Sequence[Hit]) -> list[_Region]:
+    """Tall narrow boxes of one to four characters naming a party (收 / 寄件方 printed
+    vertically at the left of a block): the block to their right, over their height, is that
+    party's, whatever its labels say (联系人 alone does not tell the party)."""
+    regions: list[_Region] = []
+    for hit in hits:
+        t = hit.tline
+        n = len(compact(t.text))
+        if hit.party is None or not 1 <= n <= 4 or (t.y1 - t.y0) < 1.8 * (t.x1 - t.x0):
+            continue
+        if hit.kind == "field" and not rd.tables.is_name_label(hit):
+            continue
+        inside = [
+            h
+            for h in hits
+            if h.tline is not t
+            and h.tline.page == t.page
+            and h.tline.x0 >= t.x1 - 0.5 * layout.median_h
+            and t.y0 - 0.3 * layout.median_h <= h.tline.yc <= t.y1 + 0.3 * layout.median_h
+        ]
+        regions.append(_Region(hit, hit.party, bool(inside)))
+    return regions
+
+
+def party_of_generic(hit: Hit, markers: Sequence[Hit], regions: Sequence[_Region], layout: PageLayout) -> str | None:
+    """The party of a generic label: a vertical tag the label sits right of, a party label
+    before it on its own line (Consignee 联系人, 收件人 电话), else the nearest section marker
+    above (or left of) it."""
+    t = hit.tline
+    x = t.x_of(hit.start)
+    for region in regions:
+        rt = region.tag.tline
+        slack = 0.3 * rt.h
+        if rt.page == t.page and t.x0 >= rt.x1 - slack and rt.y0 - slack <= t.yc <= rt.y1 + slack:
+            return region.party
+    before = [h for h in layout.hits_of(t) if h.end <= hit.start]
+    if before and before[-1].party is not None:
+        return before[-1].party
+    best: tuple[float, str] | None = None
+    for m in markers:
+        mt = m.tline
+        if m.party is None or mt.page != t.page or mt.y0 > t.yc + 0.3 * t.h:
+            continue
+        if hit.entry.targets == ("name",) and m.kind == "field":
+            continue  # a second name label under a party's name label is the other party
+        mx0 = mt.x_of(m.start)
+        if mx0 > x + 2 * t.h:
+            continue  # a marker entirely to the right belongs to another column
+        dy = max(0.0, t.y0 - mt.y0)
+        dx = max(0.0, x - mt.x1)
+        dist = dy + 0.5 * dx
+        if best is None or dist < best[0]:
+            best = (dist, m.party)
+    return best[1] if best else None
+
+
+def generic_value(
+    rd: Reading,
+    hit: Hit,
+    layout: PageLayout,
+    pool: Pool,
+    *,
+    role: str,
+    party: str,
+    quality: float,
+    reasons: Sequence[str],
+) -> None:
+    name = rd.tables.party_field(party, role)
+    if name is None:
+        return
+    if role == "name":
+        party_block(
+            rd, hit, layout, pool, party=party, tier=TIER_LABEL, name_field=name, quality=quality, reasons=reasons
+        )
+    else:
+        spec = rd.schema.fields[name]
+        label_value(rd, hit, layout, pool, name=name, spec=spec, tier=TIER_LABEL, quality=quality, reasons=reasons)
+
+
+def assign_by_position(rd: Reading, unassigned: list[tuple[Hit, str]], layout: PageLayout, pool: Pool) -> None:
+    """Generic labels with no party marker anywhere: the upper group is the schema's first party
+    (the receiver on a waybill: the e-waybill convention), the lower the next; marked for review
+    because position is weak evidence."""
+    if not unassigned or not rd.tables.parties:
+        return
+    by_role: dict[str, list[Hit]] = {}
+    for hit, role in unassigned:
+        by_role.setdefault(role, []).append(hit)
+    for role, role_hits in by_role.items():
+        role_hits.sort(key=lambda h: (h.tline.y0, h.tline.x0))
+        free = [p for p in rd.tables.parties if not pool.by_field.get(rd.tables.party_field(p, role) or "")]
+        for hit, party in zip(role_hits, free, strict=False):
+            why = ("party decided from position only",)
+            generic_value(rd, hit, layout, pool, role=role, party=party, quality=0.7, reasons=why)
+
+
+def orphan_blocks(rd: Reading, layout: PageLayout, pool: Pool) -> None:
+    """Contact blocks with no label and no tag that OCR could read (a 收 / 寄 mark printed
+    white on black is often missed): a line with a phone, the name line above it, the
+    address lines below. They go to the parties still empty, top block first (the schema's
+    party order), and are marked for review."""
+    tables = rd.tables
+    if not tables.parties:
+        return
+    used = pool.used_lines()
+    claimed: set[int] = set()
+    blocks: list[list[TLine]] = []
+    for t in layout.lines:
+        if id(t) in used or id(t) in claimed or layout.hits_of(t) or layout.is_key_line(t):
+            continue
+        if not find_phones(t.text):
+            continue
+        # A name in its own box left of the phone (钱七 | 137…) starts the block.
+        left = [
+            o
+            for o in layout.left_neighbours(t)
+            if id(o) not in used | claimed and not layout.hits_of(o) and not find_phones(o.text)
+        ]
+        lines = [*left, t]
+        above = layout.line_above(lines[0])
+        if (
+            above is not None
+            and id(above) not in used | claimed
+            and not layout.hits_of(above)
+            and re.fullmatch(r"[\u4e00-\u9fff·]{2,5}", compact(above.text)) is not None
+        ):
+            lines.insert(0, above)
+        more = layout.continuation(t, lines[0].x0)
+        lines = layout.one_contact(lines + [o for o in more if id(o) not in used])
+        claimed.update(id(o) for o in lines)
+        blocks.append(lines)
+    if not blocks:
+        return
+    free = [
+        p
+        for p in tables.parties
+        if not any(pool.by_field.get(tables.party_field(p, r) or "") for r in ("name", "phone"))
+    ]
+    for lines, party in zip(blocks, free, strict=False):
+        run: Run = tuple(Piece(o, 0, len(o.text)) for o in lines)
+        parsed = rd.parse(run_text(run))
+        why = ("party decided from position only", *parsed.reasons)
+        for role, span in (("name", parsed.name), ("address", parsed.address)):
+            field_name = tables.party_field(party, role)
+            if field_name and span is not None:
+                c = span_cand(field_name, span, run, tier=TIER_BLOCK, quality=0.8, reasons=why, where="position")
+                if role == "address":
+                    c = dataclasses.replace(c, parts=relative_parts(parsed, span))
+                pool.add(c)
+        phone_field = tables.party_field(party, "phone")
+        if phone_field:
+            add_phones(
+                phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=0.8, reasons=why, where="position"
+            )
+
+
+def unlabelled_addresses(rd: Reading, layout: PageLayout, pool: Pool) -> None:
+    """A party with a name or phone but no address: address-like lines right under its
+    lowest value line (the address label was not printed or not read), marked for review."""
+    tables = rd.tables
+    if not tables.parties or not layout.lines:
+        return
+    used = pool.used_lines()
+    page = layout.lines[0].page
+    for party in tables.parties:
+        addr_field = tables.party_field(party, "address")
+        if addr_field is None or pool.by_field.get(addr_field):
+            continue
+        own = [
+            p.tline
+            for role in ("name", "phone")
+            for c in pool.by_field.get(tables.party_field(party, role) or "", [])
+            for p in c.run
+            if p.tline.page == page
+        ]
+        if not own:
+            continue
+        last = max(own, key=lambda t: t.y1)
+        lines = [o for o in layout.continuation(last, last.x0) if id(o) not in used]
+        if not lines:
+            continue
+        run: Run = tuple(Piece(o, 0, len(o.text)) for o in lines)
+        text = run_text(run)
+        if len(split_address(text)) < 3 or find_phones(text):
+            continue  # not recognisably an address on its own
+        pool.add(cand(addr_field, run, TIER_BLOCK, 0.8, ("address found without a label",), where="position"))
+
+
+def _label_options(spec: FieldSpec, hit: Hit, layout: PageLayout) -> list[tuple[Run, str]]:
+    """Where a label's value may be, in order: after it on the line; else the cell to its right or
+    the line below (a multi-line value takes the whole cell or row), then further lines under the
+    label for a value with a shape (a label over two values)."""
+    nxt = layout.next_start(hit)
+    inline = inline_value(hit, nxt)
+    if inline:
+        return [(inline, "inline")]
+    options: list[tuple[Run, str]] = []
+    near = layout.value_neighbour(hit)
+    if near is not None and near[1] == "right" and spec.is_multiline:
+        cell = layout.right_cell(hit)
+        options.append((tuple(Piece(o, 0, len(o.text)) for o in cell), "right"))
+    elif near is not None and spec.is_multiline:
+        row = [near[0], *layout.row_mates(near[0])]
+        options.append((tuple(Piece(o, 0, len(o.text)) for o in row), near[1]))
+    elif near is not None:
+        options.append(((Piece(near[0], 0, len(near[0].text)),), near[1]))
+    options.extend(
+        ((Piece(o, 0, len(o.text)),), "below") for o in layout.below(hit) if near is None or o is not near[0]
+    )
+    return options
+
+
+def label_value(
+    rd: Reading,
+    hit: Hit,
+    layout: PageLayout,
+    pool: Pool,
+    *,
+    name: str,
+    spec: FieldSpec,
+    tier: int,
+    quality: float = 1.0,
+    reasons: Sequence[str] = (),
+) -> None:
+    """The value of a field's own label (the first place in :func:`_label_options` that fits)."""
+    quality *= hit.quality
+    for run, source in _label_options(spec, hit, layout):
+        q = quality * SOURCE_FACTOR[source]
+        if spec.type == "phone":
+            text = run_text(run)
+            phones = phone_spans(text, find_phones(text))
+            if phones:
+                add_phones(name, phones, run, pool, tier=tier, quality=q, reasons=reasons, where=source)
+                return
+            if source == "inline":
+                pool.add(cand(name, run, tier, quality * 0.9, (*reasons, "no phone pattern"), where=source))
+                return
+            continue
+        value = match_value(spec, run)
+        if value is None:
+            continue
+        if spec.is_multiline:
+            label_x = hit.tline.x_of(hit.start) if source == "inline" else None
+            value = extend_value(value, layout, label_x)
+        if spec.type == "address" and find_phones(run_text(value)):
+            # NAME PHONE ADDRESS run together after an address label (in any order): the
+            # contact parser takes it apart; the name and phone go to the same party.
+            split_contact(rd, name, spec, value, pool, tier=tier, quality=q, reasons=reasons, where=source)
+            return
+        pool.add(cand(name, value, tier, q, reasons, where=source))
+        return
+
+
+def split_contact(
+    rd: Reading,
+    name: str,
+    spec: FieldSpec,
+    run: Run,
+    pool: Pool,
+    *,
+    tier: int,
+    quality: float,
+    reasons: Sequence[str],
+    where: str,
+) -> None:
+    parsed = rd.parse(run_text(run))
+    why = (*reasons, *parsed.reasons)
+    if parsed.address is None:
+        pool.add(cand(name, run, tier, quality * 0.8, (*why, "address mixed with a phone"), where=where))
+        return
+    c = span_cand(name, parsed.address, run, tier=tier, quality=quality, reasons=why, where=where)
+    pool.add(dataclasses.replace(c, parts=relative_parts(parsed, parsed.address)))
+    if spec.party is None:
+        return
+    person = person_name(parsed.name, rd.tables.label_keys)
+    name_field = rd.tables.party_field(spec.party, "name")
+    if person is not None and name_field:
+        pool.add(span_cand(name_field, person, run, tier=TIER_BLOCK, quality=quality * 0.95, reasons=why))
+    phone_field = rd.tables.party_field(spec.party, "phone")
+    if phone_field:
+        add_phones(phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=quality * 0.95, reasons=why)
+
+
+def match_value(spec: FieldSpec, run: Run) -> Run | None:
+    """The part of ``run`` the field's patterns (or its type's implicit pattern) match."""
+    text = fold(run_text(run))
+    patterns = spec.patterns or ((IMPLICIT[spec.type],) if spec.type in IMPLICIT else ())
+    if not patterns:
+        return run if text.strip() else None
+    for pattern in patterns:
+        m = re.search(pattern, text, flags=re.IGNORECASE)
+        if m:
+            g = 1 if m.groups() and m.group(1) is not None else 0
+            s, e = m.span(g)
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if s < e:
+                return sub_run(run, s, e)
+    return None
+
+
+def extend_value(run: Run, layout: PageLayout, label_x: float | None = None) -> Run:
+    """A multi-line value continued on the lines below (never onto a line that is only a phone)."""
+    first = run[0]
+    x_anchor = min(first.tline.x_of(first.start), first.tline.x0 if first.start == 0 else 1e9)
+    more = layout.continuation(run[-1].tline, x_anchor, indent_from=label_x)
+    extra: list[Piece] = []
+    for o in more:
+        phones = find_phones(o.text)
+        if phones and sum(e - s for s, e in phones) >= len(compact(o.text)) - 2:
+            break
+        extra.append(Piece(o, 0, len(o.text)))
+    return run + tuple(extra)
+
+
+def _block_run(hit: Hit, layout: PageLayout) -> Run:
+    """The lines of a party block: the label's (or tag's) value and the unlabelled lines under
+    it, cut before a second contact."""
+    t = hit.tline
+    nxt = layout.next_start(hit)
+    run: Run = inline_value(hit, nxt)
+    if run:
+        if nxt == len(t.text):
+            # A phone printed in its own box on the same row (寄方：张三   Tel: 138…) belongs here.
+            right = layout.right_of(hit)
+            if right is not None and find_phones(right.text) and not layout.hits_of(right):
+                run = (*run, Piece(right, 0, len(right.text)))
+            seen = [p.tline for p in run]
+            more = layout.one_contact([*seen, *layout.continuation(t, t.x_of(hit.start))])[len(seen) :]
+            run = run + tuple(Piece(o, 0, len(o.text)) for o in more)
+    elif hit.kind == "tag":
+        run = tuple(Piece(o, 0, len(o.text)) for o in layout.block_right_of_tag(hit))
+        if not run:
+            more = layout.one_contact(layout.continuation(t, t.x0))
+            run = tuple(Piece(o, 0, len(o.text)) for o in more)
+    elif nxt == len(t.text):
+        near = layout.value_neighbour(hit)
+        if near is not None:
+            first = near[0]
+            more = layout.one_contact([first, *layout.continuation(first, first.x0)])[1:]
+            run = (Piece(first, 0, len(first.text)), *(Piece(o, 0, len(o.text)) for o in more))
+    return run
+
+
+def party_block(
+    rd: Reading,
+    hit: Hit,
+    layout: PageLayout,
+    pool: Pool,
+    *,
+    party: str,
+    tier: int,
+    name_field: str | None = None,
+    quality: float = 1.0,
+    reasons: Sequence[str] = (),
+) -> None:
+    """A party block (see :func:`_block_run`), parsed for the party's name, phones and address."""
+    run = _block_run(hit, layout)
+    if not run:
+        return
+    tables = rd.tables
+    where = "tag" if hit.kind in ("tag", "header") else "block"
+    quality *= hit.quality
+    text = run_text(run)
+    parsed: PartyParse = rd.parse(text)
+    why = (*reasons, *parsed.reasons)
+    name = name_field or tables.party_field(party, "name")
+    parsed = dataclasses.replace(parsed, name=person_name(parsed.name, tables.label_keys))
+    if parsed.name is None and len(run) > 1:
+        # The name is usually on the first line of the block; noise further down (an OCR'd
+        # "Te1:" before a phone) must not hide it.
+        head = person_name(rd.parse(run[0].text).name, tables.label_keys)
+        if head is not None:
+            parsed = dataclasses.replace(parsed, name=head)
+    if parsed.name is not None:
+        parsed = dataclasses.replace(parsed, name=whole_name_box(parsed.name, run))
+    if name and parsed.name is not None:
+        pool.add(span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why, where=where))
+    elif (
+        name
+        and name_field
+        and not parsed.phones
+        and parsed.address is None
+        and any(plausible_name(m.group(), tables.label_keys) for m in NAME_RUN.finditer(text))
+    ):
+        # A bare value after a name label that the parser did not call a name (a nickname, a
+        # name with symbols glued to it): keep its plausible part, for review.
+        why = (*why, "name not recognised as a person name")
+        bare = person_name(Span(text, 0, len(text)), tables.label_keys)
+        if bare is not None and bare.value != text.strip():
+            pool.add(span_cand(name, bare, run, tier=tier, quality=quality * 0.8, reasons=why, where=where))
+        else:
+            pool.add(cand(name, run, tier, quality * 0.8, why, where=where))
+    phone_field = tables.party_field(party, "phone")
+    if phone_field:
+        add_phones(phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=quality, reasons=why, where=where)
+    addr_field = tables.party_field(party, "address")
+    if addr_field and parsed.address is not None:
+        c = span_cand(addr_field, parsed.address, run, tier=TIER_BLOCK, quality=quality, reasons=why, where=where)
+        pool.add(dataclasses.replace(c, parts=relative_parts(parsed, parsed.address)))
+
+
+def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:
+    """Carriers by name anywhere on the page; fields marked ``scan: true`` by their patterns."""
+    for name, spec in rd.schema.fields.items():
+        if spec.type == "carrier":
+            _scan_carrier(name, layout, pool)
+        elif spec.scan:
+            _scan_pattern(name, spec, layout, pool)
+
+
+def _scan_carrier(name: str, layout: PageLayout, pool: Pool) -> None:
+    for t in layout.lines:
+        found = carrier_keyword(t.text)
+        if found is None:
+            continue
+        carrier, s, e = found
+        run = (Piece(t, s, e),)
+        # A printed Chinese name is surer than an English code (EMS, STO) that may be a fragment
+        # of another word or a misread.
+        quality = 0.95 if not t.text[s:e].isascii() else 0.85
+        if len(compact(t.text)) > e - s + 4:
+            # Inside a longer text (…邮政储蓄银行旁 in an address) it is a place or a bank more
+            # often than the carrier: a name standing alone outranks it.
+            quality *= 0.6
+        pool.add(Candidate(name, run, carrier.name, run_score(run) * quality, TIER_SCAN, where="scan"))
+
+
+def _scan_pattern(name: str, spec: FieldSpec, layout: PageLayout, pool: Pool) -> None:
+    patterns = spec.patterns or ((SCAN[spec.type],) if spec.type in SCAN else ())
+    for t in layout.lines:
+        run = (Piece(t, 0, len(t.text)),)
+        text = fold(t.text)
+        views = [(text, list(range(len(text))))]
+        if spec.type == "tracking_number":
+            # OCR splits printed groups (ED88 5440 996C N): also read the line without spaces.
+            keep = [i for i, c in enumerate(text) if not c.isspace()]
+            if len(keep) < len(text):
+                views.append(("".join(text[i] for i in keep), keep))
+        seen: set[str] = set()
+        for view, index in views:
+            for pattern in patterns:
+                for m in re.finditer(pattern, view, flags=re.IGNORECASE):
+                    g = 1 if m.groups() and m.group(1) is not None else 0
+                    vs, ve = m.span(g)
+                    if vs >= ve:
+                        continue
+                    s, e = index[vs], index[ve - 1] + 1
+                    raw = text[s:e]
+                    quality = 0.85
+                    if spec.type == "tracking_number":
+                        number = re.sub(r"\s", "", raw).upper()
+                        kinds = carriers_for_number(number)
+                        if not kinds or number in seen:
+                            continue
+                        seen.add(number)
+                        quality = 0.9 if any(k.distinctive for k in kinds) else 0.8
+                    value = sub_run(run, s, e)
+                    pool.add(Candidate(name, value, raw, run_score(value) * quality, TIER_SCAN, where="scan"))
+
+
+def relative_parts(parsed: PartyParse, address: Span) -> PartyParse | None:
+    """The parsed address parts inside ``address``, with offsets relative to it."""
+    shifted: dict[str, Span] = {}
+    for part in ("province", "city", "district", "detail"):
+        span: Span | None = getattr(parsed, part)
+        if span is not None and address.start <= span.start and span.end <= address.end:
+            shifted[part] = Span(span.value, span.start - address.start, span.end - address.start, span.score)
+    if not shifted:
+        return None
+    return PartyParse(address=Span(address.value, 0, len(address.value), address.score), **shifted)  # type: ignore[arg-type]
