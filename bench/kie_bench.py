@@ -175,15 +175,22 @@ def run_one(
     doc = ocr(str(path))
     t0 = time.perf_counter()
     crash = None
+    result = None
     try:
-        fields = extractors[schema].extract_document(doc).fields
+        result = extractors[schema].extract_document(doc)
+        fields = result.fields
     except Exception as exc:  # a crash is scored as an empty result and reported, not hidden
         fields, crash = (), f"{type(exc).__name__}: {exc}"
     t1 = time.perf_counter()
     lines = [line.text for line in doc.lines]
     base = baseline_extract(schema, lines)
     t2 = time.perf_counter()
-    pred = {f.name: f.value for f in fields if f.value is not None}
+    pred: dict[str, Any] = {f.name: f.value for f in fields if f.value is not None}
+    # what straight-through processing needs: was the value accepted without review, its score
+    pred["__fields__"] = {
+        f.name: {"score": f.score, "needs_review": f.needs_review, "flagged": f.flagged} for f in fields
+    }
+    pred["__needs_review__"] = result.needs_review if result is not None else True
     if crash is not None:
         pred["__crash__"] = crash
     timing = {"ocr_ms": float(doc.timings.total), "extract_ms": (t1 - t0) * 1000, "baseline_ms": (t2 - t1) * 1000}
@@ -233,6 +240,45 @@ def mismatches(doc: dict[str, Any], system: str, fields: Sequence[str]) -> list[
     return out
 
 
+def outcomes(docs: Sequence[dict[str, Any]], fields: Sequence[str] | None = None) -> list[Any]:
+    """Every scored field of ``docs`` as a FieldOutcome (compared by the bench's rules, see above)."""
+    from luodi.kie.evaluate import FieldOutcome
+
+    out = []
+    for d in docs:
+        for name in fields if fields is not None else d["fields_scored"]:
+            gold, pred = canon(name, d["gold"].get(name)), canon(name, d["extractor"].get(name))
+            r = d.get("review", {}).get(name, {})
+            out.append(
+                FieldOutcome(
+                    name,
+                    gold is not None,
+                    pred is not None,
+                    gold == pred,
+                    float(r.get("score", 0.0)),
+                    bool(r.get("flagged", False)),
+                    bool(r.get("needs_review", True)),
+                )
+            )
+    return out
+
+
+def stp(docs: Sequence[dict[str, Any]], fields: Sequence[str] | None = None) -> dict[str, Any]:
+    from luodi.kie.evaluate import stp_curve, stp_summary
+
+    got = outcomes(docs, fields)
+    per_field: dict[str, Any] = {}
+    for name in dict.fromkeys(o.name for o in got):
+        per_field[name] = stp_summary([o for o in got if o.name == name])
+    return {
+        **stp_summary(got),
+        "documents": len(docs),
+        "documents_flagged": sum(1 for d in docs if d.get("doc_needs_review")),
+        "per_field": per_field,
+        "curve": stp_curve(got),
+    }
+
+
 # --- report ---------------------------------------------------------------------------------------
 def _pct(m: Mapping[str, Any], key: str = "micro_accuracy") -> str:
     return "–" if not m.get("n_documents") else f"{m[key]:.3f}"
@@ -277,6 +323,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "put together from pieces of the page's OCR lines (whitespace removed, pieces of 2+ characters): "
         "roughly what no extractor can beat without correcting OCR.",
         "",
+        *render_stp(report),
         "## Summary",
         "",
         'Micro = all 20 fields (the 12 waybill fields and the 8 address parts); "12 fields" leaves the address '
@@ -392,6 +439,86 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+TARGET_PRECISION, TARGET_ACCEPT_CLEAN = 0.995, 0.90
+
+
+def _f(x: Any, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def render_stp(report: dict[str, Any]) -> list[str]:
+    """The headline: what is keyed in without a human look, and how often it is right."""
+    g = report["groups"]
+    lines = [
+        "## Straight-through processing (headline)",
+        "",
+        "A field is auto-accepted when it has a value and `needs_review` is false: it is keyed in without a "
+        "human look. Auto-accept rate = auto-accepted / fields whose label has a value; precision = right "
+        "auto-accepted / all auto-accepted (a value accepted where the label is null, an invented value, "
+        "is wrong); review rate = fields with `needs_review` / all fields (20 per page).",
+        "",
+        "| set | layouts | pages | fields with a value | auto-accept rate | precision of accepted | "
+        "invented and accepted | review rate | pages flagged | target |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for cond in ("clean", "hard", "blank", "placeholder"):
+        for grp in ("dev", "holdout", "all"):
+            key = f"{cond}/{grp}"
+            if key not in g:
+                continue
+            st = g[key]["stp"]
+            if not st["documents"]:
+                continue
+            target = ""
+            if grp == "holdout" and cond == "hard" and st["accepted_precision"] is not None:
+                ok = st["accepted_precision"] >= TARGET_PRECISION
+                target = f"precision ≥ {TARGET_PRECISION}: {'met' if ok else 'NOT met'}"
+            elif grp == "holdout" and cond == "clean" and st["auto_accept_rate"] is not None:
+                ok = st["auto_accept_rate"] >= TARGET_ACCEPT_CLEAN
+                target = f"accepted ≥ {TARGET_ACCEPT_CLEAN:.0%}: {'met' if ok else 'NOT met'}"
+            elif cond in ("blank", "placeholder") and grp == "all":
+                target = f"0 invented: {'met' if st['invented_accepted'] == 0 else 'NOT met'}"
+            lines.append(
+                f"| {cond} | {grp} | {st['documents']} | {st['fields_with_value']} | {_f(st['auto_accept_rate'])} | "
+                f"{_f(st['accepted_precision'], 4)} | {st['invented_accepted']} | {_f(st['review_rate'])} | "
+                f"{st['documents_flagged']}/{st['documents']} | {target} |"
+            )
+    for sch, st in report.get("real_stp", {}).items():
+        lines.append(
+            f"| real ({sch}) | – | {st['documents']} | {st['fields_with_value']} | {_f(st['auto_accept_rate'])} | "
+            f"{_f(st['accepted_precision'], 4)} | {st['invented_accepted']} | {_f(st['review_rate'])} | "
+            f"{st['documents_flagged']}/{st['documents']} | |"
+        )
+    for cond in ("blank", "placeholder"):
+        if f"{cond}/all" in g and g[f"{cond}/all"]["stp"]["documents"]:
+            b = g[f"{cond}/all"]
+            lines += [
+                "",
+                f"{cond.capitalize()} forms: {b['invented_any']} values extracted where the form has none "
+                f"({b['stp']['invented_accepted']} of them accepted without review); "
+                f"{b['stp']['documents_flagged']} of {b['stp']['documents']} pages flagged.",
+            ]
+    lines += ["", "Per field (all clean / all hard pages): auto-accept rate · precision of accepted.", ""]
+    lines += ["| field | clean | hard |", "|---|---|---|"]
+    for name in ALL_FIELDS:
+        cells = []
+        for cond in ("clean", "hard"):
+            pf = g.get(f"{cond}/all", {}).get("stp", {}).get("per_field", {}).get(name)
+            cells.append("–" if not pf else f"{_f(pf['auto_accept_rate'])} · {_f(pf['accepted_precision'], 4)}")
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
+    lines += ["", f"Precision / coverage over the review threshold: `{report.get('stp_png', '')}`.", ""]
+    lines += ["| threshold | clean: coverage · precision | hard: coverage · precision |", "|---|---|---|"]
+    clean = {r["threshold"]: r for r in g.get("clean/all", {}).get("stp", {}).get("curve", [])}
+    hard = {r["threshold"]: r for r in g.get("hard/all", {}).get("stp", {}).get("curve", [])}
+    for t in sorted(set(clean) | set(hard)):
+        if t < 0.5:
+            continue
+        cells = [f"{_f(c.get('coverage'))} · {_f(c.get('precision'), 4)}" for c in (clean.get(t, {}), hard.get(t, {}))]
+        lines.append(f"| {t:.2f} | {cells[0]} | {cells[1]} |")
+    lines.append("")
+    return lines
+
+
 def _parts_of(role: str) -> tuple[str, ...]:
     return tuple(f"{role}_{p}" for p in ("province", "city", "district", "detail"))
 
@@ -437,6 +564,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-clean", type=int, default=64)
     ap.add_argument("--n-hard", type=int, default=64)
+    ap.add_argument("--n-blank", type=int, default=16, help="blank forms (labels and hints only)")
+    ap.add_argument("--n-placeholder", type=int, default=16, help="forms filled with template text (XXX, 收件人姓名)")
     ap.add_argument("--seed", type=int, default=2026, help="clean set seed; the hard set uses seed + 1")
     ap.add_argument("--model", default="pp-ocrv6-small")
     ap.add_argument("--runtime", default=None)
@@ -464,17 +593,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     extractor("waybill")
     docs: list[dict[str, Any]] = []
-    for cond, n, seed in (("clean", args.n_clean, args.seed), ("hard", args.n_hard, args.seed + 1)):
+    sets = (
+        ("clean", args.n_clean, args.seed, "clean", "full"),
+        ("hard", args.n_hard, args.seed + 1, "hard", "full"),
+        # unfilled forms: every label null but the carrier; any other value is invented
+        ("blank", args.n_blank, args.seed + 2, "clean", "blank"),
+        ("placeholder", args.n_placeholder, args.seed + 3, "hard", "placeholder"),
+    )
+    for cond, n, seed, degrade, fill in sets:
         if n <= 0:
             continue
         folder = args.out / cond
-        opts = WaybillOptions(layouts=("all",), degrade=cond, seed=seed, source="dev")  # type: ignore[arg-type]
+        opts = WaybillOptions(layouts=("all",), degrade=degrade, seed=seed, source="dev", fill=fill)  # type: ignore[arg-type]
         records = generate_waybills(n, folder, opts)
         for i, rec in enumerate(records):
             pred, base, timing, ocr_lines = run_one(folder / rec["image"], "waybill", extractors, ocr)
             crash = pred.pop("__crash__", None)
+            review = pred.pop("__fields__", {})
             doc = {
                 "set": cond,
+                "review": review,
+                "doc_needs_review": pred.pop("__needs_review__", None),
                 "crash": crash,
                 "image": f"{cond}/{rec['image']}",
                 "layout": rec["layout"],
@@ -512,10 +651,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "baseline_core": score(sel, "baseline", FIELDS),
                 "extractor_contact": score(sel, "extractor", CONTACT_FIELDS),
                 "baseline_contact": score(sel, "baseline", CONTACT_FIELDS),
+                "stp": stp(sel, ALL_FIELDS),
             }
         for layout in LAYOUTS:
             sel = [d for d in docs if d["set"] == cond and d["layout"] == layout]
             per_layout[cond][layout] = {s: score(sel, s, ALL_FIELDS) for s in ("extractor", "baseline")}
+
+    for cond in ("blank", "placeholder"):
+        for grp, keep in (("dev", False), ("holdout", True), ("all", None)):
+            sel = [d for d in docs if d["set"] == cond and (keep is None or d["holdout"] == keep)]
+            invented = sum(
+                1
+                for d in sel
+                for k in ALL_FIELDS
+                if canon(k, d["gold"].get(k)) is None and canon(k, d["extractor"].get(k)) is not None
+            )
+            groups[f"{cond}/{grp}"] = {
+                "stp": stp(sel, ALL_FIELDS),
+                "invented_any": invented,
+                "extractor": score(sel, "extractor", ALL_FIELDS),
+            }
 
     ocr_ms = [d["ocr_ms"] for d in docs]
     ex_ms = [d["extract_ms"] for d in docs]
@@ -543,6 +698,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         extractor(schema)
         pred, base, t, _ = run_one(Path(rec["path"]), schema, extractors, ocr)
         pred.pop("__crash__", None)
+        review = pred.pop("__fields__", {})
+        doc_review = pred.pop("__needs_review__", None)
         # every labelled key counts, null ones too: a value where the slip has none is an error
         scored = list(rec["fields"])
         doc = {
@@ -553,6 +710,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "extractor": pred,
             "baseline": base,
             "fields_scored": scored,
+            "review": review,
+            "doc_needs_review": doc_review,
             **t,
         }
         real_docs.append(doc)
@@ -591,6 +750,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "timing": timing,
         "real": real_docs,
         "real_scores": real_scores,
+        "real_stp": {
+            sch: stp([d for d in real_docs if d["schema"] == sch]) for sch in sorted({d["schema"] for d in real_docs})
+        },
         "error_summary": error_summary(docs),
         "crashes": crashes,
         "documents": [
@@ -619,6 +781,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.results.with_suffix(".json").write_text(
         json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
+    from luodi.kie.evaluate import plot_curve
+
+    curves = {
+        f"{k} ({g['stp']['documents']} pages)": g["stp"]["curve"]
+        for k, g in groups.items()
+        if k.split("/")[0] in ("clean", "hard") and not k.endswith("/all") and g["stp"]["documents"]
+    }
+    curves |= {f"real {k} ({v['documents']})": v["curve"] for k, v in report["real_stp"].items()}
+    png = args.results.with_name(args.results.name + "_stp.png")
+    plot_curve(curves, png, title="precision of auto-accepted fields vs coverage, over the review threshold")
+    report["stp_png"] = png.name
     args.results.with_suffix(".md").write_text(render_markdown(report), encoding="utf-8")
     print(f"wrote {args.results.with_suffix('.md')} and .json in {report['wall_s']:.0f} s", file=sys.stderr)
     return 0

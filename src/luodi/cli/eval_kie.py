@@ -1,4 +1,5 @@
-"""``luodi eval kie``: field accuracy of an Extractor on labelled images (or texts), as JSON."""
+"""``luodi eval kie``: field accuracy and straight-through processing of an Extractor on labelled
+images (or texts), as JSON; optionally the precision / coverage curve as a PNG and a table."""
 
 from __future__ import annotations
 
@@ -35,6 +36,12 @@ import click
     is_flag=True,
     help="Labels list every field a document has: a field a record leaves out must come back empty.",
 )
+@click.option(
+    "--curve",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the precision / coverage curve over the review threshold: PATH.png and PATH.md.",
+)
 def kie(  # noqa: PLR0917 - click passes every option positionally
     labels: Path,
     schema: str,
@@ -43,9 +50,10 @@ def kie(  # noqa: PLR0917 - click passes every option positionally
     errors: Path | None,
     threshold: float | None,
     complete: bool,
+    curve: Path | None,
 ) -> None:
-    """Per-field accuracy, micro accuracy and document exact rate of an extraction schema."""
-    from luodi.kie.evaluate import Score, evaluate, read_labels
+    """Per-field accuracy, auto-accept rate and precision of what is accepted without review."""
+    from luodi.kie.evaluate import Score, curve_markdown, evaluate, plot_curve, read_labels
     from luodi.kie.extractor import Extractor
 
     records = read_labels(labels)
@@ -64,4 +72,10 @@ def kie(  # noqa: PLR0917 - click passes every option positionally
         if sink is not None:
             sink.close()
     summary = {"labels": str(labels), "schema": extractor.schema.name, **score.summary()}
+    if curve is not None:
+        rows = summary["stp_curve"]
+        plot_curve({labels.name: rows}, curve.with_suffix(".png"), title=f"{extractor.schema.name}: {labels}")
+        curve.with_suffix(".md").write_text(
+            curve_markdown(rows, current=extractor.review_threshold) + "\n", encoding="utf-8"
+        )
     click.echo(json.dumps(summary, ensure_ascii=False, indent=2))

@@ -128,13 +128,8 @@ class Decider:
         if rivals:
             reasons.append("conflicting values")
             alternatives += [str(g[0][1].value) for g in rivals]
-        review = (
-            score < self.review_threshold
-            or not ck.ok
-            or bool(rivals)
-            or bool(alternatives)
-            or any("position" in r for r in reasons)
-        )
+        flagged = not ck.ok or bool(rivals) or bool(alternatives) or any("position" in r for r in reasons)
+        review = score < self.review_threshold or flagged
         if score < self.review_threshold and not any(r.startswith("low confidence") for r in reasons):
             reasons.append(f"low confidence {score:.2f} < {self.review_threshold:.2f}")
         page = cand.run[0].tline.page if cand.run else 0
@@ -148,6 +143,7 @@ class Decider:
             review,
             tuple(reasons),
             tuple(dict.fromkeys(a for a in alternatives if compact(a) != compact(str(ck.value)))),
+            flagged,
         )
 
     def _carrier_from_number(self, decided: dict[str, FieldResult]) -> None:
@@ -303,7 +299,7 @@ def parse_address(text: str, parse: PartyParser) -> PartyParse:
 
 
 def flag(f: FieldResult, reason: str) -> FieldResult:
-    return dataclasses.replace(f, needs_review=True, reasons=(*f.reasons, reason))
+    return dataclasses.replace(f, needs_review=True, flagged=True, reasons=(*f.reasons, reason))
 
 
 def combine(scores: Sequence[float]) -> float:

@@ -8,12 +8,24 @@ folding full-width characters and dropping whitespace; numbers compare numerical
 Reported: per-field accuracy, micro accuracy over all scored fields, the document exact rate
 (every labelled field right), how often the extractor asked for review, and extraction time as
 a share of OCR time.
+
+Straight-through processing (STP), overall and per field. A field is *auto-accepted* when it has a
+value and ``needs_review`` is false: it is keyed in without a human look, so its precision is the
+number that matters.
+
+* ``auto_accept_rate``: auto-accepted fields / fields whose label has a value;
+* ``accepted_precision``: right auto-accepted fields / all auto-accepted fields (a value accepted
+  where the label is null, an invented value, counts as wrong);
+* ``review_rate``: fields sent to review (``needs_review``) / scored fields;
+* the precision / coverage curve: the same two numbers if the review threshold were ``t``
+  (a field is accepted when it has a value, no rule flagged it and its score is ≥ ``t``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +65,105 @@ def read_labels(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+# Thresholds of the precision / coverage curve: coarse below 0.8, fine above (where it matters).
+CURVE_THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(16)) + tuple(round(0.8 + 0.01 * i, 2) for i in range(20))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldOutcome:
+    """One scored field: what the curve needs to re-decide it at any threshold."""
+
+    name: str
+    expected_value: bool  # the label has a value
+    found: bool
+    right: bool
+    score: float
+    flagged: bool  # a rule asked for review, whatever the threshold
+    needs_review: bool
+
+    @property
+    def accepted(self) -> bool:
+        return self.found and not self.needs_review
+
+    def accepted_at(self, threshold: float) -> bool:
+        return self.found and not self.flagged and self.score >= threshold
+
+
+def stp_summary(outcomes: Sequence[FieldOutcome]) -> dict[str, Any]:
+    """Auto-accept rate, precision of what is accepted, review rate (see the module docstring)."""
+    valued = [o for o in outcomes if o.expected_value]
+    accepted = [o for o in outcomes if o.accepted]
+    right = sum(o.right for o in accepted)
+    return {
+        "fields": len(outcomes),
+        "fields_with_value": len(valued),
+        "auto_accepted": len(accepted),
+        "auto_accepted_right": right,
+        "invented_accepted": sum(1 for o in accepted if not o.expected_value),
+        "auto_accept_rate": round(sum(o.accepted for o in valued) / len(valued), 4) if valued else None,
+        "accepted_precision": round(right / len(accepted), 4) if accepted else None,
+        "review_rate": round(sum(o.needs_review for o in outcomes) / len(outcomes), 4) if outcomes else None,
+    }
+
+
+def stp_curve(outcomes: Sequence[FieldOutcome], thresholds: Sequence[float] = CURVE_THRESHOLDS) -> list[dict[str, Any]]:
+    """Coverage (auto-accepted / fields with a value) and precision if the threshold were ``t``."""
+    valued = sum(o.expected_value for o in outcomes)
+    rows = []
+    for t in thresholds:
+        acc = [o for o in outcomes if o.accepted_at(t)]
+        right = sum(o.right for o in acc)
+        rows.append(
+            {
+                "threshold": t,
+                "accepted": len(acc),
+                "coverage": round(sum(o.expected_value for o in acc) / valued, 4) if valued else None,
+                "precision": round(right / len(acc), 4) if acc else None,
+            }
+        )
+    return rows
+
+
+def curve_markdown(rows: Sequence[Mapping[str, Any]], *, current: float | None = None) -> str:
+    """The curve as a Markdown table (the current threshold marked)."""
+    out = ["| threshold | auto-accepted | coverage | precision |", "|---|---|---|---|"]
+    for r in rows:
+        mark = " ←" if current is not None and abs(r["threshold"] - current) < 1e-9 else ""
+        cov = "–" if r["coverage"] is None else f"{r['coverage']:.3f}"
+        prec = "–" if r["precision"] is None else f"{r['precision']:.4f}"
+        out.append(f"| {r['threshold']:.2f}{mark} | {r['accepted']} | {cov} | {prec} |")
+    return "\n".join(out)
+
+
+def plot_curve(curves: Mapping[str, Sequence[Mapping[str, Any]]], path: Path, *, title: str = "") -> None:
+    """Precision against coverage, one line per named set, as a PNG (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise InputError("drawing the curve needs matplotlib: pip install matplotlib") from exc
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=110)
+    for name, rows in curves.items():
+        pts = [
+            (r["coverage"], r["precision"]) for r in rows if r["coverage"] is not None and r["precision"] is not None
+        ]
+        if pts:
+            ax.plot([c for c, _ in pts], [p for _, p in pts], marker=".", label=name)
+    ax.set_xlabel("coverage (auto-accepted / fields with a value)")
+    ax.set_ylabel("precision of auto-accepted fields")
+    ax.axhline(0.995, color="grey", linestyle=":", linewidth=1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
 class Score:
     """Running tallies; :meth:`summary` gives the JSON report."""
 
@@ -68,20 +179,35 @@ class Score:
         self.ocr_ms = 0.0
         self.extract_ms = 0.0
         self.errors: list[dict[str, Any]] = []
+        self.outcomes: list[FieldOutcome] = []
 
     def add(self, expected: Mapping[str, Any], result: Extraction) -> list[dict[str, Any]]:
         """Score one document; returns its wrong fields (name, expected, got)."""
-        got = result.values()
+        got = {f.name: f for f in result.fields}
         wrong = []
         if self.complete:
             expected = {**dict.fromkeys(self.fields), **expected}
         for name, value in expected.items():
             tally = self.per_field.setdefault(name, [0, 0])
             tally[1] += 1
-            if same_value(value, got.get(name)):
+            field = got.get(name)
+            pred = field.value if field is not None else None
+            right = same_value(value, pred)
+            if right:
                 tally[0] += 1
             else:
-                wrong.append({"field": name, "expected": value, "got": got.get(name)})
+                wrong.append({"field": name, "expected": value, "got": pred})
+            self.outcomes.append(
+                FieldOutcome(
+                    name,
+                    value is not None,
+                    pred is not None,
+                    right,
+                    field.score if field is not None else 0.0,
+                    field.flagged if field is not None else False,
+                    field.needs_review if field is not None else True,
+                )
+            )
         self.documents += 1
         self.exact += not wrong
         self.flagged += result.needs_review
@@ -99,9 +225,20 @@ class Score:
             "micro_accuracy": round(correct / total, 4) if total else None,
             "document_exact_rate": round(self.exact / self.documents, 4) if self.documents else None,
             "needs_review_rate": round(self.flagged / self.documents, 4) if self.documents else None,
+            "stp": stp_summary(self.outcomes),
             "per_field": {
-                name: {"accuracy": round(c / t, 4), "n": t} for name, (c, t) in sorted(self.per_field.items())
+                name: {
+                    "accuracy": round(c / t, 4),
+                    "n": t,
+                    **{
+                        k: v
+                        for k, v in stp_summary([o for o in self.outcomes if o.name == name]).items()
+                        if k != "fields"
+                    },
+                }
+                for name, (c, t) in sorted(self.per_field.items())
             },
+            "stp_curve": stp_curve(self.outcomes),
             "extract_ms_total": round(self.extract_ms, 2),
             "ocr_ms_total": round(self.ocr_ms, 2),
             "extract_share_of_ocr": round(self.extract_ms / self.ocr_ms, 4) if self.ocr_ms else None,

@@ -15,7 +15,9 @@ class FieldResult:
     ``value`` is the normalised value (``None`` when the field was not found); ``raw`` the text
     as read. ``box`` is the value's quadrilateral in page pixels (``None`` for text input or a
     missing field). ``alternatives`` holds other values seen for the field (a second phone on
-    the line, a disagreeing copy on a two-part stub).
+    the line, a disagreeing copy on a two-part stub). ``flagged`` says the field needs review
+    whatever the threshold (a rule fired: failed validation, disagreeing copies, printed form text);
+    a field that is only scored low is not flagged. It is not part of the JSON output.
     """
 
     name: str
@@ -27,6 +29,7 @@ class FieldResult:
     needs_review: bool = True
     reasons: tuple[str, ...] = ()
     alternatives: tuple[Any, ...] = ()
+    flagged: bool = False
 
     @property
     def found(self) -> bool:

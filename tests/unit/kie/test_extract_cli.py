@@ -100,7 +100,12 @@ def test_eval_kie_on_text_records(tmp_path: Path) -> None:
     assert summary["documents"] == 2 and summary["fields_scored"] == 4
     assert summary["micro_accuracy"] == 0.75
     assert summary["document_exact_rate"] == 0.5
-    assert summary["per_field"]["phone"] == {"accuracy": 0.5, "n": 2}
+    assert summary["per_field"]["phone"]["accuracy"] == 0.5 and summary["per_field"]["phone"]["n"] == 2
+    stp = summary["stp"]
+    assert stp["fields_with_value"] == 4
+    # The misread phone is right-looking: if it was accepted without review it counts against precision.
+    assert stp["auto_accepted_right"] <= 3
+    assert stp["accepted_precision"] == round(stp["auto_accepted_right"] / stp["auto_accepted"], 4)
     wrong = [json.loads(x) for x in errors.read_text(encoding="utf-8").splitlines()]
     assert wrong[0]["wrong"] == [{"field": "phone", "expected": "13900001112", "got": "13900001111"}]
 
@@ -167,3 +172,39 @@ def test_visualisation_draws_found_fields(tmp_path: Path) -> None:
     # Green box for the accepted name, red for the phone that needs review (two phones).
     assert ((pixels[:, :, 1] > 150) & (pixels[:, :, 0] < 80)).any()
     assert ((pixels[:, :, 0] > 200) & (pixels[:, :, 1] < 80)).any()
+
+
+def test_stp_counts_an_invented_value_as_a_wrong_acceptance() -> None:
+    from luodi.kie.evaluate import Score
+    from luodi.kie.result import Extraction, FieldResult
+
+    score = Score(complete=True, fields=("a", "b", "c"))
+    result = Extraction(
+        "x",
+        "s",
+        (
+            FieldResult("a", "right", score=0.99, needs_review=False),
+            FieldResult("b", "invented", score=0.97, needs_review=False),  # the label says: no value
+            FieldResult("c", "doubtful", score=0.5, needs_review=True),
+        ),
+        needs_review=True,
+    )
+    score.add({"a": "right", "c": "doubtful"}, result)
+    stp = score.summary()["stp"]
+    assert stp["fields_with_value"] == 2 and stp["auto_accepted"] == 2
+    assert stp["invented_accepted"] == 1 and stp["accepted_precision"] == 0.5
+    assert stp["auto_accept_rate"] == 0.5 and stp["review_rate"] == round(1 / 3, 4)
+    curve = {r["threshold"]: r for r in score.summary()["stp_curve"]}
+    assert curve[0.0]["accepted"] == 3 and curve[0.98]["accepted"] == 1 and curve[0.98]["precision"] == 1.0
+
+
+def test_eval_kie_writes_the_curve(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(json.dumps({"text": TEXT, "fields": {"name": "张三"}}, ensure_ascii=False), encoding="utf-8")
+    curve = tmp_path / "curve"
+    out = CliRunner().invoke(cli, ["eval", "kie", "--labels", str(labels), "-s", "contact", "--curve", str(curve)])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+    table = (tmp_path / "curve.md").read_text(encoding="utf-8")
+    assert "| threshold | auto-accepted | coverage | precision |" in table and "0.80 ←" in table
