@@ -66,14 +66,45 @@ def test_pretrained_load_gives_the_inference_models_outputs(v4: Any, paddle: Any
         assert (got.argmax(-1) == expected.argmax(-1)).all()
 
 
+@pytest.mark.parametrize(
+    ("bundle", "arch", "classes"), [("pp-ocrv5", "pplcnetv3", 18385), ("pp-ocrv6-small", "ppocrv6-small", 18710)]
+)
+def test_v5_and_v6_rebuilds_match_their_onnx_files(
+    require_bundle: Callable[[str], Any], paddle: Any, line_sets: dict[str, Path], bundle: str, arch: str, classes: int
+) -> None:
+    """The dynamic-graph rebuild, loaded from the shipped file, gives its outputs: tiny difference, same argmax."""
+    import onnxruntime as ort
+
+    from luodi.train.model import build_model
+    from luodi.train.weights import detect_architecture, load_pretrained
+
+    stock = require_bundle(bundle)
+    assert detect_architecture(stock.rec.model) == arch
+    model = build_model(classes, arch)
+    report = load_pretrained(model, stock.rec.model)
+    assert report.num_classes == classes
+    model.eval()
+    session = ort.InferenceSession(str(stock.rec.model), providers=["CPUExecutionProvider"])
+    images = sorted((line_sets["train"].parent / "images").glob("*.png"))[:2]
+    noise = np.random.default_rng(1).uniform(-1, 1, (2, 3, 48, 200)).astype(np.float32)
+    for x in (*(rec_input(p) for p in images), noise):
+        expected = session.run(None, {"x": x})[0]
+        got = model(paddle.to_tensor(x)).numpy()
+        assert got.shape == expected.shape
+        assert np.abs(got - expected).max() < 1e-4
+        assert (got.argmax(-1) == expected.argmax(-1)).all()
+
+
 def test_load_refuses_another_architecture(require_bundle: Callable[[str], Any], paddle: Any) -> None:
     from luodi.errors import ModelError
     from luodi.train.model import build_model
     from luodi.train.weights import load_pretrained
 
-    other = require_bundle("pp-ocrv5")
+    v6 = require_bundle("pp-ocrv6-small")
     with pytest.raises(ModelError, match=r"architecture|shape"):
-        load_pretrained(build_model(), other.rec.model)
+        load_pretrained(build_model(), v6.rec.model)
+    with pytest.raises(ModelError, match=r"shape"):
+        load_pretrained(build_model(), require_bundle("pp-ocrv5").rec.model)  # same layout, other dictionary
 
 
 def tiny_config(line_sets: dict[str, Path], out: Path, steps: int) -> Any:

@@ -9,6 +9,7 @@ bundle's detector and classifier.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -39,12 +40,14 @@ def load_run_model(run_dir: Path, checkpoint: str = "best") -> tuple[Any, Any]:
     dict_path = run_dir / "dict.txt"
     if not weights.is_file() or not dict_path.is_file():
         raise InputNotFoundError(f"{run_dir}: not a training run ({weights.name} or dict.txt missing)")
-    from luodi.train.model import build_model
-    from luodi.train.trainer import import_paddle
+    from luodi.train.model import DEFAULT_ARCH, build_model
+    from luodi.train.trainer import MODEL_INFO, import_paddle
 
     paddle = import_paddle()
     charset = read_charset(dict_path)
-    model = build_model(charset.num_classes)
+    info = run_dir / MODEL_INFO
+    arch = json.loads(info.read_text(encoding="utf-8"))["arch"] if info.is_file() else DEFAULT_ARCH
+    model = build_model(charset.num_classes, arch)
     model.set_state_dict(paddle.load(str(weights)))
     model.eval()
     return model, charset
@@ -138,8 +141,6 @@ def export_run(
     home: Path | None = None,
 ) -> ExportResult:
     """Export a run's checkpoint; with ``name``, register it in the zoo on top of the run's base bundle."""
-    import json
-
     run = Path(run_dir)
     model, charset = load_run_model(run, checkpoint)
     result = export_model(model, charset, Path(out_dir) if out_dir is not None else run / "export")

@@ -1,5 +1,5 @@
 # mypy: disable-error-code="no-any-return"
-"""PP-OCRv4 mobile recogniser in PaddlePaddle dynamic-graph code, in its deployed (re-parameterised) form.
+"""PP-OCRv4 (and v5) mobile recogniser in PaddlePaddle dynamic-graph code, in its deployed (re-parameterised) form.
 
 The shipped inference program has the PPLCNetV3 rep-branches already fused: each block is one
 convolution with a bias, a learnable scalar affine ("lab"), hard-swish and another scalar affine.
@@ -208,8 +208,20 @@ class RecModel(nn.Layer):
         return F.softmax(out, axis=2)
 
 
-def build_model(num_classes: int = DEFAULT_NUM_CLASSES) -> RecModel:
-    return RecModel(num_classes)
+# The recogniser layouts we rebuild, by the name a run records: PP-OCRv4 and v5 mobile share one
+# layout (v5 only has a larger dictionary); PP-OCRv6 small has its own (luodi.train.model_v6).
+ARCHITECTURES = ("pplcnetv3", "ppocrv6-small")
+DEFAULT_ARCH = "pplcnetv3"
+
+
+def build_model(num_classes: int = DEFAULT_NUM_CLASSES, arch: str = DEFAULT_ARCH) -> Any:
+    if arch == "pplcnetv3":
+        return RecModel(num_classes)
+    if arch == "ppocrv6-small":
+        from luodi.train.model_v6 import RecModelV6
+
+        return RecModelV6(num_classes)
+    raise ValueError(f"unknown recogniser architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
 
 
 def parameter_count(model: nn.Layer) -> int:

@@ -4,6 +4,7 @@ evaluation, best checkpoint kept, resumable.
 A run lives in one folder::
 
     RUN/config.json      the validated config            RUN/dict.txt       the (possibly extended) dictionary
+    RUN/model.json       the architecture and base model
     RUN/latest.*         last checkpoint (weights, optimizer, state json)
     RUN/best.pdparams    weights with the best eval line accuracy, RUN/best.json its numbers
     RUN/metrics.csv      step, loss, lr, eval numbers    RUN/curves.png     the same as a plot
@@ -47,6 +48,7 @@ from luodi.train.data import (
 log = logging.getLogger(__name__)
 
 STATE = "latest.json"
+MODEL_INFO = "model.json"  # the rebuilt layout a run trains (runs without it predate v6: PP-OCRv4's)
 
 
 def import_paddle() -> Any:
@@ -316,7 +318,7 @@ class Trainer:
         self._prepare_dir()  # cheap checks first: a bad --resume fails before paddle loads
         paddle = import_paddle()
         from luodi.train.model import build_model
-        from luodi.train.weights import load_pretrained
+        from luodi.train.weights import detect_architecture, load_pretrained
 
         paddle.seed(cfg.seed)
         synth_root = cfg.output_dir / "_synth"
@@ -349,9 +351,11 @@ class Trainer:
             self.say(f"eval: {eval_rep.summary()}")
 
         onnx_path, _ = base_files(cfg.base, self.home)
-        model = build_model(base_cs.num_classes)
+        arch = detect_architecture(onnx_path, base_cs.num_classes)
+        model = build_model(base_cs.num_classes, arch)
         load_pretrained(model, onnx_path)
         extend_head(model, base_cs, charset, seed=cfg.seed)
+        _write_json(self.run_dir / MODEL_INFO, {"arch": arch, "base": cfg.base, "num_classes": charset.num_classes})
 
         steps_per_epoch = math.ceil(len(train_lines) / cfg.Train.batch_size)
         total = cfg.Train.steps if cfg.Train.steps is not None else steps_per_epoch * (cfg.Train.epochs or 1)

@@ -9,6 +9,7 @@ any architectural mismatch fails loudly instead of loading garbage.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,18 @@ import numpy as np
 
 from luodi.errors import ModelError
 
-# Names paddle2onnx invents for graph constants that are not trained parameters.
-_NOT_PARAMS = ("p2o.", "fill_constant")
+# Paddle's own parameter names (``conv2d_157.w_0``, ``learnable_affine_block_3.w_1``): trained tensors.
+_PARAM_NAME = re.compile(r"^[a-z][a-z0-9_]*_\d+\.(w|b)_\d+$")
+# Newer paddle2onnx exports fold some parameters into renamed tensors: conv biases reshaped to
+# [1, C, 1, 1] (``p2o.pd_op.reshape.N.0``) and layer-norm scales/shifts (``helper.reshape.N``).
+# Scalars under those prefixes are graph constants (GELU's sqrt 2, epsilons), never parameters.
+_RENAMED_PARAM_PREFIXES = ("p2o.pd_op.reshape.", "helper.reshape.")
+
+
+def _is_parameter(name: str, value: np.ndarray) -> bool:
+    if _PARAM_NAME.match(name):
+        return True
+    return name.startswith(_RENAMED_PARAM_PREFIXES) and value.dtype.kind == "f" and value.size > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +57,16 @@ def read_onnx_parameters(path: Path) -> list[tuple[str, np.ndarray]]:
         consts[init.name] = numpy_helper.to_array(init)
     ordered: list[tuple[str, np.ndarray]] = []
     seen: set[str] = set()
+    # Identity nodes only rename: follow them back to the tensor they pass on
+    alias = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "Identity"}
     for node in model.graph.node:
-        if node.op_type == "Constant":
+        if node.op_type in ("Constant", "Identity"):
             continue
-        for name in node.input:
-            if name in consts and name not in seen and not name.startswith(_NOT_PARAMS):
+        for raw in node.input:
+            name = raw
+            while name in alias:
+                name = alias[name]
+            if name in consts and name not in seen and _is_parameter(name, consts[name]):
                 seen.add(name)
                 ordered.append((name, consts[name]))
     return ordered
@@ -66,6 +82,23 @@ def onnx_character_metadata(path: Path) -> str | None:
     return None
 
 
+def detect_architecture(onnx_path: Path, num_classes: int | None = None) -> str:
+    """The rebuilt layout whose parameter shapes are exactly the ONNX recogniser's, or ModelError."""
+    from luodi.train.model import ARCHITECTURES, build_model
+
+    params = read_onnx_parameters(onnx_path)
+    classes = num_classes or int(params[-1][1].shape[0])
+    shapes = [int(np.prod(a.shape)) for _, a in params]
+    for arch in ARCHITECTURES:
+        model = build_model(classes, arch)
+        if [int(np.prod(t.shape)) for t in model.state_dict().values()] == shapes:
+            return arch
+    raise ModelError(
+        f"{onnx_path}: {len(params)} parameter tensors match none of the rebuilt recogniser layouts "
+        f"({', '.join(ARCHITECTURES)}); fine-tuning needs a PP-OCRv4/v5 mobile or PP-OCRv6 small base"
+    )
+
+
 def load_pretrained(model: Any, onnx_path: Path) -> LoadReport:
     """Copy the ONNX recogniser's parameters (BN statistics included) into ``model`` in place."""
     params = read_onnx_parameters(onnx_path)
@@ -73,13 +106,16 @@ def load_pretrained(model: Any, onnx_path: Path) -> LoadReport:
     targets = list(state.items())
     if len(params) != len(targets):
         raise ModelError(
-            f"{onnx_path}: {len(params)} parameter tensors, the PP-OCRv4 rec architecture has {len(targets)}; "
-            "this base model has a different architecture"
+            f"{onnx_path}: {len(params)} parameter tensors, the {type(model).__name__} architecture has "
+            f"{len(targets)}; this base model has a different architecture"
         )
     new_state: dict[str, np.ndarray] = {}
     values = 0
-    for (src_name, array), (dst_name, tensor) in zip(params, targets, strict=True):
+    for (src_name, stored), (dst_name, tensor) in zip(params, targets, strict=True):
         shape = list(tensor.shape)
+        array = stored
+        if list(array.shape) != shape and array.size == tensor.size and array.squeeze().shape == tuple(shape):
+            array = array.reshape(shape)  # a conv bias the export stored as [1, C, 1, 1]
         if list(array.shape) != shape:
             raise ModelError(
                 f"{onnx_path}: parameter {src_name} has shape {list(array.shape)}, layer {dst_name} expects {shape}"
