@@ -28,7 +28,8 @@ _LAYOUT_HELP = (
     type=click.Choice(DEGRADES),
     default="clean",
     show_default=True,
-    help="clean renders, or hard: rotation, perspective, blur, noise, thermal fading, low resolution, JPEG.",
+    help="clean renders; hard: rotation, perspective, blur, noise, thermal fading, low resolution, JPEG; "
+    "scan / photo / photo_hard: photo-like renders (paper, background, folds, shadow, glare, stamps, camera blur).",
 )
 @click.option(
     "--fill",
@@ -68,7 +69,7 @@ def waybill(
 ) -> None:
     """Render synthetic waybills into OUT/images/*.jpg and OUT/labels.jsonl.
 
-    Each labels.jsonl record is {"image", "layout", "holdout", "degrade", "fields", "meta"}; "fields"
+    Each labels.jsonl record is {"image", "layout", "holdout", "split", "degrade", "fill", "fields", "meta"}; "fields"
     uses the waybill schema's names (phones as digits, weight_kg a number, address parts).
     """
     options = WaybillOptions(

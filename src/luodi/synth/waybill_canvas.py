@@ -3,13 +3,15 @@ wrapping, boxes, dashed rules and a fake barcode (bars drawn as rectangles, not 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from luodi.synth.fonts import Font, available_fonts
+from luodi.synth.fonts import FONT_DIRS, Font, available_fonts
 
 Color = tuple[int, int, int]
 
@@ -36,15 +38,42 @@ _FAMILY_KEYS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
+# Faces of further Debian packages (fonts-lxgw-wenkai, fonts-smiley-sans, fonts-arphic-gkai00mp,
+# fonts-arphic-gbsn00lp), one face per file: (family name, kind, regular file, bold file).
+_EXTRA_FILES: tuple[tuple[str, str, str, str | None], ...] = (
+    ("lxgw-wenkai", "kai", "LXGWWenKai-Regular.ttf", "LXGWWenKai-Bold.ttf"),
+    ("lxgw-wenkai-light", "kai", "LXGWWenKai-Light.ttf", None),
+    ("smiley-sans", "sans", "SmileySans-Oblique.ttf", None),
+    ("ar-pl-kaiti-gb", "kai", "gkai00mp.ttf", None),
+    ("ar-pl-sungti-gb", "ming", "gbsn00lp.ttf", None),
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _extra_families() -> tuple[FontFamily, ...]:
+    found: dict[str, Path] = {}
+    for d in FONT_DIRS:
+        if d.is_dir():
+            for path in sorted(d.rglob("*.tt[fc]")):
+                found.setdefault(path.name, path)
+    out = []
+    for name, kind, regular, bold in _EXTRA_FILES:
+        if regular in found:
+            bold_font = Font(f"{name}-bold", found[bold], 0, kind) if bold and bold in found else None
+            out.append(FontFamily(name, Font(name, found[regular], 0, kind), bold_font))
+    return tuple(out)
+
+
 def available_families() -> tuple[FontFamily, ...]:
     """The CJK font families installed on this machine (raises ConfigError naming the apt command
     when there is none)."""
     by_key = {f.key: f for f in available_fonts()}
-    return tuple(
+    known = tuple(
         FontFamily(name, by_key[regular], by_key.get(bold) if bold else None)
         for name, regular, bold in _FAMILY_KEYS
         if regular in by_key
     )
+    return known + _extra_families()
 
 
 def covers(family: FontFamily, text: str) -> bool:
@@ -59,6 +88,7 @@ class Style:
     ink: Color
     paper: Color
     gray: Color  # secondary text (small labels)
+    hand: FontFamily | None = None  # handwriting-like face for forms filled by hand
 
 
 class Canvas:
@@ -71,6 +101,8 @@ class Canvas:
         self.image = Image.new("RGB", (width, height), style.paper)
         self.draw = ImageDraw.Draw(self.image)
         self.bottom = 0  # lowest y drawn so far, to crop the page
+        # The text layer: every string drawn and its box, in drawing order (tests check labels against it).
+        self.texts: list[tuple[str, tuple[int, int, int, int]]] = []
 
     def font(
         self, size: int, bold: bool = False, family: FontFamily | None = None
@@ -102,7 +134,51 @@ class Canvas:
         self.draw.text((x, y), text, font=font, fill=color, stroke_width=stroke, stroke_fill=color)
         box = self.draw.textbbox((x, y), text, font=font, stroke_width=stroke)
         self.bottom = max(self.bottom, int(box[3]))
-        return (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+        out = (int(box[0]), int(box[1]), int(box[2]), int(box[3]))
+        if text.strip():
+            self.texts.append((text, out))
+        return out
+
+    def hand(
+        self,
+        x: float,
+        y: float,
+        text: str,
+        size: int,
+        *,
+        family: FontFamily,
+        rng: np.random.Generator,
+        fill: Color = (25, 45, 140),
+        slant: float = 0.0,
+    ) -> tuple[int, int, int, int]:
+        """``text`` as if written by hand: each character on its own, slightly turned, scaled and off
+        the baseline, spacing uneven, the line drifting up or down (``slant`` pixels per character
+        on average). Returns the box of what was drawn."""
+        cx, drift = float(x), 0.0
+        x0, y0, x1, y1 = int(x), int(y), int(x), int(y)
+        for ch in text:
+            if ch.isspace():
+                cx += size * float(rng.uniform(0.3, 0.6))
+                continue
+            s = max(8, int(size * float(rng.uniform(0.88, 1.12))))
+            font = family.regular.get(s)
+            glyph = Image.new("L", (s * 2, s * 2), 0)
+            ImageDraw.Draw(glyph).text((s / 2, s / 2), ch, font=font, fill=255, stroke_width=int(rng.random() < 0.3))
+            glyph = glyph.rotate(float(rng.uniform(-7, 7)), resample=Image.Resampling.BILINEAR)
+            drift += slant + float(rng.normal(0, size * 0.03))
+            gy = y + drift + float(rng.normal(0, size * 0.04)) - s / 2
+            gx = cx - s / 2
+            self.image.paste(Image.new("RGB", glyph.size, fill), (int(gx), int(gy)), glyph)
+            bbox = glyph.getbbox()
+            if bbox:
+                x0, y0 = min(x0, int(gx + bbox[0])), min(y0, int(gy + bbox[1]))
+                x1, y1 = max(x1, int(gx + bbox[2])), max(y1, int(gy + bbox[3]))
+            advance = font.getlength(ch)
+            cx += advance * float(rng.uniform(0.92, 1.15)) + size * float(rng.uniform(-0.02, 0.08))
+        self.bottom = max(self.bottom, y1)
+        if text.strip():
+            self.texts.append((text, (x0, y0, x1, y1)))
+        return (x0, y0, x1, y1)
 
     def text_right(self, right: float, y: float, text: str, size: int, *, bold: bool = False) -> None:
         self.text(right - self.text_width(text, size, bold), y, text, size, bold=bold)
@@ -199,4 +275,6 @@ class Canvas:
     def finish(self, margin: int = 24, min_height: int = 0) -> Image.Image:
         """The page cropped below the lowest drawn element."""
         height = min(self.height, max(self.bottom + margin, min_height))
-        return self.image.crop((0, 0, self.width, height))
+        out = self.image.crop((0, 0, self.width, height))
+        out.info["texts"] = list(self.texts)  # the text layer travels with the page
+        return out

@@ -68,6 +68,7 @@ def blank(c: WaybillContent, rng: np.random.Generator) -> WaybillContent:
         remarks="",
         printed_at="",
         sort_code="",
+        order_number="",
         fill="blank",
         hints=hints,
     )
@@ -108,5 +109,6 @@ def placeholder(c: WaybillContent, rng: np.random.Generator) -> WaybillContent:
         remarks=_pick(rng, REMARK_PLACEHOLDERS) if rng.random() < 0.4 else None,
         printed_at="XXXX-XX-XX XX:XX",
         sort_code="XXX-XX XX",
+        order_number="XXXXXXXXXXXXXXXX",
         fill="placeholder",
     )

@@ -53,6 +53,8 @@ class WaybillContent:
     fill: Fill = "full"
     # Printed hints drawn (in the secondary colour) where a blank form's address goes, per role.
     hints: dict[str, str] = field(default_factory=dict)
+    product: str = "标准快递"  # the carrier's product name (标准快递, 经济快递, 特快专递, …)
+    order_number: str = ""  # the shop's order number: printed on e-waybills, never the tracking number
 
     def address_text(self, party: Party) -> str:
         return (" " if self.spaced_address else "").join(party.address_parts)
@@ -494,9 +496,9 @@ def paper_form(c: WaybillContent, style: Style, rng: np.random.Generator) -> Ima
     """A landscape multi-part paper waybill: sender and receiver sections side by side, each with
     generic 姓名 / 电话 / 地址 labels on underlines, filled in by "hand" (a kai face in blue)."""
     form_ink = _FORM_INK if rng.random() < 0.6 else (30, 120, 70)
-    printed = Style(style.family, style.size, form_ink, style.paper, form_ink)
+    printed = Style(style.family, style.size, form_ink, style.paper, form_ink, style.hand)
     cv = Canvas(1200, 1000, printed)
-    hand_family = next(
+    hand_family = style.hand or next(
         (f for f in available_families() if f.name == "ar-pl-ukai" and covers(f, _all_values(c))), style.family
     )
     hand_size = int(style.size * 1.1)
@@ -659,6 +661,8 @@ class Layout:
     render: Callable[[WaybillContent, Style, np.random.Generator], Image.Image]
     holdout: bool
     description: str
+    mask_rate: float = 0.0  # share of pages whose phones are printed masked (138****5678)
+    hand: bool = False  # filled in by hand: a handwriting-like face is picked for it
 
 
 LAYOUTS: dict[str, Layout] = {
@@ -670,7 +674,13 @@ LAYOUTS: dict[str, Layout] = {
         Layout("boxed_table", boxed_table, True, "label cell | value cell grid"),
         Layout("two_part_stub", two_part_stub, True, "parties printed twice: main part and tear-off stub"),
         Layout("inline_strip", inline_strip, True, "narrow thermal slip, each party one run-together text"),
-        Layout("paper_form", paper_form, True, "landscape pre-printed form, sections side by side, filled by hand"),
+        Layout(
+            "paper_form",
+            paper_form,
+            True,
+            "landscape pre-printed form, sections side by side, filled by hand",
+            hand=True,
+        ),
         Layout(
             "bilingual_sheet",
             bilingual_sheet,

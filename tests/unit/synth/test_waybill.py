@@ -11,7 +11,6 @@ import pytest
 from click.testing import CliRunner
 
 from luodi.errors import ConfigError, InputNotFoundError, LabelFormatError
-from luodi.synth import waybill_canvas
 from luodi.synth.text import read_express_ner
 from luodi.synth.waybill import (
     DEV_LAYOUTS,
@@ -56,7 +55,7 @@ _RECORDS = [
     [("P", "只有名"), ("T", "13240110660")],  # no address: not usable as a waybill party
 ]
 
-_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-\d{7,8})$")
+_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-\d{7,8}|1[3-9]\d\*{4}\d{4})$")
 _TRACKING = {
     "SF": r"SF\d{13}",
     "ZTO": r"7[358]\d{12}",
@@ -123,19 +122,11 @@ def test_sample_depends_only_on_seed_and_index(ner_file: Path, tmp_path: Path) -
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
-def test_layout_prints_every_labelled_field(layout: str, ner_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    drawn: list[str] = []
-    original = waybill_canvas.Canvas.text
-
-    def recording(self: waybill_canvas.Canvas, x: float, y: float, text: str, size: int, **kw: object) -> object:
-        drawn.append(text)
-        return original(self, x, y, text, size, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(waybill_canvas.Canvas, "text", recording)
+def test_layout_prints_every_labelled_field(layout: str, ner_file: Path) -> None:
     for index in range(4):  # several draws: optional fields and label variants differ per sample
-        drawn.clear()
         opts = _opts(ner_file, layouts=(layout,), seed=index, landline_rate=0.5)
         sample = render_waybill(index, opts)
+        drawn = [text for text, _ in sample.text_layer]
         f = sample.fields
         assert sample.layout == layout and sample.holdout == LAYOUTS[layout].holdout
         required = {"carrier", "tracking_number"} | {
@@ -158,11 +149,14 @@ def test_layout_prints_every_labelled_field(layout: str, ner_file: Path, monkeyp
             number, unit = float(printed.group(1)), printed.group(2)
             kg = {"kg": number, "KG": number, "公斤": number, "g": number / 1000, "斤": number / 2}[unit]
             assert kg == pytest.approx(f["weight_kg"])
-        if layout == "two_part_stub":
-            assert page.count(f["receiver_name"]) >= 2 and page.count(f["sender_name"]) >= 2
+        if layout in ("two_part_stub", "ewaybill_3stub"):
+            copies = 3 if layout == "ewaybill_3stub" else 2
+            assert page.count(_norm(f["receiver_name"])) >= copies and page.count(_norm(f["sender_name"])) >= 2
+        if sample.meta["order_number"]:  # the order number is printed and is not the tracking number
+            assert sample.meta["order_number"] in page and sample.meta["order_number"] != f["tracking_number"]
         h, w, c = sample.image.shape
         assert c == 3 and sample.image.dtype == np.uint8
-        assert 500 <= w <= 1300 and 300 <= h <= 2400
+        assert 500 <= w <= 1300 and 250 <= h <= 2400
         dark = float((sample.image.mean(axis=2) < 128).mean())
         assert 0.02 < dark < 0.5  # text and bars drawn, page not swamped
 
@@ -201,7 +195,7 @@ def test_hard_degradations_keep_a_plausible_page(ner_file: Path) -> None:
         assert hard.fields == clean.fields  # degradation never changes the content
         ch, cw = clean.image.shape[:2]
         hh, hw = hard.image.shape[:2]
-        assert min(hh, hw) >= 400
+        assert min(hh, hw) >= min(400, int(0.8 * min(ch, cw)))
         assert 0.5 <= hh / ch <= 1.35 and 0.5 <= hw / cw <= 1.35
         assert hard.image.dtype == np.uint8 and hard.image.shape[2] == 3
         applied = hard.meta["degradations"]
@@ -217,7 +211,7 @@ def test_labels_round_trip(ner_file: Path, tmp_path: Path) -> None:
     assert read_labels(tmp_path / "labels.jsonl") == records
     assert [r["layout"] for r in records] == list(LAYOUTS)  # round-robin over the chosen layouts
     first = json.loads((tmp_path / "labels.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert set(first) == {"image", "layout", "holdout", "degrade", "fill", "fields", "meta"}
+    assert set(first) == {"image", "layout", "holdout", "split", "degrade", "fill", "fields", "meta"}
     assert first["fill"] == "full"
 
 
@@ -265,10 +259,12 @@ def test_fields_match_the_shared_ner_records(shared_dir: Path) -> None:
     for index in range(15):
         sample = render_waybill(index, opts)
         for role in ("receiver", "sender"):
+            if sample.meta["families"]["parties"][role] != "ner":
+                continue  # companies keep an NER address, generated parties have none
             ents = records[sample.meta["ner_records"][role]].entities()
             f = sample.fields
             assert f[f"{role}_name"] == ents["P"]
-            if not sample.meta["landline"][role]:
+            if not sample.meta["landline"][role] and not sample.meta["masked_phones"]:
                 assert f[f"{role}_phone"] == ents["T"]
             assert f[f"{role}_address"] == "".join(ents.get(k, "") for k in ("A1", "A2", "A3", "A4"))
             for tag, part in (("A1", "province"), ("A2", "city"), ("A3", "district"), ("A4", "detail")):

@@ -1,0 +1,372 @@
+"""Waybill layouts modelled on real forms: thermal e-waybills with stubs, shop labels, carbon forms.
+
+- ``ewaybill_3stub`` (dev): the 100 x 180 mm thermal e-waybill (800 x 1440 px at 203 dpi) in three
+  parts torn along dashed lines: the main part (logo, product name such as 标准快递, sort code,
+  barcode, the receiver large and the sender small), a customer stub and a shipper stub that repeat
+  the parties, with an 订单号 (the shop's order number, not the tracking number) and often masked
+  phones (138****5678).
+- ``shop_label`` (dev): a shop's shipping label: the shop (…旗舰店 or a company) as the sender, an
+  order number, a product table and the buyer's note.
+- ``ewaybill_compact`` (holdout): a 76 x 130 mm two-part label, sort code in white on black, the
+  parties as run-on lines, the product name printed vertically down the right edge.
+- ``carbon_form`` (holdout): a multi-part carbon paper form printed in colour, filled by hand in a
+  handwriting-like face (per-character jitter, the writing off its lines and across the boxes), its
+  tracking number pre-printed in red, checkboxes for the product, a 省 / 市 / 区县 grid over the
+  address lines; the photo step gives it carbon ghosting.
+
+The split is recorded in :mod:`luodi.synth.families`; holdout layouts must not be looked at while
+working on the extractor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from luodi.synth.waybill_canvas import Canvas, Style
+from luodi.synth.waybill_data import Party, Phone
+from luodi.synth.waybill_layouts import Layout, WaybillContent, _colon, _goods_rows, _ordered, _pick
+
+_SERVICE = "快件送达收件人地址，经收件人或收件人（寄件人）允许的代收人签字，视为送达。"
+
+
+def _sort_block(cv: Canvas, c: WaybillContent, y: int, size: int, *, inverted: bool) -> int:
+    if not c.sort_code:
+        return y
+    if inverted:
+        w = cv.text_width(c.sort_code, size, bold=True) + 30
+        cv.rect(30, y, 30 + w, y + size + 16, fill=cv.style.ink)
+        cv.text(45, y + 4, c.sort_code, size, bold=True, fill=cv.style.paper)
+    else:
+        cv.text_center(cv.width / 2, y, c.sort_code, size, bold=True)
+    return y + size + 22
+
+
+def _party_block(
+    cv: Canvas, c: WaybillContent, role: str, party: Party, phone: Phone, *, y: int, size: int, x: int = 30
+) -> int:
+    """A tag (收 / 寄) box, then NAME PHONE and the address wrapped beside it."""
+    tag = int(size * 1.5)
+    ch = "收" if role == "receiver" else "寄"
+    cv.rect(x, y + 4, x + tag, y + 4 + tag, width=3)
+    cv.text(x + (tag - size) / 2, y + 4 + (tag - size) / 2 - 2, ch, size, bold=True)
+    tx = x + tag + 16
+    cv.text(tx, y, f"{party.name}  {phone.printed}".strip(), size, bold=role == "receiver")
+    y += int(size * 1.45)
+    for line, color in c.address_lines(cv, party, role, size, cv.width - tx - 30):
+        cv.text(tx, y, line, size, fill=color, bold=role == "receiver")
+        y += int(size * 1.4)
+    return max(y, int(y + 4)) + 8
+
+
+def _order_line(cv: Canvas, c: WaybillContent, x: float, y: int, *, size: int, rng: np.random.Generator) -> int:
+    if not c.order_number:
+        return y
+    label = _pick(rng, ("订单号", "订单编号", "商家订单号", "平台订单号"))
+    cv.text(x, y, f"{label}{_colon(rng)}{c.order_number}", size)
+    return y + int(size * 1.5)
+
+
+def ewaybill_3stub(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    cv = Canvas(800, 1440, style)
+    s = style.size
+    y = 18
+    logo = int(s * 1.5)
+    cv.text(30, y, c.carrier.name, logo, bold=True)
+    box_w = cv.text_width(c.product, int(s * 1.1), bold=True) + 24
+    cv.rect(cv.width - 30 - box_w, y, cv.width - 30, y + int(s * 1.6), width=3)
+    cv.text(cv.width - 18 - box_w, y + 4, c.product, int(s * 1.1), bold=True)
+    y += logo + 18
+    cv.hline(20, cv.width - 20, y)
+    y = _sort_block(cv, c, y + 10, int(s * 1.9), inverted=rng.random() < 0.4)
+    cv.hline(20, cv.width - 20, y)
+    bar_h = int(s * 2.6)
+    cv.barcode(120, y + 10, cv.width - 240, bar_h, c.tracking)
+    y += bar_h + 14
+    cv.text_center(cv.width / 2, y, " ".join(c.tracking[i : i + 4] for i in range(0, len(c.tracking), 4)), s)
+    y += int(s * 1.5)
+    cv.hline(20, cv.width - 20, y)
+    for role, party, phone in _ordered(c, rng, 0.0):
+        size = int(s * (1.15 if role == "receiver" else 0.85))
+        y = _party_block(cv, c, role, party, phone, y=y + 10, size=size)
+        cv.hline(20, cv.width - 20, y)
+    small = max(12, int(s * 0.6))
+    cv.text(30, y + 8, "签收人：", small)
+    cv.text(cv.width / 2, y + 8, "签收时间：    年   月   日", small)
+    cv.text(30, y + 10 + int(small * 1.6), _SERVICE, small)
+    y += int(small * 4.2)
+    # customer stub: tracking, both parties again in small print, goods and the order number
+    for stub in ("客户联", "寄件联"):
+        cv.dashed(10, cv.width - 10, y)
+        y += 14
+        cv.text(30, y, c.carrier.name, int(s * 0.8), bold=True)
+        cv.text_right(cv.width - 30, y, stub, int(s * 0.7))
+        y += int(s * 1.2)
+        cv.barcode(30, y, cv.width * 0.5, int(s * 1.3), c.tracking)
+        cv.text(cv.width * 0.55, y + int(s * 0.3), c.tracking, int(s * 0.8))
+        y += int(s * 1.6)
+        sz = int(s * 0.75)
+        for role, party, phone in _ordered(c, rng, 0.0):
+            who = "收件人" if role == "receiver" else "寄件人"
+            cv.text(30, y, f"{who}{_colon(rng)}{party.name} {phone.printed}", sz)
+            y += int(sz * 1.4)
+            if stub == "客户联" or role == "receiver":
+                for line, color in c.address_lines(cv, party, role, sz, cv.width - 60):
+                    cv.text(30, y, line, sz, fill=color)
+                    y += int(sz * 1.4)
+        if stub == "寄件联":
+            y = _goods_rows(cv, c, y + 4, rng)
+        y = _order_line(cv, c, 30, y + 2, size=sz, rng=rng)
+        y += 6
+    cv.text(30, y, f"打印时间{_colon(rng)}{c.printed_at}", small)
+    return cv.finish(margin=16)
+
+
+def ewaybill_compact(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    cv = Canvas(608, 1400, style)
+    s = max(18, int(style.size * 0.85))
+    y = 14
+    cv.text(24, y, c.carrier.name, int(s * 1.2), bold=True)
+    cv.qr(cv.width - 24 - 3 * s, y, 3 * s, rng)
+    y = _sort_block(cv, c, y + int(s * 1.6), int(s * 1.7), inverted=True)
+    right = cv.width - 24 - s - 10  # a strip down the right edge for the vertical product name
+    cv.barcode(24, y, right - 48, int(s * 2.2), c.tracking)
+    y += int(s * 2.2) + 6
+    cv.text(24, y, c.tracking, s, bold=True)
+    y += int(s * 1.5)
+    top = y
+    for role, party, phone in _ordered(c, rng, 0.0):
+        size = s if role == "receiver" else int(s * 0.8)
+        head = "收件：" if role == "receiver" else "寄件："
+        text = f"{head}{party.name} {phone.printed} {c.address_text(party) or c.hints.get(role, '')}"
+        for line in cv.wrap(text, size, right - 40):
+            cv.text(24, y, line, size, bold=role == "receiver")
+            y += int(size * 1.35)
+        y += 8
+        cv.hline(16, right, y)
+        y += 8
+    ty = top
+    for ch in c.product:  # the product name written down the right edge
+        cv.text(right + 8, ty, ch, s, bold=True)
+        ty += int(s * 1.2)
+    cv.vline(right, top - 4, max(y, ty))
+    y = max(y, ty) + 6
+    cv.dashed(8, cv.width - 8, y)
+    y += 12
+    sz = int(s * 0.75)
+    cv.text(24, y, f"{c.carrier.name}  {c.tracking}", sz)
+    y += int(sz * 1.5)
+    cv.text(24, y, f"收件人：{c.receiver.name} {c.receiver_phone.printed}", sz)
+    y += int(sz * 1.5)
+    y = _order_line(cv, c, 24, y, size=sz, rng=rng)
+    y = _goods_rows(cv, c, y, rng, x=24)
+    cv.text(24, y, f"打印 {c.printed_at}", max(12, int(s * 0.6)))
+    return cv.finish(margin=14)
+
+
+def shop_label(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    cv = Canvas(800, 1500, style)
+    s = style.size
+    y = 20
+    cv.text(30, y, c.carrier.name, int(s * 1.3), bold=True)
+    cv.text_right(cv.width - 30, y + 4, c.product, s, bold=True)
+    y += int(s * 1.8)
+    cv.barcode(30, y, cv.width * 0.6, int(s * 2.2), c.tracking)
+    cv.text(cv.width * 0.6 + 50, y + int(s * 0.6), c.tracking, int(s * 0.9), bold=True)
+    y += int(s * 2.2) + 16
+    cv.hline(20, cv.width - 20, y)
+    y += 12
+    for role, party, phone in _ordered(c, rng, 0.0):
+        words = ("收货人", "收件人") if role == "receiver" else ("发货人", "寄件人", "店铺")
+        head = f"{_pick(rng, words)}{_colon(rng)}"
+        cv.text(30, y, f"{head}{party.name}", s, bold=role == "receiver")
+        cv.text_right(cv.width - 30, y, phone.printed, s)
+        y += int(s * 1.45)
+        addr_head = "收货地址：" if role == "receiver" else "发货地址："
+        hw = cv.text_width(addr_head, s)
+        cv.text(30, y, addr_head, s)
+        for line, color in c.address_lines(cv, party, role, s, cv.width - 60 - hw):
+            cv.text(30 + hw, y, line, s, fill=color)
+            y += int(s * 1.4)
+        y += 6
+        cv.hline(20, cv.width - 20, y)
+        y += 12
+    y = _order_line(cv, c, 30, y, size=int(s * 0.85), rng=rng)
+    if c.item is not None:  # the product table: the item is the one product of the order
+        small = int(s * 0.8)
+        cols = (30, 420)
+        cv.rect(20, y, cv.width - 20, y + int(small * 3.2), width=1)
+        cv.hline(20, cv.width - 20, y + int(small * 1.6), width=1)
+        cv.text(cols[0], y + 4, "商品名称", small, bold=True)
+        cv.text(cols[1], y + 4, "规格", small, bold=True)
+        cv.text(cols[0], y + int(small * 1.6) + 4, c.item, small)
+        cv.text(cols[1], y + int(small * 1.6) + 4, _pick(rng, ("默认", "颜色分类：黑色", "标准装", "M码")), small)
+        y += int(small * 3.2) + 12
+    if c.remarks is not None:
+        cv.text(30, y, f"买家留言{_colon(rng)}{c.remarks}", int(s * 0.85))
+        y += int(s * 1.4)
+    for label, value in (("重量", c.weight.printed if c.weight else None), ("包裹数", c.pieces_text or None)):
+        if value is not None or c.fill == "blank":
+            cv.text(30, y, f"{label}{_colon(rng)}{value or ''}", int(s * 0.85))
+            y += int(s * 1.4)
+    cv.text(30, y + 6, f"打印时间{_colon(rng)}{c.printed_at}", max(12, int(s * 0.6)))
+    cv.bottom += 12
+    return cv.finish()
+
+
+_CARBON_INKS = ((175, 40, 50), (30, 110, 70), (40, 70, 150))
+_CARBON_PEN = (60, 50, 140)  # carbon copies come out blue-violet
+
+
+def _carbon_section(
+    cv: Canvas, c: WaybillContent, role: str, party: Party, phone: Phone, *, span: tuple[int, int], y: int,
+    rng: np.random.Generator,
+) -> int:  # fmt: skip
+    """One party's boxes: 姓名 / 电话 / 单位名称 / 地址 with the 省 市 区县 grid, written by hand."""
+    x0, x1 = span
+    s = int(cv.style.size * 0.75)
+    hand = cv.style.hand or cv.style.family
+    hs = int(cv.style.size * 1.05)
+    who = "收件人" if role == "receiver" else "寄件人"
+    cv.rect(x0, y, x1, y + int(s * 1.8), fill=cv.style.ink)
+    cv.text(x0 + 10, y + 4, f"{who}信息", s, bold=True, fill=cv.style.paper)
+    y += int(s * 1.8)
+    rows = [("姓名", party.name, 0.5), ("电话", phone.printed, 1.0)]
+    cx = x0
+    for label, value, share in rows:
+        right = x0 + (x1 - x0) * share
+        cv.rect(cx, y, right, y + int(s * 2.8), width=1)
+        cv.text(cx + 6, y + 4, label, s)
+        if value:
+            cv.hand(
+                cx + 6 + float(rng.uniform(0, 20)), y + int(s * 1.5), value, hs, family=hand, rng=rng, fill=_CARBON_PEN
+            )
+        cx = int(right)
+    y += int(s * 2.8)
+    cv.rect(x0, y, x1, y + int(s * 1.8), width=1)
+    cv.text(x0 + 6, y + 4, "单位名称", s)
+    y += int(s * 1.8)
+    address = c.address_text(party)
+    lines = cv.wrap(address, hs, ((x1 - x0) - 30) * 0.92, family=hand) if address else []
+    box_h = max(int(s * 6.2), int(s * 2.2 + len(lines) * hs * 1.45))
+    cv.rect(x0, y, x1, y + box_h, width=1)
+    cv.text(x0 + 6, y + 4, "地址", s)
+    gx = x0 + 6 + cv.text_width("地址", s) + 30
+    for mark in ("省", "市", "区县"):  # the printed district grid
+        gx += int((x1 - x0) * 0.2)
+        cv.text(gx, y + 4, mark, s)
+    if lines:
+        ly = y + int(s * 1.6) + float(rng.uniform(-6, 10))
+        for line in lines:
+            slant = float(rng.uniform(-0.8, 0.8))
+            cv.hand(
+                x0 + 12 + float(rng.uniform(-4, 14)), ly, line, hs, family=hand, rng=rng, fill=_CARBON_PEN, slant=slant
+            )
+            ly += hs * 1.45
+    elif c.hints.get(role):
+        cv.text(x0 + 12, y + int(s * 2.2), c.hints[role], s, fill=cv.style.gray)
+    return y + box_h
+
+
+def carbon_form(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    ink = _CARBON_INKS[int(rng.integers(0, len(_CARBON_INKS)))]
+    printed = Style(style.family, style.size, ink, style.paper, ink, style.hand)
+    cv = Canvas(1240, 900, printed)
+    s = int(style.size * 0.75)
+    hand = style.hand or style.family
+    y = 18
+    cv.text(24, y, c.carrier.name, int(s * 2.2), bold=True)
+    cv.text(24, y + int(s * 2.6), "国内快递详情单  第一联 寄件人存根", s)
+    if c.tracking:
+        cv.barcode(cv.width - 460, y, 420, int(s * 2.6), c.tracking)
+        cv.text(cv.width - 460, y + int(s * 2.8), c.tracking, int(s * 1.3), bold=True, fill=(200, 20, 30))
+    y += int(s * 5.0)
+    mid = cv.width // 2
+    bottoms = []
+    for i, (role, party, phone) in enumerate(_ordered(c, rng, 0.0) if rng.random() < 0.3 else _sender_first(c)):
+        x0, x1 = (20, mid - 6) if i == 0 else (mid + 6, cv.width - 20)
+        bottoms.append(_carbon_section(cv, c, role, party, phone, span=(x0, x1), y=y, rng=rng))
+    y = max(bottoms) + 10
+    cv.rect(20, y, cv.width - 20, y + int(s * 3.0), width=1)
+    x = 30
+    for product in ("标准快递", "经济快递", "特快专递"):
+        cv.rect(x, y + 10, x + s, y + 10 + s, width=1)
+        if product == c.product:
+            cv.hand(
+                x + 2,
+                y + 10 + s / 2,
+                "✓" if hand.regular.covers("✓") else "X",
+                s,
+                family=hand,
+                rng=rng,
+                fill=_CARBON_PEN,
+            )
+        cv.text(x + s + 8, y + 8, product, s)
+        x += cv.text_width(product, s) + s + 40
+    goods: list[tuple[str, str]] = [
+        ("内件品名", c.item or ""),
+        ("件数", c.pieces_text),
+        ("重量", c.weight.printed if c.weight else ""),
+    ]
+    y += int(s * 3.0)
+    cv.rect(20, y, cv.width - 20, y + int(s * 3.0), width=1)
+    x = 30
+    for label, value in goods:
+        cv.text(x, y + 8, label, s)
+        lw = cv.text_width(label, s) + 14
+        if value:
+            cv.hand(
+                x + lw + float(rng.uniform(0, 16)),
+                y + 8 + s * 0.6,
+                value,
+                int(style.size * 1.05),
+                family=hand,
+                rng=rng,
+                fill=_CARBON_PEN,
+            )
+        x += lw + 260
+    y += int(s * 3.0)
+    cv.rect(20, y, cv.width - 20, y + int(s * 2.4), width=1)
+    cv.text(30, y + 8, "备注", s)
+    if c.remarks:
+        cv.hand(
+            30 + cv.text_width("备注", s) + 20,
+            y + 8 + s * 0.6,
+            c.remarks,
+            int(style.size),
+            family=hand,
+            rng=rng,
+            fill=_CARBON_PEN,
+        )
+    y += int(s * 2.4)
+    cv.text(30, y + 8, "寄件人签名：", s)
+    cv.text(mid + 10, y + 8, "收件人签名：          年    月    日", s)
+    cv.bottom = y + int(s * 2.4)
+    return cv.finish(margin=14)
+
+
+def _sender_first(c: WaybillContent) -> list[tuple[str, Party, Phone]]:
+    return [("sender", c.sender, c.sender_phone), ("receiver", c.receiver, c.receiver_phone)]
+
+
+FORM_LAYOUTS: dict[str, Layout] = {
+    lay.name: lay
+    for lay in (
+        Layout(
+            "ewaybill_3stub",
+            ewaybill_3stub,
+            False,
+            "100x180 mm thermal e-waybill, three parts, order number, masked phones",
+            mask_rate=0.5,
+        ),
+        Layout("shop_label", shop_label, False, "shop shipping label: shop sender, order number, product table"),
+        Layout(
+            "ewaybill_compact",
+            ewaybill_compact,
+            True,
+            "76x130 mm two-part label, run-on parties, vertical product name",
+            mask_rate=0.5,
+        ),
+        Layout("carbon_form", carbon_form, True, "multi-part carbon form filled by hand", hand=True),
+    )
+}
