@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from luodi.kie.extractor import Extractor
     from luodi.kie.result import Extraction
     from luodi.ocr.pipeline import OCR, OCROptions
+    from luodi.pipeline import Pipeline
 
 __all__ = [
     "OCR",
@@ -23,6 +24,7 @@ __all__ = [
     "LuodiError",
     "OCROptions",
     "Page",
+    "Pipeline",
     "Timings",
     "__version__",
 ]
@@ -34,6 +36,10 @@ def __getattr__(name: str) -> Any:
         from luodi.ocr import pipeline
 
         return getattr(pipeline, name)
+    if name == "Pipeline":
+        from luodi.pipeline import Pipeline
+
+        return Pipeline
     if name in ("Extractor", "Extraction"):
         from luodi import kie
 

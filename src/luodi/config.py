@@ -41,7 +41,9 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home, description="model store and state root")
     model: str = "pp-ocrv6-small"
     runtime: str = "onnxruntime"
-    threads: int | None = None
+    threads: int | None = Field(None, ge=1, le=256, description="intra-op threads per session [all usable cores]")
+    # "cpu" or "cuda[:N]" (onnxruntime-gpu): the runtime refuses a device it cannot grant
+    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$")
     # OpenVINO compiles one model per input shape (~1 s each for INT8): with a folder here it keeps
     # the compiled blobs on disk, so a restarted process or another replica loads them instead
     openvino_cache_dir: Path | None = None
@@ -96,3 +98,32 @@ def load_settings(**overrides: Any) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def usable_cores() -> int:
+    """CPUs this process may use: its affinity mask (taskset, cpusets), capped by a cgroup CPU quota
+    (a container's ``--cpus`` or a Kubernetes CPU limit), which ``os.cpu_count()`` ignores. The one
+    place luodi counts cores: default threads per session, inference slots, benchmark reports."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        cores = min(cores, quota)
+    return max(1, cores)
+
+
+def _cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> int | None:
+    """Whole CPUs granted by a cgroup v2 ``cpu.max`` or v1 ``cpu.cfs_quota_us`` (rounded up); None if unlimited."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota = (root / "cpu" / "cpu.cfs_quota_us").read_text().strip()
+            period = (root / "cpu" / "cpu.cfs_period_us").read_text().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1") or not quota.lstrip("-").isdigit() or not period.isdigit() or int(period) <= 0:
+        return None
+    return max(1, -(-int(quota) // int(period)))

@@ -94,6 +94,12 @@ class EncryptedPdfError(PdfError):
     type = "encrypted_pdf"
 
 
+class UnknownTaskError(InputError):
+    """A task name the processing pipeline does not know (``luodi.Pipeline``)."""
+
+    type = "unknown_task"
+
+
 # --- models ------------------------------------------------------------------------------------
 class ModelError(LuodiError):
     http_status = 500

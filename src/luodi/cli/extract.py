@@ -74,21 +74,24 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
     dpi: int | None,
 ) -> None:
     """Extract the fields of a schema from images, PDFs and folders, or from text."""
-    from luodi.kie import Extractor
+    from luodi.config import load_settings
+    from luodi.pipeline import ExtractProcessor, Item, Pipeline
 
     text_mode = bool(texts) or text_file is not None
     if text_mode and paths:
         raise click.UsageError("give PATHs or --text/--text-file, not both")
     if not text_mode and not paths:
         raise click.UsageError("give at least one PATH, or --text / --text-file")
-    ex = Extractor(schema, model=model, runtime=runtime, threads=threads, review_threshold=threshold)
+    pipeline = Pipeline(load_settings(model=model, runtime=runtime, threads=threads))
+    task = pipeline.processor("extract", schema, review_threshold=threshold)
+    assert isinstance(task, ExtractProcessor)
 
     if text_mode:
         lines = list(texts)
         if text_file is not None:
             lines += _read_lines(text_file)
         several = len(lines) > 1 or text_file is not None
-        records: Iterator[dict[str, Any]] = (ex.extract_text(t).to_dict() for t in lines)
+        records: Iterator[dict[str, Any]] = (task.extractor.extract_text(t).to_dict() for t in lines)
         _emit(fmt or ("jsonl" if text_file is not None else "json"), records, output, many=several)
         return
 
@@ -102,28 +105,25 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
 
     def results() -> Iterator[dict[str, Any]]:
         nonlocal failures
-        from luodi.errors import LuodiError
-        from luodi.io import load_pages
-
-        for source in sources:
-            try:
-                pages = load_pages(source, pdf_dpi=dpi)
-                doc = ex.ocr.run_pages(pages, source=source)
-                result = ex.extract_document(doc)
-            except LuodiError as exc:
+        for done in pipeline.run_many(task, (Item(s) for s in sources), pdf_dpi=dpi):
+            source = sources[done.index]
+            if done.error is not None:
                 if not several:
-                    raise
+                    raise done.error
                 failures += 1
-                click.echo(f"error: {source}: {exc.message}", err=True)
+                click.echo(f"error: {source}: {done.error.message}", err=True)
                 from luodi.output import error_record
 
-                yield error_record(source, exc)
+                yield error_record(source, done.error)
                 continue
+            assert done.outcome is not None
             if visualize is not None:
+                from luodi.kie.result import Extraction
                 from luodi.kie.visualize import save_field_images
 
-                save_field_images(result, pages, visualize, Path(source).stem)
-            yield result.to_dict()
+                assert isinstance(done.outcome.result, Extraction)
+                save_field_images(done.outcome.result, list(done.outcome.pages), visualize, Path(source).stem)
+            yield done.outcome.to_dict()
 
     _emit(fmt or "json", results(), output, many=several)
     if failures:

@@ -61,9 +61,11 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
     drop_score: float | None,
 ) -> None:
     """OCR images, PDFs and folders of them (recursive, sorted)."""
+    from luodi.config import load_settings
     from luodi.io import iter_sources
     from luodi.ocr.options import OCROptions
-    from luodi.ocr.pipeline import OCR
+    from luodi.ocr.result import Document
+    from luodi.pipeline import Item, Pipeline
 
     roots = list(paths)
     sources = list(_sources(iter_sources, roots))  # raises InputNotFoundError before any work
@@ -76,8 +78,8 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
         changes["det_limit_side"] = det_limit
     if drop_score is not None:
         changes["drop_score"] = drop_score
-    options = OCROptions().replace(**changes)
-    engine = OCR(model=model, runtime=runtime, threads=threads)
+    pipeline = Pipeline(load_settings(model=model, runtime=runtime, threads=threads))
+    task = pipeline.processor("ocr", options=OCROptions().replace(**changes))
 
     several = len(sources) > 1 or any(os.path.isdir(p) for p in roots)
     per_file_dir = _output_dir(output)
@@ -90,20 +92,21 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
 
     def results() -> Iterator[tuple[str, str, Any]]:
         nonlocal failures
-        for root, source in _progress(sources):
-            try:
-                doc, pages = _read(engine, source, options, dpi)
-            except Exception as exc:
-                from luodi.errors import LuodiError
-
-                if not several or not isinstance(exc, LuodiError):
-                    raise
+        items = (Item(source) for _, source in _progress(sources))
+        for done in pipeline.run_many(task, items, pdf_dpi=dpi):
+            root, source = sources[done.index]
+            if done.error is not None:
+                if not several:
+                    raise done.error
                 failures += 1
-                click.echo(f"error: {source}: {exc.message}", err=True)
-                yield root, source, _error_record(source, exc)
+                click.echo(f"error: {source}: {done.error.message}", err=True)
+                yield root, source, _error_record(source, done.error)
                 continue
+            assert done.outcome is not None
+            doc = done.outcome.result
+            assert isinstance(doc, Document)
             if painter is not None:
-                painter.save(doc, pages)
+                painter.save(doc, list(done.outcome.pages))
             yield root, source, doc
 
     if per_file_dir is not None:
@@ -177,17 +180,3 @@ def _write(fmt: str, records: Any, stream: TextIO, *, many: bool) -> None:
     with make_writer(fmt, stream, many=many) as writer:
         for record in records:
             writer.write(record)
-
-
-def _read(engine: Any, source: str, options: Any, dpi: int | None) -> tuple[Any, list[Any]]:
-    """OCR one file, keeping its decoded pages for --visualize; total time includes decoding."""
-    import dataclasses
-    import time
-
-    from luodi.io import load_pages
-
-    t0 = time.perf_counter()
-    pages = load_pages(source, pdf_dpi=dpi)
-    doc = engine.run_pages(pages, options, source=source)
-    total = (time.perf_counter() - t0) * 1000.0
-    return dataclasses.replace(doc, timings=dataclasses.replace(doc.timings, total=total)), pages

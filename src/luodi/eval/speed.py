@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from luodi.config import usable_cores
 from luodi.errors import EmptyInputError
 from luodi.ocr.result import Timings
 
@@ -356,7 +357,7 @@ def environment(load_start: float | None = None) -> Environment:
         luodi_version = version("luodi")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree without metadata
         luodi_version = "unknown"
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cores()
     return Environment(
         cpu=cpu_name(),
         cores=cores,

@@ -9,7 +9,6 @@ only competes with the first for the same cores. Pool threads sleep rather than 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,11 +22,10 @@ CUDA = "CUDAExecutionProvider"
 
 
 def default_threads() -> int:
-    """Cores this process may run on (respects taskset/cgroup affinity, unlike os.cpu_count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
+    """Intra-op threads when none are asked for: every core this process may use."""
+    from luodi.config import usable_cores
+
+    return usable_cores()
 
 
 class OnnxSession(SessionBase):

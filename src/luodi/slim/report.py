@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from luodi.config import usable_cores
 from luodi.errors import InputError, OutputError
 from luodi.slim.calibrate import STAGES, CalibrationSet, list_calibration_files
 from luodi.slim.toolchains import StageRecipe
@@ -223,7 +224,7 @@ def build_report(
         "threads": threads,
         "environment": {
             "cpu": _cpu_name(),
-            "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "cores": usable_cores(),
             "python": platform.python_version(),
             "versions": _versions(),
             "load_start": load_start,

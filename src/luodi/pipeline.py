@@ -1,0 +1,364 @@
+"""One processing pipeline: decode → task (OCR, extraction, …) → a result with its timings, or an error record.
+
+The CLI (``luodi ocr``, ``luodi extract``), the service (single and batch endpoints) and the job
+workers all run inputs through a :class:`Pipeline`, built once from :class:`~luodi.config.Settings`.
+What runs after decoding is a *processor*, chosen by task name:
+
+======== ================================== ===========================================
+task     option                             result
+======== ================================== ===========================================
+ocr      (none)                             :class:`~luodi.ocr.result.Document`
+extract  schema name or YAML path           :class:`~luodi.kie.result.Extraction`
+======== ================================== ===========================================
+
+A processor is any object with a ``takes`` attribute (``"pages"``: the pipeline decodes images and
+PDFs into RGB pages; ``"text"``: it hands over a ``str``) that is called with the decoded value and
+a :class:`Call`, and returns ``(result, stages)``: a result with ``to_dict()`` and the seconds spent
+per stage. A task is registered as a factory ``factory(pipeline, option, **params) -> Processor`` in
+:data:`TASKS` (``"module:attribute"``, imported on first use) or passed to ``Pipeline(tasks=...)``.
+Factories take the shared pieces from the pipeline (``pipeline.ocr``, ``pipeline.settings``), so
+one model load serves every task. Processors are built once per (task, option, params) and cached
+on the pipeline; they must be immutable and thread-safe, like the engines.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from luodi.config import Settings, load_settings
+from luodi.errors import ConfigError, DeadlineExceededError, InputError, LuodiError, UnknownTaskError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from luodi.kie.extractor import Extractor
+    from luodi.ocr.options import OCROptions
+    from luodi.ocr.pipeline import OCR, RecognizeFn
+    from luodi.ocr.result import Document, RecResult
+
+__all__ = [
+    "TASKS",
+    "Call",
+    "Item",
+    "ItemResult",
+    "Outcome",
+    "Pipeline",
+    "Processor",
+    "ProcessorFactory",
+    "Result",
+]
+
+Takes = Literal["pages", "text"]
+
+
+class Result(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a processor is told about the input besides its decoded value."""
+
+    source: str | None
+    decode_s: float = 0.0
+    #: replaces the OCR recognition stage (the service's cross-request batcher); ``None``: the engine's own
+    recognizer: RecognizeFn | None = None
+
+
+class Processor(Protocol):
+    """One task of the pipeline (see the module docstring)."""
+
+    @property
+    def takes(self) -> Takes: ...
+
+    def __call__(self, value: Any, call: Call) -> tuple[Result, dict[str, float]]: ...
+
+
+ProcessorFactory = Callable[..., Processor]
+
+#: Built-in tasks: name → ``"module:factory"``, imported when the task is first used.
+TASKS: Mapping[str, str] = MappingProxyType(
+    {
+        "ocr": "luodi.pipeline:ocr_processor",
+        "extract": "luodi.pipeline:extract_processor",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One processed input: the result, seconds per stage (``decode`` first), and the decoded pages."""
+
+    source: str | None
+    result: Result
+    stages: Mapping[str, float]
+    pages: tuple[np.ndarray, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.result.to_dict()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One input of a batch: a path, the bytes of a file, an array, or (for text tasks) a ``str``."""
+
+    source: Any
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """A batch item's outcome, or the error that stopped it (bad input never stops the batch)."""
+
+    index: int
+    source: str | None
+    outcome: Outcome | None = None
+    error: LuodiError | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"index", "source", "result"}`` or ``{"index", "source", "error": {"type", "message"}}``."""
+        entry: dict[str, Any] = {"index": self.index, "source": self.source}
+        if self.error is not None:
+            entry["error"] = self.error.to_dict()["error"]
+        elif self.outcome is not None:
+            entry["result"] = self.outcome.to_dict()
+        return entry
+
+
+class Pipeline:
+    """Decode → processor → :class:`Outcome`, for every task, with one set of models.
+
+    >>> pipe = Pipeline(load_settings(model="pp-ocrv6-small"))   # doctest: +SKIP
+    >>> pipe.run("extract", "waybill.jpg", option="waybill").to_dict()   # doctest: +SKIP
+
+    ``settings`` give the model store, the OCR model, runtime, threads, device and input limits;
+    ``ocr`` is an engine to use instead of loading one from the settings (tests, custom sessions).
+    The OCR engine is loaded on first use (``load()`` forces it), so tasks that need no OCR cost no
+    model load. A pipeline is immutable apart from its caches and safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        ocr: OCR | None = None,
+        tasks: Mapping[str, ProcessorFactory | str] | None = None,
+    ) -> None:
+        self.settings: Settings = settings if settings is not None else load_settings()
+        self._tasks: Mapping[str, ProcessorFactory | str] = MappingProxyType({**TASKS, **(tasks or {})})
+        self._ocr = ocr
+        self._lock = threading.RLock()
+        self._processors: dict[tuple[Any, ...], Processor] = {}
+
+    # --- shared pieces ------------------------------------------------------------------------
+    @property
+    def ocr(self) -> OCR:
+        """The OCR engine, loaded once from the settings on first use."""
+        if self._ocr is None:
+            with self._lock:
+                if self._ocr is None:
+                    from luodi.ocr.pipeline import OCR
+
+                    s = self.settings
+                    self._ocr = OCR(s.model, runtime=None, threads=s.threads, device=s.device, settings=s)
+        return self._ocr
+
+    @property
+    def model_name(self) -> str:
+        return self.ocr.model_name
+
+    def load(self, *, warm_up: bool = True) -> int:
+        """Load the OCR models now; with ``warm_up`` compile the shapes a static-shape backend
+        (OpenVINO) would otherwise compile on first requests. Returns how many shapes were run."""
+        from luodi.ocr.options import OCROptions
+
+        engine = self.ocr
+        return engine.warm_up(OCROptions().replace(rec_batch_size=1)) if warm_up else 0
+
+    def describe(self) -> dict[str, Any]:
+        """The loaded model and its runtime per stage, JSON-ready."""
+        runtime = {stage: _jsonable(info) for stage, info in dict(self.ocr.runtime_info).items()}
+        return {"name": self.model_name, "runtime": runtime}
+
+    def recognize(self, crops: Sequence[np.ndarray], *, batch_size: int = 1) -> list[RecResult]:
+        """Recognise upright line crops in batches of ``batch_size`` (the service's batcher calls this)."""
+        from luodi.ocr.options import OCROptions
+
+        return list(self.ocr.recognize(crops, OCROptions(rec_batch_size=batch_size)))
+
+    # --- tasks ---------------------------------------------------------------------------------
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return tuple(self._tasks)
+
+    def processor(self, task: str, option: str | None = None, **params: Any) -> Processor:
+        """The processor for ``task`` (built once per task, option and params; raises for a bad option)."""
+        key = (task, option, *sorted(params.items()))
+        with self._lock:
+            cached = self._processors.get(key)
+            if cached is None:
+                cached = self._factory(task)(self, option, **params)
+                self._processors[key] = cached
+            return cached
+
+    def check(self, task: str, option: str | None = None) -> None:
+        """Raise the error a run of ``task`` with ``option`` would raise for them (unknown task or schema)."""
+        self.processor(task, option)
+
+    def _factory(self, task: str) -> ProcessorFactory:
+        entry = self._tasks.get(task)
+        if entry is None:
+            raise UnknownTaskError(f"unknown task {task!r}; known: {', '.join(self._tasks)}")
+        if isinstance(entry, str):
+            module, _, attr = entry.partition(":")
+            factory: ProcessorFactory = getattr(importlib.import_module(module), attr)
+            return factory
+        return entry
+
+    # --- running -------------------------------------------------------------------------------
+    def run(
+        self,
+        task: str | Processor,
+        source: Any,
+        *,
+        option: str | None = None,
+        name: str | None = None,
+        recognizer: RecognizeFn | None = None,
+        pdf_dpi: int | None = None,
+    ) -> Outcome:
+        """Decode ``source`` and run the task on it; raises a :class:`LuodiError` for bad input.
+
+        ``name`` is reported as the result's ``source`` (default: the path, for a path).
+        """
+        proc = self.processor(task, option) if isinstance(task, str) else task
+        if name is None and isinstance(source, os.PathLike | str) and proc.takes == "pages":
+            name = os.fspath(source)
+        t0 = time.perf_counter()
+        value, pages = self._decode(source, proc.takes, pdf_dpi)
+        decode_s = time.perf_counter() - t0
+        result, stages = proc(value, Call(source=name, decode_s=decode_s, recognizer=recognizer))
+        return Outcome(name, result, {"decode": decode_s, **stages}, pages)
+
+    def run_many(
+        self,
+        task: str | Processor,
+        items: Iterable[Item],
+        *,
+        option: str | None = None,
+        deadline: float | None = None,
+        recognizer: RecognizeFn | None = None,
+        pdf_dpi: int | None = None,
+    ) -> Iterator[ItemResult]:
+        """Run every item in order; an item with bad input (any :class:`LuodiError`) becomes an error
+        record and the rest go on. Items not started by ``deadline`` (``time.monotonic()``) fail with
+        ``deadline_exceeded``. Anything else (a bug, a broken model) propagates."""
+        proc = self.processor(task, option) if isinstance(task, str) else task
+        for index, item in enumerate(items):
+            name = item.name
+            if name is None and isinstance(item.source, os.PathLike | str) and proc.takes == "pages":
+                name = os.fspath(item.source)
+            if deadline is not None and time.monotonic() > deadline:
+                late = DeadlineExceededError("deadline exceeded before this item ran")
+                yield ItemResult(index, name, error=late)
+                continue
+            try:
+                outcome = self.run(proc, item.source, name=name, recognizer=recognizer, pdf_dpi=pdf_dpi)
+            except LuodiError as exc:
+                yield ItemResult(index, name, error=exc)
+            else:
+                yield ItemResult(index, name, outcome=outcome)
+
+    def _decode(self, source: Any, takes: Takes, pdf_dpi: int | None) -> tuple[Any, tuple[np.ndarray, ...]]:
+        if takes == "text":
+            return _as_text(source), ()
+        from luodi.io import load_pages
+
+        pages = tuple(load_pages(source, self.settings.limits, pdf_dpi=pdf_dpi))
+        return pages, pages
+
+
+def _as_text(source: Any) -> str:
+    if isinstance(source, str):
+        return source
+    if isinstance(source, bytes | bytearray | memoryview):
+        try:
+            return bytes(source).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("the input is not UTF-8 text") from None
+    raise InputError(f"a text task takes a str or UTF-8 bytes, not {type(source).__name__}")
+
+
+# --- built-in processors ---------------------------------------------------------------------------
+def _ocr_stages(doc: Document) -> dict[str, float]:
+    t = doc.timings
+    return {"det": t.det / 1000.0, "cls": t.cls / 1000.0, "rec": t.rec / 1000.0}
+
+
+@dataclass(frozen=True, slots=True)
+class OcrProcessor:
+    """Pages → :class:`~luodi.ocr.result.Document`; its ``total`` time includes decoding."""
+
+    ocr: OCR
+    options: OCROptions
+    takes: Takes = field(default="pages", init=False)
+
+    def __call__(self, value: Sequence[np.ndarray], call: Call) -> tuple[Result, dict[str, float]]:
+        doc = self.ocr.run_pages(value, self.options, source=call.source, recognizer=call.recognizer)
+        doc = replace(doc, timings=replace(doc.timings, total=doc.timings.total + call.decode_s * 1000.0))
+        return doc, _ocr_stages(doc)
+
+
+def ocr_processor(pipeline: Pipeline, option: str | None, *, options: OCROptions | None = None) -> OcrProcessor:
+    from luodi.ocr.options import OCROptions
+
+    if option is not None:
+        raise ConfigError(f"the ocr task takes no option (got {option!r})")
+    return OcrProcessor(pipeline.ocr, options if options is not None else OCROptions())
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractProcessor:
+    """Pages → OCR on the pipeline's engine → :class:`~luodi.kie.result.Extraction` of one schema."""
+
+    pipeline: Pipeline
+    extractor: Extractor
+    takes: Takes = field(default="pages", init=False)
+
+    def __call__(self, value: Sequence[np.ndarray], call: Call) -> tuple[Result, dict[str, float]]:
+        doc = self.pipeline.ocr.run_pages(value, source=call.source, recognizer=call.recognizer)
+        t0 = time.perf_counter()
+        extraction = self.extractor.extract_document(doc)
+        return extraction, {**_ocr_stages(doc), "kie": time.perf_counter() - t0}
+
+
+def extract_processor(
+    pipeline: Pipeline, option: str | None, *, review_threshold: float | None = None
+) -> ExtractProcessor:
+    """``option`` is the schema: a built-in name or a YAML path (default ``waybill``)."""
+    from luodi.kie.extractor import Extractor
+
+    # no ocr= here: the processor runs OCR on the pipeline's engine, and text-only use
+    # (Extractor.extract_text) must not load OCR models
+    extractor = Extractor(option or "waybill", settings=pipeline.settings, review_threshold=review_threshold)
+    return ExtractProcessor(pipeline, extractor)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "value") and hasattr(value, "name") and not hasattr(value, "__dataclass_fields__"):
+        return _jsonable(value.value)  # enums
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _jsonable(getattr(value, k)) for k in value.__dataclass_fields__}
+    return str(value)
