@@ -179,7 +179,7 @@ def test_init_container_pulls_the_models_from_s3_into_the_store(deployment: str)
 def test_configmap_is_accepted_by_the_service_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every LUODI_* key is read by luodi's real settings classes (a typo would be silently ignored)."""
     from luodi.config import load_settings
-    from luodi.serve.settings import ServeSettings, load_serve_settings
+    from luodi.serve.settings import CORE_KEYS, ServeSettings, load_serve_settings
 
     config = _env(find_object("ConfigMap", "luodi"))
     gpu = yaml.safe_load((K8S_GPU / "gpu-configmap.yaml").read_text(encoding="utf-8"))
@@ -191,10 +191,10 @@ def test_configmap_is_accepted_by_the_service_settings(monkeypatch: pytest.Monke
         assert settings.jobs.backend == "redis"
         assert settings.jobs.embedded_worker is False
         assert settings.concurrency == int(data["LUODI_SERVE_CONCURRENCY"])
-        assert settings.threads == int(data["LUODI_SERVE_THREADS"])
-        assert settings.resolved_model() == data["LUODI_MODEL"]
-        assert str(load_settings().home) == data["LUODI_HOME"]
-    serve_fields = set(ServeSettings.model_fields)
+        assert settings.core.threads == int(data["LUODI_SERVE_THREADS"])
+        assert settings.core.model == data["LUODI_MODEL"]
+        assert str(load_settings().home) == data["LUODI_HOME"] == str(settings.core.home)
+    serve_fields = set(ServeSettings.model_fields) | set(CORE_KEYS)
     known_other = {"LUODI_MODEL", "LUODI_HOME", "LUODI_MODELS_S3_URL", "LUODI_S3_ENDPOINT_URL", "AWS_DEFAULT_REGION"}
     for key in config:
         if key.startswith("LUODI_SERVE_"):

@@ -116,7 +116,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
             f"refusing to listen on {settings.host} without API keys: set LUODI_API_KEYS or --keys-file, "
             "or pass --insecure to serve it open"
         )
-    _check_model(settings.resolved_model(), settings.home)
+    _check_model(settings.core.model, settings.core.home)
     configure_logging(settings.log_level)
     os.environ[SETTINGS_ENV] = settings.model_dump_json()
     metrics_dir = None
@@ -169,13 +169,14 @@ def worker(  # noqa: PLR0917 - one parameter per click option
     """Consume queued jobs (the same code path as the server's embedded worker), until SIGINT/SIGTERM."""
     import logging
 
-    from luodi.serve.app import default_engine_factory
+    from luodi.config import usable_cores
     from luodi.serve.jobs import JobQueue
     from luodi.serve.logs import configure_logging
-    from luodi.serve.settings import cores, load_serve_settings
+    from luodi.serve.settings import load_serve_settings
+    from luodi.serve.state import default_pipeline_factory
 
     # one job at a time per consumer thread: split the cores between them
-    per_job = threads if threads is not None else max(1, cores() // (worker_threads or 1))
+    per_job = threads if threads is not None else max(1, usable_cores() // (worker_threads or 1))
     settings = load_serve_settings(
         model=model,
         runtime=runtime,
@@ -190,14 +191,18 @@ def worker(  # noqa: PLR0917 - one parameter per click option
             webhook_allow_hosts=webhook_hosts or None,
         ),
     )
-    _check_model(settings.resolved_model(), settings.home)
+    _check_model(settings.core.model, settings.core.home)
     configure_logging(settings.log_level)
     log = logging.getLogger("luodi.worker")
     t0 = time.monotonic()
-    engine = default_engine_factory(settings)
-    queue = JobQueue(settings.jobs, settings.jobs_dir(), engine=engine)
+    pipeline = default_pipeline_factory(settings)
+    queue = JobQueue(settings.jobs, settings.jobs_dir(), pipeline=pipeline)
     log.info(
         "worker ready",
-        extra={"model": engine.model_name, "backend": settings.jobs.backend, "load_s": round(time.monotonic() - t0, 3)},
+        extra={
+            "model": pipeline.model_name,
+            "backend": settings.jobs.backend,
+            "load_s": round(time.monotonic() - t0, 3),
+        },
     )
     queue.run_consumer_forever()

@@ -16,6 +16,7 @@ at the same time. Results are kept for ``result_ttl_s`` and then deleted by the 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
@@ -32,11 +33,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from luodi.errors import InputError, JobNotFoundError, LuodiError
+from luodi.pipeline import Item
 
 if TYPE_CHECKING:
     from huey import Huey
 
-    from luodi.serve.engine import Engine
+    from luodi.pipeline import Pipeline
     from luodi.serve.metrics import Metrics
     from luodi.serve.settings import JobSettings
 
@@ -70,9 +72,42 @@ def check_webhook(url: str | None, allow_hosts: Sequence[str]) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class JobInput:
-    name: str | None
-    data: bytes
+class JobMeta:
+    """A job's ``meta.json``: what was asked, where it stands, and its history of attempts."""
+
+    id: str
+    task: str
+    schema: str | None
+    status: JobState
+    single: bool  # one file sent as ``file``: the job's result is that file's result, not a list
+    inputs: tuple[str | None, ...]  # the uploaded files' names, in order
+    webhook: str | None
+    attempts: int
+    max_attempts: int
+    created_at: float
+    updated_at: float
+    queued_at: float
+    worker: str | None = None
+    heartbeat_at: float | None = None
+    finished_at: float | None = None
+    error: dict[str, str] | None = None
+    webhook_delivery: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, raw: str) -> JobMeta:
+        data = json.loads(raw)
+        data["inputs"] = tuple(data["inputs"])
+        return cls(**{k: v for k, v in data.items() if k in _META_FIELDS})
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "inputs": list(self.inputs)}
+
+    def stale(self, after_s: float) -> bool:
+        """A running job whose worker has not beaten its heart for ``after_s`` seconds."""
+        return time.time() - (self.heartbeat_at or 0.0) > after_s
+
+
+_META_FIELDS = frozenset(f.name for f in dataclasses.fields(JobMeta))
 
 
 class JobStore:
@@ -116,51 +151,48 @@ class JobStore:
         *,
         task: str,
         schema: str | None,
-        inputs: Sequence[JobInput],
+        inputs: Sequence[Item],
         single: bool,
         webhook: str | None,
         max_attempts: int,
-    ) -> dict[str, Any]:
+    ) -> JobMeta:
         job_id = new_job_id()
         d = self.root / job_id
         staging = self.root / f".new-{job_id}"
         staging.mkdir(parents=True)
         for i, item in enumerate(inputs):
-            (staging / f"input-{i}").write_bytes(item.data)
+            (staging / f"input-{i}").write_bytes(item.source)
         now = time.time()
-        meta: dict[str, Any] = {
-            "id": job_id,
-            "task": task,
-            "schema": schema,
-            "status": "queued",
-            "single": single,
-            "inputs": [item.name for item in inputs],
-            "webhook": webhook,
-            "attempts": 0,
-            "max_attempts": max_attempts,
-            "created_at": now,
-            "updated_at": now,
-            "queued_at": now,
-            "worker": None,
-            "heartbeat_at": None,
-            "finished_at": None,
-            "error": None,
-        }
-        self._write_json(staging / "meta.json", meta)
+        meta = JobMeta(
+            id=job_id,
+            task=task,
+            schema=schema,
+            status="queued",
+            single=single,
+            inputs=tuple(item.name for item in inputs),
+            webhook=webhook,
+            attempts=0,
+            max_attempts=max_attempts,
+            created_at=now,
+            updated_at=now,
+            queued_at=now,
+        )
+        self._write_json(staging / "meta.json", meta.to_json())
         os.replace(staging, d)  # the job appears complete or not at all
         return meta
 
-    def read(self, job_id: str) -> dict[str, Any]:
+    def read(self, job_id: str) -> JobMeta:
         d = self._dir(job_id)
         try:
-            meta: dict[str, Any] = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+            return JobMeta.from_json((d / "meta.json").read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise JobNotFoundError(f"no job {job_id!r} (unknown, or its result expired)") from None
-        return meta
 
-    def write_meta(self, d: Path, meta: dict[str, Any]) -> None:
-        meta["updated_at"] = time.time()
-        self._write_json(d / "meta.json", meta)
+    def write_meta(self, d: Path, meta: JobMeta, **changes: Any) -> JobMeta:
+        """Write ``meta`` with ``changes`` applied (under the job's lock); returns what was written."""
+        meta = dataclasses.replace(meta, **changes, updated_at=time.time())
+        self._write_json(d / "meta.json", meta.to_json())
+        return meta
 
     def read_result(self, job_id: str) -> Any:
         try:
@@ -171,8 +203,8 @@ class JobStore:
     def write_result(self, d: Path, result: Any) -> None:
         self._write_json(d / "result.json", result)
 
-    def inputs(self, d: Path, meta: dict[str, Any]) -> list[JobInput]:
-        return [JobInput(name, (d / f"input-{i}").read_bytes()) for i, name in enumerate(meta["inputs"])]
+    def inputs(self, d: Path, meta: JobMeta) -> list[Item]:
+        return [Item((d / f"input-{i}").read_bytes(), name) for i, name in enumerate(meta.inputs)]
 
     def ids(self) -> list[str]:
         try:
@@ -186,19 +218,19 @@ class JobStore:
     def public_view(self, job_id: str) -> dict[str, Any]:
         meta = self.read(job_id)
         view: dict[str, Any] = {
-            "id": meta["id"],
-            "status": meta["status"],
-            "task": meta["task"],
-            "schema": meta["schema"],
-            "attempts": meta["attempts"],
-            "created_at": meta["created_at"],
-            "updated_at": meta["updated_at"],
-            "finished_at": meta["finished_at"],
+            "id": meta.id,
+            "status": meta.status,
+            "task": meta.task,
+            "schema": meta.schema,
+            "attempts": meta.attempts,
+            "created_at": meta.created_at,
+            "updated_at": meta.updated_at,
+            "finished_at": meta.finished_at,
         }
-        if meta["status"] == "succeeded":
+        if meta.status == "succeeded":
             view["result"] = self.read_result(job_id)
-        if meta["status"] == "failed":
-            view["error"] = meta["error"]
+        if meta.status == "failed":
+            view["error"] = meta.error
         return view
 
     def counts(self) -> dict[str, int]:
@@ -214,7 +246,7 @@ class JobStore:
                     st = (self.root / job_id / "meta.json").stat()
                     identity = (st.st_ino, st.st_mtime_ns, st.st_size)
                     hit = cache.get(job_id)
-                    status = hit[1] if hit is not None and hit[0] == identity else self.read(job_id)["status"]
+                    status = hit[1] if hit is not None and hit[0] == identity else self.read(job_id).status
                     counts[status] += 1
                     seen[job_id] = (identity, status)
             self._status_cache = seen  # deleted and expired jobs drop out
@@ -234,15 +266,20 @@ def make_huey(settings: JobSettings, jobs_dir: Path) -> Huey:
 
 
 class JobQueue:
-    """Submits jobs (any process) and runs them (processes that host a consumer and an engine)."""
+    """Submits jobs (any process) and runs them (processes that host a consumer and a pipeline)."""
 
     def __init__(
-        self, settings: JobSettings, jobs_dir: Path, *, engine: Engine | None = None, metrics: Metrics | None = None
+        self,
+        settings: JobSettings,
+        jobs_dir: Path,
+        *,
+        pipeline: Pipeline | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.store = JobStore(jobs_dir)
         self.huey = make_huey(settings, jobs_dir)
-        self._engine = engine
+        self._pipeline = pipeline
         self._metrics = metrics
         self._task = self.huey.task(name=TASK_NAME)(self._run)
         self._worker_id = f"{socket.gethostname()}:{os.getpid()}"
@@ -252,8 +289,8 @@ class JobQueue:
 
     # --- submitting -------------------------------------------------------------------------------
     def submit(
-        self, *, task: str, schema: str | None, inputs: Sequence[JobInput], single: bool, webhook: str | None
-    ) -> dict[str, Any]:
+        self, *, task: str, schema: str | None, inputs: Sequence[Item], single: bool, webhook: str | None
+    ) -> JobMeta:
         webhook = check_webhook(webhook, self.settings.webhook_allow_hosts)
         meta = self.store.create(
             task=task,
@@ -263,7 +300,7 @@ class JobQueue:
             webhook=webhook,
             max_attempts=self.settings.max_attempts,
         )
-        self._task(meta["id"])
+        self._task(meta.id)
         self._count("queued")
         return meta
 
@@ -272,40 +309,38 @@ class JobQueue:
             self._metrics.jobs.labels(state).inc()
 
     # --- running ----------------------------------------------------------------------------------
-    def _claim(self, job_id: str) -> dict[str, Any] | None:
+    def _claim(self, job_id: str) -> JobMeta | None:
         try:
             with self.store.locked(job_id) as d:
                 meta = self.store.read(job_id)
-                if meta["status"] in ("succeeded", "failed"):
+                if meta.status in ("succeeded", "failed"):
                     return None
-                if meta["status"] == "running" and not self._stale(meta):
+                if meta.status == "running" and not meta.stale(self.settings.stale_after_s):
                     return None  # a live worker has it; this message is a duplicate
-                meta.update(
-                    status="running", attempts=meta["attempts"] + 1, worker=self._worker_id, heartbeat_at=time.time()
+                return self.store.write_meta(
+                    d,
+                    meta,
+                    status="running",
+                    attempts=meta.attempts + 1,
+                    worker=self._worker_id,
+                    heartbeat_at=time.time(),
                 )
-                self.store.write_meta(d, meta)
-                return meta
         except JobNotFoundError:
             return None  # expired or deleted while queued
-
-    def _stale(self, meta: dict[str, Any]) -> bool:
-        beat = meta.get("heartbeat_at") or 0.0
-        return bool(time.time() - beat > self.settings.stale_after_s)
 
     def _heartbeat(self, job_id: str, done: threading.Event) -> None:
         while not done.wait(self.settings.heartbeat_s):
             with contextlib.suppress(JobNotFoundError, OSError), self.store.locked(job_id) as d:
                 meta = self.store.read(job_id)
-                if meta["status"] == "running" and meta["worker"] == self._worker_id:
-                    meta["heartbeat_at"] = time.time()
-                    self.store.write_meta(d, meta)
+                if meta.status == "running" and meta.worker == self._worker_id:
+                    self.store.write_meta(d, meta, heartbeat_at=time.time())
 
     def _run(self, job_id: str) -> None:
         meta = self._claim(job_id)
         if meta is None:
             return
         self._count("running")
-        log.info("job started", extra={"job_id": job_id, "attempt": meta["attempts"]})
+        log.info("job started", extra={"job_id": job_id, "attempt": meta.attempts})
         done = threading.Event()
         beat = threading.Thread(
             target=self._heartbeat, args=(job_id, done), name=f"luodi-beat-{job_id[:8]}", daemon=True
@@ -313,7 +348,7 @@ class JobQueue:
         beat.start()
         try:
             result = self._process(job_id, meta)
-        except Exception as exc:  # an engine bug must not leave the job "running" forever
+        except Exception as exc:  # a pipeline bug must not leave the job "running" forever
             done.set()
             beat.join()
             self._finish_failed_attempt(job_id, exc)
@@ -321,16 +356,15 @@ class JobQueue:
         done.set()
         beat.join()
         # a one-file job whose file is bad fails with that file's error (no retry: it would fail again)
-        item_error = result.get("error") if meta["single"] else None
-        state = "failed" if item_error else "succeeded"
+        item_error = result.get("error") if meta.single else None
+        state: JobState = "failed" if item_error else "succeeded"
         with self.store.locked(job_id) as d:
             meta = self.store.read(job_id)
-            if item_error:
-                meta["error"] = item_error
-            else:
-                self.store.write_result(d, result.get("result") if meta["single"] else result)
-            meta.update(status=state, finished_at=time.time(), heartbeat_at=None)
-            self.store.write_meta(d, meta)
+            if not item_error:
+                self.store.write_result(d, result.get("result") if meta.single else result)
+            self.store.write_meta(
+                d, meta, status=state, finished_at=time.time(), heartbeat_at=None, error=item_error or meta.error
+            )
         self._count(state)
         log.info("job finished", extra={"job_id": job_id, "status": state})
         self._notify(job_id)
@@ -340,48 +374,42 @@ class JobQueue:
         retry = False
         with self.store.locked(job_id) as d:
             meta = self.store.read(job_id)
-            if meta["attempts"] < meta["max_attempts"]:
-                meta.update(status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
+            if meta.attempts < meta.max_attempts:
+                self.store.write_meta(d, meta, status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
                 retry = True
             else:
-                meta.update(
+                self.store.write_meta(
+                    d,
+                    meta,
                     status="failed",
                     finished_at=time.time(),
                     error={"type": "job_failed", "message": f"{type(exc).__name__}: {exc}"},
                 )
-            self.store.write_meta(d, meta)
         if retry:
             self._task(job_id)
         else:
             self._count("failed")
             self._notify(job_id)
 
-    def _process(self, job_id: str, meta: dict[str, Any]) -> dict[str, Any]:
-        engine = self._engine
-        if engine is None:
-            raise RuntimeError("this process has no engine; only `luodi serve` and `luodi worker` run jobs")
-        d = self.store.root / job_id
-        items: list[dict[str, Any]] = []
-        for index, item in enumerate(self.store.inputs(d, meta)):
-            try:
-                if meta["task"] == "extract":
-                    outcome = engine.extract(item.data, schema=meta["schema"], name=item.name)
-                else:
-                    outcome = engine.ocr(item.data, name=item.name)
-            except LuodiError as exc:  # bad input: the item fails, the job still succeeds
-                items.append({"index": index, "source": item.name, "error": exc.to_dict()["error"]})
-                continue
-            if self._metrics is not None:
-                for stage, seconds in outcome.stages.items():
-                    self._metrics.stage_duration.labels(stage).observe(seconds)
-            items.append({"index": index, "source": item.name, "result": outcome.body})
-        if meta["single"]:
+    def _process(self, job_id: str, meta: JobMeta) -> dict[str, Any]:
+        pipeline = self._pipeline
+        if pipeline is None:
+            raise RuntimeError("this process has no pipeline; only `luodi serve` and `luodi worker` run jobs")
+        inputs = self.store.inputs(self.store.root / job_id, meta)
+        # bad input fails its item (an error record), and the job still succeeds
+        results = list(pipeline.run_many(meta.task, inputs, option=meta.schema))
+        if self._metrics is not None:
+            for r in results:
+                if r.outcome is not None:
+                    self._metrics.observe_stages(r.outcome.stages)
+        items = [r.to_dict() for r in results]
+        if meta.single:
             return items[0]
         return {"results": items}
 
     def _notify(self, job_id: str) -> None:
         meta = self.store.read(job_id)
-        url = meta.get("webhook")
+        url = meta.webhook
         if not url:
             return
         import httpx
@@ -395,9 +423,7 @@ class JobQueue:
             log.warning("webhook failed", extra={"job_id": job_id, "error": str(exc)})
             outcome = {"error": str(exc)}
         with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
-            meta = self.store.read(job_id)
-            meta["webhook_delivery"] = outcome
-            self.store.write_meta(d, meta)
+            self.store.write_meta(d, self.store.read(job_id), webhook_delivery=outcome)
 
     # --- housekeeping -----------------------------------------------------------------------------
     def reap_once(self) -> None:
@@ -409,15 +435,15 @@ class JobQueue:
                 meta = self.store.read(job_id)
             except (LuodiError, OSError, ValueError):
                 continue
-            status = meta["status"]
+            status = meta.status
             if status in ("succeeded", "failed"):
-                if meta["finished_at"] and now - meta["finished_at"] > self.settings.result_ttl_s:
+                if meta.finished_at and now - meta.finished_at > self.settings.result_ttl_s:
                     self.store.delete(job_id)
                 continue
             if status == "queued":
                 # A worker killed between taking the message and claiming the job leaves it queued with
                 # no message; only when the queue is empty can that be told apart from a backlog.
-                if now - meta["queued_at"] <= self.settings.stale_after_s:
+                if now - meta.queued_at <= self.settings.stale_after_s:
                     continue
                 if queue_empty is None:
                     queue_empty = self.huey.pending_count() == 0
@@ -426,28 +452,30 @@ class JobQueue:
                     self._task(job_id)
                     with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
                         fresh = self.store.read(job_id)
-                        if fresh["status"] == "queued":
-                            fresh["queued_at"] = time.time()
-                            self.store.write_meta(d, fresh)
+                        if fresh.status == "queued":
+                            self.store.write_meta(d, fresh, queued_at=time.time())
                 continue
-            if not self._stale(meta):
+            if not meta.stale(self.settings.stale_after_s):
                 continue
             requeue = False
             with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
                 meta = self.store.read(job_id)
-                if meta["status"] != "running" or not self._stale(meta):
+                if meta.status != "running" or not meta.stale(self.settings.stale_after_s):
                     continue
-                lost = meta["worker"]
-                if meta["attempts"] >= meta["max_attempts"]:
-                    meta.update(
+                lost = meta.worker
+                if meta.attempts >= meta.max_attempts:
+                    self.store.write_meta(
+                        d,
+                        meta,
                         status="failed",
                         finished_at=time.time(),
-                        error={"type": "job_failed", "message": f"worker lost {meta['attempts']} times; giving up"},
+                        error={"type": "job_failed", "message": f"worker lost {meta.attempts} times; giving up"},
                     )
                 else:
-                    meta.update(status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
+                    self.store.write_meta(
+                        d, meta, status="queued", worker=None, heartbeat_at=None, queued_at=time.time()
+                    )
                     requeue = True
-                self.store.write_meta(d, meta)
             log.warning("job lost its worker", extra={"job_id": job_id, "worker": lost, "requeued": requeue})
             if requeue:
                 self._task(job_id)
@@ -463,7 +491,7 @@ class JobQueue:
                 log.exception("job reaper pass failed")
 
     def start_consumer(self, *, install_signals: bool = False) -> None:
-        """Start consumer threads (and the reaper) in this process; it must have an engine."""
+        """Start consumer threads (and the reaper) in this process; it must have a pipeline."""
         from huey.consumer import Consumer
 
         class _QuietConsumer(Consumer):  # type: ignore[misc]

@@ -11,6 +11,7 @@ worker that answers.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from prometheus_client import (
     CollectorRegistry,
@@ -102,6 +103,10 @@ class Metrics:
         )
         # with several workers: 1 only when every live worker has loaded its models
         self.ready = Gauge("luodi_ready", "1 once the models are loaded", registry=r, multiprocess_mode="livemin")
+
+    def observe_stages(self, stages: Mapping[str, float]) -> None:
+        for stage, seconds in stages.items():
+            self.stage_duration.labels(stage).observe(seconds)
 
     def render(self) -> bytes:
         if not multiprocess():

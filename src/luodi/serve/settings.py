@@ -12,12 +12,12 @@ from __future__ import annotations
 import ipaddress
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from luodi.config import Limits, get_settings
+from luodi.config import Settings, load_settings, usable_cores
 from luodi.errors import ConfigError
 
 SETTINGS_ENV = "LUODI_SERVE_SETTINGS"
@@ -58,20 +58,23 @@ class JobSettings(BaseModel):
     webhook_timeout_s: float = Field(5.0, gt=0, le=60)
 
 
+#: Core settings a ``LUODI_SERVE_*`` variable (or a ``luodi serve`` option) may set for this service only:
+#: ``LUODI_SERVE_HOME`` is the service's model store for every model it loads, and its jobs' default root.
+CORE_KEYS = ("home", "model", "runtime", "threads", "device", "limits")
+
+
 class ServeSettings(BaseSettings):
+    """The service's settings; ``core`` holds luodi's :class:`~luodi.config.Settings` (store, model,
+    runtime, threads, device, limits): the object the service's processing pipeline is built from."""
+
     model_config = SettingsConfigDict(env_prefix="LUODI_SERVE_", env_nested_delimiter="__", extra="forbid", frozen=True)
 
+    core: Settings = Field(default_factory=load_settings)
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
-    home: Path | None = None  # defaults to luodi's Settings.home
-    model: str | None = None  # defaults to luodi's Settings.model
-    runtime: str | None = None
-    # "cpu" or "cuda[:N]" (onnxruntime-gpu): the runtime refuses a device it cannot grant.
-    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$")
-    # Layout (bench/results/service.md): one inference slot per core and, unless set, the cores shared
-    # out between the slots (resolved_threads) — the best throughput under concurrent load.
-    threads: int | None = Field(None, ge=1, le=256)  # intra-op threads per inference session
+    # Layout (bench/results/service.md): one inference slot per core and, unless core.threads is set,
+    # the cores shared out between the slots (resolved_threads): the best throughput under load.
     # Requests allowed to run inference at the same time, and how many more may wait for a slot.
     concurrency: int | None = Field(None, ge=1, le=256)
     queue_size: int = Field(16, ge=0, le=10_000)
@@ -79,14 +82,47 @@ class ServeSettings(BaseSettings):
     retry_after_s: int = Field(1, ge=1, le=3600)
     batching: BatchingSettings = Field(default_factory=BatchingSettings)  # type: ignore[arg-type]
     jobs: JobSettings = Field(default_factory=JobSettings)  # type: ignore[arg-type]
-    limits: Limits | None = None  # defaults to luodi's Settings.limits
     keys_file: Path | None = None
     insecure: bool = False
     open_metrics: bool = True  # /metrics without a key
     log_level: str = "info"
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ServeCoreEnv(settings_cls))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_core(cls, data: Any) -> Any:
+        """``home=``, ``model=``... (arguments or ``LUODI_SERVE_*``) go into ``core``; the rest of
+        ``core`` comes from luodi's own settings (``LUODI_*``, the config file)."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        given = {k: data.pop(k) for k in CORE_KEYS if k in data}
+        given = {k: v for k, v in given.items() if v is not None}
+        core = data.get("core")
+        if isinstance(core, Settings):
+            if not given:
+                return data
+            core = core.model_dump(exclude_unset=True)
+        data["core"] = load_settings(**{**(core or {}), **given})
+        return data
+
+    @field_serializer("core")
+    def _core_as_given(self, core: Settings) -> dict[str, Any]:
+        # only what was set: a worker handed this JSON keeps "runtime unset" (the bundle's own) as such
+        return core.model_dump(mode="json", exclude_unset=True)
+
     def resolved_concurrency(self) -> int:
-        return self.concurrency if self.concurrency is not None else max(1, cores())
+        return self.concurrency if self.concurrency is not None else usable_cores()
 
     def resolved_threads(self) -> int:
         """Intra-op threads per session: by default the cores shared out between the inference slots.
@@ -96,30 +132,38 @@ class ServeSettings(BaseSettings):
         request; a lone client waits longer (p50 0.36 s vs 0.24 s). A service is sized for concurrent
         load, so the default splits the cores; ``--threads`` restores whole-machine sessions.
         """
-        if self.threads is not None:
-            return self.threads
-        return max(1, cores() // self.resolved_concurrency())
+        if self.core.threads is not None:
+            return self.core.threads
+        return max(1, usable_cores() // self.resolved_concurrency())
 
-    def resolved_home(self) -> Path:
-        return self.home if self.home is not None else get_settings().home
-
-    def resolved_limits(self) -> Limits:
-        return self.limits if self.limits is not None else get_settings().limits
-
-    def resolved_model(self) -> str:
-        return self.model or get_settings().model
+    def pipeline_settings(self) -> Settings:
+        """The core settings the service's pipeline is built from (threads resolved for its slots)."""
+        return self.core.model_copy(update={"threads": self.resolved_threads()})
 
     def jobs_dir(self) -> Path:
-        return self.jobs.dir if self.jobs.dir is not None else self.resolved_home() / "jobs"
+        return self.jobs.dir if self.jobs.dir is not None else self.core.home / "jobs"
 
 
-def cores() -> int:
-    """CPUs this process may run on."""
+class _ServeCoreEnv(PydanticBaseSettingsSource):
+    """``LUODI_SERVE_<KEY>`` for the keys of :data:`CORE_KEYS` (``LUODI_SERVE_LIMITS__MAX_BYTES`` nested)."""
 
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, value in os.environ.items():
+            key = name.upper()
+            if not key.startswith("LUODI_SERVE_"):
+                continue
+            head, _, nested = key[len("LUODI_SERVE_") :].lower().partition("__")
+            if head not in CORE_KEYS:
+                continue
+            if nested:
+                found.setdefault(head, {})[nested] = value
+            else:
+                found[head] = value
+        return found
 
 
 def load_serve_settings(**overrides: object) -> ServeSettings:

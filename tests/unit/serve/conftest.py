@@ -1,4 +1,4 @@
-"""A real uvicorn server in a thread around a fake engine: the HTTP layer without model files."""
+"""A real uvicorn server in a thread around a pipeline of fake sessions: the HTTP layer without model files."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from serve_fakes import FakeEngine, ThreadServer
+from serve_fakes import ThreadServer, fake_pipeline
 
 from luodi.serve.settings import ServeSettings
 
@@ -17,10 +17,11 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., ThreadServer]]:
     """Start a server with ``ServeSettings(**overrides)``; stopped at the end of the test."""
     started: list[ThreadServer] = []
 
-    def start(engine: Any = None, **overrides: Any) -> ThreadServer:
+    def start(*, delay_s: float = 0.0, rec: Any = None, **overrides: Any) -> ThreadServer:
+        """The pipeline is built from the server's own core settings (store, limits), as in production."""
         overrides.setdefault("home", tmp_path / "home")
         settings = ServeSettings(**overrides)
-        srv = ThreadServer(settings, engine if engine is not None else FakeEngine(limits=settings.resolved_limits()))
+        srv = ThreadServer(settings, lambda s: fake_pipeline(s.core, delay_s=delay_s, rec=rec))
         started.append(srv.__enter__())
         return srv
 

@@ -1,4 +1,4 @@
-"""Fakes for the service unit tests: an engine without models, a uvicorn server in a thread."""
+"""Fakes for the service unit tests: a pipeline over fake sessions, a uvicorn server in a thread."""
 
 from __future__ import annotations
 
@@ -6,66 +6,47 @@ import io
 import socket
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
 
 import httpx
 import numpy as np
 import uvicorn
-from PIL import Image
+from PIL import Image, ImageDraw
 
-from luodi.errors import UnknownSchemaError
+from luodi.config import Settings, load_settings
+from luodi.ocr.pipeline import OCR
+from luodi.pipeline import Pipeline
+from luodi.runtime.fake import FakeSession
 from luodi.serve.app import create_app
-from luodi.serve.engine import Outcome
 from luodi.serve.settings import ServeSettings
 
+CHARS = ["<blank>", *"abcdefghijk"]
 
-class FakeEngine:
-    """Decodes with the real luodi.io (limits apply) and answers a fixed OCR-shaped body."""
 
-    model_name = "fake-model"
+class SlowRec(FakeSession):
+    """The fake recogniser (reads dark column bands), taking ``delay_s`` per call and counting its batches."""
 
-    def __init__(self, delay_s: float = 0.0, limits: Any = None) -> None:
+    def __init__(self, delay_s: float = 0.0) -> None:
+        inner = FakeSession.rec(num_classes=len(CHARS))
+        super().__init__(inner._fn)
         self.delay_s = delay_s
-        self.limits = limits
-        self.recognized: list[int] = []
 
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.model_name, "runtime": {"rec": {"backend": "fake"}}}
-
-    def _pages(self, data: bytes) -> list[np.ndarray]:
-        from luodi.io import load_pages
-
-        return load_pages(data, self.limits)
-
-    def ocr(self, data: bytes, *, name: str | None, recognizer: Any = None) -> Outcome:
-        pages = self._pages(data)
+    def run(self, inputs: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         time.sleep(self.delay_s)
-        texts = recognizer([p[:8, :8] for p in pages]) if recognizer is not None else ["x"] * len(pages)
-        body = {
-            "source": name,
-            "model": self.model_name,
-            "pages": [
-                {"index": i, "width": p.shape[1], "height": p.shape[0], "lines": [{"text": t, "score": 1.0, "box": []}]}
-                for i, (p, t) in enumerate(zip(pages, texts, strict=True))
-            ],
-            "timings_ms": {"det": 1.0, "cls": 0.0, "rec": 1.0, "total": 2.0},
-        }
-        return Outcome(body, {"decode": 0.001, "det": 0.001, "cls": 0.0, "rec": 0.001})
+        return super().run(inputs)
 
-    def extract(self, data: bytes, *, schema: str, name: str | None, recognizer: Any = None) -> Outcome:
-        self.check_schema(schema)
-        self.ocr(data, name=name, recognizer=recognizer)
-        body = {"source": name, "schema": schema, "needs_review": False, "fields": {}}
-        return Outcome(body, {"kie": 0.001})
 
-    def check_schema(self, schema: str) -> None:
-        if schema not in ("waybill", "contact"):
-            raise UnknownSchemaError(f"unknown schema {schema!r}")
-
-    def recognize(self, crops: Sequence[Any]) -> list[Any]:
-        self.recognized.append(len(crops))
-        return [f"crop{c.shape[0]}" for c in crops]
+def fake_pipeline(settings: Settings | None = None, *, delay_s: float = 0.0, rec: SlowRec | None = None) -> Pipeline:
+    """The real Pipeline (decoding, limits, OCR engine, extraction) around fake sessions: each page is
+    one text line (no detector), read by the fake recogniser."""
+    settings = settings if settings is not None else load_settings()
+    ocr = OCR.from_sessions(
+        rec=rec if rec is not None else SlowRec(delay_s),
+        characters=CHARS,
+        model_name="fake-model",
+        limits=settings.limits,
+    )
+    return Pipeline(settings, ocr=ocr)
 
 
 def free_port() -> int:
@@ -75,8 +56,8 @@ def free_port() -> int:
 
 
 class ThreadServer:
-    def __init__(self, settings: ServeSettings, engine: Any) -> None:
-        self.app = create_app(settings, engine_factory=lambda _: engine)
+    def __init__(self, settings: ServeSettings, pipeline_factory: Callable[[ServeSettings], Pipeline]) -> None:
+        self.app = create_app(settings, pipeline_factory=pipeline_factory)
         self.port = free_port()
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")
         self.server = uvicorn.Server(config)
@@ -101,6 +82,9 @@ class ThreadServer:
 
 
 def png_bytes(width: int = 40, height: int = 20) -> bytes:
+    """A white image with a dark bar across its middle: the fake recogniser reads it as text."""
+    image = Image.new("RGB", (width, height), "white")
+    ImageDraw.Draw(image).rectangle((0, height // 3, width - 1, 2 * height // 3), fill="black")
     buf = io.BytesIO()
-    Image.new("RGB", (width, height), "white").save(buf, format="PNG")
+    image.save(buf, format="PNG")
     return buf.getvalue()

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from serve_fakes import FakeEngine
+from serve_fakes import fake_pipeline
 
 from luodi.serve.app import create_app
 from luodi.serve.settings import ServeSettings
@@ -79,8 +79,8 @@ def test_redoc_page_is_local_too(serve):
 
 def test_docs_pages_follow_a_proxy_root_path(tmp_path):
     # behind a proxy at /ocr-api (uvicorn --root-path), the pages must name /ocr-api/... URLs;
-    # the pages need no engine, so the ASGI app is called without its lifespan
-    app = create_app(ServeSettings(home=tmp_path / "home"), engine_factory=lambda _: FakeEngine())
+    # the pages need no models, so the ASGI app is called without its lifespan
+    app = create_app(ServeSettings(home=tmp_path / "home"), pipeline_factory=lambda s: fake_pipeline(s.core))
 
     async def fetch() -> tuple[str, str, list[int]]:
         transport = httpx.ASGITransport(app=app, root_path="/ocr-api")

@@ -6,10 +6,12 @@ import time
 
 import httpx
 import pytest
-from serve_fakes import FakeEngine, png_bytes
+from serve_fakes import fake_pipeline, png_bytes
 
+from luodi.config import load_settings
 from luodi.errors import InputError, JobNotFoundError
-from luodi.serve.jobs import JobInput, JobQueue, JobStore, check_webhook
+from luodi.pipeline import Item
+from luodi.serve.jobs import JobQueue, JobStore, check_webhook
 from luodi.serve.settings import JobSettings
 
 pytestmark = pytest.mark.usefixtures("no_api_keys")
@@ -74,19 +76,18 @@ def test_check_webhook():
 def test_reaper_requeues_a_job_whose_worker_died(tmp_path):
     """A job left 'running' with a stale heartbeat (its worker was killed) runs again and succeeds."""
     settings = JobSettings(dir=tmp_path, stale_after_s=0.3, heartbeat_s=0.1, max_attempts=3)
-    queue = JobQueue(settings, tmp_path, engine=FakeEngine())
+    queue = JobQueue(settings, tmp_path, pipeline=fake_pipeline(load_settings(home=tmp_path / "home")))
     meta = queue.store.create(
-        task="ocr", schema=None, inputs=[JobInput("a.png", png_bytes(9, 9))], single=True, webhook=None, max_attempts=3
+        task="ocr", schema=None, inputs=[Item(png_bytes(9, 9), "a.png")], single=True, webhook=None, max_attempts=3
     )
-    job_id = meta["id"]
+    job_id = meta.id
     # what a SIGKILLed worker leaves behind: claimed, no message in the queue, heartbeat stopped
     with queue.store.locked(job_id) as d:
-        meta.update(status="running", attempts=1, worker="gone:1", heartbeat_at=time.time() - 10)
-        queue.store.write_meta(d, meta)
+        queue.store.write_meta(d, meta, status="running", attempts=1, worker="gone:1", heartbeat_at=time.time() - 10)
     queue.start_consumer()
     try:
         deadline = time.monotonic() + 10
-        while queue.store.read(job_id)["status"] != "succeeded":
+        while queue.store.read(job_id).status != "succeeded":
             assert time.monotonic() < deadline, queue.store.read(job_id)
             time.sleep(0.05)
     finally:
@@ -97,38 +98,33 @@ def test_reaper_requeues_a_job_whose_worker_died(tmp_path):
 
 def test_reaper_gives_up_after_max_attempts_and_expires_results(tmp_path):
     settings = JobSettings(dir=tmp_path, stale_after_s=0.1, max_attempts=2, result_ttl_s=0.2)
-    queue = JobQueue(settings, tmp_path, engine=FakeEngine())
+    queue = JobQueue(settings, tmp_path, pipeline=fake_pipeline(load_settings(home=tmp_path / "home")))
     store: JobStore = queue.store
-    meta = store.create(
-        task="ocr", schema=None, inputs=[JobInput(None, png_bytes())], single=True, webhook=None, max_attempts=2
-    )
-    with store.locked(meta["id"]) as d:
-        meta.update(status="running", attempts=2, worker="gone:1", heartbeat_at=time.time() - 10)
-        store.write_meta(d, meta)
+    meta = store.create(task="ocr", schema=None, inputs=[Item(png_bytes())], single=True, webhook=None, max_attempts=2)
+    with store.locked(meta.id) as d:
+        store.write_meta(d, meta, status="running", attempts=2, worker="gone:1", heartbeat_at=time.time() - 10)
     queue.reap_once()
-    view = store.public_view(meta["id"])
+    view = store.public_view(meta.id)
     assert view["status"] == "failed" and "worker lost" in view["error"]["message"]
     time.sleep(0.3)
     queue.reap_once()
     with pytest.raises(JobNotFoundError):
-        store.read(meta["id"])
+        store.read(meta.id)
 
 
 def test_counts_follow_changes_and_read_only_changed_jobs(tmp_path, monkeypatch):
     store = JobStore(tmp_path / "jobs")
     kw = dict(task="ocr", schema=None, single=True, webhook=None, max_attempts=2)
-    a = store.create(inputs=[JobInput("a.png", b"x")], **kw)
-    b = store.create(inputs=[JobInput("b.png", b"y")], **kw)
+    a = store.create(inputs=[Item(b"x", "a.png")], **kw)
+    b = store.create(inputs=[Item(b"y", "b.png")], **kw)
     assert store.counts() == {"queued": 2, "running": 0, "succeeded": 0, "failed": 0}
     reads: list[str] = []
     real_read = store.read
     monkeypatch.setattr(store, "read", lambda job_id: reads.append(job_id) or real_read(job_id))
     assert store.counts()["queued"] == 2 and reads == []  # nothing changed: nothing re-read
-    with store.locked(a["id"]) as d:
-        meta = real_read(a["id"])
-        meta["status"] = "succeeded"
-        store.write_meta(d, meta)
+    with store.locked(a.id) as d:
+        store.write_meta(d, real_read(a.id), status="succeeded")
     assert store.counts() == {"queued": 1, "running": 0, "succeeded": 1, "failed": 0}
-    assert reads == [a["id"]]
-    store.delete(b["id"])
+    assert reads == [a.id]
+    store.delete(b.id)
     assert store.counts() == {"queued": 0, "running": 0, "succeeded": 1, "failed": 0}

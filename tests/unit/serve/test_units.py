@@ -81,3 +81,38 @@ def test_batcher_propagates_errors_and_refuses_after_close():
     batcher.close()
     with pytest.raises(ServiceError):
         batcher.recognize([1])
+
+
+def test_serve_settings_hold_the_core_settings(monkeypatch, tmp_path):
+    """LUODI_SERVE_HOME/MODEL/... set the service's core settings; everything else comes from LUODI_*."""
+    from luodi.config import Limits, Settings
+    from luodi.serve.settings import ServeSettings, settings_from_env
+
+    monkeypatch.setenv("LUODI_HOME", str(tmp_path / "core"))
+    monkeypatch.setenv("LUODI_MODEL", "pp-ocrv4")
+    monkeypatch.setenv("LUODI_SERVE_HOME", str(tmp_path / "serve"))
+    monkeypatch.setenv("LUODI_SERVE_LIMITS__MAX_FILES", "3")
+    settings = load_serve_settings(concurrency=2)
+    assert isinstance(settings.core, Settings) and "home" not in ServeSettings.model_fields
+    assert settings.core.home == tmp_path / "serve" and settings.jobs_dir() == tmp_path / "serve" / "jobs"
+    assert settings.core.model == "pp-ocrv4" and settings.core.limits.max_files == 3
+    assert load_serve_settings(model="pp-ocrv5", limits=Limits(max_pages=2)).core.model == "pp-ocrv5"
+    assert settings.pipeline_settings().threads == settings.resolved_threads() >= 1
+    # the JSON handed to uvicorn workers keeps "runtime not set" (the bundle's own runtime wins)
+    monkeypatch.setenv("LUODI_SERVE_SETTINGS", settings.model_dump_json())
+    monkeypatch.delenv("LUODI_SERVE_HOME")
+    again = settings_from_env()
+    assert again == settings and "runtime" not in again.core.model_fields_set
+    with pytest.raises(ConfigError, match="device"):
+        load_serve_settings(device="tpu")
+
+
+def test_usable_cores_honours_a_cgroup_quota(tmp_path):
+    from luodi.config import _cgroup_cpu_quota, usable_cores
+
+    assert usable_cores() >= 1
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert _cgroup_cpu_quota(tmp_path) == 2
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert _cgroup_cpu_quota(tmp_path) is None
+    assert _cgroup_cpu_quota(tmp_path / "absent") is None

@@ -1,0 +1,90 @@
+"""Dependencies of the routes, declared once: the process state, readiness, auth, deadline, schema."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from luodi.errors import UnknownSchemaError
+from luodi.pipeline import Pipeline
+from luodi.serve.state import ServiceState
+
+# the API takes built-in schema names only: a path such as ``../x.yaml`` never reaches the extractor
+_SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: KEY")
+
+
+async def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.luodi
+    return state
+
+
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+async def get_pipeline(state: State) -> Pipeline:
+    """503 ``not_ready`` until the models are loaded."""
+    return state.require_pipeline()
+
+
+Ready = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+async def authorize(
+    request: Request,
+    state: State,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    key: Annotated[str | None, Security(_api_key)],
+) -> None:
+    # the security schemes document the two ways in; the checker reads the raw header itself
+    state.keys.check(request.headers.get("authorization"), key)
+
+
+async def open_or_authorized(request: Request, state: State) -> None:
+    """``/metrics``: open unless ``open_metrics`` is off."""
+    if not state.settings.open_metrics:
+        state.keys.check(request.headers.get("authorization"), request.headers.get("x-api-key"))
+
+
+async def get_deadline(request: Request, state: State) -> float:
+    """The request's deadline (``time.monotonic()``); ``X-Deadline-Ms`` may shorten, never extend, it."""
+    budget = state.settings.deadline_s
+    asked = request.headers.get("x-deadline-ms", "")
+    if asked.isdigit():
+        budget = min(budget, int(asked) / 1000.0)
+    return time.monotonic() + budget
+
+
+Deadline = Annotated[float, Depends(get_deadline)]
+
+
+async def check_schema(pipeline: Pipeline, schema: str) -> str:
+    if not _SCHEMA_NAME.match(schema):
+        raise UnknownSchemaError(f"unknown schema {schema!r}: the API takes built-in schema names only")
+    await asyncio.to_thread(pipeline.check, "extract", schema)  # builds the extractor once
+    return schema
+
+
+async def checked_schema(schema: str, pipeline: Ready) -> str:
+    return await check_schema(pipeline, schema)
+
+
+SchemaName = Annotated[str, Depends(checked_schema)]
+
+
+def v1_router(tag: str) -> APIRouter:
+    """A router of the ``/v1`` API: every route needs a valid key (when keys are configured), then
+    loaded models. The prefix sits on each area's own router so that a route's template (the
+    ``route`` label of the request metrics) is its full path."""
+    from luodi.serve.openapi import ERRORS
+
+    return APIRouter(
+        prefix="/v1", tags=[tag], dependencies=[Depends(authorize), Depends(get_pipeline)], responses=ERRORS
+    )

@@ -1,0 +1,90 @@
+"""The outermost ASGI layer: request id, in-flight gauge, per-route metrics, body-size cap, access log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from luodi.errors import TooManyBytesError
+from luodi.serve.logs import request_id_var
+from luodi.serve.state import ServiceState
+
+log = logging.getLogger("luodi.serve")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class ObserveMiddleware:
+    """Request id, in-flight gauge, per-route metrics, body-size cap and one JSON access-log line."""
+
+    def __init__(self, app: ASGIApp, state: ServiceState) -> None:
+        self.app = app
+        self.state = state
+        limits = state.settings.core.limits
+        # a batch may carry max_files files; a single upload may arrive base64-encoded in JSON
+        self.batch_cap = limits.max_bytes * limits.max_files + (1 << 20)
+        self.single_cap = limits.max_bytes * 4 // 3 + (1 << 16)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        metrics = self.state.metrics
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        given = headers.get("x-request-id", "")
+        rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        path: str = scope["path"]
+        cap = self.batch_cap if path.startswith(("/v1/batch/", "/v1/jobs")) else self.single_cap
+        status = 500
+        started = time.perf_counter()
+        metrics.in_flight.inc()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        received = 0
+
+        async def receive_wrapper() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > cap:
+                    raise TooManyBytesError(f"request body larger than {cap} bytes")
+            return message
+
+        try:
+            length = headers.get("content-length", "")
+            if length.isdigit() and int(length) > cap:
+                error = TooManyBytesError(f"request body of {int(length)} bytes is larger than {cap} bytes")
+                await JSONResponse(error.to_dict(), status_code=error.http_status)(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, receive_wrapper, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.in_flight.dec()
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            metrics.requests.labels(template, scope["method"], str(status)).inc()
+            metrics.request_duration.labels(template).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": path,
+                    "route": template,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)

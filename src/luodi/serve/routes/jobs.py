@@ -1,0 +1,59 @@
+"""``POST /v1/jobs`` (queue OCR or extraction of one or many files) and ``GET /v1/jobs/{id}``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from luodi.errors import InputError
+from luodi.serve.deps import Ready, State, check_schema, v1_router
+from luodi.serve.inputs import check_upload, many_inputs
+from luodi.serve.openapi import JOB_BODY, JobAccepted
+
+router = v1_router("jobs")
+
+JOB_TASKS = ("ocr", "extract")
+
+
+@router.post(
+    "/jobs",
+    summary="Queue an OCR or extraction job",
+    status_code=202,
+    response_model=JobAccepted,
+    openapi_extra=JOB_BODY,
+)
+async def submit_job(request: Request, state: State, pipeline: Ready) -> JSONResponse:
+    jobs = state.require_jobs()
+    uploads = await many_inputs(request, state.settings.core.limits, field_names=("file", "files"))
+    task = uploads.field("task") or "ocr"
+    schema = uploads.field("schema")
+    if task not in JOB_TASKS:
+        raise InputError(f"task must be 'ocr' or 'extract', not {task!r}")
+    if task == "extract":
+        if schema is None:
+            raise InputError("task=extract needs a 'schema' field")
+        await check_schema(pipeline, schema)
+    elif schema is not None:
+        raise InputError("'schema' only goes with task=extract")
+    if uploads.single:
+        check_upload(uploads.items[0].source)
+    meta = await asyncio.to_thread(
+        jobs.submit,
+        task=task,
+        schema=schema,
+        inputs=uploads.items,
+        single=uploads.single,
+        webhook=uploads.field("webhook"),
+    )
+    return JSONResponse(
+        {"id": meta.id, "status": meta.status}, status_code=202, headers={"Location": f"/v1/jobs/{meta.id}"}
+    )
+
+
+@router.get("/jobs/{job_id}", summary="Job status, and its result once done")
+async def get_job(job_id: str, state: State) -> dict[str, Any]:
+    view: dict[str, Any] = await asyncio.to_thread(state.require_jobs().store.public_view, job_id)
+    return view
