@@ -24,6 +24,7 @@ on the pipeline; they must be immutable and thread-safe, like the engines.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import threading
 import time
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from luodi.kie.extractor import Extractor
+    from luodi.kie.gazetteer import Gazetteer
+    from luodi.kie.parties import PartyParser
     from luodi.ocr.options import OCROptions
     from luodi.ocr.pipeline import OCR, RecognizeFn
     from luodi.ocr.result import Document, RecResult
@@ -54,6 +57,8 @@ __all__ = [
     "ProcessorFactory",
     "Result",
 ]
+
+log = logging.getLogger("luodi.pipeline")
 
 Takes = Literal["pages", "text"]
 
@@ -156,6 +161,7 @@ class Pipeline:
         self._ocr = ocr
         self._lock = threading.RLock()
         self._processors: dict[tuple[Any, ...], Processor] = {}
+        self._shared: dict[str, Any] = {}  # pieces built once on first use (gazetteer, contact parser)
 
     # --- shared pieces ------------------------------------------------------------------------
     @property
@@ -171,6 +177,37 @@ class Pipeline:
         return self._ocr
 
     @property
+    def gazetteer(self) -> Gazetteer | None:
+        """The division table (from the installed package), built once; None where it is missing."""
+        with self._lock:
+            if "gazetteer" not in self._shared:
+                from luodi.errors import ModelNotPulledError
+                from luodi.kie.gazetteer import Gazetteer
+
+                try:
+                    self._shared["gazetteer"] = Gazetteer.from_package()
+                except ModelNotPulledError as exc:  # optional data: without it no division is checked
+                    log.warning("no division gazetteer: %s", exc.message)
+                    self._shared["gazetteer"] = None
+            table: Gazetteer | None = self._shared["gazetteer"]
+            return table
+
+    @property
+    def contact_parser(self) -> PartyParser:
+        """The contact model from *this* pipeline's store (``settings.home``), rules where it is not
+        trained; built once and shared by every schema (it loads on first use)."""
+        with self._lock:
+            if "contact_parser" not in self._shared:
+                from luodi.kie.ner.store import default_model_dir
+                from luodi.kie.parties import ModelContactParser
+
+                self._shared["contact_parser"] = ModelContactParser(
+                    default_model_dir(self.settings.home), gazetteer=self.gazetteer
+                )
+            parser: PartyParser = self._shared["contact_parser"]
+            return parser
+
+    @property
     def model_name(self) -> str:
         return self.ocr.model_name
 
@@ -183,9 +220,17 @@ class Pipeline:
         return engine.warm_up(OCROptions().replace(rec_batch_size=1)) if warm_up else 0
 
     def describe(self) -> dict[str, Any]:
-        """The loaded model and its runtime per stage, JSON-ready."""
+        """The loaded OCR model and its runtime per stage, the model store, and whether the contact
+        model loaded from it (this loads it), JSON-ready."""
+        from luodi.kie.ner.store import default_model_dir
+
         runtime = {stage: _jsonable(info) for stage, info in dict(self.ocr.runtime_info).items()}
-        return {"name": self.model_name, "runtime": runtime}
+        parser = self.contact_parser
+        contact = {
+            "path": str(default_model_dir(self.settings.home)),
+            "loaded": bool(getattr(parser, "available", True)),
+        }
+        return {"name": self.model_name, "runtime": runtime, "store": str(self.settings.home), "contact_model": contact}
 
     def recognize(self, crops: Sequence[np.ndarray], *, batch_size: int = 1) -> list[RecResult]:
         """Recognise upright line crops in batches of ``batch_size`` (the service's batcher calls this)."""
@@ -346,7 +391,13 @@ def extract_processor(
 
     # no ocr= here: the processor runs OCR on the pipeline's engine, and text-only use
     # (Extractor.extract_text) must not load OCR models
-    extractor = Extractor(option or "waybill", settings=pipeline.settings, review_threshold=review_threshold)
+    extractor = Extractor(
+        option or "waybill",
+        settings=pipeline.settings,
+        review_threshold=review_threshold,
+        contact_parser=pipeline.contact_parser,
+        gazetteer=pipeline.gazetteer,
+    )
     return ExtractProcessor(pipeline, extractor)
 
 
