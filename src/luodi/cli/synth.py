@@ -13,7 +13,11 @@ import click
 
 from luodi.cli.lazy import LazyGroup
 
-_EXTRA: dict[str, str] = {"waybill": "luodi.cli.synth_waybill:waybill"}
+_EXTRA: dict[str, str] = {
+    "waybill": "luodi.cli.synth_waybill:waybill",
+    "bank-receipt": "luodi.cli.synth_docs:bank_receipt",
+    "id-card": "luodi.cli.synth_docs:id_card",
+}
 
 
 @click.group("synth", cls=LazyGroup, lazy_commands=_EXTRA)

@@ -218,7 +218,7 @@ def draw_party(source: str, rng: np.random.Generator, ner: Sequence[Party]) -> P
 
 
 def draw_source(split: str, rng: np.random.Generator, weights: dict[str, float] | None = None) -> str:
-    """A party source of ``split`` (by ``weights`` when given: source name → weight)."""
+    """A party source of ``split`` (by ``weights`` when given: source name → weight, absent ones 0)."""
     names = [n for n, s in SOURCES.items() if s.holdout == (split == "holdout")]
-    w = np.array([(weights or {}).get(n, 1.0) for n in names], np.float64)
+    w = np.array([weights.get(n, 0.0) if weights else 1.0 for n in names], np.float64)
     return names[int(rng.choice(len(names), p=w / w.sum()))]

@@ -17,6 +17,12 @@ def test_every_registry_agrees_with_the_split_table() -> None:
     split = families.LAYOUTS["waybill"]
     assert set(split["dev"]) == {n for n, lay in LAYOUTS.items() if not lay.holdout}
     assert set(split["holdout"]) == {n for n, lay in LAYOUTS.items() if lay.holdout}
+    from luodi.synth.bank_receipt import STYLES
+    from luodi.synth.id_card import CARD_LAYOUTS
+
+    for kind, reg in (("bank_receipt", STYLES), ("id_card", CARD_LAYOUTS)):
+        assert set(families.LAYOUTS[kind]["dev"]) == {n for n, v in reg.items() if not v.holdout}
+        assert set(families.LAYOUTS[kind]["holdout"]) == {n for n, v in reg.items() if v.holdout}
     for table, registry in ((families.PAPERS, photo.PAPERS), (families.BACKGROUNDS, photo.BACKGROUNDS)):
         assert set(table["dev"]) == {n for n, t in registry.items() if not t.holdout}
         assert set(table["holdout"]) == {n for n, t in registry.items() if t.holdout}
@@ -26,7 +32,7 @@ def test_every_registry_agrees_with_the_split_table() -> None:
         assert not set(table["dev"]) & set(table["holdout"])
     # every family is named in the module docstring, so the split is documented where it is defined
     doc = families.__doc__ or ""
-    named = [*LAYOUTS, *photo.PAPERS, *photo.BACKGROUNDS, *parties.SOURCES]
+    named = [*LAYOUTS, *STYLES, *CARD_LAYOUTS, *photo.PAPERS, *photo.BACKGROUNDS, *parties.SOURCES]
     named += [f for t in (families.PRINT_FONTS, families.HAND_FONTS) for fs in t.values() for f in fs]
     assert [n for n in named if n not in doc] == []
 

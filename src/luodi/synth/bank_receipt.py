@@ -1,0 +1,464 @@
+"""Synthetic bank receipts (电子回单 / 业务回单 / 客户回单 / 凭条) with ``bank_receipt`` schema labels.
+
+    luodi synth bank-receipt -n 40 -o out/receipts --layout dev --degrade photo
+
+Each receipt has a payer and a payee block (户名 / 账号 / 开户行), an amount in figures with the
+same amount in capitals (人民币柒万伍仟元整) under or beside it, a date and time, a serial number, a
+purpose, distractors (the receipt's own number, the parties' branches, teller and channel) and a
+stamp over the text (电子回单专用章, 业务受理专用章, 转讫). Styles and their split
+(:mod:`luodi.synth.families`):
+
+- ``icbc_ebank`` (dev): a grid e-receipt, 付款人 / 收款人 rows, the amount words under the figure;
+- ``ccb_business`` (dev): label：value pairs in two columns, a ``金额（小写）`` / ``金额（大写）`` pair;
+- ``abc_counter`` (holdout): a counter receipt with 全称 / 账号 / 开户行 boxes and the amount written
+  digit by digit in 千百十万千百十元角分 cells;
+- ``boc_handwritten`` (holdout): a transfer slip filled by hand (handwriting-like face) with the
+  teller's machine print across its top.
+
+Labels (``fields``) hold only what the receipt prints: ``bank`` is the issuing bank of the header,
+never a party's 开户行; dates are ISO (2024-03-05), times HH:MM:SS, accounts digits as printed
+(masked ones keep their ``*``), ``amount`` a number and ``amount_in_words`` the capitals as printed.
+The parties' banks are in ``meta.extra_fields`` (payer_bank, payee_bank: the schema has no field for
+them), with the receipt number.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from luodi.errors import ConfigError
+from luodi.synth.documents import DocOptions, DocSample, finish, load_ner_persons, resolve
+from luodi.synth.families import pick_font, split_name
+from luodi.synth.parties import draw_party, draw_source
+from luodi.synth.waybill_canvas import Canvas, Style
+from luodi.synth.waybill_data import Party
+
+_CAPITALS = "零壹贰叁肆伍陆柒捌玖"
+
+
+def _section(n: int) -> str:
+    """0 < n < 10000 in capitals, inner zeros collapsed to one 零, trailing zeros dropped."""
+    out, zero = "", False
+    for i, unit in enumerate(("仟", "佰", "拾", "")):
+        d = n // 10 ** (3 - i) % 10
+        if d == 0:
+            zero = bool(out)
+            continue
+        if zero:
+            out += "零"
+            zero = False
+        out += _CAPITALS[d] + unit
+    return out
+
+
+def capital_amount(value: Decimal, *, prefix: str = "人民币") -> str:
+    """75000 → 人民币柒万伍仟元整; 1234.56 → 人民币壹仟贰佰叁拾肆元伍角陆分; 0.5 → 人民币伍角."""
+    cents = int((value * 100).to_integral_value())
+    yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
+    sections: list[int] = []
+    n = yuan
+    while n:
+        sections.append(n % 10000)
+        n //= 10000
+    text, gap = "", False
+    for idx in range(len(sections) - 1, -1, -1):
+        sec = sections[idx]
+        if sec == 0:
+            gap = bool(text)
+            continue
+        if text and (gap or sec < 1000):
+            text += "零"
+        text += _section(sec) + ("", "万", "亿", "万亿")[idx]
+        gap = False
+    if text:
+        text += "元"
+    if jiao == 0 and fen == 0:
+        return prefix + (text or "零元") + "整"
+    if jiao:
+        text += _CAPITALS[jiao] + "角"
+    if fen:
+        text += ("零" if text and not jiao else "") + _CAPITALS[fen] + "分"
+    return prefix + text
+
+
+BANKS: dict[str, tuple[str, ...]] = {
+    "icbc_ebank": ("中国工商银行", "招商银行", "交通银行"),
+    "ccb_business": ("中国建设银行", "兴业银行", "上海浦东发展银行"),
+    "abc_counter": ("中国农业银行", "中国邮政储蓄银行"),
+    "boc_handwritten": ("中国银行", "中信银行"),
+}
+_ALL_BANKS = tuple(sorted({b for bs in BANKS.values() for b in bs} | {"中国民生银行", "平安银行", "华夏银行"}))
+PURPOSES = ("货款", "工资", "报销款", "房租", "服务费", "往来款", "还款", "转账", "材料款", "运费", "押金退还")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    name: str
+    number: str  # as printed (grouped with spaces, masked with *)
+    bank: str  # the 开户行 (a branch)
+
+    @property
+    def digits(self) -> str:
+        return self.number.replace(" ", "")
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    bank: str
+    when: _dt.datetime
+    serial: str
+    receipt_no: str
+    payer: Account
+    payee: Account
+    amount: Decimal
+    purpose: str
+
+    @property
+    def figure(self) -> str:
+        return f"{self.amount:,.2f}"
+
+    @property
+    def words(self) -> str:
+        return capital_amount(self.amount)
+
+    def fields(self, *names: str) -> dict[str, Any]:
+        """The labels of the named fields, as printed on this receipt."""
+        values: dict[str, Any] = {
+            "bank": self.bank,
+            "date": self.when.date().isoformat(),
+            "time": self.when.strftime("%H:%M:%S"),
+            "serial_number": self.serial,
+            "payer_name": self.payer.name,
+            "payer_account": self.payer.digits,
+            "payee_name": self.payee.name,
+            "payee_account": self.payee.digits,
+            "amount": float(self.amount),
+            "amount_in_words": self.words,
+            "purpose": self.purpose,
+        }
+        return {n: values[n] for n in names}
+
+
+def _digits(rng: np.random.Generator, n: int) -> str:
+    return "".join(str(int(d)) for d in rng.integers(0, 10, size=n))
+
+
+def _account(party: Party, rng: np.random.Generator, *, company: bool) -> Account:
+    n = int(rng.choice([16, 19])) if not company else int(rng.choice([17, 19, 20]))
+    number = ("62" if not company else str(rng.integers(1, 9))) + _digits(rng, n - 2 if not company else n - 1)
+    if rng.random() < 0.2 and not company:  # masked card numbers, as some e-receipts print them
+        number = number[:6] + "*" * (len(number) - 10) + number[-4:]
+    elif rng.random() < 0.5:
+        number = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+    city = (party.city or party.province or "").removesuffix("市")
+    branch = _ALL_BANKS[int(rng.integers(0, len(_ALL_BANKS)))]
+    place = f"{city}{(party.district or '').removesuffix('区').removesuffix('县')}"
+    return Account(party.name, number, f"{branch}{place or '营业部'}支行")
+
+
+def _receipt(layout: str, split: str, ner: Sequence[Party], rng: np.random.Generator) -> Receipt:
+    weights = {"dev": {"ner": 0.5, "company": 0.5}, "holdout": {"generated": 0.4, "organisation": 0.6}}[split]
+    payer_src, payee_src = draw_source(split, rng, weights), draw_source(split, rng, weights)
+    payer, payee = draw_party(payer_src, rng, ner), draw_party(payee_src, rng, ner)
+    when = _dt.datetime(int(rng.integers(2019, 2027)), int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+    when += _dt.timedelta(seconds=int(rng.integers(8 * 3600, 20 * 3600)))
+    if rng.random() < 0.5:
+        amount = Decimal(int(rng.integers(1, 200)) * int(rng.choice([100, 500, 1000])))
+    else:
+        amount = Decimal(int(rng.integers(100, 9_999_999))) / 100
+    return Receipt(
+        bank=BANKS[layout][int(rng.integers(0, len(BANKS[layout])))],
+        when=when,
+        serial=_digits(rng, int(rng.integers(12, 21))),
+        receipt_no=_digits(rng, int(rng.integers(10, 16))),
+        payer=_account(payer, rng, company=payer_src in ("company", "organisation")),
+        payee=_account(payee, rng, company=payee_src in ("company", "organisation")),
+        amount=amount,
+        purpose=PURPOSES[int(rng.integers(0, len(PURPOSES)))],
+    )
+
+
+def _date_text(when: _dt.datetime, rng: np.random.Generator) -> str:
+    style = int(rng.integers(0, 4))
+    if style == 0:
+        return when.strftime("%Y-%m-%d")
+    if style == 1:
+        return f"{when.year}年{when.month:02d}月{when.day:02d}日"
+    if style == 2:
+        return when.strftime("%Y%m%d")
+    return when.strftime("%Y/%m/%d")
+
+
+def _grid_row(cv: Canvas, x: Sequence[float], y: int, h: int, cells: Sequence[str], *, size: int) -> int:
+    """Cells of one table row between the x stops ``x`` (len(cells) + 1 of them)."""
+    for i, text in enumerate(cells):
+        cv.rect(x[i], y, x[i + 1], y + h, width=1)
+        cv.text(x[i] + 8, y + (h - size) / 2 - 2, text, size)
+    return y + h
+
+
+def _fit(cv: Canvas, text: str, size: int, width: float) -> int:
+    while size > 12 and cv.text_width(text, size) > width:
+        size -= 1
+    return size
+
+
+def _vertical(cv: Canvas, box: tuple[float, float, float, float], text: str, size: int) -> None:
+    x0, y0, x1, y1 = box
+    cv.rect(x0, y0, x1, y1, width=1)
+    ty = (y0 + y1) / 2 - len(text) * size * 1.2 / 2
+    for ch in text:
+        cv.text((x0 + x1) / 2 - size / 2, ty, ch, size)
+        ty += size * 1.2
+
+
+def icbc_ebank(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    cv = Canvas(1400, 900, style)
+    s = style.size
+    cv.text_center(700, 20, f"{r.bank}  网上银行电子回单", int(s * 1.3), bold=True)
+    cv.text(40, 30 + int(s * 1.6), f"电子回单号码：{r.receipt_no}", int(s * 0.8))
+    y, h = 40 + int(s * 3.0), int(s * 1.9)
+    x = (30, 100, 230, 690, 760, 890, 1370)
+    _vertical(cv, (x[0], y, x[1], y + 3 * h), "付款人", s)
+    _vertical(cv, (x[3], y, x[4], y + 3 * h), "收款人", s)
+    for k, (label, a, b) in enumerate(
+        (
+            ("户名", r.payer.name, r.payee.name),
+            ("账号", r.payer.number, r.payee.number),
+            ("开户银行", r.payer.bank, r.payee.bank),
+        )
+    ):
+        top = y + k * h
+        _grid_row(cv, (x[1], x[2], x[3]), top, h, (label, ""), size=s)
+        _grid_row(cv, (x[4], x[5], x[6]), top, h, (label, ""), size=s)
+        cv.text(x[2] + 8, top + (h - s) / 2 - 2, a, _fit(cv, a, s, x[3] - x[2] - 14))
+        cv.text(x[5] + 8, top + (h - s) / 2 - 2, b, _fit(cv, b, s, x[6] - x[5] - 14))
+    y += 3 * h
+    cv.rect(x[0], y, x[2], y + 2 * h, width=1)
+    cv.rect(x[2], y, x[6], y + 2 * h, width=1)
+    cv.text(x[0] + 8, y + h / 2, "金额", s)
+    cv.text(x[2] + 8, y + 6, f"¥{r.figure}" if rng.random() < 0.7 else f"{r.figure}元", s, bold=True)
+    cv.text(x[2] + 8, y + h + 6, r.words, s)
+    y += 2 * h
+    when = f"{_date_text(r.when, rng)} {r.when:%H:%M:%S}"
+    for a, b, c, d in (
+        ("币种", "人民币", "交易渠道", "网上银行"),
+        ("用途", r.purpose, "交易流水号", r.serial),
+        ("交易时间", when, "", ""),
+    ):
+        y = _grid_row(cv, (x[0], x[2], x[3], x[5], x[6]), y, h, (a, b, c, d), size=s)
+    printed = r.when + _dt.timedelta(days=int(rng.integers(0, 30)))
+    cv.text(40, y + 12, f"打印时间：{printed:%Y-%m-%d}  本回单可通过网上银行验证真伪", int(s * 0.7))
+    cv.bottom = y + 12 + s
+    img = cv.finish(margin=20)
+    return img, r.fields(*[f for f in _FULL if f != "amount_in_words"], "amount_in_words")
+
+
+def ccb_business(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    cv = Canvas(1400, 900, style)
+    s = style.size
+    cv.text_center(
+        700, 20, f"{r.bank}  {'单位客户专用回单' if rng.random() < 0.5 else '业务回单'}", int(s * 1.3), bold=True
+    )
+    y = 30 + int(s * 2.4)
+    cv.text(40, y, f"交易日期：{_date_text(r.when, rng)}", s)
+    cv.text(700, y, f"回单编号：{r.receipt_no}", s)
+    y += int(s * 1.9)
+    cv.hline(30, 1370, y)
+    y += 14
+    for label, a, b in (
+        ("名称", r.payer.name, r.payee.name),
+        ("账号", r.payer.number, r.payee.number),
+        ("开户行", r.payer.bank, r.payee.bank),
+    ):
+        left, right = f"付款人{label}：{a}", f"收款人{label}：{b}"
+        cv.text(40, y, left, _fit(cv, left, s, 640))
+        cv.text(720, y, right, _fit(cv, right, s, 640))
+        y += int(s * 1.7)
+    cv.hline(30, 1370, y)
+    y += 14
+    cv.text(40, y, f"金额（小写）：¥{r.figure}", s, bold=True)
+    y += int(s * 1.6)
+    cv.text(40, y, f"金额（大写）：{r.words}", s)
+    y += int(s * 1.7)
+    cv.text(40, y, f"用途：{r.purpose}", s)
+    cv.text(720, y, f"交易流水号：{r.serial}", s)
+    y += int(s * 1.7)
+    cv.text(40, y, f"交易时间：{r.when:%H:%M:%S}", s)
+    cv.text(720, y, f"柜员号：{int(rng.integers(10000, 99999))}", s)
+    y += int(s * 1.7)
+    cv.hline(30, 1370, y)
+    cv.rect(30, 30 + int(s * 2.2), 1370, y, width=2)
+    return cv.finish(margin=24), r.fields(*_FULL)
+
+
+_GRID_UNITS = "亿千百十万千百十元角分"
+
+
+def abc_counter(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    cv = Canvas(1400, 900, style)
+    s = style.size
+    cv.text_center(700, 18, f"{r.bank}  客户回单", int(s * 1.4), bold=True)
+    cv.text_center(700, 24 + int(s * 1.7), f"{r.when.year}年{r.when.month:02d}月{r.when.day:02d}日", s)
+    y, h = 30 + int(s * 3.4), int(s * 1.9)
+    x = (30, 100, 200, 690, 760, 860, 1370)
+    _vertical(cv, (x[0], y, x[1], y + 3 * h), "付款方", s)
+    _vertical(cv, (x[3], y, x[4], y + 3 * h), "收款方", s)
+    for k, (label, a, b) in enumerate(
+        (
+            ("全称", r.payer.name, r.payee.name),
+            ("账号", r.payer.number, r.payee.number),
+            ("开户行", r.payer.bank, r.payee.bank),
+        )
+    ):
+        top = y + k * h
+        _grid_row(cv, (x[1], x[2], x[3]), top, h, (label, ""), size=s)
+        _grid_row(cv, (x[4], x[5], x[6]), top, h, (label, ""), size=s)
+        cv.text(x[2] + 8, top + (h - s) / 2 - 2, a, _fit(cv, a, s, x[3] - x[2] - 14))
+        cv.text(x[5] + 8, top + (h - s) / 2 - 2, b, _fit(cv, b, s, x[6] - x[5] - 14))
+    y += 3 * h
+    words = r.words.removeprefix("人民币")
+    cv.rect(x[0], y, x[6], y + 2 * h, width=1)
+    cv.text(x[0] + 8, y + 6, "人民币", s)
+    cv.text(x[0] + 8, y + h + 2, "（大写）", s)
+    cv.text(x[2] + 8, y + h / 2, words, _fit(cv, words, s, 860 - x[2]))
+    cell = (x[6] - 880) / len(_GRID_UNITS)
+    cents = f"{int(r.amount * 100)}"
+    digits = ("¥" + cents).rjust(len(_GRID_UNITS))
+    for i, unit in enumerate(_GRID_UNITS):  # the figure written digit by digit under its place name
+        cx = 880 + i * cell
+        cv.rect(cx, y, cx + cell, y + 2 * h, width=1)
+        cv.text(cx + cell / 2 - s / 2, y + 6, unit, s)
+        if digits[i] != " ":
+            cv.text(cx + cell / 2 - s / 4, y + h + 6, digits[i], s, bold=True)
+    y += 2 * h
+    y = _grid_row(cv, (x[0], x[2], x[3], x[5], x[6]), y, h, ("用途", r.purpose, "凭证号", r.serial), size=s)
+    cv.text(40, y + 10, f"经办：{int(rng.integers(1000, 9999))}    复核：    记账：", int(s * 0.8))
+    cv.bottom = y + 10 + s
+    fields = r.fields("bank", "date", "serial_number", "payer_name", "payer_account", "payee_name", "payee_account")
+    fields.update(r.fields("amount", "purpose"), amount_in_words=words)
+    return cv.finish(margin=20), fields
+
+
+def boc_handwritten(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    ink = (150, 30, 40) if rng.random() < 0.5 else (30, 90, 60)
+    printed = Style(style.family, style.size, ink, style.paper, ink, style.hand)
+    cv = Canvas(1400, 900, printed)
+    s = style.size
+    hand = style.hand or style.family
+    pen = (25, 45, 140) if rng.random() < 0.7 else (30, 30, 30)
+    # the teller's machine print, in black across the top
+    machine = f"{r.when:%Y%m%d} {r.when:%H:%M:%S} 流水号:{r.serial} CNY {r.figure}"
+    cv.text(40, 14, machine, int(s * 0.85), fill=(20, 20, 20))
+    cv.text_center(700, 24 + int(s * 1.3), f"{r.bank}  转账汇款凭条", int(s * 1.3), bold=True)
+    y, h = 40 + int(s * 3.2), int(s * 2.2)
+    rows = (
+        ("付款人户名", r.payer.name, "收款人户名", r.payee.name),
+        ("付款人账号", r.payer.number, "收款人账号", r.payee.number),
+        ("付款人开户行", r.payer.bank, "收款人开户行", r.payee.bank),
+    )
+    lw = cv.text_width("收款人开户行", s) + 20
+    for a, va, b, vb in rows:
+        cv.rect(30, y, 700, y + h, width=1)
+        cv.rect(700, y, 1370, y + h, width=1)
+        cv.text(40, y + (h - s) / 2, a, s)
+        cv.text(710, y + (h - s) / 2, b, s)
+        cv.hand(40 + lw, y + h / 2, va, _fit(cv, va, s, 640 - lw), family=hand, rng=rng, fill=pen)
+        cv.hand(710 + lw, y + h / 2, vb, _fit(cv, vb, s, 640 - lw), family=hand, rng=rng, fill=pen)
+        y += h
+    for label, value in (("金额（大写）", r.words), ("金额（小写）", f"¥{r.figure}"), ("用途", r.purpose)):
+        cv.rect(30, y, 1370, y + h, width=1)
+        cv.text(40, y + (h - s) / 2, label, s)
+        cv.hand(40 + lw, y + h / 2, value, s, family=hand, rng=rng, fill=pen, slant=float(rng.uniform(-0.5, 0.5)))
+        y += h
+    cv.text(40, y + 10, "客户签名：              银行签章：", s)
+    cv.bottom = y + 10 + s
+    return cv.finish(margin=20), r.fields(*_FULL)
+
+
+_FULL = (
+    "bank", "date", "time", "serial_number", "payer_name", "payer_account", "payee_name", "payee_account",
+    "amount", "amount_in_words", "purpose",
+)  # fmt: skip
+_STAMPS = (("电子回单专用章", "业务专用"), ("业务受理专用章", "转讫"), ("转讫", ""), ("业务专用章", "受理"))
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptStyle:
+    name: str
+    render: Callable[[Receipt, Style, np.random.Generator], tuple[Image.Image, dict[str, Any]]]
+    holdout: bool
+    hand: bool = False
+
+
+STYLES: dict[str, ReceiptStyle] = {
+    st.name: st
+    for st in (
+        ReceiptStyle("icbc_ebank", icbc_ebank, False),
+        ReceiptStyle("ccb_business", ccb_business, False),
+        ReceiptStyle("abc_counter", abc_counter, True),
+        ReceiptStyle("boc_handwritten", boc_handwritten, True, hand=True),
+    )
+}
+
+
+def resolve_styles(names: Sequence[str]) -> tuple[str, ...]:
+    return resolve(names, {n: st.holdout for n, st in STYLES.items()}, "bank receipt")
+
+
+def render_bank_receipt(index: int, options: DocOptions | None = None) -> DocSample:
+    """Receipt number ``index`` of the set ``options`` describes (deterministic)."""
+    opts = options or DocOptions()
+    if index < 0:
+        raise ConfigError("sample index must be non-negative")
+    names = resolve_styles(opts.layouts)
+    st = STYLES[names[index % len(names)]]
+    split = split_name(st.holdout)
+    rng = np.random.default_rng([opts.seed, index, 0xBA4C])
+    receipt = _receipt(st.name, split, load_ner_persons(opts), rng)
+    text = "".join([receipt.payer.name, receipt.payer.bank, receipt.payee.name, receipt.payee.bank, receipt.words])
+    family = pick_font(split, rng, text + "付款收人户名账号开户银行金额大小写用途交易流水时间日期回单凭证全称方柜员")
+    hand = pick_font(split, rng, text + receipt.figure + "¥", hand=True) if st.hand else None
+    tone = int(rng.integers(0, 50))
+    style = Style(family, int(rng.integers(20, 27)), (tone, tone, tone), (255, 255, 255), (110, 110, 110), hand)
+    page, fields = st.render(receipt, style, rng)
+    ring, inner = _STAMPS[int(rng.integers(0, len(_STAMPS)))]
+    where = (float(rng.uniform(0.6, 0.85)), float(rng.uniform(0.55, 0.8)))
+    image, applied, photo_meta = finish(
+        page, opts.degrade, split, rng, stamps=((f"{receipt.bank}{ring}", inner, where),)
+    )
+    meta: dict[str, Any] = {
+        "seed": opts.seed,
+        "index": index,
+        "split": split,
+        "families": {
+            "layout": st.name,
+            "font": family.name,
+            **({"hand_font": hand.name} if hand else {}),
+            **{k: photo_meta[k] for k in ("paper", "background") if k in photo_meta},
+        },
+        "extra_fields": {
+            "payer_bank": receipt.payer.bank,
+            "payee_bank": receipt.payee.bank,
+            "receipt_number": receipt.receipt_no,
+        },
+        "degradations": applied,
+    }
+    return DocSample(
+        index=index,
+        image=np.ascontiguousarray(image),
+        schema="bank_receipt",
+        layout=st.name,
+        holdout=st.holdout,
+        degrade=opts.degrade,
+        fields=fields,
+        meta=meta,
+        text_layer=tuple(page.info.get("texts", ())),
+    )
