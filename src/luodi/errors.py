@@ -200,3 +200,37 @@ class OutputError(LuodiError):
 
     http_status = 500
     type = "output_error"
+
+
+# --- review --------------------------------------------------------------------------------------
+class ReviewError(LuodiError):
+    """The review store (database or image store) failed."""
+
+    http_status = 500
+    type = "review_error"
+
+
+class ReviewItemNotFoundError(ReviewError):
+    http_status = 404
+    type = "review_item_not_found"
+
+
+class EditConflictError(ReviewError):
+    """The item changed since the caller read it (another reviewer saved first)."""
+
+    http_status = 409
+    type = "edit_conflict"
+
+
+class LeaseHeldError(ReviewError):
+    """Another reviewer holds the item's lease."""
+
+    http_status = 409
+    type = "lease_held"
+
+
+class ImagePathError(ReviewError):
+    """An image reference that points outside the review image store."""
+
+    http_status = 400
+    type = "image_path_refused"

@@ -78,6 +78,16 @@ def _client_errors() -> tuple[type[BaseException], ...]:
     return (BotoCoreError, ClientError)
 
 
+def s3_client() -> Any:
+    """A boto3 S3 client configured as for bundles (``LUODI_S3_ENDPOINT_URL``, boto3's credentials)."""
+    return _client()
+
+
+def client_errors() -> tuple[type[BaseException], ...]:
+    """The botocore exceptions an S3 call may raise."""
+    return _client_errors()
+
+
 @dataclass(frozen=True, slots=True)
 class PushReport:
     name: str
