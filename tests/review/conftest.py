@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from review_support import Postgres, postgres_bin, start_postgres  # noqa: E402
+from review_support import Postgres, postgres_bin, start_postgres
 
 
 @pytest.fixture(scope="session")

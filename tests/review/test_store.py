@@ -24,7 +24,9 @@ def extraction(name: str = "张三", *, flagged: bool = True) -> Extraction:
         source="w.png",
         schema="waybill",
         fields=(
-            FieldResult("receiver_name", name, raw=name, score=0.5, box=BOX, needs_review=flagged, reasons=("ambiguous",)),
+            FieldResult(
+                "receiver_name", name, raw=name, score=0.5, box=BOX, needs_review=flagged, reasons=("ambiguous",)
+            ),
             FieldResult("receiver_phone", "13800138000", raw="13800138000", score=0.99, box=BOX, needs_review=False),
             FieldResult("sender_name", None, needs_review=True, reasons=("not found",)),
         ),
@@ -180,7 +182,9 @@ def test_an_image_reference_outside_the_store_is_refused(store: ReviewStore, tmp
     item_id = add_doc(store)
     for bad in ("../secret.png", str(secret), "../../etc/passwd", "ab/../../secret.png"):
         with store.engine.begin() as conn:
-            conn.execute(sa.text("UPDATE review_items SET images = :v WHERE id = :id"), {"v": f'["{bad}"]', "id": item_id})
+            conn.execute(
+                sa.text("UPDATE review_items SET images = :v WHERE id = :id"), {"v": f'["{bad}"]', "id": item_id}
+            )
         with pytest.raises(ImagePathError):
             store.image(item_id)
     with pytest.raises(ImagePathError):

@@ -173,8 +173,8 @@ def _rec(chosen: Iterable[Item], w: _Writer) -> list[str]:
 def _field_crops(item: Item, w: _Writer) -> list[str]:
     """Crops of a document's single-line field values: the printed text (``raw``) when the value was
     accepted as suggested, the reviewer's value when it was corrected."""
-    import cv2
     import numpy as np
+    from PIL import Image
 
     from luodi.ocr.crop import crop_quad
     from luodi.review.ingest import encode_png
@@ -197,10 +197,8 @@ def _field_crops(item: Item, w: _Writer) -> list[str]:
         except (LuodiError, _CorruptImageError) as exc:
             w.report.skip(item, str(exc))
             return rows
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            w.report.skip(item, "image does not decode")
-            return rows
+        with Image.open(io.BytesIO(data)) as im:
+            image = np.asarray(im.convert("RGB"))
         quad = np.asarray(box, dtype=np.float32)
         width, height = np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[3] - quad[0])
         if height <= 0 or width / height < 1.0:  # not one horizontal line: no use to a line recogniser

@@ -87,13 +87,12 @@ def page_images(data: bytes, limits: Limits) -> list[bytes]:
 
 
 def encode_png(image: np.ndarray) -> bytes:
-    """PNG bytes of a BGR (OpenCV) or grey array."""
-    import cv2
+    """PNG bytes of an RGB (what :func:`luodi.io.load_pages` gives) or grey ``uint8`` array."""
+    from PIL import Image
 
-    ok, buf = cv2.imencode(".png", image)
-    if not ok:  # pragma: no cover - OpenCV encodes any uint8 array
-        raise InputError("cannot encode image as PNG")
-    return bytes(buf)
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "PNG")
+    return buf.getvalue()
 
 
 # --- import a folder ------------------------------------------------------------------------------
