@@ -269,11 +269,9 @@ class _Level:
 
 
 _LEVELS: dict[str, _Level] = {
-    "scan": _Level((0.0, 0.03), (0.0, 0.0), 1.5, 0.1, 0.0, 0.0, (0.3, 0.8), (1000, 1400), (70, 90), (1.0, 3.0)),
-    "photo": _Level((0.06, 0.2), (0.02, 0.06), 6.0, 0.35, 0.5, 0.25, (0.6, 1.4), (900, 1300), (50, 80), (2.0, 6.0)),
-    "photo_hard": _Level(
-        (0.08, 0.3), (0.05, 0.12), 12.0, 0.6, 0.7, 0.6, (1.0, 2.2), (700, 1000), (30, 60), (4.0, 10.0)
-    ),
+    "scan": _Level((0.0, 0.03), (0.0, 0.0), 1.5, 0.1, 0.0, 0.0, (0.2, 0.6), (1000, 1400), (70, 90), (1.0, 3.0)),
+    "photo": _Level((0.06, 0.2), (0.02, 0.06), 6.0, 0.35, 0.5, 0.25, (0.3, 0.9), (800, 1200), (50, 80), (2.0, 6.0)),
+    "photo_hard": _Level((0.08, 0.3), (0.05, 0.12), 12.0, 0.6, 0.7, 0.6, (0.6, 1.6), (650, 950), (30, 60), (4.0, 10.0)),
 }
 
 
@@ -360,6 +358,8 @@ def glare(img: Array, rng: np.random.Generator, strength: tuple[float, float] = 
 
 def camera_blur(img: Array, rng: np.random.Generator, sigma: float) -> Array:
     """Defocus (a disk kernel) or hand shake (a short line at a random angle)."""
+    if sigma < 0.7:  # slight softness: a Gaussian; a disk of radius 1 would already be a strong defocus
+        return np.asarray(cv2.GaussianBlur(img.astype(np.float32), (0, 0), sigma), np.float32)
     if rng.random() < 0.6:
         r = max(1, round(sigma * 1.2))
         kernel = np.zeros((2 * r + 1, 2 * r + 1), np.float32)
