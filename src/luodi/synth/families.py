@@ -38,10 +38,11 @@ Papers (:data:`luodi.synth.photo.PAPERS`)
 Backgrounds (:data:`luodi.synth.photo.BACKGROUNDS`)
     dev: wood_desk, gray_desk, kraft_cardboard · holdout: poly_bag, taped_cardboard, fabric
 Party sources (:mod:`luodi.synth.parties`)
-    dev: ner (persons of the express NER data), company (…有限公司 / …旗舰店 senders)
+    dev: ner (persons of the express NER data), company (…有限公司 / …旗舰店 senders), romanised
+    (pinyin names, surname first: ZHANG Wei)
     holdout: generated (names from surname and given-name tables, addresses from the division
-    gazetteer), romanised (pinyin names), organisation (…股份有限公司, …专营店, …工作室, government
-    offices)
+    gazetteer), romanised_western (given name first: Wei Zhang, Xiao-Ming LI), organisation
+    (…股份有限公司, …专营店, …工作室, government offices, hospitals)
 
 When a holdout font is not installed (see the Makefile's DEB_PACKAGES) the sample falls back to an
 installed face of the same set, else to any installed face; ``meta.families`` names what was used.
@@ -72,8 +73,8 @@ BACKGROUNDS: dict[str, tuple[str, ...]] = {
     "holdout": ("poly_bag", "taped_cardboard", "fabric"),
 }
 PARTY_SOURCES: dict[str, tuple[str, ...]] = {
-    "dev": ("ner", "company"),
-    "holdout": ("generated", "romanised", "organisation"),
+    "dev": ("ner", "company", "romanised"),
+    "holdout": ("generated", "romanised_western", "organisation"),
 }
 LAYOUTS: dict[str, dict[str, tuple[str, ...]]] = {
     "waybill": {

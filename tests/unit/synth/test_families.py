@@ -62,8 +62,8 @@ def test_party_sources_draw_plausible_parties(mini_ner: Path) -> None:
         for _ in range(20):
             p = parties.draw_party(source, rng, ner)
             assert p.name and p.address and re.fullmatch(r"1[3-9]\d{9}", p.phone)
-            if source == "romanised":
-                assert re.fullmatch(r"[A-Za-z]+ [A-Za-z]+", p.name)
+            if source.startswith("romanised"):
+                assert re.fullmatch(r"[A-Z][A-Za-z\-]*,? [A-Z][A-Za-z\-]*", p.name), p.name
             elif source == "company":
                 assert p.name.endswith(("有限公司", "旗舰店"))
             elif source == "ner":
