@@ -134,6 +134,13 @@ class ModelSourceError(ModelError):
     type = "model_source"
 
 
+class ModelRegressionError(ModelError):
+    """A fine-tuned model lost more on the general regression set than export allows unasked."""
+
+    http_status = 409
+    type = "model_regression"
+
+
 # --- runtime -----------------------------------------------------------------------------------
 class RuntimeBackendError(LuodiError):
     """An inference backend is missing, refused the model, or failed while running it."""

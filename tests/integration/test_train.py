@@ -118,6 +118,8 @@ def tiny_config(line_sets: dict[str, Path], out: Path, steps: int) -> Any:
             "Augment": {"enabled": False},
             "Optimizer": {"lr": 3e-4, "warmup_steps": 0, "schedule": "constant"},
             "Characters": {"extra": ["䶮"]},
+            "Guard": {"enabled": False},  # the guard has its own test below
+            "Report": {"regression": False},
             "Train": {"batch_size": 4, "steps": steps, "log_every": 1, "labels": [str(line_sets["train"])]},
             "Eval": {"every_steps": 2, "labels": [str(line_sets["dev"])]},
         }
@@ -234,6 +236,8 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(v4: Any, line_sets: dict[str, Pa
         "seed": 3,
         "Augment": {"enabled": False},
         "Optimizer": {"lr": 3e-4, "warmup_steps": 0, "schedule": "constant"},
+        "Guard": {"enabled": False},
+        "Report": {"regression": False},
         "Train": {"batch_size": 2, "steps": 500, "log_every": 1, "labels": [str(line_sets["train"])]},
     }
     cfg = tmp_path / "cfg.yml"
@@ -267,3 +271,56 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(v4: Any, line_sets: dict[str, Pa
     )
     assert done.returncode == 0, done.stderr
     assert json.loads((run / "latest.json").read_text(encoding="utf-8"))["step"] == state["step"] + 1
+
+
+@pytest.mark.slow
+def test_v6_run_with_the_guard_reports_before_after_and_gates_export(
+    require_bundle: Callable[[str], Any], line_sets: dict[str, Path], tmp_path: Path, paddle: Any
+) -> None:
+    """PP-OCRv6 small, every guard part on (general lines, distillation, backbone lr, EMA), the
+    regression report at the end, and an export refused when the report shows a loss."""
+    import json
+
+    import onnxruntime as ort
+
+    from luodi.errors import ModelRegressionError
+    from luodi.train.config import parse_config
+    from luodi.train.export import export_run, load_run_model
+    from luodi.train.trainer import train
+
+    require_bundle("pp-ocrv6-small")
+    config = parse_config(
+        {
+            "base": "pp-ocrv6-small",
+            "output_dir": str(tmp_path),
+            "seed": 3,
+            "Augment": {"enabled": False},
+            "Optimizer": {"lr": 3e-4, "warmup_steps": 0, "schedule": "constant"},
+            "Guard": {"lines": 8, "share": 0.5, "distill": 1.0, "backbone_lr": 0.3, "ema": 0.99, "topk": 4},
+            "Report": {"max_lines": 2},
+            "Train": {"batch_size": 4, "steps": 2, "log_every": 1, "labels": [str(line_sets["train"])]},
+            "Eval": {"every_steps": 2, "labels": [str(line_sets["dev"])]},
+        }
+    )
+    result = train(config, name="guarded", progress=False)
+    run = result.run_dir
+    assert json.loads((run / "model.json").read_text(encoding="utf-8"))["arch"] == "ppocrv6-small"
+    assert (run / "latest.ema").is_file()
+    names = [r.name for r in result.report.rows]
+    assert names[0] == "your eval set" and "regression: print" in names and "regression: stamp" in names
+    assert "general set: print + print-hard" in (run / "report.md").read_text(encoding="utf-8")
+
+    exported = export_run(run, out_dir=run / "export")
+    model, _ = load_run_model(run)
+    x = rec_input(next((line_sets["dev"].parent / "images").glob("*.png")))
+    session = ort.InferenceSession(str(exported.onnx), providers=["CPUExecutionProvider"])
+    assert np.abs(session.run(None, {"x": x})[0] - model(paddle.to_tensor(x)).numpy()).max() < 1e-3
+
+    report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    for row in report["rows"]:
+        if row["name"] == "regression: print":
+            row["before"], row["after"] = 1.0, 0.5  # as if the run had forgotten printed text
+    (run / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    with pytest.raises(ModelRegressionError, match="accept-regression"):
+        export_run(run, out_dir=run / "export2")
+    assert export_run(run, out_dir=run / "export3", accept_regression=True).max_abs_diff < 1e-3

@@ -34,6 +34,11 @@ def train() -> None:
 )
 @click.option("--no-export", is_flag=True, help="Only train; export and register later with `luodi export`.")
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
+@click.option(
+    "--accept-regression",
+    is_flag=True,
+    help="Export even when the model lost more than Report.max_drop on the general regression set.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
 def rec(  # noqa: PLR0917 - click passes every option positionally
     config_file: Path,
@@ -41,6 +46,7 @@ def rec(  # noqa: PLR0917 - click passes every option positionally
     resume: Path | None,
     no_export: bool,
     force: bool,
+    accept_regression: bool,
     no_progress: bool,
 ) -> None:
     """Fine-tune a PP-OCR recogniser; with --name the best checkpoint is exported and registered as NAME."""
@@ -76,12 +82,17 @@ def rec(  # noqa: PLR0917 - click passes every option positionally
         "best_step": result.best.step if result.best else None,
         "added_characters": "".join(result.added_characters),
     }
+    if result.report is not None:
+        summary["report"] = result.report.to_json()["rows"]
     # a run named on the command line is registered under that name; a resumed run under its folder's
     zoo_name = explicit_name if explicit_name is not None else (resume.name if resume else None)
     if zoo_name and not no_export:
         from luodi.train.export import export_run
 
-        exported = export_run(result.run_dir, zoo_name, force=force)
+        if result.report is not None and result.report.regressed() and not accept_regression:
+            click.echo(json.dumps(summary, ensure_ascii=False))
+            say(f"not exported; to export anyway: luodi export {result.run_dir} --name {zoo_name} --accept-regression")
+        exported = export_run(result.run_dir, zoo_name, force=force, accept_regression=accept_regression)
         summary["model"] = zoo_name
         summary["onnx"] = str(exported.onnx)
         summary["export_max_abs_diff"] = exported.max_abs_diff
@@ -103,11 +114,20 @@ def rec(  # noqa: PLR0917 - click passes every option positionally
     "-o", "--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Default RUN_DIR/export."
 )
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
-def export(run_dir: Path, name: str | None, checkpoint: str, out: Path | None, force: bool) -> None:
+@click.option(
+    "--accept-regression",
+    is_flag=True,
+    help="Export even when the run lost more than its limit on the general regression set.",
+)
+def export(  # noqa: PLR0917 - click passes every option positionally
+    run_dir: Path, name: str | None, checkpoint: str, out: Path | None, force: bool, accept_regression: bool
+) -> None:
     """Export a training run to a static graph (paddle.jit.save) and ONNX; optionally register it."""
     from luodi.train.export import export_run
 
-    result = export_run(run_dir, name, checkpoint=checkpoint, out_dir=out, force=force)
+    result = export_run(
+        run_dir, name, checkpoint=checkpoint, out_dir=out, force=force, accept_regression=accept_regression
+    )
     click.echo(
         json.dumps(
             {

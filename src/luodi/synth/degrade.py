@@ -133,3 +133,35 @@ def composite(background: np.ndarray, alpha: np.ndarray, ink: Color) -> np.ndarr
     ink_f = np.asarray(ink, np.float32) / 255.0
     out = background.astype(np.float32) * (1.0 - a * (1.0 - ink_f))
     return _u8(out)
+
+
+def motion_blur(img: np.ndarray, length: int, angle: float) -> np.ndarray:
+    """Smear along a line of ``length`` pixels at ``angle`` degrees (a moving scanner or hand)."""
+    if length < 2:
+        return img.copy()
+    line: np.ndarray = np.zeros((length, length), np.float32)
+    line[length // 2, :] = 1.0
+    m = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), float(angle), 1.0)
+    k = cv2.warpAffine(line, m, (length, length))
+    kernel = (k / max(float(k.sum()), 1e-6)).astype(np.float32)
+    out: np.ndarray = cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REPLICATE)
+    return out
+
+
+def illumination(img: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """A linear shading across the image (a photo lit from one side), darkening by up to ``strength``."""
+    h, w = img.shape[:2]
+    angle = rng.uniform(0, 2 * np.pi)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    ramp = np.cos(angle) * xx / max(w, 1) + np.sin(angle) * yy / max(h, 1)
+    ramp = (ramp - ramp.min()) / max(float(ramp.max() - ramp.min()), 1e-6)
+    return _u8(img.astype(np.float32) * (1.0 - float(strength) * ramp)[..., None])
+
+
+def speckle(img: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
+    """Salt-and-pepper dust: a fraction ``amount`` of pixels set dark or light."""
+    out = img.copy()
+    mask = rng.random(img.shape[:2])
+    out[mask < amount / 2] = int(rng.integers(0, 80))
+    out[mask > 1 - amount / 2] = 255
+    return out

@@ -56,6 +56,16 @@ KNOWN_FONTS: tuple[FontSpec, ...] = (
     FontSpec("ar-pl-ukai", "ukai.ttc", "AR PL UKai CN", "kai"),
 )
 
+# Blind evaluation: fine-tuning recipes render with the "train" faces only; the general regression
+# set and the bench's held-out sets use the "eval" faces, whose designs no recipe has seen. Each side
+# has a sans, a serif and a brush-like face. (WenQuanYi Zen Hei Sharp has Zen Hei's outlines above its
+# bitmap sizes, so the two Zen Hei faces could not be split apart: both are eval.)
+FONT_FAMILIES: dict[str, tuple[str, ...]] = {
+    "train": ("wqy-microhei", "noto-sans-sc", "noto-sans-sc-bold", "noto-serif-sc", "ar-pl-uming"),
+    "eval": ("wqy-zenhei", "wqy-zenhei-sharp", "noto-sans-mono-sc", "noto-serif-sc-bold", "ar-pl-ukai"),
+}
+FAMILIES = tuple(FONT_FAMILIES)
+
 # A code point no font maps (plane 16 private use): what a font draws for it is its .notdef glyph.
 _MISSING_PROBE = "\U0010fffd"
 
@@ -157,3 +167,18 @@ def available_fonts(keys: Sequence[str] | None = None, *, dirs: Sequence[Path] |
             raise ConfigError(f"font {k!r} is not installed; installed: {', '.join(by_key)}; install: {APT_HINT}")
         chosen.append(by_key[k])
     return tuple(chosen)
+
+
+def family_fonts(family: str | None, fonts: Sequence[Font] | None = None) -> tuple[Font, ...]:
+    """The installed faces of a renderer family ("train" or "eval"); all of ``fonts`` for None."""
+    pool = tuple(fonts) if fonts is not None else available_fonts()
+    if family is None:
+        return pool
+    if family not in FONT_FAMILIES:
+        raise ConfigError(f"unknown family {family!r}; choose one of {', '.join(FONT_FAMILIES)}")
+    chosen = tuple(f for f in pool if f.key in FONT_FAMILIES[family])
+    if not chosen:
+        raise ConfigError(
+            f"no font of the {family!r} family is installed ({', '.join(FONT_FAMILIES[family])}): {APT_HINT}"
+        )
+    return chosen

@@ -57,8 +57,11 @@ def generate_lines(
     severity: str = "mild",
     fonts: Sequence[Font] | None = None,
     progress: Progress | None = None,
+    family: str | None = None,
 ) -> DatasetReport:
     """Render ``n`` lines drawn from ``texts`` into ``out_dir/images/*.png`` + ``out_dir/labels.txt``.
+
+    ``family``: "train" or "eval" side of the renderer split (fonts, dot-matrix heads, degradations).
 
     Texts are shuffled (seeded) and reused when ``n`` exceeds their number. A text that no installed
     font can draw is skipped and reported, and the next text takes its place.
@@ -77,7 +80,7 @@ def generate_lines(
             break
         k = len(samples)
         try:
-            img = render_line(text, style, seed=[seed, k], severity=severity, fonts=fonts)
+            img = render_line(text, style, seed=[seed, k], severity=severity, fonts=fonts, family=family)
         except InputError as exc:
             skipped.append((text, exc.message))
             continue

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from luodi.errors import ConfigError, InputError
 from luodi.synth import degrade as dg
-from luodi.synth.fonts import Font, available_fonts
+from luodi.synth.fonts import FAMILIES, Font, available_fonts, family_fonts
 
 Severity = Literal["mild", "hard"]
 SEVERITIES: tuple[str, ...] = ("mild", "hard")
@@ -123,7 +123,7 @@ def _degrade(
 
 
 # --- styles --------------------------------------------------------------------------------------
-def _print(text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str) -> np.ndarray:
+def _print(text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str, family: str | None) -> np.ndarray:
     font = pick_font(text, fonts, rng, kinds=("sans", "serif", "ming", "kai"))
     size = int(rng.integers(26, 46))
     spacing = float(rng.integers(1, max(2, size // 4))) if rng.random() < 0.2 else 0.0
@@ -182,16 +182,25 @@ def _form_rules(sheet: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return dg.composite(sheet, rules * rng.uniform(0.4, 0.9), colors[int(rng.integers(len(colors)))])
 
 
-def _dotmatrix(text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str) -> np.ndarray:
+# Dot-matrix print heads by renderer family: glyph cell sizes, dot pitch and dot shape. The eval
+# family's heads (other cell sizes, coarser pitch, oval dots) never appear in a fine-tuning recipe.
+_CELLS = {"train": (12, 16, 16, 16, 24), "eval": (14, 18, 20, 20)}
+_PITCH = {"train": (2.4, 4.4), "eval": (2.8, 5.0)}
+
+
+def _dotmatrix(
+    text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str, family: str | None
+) -> np.ndarray:
     hard = severity == "hard"
-    cell = int(rng.choice([12, 16, 16, 16, 24]))
+    kind = "eval" if family == "eval" else "train"
+    cell = int(rng.choice(list(_CELLS[kind])))
     bitmap_fonts = [f for f in fonts if f.kind == "bitmap"]
     font = pick_font(text, bitmap_fonts if bitmap_fonts and rng.random() < 0.6 else fonts, rng, ("ming", "sans"))
     grid = _bitmap_glyphs(text, font.get(cell), cell, rng)
     gh, gw = grid.shape
 
     ss = 3  # supersampling so dot centres can sit between output pixels
-    px = rng.uniform(2.4, 4.4)
+    px = rng.uniform(*_PITCH[kind])
     py = px * rng.uniform(0.85, 1.2)
     # From separate pin marks (radius < half the pitch) to dots that merge into strokes.
     radius = min(px, py) * rng.uniform(0.32, 0.62)
@@ -225,7 +234,12 @@ def _dotmatrix(text: str, rng: np.random.Generator, fonts: Sequence[Font], sever
     strike(0.0, 0.0, 1.0, rng.uniform(0.0, 0.18 if hard else 0.1))
     if rng.random() < 0.55:  # second pass, misregistered by a fraction of a dot
         strike(rng.uniform(0.2, 0.9) * px, rng.uniform(-0.35, 0.35) * py, rng.uniform(0.4, 0.9), rng.uniform(0, 0.2))
-    alpha = cv2.filter2D(impulses, -1, _dot_kernel(radius * ss), borderType=cv2.BORDER_CONSTANT)
+    kernel = _dot_kernel(radius * ss)
+    if kind == "eval":  # oval pin strikes: the dot stretched along one axis
+        stretch = rng.uniform(1.25, 1.7)
+        size = (round(kernel.shape[1] * stretch), kernel.shape[0])
+        kernel = cv2.resize(kernel, size if rng.random() < 0.5 else size[::-1], interpolation=cv2.INTER_LINEAR)
+    alpha = cv2.filter2D(impulses, -1, kernel, borderType=cv2.BORDER_CONSTANT)
     alpha = cv2.resize(
         np.clip(alpha, 0, 1), (max(1, round(W / ss)), max(1, round(H / ss))), interpolation=cv2.INTER_AREA
     )
@@ -254,7 +268,9 @@ def _dotmatrix(text: str, rng: np.random.Generator, fonts: Sequence[Font], sever
     return img
 
 
-def _thermal(text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str) -> np.ndarray:
+def _thermal(
+    text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str, family: str | None
+) -> np.ndarray:
     hard = severity == "hard"
     font = pick_font(text, fonts, rng, kinds=("sans", "bitmap"))
     size = int(rng.integers(24, 42))
@@ -299,7 +315,7 @@ def _ring_alpha(shape: tuple[int, int], center: tuple[float, float], radius: flo
     return ring
 
 
-def _stamp(text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str) -> np.ndarray:
+def _stamp(text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str, family: str | None) -> np.ndarray:
     font = pick_font(text, fonts, rng, kinds=("sans", "serif", "ming", "kai"))
     size = int(rng.integers(28, 46))
     mask = text_mask(text, font.get(size))
@@ -331,7 +347,7 @@ def _stamp(text: str, rng: np.random.Generator, fonts: Sequence[Font], severity:
     return _degrade(img, rng, severity, bg)
 
 
-StyleFn = Callable[[str, np.random.Generator, Sequence[Font], str], np.ndarray]
+StyleFn = Callable[[str, np.random.Generator, Sequence[Font], str, str | None], np.ndarray]
 STYLES: dict[str, StyleFn] = {"print": _print, "dotmatrix": _dotmatrix, "thermal": _thermal, "stamp": _stamp}
 
 
@@ -342,6 +358,18 @@ def make_rng(seed: int | Sequence[int] | np.random.Generator) -> np.random.Gener
     return np.random.default_rng(seed if isinstance(seed, int) else list(seed))
 
 
+def _eval_degrade(img: np.ndarray, rng: np.random.Generator, severity: str) -> np.ndarray:
+    """Degradations only the eval family has: motion smear, side lighting, dust."""
+    hard = severity == "hard"
+    if rng.random() < 0.4:
+        img = dg.motion_blur(img, int(rng.integers(2, 5 if hard else 4)), rng.uniform(-20, 20))
+    if rng.random() < 0.4:
+        img = dg.illumination(img, rng.uniform(0.1, 0.45 if hard else 0.3), rng)
+    if rng.random() < 0.3:
+        img = dg.speckle(img, rng.uniform(0.002, 0.01 if hard else 0.005), rng)
+    return img
+
+
 def render_line(
     text: str,
     style: str = "print",
@@ -349,8 +377,13 @@ def render_line(
     seed: int | Sequence[int] | np.random.Generator = 0,
     severity: str = "mild",
     fonts: Sequence[Font] | None = None,
+    family: str | None = None,
 ) -> np.ndarray:
     """Render ``text`` as one line image (RGB uint8, H x W x 3) in ``style``.
+
+    ``family`` ("train" or "eval") restricts fonts, dot-matrix heads and degradations to one side of
+    the split that keeps fine-tuning and blind evaluation apart; None draws from everything (the
+    renderer as it was before the split, byte for byte).
 
     Raises :class:`ConfigError` for an unknown style or severity and :class:`InputError` when the
     text is empty or no installed font can draw one of its characters.
@@ -364,5 +397,11 @@ def render_line(
         raise InputError("cannot render an empty text line")
     if "\t" in text or "\n" in text:
         raise InputError(f"a text line cannot contain TABs or newlines: {text!r}")
-    img = fn(text, make_rng(seed), fonts or available_fonts(), severity)
+    if family is not None and family not in FAMILIES:
+        raise ConfigError(f"unknown family {family!r}; choose one of {', '.join(FAMILIES)}")
+    pool = family_fonts(family, fonts or available_fonts())
+    rng = make_rng(seed)
+    img = fn(text, rng, pool, severity, family)
+    if family == "eval":
+        img = _eval_degrade(img, rng, severity)
     return np.ascontiguousarray(img)

@@ -22,18 +22,30 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Style = Literal["print", "dotmatrix", "thermal", "stamp"]
+
+
 class SynthSpec(_Strict):
     """Synthetic lines rendered by ``luodi.synth`` before training starts."""
 
-    style: Literal["print", "dotmatrix", "thermal", "stamp"]
+    style: Style
     n: int = Field(gt=0)
     severity: Literal["mild", "hard"] = "mild"
     seed: int = 0
-    # the text to draw: an express-NER file (PaddleNLP format) or a plain text file, one line each
-    text: Path
-    text_format: Literal["express_ner", "lines"] = "express_ner"
+    # the text to draw: an express-NER file (PaddleNLP format) or a plain text file, one line each;
+    # or generated: "general" (jieba word frequencies) or "slip" (bank-slip lines), which take no file
+    text: Path | None = None
+    text_format: Literal["express_ner", "lines", "general", "slip"] = "express_ner"
     max_len: int = Field(default=24, ge=2)  # express_ner: longer addresses are cut into pieces this long
     fonts: tuple[str, ...] | None = None
+    # renderer family: "train" keeps fonts, dot-matrix heads and degradations of the blind eval out
+    family: Literal["train", "eval"] | None = None
+
+    @model_validator(mode="after")
+    def _text_given(self) -> SynthSpec:
+        if self.text_format in ("express_ner", "lines") and self.text is None:
+            raise ValueError(f"text_format {self.text_format!r} needs a text file (text)")
+        return self
 
 
 class DataSpec(_Strict):
@@ -53,7 +65,7 @@ class EvalSpec(DataSpec):
 
 
 class PreprocessSpec(_Strict):
-    height: Literal[48] = 48  # the PP-OCRv4 neck pools height 48 down to one row
+    height: Literal[48] = 48  # the PP-OCR necks pool height 48 down to one row
     max_width: int = Field(default=320, ge=16)
 
 
@@ -92,19 +104,44 @@ class TrainSpec(DataSpec):
         return self
 
 
+class GuardSpec(_Strict):
+    """Keeps what the stock model knows while it learns the new data (see luodi.train.guard)."""
+
+    enabled: bool = True
+    lines: int = Field(default=1200, ge=1)  # general lines rendered for the guard (train-family renderer)
+    share: float = Field(default=0.25, ge=0.0, lt=1.0)  # of every batch
+    styles: tuple[Style, ...] = ("print",)
+    coverage: float = Field(default=0.15, ge=0.0, le=1.0)  # share of lines drawn uniformly from the dictionary
+    distill: float = Field(default=1.0, ge=0.0)  # weight of the KL to the stock model's outputs on those lines
+    topk: int = Field(default=8, ge=1, le=64)  # teacher classes kept per timestep (the rest as one bin)
+    backbone_lr: float = Field(default=0.3, ge=0.0, le=1.0)  # learning-rate factor; 0 freezes the backbone
+    ema: float | None = Field(default=None, ge=0.9, lt=1.0)  # decay of an exponential moving average of weights
+    seed: int = 0
+
+
+class ReportSpec(_Strict):
+    """The before/after report: the shipped general regression set and the user's other styles."""
+
+    regression: bool = True
+    max_drop: float = Field(default=0.01, ge=0.0, le=1.0)  # export refuses a larger loss on the general set
+    max_lines: int | None = Field(default=None, gt=0)  # score only the first lines of each set (smoke tests)
+
+
 class CharacterSpec(_Strict):
     extra: tuple[str, ...] = ()  # characters to add to the dictionary (each one entry)
     add_unknown: bool = False  # add training-label characters missing from the dictionary
 
 
 class TrainConfig(_Strict):
-    base: str = "pp-ocrv4"
+    base: str = "pp-ocrv6-small"
     output_dir: Path = Path("runs")
     seed: int = 0
     Preprocess: PreprocessSpec = PreprocessSpec()
     Augment: AugmentSpec = AugmentSpec()
     Optimizer: OptimizerSpec = OptimizerSpec()
     Characters: CharacterSpec = CharacterSpec()
+    Guard: GuardSpec = GuardSpec()
+    Report: ReportSpec = ReportSpec()
     Train: TrainSpec
     Eval: EvalSpec | None = None
 

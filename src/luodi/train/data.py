@@ -60,7 +60,9 @@ class DataReport:
 
 def synth_dir(spec: SynthSpec, root: Path) -> Path:
     """Where a synth spec's lines are rendered: a folder named by the spec, so a rerun reuses it."""
-    key = json.dumps(spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    # fields added later are left out while unset, so folders rendered before them are still found
+    dump = spec.model_dump(mode="json", exclude={"family"} if spec.family is None else None)
+    key = json.dumps(dump, sort_keys=True, ensure_ascii=False)
     import hashlib
 
     return root / f"{spec.style}-{spec.severity}-{spec.n}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
@@ -69,18 +71,34 @@ def synth_dir(spec: SynthSpec, root: Path) -> Path:
 def render_synth(spec: SynthSpec, root: Path) -> Path:
     """Render (or reuse) a synth spec's lines; returns its label file."""
     from luodi.synth import available_fonts, extract_lines, generate_lines, read_express_ner, read_text_lines
+    from luodi.synth.text import general_lines, slip_lines
 
     out = synth_dir(spec, root)
     label_file = out / "labels.txt"
     done = out / "DONE"
     if done.is_file() and label_file.is_file():
         return label_file
-    if spec.text_format == "express_ner":
+    if spec.text_format == "general":
+        texts = general_lines(spec.n, seed=spec.seed, max_len=spec.max_len)
+    elif spec.text_format == "slip":
+        texts = slip_lines(spec.n, seed=spec.seed, family=spec.family or "train")
+    elif spec.text is None:  # the config refuses this; kept for type narrowing
+        raise InputError(f"synth spec {spec.style}: no text file")
+    elif spec.text_format == "express_ner":
         texts = extract_lines(read_express_ner(spec.text), seed=spec.seed, max_len=spec.max_len)
     else:
         texts = read_text_lines(spec.text)
     fonts = available_fonts(spec.fonts) if spec.fonts else None
-    report = generate_lines(texts, out, style=spec.style, n=spec.n, seed=spec.seed, severity=spec.severity, fonts=fonts)
+    report = generate_lines(
+        texts,
+        out,
+        style=spec.style,
+        n=spec.n,
+        seed=spec.seed,
+        severity=spec.severity,
+        fonts=fonts,
+        family=spec.family,
+    )
     done.write_text("ok\n", encoding="utf-8")
     return Path(report.label_file)
 

@@ -139,9 +139,17 @@ def export_run(
     out_dir: str | Path | None = None,
     force: bool = False,
     home: Path | None = None,
+    accept_regression: bool = False,
 ) -> ExportResult:
-    """Export a run's checkpoint; with ``name``, register it in the zoo on top of the run's base bundle."""
+    """Export a run's checkpoint; with ``name``, register it in the zoo on top of the run's base bundle.
+
+    A run whose report shows a loss on the general regression set above its limit is refused
+    (:class:`~luodi.errors.ModelRegressionError`, naming the numbers) unless ``accept_regression``.
+    """
+    from luodi.train.regression import check_export
+
     run = Path(run_dir)
+    check_export(run, accept_regression)
     model, charset = load_run_model(run, checkpoint)
     result = export_model(model, charset, Path(out_dir) if out_dir is not None else run / "export")
     if name is None:

@@ -16,6 +16,7 @@ the same batch order, augmentation and learning-rate schedule as an uninterrupte
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
@@ -81,6 +82,7 @@ class TrainResult:
     train_report: str
     eval_report: str
     added_characters: tuple[str, ...] = ()
+    report: Any = None  # luodi.train.regression.Report: before/after on eval, general set, other styles
 
 
 @dataclass
@@ -313,25 +315,11 @@ class Trainer:
         added = new.entries[len(base.entries) :]
         return base, new, added
 
-    def run(self) -> TrainResult:
+    def _data(
+        self, known: set[str], synth_root: Path
+    ) -> tuple[list[LineImage], DataReport, list[LineImage], DataReport]:
         cfg = self.config
-        self._prepare_dir()  # cheap checks first: a bad --resume fails before paddle loads
-        paddle = import_paddle()
-        from luodi.train.model import build_model
-        from luodi.train.weights import detect_architecture, load_pretrained
-
-        paddle.seed(cfg.seed)
-        synth_root = cfg.output_dir / "_synth"
-
-        train_samples = gather_samples(cfg.Train, synth_root)
-        base_cs, charset, added = self._charset([s.label for s in train_samples])
-        if self.resume:
-            charset = read_charset(self.run_dir / "dict.txt")
-        else:
-            charset.write(self.run_dir / "dict.txt")
-        if added:
-            self.say(f"dictionary: {len(added)} characters added: {''.join(added)[:60]}")
-        known = charset.known()
+        train_samples = self._train_samples
         train_lines, train_rep = load_lines(
             train_samples, max_width=cfg.Preprocess.max_width, known=known, drop_unknown=True
         )
@@ -349,6 +337,65 @@ class Trainer:
             )
             check_nonempty(eval_lines, "evaluation", eval_rep)
             self.say(f"eval: {eval_rep.summary()}")
+        return train_lines, train_rep, eval_lines, eval_rep
+
+    def _optimizer(self, paddle: Any, model: Any, total: int) -> tuple[Any, Any]:
+        opt_cfg = self.config.Optimizer
+
+        def factor(step: int) -> float:
+            return lr_factor(step, total, opt_cfg.warmup_steps, opt_cfg.schedule, opt_cfg.min_lr_ratio)
+
+        sched = paddle.optimizer.lr.LambdaDecay(learning_rate=opt_cfg.lr, lr_lambda=factor)
+        trainable = [p for p in model.parameters() if not p.stop_gradient]
+        decay_names = {p.name for p in trainable if len(p.shape) >= 2}
+        clip = paddle.nn.ClipGradByGlobalNorm(opt_cfg.grad_clip) if opt_cfg.grad_clip else None
+        optimizer = paddle.optimizer.AdamW(
+            learning_rate=sched,
+            parameters=trainable,
+            weight_decay=opt_cfg.weight_decay,
+            apply_decay_param_fun=lambda name: name in decay_names,  # no decay on norms, biases, scalars
+            grad_clip=clip,
+        )
+        return sched, optimizer
+
+    def _regression_sets(self, known: set[str]) -> dict[str, list[LineImage]]:
+        """The shipped general regression set, rendered under output_dir/_synth (empty when off)."""
+        if not self.config.Report.regression:
+            return {}
+        from luodi.eval.datasets import read_rec_labels
+        from luodi.train import regression
+
+        spec = regression.load_spec()
+        files = regression.render(spec, self.config.output_dir / "_synth", self.config.Report.max_lines)
+        out: dict[str, list[LineImage]] = {}
+        for name, label_file in files.items():
+            lines, _ = load_lines(
+                read_rec_labels(label_file), max_width=self.config.Preprocess.max_width, known=known, drop_unknown=False
+            )
+            out[name] = lines
+        return out
+
+    def run(self) -> TrainResult:
+        cfg = self.config
+        self._prepare_dir()  # cheap checks first: a bad --resume fails before paddle loads
+        paddle = import_paddle()
+        from luodi.train.guard import EMA, Guard, apply_backbone_lr
+        from luodi.train.model import build_model
+        from luodi.train.weights import detect_architecture, load_pretrained
+
+        paddle.seed(cfg.seed)
+        synth_root = cfg.output_dir / "_synth"
+
+        self._train_samples = gather_samples(cfg.Train, synth_root)
+        base_cs, charset, added = self._charset([s.label for s in self._train_samples])
+        if self.resume:
+            charset = read_charset(self.run_dir / "dict.txt")
+        else:
+            charset.write(self.run_dir / "dict.txt")
+        if added:
+            self.say(f"dictionary: {len(added)} characters added: {''.join(added)[:60]}")
+        known = charset.known()
+        train_lines, train_rep, eval_lines, eval_rep = self._data(known, synth_root)
 
         onnx_path, _ = base_files(cfg.base, self.home)
         arch = detect_architecture(onnx_path, base_cs.num_classes)
@@ -357,29 +404,39 @@ class Trainer:
         extend_head(model, base_cs, charset, seed=cfg.seed)
         _write_json(self.run_dir / MODEL_INFO, {"arch": arch, "base": cfg.base, "num_classes": charset.num_classes})
 
+        guard_cfg = cfg.Guard
+        guard: Guard | None = None
+        if guard_cfg.enabled:
+            if guard_cfg.backbone_lr < 1.0:
+                apply_backbone_lr(model, guard_cfg.backbone_lr)
+            if guard_cfg.share > 0:
+                guard = Guard.build(
+                    guard_cfg,
+                    onnx_path=onnx_path,
+                    base=base_cs,
+                    student=charset,
+                    root=synth_root,
+                    max_width=cfg.Preprocess.max_width,
+                    batch_size=cfg.Train.batch_size,
+                )
+                self.say(
+                    f"guard: {len(guard.lines)} general lines, {guard.per_batch} per batch, "
+                    f"distillation weight {guard_cfg.distill}, backbone lr x{guard_cfg.backbone_lr}"
+                )
+        ema = EMA(model, guard_cfg.ema) if guard_cfg.enabled and guard_cfg.ema else None
+        regression_sets = self._regression_sets(known)
+
         steps_per_epoch = math.ceil(len(train_lines) / cfg.Train.batch_size)
         total = cfg.Train.steps if cfg.Train.steps is not None else steps_per_epoch * (cfg.Train.epochs or 1)
-        opt_cfg = cfg.Optimizer
-
-        def factor(step: int) -> float:
-            return lr_factor(step, total, opt_cfg.warmup_steps, opt_cfg.schedule, opt_cfg.min_lr_ratio)
-
-        sched = paddle.optimizer.lr.LambdaDecay(learning_rate=opt_cfg.lr, lr_lambda=factor)
-        decay_names = {p.name for p in model.parameters() if len(p.shape) >= 2}
-        clip = paddle.nn.ClipGradByGlobalNorm(opt_cfg.grad_clip) if opt_cfg.grad_clip else None
-        optimizer = paddle.optimizer.AdamW(
-            learning_rate=sched,
-            parameters=model.parameters(),
-            weight_decay=opt_cfg.weight_decay,
-            apply_decay_param_fun=lambda name: name in decay_names,  # no decay on norms, biases, scalars
-            grad_clip=clip,
-        )
+        sched, optimizer = self._optimizer(paddle, model, total)
 
         state = _State()
         if self.resume:
             state = _State(**json.loads((self.run_dir / STATE).read_text(encoding="utf-8")))
             model.set_state_dict(paddle.load(str(self.run_dir / "latest.pdparams")))
             optimizer.set_state_dict(_rename_opt_state(paddle.load(str(self.run_dir / "latest.pdopt")), model, False))
+            if ema is not None and (self.run_dir / "latest.ema").is_file():
+                ema.load(paddle.load(str(self.run_dir / "latest.ema")))
             sched.last_epoch = state.step - 1
             sched.step()
             self.say(f"resumed at step {state.step} of {total}")
@@ -388,10 +445,14 @@ class Trainer:
         ctc = paddle.nn.CTCLoss(blank=0, reduction="none")
         char_index = charset.index()
 
+        def eval_weights() -> Any:
+            return ema.applied(model) if ema is not None else contextlib.nullcontext()
+
         def do_eval(step: int) -> EvalResult | None:
             if not eval_lines:
                 return None
-            _, m = evaluate(model, eval_lines, charset)
+            with eval_weights():
+                _, m = evaluate(model, eval_lines, charset)
             set_bn_eval(model) if cfg.Train.freeze_bn else None
             res = EvalResult(step, m.n, m.line_accuracy, m.line_accuracy_norm, m.one_minus_cer)
             scalars.write(
@@ -403,21 +464,27 @@ class Trainer:
             return res
 
         def save(tag: str = "latest") -> None:
+            if tag == "best":
+                with eval_weights():
+                    _atomic_save(paddle, model.state_dict(), self.run_dir / "best.pdparams")
+                return
             _atomic_save(paddle, model.state_dict(), self.run_dir / f"{tag}.pdparams")
-            if tag == "latest":
-                _atomic_save(
-                    paddle, _rename_opt_state(optimizer.state_dict(), model, True), self.run_dir / "latest.pdopt"
-                )
-                _write_json(self.run_dir / STATE, asdict(state))
+            _atomic_save(paddle, _rename_opt_state(optimizer.state_dict(), model, True), self.run_dir / "latest.pdopt")
+            if ema is not None:
+                _atomic_save(paddle, ema.state(), self.run_dir / "latest.ema")
+            _write_json(self.run_dir / STATE, asdict(state))
 
         started = time.perf_counter()
         elapsed_before = state.seconds
-        if state.step == 0 and state.baseline is None and eval_lines:
-            base_eval = do_eval(0)
-            state.baseline = asdict(base_eval) if base_eval else None
-            state.best = state.baseline
-            save("best")
-            self.say(f"before fine-tuning: eval line accuracy {base_eval.line_accuracy:.4f}" if base_eval else "")
+        if state.step == 0 and state.baseline is None:
+            if eval_lines:
+                base_eval = do_eval(0)
+                state.baseline = asdict(base_eval) if base_eval else None
+                state.best = state.baseline
+                save("best")
+                self.say(f"before fine-tuning: eval line accuracy {base_eval.line_accuracy:.4f}" if base_eval else "")
+            if regression_sets:
+                state.extra["regression_before"] = score_sets(model, regression_sets, charset)
 
         model.train()
         if cfg.Train.freeze_bn:
@@ -439,7 +506,15 @@ class Trainer:
                     rng = np.random.default_rng([cfg.seed, 1, state.step])
                     idx = epoch_batches[k]
                     imgs = [augment(train_lines[i].image, aug_cfg, rng) for i in idx]
-                    batch = make_batch(imgs, [train_lines[i].label for i in idx], char_index)
+                    texts = [train_lines[i].label for i in idx]
+                    picked: list[int] = []
+                    if guard is not None:
+                        # guard lines replace the batch's last places: the step costs what it did
+                        picked = guard.pick(state.step, cfg.seed, max(im.shape[1] for im in imgs))
+                        keep = max(1, len(imgs) - len(picked))
+                        imgs = imgs[:keep] + [guard.lines[g].image for g in picked]
+                        texts = texts[:keep] + [guard.lines[g].label for g in picked]
+                    batch = make_batch(imgs, texts, char_index)
                     logits = model(paddle.to_tensor(batch.images))
                     loss = ctc(
                         logits.transpose([1, 0, 2]),
@@ -447,10 +522,15 @@ class Trainer:
                         paddle.to_tensor(batch.input_lengths),
                         paddle.to_tensor(batch.label_lengths),
                     ).mean()
+                    if guard is not None and picked and guard_cfg.distill > 0:
+                        rows = list(range(len(imgs) - len(picked), len(imgs)))
+                        loss = loss + guard_cfg.distill * guard.distill_loss(paddle, logits, rows, picked)
                     loss.backward()
                     optimizer.step()
                     optimizer.clear_grad()
                     sched.step()
+                    if ema is not None:
+                        ema.update(model)
                     loss_value = float(loss.numpy())
                     if not math.isfinite(loss_value):
                         raise ModelError(f"the loss became {loss_value} at step {state.step}; lower Optimizer.lr")
@@ -494,6 +574,7 @@ class Trainer:
         scalars.close()
         if state.best is not None:
             _write_json(self.run_dir / "best.json", state.best)
+        report = self._report(paddle, model, charset, state, regression_sets)
         return TrainResult(
             run_dir=self.run_dir,
             steps=state.step,
@@ -505,7 +586,41 @@ class Trainer:
             train_report=train_rep.summary(),
             eval_report=eval_rep.summary(),
             added_characters=tuple(added),
+            report=report,
         )
+
+    def _report(
+        self, paddle: Any, model: Any, charset: Charset, state: _State, regression_sets: dict[str, list[LineImage]]
+    ) -> Any:
+        """The before/after table of the exported (best) weights; written to RUN/report.md and .json."""
+        from luodi.train import regression
+
+        rows: list[regression.Row] = []
+        if state.baseline and state.best:
+            b, a = state.baseline, state.best
+            acc_b, acc_a = float(b["line_accuracy"]), float(a["line_accuracy"])
+            rows.append(regression.Row("your eval set", int(a["n"]), acc_b, acc_a))
+        before = state.extra.get("regression_before") or {}
+        if regression_sets and before:
+            model.set_state_dict(paddle.load(str(self.run_dir / "best.pdparams")))
+            after = score_sets(model, regression_sets, charset)
+            for name, lines in regression_sets.items():
+                rows.append(regression.Row(f"regression: {name}", len(lines), float(before[name]), float(after[name])))
+        if not rows:
+            return None
+        spec_general = regression.load_spec().general if regression_sets else ()
+        general = tuple(f"regression: {g}" for g in spec_general)
+        report = regression.Report(tuple(rows), general, self.config.Report.max_drop)
+        regression.save_report(report, self.run_dir)
+        self.say("before/after (line accuracy):\n" + report.table())
+        if report.regressed():
+            self.say("warning: " + report.refusal())
+        return report
+
+
+def score_sets(model: Any, sets: dict[str, list[LineImage]], charset: Charset) -> dict[str, float]:
+    """Line accuracy of ``model`` on each named set."""
+    return {name: float(evaluate(model, lines, charset)[1].line_accuracy) for name, lines in sets.items()}
 
 
 def train(

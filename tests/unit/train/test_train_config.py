@@ -18,7 +18,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_minimal_config_has_defaults() -> None:
     cfg = parse_config(MINIMAL)
-    assert cfg.base == "pp-ocrv4"
+    assert cfg.base == "pp-ocrv6-small"  # the most accurate stock recogniser
     assert cfg.Train.batch_size == 16
     assert cfg.Optimizer.name == "adamw"
     assert cfg.Preprocess.height == 48
@@ -92,12 +92,22 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
         load_config(write(tmp_path, "- 1\n- 2\n"))
 
 
-def test_recipe_in_examples_is_valid() -> None:
-    recipe = Path(__file__).resolve().parents[3] / "examples" / "finetune" / "dotmatrix.yml"
+@pytest.mark.parametrize("name", ["dotmatrix.yml", "bankslip.yml"])
+def test_shipped_recipes_are_valid_guarded_and_stay_off_the_blind_family(name: str) -> None:
+    recipe = Path(__file__).resolve().parents[3] / "examples" / "finetune" / name
     cfg = load_config(recipe)
-    styles = {s.style for s in cfg.Train.synth}
-    assert styles == {"dotmatrix", "print"}  # printed lines are mixed in so printed accuracy holds
+    assert cfg.base == "pp-ocrv6-small"
+    assert cfg.Guard.enabled and cfg.Guard.share > 0 and cfg.Guard.distill > 0 and cfg.Report.regression
     assert cfg.Eval is not None
-    # train text and eval text come from different splits
-    assert {s.text.name for s in cfg.Train.synth} == {"train.txt"}
-    assert {s.text.name for s in cfg.Eval.synth} == {"dev.txt"}
+    # every rendered line, trained or evaluated in the loop, comes from the renderer's train family
+    assert {s.family for s in (*cfg.Train.synth, *cfg.Eval.synth)} == {"train"}
+    # file-based train text and eval text come from different splits
+    assert {s.text.name for s in cfg.Train.synth if s.text} <= {"train.txt"}
+    assert {s.text.name for s in cfg.Eval.synth if s.text} <= {"dev.txt"}
+
+
+def test_generated_text_needs_no_file_but_file_formats_do() -> None:
+    ok = {"style": "print", "n": 2, "text_format": "slip"}
+    parse_config({"Train": {"steps": 1, "synth": [ok]}})
+    with pytest.raises(ConfigError, match="needs a text file"):
+        parse_config({"Train": {"steps": 1, "synth": [{"style": "print", "n": 2}]}})

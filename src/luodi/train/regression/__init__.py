@@ -1,0 +1,145 @@
+"""The general regression set that ships with luodi: text + a deterministic render spec.
+
+Every fine-tune is scored on it before and after (``luodi train rec`` prints the table), and export
+refuses a model that lost more than ``Report.max_drop`` on its general rows unless told to accept it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from luodi.errors import ModelRegressionError
+
+HERE = Path(__file__).resolve().parent
+SPEC = HERE / "spec.yml"
+
+
+@dataclass(frozen=True, slots=True)
+class RegressionSet:
+    name: str
+    style: str
+    severity: str
+    n: int
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegressionSpec:
+    text: Path
+    family: str
+    general: tuple[str, ...]
+    sets: tuple[RegressionSet, ...]
+    digest: str  # of the spec and the text: the render cache key
+
+
+def load_spec(path: Path = SPEC) -> RegressionSpec:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    text = path.parent / raw["text"]
+    digest = hashlib.sha256(path.read_bytes() + text.read_bytes()).hexdigest()[:10]
+    sets = tuple(RegressionSet(**s) for s in raw["sets"])
+    return RegressionSpec(text, raw["family"], tuple(raw["general"]), sets, digest)
+
+
+def render(spec: RegressionSpec, root: Path, limit: int | None = None) -> dict[str, Path]:
+    """Render (or reuse) every set under ``root``; returns the label file of each by name.
+
+    ``limit`` renders only each set's first lines (line k does not depend on how many are rendered).
+    """
+    from luodi.synth import generate_lines, read_text_lines
+
+    texts = read_text_lines(spec.text)
+    out: dict[str, Path] = {}
+    for s in spec.sets:
+        n = min(s.n, limit) if limit else s.n
+        folder = root / f"regression-{spec.digest}" / f"{s.name}-{n}"
+        if not (folder / "DONE").is_file():
+            generate_lines(texts, folder, style=s.style, n=n, seed=s.seed, severity=s.severity, family=spec.family)
+            (folder / "DONE").write_text("ok\n", encoding="utf-8")
+        out[s.name] = folder / "labels.txt"
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    name: str
+    n: int
+    before: float
+    after: float
+
+    @property
+    def delta(self) -> float:
+        return self.after - self.before
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Before/after line accuracy: the user's eval set, the general set, each other style."""
+
+    rows: tuple[Row, ...]
+    general: tuple[str, ...]
+    max_drop: float
+
+    def general_row(self) -> Row | None:
+        picked = [r for r in self.rows if r.name in self.general]
+        if not picked:
+            return None
+        n = sum(r.n for r in picked)
+        before = sum(r.before * r.n for r in picked) / n
+        after = sum(r.after * r.n for r in picked) / n
+        return Row("general set: " + " + ".join(r.name.split(": ")[-1] for r in picked), n, before, after)
+
+    def regressed(self) -> bool:
+        g = self.general_row()
+        return g is not None and -g.delta > self.max_drop + 1e-9
+
+    def table(self) -> str:
+        lines = ["| set | n | before | after | change |", "|---|---|---|---|---|"]
+        g = self.general_row()
+        for r in (*self.rows, *((g,) if g else ())):
+            lines.append(f"| {r.name} | {r.n} | {r.before:.3f} | {r.after:.3f} | {100 * r.delta:+.1f} pt |")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": [{"name": r.name, "n": r.n, "before": r.before, "after": r.after} for r in self.rows],
+            "general": list(self.general),
+            "max_drop": self.max_drop,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        return cls(tuple(Row(**r) for r in data["rows"]), tuple(data["general"]), float(data["max_drop"]))
+
+    def refusal(self) -> str:
+        g = self.general_row()
+        assert g is not None
+        return (
+            f"the fine-tuned model loses {100 * -g.delta:.1f} points on the general regression set "
+            f"({g.before:.3f} -> {g.after:.3f}, {g.n} lines; the limit is {100 * self.max_drop:.1f}); "
+            "export it anyway with --accept-regression"
+        )
+
+
+REPORT_FILE = "report.json"
+
+
+def save_report(report: Report, run_dir: Path) -> None:
+    (run_dir / REPORT_FILE).write_text(json.dumps(report.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
+    (run_dir / "report.md").write_text(report.table() + "\n", encoding="utf-8")
+
+
+def check_export(run_dir: Path, accept_regression: bool) -> Report | None:
+    """Raise ModelRegressionError when the run's report shows a loss over the limit and it was not accepted."""
+    path = run_dir / REPORT_FILE
+    if not path.is_file():
+        return None
+    report = Report.from_json(json.loads(path.read_text(encoding="utf-8")))
+    if report.regressed() and not accept_regression:
+        raise ModelRegressionError(report.refusal())
+    return report

@@ -1,0 +1,69 @@
+"""General and bank-slip text, capital-numeral amounts, and the train/eval split of the renderer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from luodi.synth.fonts import FONT_FAMILIES, family_fonts
+from luodi.synth.styles import render_line
+from luodi.synth.text import _BANKS, WordTable, general_lines, rmb_upper, slip_lines
+
+
+@pytest.mark.parametrize(
+    ("amount", "words"),
+    [
+        (100, "壹佰元整"),
+        (10005.5, "壹万零伍元伍角"),
+        (0.07, "柒分"),
+        (10.07, "壹拾元零柒分"),
+        (1001, "壹仟零壹元整"),
+        (100010, "壹拾万零壹拾元整"),
+        (305000, "叁拾万伍仟元整"),
+        (1000000, "壹佰万元整"),
+        (123456789.12, "壹亿贰仟叁佰肆拾伍万陆仟柒佰捌拾玖元壹角贰分"),
+        ("0.005", "壹分"),
+        (0, "零元整"),
+    ],
+)
+def test_capital_numeral_amounts(amount: float | str, words: str) -> None:
+    assert rmb_upper(amount) == words
+
+
+def test_capital_numerals_refuse_what_slips_cannot_hold() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        rmb_upper(-1)
+
+
+TABLE = WordTable(("电子", "货物", "的", "运输", "食品"), np.full(5, 0.2))
+
+
+def test_slip_lines_keep_their_families_apart() -> None:
+    train = slip_lines(300, seed=1, family="train", table=TABLE)
+    held_out = slip_lines(300, seed=1, family="eval", table=TABLE)
+    assert len(train) == 300 and train == slip_lines(300, seed=1, family="train", table=TABLE)
+    assert any(b in line for line in train for b in _BANKS["train"])
+    assert not any(b in line for line in train for b in _BANKS["eval"] if b not in "".join(_BANKS["train"]))
+    assert any(b in line for line in held_out for b in _BANKS["eval"])
+    assert any(line.endswith(("元整", "分", "角")) for line in train)
+
+
+def test_general_lines_mix_words_numbers_and_dictionary_coverage() -> None:
+    lines = general_lines(200, seed=3, coverage_chars=["垄"], coverage=0.2, table=TABLE)
+    assert len(lines) == 200 and lines == general_lines(200, seed=3, coverage_chars=["垄"], coverage=0.2, table=TABLE)
+    assert sum(set(line) == {"垄"} for line in lines) > 20
+    assert any(any(c.isdigit() for c in line) for line in lines)
+    assert all(2 <= len(line) <= 20 for line in lines)
+
+
+def test_font_families_are_disjoint_and_installed() -> None:
+    assert not set(FONT_FAMILIES["train"]) & set(FONT_FAMILIES["eval"])
+    assert {f.key for f in family_fonts("eval")} <= set(FONT_FAMILIES["eval"])
+    assert family_fonts("train")
+
+
+def test_the_eval_family_renders_differently_and_reproducibly() -> None:
+    a = render_line("中国工商银行 6222", "dotmatrix", seed=4, family="eval")
+    b = render_line("中国工商银行 6222", "dotmatrix", seed=4, family="train")
+    assert a.shape != b.shape or not np.array_equal(a, b)
+    np.testing.assert_array_equal(a, render_line("中国工商银行 6222", "dotmatrix", seed=4, family="eval"))

@@ -1,0 +1,133 @@
+"""The forgetting guard's pure parts: soft-target KL, EMA, the regression report and its export gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from luodi.errors import ModelRegressionError
+from luodi.train.regression import Report, Row, check_export, load_spec, save_report
+
+
+@pytest.fixture(scope="module")
+def paddle() -> Any:
+    from luodi.train.trainer import import_paddle
+
+    return import_paddle()
+
+
+def _guard_with(targets: list[Any]) -> Any:
+    from luodi.train.config import GuardSpec
+    from luodi.train.guard import Guard
+
+    return Guard(GuardSpec(topk=3), [], targets, batch_size=4)
+
+
+def test_distillation_is_zero_on_the_teachers_own_outputs_and_grows_away_from_them(paddle: Any) -> None:
+    from luodi.train.guard import SoftTargets
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (2, 5, 7)).astype(np.float32)
+    probs = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    targets = []
+    for row in probs[1:]:  # the guard line sits in batch row 1
+        idx = np.argsort(-row, axis=1)[:, :3]
+        p = np.take_along_axis(row, idx, axis=1)
+        targets.append(SoftTargets(idx, p.astype(np.float32), (1 - p.sum(1)).astype(np.float32)))
+    guard = _guard_with(targets)
+    same = float(guard.distill_loss(paddle, paddle.to_tensor(logits), [1], [0]).numpy())
+    assert abs(same) < 1e-5
+    other = logits.copy()
+    other[1] = rng.normal(0, 3, (5, 7))
+    assert float(guard.distill_loss(paddle, paddle.to_tensor(other), [1], [0]).numpy()) > 0.1
+
+
+def test_distillation_ignores_timesteps_past_the_lines_end(paddle: Any) -> None:
+    from luodi.train.guard import SoftTargets
+
+    short = SoftTargets(np.zeros((2, 3), np.int64), np.full((2, 3), 0.3, np.float32), np.full(2, 0.1, np.float32))
+    logits = np.zeros((1, 6, 4), np.float32)
+    base = float(_guard_with([short]).distill_loss(paddle, paddle.to_tensor(logits), [0], [0]).numpy())
+    logits[0, 2:] = 50.0 * np.eye(4)[1]  # garbage in the padded timesteps changes nothing
+    after = float(_guard_with([short]).distill_loss(paddle, paddle.to_tensor(logits), [0], [0]).numpy())
+    assert after == pytest.approx(base)
+
+
+def test_ema_swaps_averaged_weights_in_and_restores_the_live_ones(paddle: Any) -> None:
+    from luodi.train.guard import EMA
+
+    layer = paddle.nn.Linear(2, 2)
+    ema = EMA(layer, 0.9)
+    start = layer.weight.numpy().copy()
+    layer.weight.set_value(start + 1.0)
+    ema.update(layer)
+    live = layer.weight.numpy().copy()
+    with ema.applied(layer):
+        averaged = layer.weight.numpy().copy()
+    assert np.all(averaged > start) and np.all(averaged < live)
+    np.testing.assert_array_equal(layer.weight.numpy(), live)
+
+
+def test_backbone_learning_rate_factor_and_freezing(paddle: Any) -> None:
+    from luodi.train.guard import apply_backbone_lr
+
+    class Net(paddle.nn.Layer):  # type: ignore[name-defined, misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.backbone = paddle.nn.Linear(2, 2)
+            self.head = paddle.nn.Linear(2, 2)
+
+    net = Net()
+    assert apply_backbone_lr(net, 0.25) == 2
+    assert all(p.optimize_attr["learning_rate"] == 0.25 for p in net.backbone.parameters())
+    assert all(p.optimize_attr["learning_rate"] == 1.0 for p in net.head.parameters())
+    apply_backbone_lr(net, 0.0)
+    assert all(p.stop_gradient for p in net.backbone.parameters())
+
+
+def _report(after: float) -> Report:
+    rows = (
+        Row("your eval set", 100, 0.70, 0.92),
+        Row("regression: print", 173, 0.98, after),
+        Row("regression: print-hard", 100, 0.90, after - 0.05),
+        Row("regression: dotmatrix", 80, 0.70, 0.85),
+    )
+    return Report(rows, ("regression: print", "regression: print-hard"), 0.01)
+
+
+def test_report_weights_the_general_rows_and_names_the_numbers() -> None:
+    report = _report(0.95)
+    g = report.general_row()
+    assert g is not None and g.n == 273
+    assert g.before == pytest.approx((0.98 * 173 + 0.90 * 100) / 273)
+    assert report.regressed()
+    msg = report.refusal()
+    assert "--accept-regression" in msg and f"{g.before:.3f} -> {g.after:.3f}" in msg
+    assert "general set: print + print-hard" in report.table()
+    assert not _report(0.98).regressed()  # print unchanged, print-hard up: no loss
+
+
+def test_export_gate_refuses_unless_accepted(tmp_path: Path) -> None:
+    save_report(_report(0.95), tmp_path)
+    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["max_drop"] == 0.01
+    with pytest.raises(ModelRegressionError, match=r"loses .* points"):
+        check_export(tmp_path, accept_regression=False)
+    assert check_export(tmp_path, accept_regression=True) is not None
+    save_report(_report(0.985), tmp_path)
+    assert check_export(tmp_path, accept_regression=False) is not None
+    assert check_export(tmp_path / "nothing-here", accept_regression=False) is None
+
+
+def test_the_shipped_regression_spec_is_complete() -> None:
+    spec = load_spec()
+    lines = spec.text.read_text(encoding="utf-8").splitlines()
+    assert len(lines) >= 150 and all(line.strip() and "\t" not in line for line in lines)
+    names = {s.name for s in spec.sets}
+    assert set(spec.general) <= names and {"dotmatrix", "thermal", "stamp"} <= names
+    assert spec.family == "eval"
+    for ch in "垄刺己待":  # characters a waybill-only fine-tune was seen to lose
+        assert any(ch in line for line in lines)
