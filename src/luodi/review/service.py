@@ -19,10 +19,10 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from luodi.errors import InputError, ReviewItemNotFoundError
 from luodi.review._tables import KINDS
-from luodi.review.export import FORMATS, export
+from luodi.review.exports import FORMATS, export
 from luodi.review.images import media_type
 from luodi.review.ingest import document_item, page_images
+from luodi.review.settings import ReviewSettings
 from luodi.review.store import NewItem, QueueQuery, ReviewStore
 
 UI_DIR = Path(__file__).parent / "ui"
@@ -61,43 +62,41 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 _ETAG = re.compile(r'^(?:W/)?"v(\d+)"$')
 
 
-class ReviewSettings(BaseModel):
-    """The review queue in ``luodi serve`` (``LUODI_SERVE_REVIEW__*``)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    enabled: bool = True  # mount /ui and /ui/api
-    keep: bool = True  # keep every extraction with needs_review (sync, batch, job) for review
-    db_url: str | None = None  # default sqlite:///$LUODI_HOME/review/review.db
-    images: str | None = None  # a folder or s3://bucket/prefix; default $LUODI_HOME/review/images
-    lease_s: float = Field(300.0, gt=0, le=24 * 3600)
-
-
-@dataclass
 class ReviewService:
-    """One per process: the store, the waiting gauge, and what the routes and the pipeline hook call."""
+    """One per process: the store (opened on first use), the waiting gauge, and what the routes and
+    the pipeline hook call. Opening lazily keeps a service that never reviews from touching a database."""
 
-    store: ReviewStore
-    keep: bool = True
-    gauge: Any = None
-
-    @classmethod
-    def open(cls, settings: ReviewSettings, *, home: Path, registry: Any = None) -> ReviewService:
-        store = ReviewStore.open(settings.db_url, settings.images, home=home, lease_s=settings.lease_s)
-        gauge = None
+    def __init__(
+        self, settings: ReviewSettings, *, home: Path, registry: Any = None, store: ReviewStore | None = None
+    ) -> None:
+        self.settings = settings
+        self.home = home
+        self._store = store
+        self._lock = threading.Lock()
+        self.gauge = None
         if registry is not None:
             from prometheus_client import Gauge
 
-            gauge = Gauge(
+            self.gauge = Gauge(
                 "luodi_review_waiting",
                 "Review items waiting for a person, by kind (sampled at scrape and after each change)",
                 ("kind",),
                 registry=registry,
                 multiprocess_mode="livemostrecent",  # every worker counts the same store
             )
-        service = cls(store, keep=settings.keep, gauge=gauge)
-        service.refresh_gauge()
-        return service
+
+    @property
+    def keep(self) -> bool:
+        return self.settings.keep
+
+    @property
+    def store(self) -> ReviewStore:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    s = self.settings
+                    self._store = ReviewStore.open(s.db_url, s.images, home=self.home, lease_s=s.lease_s)
+        return self._store
 
     def refresh_gauge(self) -> dict[str, int]:
         counts = self.store.counts()
@@ -106,16 +105,17 @@ class ReviewService:
                 self.gauge.labels(kind).set(n)
         return counts
 
-    def keep_extraction(self, extraction: Any, data: bytes, *, origin: str, limits: Any, doc: Any = None) -> str | None:
+    def keep_extraction(self, extraction: Any, pages: Sequence[bytes], *, origin: str, doc: Any = None) -> str | None:
         """Keep an extraction that needs review, with its page images; the item id (None when not kept)."""
         if not self.keep or not extraction.needs_review:
             return None
-        item_id = self.store.add(document_item(extraction, page_images(data, limits), origin=origin, doc=doc))
+        item_id = self.store.add(document_item(extraction, pages, origin=origin, doc=doc))
         self.refresh_gauge()
         return item_id
 
     def close(self) -> None:
-        self.store.close()
+        if self._store is not None:
+            self._store.close()
 
 
 # --- request bodies -------------------------------------------------------------------------------
