@@ -47,6 +47,9 @@ class Proc:
 
 def child_env(home: Path, extra: dict[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LUODI_SERVE") and k != "LUODI_API_KEYS"}
+    # the review queue keeps flagged extractions: in the test's folder, never in the real model home
+    env["LUODI_SERVE_REVIEW__DB_URL"] = f"sqlite:///{home / 'review.db'}"
+    env["LUODI_SERVE_REVIEW__IMAGES"] = str(home / "review-images")
     env.update(extra or {})
     return env
 

@@ -25,6 +25,18 @@ def _check_model(model: str, home: Path | None) -> None:
     get_bundle(model, home)
 
 
+def _review_hook(settings: Any) -> Any:
+    """A worker keeps extractions that need review in the same store as the service."""
+    if not (settings.review.enabled and settings.review.keep):
+        return None
+    try:
+        from luodi.review.service import ReviewService
+    except ImportError:
+        return None
+    review = ReviewService(settings.review, home=settings.core.home)
+    return lambda task, item, outcome: review.keep_outcome(task, item, outcome, origin="job")
+
+
 @click.command()
 @click.option("--host", default=None, help="Address to listen on [127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [8000].")
@@ -196,7 +208,7 @@ def worker(  # noqa: PLR0917 - one parameter per click option
     log = logging.getLogger("luodi.worker")
     t0 = time.monotonic()
     pipeline = default_pipeline_factory(settings)
-    queue = JobQueue(settings.jobs, settings.jobs_dir(), pipeline=pipeline)
+    queue = JobQueue(settings.jobs, settings.jobs_dir(), pipeline=pipeline, on_outcome=_review_hook(settings))
     log.info(
         "worker ready",
         extra={

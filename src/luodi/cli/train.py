@@ -40,6 +40,16 @@ def train() -> None:
     help="Export even when the model lost more than Report.max_drop on the general regression set.",
 )
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
+@click.option(
+    "--from-review",
+    "from_review",
+    is_flag=False,
+    flag_value="-",
+    default=None,
+    metavar="[DIR]",
+    help="Add reviewed lines to Train.labels: alone, the review store's accepted lines (exported under "
+    "output_dir); with DIR, a `luodi review export --format rec` folder.",
+)
 def rec(  # noqa: PLR0917 - click passes every option positionally
     config_file: Path,
     name: str | None,
@@ -48,6 +58,7 @@ def rec(  # noqa: PLR0917 - click passes every option positionally
     force: bool,
     accept_regression: bool,
     no_progress: bool,
+    from_review: str | None,
 ) -> None:
     """Fine-tune a PP-OCR recogniser; with --name the best checkpoint is exported and registered as NAME."""
     import time
@@ -55,8 +66,14 @@ def rec(  # noqa: PLR0917 - click passes every option positionally
     from luodi.train.config import load_config
     from luodi.train.trainer import train as run_training
 
-    config = load_config(config_file)
     say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    if from_review is not None:
+        from luodi.review.loop import config_with_review
+
+        config = config_with_review(config_file, from_review)
+        say(f"training also on the reviewed lines in {config.Train.labels[-1]}")
+    else:
+        config = load_config(config_file)
     explicit_name = name
     if resume is None and name is None:
         name = time.strftime("rec-%Y%m%d-%H%M%S")

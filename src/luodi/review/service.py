@@ -16,6 +16,7 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 import re
 import shutil
 import tempfile
@@ -33,13 +34,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from luodi.errors import InputError, ReviewItemNotFoundError
+from luodi.errors import InputError, LuodiError, ReviewItemNotFoundError
 from luodi.review._tables import KINDS
 from luodi.review.exports import FORMATS, export
-from luodi.review.images import media_type
-from luodi.review.ingest import document_item, page_images
+from luodi.review.images import image_ext, media_type
+from luodi.review.ingest import document_item, encode_png, page_images
 from luodi.review.settings import ReviewSettings
 from luodi.review.store import NewItem, QueueQuery, ReviewStore
+
+log = logging.getLogger("luodi.review")
 
 UI_DIR = Path(__file__).parent / "ui"
 # the only files served under /ui/assets; content types fixed here, not guessed from the host
@@ -113,9 +116,40 @@ class ReviewService:
         self.refresh_gauge()
         return item_id
 
+    def keep_outcome(self, task: str, item: Any, outcome: Any, *, origin: str) -> str | None:
+        """The pipeline hook: keep an extraction that needs review. It never fails the request: a
+        store that cannot be written is logged, and the caller still gets its result."""
+        from luodi.kie.result import Extraction
+
+        result = getattr(outcome, "result", None)
+        if task != "extract" or not self.keep or not isinstance(result, Extraction) or not result.needs_review:
+            return None
+        try:
+            return self.keep_extraction(result, _pages_for(item.source, outcome.pages), origin=origin)
+        except Exception:
+            log.exception("could not keep an extraction for review", extra={"source": result.source})
+            return None
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def _pages_for(source: Any, decoded: Sequence[Any]) -> list[bytes]:
+    """What to show a reviewer: the uploaded image file as it came (smaller than a PNG of a photo),
+    or, for a PDF or anything else, the decoded pages as PNG."""
+    data: bytes | None = None
+    if isinstance(source, bytes | bytearray):
+        data = bytes(source)
+    elif isinstance(source, str | Path) and Path(source).is_file():
+        data = Path(source).read_bytes()
+    if data is not None and len(decoded) <= 1:
+        try:
+            image_ext(data)
+            return [data]
+        except LuodiError:
+            pass
+    return [encode_png(page) for page in decoded]
 
 
 # --- request bodies -------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from luodi.serve import handlers
 from luodi.serve.auth import KeyChecker, load_key_hashes
+from luodi.serve.deps import authorize
 from luodi.serve.gate import InferenceGate
 from luodi.serve.lifecycle import lifespan
 from luodi.serve.metrics import Metrics
@@ -57,7 +58,22 @@ def create_app(settings: ServeSettings | None = None, *, pipeline_factory: Pipel
         log.warning("fastapi-offline is not installed: /docs and /redoc are off (pip install 'luodi[serve]')")
     for area in (ocr, extract, jobs, models):  # the /v1 API (deps.v1_router)
         app.include_router(area.router)
+    if settings.review.enabled:
+        _mount_review(app, state)
     return app
+
+
+def _mount_review(app: FastAPI, state: ServiceState) -> None:
+    """The review queue: ``/ui`` (public page, no data) and ``/ui/api`` (the service's API keys)."""
+    try:
+        from luodi.review.service import ReviewService, api_router, ui_router
+    except ImportError as exc:
+        log.warning("the review queue (/ui) is off: %s (pip install 'luodi[review]')", exc)
+        return
+    settings = state.settings
+    state.review = ReviewService(settings.review, home=settings.core.home, registry=state.metrics.registry)
+    app.include_router(ui_router())
+    app.include_router(api_router(lambda: state.review, [Depends(authorize)]))
 
 
 def create_app_from_env() -> FastAPI:

@@ -26,7 +26,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,7 +38,7 @@ from luodi.pipeline import Item
 if TYPE_CHECKING:
     from huey import Huey
 
-    from luodi.pipeline import Pipeline
+    from luodi.pipeline import Outcome, Pipeline
     from luodi.serve.metrics import Metrics
     from luodi.serve.settings import JobSettings
 
@@ -275,12 +275,14 @@ class JobQueue:
         *,
         pipeline: Pipeline | None = None,
         metrics: Metrics | None = None,
+        on_outcome: Callable[[str, Item, Outcome], None] | None = None,
     ) -> None:
         self.settings = settings
         self.store = JobStore(jobs_dir)
         self.huey = make_huey(settings, jobs_dir)
         self._pipeline = pipeline
         self._metrics = metrics
+        self._on_outcome = on_outcome  # e.g. the review queue keeping extractions that need review
         self._task = self.huey.task(name=TASK_NAME)(self._run)
         self._worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
@@ -398,10 +400,12 @@ class JobQueue:
         inputs = self.store.inputs(self.store.root / job_id, meta)
         # bad input fails its item (an error record), and the job still succeeds
         results = list(pipeline.run_many(meta.task, inputs, option=meta.schema))
-        if self._metrics is not None:
-            for r in results:
-                if r.outcome is not None:
+        for r in results:
+            if r.outcome is not None:
+                if self._metrics is not None:
                     self._metrics.observe_stages(r.outcome.stages)
+                if self._on_outcome is not None:
+                    self._on_outcome(meta.task, inputs[r.index], r.outcome)
         items = [r.to_dict() for r in results]
         if meta.single:
             return items[0]

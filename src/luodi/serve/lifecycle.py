@@ -35,7 +35,13 @@ def load(state: ServiceState, factory: PipelineFactory) -> None:
             max_wait_ms=batching.max_wait_ms,
             metrics=metrics,
         )
-    jobs = JobQueue(settings.jobs, settings.jobs_dir(), pipeline=pipeline, metrics=metrics)
+    jobs = JobQueue(
+        settings.jobs,
+        settings.jobs_dir(),
+        pipeline=pipeline,
+        metrics=metrics,
+        on_outcome=lambda task, item, outcome: state.keep_for_review(task, item, outcome, origin="job"),
+    )
     if settings.jobs.embedded_worker:
         jobs.start_consumer()
     described = pipeline.describe()
@@ -71,6 +77,8 @@ def lifespan(state: ServiceState, factory: PipelineFactory) -> Callable[[FastAPI
                 await asyncio.to_thread(state.jobs.stop)
             if state.batcher is not None:
                 state.batcher.close()
+            if state.review is not None:
+                state.review.close()
             state.gate.shutdown()
             state.metrics.worker_exiting()
 

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from luodi.config import Settings, load_settings, usable_cores
 from luodi.errors import ConfigError
+from luodi.review.settings import ReviewSettings
 
 SETTINGS_ENV = "LUODI_SERVE_SETTINGS"
 
@@ -82,6 +83,7 @@ class ServeSettings(BaseSettings):
     retry_after_s: int = Field(1, ge=1, le=3600)
     batching: BatchingSettings = Field(default_factory=BatchingSettings)  # type: ignore[arg-type]
     jobs: JobSettings = Field(default_factory=JobSettings)  # type: ignore[arg-type]
+    review: ReviewSettings = Field(default_factory=ReviewSettings)  # type: ignore[arg-type]
     keys_file: Path | None = None
     insecure: bool = False
     open_metrics: bool = True  # /metrics without a key

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from luodi.errors import NotReadyError
 from luodi.pipeline import Item, ItemResult, Outcome, Pipeline
@@ -36,6 +37,7 @@ class ServiceState:
     batcher: DynamicBatcher | None = None
     jobs: JobQueue | None = None
     load_error: str | None = None
+    review: Any = None  # luodi.review.service.ReviewService: the review queue, when it is on
     started_at: float = field(default_factory=time.monotonic)
     ready_after_s: float | None = None
 
@@ -55,6 +57,7 @@ class ServiceState:
         """One input through the pipeline (in an inference thread), its stages observed."""
         outcome = self.require_pipeline().run(task, item.source, option=option, name=item.name, recognizer=self.batcher)
         self.metrics.observe_stages(outcome.stages)
+        self.keep_for_review(task, item, outcome, origin="service")
         return outcome
 
     def process_many(self, task: str, items: list[Item], option: str | None, deadline: float) -> list[ItemResult]:
@@ -63,4 +66,10 @@ class ServiceState:
         for r in results:
             if r.outcome is not None:
                 self.metrics.observe_stages(r.outcome.stages)
+                self.keep_for_review(task, items[r.index], r.outcome, origin="batch")
         return results
+
+    def keep_for_review(self, task: str, item: Item, outcome: Outcome, *, origin: str) -> None:
+        """An extraction that needs review goes to the review queue (when it is on)."""
+        if self.review is not None:
+            self.review.keep_outcome(task, item, outcome, origin=origin)

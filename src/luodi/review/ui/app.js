@@ -84,7 +84,7 @@ async function onLogin(event) {
   sessionStorage.setItem(KEY, $("login-key").value.trim());
   sessionStorage.setItem(NAME, $("login-name").value.trim());
   try {
-    await call("GET", "/facets");
+    await call("GET", "/queue?limit=1");
   } catch (err) {
     if (err.status !== 401) $("login-error").textContent = err.message;
     return;
@@ -534,9 +534,9 @@ async function skip() {
 
 // --- start --------------------------------------------------------------------------------------
 async function start() {
-  await loadFacets();
-  await loadQueue(false);
-  await openNext();
+  // the list and the first item at once; the filter values after (they only fill the drop-downs)
+  await Promise.all([loadQueue(false), openNext()]);
+  loadFacets().catch((err) => banner(`filters: ${err.message}`, true));
 }
 
 function init() {

@@ -37,4 +37,6 @@ async def metrics_endpoint(state: State) -> Response:
         counts = await asyncio.to_thread(state.jobs.store.counts)
         for name, count in counts.items():
             state.metrics.jobs_current.labels(name).set(count)
+    if state.review is not None:
+        await asyncio.to_thread(state.review.refresh_gauge)
     return Response(state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
