@@ -36,3 +36,29 @@ def test_clean_synthetic_waybills_give_receiver_name_and_phone(
                 wrong.append(f"{sample.layout}#{index} {field}: {sample.fields[field]!r} -> {result.get(field)!r}")
     # A clean, labelled or tagged e-waybill is the easy case; allow one miss in the handful.
     assert len(wrong) <= 1, wrong
+
+
+@pytest.mark.parametrize(("fill", "degrade"), [("blank", "clean"), ("placeholder", "hard")])
+def test_unfilled_forms_give_no_values(
+    require_bundle: Callable[[str], object], shared_dir: Path, fill: str, degrade: str
+) -> None:
+    """Rendered blank and template forms (labels, hints, 省/市/区县 grids, XXX, 收件人姓名; the
+    template ones photo-like degraded): nothing but the printed carrier is accepted, every page
+    is flagged."""
+    require_bundle("pp-ocrv6-small")
+    from luodi import OCR
+    from luodi.kie import Extractor
+
+    extractor = Extractor("waybill", ocr=OCR("pp-ocrv6-small"))
+    opts = WaybillOptions(layouts=DEV_LAYOUTS, seed=41, source="dev", fill=fill, degrade=degrade)  # type: ignore[arg-type]
+    invented: list[str] = []
+    for index in range(len(DEV_LAYOUTS)):
+        sample = render_waybill(index, opts)
+        result = extractor(sample.image, name=f"{sample.layout}-{index}")
+        assert result.needs_review and result.reasons, f"{sample.layout}: a {fill} form not flagged"
+        invented += [
+            f"{sample.layout}#{index} {f.name}={f.value!r}"
+            for f in result.fields
+            if f.found and not f.needs_review and sample.fields.get(f.name) is None
+        ]
+    assert invented == []

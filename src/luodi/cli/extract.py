@@ -59,6 +59,11 @@ FORMATS = ("json", "jsonl")
     help="Draw the field boxes into DIR (green: accepted, red: needs review).",
 )
 @click.option("--dpi", type=click.IntRange(36, 600), default=None, help="Render PDF pages at this DPI.")
+@click.option(
+    "--learn-form",
+    is_flag=True,
+    help="PATHs are blank forms: print their printed lines as a `form_text:` YAML block for the schema.",
+)
 def extract(  # noqa: PLR0917 - click passes every option positionally
     paths: tuple[str, ...],
     schema: str,
@@ -72,6 +77,7 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
     output: str | None,
     visualize: Path | None,
     dpi: int | None,
+    learn_form: bool,
 ) -> None:
     """Extract the fields of a schema from images, PDFs and folders, or from text."""
     from luodi.config import load_settings
@@ -100,6 +106,9 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
     roots = list(paths)
     iter_sources(roots)  # every root must exist before any work starts
     sources = [s for root in roots for s in iter_sources([root])]
+    if learn_form:
+        _learn_form(ex, sources, dpi)
+        return
     several = len(sources) > 1 or any(os.path.isdir(p) for p in roots)
     failures = 0
 
@@ -129,6 +138,21 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
     if failures:
         click.echo(f"{failures} of {len(sources)} inputs failed", err=True)
         sys.exit(1)
+
+
+def _learn_form(ex: Any, sources: list[str], dpi: int | None) -> None:
+    import yaml
+
+    from luodi.io import load_pages
+    from luodi.kie.formtext import learn_form_text
+
+    texts = []
+    for source in sources:
+        doc = ex.ocr.run_pages(load_pages(source, pdf_dpi=dpi), source=source)
+        texts += [[line.text for line in page.lines] for page in doc.pages]
+    learned = learn_form_text(texts, ex.schema)
+    click.echo(f"# {len(learned)} printed lines of {len(sources)} blank form(s); add them to the schema", err=True)
+    click.echo(yaml.safe_dump({"form_text": learned}, allow_unicode=True, sort_keys=False), nl=False)
 
 
 def _read_lines(path: Path) -> list[str]:

@@ -44,8 +44,8 @@ class Candidate:
 @dataclass(slots=True)
 class Pool:
     by_field: dict[str, list[Candidate]] = field(default_factory=dict)
-    # What the page says about itself (a blank form, two documents): document-level reasons.
-    notes: list[str] = field(default_factory=list)
+    # Label hits seen on the pages: a page with labels and no values is a blank form.
+    label_hits: int = 0
 
     def add(self, cand: Candidate) -> None:
         self.by_field.setdefault(cand.field, []).append(cand)

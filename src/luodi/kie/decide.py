@@ -17,7 +17,8 @@ from typing import Any
 
 from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
-from luodi.kie.layout import run_box, sub_run
+from luodi.kie.formtext import FormText
+from luodi.kie.layout import run_box, run_score, run_text, sub_run
 from luodi.kie.normalize import compact, to_simplified
 from luodi.kie.parties import PartyParse, PartyParser, Span, split_address
 from luodi.kie.result import Extraction, FieldResult
@@ -35,6 +36,10 @@ from luodi.kie.validators import (
 
 # Value types whose traditional characters a `simplified: true` schema converts.
 SIMPLIFIED_TYPES = frozenset({"name", "address", "text"})
+# Value types printed form text is looked for in (the others have a shape their validator checks);
+# grid words (省 市 区, 姓名, 电话) only make a value form text where the value is a party's.
+FORM_TEXT_TYPES = frozenset({"name", "address", "text", "phone"})
+_GRID_TYPES = frozenset({"name", "address", "phone"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,7 @@ class Decider:
     review_threshold: float
     divisions: DivisionIndex | None
     parse: PartyParser
+    form_text: FormText
 
     def __call__(self, pool: Pool, *, source: str | None, pages: int) -> Extraction:
         decided: dict[str, FieldResult] = {}
@@ -63,11 +69,65 @@ class Decider:
         self._carrier_from_number(decided)
         self._address_parts(decided, pool)
         self._cross_checks(decided)
+        reasons = self._document_reasons(decided, pool)
+        if any("documents" in r for r in reasons):
+            # Never one party built from two documents: nothing of this page is keyed in unseen.
+            decided = {n: f if not f.found or f.flagged else flag(f, reasons[0]) for n, f in decided.items()}
         fields = tuple(decided[n] for n in specs)
-        needs = any(f.needs_review for n, f in decided.items() if specs[n].required)
-        if not any(f.found for f in fields):
-            needs = True
-        return Extraction(source, self.schema.name, fields, needs, pages=pages)
+        needs = any(f.needs_review for n, f in decided.items() if specs[n].required) or bool(reasons)
+        return Extraction(source, self.schema.name, fields, needs, pages=pages, reasons=reasons)
+
+    def _document_reasons(self, decided: dict[str, FieldResult], pool: Pool) -> tuple[str, ...]:
+        """What the page says about itself: nothing filled in (a blank form, or no form at all), or
+        two different document numbers (two documents photographed together)."""
+        specs = self.schema.fields
+        # A carrier is printed on blank forms too: only other values show the form was filled in.
+        filled = [f for n, f in decided.items() if f.found and specs[n].type not in ("carrier", "address_part")]
+        if not filled:
+            if self.schema.mode == "contact":
+                return ("nothing found in the text",)
+            if pool.label_hits >= 2:
+                return ("no field filled in: a blank or template form",)
+            return ("no form found on the page",)
+        for name, spec in specs.items():
+            f = decided[name]
+            if spec.type in ("tracking_number", "id_number") and f.found and "conflicting values" in f.reasons:
+                return (f"two different {name} values: two documents on one page?",)
+        return ()
+
+    def _without_form_text(self, spec: FieldSpec, cands: list[Candidate]) -> tuple[list[Candidate], list[str]]:
+        """Candidates with the form's own printed text taken out: dropped when that is all they
+        are, cut when a hint or label is glued to the data (the cut needs the candidate's run)."""
+        if spec.type not in FORM_TEXT_TYPES:
+            return cands, []
+        kept: list[Candidate] = []
+        printed: list[str] = []
+        grid = spec.type in _GRID_TYPES
+        for c0 in cands:
+            c = c0
+            if spec.type == "text" and self.form_text.nothing(c.raw):
+                printed.append(f"{c.raw!r}: nothing written")
+                continue
+            if spec.type == "phone" and self.form_text.masked(run_text(c.run) if c.run else c.raw):
+                printed.append(f"{c.raw!r}: a masked or template number")
+                continue
+            verdict = self.form_text.judge(c.raw, grid=grid)
+            if verdict.keep is None:
+                printed.append(f"{c.raw!r}: {verdict.reason}")
+                continue
+            s, e = verdict.keep
+            if (s, e) != (0, len(c.raw)):
+                if not c.run or run_text(c.run) != c.raw:
+                    kept.append(c)
+                    continue
+                run = sub_run(c.run, s, e)
+                ratio = c.score / max(run_score(c.run), 1e-6)
+                why = f"printed form text cut off ({verdict.reason})"
+                c = dataclasses.replace(
+                    c, run=run, raw=c.raw[s:e], score=run_score(run) * ratio, reasons=(*c.reasons, why)
+                )
+            kept.append(c)
+        return kept, printed
 
     def _checked(self, spec: FieldSpec, c: Candidate, carrier: Any) -> tuple[Candidate, Checked]:
         """Validate and normalise one candidate by its field's type."""
@@ -93,8 +153,12 @@ class Decider:
 
     def field(self, name: str, spec: FieldSpec, cands: list[Candidate], carrier: Any) -> FieldResult:
         """One field's value from its candidates (see the module docstring)."""
+        cands, printed = self._without_form_text(spec, cands)
         if not cands:
-            return FieldResult(name, needs_review=spec.required, reasons=("not found",) if spec.required else ())
+            why: tuple[str, ...] = ("not found",) if spec.required else ()
+            if printed:
+                why = (*why, f"only printed form text here ({printed[0]})")
+            return FieldResult(name, needs_review=spec.required, reasons=why)
         checked = [self._checked(spec, c, carrier) for c in cands]
         groups = _group(spec, checked)
         # (Counted here: list.sort empties the list while it sorts.)
@@ -191,6 +255,9 @@ class Decider:
             part_run = sub_run(run, span.start, span.end) if run else ()
             score = addr.score * span.score
             low = score < self.review_threshold
+            reasons = (f"low confidence {score:.2f} < {self.review_threshold:.2f}",) if low else ()
+            if addr.flagged:
+                reasons = (*reasons, f"the address ({spec.source}) needs review")
             decided[name] = FieldResult(
                 name,
                 span.value,
@@ -198,8 +265,9 @@ class Decider:
                 round(score, 4),
                 run_box(part_run) if part_run else addr.box,
                 addr.page,
-                low,
-                (f"low confidence {score:.2f} < {self.review_threshold:.2f}",) if low else (),
+                low or addr.flagged,
+                reasons,
+                flagged=addr.flagged,
             )
 
     def _cross_checks(self, decided: dict[str, FieldResult]) -> None:

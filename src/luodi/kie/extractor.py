@@ -26,6 +26,7 @@ from luodi.errors import InputError, ModelNotPulledError
 from luodi.kie.candidates import Pool, Reading, SchemaTables
 from luodi.kie.decide import Decider
 from luodi.kie.divisions import DivisionIndex
+from luodi.kie.formtext import FormText
 from luodi.kie.layout import PageLayout, Piece, Run, make_lines, run_text
 from luodi.kie.parties import MemoParser, ModelContactParser, PartyParser
 from luodi.kie.proposers import propose_contact, propose_page
@@ -71,6 +72,7 @@ class Extractor:
             raise InputError(f"review_threshold must be within 0..1, got {review_threshold}")
         self.review_threshold = self.schema.review_threshold if review_threshold is None else review_threshold
         self._tables = SchemaTables.of(self.schema)
+        self._form_text = FormText(self.schema)
         if gazetteer is None:
             gazetteer = _installed_gazetteer()
         self.gazetteer = gazetteer
@@ -134,7 +136,7 @@ class Extractor:
         parse = MemoParser(self.contact_parser)
         return (
             Reading(self._tables, parse),
-            Decider(self.schema, self.review_threshold, self._divisions, parse),
+            Decider(self.schema, self.review_threshold, self._divisions, parse, self._form_text),
         )
 
 

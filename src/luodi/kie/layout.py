@@ -84,17 +84,30 @@ class TLine:
 def page_skew(page: Page) -> float:
     """The page's rotation in radians: the median slope of the longer lines' top edges (a photo
     taken at an angle tilts every line alike; a line shorter than four characters says little)."""
+    # A line's box starts at its reading start (the OCR turns upside-down and vertical lines
+    # before reading them), so box[0] → box[1] is the reading direction: on a page photographed
+    # upside down or turned by 90° every line points the same other way, and the page is read in
+    # that frame. The dominant quarter turn first, then the median tilt around it.
     angles = []
     for line in page.lines:
         if len(line.text.strip()) < 4:
             continue
         (x0, y0), (x1, y1) = line.box[0], line.box[1]
-        if x1 - x0 > 2 * abs(y1 - y0):
+        if math.hypot(x1 - x0, y1 - y0) > 0:
             angles.append(math.atan2(y1 - y0, x1 - x0))
     if not angles:
         return 0.0
-    angles.sort()
-    return angles[len(angles) // 2]
+    quarter = max(range(4), key=lambda q: sum(1 for a in angles if abs(_wrap(a - q * math.pi / 2)) < math.pi / 6))
+    base = quarter * math.pi / 2
+    tilts = sorted(d for a in angles if abs(d := _wrap(a - base)) < math.pi / 6)
+    if not tilts:
+        return 0.0
+    return _wrap(base + tilts[len(tilts) // 2])
+
+
+def _wrap(angle: float) -> float:
+    """The angle in (-pi, pi]."""
+    return math.atan2(math.sin(angle), math.cos(angle))
 
 
 def make_lines(page: Page) -> list[TLine]:
@@ -275,6 +288,13 @@ def _left_ok(key: str, i: int) -> bool:
     return i == 0 or (key[i - 1] in _SEP_CHARS and key[i - 1] not in _COLON_CHARS)
 
 
+def _after_colon(key: str, i: int) -> bool:
+    k = i - 1
+    while k >= 0 and key[k] == " ":
+        k -= 1
+    return k >= 0 and key[k] in _COLON_CHARS
+
+
 def _colon_after(key: str, j: int) -> bool:
     return j < len(key) and key[j] in _COLON_CHARS
 
@@ -331,6 +351,8 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
                     continue
             elif not (_left_ok(key, i) or _colon_after(key, j) or j == n):
                 continue
+            elif _after_colon(key, i) and not _colon_after(key, j):
+                continue  # the value of the label before the colon (托寄物：手机), not a label
             if mismatches:
                 quality = 0.8
             else:

@@ -99,6 +99,7 @@ def propose_contact(rd: Reading, text: str, run: Run | None, pool: Pool) -> None
 def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     """Every proposer over one page, in order (later ones fill what earlier ones left empty)."""
     hits = list(layout.all_hits())
+    pool.label_hits += len(hits)
     tables = rd.tables
     markers = [h for h in hits if h.kind in ("header", "tag") or (h.kind == "field" and tables.is_name_label(h))]
     regions = vertical_tags(rd, layout, hits)

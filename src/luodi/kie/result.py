@@ -61,6 +61,8 @@ class Extraction:
     needs_review: bool
     pages: int = 1
     timings_ms: tuple[tuple[str, float], ...] = ()
+    # Why the whole document needs review (a blank form, no form on the page, two documents).
+    reasons: tuple[str, ...] = ()
 
     def __getitem__(self, name: str) -> FieldResult:
         for f in self.fields:
@@ -80,9 +82,12 @@ class Extraction:
 
     def to_dict(self) -> dict[str, Any]:
         multi = self.pages > 1
-        return {
+        out: dict[str, Any] = {
             "source": self.source,
             "schema": self.schema,
             "needs_review": self.needs_review,
-            "fields": {f.name: f.to_dict(with_page=multi) for f in self.fields},
         }
+        if self.reasons:
+            out["reasons"] = list(self.reasons)
+        out["fields"] = {f.name: f.to_dict(with_page=multi) for f in self.fields}
+        return out

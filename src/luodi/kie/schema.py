@@ -119,6 +119,9 @@ class Schema(BaseModel):
     )
     fields: dict[str, FieldSpec]
     checks: tuple[CheckSpec, ...] = ()
+    form_text: tuple[str, ...] = Field(
+        (), description="text printed on blank forms (hints, grid cells, placeholders): never a value"
+    )
 
     @model_validator(mode="after")
     def _references(self) -> Schema:
@@ -131,7 +134,43 @@ class Schema(BaseModel):
             for name in check.fields:
                 if name not in self.fields:
                     raise ValueError(f"check {check.check!r}: {name!r} is not a field of this schema")
+        _check_label_collisions(self)
         return self
+
+
+def _check_label_collisions(schema: Schema) -> None:
+    """A printed label names one field. Two fields may share a label only when both have
+    ``patterns`` that cut their own part out of the value (交易时间 2024-03-05 12:43 gives the
+    date and the time); a field's label may not be a generic label, nor a tag or header of the
+    other party, since the extractor could not tell which is meant."""
+    from luodi.kie.normalize import fold_label
+
+    def key(label: str) -> str:
+        folded = fold_label(label)
+        return folded if label.isascii() else folded.replace(" ", "")
+
+    owners: dict[str, list[str]] = {}
+    for name, spec in schema.fields.items():
+        for label in dict.fromkeys(key(lab) for lab in spec.labels):
+            owners.setdefault(label, []).append(name)
+    for label, names in owners.items():
+        if len(names) > 1 and not all(schema.fields[n].patterns for n in names):
+            raise ValueError(
+                f"label {label!r} is listed by fields {', '.join(names)}: a label must name one field "
+                "(fields that share a label each need `patterns` that cut out their part of the value)"
+            )
+    for role, labels in schema.generic_labels.items():
+        for label in labels:
+            if key(label) in owners:
+                raise ValueError(
+                    f"generic {role} label {label!r} is also a label of field {owners[key(label)][0]}: "
+                    "give it to one of them"
+                )
+    for party, pspec in schema.parties.items():
+        for label in (*pspec.tags, *pspec.headers):
+            clash = [n for n in owners.get(key(label), []) if schema.fields[n].party not in (None, party)]
+            if clash:
+                raise ValueError(f"{party} tag or header {label!r} is a label of the other party's field {clash[0]}")
 
 
 BUILTIN = ("waybill", "contact", "bank_receipt", "id_card")

@@ -1,0 +1,149 @@
+"""Printed form text: what a form says about itself is never a value.
+
+A blank or template form prints labels (收件人姓名), hints (请填写详细的收件人地址), grid cells
+(省 / 市 / 区县) and placeholders (XXX, 某某某, 138****0000). A candidate value made only of such
+text is dropped before the decision; a value with a hint glued to it keeps only the rest.
+
+What is known as form text:
+
+* the schema's own labels, generic labels, party tags and headers;
+* the schema's ``form_text:`` list (lines printed on the operator's blank forms; ``luodi extract
+  --learn-form blank.jpg`` prints the lines of a blank form to paste there);
+* generic rules: instructions (请填写…, 务必…, 精确到门牌号), administrative grid words
+  (省 市 区 县 镇 街道 …) standing alone, placeholder characters (X, ×, *, 某) and form words
+  (信息, 内容, 名称) around them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from luodi.kie.normalize import fold, fold_label
+from luodi.kie.schema import Schema
+
+# An instruction to whoever fills the form in (never part of a name or an address).
+_HINT = re.compile(
+    r"请(?:您|务必|准确|正确|详细|如实)?(?:填|写|输入|注明|精确|选择|勾选)|填写|写明|精确到|必填|选填"
+    r"|务必|(?:如|例|例如)[:：]|(?:以上|以下|此处|此栏)(?:由|请|内容|信息)"
+)
+# Words printed around labels on templates (备注信息, 托寄物内容): never a value on their own.
+_FORM_WORDS = ("信息", "内容", "名称", "详情", "说明", "栏")
+# Words of an address grid or a contact template, each of which means nothing on its own; only
+# looked for in names, phones and addresses (手机 may be the goods of a parcel).
+_GRID_WORDS = (
+    "特别行政区", "自治区", "自治州", "自治县", "详细地址", "门牌号", "街道", "区县", "地区", "省份", "城市",
+    "乡镇", "小区", "单元", "地址", "姓名", "电话", "手机", "号码",
+    "省", "市", "区", "县", "旗", "盟", "州", "镇", "乡", "村", "组", "路", "街", "巷", "号", "楼", "栋", "室",
+    "门", "层", "详", "细", "地",
+)  # fmt: skip
+# Placeholder characters: X written any way, masks and 某 (某某某, XX省XX市).
+_PLACEHOLDER_CHARS = set("XxＸｘ×✕*＊某□_＿?？…")
+# Everything that only separates: punctuation, brackets, spaces.
+_SEPARATORS = set(" \t:：;；,，、.。·-—–~～|/\\()（）[]【】{}<>《》\"'“”‘’!！")
+# What a text field says when it holds nothing.
+_NOTHING = frozenset(("无", "暂无", "没有", "空", "none", "n/a", "na", "null", "nil", "-", "/"))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``keep``: the characters of the value that are data (start, end), or None: none are."""
+
+    keep: tuple[int, int] | None
+    reason: str | None
+
+
+def _key(text: str) -> str:
+    return "".join(c for c in fold_label(text) if c not in _SEPARATORS)
+
+
+class FormText:
+    """What one schema's forms print; immutable, built once per extractor."""
+
+    def __init__(self, schema: Schema, extra: Iterable[str] = ()) -> None:
+        labels: set[str] = set()
+        for spec in schema.fields.values():
+            labels.update(spec.labels)
+        for party in schema.parties.values():
+            labels.update((*party.tags, *party.headers))
+        # Generic labels (电话, 手机, 名称) are words too: the goods may be 手机.
+        generic = {lab for labels_ in schema.generic_labels.values() for lab in labels_}
+        self.labels = frozenset(k for k in (_key(lab) for lab in labels) if len(k) >= 2)
+        self.generic = frozenset(k for k in (_key(lab) for lab in generic) if len(k) >= 2)
+        self.printed = frozenset(k for k in (_key(t) for t in (*schema.form_text, *extra)) if k)
+        # Longest first, so 收件人姓名 is taken out whole before 姓名.
+        self._words = tuple(
+            sorted({*self.labels, *self.generic, *self.printed, *_FORM_WORDS, *_GRID_WORDS}, key=len, reverse=True)
+        )
+        self._text_words = tuple(sorted({*self.labels, *self.printed, *_FORM_WORDS}, key=len, reverse=True))
+        self._long_labels = tuple(k for k in self.labels if len(k) >= 3)
+
+    def is_form_text(self, text: str, *, grid: bool = True) -> str | None:
+        """Why ``text`` as a whole is printed form text, or None when it may be data. ``grid``:
+        also when only grid and form words are left (names, phones, addresses; not free text,
+        where 手机 may be the goods)."""
+        key = _key(text)
+        if not key:
+            return "only punctuation"
+        if key in self.labels or (grid and key in self.generic):
+            return "a printed label"
+        if key in self.printed or any(len(key) >= 4 and key in p for p in self.printed):
+            return "printed form text"
+        if _HINT.search(fold(text)):
+            return "a printed hint"
+        if grid:
+            label = next((lab for lab in self._long_labels if lab in key), None)
+            if label is not None:
+                return f"holds the printed label {label}"  # no name, phone or address does
+        rest = key
+        for word in self._words if grid else self._text_words:
+            if word in rest:
+                rest = rest.replace(word, "")
+        rest = "".join(c for c in rest if c not in _PLACEHOLDER_CHARS)
+        # One character left of a long template is a misread of it (省市区详细地丝), not data.
+        if not rest or (grid and len(rest) <= 1 and len(key) >= 6):
+            return "a placeholder or grid cell" if any(c in _PLACEHOLDER_CHARS for c in key) else "printed form words"
+        return None
+
+    def masked(self, text: str) -> bool:
+        """A number with placeholder characters in it (138****0000, 1XXXXXXXXXX): a template, or
+        a number masked for privacy; either way there is nothing to key in."""
+        return any(c in _PLACEHOLDER_CHARS for c in fold(text))
+
+    def nothing(self, text: str) -> bool:
+        """无, 暂无, none: the field was left empty on purpose."""
+        return _key(text).lower() in _NOTHING or fold(text).strip().lower() in _NOTHING
+
+    def judge(self, text: str, *, grid: bool = True) -> Verdict:
+        """The part of ``text`` that is data: chunks (split at spaces and brackets) that are form
+        text are cut off at either end; a value that is form text throughout keeps nothing."""
+        chunks = [(m.start(), m.end()) for m in re.finditer(r"[^\s()（）\[\]【】:：]+", text)]
+        why = self.is_form_text(text, grid=grid)
+        if len(chunks) < 2 or why is None:
+            return Verdict(None, why) if why is not None else Verdict((0, len(text)), None)
+        start, end = 0, len(chunks)
+        cut: str | None = None
+        while start < end and (why := self.is_form_text(text[chunks[start][0] : chunks[start][1]], grid=grid)):
+            start, cut = start + 1, why
+        while end > start and (why := self.is_form_text(text[chunks[end - 1][0] : chunks[end - 1][1]], grid=grid)):
+            end, cut = end - 1, why
+        if start >= end:
+            return Verdict(None, cut)
+        s, e = chunks[start][0], chunks[end - 1][1]
+        if (s, e) == (0, len(text)) or self.is_form_text(text[s:e], grid=grid):
+            return Verdict(None, why)  # form text throughout, not only at an end
+        return Verdict((s, e), cut)
+
+
+def learn_form_text(pages: Iterable[Iterable[str]], schema: Schema) -> list[str]:
+    """The printed lines of blank forms that the schema does not know as form text yet: paste
+    them into the schema's ``form_text:`` (``luodi extract --learn-form blank.jpg``)."""
+    known = FormText(schema)
+    out: dict[str, None] = {}
+    for lines in pages:
+        for line in lines:
+            text = line.strip()
+            if len(_key(text)) >= 2 and known.is_form_text(text) is None:
+                out.setdefault(text)
+    return list(out)

@@ -1,0 +1,166 @@
+"""Nothing invented: printed form text is never a value; blank pages, pages without a form, turned
+pages and two documents on one page (hand-built documents, no models)."""
+
+from __future__ import annotations
+
+import pytest
+from docfactory import extractor, make_doc
+
+from luodi.errors import SchemaError
+from luodi.kie import Extractor
+from luodi.kie.schema import parse_schema
+from luodi.ocr.result import Document, Line, Page
+
+
+@pytest.fixture(scope="module")
+def waybill() -> Extractor:
+    return extractor("waybill")
+
+
+def _found(ex: Extractor, doc: Document) -> dict[str, object]:
+    res = ex.extract_document(doc)
+    return {f.name: f.value for f in res.fields if f.found and f.name != "carrier"}
+
+
+BLANK = [
+    ("顺丰速运", 400, 20),
+    ("收件人", 30, 100),
+    ("请填写收件人姓名", 160, 100),
+    ("电话", 30, 140),
+    ("地址", 30, 180),
+    ("省", 160, 180),
+    ("市", 260, 180),
+    ("区县", 360, 180),
+    ("请填写详细的收件人地址（精确到门牌号）", 160, 215),
+    ("寄件人", 30, 300),
+    ("电话", 30, 340),
+    ("寄件人地址", 30, 380),
+    ("省(自治区)  市  区", 200, 380),
+    ("托寄物", 30, 460),
+    ("备注", 30, 500),
+]
+
+
+def test_a_blank_form_gives_empty_fields_and_is_flagged(waybill: Extractor) -> None:
+    res = waybill.extract_document(make_doc(BLANK))
+    assert {f.name: f.value for f in res.fields if f.found and f.name != "carrier"} == {}
+    assert res.needs_review
+    assert res.reasons and "blank" in res.reasons[0]
+    assert "reasons" in res.to_dict()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"name": "XXX", "phone": "138****0000", "address": "XX省XX市XX区XX路XX号"},
+        {"name": "收件人姓名", "phone": "1XXXXXXXXXX", "address": "省市区详细地址"},
+        {"name": "某某某", "phone": "XXX-XXXXXXXX", "address": "××省××市××县××镇××村"},
+    ],
+)
+def test_placeholders_are_not_values(waybill: Extractor, values: dict[str, str]) -> None:
+    doc = make_doc(
+        [
+            (f"收件人：{values['name']}", 30, 100),
+            (f"收件人电话：{values['phone']}", 30, 140),
+            (f"收件地址：{values['address']}", 30, 180),
+            ("托寄物：托寄物内容", 30, 260),
+            ("备注：备注信息", 30, 300),
+        ]
+    )
+    assert _found(waybill, doc) == {}
+
+
+def test_a_hint_glued_to_a_value_is_cut_off(waybill: Extractor) -> None:
+    doc = make_doc([("收件地址：请填写详细地址 北京市朝阳区建国路88号", 30, 100), ("收件人：张三丰", 30, 140)])
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_address") == "北京市朝阳区建国路88号"
+    assert res["receiver_address"].box is not None
+    assert res.get("receiver_name") == "张三丰"
+
+
+@pytest.mark.parametrize(("label", "value"), [("托寄物", "手机"), ("备注", "请勿挤压"), ("备注", "请电话联系")])
+def test_ordinary_words_stay_values(waybill: Extractor, label: str, value: str) -> None:
+    doc = make_doc([(f"{label}：{value}", 30, 100), ("收件人：张三丰", 30, 140)])
+    assert _found(waybill, doc).get("item" if label == "托寄物" else "remarks") == value
+
+
+def test_nothing_written_is_no_value(waybill: Extractor) -> None:
+    assert "remarks" not in _found(waybill, make_doc([("备注：无", 30, 100), ("收件人：张三丰", 30, 140)]))
+
+
+def test_lines_learned_from_a_blank_form() -> None:
+    from luodi.kie.schema import load_schema
+
+    schema = load_schema("waybill").model_copy(update={"form_text": ("本栏由寄件人如实申报",)})
+    doc = make_doc([("托寄物：本栏由寄件人如实申报", 30, 100), ("收件人：张三丰", 30, 140)])
+    assert "item" in _found(extractor("waybill"), doc)
+    assert "item" not in _found(extractor(schema), doc)
+
+
+def test_a_page_without_a_form(waybill: Extractor) -> None:
+    doc = make_doc([("正品促销", 30, 100), ("大桶装更划算", 30, 140), ("强力去污符合国标", 30, 180)])
+    res = waybill.extract_document(doc)
+    assert not any(f.found for f in res.fields)
+    assert res.needs_review and res.reasons == ("no form found on the page",)
+
+
+FILLED = [
+    ("运单号：SF1234567890123", 30, 40),
+    ("收件人：张三丰", 30, 100),
+    ("收件人电话：13812345678", 30, 140),
+    ("收件地址：北京市朝阳区建国路88号", 30, 180),
+    ("寄件人：李四光", 30, 260),
+    ("寄件人电话：13987654321", 30, 300),
+    ("寄件地址：上海市徐汇区漕溪北路100号", 30, 340),
+]
+
+
+def _turned(doc: Document, quarter_turns: int) -> Document:
+    """The page photographed turned by 90° steps: page coordinates move, each line's box still
+    starts at its reading start (what the OCR gives for lines it turned before reading)."""
+    page = doc.pages[0]
+    w, h = page.width, page.height
+    boxes = [li.box for li in page.lines]
+    for _ in range(quarter_turns):  # 90° clockwise each: (x, y) -> (h - y, x), the page w x h -> h x w
+        boxes = [tuple((h - y, x) for x, y in box) for box in boxes]  # type: ignore[misc]
+        w, h = h, w
+    lines = tuple(
+        Line(li.text, li.score, box, li.char_scores, li.char_positions)  # type: ignore[arg-type]
+        for li, box in zip(page.lines, boxes, strict=True)
+    )
+    return Document(doc.source, doc.model, (Page(0, w, h, lines),))
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_a_turned_page_reads_like_an_upright_one(waybill: Extractor, turns: int) -> None:
+    upright = waybill.extract_document(make_doc(FILLED)).values()
+    turned = waybill.extract_document(_turned(make_doc(FILLED), turns)).values()
+    assert upright["receiver_name"] == "张三丰" and upright["sender_address"] == "上海市徐汇区漕溪北路100号"
+    assert turned == upright
+
+
+def test_two_waybills_in_one_photo_are_flagged(waybill: Extractor) -> None:
+    second = [
+        ("运单号：SF9876543210987", 600, 40),
+        ("收件人：王五福", 600, 100),
+        ("收件人电话：13700001111", 600, 140),
+        ("收件地址：广州市天河区体育西路1号", 600, 180),
+    ]
+    res = waybill.extract_document(make_doc([*FILLED, *second], width=1400))
+    assert res.needs_review and any("two documents" in r for r in res.reasons)
+    accepted = [f.name for f in res.fields if f.found and not f.needs_review]
+    assert accepted == [], f"accepted from a page with two documents: {accepted}"
+
+
+def test_a_label_of_two_fields_is_an_error_at_load_time() -> None:
+    yaml_text = "name: clash\nfields:\n  a:\n    labels: [编号]\n  b:\n    labels: [编号, 号码]\n"
+    with pytest.raises(SchemaError, match=r"<schema>:\d+: .*label '编号' is listed by fields a, b"):
+        parse_schema(yaml_text)
+
+
+def test_a_shared_label_with_patterns_is_allowed() -> None:
+    yaml_text = (
+        "name: ok\nfields:\n  d:\n    type: date\n    labels: [交易时间]\n    patterns: ['(\\d{4}-\\d{2}-\\d{2})']\n"
+        "  t:\n    type: time\n    labels: [交易时间]\n    patterns: ['(\\d{2}:\\d{2})']\n"
+    )
+    assert set(parse_schema(yaml_text).fields) == {"d", "t"}
