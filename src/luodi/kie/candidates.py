@@ -46,6 +46,8 @@ class Pool:
     by_field: dict[str, list[Candidate]] = field(default_factory=dict)
     # Label hits seen on the pages: a page with labels and no values is a blank form.
     label_hits: int = 0
+    # Carrier codes a product name printed on the page may stand for (标准快递: several).
+    product_codes: set[str] = field(default_factory=set)
 
     def add(self, cand: Candidate) -> None:
         self.by_field.setdefault(cand.field, []).append(cand)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from luodi.kie.calibration import Calibration, char_scores, field_features, is_rare
 from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.formtext import FormText
@@ -23,7 +24,9 @@ from luodi.kie.normalize import compact, to_simplified
 from luodi.kie.parties import PartyParse, PartyParser, Span, split_address
 from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import FieldSpec, Schema
+from luodi.kie.surnames import has_surname
 from luodi.kie.validators import (
+    CARRIER_BY_NAME,
     CHECKERS,
     Checked,
     carriers_for_number,
@@ -52,6 +55,7 @@ class Decider:
     divisions: DivisionIndex | None
     parse: PartyParser
     form_text: FormText
+    calibration: Calibration | None = None
 
     def __call__(self, pool: Pool, *, source: str | None, pages: int) -> Extraction:
         decided: dict[str, FieldResult] = {}
@@ -61,12 +65,13 @@ class Decider:
         carrier: Any = None
         for name in order:
             spec = specs[name]
-            if spec.type == "address_part":
+            if spec.type in ("address_part", "carrier_code"):
                 continue
             decided[name] = self.field(name, spec, pool.by_field.get(name, []), carrier)
             if spec.type == "carrier" and decided[name].found and carrier is None:
                 carrier = decided[name].value
-        self._carrier_from_number(decided)
+        self._carrier_from_number(decided, pool)
+        self._carrier_codes(decided)
         self._address_parts(decided, pool)
         self._cross_checks(decided)
         reasons = self._document_reasons(decided, pool)
@@ -82,7 +87,11 @@ class Decider:
         two different document numbers (two documents photographed together)."""
         specs = self.schema.fields
         # A carrier is printed on blank forms too: only other values show the form was filled in.
-        filled = [f for n, f in decided.items() if f.found and specs[n].type not in ("carrier", "address_part")]
+        filled = [
+            f
+            for n, f in decided.items()
+            if f.found and specs[n].type not in ("carrier", "carrier_code", "address_part")
+        ]
         if not filled:
             if self.schema.mode == "contact":
                 return ("nothing found in the text",)
@@ -192,7 +201,14 @@ class Decider:
         if rivals:
             reasons.append("conflicting values")
             alternatives += [str(g[0][1].value) for g in rivals]
-        flagged = not ck.ok or bool(rivals) or bool(alternatives) or any("position" in r for r in reasons)
+        unsure = weak_characters(spec.type, cand.run)
+        if any(piece.tline.against_page for piece in cand.run):
+            unsure.append("read in another direction than the rest of the page")
+        reasons += unsure
+        score, evidence = self._calibrated(spec, score, cand, ck, copies=len({id(c.run) for c, _ in top}))
+        flagged = (
+            not ck.ok or bool(rivals) or bool(alternatives) or bool(unsure) or any("position" in r for r in reasons)
+        )
         review = score < self.review_threshold or flagged
         if score < self.review_threshold and not any(r.startswith("low confidence") for r in reasons):
             reasons.append(f"low confidence {score:.2f} < {self.review_threshold:.2f}")
@@ -208,10 +224,33 @@ class Decider:
             tuple(reasons),
             tuple(dict.fromkeys(a for a in alternatives if compact(a) != compact(str(ck.value)))),
             flagged,
+            evidence,
         )
 
-    def _carrier_from_number(self, decided: dict[str, FieldResult]) -> None:
-        """No carrier name printed: a tracking number with a distinctive prefix names it."""
+    def _calibrated(
+        self, spec: FieldSpec, heuristic: float, cand: Candidate, ck: Checked, *, copies: int
+    ) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """The probability that the value is right (:mod:`luodi.kie.calibration`), or the
+        heuristic score where no calibration covers the field; and the evidence it came from."""
+        value = str(ck.value)
+        known = self.divisions.known(cand.raw) if spec.type == "address" and self.divisions else 0
+        feats = field_features(
+            heuristic=min(1.0, heuristic),
+            run=cand.run,
+            value=value,
+            where=cand.where,
+            valid=ck.ok,
+            copies=copies,
+            divisions_known=known,
+            surname=spec.type == "name" and has_surname(value),
+        )
+        p = self.calibration.probability(spec.type, feats) if self.calibration is not None else None
+        return (heuristic if p is None else p), tuple(feats.items())
+
+    def _carrier_from_number(self, decided: dict[str, FieldResult], pool: Pool) -> None:
+        """No carrier name printed: a tracking number with a distinctive prefix names it, or a
+        number format together with a product name several carriers print (经济快递 and a
+        13-digit number: the carriers both fit), for review."""
         specs = self.schema.fields
         car_name = next((n for n, s in specs.items() if s.type == "carrier"), None)
         num_name = next((n for n, s in specs.items() if s.type == "tracking_number"), None)
@@ -220,9 +259,14 @@ class Decider:
         car, num = decided[car_name], decided[num_name]
         if car.found or not num.found:
             return
-        kinds = [k for k in carriers_for_number(str(num.value)) if k.distinctive]
+        fits = carriers_for_number(str(num.value))
+        kinds = [k for k in fits if k.distinctive]
+        why = "inferred from the tracking-number format"
+        if not kinds and pool.product_codes:
+            kinds = [k for k in fits if k.code in pool.product_codes]
+            why = "inferred from the product name and the tracking-number format"
         if len(kinds) == 1:
-            score = num.score * 0.9
+            score = num.score * (0.9 if kinds[0].distinctive else 0.6)
             decided[car_name] = FieldResult(
                 car_name,
                 kinds[0].name,
@@ -231,8 +275,22 @@ class Decider:
                 None,
                 num.page,
                 score < self.review_threshold,
-                ("inferred from the tracking-number format",),
+                (why,),
             )
+
+    def _carrier_codes(self, decided: dict[str, FieldResult]) -> None:
+        """``carrier_code`` fields: the canonical code (SF, YTO, …) of the decided carrier."""
+        specs = self.schema.fields
+        car_name = next((n for n, s in specs.items() if s.type == "carrier"), None)
+        for name, spec in specs.items():
+            if spec.type != "carrier_code":
+                continue
+            car = decided.get(car_name) if car_name else None
+            carrier = CARRIER_BY_NAME.get(str(car.value)) if car is not None and car.found else None
+            if car is None or carrier is None:
+                decided[name] = FieldResult(name, needs_review=spec.required)
+                continue
+            decided[name] = dataclasses.replace(car, name=name, value=carrier.code, raw=car.raw)
 
     def _address_parts(self, decided: dict[str, FieldResult], pool: Pool) -> None:
         for name, spec in self.schema.fields.items():
@@ -364,6 +422,24 @@ def parse_address(text: str, parse: PartyParser) -> PartyParse:
         district=parts.get("district"),
         detail=parts.get("detail"),
     )
+
+
+# Per-character confidence in names: OCR reads a rare printed character (榛, 昝) as a common
+# look-alike (棒, 咎) with a confidence that the whole name's mean hides. A name with one character
+# read below NAME_CHAR_MIN, or a rare character read below RARE_CHAR_MIN, is not keyed in unseen.
+NAME_CHAR_MIN, RARE_CHAR_MIN = 0.90, 0.97
+
+
+def weak_characters(field_type: str, run: Sequence[Any]) -> list[str]:
+    """Reasons for review from single characters of a name (see NAME_CHAR_MIN)."""
+    if field_type != "name":
+        return []
+    out = []
+    for c, s in char_scores(tuple(run)):
+        rare = is_rare(c)
+        if s < NAME_CHAR_MIN or (rare and s < RARE_CHAR_MIN):
+            out.append(f"{'rare ' if rare else ''}character {c} read with confidence {s:.2f}")
+    return out
 
 
 def flag(f: FieldResult, reason: str) -> FieldResult:

@@ -20,9 +20,10 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from luodi.errors import InputError, ModelNotPulledError
+from luodi.kie.calibration import Calibration
 from luodi.kie.candidates import Pool, Reading, SchemaTables
 from luodi.kie.decide import Decider
 from luodi.kie.divisions import DivisionIndex
@@ -51,7 +52,9 @@ class Extractor:
     ``contact_parser`` splits party blocks into name, phones and address (default: a
     :class:`~luodi.kie.parties.ModelContactParser` over the store's contact model, rules where it is
     not installed); ``gazetteer`` is the division table (default: the installed package's, none
-    when it is missing).
+    when it is missing). ``calibration`` turns the decision's evidence into the probability that a
+    value is right (default: the one fitted for a built-in schema, if any; None: the heuristic
+    score).
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class Extractor:
         review_threshold: float | None = None,
         contact_parser: PartyParser | None = None,
         gazetteer: Gazetteer | None = None,
+        calibration: Calibration | Literal["builtin"] | None = "builtin",
     ) -> None:
         self.schema: Schema = load_schema(schema)
         if review_threshold is not None and not 0.0 <= review_threshold <= 1.0:
@@ -80,6 +84,7 @@ class Extractor:
         self.contact_parser: PartyParser = (
             contact_parser if contact_parser is not None else ModelContactParser(gazetteer=gazetteer)
         )
+        self.calibration = Calibration.builtin(self.schema.name) if calibration == "builtin" else calibration
         self._ocr = ocr
         self._ocr_args = {"model": model, "runtime": runtime, "threads": threads, "settings": settings}
         self._ocr_lock = threading.Lock()
@@ -136,7 +141,7 @@ class Extractor:
         parse = MemoParser(self.contact_parser)
         return (
             Reading(self._tables, parse),
-            Decider(self.schema, self.review_threshold, self._divisions, parse, self._form_text),
+            Decider(self.schema, self.review_threshold, self._divisions, parse, self._form_text, self.calibration),
         )
 
 

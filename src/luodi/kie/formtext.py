@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from luodi.kie.normalize import fold, fold_label
 from luodi.kie.schema import Schema
+from luodi.kie.validators import carrier_from_text
 
 # An instruction to whoever fills the form in (never part of a name or an address).
 _HINT = re.compile(
@@ -42,6 +43,8 @@ _GRID_WORDS = (
 _PLACEHOLDER_CHARS = set("XxＸｘ×✕*＊某□_＿?？…")
 # Everything that only separates: punctuation, brackets, spaces.
 _SEPARATORS = set(" \t:：;；,，、.。·-—–~～|/\\()（）[]【】{}<>《》\"'“”‘’!！")
+# A short word that is a label of a field the schema does not have (打印时间, 签收日期).
+_LABEL_WORD = re.compile(r"[\u4e00-\u9fff]{1,4}(?:时间|日期|编号|号码|签名|签字|签收)")
 # What a text field says when it holds nothing.
 _NOTHING = frozenset(("无", "暂无", "没有", "空", "none", "n/a", "na", "null", "nil", "-", "/"))
 
@@ -92,10 +95,22 @@ class FormText:
             return "printed form text"
         if _HINT.search(fold(text)):
             return "a printed hint"
-        if grid:
-            label = next((lab for lab in self._long_labels if lab in key), None)
-            if label is not None:
-                return f"holds the printed label {label}"  # no name, phone or address does
+        marks = sum(1 for c in key if c in _PLACEHOLDER_CHARS)
+        # Template marks: names and addresses never hold two (XX省, 某某), other text not many.
+        if marks >= 2 and (grid or marks >= 0.4 * len(key)):
+            return "a placeholder"
+        inside = [lab for lab in self._long_labels if lab in key]
+        if (grid and inside) or len(inside) >= 2:
+            # No name, phone or address holds a label; free text with two of them is the form's
+            # small print (快件送达收件人地址，经收件人…签字).
+            return f"holds the printed label {inside[0]}"
+        if grid and len(key) == 1:
+            return "a single character"
+        if _LABEL_WORD.fullmatch(key):
+            return "a printed label of another field"
+        carrier = carrier_from_text(text)
+        if carrier is not None and len(key) <= len(_key(carrier.name)) + 2 and carrier.name[:2] in key:
+            return "the printed carrier name"
         rest = key
         for word in self._words if grid else self._text_words:
             if word in rest:

@@ -61,6 +61,9 @@ class TLine:
     # The page's skew (cos, sin): coordinates above are in the deskewed frame, so rows and
     # columns stay axis-aligned on a photo taken at an angle.
     rot: tuple[float, float] = (1.0, 0.0)
+    # Read in another direction than the rest of the page (the line classifier turned it the
+    # wrong way: 0898-6819664 read upside down as 1996189-8680): its text is not to be trusted.
+    against_page: bool = False
 
     @property
     def text(self) -> str:
@@ -124,7 +127,10 @@ def make_lines(page: Page) -> list[TLine]:
         ys = [p[1] for p in pts]
         side = (math.dist(line.box[0], line.box[3]) + math.dist(line.box[1], line.box[2])) / 2
         h = max(1.0, min(side, max(ys) - min(ys)) if side > 0 else max(ys) - min(ys))
-        out.append(TLine(page.index, i, line, fold_label(line.text), min(xs), min(ys), max(xs), max(ys), h, rot))
+        (ax, ay), (bx, by) = line.box[0], line.box[1]
+        against = len(line.text.strip()) >= 2 and abs(_wrap(math.atan2(by - ay, bx - ax) - theta)) > math.pi / 2
+        key = fold_label(line.text)
+        out.append(TLine(page.index, i, line, key, min(xs), min(ys), max(xs), max(ys), h, rot, against))
     return out
 
 

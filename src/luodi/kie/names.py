@@ -72,3 +72,30 @@ def whole_name_box(name: Span, run: Run) -> Span:
 
 def one_char_off(a: str, b: str) -> bool:
     return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+# Organisations written where a party's name goes: companies, shops, public bodies.
+_ORG_SUFFIX = (
+    "股份有限公司|有限责任公司|有限公司|分公司|公司|集团|旗舰店|专卖店|专营店|官方店|商行|经营部|门市部|"
+    "工作室|超市|医院|诊所|学校|小学|中学|大学|学院|研究院|研究所|事务所|办事处|委员会|居委会|村委会|"
+    "人民政府|政府|管理局|税务局|公安局|派出所|法院|检察院|银行|支行|分行|营业部|服务中心"
+)
+_ORG = re.compile(rf"[\u4e00-\u9fff()（）·A-Za-z0-9]{{2,30}}?(?:{_ORG_SUFFIX})")
+_ORG_END = re.compile(_ORG_SUFFIX)
+
+
+def organisation(span: Span) -> Span | None:
+    """An organisation's name at the start of a party block (深圳市某某科技有限公司, 某某旗舰店,
+    某某区人民政府): it ends at its suffix and stands alone, before a phone, a space or the end."""
+    text = span.value
+    lead = len(text) - len(text.lstrip())
+    best: int | None = None
+    # The longest name that ends at a suffix and stands alone (中国农业银行杭州分行, not 中国农业银行).
+    for m in _ORG_END.finditer(text, lead):
+        whole = _ORG.fullmatch(text, lead, m.end())
+        rest = text[m.end() :]
+        if whole is not None and (not rest or rest[0].isspace() or rest[0].isdigit() or rest[0] in ",，;；:：|/+"):
+            best = m.end()
+    if best is None:
+        return None  # 北京大学东门: a place in an address, not the party
+    return Span(text[lead:best], span.start + lead, span.start + best, span.score)

@@ -46,11 +46,22 @@ from luodi.kie.layout import (
     run_text,
     sub_run,
 )
-from luodi.kie.names import NAME_RUN, person_name, plausible_name, whole_name_box
+from luodi.kie.names import NAME_RUN, organisation, person_name, plausible_name, whole_name_box
 from luodi.kie.normalize import compact, fold
 from luodi.kie.parties import PartyParse, Span, split_address
 from luodi.kie.schema import FieldSpec
-from luodi.kie.validators import AMOUNT_RE, ID_RE, TRACKING_RE, carrier_keyword, carriers_for_number, find_phones
+from luodi.kie.validators import (
+    AMOUNT_RE,
+    CARRIER_BY_CODE,
+    ID_RE,
+    TRACKING_RE,
+    Carrier,
+    carrier_hotline,
+    carrier_keyword,
+    carrier_products,
+    carriers_for_number,
+    find_phones,
+)
 
 # Values with a shape of their own are cut out of the label's text by these patterns when the
 # schema gives none; free-text types take everything after the label.
@@ -504,14 +515,28 @@ def party_block(
     parsed: PartyParse = rd.parse(text)
     why = (*reasons, *parsed.reasons)
     name = name_field or tables.party_field(party, "name")
-    parsed = dataclasses.replace(parsed, name=person_name(parsed.name, tables.label_keys))
+    org = organisation(Span(text, 0, len(text), 0.9))
+    if org is not None:
+        # A company, shop or public body is the party: its name is not cut to a person's, and
+        # the address starts after it.
+        address = parsed.address
+        if address is not None and address.start < org.end:
+            start = org.end
+            while start < address.end and (text[start].isspace() or text[start] in ",，;；:：|/"):
+                start += 1
+            address = (
+                Span(text[start : address.end], start, address.end, address.score) if start < address.end else None
+            )
+        parsed = dataclasses.replace(parsed, name=org, address=address)
+    else:
+        parsed = dataclasses.replace(parsed, name=person_name(parsed.name, tables.label_keys))
     if parsed.name is None and len(run) > 1:
         # The name is usually on the first line of the block; noise further down (an OCR'd
         # "Te1:" before a phone) must not hide it.
         head = person_name(rd.parse(run[0].text).name, tables.label_keys)
         if head is not None:
             parsed = dataclasses.replace(parsed, name=head)
-    if parsed.name is not None:
+    if parsed.name is not None and org is None:
         parsed = dataclasses.replace(parsed, name=whole_name_box(parsed.name, run))
     if name and parsed.name is not None:
         pool.add(span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why, where=where))
@@ -548,8 +573,31 @@ def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:
             _scan_pattern(name, spec, layout, pool)
 
 
+def _taken_by_others(name: str, pool: Pool) -> dict[int, list[tuple[int, int]]]:
+    """Character spans of each line that another field's candidates already hold (the number
+    after 订单号 is the order number, not a tracking number to be found by a scan)."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for field_name, cands in pool.by_field.items():
+        if field_name == name:
+            continue
+        for c in cands:
+            for p in c.run:
+                out.setdefault(id(p.tline), []).append((p.start, p.end))
+    return out
+
+
 def _scan_carrier(name: str, layout: PageLayout, pool: Pool) -> None:
     for t in layout.lines:
+        product = carrier_products(t.text)
+        if product is not None and len(product[0]) > 1:
+            pool.product_codes.update(product[0])
+        # A service hotline (95546) or a product name only one carrier prints (特快专递, 顺丰标快)
+        # names the carrier when the logo is a picture or OCR mangled it.
+        for clue, quality in ((carrier_hotline(t.text), 0.9), (_unique_product(t.text), 0.85)):
+            if clue is not None:
+                carrier, s, e = clue
+                run = (Piece(t, s, e),)
+                pool.add(Candidate(name, run, carrier.name, run_score(run) * quality, TIER_SCAN, where="scan"))
         found = carrier_keyword(t.text)
         if found is None:
             continue
@@ -565,8 +613,16 @@ def _scan_carrier(name: str, layout: PageLayout, pool: Pool) -> None:
         pool.add(Candidate(name, run, carrier.name, run_score(run) * quality, TIER_SCAN, where="scan"))
 
 
+def _unique_product(text: str) -> tuple[Carrier, int, int] | None:
+    found = carrier_products(text)
+    if found is None or len(found[0]) != 1:
+        return None  # 标准快递, 经济快递: several carriers print them
+    return CARRIER_BY_CODE[found[0][0]], found[1], found[2]
+
+
 def _scan_pattern(name: str, spec: FieldSpec, layout: PageLayout, pool: Pool) -> None:
     patterns = spec.patterns or ((SCAN[spec.type],) if spec.type in SCAN else ())
+    taken = _taken_by_others(name, pool)
     for t in layout.lines:
         run = (Piece(t, 0, len(t.text)),)
         text = fold(t.text)
@@ -585,6 +641,8 @@ def _scan_pattern(name: str, spec: FieldSpec, layout: PageLayout, pool: Pool) ->
                     if vs >= ve:
                         continue
                     s, e = index[vs], index[ve - 1] + 1
+                    if any(s < te and ts < e for ts, te in taken.get(id(t), ())):
+                        continue
                     raw = text[s:e]
                     quality = 0.85
                     if spec.type == "tracking_number":

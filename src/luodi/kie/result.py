@@ -30,6 +30,8 @@ class FieldResult:
     reasons: tuple[str, ...] = ()
     alternatives: tuple[Any, ...] = ()
     flagged: bool = False
+    # What the score was computed from (luodi.kie.calibration.FEATURES); not in the JSON output.
+    evidence: tuple[tuple[str, float], ...] = ()
 
     @property
     def found(self) -> bool:

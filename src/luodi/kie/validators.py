@@ -267,27 +267,46 @@ def check_amount_words(raw: str) -> Checked:
 # --- tracking numbers and carriers -------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Carrier:
-    code: str
+    code: str  # the canonical carrier_code
     name: str
     keywords: tuple[str, ...]
     patterns: tuple[str, ...]
     # True when the pattern alone identifies the carrier (a letter prefix); pure-digit ranges overlap.
     distinctive: bool
+    # Customer-service hotlines printed on labels (public numbers; a number names one carrier).
+    hotlines: tuple[str, ...] = ()
+    # Product names that name this carrier alone (顺丰标快, 特快专递); shared ones (标准快递,
+    # 经济快递) are in SHARED_PRODUCTS.
+    products: tuple[str, ...] = ()
 
 
 CARRIERS: tuple[Carrier, ...] = (
-    Carrier("SF", "顺丰速运", ("顺丰", "SF EXPRESS", "SFEXPRESS"), (r"SF\d{12,13}",), True),
-    Carrier("JD", "京东物流", ("京东", "JD LOGISTICS"), (r"JD[A-Z]{0,2}\d{11,15}(?:-\d+-\d+-?)?",), True),
-    Carrier("YTO", "圆通速递", ("圆通", "YTO"), (r"YT\d{13,15}",), True),
-    Carrier("JT", "极兔速递", ("极兔", "J&T", "JT EXPRESS"), (r"JT\d{13}",), True),
-    Carrier("DBL", "德邦快递", ("德邦",), (r"DPK\d{12,13}",), True),
     Carrier(
-        "EMS", "中国邮政EMS", ("EMS", "邮政", "中国邮政"), (r"[A-Z]{2}\d{9}[A-Z]{2}", r"1\d{12}", r"9\d{12}"), False
+        "SF", "顺丰速运", ("顺丰", "SF EXPRESS", "SFEXPRESS"), (r"SF\d{12,13}",), True, ("95338",),
+        ("顺丰标快", "顺丰特快", "顺丰即日", "顺丰次晨", "顺丰特惠"),
     ),
-    Carrier("ZTO", "中通快递", ("中通", "ZTO"), (r"7\d{11,14}", r"[356]\d{11,14}"), False),
-    Carrier("STO", "申通快递", ("申通", "STO"), (r"(?:77|88|66|55|22|33)\d{10,13}",), False),
-    Carrier("YD", "韵达快递", ("韵达", "YUNDA"), (r"\d{13}", r"\d{15}"), False),
-)
+    Carrier(
+        "JD", "京东物流", ("京东", "JD LOGISTICS"), (r"JD[A-Z]{0,2}\d{11,15}(?:-\d+-\d+-?)?",), True, ("950616",),
+        ("京准达", "特快送"),
+    ),
+    Carrier("YTO", "圆通速递", ("圆通", "YTO"), (r"YT\d{13,15}",), True, ("95554",)),
+    Carrier("JT", "极兔速递", ("极兔", "J&T", "JT EXPRESS"), (r"JT\d{13}",), True, ("956025",)),
+    Carrier("DEPPON", "德邦快递", ("德邦", "DEPPON"), (r"DPK\d{12,13}",), True, ("95353",), ("大件快递360",)),
+    Carrier(
+        "EMS", "中国邮政EMS", ("EMS", "邮政", "中国邮政"), (r"[A-Z]{2}\d{9}[A-Z]{2}", r"1\d{12}", r"9\d{12}"), False,
+        ("11183",), ("邮政快递包裹", "EMS特快专递", "邮政特快专递"),
+    ),
+    Carrier("ZTO", "中通快递", ("中通", "ZTO"), (r"7\d{11,14}", r"[356]\d{11,14}"), False, ("95311",)),
+    Carrier("STO", "申通快递", ("申通", "STO"), (r"(?:77|88|66|55|22|33)\d{10,13}",), False, ("95543",)),
+    Carrier("YUNDA", "韵达快递", ("韵达", "YUNDA"), (r"\d{13}", r"\d{15}"), False, ("95546",)),
+    Carrier("BEST", "百世快递", ("百世", "汇通", "BEST EXPRESS"), (r"\d{12}",), False, ("95320",)),
+)  # fmt: skip
+# Product names several carriers print: evidence only together with another sign.
+SHARED_PRODUCTS: dict[str, tuple[str, ...]] = {
+    "标准快递": ("EMS", "SF", "DEPPON", "JD", "ZTO", "YTO", "STO", "YUNDA", "JT", "BEST"),
+    "经济快递": ("EMS", "DEPPON", "SF", "ZTO", "YTO", "STO", "YUNDA", "JT", "BEST"),
+    "特快专递": ("EMS", "ZTO", "YTO", "STO", "YUNDA", "JT", "BEST", "SF", "JD", "DEPPON"),
+}
 CARRIER_BY_NAME = {c.name: c for c in CARRIERS}
 TRACKING_RE = re.compile(
     r"(?<![0-9A-Za-z])"
@@ -333,6 +352,44 @@ def carrier_keyword(text: str) -> tuple[Carrier, int, int] | None:
                     break
                 start = upper.find(key, start + 1)
     return best
+
+
+CARRIER_BY_CODE = {c.code: c for c in CARRIERS}
+
+
+def carrier_hotline(text: str) -> tuple[Carrier, int, int] | None:
+    """A carrier's service hotline in ``text`` (a whole number: 195546 is not 95546)."""
+    folded = fold(text)
+    for c in CARRIERS:
+        for number in c.hotlines:
+            for m in re.finditer(rf"(?<!\d){number}(?!\d)", folded):
+                return c, m.start(), m.end()
+    return None
+
+
+def carrier_products(text: str) -> tuple[tuple[str, ...], int, int] | None:
+    """Carrier codes a product name in ``text`` may stand for, and where it is."""
+    folded = fold(text)
+    for c in CARRIERS:
+        for product in c.products:
+            i = folded.find(product)
+            if i != -1:
+                return (c.code,), i, i + len(product)
+    for product, codes in SHARED_PRODUCTS.items():
+        i = folded.find(product)
+        if i != -1:
+            return codes, i, i + len(product)
+    return None
+
+
+def check_carrier_code(raw: str) -> Checked:
+    value = raw.strip().upper()
+    if value in CARRIER_BY_CODE:
+        return Checked(value)
+    found = carrier_from_text(raw)
+    if found is None:
+        return Checked(value, False, "unknown carrier")
+    return Checked(found.code)
 
 
 def carrier_from_text(text: str) -> Carrier | None:
@@ -400,6 +457,7 @@ CHECKERS: dict[str, Callable[[str], Checked]] = {
     "count": check_count,
     "tracking_number": check_tracking_number,
     "carrier": check_carrier,
+    "carrier_code": check_carrier_code,
     "sex": check_sex,
     "digits": check_digits,
     "account": check_account,

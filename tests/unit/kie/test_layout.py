@@ -270,7 +270,7 @@ def test_low_ocr_confidence_needs_review(waybill: Extractor) -> None:
 
 
 def test_threshold_is_configurable() -> None:
-    doc = make_doc([make_line("收件人：张三", 50, 100, score=0.85)])
+    doc = make_doc([make_line("收件人：张三", 50, 100, score=0.92)])
     strict = extractor("waybill", review_threshold=0.95).extract_document(doc)
     lenient = extractor("waybill", review_threshold=0.5).extract_document(doc)
     assert strict["receiver_name"].needs_review

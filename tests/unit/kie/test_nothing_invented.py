@@ -4,7 +4,7 @@ pages and two documents on one page (hand-built documents, no models)."""
 from __future__ import annotations
 
 import pytest
-from docfactory import extractor, make_doc
+from docfactory import extractor, make_doc, make_line
 
 from luodi.errors import SchemaError
 from luodi.kie import Extractor
@@ -19,7 +19,7 @@ def waybill() -> Extractor:
 
 def _found(ex: Extractor, doc: Document) -> dict[str, object]:
     res = ex.extract_document(doc)
-    return {f.name: f.value for f in res.fields if f.found and f.name != "carrier"}
+    return {f.name: f.value for f in res.fields if f.found and f.name not in ("carrier", "carrier_code")}
 
 
 BLANK = [
@@ -43,7 +43,7 @@ BLANK = [
 
 def test_a_blank_form_gives_empty_fields_and_is_flagged(waybill: Extractor) -> None:
     res = waybill.extract_document(make_doc(BLANK))
-    assert {f.name: f.value for f in res.fields if f.found and f.name != "carrier"} == {}
+    assert {f.name: f.value for f in res.fields if f.found and f.name not in ("carrier", "carrier_code")} == {}
     assert res.needs_review
     assert res.reasons and "blank" in res.reasons[0]
     assert "reasons" in res.to_dict()
@@ -164,3 +164,89 @@ def test_a_shared_label_with_patterns_is_allowed() -> None:
         "  t:\n    type: time\n    labels: [交易时间]\n    patterns: ['(\\d{2}:\\d{2})']\n"
     )
     assert set(parse_schema(yaml_text).fields) == {"d", "t"}
+
+
+def test_a_name_character_read_with_low_confidence_is_not_accepted(waybill: Extractor) -> None:
+    # 榛 printed, 棒 read: the mean is high, the one character is not.
+    line = make_line("收件人：棒小明", 30, 100, scores=[0.99, 0.99, 0.99, 0.99, 0.62, 0.99, 0.99])
+    field = waybill.extract_document(make_doc([line, ("电话：13011269666", 30, 140)]))["receiver_name"]
+    assert field.value == "棒小明" and field.needs_review
+    assert any("character 棒" in r for r in field.reasons)
+    # A rare character needs more confidence than a common one.
+    line = make_line("收件人：昝小明", 30, 100, scores=[0.99, 0.99, 0.99, 0.99, 0.95, 0.99, 0.99])
+    field = waybill.extract_document(make_doc([line, ("电话：13011269666", 30, 140)]))["receiver_name"]
+    assert field.needs_review and any("rare character 昝" in r for r in field.reasons)
+    line = make_line("收件人：李小明", 30, 100, scores=[0.99, 0.99, 0.99, 0.99, 0.95, 0.99, 0.99])
+    field = waybill.extract_document(make_doc([line, ("电话：13011269666", 30, 140)]))["receiver_name"]
+    assert not any("character" in r for r in field.reasons)
+
+
+def test_a_line_read_against_the_page_is_not_accepted(waybill: Extractor) -> None:
+    upside_down = make_line("电话：13011269666", 30, 140)
+    (x0, y0), (x1, _), (_, y2), _ = upside_down.box
+    turned = Line(
+        upside_down.text,
+        0.99,
+        ((x1, y2), (x0, y2), (x0, y0), (x1, y0)),
+        upside_down.char_scores,
+        upside_down.char_positions,
+    )
+    doc = make_doc(
+        [
+            ("收件人：张三丰", 30, 100),
+            turned,
+            ("收件地址：北京市朝阳区建国路88号", 30, 180),
+            ("寄件人：李四光", 30, 260),
+        ]
+    )
+    field = waybill.extract_document(doc)["receiver_phone"]
+    assert field.needs_review and any("another direction" in r for r in field.reasons)
+
+
+@pytest.mark.parametrize(
+    ("clue", "code"),
+    [
+        ("韵达快递", "YUNDA"),
+        ("客服电话 95338", "SF"),
+        ("邮政特快专递", "EMS"),
+        ("百世快递", "BEST"),
+        ("德邦", "DEPPON"),
+    ],
+)
+def test_carrier_code_from_the_name_a_hotline_or_a_product(waybill: Extractor, clue: str, code: str) -> None:
+    doc = make_doc([(clue, 400, 20), ("收件人：张三丰", 30, 100), ("电话：13011269666", 30, 140)])
+    assert waybill.extract_document(doc).get("carrier_code") == code
+
+
+def test_carrier_code_from_a_tracking_number_prefix(waybill: Extractor) -> None:
+    doc = make_doc([("运单号：YT1234567890123", 30, 40), ("收件人：张三丰", 30, 100)])
+    assert waybill.extract_document(doc).get("carrier_code") == "YTO"
+
+
+def test_an_order_number_is_not_the_tracking_number(waybill: Extractor) -> None:
+    doc = make_doc([("订单号：7712345678901", 30, 40), ("收件人：张三丰", 30, 100), ("电话：13011269666", 30, 140)])
+    res = waybill.extract_document(doc)
+    assert res.get("order_number") == "7712345678901"
+    assert res.get("tracking_number") is None
+
+
+@pytest.mark.parametrize(
+    "org", ["深圳市腾飞科技有限公司", "小米官方旗舰店", "杭州市西湖区人民政府", "中国农业银行杭州分行"]
+)
+def test_organisations_are_parties(waybill: Extractor, org: str) -> None:
+    doc = make_doc(
+        [
+            (f"寄件人：{org}", 30, 100),
+            ("电话：13011269666", 30, 140),
+            ("地址：浙江省杭州市西湖区文三路100号", 30, 180),
+            ("收件人：张三丰", 30, 300),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("sender_name") == org
+    assert org not in str(res.get("sender_address"))
+
+
+def test_a_place_in_an_address_is_not_an_organisation(waybill: Extractor) -> None:
+    doc = make_doc([("收件人：张三丰 13011269666", 30, 100), ("北京大学东门", 30, 140)])
+    assert waybill.extract_document(doc).get("receiver_name") == "张三丰"

@@ -12,6 +12,8 @@ from luodi.kie import list_schemas, load_schema
 
 WAYBILL_FIELDS = [
     "carrier",
+    "carrier_code",
+    "order_number",
     "tracking_number",
     "sender_name",
     "sender_phone",
