@@ -50,15 +50,17 @@ def test_unfilled_forms_give_no_values(
     from luodi.kie import Extractor
 
     extractor = Extractor("waybill", ocr=OCR("pp-ocrv6-small"))
-    opts = WaybillOptions(layouts=DEV_LAYOUTS, seed=41, source="dev", fill=fill, degrade=degrade)  # type: ignore[arg-type]
+    layouts = ("labelled_rows", "tag_block", "label_above")
+    opts = WaybillOptions(layouts=layouts, seed=41, source="dev", fill=fill, degrade=degrade)  # type: ignore[arg-type]
     invented: list[str] = []
-    for index in range(len(DEV_LAYOUTS)):
+    for index in range(len(layouts)):
         sample = render_waybill(index, opts)
         result = extractor(sample.image, name=f"{sample.layout}-{index}")
         assert result.needs_review and result.reasons, f"{sample.layout}: a {fill} form not flagged"
         invented += [
             f"{sample.layout}#{index} {f.name}={f.value!r}"
             for f in result.fields
-            if f.found and not f.needs_review and sample.fields.get(f.name) is None
+            # the carrier is printed on unfilled forms too (its code comes with it)
+            if f.found and not f.needs_review and sample.fields.get(f.name.replace("carrier_code", "carrier")) is None
         ]
     assert invented == []

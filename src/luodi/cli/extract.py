@@ -107,7 +107,7 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
     iter_sources(roots)  # every root must exist before any work starts
     sources = [s for root in roots for s in iter_sources([root])]
     if learn_form:
-        _learn_form(ex, sources, dpi)
+        _learn_form(pipeline.ocr, task.extractor.schema, sources, dpi)
         return
     several = len(sources) > 1 or any(os.path.isdir(p) for p in roots)
     failures = 0
@@ -140,7 +140,7 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
         sys.exit(1)
 
 
-def _learn_form(ex: Any, sources: list[str], dpi: int | None) -> None:
+def _learn_form(ocr: Any, schema: Any, sources: list[str], dpi: int | None) -> None:
     import yaml
 
     from luodi.io import load_pages
@@ -148,9 +148,9 @@ def _learn_form(ex: Any, sources: list[str], dpi: int | None) -> None:
 
     texts = []
     for source in sources:
-        doc = ex.ocr.run_pages(load_pages(source, pdf_dpi=dpi), source=source)
+        doc = ocr.run_pages(load_pages(source, pdf_dpi=dpi), source=source)
         texts += [[line.text for line in page.lines] for page in doc.pages]
-    learned = learn_form_text(texts, ex.schema)
+    learned = learn_form_text(texts, schema)
     click.echo(f"# {len(learned)} printed lines of {len(sources)} blank form(s); add them to the schema", err=True)
     click.echo(yaml.safe_dump({"form_text": learned}, allow_unicode=True, sort_keys=False), nl=False)
 
