@@ -31,7 +31,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
-EXTRAS = ("serve", "s3", "openvino")  # openvino: the INT8 IR bundles of `luodi quantize` run on it
+EXTRAS = ("serve", "s3", "openvino", "review")  # openvino: the INT8 IR bundles of `luodi quantize` run on it; review: /ui
 BUILD = ["setuptools==84.2.1", "wheel==0.48.0"]
 GPU_ROOT = "onnxruntime-gpu[cuda,cudnn]==1.31.1"  # newest onnxruntime-gpu on PyPI when this was written
 # Evaluated for the image, not for the machine running this script.
