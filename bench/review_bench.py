@@ -178,9 +178,21 @@ def browser_timings(base: str, reps: int) -> dict[str, Any]:
     opening the queue), and the same with the queue list drawn."""
     from playwright.sync_api import sync_playwright
 
-    loads, lists = [], []
+    loads, lists, shells = [], [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # the baseline on the same machine at the same moment: the page with no key (its three
+        # static files and the login dialog, no data), so the queue's own cost reads as a difference
+        bare = browser.new_context(viewport={"width": 1280, "height": 760})
+        for i in range(reps + 1):
+            page = bare.new_page()
+            t0 = time.perf_counter()
+            page.goto(base + "/ui")
+            page.wait_for_selector("#login[open]")
+            if i:
+                shells.append((time.perf_counter() - t0) * 1000)
+            page.close()
+        bare.close()
         context = browser.new_context(viewport={"width": 1280, "height": 760})
         context.add_init_script(
             f"sessionStorage.setItem('luodi.review.key', '{KEY}');sessionStorage.setItem('luodi.review.name', 'bench');"
@@ -205,6 +217,10 @@ def browser_timings(base: str, reps: int) -> dict[str, Any]:
                 lists.append(listed)
         browser.close()
     return {
+        "baseline: the page with no key (static files, login dialog)": {
+            "p50_ms": round(statistics.median(shells), 1),
+            "max_ms": round(max(shells), 1),
+        },
         "queue listed": {"p50_ms": round(statistics.median(lists), 1), "max_ms": round(max(lists), 1)},
         "first document shown, field focused": {
             "p50_ms": round(statistics.median(loads), 1),

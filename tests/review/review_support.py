@@ -9,6 +9,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,7 @@ class Postgres:
                 self.proc.kill()
                 self.proc.wait(5)
         self.log.close()
+        shutil.rmtree(self.data.parent, ignore_errors=True)
 
 
 def start_postgres(workdir: Path) -> Postgres:
@@ -69,18 +71,17 @@ def start_postgres(workdir: Path) -> Postgres:
     binaries = postgres_bin()
     if binaries is None:
         raise FileNotFoundError("postgres")
-    data = workdir / "pgdata"
-    sockets = workdir / "sock"
-    sockets.mkdir(parents=True, exist_ok=True)
+    # the cluster lives in a folder of its own right under the temp root: the postgres user must be
+    # able to reach it, and pytest's own tree is 0700 (and re-made so by every other pytest session)
+    own = Path(tempfile.mkdtemp(prefix="luodi-pg-"))
+    data = own / "pgdata"
+    sockets = own / "sock"
+    sockets.mkdir()
     prefix: list[str] = []
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
-        for path in (workdir, sockets):
+        for path in (own, sockets):
             os.chown(path, user.pw_uid, user.pw_gid)
-        # the temp folders above ours must let the postgres user through
-        for parent in workdir.parents:
-            if str(parent).startswith("/tmp/") or parent == Path("/tmp"):
-                parent.chmod(parent.stat().st_mode | 0o011)
         prefix = ["runuser", "-u", "postgres", "--"]
     subprocess.run(
         [*prefix, str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
