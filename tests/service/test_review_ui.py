@@ -272,6 +272,35 @@ def test_redraw_a_box(server: Any, browser: Any, store: Any) -> None:
     page.context.close()
 
 
+def test_a_field_on_the_second_page(server: Any, browser: Any, store: Any) -> None:
+    from luodi.review import NewItem
+
+    clear(store)
+    fields = {
+        "tracking_number": {"value": "SF123", "box": _quad(95, 28, 260, 62), "page": 1, "reasons": ["low score"]},
+        "receiver_name": {"value": "张三", "box": _quad(110, 28, 200, 62)},
+    }
+    item_id = store.add(
+        NewItem(
+            kind="document",
+            suggestion={"fields": fields},
+            images=(waybill_png({"收件人": "张三"}), waybill_png({"单号": "SF123"})),
+            schema="waybill",
+            flags=(("tracking_number", "low score"),),
+        )
+    )
+    page = open_ui(browser, server)
+    sync_api.expect(page.locator("#canvas svg image")).to_have_count(2)
+    sync_api.expect(page.locator('#canvas svg[data-page="1"] polygon[data-field="tracking_number"]')).to_have_count(1)
+    sync_api.expect(page.locator('#canvas svg[data-page="0"] polygon[data-field="receiver_name"]')).to_have_count(1)
+    sync_api.expect(page.locator('#form input[data-field="tracking_number"]')).to_be_focused()
+    page.keyboard.press("Enter")
+    sync_api.expect(page.locator("#queue li")).to_have_count(0)
+    labels = store.get(item_id).labels["fields"]
+    assert labels["tracking_number"]["page"] == 1 and "page" not in labels["receiver_name"]
+    page.context.close()
+
+
 def test_lines_and_classes(server: Any, browser: Any, store: Any) -> None:
     from luodi.review import NewItem
 

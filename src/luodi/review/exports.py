@@ -188,7 +188,7 @@ def _field_crops(item: Item, w: _Writer) -> list[str]:
             continue
         text = before.get("raw") if value == before.get("value") and before.get("raw") else value
         text = _one_line(str(text))
-        page = int(before.get("page") or 0) if box == before.get("box") else 0
+        page = int(entry.get("page", before.get("page") or 0) if box == before.get("box") else entry.get("page", 0))
         if not text or page >= len(item.images):
             continue
         try:

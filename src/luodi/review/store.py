@@ -134,8 +134,12 @@ class QueuePage:
 def default_labels(kind: str, suggestion: Mapping[str, Any]) -> dict[str, Any]:
     """What accepting the machine's suggestion unchanged means, per kind."""
     if kind == "document":
-        fields = suggestion.get("fields") or {}
-        return {"fields": {name: {"value": f.get("value"), "box": f.get("box")} for name, f in fields.items()}}
+        out: dict[str, Any] = {}
+        for name, f in (suggestion.get("fields") or {}).items():
+            out[name] = {"value": f.get("value"), "box": f.get("box")}
+            if f.get("page") and f.get("box") is not None:
+                out[name]["page"] = int(f["page"])
+        return {"fields": out}
     if kind == "line":
         return {"text": str(suggestion.get("text") or "")}
     return {"label": suggestion.get("label")}
@@ -167,8 +171,11 @@ def check_labels(kind: str, labels: Any) -> dict[str, Any]:
         for name, entry in fields.items():
             if not isinstance(name, str) or not 0 < len(name) <= _MAX_NAME:
                 raise InputError(f"bad field name {name!r}")
-            if not isinstance(entry, dict) or set(entry) - {"value", "box"}:
-                raise InputError(f'field {name!r}: expected {{"value": ..., "box": ...}}')
+            if not isinstance(entry, dict) or set(entry) - {"value", "box", "page"}:
+                raise InputError(f'field {name!r}: expected {{"value": ..., "box": ..., "page": N}}')
+            page = entry.get("page", 0)
+            if not isinstance(page, int) or isinstance(page, bool) or not 0 <= page < 10_000:
+                raise InputError(f"field {name!r}: page is a page number from 0")
             value = entry.get("value")
             if value is not None and not isinstance(value, str | int | float | bool):
                 raise InputError(f"field {name!r}: a value is a string, a number, true/false or null")

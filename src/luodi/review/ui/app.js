@@ -260,10 +260,17 @@ function points(box) {
   return box.map(([x, y]) => `${x},${y}`).join(" ");
 }
 
+const MAX_PAGES = 20;
+
 function showDocument(item) {
-  const svg = h("svg", { role: "img", "aria-label": "page image with field boxes" });
-  $("canvas").append(svg);
-  pageImage(item, 0, svg).catch((err) => banner(`image: ${err.message}`, true));
+  // every page stacked, each an SVG of its own with its fields' boxes (a field's page is in its entry)
+  const svgs = [];
+  for (let p = 0; p < Math.min(item.pages, MAX_PAGES); p++) {
+    const svg = h("svg", { role: "img", "aria-label": `page ${p + 1} with field boxes`, "data-page": p });
+    $("canvas").append(svg);
+    svgs.push(svg);
+    pageImage(item, p, svg).catch((err) => banner(`image: ${err.message}`, true));
+  }
   const fields = item.final.fields || {};
   const suggested = item.suggestion.fields || {};
   const flagged = {};
@@ -272,11 +279,13 @@ function showDocument(item) {
   // flagged fields first: the cursor lands where a person is needed
   names.sort((a, b) => (flagged[b] ? 1 : 0) - (flagged[a] ? 1 : 0));
   state.boxes = {};
+  state.pages = {};
   const form = $("form");
   for (const name of names) {
     const entry = fields[name] || { value: null, box: null };
     const was = suggested[name] || {};
     state.boxes[name] = entry.box || null;
+    state.pages[name] = Number(entry.page !== undefined ? entry.page : was.page || 0);
     const input = h("input", {
       type: "text", name, value: entry.value === null || entry.value === undefined ? "" : String(entry.value),
       "aria-label": name, "data-field": name,
@@ -292,7 +301,8 @@ function showDocument(item) {
       flagged[name] ? h("div", { class: "why" }, flagged[name].join("; ")) : null,
       was.raw && was.raw !== entry.value ? h("div", { class: "was" }, `read: ${was.raw}`) : null);
     form.append(row);
-    if (entry.box) svg.append(h("polygon", { class: `box${flagged[name] ? " flagged" : ""}`, points: points(entry.box), "data-field": name }));
+    const svg = svgs[state.pages[name]];
+    if (entry.box && svg) svg.append(h("polygon", { class: `box${flagged[name] ? " flagged" : ""}`, points: points(entry.box), "data-field": name }));
   }
   focusFirst();
 }
@@ -364,6 +374,7 @@ function labelsFromForm() {
       if (before.value !== null && before.value !== undefined && String(before.value) === value) value = before.value;
       else if (value === "") value = null;
       fields[name] = { value, box: state.boxes[name] || null };
+      if (state.pages[name]) fields[name].page = state.pages[name];
     }
     return { fields };
   }
@@ -434,6 +445,7 @@ function svgPoint(svg, event) {
 function onDown(event) {
   if (!state.draw) return;
   const svg = event.currentTarget;
+  state.draw.svg = svg;
   state.draw.start = svgPoint(svg, event);
   state.draw.rect = h("polygon", { class: "box draft" });
   svg.append(state.draw.rect);
@@ -460,8 +472,10 @@ function onUp(event) {
   endDraw();
   if (box[1][0] - box[0][0] < 2 || box[2][1] - box[1][1] < 2) return;
   state.boxes[name] = box;
-  let poly = svg.querySelector(`polygon[data-field="${CSS.escape(name)}"]`);
-  if (!poly) { poly = h("polygon", { class: "box", "data-field": name }); svg.append(poly); }
+  state.pages[name] = Number(svg.dataset.page || 0);
+  let poly = $("canvas").querySelector(`polygon[data-field="${CSS.escape(name)}"]`);
+  if (!poly) poly = h("polygon", { class: "box", "data-field": name });
+  svg.append(poly);  // onto the page it was drawn on
   poly.setAttribute("points", points(box));
   const row = $("form").querySelector(`.field[data-field="${CSS.escape(name)}"]`);
   if (row) { row.classList.add("changed"); row.querySelector("input").focus(); }
@@ -551,9 +565,11 @@ function init() {
   $("export").addEventListener("click", doExport);
   $("form").addEventListener("submit", (e) => e.preventDefault());
   const canvas = $("canvas");
-  canvas.addEventListener("pointerdown", (e) => { const svg = canvas.querySelector("svg"); if (svg && svg.contains(e.target)) onDown({ ...pick(e), currentTarget: svg, preventDefault: () => e.preventDefault() }); });
-  canvas.addEventListener("pointermove", (e) => { const svg = canvas.querySelector("svg"); if (svg) onMove({ ...pick(e), currentTarget: svg }); });
-  canvas.addEventListener("pointerup", (e) => { const svg = canvas.querySelector("svg"); if (svg) onUp({ ...pick(e), currentTarget: svg }); });
+  // a box is drawn on the page where the pointer went down, and stays in that page's coordinates
+  const under = (e) => (e.target.closest ? e.target.closest("#canvas svg") : null);
+  canvas.addEventListener("pointerdown", (e) => { const svg = under(e); if (svg) onDown({ ...pick(e), currentTarget: svg, preventDefault: () => e.preventDefault() }); });
+  canvas.addEventListener("pointermove", (e) => { const svg = state.draw && state.draw.svg; if (svg) onMove({ ...pick(e), currentTarget: svg }); });
+  canvas.addEventListener("pointerup", (e) => { const svg = state.draw && state.draw.svg; if (svg) onUp({ ...pick(e), currentTarget: svg }); });
   document.addEventListener("keydown", onKey);
   window.addEventListener("beforeunload", () => { if (state.item) leave(); });
   if (!sessionStorage.getItem(KEY) || !sessionStorage.getItem(NAME)) {
