@@ -12,9 +12,9 @@ MODELS ?= pp-ocrv4 pp-ocrv5 pp-ocrv6-small
 DEB_PACKAGES := fonts-wqy-microhei fonts-wqy-zenhei fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai redis-server prometheus \
 	fonts-lxgw-wenkai fonts-smiley-sans fonts-arphic-gkai00mp fonts-arphic-gbsn00lp postgresql chromium
 
-.PHONY: setup deps debs models ner-model run test unit lint typecheck clean
+.PHONY: setup deps debs models ner-model locator-model run test unit lint typecheck clean
 
-setup: debs $(STAMP) models ner-model
+setup: debs $(STAMP) models ner-model locator-model
 
 debs:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -43,6 +43,12 @@ ner-model: $(STAMP)
 	@if [ -d "$(SHARED)/data/express_ner" ]; then \
 	  $(BIN)/python -m luodi.kie.ner.train --data $(SHARED)/data/express_ner; \
 	else echo "no $(SHARED)/data/express_ner: contact parsing will use rules only"; fi
+
+# The document locator (finds labels and sheets on photos) is trained here on scenes rendered by
+# `luodi synth parcel` with invented parties (nothing from ../shared): weights are never committed.
+# Idempotent: skipped when the stored model matches config, code and fonts (docs/ocr.md, "Photos").
+locator-model: $(STAMP)
+	$(BIN)/python -m luodi.locate.train
 
 run: setup
 	$(BIN)/luodi serve --host 127.0.0.1 --port $${PORT:-8000}

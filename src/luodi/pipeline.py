@@ -8,7 +8,7 @@ What runs after decoding is a *processor*, chosen by task name:
 task     option                             result
 ======== ================================== ===========================================
 ocr      (none)                             :class:`~luodi.ocr.result.Document`
-extract  schema name or YAML path           :class:`~luodi.kie.result.Extraction`
+extract  schema name or YAML path           :class:`~luodi.locate.extract.Extractions` (one per document)
 ======== ================================== ===========================================
 
 A processor is any object with a ``takes`` attribute (``"pages"``: the pipeline decodes images and
@@ -343,7 +343,7 @@ def _as_text(source: Any) -> str:
 # --- built-in processors ---------------------------------------------------------------------------
 def _ocr_stages(doc: Document) -> dict[str, float]:
     t = doc.timings
-    return {"det": t.det / 1000.0, "cls": t.cls / 1000.0, "rec": t.rec / 1000.0}
+    return {"locate": t.locate / 1000.0, "det": t.det / 1000.0, "cls": t.cls / 1000.0, "rec": t.rec / 1000.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,23 +370,33 @@ def ocr_processor(pipeline: Pipeline, option: str | None, *, options: OCROptions
 
 @dataclass(frozen=True, slots=True)
 class ExtractProcessor:
-    """Pages → OCR on the pipeline's engine → :class:`~luodi.kie.result.Extraction` of one schema."""
+    """Pages → OCR on the pipeline's engine → one extraction of one schema per document
+    (:class:`~luodi.locate.extract.Extractions`: a flat input is one document and keeps the usual
+    JSON; every document located on a photo is extracted on its own)."""
 
     pipeline: Pipeline
     extractor: Extractor
+    options: OCROptions | None = None
     takes: Takes = field(default="pages", init=False)
 
     def __call__(self, value: Sequence[np.ndarray], call: Call) -> tuple[Result, dict[str, float]]:
-        doc = self.pipeline.ocr.run_pages(value, source=call.source, recognizer=call.recognizer)
+        from luodi.locate.extract import extract_documents
+
+        doc = self.pipeline.ocr.run_pages(value, self.options, source=call.source, recognizer=call.recognizer)
         t0 = time.perf_counter()
-        extraction = self.extractor.extract_document(doc)
+        extraction = extract_documents(self.extractor, doc)
         return extraction, {**_ocr_stages(doc), "kie": time.perf_counter() - t0}
 
 
 def extract_processor(
-    pipeline: Pipeline, option: str | None, *, review_threshold: float | None = None
+    pipeline: Pipeline,
+    option: str | None,
+    *,
+    review_threshold: float | None = None,
+    options: OCROptions | None = None,
 ) -> ExtractProcessor:
-    """``option`` is the schema: a built-in name or a YAML path (default ``waybill``)."""
+    """``option`` is the schema: a built-in name or a YAML path (default ``waybill``); ``options``
+    the OCR options (``OCROptions(locate=False)``: read photos whole)."""
     from luodi.kie.extractor import Extractor
 
     # no ocr= here: the processor runs OCR on the pipeline's engine, and text-only use
@@ -398,7 +408,7 @@ def extract_processor(
         contact_parser=pipeline.contact_parser,
         gazetteer=pipeline.gazetteer,
     )
-    return ExtractProcessor(pipeline, extractor)
+    return ExtractProcessor(pipeline, extractor, options)
 
 
 def _jsonable(value: Any) -> Any:

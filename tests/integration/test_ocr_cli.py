@@ -39,7 +39,7 @@ def test_single_file_json_has_the_documented_shape(doc_samples: Path) -> None:
     first = page["lines"][0]
     assert set(first) == {"text", "score", "box"} and first["text"] == "正品促销"
     assert len(first["box"]) == 4 and all(len(p) == 2 for p in first["box"])
-    assert set(doc["timings_ms"]) == {"det", "cls", "rec", "total"}
+    assert set(doc["timings_ms"]) == {"locate", "det", "cls", "rec", "total"}
 
 
 def test_folder_run_reports_bad_files_and_goes_on(doc_samples: Path, tmp_path: Path) -> None:

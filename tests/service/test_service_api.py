@@ -87,7 +87,7 @@ def test_ocr_multipart_and_base64_json(server, samples):
     assert doc["source"] == "ch_en_num.jpg" and doc["model"] == "pp-ocrv6-small"
     texts = [line["text"] for line in doc["pages"][0]["lines"]]
     assert texts[:3] == ["正品促销", "大桶装更划算", "强力去污符合国标"], texts
-    assert set(doc["timings_ms"]) == {"det", "cls", "rec", "total"}
+    assert set(doc["timings_ms"]) == {"locate", "det", "cls", "rec", "total"}
     payload = {"image": base64.b64encode(samples["word"]).decode(), "name": "word.jpg"}
     r = httpx.post(server.url + "/v1/ocr", json=payload, headers=AUTH, timeout=60)
     assert r.status_code == 200 and r.json()["source"] == "word.jpg"

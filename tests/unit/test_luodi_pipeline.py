@@ -44,7 +44,7 @@ def test_ocr_from_bytes_and_path_with_stage_timings(tmp_path) -> None:
     out = pipe.run("ocr", _png(), name="a.png")
     assert isinstance(out.result, Document) and out.source == "a.png"
     assert out.to_dict()["pages"][0]["width"] == 60 and out.to_dict()["pages"][0]["lines"][0]["text"]
-    assert set(out.stages) == {"decode", "det", "cls", "rec"} and all(v >= 0 for v in out.stages.values())
+    assert set(out.stages) == {"decode", "locate", "det", "cls", "rec"} and all(v >= 0 for v in out.stages.values())
     assert len(out.pages) == 1 and out.pages[0].shape == (20, 60, 3)
     # the document's total includes decoding, as OCR.__call__'s does
     assert out.result.timings.total >= out.stages["decode"] * 1000
@@ -76,7 +76,7 @@ def test_tasks_options_and_processor_cache(tmp_path) -> None:
     assert pipe.processor("extract", "waybill") is pipe.processor("extract", "waybill")
     extraction = pipe.run("extract", _png(), option="waybill", name="w.png").to_dict()
     assert extraction["schema"] == "waybill" and extraction["source"] == "w.png"
-    assert set(pipe.run("extract", _png(), option="waybill").stages) == {"decode", "det", "cls", "rec", "kie"}
+    assert set(pipe.run("extract", _png(), option="waybill").stages) == {"decode", "locate", "det", "cls", "rec", "kie"}
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ FORMATS = ("json", "jsonl")
     is_flag=True,
     help="PATHs are blank forms: print their printed lines as a `form_text:` YAML block for the schema.",
 )
+@click.option("--no-locate", is_flag=True, help="Read photos whole: do not look for labels / sheets to straighten.")
 def extract(  # noqa: PLR0917 - click passes every option positionally
     paths: tuple[str, ...],
     schema: str,
@@ -78,6 +79,7 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
     visualize: Path | None,
     dpi: int | None,
     learn_form: bool,
+    no_locate: bool,
 ) -> None:
     """Extract the fields of a schema from images, PDFs and folders, or from text."""
     from luodi.config import load_settings
@@ -89,7 +91,12 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
     if not text_mode and not paths:
         raise click.UsageError("give at least one PATH, or --text / --text-file")
     pipeline = Pipeline(load_settings(model=model, runtime=runtime, threads=threads))
-    task = pipeline.processor("extract", schema, review_threshold=threshold)
+    options = None
+    if no_locate:
+        from luodi.ocr.options import OCROptions
+
+        options = OCROptions(locate=False)
+    task = pipeline.processor("extract", schema, review_threshold=threshold, options=options)
     assert isinstance(task, ExtractProcessor)
 
     if text_mode:
@@ -127,11 +134,15 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
                 continue
             assert done.outcome is not None
             if visualize is not None:
-                from luodi.kie.result import Extraction
                 from luodi.kie.visualize import save_field_images
+                from luodi.locate.extract import Extractions
 
-                assert isinstance(done.outcome.result, Extraction)
-                save_field_images(done.outcome.result, list(done.outcome.pages), visualize, Path(source).stem)
+                result = done.outcome.result
+                assert isinstance(result, Extractions)
+                stem = Path(source).stem
+                for j, part in enumerate(result.documents):  # one image per document found on a photo
+                    name = f"{stem}.doc{j}" if result.located else stem
+                    save_field_images(part.extraction, list(done.outcome.pages), visualize, name)
             yield done.outcome.to_dict()
 
     _emit(fmt or "json", results(), output, many=several)

@@ -25,6 +25,7 @@ PROGRESS_MIN_INPUTS = 20  # below this a non-TTY stderr gets no progress bar (lo
 @click.option("--model", "-m", default=None, help="Model bundle (default: settings, pp-ocrv6-small).")
 @click.option("--no-det", is_flag=True, help="Skip detection: each input is one text line.")
 @click.option("--no-cls", is_flag=True, help="Skip the 0/180 line orientation classifier.")
+@click.option("--no-locate", is_flag=True, help="Read photos whole: do not look for labels / sheets to straighten.")
 @click.option(
     "--runtime",
     type=click.Choice(["onnxruntime", "paddle", "openvino"]),
@@ -51,6 +52,7 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
     model: str | None,
     no_det: bool,
     no_cls: bool,
+    no_locate: bool,
     runtime: str | None,
     threads: int | None,
     fmt: str,
@@ -73,7 +75,7 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
         from luodi.errors import EmptyInputError
 
         raise EmptyInputError(f"no images or PDFs found in {', '.join(roots)}")
-    changes: dict[str, Any] = {"use_det": not no_det, "use_cls": not no_cls}
+    changes: dict[str, Any] = {"use_det": not no_det, "use_cls": not no_cls, "locate": not no_locate}
     if det_limit is not None:
         changes["det_limit_side"] = det_limit
     if drop_score is not None:

@@ -17,6 +17,7 @@ _EXTRA: dict[str, str] = {
     "waybill": "luodi.cli.synth_waybill:waybill",
     "bank-receipt": "luodi.cli.synth_docs:bank_receipt",
     "id-card": "luodi.cli.synth_docs:id_card",
+    "parcel": "luodi.cli.synth_parcel:parcel",
 }
 
 

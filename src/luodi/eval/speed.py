@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from luodi.ocr.options import OCROptions
     from luodi.ocr.pipeline import OCR
 
-STAGES = ("det", "cls", "rec", "total")
+STAGES = ("locate", "det", "cls", "rec", "total")
 _RUNTIME_PACKAGES = ("onnxruntime", "openvino", "paddlepaddle")
 
 

@@ -40,6 +40,13 @@ class OCROptions:
     # choice (its rec spec's extra["rec_min_width"], else 0)
     rec_min_width: int | None = None
     drop_score: float = 0.5
+    # photos (docs/ocr.md, "Photos"): find each document, straighten it, read it at the resolution
+    # its text needs. Pages under locate_min_pixels are read whole, as scans.
+    locate: bool = True
+    locate_min_pixels: int = 1_500_000
+    text_height: int = 24  # median line height the detector should see (its input pixels)
+    doc_max_side: int = 2400  # a straightened document is read at most this large
+    max_documents: int = 32  # documents read per page; more are flagged too_many_documents
 
     def __post_init__(self) -> None:
         def check(ok: bool, what: str) -> None:
@@ -61,6 +68,10 @@ class OCROptions:
         check(self.rec_batch_size >= 1, "rec_batch_size must be >= 1")
         check(self.rec_min_width is None or 0 <= self.rec_min_width <= 4096, "rec_min_width must be in 0..4096")
         check(0.0 <= self.drop_score <= 1.0, f"drop_score must be in [0, 1], got {self.drop_score}")
+        check(self.locate_min_pixels >= 0, "locate_min_pixels must be >= 0")
+        check(8 <= self.text_height <= 128, f"text_height must be in 8..128, got {self.text_height}")
+        check(256 <= self.doc_max_side <= 8192, f"doc_max_side must be in 256..8192, got {self.doc_max_side}")
+        check(1 <= self.max_documents <= 1000, f"max_documents must be in 1..1000, got {self.max_documents}")
 
     def replace(self, **changes: Any) -> OCROptions:
         """A copy with ``changes`` applied (validated again); unknown names raise ConfigError."""

@@ -1,5 +1,9 @@
 """The OCR engine: detection → crop → (0/180 classification) → recognition → reading order.
 
+On photos a document-location stage runs first (docs/ocr.md, "Photos"): each label or sheet found
+in the frame is warped upright, turned by its text direction, re-detected at the resolution its
+text needs and read on its own; flat scans skip it after one look at a thumbnail.
+
 ``OCR`` loads its sessions once and is immutable afterwards; every call takes its own
 ``OCROptions``. All per-call state lives on the stack, and the sessions are safe to share between
 threads, so one engine serves any number of threads.
@@ -7,10 +11,13 @@ threads, so one engine serves any number of threads.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -19,15 +26,21 @@ from luodi.errors import InputError, ModelError
 from luodi.ocr.cls import Classifier
 from luodi.ocr.crop import crop_quad, is_tall, reading_quad, rotate_180, rotate_tall
 from luodi.ocr.ctc import load_characters
-from luodi.ocr.det import DET_MEAN, DET_STD, Detector
+from luodi.ocr.det import DET_MEAN, DET_STD, Detector, det_input_size, order_quad
 from luodi.ocr.options import OCROptions
 from luodi.ocr.order import reading_order, vertical_reading_order
 from luodi.ocr.rec import Recognizer
-from luodi.ocr.result import Document, Line, Page, Quad, RecResult, Timings
+from luodi.ocr.result import Document, Line, Page, PageDocument, Quad, RecResult, Timings
+from luodi.ocr.straighten import TextDirection, apply, expand_quad, text_direction, turn_matrix, warp_document
 from luodi.ocr.tensor import REC_WIDTH_BUCKETS
 from luodi.runtime.base import InferenceSession, RuntimeInfo, run_best
 from luodi.runtime.factory import create_session, parse_backend
 from luodi.zoo.spec import Bundle, StageSpec
+
+if TYPE_CHECKING:
+    from luodi.locate.locator import DocumentLocator, LocatedDocument, Location
+
+log = logging.getLogger("luodi.ocr")
 
 __all__ = ["OCR", "OCROptions", "RecResult", "RecognizeFn"]
 
@@ -35,6 +48,11 @@ __all__ = ["OCR", "OCROptions", "RecResult", "RecognizeFn"]
 RecognizeFn = Callable[[Sequence[np.ndarray]], Sequence[RecResult]]
 
 _DEFAULT_OPTIONS = OCROptions()
+# a photo where nothing was located but the coarse detection finds at least this many text boxes is
+# read whole (a page the locator does not know); fewer, and it is a photo of no document
+_MIN_FLAT_BOXES = 3
+_MARGIN = 0.015  # located outlines are a few pixels off: warp a little more than the outline
+_FLIP_SHARE = 0.5  # a document is upside down when the classifier turned more than this share of its text
 
 
 class OCR:
@@ -58,6 +76,7 @@ class OCR:
         "_det",
         "_frozen",
         "_limits",
+        "_locator",
         "_rec",
         "_rec_min_width",
         "model_name",
@@ -71,6 +90,7 @@ class OCR:
     _rec: Recognizer
     _limits: Limits
     _rec_min_width: int
+    _locator: DocumentLocator | None
 
     def __init__(
         self,
@@ -81,6 +101,7 @@ class OCR:
         settings: Settings | None = None,
         device: str = "cpu",
         wrap_session: Callable[[str, InferenceSession], InferenceSession] | None = None,
+        locator: DocumentLocator | Literal["auto"] | None = "auto",
     ) -> None:
         settings = settings if settings is not None else get_settings()
         if isinstance(model, Bundle):
@@ -122,6 +143,7 @@ class OCR:
             rec_spec=bundle.rec,
             limits=settings.limits,
             rec_min_width=_bundle_rec_min_width(bundle),
+            locator=_load_locator(settings, threads) if locator == "auto" else locator,
         )
 
     @classmethod
@@ -135,10 +157,12 @@ class OCR:
         model_name: str = "custom",
         limits: Limits | None = None,
         rec_min_width: int = 0,
+        locator: DocumentLocator | None = None,
     ) -> OCR:
         """An engine over sessions you built yourself (a fake in tests, or a custom backend).
 
-        ``characters`` is the full CTC class list: index 0 is the blank.
+        ``characters`` is the full CTC class list: index 0 is the blank. Without ``locator`` every
+        page is read whole.
         """
         engine = cls.__new__(cls)
         engine._setup(
@@ -152,6 +176,7 @@ class OCR:
             rec_spec=None,
             limits=limits if limits is not None else get_settings().limits,
             rec_min_width=rec_min_width,
+            locator=locator,
         )
         return engine
 
@@ -168,6 +193,7 @@ class OCR:
         rec_spec: StageSpec | None,
         limits: Limits,
         rec_min_width: int,
+        locator: DocumentLocator | None = None,
     ) -> None:
         def norm(spec: StageSpec | None, mean: Any, std: Any) -> dict[str, Any]:
             if spec is None:
@@ -181,6 +207,7 @@ class OCR:
         object.__setattr__(self, "_rec", Recognizer(rec, characters, **norm(rec_spec, half, half)))
         object.__setattr__(self, "_limits", limits)
         object.__setattr__(self, "_rec_min_width", rec_min_width)
+        object.__setattr__(self, "_locator", locator)
         info = {"rec": rec.info}
         if det is not None:
             info["det"] = det.info
@@ -206,6 +233,11 @@ class OCR:
     @property
     def has_classifier(self) -> bool:
         return self._cls is not None
+
+    @property
+    def locator(self) -> DocumentLocator | None:
+        """What finds documents on photos (None: pages are always read whole)."""
+        return self._locator
 
     def warm_up(
         self,
@@ -254,13 +286,7 @@ class OCR:
         doc = self.run_pages(pages, options, source=name)
         # decoding belongs to the call's total too
         total = (time.perf_counter() - t0) * 1000.0
-        t = doc.timings
-        return Document(
-            source=doc.source,
-            model=doc.model,
-            pages=doc.pages,
-            timings=Timings(det=t.det, cls=t.cls, rec=t.rec, total=total),
-        )
+        return dataclasses.replace(doc, timings=dataclasses.replace(doc.timings, total=total))
 
     def run_pages(
         self,
@@ -275,7 +301,7 @@ class OCR:
         if not isinstance(opts, OCROptions):
             raise TypeError(f"options must be OCROptions, not {type(opts).__name__}")
         t0 = time.perf_counter()
-        totals = [0.0, 0.0, 0.0]
+        totals = [0.0, 0.0, 0.0, 0.0]  # det, cls, rec, locate (ms)
         out_pages = []
         for index, page in enumerate(pages):
             _check_image(page, f"page {index}")
@@ -285,7 +311,7 @@ class OCR:
             source=source,
             model=self.model_name,
             pages=tuple(out_pages),
-            timings=Timings(det=totals[0], cls=totals[1], rec=totals[2], total=total),
+            timings=Timings(det=totals[0], cls=totals[1], rec=totals[2], total=total, locate=totals[3]),
         )
 
     def recognize(self, crops: Sequence[np.ndarray], options: OCROptions | None = None) -> list[RecResult]:
@@ -308,10 +334,47 @@ class OCR:
         totals: list[float],
     ) -> Page:
         height, width = page.shape[:2]
+        if self._locates(page, opts):
+            assert self._locator is not None
+            t0 = time.perf_counter()
+            location = self._locator.locate(page)
+            totals[3] += (time.perf_counter() - t0) * 1000.0
+            if not location.flat:
+                return self._run_photo(page, index, location, opts, recognizer=recognizer, totals=totals)
+        quads = self._detect(page, opts, totals) if opts.use_det and self._det is not None else None
+        lines = self._read(page, quads, opts, recognizer, totals)
+        return Page(index=index, width=width, height=height, lines=tuple(lines))
+
+    def _locates(self, page: np.ndarray, opts: OCROptions) -> bool:
+        return (
+            opts.locate
+            and opts.use_det
+            and self._locator is not None
+            and self._det is not None
+            and page.shape[0] * page.shape[1] >= opts.locate_min_pixels
+        )
+
+    def _detect(self, image: np.ndarray, opts: OCROptions, totals: list[float]) -> list[np.ndarray]:
+        assert self._det is not None
         t0 = time.perf_counter()
-        if opts.use_det and self._det is not None:
-            quads = [b.quad for b in self._det(page, opts)]
-            crops = [crop_quad(page, q) for q in quads]
+        quads = [b.quad for b in self._det(image, opts)]
+        totals[0] += (time.perf_counter() - t0) * 1000.0
+        return quads
+
+    def _read(
+        self,
+        image: np.ndarray,
+        quads: list[np.ndarray] | None,
+        opts: OCROptions,
+        recognizer: RecognizeFn | None,
+        totals: list[float],
+    ) -> list[Line]:
+        """Crop, classify and recognise ``quads`` of ``image`` (None: the whole image is one line);
+        lines in reading order, boxes in the image's pixels."""
+        height, width = image.shape[:2]
+        t0 = time.perf_counter()
+        if quads is not None:
+            crops = [crop_quad(image, q) for q in quads]
             tall = [is_tall(c, opts.tall_ratio) for c in crops]
             # a page written mostly in vertical columns reads right to left; anything else in rows
             vertical = len(crops) > 0 and 2 * sum(tall) > len(crops)
@@ -323,7 +386,7 @@ class OCR:
         else:
             # no detector: the whole page is one text line
             quads = [np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)]
-            crops = [page]
+            crops = [image]
             tall = [False]
         t1 = time.perf_counter()
         flipped = [False] * len(crops)
@@ -358,7 +421,168 @@ class OCR:
                     angle=180 if flip else 0,
                 )
             )
-        return Page(index=index, width=width, height=height, lines=tuple(lines))
+        return lines
+
+    # --- photos ----------------------------------------------------------------------------------
+    def _run_photo(
+        self,
+        page: np.ndarray,
+        index: int,
+        location: Location,
+        opts: OCROptions,
+        *,
+        recognizer: RecognizeFn | None,
+        totals: list[float],
+    ) -> Page:
+        height, width = page.shape[:2]
+        found = list(location.documents)
+        if not found:
+            # nothing located: a photo of no document, or a sheet the locator does not know. The
+            # coarse detection a scan would get decides which (and is reused if it is a sheet).
+            quads = self._detect(page, opts, totals)
+            if len(quads) < _MIN_FLAT_BOXES:
+                return Page(index=index, width=width, height=height, located=True, flags=("no_document",))
+            lines = self._read(page, quads, opts, recognizer, totals)
+            return Page(index=index, width=width, height=height, lines=tuple(lines), flags=("no_document",))
+        flags: tuple[str, ...] = ()
+        if len(found) > opts.max_documents:
+            log.warning(
+                "page %d: %d documents found, reading the first %d (max_documents)",
+                index,
+                len(found),
+                opts.max_documents,
+            )
+            flags = ("too_many_documents",)
+            found = found[: opts.max_documents]
+        page_lines: list[Line] = []
+        documents: list[PageDocument] = []
+        for j, doc in enumerate(found):
+            read, in_page = self._read_document(page, doc, opts, recognizer, totals)
+            ids = tuple(range(len(page_lines), len(page_lines) + len(in_page)))
+            page_lines.extend(in_page)
+            documents.append(dataclasses.replace(read, index=j, line_ids=ids))
+        return Page(
+            index=index,
+            width=width,
+            height=height,
+            lines=tuple(page_lines),
+            documents=tuple(documents),
+            located=True,
+            flags=flags,
+        )
+
+    def _read_document(
+        self,
+        page: np.ndarray,
+        found: LocatedDocument,
+        opts: OCROptions,
+        recognizer: RecognizeFn | None,
+        totals: list[float],
+    ) -> tuple[PageDocument, list[Line]]:
+        """Warp one located document upright, turn it by its text, detect at the resolution its text
+        needs, read it; its lines in its own pixels and in the page's."""
+        t0 = time.perf_counter()
+        image, to_doc = warp_document(page, expand_quad(found.quad, _MARGIN), opts.doc_max_side)
+        totals[3] += (time.perf_counter() - t0) * 1000.0
+        probe = opts.replace(det_limit_side=min(opts.det_limit_side, max(image.shape[:2])), det_limit_type="max")
+        quads = self._detect(image, probe, totals)
+        direction = text_direction(quads)
+        if direction.vertical:  # lying on its side: a quarter turn (upside down is the classifier's call)
+            turn = turn_matrix(1, image.shape[1], image.shape[0])
+            image = np.ascontiguousarray(np.rot90(image))
+            quads = [order_quad(apply(turn, q).astype(np.float32)) for q in quads]
+            to_doc = turn @ to_doc
+        quads = self._redetect(image, quads, direction, probe, opts, totals=totals)
+        lines = self._read(image, quads, opts, recognizer, totals)
+        h, w = image.shape[:2]
+        text = sum(len(line.text) for line in lines)
+        if text and sum(len(line.text) for line in lines if line.angle == 180) > _FLIP_SHARE * text:
+            turn = turn_matrix(2, w, h)
+            to_doc = turn @ to_doc
+            lines = _turned_lines(lines, turn)
+        to_page = np.linalg.inv(to_doc)
+        page_h, page_w = page.shape[:2]
+        page_lines = []
+        for i, line in enumerate(lines):
+            box = apply(to_page, np.asarray(line.box))
+            cut = found.cut_off and _at_edge(box, page_w, page_h)
+            page_lines.append(dataclasses.replace(line, box=_as_quad(box), cut_off=cut))
+            if cut:
+                lines[i] = dataclasses.replace(line, cut_off=True)
+        corners = apply(to_doc, found.quad)
+        quad = apply(to_page, order_quad(corners.astype(np.float32)))
+        top = quad[1] - quad[0]
+        document = PageDocument(
+            index=0,
+            quad=_as_quad(quad),
+            width=w,
+            height=h,
+            lines=tuple(lines),
+            polygon=tuple((float(x), float(y)) for x, y in found.polygon),
+            rotation=math.degrees(math.atan2(-top[1], top[0])),
+            score=found.score,
+            method=found.method,
+            cut_off=found.cut_off,
+            transform=tuple(float(v) for v in (to_page / to_page[2, 2]).ravel()),
+        )
+        return document, page_lines
+
+    def _redetect(
+        self,
+        image: np.ndarray,
+        quads: list[np.ndarray],
+        direction: TextDirection,
+        probe: OCROptions,
+        opts: OCROptions,
+        *,
+        totals: list[float],
+    ) -> list[np.ndarray]:
+        """Detect again when the probe saw the text too small (or saw none): at the scale that
+        brings the median line to ``opts.text_height`` detector pixels, never more than twice the
+        document's own resolution or ``det_max_side``."""
+        h, w = image.shape[:2]
+        height, counted = direction.height, direction.lines
+        ph, pw = det_input_size(h, w, probe)
+        probe_scale = max(ph / h, pw / w)
+        if counted and height * probe_scale >= 0.6 * opts.text_height:
+            return quads
+        longest = max(h, w)
+        want = longest * opts.text_height / height if counted and height > 0 else longest
+        limit = int(min(want, 2 * longest, opts.det_max_side, 8192))
+        if limit <= 1.2 * max(ph, pw):
+            return quads
+        return self._detect(image, opts.replace(det_limit_side=limit, det_limit_type="max"), totals)
+
+
+def _turned_lines(lines: list[Line], turn: np.ndarray) -> list[Line]:
+    """Lines of a document turned 180°: boxes through ``turn``, the classifier's angle inverted,
+    and the reading order again."""
+    turned = [
+        dataclasses.replace(
+            line, box=_as_quad(apply(turn, np.asarray(line.box))), angle=0 if line.angle == 180 else 180
+        )
+        for line in lines
+    ]
+    order = reading_order([np.asarray(line.box, np.float32) for line in turned])
+    return [turned[i] for i in order]
+
+
+def _at_edge(box: np.ndarray, width: int, height: int) -> bool:
+    tol = 0.005 * max(width, height)
+    xs, ys = box[:, 0], box[:, 1]
+    return bool(xs.min() <= tol or ys.min() <= tol or xs.max() >= width - tol or ys.max() >= height - tol)
+
+
+def _load_locator(settings: Settings, threads: int | None) -> DocumentLocator:
+    """The trained locator from the store; classical geometry alone where it was not trained."""
+    from luodi.errors import ModelNotPulledError
+    from luodi.locate.locator import DocumentLocator
+
+    try:
+        return DocumentLocator.from_store(settings.home, threads=threads)
+    except ModelNotPulledError as exc:
+        log.warning("%s; photos are located by classical geometry only", exc)
+        return DocumentLocator(None)
 
 
 def _bundle_rec_min_width(bundle: Bundle) -> int:
@@ -385,7 +609,7 @@ class _ReadOnlyDict(dict[str, RuntimeInfo]):
 
 
 def _as_quad(quad: np.ndarray) -> Quad:
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = quad.tolist()
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = np.asarray(quad, dtype=np.float64).tolist()
     return ((x0, y0), (x1, y1), (x2, y2), (x3, y3))
 
 

@@ -92,7 +92,7 @@ def test_report_structure_and_json() -> None:
     assert [first["model"], second["model"]] == ["m1", "m2"]
     assert set(first["runtime"]) == {"det", "cls", "rec"}
     assert first["runtime"]["rec"] == {"backend": "onnxruntime", "device": "cpu", "threads": 1, "precision": "fp32"}
-    assert set(first["ms_per_page"]) == {"det", "cls", "rec", "total"}
+    assert set(first["ms_per_page"]) == {"locate", "det", "cls", "rec", "total"}
     assert first["speedup"] == 1.0
     # the per-call options reached the engine: the classifier was skipped
     assert first["ms_per_page"]["cls"] == 0.0

@@ -57,7 +57,7 @@ def test_lines_in_reading_order_with_boxes_on_the_bars() -> None:
         assert list(line.char_positions) == sorted(line.char_positions)
     d = doc.to_dict()
     assert set(d) == {"source", "model", "pages", "timings_ms"}
-    assert set(d["timings_ms"]) == {"det", "cls", "rec", "total"}
+    assert set(d["timings_ms"]) == {"locate", "det", "cls", "rec", "total"}
     assert d["timings_ms"]["total"] >= d["timings_ms"]["det"]
 
 

@@ -60,9 +60,13 @@ def test_json_single_input_is_exactly_the_design_shape() -> None:
                     },
                     {"text": TRICKY, "score": 0.5, "box": [[10.0, 60.0], [150.0, 60.0], [150.0, 90.0], [10.0, 90.0]]},
                 ],
+                # a page read whole (not located on a photo): no documents, nothing flagged
+                "located": False,
+                "documents": [],
+                "flags": [],
             }
         ],
-        "timings_ms": {"det": 1.23, "cls": 0.5, "rec": 2.0, "total": 4.0},
+        "timings_ms": {"locate": 0.0, "det": 1.23, "cls": 0.5, "rec": 2.0, "total": 4.0},
     }
 
 

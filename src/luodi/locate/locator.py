@@ -1,0 +1,329 @@
+"""Find every document (waybill label, sheet) in a frame: its quadrilateral and its outline.
+
+Two locators, one answer type:
+
+- the trained model (:mod:`luodi.locate.train`): on a thumbnail (448 px on the long side) it
+  predicts a document mask and a kernel per document; kernels split touching labels, mask pixels go
+  to their nearest kernel, and each document's outline gives its quadrilateral;
+- classical geometry (:func:`bright_on_dark`): a bright, rectangular, text-bearing blob on a darker
+  surface (a white label on a black bag). Where it finds the same document as the model, its corners
+  are used (they come from a four times finer image); with no model installed it works alone.
+
+A page is *flat* (a scan, a screenshot, a photo of one sheet filling the frame) when one document
+covers most of it: the caller then reads it whole, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from luodi.runtime.base import InferenceSession
+
+__all__ = ["DocumentLocator", "LocatedDocument", "Location", "bright_on_dark", "fit_quad", "order_quad", "refine_quad"]
+
+MODEL_SIDE = 448  # the trained model's input: long side of the thumbnail
+GEOMETRY_SIDE = 896  # classical geometry runs on a finer thumbnail (cheap: thresholds and contours)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LocatedDocument:
+    """One document in a frame. ``quad``: 4×2 frame pixels, clockwise from the corner nearest the
+    frame's top-left (the document's own orientation is decided later, from its text); ``polygon``:
+    its outline (it follows a bent label); ``cut_off``: it touches the frame edge."""
+
+    quad: np.ndarray
+    polygon: np.ndarray
+    score: float
+    method: str  # "model" or "geometry"
+    cut_off: bool
+    area: float  # fraction of the frame
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Location:
+    documents: tuple[LocatedDocument, ...]
+    flat: bool  # one document fills the frame: read the page whole
+    coverage: float  # fraction of the frame the documents cover
+    method: str  # "model", "geometry" or "model+geometry"
+
+
+def order_quad(quad: np.ndarray) -> np.ndarray:
+    """Clockwise (in image coordinates, y down) starting from the corner nearest the top-left."""
+    pts = np.asarray(quad, np.float32).reshape(4, 2)
+    centre = pts.mean(0)
+    angles = np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0])
+    pts = pts[np.argsort(angles)]  # increasing angle = clockwise on screen
+    start = int(np.argmin(pts.sum(1)))
+    return np.roll(pts, -start, axis=0)
+
+
+def fit_quad(contour: np.ndarray) -> tuple[np.ndarray, float]:
+    """The quadrilateral of an outline and how well it fits (area of the outline's hull / the quad's).
+
+    The convex hull is simplified with a growing tolerance until four corners remain; when no
+    tolerance gives four, or they fit badly (a bent label), the minimum-area rectangle is used."""
+    hull = cv2.convexHull(contour.reshape(-1, 1, 2).astype(np.float32))
+    # the hull's area: text running into a cut-off edge notches the outline, not the document
+    area = float(cv2.contourArea(hull))
+    perimeter = float(cv2.arcLength(hull, True))
+    for eps in (0.01, 0.02, 0.03, 0.05, 0.08):
+        approx = cv2.approxPolyDP(hull, eps * perimeter, True)
+        if len(approx) == 4:
+            quad = refine_quad(contour, order_quad(approx.reshape(4, 2)))
+            qa = float(cv2.contourArea(quad))
+            if qa > 0 and 0.85 <= area / qa <= 1.1:
+                return quad, area / qa
+            break
+        if len(approx) < 4:
+            break
+    rect = cv2.boxPoints(cv2.minAreaRect(hull))
+    qa = float(cv2.contourArea(rect))
+    return order_quad(rect), (area / qa if qa > 0 else 0.0)
+
+
+def normalise(images: np.ndarray) -> np.ndarray:
+    """N×H×W×3 RGB 0..255 → N×3×H×W in -1..1 (what the locator was trained on)."""
+    return np.ascontiguousarray((images.transpose(0, 3, 1, 2) / 127.5 - 1.0).astype(np.float32))
+
+
+def refine_quad(contour: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Corners where lines fitted to the outline's four sides meet. Simplified corners sit inside
+    a rounded or eroded corner; the middle of each side is where the edge really is."""
+    pts = np.asarray(contour, np.float64).reshape(-1, 2)
+    lines = []
+    for i in range(4):
+        a, b = quad[i].astype(np.float64), quad[(i + 1) % 4].astype(np.float64)
+        side = b - a
+        length = float(np.hypot(*side))
+        if length < 4:
+            return quad
+        u = side / length
+        n = np.array([-u[1], u[0]])
+        rel = pts - a
+        t, d = rel @ u, rel @ n
+        near = (t > 0.15 * length) & (t < 0.85 * length) & (np.abs(d) < max(3.0, 0.05 * length))
+        if near.sum() < 5:
+            lines.append((a, u))
+            continue
+        vx, vy, x0, y0 = cv2.fitLine(pts[near].astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        lines.append((np.array([x0, y0], np.float64), np.array([vx, vy], np.float64)))
+    corners = []
+    for i in range(4):
+        (p1, d1), (p2, d2) = lines[i - 1], lines[i]
+        den = d1[0] * d2[1] - d1[1] * d2[0]
+        if abs(den) < 1e-6:
+            return quad
+        s = ((p2[0] - p1[0]) * d2[1] - (p2[1] - p1[1]) * d2[0]) / den
+        corners.append(p1 + s * d1)
+    refined = np.asarray(corners, np.float32)
+    w = min(float(np.hypot(*(quad[1] - quad[0]))), float(np.hypot(*(quad[3] - quad[0]))))
+    if np.abs(refined - quad).max() > 0.15 * w:  # a side that is not straight: keep the simple corners
+        return quad
+    return refined
+
+
+def _thumbnail(
+    image: np.ndarray, side: int, multiple: int = 1, *, base: np.ndarray | None = None
+) -> tuple[np.ndarray, float, float]:
+    """``image`` shrunk to ``side`` on its long side (sides a multiple of ``multiple``) and the
+    frame/thumbnail scales. ``base``: the same image already shrunk (larger than the result), to
+    shrink from instead of the full frame."""
+    h, w = image.shape[:2]
+    k = min(1.0, side / max(h, w))
+    th = max(multiple, round(h * k / multiple) * multiple)
+    tw = max(multiple, round(w * k / multiple) * multiple)
+    src = image if base is None or base.shape[0] < th or base.shape[1] < tw else base
+    # INTER_AREA over a 12 MP frame is slow; an exact integer pre-step keeps its quality
+    sh, sw = src.shape[:2]
+    step = int(min(sh / th, sw / tw) // 2)
+    if step >= 2:
+        src = cv2.resize(src, (sw // step, sh // step), interpolation=cv2.INTER_AREA)
+    thumb = cv2.resize(src, (tw, th), interpolation=cv2.INTER_AREA)
+    return thumb, w / tw, h / th
+
+
+def _touches_edge(polygon: np.ndarray, h: int, w: int) -> bool:
+    tol = 0.004 * max(h, w)
+    xs, ys = polygon[:, 0], polygon[:, 1]
+    return bool(xs.min() <= tol or ys.min() <= tol or xs.max() >= w - tol or ys.max() >= h - tol)
+
+
+def _quad_iou(a: np.ndarray, b: np.ndarray) -> float:
+    from shapely.geometry import Polygon
+
+    pa, pb = Polygon(a).buffer(0), Polygon(b).buffer(0)
+    union = pa.union(pb).area
+    return float(pa.intersection(pb).area / union) if union > 0 else 0.0
+
+
+def bright_on_dark(
+    image: np.ndarray, *, min_area: float = 0.004, base: np.ndarray | None = None
+) -> list[LocatedDocument]:
+    """Labels that are bright, rectangular and hold dark text on a clearly darker surface.
+    ``base``: the frame already shrunk (at least 896 px long), to work from."""
+    h, w = image.shape[:2]
+    thumb, sx, sy = _thumbnail(image, GEOMETRY_SIDE, base=base)
+    th, tw = thumb.shape[:2]
+    lab = cv2.cvtColor(thumb, cv2.COLOR_RGB2LAB)
+    light = lab[..., 0]
+    chroma = np.abs(lab[..., 1].astype(np.int16) - 128) + np.abs(lab[..., 2].astype(np.int16) - 128)
+    otsu, _ = cv2.threshold(light, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    level = max(float(otsu), 110.0)
+    bright = ((light > level) & (chroma < 40)).astype(np.uint8)
+    k = max(3, round(0.012 * max(th, tw)) | 1)
+    closed = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    closed = cv2.morphologyEx(closed, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    contours, _ = cv2.findContours(closed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    found: list[LocatedDocument] = []
+    for contour in contours:
+        area = cv2.contourArea(contour) / (th * tw)
+        if area < min_area or area > 0.97:
+            continue
+        quad, fit = fit_quad(contour.reshape(-1, 2))
+        if fit < 0.9:
+            continue
+        inside = np.zeros((th, tw), np.uint8)
+        cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
+        ring = cv2.dilate(inside, np.ones((2 * k + 1, 2 * k + 1), np.uint8)) - inside
+        if ring.sum() < 10:
+            continue
+        lin = float(light[inside > 0].mean())
+        lout = float(light[ring > 0].mean())
+        dark_text = float(((light < level - 40) & (inside > 0)).sum() / max(inside.sum(), 1))
+        if lin - lout < 45 or not 0.01 <= dark_text <= 0.5:
+            continue
+        scale = np.array([sx, sy], np.float32)
+        frame_quad = quad * scale
+        polygon = cv2.approxPolyDP(contour, 0.004 * cv2.arcLength(contour, True), True).reshape(-1, 2) * scale
+        score = float(min(1.0, (lin - lout) / 100.0))
+        found.append(
+            LocatedDocument(
+                frame_quad, polygon.astype(np.float32), score, "geometry", _touches_edge(frame_quad, h, w), area
+            )
+        )
+    return found
+
+
+class DocumentLocator:
+    """Locate documents in frames. Immutable and thread-safe (the session is)."""
+
+    __slots__ = ("flat_coverage", "min_area", "session", "side", "thresh")
+
+    def __init__(
+        self,
+        session: InferenceSession | None,
+        *,
+        side: int = MODEL_SIDE,
+        thresh: float = 0.5,
+        min_area: float = 0.004,
+        flat_coverage: float = 0.8,
+    ) -> None:
+        self.session = session
+        self.side = side
+        self.thresh = thresh
+        self.min_area = min_area
+        self.flat_coverage = flat_coverage
+
+    @classmethod
+    def from_onnx(cls, path: str | Path, *, threads: int | None = None) -> DocumentLocator:
+        from luodi.runtime.onnx import OnnxSession
+
+        return cls(OnnxSession(path, threads=threads))
+
+    @classmethod
+    def from_store(cls, home: Path | None = None, *, threads: int | None = None) -> DocumentLocator:
+        """The locator trained into the model store (``ModelNotPulledError`` names the command when absent)."""
+        from luodi.locate.store import default_model_dir, verify_model_dir
+
+        folder = default_model_dir(home)
+        verify_model_dir(folder)
+        return cls.from_onnx(folder / "locator.onnx", threads=threads)
+
+    @property
+    def has_model(self) -> bool:
+        return self.session is not None
+
+    def maps(self, image: np.ndarray, *, base: np.ndarray | None = None) -> tuple[np.ndarray, float, float]:
+        """The document and kernel probability maps (2×h×w, thumbnail size) and the frame/map scales.
+        ``base``: the frame already shrunk, to work from."""
+        if self.session is None:
+            raise RuntimeError("this locator has no model")
+        thumb, sx, sy = _thumbnail(image, self.side, 32, base=base)
+        out = self.session.run({self.session.input_names[0]: normalise(thumb[None].astype(np.float32))})[0][0]
+        th, tw = thumb.shape[:2]
+        up = np.stack([cv2.resize(m, (tw, th), interpolation=cv2.INTER_LINEAR) for m in out])
+        return up, sx, sy
+
+    def locate(self, image: np.ndarray) -> Location:
+        h = image.shape[0]
+        # one pass over the full frame: both thumbnails come from this one
+        base, _, _ = _thumbnail(image, GEOMETRY_SIDE)
+        geometric = bright_on_dark(image, min_area=self.min_area, base=base)
+        if self.session is None:
+            docs = geometric
+            method = "geometry"
+        else:
+            docs = self._model_documents(image, base)
+            method = "model"
+            refined = []
+            for doc in docs:
+                match = max(geometric, key=lambda g: _quad_iou(g.quad, doc.quad), default=None)
+                if match is not None and _quad_iou(match.quad, doc.quad) >= 0.8:
+                    refined.append(match)
+                    method = "model+geometry"
+                else:
+                    refined.append(doc)
+            docs = refined
+        coverage = float(sum(d.area for d in docs))
+        flat = len(docs) == 1 and docs[0].area >= self.flat_coverage
+        docs = sorted(docs, key=lambda d: (float(d.quad[:, 1].min()) // (0.25 * h), float(d.quad[:, 0].min())))
+        return Location(tuple(docs), flat, min(coverage, 1.0), method)
+
+    def _model_documents(self, image: np.ndarray, base: np.ndarray) -> list[LocatedDocument]:
+        h, w = image.shape[:2]
+        maps, sx, sy = self.maps(image, base=base)
+        th, tw = maps.shape[1:]
+        mask = (maps[0] > self.thresh).astype(np.uint8)
+        kernel = (maps[1] > self.thresh).astype(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(kernel, connectivity=4)
+        seeds = [k for k in range(1, n) if stats[k, cv2.CC_STAT_AREA] >= 0.0005 * th * tw]
+        instances: list[np.ndarray] = []
+        if seeds:
+            # every document pixel joins its nearest kernel
+            background = np.where(np.isin(labels, seeds), 0, 1).astype(np.uint8)
+            _, nearest = cv2.distanceTransformWithLabels(background, cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_CCOMP)
+            for k in seeds:
+                ys, xs = np.nonzero(labels == k)
+                inst = (mask > 0) & (nearest == nearest[ys[0], xs[0]])
+                instances.append(inst.astype(np.uint8))
+        docs: list[LocatedDocument] = []
+        scale = np.array([sx, sy], np.float32)
+        for inst in instances:
+            contours, _ = cv2.findContours(inst, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            if not contours:
+                continue
+            contour = max(contours, key=cv2.contourArea).reshape(-1, 2)
+            area = cv2.contourArea(contour) / (th * tw)
+            if area < self.min_area:
+                continue
+            quad, _ = fit_quad(contour)
+            polygon = cv2.approxPolyDP(
+                contour.reshape(-1, 1, 2), 0.005 * cv2.arcLength(contour.reshape(-1, 1, 2), True), True
+            )
+            score = float(maps[0][inst > 0].mean())
+            frame_quad = quad * scale
+            docs.append(
+                LocatedDocument(
+                    frame_quad,
+                    polygon.reshape(-1, 2).astype(np.float32) * scale,
+                    score,
+                    "model",
+                    _touches_edge(frame_quad, h, w),
+                    float(area),
+                )
+            )
+        return docs

@@ -1,0 +1,123 @@
+"""The document locator around its model: quads from outlines, classical geometry, instances, flat pages."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from luodi.errors import ModelNotPulledError
+from luodi.locate import DocumentLocator, bright_on_dark, fit_quad, order_quad
+from luodi.locate.locator import normalise
+from luodi.runtime.fake import FakeSession
+
+
+def test_order_quad_is_clockwise_from_the_top_left() -> None:
+    quad = np.array([[100, 90], [10, 10], [10, 80], [120, 5]], np.float32)
+    assert order_quad(quad).tolist() == [[10, 10], [120, 5], [100, 90], [10, 80]]
+
+
+def test_fit_quad_finds_corners_and_falls_back_for_bent_outlines() -> None:
+    quad = np.array([[20, 30], [200, 10], [220, 150], [40, 170]], np.float32)
+    mask = np.zeros((200, 260), np.uint8)
+    cv2.fillPoly(mask, [quad.astype(np.int32)], 1)
+    contour = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0][0].reshape(-1, 2)
+    fitted, fit = fit_quad(contour)
+    assert np.abs(fitted - quad).max() <= 2.5 and fit > 0.97
+    # a banana: no four corners fit, the minimum-area rectangle is the answer and says it fits badly
+    t = np.linspace(0, np.pi, 40)
+    arc = np.concatenate([np.stack([100 + 80 * np.cos(t), 100 - 60 * np.sin(t)], 1),
+                          np.stack([100 + 66 * np.cos(t[::-1]), 100 - 46 * np.sin(t[::-1])], 1)])  # fmt: skip
+    _, bad = fit_quad(arc.astype(np.float32))
+    assert bad < 0.85
+
+
+def _label_on(
+    background: int, label: int, angle: float, size: tuple[int, int] = (600, 800)
+) -> tuple[np.ndarray, np.ndarray]:
+    """A label with text-like bars, turned by ``angle``, on a plain background."""
+    h, w = size
+    img = np.full((h, w, 3), background, np.uint8)
+    art = np.full((200, 140, 3), label, np.uint8)
+    for y in range(20, 180, 22):
+        art[y : y + 9, 12 : 12 + 60 + (y * 7) % 60] = 25
+    rot = cv2.getRotationMatrix2D((70, 100), angle, 1.0)
+    rot[:, 2] += [w / 2 - 70, h / 2 - 100]
+    cv2.warpAffine(art, rot, (w, h), dst=img, borderMode=cv2.BORDER_TRANSPARENT)
+    corners = cv2.transform(np.array([[[0, 0], [140, 0], [140, 200], [0, 200]]], np.float32), rot)[0]
+    return img, corners
+
+
+def test_bright_on_dark_finds_a_turned_label() -> None:
+    img, corners = _label_on(30, 245, 25.0)
+    (doc,) = bright_on_dark(img)
+    assert doc.method == "geometry" and not doc.cut_off
+    assert np.abs(doc.quad - order_quad(corners)).max() < 6
+    assert doc.area == pytest.approx(140 * 200 / (600 * 800), rel=0.1)
+
+
+def test_bright_on_dark_ignores_glare_and_low_contrast() -> None:
+    glare = np.full((600, 800, 3), 30, np.uint8)
+    cv2.ellipse(glare, (400, 300), (120, 80), 10, 0, 360, (250, 250, 250), -1)  # bright, no text, not a quad
+    cv2.rectangle(glare, (50, 50), (200, 250), (250, 250, 250), -1)  # a blank white card: no text
+    assert bright_on_dark(glare) == []
+    white_on_white, _ = _label_on(225, 245, 10.0)
+    assert bright_on_dark(white_on_white) == []  # the model's case, not geometry's
+
+
+class _Maps:
+    """A fake locator model: it returns the maps it was given (at the thumbnail size it is fed)."""
+
+    def __init__(self, mask: np.ndarray, kernel: np.ndarray) -> None:
+        self.maps = np.stack([mask, kernel]).astype(np.float32)
+
+    def session(self) -> FakeSession:
+        def fn(x: np.ndarray) -> np.ndarray:
+            h, w = x.shape[2] // 4, x.shape[3] // 4
+            out = np.stack([cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR) for m in self.maps])
+            return out[None]
+
+        return FakeSession(fn)
+
+
+def test_touching_labels_are_split_by_their_kernels() -> None:
+    h, w = 448, 640
+    mask = np.zeros((h, w), np.float32)
+    kernel = np.zeros((h, w), np.float32)
+    # two labels side by side whose masks touch; each has its own kernel
+    for x0, x1 in ((100, 320), (320, 540)):
+        mask[80:380, x0:x1] = 1
+        kernel[150:310, x0 + 50 : x1 - 50] = 1
+    locator = DocumentLocator(_Maps(mask, kernel).session())
+    image = np.full((h * 4, w * 4, 3), 40, np.uint8)  # a big dark frame: geometry finds nothing
+    found = locator.locate(image)
+    assert not found.flat and found.method == "model" and len(found.documents) == 2
+    lefts = sorted(float(d.quad[:, 0].min()) for d in found.documents)
+    assert lefts[0] == pytest.approx(400, abs=24) and lefts[1] == pytest.approx(1280, abs=40)
+    for d in found.documents:
+        assert d.area == pytest.approx(220 * 300 / (h * w), rel=0.15) and not d.cut_off
+
+
+def test_one_document_filling_the_frame_is_flat_and_nothing_is_nothing() -> None:
+    h, w = 448, 320
+    full = np.ones((h, w), np.float32)
+    found = DocumentLocator(_Maps(full, full * 0 + np.pad(np.ones((h - 80, w - 80)), 40)).session()).locate(
+        np.full((h, w, 3), 200, np.uint8)
+    )
+    assert found.flat and len(found.documents) == 1 and found.documents[0].cut_off
+    empty = np.zeros((h, w), np.float32)
+    nothing = DocumentLocator(_Maps(empty, empty).session()).locate(np.full((h, w, 3), 40, np.uint8))
+    assert nothing.documents == () and not nothing.flat
+
+
+def test_no_model_means_geometry_alone_and_the_store_names_the_command(tmp_path) -> None:
+    img, _ = _label_on(30, 245, -60.0)
+    found = DocumentLocator(None).locate(img)
+    assert found.method == "geometry" and len(found.documents) == 1
+    with pytest.raises(ModelNotPulledError, match=r"luodi\.locate\.train"):
+        DocumentLocator.from_store(tmp_path)
+
+
+def test_normalise_matches_training() -> None:
+    x = normalise(np.array([[[[0, 127.5, 255]]]], np.float32))
+    assert x.shape == (1, 3, 1, 1) and np.allclose(x.ravel(), [-1, 0, 1])

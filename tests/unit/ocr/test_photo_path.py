@@ -1,0 +1,163 @@
+"""Photos through the engine with fake models: documents found, turned upright, read, mapped back."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from luodi.locate import DocumentLocator
+from luodi.ocr.options import OCROptions
+from luodi.ocr.pipeline import OCR
+from luodi.ocr.straighten import apply
+from luodi.runtime.fake import FakeSession
+
+CHARS = ["<blank>", *"abcdefghijk"]
+PHOTO = OCROptions(locate_min_pixels=0)
+BARS = [(20, 30, 250), (20, 75, 190), (20, 120, 230), (20, 165, 140), (20, 210, 260)]  # x, y, length
+
+
+def _engine() -> OCR:
+    return OCR.from_sessions(
+        det=FakeSession.det(),
+        cls_session=FakeSession.cls_(),
+        rec=FakeSession.rec(num_classes=len(CHARS)),
+        characters=CHARS,
+        model_name="fake",
+        locator=DocumentLocator(None),
+    )
+
+
+def _art() -> np.ndarray:
+    """Paper with bars of text; each bar's lower half is darker, so the fake classifier calls an
+    upright bar upright and a turned one upside down."""
+    art = np.full((260, 300, 3), 245, np.uint8)
+    for x, y, length in BARS:
+        art[y : y + 8, x : x + length] = 90
+        art[y + 8 : y + 16, x : x + length] = 10
+    return art
+
+
+def _photo(
+    angle: float, centres: list[tuple[float, float]] | None = None, size: tuple[int, int] = (900, 1200)
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Dark frame with the art pasted at each centre, turned ``angle`` degrees counter-clockwise;
+    the 2×3 placement matrices."""
+    h, w = size
+    img = np.full((h, w, 3), 40, np.uint8)
+    art = _art()
+    placed = []
+    for cx, cy in centres or [(w / 2, h / 2)]:
+        m = cv2.getRotationMatrix2D((150, 130), angle, 1.0)
+        m[:, 2] += [cx - 150, cy - 130]
+        cv2.warpAffine(art, m, (w, h), dst=img, borderMode=cv2.BORDER_TRANSPARENT)
+        placed.append(m)
+    return img, placed
+
+
+@pytest.mark.parametrize("angle", [0.0, 90.0, 180.0, 270.0, 33.0, 200.0])
+def test_a_turned_label_is_read_upright_and_mapped_back(angle: float) -> None:
+    img, (m,) = _photo(angle)
+    (page,) = _engine().run_pages([img], PHOTO).pages
+    assert page.located and page.flags == () and len(page.documents) == 1
+    (doc,) = page.documents
+    assert doc.method == "geometry" and not doc.cut_off
+    assert len(doc.lines) == len(BARS) and len(page.lines) == len(BARS)
+    assert doc.line_ids == tuple(range(len(BARS)))
+    # straightened: horizontal lines, read top to bottom in the art's order
+    for line, (_, _, length) in zip(doc.lines, BARS, strict=True):
+        (x0, y0), (x1, y1), _, _ = line.box
+        assert abs(y1 - y0) < 4 and x1 - x0 > 0.8 * length * doc.width / 300
+    ys = [line.box[0][1] for line in doc.lines]
+    assert ys == sorted(ys)
+    # mapped back: each page box sits on its bar where it was pasted in the frame
+    m3 = np.vstack([m, [0, 0, 1]])
+    for line, (x, y, length) in zip(page.lines, BARS, strict=True):
+        centre = np.asarray(line.box).mean(0)
+        expected = apply(m3, np.array([[x + length / 2, y + 8]]))[0]
+        assert np.hypot(*(centre - expected)) < 12
+    assert (doc.rotation - angle + 180) % 360 - 180 == pytest.approx(0, abs=3)
+    # the document's own transform takes its corners to its quad
+    assert np.allclose(doc.to_page([(0, 0), (doc.width, 0)]), [doc.quad[0], doc.quad[1]], atol=25)
+
+
+def test_several_labels_each_read_on_their_own_and_capped() -> None:
+    img, _ = _photo(15.0, [(250, 250), (850, 300), (500, 700)], size=(950, 1200))
+    engine = _engine()
+    (page,) = engine.run_pages([img], PHOTO).pages
+    assert len(page.documents) == 3 and len(page.lines) == 3 * len(BARS)
+    for doc in page.documents:
+        assert [page.lines[i].text for i in doc.line_ids] == [line.text for line in doc.lines]
+    # top to bottom, then left to right
+    tops = [min(p[1] for p in doc.quad) for doc in page.documents]
+    assert tops[-1] == max(tops)
+    (capped,) = engine.run_pages([img], PHOTO.replace(max_documents=2)).pages
+    assert len(capped.documents) == 2 and capped.flags == ("too_many_documents",)
+
+
+def test_a_label_cut_off_by_the_frame_flags_its_edge_lines() -> None:
+    img, _ = _photo(0.0, [(1130, 450)])
+    (page,) = _engine().run_pages([img], PHOTO).pages
+    (doc,) = page.documents
+    assert doc.cut_off
+    cut = [line for line in page.lines if line.cut_off]
+    assert cut and all(max(p[0] for p in line.box) >= 1190 for line in cut)
+    assert [line.cut_off for line in doc.lines] == [line.cut_off for line in page.lines]
+    assert any(x.get("cut_off") for x in page.to_dict()["lines"])
+
+
+def test_no_label_is_an_empty_flagged_page() -> None:
+    img = np.full((900, 1200, 3), 40, np.uint8)
+    cv2.circle(img, (600, 450), 200, (70, 70, 70), -1)
+    (page,) = _engine().run_pages([img], PHOTO).pages
+    assert page.located and page.lines == () and page.documents == () and page.flags == ("no_document",)
+    d = page.to_dict()
+    assert d["located"] is True and d["documents"] == [] and d["flags"] == ["no_document"]
+
+
+def test_scans_and_no_locate_read_the_page_whole() -> None:
+    img, _ = _photo(90.0)
+    engine = _engine()
+    for opts in (OCROptions(), PHOTO.replace(locate=False)):  # under the pixel floor / turned off
+        (page,) = engine.run_pages([img], opts).pages
+        assert not page.located and page.documents == () and page.lines
+    # a page that is one sheet filling the frame (a scan) is read whole too
+    (flat,) = engine.run_pages([np.ascontiguousarray(_art())], PHOTO).pages
+    assert not flat.located and len(flat.lines) == len(BARS)
+
+
+def test_json_of_a_photo_page() -> None:
+    img, _ = _photo(90.0)
+    doc = _engine().run_pages([img], PHOTO, source="parcel.jpg")
+    d = doc.to_dict()
+    (page,) = d["pages"]
+    assert set(page) == {"index", "width", "height", "lines", "located", "documents", "flags"}
+    (entry,) = page["documents"]
+    assert set(entry) == {
+        "index", "quad", "polygon", "width", "height", "rotation", "score", "method", "cut_off",
+        "transform", "line_ids", "lines",
+    }  # fmt: skip
+    assert len(entry["transform"]) == 9 and len(entry["quad"]) == 4 and entry["line_ids"] == list(range(len(BARS)))
+    assert d["timings_ms"]["locate"] > 0
+    parts = doc.parts()
+    assert len(parts) == 1 and parts[0].page == 0 and parts[0].located is doc.pages[0].documents[0]
+    assert parts[0].document.pages[0].lines == doc.pages[0].documents[0].lines
+
+
+def test_ocr_json_follows_the_published_schema() -> None:
+    import json
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads(files("luodi.ocr").joinpath("schemas/ocr.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    engine = _engine()
+    img, _ = _photo(0.0, [(1130, 450), (400, 400)])
+    empty = np.full((900, 1200, 3), 40, np.uint8)
+    for page, opts in ((img, PHOTO), (empty, PHOTO), (img, OCROptions()), (_art(), PHOTO)):
+        jsonschema.validate(engine.run_pages([np.ascontiguousarray(page)], opts, source="x.jpg").to_dict(), schema)
+    bad = engine.run_pages([img], PHOTO).to_dict()
+    bad["pages"][0]["documents"][0]["method"] = "magic"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
