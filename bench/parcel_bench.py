@@ -352,10 +352,7 @@ def bad_input(pipeline: Any, ner: str | None) -> dict[str, Any]:
         res = pipeline.run(task, scene.jpeg_bytes()).result.to_dict()
         docs = res.get("documents", [])
         flagged = [
-            name
-            for d in docs
-            for name, f in d["fields"].items()
-            if any("frame" in r for r in f.get("reasons", []))
+            name for d in docs for name, f in d["fields"].items() if any("frame" in r for r in f.get("reasons", []))
         ]
         right = 0
         if docs and scene.labels:
@@ -383,7 +380,9 @@ def bad_input(pipeline: Any, ner: str | None) -> dict[str, Any]:
     except LuodiError as exc:
         out["100mp"] = f"{type(exc).__name__}: {exc.message}"
     # 30 parcels in one frame
-    many = ParcelOptions(families=("dev",), labels=(30, 30), megapixels=(12.0, 12.0), seed=10, source="dev", ner_file=ner)
+    many = ParcelOptions(
+        families=("dev",), labels=(30, 30), megapixels=(12.0, 12.0), seed=10, source="dev", ner_file=ner
+    )
     scene = render_scene(0, many)
     t0 = time.perf_counter()
     res = pipeline.run(pipeline.processor("ocr"), scene.jpeg_bytes()).result
@@ -410,12 +409,16 @@ def _markdown(report: dict[str, Any], command: str) -> str:
     for r in report["accuracy"]:
         lines.append(
             f"| {r['families']} | {r['frames']} | {r['labels_inside']} ({r['labels_cut_off']}) | {r['recall']:.3f} | "
-            f"{r['false_documents']}/{r['documents_found']} ({r['false_rate']:.3f}) | {r['photo_field_accuracy']:.3f} | "
-            f"{r['flat_field_accuracy']:.3f} | **{r['ratio']:.3f}** | "
+            f"{r['false_documents']}/{r['documents_found']} ({r['false_rate']:.3f}) | "
+            f"{r['photo_field_accuracy']:.3f} | {r['flat_field_accuracy']:.3f} | **{r['ratio']:.3f}** | "
             f"{r['geometry_only']['recall']:.3f} / {r['geometry_only']['false_rate']:.3f} | "
             f"{r['seconds_per_frame_median']} (load {r['load_average']}) |"
         )
-    lines += ["", f"Targets: ratio ≥ {TARGET_RATIO}, recall ≥ {TARGET_RECALL}, false ≤ {TARGET_FALSE} (holdout families).", ""]
+    lines += [
+        "",
+        f"Targets: ratio ≥ {TARGET_RATIO}, recall ≥ {TARGET_RECALL}, false ≤ {TARGET_FALSE} (holdout families).",
+        "",
+    ]
     for r in report["accuracy"]:
         lines.append(f"Per field, {r['families']} (photo / flat):")
         lines.append("")
@@ -438,7 +441,15 @@ def _markdown(report: dict[str, Any], command: str) -> str:
         f"interleaved: {f['locate_on_s']} s vs {f['locate_off_s']} s per round, ratio **{f['ratio']}**; "
         f"pages read as photos by mistake: {f['located_by_mistake']}."
     )
-    lines += ["", "## Bad input", "", "```json", json.dumps(report["bad_input"], ensure_ascii=False, indent=1), "```", ""]
+    lines += [
+        "",
+        "## Bad input",
+        "",
+        "```json",
+        json.dumps(report["bad_input"], ensure_ascii=False, indent=1),
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -463,7 +474,9 @@ def main(argv: list[str] | None = None) -> int:
         report: dict[str, Any] = {
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load at start {_load()}",
             "parties": parties,
-            "locator": "model" if pipeline.ocr.locator is not None and pipeline.ocr.locator.has_model else "geometry only",
+            "locator": "model"
+            if pipeline.ocr.locator is not None and pipeline.ocr.locator.has_model
+            else "geometry only",
             "accuracy": [],
         }
         for fam in ("holdout", "dev"):
