@@ -191,6 +191,16 @@ def run_one(
         f.name: {"score": f.score, "needs_review": f.needs_review, "flagged": f.flagged} for f in fields
     }
     pred["__needs_review__"] = result.needs_review if result is not None else True
+    calibrated = extractors.get(schema + "+calibrated")
+    if calibrated is not None and crash is None:
+        cal = calibrated.extract_document(doc)
+        pred["__calibrated__"] = {
+            "values": {f.name: f.value for f in cal.fields if f.value is not None},
+            "review": {
+                f.name: {"score": f.score, "needs_review": f.needs_review, "flagged": f.flagged} for f in cal.fields
+            },
+            "needs_review": cal.needs_review,
+        }
     if crash is not None:
         pred["__crash__"] = crash
     timing = {"ocr_ms": float(doc.timings.total), "extract_ms": (t1 - t0) * 1000, "baseline_ms": (t2 - t1) * 1000}
@@ -259,6 +269,18 @@ def outcomes(docs: Sequence[dict[str, Any]], fields: Sequence[str] | None = None
                     bool(r.get("flagged", False)),
                     bool(r.get("needs_review", True)),
                 )
+            )
+    return out
+
+
+def calibrated_view(docs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The documents as the calibrated extractor decided them (same OCR)."""
+    out = []
+    for d in docs:
+        cal = d.get("calibrated")
+        if cal:
+            out.append(
+                {**d, "extractor": cal["values"], "review": cal["review"], "doc_needs_review": cal["needs_review"]}
             )
     return out
 
@@ -483,6 +505,15 @@ def render_stp(report: dict[str, Any]) -> list[str]:
                 f"{_f(st['accepted_precision'], 4)} | {st['invented_accepted']} | {_f(st['review_rate'])} | "
                 f"{st['documents_flagged']}/{st['documents']} | {target} |"
             )
+    for cond in ("clean", "hard"):
+        for grp in ("dev", "holdout"):
+            st = g.get(f"{cond}/{grp}", {}).get("stp_calibrated")
+            if st and st["documents"]:
+                lines.append(
+                    f"| {cond}, calibrated | {grp} | {st['documents']} | {st['fields_with_value']} | "
+                    f"{_f(st['auto_accept_rate'])} | {_f(st['accepted_precision'], 4)} | {st['invented_accepted']} | "
+                    f"{_f(st['review_rate'])} | {st['documents_flagged']}/{st['documents']} | (opt-in) |"
+                )
     for sch, st in report.get("real_stp", {}).items():
         lines.append(
             f"| real ({sch}) | – | {st['documents']} | {st['fields_with_value']} | {_f(st['auto_accept_rate'])} | "
@@ -592,6 +623,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return extractors[schema]
 
     extractor("waybill")
+    # the same extractor with the fitted calibration (bench/kie_calibrate.py), on the same OCR
+    extractors["waybill+calibrated"] = Extractor("waybill", ocr=ocr, calibration="builtin")
     docs: list[dict[str, Any]] = []
     sets = (
         ("clean", args.n_clean, args.seed, "clean", "full"),
@@ -610,9 +643,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             pred, base, timing, ocr_lines = run_one(folder / rec["image"], "waybill", extractors, ocr)
             crash = pred.pop("__crash__", None)
             review = pred.pop("__fields__", {})
+            calibrated = pred.pop("__calibrated__", None)
             doc = {
                 "set": cond,
                 "review": review,
+                "calibrated": calibrated,
                 "doc_needs_review": pred.pop("__needs_review__", None),
                 "crash": crash,
                 "image": f"{cond}/{rec['image']}",
@@ -652,6 +687,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "extractor_contact": score(sel, "extractor", CONTACT_FIELDS),
                 "baseline_contact": score(sel, "baseline", CONTACT_FIELDS),
                 "stp": stp(sel, ALL_FIELDS),
+                "stp_calibrated": stp(calibrated_view(sel), ALL_FIELDS),
             }
         for layout in LAYOUTS:
             sel = [d for d in docs if d["set"] == cond and d["layout"] == layout]
@@ -699,6 +735,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         pred, base, t, _ = run_one(Path(rec["path"]), schema, extractors, ocr)
         pred.pop("__crash__", None)
         review = pred.pop("__fields__", {})
+        pred.pop("__calibrated__", None)
         doc_review = pred.pop("__needs_review__", None)
         # every labelled key counts, null ones too: a value where the slip has none is an error
         scored = list(rec["fields"])

@@ -10,7 +10,7 @@ length. A logistic model per field type (:class:`Calibration`) turns them into a
 
 The parameters are fitted by ``bench/kie_calibrate.py`` on synthetic calibration pages whose seeds
 and party data are kept apart from every evaluation set, and stored as a small JSON file per schema
-beside this module (``calibration/<schema>.json``): coefficients, not network weights. Without a
+beside this module (``calibrations/<schema>.json``): coefficients, not network weights. Without a
 file (a user schema) the heuristic score is used as it is.
 """
 
@@ -52,6 +52,7 @@ FEATURES = (
     "divisions_known",
     "surname",
     "length",
+    "page_ocr",
     *(f"where_{w}" for w in WHERE),
 )
 
@@ -95,6 +96,7 @@ def field_features(
     copies: int,
     divisions_known: int = 0,
     surname: bool = False,
+    page_ocr: float = 1.0,
 ) -> dict[str, float]:
     chars = char_scores(run)
     scores = [s for _, s in chars] or [heuristic]
@@ -111,6 +113,7 @@ def field_features(
         "divisions_known": float(divisions_known),
         "surname": float(surname),
         "length": float(min(len(value), 40)) / 40.0,
+        "page_ocr": page_ocr,
     }
     out |= {f"where_{w}": float(w == where) for w in WHERE}
     return out
@@ -132,14 +135,26 @@ class _Model:
 
 
 class Calibration:
-    """Logistic models per field-type group; immutable. ``threshold`` is the review threshold the
-    fitting chose (the lowest at which the calibration pages' accepted fields were right often
-    enough); the schema's or the caller's threshold still applies."""
+    """Logistic models per field-type group; immutable. ``thresholds`` are the review thresholds
+    the fitting chose per group (the lowest at which the calibration pages' accepted fields were
+    right often enough); they apply unless the caller gives a threshold of its own."""
 
-    def __init__(self, models: Mapping[str, _Model], *, threshold: float | None, meta: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        models: Mapping[str, _Model],
+        *,
+        threshold: float | None,
+        meta: Mapping[str, Any],
+        thresholds: Mapping[str, float] | None = None,
+    ) -> None:
         self._models = dict(models)
         self.threshold = threshold
+        self.thresholds = dict(thresholds or {})
         self.meta = dict(meta)
+
+    def threshold_for(self, field_type: str, default: float) -> float:
+        """The review threshold the fitting chose for this type's group (``default`` if none)."""
+        return self.thresholds.get(group_of(field_type), default)
 
     def probability(self, field_type: str, features: Mapping[str, float]) -> float | None:
         model = self._models.get(group_of(field_type))
@@ -158,7 +173,8 @@ class Calibration:
         for g, m in models.items():
             if not len(m.coef) == len(m.mean) == len(m.scale) == len(FEATURES):
                 raise ConfigError(f"{origin}: model {g!r} has the wrong number of coefficients")
-        return cls(models, threshold=data.get("threshold"), meta=data.get("meta", {}))
+        thresholds = {str(k): float(v) for k, v in (data.get("thresholds") or {}).items()}
+        return cls(models, threshold=data.get("threshold"), meta=data.get("meta", {}), thresholds=thresholds)
 
     @classmethod
     def load(cls, path: str | Path) -> Calibration:
@@ -172,7 +188,7 @@ class Calibration:
     @classmethod
     def builtin(cls, schema: str) -> Calibration | None:
         """The calibration shipped for a built-in schema, or None."""
-        ref = resources.files("luodi.kie").joinpath("calibration", f"{schema}.json")
+        ref = resources.files("luodi.kie").joinpath("calibrations", f"{schema}.json")
         if not ref.is_file():
             return None
         return cls.from_dict(json.loads(ref.read_text(encoding="utf-8")), origin=f"<builtin {schema}.json>")

@@ -48,6 +48,9 @@ class Pool:
     label_hits: int = 0
     # Carrier codes a product name printed on the page may stand for (标准快递: several).
     product_codes: set[str] = field(default_factory=set)
+    # How well the OCR read the page as a whole (median line confidence): a photographed, folded
+    # page misleads the layout too, not only the characters.
+    page_ocr: float = 1.0
 
     def add(self, cand: Candidate) -> None:
         self.by_field.setdefault(cand.field, []).append(cand)

@@ -19,7 +19,7 @@ from luodi.kie.calibration import Calibration, char_scores, field_features, is_r
 from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.formtext import FormText
-from luodi.kie.layout import run_box, run_score, run_text, sub_run
+from luodi.kie.layout import Run, run_box, run_score, run_text, sub_run
 from luodi.kie.normalize import compact, to_simplified
 from luodi.kie.parties import PartyParse, PartyParser, Span, split_address
 from luodi.kie.result import Extraction, FieldResult
@@ -56,6 +56,14 @@ class Decider:
     parse: PartyParser
     form_text: FormText
     calibration: Calibration | None = None
+    # Whether review_threshold was given by the caller: it then applies to every field; otherwise
+    # a calibrated field uses the threshold the calibration chose for its type.
+    threshold_given: bool = False
+
+    def threshold(self, field_type: str) -> float:
+        if self.calibration is None or self.threshold_given:
+            return self.review_threshold
+        return self.calibration.threshold_for(field_type, self.review_threshold)
 
     def __call__(self, pool: Pool, *, source: str | None, pages: int) -> Extraction:
         decided: dict[str, FieldResult] = {}
@@ -67,7 +75,7 @@ class Decider:
             spec = specs[name]
             if spec.type in ("address_part", "carrier_code"):
                 continue
-            decided[name] = self.field(name, spec, pool.by_field.get(name, []), carrier)
+            decided[name] = self.field(name, spec, pool.by_field.get(name, []), carrier, page_ocr=pool.page_ocr)
             if spec.type == "carrier" and decided[name].found and carrier is None:
                 carrier = decided[name].value
         self._carrier_from_number(decided, pool)
@@ -160,8 +168,11 @@ class Decider:
                 ck = Checked(fixed, ck.ok, ck.reason)
         return c, ck
 
-    def field(self, name: str, spec: FieldSpec, cands: list[Candidate], carrier: Any) -> FieldResult:
+    def field(
+        self, name: str, spec: FieldSpec, cands: list[Candidate], carrier: Any, *, page_ocr: float = 1.0
+    ) -> FieldResult:
         """One field's value from its candidates (see the module docstring)."""
+        threshold = self.threshold(spec.type)
         cands, printed = self._without_form_text(spec, cands)
         if not cands:
             why: tuple[str, ...] = ("not found",) if spec.required else ()
@@ -205,13 +216,15 @@ class Decider:
         if any(piece.tline.against_page for piece in cand.run):
             unsure.append("read in another direction than the rest of the page")
         reasons += unsure
-        score, evidence = self._calibrated(spec, score, cand, ck, copies=len({id(c.run) for c, _ in top}))
+        score, evidence = self._calibrated(
+            spec, score, cand, ck, copies=len({id(c.run) for c, _ in top}), page_ocr=page_ocr
+        )
         flagged = (
             not ck.ok or bool(rivals) or bool(alternatives) or bool(unsure) or any("position" in r for r in reasons)
         )
-        review = score < self.review_threshold or flagged
-        if score < self.review_threshold and not any(r.startswith("low confidence") for r in reasons):
-            reasons.append(f"low confidence {score:.2f} < {self.review_threshold:.2f}")
+        review = score < threshold or flagged
+        if score < threshold and not any(r.startswith("low confidence") for r in reasons):
+            reasons.append(f"low confidence {score:.2f} < {threshold:.2f}")
         page = cand.run[0].tline.page if cand.run else 0
         return FieldResult(
             name,
@@ -228,7 +241,7 @@ class Decider:
         )
 
     def _calibrated(
-        self, spec: FieldSpec, heuristic: float, cand: Candidate, ck: Checked, *, copies: int
+        self, spec: FieldSpec, heuristic: float, cand: Candidate, ck: Checked, *, copies: int, page_ocr: float
     ) -> tuple[float, tuple[tuple[str, float], ...]]:
         """The probability that the value is right (:mod:`luodi.kie.calibration`), or the
         heuristic score where no calibration covers the field; and the evidence it came from."""
@@ -243,6 +256,7 @@ class Decider:
             copies=copies,
             divisions_known=known,
             surname=spec.type == "name" and has_surname(value),
+            page_ocr=page_ocr,
         )
         p = self.calibration.probability(spec.type, feats) if self.calibration is not None else None
         return (heuristic if p is None else p), tuple(feats.items())
@@ -311,9 +325,10 @@ class Decider:
                 decided[name] = FieldResult(name, needs_review=False)
                 continue
             part_run = sub_run(run, span.start, span.end) if run else ()
-            score = addr.score * span.score
-            low = score < self.review_threshold
-            reasons = (f"low confidence {score:.2f} < {self.review_threshold:.2f}",) if low else ()
+            score, evidence = self._part_score(addr, span, part_run, cand)
+            bar = self.threshold("address_part")
+            low = score < bar
+            reasons = (f"low confidence {score:.2f} < {bar:.2f}",) if low else ()
             if addr.flagged:
                 reasons = (*reasons, f"the address ({spec.source}) needs review")
             decided[name] = FieldResult(
@@ -326,7 +341,27 @@ class Decider:
                 low or addr.flagged,
                 reasons,
                 flagged=addr.flagged,
+                evidence=evidence,
             )
+
+    def _part_score(
+        self, addr: FieldResult, span: Span, run: Run, cand: Candidate | None
+    ) -> tuple[float, tuple[tuple[str, float], ...]]:
+        """An address part's score: the address's times the split's, or calibrated."""
+        heuristic = addr.score * span.score
+        copies = dict(addr.evidence).get("copies", 1.0)
+        feats = field_features(
+            heuristic=heuristic,
+            run=run,
+            value=span.value,
+            where=cand.where if cand is not None else "inline",
+            valid=not addr.flagged,
+            copies=int(copies),
+            divisions_known=self.divisions.known(str(addr.value)) if self.divisions else 0,
+            page_ocr=dict(addr.evidence).get("page_ocr", 1.0),
+        )
+        p = self.calibration.probability("address_part", feats) if self.calibration is not None else None
+        return (heuristic if p is None else p), tuple(feats.items())
 
     def _cross_checks(self, decided: dict[str, FieldResult]) -> None:
         for spec in self.schema.checks:

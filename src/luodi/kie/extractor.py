@@ -53,8 +53,9 @@ class Extractor:
     :class:`~luodi.kie.parties.ModelContactParser` over the store's contact model, rules where it is
     not installed); ``gazetteer`` is the division table (default: the installed package's, none
     when it is missing). ``calibration`` turns the decision's evidence into the probability that a
-    value is right (default: the one fitted for a built-in schema, if any; None: the heuristic
-    score).
+    value is right: ``"builtin"`` for the one fitted for a built-in schema (waybill), or a
+    :class:`~luodi.kie.calibration.Calibration`; None (the default, see docs/kie.md for why) keeps
+    the heuristic score.
     """
 
     def __init__(
@@ -69,12 +70,13 @@ class Extractor:
         review_threshold: float | None = None,
         contact_parser: PartyParser | None = None,
         gazetteer: Gazetteer | None = None,
-        calibration: Calibration | Literal["builtin"] | None = "builtin",
+        calibration: Calibration | Literal["builtin"] | None = None,
     ) -> None:
         self.schema: Schema = load_schema(schema)
         if review_threshold is not None and not 0.0 <= review_threshold <= 1.0:
             raise InputError(f"review_threshold must be within 0..1, got {review_threshold}")
         self.review_threshold = self.schema.review_threshold if review_threshold is None else review_threshold
+        self._threshold_given = review_threshold is not None
         self._tables = SchemaTables.of(self.schema)
         self._form_text = FormText(self.schema)
         if gazetteer is None:
@@ -141,7 +143,15 @@ class Extractor:
         parse = MemoParser(self.contact_parser)
         return (
             Reading(self._tables, parse),
-            Decider(self.schema, self.review_threshold, self._divisions, parse, self._form_text, self.calibration),
+            Decider(
+                self.schema,
+                self.review_threshold,
+                self._divisions,
+                parse,
+                self._form_text,
+                self.calibration,
+                threshold_given=self._threshold_given,
+            ),
         )
 
 

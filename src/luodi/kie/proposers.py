@@ -111,6 +111,9 @@ def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     """Every proposer over one page, in order (later ones fill what earlier ones left empty)."""
     hits = list(layout.all_hits())
     pool.label_hits += len(hits)
+    scores = sorted(float(t.line.score) for t in layout.lines)
+    if scores:
+        pool.page_ocr = min(pool.page_ocr, scores[len(scores) // 2])
     tables = rd.tables
     markers = [h for h in hits if h.kind in ("header", "tag") or (h.kind == "field" and tables.is_name_label(h))]
     regions = vertical_tags(rd, layout, hits)
@@ -127,7 +130,7 @@ def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
         if hit.kind == "field":
             for name in hit.entry.targets:
                 spec = rd.schema.fields[name]
-                if spec.party is not None and spec.effective_role == "name":
+                if spec.party is not None and spec.type == "name":
                     party_block(rd, hit, layout, pool, party=spec.party, tier=TIER_LABEL, name_field=name)
                 else:
                     label_value(rd, hit, layout, pool, name=name, spec=spec, tier=TIER_LABEL)
@@ -176,25 +179,33 @@ def party_of_generic(hit: Hit, markers: Sequence[Hit], regions: Sequence[_Region
     above (or left of) it."""
     t = hit.tline
     x = t.x_of(hit.start)
-    for region in regions:
-        rt = region.tag.tline
-        slack = 0.3 * rt.h
-        if rt.page == t.page and t.x0 >= rt.x1 - slack and rt.y0 - slack <= t.yc <= rt.y1 + slack:
-            return region.party
+    # The nearest tag to the left: two party blocks side by side each have their own.
+    tags_left = [
+        r
+        for r in regions
+        if r.tag.tline.page == t.page
+        and t.x0 >= r.tag.tline.x1 - 0.3 * r.tag.tline.h
+        and r.tag.tline.y0 - 0.3 * r.tag.tline.h <= t.yc <= r.tag.tline.y1 + 0.3 * r.tag.tline.h
+    ]
+    if tags_left:
+        return max(tags_left, key=lambda r: r.tag.tline.x1).party
     before = [h for h in layout.hits_of(t) if h.end <= hit.start]
     if before and before[-1].party is not None:
         return before[-1].party
     best: tuple[float, str] | None = None
     for m in markers:
         mt = m.tline
-        if m.party is None or mt.page != t.page or mt.y0 > t.yc + 0.3 * t.h:
+        # A row header left of the label (付款人 spanning the 户名 / 账号 / 开户行 rows of a grid)
+        # may sit a little lower than the label; any other marker is above it.
+        beside = mt.x1 <= x + 0.5 * t.h and abs(mt.yc - t.yc) <= 2.5 * t.h
+        if m.party is None or mt.page != t.page or (mt.y0 > t.yc + 0.3 * t.h and not beside):
             continue
         if hit.entry.targets == ("name",) and m.kind == "field":
             continue  # a second name label under a party's name label is the other party
         mx0 = mt.x_of(m.start)
         if mx0 > x + 2 * t.h:
             continue  # a marker entirely to the right belongs to another column
-        dy = max(0.0, t.y0 - mt.y0)
+        dy = abs(t.y0 - mt.y0) if beside else max(0.0, t.y0 - mt.y0)
         dx = max(0.0, x - mt.x1)
         dist = dy + 0.5 * dx
         if best is None or dist < best[0]:
@@ -216,7 +227,7 @@ def generic_value(
     name = rd.tables.party_field(party, role)
     if name is None:
         return
-    if role == "name":
+    if role == "name" and rd.schema.fields[name].type == "name":
         party_block(
             rd, hit, layout, pool, party=party, tier=TIER_LABEL, name_field=name, quality=quality, reasons=reasons
         )
@@ -355,6 +366,12 @@ def _label_options(spec: FieldSpec, hit: Hit, layout: PageLayout) -> list[tuple[
     options.extend(
         ((Piece(o, 0, len(o.text)),), "below") for o in layout.below(hit) if near is None or o is not near[0]
     )
+    if near is not None and near[1] == "below" and not spec.is_multiline:
+        # The line below was nearer than the cell to the right, but a value with a shape may
+        # still be in that cell (金额 | 14,376.89元 over a 币种 row).
+        right = layout.right_of(hit) if layout.next_start(hit) == len(hit.tline.text) else None
+        if right is not None:
+            options.append(((Piece(right, 0, len(right.text)),), "right"))
     return options
 
 
@@ -623,6 +640,8 @@ def _unique_product(text: str) -> tuple[Carrier, int, int] | None:
 def _scan_pattern(name: str, spec: FieldSpec, layout: PageLayout, pool: Pool) -> None:
     patterns = spec.patterns or ((SCAN[spec.type],) if spec.type in SCAN else ())
     taken = _taken_by_others(name, pool)
+    for t in layout.lines:  # a label is not a value (开户银行 is no bank's name)
+        taken.setdefault(id(t), []).extend((h.start, h.end) for h in layout.hits_of(t))
     for t in layout.lines:
         run = (Piece(t, 0, len(t.text)),)
         text = fold(t.text)

@@ -23,10 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from luodi.errors import SchemaError, UnknownSchemaError
 from luodi.kie.validators import CHECKERS, FIELD_TYPES
 
-Role = Literal["name", "phone", "address"]
-Party = Literal["sender", "receiver"]
+# What a field is to its party: a waybill's sender has a name, phone and address; a bank receipt's
+# payer a name, an account and a bank.
+Role = Literal["name", "phone", "address", "account", "bank"]
+Party = str  # a party of the schema's `parties:` (sender, receiver; payer, payee)
 AddressPart = Literal["province", "city", "district", "detail"]
-_ROLE_OF_TYPE: dict[str, Role] = {"name": "name", "phone": "phone", "address": "address"}
+_ROLE_OF_TYPE: dict[str, Role] = {"name": "name", "phone": "phone", "address": "address", "account": "account"}
 
 
 class FieldSpec(BaseModel):
@@ -75,7 +77,9 @@ class FieldSpec(BaseModel):
         if self.type == "address_part" and (self.source is None or self.part is None):
             raise ValueError("an address_part field needs `source` (an address field) and `part`")
         if self.party is not None and self.effective_role is None and self.type != "address_part":
-            raise ValueError("a party field needs `role` (name, phone or address) unless its type implies one")
+            raise ValueError(
+                "a party field needs `role` (name, phone, address, account or bank) unless its type implies one"
+            )
         return self
 
     @property
@@ -130,6 +134,9 @@ class Schema(BaseModel):
         for name, spec in self.fields.items():
             if spec.source is not None and spec.source not in self.fields:
                 raise ValueError(f"field {name!r}: source {spec.source!r} is not a field of this schema")
+            if spec.party is not None and spec.party not in self.parties:
+                known = ", ".join(self.parties) or "none: add `parties:`"
+                raise ValueError(f"field {name!r}: party {spec.party!r} is not a party of this schema ({known})")
         for check in self.checks:
             for name in check.fields:
                 if name not in self.fields:
