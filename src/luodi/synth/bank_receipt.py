@@ -17,9 +17,9 @@ stamp over the text (电子回单专用章, 业务受理专用章, 转讫). Styl
 
 Labels (``fields``) hold only what the receipt prints: ``bank`` is the issuing bank of the header,
 never a party's 开户行; dates are ISO (2024-03-05), times HH:MM:SS, accounts digits as printed
-(masked ones keep their ``*``), ``amount`` a number and ``amount_in_words`` the capitals as printed.
-The parties' banks are in ``meta.extra_fields`` (payer_bank, payee_bank: the schema has no field for
-them), with the receipt number.
+(masked ones keep their ``*``), ``amount`` a number and ``amount_in_words`` the capitals as printed;
+``payer_bank`` / ``payee_bank`` are the parties' 开户行. The receipt's own number (回单编号, which
+the schema has no field for) is in ``meta.extra_fields``.
 """
 
 from __future__ import annotations
@@ -139,6 +139,8 @@ class Receipt:
             "payer_account": self.payer.digits,
             "payee_name": self.payee.name,
             "payee_account": self.payee.digits,
+            "payer_bank": self.payer.bank,
+            "payee_bank": self.payee.bank,
             "amount": float(self.amount),
             "amount_in_words": self.words,
             "purpose": self.purpose,
@@ -343,6 +345,7 @@ def abc_counter(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Ima
     cv.text(40, y + 10, f"经办：{int(rng.integers(1000, 9999))}    复核：    记账：", int(s * 0.8))
     cv.bottom = y + 10 + s
     fields = r.fields("bank", "date", "serial_number", "payer_name", "payer_account", "payee_name", "payee_account")
+    fields.update(r.fields("payer_bank", "payee_bank"))
     fields.update(r.fields("amount", "purpose"), amount_in_words=words)
     return cv.finish(margin=20), fields
 
@@ -385,7 +388,7 @@ def boc_handwritten(r: Receipt, style: Style, rng: np.random.Generator) -> tuple
 
 _FULL = (
     "bank", "date", "time", "serial_number", "payer_name", "payer_account", "payee_name", "payee_account",
-    "amount", "amount_in_words", "purpose",
+    "payer_bank", "payee_bank", "amount", "amount_in_words", "purpose",
 )  # fmt: skip
 _STAMPS = (("电子回单专用章", "业务专用"), ("业务受理专用章", "转讫"), ("转讫", ""), ("业务专用章", "受理"))
 
@@ -444,11 +447,8 @@ def render_bank_receipt(index: int, options: DocOptions | None = None) -> DocSam
             **({"hand_font": hand.name} if hand else {}),
             **{k: photo_meta[k] for k in ("paper", "background") if k in photo_meta},
         },
-        "extra_fields": {
-            "payer_bank": receipt.payer.bank,
-            "payee_bank": receipt.payee.bank,
-            "receipt_number": receipt.receipt_no,
-        },
+        # printed values the schema has no field for (only the e-receipts print their own number)
+        "extra_fields": {"receipt_number": receipt.receipt_no} if st.name in ("icbc_ebank", "ccb_business") else {},
         "degradations": applied,
     }
     return DocSample(

@@ -57,7 +57,7 @@ def test_receipt_prints_every_labelled_field(style: str, mini_ner: Path) -> None
         page = _page(sample)
         assert sample.schema == "bank_receipt" and sample.holdout == STYLES[style].holdout
         assert {"bank", "date", "serial_number", "payer_name", "payee_name", "amount", "amount_in_words"} <= set(f)
-        for name in ("bank", "serial_number", "payer_name", "payee_name", "amount_in_words", "purpose"):
+        for name in ("bank", "serial_number", "payer_name", "payee_name", "amount_in_words", "purpose", "payer_bank"):
             assert "".join(str(f[name]).split()) in page, (style, name, f[name])
         for name in ("payer_account", "payee_account"):
             assert re.fullmatch(r"[0-9*]{12,24}", f[name]) and f[name] in page
@@ -70,9 +70,9 @@ def test_receipt_prints_every_labelled_field(style: str, mini_ner: Path) -> None
         else:
             assert f"{f['amount']:,.2f}" in page
         assert parse_capital_amount(f["amount_in_words"]) == Decimal(str(f["amount"])).quantize(Decimal("0.01"))
-        # the issuing bank is the header's; the parties' own banks are distractors, kept in meta
-        extra = sample.meta["extra_fields"]
-        assert extra["payer_bank"] in page and extra["payee_bank"] in page
+        # the issuing bank is the header's, not a party's 开户行; the receipt's own number is in meta
+        assert f["payee_bank"] in page and f["bank"] not in (f["payer_bank"], f["payee_bank"])
+        assert all(v in page for v in sample.meta["extra_fields"].values())
 
 
 @pytest.mark.parametrize("layout", list(CARD_LAYOUTS))
