@@ -369,7 +369,7 @@ class Decider:
             if spec.check == "amount_words_match" and len(got) == 2:
                 _amount_words(decided, spec.fields, got[0], got[1])
             elif spec.check == "id_card_consistency":
-                _id_card(decided, got)
+                _id_card(decided, got, {n: self.schema.fields[n].type for n in spec.fields})
 
 
 def _amount_words(
@@ -386,11 +386,24 @@ def _amount_words(
             decided[n] = flag(decided[n], why)
 
 
-def _id_card(decided: dict[str, FieldResult], got: Sequence[FieldResult | None]) -> None:
+def _id_card(decided: dict[str, FieldResult], got: Sequence[FieldResult | None], types: dict[str, str]) -> None:
     number = got[0]
     if number is None or not number.found:
         return
     for other in got[1:]:
+        if other is not None and not other.found and number.found and not number.needs_review:
+            # The number's checksum holds: the sex and birth date it encodes are what the card
+            # prints where OCR missed them (the printed ones must agree with it).
+            kind = types.get(other.name)
+            spec_value = id_sex(str(number.value)) if kind == "sex" else None
+            if kind == "date":
+                spec_value = id_birth_date(str(number.value))
+            if spec_value is not None:
+                why = f"read from the ID number (the {other.name} on the card was not read)"
+                decided[other.name] = FieldResult(
+                    other.name, spec_value, None, number.score, None, number.page, False, (why,)
+                )
+            continue
         if other is None or not other.found:
             continue
         expect: str | None = None

@@ -48,8 +48,9 @@ from luodi.kie.layout import (
 )
 from luodi.kie.names import NAME_RUN, organisation, person_name, plausible_name, whole_name_box
 from luodi.kie.normalize import compact, fold
-from luodi.kie.parties import PartyParse, Span, split_address
+from luodi.kie.parties import PartyParse, Span, is_simple_name, split_address
 from luodi.kie.schema import FieldSpec
+from luodi.kie.surnames import has_surname
 from luodi.kie.validators import (
     AMOUNT_RE,
     CARRIER_BY_CODE,
@@ -144,6 +145,7 @@ def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
         elif hit.kind in {"tag", "header"}:
             party_block(rd, hit, layout, pool, party=hit.entry.targets[0], tier=TIER_BLOCK, quality=0.95)
     assign_by_position(rd, unassigned, layout, pool)
+    unlabelled_names(rd, layout, pool)
     orphan_blocks(rd, layout, pool)
     unlabelled_addresses(rd, layout, pool)
     page_scan(rd, layout, pool)
@@ -251,6 +253,28 @@ def assign_by_position(rd: Reading, unassigned: list[tuple[Hit, str]], layout: P
         for hit, party in zip(role_hits, free, strict=False):
             why = ("party decided from position only",)
             generic_value(rd, hit, layout, pool, role=role, party=party, quality=0.7, reasons=why)
+
+
+def unlabelled_names(rd: Reading, layout: PageLayout, pool: Pool) -> None:
+    """A name field of no party whose label OCR missed (姓名 printed faint on an ID card): a line
+    that is only a person's name (a known surname, two to four characters) above every label of
+    the page, the topmost one. Marked for review: the label would have said it."""
+    hits = list(layout.all_hits())
+    if not hits:
+        return
+    top = min(h.tline.y0 for h in hits)
+    for name, spec in rd.schema.fields.items():
+        if spec.type != "name" or spec.party is not None or pool.by_field.get(name):
+            continue
+        lines = [
+            t
+            for t in layout.lines
+            if t.yc < top and not layout.hits_of(t) and is_simple_name(compact(t.text)) and has_surname(compact(t.text))
+        ]
+        if lines:
+            t = min(lines, key=lambda o: o.y0)
+            why = ("name found without its label",)
+            pool.add(cand(name, (Piece(t, 0, len(t.text)),), TIER_BLOCK, 0.8, why, where="position"))
 
 
 def orphan_blocks(rd: Reading, layout: PageLayout, pool: Pool) -> None:

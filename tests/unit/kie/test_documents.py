@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from docfactory import extractor, make_doc
+from docfactory import extractor, make_doc, make_line
 
 from luodi.kie.validators import id_check_digit
 from luodi.ocr.result import Document, Line, Page
@@ -136,3 +136,66 @@ def test_id_card_back() -> None:
     doc = make_doc([("有效期限 2015.03.05-长期", 40, 250)])
     v = extractor("id_card").extract_document(doc).values()
     assert (v["valid_from"], v["valid_to"]) == ("2015-03-05", "长期")
+
+
+def test_id_card_without_the_name_and_sex_labels_read() -> None:
+    """OCR missed 姓名 and the 性别 line: the name is the lone name above the labels (for review),
+    the sex comes from the checksum-valid number."""
+    number = "11010519491231002" + id_check_digit("11010519491231002")
+    lines = [
+        ("袁湘奇", 196, 125),
+        ("民族汉", 253, 164),
+        ("出生", 148, 183),
+        ("1949年12月31日", 195, 189),
+        ("住址", 146, 214),
+        ("北京市朝阳区建国路88号", 192, 221),
+        ("公民身份号码", 137, 320),
+        (number, 300, 331),
+    ]
+    res = extractor("id_card").extract_document(make_doc(lines))
+    assert res.get("name") == "袁湘奇" and res["name"].needs_review
+    assert res.get("sex") == "女" and not res["sex"].needs_review
+
+
+def test_bank_receipt_party_sections_side_by_side() -> None:
+    """户名 / 账号 / 开户行 repeated under 付款人 and 收款人 row headers printed vertically; the
+    issuing bank from the header, never a party's 开户行."""
+    from luodi.ocr.result import Line as OcrLine
+
+    def vertical(text: str, x: float, y: float) -> OcrLine:
+        box = ((x + 38, y), (x + 38, y + 89), (x, y + 89), (x, y))
+        return OcrLine(
+            text, 0.99, box, tuple(0.99 for _ in text), tuple((i + 0.5) / len(text) for i in range(len(text)))
+        )
+
+    lines = [
+        make_line("中国工商银行网上银行电子回单", 374, 22),
+        make_line("户名", 89, 95),
+        make_line("余切轹", 193, 98),
+        make_line("户名", 605, 100),
+        make_line("北海诚锦文化传媒有限公司", 712, 106),
+        vertical("付款人", 44, 109),
+        make_line("账号", 89, 134),
+        make_line("6286148828741996", 197, 141),
+        vertical("收款人", 562, 114),
+        make_line("账号", 605, 138),
+        make_line("1755 0331 6481 9072 456", 710, 145),
+        make_line("开户银行", 93, 177),
+        make_line("招商银行泰安泰山支行", 197, 179),
+        make_line("开户银行", 607, 179),
+        make_line("平安银行北海合浦支行", 711, 182),
+        make_line("金额", 36, 221),
+        make_line("14,376.89元", 197, 217),
+        make_line("人民币壹万肆仟叁佰柒拾陆元捌角玖分", 197, 252),
+        make_line("币种", 36, 287),
+    ]
+    v = extractor("bank_receipt").extract_document(make_doc(lines, width=1000)).values()
+    assert v["bank"] == "中国工商银行"
+    assert (v["payer_name"], v["payer_account"], v["payer_bank"]) == (
+        "余切轹",
+        "6286148828741996",
+        "招商银行泰安泰山支行",
+    )
+    assert v["payee_name"] == "北海诚锦文化传媒有限公司" and v["payee_bank"] == "平安银行北海合浦支行"
+    assert v["payee_account"] == "1755033164819072456"
+    assert v["amount"] == 14376.89 and v["amount_in_words"] == "人民币壹万肆仟叁佰柒拾陆元捌角玖分"
