@@ -36,13 +36,11 @@ deps: $(STAMP)
 models: $(STAMP)
 	$(BIN)/luodi models pull $(MODELS)
 
-# The contact-parsing model (BiGRU-CRF) is trained here from the express-NER data in ../shared:
-# weights are never committed. Idempotent: skipped when the stored model matches data, config and code.
-SHARED ?= $(abspath ../shared)
+# The contact-parsing model (BiGRU-CRF) is trained here from the express-NER sets shipped in
+# src/luodi/data/express_ner (Apache-2.0): weights are never committed. Idempotent: skipped when the
+# stored model matches data, config and code.
 ner-model: $(STAMP)
-	@if [ -d "$(SHARED)/data/express_ner" ]; then \
-	  $(BIN)/python -m luodi.kie.ner.train --data $(SHARED)/data/express_ner; \
-	else echo "no $(SHARED)/data/express_ner: contact parsing will use rules only"; fi
+	$(BIN)/python -m luodi.kie.ner.train
 
 # The document locator (finds labels and sheets on photos) is trained here on scenes rendered by
 # `luodi synth parcel` with invented parties (nothing from ../shared): weights are never committed.

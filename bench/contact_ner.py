@@ -32,14 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = ".venv/bin/python bench/contact_ner.py"
-TRAIN_COMMAND = (
-    ".venv/bin/python -m luodi.kie.ner.train --data ../shared/data/express_ner --out $LUODI_HOME/models/express-ner"
-)
-
-
-def _shared() -> Path:
-    env = os.environ.get("LUODI_SHARED")
-    return Path(env) if env else ROOT.parent / "shared"
+TRAIN_COMMAND = ".venv/bin/python -m luodi.kie.ner.train --out $LUODI_HOME/models/express-ner"
 
 
 def _best_ms_per_text(fn: Any, n_texts: int, rounds: int = 5) -> float:
@@ -116,6 +109,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from luodi.config import get_settings
+    from luodi.data import EXPRESS_NER
     from luodi.kie.contact import ContactParser
     from luodi.kie.contact.evaluate import evaluate_records
     from luodi.kie.ner import read_bio
@@ -123,7 +117,7 @@ def main() -> int:
     from luodi.kie.ner.model import load_ner_model
     from luodi.kie.ner.store import default_model_dir
 
-    data = _shared() / "data" / "express_ner"
+    data = EXPRESS_NER
     model_dir = default_model_dir()
     t0 = time.perf_counter()
     manifest = None if args.no_train else tr.train(data, model_dir)  # no-op when up to date

@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from luodi.data import EXPRESS_NER
 from luodi.eval.datasets import RecSample, read_det_labels, read_rec_labels, write_rec_labels
 from luodi.synth.lines import generate_lines, generate_pages
 from luodi.synth.text import extract_lines, read_express_ner
@@ -89,7 +90,7 @@ def make_line_set(name: str, parts: list[tuple[str, str, int, int]], texts: list
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "eval")
-    ap.add_argument("--ner", type=Path, default=SHARED / "express_ner" / "dev.txt", help="express NER dev split")
+    ap.add_argument("--ner", type=Path, default=EXPRESS_NER / "dev.txt", help="express NER dev split")
     ap.add_argument("--photos", type=Path, default=SHARED / "doc_samples", help="shared doc_samples folder")
     ap.add_argument("--only", nargs="*", default=None, help="only these sets (default: all)")
     args = ap.parse_args(argv)

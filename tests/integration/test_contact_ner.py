@@ -1,4 +1,4 @@
-"""The trained express-NER model end to end: DESIGN.md's example, made-up texts, dev-set F1, CLI."""
+"""The trained express-NER model end to end: the architecture document's example, made-up texts, dev-set F1, CLI."""
 
 from __future__ import annotations
 
@@ -26,8 +26,10 @@ def parser() -> ContactParser:
 
 
 @pytest.fixture(scope="module")
-def dev_file(shared_dir: Path) -> Path:
-    return shared_dir / "data" / "express_ner" / "dev.txt"
+def dev_file() -> Path:
+    from luodi.data import EXPRESS_NER
+
+    return EXPRESS_NER / "dev.txt"
 
 
 def test_design_example(parser: ContactParser) -> None:

@@ -25,8 +25,10 @@ MODEL = "pp-ocrv6-small"
 
 
 @pytest.fixture(scope="module")
-def dev_lines(shared_dir: Path) -> list[str]:
-    return extract_lines(read_express_ner(shared_dir / "data" / "express_ner" / "dev.txt"), seed=0)
+def dev_lines() -> list[str]:
+    from luodi.data import EXPRESS_NER
+
+    return extract_lines(read_express_ner(EXPRESS_NER / "dev.txt"), seed=0)
 
 
 @pytest.fixture(scope="module")

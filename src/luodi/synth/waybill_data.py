@@ -2,13 +2,12 @@
 
 Parties come from the PaddleNLP express NER records (read with
 :func:`luodi.synth.text.read_express_ner`), so every name, phone and address part printed on a
-synthetic waybill has a known ground truth. The data file is read from the shared folder, never
-copied into the repository.
+synthetic waybill has a known ground truth. The data ships with luodi (``luodi/data/express_ner``,
+Apache-2.0).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -44,24 +43,10 @@ class Party:
 
 
 def _candidate_files(split: str) -> list[Path]:
-    """Where the shared express NER data may live: ``$LUODI_SHARED`` first, then ``../shared``."""
-    rel = Path("data") / "express_ner" / f"{split}.txt"
-    roots: list[Path] = []
-    env = os.environ.get("LUODI_SHARED")
-    if env:
-        roots.append(Path(env))
-    # The project checkout sits next to the shared folder (…/main and …/shared).
-    here = Path(__file__).resolve()
-    roots.extend(parent / "shared" for parent in here.parents)
-    roots.extend(parent / "shared" for parent in Path.cwd().resolve().parents)
-    seen: set[Path] = set()
-    out: list[Path] = []
-    for root in roots:
-        for path in (root / rel, root / "express_ner" / f"{split}.txt"):
-            if path not in seen:
-                seen.add(path)
-                out.append(path)
-    return out
+    """The express NER sets shipped with luodi (luodi/data/express_ner, Apache-2.0)."""
+    from luodi.data import EXPRESS_NER
+
+    return [EXPRESS_NER / f"{split}.txt"]
 
 
 def resolve_ner_file(split: str, path: str | Path | None = None) -> Path:
@@ -76,10 +61,7 @@ def resolve_ner_file(split: str, path: str | Path | None = None) -> Path:
     for candidate in _candidate_files(split):
         if candidate.is_file():
             return candidate
-    raise InputNotFoundError(
-        f"express NER {split}.txt not found; set LUODI_SHARED to the shared folder "
-        "(the one holding data/express_ner/) or pass the file explicitly"
-    )
+    raise InputNotFoundError(f"express NER {split}.txt not found in luodi/data/express_ner; reinstall luodi")
 
 
 @lru_cache(maxsize=8)

@@ -187,8 +187,11 @@ def test_express_ner_malformed_names_line(tmp_path: Path) -> None:
         read_express_ner(f)
 
 
-def test_express_ner_shared_dev(shared_dir: Path) -> None:
-    records = read_express_ner(shared_dir / "data" / "express_ner" / "dev.txt")
+def test_express_ner_shipped_sets() -> None:
+    from luodi.data import EXPRESS_NER
+
+    assert len(read_express_ner(EXPRESS_NER / "train.txt")) == 1600
+    records = read_express_ner(EXPRESS_NER / "dev.txt")
     assert len(records) == 200
     assert all(r.entities().get("P") and r.entities().get("T") for r in records[:20])
 

@@ -248,13 +248,15 @@ def test_missing_shared_data_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_
     from luodi.synth import waybill_data
 
     monkeypatch.setattr(waybill_data, "_candidate_files", lambda split: [tmp_path / f"{split}.txt"])
-    with pytest.raises(InputNotFoundError, match="LUODI_SHARED"):
+    with pytest.raises(InputNotFoundError, match=r"express NER dev\.txt not found"):
         waybill_data.resolve_ner_file("dev")
 
 
-def test_fields_match_the_shared_ner_records(shared_dir: Path) -> None:
+def test_fields_match_the_shipped_ner_records() -> None:
     """Against the real dev split: names, mobiles and address parts are the records' entities."""
-    records = read_express_ner(shared_dir / "data" / "express_ner" / "dev.txt")
+    from luodi.data import EXPRESS_NER
+
+    records = read_express_ner(EXPRESS_NER / "dev.txt")
     opts = WaybillOptions(source="dev", layouts=("all",), seed=4)
     for index in range(15):
         sample = render_waybill(index, opts)

@@ -42,7 +42,7 @@ def default_model_dir(home: Path | None = None) -> Path:
 
 
 def train_command(out: Path) -> str:
-    return f".venv/bin/python -m luodi.kie.ner.train --data ../shared/data/express_ner --out {out}"
+    return f".venv/bin/python -m luodi.kie.ner.train --out {out}"
 
 
 def file_sha256(path: Path) -> str:

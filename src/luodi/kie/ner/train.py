@@ -1,6 +1,6 @@
 """Train the express-NER BiGRU-CRF with PaddlePaddle (dynamic graph, CPU) and export it for numpy.
 
-    .venv/bin/python -m luodi.kie.ner.train --data ../shared/data/express_ner   # -> $LUODI_HOME/models/express-ner
+    .venv/bin/python -m luodi.kie.ner.train   # luodi/data/express_ner -> $LUODI_HOME/models/express-ner
 
 Idempotent: when ``--out`` already holds a model whose manifest records the same data hash, config
 hash, code version and gazetteer table, training is skipped (``--force`` re-trains). Model selection
@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from luodi.data import EXPRESS_NER
 from luodi.errors import ConfigError, InputNotFoundError, LuodiError, RuntimeBackendError
 from luodi.kie.gazetteer import Gazetteer, get_gazetteer
 from luodi.kie.ner import crf
@@ -272,7 +273,7 @@ def _batches(
     return out
 
 
-def train(
+def train(  # noqa: PLR0912, PLR0915 - the training run in one readable sequence
     data: Path, out: Path, cfg: TrainConfig | None = None, *, force: bool = False, threads: int | None = None
 ) -> dict[str, Any]:
     """Train (or skip when up to date) and install the model in ``out``; returns its manifest."""
@@ -388,18 +389,13 @@ def train(
     return manifest
 
 
-def _default_data() -> Path:
-    shared = os.environ.get("LUODI_SHARED")
-    return (Path(shared) if shared else Path("..") / "shared") / "data" / "express_ner"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m luodi.kie.ner.train", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--data",
         type=Path,
-        default=_default_data(),
-        help="folder with train.txt, dev.txt, tag.dic (default $LUODI_SHARED/data/express_ner or ../shared/...)",
+        default=EXPRESS_NER,
+        help="folder with train.txt, dev.txt, tag.dic (default: the express NER sets shipped in luodi/data)",
     )
     parser.add_argument("--out", type=Path, default=None, help="model folder (default $LUODI_HOME/models/express-ner)")
     parser.add_argument("--force", action="store_true", help="re-train even when the model is up to date")
