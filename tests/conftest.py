@@ -13,7 +13,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """The project's shared folder (DESIGN.md, third-party data): ``$LUODI_SHARED`` or ``../shared``."""
+    """The large third-party data beside a developer checkout: ``$LUODI_SHARED`` or ``../shared``."""
     env = os.environ.get("LUODI_SHARED")
     path = Path(env) if env else REPO_ROOT.parent / "shared"
     if not (path / "data").is_dir():

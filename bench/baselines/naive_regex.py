@@ -50,7 +50,7 @@ _UNITS_KG = {"kg": 1.0, "KG": 1.0, "Kg": 1.0, "公斤": 1.0, "千克": 1.0, "克
 
 
 def extract_waybill(lines: Sequence[str]) -> dict[str, object]:
-    """Waybill fields (DESIGN.md names) from OCR line texts in reading order."""
+    """Waybill fields (docs/architecture.md names) from OCR line texts in reading order."""
     out: dict[str, object] = {}
     text = "\n".join(lines)
     mobiles = _MOBILE.findall(text.replace(" ", ""))

@@ -1,7 +1,7 @@
 """Frozen result types of the OCR pipeline: Document → Page → Line, and Page → PageDocument → Line.
 
-One return type always. ``to_dict()`` gives exactly the JSON shape documented in DESIGN.md and
-docs/ocr.md. ``Page.lines`` holds every line read on the page in page pixels, for a flat scan as
+One return type always. ``to_dict()`` gives exactly the JSON shape documented in docs/architecture.md
+and docs/ocr.md. ``Page.lines`` holds every line read on the page in page pixels, for a flat scan as
 for a photo; on a photo (``Page.located``) each document found on it is a ``PageDocument`` with the
 same lines again in its own straightened pixels (what extraction reads), ``line_ids`` naming them
 in ``Page.lines``.

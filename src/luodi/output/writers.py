@@ -2,7 +2,7 @@
 
 Shapes:
 
-* ``json``  — one object per input, exactly ``Document.to_dict()`` (DESIGN.md). One input gives
+* ``json``  — one object per input, exactly ``Document.to_dict()`` (docs/architecture.md). One input gives
   one object; several inputs give a JSON array of those objects (a file of concatenated objects
   would not be valid JSON). Pass ``many=`` to fix the shape up front (scripts that must always
   get an array); left as ``None`` it is decided by the count, holding back only the first
@@ -58,7 +58,7 @@ Record: TypeAlias = Document | Mapping[str, Any]
 
 
 def document_to_dict(doc: Document) -> dict[str, Any]:
-    """The DESIGN.md JSON shape of ``doc`` (same as ``doc.to_dict()``)."""
+    """The JSON shape (docs/architecture.md) of ``doc`` (same as ``doc.to_dict()``)."""
     return doc.to_dict()
 
 

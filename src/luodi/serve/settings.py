@@ -30,7 +30,7 @@ class BatchingSettings(BaseModel):
     Off by default: measured on the 2-core CPU (bench/results/service.md), batching crops from
     concurrent requests cost 1.8x the CPU per request with ONNX Runtime (0.76 vs 0.41 CPU s), as
     crops padded to the widest in the batch gain nothing from the batch dimension on CPU
-    (DESIGN.md's per-crop timings agree). Turn it on for GPU runtimes where larger batches pay.
+    (docs/architecture.md's per-crop timings agree). Turn it on for GPU runtimes where larger batches pay.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

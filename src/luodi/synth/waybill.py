@@ -22,7 +22,7 @@ whose logo every form carries (:mod:`luodi.synth.waybill_fill`).
 
 Output: ``DIR/images/NNNNN.jpg`` and ``DIR/labels.jsonl`` with one record per image:
 ``{"image": "images/00000.jpg", "layout": ..., "holdout": bool, "degrade": "clean"|"hard",
-"fill": "full"|"blank"|"placeholder", "fields": {DESIGN.md waybill field: value}, "meta": {...}}``.
+"fill": "full"|"blank"|"placeholder", "fields": {waybill field (docs/architecture.md): value}, "meta": {...}}``.
 Fields hold only what is printed; phones are digits (landlines keep the area-code dash),
 ``weight_kg`` and ``pieces`` are numbers, addresses are the parts joined without spaces even when the
 page prints spaces between them.

@@ -74,7 +74,7 @@ class WaybillContent:
         return "" if self.pieces is None else str(self.pieces)
 
     def fields(self) -> dict[str, Any]:
-        """Ground truth in DESIGN.md's waybill field names (only what is printed). A blank or
+        """Ground truth in the waybill field names of docs/architecture.md (only what is printed). A blank or
         placeholder form names every field as null (nothing may be read off it) except the carrier,
         whose logo is pre-printed on every form."""
         if self.fill != "full":
@@ -336,7 +336,7 @@ def label_above(c: WaybillContent, style: Style, rng: np.random.Generator) -> Im
 
 
 # --- (c) boxed table (holdout) ------------------------------------------------------------------
-def boxed_table(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+def boxed_table(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:  # noqa: PLR0915 - a layout is its drawing calls, top to bottom
     cv = Canvas(800, 1800, style)
     s = int(style.size * 0.92)
     y = _header(cv, c, 24, rng)
@@ -492,7 +492,7 @@ _FORM_INK = (165, 35, 40)  # pre-printed forms are red or green
 _PEN = (25, 45, 140)  # ballpoint blue
 
 
-def paper_form(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+def paper_form(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:  # noqa: PLR0915 - a layout is its drawing calls, top to bottom
     """A landscape multi-part paper waybill: sender and receiver sections side by side, each with
     generic 姓名 / 电话 / 地址 labels on underlines, filled in by "hand" (a kai face in blue)."""
     form_ink = _FORM_INK if rng.random() < 0.6 else (30, 120, 70)
