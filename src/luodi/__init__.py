@@ -1,47 +1,135 @@
-"""luodi (落地): offline Chinese document AI — OCR, key-information extraction, serving."""
+"""luodi (落地): offline Chinese document AI — OCR, key-information extraction, serving.
+
+The public API is what this module exports (``__all__``); the subpackages behind it are internal and
+may be reorganised between releases, as in httpx. Engines load lazily, so ``import luodi`` and
+``luodi --help`` stay light: numpy, OpenCV and the runtimes are imported on first use of a name.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from luodi.errors import LuodiError
+from luodi.errors import (
+    AuthError,
+    ConfigError,
+    CorruptInputError,
+    DeadlineExceededError,
+    EmptyInputError,
+    EncryptedPdfError,
+    InputError,
+    InputNotFoundError,
+    JobNotFoundError,
+    LabelFormatError,
+    LimitExceededError,
+    LuodiError,
+    ModelError,
+    ModelExistsError,
+    ModelIntegrityError,
+    ModelNotPulledError,
+    ModelSourceError,
+    NotReadyError,
+    OutputError,
+    PdfError,
+    QueueFullError,
+    RuntimeBackendError,
+    SchemaError,
+    ServiceError,
+    TooManyBytesError,
+    TooManyFilesError,
+    TooManyPagesError,
+    TooManyPixelsError,
+    UnknownModelError,
+    UnknownSchemaError,
+    UnknownTaskError,
+    UnsupportedFormatError,
+)
 from luodi.ocr.result import Document, Line, Page, Timings
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from luodi.config import Limits, Settings, load_settings
     from luodi.kie.extractor import Extractor
-    from luodi.kie.result import Extraction
+    from luodi.kie.result import Extraction, FieldResult
     from luodi.ocr.pipeline import OCR, OCROptions
-    from luodi.pipeline import Pipeline
+    from luodi.pipeline import Item, ItemResult, Outcome, Pipeline
+
+# name -> the internal module it lives in, imported on first use
+_LAZY = {
+    "OCR": "luodi.ocr.pipeline",
+    "OCROptions": "luodi.ocr.options",
+    "Extractor": "luodi.kie.extractor",
+    "Extraction": "luodi.kie.result",
+    "FieldResult": "luodi.kie.result",
+    "Pipeline": "luodi.pipeline",
+    "Item": "luodi.pipeline",
+    "ItemResult": "luodi.pipeline",
+    "Outcome": "luodi.pipeline",
+    "Settings": "luodi.config",
+    "Limits": "luodi.config",
+    "load_settings": "luodi.config",
+}
 
 __all__ = [
     "OCR",
+    "AuthError",
+    "ConfigError",
+    "CorruptInputError",
+    "DeadlineExceededError",
     "Document",
+    "EmptyInputError",
+    "EncryptedPdfError",
     "Extraction",
     "Extractor",
+    "FieldResult",
+    "InputError",
+    "InputNotFoundError",
+    "Item",
+    "ItemResult",
+    "JobNotFoundError",
+    "LabelFormatError",
+    "LimitExceededError",
+    "Limits",
     "Line",
     "LuodiError",
+    "ModelError",
+    "ModelExistsError",
+    "ModelIntegrityError",
+    "ModelNotPulledError",
+    "ModelSourceError",
+    "NotReadyError",
     "OCROptions",
+    "Outcome",
+    "OutputError",
     "Page",
+    "PdfError",
     "Pipeline",
+    "QueueFullError",
+    "RuntimeBackendError",
+    "SchemaError",
+    "ServiceError",
+    "Settings",
     "Timings",
+    "TooManyBytesError",
+    "TooManyFilesError",
+    "TooManyPagesError",
+    "TooManyPixelsError",
+    "UnknownModelError",
+    "UnknownSchemaError",
+    "UnknownTaskError",
+    "UnsupportedFormatError",
     "__version__",
+    "load_settings",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    # Engines pull in numpy/opencv/onnxruntime; keep `import luodi` and `luodi --help` light.
-    if name in ("OCR", "OCROptions"):
-        from luodi.ocr import pipeline
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'luodi' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
-        return getattr(pipeline, name)
-    if name == "Pipeline":
-        from luodi.pipeline import Pipeline
 
-        return Pipeline
-    if name in ("Extractor", "Extraction"):
-        from luodi import kie
-
-        return getattr(kie, name)
-    raise AttributeError(f"module 'luodi' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted(__all__)
