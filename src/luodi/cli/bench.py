@@ -53,7 +53,7 @@ RUNTIMES = ("onnxruntime", "openvino", "paddle")
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("-o", "--output", default=None, help="Write the report to FILE instead of stdout.")
-def bench(  # noqa: PLR0917 - click passes every option positionally
+def bench(
     paths: tuple[str, ...],
     models: tuple[str, ...],
     runtimes: tuple[str, ...],

@@ -130,7 +130,7 @@ def _engine(model: str | None, runtime: str | None, threads: int | None) -> Any:
     show_default=True,
     help="Run the 0/180 classifier first (off: score the recogniser alone, as PaddleOCR's rec eval does).",
 )
-def rec(  # noqa: PLR0917 - click passes every option positionally
+def rec(
     labels: Path,
     model: str | None,
     runtime: str | None,

@@ -42,7 +42,7 @@ import click
     default=None,
     help="Write the precision / coverage curve over the review threshold: PATH.png and PATH.md.",
 )
-def kie(  # noqa: PLR0917 - click passes every option positionally
+def kie(
     labels: Path,
     schema: str,
     model: str | None,

@@ -84,7 +84,6 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
     task = pipeline.processor("ocr", options=OCROptions().replace(**changes))
 
     several = len(sources) > 1 or any(os.path.isdir(p) for p in roots)
-    per_file_dir = _output_dir(output)
     failures = 0
     painter = None
     if visualize is not None:
@@ -111,22 +110,28 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
                 painter.save(doc, list(done.outcome.pages))
             yield root, source, doc
 
+    _emit(fmt, results(), output, several=several)
+
+    if failures:
+        click.echo(f"{failures} of {len(sources)} inputs failed", err=True)
+        sys.exit(1)
+
+
+def _emit(fmt: str, results: Iterator[tuple[str, str, Any]], output: str | None, *, several: bool) -> None:
+    """Records to stdout, to one file, or one file per input under a folder (mirroring the inputs)."""
+    per_file_dir = _output_dir(output)
     if per_file_dir is not None:
         per_file_dir.mkdir(parents=True, exist_ok=True)
-        for root, source, record in results():
+        for root, source, record in results:
             target = per_file_dir / (_relative_name(root, source) + _EXT[fmt])
             target.parent.mkdir(parents=True, exist_ok=True)
             with _open_out(str(target)) as stream:
                 _write(fmt, [record], stream, many=False)
     elif output is None or output == "-":
-        _write(fmt, (r for _, _, r in results()), sys.stdout, many=several)
+        _write(fmt, (r for _, _, r in results), sys.stdout, many=several)
     else:
         with _open_out(output) as stream:
-            _write(fmt, (r for _, _, r in results()), stream, many=several)
-
-    if failures:
-        click.echo(f"{failures} of {len(sources)} inputs failed", err=True)
-        sys.exit(1)
+            _write(fmt, (r for _, _, r in results), stream, many=several)
 
 
 def _sources(iter_sources: Any, roots: list[str]) -> Iterator[tuple[str, str]]:

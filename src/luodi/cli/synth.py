@@ -61,7 +61,7 @@ def synth() -> None:
     help="How strong the degradations are (blur, noise, JPEG, rotation, low resolution...).",
 )
 @click.option("--font", "fonts", multiple=True, help="Only these fonts (repeatable), e.g. wqy-zenhei-sharp.")
-def lines(  # noqa: PLR0917 - click passes every option positionally
+def lines(
     style: str,
     text_file: Path | None,
     ner_file: Path | None,

@@ -58,7 +58,7 @@ class Extractor:
     the heuristic score.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only options of the public constructor
         self,
         schema: str | Path | Schema = "waybill",
         *,

@@ -305,7 +305,7 @@ def _colon_after(key: str, j: int) -> bool:
     return j < len(key) and key[j] in _COLON_CHARS
 
 
-def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:
+def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR0912, PLR0915 - one pass over the line; the label cases share its state
     key = tline.key
     n = len(key)
     masked = _mask(key)

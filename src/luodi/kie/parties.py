@@ -254,7 +254,7 @@ def split_address(text: str, offset: int = 0) -> dict[str, Span]:
     return out
 
 
-def _split_compact(text: str, offset: int) -> dict[str, Span]:
+def _split_compact(text: str, offset: int) -> dict[str, Span]:  # noqa: PLR0912 - a small tokenizer: one branch per token kind
     out: dict[str, Span] = {}
     skip = 0
     for bare in _BARE_PROVINCES:
@@ -306,7 +306,7 @@ def _split_compact(text: str, offset: int) -> dict[str, Span]:
     return out
 
 
-def _fallback(text: str) -> PartyParse:
+def _fallback(text: str) -> PartyParse:  # noqa: PLR0912, PLR0915 - the rule cascade, in priority order
     phone_spans = find_phones(text)
     phones = tuple(Span(re.sub(r"\D", "", text[s:e]), s, e, 0.98) for s, e in phone_spans)
     # Blank out the phones, then cut the rest into runs separated by spaces and punctuation.

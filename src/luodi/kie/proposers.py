@@ -399,7 +399,7 @@ def _label_options(spec: FieldSpec, hit: Hit, layout: PageLayout) -> list[tuple[
     return options
 
 
-def label_value(
+def label_value(  # noqa: PLR0913 - proposers take their context explicitly, no shared state
     rd: Reading,
     hit: Hit,
     layout: PageLayout,
@@ -440,7 +440,7 @@ def label_value(
         return
 
 
-def split_contact(
+def split_contact(  # noqa: PLR0913 - proposers take their context explicitly, no shared state
     rd: Reading,
     name: str,
     spec: FieldSpec,
@@ -533,7 +533,7 @@ def _block_run(hit: Hit, layout: PageLayout) -> Run:
     return run
 
 
-def party_block(
+def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no shared state
     rd: Reading,
     hit: Hit,
     layout: PageLayout,

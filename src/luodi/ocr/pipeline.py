@@ -180,7 +180,7 @@ class OCR:
         )
         return engine
 
-    def _setup(
+    def _setup(  # noqa: PLR0913 - keyword-only: every part of an engine
         self,
         *,
         model_name: str,

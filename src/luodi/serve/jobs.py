@@ -439,12 +439,10 @@ class JobQueue:
                 meta = self.store.read(job_id)
             except (LuodiError, OSError, ValueError):
                 continue
-            status = meta.status
-            if status in ("succeeded", "failed"):
+            if meta.status in ("succeeded", "failed"):
                 if meta.finished_at and now - meta.finished_at > self.settings.result_ttl_s:
                     self.store.delete(job_id)
-                continue
-            if status == "queued":
+            elif meta.status == "queued":
                 # A worker killed between taking the message and claiming the job leaves it queued with
                 # no message; only when the queue is empty can that be told apart from a backlog.
                 if now - meta.queued_at <= self.settings.stale_after_s:
@@ -452,39 +450,37 @@ class JobQueue:
                 if queue_empty is None:
                     queue_empty = self.huey.pending_count() == 0
                 if queue_empty:
-                    log.warning("re-enqueueing a queued job without a message", extra={"job_id": job_id})
-                    self._task(job_id)
-                    with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
-                        fresh = self.store.read(job_id)
-                        if fresh.status == "queued":
-                            self.store.write_meta(d, fresh, queued_at=time.time())
-                continue
-            if not meta.stale(self.settings.stale_after_s):
-                continue
-            requeue = False
-            with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
-                meta = self.store.read(job_id)
-                if meta.status != "running" or not meta.stale(self.settings.stale_after_s):
-                    continue
-                lost = meta.worker
-                if meta.attempts >= meta.max_attempts:
-                    self.store.write_meta(
-                        d,
-                        meta,
-                        status="failed",
-                        finished_at=time.time(),
-                        error={"type": "job_failed", "message": f"worker lost {meta.attempts} times; giving up"},
-                    )
-                else:
-                    self.store.write_meta(
-                        d, meta, status="queued", worker=None, heartbeat_at=None, queued_at=time.time()
-                    )
-                    requeue = True
-            log.warning("job lost its worker", extra={"job_id": job_id, "worker": lost, "requeued": requeue})
+                    self._requeue_orphan(job_id)
+            elif meta.stale(self.settings.stale_after_s):
+                self._recover_lost(job_id)
+
+    def _requeue_orphan(self, job_id: str) -> None:
+        log.warning("re-enqueueing a queued job without a message", extra={"job_id": job_id})
+        self._task(job_id)
+        with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
+            fresh = self.store.read(job_id)
+            if fresh.status == "queued":
+                self.store.write_meta(d, fresh, queued_at=time.time())
+
+    def _recover_lost(self, job_id: str) -> None:
+        """A running job whose worker stopped beating: run it again, or fail it when out of attempts."""
+        requeue: bool | None = None  # None: nothing to do (finished meanwhile, or gone)
+        with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
+            meta = self.store.read(job_id)
+            if meta.status != "running" or not meta.stale(self.settings.stale_after_s):
+                return
+            requeue = meta.attempts < meta.max_attempts
             if requeue:
-                self._task(job_id)
+                self.store.write_meta(d, meta, status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
             else:
-                self._count("failed")
+                message = f"worker lost {meta.attempts} times; giving up"
+                error = {"type": "job_failed", "message": message}
+                self.store.write_meta(d, meta, status="failed", finished_at=time.time(), error=error)
+            log.warning("job lost its worker", extra={"job_id": job_id, "worker": meta.worker, "requeued": requeue})
+        if requeue:
+            self._task(job_id)
+        elif requeue is not None:
+            self._count("failed")
 
     def _reap_loop(self) -> None:
         interval = max(0.2, min(self.settings.stale_after_s / 3, 10.0))

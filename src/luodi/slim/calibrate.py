@@ -77,7 +77,7 @@ def list_calibration_files(calib_dir: str | Path) -> list[str]:
     return files
 
 
-def collect(
+def collect(  # noqa: PLR0913 - keyword options of the public API
     model: str,
     calib_dir: str | Path,
     *,

@@ -85,7 +85,7 @@ class QuantizeResult:
     calibration: CalibrationSet
 
 
-def quantize_bundle(
+def quantize_bundle(  # noqa: PLR0912, PLR0913, PLR0915 - luodi quantize's entry: its options, then its steps
     model: str,
     calib_dir: str | Path,
     name: str,

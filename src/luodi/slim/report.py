@@ -58,7 +58,7 @@ class QuantizeReport:
             raise OutputError(f"cannot write the report to {stem}: {exc}") from exc
         return json_path, md_path
 
-    def to_markdown(self) -> str:
+    def to_markdown(self) -> str:  # noqa: PLR0912, PLR0915 - one report section after another
         d = self.to_dict()
         out = [f"# INT8 quantization of {d['base']} → {d['name']}", "", "```", d["command"], "```", ""]
         env = d["environment"]
@@ -160,7 +160,7 @@ def _nth_layer(pos: int) -> str:
     return f"the {words.get(-pos, f'{-pos}th-to-last')} layer with weights"
 
 
-def build_report(
+def build_report(  # noqa: PLR0913 - keyword-only: every measured part of the report
     *,
     base: Bundle,
     quantized: Bundle,

@@ -185,7 +185,7 @@ def apply_paper(page: Array, paper: Texture, rng: np.random.Generator) -> Array:
     return _u8(page.astype(np.float32) * np.clip(tex, 0, 255) / 255.0)
 
 
-def stamp(
+def stamp(  # noqa: PLR0913 - keyword drawing parameters
     page: Image.Image,
     center: tuple[float, float],
     radius: float,

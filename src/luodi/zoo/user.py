@@ -81,7 +81,7 @@ class _Staging:
     entries: dict[str, tuple[str, str, str]] = field(default_factory=dict)
 
 
-def register_bundle(
+def register_bundle(  # noqa: PLR0912, PLR0913 - one keyword per `luodi models register` option
     name: str,
     *,
     det: PathLike | None = None,
@@ -209,7 +209,7 @@ def _register(name: str, home_path: Path, root: Path, *, force: bool, base: str 
     return get_bundle(name, home_path)
 
 
-def _build(name: str, ctx: _Staging, request: _Request) -> Bundle:
+def _build(name: str, ctx: _Staging, request: _Request) -> Bundle:  # noqa: PLR0915 - assembles a bundle from each optional part in turn
     given_onnx, given_paddle, given_openvino = request.given_onnx, request.given_paddle, request.given_openvino
     dictionary, options, licence, runtime = request.dictionary, request.options, request.licence, request.runtime
     version, source, description = request.version, request.source, request.description

@@ -303,7 +303,7 @@ class ContactParser:
         draft.phones.sort(key=lambda s: s.start)
 
     # -- rules-only path -------------------------------------------------------------------------
-    def _rules(self, draft: _Draft, clean: str, index: list[int]) -> None:
+    def _rules(self, draft: _Draft, clean: str, index: list[int]) -> None:  # noqa: PLR0912 - the phone/address fix-up rules, applied in order
         text = draft.text
         for m in find_phones(text):
             draft.phones.append(Span(m.value, m.start, m.end, 0.95))
