@@ -86,7 +86,7 @@ def stats(ctx: click.Context) -> None:
 @click.option("--no-prefill", is_flag=True, help="documents/lines: no OCR or extraction; start empty.")
 @click.option("--model", "-m", default=None, help="OCR model bundle for the pre-fill.")
 @click.pass_context
-def import_(  # noqa: PLR0917 - click passes every option positionally
+def import_(
     ctx: click.Context,
     path: Path,
     kind: str,

@@ -211,7 +211,7 @@ def _field_crops(item: Item, w: _Writer) -> list[str]:
     return rows
 
 
-def _det(chosen: Iterable[Item], w: _Writer) -> list[str]:
+def _det(chosen: Iterable[Item], w: _Writer) -> list[str]:  # noqa: PLR0912 - one case per kind of reviewed item
     """One row per page: a page's reviewed lines; a document's OCR lines where no line was reviewed."""
     pages: dict[str, list[dict[str, Any]]] = {}
     waiting: set[str] = set()

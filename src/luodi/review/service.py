@@ -228,7 +228,7 @@ def ui_router() -> APIRouter:
     return router
 
 
-def api_router(get_service: Any, dependencies: Sequence[Depends] = ()) -> APIRouter:
+def api_router(get_service: Any, dependencies: Sequence[Depends] = ()) -> APIRouter:  # noqa: PLR0915 - the /ui/api routes, one after another
     """``/ui/api/*``: ``get_service()`` returns the process's :class:`ReviewService`."""
     api = APIRouter(prefix="/ui/api", tags=["review"], dependencies=list(dependencies))
 
@@ -237,7 +237,7 @@ def api_router(get_service: Any, dependencies: Sequence[Depends] = ()) -> APIRou
         return service
 
     @api.get("/queue", summary="Review items matching the filters, oldest first, and the waiting counts")
-    async def queue(  # noqa: PLR0917 - one parameter per filter
+    async def queue(  # noqa: PLR0913, PLR0917 - one parameter per filter
         status: str = "waiting",
         kind: str | None = None,
         schema: str | None = None,
