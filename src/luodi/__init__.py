@@ -10,40 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from luodi.errors import (
-    AuthError,
-    ConfigError,
-    CorruptInputError,
-    DeadlineExceededError,
-    EmptyInputError,
-    EncryptedPdfError,
-    InputError,
-    InputNotFoundError,
-    JobNotFoundError,
-    LabelFormatError,
-    LimitExceededError,
-    LuodiError,
-    ModelError,
-    ModelExistsError,
-    ModelIntegrityError,
-    ModelNotPulledError,
-    ModelSourceError,
-    NotReadyError,
-    OutputError,
-    PdfError,
-    QueueFullError,
-    RuntimeBackendError,
-    SchemaError,
-    ServiceError,
-    TooManyBytesError,
-    TooManyFilesError,
-    TooManyPagesError,
-    TooManyPixelsError,
-    UnknownModelError,
-    UnknownSchemaError,
-    UnknownTaskError,
-    UnsupportedFormatError,
-)
+from luodi import errors as _errors
+from luodi.errors import LuodiError
 from luodi.ocr.result import Document, Line, Page, Timings
 
 __version__ = "0.1.0"
@@ -71,60 +39,35 @@ _LAZY = {
     "load_settings": "luodi.config",
 }
 
+#: every error class of luodi.errors is public too (as httpx exports its exception tree)
+_ERRORS = tuple(sorted(n for n, v in vars(_errors).items() if isinstance(v, type) and issubclass(v, LuodiError)))
+
 __all__ = [
     "OCR",
-    "AuthError",
-    "ConfigError",
-    "CorruptInputError",
-    "DeadlineExceededError",
     "Document",
-    "EmptyInputError",
-    "EncryptedPdfError",
     "Extraction",
     "Extractor",
     "FieldResult",
-    "InputError",
-    "InputNotFoundError",
     "Item",
     "ItemResult",
-    "JobNotFoundError",
-    "LabelFormatError",
-    "LimitExceededError",
     "Limits",
     "Line",
     "LuodiError",
-    "ModelError",
-    "ModelExistsError",
-    "ModelIntegrityError",
-    "ModelNotPulledError",
-    "ModelSourceError",
-    "NotReadyError",
     "OCROptions",
     "Outcome",
-    "OutputError",
     "Page",
-    "PdfError",
     "Pipeline",
-    "QueueFullError",
-    "RuntimeBackendError",
-    "SchemaError",
-    "ServiceError",
     "Settings",
     "Timings",
-    "TooManyBytesError",
-    "TooManyFilesError",
-    "TooManyPagesError",
-    "TooManyPixelsError",
-    "UnknownModelError",
-    "UnknownSchemaError",
-    "UnknownTaskError",
-    "UnsupportedFormatError",
     "__version__",
     "load_settings",
 ]
+__all__ += list(_ERRORS)
 
 
 def __getattr__(name: str) -> Any:
+    if name in _ERRORS:
+        return getattr(_errors, name)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'luodi' has no attribute {name!r}")
