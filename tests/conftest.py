@@ -22,8 +22,14 @@ def shared_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def doc_samples(shared_dir: Path) -> Path:
-    """Third-party sample images with known text (shared/data/doc_samples, Apache-2.0)."""
+def doc_samples() -> Path:
+    """Third-party sample images with known text, shipped in tests/data/doc_samples (Apache-2.0)."""
+    return REPO_ROOT / "tests" / "data" / "doc_samples"
+
+
+@pytest.fixture(scope="session")
+def shared_doc_samples(shared_dir: Path) -> Path:
+    """The larger sample images kept in the shared data only (skips without it)."""
     path = shared_dir / "data" / "doc_samples"
     if not path.is_dir():
         pytest.skip(f"{path} is missing")

@@ -1,4 +1,4 @@
-"""Real models on real images with known text (shared/data/doc_samples, Apache-2.0)."""
+"""Real models on real images with known text (tests/data/doc_samples, Apache-2.0)."""
 
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ def test_first_lines_of_a_product_page(engine: OCR, doc_samples: Path) -> None:
     assert doc.source is not None and doc.source.endswith("ch_en_num.jpg")
 
 
-def test_vertical_columns(engine: OCR, doc_samples: Path) -> None:
-    doc = engine(doc_samples / "rapidocr" / "text_vertical_words.png")
+def test_vertical_columns(engine: OCR, shared_doc_samples: Path) -> None:
+    doc = engine(shared_doc_samples / "rapidocr" / "text_vertical_words.png")  # 1.1 MB: shared data only
     # classical vertical text: columns read right to left
     assert [line.text for line in doc.lines] == ["有評是是非非之士師也", "是非不得問之人要取之", "已取之時不參一人見而"]
 

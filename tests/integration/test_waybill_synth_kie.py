@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -12,9 +11,7 @@ from luodi.synth.waybill import WaybillOptions, render_waybill
 pytestmark = pytest.mark.integration
 
 
-def test_clean_synthetic_waybills_give_receiver_name_and_phone(
-    require_bundle: Callable[[str], object], shared_dir: Path
-) -> None:
+def test_clean_synthetic_waybills_give_receiver_name_and_phone(require_bundle: Callable[[str], object]) -> None:
     require_bundle("pp-ocrv6-small")
     from luodi import OCR
     from luodi.kie import Extractor

@@ -1,4 +1,4 @@
-"""The real sample photos in shared/data/doc_samples decode as a person would see them."""
+"""The real sample photos in tests/data/doc_samples decode as a person would see them."""
 
 from __future__ import annotations
 
