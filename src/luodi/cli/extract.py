@@ -100,12 +100,7 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
     assert isinstance(task, ExtractProcessor)
 
     if text_mode:
-        lines = list(texts)
-        if text_file is not None:
-            lines += _read_lines(text_file)
-        several = len(lines) > 1 or text_file is not None
-        records: Iterator[dict[str, Any]] = (task.extractor.extract_text(t).to_dict() for t in lines)
-        _emit(fmt or ("jsonl" if text_file is not None else "json"), records, output, many=several)
+        _extract_texts(task.extractor, list(texts), text_file, fmt, output)
         return
 
     from luodi.io import iter_sources
@@ -164,6 +159,17 @@ def _learn_form(ocr: Any, schema: Any, sources: list[str], dpi: int | None) -> N
     learned = learn_form_text(texts, schema)
     click.echo(f"# {len(learned)} printed lines of {len(sources)} blank form(s); add them to the schema", err=True)
     click.echo(yaml.safe_dump({"form_text": learned}, allow_unicode=True, sort_keys=False), nl=False)
+
+
+def _extract_texts(
+    extractor: Any, texts: list[str], text_file: Path | None, fmt: str | None, output: str | None
+) -> None:
+    """``--text`` / ``--text-file``: one result per text (per line of the file, empty ones included)."""
+    if text_file is not None:
+        texts += _read_lines(text_file)
+    several = len(texts) > 1 or text_file is not None
+    records: Iterator[dict[str, Any]] = (extractor.extract_text(t).to_dict() for t in texts)
+    _emit(fmt or ("jsonl" if text_file is not None else "json"), records, output, many=several)
 
 
 def _read_lines(path: Path) -> list[str]:

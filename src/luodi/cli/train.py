@@ -50,7 +50,7 @@ def train() -> None:
     help="Add reviewed lines to Train.labels: alone, the review store's accepted lines (exported under "
     "output_dir); with DIR, a `luodi review export --format rec` folder.",
 )
-def rec(  # noqa: PLR0917 - click passes every option positionally
+def rec(
     config_file: Path,
     name: str | None,
     resume: Path | None,
@@ -136,7 +136,7 @@ def rec(  # noqa: PLR0917 - click passes every option positionally
     is_flag=True,
     help="Export even when the run lost more than its limit on the general regression set.",
 )
-def export(  # noqa: PLR0917 - click passes every option positionally
+def export(
     run_dir: Path, name: str | None, checkpoint: str, out: Path | None, force: bool, accept_regression: bool
 ) -> None:
     """Export a training run to a static graph (paddle.jit.save) and ONNX; optionally register it."""

@@ -533,7 +533,7 @@ def _block_run(hit: Hit, layout: PageLayout) -> Run:
     return run
 
 
-def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no shared state
+def party_block(  # noqa: PLR0912, PLR0913 - proposers take their context explicitly, no shared state
     rd: Reading,
     hit: Hit,
     layout: PageLayout,

@@ -160,7 +160,7 @@ def _check_quad(value: Any, where: str) -> None:
         raise InputError(f"{where}: a box is four [x, y] points")
 
 
-def check_labels(kind: str, labels: Any) -> dict[str, Any]:
+def check_labels(kind: str, labels: Any) -> dict[str, Any]:  # noqa: PLR0912 - one check per label field, in order
     """Labels of the shape ``kind`` takes; raises :class:`InputError` naming what is wrong."""
     if not isinstance(labels, dict):
         raise InputError("labels must be an object")

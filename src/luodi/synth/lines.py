@@ -47,7 +47,7 @@ def _text_order(texts: Sequence[str], n: int, seed: int) -> list[str]:
     return order
 
 
-def generate_lines(
+def generate_lines(  # noqa: PLR0913 - keyword options of the public generator
     texts: Sequence[str],
     out_dir: str | os.PathLike[str],
     *,

@@ -432,7 +432,7 @@ def render_scene(index: int, options: ParcelOptions | None = None, *, labels: La
     return ParcelScene(index, image, tuple(placed), tuple(used), "closeup" if closeup else "overview", quality)
 
 
-def _place_labels(
+def _place_labels(  # noqa: PLR0915 - one placement recipe, step by step
     frame: np.ndarray,
     rng: np.random.Generator,
     regions: Sequence[np.ndarray],

@@ -188,7 +188,7 @@ _CELLS = {"train": (12, 16, 16, 16, 24), "eval": (14, 18, 20, 20)}
 _PITCH = {"train": (2.4, 4.4), "eval": (2.8, 5.0)}
 
 
-def _dotmatrix(
+def _dotmatrix(  # noqa: PLR0915 - one rendering recipe, step by step
     text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str, family: str | None
 ) -> np.ndarray:
     hard = severity == "hard"

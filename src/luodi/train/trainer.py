@@ -375,7 +375,7 @@ class Trainer:
             out[name] = lines
         return out
 
-    def run(self) -> TrainResult:
+    def run(self) -> TrainResult:  # noqa: PLR0912, PLR0915 - the training loop; to be split into steps
         cfg = self.config
         self._prepare_dir()  # cheap checks first: a bad --resume fails before paddle loads
         paddle = import_paddle()
