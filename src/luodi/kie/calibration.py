@@ -86,7 +86,7 @@ def char_scores(run: Run) -> list[tuple[str, float]]:
     return out
 
 
-def field_features(
+def field_features(  # noqa: PLR0913 - keyword-only: one argument per feature
     *,
     heuristic: float,
     run: Run,
