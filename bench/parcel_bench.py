@@ -218,8 +218,8 @@ def accuracy(pipeline: Any, out: Path, families: str, frames: int, seed: int, ne
         "photo_field_accuracy": round(photo.micro_accuracy, 4),
         "flat_field_accuracy": round(flat.micro_accuracy, 4),
         "ratio": round(photo.micro_accuracy / max(flat.micro_accuracy, 1e-9), 4),
-        "photo_per_field": {k: round(v, 4) for k, v in photo.per_field.items()},
-        "flat_per_field": {k: round(v, 4) for k, v in flat.per_field.items()},
+        "photo_per_field": {k: round(v.accuracy, 4) for k, v in photo.per_field.items()},
+        "flat_per_field": {k: round(v.accuracy, 4) for k, v in flat.per_field.items()},
         "recall_per_family_mix": {k: f"{a}/{b}" for k, (a, b) in sorted(per_family.items())},
         "geometry_only": {
             "recall": round(geo["found"] / max(inside, 1), 4),

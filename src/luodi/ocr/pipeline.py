@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+import cv2
 import numpy as np
 
 from luodi.config import Limits, Settings, get_settings
@@ -31,7 +32,15 @@ from luodi.ocr.options import OCROptions
 from luodi.ocr.order import reading_order, vertical_reading_order
 from luodi.ocr.rec import Recognizer
 from luodi.ocr.result import Document, Line, Page, PageDocument, Quad, RecResult, Timings
-from luodi.ocr.straighten import TextDirection, apply, expand_quad, text_direction, turn_matrix, warp_document
+from luodi.ocr.straighten import (
+    TextDirection,
+    apply,
+    expand_quad,
+    rotation_matrix,
+    text_direction,
+    turn_matrix,
+    warp_document,
+)
 from luodi.ocr.tensor import REC_WIDTH_BUCKETS
 from luodi.runtime.base import InferenceSession, RuntimeInfo, run_best
 from luodi.runtime.factory import create_session, parse_backend
@@ -52,6 +61,7 @@ _DEFAULT_OPTIONS = OCROptions()
 # read whole (a page the locator does not know); fewer, and it is a photo of no document
 _MIN_FLAT_BOXES = 3
 _MARGIN = 0.015  # located outlines are a few pixels off: warp a little more than the outline
+_DESKEW_DEGREES = 1.5  # text leaning more than this after the warp is levelled and detected again
 _FLIP_SHARE = 0.5  # a document is upside down when the classifier turned more than this share of its text
 
 
@@ -492,6 +502,16 @@ class OCR:
             image = np.ascontiguousarray(np.rot90(image))
             quads = [order_quad(apply(turn, q).astype(np.float32)) for q in quads]
             to_doc = turn @ to_doc
+            direction = text_direction(quads)
+        if abs(direction.skew) >= _DESKEW_DEGREES and direction.lines >= 3:
+            # the outline was a little off (a bent or torn edge): level the text, and look again
+            t0 = time.perf_counter()
+            level, (nw, nh) = rotation_matrix(direction.skew, image.shape[1], image.shape[0])
+            image = cv2.warpAffine(image, level[:2], (nw, nh), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
+            to_doc = level @ to_doc
+            totals[3] += (time.perf_counter() - t0) * 1000.0
+            quads = self._detect(image, probe, totals)
+            direction = text_direction(quads)
         quads = self._redetect(image, quads, direction, probe, opts, totals=totals)
         lines = self._read(image, quads, opts, recognizer, totals)
         h, w = image.shape[:2]
@@ -511,7 +531,10 @@ class OCR:
                 lines[i] = dataclasses.replace(line, cut_off=True)
         corners = apply(to_doc, found.quad)
         quad = apply(to_page, order_quad(corners.astype(np.float32)))
-        top = quad[1] - quad[0]
+        # the text's direction on the page (the outline may be a little off it)
+        centre = np.array([[w / 2, h / 2], [w / 2 + 1, h / 2]])
+        ends = apply(to_page, centre)
+        top = ends[1] - ends[0]
         document = PageDocument(
             index=0,
             quad=_as_quad(quad),

@@ -161,3 +161,32 @@ def test_ocr_json_follows_the_published_schema() -> None:
     bad["pages"][0]["documents"][0]["method"] = "magic"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+def test_a_skewed_outline_is_levelled_by_its_text() -> None:
+    """The located quad is 4° off the label (a torn or bent edge): the text, not the quad, decides."""
+    from luodi.locate.locator import LocatedDocument, Location
+
+    img, (m,) = _photo(0.0)
+    art_corners = np.array([[0, 0], [300, 0], [300, 260], [0, 260]], np.float64)
+    true = apply(np.vstack([m, [0, 0, 1]]), art_corners)
+    centre = true.mean(0)
+    rot = cv2.getRotationMatrix2D(tuple(centre), 4.0, 1.05)  # a quad turned 4° and a bit larger
+    quad = cv2.transform(true[None].astype(np.float32), rot)[0]
+
+    class Fixed(DocumentLocator):
+        def locate(self, image: np.ndarray) -> Location:
+            doc = LocatedDocument(quad, quad, 1.0, "model", False, 0.1)
+            return Location((doc,), False, 0.1, "model")
+
+    engine = OCR.from_sessions(
+        det=FakeSession.det(), cls_session=FakeSession.cls_(), rec=FakeSession.rec(num_classes=len(CHARS)),
+        characters=CHARS, locator=Fixed(None),
+    )  # fmt: skip
+    (page,) = engine.run_pages([img], PHOTO).pages
+    (doc,) = page.documents
+    assert len(doc.lines) == len(BARS)
+    for line in doc.lines:
+        (x0, y0), (x1, y1), _, _ = line.box
+        assert abs(y1 - y0) <= 0.02 * (x1 - x0) + 1  # level within about a degree
+    assert doc.rotation == pytest.approx(0.0, abs=1.5)
