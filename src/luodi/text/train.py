@@ -1,0 +1,433 @@
+"""``luodi train text``: train a classifier or an intent + slot model on the user's texts (Paddle dygraph).
+
+A run lives in one folder, like ``luodi train rec``'s::
+
+    RUN/config.json    the validated config        RUN/features.json  vocabularies and idf
+    RUN/labels.json    classes and slot tags       RUN/lexicon.npy    the lexicon table (PCA of e5's)
+    RUN/latest.*       last checkpoint (weights, optimizer, state)
+    RUN/best.pdparams  weights of the best evaluation, RUN/best.json its numbers
+    RUN/metrics.csv    per epoch: loss, lr, eval accuracy, macro-F1, slot F1; RUN/curves.png the plot
+
+The best checkpoint is chosen on the evaluation set (intent accuracy, plus slot F1 for nlu); training
+stops early after ``optim.patience`` evaluations without a gain. ``--resume RUN`` continues from
+the last finished epoch with the same shuffling and schedule.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from luodi.errors import ConfigError, InputError, InputNotFoundError, ModelError
+from luodi.text.config import TextTrainConfig
+from luodi.text.data import TextExample, dropped_slots, read_examples, spans_to_tags
+from luodi.text.features import Featurizer
+from luodi.text.metrics import TextMetrics, text_metrics
+from luodi.text.net import build_net, pca
+from luodi.train.trainer import _atomic_save, _rename_opt_state, _write_json, import_paddle, lr_factor
+
+log = logging.getLogger(__name__)
+
+STATE = "latest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class TextTrainResult:
+    run_dir: Path
+    epochs: int
+    seconds: float
+    best: dict[str, Any] | None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The pieces of one run, built once in ``run`` and handed to the loop."""
+
+    paddle: Any
+    net: Any
+    opt: Any
+    sched: Any
+    batches: _Batches
+    evals: list[TextExample]
+    feats: Featurizer
+    classes: list[str]
+    tags: list[str]
+
+
+@dataclass
+class _State:
+    epoch: int = 0
+    step: int = 0
+    best: dict[str, Any] | None = None
+    since_best: int = 0
+    seconds: float = 0.0
+    stopped_early: bool = False
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_split(cfg: TextTrainConfig) -> tuple[list[TextExample], list[TextExample]]:
+    """Training and evaluation examples; without eval files a stratified, seeded share of train."""
+    train = [ex for f in cfg.train for ex in read_examples(f.path, f.format, intent_file=f.intent_file)]
+    evals = [ex for f in cfg.eval for ex in read_examples(f.path, f.format, intent_file=f.intent_file)]
+    unlabelled = next((ex for ex in train if ex.label is None), None)
+    if unlabelled is not None:
+        raise InputError(f"{unlabelled.where}: a training text without a label")
+    if cfg.task == "nlu":
+        bare = next((ex for ex in train if ex.spans is None), None)
+        if bare is not None:
+            raise InputError(
+                f"{bare.where}: task nlu needs slots (entities, slots or CoNLL tags); this format has none"
+            )
+    if not evals:
+        rng = np.random.default_rng(cfg.seed)
+        by_label: dict[str, list[int]] = {}
+        for i, ex in enumerate(train):
+            by_label.setdefault(str(ex.label), []).append(i)
+        held: set[int] = set()
+        for idx in by_label.values():
+            if len(idx) < 3:
+                continue  # too rare to spare one
+            k = max(1, round(len(idx) * cfg.eval_fraction))
+            held.update(int(i) for i in rng.choice(idx, size=k, replace=False))
+        evals = [ex for i, ex in enumerate(train) if i in held]
+        train = [ex for i, ex in enumerate(train) if i not in held]
+    return train, evals
+
+
+def check_labels(train: Sequence[TextExample], evals: Sequence[TextExample]) -> list[str]:
+    """Warnings about the label distribution; raises when training cannot work."""
+    counts = Counter(str(ex.label) for ex in train)
+    if len(counts) < 2:
+        raise InputError(f"training needs at least two classes; the data has {len(counts)}: {sorted(counts)}")
+    notes = []
+    nested = dropped_slots(train)
+    if nested:
+        notes.append(
+            f"{nested} nested or overlapping slot(s) dropped (each character carries one slot; the longest is kept)"
+        )
+    single = sorted(label for label, n in counts.items() if n == 1)
+    if single:
+        notes.append(
+            f"{len(single)} class(es) with one training example ({', '.join(single[:10])}): trained, "
+            "but expect them to be recognised poorly"
+        )
+    unseen = sorted({str(ex.label) for ex in evals} - set(counts))
+    if unseen:
+        notes.append(
+            f"the evaluation data has {len(unseen)} label(s) absent from training ({', '.join(unseen[:10])}): "
+            "those texts count as errors"
+        )
+    return notes
+
+
+def slot_tags(train: Sequence[TextExample]) -> list[str]:
+    types = sorted({s.type for ex in train for s in ex.spans or ()})
+    return ["O", *(f"{p}-{t}" for t in types for p in ("B", "I"))]
+
+
+def lexicon_table(cfg: TextTrainConfig, home: Path | None) -> tuple[list[str], np.ndarray | None]:
+    if cfg.model.lexicon == "none":
+        return [], None
+    from luodi.text.lexicon import read_lexicon
+    from luodi.zoo import bundle_file, get_bundle
+
+    lex = read_lexicon(bundle_file(get_bundle(cfg.model.lexicon, home), "encoder"))
+    table = np.concatenate([np.zeros((1, cfg.model.lexicon_dim), np.float32), pca(lex.vectors, cfg.model.lexicon_dim)])
+    return list(lex.words), table
+
+
+class _Batches:
+    """Encoded, padded training arrays per batch, shuffled per epoch from the seed."""
+
+    def __init__(self, feats: Featurizer, examples: Sequence[TextExample], labels: dict[str, int], tags: list[str]):
+        self.feats, self.examples, self.labels = feats, examples, labels
+        self.tag_index = {t: i for i, t in enumerate(tags)}
+
+    def arrays(self, idx: Sequence[int]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+        chosen = [self.examples[i] for i in idx]
+        enc = self.feats.encode([ex.text for ex in chosen])
+        y = np.array([self.labels.get(str(ex.label), -1) for ex in chosen], np.int64)
+        width = enc.char_ids.shape[1]
+        tag_ids = np.zeros((len(chosen), width), np.int64)
+        if len(self.tag_index) > 1:
+            for row, ex in enumerate(chosen):
+                n = int(enc.lengths[row])
+                kept = [s for s in ex.spans or () if s.end <= n]  # a slot cut by truncation is dropped
+                for i, tag in enumerate(spans_to_tags(n, kept)):
+                    tag_ids[row, i] = self.tag_index.get(tag, 0)
+        return enc.inputs(), y, tag_ids, np.maximum(enc.lengths, 1)
+
+
+def predict_arrays(net: Any, paddle: Any, feats: Featurizer, texts: Sequence[str], batch: int = 256) -> tuple[Any, Any]:
+    """Class probabilities and slot emissions of ``net`` (eval mode) for ``texts``."""
+    probs: list[np.ndarray] = []
+    emissions: list[np.ndarray] = []
+    with paddle.no_grad():
+        for s in range(0, len(texts), batch):
+            enc = feats.encode(texts[s : s + batch])
+            logits, emit = net(*(paddle.to_tensor(v) for v in enc.inputs().values()))
+            probs.append(paddle.nn.functional.softmax(logits, axis=-1).numpy())
+            emissions.extend(emit.numpy()[r, : max(1, int(enc.lengths[r]))] for r in range(len(enc.lengths)))
+    return np.concatenate(probs), emissions
+
+
+def evaluate_net(
+    net: Any, paddle: Any, feats: Featurizer, examples: Sequence[TextExample], *, classes: list[str], tags: list[str]
+) -> TextMetrics:
+    from luodi.text.decode import decode_slots
+
+    net.eval()
+    probs, emissions = predict_arrays(net, paddle, feats, [ex.text for ex in examples])
+    net.train()
+    predicted = [classes[int(i)] for i in probs.argmax(axis=1)]
+    pred_spans = None
+    if len(tags) > 1:
+        crf = net.crf_params()
+        pred_spans = [decode_slots(e, tags, crf) for e in emissions]
+    return text_metrics(examples, predicted, pred_spans, classes)
+
+
+def _score(m: TextMetrics) -> float:
+    return m.accuracy if m.slot_f1 is None else 0.5 * (m.accuracy + m.slot_f1)
+
+
+class TextTrainer:
+    """One training run. Construct, then :meth:`run`."""
+
+    def __init__(
+        self,
+        config: TextTrainConfig,
+        run_dir: Path,
+        *,
+        resume: bool = False,
+        home: Path | None = None,
+        progress: bool = False,
+        on_log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.cfg, self.run_dir, self.resume, self.home, self.progress = config, run_dir, resume, home, progress
+        self.say = on_log or (lambda msg: log.info("%s", msg))
+
+    def _prepare_dir(self) -> None:
+        cfg_json = self.cfg.model_dump(mode="json")
+        cfg_file = self.run_dir / "config.json"
+        if self.resume:
+            if not (self.run_dir / STATE).is_file():
+                raise InputNotFoundError(f"{self.run_dir}: no checkpoint to resume from ({STATE} missing)")
+            saved = json.loads(cfg_file.read_text(encoding="utf-8"))
+            strip = lambda c: {**c, "optim": {k: v for k, v in c["optim"].items() if k != "epochs"}}  # noqa: E731
+            if strip(saved) != strip(cfg_json):
+                raise ConfigError(
+                    f"{self.run_dir}: the config differs from the one this run started with "
+                    "(only optim.epochs may change)"
+                )
+        elif (self.run_dir / STATE).is_file():
+            raise ConfigError(f"{self.run_dir} already holds a run; resume it with --resume or choose another --name")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(cfg_file, cfg_json)
+
+    def _setup(
+        self,
+    ) -> tuple[list[TextExample], list[TextExample], Featurizer, list[str], list[str], np.ndarray | None]:
+        cfg = self.cfg
+        train, evals = load_split(cfg)
+        self.notes = check_labels(train, evals)
+        for note in self.notes:
+            self.say(f"warning: {note}")
+        long = sum(1 for ex in train if len(ex.text) > cfg.max_len)
+        if long:
+            self.say(
+                f"note: {long} training text(s) longer than max_len={cfg.max_len} are cut to their first characters"
+            )
+        if self.resume:
+            feats = Featurizer.load(self.run_dir / "features.json")
+            meta = json.loads((self.run_dir / "labels.json").read_text(encoding="utf-8"))
+            classes, tags = list(meta["classes"]), list(meta["tags"])
+            lex_path = self.run_dir / "lexicon.npy"
+            table = np.load(lex_path) if lex_path.is_file() else None
+            return train, evals, feats, classes, tags, table
+        words, table = lexicon_table(cfg, self.home)
+        feats = Featurizer.fit([ex.text for ex in train], words, max_len=cfg.max_len, min_count=cfg.min_count)
+        classes = sorted({str(ex.label) for ex in train})
+        tags = slot_tags(train) if cfg.task == "nlu" else ["O"]
+        feats.save(self.run_dir / "features.json")
+        _write_json(self.run_dir / "labels.json", {"task": cfg.task, "classes": classes, "tags": tags})
+        if table is not None:
+            np.save(self.run_dir / "lexicon.npy", table)
+        return train, evals, feats, classes, tags, table
+
+    def run(self) -> TextTrainResult:
+        cfg = self.cfg
+        self._prepare_dir()
+        train, evals, feats, classes, tags, table = self._setup()
+        self.say(
+            f"train: {len(train)} texts, {len(classes)} classes; eval: {len(evals)} texts"
+            + (f"; {len(tags) // 2} slot types" if len(tags) > 1 else "")
+        )
+        paddle = import_paddle()
+        paddle.seed(cfg.seed)
+        net = build_net(
+            paddle,
+            sizes=feats.sizes,
+            lexicon=table,
+            spec=cfg.model,
+            n_classes=len(classes),
+            tags=tags if len(tags) > 1 else None,
+        )
+        batches = _Batches(feats, train, {c: i for i, c in enumerate(classes)}, tags)
+        per_epoch = math.ceil(len(train) / cfg.optim.batch_size)
+        total = per_epoch * cfg.optim.epochs
+        o = cfg.optim
+        sched = paddle.optimizer.lr.LambdaDecay(
+            learning_rate=o.lr, lr_lambda=lambda s: lr_factor(s, total, o.warmup_steps, "cosine", o.min_lr_ratio)
+        )
+        # lazy Adam: the embedding tables get sparse gradients, only the rows a batch used move
+        opt = paddle.optimizer.Adam(learning_rate=sched, parameters=net.parameters(), lazy_mode=True)
+        state = _State()
+        if self.resume:
+            state = _State(**json.loads((self.run_dir / STATE).read_text(encoding="utf-8")))
+            net.set_state_dict(paddle.load(str(self.run_dir / "latest.pdparams")))
+            opt.set_state_dict(_rename_opt_state(paddle.load(str(self.run_dir / "latest.pdopt")), net, False))
+            sched.last_epoch = state.step - 1
+            sched.step()
+            self.say(f"resumed after epoch {state.epoch} of {cfg.optim.epochs}")
+        run = _Run(paddle, net, opt, sched, batches, evals, feats, classes, tags)
+        return self._loop(run, state, total)
+
+    def _loop(self, r: _Run, state: _State, total: int) -> TextTrainResult:
+        cfg, o = self.cfg, self.cfg.optim
+        paddle, net, opt = r.paddle, r.net, r.opt
+        from tqdm import tqdm
+
+        started, before = time.perf_counter(), state.seconds
+        bar = tqdm(total=total, initial=state.step, disable=not self.progress, unit="step", dynamic_ncols=True)
+
+        def save(tag: str = "latest") -> None:
+            _atomic_save(paddle, net.state_dict(), self.run_dir / f"{tag}.pdparams")
+            if tag == "latest":
+                _atomic_save(paddle, _rename_opt_state(opt.state_dict(), net, True), self.run_dir / "latest.pdopt")
+                _write_json(self.run_dir / STATE, asdict(state))
+
+        net.train()
+        try:
+            while state.epoch < o.epochs and not state.stopped_early:
+                order = np.random.default_rng([cfg.seed, state.epoch]).permutation(len(r.batches.examples))
+                paddle.seed(cfg.seed * 100_003 + state.epoch)  # dropout masks: a resumed epoch draws the same
+                losses = []
+                for s in range(0, len(order), o.batch_size):
+                    inputs, y, tag_ids, lengths = r.batches.arrays(order[s : s + o.batch_size].tolist())
+                    logits, emit = net(*(paddle.to_tensor(v) for v in inputs.values()))
+                    loss = paddle.nn.functional.cross_entropy(
+                        logits, paddle.to_tensor(y), label_smoothing=o.label_smoothing or None
+                    )
+                    if len(r.tags) > 1 and o.slot_weight > 0:
+                        loss = loss + o.slot_weight * net.crf_nll(
+                            emit, paddle.to_tensor(tag_ids), paddle.to_tensor(lengths)
+                        )
+                    loss.backward()
+                    opt.step()
+                    opt.clear_grad()
+                    r.sched.step()
+                    value = float(loss.numpy())
+                    if not math.isfinite(value):
+                        raise ModelError(f"the loss became {value} at step {state.step}; lower optim.lr")
+                    losses.append(value)
+                    state.step += 1
+                    bar.update(1)
+                state.epoch += 1
+                self._after_epoch(r, state, float(np.mean(losses)), float(opt.get_lr()), save)
+                state.seconds = before + time.perf_counter() - started
+                save()
+        except KeyboardInterrupt:
+            state.seconds = before + time.perf_counter() - started
+            save()
+            raise
+        finally:
+            bar.close()
+        if not r.evals:
+            save("best")
+        plot_text_curves(self.run_dir / "metrics.csv", self.run_dir / "curves.png")
+        if state.best is not None:
+            _write_json(self.run_dir / "best.json", state.best)
+        return TextTrainResult(self.run_dir, state.epoch, state.seconds, state.best, tuple(self.notes))
+
+    def _after_epoch(self, r: _Run, state: _State, loss: float, lr: float, save: Callable[[str], None]) -> None:
+        row: dict[str, Any] = {"epoch": state.epoch, "step": state.step, "loss": round(loss, 5), "lr": lr}
+        if r.evals:
+            m = evaluate_net(r.net, r.paddle, r.feats, r.evals, classes=r.classes, tags=r.tags)
+            row.update(accuracy=m.accuracy, macro_f1=m.macro_f1, slot_f1=m.slot_f1)
+            if state.best is None or _score(m) > state.best["score"]:
+                state.best = {**row, "score": _score(m)}
+                state.since_best = 0
+                save("best")
+            else:
+                state.since_best += 1
+                state.stopped_early = state.since_best >= self.cfg.optim.patience
+            slot = f", slot F1 {m.slot_f1:.4f}" if m.slot_f1 is not None else ""
+            self.say(
+                f"epoch {state.epoch}: loss {loss:.4f}, eval accuracy {m.accuracy:.4f}{slot} "
+                f"(best {state.best['accuracy']:.4f} at epoch {state.best['epoch']})"
+            )
+        state.history.append(row)
+        _append_csv(self.run_dir / "metrics.csv", row)
+
+
+_COLUMNS = ("epoch", "step", "loss", "lr", "accuracy", "macro_f1", "slot_f1")
+
+
+def _append_csv(path: Path, row: dict[str, Any]) -> None:
+    new = not path.is_file()
+    with path.open("a", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(_COLUMNS)
+        w.writerow(["" if row.get(c) is None else row.get(c) for c in _COLUMNS])
+
+
+def plot_text_curves(csv_path: Path, png_path: Path) -> None:
+    if not csv_path.is_file():
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with csv_path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    epochs = [int(r["epoch"]) for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax1.plot(epochs, [float(r["loss"]) for r in rows], marker="o")
+    ax1.set(title="train loss", xlabel="epoch")
+    for key in ("accuracy", "macro_f1", "slot_f1"):
+        pts = [(e, float(r[key])) for e, r in zip(epochs, rows, strict=True) if r.get(key)]
+        if pts:
+            ax2.plot(*zip(*pts, strict=True), marker="o", label=key)
+    ax2.set(title="evaluation", xlabel="epoch", ylim=(0, 1))
+    ax2.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=90)
+    plt.close(fig)
+
+
+def train_text(
+    config: TextTrainConfig,
+    *,
+    name: str | None = None,
+    resume: str | Path | None = None,
+    home: Path | None = None,
+    progress: bool = False,
+    on_log: Callable[[str], None] | None = None,
+) -> TextTrainResult:
+    """Train per ``config`` into ``output_dir/name`` (or continue the run in ``resume``)."""
+    run_dir = Path(resume) if resume is not None else config.output_dir / (name or time.strftime("text-%Y%m%d-%H%M%S"))
+    return TextTrainer(config, run_dir, resume=resume is not None, home=home, progress=progress, on_log=on_log).run()
