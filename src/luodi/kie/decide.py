@@ -212,7 +212,7 @@ class Decider:
         if rivals:
             reasons.append("conflicting values")
             alternatives += [str(g[0][1].value) for g in rivals]
-        unsure = weak_characters(spec.type, cand.run)
+        unsure = weak_characters("name" if spec.effective_role == "name" else spec.type, cand.run)
         if any(piece.tline.against_page for piece in cand.run):
             unsure.append("read in another direction than the rest of the page")
         reasons += unsure
@@ -478,8 +478,18 @@ def parse_address(text: str, parse: PartyParser) -> PartyParse:
 NAME_CHAR_MIN, RARE_CHAR_MIN = 0.90, 0.97
 
 
+# Codes and numbers have no redundancy either: one digit read below this is not keyed in unseen.
+_CODE_TYPES = frozenset({"digits", "account", "amount", "time", "tracking_number", "id_number", "phone"})
+
+
 def weak_characters(field_type: str, run: Sequence[Any]) -> list[str]:
-    """Reasons for review from single characters of a name (see NAME_CHAR_MIN)."""
+    """Reasons for review from single characters of a name or a number (see NAME_CHAR_MIN)."""
+    if field_type in _CODE_TYPES:
+        return [
+            f"character {c} read with confidence {s:.2f}"
+            for c, s in char_scores(tuple(run))
+            if c.isalnum() and s < NAME_CHAR_MIN
+        ][:3]
     if field_type != "name":
         return []
     out = []

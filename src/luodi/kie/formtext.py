@@ -106,6 +106,8 @@ class FormText:
             return f"holds the printed label {inside[0]}"
         if grid and len(key) == 1:
             return "a single character"
+        if len(key) >= 3 and any(_one_off(key, lab) for lab in self._long_labels if len(lab) == len(key)):
+            return "a misread label"  # 付教人 for 付款人
         if _LABEL_WORD.fullmatch(key):
             return "a printed label of another field"
         carrier = carrier_from_text(text)
@@ -162,3 +164,7 @@ def learn_form_text(pages: Iterable[Iterable[str]], schema: Schema) -> list[str]
             if len(_key(text)) >= 2 and known.is_form_text(text) is None:
                 out.setdefault(text)
     return list(out)
+
+
+def _one_off(a: str, b: str) -> bool:
+    return sum(x != y for x, y in zip(a, b, strict=True)) == 1
