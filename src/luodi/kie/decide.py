@@ -490,6 +490,13 @@ def weak_characters(field_type: str, run: Sequence[Any]) -> list[str]:
             for c, s in char_scores(tuple(run))
             if c.isalnum() and s < NAME_CHAR_MIN
         ][:3]
+    if field_type in ("text", "address"):
+        # A rare character read without certainty (黟县 read 黔县): a reader cannot guess it back.
+        return [
+            f"rare character {c} read with confidence {s:.2f}"
+            for c, s in char_scores(tuple(run))
+            if is_rare(c) and s < RARE_CHAR_MIN
+        ][:3]
     if field_type != "name":
         return []
     out = []
