@@ -20,7 +20,7 @@ from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.formtext import FormText
 from luodi.kie.layout import Run, run_box, run_score, run_text, sub_run
-from luodi.kie.normalize import compact, to_simplified
+from luodi.kie.normalize import compact, fold, to_simplified
 from luodi.kie.parties import PartyParse, PartyParser, Span, split_address
 from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import FieldSpec, Schema
@@ -126,7 +126,16 @@ class Decider:
                 printed.append(f"{c.raw!r}: nothing written")
                 continue
             if spec.type == "phone" and self.form_text.masked(run_text(c.run) if c.run else c.raw):
-                printed.append(f"{c.raw!r}: a masked or template number")
+                # 185****8888: masked for privacy on e-waybills (kept as printed, for review), or
+                # a template's 138****0000; a number that is mostly marks is a template.
+                text = run_text(c.run) if c.run else c.raw
+                digits = sum(ch.isdigit() for ch in text)
+                if digits < 7:
+                    printed.append(f"{c.raw!r}: a template number")
+                    continue
+                why = "masked number: not a number to call"
+                masked = re.sub(r"[^0-9*＊×xX]", "", fold(text)).replace("＊", "*")
+                kept.append(dataclasses.replace(c, raw=masked, reasons=(*c.reasons, why)))
                 continue
             verdict = self.form_text.judge(c.raw, grid=grid)
             if verdict.keep is None:
@@ -149,6 +158,8 @@ class Decider:
     def _checked(self, spec: FieldSpec, c: Candidate, carrier: Any) -> tuple[Candidate, Checked]:
         """Validate and normalise one candidate by its field's type."""
         ck = check_tracking_number(c.raw, carrier) if spec.type == "tracking_number" else check(spec.type, c.raw)
+        if spec.type == "phone" and "*" in c.raw:
+            ck = Checked(c.raw, False, "masked number: not a number to call")  # kept as printed
         for extra in spec.validators:
             more = CHECKERS[extra](str(ck.value))
             if not more.ok:

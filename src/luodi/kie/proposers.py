@@ -579,6 +579,10 @@ def party_block(  # noqa: PLR0912, PLR0913 - proposers take their context explic
             parsed = dataclasses.replace(parsed, name=head)
     if parsed.name is not None and org is None:
         parsed = dataclasses.replace(parsed, name=whole_name_box(parsed.name, run))
+    latin = _ROMANISED.match(text) if parsed.name is None and name and name_field else None
+    if latin is not None:
+        # A romanised name (ZHONG Xiaozhi, Li Lan) right after a name label.
+        parsed = dataclasses.replace(parsed, name=Span(latin.group(1), latin.start(1), latin.end(1), 0.9))
     if name and parsed.name is not None:
         pool.add(span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why, where=where))
     elif (
@@ -603,6 +607,9 @@ def party_block(  # noqa: PLR0912, PLR0913 - proposers take their context explic
     if addr_field and parsed.address is not None:
         c = span_cand(addr_field, parsed.address, run, tier=TIER_BLOCK, quality=quality, reasons=why, where=where)
         pool.add(dataclasses.replace(c, parts=relative_parts(parsed, parsed.address)))
+
+
+_ROMANISED = re.compile(r"\s*([A-Z][A-Za-z]+(?:[ \-][A-Z][A-Za-z]+){1,2})(?![A-Za-z])")
 
 
 def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:
