@@ -95,6 +95,10 @@ class FormText:
             return "printed form text"
         if _HINT.search(fold(text)):
             return "a printed hint"
+        return self._template(text, key, grid=grid) or self._leftover(key, grid=grid)
+
+    def _template(self, text: str, key: str, *, grid: bool) -> str | None:
+        """Placeholders, labels inside the value, misread labels, the carrier's logo."""
         marks = sum(1 for c in key if c in _PLACEHOLDER_CHARS)
         # Template marks: names and addresses never hold two (XX省, 某某), other text not many.
         if marks >= 2 and (grid or marks >= 0.4 * len(key)):
@@ -113,6 +117,10 @@ class FormText:
         carrier = carrier_from_text(text)
         if carrier is not None and len(key) <= len(_key(carrier.name)) + 2 and carrier.name[:2] in key:
             return "the printed carrier name"
+        return None
+
+    def _leftover(self, key: str, *, grid: bool) -> str | None:
+        """Nothing but grid and form words once they are taken out."""
         rest = key
         for word in self._words if grid else self._text_words:
             if word in rest:
