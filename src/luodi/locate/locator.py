@@ -206,7 +206,9 @@ def bright_on_dark(
             continue
         scale = np.array([sx, sy], np.float32)
         frame_quad = quad * scale
-        polygon = cv2.approxPolyDP(contour, 0.004 * cv2.arcLength(contour, True), True).reshape(-1, 2) * scale
+        # its hull: text running into a cut-off edge notches the contour, not the label
+        hull = cv2.convexHull(contour)
+        polygon = cv2.approxPolyDP(hull, 0.004 * cv2.arcLength(hull, True), True).reshape(-1, 2) * scale
         score = float(min(1.0, (lin - lout) / 100.0))
         found.append(
             LocatedDocument(

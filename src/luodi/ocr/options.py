@@ -47,6 +47,7 @@ class OCROptions:
     text_height: int = 24  # median line height the detector should see (its input pixels)
     doc_max_side: int = 2400  # a straightened document is read at most this large
     max_documents: int = 32  # documents read per page; more are flagged too_many_documents
+    unwarp: bool = True  # a bent outline is read through a Coons patch of its sides, not its quad
 
     def __post_init__(self) -> None:
         def check(ok: bool, what: str) -> None:

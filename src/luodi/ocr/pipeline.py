@@ -17,6 +17,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
@@ -33,13 +34,17 @@ from luodi.ocr.order import reading_order, vertical_reading_order
 from luodi.ocr.rec import Recognizer
 from luodi.ocr.result import Document, Line, Page, PageDocument, Quad, RecResult, Timings
 from luodi.ocr.straighten import (
+    Patch,
     TextDirection,
     apply,
+    bend,
     expand_quad,
+    outline_patch,
     rotation_matrix,
     text_direction,
     turn_matrix,
     warp_document,
+    warp_patch,
 )
 from luodi.ocr.tensor import REC_WIDTH_BUCKETS
 from luodi.runtime.base import InferenceSession, RuntimeInfo, run_best
@@ -61,6 +66,7 @@ _DEFAULT_OPTIONS = OCROptions()
 # read whole (a page the locator does not know); fewer, and it is a photo of no document
 _MIN_FLAT_BOXES = 3
 _MARGIN = 0.015  # located outlines are a few pixels off: warp a little more than the outline
+_BENT = 0.03  # an outline straying more than this share of the short side from its quad is unwarped
 _DESKEW_DEGREES = 1.5  # text leaning more than this after the warp is levelled and detected again
 _FLIP_SHARE = 0.5  # a document is upside down when the classifier turned more than this share of its text
 
@@ -489,51 +495,27 @@ class OCR:
         recognizer: RecognizeFn | None,
         totals: list[float],
     ) -> tuple[PageDocument, list[Line]]:
-        """Warp one located document upright, turn it by its text, detect at the resolution its text
-        needs, read it; its lines in its own pixels and in the page's."""
-        t0 = time.perf_counter()
-        image, to_doc = warp_document(page, expand_quad(found.quad, _MARGIN), opts.doc_max_side)
-        totals[3] += (time.perf_counter() - t0) * 1000.0
-        probe = opts.replace(det_limit_side=min(opts.det_limit_side, max(image.shape[:2])), det_limit_type="max")
-        quads = self._detect(image, probe, totals)
-        direction = text_direction(quads)
-        if direction.vertical:  # lying on its side: a quarter turn (upside down is the classifier's call)
-            turn = turn_matrix(1, image.shape[1], image.shape[0])
-            image = np.ascontiguousarray(np.rot90(image))
-            quads = [order_quad(apply(turn, q).astype(np.float32)) for q in quads]
-            to_doc = turn @ to_doc
-            direction = text_direction(quads)
-        if abs(direction.skew) >= _DESKEW_DEGREES and direction.lines >= 3:
-            # the outline was a little off (a bent or torn edge): level the text, and look again
-            t0 = time.perf_counter()
-            level, (nw, nh) = rotation_matrix(direction.skew, image.shape[1], image.shape[0])
-            image = cv2.warpAffine(image, level[:2], (nw, nh), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
-            to_doc = level @ to_doc
-            totals[3] += (time.perf_counter() - t0) * 1000.0
-            quads = self._detect(image, probe, totals)
-            direction = text_direction(quads)
-        quads = self._redetect(image, quads, direction, probe, opts, totals=totals)
+        """Straighten one located document, read it; its lines in its own pixels and in the page's."""
+        image, quads, placed = self._straighten(page, found, opts, totals)
         lines = self._read(image, quads, opts, recognizer, totals)
         h, w = image.shape[:2]
         text = sum(len(line.text) for line in lines)
         if text and sum(len(line.text) for line in lines if line.angle == 180) > _FLIP_SHARE * text:
             turn = turn_matrix(2, w, h)
-            to_doc = turn @ to_doc
+            placed = placed.then(turn)
             lines = _turned_lines(lines, turn)
-        to_page = np.linalg.inv(to_doc)
         page_h, page_w = page.shape[:2]
         page_lines = []
         for i, line in enumerate(lines):
-            box = apply(to_page, np.asarray(line.box))
+            box = placed.to_page(np.asarray(line.box))
             cut = found.cut_off and _at_edge(box, page_w, page_h)
             page_lines.append(dataclasses.replace(line, box=_as_quad(box), cut_off=cut))
             if cut:
                 lines[i] = dataclasses.replace(line, cut_off=True)
-        corners = apply(to_doc, found.quad)
-        quad = apply(to_page, order_quad(corners.astype(np.float32)))
+        to_page = placed.matrix_to_page()
+        quad = apply(to_page, order_quad(apply(np.linalg.inv(to_page), found.quad).astype(np.float32)))
         # the text's direction on the page (the outline may be a little off it)
-        centre = np.array([[w / 2, h / 2], [w / 2 + 1, h / 2]])
-        ends = apply(to_page, centre)
+        ends = placed.to_page(np.array([[w / 2, h / 2], [w / 2 + 1, h / 2]]))
         top = ends[1] - ends[0]
         document = PageDocument(
             index=0,
@@ -549,6 +531,42 @@ class OCR:
             transform=tuple(float(v) for v in (to_page / to_page[2, 2]).ravel()),
         )
         return document, page_lines
+
+    def _straighten(
+        self, page: np.ndarray, found: LocatedDocument, opts: OCROptions, totals: list[float]
+    ) -> tuple[np.ndarray, list[np.ndarray], _Placement]:
+        """The document warped upright (a Coons patch of its outline when it is bent and ``unwarp``
+        is on), turned by its text (a quarter turn, then a fine deskew), and its text boxes detected
+        at the resolution the text needs."""
+        t0 = time.perf_counter()
+        quad = expand_quad(found.quad, _MARGIN)
+        image, to_warp = warp_document(page, quad, opts.doc_max_side)
+        patch = None
+        if opts.unwarp and bend(found.polygon, found.quad) > _BENT:
+            patch = outline_patch(found.polygon, found.quad, _MARGIN)
+            if patch is not None:
+                image = warp_patch(page, patch, (image.shape[1], image.shape[0]))
+        placed = _Placement(np.eye(3), to_warp, patch, (image.shape[1], image.shape[0]))
+        totals[3] += (time.perf_counter() - t0) * 1000.0
+        probe = opts.replace(det_limit_side=min(opts.det_limit_side, max(image.shape[:2])), det_limit_type="max")
+        quads = self._detect(image, probe, totals)
+        direction = text_direction(quads)
+        if direction.vertical:  # lying on its side: a quarter turn (upside down is the classifier's call)
+            turn = turn_matrix(1, image.shape[1], image.shape[0])
+            image = np.ascontiguousarray(np.rot90(image))
+            quads = [order_quad(apply(turn, q).astype(np.float32)) for q in quads]
+            placed = placed.then(turn)
+            direction = text_direction(quads)
+        if abs(direction.skew) >= _DESKEW_DEGREES and direction.lines >= 3:
+            # the outline was a little off (a bent or torn edge): level the text, and look again
+            t0 = time.perf_counter()
+            level, (nw, nh) = rotation_matrix(direction.skew, image.shape[1], image.shape[0])
+            image = cv2.warpAffine(image, level[:2], (nw, nh), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
+            placed = placed.then(level)
+            totals[3] += (time.perf_counter() - t0) * 1000.0
+            quads = self._detect(image, probe, totals)
+            direction = text_direction(quads)
+        return image, self._redetect(image, quads, direction, probe, opts, totals=totals), placed
 
     def _redetect(
         self,
@@ -575,6 +593,33 @@ class OCR:
         if limit <= 1.2 * max(ph, pw):
             return quads
         return self._detect(image, opts.replace(det_limit_side=limit, det_limit_type="max"), totals)
+
+
+@dataclass(frozen=True, slots=True)
+class _Placement:
+    """How a straightened document's pixels relate to the page: ``warp`` (page → the first warped
+    image, the quad's homography), or ``patch`` (that image's unit square → page, for a bent
+    outline), then ``post`` (turns and deskew, first warped image → document pixels)."""
+
+    post: np.ndarray
+    warp: np.ndarray
+    patch: Patch | None
+    size: tuple[int, int]  # the first warped image's (w, h)
+
+    def then(self, matrix: np.ndarray) -> _Placement:
+        return _Placement(matrix @ self.post, self.warp, self.patch, self.size)
+
+    def to_page(self, points: np.ndarray) -> np.ndarray:
+        warped = apply(np.linalg.inv(self.post), points)
+        if self.patch is None:
+            return apply(np.linalg.inv(self.warp), warped)
+        w, h = self.size
+        return np.asarray(self.patch.at(warped[:, 0] / w, warped[:, 1] / h))
+
+    def matrix_to_page(self) -> np.ndarray:
+        """Document pixels → page as one 3×3 matrix: exact for a flat document, the quad's
+        homography for a bent one."""
+        return np.asarray(np.linalg.inv(self.post @ self.warp))
 
 
 def _turned_lines(lines: list[Line], turn: np.ndarray) -> list[Line]:

@@ -139,3 +139,108 @@ def apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Points (N×2) through a 3×3 projective matrix."""
     pts = np.asarray(points, np.float64).reshape(-1, 1, 2)
     return np.asarray(cv2.perspectiveTransform(pts, np.asarray(matrix, np.float64))).reshape(-1, 2)
+
+
+# --- bent documents ------------------------------------------------------------------------------------
+def bend(polygon: np.ndarray, quad: np.ndarray) -> float:
+    """How far the outline strays from the quad's sides, as a share of the quad's short side."""
+    q = np.asarray(quad, np.float64)
+    pts = np.asarray(polygon, np.float64).reshape(-1, 2)
+    if len(pts) < 8:
+        return 0.0
+    dist = np.full(len(pts), np.inf)
+    for i in range(4):
+        a, b = q[i], q[(i + 1) % 4]
+        ab = b - a
+        t = np.clip(((pts - a) @ ab) / max(float(ab @ ab), 1e-9), 0, 1)
+        dist = np.minimum(dist, np.hypot(*(pts - (a + t[:, None] * ab)).T))
+    w, h = quad_size(q.astype(np.float32))
+    return float(dist.max() / max(min(w, h), 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Patch:
+    """A Coons patch: the document's four outline sides (top and bottom left to right, left and
+    right top to bottom, each resampled to the same number of points) spanning the unit square."""
+
+    top: np.ndarray
+    bottom: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+    def at(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Page points at patch coordinates (u, v) in 0..1 (arrays of one shape) → shape + (2,)."""
+
+        def along(chain: np.ndarray, t: np.ndarray) -> np.ndarray:
+            s = np.clip(t, 0, 1) * (len(chain) - 1)
+            i = np.minimum(s.astype(np.int64), len(chain) - 2)
+            f = (s - i)[..., None]
+            return np.asarray(chain[i] * (1 - f) + chain[i + 1] * f)
+
+        u3, v3 = u[..., None], v[..., None]
+        q0, q1, q2, q3 = self.top[0], self.top[-1], self.bottom[-1], self.bottom[0]
+        ruled = (1 - v3) * along(self.top, u) + v3 * along(self.bottom, u)
+        ruled = ruled + (1 - u3) * along(self.left, v) + u3 * along(self.right, v)
+        corner = (1 - u3) * (1 - v3) * q0 + u3 * (1 - v3) * q1 + u3 * v3 * q2 + (1 - u3) * v3 * q3
+        return np.asarray(ruled - corner)
+
+
+def _resample(chain: np.ndarray, n: int) -> np.ndarray:
+    seg = np.hypot(*np.diff(chain, axis=0).T)
+    at = np.concatenate([[0.0], np.cumsum(seg)])
+    if at[-1] <= 0:
+        return np.repeat(chain[:1], n, axis=0)
+    t = np.linspace(0, at[-1], n)
+    return np.stack([np.interp(t, at, chain[:, 0]), np.interp(t, at, chain[:, 1])], 1)
+
+
+def outline_patch(polygon: np.ndarray, quad: np.ndarray, margin: float, points: int = 64) -> Patch | None:
+    """The patch of a bent outline: the polygon (grown by ``margin`` of the quad's size) cut into four
+    sides at the points nearest the quad's corners; None when the outline does not go round the
+    corners in the quad's order."""
+    from shapely.geometry import Polygon
+
+    q = np.asarray(quad, np.float64)
+    w, h = quad_size(q.astype(np.float32))
+    poly = Polygon(np.asarray(polygon, np.float64)).buffer(0)
+    if poly.is_empty or poly.geom_type != "Polygon":
+        return None
+    grown = poly.buffer(margin * math.hypot(w, h) / 2, join_style="mitre")
+    ring = np.asarray(grown.exterior.coords, np.float64)[:-1]
+    if _signed_area(ring) < 0:  # clockwise on screen (y down), like the quad
+        ring = ring[::-1]
+    ring = _resample(np.vstack([ring, ring[:1]]), 4 * points * 4)[:-1]
+    corners = expand_quad(q.astype(np.float32), margin)
+    idx = [int(np.argmin(np.hypot(*(ring - c).T))) for c in corners]
+    steps = [(idx[(i + 1) % 4] - idx[i]) % len(ring) for i in range(4)]
+    if sum(steps) != len(ring) or min(steps) == 0:
+        return None
+
+    def chain(i: int) -> np.ndarray:
+        k = np.arange(idx[i], idx[i] + steps[i] + 1) % len(ring)
+        return _resample(ring[k], points)
+
+    top, right, bottom_rev, left_rev = (chain(i) for i in range(4))
+    return Patch(top, bottom_rev[::-1], left_rev[::-1], right)
+
+
+def _signed_area(ring: np.ndarray) -> float:
+    x, y = ring[:, 0], ring[:, 1]
+    return float(0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)))
+
+
+def warp_patch(page: np.ndarray, patch: Patch, size: tuple[int, int]) -> np.ndarray:
+    """The patch sampled into a ``size`` (w, h) image; outside the page is white paper."""
+    w, h = size
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    pts = patch.at((u + 0.5) / w, (v + 0.5) / h).astype(np.float32)
+    return np.asarray(
+        cv2.remap(
+            page,
+            pts[..., 0],
+            pts[..., 1],
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(255, 255, 255),
+        )
+    )

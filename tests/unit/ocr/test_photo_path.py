@@ -190,3 +190,57 @@ def test_a_skewed_outline_is_levelled_by_its_text() -> None:
         (x0, y0), (x1, y1), _, _ = line.box
         assert abs(y1 - y0) <= 0.02 * (x1 - x0) + 1  # level within about a degree
     assert doc.rotation == pytest.approx(0.0, abs=1.5)
+
+
+def _bent_photo(sag: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The art sagging by ``sag`` pixels in its middle (a label over a bulge), its outline and quad."""
+    h, w = 900, 1200
+    ox, oy = 400.0, 300.0
+    art = _art()
+    ah, aw = art.shape[:2]
+
+    def drop(x: np.ndarray) -> np.ndarray:
+        return sag * (1 - (((x - ox) / aw) * 2 - 1) ** 2)
+
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    mx, my = xs - ox, ys - oy - drop(xs)
+    page = cv2.remap(
+        art, mx, my.astype(np.float32), cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(40, 40, 40)
+    )
+    x = np.linspace(ox, ox + aw, 31)
+    polygon = np.vstack([np.stack([x, oy + drop(x)], 1), np.stack([x[::-1], oy + ah + drop(x[::-1])], 1)])
+    quad = np.array([[ox, oy], [ox + aw, oy], [ox + aw, oy + ah], [ox, oy + ah]], np.float32)
+    return page, polygon.astype(np.float32), quad
+
+
+@pytest.mark.parametrize("unwarp", [True, False])
+def test_a_bent_label_is_unwarped_by_its_outline(unwarp: bool) -> None:
+    from luodi.locate.locator import LocatedDocument, Location
+
+    page, polygon, quad = _bent_photo(40.0)
+
+    class Fixed(DocumentLocator):
+        def locate(self, image: np.ndarray) -> Location:
+            return Location((LocatedDocument(quad, polygon, 1.0, "model", False, 0.1),), False, 0.1, "model")
+
+    engine = OCR.from_sessions(
+        det=FakeSession.det(), cls_session=FakeSession.cls_(), rec=FakeSession.rec(num_classes=len(CHARS)),
+        characters=CHARS, locator=Fixed(None),
+    )  # fmt: skip
+    (result,) = engine.run_pages([page], PHOTO.replace(unwarp=unwarp)).pages
+    (doc,) = result.documents
+    heights = [line.box[3][1] - line.box[0][1] for line in doc.lines]  # document pixels
+    if not unwarp:  # through the quad each line keeps its sag: taller boxes, or lines broken up
+        assert len(doc.lines) != len(BARS) or max(heights) > 55
+        return
+    # (the fake detector grows a 16-px bar to a box about 40 px high)
+    assert len(doc.lines) == len(BARS) and max(heights) <= 45
+
+    def on_bar(x: float, y: float) -> float:  # where the bar's middle lies on the page at x
+        return 300 + y + 8 + 40 * (1 - (((x - 400) / 300) * 2 - 1) ** 2)
+
+    for line, (_, y, _) in zip(result.lines, BARS, strict=True):
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = line.box
+        # both ends of each box are mapped back onto the sagging bar
+        assert abs((y0 + y3) / 2 - on_bar((x0 + x3) / 2, y)) < 8
+        assert abs((y1 + y2) / 2 - on_bar((x1 + x2) / 2, y)) < 8

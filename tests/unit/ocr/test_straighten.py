@@ -68,3 +68,29 @@ def test_text_direction_from_boxes() -> None:
     assert text_direction(cols).vertical
     assert text_direction([]) == text_direction([_box(10, 10, 12, 10, 0)])  # nothing elongated: no opinion
     assert math.isclose(text_direction([]).height, 0.0)
+
+
+def test_a_bent_outline_is_flattened_by_its_patch() -> None:
+    from luodi.ocr.straighten import bend, outline_patch, warp_patch
+
+    # a label sagging in the middle: its top and bottom edges are parabolas
+    w, h, sag = 400, 240, 30.0
+    xs = np.linspace(0, w, 41)
+    top = np.stack([100 + xs, 100 + sag * (1 - ((xs / w) * 2 - 1) ** 2)], 1)
+    bottom = np.stack([100 + xs[::-1], 100 + h + sag * (1 - ((xs[::-1] / w) * 2 - 1) ** 2)], 1)
+    polygon = np.vstack([top, bottom]).astype(np.float32)
+    quad = np.array([top[0], top[-1], bottom[0], bottom[-1]], np.float32)
+    assert bend(polygon, quad) > 0.1 and bend(quad, quad) == 0.0
+    page = np.full((600, 700, 3), 30, np.uint8)
+    cv2.fillPoly(page, [polygon.astype(np.int32)], (245, 245, 245))
+    # a text line that sags with the label, a third of the way down
+    line = np.stack([100 + xs[4:-4], 100 + h / 3 + sag * (1 - ((xs[4:-4] / w) * 2 - 1) ** 2)], 1)
+    cv2.polylines(page, [line.astype(np.int32)], False, (0, 0, 0), 5)
+    patch = outline_patch(polygon, quad, 0.0)
+    assert patch is not None
+    flat = warp_patch(page, patch, (w, h))
+    rows = np.nonzero(flat[:, 60:-60].min(axis=2).min(axis=1) < 100)[0]
+    assert rows.max() - rows.min() <= 10  # the line is straight now: a band a few pixels high
+    assert abs(rows.mean() - h / 3) < 8
+    corners = patch.at(np.array([0.0, 1.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0, 1.0]))
+    assert np.abs(corners - quad).max() < 3
