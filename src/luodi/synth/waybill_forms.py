@@ -200,7 +200,8 @@ def shop_label(c: WaybillContent, style: Style, rng: np.random.Generator) -> Ima
         cv.text(cols[0], y + 4, "商品名称", small, bold=True)
         cv.text(cols[1], y + 4, "规格", small, bold=True)
         cv.text(cols[0], y + int(small * 1.6) + 4, c.item, small)
-        cv.text(cols[1], y + int(small * 1.6) + 4, _pick(rng, ("默认", "颜色分类：黑色", "标准装", "M码")), small)
+        if c.fill != "blank":  # a blank label has no product, so no specification either
+            cv.text(cols[1], y + int(small * 1.6) + 4, _pick(rng, ("默认", "颜色分类：黑色", "标准装", "M码")), small)
         y += int(small * 3.2) + 12
     if c.remarks is not None:
         cv.text(30, y, f"买家留言{_colon(rng)}{c.remarks}", int(s * 0.85))
