@@ -185,6 +185,10 @@ def ablation(args: argparse.Namespace) -> None:
         data["Train"]["batch_size"] = args.batch_size
         data["Optimizer"]["warmup_steps"] = min(data["Optimizer"]["warmup_steps"], args.steps // 5)
         data["Guard"] = {**data["Guard"], **VARIANTS[variant]}
+        # short runs need fewer lines: the synthetic sets and the guard's lines scaled down alike
+        data["Guard"]["lines"] = max(16, round(data["Guard"]["lines"] * args.scale))
+        for spec in data["Train"]["synth"]:
+            spec["n"] = max(8, round(spec["n"] * args.scale))
         data["Report"] = {"regression": False}
         data["Eval"] = None
         config = parse_config(data, source=f"ablation {variant}")
@@ -196,7 +200,8 @@ def ablation(args: argparse.Namespace) -> None:
 
         scores = {}
         for set_name, label_file in files.items():
-            lines, _ = load_lines(read_rec_labels(label_file), max_width=480, known=None, drop_unknown=False)
+            samples = read_rec_labels(label_file)[: args.max_lines]
+            lines, _ = load_lines(samples, max_width=480, known=None, drop_unknown=False)
             scores[set_name] = round(evaluate(model, lines, charset)[1].line_accuracy, 4)
         done["variants"][variant] = {
             "scores": scores,
@@ -209,12 +214,12 @@ def ablation(args: argparse.Namespace) -> None:
         out_json.write_text(json.dumps(done, ensure_ascii=False, indent=1), encoding="utf-8")
         print(variant, scores, file=sys.stderr, flush=True)
     if "stock" not in done or args.redo:
-        done["stock"] = stock_dygraph(recipe.base, files)
+        done["stock"] = stock_dygraph(recipe.base, files, args.max_lines)
         out_json.write_text(json.dumps(done, ensure_ascii=False, indent=1), encoding="utf-8")
     write_ablation_md(done, args)
 
 
-def stock_dygraph(base: str, files: dict[str, Path]) -> dict[str, float]:
+def stock_dygraph(base: str, files: dict[str, Path], max_lines: int | None) -> dict[str, float]:
     from luodi.eval.datasets import read_rec_labels
     from luodi.train.charset import read_charset
     from luodi.train.data import load_lines
@@ -228,7 +233,8 @@ def stock_dygraph(base: str, files: dict[str, Path]) -> dict[str, float]:
     load_pretrained(model, onnx_path)
     out = {}
     for set_name, label_file in files.items():
-        lines, _ = load_lines(read_rec_labels(label_file), max_width=480, known=None, drop_unknown=False)
+        samples = read_rec_labels(label_file)[:max_lines]
+        lines, _ = load_lines(samples, max_width=480, known=None, drop_unknown=False)
         out[set_name] = round(evaluate(model, lines, charset)[1].line_accuracy, 4)
     return out
 
@@ -244,7 +250,7 @@ def write_ablation_md(done: dict[str, Any], args: argparse.Namespace) -> None:
         "# What each part of the forgetting guard buys (short runs)",
         "",
         f"Command: `python bench/finetune_bench.py ablation --config {args.config.relative_to(ROOT)} "
-        f"--steps {args.steps} --batch-size {args.batch_size}`",
+        f"--steps {args.steps} --batch-size {args.batch_size} --scale {args.scale} --max-lines {args.max_lines}`",
         "",
         "Each variant is the recipe shortened to the steps above, with the guard parts switched on one by one",
         "(the rows are cumulative down to EMA; 'backbone frozen' replaces the x0.3 factor). Scores: line",
@@ -314,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     ab.add_argument("--batch-size", type=int, default=8)
     ab.add_argument("--variants", nargs="+", default=list(VARIANTS))
     ab.add_argument("--sets", nargs="+", default=["blind_dotmatrix", "regression: print", "regression: print-hard"])
+    ab.add_argument("--scale", type=float, default=0.25, help="share of the recipe's synthetic and guard lines")
+    ab.add_argument("--max-lines", type=int, default=None, help="score only the first lines of each set")
     ab.add_argument("--redo", action="store_true")
     ab.set_defaults(fn=ablation)
     rc = sub.add_parser("recipe")

@@ -50,3 +50,17 @@ def test_luodi_import_does_not_import_paddle() -> None:
     code = "import luodi, luodi.cli.train, luodi.train.config, luodi.train.data, sys; print('paddle' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_export_refuses_a_run_that_forgot_the_general_set(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from luodi.train.regression import Report, Row, save_report
+
+    rows = (Row("your eval set", 120, 0.75, 0.93), Row("regression: print", 173, 0.977, 0.948))
+    save_report(Report(rows, ("regression: print",), 0.01), tmp_path)
+    code, output = run(capsys, "export", str(tmp_path), "--name", "x")
+    assert code == 1
+    assert "loses 2.9 points on the general regression set (0.977 -> 0.948, 173 lines" in output
+    assert "--accept-regression" in output
+    # with consent the gate opens and export goes on (to fail here only because there are no weights)
+    code, output = run(capsys, "export", str(tmp_path), "--accept-regression")
+    assert code == 1 and "not a training run" in output
