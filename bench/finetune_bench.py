@@ -57,7 +57,7 @@ def news_titles(limit: int = 4000) -> tuple[list[str], str]:
         for piece in re.split(r"[\s，,：:！!？?（(）)]+", title):
             if 4 <= len(piece) <= 18:
                 out.append(piece)
-    return out, f"THUCNews dev titles ({path})"
+    return out, "THUCNews dev titles (../shared/data/text/thucnews/dev.txt)"
 
 
 def make_sets(_: argparse.Namespace) -> dict[str, Any]:
@@ -304,6 +304,36 @@ def recipe(args: argparse.Namespace) -> None:
     out = RESULTS / f"finetune_{args.name}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     both = {f"{config.base} (stock)": result["before"], f"{args.name}": result["after"]}
+    md = [
+        f"# {args.name}: `{result['recipe']}`",
+        "",
+        f"Command: `{result['command']}`",
+        "",
+        f"{result['steps']} steps, batch {result['batch_size']}, base {result['base']}. "
+        + (
+            f"Training {result['train_wall_s']:.0f} s wall, {result['train_cpu_s']:.0f} s process CPU, "
+            f"{result['steps_per_s']:.3f} steps/s in the loop; 1-min load average {result['load_avg_start']:.1f} "
+            f"at start, {result['load_avg_after_train']:.1f} after training (shared 2-core machine)."
+            if "train_wall_s" in result
+            else ""
+        ),
+        "",
+        "Line accuracy, recognition only, through the OCR pipeline (blind sets: eval renderer family;",
+        "regression rows: luodi's general regression set):",
+        "",
+        table(both),
+        "",
+    ]
+    if result.get("report"):
+        from luodi.train.regression import Report
+
+        md += [
+            "The run's own before/after report (dynamic graph, best checkpoint):",
+            "",
+            Report.from_json(result["report"]).table(),
+            "",
+        ]
+    out.with_suffix(".md").write_text("\n".join(md), encoding="utf-8")
     print(table(both))
 
 
