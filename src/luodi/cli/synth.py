@@ -61,6 +61,13 @@ def synth() -> None:
     help="How strong the degradations are (blur, noise, JPEG, rotation, low resolution...).",
 )
 @click.option("--font", "fonts", multiple=True, help="Only these fonts (repeatable), e.g. wqy-zenhei-sharp.")
+@click.option(
+    "--family",
+    type=click.Choice(["train", "eval"]),
+    default=None,
+    help="One side of the renderer split (fonts, dot-matrix heads, degradations): train for fine-tuning data, "
+    "eval for blind evaluation sets.",
+)
 def lines(
     style: str,
     text_file: Path | None,
@@ -70,6 +77,7 @@ def lines(
     seed: int,
     severity: str,
     fonts: tuple[str, ...],
+    family: str | None,
 ) -> None:
     """Render N labelled line images: OUT/images/*.png and OUT/labels.txt (path<TAB>text)."""
     from luodi.synth.fonts import available_fonts
@@ -98,6 +106,7 @@ def lines(
         severity=severity,
         fonts=chosen,
         progress=(lambda done, _n: bar.update(done - bar.n)) if bar is not None else None,
+        family=family,
     )
     if bar is not None:
         bar.close()

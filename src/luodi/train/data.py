@@ -32,6 +32,7 @@ class LineImage:
     image: np.ndarray  # RGB uint8, height 48, width <= max_width
     label: str
     source: str  # "file:line" for the error messages and reports
+    group: str = ""  # the data source it came from (a label file, a synth spec), for per-source reports
 
 
 @dataclass
@@ -43,6 +44,14 @@ class DataReport:
     too_long: list[str] = field(default_factory=list)  # more characters than CTC timesteps
     unknown_chars: dict[str, int] = field(default_factory=dict)  # char -> count of lines
     dropped_unknown: int = 0
+
+    def merge(self, other: DataReport) -> None:
+        self.loaded += other.loaded
+        self.undecodable += other.undecodable
+        self.too_long += other.too_long
+        for c, k in other.unknown_chars.items():
+            self.unknown_chars[c] = self.unknown_chars.get(c, 0) + k
+        self.dropped_unknown += other.dropped_unknown
 
     def summary(self) -> str:
         parts = [f"{self.loaded} lines"]
@@ -103,13 +112,20 @@ def render_synth(spec: SynthSpec, root: Path) -> Path:
     return Path(report.label_file)
 
 
-def gather_samples(spec: DataSpec, synth_root: Path) -> list[RecSample]:
-    samples: list[RecSample] = []
+def gather_groups(spec: DataSpec, synth_root: Path) -> list[tuple[str, list[RecSample]]]:
+    """Samples per source, named for reports: the label file, or the synthetic style and text."""
+    groups: list[tuple[str, list[RecSample]]] = []
     for label_file in spec.labels:
-        samples.extend(read_rec_labels(label_file))
+        groups.append((Path(label_file).name, read_rec_labels(label_file)))
     for synth in spec.synth:
-        samples.extend(read_rec_labels(render_synth(synth, synth_root)))
-    return samples
+        text = synth.text_format if synth.text is None else Path(synth.text).name
+        name = f"{synth.style} {synth.severity} ({text})"
+        groups.append((name, read_rec_labels(render_synth(synth, synth_root))))
+    return groups
+
+
+def gather_samples(spec: DataSpec, synth_root: Path) -> list[RecSample]:
+    return [s for _, samples in gather_groups(spec, synth_root) for s in samples]
 
 
 def decode_image(path: Path) -> np.ndarray | None:
@@ -134,7 +150,12 @@ def resize_line(img: np.ndarray, max_width: int, height: int = HEIGHT) -> np.nda
 
 
 def load_lines(
-    samples: Sequence[RecSample], *, max_width: int, known: set[str] | None, drop_unknown: bool
+    samples: Sequence[RecSample],
+    *,
+    max_width: int,
+    known: set[str] | None,
+    drop_unknown: bool,
+    group: str = "",
 ) -> tuple[list[LineImage], DataReport]:
     """Decode and resize; skip (and count) undecodable images and texts CTC cannot fit.
 
@@ -164,7 +185,7 @@ def load_lines(
         if len(s.label) + repeats > math.ceil(img.shape[1] / WIDTH_ALIGN):
             report.too_long.append(where)
             continue
-        lines.append(LineImage(img, s.label, where))
+        lines.append(LineImage(img, s.label, where, group))
     report.loaded = len(lines)
     return lines, report
 

@@ -41,6 +41,7 @@ from luodi.train.data import (
     augment,
     bucketed_batches,
     check_nonempty,
+    gather_groups,
     gather_samples,
     load_lines,
     make_batch,
@@ -328,13 +329,14 @@ class Trainer:
         eval_lines: list[LineImage] = []
         eval_rep = DataReport()
         if cfg.Eval is not None:
-            eval_samples = gather_samples(cfg.Eval, synth_root)
-            if cfg.Eval.max_samples is not None:
-                eval_samples = eval_samples[: cfg.Eval.max_samples]
-            # unknown characters stay in eval: the model cannot read them, and the score should say so
-            eval_lines, eval_rep = load_lines(
-                eval_samples, max_width=cfg.Preprocess.max_width, known=known, drop_unknown=False
-            )
+            for name, samples in gather_groups(cfg.Eval, synth_root):
+                # unknown characters stay in eval: the model cannot read them, and the score should say so
+                lines, rep = load_lines(
+                    samples, max_width=cfg.Preprocess.max_width, known=known, drop_unknown=False, group=name
+                )
+                eval_lines += lines
+                eval_rep.merge(rep)
+            eval_lines = eval_lines[: cfg.Eval.max_samples]
             check_nonempty(eval_lines, "evaluation", eval_rep)
             self.say(f"eval: {eval_rep.summary()}")
         return train_lines, train_rep, eval_lines, eval_rep
@@ -452,9 +454,15 @@ class Trainer:
             if not eval_lines:
                 return None
             with eval_weights():
-                _, m = evaluate(model, eval_lines, charset)
+                preds, m = evaluate(model, eval_lines, charset)
             set_bn_eval(model) if cfg.Train.freeze_bn else None
             res = EvalResult(step, m.n, m.line_accuracy, m.line_accuracy_norm, m.one_minus_cer)
+            groups = group_accuracy(eval_lines, preds)
+            if step == 0:
+                state.extra["eval_groups_before"] = groups
+            best_so_far = (state.best or {}).get("line_accuracy", -1.0)
+            if step == 0 or res.line_accuracy > best_so_far:
+                state.extra["eval_groups_best"] = groups
             scalars.write(
                 step,
                 eval_line_accuracy=m.line_accuracy,
@@ -600,6 +608,11 @@ class Trainer:
             b, a = state.baseline, state.best
             acc_b, acc_a = float(b["line_accuracy"]), float(a["line_accuracy"])
             rows.append(regression.Row("your eval set", int(a["n"]), acc_b, acc_a))
+            g_before, g_best = state.extra.get("eval_groups_before", {}), state.extra.get("eval_groups_best", {})
+            if len(g_before) > 1:  # per source: your other styles
+                for name, (n, before) in g_before.items():
+                    after = g_best.get(name, (n, before))[1]
+                    rows.append(regression.Row(f"your eval set: {name}", int(n), float(before), float(after)))
         before = state.extra.get("regression_before") or {}
         if regression_sets and before:
             model.set_state_dict(paddle.load(str(self.run_dir / "best.pdparams")))
@@ -616,6 +629,14 @@ class Trainer:
         if report.regressed():
             self.say("warning: " + report.refusal())
         return report
+
+
+def group_accuracy(lines: list[LineImage], preds: list[str]) -> dict[str, tuple[int, float]]:
+    """Exact line accuracy per data source: name -> (lines, accuracy)."""
+    hits: dict[str, list[bool]] = {}
+    for line, pred in zip(lines, preds, strict=True):
+        hits.setdefault(line.group, []).append(pred == line.label)
+    return {g: (len(h), sum(h) / len(h)) for g, h in hits.items()}
 
 
 def score_sets(model: Any, sets: dict[str, list[LineImage]], charset: Charset) -> dict[str, float]:
