@@ -131,3 +131,12 @@ def test_the_shipped_regression_spec_is_complete() -> None:
     assert spec.family == "eval"
     for ch in "垄刺己待":  # characters a waybill-only fine-tune was seen to lose
         assert any(ch in line for line in lines)
+
+
+def test_eval_accuracy_per_source() -> None:
+    from luodi.train.data import LineImage
+    from luodi.train.trainer import group_accuracy
+
+    img = np.zeros((48, 8, 3), np.uint8)
+    lines = [LineImage(img, t, "x", g) for t, g in [("甲", "dotmatrix"), ("乙", "dotmatrix"), ("丙", "print")]]
+    assert group_accuracy(lines, ["甲", "丁", "丙"]) == {"dotmatrix": (2, 0.5), "print": (1, 1.0)}
