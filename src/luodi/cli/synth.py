@@ -68,7 +68,7 @@ def synth() -> None:
     help="One side of the renderer split (fonts, dot-matrix heads, degradations): train for fine-tuning data, "
     "eval for blind evaluation sets.",
 )
-def lines(
+def lines(  # noqa: PLR0917 - click passes every option positionally
     style: str,
     text_file: Path | None,
     ner_file: Path | None,
