@@ -31,6 +31,7 @@ _COMMANDS: dict[str, str] = {
     "bench": "luodi.cli.bench:bench",
     "text": "luodi.cli.text:text",
     "review": "luodi.cli.review:review",
+    "inspect": "luodi.cli.inspect:inspect",
 }
 
 

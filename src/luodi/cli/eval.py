@@ -22,6 +22,7 @@ _EXTRA: dict[str, str] = {
     "kie": "luodi.cli.eval_kie:kie",
     "ner": "luodi.cli.eval_ner:ner",
     "text": "luodi.cli.eval_text:text",
+    "vision": "luodi.cli.eval_vision:vision",
 }
 
 

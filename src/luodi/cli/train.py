@@ -11,8 +11,16 @@ from pathlib import Path
 
 import click
 
+from luodi.cli.lazy import LazyGroup
 
-@click.group()
+# Subcommands that live in other modules; absent modules simply do not show up.
+_EXTRA: dict[str, str] = {
+    "vision": "luodi.cli.train_vision:vision",
+    "anomaly": "luodi.cli.train_vision:anomaly",
+}
+
+
+@click.group(cls=LazyGroup, lazy_commands=_EXTRA)
 def train() -> None:
     """Fine-tune models on your own samples (PaddlePaddle dynamic graph, CPU)."""
 

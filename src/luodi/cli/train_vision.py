@@ -1,0 +1,163 @@
+"""``luodi train vision`` (defect classifier) and ``luodi train anomaly`` (good parts only)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("vision")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Training config YAML (see examples/vision/magnetic_tile.yml).",
+)
+@click.option("--name", default=None, help="Run name (folder under output_dir) and the zoo name to register.")
+@click.option(
+    "--resume",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Continue the run in this folder from its last checkpoint.",
+)
+@click.option("--no-export", is_flag=True, help="Only train; no ONNX export or zoo registration.")
+@click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
+@click.option("--no-progress", is_flag=True, help="No progress bars (also off when stderr is not a terminal).")
+def vision(  # noqa: PLR0917 - click passes every option positionally
+    config_file: Path, name: str | None, resume: Path | None, no_export: bool, force: bool, no_progress: bool
+) -> None:
+    """Train a defect classifier on folder-per-class images (or a CSV); with --name, export and register it."""
+    from luodi.vision.classify import export_classifier, train_classifier
+    from luodi.vision.config import load_vision_config
+
+    config = load_vision_config(config_file)
+    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    zoo_name = name if name is not None else (resume.name if resume else None)
+    if zoo_name and not no_export and not force:
+        from luodi.zoo import resolve_home
+        from luodi.zoo.store import MANIFEST, bundle_dir
+
+        if (bundle_dir(resolve_home(), zoo_name) / MANIFEST).is_file():
+            raise click.UsageError(f"model {zoo_name!r} already exists; pass --force to replace it")
+    try:
+        result = train_classifier(
+            config, name=name, resume=resume, progress=not no_progress and sys.stderr.isatty(), on_log=say
+        )
+    except KeyboardInterrupt:
+        target = resume or config.output_dir / str(name)
+        say(f"interrupted. Continue with: luodi train vision --config {config_file} --resume {target}")
+        sys.exit(130)
+    summary: dict[str, object] = {
+        "run_dir": str(result.run_dir),
+        "labels": list(result.labels),
+        "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "eval_accuracy": result.best.get("accuracy"),
+        "eval_macro_f1": result.best.get("macro_f1"),
+        "seconds": round(result.seconds, 1),
+    }
+    if zoo_name and not no_export:
+        bundle, diff = export_classifier(result.run_dir, zoo_name, force=force)
+        summary["model"] = bundle.name
+        summary["export_max_rel_diff"] = diff
+        say(f"registered {bundle.name}: luodi inspect IMAGE --model {bundle.name}")
+    click.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@click.command("anomaly")
+@click.option(
+    "--good",
+    "good",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder of images of good (defect-free) parts.",
+)
+@click.option("--name", required=True, help="Zoo name to register the anomaly model under.")
+@click.option("--backbone", default="efficientnet-lite0", show_default=True, help="Backbone bundle from the zoo.")
+@click.option(
+    "--image-size",
+    type=click.IntRange(64, 1024),
+    default=224,
+    show_default=True,
+    help="Square size every image is resized to.",
+)
+@click.option(
+    "--false-alarm-rate",
+    "far",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.01,
+    show_default=True,
+    help="Share of good parts you accept to see flagged; sets the threshold.",
+)
+@click.option(
+    "--holdout",
+    type=click.FloatRange(0.05, 0.8),
+    default=0.2,
+    show_default=True,
+    help="Share of the good images held back (not in the bank) to set the threshold on.",
+)
+@click.option(
+    "--coreset",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.1,
+    show_default=True,
+    help="Share of patch features kept in the memory bank (greedy coreset).",
+)
+@click.option(
+    "--max-bank",
+    type=click.IntRange(min=1),
+    default=16384,
+    show_default=True,
+    help="Most patch features in the bank (bounds memory and scoring time).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
+def anomaly(  # noqa: PLR0917 - click passes every option positionally
+    good: Path,
+    name: str,
+    backbone: str,
+    image_size: int,
+    far: float,
+    holdout: float,
+    coreset: float,
+    max_bank: int,
+    seed: int,
+    force: bool,
+) -> None:
+    """Build an anomaly model from good parts only (PatchCore memory bank) and register it as NAME."""
+    from luodi.vision.anomaly import train_anomaly
+
+    result = train_anomaly(
+        good,
+        name,
+        backbone=backbone,
+        image_size=image_size,
+        coreset=coreset,
+        max_bank=max_bank,
+        holdout=holdout,
+        false_alarm_rate=far,
+        seed=seed,
+        force=force,
+        on_log=lambda m: click.echo(m, err=True),
+    )
+    click.echo(
+        json.dumps(
+            {
+                "model": result.name,
+                "bank_images": result.bank_images,
+                "held_images": result.held_images,
+                "patches": result.patches,
+                "bank_size": result.bank_size,
+                "threshold": round(result.threshold, 6),
+                "false_alarm_rate": result.false_alarm_rate,
+                "skipped": len(result.report.skipped),
+                "masks_without_image": len(result.report.masks_without_image),
+                "seconds": {k: round(v, 1) for k, v in result.seconds.items()},
+            },
+            ensure_ascii=False,
+        )
+    )

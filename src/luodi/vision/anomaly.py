@@ -1,0 +1,161 @@
+"""``luodi train anomaly``: a PatchCore memory bank from good parts only, and its threshold.
+
+1. The good images are split by a hash of their file names: most build the memory bank, a
+   held-back share (``holdout``) is never put in the bank and gives the false-alarm threshold.
+2. Each bank image's stage-4 patch features (EfficientNet-Lite, frozen, ImageNet weights) go into
+   one matrix; greedy coreset subsampling keeps ``coreset`` of the rows (at most ``max_bank``).
+3. The held-back good images are scored; the threshold is the score that flags at most
+   ``false_alarm_rate`` of them.
+4. The feature extractor (ONNX), the bank and ``vision.json`` are registered in the zoo.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from luodi.errors import ConfigError, EmptyInputError, ModelExistsError
+from luodi.vision.bundle import TASK_ANOMALY, VisionMeta, backbone_state
+from luodi.vision.data import DataReport, scan_good, split_holdout
+from luodi.vision.extract import extract, onnx_session
+from luodi.vision.patchcore import greedy_coreset, image_score, score_map, threshold_for
+
+log = logging.getLogger(__name__)
+
+MIN_BANK_IMAGES = 5
+MIN_HELD_IMAGES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyTrainResult:
+    name: str
+    bank_images: int
+    held_images: int
+    patches: int
+    bank_size: int
+    threshold: float
+    false_alarm_rate: float
+    held_scores: tuple[float, ...]
+    report: DataReport
+    seconds: dict[str, float]
+
+
+def train_anomaly(
+    good: str | Path,
+    name: str,
+    *,
+    backbone: str = "efficientnet-lite0",
+    image_size: int = 224,
+    coreset: float = 0.1,
+    max_bank: int = 16384,
+    holdout: float = 0.2,
+    false_alarm_rate: float = 0.01,
+    seed: int = 0,
+    force: bool = False,
+    home: Path | None = None,
+    on_log: Callable[[str], None] | None = None,
+) -> AnomalyTrainResult:
+    """Build and register the anomaly model ``name`` from the good images under ``good``."""
+    from luodi.zoo import register_files, resolve_home
+    from luodi.zoo.store import MANIFEST, bundle_dir, check_name
+
+    say = on_log or (lambda msg: log.info("%s", msg))
+    check_name(name, ConfigError)
+    if not 0 < coreset <= 1:
+        raise ConfigError(f"coreset must be in (0, 1], got {coreset}")
+    if not 0 < false_alarm_rate < 1:
+        raise ConfigError(f"the false-alarm rate must be in (0, 1), got {false_alarm_rate}")
+    if not 0 < holdout < 0.9:
+        raise ConfigError(f"holdout must be in (0, 0.9), got {holdout}")
+    home_path = resolve_home(home)
+    if (bundle_dir(home_path, name) / MANIFEST).is_file() and not force:
+        raise ModelExistsError(f"model {name!r} already exists; pass --force to replace it")
+    samples, report = scan_good(good)
+    bank_samples, held_samples = split_holdout(samples, holdout, salt="luodi-anomaly:")
+    if len(bank_samples) < MIN_BANK_IMAGES or len(held_samples) < MIN_HELD_IMAGES:
+        raise EmptyInputError(
+            f"{good}: {len(samples)} good images give {len(bank_samples)} for the memory bank and "
+            f"{len(held_samples)} for the threshold; need at least {MIN_BANK_IMAGES} and {MIN_HELD_IMAGES} "
+            f"(about {int((MIN_HELD_IMAGES + 1) / holdout)} images in all)"
+        )
+    say(f"good images: {report.summary()}; {len(bank_samples)} for the bank, {len(held_samples)} held back")
+    from luodi.vision.nets import PatchFeatures, export_onnx, pretrained_backbone
+
+    variant, state = backbone_state(backbone, home_path)
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="luodi-anomaly-") as tmp:
+        work = Path(tmp)
+        t = time.perf_counter()
+        onnx_path = work / "model.onnx"
+        export_onnx(PatchFeatures(pretrained_backbone(variant, state)), image_size, onnx_path)
+        session = onnx_session(onnx_path)
+        seconds["export"] = time.perf_counter() - t
+        t = time.perf_counter()
+        fmaps, kept, _ = extract(session, bank_samples, report, image_size)
+        if len(kept) < MIN_BANK_IMAGES:
+            raise EmptyInputError(f"{good}: only {len(kept)} bank images could be read ({len(report.skipped)} skipped)")
+        d = fmaps.shape[1]
+        patches = np.ascontiguousarray(fmaps.transpose(0, 2, 3, 1).reshape(-1, d), dtype=np.float32)
+        seconds["features"] = time.perf_counter() - t
+        t = time.perf_counter()
+        n = min(max_bank, max(1, round(coreset * len(patches))))
+        bank = patches[greedy_coreset(patches, n, seed=seed)]
+        seconds["coreset"] = time.perf_counter() - t
+        say(f"memory bank: {len(bank)} of {len(patches)} patches ({d} dimensions) in {seconds['coreset']:.0f} s")
+        t = time.perf_counter()
+        held_maps, held_kept, _ = extract(session, held_samples, report, image_size)
+        if len(held_kept) < MIN_HELD_IMAGES:
+            raise EmptyInputError(f"{good}: only {len(held_kept)} held-back images could be read")
+        norms = np.einsum("ij,ij->i", bank, bank)
+        scores = np.array([image_score(score_map(m, bank, norms)) for m in held_maps])
+        threshold = threshold_for(scores, false_alarm_rate)
+        seconds["threshold"] = time.perf_counter() - t
+        say(
+            f"threshold {threshold:.4f}: held-back good scores {scores.min():.3f}..{scores.max():.3f} "
+            f"(false-alarm rate {false_alarm_rate})"
+        )
+        meta = VisionMeta(
+            kind="anomaly",
+            image_size=image_size,
+            backbone=backbone,
+            threshold=threshold,
+            false_alarm_rate=false_alarm_rate,
+            score_scale=float(max(threshold, float(scores.max()))) * 1.5,
+            extra=(
+                ("bank_images", len(kept)),
+                ("held_images", len(held_kept)),
+                ("held_scores", [round(float(s), 5) for s in sorted(scores)]),
+                ("coreset", coreset),
+                ("patches", len(patches)),
+            ),
+        )
+        bank_path = work / "bank.npy"
+        np.save(bank_path, bank.astype(np.float32))
+        register_files(
+            name,
+            TASK_ANOMALY,
+            {"model": onnx_path, "bank": bank_path, "meta": meta.write(work / "vision.json")},
+            description=f"anomaly model (PatchCore over {backbone}) from {len(kept)} good images of {good}",
+            source=f"luodi train anomaly --good {good}",
+            licence="derived from the backbone's weights (" + backbone + ")",
+            force=force,
+            home=home_path,
+        )
+    return AnomalyTrainResult(
+        name=name,
+        bank_images=len(kept),
+        held_images=len(held_kept),
+        patches=len(patches),
+        bank_size=len(bank),
+        threshold=threshold,
+        false_alarm_rate=false_alarm_rate,
+        held_scores=tuple(float(s) for s in scores),
+        report=report,
+        seconds=seconds,
+    )

@@ -1,0 +1,115 @@
+"""How a vision model lies in the zoo: an ONNX graph, a ``vision.json`` of what it needs, and for
+anomaly models the memory bank. Registered with :func:`luodi.zoo.register_files`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from luodi.errors import ConfigError, ModelError
+from luodi.zoo.spec import Bundle
+
+TASK_CLASSIFY = "vision-classify"
+TASK_ANOMALY = "vision-anomaly"
+TASKS = (TASK_CLASSIFY, TASK_ANOMALY)
+META_FORMAT = 1
+
+#: backbone bundles luodi.vision can build, by zoo name -> architecture
+BACKBONES = {"efficientnet-lite0": "efficientnet-lite0"}
+
+
+@dataclass(frozen=True, slots=True)
+class VisionMeta:
+    """The contents of a vision bundle's ``vision.json``."""
+
+    kind: str  # "classify" or "anomaly"
+    image_size: int
+    backbone: str
+    labels: tuple[str, ...] = ()  # classify: output order
+    good_label: str | None = None  # classify: the class that means "no defect", if any
+    threshold: float | None = None  # anomaly: image score at or above which an image is a defect
+    false_alarm_rate: float | None = None  # anomaly: the rate the threshold was chosen for
+    score_scale: float | None = None  # anomaly: heat-map value shown as full red (visualisation)
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": META_FORMAT,
+            "kind": self.kind,
+            "image_size": self.image_size,
+            "backbone": self.backbone,
+            "labels": list(self.labels),
+            "good_label": self.good_label,
+            "threshold": self.threshold,
+            "false_alarm_rate": self.false_alarm_rate,
+            "score_scale": self.score_scale,
+            **dict(self.extra),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VisionMeta:
+        known = {"format", "kind", "image_size", "backbone", "labels", "good_label", "threshold"}
+        known |= {"false_alarm_rate", "score_scale"}
+        if data.get("format") != META_FORMAT or data.get("kind") not in ("classify", "anomaly"):
+            raise ModelError("vision.json: unsupported format or kind")
+        return cls(
+            kind=str(data["kind"]),
+            image_size=int(data["image_size"]),
+            backbone=str(data["backbone"]),
+            labels=tuple(str(x) for x in data.get("labels") or ()),
+            good_label=data.get("good_label"),
+            threshold=None if data.get("threshold") is None else float(data["threshold"]),
+            false_alarm_rate=None if data.get("false_alarm_rate") is None else float(data["false_alarm_rate"]),
+            score_scale=None if data.get("score_scale") is None else float(data["score_scale"]),
+            extra=tuple((k, v) for k, v in data.items() if k not in known),
+        )
+
+    def write(self, path: Path) -> Path:
+        path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        return path
+
+
+def bundle_file(bundle: Bundle, role: str) -> Path:
+    for f in bundle.files:
+        if f.role == role:
+            return f.path
+    raise ModelError(f"model {bundle.name!r} has no {role} file")
+
+
+def read_meta(bundle: Bundle) -> VisionMeta:
+    if bundle.task not in TASKS:
+        raise ConfigError(
+            f"model {bundle.name!r} is a {bundle.task} model, not a vision model "
+            "(train one with `luodi train vision` or `luodi train anomaly`)"
+        )
+    path = bundle_file(bundle, "meta")
+    try:
+        return VisionMeta.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}: not a valid vision.json ({exc})") from exc
+
+
+def read_bank(bundle: Bundle) -> np.ndarray:
+    path = bundle_file(bundle, "bank")
+    try:
+        bank = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: cannot read the memory bank ({exc})") from exc
+    if bank.ndim != 2 or not bank.size:
+        raise ModelError(f"{path}: the memory bank must be a non-empty 2-D array, got shape {bank.shape}")
+    return np.ascontiguousarray(bank, dtype=np.float32)
+
+
+def backbone_state(name: str, home: Path | None = None) -> tuple[str, dict[str, np.ndarray]]:
+    """(architecture, ImageNet weights as numpy) of a backbone bundle; raises if not pulled."""
+    from luodi.vision.pth import load_pth
+    from luodi.zoo import get_bundle
+
+    if name not in BACKBONES:
+        raise ConfigError(f"unknown backbone {name!r}; choose one of: {', '.join(BACKBONES)}")
+    bundle = get_bundle(name, home)
+    return BACKBONES[name], load_pth(bundle_file(bundle, "weights"))

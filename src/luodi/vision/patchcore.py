@@ -1,0 +1,79 @@
+"""PatchCore-style anomaly scoring: a memory bank of patch features of good parts, nearest-neighbour
+distances as the anomaly map, greedy coreset subsampling to keep the bank small.
+
+Pure numpy, no model code: the features come from whatever extractor the caller ran.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+
+def greedy_coreset(features: np.ndarray, n: int, *, project_to: int = 64, seed: int = 0) -> np.ndarray:
+    """Indices of ``n`` rows chosen by greedy k-centre (each pick the row farthest from those picked).
+
+    Distances are taken after a random projection to ``project_to`` dimensions (Johnson-
+    Lindenstrauss: the ordering survives, the cost drops). BLAS runs on one thread here: each step is
+    one matrix-vector product, which a second thread slows down (measured 6 ms against 26 ms per
+    step on 85k x 64 with the other core busy).
+    """
+    total = len(features)
+    if n >= total:
+        return np.arange(total)
+    rng = np.random.default_rng(seed)
+    x = np.ascontiguousarray(features, dtype=np.float32)
+    if x.shape[1] > project_to:
+        proj = rng.normal(size=(x.shape[1], project_to)).astype(np.float32) / np.sqrt(project_to)
+        x = x @ proj
+    norms = np.einsum("ij,ij->i", x, x)
+    picked = np.empty(n, dtype=np.int64)
+    with threadpool_limits(1):
+        first = int(rng.integers(total))
+        picked[0] = first
+        dist = norms + norms[first] - 2.0 * (x @ x[first])
+        for k in range(1, n):
+            i = int(dist.argmax())
+            picked[k] = i
+            np.minimum(dist, norms + norms[i] - 2.0 * (x @ x[i]), out=dist)
+    return picked
+
+
+def nearest_distances(patches: np.ndarray, bank: np.ndarray, bank_norms: np.ndarray | None = None) -> np.ndarray:
+    """Euclidean distance of each row of ``patches`` (P x D) to its nearest row of ``bank`` (M x D)."""
+    norms = bank_norms if bank_norms is not None else np.einsum("ij,ij->i", bank, bank)
+    out = np.empty(len(patches), dtype=np.float32)
+    step = max(1, 4_000_000 // max(1, len(bank)))  # keep the distance block near 16 MB
+    for start in range(0, len(patches), step):
+        p = patches[start : start + step]
+        d2 = np.einsum("ij,ij->i", p, p)[:, None] + norms[None, :] - 2.0 * (p @ bank.T)
+        out[start : start + step] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
+    return out
+
+
+def score_map(feature_map: np.ndarray, bank: np.ndarray, bank_norms: np.ndarray | None = None) -> np.ndarray:
+    """The anomaly map (h x w) of one image's feature map (D x h x w)."""
+    d, h, w = feature_map.shape
+    patches = np.ascontiguousarray(feature_map.reshape(d, h * w).T, dtype=np.float32)
+    return nearest_distances(patches, bank, bank_norms).reshape(h, w)
+
+
+def image_score(amap: np.ndarray) -> float:
+    """PatchCore's image score: the most anomalous patch."""
+    return float(amap.max())
+
+
+def heat_map(amap: np.ndarray, height: int, width: int, sigma: float = 4.0) -> np.ndarray:
+    """The patch map resized to the image (bilinear) and smoothed (Gaussian, ``sigma`` px at 224)."""
+    up = cv2.resize(amap.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    s = sigma * max(height, width) / 224.0
+    return cv2.GaussianBlur(up, (0, 0), sigmaX=s, sigmaY=s) if s > 0.5 else up
+
+
+def threshold_for(scores: np.ndarray, false_alarm_rate: float) -> float:
+    """The score above which at most ``false_alarm_rate`` of these good images would be flagged."""
+    if not len(scores):
+        raise ValueError("no scores to choose a threshold from")
+    q = float(np.quantile(np.asarray(scores, dtype=np.float64), 1.0 - false_alarm_rate, method="higher"))
+    return float(np.nextafter(q, np.inf))  # strictly above the chosen good image's score
