@@ -101,8 +101,8 @@ def _scan_dir(folder: Path, label: str | None, report: DataReport) -> list[Sampl
         )
         base = Path(dirpath)
         for stem, group in sorted(stems.items()):
-            if stem.endswith(MASK_SUFFIX) and stem[: -len(MASK_SUFFIX)] in stems:
-                continue  # a _mask.png: attached to its image below
+            if stem.endswith(MASK_SUFFIX) and all(x.lower().endswith(".png") for x in group):
+                continue  # a _mask.png: attached to its image, or counted below when it has none
             pngs = [x for x in group if x.lower().endswith(".png")]
             others = [x for x in group if not x.lower().endswith(".png")]
             if paired and not others:

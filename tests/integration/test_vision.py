@@ -1,0 +1,157 @@
+"""luodi train vision|anomaly, inspect and eval vision end to end on generated surface images.
+
+Real backbone (the efficientnet-lite0 bundle), real Paddle training and ONNX export, real CLI
+processes; a private model store so nothing lands in the user's zoo.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from vision_data import make_classes
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory, require_bundle: Callable[[str], object]) -> dict[str, str]:
+    bundle = require_bundle("efficientnet-lite0")
+    home = tmp_path_factory.mktemp("home")
+    (home / "models").mkdir()
+    os.symlink(bundle.files[0].path.parent, home / "models" / "efficientnet-lite0")  # type: ignore[attr-defined]
+    src = Path(__file__).resolve().parents[2] / "src"
+    return {**os.environ, "LUODI_HOME": str(home), "PYTHONPATH": str(src)}
+
+
+def luodi(env: dict[str, str], *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "luodi", *args],
+        check=False,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tiles")
+    make_classes(root / "train", {"good": 36, "spot": 12, "scratch": 12}, seed=1)
+    make_classes(root / "test", {"good": 10, "spot": 5, "scratch": 5}, seed=2)
+    (root / "cfg.yml").write_text(
+        "image_size: 64\noutput_dir: runs\ngood_class: good\n"
+        "Train:\n  data: train\n  epochs: 6\n  batch_size: 32\nEval:\n  holdout: 0.25\nAugment:\n  photometric: 0\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def test_classifier_trains_inspects_evaluates_and_resumes(env: dict[str, str], data: Path) -> None:
+    run = luodi(env, "train", "vision", "--config", str(data / "cfg.yml"), "--name", "tiles", cwd=data)
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout)
+    assert summary["labels"] == ["good", "scratch", "spot"] and summary["model"] == "tiles"
+    assert summary["export_max_rel_diff"] < 1e-3
+    run_dir = data / "runs" / "tiles"
+    for name in ("best.pdparams", "latest.pdparams", "state.json", "metrics.csv", "curves.png", "data.json"):
+        assert (run_dir / name).is_file(), name
+
+    # resume with more epochs continues from epoch 6 (the cached features are reused)
+    cfg2 = data / "cfg.yml"
+    cfg2.write_text(cfg2.read_text(encoding="utf-8").replace("epochs: 6", "epochs: 8"), encoding="utf-8")
+    res = luodi(env, "train", "vision", "--config", str(cfg2), "--resume", str(run_dir), "--no-export", cwd=data)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "resumed after epoch 6" in res.stderr and json.loads(res.stdout)["epochs"] == 8
+    rows = list(csv.DictReader(io.StringIO((run_dir / "metrics.csv").read_text(encoding="utf-8"))))
+    assert [int(r["epoch"]) for r in rows] == list(range(1, 9))
+
+    ev = luodi(env, "eval", "vision", str(data / "test"), "--model", "tiles", "--confusion", str(data / "cm.png"))
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    report = json.loads(ev.stdout)
+    assert report["n"] == 20 and report["accuracy"] >= 0.8, report
+    assert set(report["per_class"]) == {"good", "scratch", "spot"}
+    assert (data / "cm.png").stat().st_size > 1000
+
+    one = luodi(env, "inspect", str(data / "test" / "spot" / "spot_0.jpg"), "--model", "tiles")
+    assert one.returncode == 0, one.stderr[-2000:]
+    r = json.loads(one.stdout)
+    assert r["kind"] == "classify" and set(r["probabilities"]) == {"good", "scratch", "spot"}
+    assert r["decision"] == ("ok" if r["label"] == "good" else "defect")
+
+    # a folder: masks beside images are not inspected; a corrupt file is reported, the rest still come out
+    (data / "test" / "good" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 nope")
+    many = luodi(env, "inspect", str(data / "test" / "good"), "--model", "tiles", "--format", "csv")
+    assert many.returncode == 1
+    table = list(csv.DictReader(io.StringIO(many.stdout)))
+    assert len(table) == 11 and sum(1 for t in table if t["error"]) == 1
+    assert "broken.jpg" in many.stderr
+    (data / "test" / "good" / "broken.jpg").unlink()
+
+
+def test_one_class_is_refused_with_a_pointer_to_anomaly_mode(env: dict[str, str], data: Path) -> None:
+    make_classes(data / "one", {"good": 4})
+    (data / "one.yml").write_text("Train:\n  data: one\n", encoding="utf-8")
+    run = luodi(env, "train", "vision", "--config", str(data / "one.yml"), "--name", "x", cwd=data)
+    assert run.returncode != 0
+    assert "luodi train anomaly --good" in run.stderr
+
+
+def test_anomaly_model_trains_scores_and_draws_heat_maps(env: dict[str, str], data: Path) -> None:
+    run = luodi(
+        env,
+        "train",
+        "anomaly",
+        "--good",
+        str(data / "train" / "good"),
+        "--name",
+        "tiles-ad",
+        "--image-size",
+        "96",
+        "--holdout",
+        "0.25",
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout)
+    assert summary["bank_size"] <= summary["patches"] and summary["held_images"] >= 5
+
+    ev = luodi(env, "eval", "vision", str(data / "test"), "--model", "tiles-ad")
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    report = json.loads(ev.stdout)
+    assert report["good_class"] == "good" and report["image_auroc"] >= 0.9, report
+    assert report["pixel_auroc"] >= 0.8 and report["pixel_images"] == 20
+    assert 0.0 <= report["false_alarm_rate"] <= 1.0 and "recall_at_threshold" in report
+
+    vis = data / "vis"
+    out = luodi(
+        env, "inspect", str(data / "test" / "spot"), "--model", "tiles-ad", "--format", "jsonl", "--visualize", str(vis)
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    recs = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(recs) == 5 and all(r["kind"] == "anomaly" and r["threshold"] > 0 for r in recs)
+    assert sum(r["decision"] == "defect" for r in recs) >= 4
+    assert sorted(p.name for p in vis.iterdir()) == [f"spot_{i}.png" for i in range(5)]
+
+    from luodi.vision import Inspector
+
+    os.environ["LUODI_HOME"] = env["LUODI_HOME"]
+    try:
+        inspector = Inspector("tiles-ad", home=env["LUODI_HOME"])
+        import numpy as np
+
+        wide = np.full((60, 300, 3), 128, np.uint8)  # another size: resized in, heat map back at 60 x 300
+        res = inspector(wide)
+        assert res.heatmap is not None and res.heatmap.shape == (60, 300)
+    finally:
+        del os.environ["LUODI_HOME"]

@@ -1,0 +1,73 @@
+"""Inspection metrics against brute-force definitions."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from luodi.vision.metrics import PixelAuroc, auroc, classification_metrics
+from luodi.vision.patchcore import greedy_coreset, heat_map, nearest_distances, threshold_for
+
+
+def _brute_auroc(y: np.ndarray, s: np.ndarray) -> float:
+    pairs = [(a, b) for a, b in itertools.product(s[y], s[~y])]
+    return sum(1.0 if a > b else 0.5 if a == b else 0.0 for a, b in pairs) / len(pairs)
+
+
+def test_auroc_matches_the_pair_count_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.random(60) < 0.3
+    s = np.round(rng.normal(size=60) + y, 1)  # rounding makes ties
+    assert auroc(y, s) == pytest.approx(_brute_auroc(y, s))
+    assert np.isnan(auroc(np.zeros(3, bool), np.arange(3.0)))
+
+
+def test_pixel_auroc_from_histograms_is_close_to_exact() -> None:
+    rng = np.random.default_rng(1)
+    pix = PixelAuroc(-4, 6)
+    ys, ss = [], []
+    for _ in range(5):
+        m = rng.random((20, 20)) < 0.1
+        s = rng.normal(size=(20, 20)) + 1.5 * m
+        pix.add(m, s)
+        ys.append(m.ravel())
+        ss.append(s.ravel())
+    assert pix.value() == pytest.approx(auroc(np.concatenate(ys), np.concatenate(ss)), abs=2e-3)
+
+
+def test_classification_metrics() -> None:
+    m = classification_metrics([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0], ["a", "b", "c"])
+    assert m.accuracy == pytest.approx(4 / 6)
+    assert m.recall == {"a": 0.5, "b": 1.0, "c": 0.5}
+    assert m.confusion == ((1, 1, 0), (0, 2, 0), (1, 0, 1))
+    f1 = [2 * 0.5 * 0.5 / 1.0, 2 * (2 / 3) * 1 / (2 / 3 + 1), 2 * 1 * 0.5 / 1.5]
+    assert m.macro_f1 == pytest.approx(sum(f1) / 3)
+    assert m.to_dict()["per_class"]["b"]["support"] == 2
+
+
+def test_coreset_covers_the_outliers_and_distances_are_exact() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(500, 8)).astype(np.float32)
+    x[7] = 50.0  # a far point: greedy k-centre must keep it
+    picked = greedy_coreset(x, 20, project_to=64)
+    assert len(set(picked.tolist())) == 20 and 7 in picked
+    q = rng.normal(size=(30, 8)).astype(np.float32)
+    brute = np.sqrt(((q[:, None] - x[None]) ** 2).sum(-1)).min(1)
+    np.testing.assert_allclose(nearest_distances(q, x), brute, rtol=1e-3, atol=1e-3)
+
+
+def test_threshold_keeps_the_false_alarm_rate() -> None:
+    scores = np.arange(100, dtype=np.float64)
+    t = threshold_for(scores, 0.05)
+    assert (scores >= t).mean() <= 0.05
+    assert (scores >= threshold_for(scores, 0.5)).mean() == pytest.approx(0.49, abs=0.02)
+
+
+def test_heat_map_comes_back_at_the_image_size() -> None:
+    amap = np.zeros((7, 7), np.float32)
+    amap[3, 3] = 1
+    heat = heat_map(amap, 300, 120)
+    assert heat.shape == (300, 120)
+    assert np.unravel_index(heat.argmax(), heat.shape)[0] in range(120, 180)
