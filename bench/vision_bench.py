@@ -1,0 +1,221 @@
+"""Visual inspection bench on the Magnetic-tile defect data (../shared/data/inspection/magnetic_tile).
+
+Everything goes through the CLI with the default recipe (examples/vision/magnetic_tile.yml), on a
+split made here and never tuned on:
+
+- the same physical tile was shot under up to six exposures (file names ``expK_num_N`` with nearby
+  N); those shots are grouped, and a group lies wholly in train, val or test (a file-level split
+  would put near-copies of test tiles into training);
+- per class, groups are drawn until about 25% of the images are test and 15% val.
+
+Classification: ``luodi train vision`` on train (best epoch on val), ``luodi eval vision`` on test.
+Anomaly: ``luodi train anomaly --good`` on the train+val good tiles, ``luodi eval vision`` on test.
+Baselines in the same run (scikit-learn, bench only): logistic regression on 32x32 thumbnails plus
+intensity histograms (classification); nearest-neighbour distance of 32x32 thumbnails to the good
+training tiles (anomaly, image level).
+
+    python bench/vision_bench.py [--data DIR] [--out bench/out/vision]
+Writes bench/results/vision.json and vision.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = Path(os.environ.get("LUODI_SHARED", ROOT.parent / "shared")) / "data" / "inspection" / "magnetic_tile"
+GOOD = "MT_Free"
+
+
+def groups(files: list[Path]) -> dict[Path, str]:
+    """Shots of one tile: same class, numbers within 120 of the previous shot, exposure index rising."""
+    by: dict[str, list[tuple[int, int, Path]]] = collections.defaultdict(list)
+    for f in files:
+        m = re.search(r"exp(\d+)_num_(\d+)", f.name)
+        exp, num = (int(m.group(1)), int(m.group(2))) if m else (0, hash(f.name))
+        by[f.parent.parent.name].append((num, exp, f))
+    out: dict[Path, str] = {}
+    for cls, items in by.items():
+        items.sort()
+        gid, prev = "", (-(10**9), 99)
+        for num, exp, f in items:
+            if num - prev[0] > 120 or exp <= prev[1]:
+                gid = f"{cls}:{num}"
+            out[f] = gid
+            prev = (num, exp)
+    return out
+
+
+def split(files: list[Path], test: float = 0.25, val: float = 0.15) -> dict[Path, str]:
+    g = groups(files)
+    by: dict[str, dict[str, list[Path]]] = collections.defaultdict(lambda: collections.defaultdict(list))
+    for f in files:
+        by[f.parent.parent.name][g[f]].append(f)
+    out: dict[Path, str] = {}
+    for cls in sorted(by):
+        gids = sorted(by[cls])
+        random.Random(f"luodi-mtd:{cls}").shuffle(gids)
+        n = sum(len(by[cls][x]) for x in gids)
+        taken, k = 0, 0
+        for name, frac in (("test", test), ("val", val)):
+            goal = taken + frac * n
+            while k < len(gids) and taken + len(by[cls][gids[k]]) / 2 <= goal:
+                for f in by[cls][gids[k]]:
+                    out[f] = name
+                taken += len(by[cls][gids[k]])
+                k += 1
+        for x in gids[k:]:
+            for f in by[cls][x]:
+                out[f] = "train"
+    return out
+
+
+def luodi(*args: str, log: Path) -> tuple[dict, float]:
+    t = time.perf_counter()
+    with log.open("a", encoding="utf-8") as err:
+        proc = subprocess.run(
+            [sys.executable, "-m", "luodi", *args], stdout=subprocess.PIPE, stderr=err, text=True, check=False
+        )
+    if proc.returncode != 0:
+        raise SystemExit(f"luodi {' '.join(args)} failed (exit {proc.returncode}); see {log}")
+    return json.loads(proc.stdout), time.perf_counter() - t
+
+
+def thumb(path: Path) -> np.ndarray:
+    import cv2
+
+    img = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    small = cv2.resize(img, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    hist = np.histogram(img, bins=32, range=(0, 256))[0].astype(np.float32)
+    return np.concatenate([small.ravel(), hist / hist.sum()])
+
+
+def baselines(rows: list[tuple[Path, str, str]]) -> dict:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.stack([thumb(p) for p, _, _ in rows])
+    y = np.array([c for _, c, _ in rows])
+    s = np.array([sp for _, _, sp in rows])
+    tr, te = s != "test", s == "test"
+    sc = StandardScaler().fit(x[tr])
+    clf = LogisticRegression(C=0.1, max_iter=5000, class_weight="balanced").fit(sc.transform(x[tr]), y[tr])
+    pred = clf.predict(sc.transform(x[te]))
+    good_tr = tr & (y == GOOD)
+    a = sc.transform(x[good_tr])[:, :1024]
+    b = sc.transform(x[te])[:, :1024]
+    d = ((b**2).sum(1)[:, None] + (a**2).sum(1)[None] - 2 * b @ a.T).min(1)
+    return {
+        "classify_thumbnail_logreg": {
+            "accuracy": round(float(accuracy_score(y[te], pred)), 4),
+            "macro_f1": round(float(f1_score(y[te], pred, average="macro")), 4),
+        },
+        "anomaly_thumbnail_knn": {"image_auroc": round(float(roc_auc_score(y[te] != GOOD, d)), 4)},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vision")
+    ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument("--skip-train", action="store_true", help="reuse the registered models")
+    args = ap.parse_args()
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    log = out / "log.txt"
+    files = sorted(args.data.glob("*/Imgs/*.jpg"))
+    if not files:
+        raise SystemExit(f"no images under {args.data}/*/Imgs")
+    sp = split(files)
+    rows = [(f, f.parent.parent.name, sp[f]) for f in files]
+    with (out / "mtd.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "mask", "split"])
+        for f, c, s in rows:
+            w.writerow([f, c, f.with_suffix(".png") if f.with_suffix(".png").is_file() else "", s])
+    counts = collections.Counter((c, s) for _, c, s in rows)
+    cfg = out / "mtd.yml"
+    # the default recipe, with the bench's CSV (its split column fixes val/test)
+    recipe = (ROOT / "examples" / "vision" / "magnetic_tile.yml").read_text(encoding="utf-8")
+    recipe = re.sub(r"(?m)^  data: .*$", f"  data: {out / 'mtd.csv'}", recipe)
+    recipe = re.sub(r"(?m)^output_dir: .*$", f"output_dir: {out / 'runs'}", recipe)
+    cfg.write_text(recipe, encoding="utf-8")
+    good_dir = out / "good"
+    good_dir.mkdir(exist_ok=True)
+    for f, c, s in rows:
+        link = good_dir / f.name
+        if c == GOOD and s != "test" and not link.exists():
+            os.symlink(f, link)
+    load = {"before": os.getloadavg()}
+    res: dict = {"data": str(args.data), "split": {f"{c}/{s}": n for (c, s), n in sorted(counts.items())}}
+    if not args.skip_train:
+        summary, secs = luodi(
+            "train", "vision", "--config", str(cfg), "--name", "mtd-cls", "--force", "--no-progress", log=log
+        )
+        res["classify_train"] = {
+            **summary,
+            "wall_s": round(secs, 1),
+            "command": f"luodi train vision --config {cfg} --name mtd-cls",
+        }
+        load["after_classify_train"] = os.getloadavg()
+        summary, secs = luodi("train", "anomaly", "--good", str(good_dir), "--name", "mtd-anomaly", "--force", log=log)
+        res["anomaly_train"] = {
+            **summary,
+            "wall_s": round(secs, 1),
+            "command": f"luodi train anomaly --good {good_dir} --name mtd-anomaly",
+        }
+        load["after_anomaly_train"] = os.getloadavg()
+    ev, _ = luodi(
+        "eval",
+        "vision",
+        str(out / "mtd.csv"),
+        "--model",
+        "mtd-cls",
+        "--split",
+        "test",
+        "--threads",
+        "2",
+        "--confusion",
+        str(args.results / "vision_confusion.png"),
+        log=log,
+    )
+    res["classify_test"] = {k: v for k, v in ev.items() if k != "data_report"}
+    ev, _ = luodi(
+        "eval",
+        "vision",
+        str(out / "mtd.csv"),
+        "--model",
+        "mtd-anomaly",
+        "--split",
+        "test",
+        "--threads",
+        "2",
+        "--good-class",
+        GOOD,
+        log=log,
+    )
+    res["anomaly_test"] = {k: v for k, v in ev.items() if k != "data_report"}
+    res["baselines"] = baselines(rows)
+    load["end"] = os.getloadavg()
+    res["load_average"] = {k: [round(x, 2) for x in v] for k, v in load.items()}
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "vision.json").write_text(json.dumps(res, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(res, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
