@@ -34,7 +34,7 @@ import click
 )
 @click.option("--runtime", type=click.Choice(["onnxruntime", "openvino", "paddle"]), default=None)
 @click.option("--threads", type=click.IntRange(min=1), default=None)
-def vision(  # noqa: PLR0917 - click passes every option positionally
+def vision(
     data: Path,
     model: str,
     split: str | None,

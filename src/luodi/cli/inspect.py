@@ -32,7 +32,7 @@ CSV_COLUMNS = ("source", "label", "score", "decision", "threshold", "width", "he
 )
 @click.option("--runtime", type=click.Choice(["onnxruntime", "openvino", "paddle"]), default=None)
 @click.option("--threads", type=click.IntRange(min=1), default=None)
-def inspect(  # noqa: PLR0917 - click passes every option positionally
+def inspect(
     paths: tuple[Path, ...],
     model: str,
     fmt: str,

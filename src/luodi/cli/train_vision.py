@@ -27,7 +27,7 @@ import click
 @click.option("--no-export", is_flag=True, help="Only train; no ONNX export or zoo registration.")
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
 @click.option("--no-progress", is_flag=True, help="No progress bars (also off when stderr is not a terminal).")
-def vision(  # noqa: PLR0917 - click passes every option positionally
+def vision(
     config_file: Path, name: str | None, resume: Path | None, no_export: bool, force: bool, no_progress: bool
 ) -> None:
     """Train a defect classifier on folder-per-class images (or a CSV); with --name, export and register it."""

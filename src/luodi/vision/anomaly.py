@@ -46,7 +46,7 @@ class AnomalyTrainResult:
     seconds: dict[str, float]
 
 
-def train_anomaly(
+def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear recipe, each step named
     good: str | Path,
     name: str,
     *,

@@ -97,9 +97,7 @@ def stage_channels(variant: str) -> tuple[int, ...]:
 
 
 class ConvBN(nn.Layer):
-    def __init__(  # noqa: PLR0917 - mirrors nn.Conv2D's positional order
-        self, cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, act: bool = True
-    ) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, act: bool = True) -> None:
         super().__init__()
         self.conv = nn.Conv2D(cin, cout, kernel, stride=stride, padding="SAME", groups=groups, bias_attr=False)
         self.bn = nn.BatchNorm2D(cout, momentum=0.9, epsilon=BN_EPS)

@@ -90,7 +90,7 @@ def evaluate_vision(
     return _evaluate_anomaly(inspector, samples, report, result, good_class, progress)
 
 
-def _evaluate_anomaly(  # noqa: PLR0917 - private, one call site
+def _evaluate_anomaly(
     inspector: Inspector,
     samples: list[Sample],
     report: DataReport,

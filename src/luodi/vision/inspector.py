@@ -155,7 +155,7 @@ class Inspector:
             timings_ms={**timings, "total": sum(timings.values())},
         )
 
-    def _scored(  # noqa: PLR0917 - private, one call site
+    def _scored(
         self, fmap: np.ndarray, source: str | None, w: int, h: int, timings: dict[str, float], t0: float
     ) -> Inspection:
         assert self._bank is not None
