@@ -139,11 +139,11 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
         np.save(bank_path, bank.astype(np.float32))
         register_files(
             name,
-            TASK_ANOMALY,
-            {"model": onnx_path, "bank": bank_path, "meta": meta.write(work / "vision.json")},
-            description=f"anomaly model (PatchCore over {backbone}) from {len(kept)} good images of {good}",
+            task=TASK_ANOMALY,
+            files={"model": onnx_path, "bank": bank_path, "meta": meta.write(work / "vision.json")},
+            description=f"anomaly model (PatchCore over {backbone}, weights under its licence) "
+            f"from {len(kept)} good images of {good}",
             source=f"luodi train anomaly --good {good}",
-            licence="derived from the backbone's weights (" + backbone + ")",
             force=force,
             home=home_path,
         )

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from luodi.errors import ConfigError, ModelError
+from luodi.zoo.generic import bundle_file
 from luodi.zoo.spec import Bundle
 
 TASK_CLASSIFY = "vision-classify"
@@ -71,13 +72,6 @@ class VisionMeta:
     def write(self, path: Path) -> Path:
         path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         return path
-
-
-def bundle_file(bundle: Bundle, role: str) -> Path:
-    for f in bundle.files:
-        if f.role == role:
-            return f.path
-    raise ModelError(f"model {bundle.name!r} has no {role} file")
 
 
 def read_meta(bundle: Bundle) -> VisionMeta:

@@ -365,11 +365,11 @@ def export_classifier(
         )
         bundle = register_files(
             name,
-            TASK_CLASSIFY,
-            {"model": onnx_path, "meta": meta.write(Path(tmp) / "vision.json")},
-            description=f"{len(labels)}-class defect classifier ({cfg.backbone}, frozen) from {cfg.Train.data}",
+            task=TASK_CLASSIFY,
+            files={"model": onnx_path, "meta": meta.write(Path(tmp) / "vision.json")},
+            description=f"{len(labels)}-class defect classifier ({cfg.backbone} frozen, weights under its licence) "
+            f"from {cfg.Train.data}",
             source=f"luodi train vision ({run.name})",
-            licence=f"derived from the backbone's weights ({cfg.backbone})",
             force=force,
             home=home_path,
         )

@@ -17,9 +17,10 @@ import numpy as np
 
 from luodi.config import Limits
 from luodi.runtime.base import InferenceSession
-from luodi.vision.bundle import TASK_ANOMALY, VisionMeta, bundle_file, read_bank, read_meta
+from luodi.vision.bundle import TASK_ANOMALY, VisionMeta, read_bank, read_meta
 from luodi.vision.data import read_image, to_input
 from luodi.vision.patchcore import heat_map, image_score, score_map
+from luodi.zoo.generic import bundle_file
 from luodi.zoo.spec import Bundle
 
 DEFECT = "defect"
