@@ -15,7 +15,7 @@ from luodi.serve.openapi import JOB_BODY, JobAccepted
 
 router = v1_router("jobs")
 
-JOB_TASKS = ("ocr", "extract")
+JOB_TASKS = ("ocr", "extract", "text")
 
 
 @router.post(
@@ -31,14 +31,19 @@ async def submit_job(request: Request, state: State, pipeline: Ready) -> JSONRes
     task = uploads.field("task") or "ocr"
     schema = uploads.field("schema")
     if task not in JOB_TASKS:
-        raise InputError(f"task must be 'ocr' or 'extract', not {task!r}")
-    if task == "extract":
+        raise InputError(f"task must be 'ocr', 'extract' or 'text', not {task!r}")
+    if task == "text":  # the text model rides in the job's option slot, as a schema does for extract
+        if schema is not None or not uploads.field("model"):
+            raise InputError("task=text needs a 'model' field (a text model's name) and no 'schema'")
+        schema = uploads.field("model")
+        await asyncio.to_thread(pipeline.check, "text", schema)
+    elif task == "extract":
         if schema is None:
             raise InputError("task=extract needs a 'schema' field")
         await check_schema(pipeline, schema)
     elif schema is not None:
         raise InputError("'schema' only goes with task=extract")
-    if uploads.single:
+    if uploads.single and task != "text":  # a text file is not an image: the text task decodes it as UTF-8
         check_upload(uploads.items[0].source)
     meta = await asyncio.to_thread(
         jobs.submit,

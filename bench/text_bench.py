@@ -1,0 +1,171 @@
+"""Text understanding: luodi's trained models against a char 1-3-gram TF-IDF + linear SVM, in one run.
+
+    .venv/bin/python bench/text_bench.py [--sets smp2019 thucnews] [--out bench/results/text.md]
+
+Sets (../shared/data/text; research use, never copied into the repository):
+- ``smp2019``: train.json → test.json (dev.json is the evaluation set during training); intent accuracy,
+  slot F1 (entity level, nested entities reduced to the longest as in training);
+- ``thucnews``: the 10,000-title dev.txt split by line number — lines with i % 5 < 4 train (8,000), the
+  rest (2,000) are the held-out test that no setting was tuned on. Training holds 10% of its 8,000 out
+  for model selection (the config default). The independent measurement trains on 10,000 and tests
+  elsewhere.
+
+luodi is trained through the CLI (``luodi train text --config ... --name ...``) with the default config,
+which names only the data. Timings: training wall time; inference one text per call on one thread
+(latency), and batches of 64 on two threads (throughput), after a warm-up; load average beside them.
+``LUODI_SHARED`` names the shared folder when it is not beside the checkout.
+Needs ``luodi[bench]`` (scikit-learn) and ``luodi models pull multilingual-e5-small``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LUODI_SHARED", ROOT.parent / "shared")) / "data" / "text"
+OUT = ROOT / "bench" / "out" / "text"
+
+
+def _load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def _sets(names: list[str]) -> dict[str, dict[str, Any]]:
+    OUT.mkdir(parents=True, exist_ok=True)
+    sets: dict[str, dict[str, Any]] = {}
+    if "smp2019" in names:
+        d = SHARED / "smp2019"
+        sets["smp2019"] = {"task": "nlu", "train": d / "train.json", "eval": d / "dev.json", "test": d / "test.json"}
+    if "thucnews" in names:
+        d = SHARED / "thucnews"
+        classes = [c.strip() for c in (d / "class.txt").read_text(encoding="utf-8").splitlines() if c.strip()]
+        rows = [line.split("\t") for line in (d / "dev.txt").read_text(encoding="utf-8").splitlines() if line]
+        train, test = OUT / "thuc_train8k.tsv", OUT / "thuc_holdout2k.tsv"
+        with train.open("w", encoding="utf-8") as a, test.open("w", encoding="utf-8") as b:
+            for i, (text, label) in enumerate(rows):
+                (a if i % 5 < 4 else b).write(f"{text}\t{classes[int(label)]}\n")
+        sets["thucnews"] = {"task": "classify", "train": train, "eval": None, "test": test}
+    return sets
+
+
+def _baseline(s: dict[str, Any]) -> dict[str, Any]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+    from luodi.text.data import read_examples
+
+    tr, te = read_examples(s["train"]), read_examples(s["test"])
+    started = time.perf_counter()
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    clf = LinearSVC().fit(vec.fit_transform([e.text for e in tr]), [e.label for e in tr])
+    fit = time.perf_counter() - started
+    pred = clf.predict(vec.transform([e.text for e in te]))
+    acc = sum(p == e.label for p, e in zip(pred, te, strict=True)) / len(te)
+    return {"accuracy": round(acc, 4), "train_s": round(fit, 1)}
+
+
+def _luodi(name: str, s: dict[str, Any]) -> dict[str, Any]:
+    cfg = OUT / f"{name}.yml"
+    lines = [f"task: {s['task']}", f"train: {s['train']}", f"output_dir: {OUT / 'runs'}"]
+    if s["eval"] is not None:
+        lines.append(f"eval: {s['eval']}")
+    cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = f"bench-text-{name}"
+    shutil.rmtree(OUT / "runs" / model, ignore_errors=True)  # a fresh run each time
+    cmd = [sys.executable, "-m", "luodi", "train", "text", "--config", str(cfg), "--name", model, "--force"]
+    load_before = _load()
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    train_s = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"training {name} failed:\n{proc.stderr[-3000:]}")
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    from luodi.text.evaluate import evaluate_model
+
+    report = evaluate_model(model, s["test"], confusion=ROOT / "bench" / "results" / f"text_{name}_confusion.png")
+    speed = _speed(model, s["test"])
+    return {
+        "command": " ".join(["luodi", *cmd[3:]]),
+        "train_s": round(train_s, 1),
+        "load_during_training": f"{load_before} -> {_load()}",
+        "epochs": summary["epochs"],
+        "accuracy": round(report["accuracy"], 4),
+        "macro_f1": round(report["macro_f1"], 4),
+        "slot_f1": None if report["slot_f1"] is None else round(report["slot_f1"], 4),
+        "unknown_gold_labels": report["unknown_gold_labels"],
+        **speed,
+    }
+
+
+def _speed(model: str, test: Path) -> dict[str, Any]:
+    from luodi.text.data import read_examples
+    from luodi.text.model import TextModel
+
+    texts = [e.text for e in read_examples(test)]
+    one = TextModel(model, threads=1)
+    one(texts[:50])
+    started = time.perf_counter()
+    for t in texts[:500]:
+        one([t])
+    latency = (time.perf_counter() - started) / min(500, len(texts)) * 1000
+    two = TextModel(model, threads=2)
+    two(texts[:256])
+    started = time.perf_counter()
+    two(texts)
+    throughput = len(texts) / (time.perf_counter() - started)
+    return {"ms_per_text_1thread": round(latency, 3), "texts_per_s_2threads": round(throughput), "load": _load()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sets", nargs="+", default=["smp2019", "thucnews"], choices=["smp2019", "thucnews"])
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "text.md")
+    args = ap.parse_args()
+    if not SHARED.is_dir():
+        raise SystemExit(f"{SHARED} is missing: this bench needs the shared text corpora")
+    results: dict[str, Any] = {
+        "command": "python bench/text_bench.py --sets " + " ".join(args.sets),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "machine": f"{os.cpu_count()} cores",
+        "sets": {},
+    }
+    for name, s in _sets(args.sets).items():
+        results["sets"][name] = {"baseline_tfidf_svm": _baseline(s), "luodi": _luodi(name, s)}
+        print(json.dumps({name: results["sets"][name]}, ensure_ascii=False), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    args.out.write_text(_markdown(results), encoding="utf-8")
+
+
+def _markdown(r: dict[str, Any]) -> str:
+    lines = [
+        "# Text understanding: luodi vs char 1-3-gram TF-IDF + linear SVM",
+        "",
+        f"`{r['command']}` — {r['date']}, {r['machine']} (shared with other jobs: load averages beside the timings).",
+        "",
+        "| set | TF-IDF+SVM acc | luodi acc | macro-F1 | slot F1 | train s (epochs) | ms/text 1 thread "
+        "| texts/s 2 threads | load |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, s in r["sets"].items():
+        b, m = s["baseline_tfidf_svm"], s["luodi"]
+        slot = "—" if m["slot_f1"] is None else f"{m['slot_f1']:.4f}"
+        lines.append(
+            f"| {name} | {b['accuracy']:.4f} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {slot} | "
+            f"{m['train_s']} ({m['epochs']}) | {m['ms_per_text_1thread']} | {m['texts_per_s_2threads']} | "
+            f"train {m['load_during_training']}; speed {m['load']} |"
+        )
+    lines += ["", "Commands per set are in text.json (`luodi.command`)."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
