@@ -58,8 +58,9 @@ def groups(files: list[Path]) -> dict[Path, str]:
     return out
 
 
-def split(files: list[Path], test: float = 0.25, val: float = 0.15) -> dict[Path, str]:
-    g = groups(files)
+def split(files: list[Path], test: float = 0.25, val: float = 0.15, by: str = "tile") -> dict[Path, str]:
+    # by="file": every file its own group, as a random file-level split (near-copies on both sides)
+    g = groups(files) if by == "tile" else {f: f"{f.parent.parent.name}:{f.name}" for f in files}
     by: dict[str, dict[str, list[Path]]] = collections.defaultdict(lambda: collections.defaultdict(list))
     for f in files:
         by[f.parent.parent.name][g[f]].append(f)
@@ -133,6 +134,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "vision")
     ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
     ap.add_argument("--skip-train", action="store_true", help="reuse the registered models")
+    ap.add_argument(
+        "--by", choices=["tile", "file"], default="tile", help="split unit (file: comparable with random splits)"
+    )
+    ap.add_argument("--tag", default="", help="suffix of the result files and model names")
     args = ap.parse_args()
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -140,7 +145,7 @@ def main() -> None:
     files = sorted(args.data.glob("*/Imgs/*.jpg"))
     if not files:
         raise SystemExit(f"no images under {args.data}/*/Imgs")
-    sp = split(files)
+    sp = split(files, by=args.by)
     rows = [(f, f.parent.parent.name, sp[f]) for f in files]
     with (out / "mtd.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -161,22 +166,28 @@ def main() -> None:
         if c == GOOD and s != "test" and not link.exists():
             os.symlink(f, link)
     load = {"before": os.getloadavg()}
-    res: dict = {"data": str(args.data), "split": {f"{c}/{s}": n for (c, s), n in sorted(counts.items())}}
+    res: dict = {
+        "data": str(args.data),
+        "split_by": args.by,
+        "split": {f"{c}/{s}": n for (c, s), n in sorted(counts.items())},
+    }
     if not args.skip_train:
         summary, secs = luodi(
-            "train", "vision", "--config", str(cfg), "--name", "mtd-cls", "--force", "--no-progress", log=log
+            "train", "vision", "--config", str(cfg), "--name", f"mtd-cls{args.tag}", "--force", "--no-progress", log=log
         )
         res["classify_train"] = {
             **summary,
             "wall_s": round(secs, 1),
-            "command": f"luodi train vision --config {cfg} --name mtd-cls",
+            "command": f"luodi train vision --config {cfg} --name mtd-cls{args.tag}",
         }
         load["after_classify_train"] = os.getloadavg()
-        summary, secs = luodi("train", "anomaly", "--good", str(good_dir), "--name", "mtd-anomaly", "--force", log=log)
+        summary, secs = luodi(
+            "train", "anomaly", "--good", str(good_dir), "--name", f"mtd-anomaly{args.tag}", "--force", log=log
+        )
         res["anomaly_train"] = {
             **summary,
             "wall_s": round(secs, 1),
-            "command": f"luodi train anomaly --good {good_dir} --name mtd-anomaly",
+            "command": f"luodi train anomaly --good {good_dir} --name mtd-anomaly{args.tag}",
         }
         load["after_anomaly_train"] = os.getloadavg()
     ev, _ = luodi(
@@ -184,13 +195,13 @@ def main() -> None:
         "vision",
         str(out / "mtd.csv"),
         "--model",
-        "mtd-cls",
+        f"mtd-cls{args.tag}",
         "--split",
         "test",
         "--threads",
         "2",
         "--confusion",
-        str(args.results / "vision_confusion.png"),
+        str(args.results / f"vision{args.tag}_confusion.png"),
         log=log,
     )
     res["classify_test"] = {k: v for k, v in ev.items() if k != "data_report"}
@@ -199,7 +210,7 @@ def main() -> None:
         "vision",
         str(out / "mtd.csv"),
         "--model",
-        "mtd-anomaly",
+        f"mtd-anomaly{args.tag}",
         "--split",
         "test",
         "--threads",
@@ -213,7 +224,9 @@ def main() -> None:
     load["end"] = os.getloadavg()
     res["load_average"] = {k: [round(x, 2) for x in v] for k, v in load.items()}
     args.results.mkdir(parents=True, exist_ok=True)
-    (args.results / "vision.json").write_text(json.dumps(res, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (args.results / f"vision{args.tag}.json").write_text(
+        json.dumps(res, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
     print(json.dumps(res, ensure_ascii=False, indent=1))
 
 
