@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from luodi.errors import EmptyInputError, InputError, ModelError
-from luodi.text.decode import decode_slots
+from luodi.text.decode import decode_slots_batch
 from luodi.text.features import Featurizer
 
 __all__ = ["Slot", "TextModel", "TextResult"]
@@ -111,14 +111,13 @@ class TextModel:
         e = np.exp(logits - logits.max(axis=-1, keepdims=True))
         probs = e / e.sum(axis=-1, keepdims=True)
         k = min(top_k, len(self.classes))
+        spans = decode_slots_batch(emissions, enc.lengths, self.tags, self._crf) if self._crf is not None else None
         out = []
         for row, text in enumerate(texts):
             order = np.argsort(-probs[row])[:k]
             ranked = tuple((self.classes[int(i)], float(probs[row, i])) for i in order)
             slots: tuple[Slot, ...] = ()
-            if self._crf is not None:
-                n = int(enc.lengths[row])
-                spans = decode_slots(emissions[row, :n], self.tags, self._crf)
-                slots = tuple(Slot(sp.type, text[sp.start : sp.end], sp.start, sp.end) for sp in spans)
+            if spans is not None:
+                slots = tuple(Slot(sp.type, text[sp.start : sp.end], sp.start, sp.end) for sp in spans[row])
             out.append(TextResult(text, ranked[0][0], ranked[0][1], ranked, slots, enc.truncated[row]))
         return out
