@@ -12,7 +12,7 @@ MODELS ?= pp-ocrv4 pp-ocrv5 pp-ocrv6-small efficientnet-lite0
 DEB_PACKAGES := fonts-wqy-microhei fonts-wqy-zenhei fonts-noto-cjk fonts-arphic-uming fonts-arphic-ukai redis-server prometheus \
 	fonts-lxgw-wenkai fonts-smiley-sans fonts-arphic-gkai00mp fonts-arphic-gbsn00lp postgresql chromium
 
-.PHONY: setup deps debs models ner-model locator-model run test unit lint typecheck clean
+.PHONY: setup deps debs models ner-model locator-model run test unit lint typecheck image-tools image-test clean
 
 setup: debs $(STAMP) models ner-model locator-model
 
@@ -55,14 +55,29 @@ unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/ruff format --check src tests bench deploy
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: setup lint typecheck
 	$(BIN)/pytest -q
+
+# The container image, built and run as production would: podman (Debian's, no registry needed) builds
+# deploy/Dockerfile on a local mmdebstrap base, runs it locked down, probes it, then nginx in front of
+# 2 replicas, a worker and Redis; everything it starts is removed (deploy/image_test.py).
+IMAGE_PACKAGES := podman mmdebstrap runc uidmap slirp4netns fuse-overlayfs
+image-tools:
+	@missing=""; for p in $(IMAGE_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+image-test: image-tools $(STAMP) ner-model locator-model
+	$(BIN)/python deploy/image_test.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
