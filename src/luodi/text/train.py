@@ -148,25 +148,35 @@ def lexicon_table(cfg: TextTrainConfig, home: Path | None) -> tuple[list[str], n
 
 
 class _Batches:
-    """Encoded, padded training arrays per batch, shuffled per epoch from the seed."""
+    """Training arrays per batch: every text encoded once, then padded per batch (shuffled per epoch)."""
 
     def __init__(self, feats: Featurizer, examples: Sequence[TextExample], labels: dict[str, int], tags: list[str]):
         self.feats, self.examples, self.labels = feats, examples, labels
         self.tag_index = {t: i for i, t in enumerate(tags)}
+        self.encoded = [feats.encode([ex.text]) for ex in examples]
 
     def arrays(self, idx: Sequence[int]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-        chosen = [self.examples[i] for i in idx]
-        enc = self.feats.encode([ex.text for ex in chosen])
-        y = np.array([self.labels.get(str(ex.label), -1) for ex in chosen], np.int64)
-        width = enc.char_ids.shape[1]
+        chosen = [self.encoded[i] for i in idx]
+        lengths = np.array([int(e.lengths[0]) for e in chosen], np.int64)
+        width = max(1, int(lengths.max()))
+        bag = max(e.bag_ids.shape[1] for e in chosen)
+        inputs: dict[str, np.ndarray] = {}
+        for key, first in chosen[0].inputs().items():
+            size = bag if key.startswith("bag") else width
+            out = np.zeros((len(chosen), size, *first.shape[2:]), first.dtype)
+            for row, e in enumerate(chosen):
+                value = e.inputs()[key][0]
+                out[row, : value.shape[0]] = value
+            inputs[key] = out
+        y = np.array([self.labels.get(str(self.examples[i].label), -1) for i in idx], np.int64)
         tag_ids = np.zeros((len(chosen), width), np.int64)
         if len(self.tag_index) > 1:
-            for row, ex in enumerate(chosen):
-                n = int(enc.lengths[row])
-                kept = [s for s in ex.spans or () if s.end <= n]  # a slot cut by truncation is dropped
-                for i, tag in enumerate(spans_to_tags(n, kept)):
-                    tag_ids[row, i] = self.tag_index.get(tag, 0)
-        return enc.inputs(), y, tag_ids, np.maximum(enc.lengths, 1)
+            for row, i in enumerate(idx):
+                n = int(lengths[row])
+                kept = [s for s in self.examples[i].spans or () if s.end <= n]  # a slot cut by truncation is dropped
+                for j, tag in enumerate(spans_to_tags(n, kept)):
+                    tag_ids[row, j] = self.tag_index.get(tag, 0)
+        return inputs, y, tag_ids, np.maximum(lengths, 1)
 
 
 def predict_arrays(net: Any, paddle: Any, feats: Featurizer, texts: Sequence[str], batch: int = 256) -> tuple[Any, Any]:
