@@ -89,7 +89,19 @@ def test_batch_equals_single(parser: ContactParser, dev_file: Path) -> None:
     texts = [r.text for r in read_bio(dev_file)[:20]]
     batch = parse_contacts(texts)
     single = [parse_contact(t) for t in texts]
-    assert [c.to_dict() for c in batch] == [c.to_dict() for c in single]
+    # Padded batches and single texts go through different BLAS paths: the spans and decisions must
+    # agree exactly, the rounded scores only to float noise (0.937 vs 0.9371 was seen).
+    for b, s in zip(batch, single, strict=True):
+        db, ds = b.to_dict(), s.to_dict()
+        assert (db["needs_review"], db["reasons"]) == (ds["needs_review"], ds["reasons"])
+        assert db["fields"].keys() == ds["fields"].keys()
+        for key, fb in db["fields"].items():
+            fs = ds["fields"][key]
+            if fb is None or fs is None:
+                assert fb == fs, key
+                continue
+            assert (fb["value"], fb["start"], fb["end"]) == (fs["value"], fs["start"], fs["end"]), key
+            assert fb["score"] == pytest.approx(fs["score"], abs=2e-4), key
 
 
 def test_dev_f1_above_floor(parser: ContactParser, dev_file: Path) -> None:
