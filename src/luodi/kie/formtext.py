@@ -169,7 +169,7 @@ def learn_form_text(pages: Iterable[Iterable[str]], schema: Schema) -> list[str]
     for lines in pages:
         for line in lines:
             text = line.strip()
-            if len(_key(text)) >= 2 and known.is_form_text(text) is None:
+            if len(_key(text)) >= 2 and known.is_form_text(text, grid=False) is None:
                 out.setdefault(text)
     return list(out)
 

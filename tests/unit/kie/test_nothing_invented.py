@@ -265,3 +265,12 @@ def test_a_romanised_name_and_a_shop_as_the_sender(waybill: Extractor) -> None:
     assert res.get("receiver_name") == "ZHONG Xiaozhi"
     assert res.get("receiver_phone") == "185****8888" and res["receiver_phone"].needs_review
     assert res.get("sender_name") == "丰安旗舰店"
+
+
+def test_learning_the_printed_lines_of_a_blank_form() -> None:
+    from luodi.kie.formtext import learn_form_text
+    from luodi.kie.schema import load_schema
+
+    lines = [["顺丰速运", "收件人", "请填写收件人姓名", "本栏由寄件人如实申报", "省", "本栏由寄件人如实申报"]]
+    # Labels, hints, grid cells and the carrier logo are known already; the new line is learned once.
+    assert learn_form_text(lines, load_schema("waybill")) == ["本栏由寄件人如实申报"]
