@@ -533,7 +533,41 @@ def _block_run(hit: Hit, layout: PageLayout) -> Run:
     return run
 
 
-def party_block(  # noqa: PLR0912, PLR0913 - proposers take their context explicitly, no shared state
+def _party_name(rd: Reading, parsed: PartyParse, run: Run, *, labelled: bool) -> PartyParse:
+    """The party's name in a parsed block: an organisation at its start (the address then starts
+    after it), else the plausible person's name (on the block's first line when noise further down
+    hid it), else a romanised name after a name label."""
+    text = run_text(run)
+    labels = rd.tables.label_keys
+    org = organisation(Span(text, 0, len(text), 0.9))
+    if org is not None:
+        # A company, shop or public body is the party: its name is not cut to a person's.
+        address = parsed.address
+        if address is not None and address.start < org.end:
+            start = org.end
+            while start < address.end and (text[start].isspace() or text[start] in ",，;；:：|/"):
+                start += 1
+            address = (
+                Span(text[start : address.end], start, address.end, address.score) if start < address.end else None
+            )
+        return dataclasses.replace(parsed, name=org, address=address)
+    parsed = dataclasses.replace(parsed, name=person_name(parsed.name, labels))
+    if parsed.name is None and len(run) > 1:
+        # The name is usually on the first line of the block; noise further down (an OCR'd
+        # "Te1:" before a phone) must not hide it.
+        head = person_name(rd.parse(run[0].text).name, labels)
+        if head is not None:
+            parsed = dataclasses.replace(parsed, name=head)
+    if parsed.name is not None:
+        return dataclasses.replace(parsed, name=whole_name_box(parsed.name, run))
+    latin = _ROMANISED.match(text) if labelled else None
+    if latin is not None:
+        # A romanised name (ZHONG Xiaozhi, Li Lan) right after a name label.
+        return dataclasses.replace(parsed, name=Span(latin.group(1), latin.start(1), latin.end(1), 0.9))
+    return parsed
+
+
+def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no shared state
     rd: Reading,
     hit: Hit,
     layout: PageLayout,
@@ -556,33 +590,7 @@ def party_block(  # noqa: PLR0912, PLR0913 - proposers take their context explic
     parsed: PartyParse = rd.parse(text)
     why = (*reasons, *parsed.reasons)
     name = name_field or tables.party_field(party, "name")
-    org = organisation(Span(text, 0, len(text), 0.9))
-    if org is not None:
-        # A company, shop or public body is the party: its name is not cut to a person's, and
-        # the address starts after it.
-        address = parsed.address
-        if address is not None and address.start < org.end:
-            start = org.end
-            while start < address.end and (text[start].isspace() or text[start] in ",，;；:：|/"):
-                start += 1
-            address = (
-                Span(text[start : address.end], start, address.end, address.score) if start < address.end else None
-            )
-        parsed = dataclasses.replace(parsed, name=org, address=address)
-    else:
-        parsed = dataclasses.replace(parsed, name=person_name(parsed.name, tables.label_keys))
-    if parsed.name is None and len(run) > 1:
-        # The name is usually on the first line of the block; noise further down (an OCR'd
-        # "Te1:" before a phone) must not hide it.
-        head = person_name(rd.parse(run[0].text).name, tables.label_keys)
-        if head is not None:
-            parsed = dataclasses.replace(parsed, name=head)
-    if parsed.name is not None and org is None:
-        parsed = dataclasses.replace(parsed, name=whole_name_box(parsed.name, run))
-    latin = _ROMANISED.match(text) if parsed.name is None and name and name_field else None
-    if latin is not None:
-        # A romanised name (ZHONG Xiaozhi, Li Lan) right after a name label.
-        parsed = dataclasses.replace(parsed, name=Span(latin.group(1), latin.start(1), latin.end(1), 0.9))
+    parsed = _party_name(rd, parsed, run, labelled=bool(name and name_field))
     if name and parsed.name is not None:
         pool.add(span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why, where=where))
     elif (
