@@ -98,7 +98,10 @@ class Decider:
         filled = [
             f
             for n, f in decided.items()
-            if f.found and specs[n].type not in ("carrier", "carrier_code", "address_part")
+            if f.found
+            and specs[n].type not in ("carrier", "carrier_code", "address_part")
+            # a masked number (138****0000) is printed on templates too: it does not show filling
+            and not any(r.startswith("masked number") for r in f.reasons)
         ]
         if not filled:
             if self.schema.mode == "contact":
