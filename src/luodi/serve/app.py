@@ -48,6 +48,8 @@ def create_app(settings: ServeSettings | None = None, *, pipeline_factory: Pipel
         redoc_url=None,
     )
     app.state.luodi = state
+    if settings.insecure:
+        _warn_insecure(settings, keys_enabled=state.keys.enabled)
     app.add_middleware(ObserveMiddleware, state=state)  # type: ignore[arg-type]
     handlers.install(app)
     app.include_router(ops.router)
@@ -61,6 +63,19 @@ def create_app(settings: ServeSettings | None = None, *, pipeline_factory: Pipel
     if settings.review.enabled:
         _mount_review(app, state)
     return app
+
+
+def _warn_insecure(settings: ServeSettings, *, keys_enabled: bool) -> None:
+    """``--insecure`` is said out loud at every start (each worker process), never only once."""
+    if keys_enabled:
+        log.warning("--insecure is set but API keys are configured: keys are still required")
+    else:
+        log.warning(
+            "--insecure: serving without API keys on %s:%s; anyone who can reach it can use it",
+            settings.host,
+            settings.port,
+            extra={"insecure": True},
+        )
 
 
 def _mount_review(app: FastAPI, state: ServiceState) -> None:

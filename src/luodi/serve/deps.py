@@ -10,12 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from luodi.errors import UnknownSchemaError
+from luodi.errors import InputError, UnknownSchemaError
 from luodi.pipeline import Pipeline
 from luodi.serve.state import ServiceState
 
 # the API takes built-in schema names only: a path such as ``../x.yaml`` never reaches the extractor
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+_DEADLINE_MS = re.compile(r"^[0-9]{1,9}$")
 
 _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer KEY")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: KEY")
@@ -56,8 +58,12 @@ async def open_or_authorized(request: Request, state: State) -> None:
 async def get_deadline(request: Request, state: State) -> float:
     """The request's deadline (``time.monotonic()``); ``X-Deadline-Ms`` may shorten, never extend, it."""
     budget = state.settings.deadline_s
-    asked = request.headers.get("x-deadline-ms", "")
-    if asked.isdigit():
+    asked = request.headers.get("x-deadline-ms")
+    if asked is not None:
+        # at most 9 digits (11.5 days): a longer number would overflow the float it becomes
+        if not _DEADLINE_MS.match(asked.strip()):
+            shown = asked[:20]
+            raise InputError(f"X-Deadline-Ms must be a whole number of milliseconds (0 to 999999999), not {shown!r}")
         budget = min(budget, int(asked) / 1000.0)
     return time.monotonic() + budget
 

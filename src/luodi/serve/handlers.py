@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from luodi.errors import DeadlineExceededError, LuodiError, NotReadyError, QueueFullError
 from luodi.serve.logs import request_id_var
+from luodi.serve.middleware import internal_error
 from luodi.serve.state import ServiceState
 
 log = logging.getLogger("luodi.serve")
@@ -46,12 +47,9 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    # normally ObserveMiddleware answers first (with the id in a header too); this is the fallback
     log.exception("unhandled error", exc_info=exc)
-    rid = request_id_var.get()
-    return JSONResponse(
-        {"error": {"type": "internal_error", "message": f"internal error (request id {rid}); see the server log"}},
-        status_code=500,
-    )
+    return internal_error(request_id_var.get())
 
 
 def install(app: FastAPI) -> None:

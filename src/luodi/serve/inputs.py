@@ -73,6 +73,8 @@ def _decode_json_image(raw: bytes, limits: Limits) -> tuple[bytes, str | None]:
         payload = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InputError("body is not valid JSON") from None
+    except RecursionError:  # arrays nested thousands deep
+        raise InputError("body is JSON nested too deeply") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("image"), str):
         raise InputError('JSON body must be an object {"image": "<base64>"}')
     name = payload.get("name")

@@ -19,6 +19,12 @@ log = logging.getLogger("luodi.serve")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def internal_error(rid: str | None) -> JSONResponse:
+    """The 500 of an unexpected error: a generic message that names the request id to look up."""
+    message = f"internal error (request id {rid}); see the server log"
+    return JSONResponse({"error": {"type": "internal_error", "message": message}}, status_code=500)
+
+
 class ObserveMiddleware:
     """Request id, in-flight gauge, per-route metrics, body-size cap and one JSON access-log line."""
 
@@ -45,10 +51,12 @@ class ObserveMiddleware:
         started = time.perf_counter()
         metrics.in_flight.inc()
 
+        status_sent = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
@@ -70,6 +78,13 @@ class ObserveMiddleware:
                 await JSONResponse(error.to_dict(), status_code=error.http_status)(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive_wrapper, send_wrapper)
+        except Exception:
+            # Answered here rather than by Starlette's outermost error middleware, so the body and the
+            # X-Request-ID header carry this request's id; the traceback goes to the log with it.
+            log.exception("unhandled error")
+            if status_sent:
+                raise  # the response has begun: nothing to do but drop the connection
+            await internal_error(rid)(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
             metrics.in_flight.dec()
