@@ -90,6 +90,7 @@ def start_postgres(workdir: Path) -> Postgres:
         stderr=subprocess.PIPE,
     )
     port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
     log = open(workdir / "postgres.log", "wb")  # noqa: SIM115 - the server writes to it until stopped
     proc = subprocess.Popen(
         [*prefix, str(binaries / "postgres"), "-D", str(data), "-p", str(port), "-h", "127.0.0.1", "-k", str(sockets)],
