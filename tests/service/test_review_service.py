@@ -155,7 +155,10 @@ def test_nothing_acknowledged_is_lost_when_the_server_is_killed_mid_save(start_s
     threads.append(threading.Thread(target=adder, daemon=True))
     for t in threads:
         t.start()
-    time.sleep(3)
+    deadline = time.monotonic() + 90  # a loaded machine: wait until every item was saved at least once
+    while len(acked) < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)  # and keep saving: the kill lands among saves in flight
     assert server.stop(signal.SIGKILL) == -signal.SIGKILL  # no shutdown, no flush: killed mid-save
     stop.set()
     for t in threads:

@@ -31,6 +31,9 @@ if not Path(CHROMIUM).exists():
         "Debian's chromium is not installed (apt-get install chromium; `make setup` does it)", allow_module_level=True
     )
 
+# a loaded CI machine can take more than playwright's default 5 s to draw a page
+sync_api.expect.set_options(timeout=30_000)
+
 NASTY = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 WAYBILL = {"收件人": "张三", "电话": "13800138000", "地址": "广东省深圳市南山区科技园路1号"}
 
@@ -134,6 +137,7 @@ def clear(store: Any) -> None:
 def open_ui(browser: Any, server: Any, name: str = "李四", shots: bool = False) -> Any:
     context = browser.new_context(viewport={"width": 1280, "height": 760}, accept_downloads=True)
     page = context.new_page()
+    page.set_default_timeout(30_000)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("dialog", lambda d: errors.append(f"dialog: {d.message}"))

@@ -43,7 +43,8 @@ def extraction_suggestion(extraction: Extraction, doc: Document | None = None) -
 
 
 def extraction_flags(extraction: Extraction) -> tuple[tuple[str, str], ...]:
-    pairs: list[tuple[str, str]] = []
+    # the document's own reasons (a blank form, two tracking numbers...) under the name "document"
+    pairs: list[tuple[str, str]] = [("document", str(r)) for r in getattr(extraction, "reasons", ()) or ()]
     for f in extraction.fields:
         if f.needs_review:
             pairs.extend((f.name, r) for r in (f.reasons or (UNFLAGGED,)))

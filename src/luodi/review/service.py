@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 import re
@@ -108,11 +109,24 @@ class ReviewService:
                 self.gauge.labels(kind).set(n)
         return counts
 
-    def keep_extraction(self, extraction: Any, pages: Sequence[bytes], *, origin: str, doc: Any = None) -> str | None:
-        """Keep an extraction that needs review, with its page images; the item id (None when not kept)."""
-        if not self.keep or not extraction.needs_review:
+    def keep_extraction(
+        self,
+        extraction: Any,
+        pages: Sequence[bytes],
+        *,
+        origin: str,
+        doc: Any = None,
+        reasons: Sequence[str] = (),
+        force: bool = False,
+    ) -> str | None:
+        """Keep an extraction that needs review (or any, with ``force``), with its page images and
+        input-level ``reasons``; the item id (None when not kept)."""
+        if not self.keep or not (force or extraction.needs_review):
             return None
-        item_id = self.store.add(document_item(extraction, pages, origin=origin, doc=doc))
+        new = document_item(extraction, pages, origin=origin, doc=doc)
+        if reasons:
+            new = dataclasses.replace(new, flags=(*new.flags, *(("document", r) for r in reasons)))
+        item_id = self.store.add(new)
         self.refresh_gauge()
         return item_id
 
@@ -122,12 +136,21 @@ class ReviewService:
         from luodi.kie.result import Extraction
 
         result = getattr(outcome, "result", None)
-        if task != "extract" or not self.keep or not isinstance(result, Extraction) or not result.needs_review:
+        if task != "extract" or not self.keep or result is None or not result.needs_review:
             return None
+        if isinstance(result, Extraction):
+            extractions, reasons = [result], ()
+        else:
+            # luodi.locate.extract.Extractions: one extraction per document found on the input (a
+            # photo may hold several, or none); each is kept, with why the input as a whole is flagged
+            found = [d.extraction for d in getattr(result, "documents", ())]
+            extractions, reasons = found or [result.first], tuple(getattr(result, "reasons", ()))
         try:
-            return self.keep_extraction(result, _pages_for(item.source, outcome.pages), origin=origin)
+            pages = _pages_for(item.source, outcome.pages)
+            kept = [self.keep_extraction(e, pages, origin=origin, reasons=reasons, force=True) for e in extractions]
+            return kept[0] if kept else None
         except Exception:
-            log.exception("could not keep an extraction for review", extra={"source": result.source})
+            log.exception("could not keep an extraction for review", extra={"source": getattr(result, "source", None)})
             return None
 
     def close(self) -> None:

@@ -281,7 +281,8 @@ function showDocument(item) {
   state.boxes = {};
   state.pages = {};
   const form = $("form");
-  for (const name of names) {
+  if (flagged.document) form.append(h("div", { class: "why" }, `document: ${flagged.document.join("; ")}`));
+  for (const name of names.filter((n) => n !== "document")) {
     const entry = fields[name] || { value: null, box: null };
     const was = suggested[name] || {};
     state.boxes[name] = entry.box || null;
