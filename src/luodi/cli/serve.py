@@ -93,7 +93,6 @@ def serve(  # noqa: PLR0917 - one parameter per click option
     """Run the HTTP service (FastAPI on uvicorn): /v1/ocr, /v1/extract/{schema}, batches, jobs, /metrics."""
     import uvicorn
 
-    from luodi.serve.auth import load_key_hashes
     from luodi.serve.logs import configure_logging
     from luodi.serve.metrics import MULTIPROC_ENV
     from luodi.serve.settings import SETTINGS_ENV, is_loopback, load_serve_settings
@@ -122,7 +121,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
         )
         or None,
     )
-    keys = load_key_hashes(settings.keys_file)
+    keys = settings.key_hashes()
     if not keys and not is_loopback(settings.host) and not settings.insecure:
         raise ConfigError(
             f"refusing to listen on {settings.host} without API keys: set LUODI_API_KEYS or --keys-file, "

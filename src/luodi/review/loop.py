@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,11 @@ def review_rec_labels(source: str, out_dir: Path) -> Path:
     if source == STORE:
         from luodi.review.exports import export
         from luodi.review.store import ReviewStore
+        from luodi.serve.settings import load_serve_settings
 
-        store = ReviewStore.open(
-            os.environ.get("LUODI_SERVE_REVIEW__DB_URL"), os.environ.get("LUODI_SERVE_REVIEW__IMAGES")
-        )
+        settings = load_serve_settings()  # the store `luodi serve` keeps its review queue in
+        review = settings.review
+        store = ReviewStore.open(review.db_url, review.images, home=settings.core.home)
         try:
             target = out_dir / time.strftime("review-rec-%Y%m%d-%H%M%S")
             report = export(store, "rec", target)

@@ -13,7 +13,7 @@ import logging
 from fastapi import Depends, FastAPI
 
 from luodi.serve import handlers
-from luodi.serve.auth import KeyChecker, load_key_hashes
+from luodi.serve.auth import KeyChecker
 from luodi.serve.deps import authorize
 from luodi.serve.gate import InferenceGate
 from luodi.serve.lifecycle import lifespan
@@ -36,7 +36,7 @@ def create_app(settings: ServeSettings | None = None, *, pipeline_factory: Pipel
         settings=settings,
         metrics=metrics,
         gate=InferenceGate(settings.resolved_concurrency(), settings.queue_size, metrics),
-        keys=KeyChecker(load_key_hashes(settings.keys_file)),
+        keys=KeyChecker(settings.key_hashes()),
     )
     app = FastAPI(
         title="luodi",

@@ -1,22 +1,21 @@
 """API keys: only sha256 hashes are kept in memory or on disk.
 
-Sources: ``LUODI_API_KEYS`` (comma-separated plain keys, hashed as soon as they are read) and a keys
-file with one ``sha256:<hex>`` per line (``#`` comments and a trailing label allowed), made with e.g.
-``printf %s "$KEY" | sha256sum``. A request carries ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``.
+Sources (``ServeSettings.key_hashes()``): ``LUODI_API_KEYS`` (comma-separated plain keys, hashed as
+soon as the settings read them) and a keys file with one ``sha256:<hex>`` per line (``#`` comments and
+a trailing label allowed), made with e.g. ``printf %s "$KEY" | sha256sum``. A request carries
+``Authorization: Bearer KEY`` or ``X-API-Key: KEY``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from luodi.errors import AuthError, ConfigError
 
-KEYS_ENV = "LUODI_API_KEYS"
 _HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -39,14 +38,6 @@ def parse_keys_file(path: Path) -> frozenset[str]:
         if not _HEX.match(digest):
             raise ConfigError(f"{path}:{number}: expected 'sha256:<64 hex digits>', not a plain key or other text")
         hashes.add(digest)
-    return frozenset(hashes)
-
-
-def load_key_hashes(keys_file: Path | None = None, env: dict[str, str] | None = None) -> frozenset[str]:
-    environ = os.environ if env is None else env
-    hashes = {hash_key(k.strip()) for k in environ.get(KEYS_ENV, "").split(",") if k.strip()}
-    if keys_file is not None:
-        hashes |= parse_keys_file(keys_file)
     return frozenset(hashes)
 
 

@@ -10,12 +10,22 @@ file of sha256 hashes.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from luodi.config import Settings, load_settings, usable_cores
 from luodi.errors import ConfigError
@@ -68,7 +78,9 @@ class ServeSettings(BaseSettings):
     """The service's settings; ``core`` holds luodi's :class:`~luodi.config.Settings` (store, model,
     runtime, threads, device, limits): the object the service's processing pipeline is built from."""
 
-    model_config = SettingsConfigDict(env_prefix="LUODI_SERVE_", env_nested_delimiter="__", extra="forbid", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="LUODI_SERVE_", env_nested_delimiter="__", extra="forbid", frozen=True, populate_by_name=True
+    )
 
     core: Settings = Field(default_factory=load_settings)
     host: str = "127.0.0.1"
@@ -85,6 +97,11 @@ class ServeSettings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)  # type: ignore[arg-type]
     review: ReviewSettings = Field(default_factory=ReviewSettings)  # type: ignore[arg-type]
     keys_file: Path | None = None
+    # LUODI_API_KEYS: comma-separated plain keys, hashed as soon as they are read (only hashes are
+    # kept); left out of the JSON handed to uvicorn workers, which read the same environment
+    api_keys: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(), validation_alias=AliasChoices("LUODI_API_KEYS", "api_keys"), exclude=True
+    )
     insecure: bool = False
     open_metrics: bool = True  # /metrics without a key
     log_level: str = "info"
@@ -117,6 +134,21 @@ class ServeSettings(BaseSettings):
             core = core.model_dump(exclude_unset=True)
         data["core"] = load_settings(**{**(core or {}), **given})
         return data
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _hash_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            from luodi.serve.auth import hash_key
+
+            return frozenset(hash_key(k.strip()) for k in value.split(",") if k.strip())
+        return value
+
+    def key_hashes(self) -> frozenset[str]:
+        """sha256 hashes of every accepted key: LUODI_API_KEYS and the keys file."""
+        from luodi.serve.auth import parse_keys_file
+
+        return self.api_keys | (parse_keys_file(self.keys_file) if self.keys_file is not None else frozenset())
 
     @field_serializer("core")
     def _core_as_given(self, core: Settings) -> dict[str, Any]:
@@ -184,9 +216,11 @@ def settings_from_env() -> ServeSettings:
     if not raw:
         return load_serve_settings()
     try:
-        return ServeSettings.model_validate_json(raw)
-    except ValidationError as exc:
+        handed = json.loads(raw)
+    except ValueError as exc:
         raise ConfigError(f"{SETTINGS_ENV} does not hold valid serve settings: {exc}") from exc
+    # what `luodi serve` decided, over this process's environment (which holds LUODI_API_KEYS)
+    return load_serve_settings(**handed)
 
 
 def is_loopback(host: str) -> bool:

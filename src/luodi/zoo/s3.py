@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -39,8 +38,6 @@ from luodi.zoo.store import (
 )
 
 log = logging.getLogger(__name__)
-
-ENDPOINT_ENV = "LUODI_S3_ENDPOINT_URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +66,9 @@ def _client() -> Any:
         import boto3
     except ImportError as exc:
         raise ModelSourceError("S3 transfer needs boto3: pip install 'luodi[s3]'") from exc
-    return boto3.client("s3", endpoint_url=os.environ.get(ENDPOINT_ENV) or None)
+    from luodi.config import get_settings
+
+    return boto3.client("s3", endpoint_url=get_settings().s3_endpoint_url or None)
 
 
 def _client_errors() -> tuple[type[BaseException], ...]:

@@ -24,7 +24,6 @@ from luodi.zoo.registry import WheelPin
 
 log = logging.getLogger(__name__)
 
-WHEELHOUSE_ENV = "LUODI_WHEELHOUSE"
 _PIP_TIMEOUT_S = 900
 
 
@@ -33,9 +32,11 @@ def wheel_cache(home: Path) -> Path:
 
 
 def wheelhouses(extra: Sequence[Path] | None = None) -> list[Path]:
+    """``extra``, then the settings' ``wheelhouse`` folders (``LUODI_WHEELHOUSE``)."""
+    from luodi.config import get_settings
+
     found = list(extra or ())
-    env = os.environ.get(WHEELHOUSE_ENV, "")
-    found += [Path(p) for p in env.split(os.pathsep) if p]
+    found += [Path(p) for p in get_settings().wheelhouse.split(os.pathsep) if p]
     return found
 
 

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from luodi.errors import AuthError, ConfigError, ServiceError
-from luodi.serve.auth import KeyChecker, hash_key, load_key_hashes, parse_keys_file
+from luodi.serve.auth import KeyChecker, hash_key, parse_keys_file
 from luodi.serve.batcher import DynamicBatcher
 from luodi.serve.settings import is_loopback, load_serve_settings
 
@@ -17,7 +17,7 @@ def test_keys_are_hashed_and_checked(tmp_path):
     f = tmp_path / "keys"
     f.write_text(f"sha256:{hash_key('k1')} alice\n\n# comment\n{hash_key('k2').upper()}\n")
     assert parse_keys_file(f) == {hash_key("k1"), hash_key("k2")}
-    hashes = load_key_hashes(f, env={"LUODI_API_KEYS": " k3 ,,"})
+    hashes = load_serve_settings(keys_file=f, api_keys=" k3 ,,").key_hashes()
     assert hashes == {hash_key("k1"), hash_key("k2"), hash_key("k3")}
     assert "k3" not in hashes
     checker = KeyChecker(hashes)
