@@ -100,6 +100,33 @@ def test_classifier_trains_inspects_evaluates_and_resumes(env: dict[str, str], d
     (data / "test" / "good" / "broken.jpg").unlink()
 
 
+def test_quantize_a_classifier(env: dict[str, str], data: Path) -> None:
+    # runs after the classifier test, which registered "tiles"
+    run = luodi(
+        env,
+        "quantize",
+        "tiles",
+        "--calib",
+        str(data / "train"),
+        "--name",
+        "tiles-int8",
+        "--toolchain",
+        "ort",
+        "--threads",
+        "1",
+        "--eval-labels",
+        str(data / "test"),
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    assert report["runtime"] == "onnxruntime" and report["calibration_images"] >= 8
+    assert set(report["latency_ms_per_image"]) == {"fp32_onnxruntime", "int8_onnxruntime"}
+    assert report["fp32"]["n"] == report["int8"]["n"] == 20
+    out = luodi(env, "inspect", str(data / "test" / "spot" / "spot_0.jpg"), "--model", "tiles-int8")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout)["model"] == "tiles-int8"
+
+
 def test_one_class_is_refused_with_a_pointer_to_anomaly_mode(env: dict[str, str], data: Path) -> None:
     make_classes(data / "one", {"good": 4})
     (data / "one.yml").write_text("Train:\n  data: one\n", encoding="utf-8")

@@ -81,8 +81,16 @@ def quantize(  # noqa: PLR0917 - click passes every option positionally
     threads: int | None,
     max_pages: int,
 ) -> None:
-    """Quantize MODEL to INT8 with calibration pages from --calib and register it as --name."""
+    """Quantize MODEL to INT8 with calibration pages from --calib and register it as --name.
+
+    A vision model (luodi train vision|anomaly) is calibrated on the images in --calib; its
+    --eval-labels is a labelled folder or CSV (with a split column: its test rows)."""
     from luodi.slim import quantize_bundle
+    from luodi.zoo import describe_bundle
+
+    if describe_bundle(model).task.startswith("vision-"):
+        _quantize_vision(model, calib, name, eval_labels, report, force, toolchain, threads)
+        return
 
     def say(msg: str) -> None:
         click.echo(msg, err=True)
@@ -112,3 +120,34 @@ def quantize(  # noqa: PLR0917 - click passes every option positionally
         )
     else:
         click.echo(result.report.to_markdown())
+
+
+def _quantize_vision(
+    model: str,
+    calib: Path,
+    name: str,
+    eval_labels: tuple[Path, ...],
+    report: Path | None,
+    force: bool,
+    toolchain: str,
+    threads: int | None,
+) -> None:
+    from luodi.vision.quantize import quantize_vision
+
+    eval_data = eval_labels[0] if eval_labels else None
+    split = "test" if eval_data is not None and eval_data.suffix.lower() == ".csv" else None
+    result = quantize_vision(
+        model,
+        calib,
+        name,
+        toolchain=toolchain,
+        eval_data=eval_data,
+        eval_split=split,
+        threads=threads,
+        force=force,
+        progress=lambda m: click.echo(m, err=True),
+    )
+    text = json.dumps(result.report, ensure_ascii=False, indent=1)
+    if report is not None:
+        report.with_suffix(".json").write_text(text + "\n", encoding="utf-8")
+    click.echo(text)
