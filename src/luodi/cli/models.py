@@ -71,11 +71,12 @@ def list_(fmt: str, home: Path | None) -> None:
         )
         return
     width = max([len(r.name) for r in rows] + [4])
-    click.echo(f"{'NAME':<{width}}  {'TASK':<4}  {'KIND':<7}  {'PULLED':<6}  {'SIZE':>9}  DESCRIPTION")
+    task_w = max([len(r.task) for r in rows] + [4])  # "text", "text-encoder" beside "ocr"
+    click.echo(f"{'NAME':<{width}}  {'TASK':<{task_w}}  {'KIND':<7}  {'PULLED':<6}  {'SIZE':>9}  DESCRIPTION")
     for r in rows:
         desc = r.description if len(r.description) <= 60 else r.description[:59] + "…"
         pulled = "yes" if r.pulled else "no"
-        click.echo(f"{r.name:<{width}}  {r.task:<4}  {r.kind:<7}  {pulled:<6}  {_mb(r.bytes):>9}  {desc}")
+        click.echo(f"{r.name:<{width}}  {r.task:<{task_w}}  {r.kind:<7}  {pulled:<6}  {_mb(r.bytes):>9}  {desc}")
 
 
 @models.command()
