@@ -1,6 +1,7 @@
 """Asynchronous jobs on Huey: SQLite storage embedded in the server, or Redis for ``luodi worker`` fleets.
 
-The queue carries only job ids. Inputs, state and results live on disk under the jobs directory
+The queue carries only job ids, as JSON (:mod:`luodi.serve.queue`: never pickles). Inputs, state
+and results live on disk under the jobs directory
 (``$LUODI_HOME/jobs/<id>/``: ``input-N``, ``meta.json``, ``result.json``), written atomically and
 changed under a per-job file lock, so the server that answers ``GET /v1/jobs/{id}`` and the workers
 only share a directory (a shared volume when workers run on other machines).
@@ -34,10 +35,9 @@ from urllib.parse import urlsplit
 
 from luodi.errors import InputError, JobNotFoundError, LuodiError
 from luodi.pipeline import Item
+from luodi.serve.queue import make_huey, register_task
 
 if TYPE_CHECKING:
-    from huey import Huey
-
     from luodi.pipeline import Outcome, Pipeline
     from luodi.serve.metrics import Metrics
     from luodi.serve.settings import JobSettings
@@ -253,18 +253,6 @@ class JobStore:
         return counts
 
 
-def make_huey(settings: JobSettings, jobs_dir: Path) -> Huey:
-    from huey import RedisHuey, SqliteHuey
-
-    huey: Huey
-    if settings.backend == "redis":
-        huey = RedisHuey("luodi", url=settings.redis_url, results=False)
-    else:
-        jobs_dir.mkdir(parents=True, exist_ok=True)
-        huey = SqliteHuey("luodi", filename=str(jobs_dir / "queue.sqlite3"), results=False)
-    return huey
-
-
 class JobQueue:
     """Submits jobs (any process) and runs them (processes that host a consumer and a pipeline)."""
 
@@ -283,7 +271,7 @@ class JobQueue:
         self._pipeline = pipeline
         self._metrics = metrics
         self._on_outcome = on_outcome  # e.g. the review queue keeping extractions that need review
-        self._task = self.huey.task(name=TASK_NAME)(self._run)
+        self._task = register_task(self.huey, TASK_NAME, self._run)
         self._worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
