@@ -249,7 +249,7 @@ def write_ablation_md(done: dict[str, Any], args: argparse.Namespace) -> None:
     md = [
         "# What each part of the forgetting guard buys (short runs)",
         "",
-        f"Command: `python bench/finetune_bench.py ablation --config {args.config.relative_to(ROOT)} "
+        f"Command: `python bench/finetune_bench.py ablation --config {args.config} "
         f"--steps {args.steps} --batch-size {args.batch_size} --scale {args.scale} --max-lines {args.max_lines}`",
         "",
         "Each variant is the recipe shortened to the steps above, with the guard parts switched on one by one",
