@@ -36,7 +36,7 @@ def sh(*args: str, env: dict[str, str] | None = None) -> str:
 
 def accuracy(labels: Path, model: str) -> dict[str, Any]:
     body = json.loads(sh(*LUODI, "eval", "rec", "--labels", str(labels), "--model", model))
-    return {k: body[k] for k in ("line_accuracy", "char_accuracy", "samples") if k in body} or body  # noqa: RUF100
+    return {k: body[k] for k in ("line_accuracy", "char_accuracy", "samples") if k in body} or body
 
 
 def review_lines(work: Path, lines: Path, base: str, db: str, images: Path) -> dict[str, int]:
