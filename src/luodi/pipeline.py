@@ -10,6 +10,7 @@ task     option                             result
 ocr      (none)                             :class:`~luodi.ocr.result.Document`
 extract  schema name or YAML path           :class:`~luodi.locate.extract.Extractions` (one per document)
 text     text model name                    :class:`~luodi.text.service.TextBatch` (one per line of the input)
+inspect  vision model name                  :class:`~luodi.vision.service.InspectResult` (one per page)
 ======== ================================== ===========================================
 
 A processor is any object with a ``takes`` attribute (``"pages"``: the pipeline decodes images and
@@ -95,6 +96,7 @@ TASKS: Mapping[str, str] = MappingProxyType(
         "ocr": "luodi.pipeline:ocr_processor",
         "extract": "luodi.pipeline:extract_processor",
         "text": "luodi.text.service:text_processor",
+        "inspect": "luodi.vision.service:inspect_processor",
     }
 )
 

@@ -19,7 +19,7 @@ from luodi.serve.gate import InferenceGate
 from luodi.serve.lifecycle import lifespan
 from luodi.serve.metrics import Metrics
 from luodi.serve.middleware import ObserveMiddleware
-from luodi.serve.routes import docs, extract, jobs, models, ocr, ops, text
+from luodi.serve.routes import docs, extract, inspect, jobs, models, ocr, ops, text
 from luodi.serve.settings import ServeSettings, settings_from_env
 from luodi.serve.state import PipelineFactory, ServiceState, default_pipeline_factory
 
@@ -58,7 +58,7 @@ def create_app(settings: ServeSettings | None = None, *, pipeline_factory: Pipel
         app.include_router(docs.docs_router(assets))
     else:
         log.warning("fastapi-offline is not installed: /docs and /redoc are off (pip install 'luodi[serve]')")
-    for area in (ocr, extract, jobs, models, text):  # the /v1 API (deps.v1_router)
+    for area in (ocr, extract, jobs, models, text, inspect):  # the /v1 API (deps.v1_router)
         app.include_router(area.router)
     if settings.review.enabled:
         _mount_review(app, state)

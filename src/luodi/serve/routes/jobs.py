@@ -15,7 +15,7 @@ from luodi.serve.openapi import JOB_BODY, JobAccepted
 
 router = v1_router("jobs")
 
-JOB_TASKS = ("ocr", "extract", "text")
+JOB_TASKS = ("ocr", "extract", "text", "inspect")
 
 
 @router.post(
@@ -31,12 +31,12 @@ async def submit_job(request: Request, state: State, pipeline: Ready) -> JSONRes
     task = uploads.field("task") or "ocr"
     schema = uploads.field("schema")
     if task not in JOB_TASKS:
-        raise InputError(f"task must be 'ocr', 'extract' or 'text', not {task!r}")
-    if task == "text":  # the text model rides in the job's option slot, as a schema does for extract
+        raise InputError(f"task must be 'ocr', 'extract', 'text' or 'inspect', not {task!r}")
+    if task in ("text", "inspect"):  # the model rides in the job's option slot, as a schema does for extract
         if schema is not None or not uploads.field("model"):
-            raise InputError("task=text needs a 'model' field (a text model's name) and no 'schema'")
+            raise InputError(f"task={task} needs a 'model' field (a {task} model's name) and no 'schema'")
         schema = uploads.field("model")
-        await asyncio.to_thread(pipeline.check, "text", schema)
+        await asyncio.to_thread(pipeline.check, task, schema)
     elif task == "extract":
         if schema is None:
             raise InputError("task=extract needs a 'schema' field")
