@@ -83,6 +83,13 @@ class Decider:
         self._address_parts(decided, pool)
         self._cross_checks(decided)
         reasons = self._document_reasons(decided, pool)
+        if any("blank or template" in r for r in reasons):
+            decided = {
+                n: f
+                if not f.found or f.flagged or specs[n].type in ("carrier", "carrier_code")
+                else flag(f, reasons[0])
+                for n, f in decided.items()
+            }
         if any("documents" in r for r in reasons):
             # Never one party built from two documents: nothing of this page is keyed in unseen.
             decided = {n: f if not f.found or f.flagged else flag(f, reasons[0]) for n, f in decided.items()}
@@ -103,6 +110,11 @@ class Decider:
             # a masked number (138****0000) is printed on templates too: it does not show filling
             and not any(r.startswith("masked number") for r in f.reasons)
         ]
+        required = [n for n, spec in specs.items() if spec.required and spec.type not in ("carrier", "carrier_code")]
+        if required and self.schema.mode != "contact" and not any(f.name in required for f in filled):
+            # Goods or a weight but no party and no number (标准装 printed in a template's goods
+            # cell): the form was not filled in; what it prints is the template's.
+            filled = []
         if not filled:
             if self.schema.mode == "contact":
                 return ("nothing found in the text",)
@@ -145,6 +157,10 @@ class Decider:
                 printed.append(f"{c.raw!r}: {verdict.reason}")
                 continue
             s, e = verdict.keep
+            tail = self.form_text.glued_tail(c.raw[s:e]) if spec.type == "address" else None
+            if tail is not None:
+                e = s + tail[0]
+                verdict = dataclasses.replace(verdict, reason=f"printed word {tail[1]} glued to the address")
             if (s, e) != (0, len(c.raw)):
                 if not c.run or run_text(c.run) != c.raw:
                     kept.append(c)
@@ -229,6 +245,9 @@ class Decider:
         unsure = weak_characters("name" if spec.effective_role == "name" else spec.type, cand.run)
         if any(piece.tline.against_page for piece in cand.run):
             unsure.append("read in another direction than the rest of the page")
+        if spec.type == "address" and self.divisions is not None and isinstance(ck.value, str):
+            # Divisions that do not hold together are a misreading or two addresses in one.
+            unsure += [p for p in self.divisions.problems(ck.value) if p not in reasons]
         reasons += unsure
         score, evidence = self._calibrated(
             spec, score, cand, ck, copies=len({id(c.run) for c, _ in top}), page_ocr=page_ocr

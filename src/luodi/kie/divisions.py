@@ -8,6 +8,7 @@ was printed. The extractor keeps what OCR read as an alternative and marks the f
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,10 @@ class DivisionIndex:
         parts = split_address(compact(address))
         levels = (("province", Level.PROVINCE), ("city", Level.CITY), ("district", Level.DISTRICT))
         return sum(1 for part, level in levels if part in parts and self.gazetteer.lookup(parts[part].value, level))
+
+    def problems(self, address: str) -> list[str]:
+        """See :func:`address_problems`."""
+        return address_problems(self.gazetteer, address)
 
     def correct(self, address: str) -> str | None:
         """The address with one misread division name replaced, or None when nothing needs it (or
@@ -89,3 +94,79 @@ def _prefix(d: Any) -> str:
     # Children share the parent's code prefix: 2 digits under a province, 4 under a city.
     code = str(d.code)
     return code[:2] if int(d.level) == 0 else code[:4]
+
+
+# Prefecture and county names are short; a longer "district" is street-level text the suffix
+# rules ran into (稠城街道工人北路小区), not a misread division.
+_MAX_NAME = {"province": 8, "city": 6, "district": 5}
+
+
+def address_problems(gazetteer: Gazetteer, address: str) -> list[str]:
+    """Why an address's divisions do not hold together: a province or city name the table does not
+    know, a city outside its province, a district under neither, or a second address run into
+    the first (two columns read as one line: a province's full name, or a city and one of its
+    districts, after the divisions). An OCR misreading of one division name (江西省西安市建川县
+    for 江西省吉安市遂川县) shows here even when each name alone exists somewhere."""
+    from luodi.kie.gazetteer import Level
+
+    gaz = gazetteer
+    text = compact(address)
+    parts = split_address(text)
+    names = {p: parts[p].value for p in _LEVELS if p in parts}
+    out: list[str] = []
+    found: dict[str, tuple[Any, ...]] = {}
+    for level, part in enumerate(_LEVELS):
+        value = names.get(part)
+        if value is None:
+            continue
+        known = gaz.lookup(value, Level(level))
+        if not known and part == "city":
+            known = gaz.lookup(value, Level.DISTRICT)  # a county-level city written as the city
+        found[part] = known
+        longest = 12 if value.endswith("自治州") else _MAX_NAME[part]  # 黔东南苗族侗族自治州
+        if not known and part != "district" and len(value) <= longest:
+            out.append(f"{part} {value!r} is not in the division table")
+    p, c, d = gaz.resolve(names.get("province"), names.get("city"), names.get("district"))
+    if found.get("province") and found.get("city") and p is not None and c is None:
+        out.append(f"city {names['city']!r} is not in province {p.name}")
+    district = names.get("district")
+    if district is not None and d is None and len(district) <= _MAX_NAME["district"]:
+        parent = c or p
+        if found.get("district") or (parent is not None and gaz.has_children(parent)):
+            out.append(f"district {district!r} does not match the division table")
+    tail_start = max((parts[q].end for q in _LEVELS if q in parts), default=0)
+    second = _second_address(gaz, text[tail_start:])
+    if second is not None:
+        out.append(f"a second address in it ({second}…)")
+    elif (m := _TWO_NUMBERS.search(text, tail_start)) is not None:
+        out.append(f"two street numbers ({m.group(1)}, {m.group(2)}): two addresses in one?")
+    if _CUT_SHORT.search(text):
+        out.append("the address stops right after its township")
+    return out
+
+
+# A street number, then another street and number (…临新路101号大道145号): two lines of two
+# addresses read as one. 1号院2号楼 and 3号楼502室 are one address.
+_TWO_NUMBERS = re.compile(r"(\d+号)(?![院楼库门铺])\D{0,8}?(?:路|街|道|巷|弄)(\d+号)(?![院楼库门铺])")
+# …塘下镇邵: the rest of the line went elsewhere.
+_CUT_SHORT = re.compile(r"(?:镇|乡|街道)[\u4e00-\u9fff]$")
+
+
+def _second_address(gaz: Gazetteer, tail: str) -> str | None:
+    from luodi.kie.gazetteer import Level
+
+    matches = gaz.find_all(tail) if len(tail) >= 4 else []
+    for m in matches:
+        name = tail[m.start : m.end]
+        if m.level == Level.PROVINCE and name.endswith(("省", "自治区")) and gaz.is_full_name(name, m.level):
+            return name
+        if m.level == Level.CITY and gaz.is_full_name(name, m.level) and name.endswith(("市", "州", "盟")):
+            prefix = {d.code[:4] for d in m.divisions}
+            after = [
+                n
+                for n in matches
+                if n.start == m.end and n.level == Level.DISTRICT and any(d.code[:4] in prefix for d in n.divisions)
+            ]
+            if after:
+                return name + tail[after[0].start : after[0].end]
+    return None

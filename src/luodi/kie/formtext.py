@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from luodi.kie.normalize import fold, fold_label
 from luodi.kie.schema import Schema
-from luodi.kie.validators import carrier_from_text
+from luodi.kie.validators import SHARED_PRODUCTS, carrier_from_text
 
 # An instruction to whoever fills the form in (never part of a name or an address).
 _HINT = re.compile(
@@ -45,6 +45,16 @@ _PLACEHOLDER_CHARS = set("XxＸｘ×✕*＊某□_＿?？…")
 _SEPARATORS = set(" \t:：;；,，、.。·-—–~～|/\\()（）[]【】{}<>《》\"'“”‘’!！")
 # A short word that is a label of a field the schema does not have (打印时间, 签收日期).
 _LABEL_WORD = re.compile(r"[\u4e00-\u9fff]{1,4}(?:时间|日期|编号|号码|签名|签字|签收)")
+# Small print about signing (允许的代收人签字, 收件人签名): no name or address holds it.
+_SIGNING = re.compile(r"签字|签名|签章|盖章|签收|代收人")
+# Words e-waybills and shop labels print beside the parties (the real-name and inspection stamps
+# every carrier prints, a product's attribute labels): glued to the end of an address by OCR
+# (…中山东路301号规格, …自由路二段94号已实名), they are cut off.
+_PRINT_WORDS = (
+    "已实名", "已验视", "实名认证", "已安检", "已收寄", "已揽收", "已签收", "规格", "型号", "颜色", "尺码",
+    "数量", "件数", "重量", "签收",
+    "打印时间", "客服电话", "服务热线",
+)  # fmt: skip
 # What a text field says when it holds nothing.
 _NOTHING = frozenset(("无", "暂无", "没有", "空", "none", "n/a", "na", "null", "nil", "-", "/"))
 
@@ -58,7 +68,8 @@ class Verdict:
 
 
 def _key(text: str) -> str:
-    return "".join(c for c in fold_label(text) if c not in _SEPARATORS)
+    # Separators and decorations (★, ●, ※ before a stamp word) are not text.
+    return "".join(c for c in fold_label(text) if c not in _SEPARATORS and (c.isalnum() or c in _PLACEHOLDER_CHARS))
 
 
 class FormText:
@@ -74,7 +85,7 @@ class FormText:
         generic = {lab for labels_ in schema.generic_labels.values() for lab in labels_}
         self.labels = frozenset(k for k in (_key(lab) for lab in labels) if len(k) >= 2)
         self.generic = frozenset(k for k in (_key(lab) for lab in generic) if len(k) >= 2)
-        self.printed = frozenset(k for k in (_key(t) for t in (*schema.form_text, *extra)) if k)
+        self.printed = frozenset(k for k in (_key(t) for t in (*schema.form_text, *_PRINT_WORDS, *extra)) if k)
         # Longest first, so 收件人姓名 is taken out whole before 姓名.
         self._words = tuple(
             sorted({*self.labels, *self.generic, *self.printed, *_FORM_WORDS, *_GRID_WORDS}, key=len, reverse=True)
@@ -110,6 +121,8 @@ class FormText:
             return f"holds the printed label {inside[0]}"
         if grid and len(key) == 1:
             return "a single character"
+        if grid and _SIGNING.search(key):
+            return "small print about signing"
         if len(key) >= 3 and any(_one_off(key, lab) for lab in self._long_labels if len(lab) == len(key)):
             return "a misread label"  # 付教人 for 付款人
         if _LABEL_WORD.fullmatch(key):
@@ -127,8 +140,23 @@ class FormText:
                 rest = rest.replace(word, "")
         rest = "".join(c for c in rest if c not in _PLACEHOLDER_CHARS)
         # One character left of a long template is a misread of it (省市区详细地丝), not data.
-        if not rest or (grid and len(rest) <= 1 and len(key) >= 6):
+        if not rest or (grid and len(rest) <= 1 and len(key) >= 5):
             return "a placeholder or grid cell" if any(c in _PLACEHOLDER_CHARS for c in key) else "printed form words"
+        if grid and len(rest) == 2 and len(key) >= 5 and any(_one_off(rest, w) for w in _GRID_WORDS if len(w) == 2):
+            return "printed form words, one misread"
+        return None
+
+    def glued_tail(self, text: str) -> tuple[int, str] | None:
+        """Where printed words glued to the end of an address start (…301号规格: a label of the
+        form, a stamp such as 已实名, a carrier's product name), and which; None if there are none."""
+        stripped = text.rstrip()
+        words = (*_PRINT_WORDS, *SHARED_PRODUCTS, *(w for w in (*self.labels, *self.generic) if len(w) >= 2))
+        for word in sorted(words, key=len, reverse=True):
+            if stripped.endswith(word) and len(_key(stripped[: -len(word)])) >= 4:
+                cut = len(stripped) - len(word)
+                while cut > 0 and (text[cut - 1].isspace() or text[cut - 1] in _SEPARATORS):
+                    cut -= 1
+                return cut, word
         return None
 
     def masked(self, text: str) -> bool:

@@ -571,6 +571,27 @@ class PageLayout:
         yc = hit.tline.yc
         return min(cell, key=lambda o: abs(o.yc - yc))
 
+    def phone_on_row(self, tline: TLine) -> TLine | None:
+        """A line that is only a phone, alone on ``tline``'s row further right (a name and its
+        phone printed at the two ends of a row: 收货人：张三 … 18611883143), with nothing between."""
+        h = max(tline.h, self.median_h * 0.5)
+        row = sorted(
+            (
+                o
+                for o in self.lines
+                if o is not tline and o.x0 >= tline.x1 - 0.5 * h and abs(o.yc - tline.yc) <= 0.8 * h
+            ),
+            key=lambda o: o.x0,
+        )
+        if not row or self.hits_of(row[0]):
+            return None
+        first = row[0]
+        phones = find_phones(first.text)
+        digits = sum(c.isdigit() for c in first.text)
+        if len(phones) != 1 or digits < 7 or len(re.sub(r"[\s\d\-+()（）*]", "", first.text)) > 2:
+            return None
+        return first
+
     def line_above(self, tline: TLine) -> TLine | None:
         """The line just above ``tline``, starting at about the same x."""
         best: TLine | None = None

@@ -514,6 +514,8 @@ def _block_run(hit: Hit, layout: PageLayout) -> Run:
         if nxt == len(t.text):
             # A phone printed in its own box on the same row (寄方：张三   Tel: 138…) belongs here.
             right = layout.right_of(hit)
+            if right is None or not find_phones(right.text) or layout.hits_of(right):
+                right = layout.phone_on_row(t)
             if right is not None and find_phones(right.text) and not layout.hits_of(right):
                 run = (*run, Piece(right, 0, len(right.text)))
             seen = [p.tline for p in run]

@@ -274,3 +274,44 @@ def test_learning_the_printed_lines_of_a_blank_form() -> None:
     lines = [["顺丰速运", "收件人", "请填写收件人姓名", "本栏由寄件人如实申报", "省", "本栏由寄件人如实申报"]]
     # Labels, hints, grid cells and the carrier logo are known already; the new line is learned once.
     assert learn_form_text(lines, load_schema("waybill")) == ["本栏由寄件人如实申报"]
+
+
+@pytest.mark.parametrize(
+    ("address", "why"),
+    [
+        ("江西省西安市建川县东路大道", "is not in province"),  # 吉安市遂川县 misread, each name exists elsewhere
+        ("黑龙江省齐齐哈尔市拜泉县龙泉街8浙江省台州市临海市花街路23号", "a second address"),  # two columns as one line
+        ("广东省东莞市高埗镇下江城陕西省咸阳市杨陵区友谊南路", "a second address"),
+    ],
+)
+def test_an_address_whose_divisions_do_not_hold_together_is_not_accepted(
+    waybill: Extractor, address: str, why: str
+) -> None:
+    doc = make_doc([(f"收件地址：{address}", 30, 100), ("收件人：张三丰", 30, 140)])
+    field = waybill.extract_document(doc)["receiver_address"]
+    assert field.needs_review and any(why in r for r in field.reasons), field.reasons
+
+
+def test_a_consistent_address_is_not_flagged_by_the_divisions(waybill: Extractor) -> None:
+    doc = make_doc([("收件地址：江西省吉安市遂川县东路大道8号", 30, 100), ("收件人：张三丰", 30, 140)])
+    field = waybill.extract_document(doc)["receiver_address"]
+    assert not any("division" in r or "province" in r or "second" in r for r in field.reasons)
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("收件地址：河北省石家庄市长安区中山东路301号规格", "河北省石家庄市长安区中山东路301号"),
+        ("收件地址：台湾台中市中区自由路二段94号已实名", "台湾台中市中区自由路二段94号"),
+        ("收件地址：海南省海口市秀英区福迎大道709号 标准快递", "海南省海口市秀英区福迎大道709号"),
+    ],
+)
+def test_printed_words_glued_to_an_address_are_cut_off(waybill: Extractor, line: str, value: str) -> None:
+    res = waybill.extract_document(make_doc([(line, 30, 100), ("收件人：张三丰", 30, 140)]))
+    assert res.get("receiver_address") == value
+
+
+@pytest.mark.parametrize("address", ["允许的代收人签字", "省市区评细"])
+def test_signing_small_print_and_misread_grids_are_not_addresses(waybill: Extractor, address: str) -> None:
+    doc = make_doc([(f"收件地址：{address}", 30, 100), ("收件人：张三丰", 30, 140)])
+    assert "receiver_address" not in _found(waybill, doc)
