@@ -54,6 +54,7 @@ __all__ = [
     "Item",
     "ItemResult",
     "Outcome",
+    "PageStream",
     "Pipeline",
     "Processor",
     "ProcessorFactory",
@@ -281,18 +282,26 @@ class Pipeline:
         name: str | None = None,
         recognizer: RecognizeFn | None = None,
         pdf_dpi: int | None = None,
+        stream: bool = False,
+        deadline: float | None = None,
     ) -> Outcome:
         """Decode ``source`` and run the task on it; raises a :class:`LuodiError` for bad input.
 
         ``name`` is reported as the result's ``source`` (default: the path, for a path).
+        ``stream=True`` decodes one page at a time while the task runs, so a long PDF never sits in
+        memory whole (the service and the job workers do this); ``Outcome.pages`` is then empty.
+        ``deadline`` (``time.monotonic()``): a page not started by then fails the input with
+        ``deadline_exceeded``, so an abandoned request stops at the next page instead of running on.
         """
         proc = self.processor(task, option) if isinstance(task, str) else task
         if name is None and isinstance(source, os.PathLike | str) and proc.takes == "pages":
             name = os.fspath(source)
         t0 = time.perf_counter()
-        value, pages = self._decode(source, proc.takes, pdf_dpi)
+        value, pages = self._decode(source, proc.takes, pdf_dpi, stream=stream, deadline=deadline)
         decode_s = time.perf_counter() - t0
         result, stages = proc(value, Call(source=name, decode_s=decode_s, recognizer=recognizer))
+        if isinstance(value, PageStream):
+            decode_s += value.seconds  # decoded inside the task's own timing, page by page
         return Outcome(name, result, {"decode": decode_s, **stages}, pages)
 
     def run_many(
@@ -304,10 +313,12 @@ class Pipeline:
         deadline: float | None = None,
         recognizer: RecognizeFn | None = None,
         pdf_dpi: int | None = None,
+        stream: bool = False,
     ) -> Iterator[ItemResult]:
         """Run every item in order; an item with bad input (any :class:`LuodiError`) becomes an error
         record and the rest go on. Items not started by ``deadline`` (``time.monotonic()``) fail with
-        ``deadline_exceeded``. Anything else (a bug, a broken model) propagates."""
+        ``deadline_exceeded`` (with ``stream``, so does an item whose next page is not started by
+        then). Anything else (a bug, a broken model) propagates."""
         proc = self.processor(task, option) if isinstance(task, str) else task
         for index, item in enumerate(items):
             name = item.name
@@ -318,19 +329,60 @@ class Pipeline:
                 yield ItemResult(index, name, error=late)
                 continue
             try:
-                outcome = self.run(proc, item.source, name=name, recognizer=recognizer, pdf_dpi=pdf_dpi)
+                outcome = self.run(
+                    proc,
+                    item.source,
+                    name=name,
+                    recognizer=recognizer,
+                    pdf_dpi=pdf_dpi,
+                    stream=stream,
+                    deadline=deadline if stream else None,
+                )
             except LuodiError as exc:
                 yield ItemResult(index, name, error=exc)
             else:
                 yield ItemResult(index, name, outcome=outcome)
 
-    def _decode(self, source: Any, takes: Takes, pdf_dpi: int | None) -> tuple[Any, tuple[np.ndarray, ...]]:
+    def _decode(
+        self, source: Any, takes: Takes, pdf_dpi: int | None, *, stream: bool, deadline: float | None
+    ) -> tuple[Any, tuple[np.ndarray, ...]]:
         if takes == "text":
             return _as_text(source), ()
-        from luodi.io import load_pages
+        from luodi.io import iter_pages, load_pages
 
+        if stream:
+            return PageStream(iter_pages(source, self.settings.limits, pdf_dpi=pdf_dpi), deadline), ()
         pages = tuple(load_pages(source, self.settings.limits, pdf_dpi=pdf_dpi))
         return pages, pages
+
+
+class PageStream:
+    """Pages decoded one at a time as a task asks for them (``Pipeline.run(stream=True)``).
+
+    It keeps no page: once the task lets go of one, its memory is free before the next is decoded.
+    It adds up the seconds spent decoding (the ``decode`` stage) and, past ``deadline``, refuses to
+    decode another page.
+    """
+
+    def __init__(self, pages: Iterator[np.ndarray], deadline: float | None = None) -> None:
+        self._pages = pages
+        self._deadline = deadline
+        self.seconds = 0.0
+        self.count = 0
+
+    def __iter__(self) -> PageStream:
+        return self
+
+    def __next__(self) -> np.ndarray:
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise DeadlineExceededError(f"deadline exceeded after {self.count} page(s)")
+        t0 = time.perf_counter()
+        try:
+            page = next(self._pages)
+        finally:
+            self.seconds += time.perf_counter() - t0
+        self.count += 1
+        return page
 
 
 def _as_text(source: Any) -> str:
@@ -358,7 +410,7 @@ class OcrProcessor:
     options: OCROptions
     takes: Takes = field(default="pages", init=False)
 
-    def __call__(self, value: Sequence[np.ndarray], call: Call) -> tuple[Result, dict[str, float]]:
+    def __call__(self, value: Iterable[np.ndarray], call: Call) -> tuple[Result, dict[str, float]]:
         doc = self.ocr.run_pages(value, self.options, source=call.source, recognizer=call.recognizer)
         doc = replace(doc, timings=replace(doc.timings, total=doc.timings.total + call.decode_s * 1000.0))
         return doc, _ocr_stages(doc)
@@ -383,7 +435,7 @@ class ExtractProcessor:
     options: OCROptions | None = None
     takes: Takes = field(default="pages", init=False)
 
-    def __call__(self, value: Sequence[np.ndarray], call: Call) -> tuple[Result, dict[str, float]]:
+    def __call__(self, value: Iterable[np.ndarray], call: Call) -> tuple[Result, dict[str, float]]:
         from luodi.locate.extract import extract_documents
 
         doc = self.pipeline.ocr.run_pages(value, self.options, source=call.source, recognizer=call.recognizer)

@@ -207,7 +207,13 @@ def worker(  # noqa: PLR0917 - one parameter per click option
     log = logging.getLogger("luodi.worker")
     t0 = time.monotonic()
     pipeline = default_pipeline_factory(settings)
-    queue = JobQueue(settings.jobs, settings.jobs_dir(), pipeline=pipeline, on_outcome=_review_hook(settings))
+    queue = JobQueue(
+        settings.jobs,
+        settings.jobs_dir(),
+        pipeline=pipeline,
+        on_outcome=_review_hook(settings),
+        pixel_budget=settings.request_pixels,
+    )
     log.info(
         "worker ready",
         extra={

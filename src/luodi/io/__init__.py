@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from luodi.io.image import composite_on_white, flatten_alpha
-from luodi.io.load import Source, iter_pages, load_pages, read_file
+from luodi.io.load import Source, iter_pages, load_pages, page_sizes, read_file
 from luodi.io.pdf import count_pdf_pages
 from luodi.io.sniff import SUPPORTED_FORMATS, describe, is_supported, sniff
 from luodi.io.sources import IMAGE_EXTENSIONS, iter_sources
@@ -26,6 +26,7 @@ __all__ = [
     "iter_pages",
     "iter_sources",
     "load_pages",
+    "page_sizes",
     "read_file",
     "sniff",
 ]

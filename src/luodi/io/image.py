@@ -103,6 +103,27 @@ def iter_image_pages(data: bytes, fmt: str, limits: Limits, max_pages: int) -> I
         im.close()
 
 
+def image_page_sizes(data: bytes, fmt: str, limits: Limits, max_pages: int) -> list[tuple[int, int]]:
+    """(width, height) of the pages :func:`iter_image_pages` would decode, from headers only."""
+    im = open_image(data, fmt, limits)
+    try:
+        frames = _count_frames(im, max_pages) if fmt == "tiff" else 1
+        if frames > max_pages:
+            raise TooManyPagesError(f"the TIFF has more than {max_pages} pages (the limit)")
+        sizes = []
+        for index in range(frames):
+            if index:
+                try:
+                    with _quiet_pillow():
+                        im.seek(index)
+                except _DECODE_ERRORS as exc:
+                    raise CorruptInputError(f"cannot read TIFF page {index + 1}: {exc}") from exc
+            sizes.append((im.width, im.height))
+        return sizes
+    finally:
+        im.close()
+
+
 def _count_frames(im: Image.Image, cap: int) -> int:
     """Frames of a multi-page image, counting no further than ``cap + 1``.
 

@@ -12,8 +12,8 @@ from PIL import Image
 
 from luodi.config import Limits, get_settings
 from luodi.errors import ConfigError, EmptyInputError, InputError, InputNotFoundError, TooManyBytesError
-from luodi.io.image import array_to_rgb, iter_image_pages, pil_to_rgb
-from luodi.io.pdf import iter_pdf_pages
+from luodi.io.image import array_to_rgb, image_page_sizes, iter_image_pages, pil_to_rgb
+from luodi.io.pdf import iter_pdf_pages, pdf_page_sizes
 from luodi.io.sniff import sniff
 
 #: Everything :func:`load_pages` accepts.
@@ -84,6 +84,40 @@ def iter_pages(
         yield from iter_pdf_pages(data, limits, dpi, page_limit)
     else:
         yield from iter_image_pages(data, fmt, limits, page_limit)
+
+
+def page_sizes(
+    source: Source,
+    limits: Limits | None = None,
+    *,
+    pdf_dpi: int | None = None,
+    max_pages: int | None = None,
+) -> list[tuple[int, int]]:
+    """``(width, height)`` of every page :func:`iter_pages` would decode, read from headers and the
+    PDF page tree without decoding a pixel: what a caller checks a budget of pixels against before
+    it spends any time. Raises what decoding would for the byte and page limits, a format it does
+    not know or a broken header; a single page over the pixel limit raises too.
+    """
+    limits = limits if limits is not None else get_settings().limits
+    dpi = _checked_dpi(pdf_dpi if pdf_dpi is not None else limits.pdf_dpi)
+    page_limit = _checked_max_pages(max_pages if max_pages is not None else limits.max_pages)
+    if isinstance(source, np.ndarray):
+        return [(int(source.shape[1]), int(source.shape[0]))] if source.ndim >= 2 else []
+    if isinstance(source, Image.Image):
+        return [source.size]
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        _check_byte_count(len(data), limits, "the input")
+        if not data:
+            raise EmptyInputError("the input is empty (0 bytes)")
+    elif isinstance(source, str | os.PathLike):
+        data = read_file(source, limits)
+    else:
+        raise InputError(f"cannot read a {type(source).__name__}: pass a path, bytes, a numpy array or a PIL image")
+    fmt = sniff(data)
+    if fmt == "pdf":
+        return pdf_page_sizes(data, dpi, page_limit)
+    return image_page_sizes(data, fmt, limits, page_limit)
 
 
 def read_file(path: str | os.PathLike[str], limits: Limits) -> bytes:

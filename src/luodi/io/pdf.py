@@ -65,6 +65,23 @@ def count_pdf_pages(data: bytes) -> int:
             doc.close()
 
 
+def pdf_page_sizes(data: bytes, dpi: int, max_pages: int) -> list[tuple[int, int]]:
+    """(width, height) in pixels of every page rendered at ``dpi``, read from the page tree only."""
+    pdfium = _pdfium()
+    with _PDFIUM_LOCK:
+        doc = _open(data)
+        try:
+            count = len(doc)
+            if count > max_pages:
+                raise TooManyPagesError(f"the PDF has {count} pages, over the limit of {max_pages}")
+            sizes = [doc.get_page_size(i) for i in range(count)]
+        except pdfium.PdfiumError as exc:
+            raise PdfError(f"cannot read the PDF's page tree ({exc})") from exc
+        finally:
+            doc.close()
+    return [rendered_size(width, height, dpi) for width, height in sizes]
+
+
 def iter_pdf_pages(data: bytes, limits: Limits, dpi: int, max_pages: int) -> Iterator[np.ndarray]:
     """Render every page of the PDF in ``data`` at ``dpi`` into RGB ``uint8`` arrays.
 
@@ -92,6 +109,7 @@ def iter_pdf_pages(data: bytes, limits: Limits, dpi: int, max_pages: int) -> Ite
             with _PDFIUM_LOCK:
                 page_array = _render(pdfium, doc, index, dpi)
             yield page_array
+            del page_array  # a streaming caller's page is not kept alive while the next one renders
     finally:
         with _PDFIUM_LOCK:
             doc.close()

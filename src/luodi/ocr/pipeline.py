@@ -16,7 +16,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -306,22 +306,29 @@ class OCR:
 
     def run_pages(
         self,
-        pages: Sequence[np.ndarray],
+        pages: Iterable[np.ndarray],
         options: OCROptions | None = None,
         *,
         source: str | None = None,
         recognizer: RecognizeFn | None = None,
     ) -> Document:
-        """OCR already-decoded pages (RGB uint8 H×W×3). ``recognizer`` replaces the rec stage."""
+        """OCR already-decoded pages (RGB uint8 H×W×3). ``recognizer`` replaces the rec stage.
+
+        ``pages`` may be a lazy iterator (``luodi.Pipeline.run(stream=True)``): each page is let go
+        before the next one is asked for, so only one decoded page is alive at a time.
+        """
         opts = options if options is not None else _DEFAULT_OPTIONS
         if not isinstance(opts, OCROptions):
             raise TypeError(f"options must be OCROptions, not {type(opts).__name__}")
         t0 = time.perf_counter()
         totals = [0.0, 0.0, 0.0, 0.0]  # det, cls, rec, locate (ms)
-        out_pages = []
-        for index, page in enumerate(pages):
+        out_pages: list[Page] = []
+        # no enumerate(): it keeps its last (index, page) tuple alive while the next page decodes
+        for page in pages:
+            index = len(out_pages)
             _check_image(page, f"page {index}")
             out_pages.append(self._run_page(page, index, opts, recognizer, totals))
+            del page  # not held while the next page decodes
         total = (time.perf_counter() - t0) * 1000.0
         return Document(
             source=source,

@@ -74,16 +74,14 @@ def document_item(
 
 def page_images(data: bytes, limits: Limits) -> list[bytes]:
     """Images to show for an input: the image bytes as sent, or each PDF page rendered to PNG."""
-    if data.startswith(b"%PDF"):
-        from luodi.io import load_pages
+    from luodi.io import iter_pages  # one page decoded at a time; only the PNGs are kept
 
-        return [encode_png(page) for page in load_pages(data, limits)]
+    if data.startswith(b"%PDF"):
+        return [encode_png(page) for page in iter_pages(data, limits)]
     try:
         image_ext(data)
     except LuodiError:  # a format the browser may not show (e.g. PNM): keep a PNG of it
-        from luodi.io import load_pages
-
-        return [encode_png(page) for page in load_pages(data, limits)]
+        return [encode_png(page) for page in iter_pages(data, limits)]
     return [data]
 
 

@@ -172,6 +172,10 @@ def _pages_for(source: Any, decoded: Sequence[Any]) -> list[bytes]:
             return [data]
         except LuodiError:
             pass
+    if data is not None and not decoded:  # the service streams pages and keeps none: render them again
+        from luodi.config import get_settings
+
+        return page_images(data, get_settings().limits)
     return [encode_png(page) for page in decoded]
 
 

@@ -1,7 +1,8 @@
 """The bounded queue in front of inference.
 
 At most ``concurrency`` calls run (each in a dedicated thread pool, never on the event loop) and at
-most ``queue_size`` more wait for a slot; past that a request is refused at once with
+most ``queue_size`` more wait for a slot (counted from admission, before the body is read); past
+that a request is refused at once with
 :class:`QueueFullError` (503 + Retry-After) instead of piling up. Every call has a deadline: waiting
 or running past it answers :class:`DeadlineExceededError` (504). A thread cannot be cancelled, so a
 call that overran keeps its slot until it really finishes; that keeps the admitted load honest.
@@ -10,8 +11,9 @@ call that overran keeps its slot until it really finishes; that keeps the admitt
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
@@ -21,69 +23,101 @@ from luodi.serve.metrics import Metrics
 T = TypeVar("T")
 
 
+class Ticket:
+    """A request's place in the gate, taken before its body is read (:meth:`InferenceGate.admit`);
+    :meth:`run` hands its one call to the pool."""
+
+    def __init__(self, gate: InferenceGate) -> None:
+        self._gate = gate
+        self.handed_over = False
+
+    async def run(self, fn: Callable[[], T], *, deadline: float) -> T:
+        """Run ``fn`` in the pool once a slot is free; ``deadline`` is a ``time.monotonic()`` instant."""
+        if self.handed_over:
+            raise RuntimeError("a ticket runs one call")
+        gate = self._gate
+        metrics = gate.metrics
+        slots = gate.slots()
+        started_wait = time.monotonic()
+        gate.waiting += 1
+        metrics.queue_depth.set(gate.waiting)
+        try:
+            await asyncio.wait_for(slots.acquire(), timeout=max(deadline - started_wait, 0.0))
+        except TimeoutError:
+            metrics.rejected.labels("deadline_in_queue").inc()
+            raise DeadlineExceededError("deadline exceeded while waiting in the queue") from None
+        finally:
+            gate.waiting -= 1
+            metrics.queue_depth.set(gate.waiting)
+        metrics.queue_wait.observe(time.monotonic() - started_wait)
+        loop = asyncio.get_running_loop()
+        metrics.inference_running.inc()
+        future: Future[T] = gate.pool.submit(fn)
+        self.handed_over = True
+
+        def release(_: Future[T]) -> None:
+            loop.call_soon_threadsafe(gate.release, slots)
+
+        future.add_done_callback(release)
+        wrapped = asyncio.wrap_future(future)
+        # after a timeout nobody awaits the result; fetch it anyway so asyncio does not log it as lost
+        wrapped.add_done_callback(lambda f: None if f.cancelled() else f.exception())
+        try:
+            return await asyncio.wait_for(asyncio.shield(wrapped), deadline - time.monotonic())
+        except TimeoutError:
+            metrics.rejected.labels("deadline_running").inc()
+            raise DeadlineExceededError("deadline exceeded while running inference") from None
+
+
 class InferenceGate:
     def __init__(self, concurrency: int, queue_size: int, metrics: Metrics) -> None:
         self.concurrency = concurrency
         self.capacity = concurrency + queue_size
-        self._metrics = metrics
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="luodi-infer")
+        self.metrics = metrics
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="luodi-infer")
         # created lazily so the gate binds to the loop that serves requests
         self._slots: asyncio.Semaphore | None = None
         self._admitted = 0
-        self._waiting = 0
+        self.waiting = 0
 
     @property
     def admitted(self) -> int:
         return self._admitted
 
-    async def run(self, fn: Callable[[], T], *, deadline: float) -> T:
-        """Run ``fn`` in the pool; ``deadline`` is a ``time.monotonic()`` instant."""
+    @property
+    def full(self) -> bool:
+        return self._admitted >= self.capacity
+
+    def slots(self) -> asyncio.Semaphore:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
-        if self._admitted >= self.capacity:
-            self._metrics.rejected.labels("queue_full").inc()
+        return self._slots
+
+    @contextlib.asynccontextmanager
+    async def admit(self) -> AsyncIterator[Ticket]:
+        """A place in the gate, or :class:`QueueFullError` at once. Take it before reading a request's
+        body, so a full server refuses without reading (or storing) what it would not process. The
+        place is held until the call it runs finishes, or until this context exits without one."""
+        if self.full:
+            self.metrics.rejected.labels("queue_full").inc()
             raise QueueFullError(f"server busy: {self._admitted} requests admitted, queue full; retry later")
         self._admitted += 1
-        handed_over = False
+        ticket = Ticket(self)
         try:
-            slots = self._slots
-            started_wait = time.monotonic()
-            self._waiting += 1
-            self._metrics.queue_depth.set(self._waiting)
-            try:
-                await asyncio.wait_for(slots.acquire(), timeout=max(deadline - started_wait, 0.0))
-            except TimeoutError:
-                self._metrics.rejected.labels("deadline_in_queue").inc()
-                raise DeadlineExceededError("deadline exceeded while waiting in the queue") from None
-            finally:
-                self._waiting -= 1
-                self._metrics.queue_depth.set(self._waiting)
-            self._metrics.queue_wait.observe(time.monotonic() - started_wait)
-            loop = asyncio.get_running_loop()
-            self._metrics.inference_running.inc()
-            future: Future[T] = self._pool.submit(fn)
-            handed_over = True
-
-            def release(_: Future[T]) -> None:
-                loop.call_soon_threadsafe(self._release, slots)
-
-            future.add_done_callback(release)
-            wrapped = asyncio.wrap_future(future)
-            # after a timeout nobody awaits the result; fetch it anyway so asyncio does not log it as lost
-            wrapped.add_done_callback(lambda f: None if f.cancelled() else f.exception())
-            try:
-                return await asyncio.wait_for(asyncio.shield(wrapped), deadline - time.monotonic())
-            except TimeoutError:
-                self._metrics.rejected.labels("deadline_running").inc()
-                raise DeadlineExceededError("deadline exceeded while running inference") from None
+            yield ticket
         finally:
-            if not handed_over:
+            if not ticket.handed_over:
                 self._admitted -= 1
 
-    def _release(self, slots: asyncio.Semaphore) -> None:
+    async def run(self, fn: Callable[[], T], *, deadline: float) -> T:
+        """Admit and run ``fn`` in the pool; ``deadline`` is a ``time.monotonic()`` instant."""
+        async with self.admit() as ticket:
+            return await ticket.run(fn, deadline=deadline)
+
+    def release(self, slots: asyncio.Semaphore) -> None:
         slots.release()
         self._admitted -= 1
-        self._metrics.inference_running.dec()
+        self.metrics.inference_running.dec()
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=True, cancel_futures=True)

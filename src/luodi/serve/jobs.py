@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from luodi.errors import InputError, JobNotFoundError, LuodiError
 from luodi.pipeline import Item
+from luodi.serve.inputs import Upload, UploadItems, check_pixel_budget, move_upload
 from luodi.serve.queue import make_huey, register_task
 
 if TYPE_CHECKING:
@@ -160,8 +161,14 @@ class JobStore:
         d = self.root / job_id
         staging = self.root / f".new-{job_id}"
         staging.mkdir(parents=True)
-        for i, item in enumerate(inputs):
-            (staging / f"input-{i}").write_bytes(item.source)
+        if isinstance(inputs, UploadItems):
+            for i, upload in enumerate(inputs.uploads):
+                move_upload(upload, staging / f"input-{i}")  # a rename from the jobs folder's spool
+            names = tuple(upload.name for upload in inputs.uploads)
+        else:
+            for i, item in enumerate(inputs):
+                (staging / f"input-{i}").write_bytes(item.source)
+            names = tuple(item.name for item in inputs)
         now = time.time()
         meta = JobMeta(
             id=job_id,
@@ -169,7 +176,7 @@ class JobStore:
             schema=schema,
             status="queued",
             single=single,
-            inputs=tuple(item.name for item in inputs),
+            inputs=names,
             webhook=webhook,
             attempts=0,
             max_attempts=max_attempts,
@@ -203,8 +210,16 @@ class JobStore:
     def write_result(self, d: Path, result: Any) -> None:
         self._write_json(d / "result.json", result)
 
-    def inputs(self, d: Path, meta: JobMeta) -> list[Item]:
-        return [Item((d / f"input-{i}").read_bytes(), name) for i, name in enumerate(meta.inputs)]
+    def inputs(self, d: Path, meta: JobMeta) -> UploadItems:
+        """The job's inputs, each read from disk when it is reached (one file in memory at a time)."""
+        files = [(d / f"input-{i}", name) for i, name in enumerate(meta.inputs)]
+        return UploadItems([Upload(name, path.stat().st_size, path=path) for path, name in files])
+
+    @staticmethod
+    def drop_inputs(d: Path) -> None:
+        """Delete a finished job's inputs (its result stays for ``result_ttl_s``)."""
+        for path in d.glob("input-*"):
+            path.unlink(missing_ok=True)
 
     def ids(self) -> list[str]:
         try:
@@ -264,8 +279,10 @@ class JobQueue:
         pipeline: Pipeline | None = None,
         metrics: Metrics | None = None,
         on_outcome: Callable[[str, Item, Outcome], None] | None = None,
+        pixel_budget: int | None = None,
     ) -> None:
         self.settings = settings
+        self._pixel_budget = pixel_budget  # decoded pixels one job may ask for (ServeSettings.request_pixels)
         self.store = JobStore(jobs_dir)
         self.huey = make_huey(settings, jobs_dir)
         self._pipeline = pipeline
@@ -355,26 +372,34 @@ class JobQueue:
             self.store.write_meta(
                 d, meta, status=state, finished_at=time.time(), heartbeat_at=None, error=item_error or meta.error
             )
+            self.store.drop_inputs(d)
         self._count(state)
         log.info("job finished", extra={"job_id": job_id, "status": state})
         self._notify(job_id)
 
     def _finish_failed_attempt(self, job_id: str, exc: Exception) -> None:
-        log.error("job attempt failed", extra={"job_id": job_id}, exc_info=exc)
+        """Retry an attempt that failed for a reason that may pass (a bug, a broken model, a storage
+        error); fail at once when the input is the cause, since it would fail again on every worker."""
+        from_input = isinstance(exc, MemoryError) or (isinstance(exc, LuodiError) and exc.http_status < 500)
+        if from_input:
+            log.warning("job failed on its input", extra={"job_id": job_id, "error": str(exc)})
+            error = (
+                exc.to_dict()["error"]
+                if isinstance(exc, LuodiError)
+                else {"type": "input_error", "message": "out of memory"}
+            )
+        else:
+            log.error("job attempt failed", extra={"job_id": job_id}, exc_info=exc)
+            error = {"type": "job_failed", "message": f"{type(exc).__name__}: {exc}"}
         retry = False
         with self.store.locked(job_id) as d:
             meta = self.store.read(job_id)
-            if meta.attempts < meta.max_attempts:
+            if meta.attempts < meta.max_attempts and not from_input:
                 self.store.write_meta(d, meta, status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
                 retry = True
             else:
-                self.store.write_meta(
-                    d,
-                    meta,
-                    status="failed",
-                    finished_at=time.time(),
-                    error={"type": "job_failed", "message": f"{type(exc).__name__}: {exc}"},
-                )
+                self.store.write_meta(d, meta, status="failed", finished_at=time.time(), heartbeat_at=None, error=error)
+                self.store.drop_inputs(d)
         if retry:
             self._task(job_id)
         else:
@@ -386,18 +411,28 @@ class JobQueue:
         if pipeline is None:
             raise RuntimeError("this process has no pipeline; only `luodi serve` and `luodi worker` run jobs")
         inputs = self.store.inputs(self.store.root / job_id, meta)
+        if self._pixel_budget is not None and pipeline.processor(meta.task, meta.schema).takes == "pages":
+            # checked at submission too; a job directory written by anything else is checked here
+            check_pixel_budget(inputs, pipeline.settings.limits, self._pixel_budget, strict=False)
+        current: list[Item] = []
+
+        def fed() -> Iterator[Item]:  # each input read from disk as it is reached, kept until its result
+            for item in inputs:
+                current[:] = [item]
+                yield item
+
         # bad input fails its item (an error record), and the job still succeeds
-        results = list(pipeline.run_many(meta.task, inputs, option=meta.schema))
-        for r in results:
+        results = []
+        for r in pipeline.run_many(meta.task, fed(), option=meta.schema, stream=True):
             if r.outcome is not None:
                 if self._metrics is not None:
                     self._metrics.observe_stages(r.outcome.stages)
                 if self._on_outcome is not None:
-                    self._on_outcome(meta.task, inputs[r.index], r.outcome)
-        items = [r.to_dict() for r in results]
+                    self._on_outcome(meta.task, current[0], r.outcome)
+            results.append(r.to_dict())
         if meta.single:
-            return items[0]
-        return {"results": items}
+            return results[0]
+        return {"results": results}
 
     def _notify(self, job_id: str) -> None:
         meta = self.store.read(job_id)
@@ -464,6 +499,7 @@ class JobQueue:
                 message = f"worker lost {meta.attempts} times; giving up"
                 error = {"type": "job_failed", "message": message}
                 self.store.write_meta(d, meta, status="failed", finished_at=time.time(), error=error)
+                self.store.drop_inputs(d)
             log.warning("job lost its worker", extra={"job_id": job_id, "worker": meta.worker, "requeued": requeue})
         if requeue:
             self._task(job_id)

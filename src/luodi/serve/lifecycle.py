@@ -41,6 +41,7 @@ def load(state: ServiceState, factory: PipelineFactory) -> None:
         pipeline=pipeline,
         metrics=metrics,
         on_outcome=lambda task, item, outcome: state.keep_for_review(task, item, outcome, origin="job"),
+        pixel_budget=settings.request_pixels,
     )
     if settings.jobs.embedded_worker:
         jobs.start_consumer()

@@ -10,13 +10,14 @@ import uuid
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from luodi.errors import TooManyBytesError
+from luodi.errors import QueueFullError, TooManyBytesError
 from luodi.serve.logs import request_id_var
 from luodi.serve.state import ServiceState
 
 log = logging.getLogger("luodi.serve")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_NOT_GATED = ("/v1/jobs",)
 
 
 def internal_error(rid: str | None) -> JSONResponse:
@@ -35,6 +36,23 @@ class ObserveMiddleware:
         # a batch may carry max_files files; a single upload may arrive base64-encoded in JSON
         self.batch_cap = limits.max_bytes * limits.max_files + (1 << 20)
         self.single_cap = limits.max_bytes * 4 // 3 + (1 << 16)
+
+    def _early_answer(self, scope: Scope, path: str, length: str, cap: int) -> JSONResponse | None:
+        """What to answer before reading a byte of the body: 503 for an inference request while the
+        gate is full, 413 for a declared length over the cap; ``None`` to go on.
+
+        The routes take their place in the gate before reading too; the 503 here also covers routes
+        whose body FastAPI reads before the route runs (JSON models). Jobs are queued, not run here."""
+        gated = scope["method"] == "POST" and path.startswith("/v1/") and not path.startswith(_NOT_GATED)
+        if gated and self.state.gate.full:
+            self.state.metrics.rejected.labels("queue_full").inc()
+            busy = QueueFullError("server busy: the inference queue is full; retry later")
+            retry = {"Retry-After": str(self.state.settings.retry_after_s)}
+            return JSONResponse(busy.to_dict(), status_code=busy.http_status, headers=retry)
+        if length.isdigit() and int(length) > cap:
+            error = TooManyBytesError(f"request body of {int(length)} bytes is larger than {cap} bytes")
+            return JSONResponse(error.to_dict(), status_code=error.http_status)
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,10 +90,9 @@ class ObserveMiddleware:
             return message
 
         try:
-            length = headers.get("content-length", "")
-            if length.isdigit() and int(length) > cap:
-                error = TooManyBytesError(f"request body of {int(length)} bytes is larger than {cap} bytes")
-                await JSONResponse(error.to_dict(), status_code=error.http_status)(scope, receive, send_wrapper)
+            early = self._early_answer(scope, path, headers.get("content-length", ""), cap)
+            if early is not None:
+                await early(scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive_wrapper, send_wrapper)
         except Exception:

@@ -93,6 +93,13 @@ class ServeSettings(BaseSettings):
     queue_size: int = Field(16, ge=0, le=10_000)
     deadline_s: float = Field(60.0, gt=0, le=3600)
     retry_after_s: int = Field(1, ge=1, le=3600)
+    # Decoded pixels one request (or job) may ask for, all pages of all its files together: checked
+    # from headers before anything is decoded (422 past it). Pages are decoded one at a time, so this
+    # bounds time, not memory: 400 MP is a 100-page A4 PDF at 200 dpi (3.9 MP a page) or 8 pages at
+    # the 50 MP per-page limit, where the 100-page limit alone would allow 5,000 MP.
+    request_pixels: int = Field(400_000_000, gt=0)
+    # where uploads past 1 MB are spooled while a request runs [the system's temporary folder]
+    spool_dir: Path | None = None
     batching: BatchingSettings = Field(default_factory=BatchingSettings)  # type: ignore[arg-type]
     jobs: JobSettings = Field(default_factory=JobSettings)  # type: ignore[arg-type]
     review: ReviewSettings = Field(default_factory=ReviewSettings)  # type: ignore[arg-type]

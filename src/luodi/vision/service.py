@@ -7,7 +7,7 @@ photo has one, a TIFF or PDF several). The result is ``luodi inspect``'s JSON fo
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,9 +37,10 @@ class InspectProcessor:
     def __init__(self, inspector: Inspector) -> None:
         self.inspector = inspector
 
-    def __call__(self, value: Sequence[np.ndarray], call: Any) -> tuple[InspectResult, dict[str, float]]:
+    def __call__(self, value: Iterable[np.ndarray], call: Any) -> tuple[InspectResult, dict[str, float]]:
         started = time.perf_counter()
-        results = self.inspector.inspect_arrays(list(value), [call.source] * len(value))
+        # page by page: the service streams pages (Pipeline.run(stream=True)), one decoded at a time
+        results = [result for page in value for result in self.inspector.inspect_arrays([page], [call.source])]
         return InspectResult(call.source, self.inspector.name, tuple(results)), {
             "inspect": time.perf_counter() - started
         }

@@ -31,14 +31,16 @@ def _checked(model: str) -> str:
 @router.post("/inspect/{model}", summary="Inspect one part image", openapi_extra=SINGLE_BODY)
 async def inspect(request: Request, state: State, deadline: Deadline, model: _MODEL) -> dict[str, Any]:
     name = _checked(model)
-    item = await single_input(request, state.settings.core.limits)
-    outcome = await state.gate.run(lambda: state.process("inspect", item, name), deadline=deadline)
+    async with state.admit() as admitted:  # 503 before the body is read when the queue is full
+        item = await single_input(request, state.settings.core.limits)
+        outcome = await admitted.run(lambda: state.process("inspect", item, name, deadline), deadline=deadline)
     return outcome.to_dict()
 
 
 @router.post("/batch/inspect/{model}", summary="Inspect many images; results in order", openapi_extra=BATCH_BODY)
 async def batch_inspect(request: Request, state: State, deadline: Deadline, model: _MODEL) -> dict[str, Any]:
     name = _checked(model)
-    items = (await many_inputs(request, state.settings.core.limits)).items
-    results = await state.gate.run(lambda: state.process_many("inspect", items, name, deadline), deadline=deadline)
+    async with state.admit() as admitted:
+        items = (await many_inputs(request, state.settings.core.limits, spool=admitted.spool)).items
+        results = await admitted.run(lambda: state.process_many("inspect", items, name, deadline), deadline=deadline)
     return {"results": [r.to_dict() for r in results]}

@@ -9,13 +9,15 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from luodi.errors import InputError
+from luodi.pipeline import Pipeline
 from luodi.serve.deps import Ready, State, check_schema, v1_router
-from luodi.serve.inputs import check_upload, many_inputs
+from luodi.serve.inputs import Spool, Uploads, check_upload, many_inputs
 from luodi.serve.openapi import JOB_BODY, JobAccepted
 
 router = v1_router("jobs")
 
 JOB_TASKS = ("ocr", "extract", "text", "inspect")
+SPOOL_DIR = ".spool"  # under the jobs folder; not a job id, so the job store never lists it
 
 
 @router.post(
@@ -27,7 +29,32 @@ JOB_TASKS = ("ocr", "extract", "text", "inspect")
 )
 async def submit_job(request: Request, state: State, pipeline: Ready) -> JSONResponse:
     jobs = state.require_jobs()
-    uploads = await many_inputs(request, state.settings.core.limits, field_names=("file", "files"))
+    # uploads go to disk in the jobs folder itself, so that queuing them is a rename
+    spool = Spool(jobs.store.root / SPOOL_DIR)
+    try:
+        uploads = await many_inputs(request, state.settings.core.limits, field_names=("file", "files"), spool=spool)
+        task, schema = await _task_and_option(uploads, pipeline)
+        if uploads.single and task != "text":  # a text file is not an image: the text task decodes it as UTF-8
+            check_upload(uploads.items.uploads[0].head())
+        if task != "text":  # refused now (422), not after a worker spent time on it
+            await asyncio.to_thread(state.check_budget, uploads.items, strict=False)
+        meta = await asyncio.to_thread(
+            jobs.submit,
+            task=task,
+            schema=schema,
+            inputs=uploads.items,
+            single=uploads.single,
+            webhook=uploads.field("webhook"),
+        )
+    finally:
+        spool.close()
+    return JSONResponse(
+        {"id": meta.id, "status": meta.status}, status_code=202, headers={"Location": f"/v1/jobs/{meta.id}"}
+    )
+
+
+async def _task_and_option(uploads: Uploads, pipeline: Pipeline) -> tuple[str, str | None]:
+    """The job's task and its option (the schema, or the text model), checked before it is queued."""
     task = uploads.field("task") or "ocr"
     schema = uploads.field("schema")
     if task not in JOB_TASKS:
@@ -43,19 +70,7 @@ async def submit_job(request: Request, state: State, pipeline: Ready) -> JSONRes
         await check_schema(pipeline, schema)
     elif schema is not None:
         raise InputError("'schema' only goes with task=extract")
-    if uploads.single and task != "text":  # a text file is not an image: the text task decodes it as UTF-8
-        check_upload(uploads.items[0].source)
-    meta = await asyncio.to_thread(
-        jobs.submit,
-        task=task,
-        schema=schema,
-        inputs=uploads.items,
-        single=uploads.single,
-        webhook=uploads.field("webhook"),
-    )
-    return JSONResponse(
-        {"id": meta.id, "status": meta.status}, status_code=202, headers={"Location": f"/v1/jobs/{meta.id}"}
-    )
+    return task, schema
 
 
 @router.get("/jobs/{job_id}", summary="Job status, and its result once done")
