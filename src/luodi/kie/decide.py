@@ -181,7 +181,12 @@ class Decider:
             ck = Checked(c.raw, False, "masked number: not a number to call")  # kept as printed
         for extra in spec.validators:
             more = CHECKERS[extra](str(ck.value))
-            if not more.ok:
+            if more.value != ck.value and isinstance(more.value, str):
+                # A correction (a bank's name one character off a known one): what OCR read stays
+                # an alternative; the validator fails it, so the field is flagged.
+                c = dataclasses.replace(c, alternatives=(*c.alternatives, str(ck.value)))
+                ck = Checked(more.value, ck.ok and more.ok, more.reason or ck.reason)
+            elif not more.ok:
                 ck = Checked(ck.value, False, more.reason)
         if self.schema.simplified and spec.type in SIMPLIFIED_TYPES and isinstance(ck.value, str):
             ck = Checked(to_simplified(ck.value), ck.ok, ck.reason)
@@ -408,6 +413,11 @@ class Decider:
 def _amount_words(
     decided: dict[str, FieldResult], names: Sequence[str], amount: FieldResult | None, words: FieldResult | None
 ) -> None:
+    if words is not None and words.found and not words.flagged and (amount is None or not amount.found):
+        # Capital numerals wrapped over two lines lose their start (伍元伍角 of 人民币柒万捌仟零叁拾
+        # 伍元伍角): without the figure to agree with, they are not keyed in unseen.
+        decided[names[1]] = flag(words, "not confirmed by the amount in figures")
+        return
     if amount is None or words is None or not amount.found or not words.found:
         return
     parsed = parse_capital_amount(str(words.value))

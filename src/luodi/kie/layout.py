@@ -374,7 +374,20 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR
         elif any((t.start, t.end) == (h.start, h.end) and t.entry.kind == h.entry.kind for t in taken):
             continue
     taken.sort(key=lambda h: h.start)
-    return taken
+    return [h for h in taken if not _tail_of_unknown_label(key, lead, h, taken)]
+
+
+def _tail_of_unknown_label(key: str, lead: int, hit: Hit, hits: Sequence[Hit]) -> bool:
+    """A two-character field label ending a longer word that starts the line (or a cell after a
+    space) and is no label of the schema: 编号 of 回单编号, a receipt number, is not the merchant's
+    编号. The word's value belongs to a field the schema does not have."""
+    i = hit.start
+    if hit.entry.kind != "field" or hit.end - i != 2 or any(o.end == i for o in hits):
+        return False
+    k = i
+    while k > lead and "\u4e00" <= key[k - 1] <= "\u9fff":
+        k -= 1
+    return 2 <= i - k <= 4 and (k == lead or key[k - 1] == " ")
 
 
 def _ascii_alnum(c: str) -> bool:

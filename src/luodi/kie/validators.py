@@ -261,6 +261,8 @@ def check_amount_words(raw: str) -> Checked:
     value = compact(raw)
     if parse_capital_amount(value) is None:
         return Checked(value, False, "not an amount in Chinese capital numerals")
+    if value.removeprefix("人民币").startswith(tuple("佰仟万亿元圆角分整")):
+        return Checked(value, False, "starts with a unit: the first numerals are cut off")
     return Checked(value)
 
 
@@ -439,8 +441,18 @@ def check_account(raw: str) -> Checked:
     value = re.sub(r"\s", "", compact(raw))
     digits = re.sub(r"\D", "", value)
     if len(digits) >= 6 and re.fullmatch(r"[0-9*xX]+", value):
+        if len(value) < 10:
+            # Bank cards have 16-19 digits, company accounts 10 or more: a shorter one lost digits
+            # (a masked card number read as 622210512).
+            return Checked(value, False, "too short for an account or card number")
         return Checked(value)
     return Checked(value, False, "not an account or card number")
+
+
+def check_bank_name(raw: str) -> Checked:
+    from luodi.kie.banks import check_bank  # its list of banks imports this module's Checked
+
+    return check_bank(raw)
 
 
 CHECKERS: dict[str, Callable[[str], Checked]] = {
@@ -461,6 +473,7 @@ CHECKERS: dict[str, Callable[[str], Checked]] = {
     "sex": check_sex,
     "digits": check_digits,
     "account": check_account,
+    "bank": check_bank_name,
 }
 FIELD_TYPES = frozenset(CHECKERS) | {"address_part"}
 

@@ -199,3 +199,19 @@ def test_bank_receipt_party_sections_side_by_side() -> None:
     assert v["payee_name"] == "北海诚锦文化传媒有限公司" and v["payee_bank"] == "平安银行北海合浦支行"
     assert v["payee_account"] == "1755033164819072456"
     assert v["amount"] == 14376.89 and v["amount_in_words"] == "人民币壹万肆仟叁佰柒拾陆元捌角玖分"
+
+
+def test_a_receipt_number_is_not_the_merchant_code_and_words_need_the_figure() -> None:
+    doc = make_doc(
+        [
+            ("中国建设银行业务回单", 300, 20),
+            ("回单编号：323115216473139", 600, 80),
+            ("交易流水号：1117672079278329", 30, 80),
+            ("人民币柒万伍仟元整", 30, 160),
+        ]
+    )
+    res = extractor("bank_receipt").extract_document(doc)
+    assert res["merchant_code"].value is None
+    assert res.get("serial_number") == "1117672079278329"
+    words = res["amount_in_words"]
+    assert words.value == "人民币柒万伍仟元整" and words.needs_review

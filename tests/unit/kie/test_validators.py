@@ -171,3 +171,30 @@ def test_time_sex_count_name() -> None:
     assert v.check_count("共3件").value == 3
     assert v.check_count("叁件").value == 3
     assert v.check_name("张三").ok and not v.check_name("张3").ok
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "ok"),
+    [
+        ("中国银行淮北相山支行", "中国银行淮北相山支行", True),
+        ("中国工商银行", "中国工商银行", True),
+        ("浙江绍兴瑞丰农村商业银行柯桥支行", "浙江绍兴瑞丰农村商业银行柯桥支行", True),
+        ("中国邮政绪蓄银行台南北支行", "中国邮政储蓄银行台南北支行", False),  # corrected, flagged
+        ("中国银行淮北相山支", "中国银行淮北相山支", False),  # cut off
+        ("中国银行苏州昆山市", "中国银行苏州昆山市", False),
+    ],
+)
+def test_bank_names(raw: str, value: str, ok: bool) -> None:
+    from luodi.kie.validators import check_bank_name
+
+    got = check_bank_name(raw)
+    assert (got.value, got.ok) == (value, ok), got.reason
+
+
+def test_amount_words_cut_at_the_start_and_short_accounts_fail() -> None:
+    from luodi.kie.validators import check
+
+    assert not check("amount_words", "仟元整").ok
+    assert check("amount_words", "人民币拾万元整").ok
+    assert not check("account", "622210512").ok
+    assert check("account", "6222 1051 2345 6789").ok
