@@ -51,6 +51,12 @@ def pages(args: argparse.Namespace) -> list[tuple[str, Any, Any]]:
         ("placeholder", args.n_placeholder, "hard", "placeholder", plain),
         ("photo_new", args.n_newer, "photo", "full", newer),
         ("hard_new", args.n_newer, "photo_hard", "full", newer),
+        # Every dev family photographed, with the generator's party sources (company and shop
+        # senders, romanised names) and unfilled forms of the newer families.
+        ("photo_all", args.n_all, "photo", "full", plain + newer),
+        ("hard_all", args.n_all, "photo_hard", "full", plain + newer),
+        ("unfilled_new", args.n_unfilled_new, "photo", "blank", newer),
+        ("template_new", args.n_unfilled_new, "photo", "placeholder", newer),
     )
     ocr = None
     out: list[tuple[str, Any, Any]] = []
@@ -118,7 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--n-blank", type=int, default=12)
     ap.add_argument("--n-placeholder", type=int, default=12)
     ap.add_argument("--n-newer", type=int, default=24, help="pages of each photo level on the newer dev families")
-    ap.add_argument("--seed", type=int, default=5100, help="seeds seed..seed+3 (clean, hard, blank, placeholder)")
+    ap.add_argument("--n-all", type=int, default=40, help="pages of each photo level over all dev families")
+    ap.add_argument("--n-unfilled-new", type=int, default=8, help="blank and template pages of the newer families")
+    ap.add_argument("--seed", type=int, default=5100, help="seed + k for the k-th set (5100-5109 by default)")
+    ap.add_argument("--ocr-only", action="store_true", help="render and read the pages (cached), fit nothing")
     ap.add_argument("--model", default="pp-ocrv6-small")
     ap.add_argument("--target-precision", type=float, default=0.997)
     ap.add_argument("--l2", type=float, default=1.0)
@@ -127,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     data = pages(args)
+    if args.ocr_only:
+        return 0
     rows = observations(data)
     fit = [r for r in rows if r["page"] % 2 == 0]
     held = [r for r in rows if r["page"] % 2 == 1]
@@ -195,8 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "hard": args.n_hard,
                 "blank": args.n_blank,
                 "placeholder": args.n_placeholder,
+                "newer_families_per_photo_level": args.n_newer,
+                "all_families_per_photo_level": args.n_all,
+                "newer_blank_and_template_each": args.n_unfilled_new,
             },
-            "seeds": [args.seed + k for k in range(6)],
+            "seeds": [args.seed + k for k in range(10)],
             "layouts": "dev families only (labelled_rows, tag_block, label_above; ewaybill_3stub, shop_label "
             "photographed); parties from the express NER train split",
             "ocr_model": args.model,
