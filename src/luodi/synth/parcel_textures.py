@@ -128,6 +128,41 @@ def poly_light(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return _poly(rng, h, w, _LIGHT_BAGS)
 
 
+def woven_sack(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A woven polypropylene sack (编织袋): interlaced tapes a few millimetres wide, creased."""
+    wh, ww, _ = _work_size(h, w)
+    shades = [(236, 236, 232), (205, 226, 205), (205, 214, 236), (228, 218, 190)]
+    color = _jitter(rng, shades[int(rng.integers(0, len(shades)))], 8)
+    period = rng.uniform(0.008, 0.016) * max(wh, ww)
+    angle = rng.uniform(0, np.pi)
+    yy, xx = np.mgrid[0:wh, 0:ww].astype(np.float32)
+    a = (xx * np.cos(angle) + yy * np.sin(angle)) * (2 * np.pi / period)
+    b = (-xx * np.sin(angle) + yy * np.cos(angle)) * (2 * np.pi / period)
+    over = (np.sin(a) * np.sin(b) > 0).astype(np.float32)  # which tape lies on top
+    grain = np.where(over > 0, np.sin(b * 6.0), np.sin(a * 6.0)) * 0.03
+    weave = 1.0 + 0.05 * (over - 0.5) + grain - 0.06 * (np.abs(np.cos(a / 2)) < 0.08)
+    height = _creases(rng, wh, ww, int(rng.integers(4, 12)), (0.5, 2.0))
+    tex = shade(height, _rgb(wh, ww, color), rng, gloss=float(rng.uniform(0.05, 0.2)), relief=rng.uniform(8, 20))
+    return _resize(np.asarray(tex * weave[..., None], dtype=np.float32), h, w)
+
+
+def bubble_mailer(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A padded mailer: white, yellow or pink film over rows of air bubbles, a little creased."""
+    wh, ww, _ = _work_size(h, w)
+    shades = [(240, 240, 236), (238, 222, 150), (236, 200, 210), (250, 250, 250)]
+    color = _jitter(rng, shades[int(rng.integers(0, len(shades)))], 8)
+    pitch = rng.uniform(0.012, 0.025) * max(wh, ww)
+    yy, xx = np.mgrid[0:wh, 0:ww].astype(np.float32)
+    row = np.floor(yy / (pitch * 0.87))
+    cx = (xx + (row % 2) * pitch / 2) % pitch - pitch / 2
+    cy = yy % (pitch * 0.87) - pitch * 0.435
+    r = np.sqrt(cx * cx + cy * cy) / (pitch * 0.45)
+    bumps = np.clip(1 - r * r, 0, None) ** 0.5
+    height = bumps * 2.0 + _creases(rng, wh, ww, int(rng.integers(3, 9)), (0.5, 2.0))
+    tex = shade(height, _rgb(wh, ww, color), rng, gloss=float(rng.uniform(0.2, 0.5)), relief=rng.uniform(3, 8))
+    return _resize(tex, h, w)
+
+
 # --- cartons ---------------------------------------------------------------------------------------
 def _carton_base(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     color = _jitter(rng, (178.0, 140.0, 100.0), 18)
@@ -266,7 +301,9 @@ FAMILIES: dict[str, Family] = {
     for f in (
         Family("poly_dark", "surface", False, poly_dark, "black / dark courier poly bag, glossy wrinkles"),
         Family("carton_plain", "surface", False, carton_plain, "plain kraft carton, seams, packing tape"),
-        Family("poly_light", "surface", True, poly_light, "white / pastel poly bag: a bright label on bright plastic"),
+        Family("poly_light", "surface", False, poly_light, "white / pastel poly bag: a bright label on bright plastic"),
+        Family("woven_sack", "surface", True, woven_sack, "woven polypropylene sack (编织袋), pale colours"),
+        Family("bubble_mailer", "surface", True, bubble_mailer, "padded bubble mailer, white, yellow, pink"),
         Family("carton_printed", "surface", True, carton_printed, "brand carton with coloured print and words"),
         Family("belt_pvc", "background", False, belt_pvc, "PVC conveyor belt, maybe a metal side rail"),
         Family("floor_concrete", "background", False, floor_concrete, "concrete floor"),
