@@ -209,6 +209,14 @@ class OutputError(LuodiError):
     type = "output_error"
 
 
+# --- batch ------------------------------------------------------------------------------------
+class ClusterError(LuodiError):
+    """The Ray cluster of a batch run cannot be reached, or failed under the run."""
+
+    http_status = 503
+    type = "cluster_error"
+
+
 # --- review --------------------------------------------------------------------------------------
 class ReviewError(LuodiError):
     """The review store (database or image store) failed."""

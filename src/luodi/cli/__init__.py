@@ -32,6 +32,7 @@ _COMMANDS: dict[str, str] = {
     "text": "luodi.cli.text:text",
     "review": "luodi.cli.review:review",
     "inspect": "luodi.cli.inspect:inspect",
+    "batch": "luodi.cli.batch:batch",
 }
 
 
