@@ -99,3 +99,62 @@ def organisation(span: Span) -> Span | None:
     if best is None:
         return None  # 北京大学东门: a place in an address, not the party
     return Span(text[lead:best], span.start + lead, span.start + best, span.score)
+
+
+# Hanyu Pinyin syllables without tones (the standard table; lyu / nyu as passports write ü).
+_PINYIN = """a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bin bing bo bu pa pai pan pang pao pei
+    pen peng pi pian piao pie pin ping po pou pu ma mai man mang mao me mei men meng mi mian miao mie min ming
+    miu mo mou mu fa fan fang fei fen feng fo fou fu da dai dan dang dao de dei deng di dian diao die ding diu
+    dong dou du duan dui dun duo ta tai tan tang tao te teng ti tian tiao tie ting tong tou tu tuan tui tun tuo
+    na nai nan nang nao ne nei nen neng ni nian niang niao nie nin ning niu nong nou nu nuan nuo nv nve nyu la
+    lai lan lang lao le lei leng li lia lian liang liao lie lin ling liu lo long lou lu luan lun luo lv lve lyu
+    ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan guang gui gun guo ka kai kan kang kao ke kei
+    ken keng kong kou ku kua kuai kuan kuang kui kun kuo ha hai han hang hao he hei hen heng hong hou hu hua
+    huai huan huang hui hun huo ji jia jian jiang jiao jie jin jing jiong jiu ju juan jue jun qi qia qian qiang
+    qiao qie qin qing qiong qiu qu quan que qun xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun
+    zha zhai zhan zhang zhao zhe zhei zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo cha
+    chai chan chang chao che chen cheng chi chong chou chu chua chuai chuan chuang chui chun chuo sha shai shan
+    shang shao she shei shen sheng shi shou shu shua shuai shuan shuang shui shun shuo ra ran rang rao re ren
+    reng ri rong rou ru rua ruan rui run ruo za zai zan zang zao ze zei zen zeng zi zong zou zu zuan zui zun
+    zuo ca cai can cang cao ce cen ceng ci cong cou cu cuan cui cun cuo sa sai san sang sao se sen seng si song
+    sou su suan sui sun suo ya yan yang yao ye yi yin ying yo yong you yu yuan yue yun wa wai wan wang wei wen
+    weng wo wu e ei en eng er o ou"""
+_SYLLABLES = frozenset(_PINYIN.split())
+_LATIN_NAME = re.compile(r"[A-Za-z]+(?:[ \-,]+[A-Za-z]+){1,3}")
+
+
+def pinyin_syllables(word: str) -> int:
+    """How many pinyin syllables ``word`` is made of (0: it is not pinyin: EXPRESS, STO, Tel)."""
+    w = word.lower()
+    best = [0] + [-1] * len(w)  # fewest syllables covering w[:i]
+    for i in range(1, len(w) + 1):
+        for k in range(max(0, i - 6), i):
+            if best[k] >= 0 and w[k:i] in _SYLLABLES and (best[i] < 0 or best[k] + 1 < best[i]):
+                best[i] = best[k] + 1
+    return max(best[-1], 0)
+
+
+def romanised_name(text: str) -> Span | None:
+    """A romanised Chinese name at the start of ``text`` (ZHANG Wei, Li Xiaoming, JIA YINGJUAN,
+    Xiao-Ming LI, Li, Xiaoming): two to four words, each of one to three pinyin syllables, two to
+    four syllables in all. Words that are not pinyin (EXPRESS, Tel) end it or rule it out."""
+    lead = len(text) - len(text.lstrip())
+    m = _LATIN_NAME.match(text, lead)
+    if m is None:
+        return None
+    words = [w for w in re.split(r"[ \-,]+", m.group()) if w]
+    kept: list[str] = []
+    total = 0
+    for w in words:
+        n = pinyin_syllables(w)
+        if not 1 <= n <= 3 or total + n > 4:
+            break
+        kept.append(w)
+        total += n
+    if len(kept) < 2 or total < 2:
+        return None
+    # The matched text up to the last kept word (separators inside it as printed).
+    end = lead
+    for w in kept:
+        end = text.index(w, end) + len(w)
+    return Span(text[lead:end], lead, end, 0.9)

@@ -46,7 +46,7 @@ from luodi.kie.layout import (
     run_text,
     sub_run,
 )
-from luodi.kie.names import NAME_RUN, organisation, person_name, plausible_name, whole_name_box
+from luodi.kie.names import NAME_RUN, organisation, person_name, plausible_name, romanised_name, whole_name_box
 from luodi.kie.normalize import compact, fold
 from luodi.kie.parties import PartyParse, Span, is_simple_name, split_address
 from luodi.kie.schema import FieldSpec
@@ -321,7 +321,7 @@ def orphan_blocks(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     ]
     for lines, party in zip(blocks, free, strict=False):
         run: Run = tuple(Piece(o, 0, len(o.text)) for o in lines)
-        parsed = rd.parse(run_text(run))
+        parsed = _party_name(rd, rd.parse(run_text(run)), run, labelled=False)
         why = ("party decided from position only", *parsed.reasons)
         for role, span in (("name", parsed.name), ("address", parsed.address)):
             field_name = tables.party_field(party, role)
@@ -562,10 +562,10 @@ def _party_name(rd: Reading, parsed: PartyParse, run: Run, *, labelled: bool) ->
             parsed = dataclasses.replace(parsed, name=head)
     if parsed.name is not None:
         return dataclasses.replace(parsed, name=whole_name_box(parsed.name, run))
-    latin = _ROMANISED.match(text) if labelled else None
+    latin = romanised_name(text) if labelled or _HAN_NAMELESS.match(text) else None
     if latin is not None:
-        # A romanised name (ZHONG Xiaozhi, Li Lan) right after a name label.
-        return dataclasses.replace(parsed, name=Span(latin.group(1), latin.start(1), latin.end(1), 0.9))
+        # A romanised name (ZHONG Xiaozhi, Li Lan, JIA YINGJUAN) starting the block.
+        return dataclasses.replace(parsed, name=latin)
     return parsed
 
 
@@ -619,7 +619,8 @@ def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no 
         pool.add(dataclasses.replace(c, parts=relative_parts(parsed, parsed.address)))
 
 
-_ROMANISED = re.compile(r"\s*([A-Z][A-Za-z]+(?:[ \-][A-Z][A-Za-z]+){1,2})(?![A-Za-z])")
+# A block that starts with Latin letters (no Han name before them) may start with a romanised name.
+_HAN_NAMELESS = re.compile(r"\s*[A-Za-z]")
 
 
 def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:

@@ -315,3 +315,36 @@ def test_printed_words_glued_to_an_address_are_cut_off(waybill: Extractor, line:
 def test_signing_small_print_and_misread_grids_are_not_addresses(waybill: Extractor, address: str) -> None:
     doc = make_doc([(f"收件地址：{address}", 30, 100), ("收件人：张三丰", 30, 140)])
     assert "receiver_address" not in _found(waybill, doc)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("JIA YINGJUAN 13800138000", "JIA YINGJUAN"),
+        ("Li, Xiaoming", "Li, Xiaoming"),
+        ("Xiao-Ming LI", "Xiao-Ming LI"),
+        ("zhang wei", "zhang wei"),
+        ("Li Lan Tel 13800138000", "Li Lan"),  # Tel is not pinyin: the name ends before it
+        ("EXPRESS STO", None),
+        ("Wei", None),  # one word is not a name
+    ],
+)
+def test_a_romanised_name_is_pinyin_words(text: str, name: str | None) -> None:
+    from luodi.kie.names import romanised_name
+
+    span = romanised_name(text)
+    assert (span.value if span is not None else None) == name
+
+
+def test_a_block_that_starts_with_a_romanised_name(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收", 30, 100),
+            ("JIA YINGJUAN 13011269666", 90, 100),
+            ("浙江省杭州市西湖区文三路90号", 90, 140),
+            ("寄", 30, 300),
+            ("王小明 13912345678", 90, 300),
+            ("江苏省南京市玄武区中山路1号", 90, 340),
+        ]
+    )
+    assert waybill.extract_document(doc).get("receiver_name") == "JIA YINGJUAN"
