@@ -186,6 +186,27 @@ class JobNotFoundError(ServiceError):
     type = "job_not_found"
 
 
+class QuotaExceededError(ServiceError):
+    """An API key is over one of its job quotas (jobs queued or running, bytes queued)."""
+
+    http_status = 429
+    type = "quota_exceeded"
+
+
+class QueueUnavailableError(ServiceError):
+    """The job queue (Redis) cannot be reached: nothing was created, the client may retry."""
+
+    http_status = 503
+    type = "queue_unavailable"
+
+
+class IdempotencyKeyReusedError(ServiceError):
+    """An ``Idempotency-Key`` sent again with a different request than the first time."""
+
+    http_status = 422
+    type = "idempotency_key_reused"
+
+
 # --- datasets ----------------------------------------------------------------------------------
 class LabelFormatError(InputError):
     """A dataset label file with a malformed line; the message names the file and line number."""

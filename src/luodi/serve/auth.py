@@ -51,9 +51,11 @@ class KeyChecker:
     def enabled(self) -> bool:
         return bool(self._hashes)
 
-    def check(self, authorization: str | None, api_key: str | None) -> None:
+    def check(self, authorization: str | None, api_key: str | None) -> str | None:
+        """The sha256 of the presented key when it is one of ours (``None`` when keys are off);
+        raises :class:`AuthError` otherwise."""
         if not self._hashes:
-            return
+            return None
         presented = api_key
         if presented is None and authorization:
             scheme, _, value = authorization.partition(" ")
@@ -68,3 +70,4 @@ class KeyChecker:
             matched |= hmac.compare_digest(stored, digest)
         if not matched:
             raise AuthError("invalid API key")
+        return digest

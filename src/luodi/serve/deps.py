@@ -13,6 +13,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from luodi.errors import InputError, UnknownSchemaError
 from luodi.pipeline import Pipeline
 from luodi.serve.state import ServiceState
+from luodi.serve.tenancy import owner_of
 
 # the API takes built-in schema names only: a path such as ``../x.yaml`` never reaches the extractor
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -44,9 +45,15 @@ async def authorize(
     state: State,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     key: Annotated[str | None, Security(_api_key)],
-) -> None:
+) -> str:
+    """The caller's owner id (``tenancy.owner_of`` its key): jobs belong to it."""
     # the security schemes document the two ways in; the checker reads the raw header itself
-    state.keys.check(request.headers.get("authorization"), key)
+    return owner_of(state.keys.check(request.headers.get("authorization"), key))
+
+
+#: the owner id of the request's API key (``anonymous`` on a server without keys); FastAPI runs
+#: ``authorize`` once per request, for the router and for this parameter alike
+Owner = Annotated[str, Depends(authorize)]
 
 
 async def open_or_authorized(request: Request, state: State) -> None:

@@ -22,7 +22,7 @@ async def on_luodi_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LuodiError)
     state: ServiceState = request.app.state.luodi
     headers = {}
-    if exc.http_status == 503:
+    if exc.http_status in (429, 503):  # busy, down, or over a quota: when to try again
         headers["Retry-After"] = str(state.settings.retry_after_s)
     if exc.http_status >= 500 and not isinstance(exc, QueueFullError | NotReadyError | DeadlineExceededError):
         log.error("request failed", extra={"error_type": exc.type, "error": exc.message})

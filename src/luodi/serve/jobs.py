@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from luodi.errors import InputError, JobNotFoundError, LuodiError
+from luodi.errors import InputError, JobNotFoundError, LuodiError, QueueUnavailableError
 from luodi.pipeline import Item
 from luodi.serve.inputs import Upload, UploadItems, check_pixel_budget, move_upload
 from luodi.serve.queue import make_huey, register_task
+from luodi.serve.tenancy import ANONYMOUS, Tenants
 
 if TYPE_CHECKING:
     from luodi.pipeline import Outcome, Pipeline
@@ -47,6 +48,7 @@ log = logging.getLogger("luodi.serve.jobs")
 
 JobState = Literal["queued", "running", "succeeded", "failed"]
 TASK_NAME = "luodi.run_job"
+SPOOL_DIR = ".spool"  # uploads on their way into a job: in the jobs folder, so queuing them is a rename
 _ID_CHARS = set("0123456789abcdef")
 
 
@@ -72,6 +74,12 @@ def check_webhook(url: str | None, allow_hosts: Sequence[str]) -> str | None:
     return url
 
 
+def _input_bytes(inputs: Sequence[Item]) -> int:
+    if isinstance(inputs, UploadItems):
+        return inputs.total_bytes
+    return sum(len(item.source) for item in inputs)
+
+
 @dataclass(frozen=True, slots=True)
 class JobMeta:
     """A job's ``meta.json``: what was asked, where it stands, and its history of attempts."""
@@ -93,6 +101,8 @@ class JobMeta:
     finished_at: float | None = None
     error: dict[str, str] | None = None
     webhook_delivery: dict[str, Any] | None = None
+    owner: str | None = None  # tenancy.owner_of(the key that made it); None: made before owners existed
+    input_bytes: int = 0
 
     @classmethod
     def from_json(cls, raw: str) -> JobMeta:
@@ -111,12 +121,21 @@ class JobMeta:
 _META_FIELDS = frozenset(f.name for f in dataclasses.fields(JobMeta))
 
 
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A submitted job, and whether it was made by an earlier request with the same Idempotency-Key."""
+
+    meta: JobMeta
+    replayed: bool
+
+
 class JobStore:
     """Job directories on local disk; every state change happens under the job's file lock."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        self.tenants = Tenants(root)
         # counts(): each job's status, remembered with its meta.json's identity (inode, mtime, size)
         self._status_cache: dict[str, tuple[tuple[int, int, int], str]] = {}
         self._status_lock = threading.Lock()
@@ -156,6 +175,7 @@ class JobStore:
         single: bool,
         webhook: str | None,
         max_attempts: int,
+        owner: str = ANONYMOUS,
     ) -> JobMeta:
         job_id = new_job_id()
         d = self.root / job_id
@@ -183,6 +203,8 @@ class JobStore:
             created_at=now,
             updated_at=now,
             queued_at=now,
+            owner=owner,
+            input_bytes=sum(p.stat().st_size for p in staging.glob("input-*")),
         )
         self._write_json(staging / "meta.json", meta.to_json())
         os.replace(staging, d)  # the job appears complete or not at all
@@ -215,11 +237,12 @@ class JobStore:
         files = [(d / f"input-{i}", name) for i, name in enumerate(meta.inputs)]
         return UploadItems([Upload(name, path.stat().st_size, path=path) for path, name in files])
 
-    @staticmethod
-    def drop_inputs(d: Path) -> None:
-        """Delete a finished job's inputs (its result stays for ``result_ttl_s``)."""
+    def close(self, d: Path, meta: JobMeta) -> None:
+        """A job ended: its inputs are deleted (its result stays for ``result_ttl_s``) and it no
+        longer counts against its key's quota."""
         for path in d.glob("input-*"):
             path.unlink(missing_ok=True)
+        self.tenants.release(meta.owner, meta.id)
 
     def ids(self) -> list[str]:
         try:
@@ -230,8 +253,11 @@ class JobStore:
     def delete(self, job_id: str) -> None:
         shutil.rmtree(self._dir(job_id), ignore_errors=True)
 
-    def public_view(self, job_id: str) -> dict[str, Any]:
+    def public_view(self, job_id: str, owner: str | None = None) -> dict[str, Any]:
+        """What ``GET /v1/jobs/{id}`` shows; with ``owner``, a job of another key is not found."""
         meta = self.read(job_id)
+        if owner is not None and (meta.owner or ANONYMOUS) != owner:
+            raise JobNotFoundError(f"no job {job_id!r} (unknown, or its result expired)")
         view: dict[str, Any] = {
             "id": meta.id,
             "status": meta.status,
@@ -296,20 +322,68 @@ class JobQueue:
 
     # --- submitting -------------------------------------------------------------------------------
     def submit(
-        self, *, task: str, schema: str | None, inputs: Sequence[Item], single: bool, webhook: str | None
-    ) -> JobMeta:
+        self,
+        *,
+        task: str,
+        schema: str | None,
+        inputs: Sequence[Item],
+        single: bool,
+        webhook: str | None,
+        owner: str = ANONYMOUS,
+        idempotency_key: str | None = None,
+        fingerprint: str = "",
+    ) -> Submission:
+        """Create and enqueue a job of ``owner`` within its quotas; with an ``idempotency_key`` seen
+        before (and the same request ``fingerprint``), the job it made instead. If the queue
+        cannot take the message nothing is left behind: :class:`QueueUnavailableError` (503)."""
         webhook = check_webhook(webhook, self.settings.webhook_allow_hosts)
-        meta = self.store.create(
-            task=task,
-            schema=schema,
-            inputs=inputs,
-            single=single,
-            webhook=webhook,
-            max_attempts=self.settings.max_attempts,
-        )
-        self._task(meta.id)
+        tenants = self.store.tenants
+        with tenants.locked(owner):
+            if idempotency_key is not None:
+                prior = tenants.recall(owner, idempotency_key, fingerprint, self.store)
+                if prior is not None:
+                    return Submission(self.store.read(prior), replayed=True)
+            nbytes = _input_bytes(inputs)
+            tenants.check_quota(
+                owner,
+                nbytes,
+                self.store,
+                max_jobs=self.settings.max_jobs_per_key,
+                max_bytes=self.settings.max_bytes_per_key,
+            )
+            meta = self.store.create(
+                task=task,
+                schema=schema,
+                inputs=inputs,
+                single=single,
+                webhook=webhook,
+                max_attempts=self.settings.max_attempts,
+                owner=owner,
+            )
+            tenants.mark_active(owner, meta.id, meta.input_bytes)
+            try:
+                self._task(meta.id)
+            except Exception as exc:  # Redis down or unreachable: the job must not appear later
+                self.store.delete(meta.id)
+                tenants.release(owner, meta.id)
+                log.warning("job queue unavailable; nothing created", extra={"error": f"{type(exc).__name__}: {exc}"})
+                raise QueueUnavailableError(
+                    "the job queue is unavailable right now; nothing was created, retry later"
+                ) from exc
+            if idempotency_key is not None:
+                tenants.remember(owner, idempotency_key, meta.id, fingerprint)
         self._count("queued")
-        return meta
+        return Submission(meta, replayed=False)
+
+    def precheck(self, owner: str, declared_bytes: int) -> None:
+        """429 before the body is read when ``owner`` is already at a quota."""
+        self.store.tenants.precheck(
+            owner,
+            declared_bytes,
+            self.store,
+            max_jobs=self.settings.max_jobs_per_key,
+            max_bytes=self.settings.max_bytes_per_key,
+        )
 
     def _count(self, state: str) -> None:
         if self._metrics is not None:
@@ -372,7 +446,7 @@ class JobQueue:
             self.store.write_meta(
                 d, meta, status=state, finished_at=time.time(), heartbeat_at=None, error=item_error or meta.error
             )
-            self.store.drop_inputs(d)
+            self.store.close(d, meta)
         self._count(state)
         log.info("job finished", extra={"job_id": job_id, "status": state})
         self._notify(job_id)
@@ -398,8 +472,10 @@ class JobQueue:
                 self.store.write_meta(d, meta, status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
                 retry = True
             else:
-                self.store.write_meta(d, meta, status="failed", finished_at=time.time(), heartbeat_at=None, error=error)
-                self.store.drop_inputs(d)
+                meta = self.store.write_meta(
+                    d, meta, status="failed", finished_at=time.time(), heartbeat_at=None, error=error
+                )
+                self.store.close(d, meta)
         if retry:
             self._task(job_id)
         else:
@@ -476,6 +552,16 @@ class JobQueue:
                     self._requeue_orphan(job_id)
             elif meta.stale(self.settings.stale_after_s):
                 self._recover_lost(job_id)
+        self.store.tenants.reap(self.store)
+        self._sweep_spool(now)
+
+    def _sweep_spool(self, now: float) -> None:
+        """Uploads a server process left in the spool when it died mid-request (kept a day)."""
+        spool = self.store.root / SPOOL_DIR
+        for folder in spool.glob("luodi-upload-*") if spool.is_dir() else ():
+            with contextlib.suppress(OSError):
+                if now - folder.stat().st_mtime > 24 * 3600:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def _requeue_orphan(self, job_id: str) -> None:
         log.warning("re-enqueueing a queued job without a message", extra={"job_id": job_id})
@@ -498,8 +584,8 @@ class JobQueue:
             else:
                 message = f"worker lost {meta.attempts} times; giving up"
                 error = {"type": "job_failed", "message": message}
-                self.store.write_meta(d, meta, status="failed", finished_at=time.time(), error=error)
-                self.store.drop_inputs(d)
+                meta = self.store.write_meta(d, meta, status="failed", finished_at=time.time(), error=error)
+                self.store.close(d, meta)
             log.warning("job lost its worker", extra={"job_id": job_id, "worker": meta.worker, "requeued": requeue})
         if requeue:
             self._task(job_id)

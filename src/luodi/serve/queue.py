@@ -99,7 +99,14 @@ def make_huey(settings: JobSettings, jobs_dir: Path) -> Huey:
     serializer = JsonMessages()
     huey: Huey
     if settings.backend == "redis":
-        huey = RedisHuey("luodi", url=settings.redis_url, results=False, serializer=serializer)
+        from redis import ConnectionPool
+
+        # bounded waits: an unreachable Redis (not just a refused connection) answers a submission
+        # with 503 in seconds instead of holding it; the consumer's blocking pop waits 1 s at a time
+        pool = ConnectionPool.from_url(
+            settings.redis_url, socket_connect_timeout=5, socket_timeout=15, health_check_interval=30
+        )
+        huey = RedisHuey("luodi", connection_pool=pool, results=False, serializer=serializer)
     else:
         jobs_dir.mkdir(parents=True, exist_ok=True)
         huey = SqliteHuey("luodi", filename=str(jobs_dir / "queue.sqlite3"), results=False, serializer=serializer)

@@ -65,6 +65,11 @@ class JobSettings(BaseModel):
     # A running job whose heartbeat is older than this is taken to have lost its worker.
     stale_after_s: float = Field(15.0, gt=0)
     heartbeat_s: float = Field(2.0, gt=0)
+    # Per API key (or for everyone, on a server without keys): jobs queued or running at once, and
+    # the input bytes they hold on disk. Past either, POST /v1/jobs answers 429. One job may carry
+    # max_files x max_bytes (640 MB by default), so the byte quota leaves room for one such job.
+    max_jobs_per_key: int = Field(32, ge=1, le=100_000)
+    max_bytes_per_key: int = Field(1 << 30, gt=0)
     webhook_allow_hosts: tuple[str, ...] = ()
     webhook_timeout_s: float = Field(5.0, gt=0, le=60)
 

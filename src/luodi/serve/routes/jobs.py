@@ -1,23 +1,32 @@
-"""``POST /v1/jobs`` (queue OCR or extraction of one or many files) and ``GET /v1/jobs/{id}``."""
+"""``POST /v1/jobs`` (queue OCR or extraction of one or many files) and ``GET /v1/jobs/{id}``.
+
+A job belongs to the API key that made it: another key gets 404 for it. Each key has quotas (jobs
+queued or running, bytes queued: 429 past them); ``Idempotency-Key`` makes a retried submission
+return the first job (202, ``Idempotent-Replayed: true``) instead of a second one; while the queue
+(Redis) is down a submission gets 503 + Retry-After and nothing is created.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import hashlib
+import json
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Header, Request
 from fastapi.responses import JSONResponse
 
 from luodi.errors import InputError
 from luodi.pipeline import Pipeline
-from luodi.serve.deps import Ready, State, check_schema, v1_router
+from luodi.serve.deps import Owner, Ready, State, check_schema, v1_router
 from luodi.serve.inputs import Spool, Uploads, check_upload, many_inputs
+from luodi.serve.jobs import SPOOL_DIR
 from luodi.serve.openapi import JOB_BODY, JobAccepted
+from luodi.serve.tenancy import checked_idempotency_key
 
 router = v1_router("jobs")
 
 JOB_TASKS = ("ocr", "extract", "text", "inspect")
-SPOOL_DIR = ".spool"  # under the jobs folder; not a job id, so the job store never lists it
 
 
 @router.post(
@@ -27,10 +36,22 @@ SPOOL_DIR = ".spool"  # under the jobs folder; not a job id, so the job store ne
     response_model=JobAccepted,
     openapi_extra=JOB_BODY,
 )
-async def submit_job(request: Request, state: State, pipeline: Ready) -> JSONResponse:
+async def submit_job(
+    request: Request,
+    state: State,
+    pipeline: Ready,
+    owner: Owner,
+    idempotency_key: Annotated[
+        str | None,
+        Header(description="Send the same key again (with the same request) to get the first job back, not a new one."),
+    ] = None,
+) -> JSONResponse:
     jobs = state.require_jobs()
-    # uploads go to disk in the jobs folder itself, so that queuing them is a rename
-    spool = Spool(jobs.store.root / SPOOL_DIR)
+    key = checked_idempotency_key(idempotency_key)
+    declared = request.headers.get("content-length", "")
+    # at a quota already (or this body would pass it): 429 before a byte is read
+    await asyncio.to_thread(jobs.precheck, owner, int(declared) if declared.isdigit() else 0)
+    spool = Spool(jobs.store.root / SPOOL_DIR)  # in the jobs folder itself: queuing a file is a rename
     try:
         uploads = await many_inputs(request, state.settings.core.limits, field_names=("file", "files"), spool=spool)
         task, schema = await _task_and_option(uploads, pipeline)
@@ -38,19 +59,43 @@ async def submit_job(request: Request, state: State, pipeline: Ready) -> JSONRes
             check_upload(uploads.items.uploads[0].head())
         if task != "text":  # refused now (422), not after a worker spent time on it
             await asyncio.to_thread(state.check_budget, uploads.items, strict=False)
-        meta = await asyncio.to_thread(
+        webhook = uploads.field("webhook")
+        fingerprint = await asyncio.to_thread(_fingerprint, uploads, task, schema, webhook) if key else ""
+        done = await asyncio.to_thread(
             jobs.submit,
             task=task,
             schema=schema,
             inputs=uploads.items,
             single=uploads.single,
-            webhook=uploads.field("webhook"),
+            webhook=webhook,
+            owner=owner,
+            idempotency_key=key,
+            fingerprint=fingerprint,
         )
     finally:
         spool.close()
-    return JSONResponse(
-        {"id": meta.id, "status": meta.status}, status_code=202, headers={"Location": f"/v1/jobs/{meta.id}"}
-    )
+    meta = done.meta
+    headers = {"Location": f"/v1/jobs/{meta.id}"}
+    if done.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse({"id": meta.id, "status": meta.status}, status_code=202, headers=headers)
+
+
+def _fingerprint(uploads: Uploads, task: str, option: str | None, webhook: str | None) -> str:
+    """What makes two submissions the same request: fields, file names and every byte of the files."""
+    digest = hashlib.sha256()
+    head = {"task": task, "option": option, "webhook": webhook, "single": uploads.single}
+    digest.update(json.dumps(head, sort_keys=True).encode())
+    for upload in uploads.items.uploads:
+        digest.update(json.dumps([upload.name, upload.size]).encode())
+        if upload.data is not None:
+            digest.update(upload.data)
+        else:
+            assert upload.path is not None
+            with open(upload.path, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+    return digest.hexdigest()
 
 
 async def _task_and_option(uploads: Uploads, pipeline: Pipeline) -> tuple[str, str | None]:
@@ -73,7 +118,7 @@ async def _task_and_option(uploads: Uploads, pipeline: Pipeline) -> tuple[str, s
     return task, schema
 
 
-@router.get("/jobs/{job_id}", summary="Job status, and its result once done")
-async def get_job(job_id: str, state: State) -> dict[str, Any]:
-    view: dict[str, Any] = await asyncio.to_thread(state.require_jobs().store.public_view, job_id)
+@router.get("/jobs/{job_id}", summary="Job status, and its result once done (jobs of the caller's key only)")
+async def get_job(job_id: str, state: State, owner: Owner) -> dict[str, Any]:
+    view: dict[str, Any] = await asyncio.to_thread(state.require_jobs().store.public_view, job_id, owner)
     return view
