@@ -19,12 +19,14 @@ import numpy as np
 
 from luodi.errors import InputError
 from luodi.eval.datasets import RecSample, read_rec_labels
+from luodi.ocr.tensor import normalize_into
 from luodi.train.config import AugmentSpec, DataSpec, SynthSpec
 
 log = logging.getLogger(__name__)
 
 HEIGHT = 48
 WIDTH_ALIGN = 8  # one CTC timestep per 8 input columns
+REC_MEAN = REC_STD = (0.5, 0.5, 0.5)  # PP-OCR recognisers: (x / 255 - 0.5) / 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +220,7 @@ def augment(img: np.ndarray, spec: AugmentSpec, rng: np.random.Generator) -> np.
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    images: np.ndarray  # N x 3 x 48 x W float32, normalised, zero (mid-grey) padded
+    images: np.ndarray  # N x 3 x 48 x W float32, BGR, normalised, zero (mid-grey) padded
     labels: np.ndarray  # N x Lmax int32, class indices, 0-padded
     label_lengths: np.ndarray  # N int64
     input_lengths: np.ndarray  # N int64, timesteps each line really covers
@@ -232,8 +234,9 @@ def make_batch(images: Sequence[np.ndarray], texts: Sequence[str], char_index: d
     input_lengths = np.zeros(len(images), dtype=np.int64)
     for i, img in enumerate(images):
         w = img.shape[1]
-        # same normalisation as luodi.ocr.rec: (x / 255 - 0.5) / 0.5
-        batch[i, :, :, :w] = (img.astype(np.float32).transpose(2, 0, 1) / 255.0 - 0.5) / 0.5
+        # the OCR pipeline's own normalisation, BGR channel order included: PP-OCR was trained on
+        # OpenCV's BGR, and a model fine-tuned on RGB reads coloured lines differently once deployed
+        normalize_into(batch[i, :, :, :w], img, REC_MEAN, REC_STD, 1.0 / 255.0)
         input_lengths[i] = math.ceil(w / WIDTH_ALIGN)
     longest = max((len(t) for t in texts), default=1) or 1
     labels = np.zeros((len(texts), longest), dtype=np.int32)

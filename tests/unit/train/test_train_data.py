@@ -93,6 +93,30 @@ def test_make_batch_pads_to_the_widest_and_encodes_labels() -> None:
     assert batch.label_lengths.tolist() == [2, 3]
 
 
+def test_make_batch_feeds_the_model_what_the_ocr_pipeline_feeds_it() -> None:
+    """Training, the teacher and in-loop eval see a line exactly as deployment does: BGR, (x/255-0.5)/0.5."""
+    from luodi.ocr.rec import Recognizer
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (48, 40, 3), dtype=np.uint8)
+    img[..., 0] = 230  # a red-ish line: the channel order shows
+    img[..., 2] = 20
+    seen: list[np.ndarray] = []
+
+    class Session:  # records the tensor the pipeline's recogniser builds
+        input_names = ("x",)
+        info = type("Info", (), {"static_shapes": False})()
+
+        def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+            seen.append(feeds["x"])
+            return [np.zeros((1, 5, 3), np.float32)]
+
+    Recognizer(Session(), ["<blank>", "a", " "])([img])  # type: ignore[arg-type]
+    batch = make_batch([img], ["a"], None)
+    np.testing.assert_allclose(batch.images, seen[0], atol=1e-6)
+    assert batch.images[0, 0].mean() < -0.5 < 0.5 < batch.images[0, 2].mean()  # blue plane first
+
+
 def test_bucketed_batches_cover_every_line_once_and_are_seeded(tmp_path: Path) -> None:
     from luodi.train.data import LineImage
 
