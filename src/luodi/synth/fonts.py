@@ -64,6 +64,8 @@ FONT_FAMILIES: dict[str, tuple[str, ...]] = {
     "train": ("wqy-microhei", "noto-sans-sc", "noto-sans-sc-bold", "noto-serif-sc", "ar-pl-uming"),
     "eval": ("wqy-zenhei", "wqy-zenhei-sharp", "noto-sans-mono-sc", "noto-serif-sc-bold", "ar-pl-ukai"),
 }
+# the eval faces with harder, held-out dot-matrix printers (luodi.synth.dotmatrix_heldout)
+FONT_FAMILIES["heldout"] = FONT_FAMILIES["eval"]
 FAMILIES = tuple(FONT_FAMILIES)
 
 # A code point no font maps (plane 16 private use): what a font draws for it is its .notdef glyph.

@@ -191,6 +191,10 @@ _PITCH = {"train": (2.4, 4.4), "eval": (2.8, 5.0)}
 def _dotmatrix(  # noqa: PLR0915 - one rendering recipe, step by step
     text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str, family: str | None
 ) -> np.ndarray:
+    if family == "heldout":
+        from luodi.synth.dotmatrix_heldout import render_heldout_dotmatrix
+
+        return render_heldout_dotmatrix(text, rng, fonts, severity)
     hard = severity == "hard"
     kind = "eval" if family == "eval" else "train"
     cell = int(rng.choice(list(_CELLS[kind])))
@@ -383,7 +387,8 @@ def render_line(
 
     ``family`` ("train" or "eval") restricts fonts, dot-matrix heads and degradations to one side of
     the split that keeps fine-tuning and blind evaluation apart; None draws from everything (the
-    renderer as it was before the split, byte for byte).
+    renderer as it was before the split, byte for byte). "heldout" is "eval" with harder, held-out
+    dot-matrix printers (:mod:`luodi.synth.dotmatrix_heldout`) that no recipe may render.
 
     Raises :class:`ConfigError` for an unknown style or severity and :class:`InputError` when the
     text is empty or no installed font can draw one of its characters.
@@ -404,4 +409,6 @@ def render_line(
     img = fn(text, rng, pool, severity, family)
     if family == "eval":
         img = _eval_degrade(img, rng, severity)
+    elif family == "heldout":  # its printers are hard enough: the eval family's milder smear and dust
+        img = _eval_degrade(img, rng, "mild")
     return np.ascontiguousarray(img)

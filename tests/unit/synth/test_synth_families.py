@@ -67,3 +67,17 @@ def test_the_eval_family_renders_differently_and_reproducibly() -> None:
     b = render_line("中国工商银行 6222", "dotmatrix", seed=4, family="train")
     assert a.shape != b.shape or not np.array_equal(a, b)
     np.testing.assert_array_equal(a, render_line("中国工商银行 6222", "dotmatrix", seed=4, family="eval"))
+
+
+def test_the_heldout_dotmatrix_printers_are_their_own_and_reproducible() -> None:
+    from luodi.train.config import SynthSpec
+
+    text = "中国工商银行 6222"
+    held = render_line(text, "dotmatrix", seed=9, family="heldout")
+    assert held.dtype == np.uint8 and held.ndim == 3 and held.shape[2] == 3
+    np.testing.assert_array_equal(held, render_line(text, "dotmatrix", seed=9, family="heldout"))
+    eval_line = render_line(text, "dotmatrix", seed=9, family="eval")
+    assert held.shape != eval_line.shape or not np.array_equal(held, eval_line)
+    # the held-out printers are for blind evaluation only: no recipe may train on them
+    with pytest.raises(ValueError, match="family"):
+        SynthSpec(style="dotmatrix", n=4, text_format="general", family="heldout")  # type: ignore[arg-type]
