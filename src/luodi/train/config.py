@@ -115,6 +115,7 @@ class GuardSpec(_Strict):
     distill: float = Field(default=1.0, ge=0.0)  # weight of the KL to the stock model's outputs on those lines
     topk: int = Field(default=8, ge=1, le=64)  # teacher classes kept per timestep (the rest as one bin)
     backbone_lr: float = Field(default=0.3, ge=0.0, le=1.0)  # learning-rate factor; 0 freezes the backbone
+    frozen_stages: int = Field(default=0, ge=0, le=6)  # lowest backbone stages frozen: 1 the stem, 2 + first group...
     ema: float | None = Field(default=None, ge=0.9, lt=1.0)  # decay of an exponential moving average of weights
     seed: int = 0
 

@@ -12,7 +12,8 @@ ablation (bench/results/finetune_ablation.md) says what each buys:
   KL term. It is computed once, with ONNX Runtime on the shipped file, and kept sparse: the top-k
   classes per timestep plus one bin for the rest of the probability mass;
 * a **lower learning rate on the backbone** (0 freezes it), so low-level features move less than
-  the neck and head;
+  the neck and head, and **frozen lower stages** (the stem and the first block groups get no
+  gradient at all, which also makes a step cheaper);
 * an **exponential moving average** of the weights, evaluated and exported instead of the raw ones.
 """
 
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from luodi.errors import ConfigError
 from luodi.train.charset import Charset, old_class_positions
 from luodi.train.config import GuardSpec
 from luodi.train.data import WIDTH_ALIGN, LineImage, load_lines
@@ -183,6 +185,24 @@ def apply_backbone_lr(model: Any, factor: float) -> int:
         else:
             p.optimize_attr["learning_rate"] = factor
     return len(params)
+
+
+def freeze_lower_stages(model: Any, stages: int) -> int:
+    """Freeze the backbone's lowest ``stages`` (1: the stem; 2: stem and first block group; ...).
+
+    Their parameters get no gradient, and since nothing below them needs one either, backward stops
+    above them: the step is cheaper as well as safer. Returns how many tensors were frozen.
+    """
+    groups = model.backbone.stages()
+    if stages > len(groups):
+        raise ConfigError(f"Guard.frozen_stages is {stages}; this backbone has {len(groups)} stages")
+    frozen = 0
+    for group in groups[:stages]:
+        for layer in group:
+            for p in layer.parameters():
+                p.stop_gradient = True
+                frozen += 1
+    return frozen
 
 
 class EMA:

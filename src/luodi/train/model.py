@@ -106,6 +106,12 @@ class Backbone(nn.Layer):
         self.stem_bn = nn.BatchNorm2D(16)
         self.blocks = nn.LayerList([Block(*spec) for spec in BLOCKS])
 
+    def stages(self) -> list[list[nn.Layer]]:
+        """Stem, then PPLCNetV3's block groups (blocks2 ... blocks6): lowest first."""
+        groups = ((0, 1), (1, 3), (3, 5), (5, 10), (10, 14))
+        blocks = list(self.blocks)
+        return [[self.stem, self.stem_bn], *(blocks[a:b] for a, b in groups)]
+
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         x = self.stem_bn(self.stem(x))
         for block in self.blocks:

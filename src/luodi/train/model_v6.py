@@ -94,6 +94,11 @@ class Backbone(nn.Layer):
         self.stem = Stem()
         self.blocks = nn.LayerList([Block(*spec) for spec in BLOCKS])
 
+    def stages(self) -> list[list[nn.Layer]]:
+        """Stem, then the blocks by feature-map size (96 x 12, 192 x 6, 384 x 3): lowest first."""
+        blocks = list(self.blocks)
+        return [[self.stem], *(blocks[a:b] for a, b in ((0, 3), (3, 10), (10, 13)))]
+
     def forward(self, x: paddle.Tensor) -> paddle.Tensor:
         x = self.stem(x)
         for block in self.blocks:

@@ -381,7 +381,7 @@ class Trainer:
         cfg = self.config
         self._prepare_dir()  # cheap checks first: a bad --resume fails before paddle loads
         paddle = import_paddle()
-        from luodi.train.guard import EMA, Guard, apply_backbone_lr
+        from luodi.train.guard import EMA, Guard, apply_backbone_lr, freeze_lower_stages
         from luodi.train.model import build_model
         from luodi.train.weights import detect_architecture, load_pretrained
 
@@ -411,6 +411,8 @@ class Trainer:
         if guard_cfg.enabled:
             if guard_cfg.backbone_lr < 1.0:
                 apply_backbone_lr(model, guard_cfg.backbone_lr)
+            if guard_cfg.frozen_stages:
+                freeze_lower_stages(model, guard_cfg.frozen_stages)
             if guard_cfg.share > 0:
                 guard = Guard.build(
                     guard_cfg,

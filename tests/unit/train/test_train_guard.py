@@ -140,3 +140,24 @@ def test_eval_accuracy_per_source() -> None:
     img = np.zeros((48, 8, 3), np.uint8)
     lines = [LineImage(img, t, "x", g) for t, g in [("甲", "dotmatrix"), ("乙", "dotmatrix"), ("丙", "print")]]
     assert group_accuracy(lines, ["甲", "丁", "丙"]) == {"dotmatrix": (2, 0.5), "print": (1, 1.0)}
+
+
+def test_freezing_the_lower_backbone_stages_of_v6(paddle: Any) -> None:
+    from luodi.errors import ConfigError
+    from luodi.train.guard import freeze_lower_stages
+    from luodi.train.model_v6 import RecModelV6
+
+    model = RecModelV6(num_classes=50)
+    stages = model.backbone.stages()
+    assert len(stages) == 4 and sum(len(s) for s in stages[1:]) == len(model.backbone.blocks)
+    frozen = freeze_lower_stages(model, 2)  # the stem and the three blocks at 96 x 12
+    assert frozen == sum(len(list(layer.parameters())) for s in stages[:2] for layer in s)
+    assert all(p.stop_gradient for layer in stages[1] for p in layer.parameters())
+    assert not any(p.stop_gradient for layer in stages[2] for p in layer.parameters())
+    assert not any(p.stop_gradient for p in model.head.parameters())
+    with pytest.raises(ConfigError, match="frozen_stages is 5"):
+        freeze_lower_stages(RecModelV6(num_classes=50), 5)
+    from luodi.train.model import RecModel
+
+    v4 = RecModel(num_classes=50).backbone  # the stem, then blocks2 ... blocks6
+    assert len(v4.stages()) == 6 and sum(len(s) for s in v4.stages()[1:]) == len(v4.blocks)
