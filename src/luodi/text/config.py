@@ -39,6 +39,8 @@ class ModelSpec(_Strict):
     channels: int = Field(default=192, ge=16)  # the convolutional encoder's width
     layers: int = Field(default=2, ge=1, le=4)
     dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
+    bag_linear: bool = True  # a direct linear path from the TF-IDF n-gram bag to the classes
+    slot_context: bool = True  # nlu: every position's slot scores also see the utterance vector
 
 
 class OptimSpec(_Strict):
@@ -50,6 +52,7 @@ class OptimSpec(_Strict):
     label_smoothing: float = Field(default=0.05, ge=0.0, lt=0.5)
     slot_weight: float = Field(default=1.0, ge=0.0)  # nlu: weight of the slot (CRF) loss beside the intent loss
     patience: int = Field(default=4, ge=1)  # evaluations without a gain before stopping early
+    distill_weight: float = Field(default=1.0, ge=0.0)  # with a teacher: weight of matching its sentence vectors
 
 
 class TextTrainConfig(_Strict):

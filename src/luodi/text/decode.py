@@ -34,31 +34,30 @@ def bio_to_spans(tags: Sequence[str]) -> tuple[Span, ...]:
 def viterbi_batch(
     emissions: np.ndarray, lengths: np.ndarray, trans: np.ndarray, start: np.ndarray, end: np.ndarray
 ) -> list[list[int]]:
-    """Best tag paths for a padded batch ``[B, L, K]`` at once: one numpy step per position for the
-    whole batch instead of one per text (the per-text loop was 44% of a 111-tag model's time)."""
+    """Best tag paths for a padded batch ``[B, L, K]`` at once, one numpy step per position.
+
+    The forward pass keeps only the best score per tag (one max over ``[B, K, K]`` per position);
+    the way back recomputes each step's best predecessor for the one tag chosen, a ``[B, K]``
+    argmax. Storing back-pointers instead costs an argmax and a gather over ``[B, K, K]`` per
+    position: twice the forward's work, for a 111-tag model most of the decode.
+    """
     b, steps, _k = emissions.shape
-    score = start[None, :] + emissions[:, 0]
-    back = np.zeros((b, steps, emissions.shape[2]), np.int64)
+    scores = np.empty(emissions.shape, np.float32)
+    scores[:, 0] = start[None, :] + emissions[:, 0]
     into = np.ascontiguousarray(trans.T)[None]  # [1, to, from]: reductions over the last, contiguous axis
     for t in range(1, steps):
-        cand = score[:, None, :] + into  # [B, to, from]
-        best = cand.argmax(axis=2)
-        new = np.take_along_axis(cand, best[:, :, None], axis=2)[:, :, 0] + emissions[:, t]
-        active = (t < lengths)[:, None]
-        score = np.where(active, new, score)
-        back[:, t] = best
-    last = (score + end[None, :]).argmax(axis=1)
-    paths: list[list[int]] = []
-    for row in range(b):
-        n = int(lengths[row])
-        if n <= 0:
-            paths.append([])
-            continue
-        path = [int(last[row])]
-        for t in range(n - 1, 0, -1):
-            path.append(int(back[row, t, path[-1]]))
-        paths.append(path[::-1])
-    return paths
+        best = (scores[:, t - 1, None, :] + into).max(axis=2) + emissions[:, t]
+        scores[:, t] = np.where((t < lengths)[:, None], best, scores[:, t - 1])
+    rows = np.arange(b)
+    cur = (scores[:, steps - 1] + end[None, :]).argmax(axis=1)
+    path = np.zeros((b, steps), np.int64)
+    for t in range(steps - 1, -1, -1):
+        # a text shorter than t+1 keeps its last tag until the walk reaches its own last position
+        path[:, t] = cur
+        if t > 0:
+            prev = (scores[:, t - 1] + trans[:, cur].T).argmax(axis=1)
+            cur = np.where(t < lengths, prev, cur)
+    return [path[r, : max(0, int(lengths[r]))].tolist() for r in rows]
 
 
 def decode_slots_batch(

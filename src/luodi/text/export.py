@@ -57,7 +57,8 @@ def load_run_net(run_dir: Path, checkpoint: str = "best") -> tuple[Any, Featuriz
         n_classes=len(labels["classes"]),
         tags=tags if len(tags) > 1 else None,
     )
-    net.set_state_dict(paddle.load(str(weights)))
+    state = paddle.load(str(weights))
+    net.set_state_dict({k: v for k, v in state.items() if not k.startswith("distill.")})  # a training-only head
     net.eval()
     return net, feats, labels
 

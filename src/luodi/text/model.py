@@ -99,10 +99,14 @@ class TextModel:
         items = check_texts([texts] if isinstance(texts, str) else list(texts))
         if top_k < 1:
             raise InputError(f"top_k must be at least 1, got {top_k}")
-        results: list[TextResult] = []
-        for s in range(0, len(items), BATCH):
-            results.extend(self._batch(items[s : s + BATCH], top_k))
-        return results
+        # batches of similar lengths pad less (the network and the decode work on the padded width)
+        order = sorted(range(len(items)), key=lambda i: len(items[i]))
+        results: list[TextResult | None] = [None] * len(items)
+        for s in range(0, len(order), BATCH):
+            chosen = order[s : s + BATCH]
+            for i, result in zip(chosen, self._batch([items[i] for i in chosen], top_k), strict=True):
+                results[i] = result
+        return [r for r in results if r is not None]
 
     def _batch(self, texts: list[str], top_k: int) -> list[TextResult]:
         enc = self.features.encode(texts)

@@ -150,10 +150,30 @@ def lexicon_table(cfg: TextTrainConfig, home: Path | None) -> tuple[list[str], n
 class _Batches:
     """Training arrays per batch: every text encoded once, then padded per batch (shuffled per epoch)."""
 
-    def __init__(self, feats: Featurizer, examples: Sequence[TextExample], labels: dict[str, int], tags: list[str]):
-        self.feats, self.examples, self.labels = feats, examples, labels
+    def __init__(
+        self,
+        feats: Featurizer,
+        examples: Sequence[TextExample],
+        labels: dict[str, int],
+        tags: list[str],
+        teacher: np.ndarray | None = None,
+    ):
+        self.feats, self.examples, self.labels, self.teacher = feats, examples, labels, teacher
         self.tag_index = {t: i for i, t in enumerate(tags)}
         self.encoded = [feats.encode([ex.text]) for ex in examples]
+        self.lengths = np.array([int(e.lengths[0]) for e in self.encoded])
+
+    def epoch(self, rng: np.random.Generator, size: int) -> list[list[int]]:
+        """One epoch's batches: shuffled, then sorted by length within pools of 32 batches so a batch
+        pads little (SMP2019: mean 8.5 characters, longest 27), and the batches' order shuffled again."""
+        order = rng.permutation(len(self.examples))
+        pool = size * 32
+        batches: list[list[int]] = []
+        for s in range(0, len(order), pool):
+            chunk = order[s : s + pool]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches.extend(chunk[b : b + size].tolist() for b in range(0, len(chunk), size))
+        return [batches[i] for i in rng.permutation(len(batches))]
 
     def arrays(self, idx: Sequence[int]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
         chosen = [self.encoded[i] for i in idx]
@@ -212,8 +232,16 @@ def _score(m: TextMetrics) -> float:
     return m.accuracy if m.slot_f1 is None else 0.5 * (m.accuracy + m.slot_f1)
 
 
+Teacher = Callable[[Sequence[str]], np.ndarray]  # texts -> sentence vectors [N, D], L2-normalised
+
+
 class TextTrainer:
-    """One training run. Construct, then :meth:`run`."""
+    """One training run. Construct, then :meth:`run`.
+
+    ``teacher``: a sentence encoder whose vectors the network's utterance vector learns to predict
+    beside its labels (knowledge distillation, weight ``optim.distill_weight``); computed once per
+    training text and kept in ``RUN/teacher.npy``.
+    """
 
     def __init__(
         self,
@@ -224,9 +252,27 @@ class TextTrainer:
         home: Path | None = None,
         progress: bool = False,
         on_log: Callable[[str], None] | None = None,
+        teacher: Teacher | None = None,
     ) -> None:
         self.cfg, self.run_dir, self.resume, self.home, self.progress = config, run_dir, resume, home, progress
         self.say = on_log or (lambda msg: log.info("%s", msg))
+        self.teacher = teacher if config.optim.distill_weight > 0 else None
+
+    def _teacher_vectors(self, texts: Sequence[str]) -> np.ndarray | None:
+        path = self.run_dir / "teacher.npy"
+        if self.resume and path.is_file():
+            kept: np.ndarray = np.load(path).astype(np.float32)  # the vectors this run started with
+            return kept
+        if self.teacher is None:
+            return None
+        started = time.perf_counter()
+        vectors = np.asarray(self.teacher(texts), np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(texts):
+            raise ModelError(f"the teacher returned shape {vectors.shape} for {len(texts)} texts")
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-6)
+        np.save(path, vectors)
+        self.say(f"teacher: {len(texts)} sentence vectors in {time.perf_counter() - started:.0f} s")
+        return vectors
 
     def _prepare_dir(self) -> None:
         cfg_json = self.cfg.model_dump(mode="json")
@@ -284,6 +330,7 @@ class TextTrainer:
             f"train: {len(train)} texts, {len(classes)} classes; eval: {len(evals)} texts"
             + (f"; {len(tags) // 2} slot types" if len(tags) > 1 else "")
         )
+        teacher = self._teacher_vectors([ex.text for ex in train])
         paddle = import_paddle()
         paddle.seed(cfg.seed)
         net = build_net(
@@ -293,8 +340,9 @@ class TextTrainer:
             spec=cfg.model,
             n_classes=len(classes),
             tags=tags if len(tags) > 1 else None,
+            distill_dim=0 if teacher is None else teacher.shape[1],
         )
-        batches = _Batches(feats, train, {c: i for i, c in enumerate(classes)}, tags)
+        batches = _Batches(feats, train, {c: i for i, c in enumerate(classes)}, tags, teacher)
         per_epoch = math.ceil(len(train) / cfg.optim.batch_size)
         total = per_epoch * cfg.optim.epochs
         o = cfg.optim
@@ -331,19 +379,11 @@ class TextTrainer:
         net.train()
         try:
             while state.epoch < o.epochs and not state.stopped_early:
-                order = np.random.default_rng([cfg.seed, state.epoch]).permutation(len(r.batches.examples))
+                rng = np.random.default_rng([cfg.seed, state.epoch])
                 paddle.seed(cfg.seed * 100_003 + state.epoch)  # dropout masks: a resumed epoch draws the same
                 losses = []
-                for s in range(0, len(order), o.batch_size):
-                    inputs, y, tag_ids, lengths = r.batches.arrays(order[s : s + o.batch_size].tolist())
-                    logits, emit = net(*(paddle.to_tensor(v) for v in inputs.values()))
-                    loss = paddle.nn.functional.cross_entropy(
-                        logits, paddle.to_tensor(y), label_smoothing=o.label_smoothing or None
-                    )
-                    if len(r.tags) > 1 and o.slot_weight > 0:
-                        loss = loss + o.slot_weight * net.crf_nll(
-                            emit, paddle.to_tensor(tag_ids), paddle.to_tensor(lengths)
-                        )
+                for idx in r.batches.epoch(rng, o.batch_size):
+                    loss = self._loss(r, idx)
                     loss.backward()
                     opt.step()
                     opt.clear_grad()
@@ -370,6 +410,22 @@ class TextTrainer:
         if state.best is not None:
             _write_json(self.run_dir / "best.json", state.best)
         return TextTrainResult(self.run_dir, state.epoch, state.seconds, state.best, tuple(self.notes))
+
+    def _loss(self, r: _Run, idx: list[int]) -> Any:
+        """One batch's loss: intent cross-entropy, + the CRF's for slots, + matching the teacher's vectors."""
+        paddle, net, o = r.paddle, r.net, self.cfg.optim
+        inputs, y, tag_ids, lengths = r.batches.arrays(idx)
+        logits, emit, h = net.encode(*(paddle.to_tensor(v) for v in inputs.values()))
+        loss = paddle.nn.functional.cross_entropy(
+            logits, paddle.to_tensor(y), label_smoothing=o.label_smoothing or None
+        )
+        if len(r.tags) > 1 and o.slot_weight > 0:
+            loss = loss + o.slot_weight * net.crf_nll(emit, paddle.to_tensor(tag_ids), paddle.to_tensor(lengths))
+        if r.batches.teacher is not None:
+            guess = paddle.nn.functional.normalize(net.distill(h), axis=-1)
+            cos = (guess * paddle.to_tensor(r.batches.teacher[idx])).sum(axis=-1)
+            loss = loss + o.distill_weight * (1.0 - cos).mean()
+        return loss
 
     def _after_epoch(self, r: _Run, state: _State, loss: float, lr: float, save: Callable[[str], None]) -> None:
         row: dict[str, Any] = {"epoch": state.epoch, "step": state.step, "loss": round(loss, 5), "lr": lr}
@@ -437,7 +493,11 @@ def train_text(
     home: Path | None = None,
     progress: bool = False,
     on_log: Callable[[str], None] | None = None,
+    teacher: Teacher | None = None,
 ) -> TextTrainResult:
     """Train per ``config`` into ``output_dir/name`` (or continue the run in ``resume``)."""
     run_dir = Path(resume) if resume is not None else config.output_dir / (name or time.strftime("text-%Y%m%d-%H%M%S"))
-    return TextTrainer(config, run_dir, resume=resume is not None, home=home, progress=progress, on_log=on_log).run()
+    trainer = TextTrainer(
+        config, run_dir, resume=resume is not None, home=home, progress=progress, on_log=on_log, teacher=teacher
+    )
+    return trainer.run()
