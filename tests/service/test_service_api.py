@@ -12,15 +12,21 @@ import threading
 import time
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from PIL import Image
 from service_procs import API_KEY, LUODI, free_port
 
+from luodi.serve.webhooks import secret_bytes, verify
+
 pytestmark = pytest.mark.service
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+HOOK_SECRET = "whsec_" + base64.b64encode(b"a receiver's shared secret").decode()
 
 
 class _Hook(http.server.BaseHTTPRequestHandler):
@@ -28,7 +34,9 @@ class _Hook(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Hook.received.append(json.loads(body))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if verify(secret_bytes(HOOK_SECRET), headers, body):  # a receiver checks the signature
+            _Hook.received.append(json.loads(body))
         self.send_response(204)
         self.end_headers()
 
@@ -47,9 +55,11 @@ def hook_server():
 
 
 @pytest.fixture(scope="module")
-def server(start_server, tmp_path_factory):
+def server(start_server, tmp_path_factory, hook_server):
     jobs = tmp_path_factory.mktemp("jobs")
-    return start_server("--jobs-dir", str(jobs), "--webhook-host", "127.0.0.1", env={"LUODI_API_KEYS": API_KEY})
+    hook = urlsplit(hook_server).netloc  # host:port: the receiver's port only
+    env = {"LUODI_API_KEYS": API_KEY, "LUODI_SERVE_JOBS__WEBHOOK_SECRET": HOOK_SECRET}
+    return start_server("--jobs-dir", str(jobs), "--webhook-host", hook, "--webhook-allow-private", env=env)
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +160,20 @@ def test_jobs_with_webhook(server, samples, hook_server):
         headers=AUTH,
     )
     assert r.status_code == 400
+    host = urlsplit(hook_server).hostname
+    for refused in (f"http://{host}:6379/", f"http://{host}/", hook_server + "\r\nX-Injected: 1"):
+        r = httpx.post(
+            server.url + "/v1/jobs",
+            files={"file": ("phone.jpg", samples["phone"], "image/jpeg")},
+            data={"webhook": refused},
+            headers=AUTH,
+        )
+        assert r.status_code == 400 and r.json()["error"]["type"] == "input_error", r.text
+    deadline = time.monotonic() + 10
+    while "webhook_delivery" not in (view := httpx.get(f"{server.url}/v1/jobs/{job_id}", headers=AUTH).json()):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert view["webhook_delivery"]["status_code"] == 204 and view["webhook_delivery"]["attempts"] == 1
 
 
 def test_models_endpoint(server):

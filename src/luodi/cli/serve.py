@@ -61,7 +61,18 @@ def _review_hook(settings: Any) -> Any:
     "--jobs-dir", type=click.Path(path_type=Path), default=None, help="Job inputs/results [$LUODI_HOME/jobs]."
 )
 @click.option("--embedded-worker/--no-embedded-worker", default=None, help="Run jobs inside the server [on].")
-@click.option("--webhook-host", "webhook_hosts", multiple=True, help="Host a job webhook may call (repeatable).")
+@click.option(
+    "--webhook-host",
+    "webhook_hosts",
+    multiple=True,
+    help="host or host:port a job webhook may call (repeatable; needs LUODI_SERVE_JOBS__WEBHOOK_SECRET).",
+)
+@click.option(
+    "--webhook-allow-private",
+    is_flag=True,
+    default=False,
+    help="Let webhooks call loopback and private addresses (receivers on the local network).",
+)
 @click.option(
     "--keys-file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="sha256 API key hashes."
 )
@@ -86,6 +97,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
     jobs_dir: Path | None,
     embedded_worker: bool | None,
     webhook_hosts: tuple[str, ...],
+    webhook_allow_private: bool,
     keys_file: Path | None,
     insecure: bool,
     log_level: str | None,
@@ -118,6 +130,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
             dir=jobs_dir,
             embedded_worker=embedded_worker,
             webhook_allow_hosts=webhook_hosts or None,
+            webhook_allow_private=webhook_allow_private or None,
         )
         or None,
     )
@@ -163,7 +176,18 @@ def serve(  # noqa: PLR0917 - one parameter per click option
     "--jobs-dir", type=click.Path(path_type=Path), default=None, help="Job inputs/results [$LUODI_HOME/jobs]."
 )
 @click.option("--worker-threads", type=int, default=None, help="Jobs run at once by this worker [1].")
-@click.option("--webhook-host", "webhook_hosts", multiple=True, help="Host a job webhook may call (repeatable).")
+@click.option(
+    "--webhook-host",
+    "webhook_hosts",
+    multiple=True,
+    help="host or host:port a job webhook may call (repeatable; needs LUODI_SERVE_JOBS__WEBHOOK_SECRET).",
+)
+@click.option(
+    "--webhook-allow-private",
+    is_flag=True,
+    default=False,
+    help="Let webhooks call loopback and private addresses (receivers on the local network).",
+)
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
 def worker(  # noqa: PLR0917 - one parameter per click option
     model: str | None,
@@ -175,6 +199,7 @@ def worker(  # noqa: PLR0917 - one parameter per click option
     jobs_dir: Path | None,
     worker_threads: int | None,
     webhook_hosts: tuple[str, ...],
+    webhook_allow_private: bool,
     log_level: str,
 ) -> None:
     """Consume queued jobs (the same code path as the server's embedded worker), until SIGINT/SIGTERM."""
@@ -200,6 +225,7 @@ def worker(  # noqa: PLR0917 - one parameter per click option
             dir=jobs_dir,
             worker_threads=worker_threads,
             webhook_allow_hosts=webhook_hosts or None,
+            webhook_allow_private=webhook_allow_private or None,
         ),
     )
     _check_model(settings.core.model, settings.core.home)

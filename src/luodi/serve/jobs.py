@@ -31,13 +31,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
 
-from luodi.errors import InputError, JobNotFoundError, LuodiError, QueueUnavailableError
+from luodi.errors import JobNotFoundError, LuodiError, QueueUnavailableError
 from luodi.pipeline import Item
 from luodi.serve.inputs import Upload, UploadItems, check_pixel_budget, move_upload
 from luodi.serve.queue import make_huey, register_task
 from luodi.serve.tenancy import ANONYMOUS, Tenants
+from luodi.serve.webhooks import WebhookSender, check_webhook, secret_bytes
 
 if TYPE_CHECKING:
     from luodi.pipeline import Outcome, Pipeline
@@ -58,20 +58,6 @@ def new_job_id() -> str:
 
 def _valid_id(job_id: str) -> bool:
     return len(job_id) == 32 and set(job_id) <= _ID_CHARS
-
-
-def check_webhook(url: str | None, allow_hosts: Sequence[str]) -> str | None:
-    """The webhook URL if its host is allow-listed; raises InputError otherwise."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError("webhook must be an http(s) URL")
-    if parts.username or parts.password:
-        raise InputError("webhook URL must not carry credentials")
-    if parts.hostname.lower() not in {h.lower() for h in allow_hosts}:
-        raise InputError(f"webhook host {parts.hostname!r} is not allow-listed on this server")
-    return url
 
 
 def _input_bytes(inputs: Sequence[Item]) -> int:
@@ -272,6 +258,8 @@ class JobStore:
             view["result"] = self.read_result(job_id)
         if meta.status == "failed":
             view["error"] = meta.error
+        if meta.webhook_delivery is not None:  # attempts, and the receiver's status code or the error
+            view["webhook_delivery"] = meta.webhook_delivery
         return view
 
     def counts(self) -> dict[str, int]:
@@ -319,6 +307,8 @@ class JobQueue:
         self._stop = threading.Event()
         self._reaper: threading.Thread | None = None
         self._consumer: Any = None
+        self._sender: WebhookSender | None = None  # started with the first webhook to deliver
+        self._sender_lock = threading.Lock()
 
     # --- submitting -------------------------------------------------------------------------------
     def submit(
@@ -336,7 +326,9 @@ class JobQueue:
         """Create and enqueue a job of ``owner`` within its quotas; with an ``idempotency_key`` seen
         before (and the same request ``fingerprint``), the job it made instead. If the queue
         cannot take the message nothing is left behind: :class:`QueueUnavailableError` (503)."""
-        webhook = check_webhook(webhook, self.settings.webhook_allow_hosts)
+        webhook = check_webhook(
+            webhook, self.settings.webhook_allow_hosts, allow_private=self.settings.webhook_allow_private
+        )
         tenants = self.store.tenants
         with tenants.locked(owner):
             if idempotency_key is not None:
@@ -512,19 +504,26 @@ class JobQueue:
 
     def _notify(self, job_id: str) -> None:
         meta = self.store.read(job_id)
-        url = meta.webhook
-        if not url:
+        if not meta.webhook:
             return
-        import httpx
+        body = json.dumps(self.store.public_view(job_id), ensure_ascii=False, separators=(",", ":")).encode()
+        self._webhooks().send(job_id, meta.webhook, body)
 
-        try:
-            check_webhook(url, self.settings.webhook_allow_hosts)
-            body = self.store.public_view(job_id)
-            response = httpx.post(url, json=body, timeout=self.settings.webhook_timeout_s, follow_redirects=False)
-            outcome: dict[str, Any] = {"status_code": response.status_code}
-        except (httpx.HTTPError, InputError) as exc:
-            log.warning("webhook failed", extra={"job_id": job_id, "error": str(exc)})
-            outcome = {"error": str(exc)}
+    def _webhooks(self) -> WebhookSender:
+        with self._sender_lock:
+            if self._sender is None:
+                secret = self.settings.webhook_secret
+                self._sender = WebhookSender(
+                    allow_hosts=self.settings.webhook_allow_hosts,
+                    allow_private=self.settings.webhook_allow_private,
+                    secret=secret_bytes(secret.get_secret_value() if secret is not None else ""),
+                    timeout_s=self.settings.webhook_timeout_s,
+                    attempts=self.settings.webhook_attempts,
+                    record=self._record_delivery,
+                )
+            return self._sender
+
+    def _record_delivery(self, job_id: str, outcome: dict[str, Any]) -> None:
         with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
             self.store.write_meta(d, self.store.read(job_id), webhook_delivery=outcome)
 
@@ -652,3 +651,5 @@ class JobQueue:
             self._consumer.stop(graceful=True)
         if self._reaper is not None:
             self._reaper.join(timeout=5)
+        if self._sender is not None:
+            self._sender.stop()

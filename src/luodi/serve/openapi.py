@@ -90,7 +90,8 @@ JOB_BODY = {
                         "schema": {"type": "string", "description": "schema name, for task=extract"},
                         "webhook": {
                             "type": "string",
-                            "description": "POSTed the job on completion; allow-listed hosts",
+                            "description": "POSTed the job on completion (signed: Standard Webhooks headers "
+                            "webhook-id, webhook-timestamp, webhook-signature); allow-listed host:port only",
                         },
                     },
                 }

@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    SecretStr,
     ValidationError,
     field_serializer,
     field_validator,
@@ -70,8 +71,33 @@ class JobSettings(BaseModel):
     # max_files x max_bytes (640 MB by default), so the byte quota leaves room for one such job.
     max_jobs_per_key: int = Field(32, ge=1, le=100_000)
     max_bytes_per_key: int = Field(1 << 30, gt=0)
+    # Webhooks (luodi.serve.webhooks): ``host`` (its scheme's default port) or ``host:port`` entries;
+    # loopback and private addresses only with webhook_allow_private. Payloads are signed with
+    # webhook_secret (LUODI_SERVE_JOBS__WEBHOOK_SECRET; never written into the JSON handed to uvicorn
+    # workers, which read the same environment), required once any host is allow-listed.
     webhook_allow_hosts: tuple[str, ...] = ()
-    webhook_timeout_s: float = Field(5.0, gt=0, le=60)
+    webhook_allow_private: bool = False
+    webhook_secret: SecretStr | None = Field(None, exclude=True)
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60)  # each attempt's total deadline
+    webhook_attempts: int = Field(3, ge=1, le=10)
+
+    @field_validator("webhook_allow_hosts")
+    @classmethod
+    def _check_hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        from luodi.serve.webhooks import parse_allow_entry
+
+        for entry in hosts:
+            parse_allow_entry(entry)  # ValueError: a clear setting error at start-up
+        return hosts
+
+    @model_validator(mode="after")
+    def _signed(self) -> JobSettings:
+        if self.webhook_allow_hosts and (self.webhook_secret is None or not self.webhook_secret.get_secret_value()):
+            raise ValueError(
+                "webhook hosts are allow-listed but no webhook secret is set (LUODI_SERVE_JOBS__WEBHOOK_SECRET): "
+                "every webhook is signed with it"
+            )
+        return self
 
 
 #: Core settings a ``LUODI_SERVE_*`` variable (or a ``luodi serve`` option) may set for this service only:
