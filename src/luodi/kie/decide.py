@@ -39,6 +39,10 @@ from luodi.kie.validators import (
 
 # Value types whose traditional characters a `simplified: true` schema converts.
 SIMPLIFIED_TYPES = frozenset({"name", "address", "text"})
+# Document reasons that say nothing was filled in (each found value is then flagged).
+TEMPLATE_REASON = "no field filled in: a blank or template form"
+NO_FORM_REASON = "no form found on the page"
+NOTHING_FILLED = frozenset({TEMPLATE_REASON, NO_FORM_REASON})
 # Value types printed form text is looked for in (the others have a shape their validator checks);
 # grid words (省 市 区, 姓名, 电话) only make a value form text where the value is a party's.
 FORM_TEXT_TYPES = frozenset({"name", "address", "text", "phone"})
@@ -83,7 +87,9 @@ class Decider:
         self._address_parts(decided, pool)
         self._cross_checks(decided)
         reasons = self._document_reasons(decided, pool)
-        if any("blank or template" in r for r in reasons):
+        if any(r in NOTHING_FILLED for r in reasons):
+            # A value on a page where nothing is filled in is the form's own print or an accident
+            # of OCR: never keyed in unseen.
             decided = {
                 n: f
                 if not f.found or f.flagged or specs[n].type in ("carrier", "carrier_code")
@@ -111,16 +117,21 @@ class Decider:
             and not any(r.startswith("masked number") for r in f.reasons)
         ]
         required = [n for n, spec in specs.items() if spec.required and spec.type not in ("carrier", "carrier_code")]
-        if required and self.schema.mode != "contact" and not any(f.name in required for f in filled):
+        if (
+            required
+            and self.schema.mode != "contact"
+            and not _filled_in(self.schema, [f for f in filled if f.name in required], len(required))
+        ):
             # Goods or a weight but no party and no number (标准装 printed in a template's goods
-            # cell): the form was not filled in; what it prints is the template's.
+            # cell), or one or two party words that may be the form's own print: the form was not
+            # filled in; what it prints is the template's.
             filled = []
         if not filled:
             if self.schema.mode == "contact":
                 return ("nothing found in the text",)
             if pool.label_hits >= 2:
-                return ("no field filled in: a blank or template form",)
-            return ("no form found on the page",)
+                return (TEMPLATE_REASON,)
+            return (NO_FORM_REASON,)
         for name, spec in specs.items():
             f = decided[name]
             if spec.type in ("tracking_number", "id_number") and f.found and "conflicting values" in f.reasons:
@@ -562,3 +573,17 @@ def combine(scores: Sequence[float]) -> float:
     for s in scores:
         rest *= 1.0 - max(0.0, min(1.0, s))
     return 1.0 - rest
+
+
+def _filled_in(schema: Schema, found: list[FieldResult], required: int) -> bool:
+    """Whether the required fields found show a filled-in form. A form filled in by hand or
+    printer fills most of them; a blank one can still yield one or two from its own print (a
+    column header read as a name, a grid cell or hint read as an address). So one or two count
+    only beside a number that validates (a phone, a tracking number): print rarely passes."""
+    if len(found) >= min(3, required):
+        return True
+    return len(found) >= 2 and any(schema.fields[f.name].type in _STRONG_TYPES and not f.flagged for f in found)
+
+
+# Types whose validator print rarely passes (a checked number): evidence that a form was filled.
+_STRONG_TYPES = frozenset({"phone", "tracking_number", "id_number", "account"})

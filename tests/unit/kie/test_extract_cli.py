@@ -162,7 +162,15 @@ def test_visualisation_draws_found_fields(tmp_path: Path) -> None:
 
     from luodi.kie.visualize import save_field_images
 
-    doc = make_doc([("收件人：张三", 50, 100), ("收件人电话：13812345678 13987654321", 50, 140)], width=600, height=300)
+    doc = make_doc(
+        [
+            ("收件人：张三", 50, 100),
+            ("收件人电话：13812345678 13987654321", 50, 140),
+            ("寄件人电话：13011269666", 50, 200),
+        ],
+        width=600,
+        height=300,
+    )
     res = extractor("waybill").extract_document(doc)
     page = np.full((300, 600, 3), 255, dtype=np.uint8)
     written = save_field_images(res, [page], tmp_path, "slip")

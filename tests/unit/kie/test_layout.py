@@ -260,6 +260,7 @@ def test_low_ocr_confidence_needs_review(waybill: Extractor) -> None:
         [
             ("收件人：张三", 50, 100),
             make_line("收件人电话：13812345678", 50, 130, scores=[0.99] * 6 + [0.4] * 11),
+            ("寄件人电话：13011269666", 50, 300),
         ]
     )
     res = waybill.extract_document(doc)
@@ -270,7 +271,8 @@ def test_low_ocr_confidence_needs_review(waybill: Extractor) -> None:
 
 
 def test_threshold_is_configurable() -> None:
-    doc = make_doc([make_line("收件人：张三", 50, 100, score=0.92)])
+    # (A phone beside the name: a name alone does not show a filled-in form.)
+    doc = make_doc([make_line("收件人：张三", 50, 100, score=0.92), ("收件人电话：13011269666", 50, 140)])
     strict = extractor("waybill", review_threshold=0.95).extract_document(doc)
     lenient = extractor("waybill", review_threshold=0.5).extract_document(doc)
     assert strict["receiver_name"].needs_review
@@ -367,7 +369,14 @@ def test_value_cell_of_two_lines_beside_its_label(waybill: Extractor) -> None:
 
 
 def test_signature_boxes_are_not_names(waybill: Extractor) -> None:
-    doc = make_doc([("收件人：张三", 50, 100), ("收件人签名：", 50, 400), ("寄件人签字", 400, 400)])
+    doc = make_doc(
+        [
+            ("收件人：张三", 50, 100),
+            ("收件人电话：13011269666", 50, 140),
+            ("收件人签名：", 50, 400),
+            ("寄件人签字", 400, 400),
+        ]
+    )
     res = waybill.extract_document(doc)
     assert res.get("receiver_name") == "张三"
     assert not res["receiver_name"].needs_review

@@ -348,3 +348,29 @@ def test_a_block_that_starts_with_a_romanised_name(waybill: Extractor) -> None:
         ]
     )
     assert waybill.extract_document(doc).get("receiver_name") == "JIA YINGJUAN"
+
+
+def test_a_name_and_an_address_alone_do_not_show_a_filled_form(waybill: Extractor) -> None:
+    # A blank form's column header read as a name and its hint read as an address look like a
+    # party; without a phone or a tracking number beside them, nothing of the page is accepted.
+    doc = make_doc(
+        [("顺丰速运", 400, 20), ("收件人：王小明", 30, 100), ("收件地址：浙江省杭州市西湖区文三路90号", 30, 140)]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "王小明"
+    assert res["receiver_name"].needs_review and res["receiver_address"].needs_review
+    assert res.reasons and "blank or template" in res.reasons[0]
+
+
+def test_a_value_on_a_page_with_no_form_is_flagged(waybill: Extractor) -> None:
+    # A weight and a bare number: no party, no form around them; the weight is not keyed in.
+    res = waybill.extract_document(make_doc([("重量：2.5kg", 30, 100), ("13011269666", 30, 150)]))
+    assert res.reasons == ("no form found on the page",)
+    assert res.get("weight_kg") == 2.5 and res["weight_kg"].needs_review
+
+
+def test_a_name_and_an_address_beside_a_phone_are_a_filled_form(waybill: Extractor) -> None:
+    doc = make_doc([("收件人：王小明", 30, 100), ("收件人电话：13011269666", 30, 140)])
+    res = waybill.extract_document(doc)
+    assert not res.reasons
+    assert not res["receiver_phone"].needs_review
