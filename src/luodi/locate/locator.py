@@ -10,7 +10,7 @@ Two locators, one answer type:
   are used (they come from a four times finer image); with no model installed it works alone.
 
 A page is *flat* (a scan, a screenshot, a photo of one sheet filling the frame) when one document
-covers most of it: the caller then reads it whole, as before.
+covers most of it, whatever else was found beside it: the caller then reads it whole, as before.
 """
 
 from __future__ import annotations
@@ -289,7 +289,9 @@ class DocumentLocator:
                     refined.append(doc)
             docs = refined
         coverage = float(sum(d.area for d in docs))
-        flat = len(docs) == 1 and docs[0].area >= self.flat_coverage
+        # one document filling the frame makes it flat even beside a sliver the model also marked
+        # (a 300 dpi scan with margins: the page and a strip of its edge); reading it whole reads both
+        flat = bool(docs) and max(d.area for d in docs) >= self.flat_coverage
         docs = sorted(docs, key=lambda d: (float(d.quad[:, 1].min()) // (0.25 * h), float(d.quad[:, 0].min())))
         return Location(tuple(docs), flat, min(coverage, 1.0), method)
 

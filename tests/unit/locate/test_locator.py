@@ -105,6 +105,15 @@ def test_one_document_filling_the_frame_is_flat_and_nothing_is_nothing() -> None
         np.full((h, w, 3), 200, np.uint8)
     )
     assert found.flat and len(found.documents) == 1 and found.documents[0].cut_off
+    # a page filling the frame beside a sliver the model also marked (a scan's edge) is still flat
+    page = np.zeros((h, w), np.float32)
+    page[40:, :] = 1
+    page[:20, 100:220] = 1
+    kernels = np.zeros((h, w), np.float32)
+    kernels[120:400, 60:260] = 1
+    kernels[2:18, 120:200] = 1
+    both = DocumentLocator(_Maps(page, kernels).session()).locate(np.full((h, w, 3), 200, np.uint8))
+    assert both.flat and len(both.documents) == 2
     empty = np.zeros((h, w), np.float32)
     nothing = DocumentLocator(_Maps(empty, empty).session()).locate(np.full((h, w, 3), 40, np.uint8))
     assert nothing.documents == () and not nothing.flat
