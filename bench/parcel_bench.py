@@ -1,20 +1,22 @@
-"""Parcel photos: labels found, fields read against the same labels flat, time, bad input.
+"""Parcel photos (issue #19): labels found, fields read against the same labels flat, time, bad input.
 
     .venv/bin/python bench/parcel_bench.py                 # writes bench/results/parcel.md and parcel.json
-    .venv/bin/python bench/parcel_bench.py --frames 12     # a quick look
+    .venv/bin/python bench/parcel_bench.py --frames 6 --dev-frames 4 --rounds 1   # a quick look
 
 In one run:
 
 1. renders parcel scenes with ``luodi.synth.parcel`` (4-12 MP, 1-4 labels, any rotation, folds,
-   glare, blur) from the *holdout* texture families (white bags, printed cartons, rollers, wood:
-   never seen by the locator's training or by whoever tuned it) and, apart, the dev families;
-   waybill layouts are the dev ones (the extractor's own holdout layouts are kie_bench's business),
-   parties from the express NER dev split (invented ones where ../shared is absent);
-2. runs ``luodi extract``'s pipeline on each frame's JPEG bytes, and on each label's flat render;
+   glare, blur) from the *holdout* texture families (woven sacks, bubble mailers, printed cartons,
+   rollers, wood: never seen by the locator's training or by whoever tuned it) and, apart, the dev
+   families; waybill layouts are the dev ones (the extractor's own holdout layouts are kie_bench's
+   business), parties from the express NER dev split (invented ones where ../shared is absent);
+2. runs ``luodi extract``'s pipeline on each frame's JPEG bytes, on each label's flat render, and on
+   the frame with ``--no-locate`` (the before: one frame, one document);
 3. matches located documents to labels (outline IoU ≥ 0.5): recall over labels fully in the frame,
    false documents over all documents found, cut-off labels counted apart; field accuracy of the
    photo against the flat render of the same labels (micro over the waybill fields; a label not
-   found scores all its fields wrong);
+   found scores all its fields wrong); the ``--no-locate`` extraction is scored against the label of
+   its frame it agrees with most, the frame's other labels get nothing;
 4. times a 12 MP frame with one label end to end (bytes in, extraction out), and flat scans with
    the location stage on and off in interleaved rounds (the ratio is the "no slower" target);
 5. bad input: frames with no label, labels cut by the frame edge, a 100 MP photo, 30 parcels.
@@ -70,6 +72,8 @@ _CARRIERS = (
     ("JT", ("极兔", "J&T", "JT")),
 )
 TARGET_RATIO, TARGET_RECALL, TARGET_FALSE, TARGET_SECONDS = 0.95, 0.99, 0.01, 1.5
+# "a flat scan no slower than today": the interleaved median ratio, with 5% for a shared machine's noise
+TARGET_FLAT = 1.05
 
 
 def _cpu() -> float:
@@ -129,121 +133,193 @@ def _ner_file(tmp: Path) -> tuple[str | None, str]:
 
 
 # --- 1-3: location and fields --------------------------------------------------------------------------
-def accuracy(pipeline: Any, out: Path, families: str, frames: int, seed: int, ner: str | None) -> dict[str, Any]:
+def _frames(out: Path, families: str, frames: int, seed: int, ner: str | None) -> tuple[Path, list[dict[str, Any]]]:
+    """The frames of one family group, rendered once into ``out/families`` (reused when the count matches)."""
     from luodi.synth.parcel import ParcelOptions, generate_parcels
 
     folder = out / families
-    opts = ParcelOptions(families=(families,), layouts=("dev",), seed=seed, source="dev", ner_file=ner)
     labels_file = folder / "labels.jsonl"
     if labels_file.is_file() and len(labels_file.read_text(encoding="utf-8").splitlines()) == frames:
-        records = [json.loads(x) for x in labels_file.read_text(encoding="utf-8").splitlines()]
-    else:
-        t0 = time.perf_counter()
-        records = generate_parcels(frames, folder, opts)
-        print(f"  rendered {frames} {families} frames in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    task = pipeline.processor("extract", "waybill")
+        return folder, [json.loads(x) for x in labels_file.read_text(encoding="utf-8").splitlines()]
+    opts = ParcelOptions(families=(families,), layouts=("dev",), seed=seed, source="dev", ner_file=ner)
+    t0 = time.perf_counter()
+    records = generate_parcels(frames, folder, opts)
+    print(f"  rendered {frames} {families} frames in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return folder, records
+
+
+def _match(located: Sequence[dict[str, Any]], labels: Sequence[dict[str, Any]]) -> list[int | None]:
+    """For each label, the located document over it (outline IoU >= 0.5, each document used once)."""
+    used: set[int] = set()
+    out: list[int | None] = []
+    for label in labels:
+        best, best_iou = None, 0.0
+        for j, entry in enumerate(located):
+            iou = _iou(entry["quad"], label["polygon"])
+            if j not in used and iou > best_iou:
+                best, best_iou = j, iou
+        hit = best if best is not None and best_iou >= 0.5 else None
+        if hit is not None:
+            used.add(hit)
+        out.append(hit)
+    return out
+
+
+def _before(whole: dict[str, Any], golds: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``--no-locate`` reads a frame as one document: its one extraction is scored against the label
+    it agrees with most; every other label of the frame gets nothing."""
+    pred = _predicted(whole)
+    agree = [sum(1 for k in FIELDS if g[k] is not None and str(g[k]) == str(pred[k])) for g in golds]
+    best = max(range(len(golds)), key=lambda i: agree[i]) if golds else -1
+    return [pred if i == best else dict.fromkeys(FIELDS) for i in range(len(golds))]
+
+
+def _invented(preds: Sequence[dict[str, Any]], golds: Sequence[dict[str, Any]]) -> int:
+    """Fields given a value where the label has none."""
+    return sum(
+        1 for p, g in zip(preds, golds, strict=True) for k in FIELDS if g[k] in (None, "") and p[k] not in (None, "")
+    )
+
+
+def _geometry_hits(geometry: Any, data: bytes, labels: Sequence[dict[str, Any]]) -> tuple[int, int, int]:
+    """Classical geometry alone on the same frame: (labels inside the frame found, false documents, documents)."""
+    from luodi.io import load_pages
+
+    (page,) = load_pages(data)
+    docs = [{"quad": d.quad.tolist()} for d in geometry.locate(page).documents]
+    hits = _match(docs, labels)
+    found = sum(hit is not None for label, hit in zip(labels, hits, strict=True) if not label["cut_off"])
+    return found, len(docs) - sum(hit is not None for hit in hits), len(docs)
+
+
+def _bent_pair(pipeline: Any, quad_task: Any, data: bytes, label: dict[str, Any]) -> dict[str, Any] | None:
+    """A bent label read again through its quad alone (no Coons patch): what the unwarp is worth."""
+    off = pipeline.run(quad_task, data).result.to_dict().get("documents", [])
+    match = max(off, key=lambda e: _iou(e["quad"], label["polygon"]), default=None)
+    return match if match is not None and _iou(match["quad"], label["polygon"]) >= 0.5 else None
+
+
+def accuracy(pipeline: Any, out: Path, families: str, frames: int, seed: int, ner: str | None) -> dict[str, Any]:
+    # one loop over the frames gathering every count the report needs: long, but each step is one call
     from luodi.locate import DocumentLocator
     from luodi.ocr.options import OCROptions
     from luodi.ocr.straighten import bend
 
+    folder, records = _frames(out, families, frames, seed, ner)
+    task = pipeline.processor("extract", "waybill")
     quad_task = pipeline.processor("extract", "waybill", options=OCROptions(unwarp=False))
+    whole_task = pipeline.processor("extract", "waybill", options=OCROptions(locate=False))
     geometry = DocumentLocator(None)
-    bent_on: list[dict[str, Any]] = []
-    bent_off: list[dict[str, Any]] = []
-    bent_gold: list[dict[str, Any]] = []
-    photo_pred: list[dict[str, Any]] = []
-    flat_pred: list[dict[str, Any]] = []
-    gold: list[dict[str, Any]] = []
-    found = inside = cut_found = cut_total = false = documents = 0
-    geo = {"found": 0, "false": 0, "documents": 0}
+    bent: dict[str, list[dict[str, Any]]] = {"on": [], "off": [], "gold": []}
+    pred: dict[str, list[dict[str, Any]]] = {"photo": [], "flat": [], "before": [], "gold": []}
+    cut: dict[str, list[dict[str, Any]]] = {"photo": [], "gold": []}
+    count = dict.fromkeys(
+        ("inside", "found", "cut", "cut_found", "docs", "false", "geo_found", "geo_false", "geo_docs"), 0
+    )
     per_family: dict[str, list[int]] = {}
     seconds: list[float] = []
+    before_seconds: list[float] = []
     for k, rec in enumerate(records):
         data = _jpeg(folder / rec["image"])
         t0 = time.perf_counter()
-        result = pipeline.run(task, data, name=rec["image"]).result
+        located = pipeline.run(task, data, name=rec["image"]).result.to_dict().get("documents", [])
         seconds.append(time.perf_counter() - t0)
-        d = result.to_dict()
-        located = d.get("documents", [])
-        documents += len(located)
-        used: set[int] = set()
-        for label in rec["labels"]:
-            best, best_iou = None, 0.0
-            for j, entry in enumerate(located):
-                iou = _iou(entry["quad"], label["polygon"])
-                if j not in used and iou > best_iou:
-                    best, best_iou = j, iou
-            hit = best is not None and best_iou >= 0.5
-            if hit:
-                used.add(best)  # type: ignore[arg-type]
+        t0 = time.perf_counter()
+        whole = pipeline.run(whole_task, data, name=rec["image"]).result.to_dict()
+        before_seconds.append(time.perf_counter() - t0)
+        hits = _match(located, rec["labels"])
+        count["docs"] += len(located)
+        count["false"] += len(located) - sum(h is not None for h in hits)
+        inside = [(label, hit) for label, hit in zip(rec["labels"], hits, strict=True) if not label["cut_off"]]
+        golds = [_values(label["fields"]) for label, _ in inside]
+        pred["before"] += _before(whole, golds)
+        for label, hit in zip(rec["labels"], hits, strict=True):
+            got = _predicted(located[hit] if hit is not None else None)
             if label["cut_off"]:
-                cut_total += 1
-                cut_found += hit
-            else:
-                inside += 1
-                found += hit
-                fam = "+".join(rec["families"])
-                per_family.setdefault(fam, [0, 0])
-                per_family[fam][0] += hit
-                per_family[fam][1] += 1
-            gold.append(_values(label["fields"]))
-            photo_pred.append(_predicted(located[best] if hit else None))
-            quad, outline = np.asarray(label["quad"], np.float32), np.asarray(label["polygon"], np.float32)
-            if not label["cut_off"] and bend(outline, quad) > 0.03:
-                # a bent label: read again through its quad alone, to see what the unwarp is worth
-                off = pipeline.run(quad_task, data, name=rec["image"]).result.to_dict().get("documents", [])
-                match = max(off, key=lambda e: _iou(e["quad"], label["polygon"]), default=None)
-                ok = match is not None and _iou(match["quad"], label["polygon"]) >= 0.5
-                bent_gold.append(_values(label["fields"]))
-                bent_on.append(photo_pred[-1])
-                bent_off.append(_predicted(match if ok else None))
+                count["cut"] += 1
+                count["cut_found"] += hit is not None
+                cut["photo"].append(got)
+                cut["gold"].append(_values(label["fields"]))
+                continue
+            count["inside"] += 1
+            count["found"] += hit is not None
+            tally = per_family.setdefault("+".join(rec["families"]), [0, 0])
+            tally[0] += hit is not None
+            tally[1] += 1
+            pred["gold"].append(_values(label["fields"]))
+            pred["photo"].append(got)
             flat = pipeline.run(task, (folder / label["flat"]).read_bytes(), name=label["flat"]).result.to_dict()
-            flat_pred.append(_predicted(flat))
-        false += len(located) - len(used)
-        # classical geometry alone on the same frame, for comparison
-        from luodi.io import load_pages
-
-        (page,) = load_pages(data)
-        g = geometry.locate(page)
-        geo["documents"] += len(g.documents)
-        g_used: set[int] = set()
-        for label in rec["labels"]:
-            for j, doc in enumerate(g.documents):
-                if j not in g_used and not label["cut_off"] and _iou(doc.quad.tolist(), label["polygon"]) >= 0.5:
-                    g_used.add(j)
-                    geo["found"] += 1
-                    break
-        geo["false"] += len(g.documents) - len(g_used)
-        if (k + 1) % 10 == 0:
+            pred["flat"].append(_predicted(flat))
+            quad, outline = np.asarray(label["quad"], np.float32), np.asarray(label["polygon"], np.float32)
+            if bend(outline, quad) > 0.03:
+                bent["gold"].append(pred["gold"][-1])
+                bent["on"].append(got)
+                bent["off"].append(_predicted(_bent_pair(pipeline, quad_task, data, label)))
+        g_found, g_false, g_docs = _geometry_hits(geometry, data, rec["labels"])
+        count["geo_found"] += g_found
+        count["geo_false"] += g_false
+        count["geo_docs"] += g_docs
+        if (k + 1) % 5 == 0:
             print(f"  {families}: {k + 1}/{len(records)} frames (load {_load()})", file=sys.stderr)
-    photo = field_metrics(photo_pred, gold, FIELDS, normalize=True)
-    unwarp = {"bent_labels": len(bent_gold)}
-    if bent_gold:
-        unwarp["fields_unwarped"] = round(field_metrics(bent_on, bent_gold, FIELDS, normalize=True).micro_accuracy, 4)
-        unwarp["fields_quad_only"] = round(field_metrics(bent_off, bent_gold, FIELDS, normalize=True).micro_accuracy, 4)
-    flat = field_metrics(flat_pred, gold, FIELDS, normalize=True)
+    return _accuracy_report(families, records, pred, cut, bent, count, per_family, seconds, before_seconds)
+
+
+def _accuracy_report(
+    families: str,
+    records: Sequence[dict[str, Any]],
+    pred: dict[str, list[dict[str, Any]]],
+    cut: dict[str, list[dict[str, Any]]],
+    bent: dict[str, list[dict[str, Any]]],
+    count: dict[str, int],
+    per_family: dict[str, list[int]],
+    seconds: Sequence[float],
+    before_seconds: Sequence[float],
+) -> dict[str, Any]:
+    def micro(which: Sequence[dict[str, Any]], gold: Sequence[dict[str, Any]]) -> Any:
+        return field_metrics(which, gold, FIELDS, normalize=True)
+
+    photo, flat, before = (micro(pred[k], pred["gold"]) for k in ("photo", "flat", "before"))
+    unwarp: dict[str, Any] = {"bent_labels": len(bent["gold"])}
+    if bent["gold"]:
+        unwarp["fields_unwarped"] = round(micro(bent["on"], bent["gold"]).micro_accuracy, 4)
+        unwarp["fields_quad_only"] = round(micro(bent["off"], bent["gold"]).micro_accuracy, 4)
+    flat_acc = max(flat.micro_accuracy, 1e-9)
     return {
         "families": families,
         "frames": len(records),
-        "labels_inside": inside,
-        "labels_cut_off": cut_total,
-        "recall": round(found / max(inside, 1), 4),
-        "cut_off_found": f"{cut_found}/{cut_total}",
-        "documents_found": documents,
-        "false_documents": false,
-        "false_rate": round(false / max(documents, 1), 4),
+        "megapixels": [
+            round(min(r["width"] * r["height"] for r in records) / 1e6, 1),
+            round(max(r["width"] * r["height"] for r in records) / 1e6, 1),
+        ],
+        "labels_inside": count["inside"],
+        "labels_cut_off": count["cut"],
+        "recall": round(count["found"] / max(count["inside"], 1), 4),
+        "cut_off_found": f"{count['cut_found']}/{count['cut']}",
+        "cut_off_field_accuracy": round(micro(cut["photo"], cut["gold"]).micro_accuracy, 4) if cut["gold"] else None,
+        "documents_found": count["docs"],
+        "false_documents": count["false"],
+        "false_rate": round(count["false"] / max(count["docs"], 1), 4),
         "photo_field_accuracy": round(photo.micro_accuracy, 4),
         "flat_field_accuracy": round(flat.micro_accuracy, 4),
-        "ratio": round(photo.micro_accuracy / max(flat.micro_accuracy, 1e-9), 4),
+        "ratio": round(photo.micro_accuracy / flat_acc, 4),
+        "before_field_accuracy": round(before.micro_accuracy, 4),
+        "before_ratio": round(before.micro_accuracy / flat_acc, 4),
+        "invented_fields": {
+            "photo": _invented(pred["photo"], pred["gold"]),
+            "flat": _invented(pred["flat"], pred["gold"]),
+            "before": _invented(pred["before"], pred["gold"]),
+        },
         "photo_per_field": {k: round(v.accuracy, 4) for k, v in photo.per_field.items()},
         "flat_per_field": {k: round(v.accuracy, 4) for k, v in flat.per_field.items()},
+        "before_per_field": {k: round(v.accuracy, 4) for k, v in before.per_field.items()},
         "recall_per_family_mix": {k: f"{a}/{b}" for k, (a, b) in sorted(per_family.items())},
         "geometry_only": {
-            "recall": round(geo["found"] / max(inside, 1), 4),
-            "false_rate": round(geo["false"] / max(geo["documents"], 1), 4),
+            "recall": round(count["geo_found"] / max(count["inside"], 1), 4),
+            "false_rate": round(count["geo_false"] / max(count["geo_docs"], 1), 4),
         },
         "bent_labels_unwarp_vs_quad": unwarp,
         "seconds_per_frame_median": round(statistics.median(seconds), 2),
+        "before_seconds_per_frame_median": round(statistics.median(before_seconds), 2),
         "load_average": _load(),
     }
 
@@ -293,19 +369,25 @@ def timing(pipeline: Any, out: Path, ner: str | None, rounds: int, shared: Path 
     pages.append(("A4 scan 300 dpi", buf.getvalue()))
     t_on: list[float] = []
     t_off: list[float] = []
+    c_on: list[float] = []
+    c_off: list[float] = []
     flat_located = 0
     for _ in range(rounds):
-        a = b = 0.0
+        a = b = ca = cb = 0.0
         for _, page in pages:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu()
             r = pipeline.run(on, page).result
             a += time.perf_counter() - t0
+            ca += _cpu() - c0
             flat_located += any(p.located for p in r.pages)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu()
             pipeline.run(off, page)
             b += time.perf_counter() - t0
+            cb += _cpu() - c0
         t_on.append(a)
         t_off.append(b)
+        c_on.append(ca)
+        c_off.append(cb)
     return {
         "photo_12mp_one_label": {
             "size": list(scene.image.shape[:2]),
@@ -320,6 +402,9 @@ def timing(pipeline: Any, out: Path, ner: str | None, rounds: int, shared: Path 
             "locate_on_s": round(statistics.median(t_on), 3),
             "locate_off_s": round(statistics.median(t_off), 3),
             "ratio": round(statistics.median(t_on) / max(statistics.median(t_off), 1e-9), 4),
+            "cpu_on_s": round(statistics.median(c_on), 3),
+            "cpu_off_s": round(statistics.median(c_off), 3),
+            "cpu_ratio": round(statistics.median(c_on) / max(statistics.median(c_off), 1e-9), 4),
             "located_by_mistake": flat_located,
         },
         "load_average": _load(),
@@ -415,23 +500,135 @@ def bad_input(pipeline: Any, ner: str | None) -> dict[str, Any]:
 
 
 # --- report -------------------------------------------------------------------------------------------------
-def _markdown(report: dict[str, Any], command: str) -> str:
-    lines = ["# Parcel photos: location, straightening, fields against flat renders", ""]
-    lines += [f"Command: `{command}`", "", f"Machine: {report['machine']}", ""]
-    lines += ["## Labels found and fields read", ""]
-    lines += [
-        "| families | frames | labels (cut off) | recall | false docs | photo fields | flat fields | ratio | "
-        "geometry alone: recall / false | s/frame |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**NOT met**"
+
+
+def _bad_input_targets(bad: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    empty = bad["no_label"]
+    ok = all(r["documents"] == 0 and r["values"] == 0 and r["flags"] for r in empty)
+    slow = max(r["s"] / max(r["decode_plus_coarse_det_s"], 1e-9) for r in empty)
+    rows.append(
+        (
+            "no label: empty, flagged, about a coarse detection's time",
+            "0 documents, 0 values, flagged; ≤ 1.5× decode + coarse det",
+            f"{sum(r['documents'] for r in empty)} documents, {sum(r['values'] for r in empty)} values, "
+            f"flagged {sum(bool(r['flags']) for r in empty)}/{len(empty)}; worst {slow:.2f}×",
+            _verdict(ok and slow <= 1.5),
+        )
+    )
+    cut = bad["cut_off"]
+    ok = all(r["documents"] >= 1 and r["cut_off_flag"] for r in cut)
+    rows.append(
+        (
+            "label cut off by the frame edge",
+            "found, marked cut off, cut-off fields flagged",
+            "; ".join(
+                f"{r['visible']} visible: {r['documents']} doc, cut_off={r['cut_off_flag']}, "
+                f"{r['fields_right']} right, {r['fields_flagged']} flagged"
+                for r in cut
+            ),
+            _verdict(ok),
+        )
+    )
+    rows.append(("100 MP photo", "the pixel limit, a clear error", bad["100mp"], _verdict("wrong" not in bad["100mp"])))
+    many = bad["30_parcels"]
+    capped = any("too_many" in f for f in many["flags"])
+    rows.append(
+        (
+            "30 parcels in one frame",
+            "all found, or a documented cap with a flag",
+            f"{many['documents_found']}/{many['labels_rendered']} found, flags {many['flags']}, {many['s']} s",
+            _verdict(many["documents_found"] >= many["labels_rendered"] or capped),
+        )
+    )
+    return rows
+
+
+def _targets(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(target, bound, measured, verdict) for every target of issue #19 this bench can measure."""
+    rows: list[tuple[str, str, str, str]] = []
+    for r in report["accuracy"]:
+        blind = "held-out (blind)" if r["families"] == "holdout" else "dev (tuned on)"
+        rows.append(
+            (
+                f"fields vs flat renders, {blind}",
+                f"ratio ≥ {TARGET_RATIO}",
+                f"{r['ratio']:.3f} ({r['photo_field_accuracy']:.3f} / {r['flat_field_accuracy']:.3f}); "
+                f"before (`--no-locate`): {r['before_ratio']:.3f}",
+                _verdict(r["ratio"] >= TARGET_RATIO),
+            )
+        )
+        rows.append(
+            (
+                f"labels found, {blind}",
+                f"recall ≥ {TARGET_RECALL}",
+                f"{r['recall']:.3f} ({r['labels_inside']} labels in {r['frames']} frames)",
+                _verdict(r["recall"] >= TARGET_RECALL),
+            )
+        )
+        rows.append(
+            (
+                f"false labels, {blind}",
+                f"≤ {TARGET_FALSE}",
+                f"{r['false_rate']:.3f} ({r['false_documents']}/{r['documents_found']})",
+                _verdict(r["false_rate"] <= TARGET_FALSE),
+            )
+        )
+    t = report["timing"]
+    p, f = t["photo_12mp_one_label"], t["flat_scans"]
+    # on a shared machine wall time is mostly waiting for a core: CPU seconds (all threads) bound the
+    # wall time on 2 idle cores from above, as nothing in the path waits on I/O
+    rows.append(
+        (
+            "12 MP photo, one label, end to end",
+            f"≤ {TARGET_SECONDS} s on 2 idle cores",
+            f"{p['cpu_s_median']} s CPU (median of {p['rounds']}); wall {p['wall_s_median']} s "
+            f"(best {p['wall_s_min']}) at load {t['load_average']}",
+            _verdict(min(p["cpu_s_median"], p["wall_s_median"]) <= TARGET_SECONDS),
+        )
+    )
+    rows.append(
+        (
+            "flat scans no slower",
+            f"locate on / off ≤ {TARGET_FLAT} (CPU, interleaved), none read as a photo",
+            f"CPU {f['cpu_ratio']}, wall {f['ratio']}; {f['located_by_mistake']} read as photos",
+            _verdict(f["cpu_ratio"] <= TARGET_FLAT and f["located_by_mistake"] == 0),
+        )
+    )
+    rows += _bad_input_targets(report["bad_input"])
+    rows.append(
+        (
+            "real parcel photos",
+            "the same fields as from the straightened label, nothing invented",
+            "not measurable here: no real parcel photo is in ../shared (an independent check)",
+            "not measured",
+        )
+    )
+    return rows
+
+
+def _accuracy_lines(report: dict[str, Any]) -> list[str]:
+    lines = [
+        "| families | frames (MP) | labels (cut off) | recall | false docs | photo fields | flat fields | "
+        "ratio | before: fields / ratio | invented fields photo / flat / before | geometry alone: recall / false | "
+        "s/frame (before) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["accuracy"]:
+        inv = r["invented_fields"]
         lines.append(
-            f"| {r['families']} | {r['frames']} | {r['labels_inside']} ({r['labels_cut_off']}) | {r['recall']:.3f} | "
+            f"| {r['families']} | {r['frames']} ({r['megapixels'][0]}–{r['megapixels'][1]}) | "
+            f"{r['labels_inside']} ({r['labels_cut_off']}) | {r['recall']:.3f} | "
             f"{r['false_documents']}/{r['documents_found']} ({r['false_rate']:.3f}) | "
             f"{r['photo_field_accuracy']:.3f} | {r['flat_field_accuracy']:.3f} | **{r['ratio']:.3f}** | "
+            f"{r['before_field_accuracy']:.3f} / {r['before_ratio']:.3f} | "
+            f"{inv['photo']} / {inv['flat']} / {inv['before']} | "
             f"{r['geometry_only']['recall']:.3f} / {r['geometry_only']['false_rate']:.3f} | "
-            f"{r['seconds_per_frame_median']} (load {r['load_average']}) |"
+            f"{r['seconds_per_frame_median']} ({r['before_seconds_per_frame_median']}), load {r['load_average']} |"
         )
+    lines.append("")
     for r in report["accuracy"]:
         b = r["bent_labels_unwarp_vs_quad"]
         if b.get("bent_labels"):
@@ -440,19 +637,43 @@ def _markdown(report: dict[str, Any], command: str) -> str:
                 f"{b['fields_unwarped']:.3f} through the Coons patch (default), "
                 f"{b['fields_quad_only']:.3f} through the quad"
             )
+        if r["labels_cut_off"]:
+            lines.append(
+                f"- {r['families']}: labels cut off by the frame edge found {r['cut_off_found']}, their fields "
+                f"{r['cut_off_field_accuracy']:.3f} (scored apart: the missing part cannot be read)"
+            )
+        mix = ", ".join(f"{k} {v}" for k, v in r["recall_per_family_mix"].items())
+        lines.append(f"- {r['families']}: labels found per texture mix: {mix}")
+    lines.append("")
+    for r in report["accuracy"]:
+        lines += [f"Per field, {r['families']}:", "", "| field | photo | flat | before |", "|---|---|---|---|"]
+        for k in FIELDS:
+            lines.append(
+                f"| {k} | {r['photo_per_field'].get(k, 0):.3f} | {r['flat_per_field'].get(k, 0):.3f} | "
+                f"{r['before_per_field'].get(k, 0):.3f} |"
+            )
+        lines.append("")
+    return lines
+
+
+def _markdown(report: dict[str, Any], command: str) -> str:
+    lines = ["# Parcel photos (issue #19): location, straightening, fields against flat renders", ""]
+    lines += [f"Command: `{command}`", "", f"Machine: {report['machine']}; finished at load {report['load_end']}."]
     lines += [
         "",
-        f"Targets: ratio ≥ {TARGET_RATIO}, recall ≥ {TARGET_RECALL}, false ≤ {TARGET_FALSE} (holdout families).",
+        f"Locator: {report['locator']}. Parties: {report['parties']}. Held-out families "
+        f"(never in the locator's training, never tuned on): {', '.join(report['families']['holdout'])}; "
+        f'dev: {", ".join(report["families"]["dev"])}. "before" is the same frames through '
+        "`--no-locate` (one frame, one document, detector at its usual limit).",
         "",
+        "## Targets",
+        "",
+        "| target | bound | measured | verdict |",
+        "|---|---|---|---|",
     ]
-    for r in report["accuracy"]:
-        lines.append(f"Per field, {r['families']} (photo / flat):")
-        lines.append("")
-        lines.append("| field | photo | flat |")
-        lines.append("|---|---|---|")
-        for k in FIELDS:
-            lines.append(f"| {k} | {r['photo_per_field'].get(k, 0):.3f} | {r['flat_per_field'].get(k, 0):.3f} |")
-        lines.append("")
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in _targets(report)]
+    lines += ["", "## Labels found and fields read", ""]
+    lines += _accuracy_lines(report)
     t = report["timing"]
     p = t["photo_12mp_one_label"]
     f = t["flat_scans"]
@@ -464,7 +685,8 @@ def _markdown(report: dict[str, Any], command: str) -> str:
     )
     lines.append(
         f"- Flat scans ({len(f['pages'])} pages: {', '.join(f['pages'])}), OCR with the location stage on vs off, "
-        f"interleaved: {f['locate_on_s']} s vs {f['locate_off_s']} s per round, ratio **{f['ratio']}**; "
+        f"interleaved: {f['locate_on_s']} s vs {f['locate_off_s']} s wall per round (ratio {f['ratio']}), "
+        f"{f['cpu_on_s']} s vs {f['cpu_off_s']} s CPU (ratio **{f['cpu_ratio']}**); "
         f"pages read as photos by mistake: {f['located_by_mistake']}."
     )
     lines += [
@@ -481,7 +703,8 @@ def _markdown(report: dict[str, Any], command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frames", type=int, default=60, help="frames per family group")
+    parser.add_argument("--frames", type=int, default=40, help="holdout frames")
+    parser.add_argument("--dev-frames", type=int, default=20, help="dev frames")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
@@ -491,6 +714,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from luodi.config import load_settings
     from luodi.pipeline import Pipeline
+    from luodi.synth.parcel import DEV_FAMILIES, HOLDOUT_FAMILIES
 
     pipeline = Pipeline(load_settings(threads=args.threads))
     shared_env = os.environ.get("LUODI_SHARED")
@@ -503,16 +727,18 @@ def main(argv: list[str] | None = None) -> int:
             "locator": "model"
             if pipeline.ocr.locator is not None and pipeline.ocr.locator.has_model
             else "geometry only",
+            "families": {"holdout": list(HOLDOUT_FAMILIES), "dev": list(DEV_FAMILIES)},
             "accuracy": [],
         }
-        for fam in ("holdout", "dev"):
+        for fam, frames in (("holdout", args.frames), ("dev", args.dev_frames)):
             if fam not in args.skip:
-                report["accuracy"].append(accuracy(pipeline, args.out, fam, args.frames, args.seed, ner))
+                report["accuracy"].append(accuracy(pipeline, args.out, fam, frames, args.seed, ner))
         if "timing" not in args.skip:
             report["timing"] = timing(pipeline, args.out, ner, args.rounds, shared if shared.is_dir() else None)
         if "bad" not in args.skip:
             report["bad_input"] = bad_input(pipeline, ner)
-    command = "python bench/parcel_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        report["load_end"] = _load()
+    command = ".venv/bin/python bench/parcel_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "parcel.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     if "timing" in report and "bad_input" in report:
