@@ -463,8 +463,19 @@ def extract_processor(
         review_threshold=review_threshold,
         contact_parser=pipeline.contact_parser,
         gazetteer=pipeline.gazetteer,
+        learned=_learned_beside(option),
     )
     return ExtractProcessor(pipeline, extractor, options)
+
+
+def _learned_beside(schema: str | None) -> Any:
+    """The layout `luodi train kie` learned for a schema file (NAME.learned.json beside it), if any."""
+    if schema is None or not schema.lower().endswith((".yaml", ".yml")):
+        return None
+    from luodi.kie.learned import LearnedLayout, learned_path
+
+    path = learned_path(schema)
+    return LearnedLayout.load(path) if path.is_file() else None
 
 
 def _jsonable(value: Any) -> Any:

@@ -17,6 +17,7 @@ from luodi.cli.lazy import LazyGroup
 _EXTRA: dict[str, str] = {
     "vision": "luodi.cli.train_vision:vision",
     "anomaly": "luodi.cli.train_vision:anomaly",
+    "kie": "luodi.cli.train_kie:kie",
 }
 
 

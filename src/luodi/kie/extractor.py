@@ -29,6 +29,8 @@ from luodi.kie.decide import Decider
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.formtext import FormText
 from luodi.kie.layout import PageLayout, Piece, Run, make_lines, run_text
+from luodi.kie.learned import LearnedLayout
+from luodi.kie.learned_read import LayoutReader
 from luodi.kie.parties import MemoParser, ModelContactParser, PartyParser
 from luodi.kie.proposers import propose_contact, propose_page
 from luodi.kie.result import Extraction
@@ -55,7 +57,9 @@ class Extractor:
     when it is missing). ``calibration`` turns the decision's evidence into the probability that a
     value is right: ``"builtin"`` for the one fitted for a built-in schema (waybill), or a
     :class:`~luodi.kie.calibration.Calibration`; None (the default, see docs/kie.md for why) keeps
-    the heuristic score.
+    the heuristic score. ``learned`` is a layout learned from labelled examples
+    (:mod:`luodi.kie.learned`, ``luodi train kie``): where a document prints no labels, it places
+    the fields by position and text shape beside the schema's labels and patterns.
     """
 
     def __init__(  # noqa: PLR0913 - keyword-only options of the public constructor
@@ -71,6 +75,7 @@ class Extractor:
         contact_parser: PartyParser | None = None,
         gazetteer: Gazetteer | None = None,
         calibration: Calibration | Literal["builtin"] | None = None,
+        learned: LearnedLayout | None = None,
     ) -> None:
         self.schema: Schema = load_schema(schema)
         if review_threshold is not None and not 0.0 <= review_threshold <= 1.0:
@@ -87,6 +92,10 @@ class Extractor:
             contact_parser if contact_parser is not None else ModelContactParser(gazetteer=gazetteer)
         )
         self.calibration = Calibration.builtin(self.schema.name) if calibration == "builtin" else calibration
+        # A layout learned from labelled examples (`luodi train kie`): read beside labels and patterns.
+        if learned is not None:
+            learned.check_schema(self.schema)
+        self._learned = LayoutReader(learned, self.schema, self.review_threshold) if learned is not None else None
         self._ocr = ocr
         self._ocr_args = {"model": model, "runtime": runtime, "threads": threads, "settings": settings}
         self._ocr_lock = threading.Lock()
@@ -135,6 +144,8 @@ class Extractor:
             else:
                 propose_page(rd, PageLayout(make_lines(page), self._tables.lexicon), pool)
         result = decide(pool, source=doc.source, pages=len(doc.pages))
+        if self._learned is not None and self.schema.mode == "document":
+            result = self._learned(result, doc)
         return _with_timing(result, {"ocr": doc.timings.total, "extract": (time.perf_counter() - t0) * 1000})
 
     def _reading(self) -> tuple[Reading, Decider]:
