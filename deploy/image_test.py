@@ -448,12 +448,14 @@ def compose_test(stack: Stack, image: str, base: str, workdir: Path) -> dict[str
     redis = compose_service("redis")
     name = stack.name("redis")
     stack.containers.append(name)
-    # the compose command starts with the program name; the image's entrypoint is redis-server itself
+    # compose's command, config file first (it sets the password, so protected mode stays out of the way)
+    redis_conf = ["--volume", f"{DEPLOY / 'secrets' / 'redis.example.conf'}:/run/secrets/redis_conf:ro"]
     podman.run("run", "--detach", "--name", name, "--network", net, "--ip", ip["redis"], "--read-only",
+               *redis_conf, "--entrypoint", redis["command"][0],
                f"localhost/{stack.name('redis')}:test", *redis["command"][1:])  # fmt: skip
     env = {"LUODI_SERVE_JOBS__REDIS_URL": f"redis://{ip['redis']}:6379/0"}
     keys = DEPLOY / "secrets" / "api-keys.example.txt"
-    secret = ["--volume", f"{keys}:/run/secrets/luodi_api_keys:ro"]
+    secret = ["--volume", f"{keys}:/run/secrets/luodi_api_keys:ro", *redis_conf]
     luodi, worker = compose_service("luodi"), compose_service("worker")
     for what, service in (("luodi-1", luodi), ("luodi-2", luodi), ("worker", worker)):
         name = stack.name(what)

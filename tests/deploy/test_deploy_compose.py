@@ -178,3 +178,18 @@ def test_minio_init_script_parses_and_creates_the_buckets() -> None:
     script = DEPLOY / "minio" / "minio-init.sh"
     assert subprocess.run(["sh", "-n", str(script)], capture_output=True, timeout=10, check=False).returncode == 0
     assert "mc mb --ignore-existing local/luodi-models local/luodi-artifacts" in script.read_text(encoding="utf-8")
+
+
+def test_redis_wants_the_password_luodi_reads(tmp_path: Path) -> None:
+    """One secret: Redis's config file (requirepass) is what every luodi container reads the password from."""
+    from luodi.serve.settings import JobSettings
+
+    redis, env = services()["redis"], services()["worker"]["environment"]
+    conf = "/run/secrets/redis_conf"
+    assert redis["command"][:2] == ["redis-server", conf]  # the config file first, as redis-server wants
+    assert "redis_conf" in redis["secrets"] and env["LUODI_SERVE_JOBS__REDIS_PASSWORD_FILE"] == conf
+    for name in ("luodi", "worker"):
+        assert "redis_conf" in services()[name]["secrets"]
+    example = DEPLOY / compose()["secrets"]["redis_conf"]["file"]
+    assert JobSettings(redis_password_file=example).redis_auth() == "luodi-example-redis-password-CHANGE-ME"
+    assert "CHANGE-ME" in example.read_text(encoding="utf-8")

@@ -260,3 +260,29 @@ def test_example_api_key_hash_is_what_the_service_parses(tmp_path: Path) -> None
     keys = tmp_path / "api-keys.txt"
     keys.write_text(find_object("Secret", "luodi-api-keys")["stringData"]["api-keys.txt"], encoding="utf-8")
     assert parse_keys_file(keys) == {hash_key("luodi-example-key-CHANGE-ME")}
+
+
+def test_redis_and_luodi_share_one_password_secret() -> None:
+
+    conf_path = Path(find_object("ConfigMap", "luodi")["data"]["LUODI_SERVE_JOBS__REDIS_PASSWORD_FILE"])
+    for name, spec in pod_specs():
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for c in spec["containers"]:
+            mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+            if name.startswith("StatefulSet/redis"):
+                conf = Path(c["args"][1])
+                assert c["args"][0] == "redis-server"
+            else:
+                conf = conf_path
+            mount = mounts[str(conf.parent)]
+            assert volumes[mount["name"]]["secret"]["secretName"] == "luodi-redis", name
+    secret = find_object("Secret", "luodi-redis")["stringData"]
+    assert set(secret) == {conf_path.name}
+    assert "requirepass " in secret[conf_path.name]
+
+
+def test_redis_accepts_only_luodi_pods() -> None:
+    policy = find_object("NetworkPolicy", "redis")
+    sources = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
+    assert sources and all(set(p) == {"podSelector"} for p in sources)  # no namespace or ipBlock peers
+    assert {p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in sources} == {"api", "worker"}

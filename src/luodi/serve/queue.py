@@ -103,9 +103,13 @@ def make_huey(settings: JobSettings, jobs_dir: Path) -> Huey:
 
         # bounded waits: an unreachable Redis (not just a refused connection) answers a submission
         # with 503 in seconds instead of holding it; the consumer's blocking pop waits 1 s at a time
-        pool = ConnectionPool.from_url(
-            settings.redis_url, socket_connect_timeout=5, socket_timeout=15, health_check_interval=30
-        )
+        options: dict[str, Any] = {"socket_connect_timeout": 5, "socket_timeout": 15, "health_check_interval": 30}
+        password = settings.redis_auth()
+        if password is not None:
+            options["password"] = password
+        if settings.redis_url.startswith("rediss://") and settings.redis_tls_ca_file is not None:
+            options["ssl_ca_certs"] = str(settings.redis_tls_ca_file)
+        pool = ConnectionPool.from_url(settings.redis_url, **options)
         huey = RedisHuey("luodi", connection_pool=pool, results=False, serializer=serializer)
     else:
         jobs_dir.mkdir(parents=True, exist_ok=True)

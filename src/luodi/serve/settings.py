@@ -9,9 +9,11 @@ file of sha256 hashes.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
+import shlex
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -55,7 +57,13 @@ class JobSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     backend: Literal["sqlite", "redis"] = "sqlite"
+    # ``redis://`` or ``rediss://`` (TLS, checked against redis_tls_ca_file or the system's CAs). The
+    # password comes from redis_password_file (a compose/Kubernetes secret) or redis_password
+    # (LUODI_SERVE_JOBS__REDIS_PASSWORD, kept out of the JSON handed to uvicorn workers), not the URL.
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_password: SecretStr | None = Field(None, exclude=True)
+    redis_password_file: Path | None = None
+    redis_tls_ca_file: Path | None = None
     # Where job inputs, states and results live; default $LUODI_HOME/jobs. In Redis mode with workers
     # on other machines this must be a shared volume.
     dir: Path | None = None
@@ -80,6 +88,28 @@ class JobSettings(BaseModel):
     webhook_secret: SecretStr | None = Field(None, exclude=True)
     webhook_timeout_s: float = Field(5.0, gt=0, le=60)  # each attempt's total deadline
     webhook_attempts: int = Field(3, ge=1, le=10)
+
+    def redis_auth(self) -> str | None:
+        """The Redis password: from ``redis_password_file``, else ``redis_password``, else none.
+
+        The file holds the password on its first line, or is the Redis config that sets it (a
+        ``requirepass`` line): the deployments give Redis and luodi that one secret, so the two
+        cannot disagree."""
+        if self.redis_password_file is None:
+            return self.redis_password.get_secret_value() if self.redis_password is not None else None
+        try:
+            lines = self.redis_password_file.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the Redis password file: {exc}") from exc
+        for line in lines:
+            if line.lstrip().lower().startswith("requirepass"):
+                with contextlib.suppress(ValueError):  # unbalanced quotes: not a config line
+                    words = shlex.split(line, comments=True)
+                    if len(words) == 2 and words[0].lower() == "requirepass":
+                        return words[1]
+        if not lines or not lines[0]:
+            raise ConfigError(f"the Redis password file {self.redis_password_file} is empty")
+        return lines[0]
 
     @field_validator("webhook_allow_hosts")
     @classmethod
