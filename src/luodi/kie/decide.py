@@ -84,8 +84,9 @@ class Decider:
                 carrier = decided[name].value
         self._carrier_from_number(decided, pool)
         self._carrier_codes(decided)
-        self._address_parts(decided, pool)
         self._cross_checks(decided)
+        self._party_coherence(decided)
+        self._address_parts(decided, pool)
         reasons = self._document_reasons(decided, pool)
         if any(r in NOTHING_FILLED for r in reasons):
             # A value on a page where nothing is filled in is the form's own print or an accident
@@ -261,6 +262,13 @@ class Decider:
         unsure = weak_characters("name" if spec.effective_role == "name" else spec.type, cand.run)
         if any(piece.tline.against_page for piece in cand.run):
             unsure.append("read in another direction than the rest of the page")
+        if (spec.type in _SHORT_TYPES and cand.where in ("right", "below")) or (
+            spec.type == "text" and cand.where == "below"
+        ):
+            # A count or weight matched to its label by geometry alone, or text from the line
+            # under it: an empty cell's neighbour (the next row's number, another label's value)
+            # fits it just as well.
+            unsure.append(f"value found {cand.where} of its label, not after it")
         if spec.type == "address" and self.divisions is not None and isinstance(ck.value, str):
             # Divisions that do not hold together are a misreading or two addresses in one.
             unsure += [p for p in self.divisions.problems(ck.value) if p not in reasons]
@@ -354,6 +362,25 @@ class Decider:
                 decided[name] = FieldResult(name, needs_review=spec.required)
                 continue
             decided[name] = dataclasses.replace(car, name=name, value=carrier.code, raw=car.raw)
+
+    def _party_coherence(self, decided: dict[str, FieldResult]) -> None:
+        """A party's name and address are keyed in unseen only when the rest of the party holds
+        together: its other contact fields found, none of them read from two places that disagree
+        or from a block the parser could not split cleanly. On a layout the rules misread, the
+        fields of a party go wrong together; the ones that still look fine are the risky ones."""
+        specs = self.schema.fields
+        by_party: dict[str, list[str]] = {}
+        for n, spec in specs.items():
+            if spec.party is not None and spec.required and spec.type in _CONTACT_TYPES:
+                by_party.setdefault(spec.party, []).append(n)
+        for names in by_party.values():
+            for n in names:
+                f = decided[n]
+                if specs[n].type == "phone" or not f.found or f.needs_review:
+                    continue
+                trouble = [m for m in names if m != n and _party_trouble(decided[m])]
+                if trouble:
+                    decided[n] = flag(f, f"the party's {trouble[0]} is missing or doubtful")
 
     def _address_parts(self, decided: dict[str, FieldResult], pool: Pool) -> None:
         for name, spec in self.schema.fields.items():
@@ -583,6 +610,27 @@ def _filled_in(schema: Schema, found: list[FieldResult], required: int) -> bool:
     if len(found) >= min(3, required):
         return True
     return len(found) >= 2 and any(schema.fields[f.name].type in _STRONG_TYPES and not f.flagged for f in found)
+
+
+# Short values whose shape (any number, any text) does not tell them from their neighbours'.
+_SHORT_TYPES = frozenset({"count", "weight"})
+# A party's contact fields, and the reasons that show its block was misread (as opposed to a
+# weak character or a privacy mask, which say nothing about the rest of the party).
+_CONTACT_TYPES = frozenset({"name", "phone", "address"})
+_STRUCTURAL = (
+    "conflicting values",
+    " found: ",
+    "split by a name or phone",
+    "position only",
+    "phone numbers in one place",
+    "not a mainland mobile or landline number",
+    "no phone pattern",
+)
+
+
+def _party_trouble(f: FieldResult) -> bool:
+    masked = any(r.startswith("masked number") for r in f.reasons)
+    return not f.found or (not masked and any(k in r for r in f.reasons for k in _STRUCTURAL))
 
 
 # Types whose validator print rarely passes (a checked number): evidence that a form was filled.

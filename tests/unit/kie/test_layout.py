@@ -260,6 +260,7 @@ def test_low_ocr_confidence_needs_review(waybill: Extractor) -> None:
         [
             ("收件人：张三", 50, 100),
             make_line("收件人电话：13812345678", 50, 130, scores=[0.99] * 6 + [0.4] * 11),
+            ("收件地址：浙江省杭州市西湖区文三路90号", 50, 160),
             ("寄件人电话：13011269666", 50, 300),
         ]
     )
@@ -272,7 +273,13 @@ def test_low_ocr_confidence_needs_review(waybill: Extractor) -> None:
 
 def test_threshold_is_configurable() -> None:
     # (A phone beside the name: a name alone does not show a filled-in form.)
-    doc = make_doc([make_line("收件人：张三", 50, 100, score=0.92), ("收件人电话：13011269666", 50, 140)])
+    doc = make_doc(
+        [
+            make_line("收件人：张三", 50, 100, score=0.92),
+            ("收件人电话：13011269666", 50, 140),
+            ("收件地址：浙江省杭州市西湖区文三路90号", 50, 180),
+        ]
+    )
     strict = extractor("waybill", review_threshold=0.95).extract_document(doc)
     lenient = extractor("waybill", review_threshold=0.5).extract_document(doc)
     assert strict["receiver_name"].needs_review
@@ -373,6 +380,7 @@ def test_signature_boxes_are_not_names(waybill: Extractor) -> None:
         [
             ("收件人：张三", 50, 100),
             ("收件人电话：13011269666", 50, 140),
+            ("收件地址：浙江省杭州市西湖区文三路90号", 50, 180),
             ("收件人签名：", 50, 400),
             ("寄件人签字", 400, 400),
         ]

@@ -374,3 +374,27 @@ def test_a_name_and_an_address_beside_a_phone_are_a_filled_form(waybill: Extract
     res = waybill.extract_document(doc)
     assert not res.reasons
     assert not res["receiver_phone"].needs_review
+
+
+SENDER_ONLY = [
+    ("运单号：SF1234567890123", 30, 40),
+    ("寄件人：李四", 30, 100),
+    ("寄件人电话：13912345678", 30, 140),
+    ("寄件地址：江苏省南京市玄武区中山路1号", 30, 180),
+]
+
+
+def test_a_party_with_a_missing_phone_is_reviewed_as_a_whole(waybill: Extractor) -> None:
+    doc = make_doc([*SENDER_ONLY, ("收件人：王小明", 30, 300), ("收件地址：浙江省杭州市西湖区文三路90号", 30, 340)])
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "王小明" and res["receiver_name"].needs_review
+    assert res["receiver_address"].needs_review and res["receiver_district"].needs_review
+    assert any("receiver_phone" in r for r in res["receiver_name"].reasons)
+    assert not res["sender_name"].needs_review and not res["sender_address"].needs_review
+
+
+def test_a_count_under_its_label_is_matched_by_geometry_and_reviewed(waybill: Extractor) -> None:
+    res = waybill.extract_document(make_doc([*SENDER_ONLY, ("件数", 600, 100), ("3", 600, 130)]))
+    assert res.get("pieces") == 3 and res["pieces"].needs_review
+    assert any("below" in r for r in res["pieces"].reasons)
+    assert not waybill.extract_document(make_doc([*SENDER_ONLY, ("件数：2", 30, 400)]))["pieces"].needs_review
