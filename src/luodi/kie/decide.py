@@ -20,6 +20,7 @@ from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.formtext import FormText
 from luodi.kie.layout import Run, run_box, run_score, run_text, sub_run
+from luodi.kie.names import organisation, romanised_name
 from luodi.kie.normalize import compact, fold, to_simplified
 from luodi.kie.parties import PartyParse, PartyParser, Span, split_address
 from luodi.kie.result import Extraction, FieldResult
@@ -269,6 +270,7 @@ class Decider:
             # under it: an empty cell's neighbour (the next row's number, another label's value)
             # fits it just as well.
             unsure.append(f"value found {cand.where} of its label, not after it")
+        unsure += _shape_doubts(spec, ck.value)
         if spec.type == "address" and self.divisions is not None and isinstance(ck.value, str):
             # Divisions that do not hold together are a misreading or two addresses in one.
             unsure += [p for p in self.divisions.problems(ck.value) if p not in reasons]
@@ -610,6 +612,22 @@ def _filled_in(schema: Schema, found: list[FieldResult], required: int) -> bool:
     if len(found) >= min(3, required):
         return True
     return len(found) >= 2 and any(schema.fields[f.name].type in _STRONG_TYPES and not f.flagged for f in found)
+
+
+def _shape_doubts(spec: FieldSpec, value: Any) -> list[str]:
+    """What a name or address lacks that every real one has: a person's name starts with a
+    surname (a word that does not is a misread surname, 警翔宇 for 訾翔宇, or not a name at all);
+    an address goes below its divisions (黑龙江省绥化市 alone: the rest was read elsewhere)."""
+    if not isinstance(value, str) or not value:
+        return []
+    person = spec.type == "name" and spec.effective_role == "name" and re.match(r"[\u4e00-\u9fff]", value)
+    if person and not has_surname(value) and organisation(Span(value, 0, len(value))) is None:
+        return [f"{value[0]!r} is not a known surname"]
+    if spec.type == "address" and romanised_name(value) is None:
+        detail = split_address(compact(value)).get("detail")
+        if detail is None or len(detail.value) < 2:
+            return ["no street-level detail after the divisions"]
+    return []
 
 
 # Short values whose shape (any number, any text) does not tell them from their neighbours'.

@@ -398,3 +398,19 @@ def test_a_count_under_its_label_is_matched_by_geometry_and_reviewed(waybill: Ex
     assert res.get("pieces") == 3 and res["pieces"].needs_review
     assert any("below" in r for r in res["pieces"].reasons)
     assert not waybill.extract_document(make_doc([*SENDER_ONLY, ("件数：2", 30, 400)]))["pieces"].needs_review
+
+
+@pytest.mark.parametrize(
+    ("name", "address", "flagged"),
+    [
+        ("警翔宇", "浙江省杭州市西湖区文三路90号", "receiver_name"),  # 訾 misread: no surname starts it
+        ("王小明", "黑龙江省绥化市", "receiver_address"),  # divisions only: the rest was read elsewhere
+    ],
+)
+def test_a_name_without_a_surname_or_an_address_without_detail_is_flagged(
+    waybill: Extractor, name: str, address: str, flagged: str
+) -> None:
+    party = [("收件人：" + name, 30, 300), ("收件人电话：13011269666", 30, 340), ("收件地址：" + address, 30, 380)]
+    res = waybill.extract_document(make_doc([*SENDER_ONLY, *party]))
+    assert res[flagged].needs_review and res[flagged].flagged
+    assert not res["sender_name"].needs_review
