@@ -36,11 +36,14 @@ import click
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model.")
 def kie(schema_file: Path, labels_file: Path, output: Path | None, model: str | None, threads: int | None) -> None:
     """Learn each field's place (from printed anchors and neighbouring fields) and text shape."""
+    from luodi.errors import InputNotFoundError
     from luodi.kie.learned import learn, learned_path, read_examples
     from luodi.kie.schema import load_schema
     from luodi.ocr.pipeline import OCR
 
     schema = load_schema(schema_file)
+    if not labels_file.is_file():  # before the OCR models load
+        raise InputNotFoundError(f"labels file {labels_file} does not exist")
     ocr = OCR(model, threads=threads)
     examples = read_examples(labels_file, ocr, schema=schema)
     layout = learn(schema, examples)

@@ -572,9 +572,9 @@ def _agreed(contexts: Sequence[tuple[str, str]], n: int) -> str:
     if not contexts:
         return ""
     char, count = Counter(c for c, _ in contexts).most_common(1)[0]
-    # A digit or letter before a value is part of other data (an ID number's last digit): only
-    # a character every example prints there is learned as that character.
-    variable = char_class(char) in ("D", "A", "a", "H")
+    # A digit before a value is part of other data (an ID number's last digit; one in ten
+    # repeats by chance): only a digit every example prints there is learned as that digit.
+    variable = char_class(char) == "D"
     if n >= 2 and (count == n if variable else count >= CONTEXT_SHARE * n):
         return char
     cls, count = Counter(k for _, k in contexts).most_common(1)[0]

@@ -22,6 +22,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from luodi.kie.decide import SIMPLIFIED_TYPES
 from luodi.kie.layout import TLine, make_lines
 from luodi.kie.learned import (
     MIN_SPREAD,
@@ -33,7 +34,7 @@ from luodi.kie.learned import (
     find_anchors,
     same_value,
 )
-from luodi.kie.normalize import fold
+from luodi.kie.normalize import fold, to_simplified
 from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import Schema
 from luodi.kie.validators import check
@@ -80,6 +81,7 @@ class Placed:
     score: float
     z: float
     runner_up: float  # the best other reading's score (0: none)
+    rival: Candidate | None = None
 
 
 def candidates(model: FieldModel, lines: Sequence[TLine], frame: Frame) -> list[Candidate]:
@@ -181,9 +183,9 @@ def read_page(layout: Variant, page: Page) -> PageReading:
             if not scored or scored[0][0] <= 0.0:
                 continue
             top_score, z, top = scored[0]
-            runner = next((s for s, _, c in scored[1:] if not c.overlaps(top)), 0.0)
+            rival = next(((s, c) for s, _, c in scored[1:] if not c.overlaps(top)), (0.0, None))
             if step is None or top_score > step[0]:
-                step = (top_score, model.name, Placed(top, top_score, z, runner))
+                step = (top_score, model.name, Placed(top, top_score, z, rival[0], rival[1]))
         if step is None:
             break
         placed[step[1]] = step[2]
@@ -216,11 +218,14 @@ class LayoutReader:
     def _field(self, name: str, p: Placed, doubt: tuple[str, ...]) -> FieldResult:
         spec = self.schema.fields[name]
         ck = check(spec.type, p.cand.raw)
+        if self.schema.simplified and spec.type in SIMPLIFIED_TYPES and isinstance(ck.value, str):
+            ck = dataclasses.replace(ck, value=to_simplified(ck.value))
         reasons = list(doubt)
         if p.z > FAR:
             reasons.append(f"learned layout: {p.z:.1f} spreads from where the examples put it")
         if p.runner_up >= AMBIGUOUS * p.score:
-            reasons.append("learned layout: another reading fits nearly as well")
+            other = p.rival.raw if p.rival is not None else ""
+            reasons.append(f"learned layout: another reading fits nearly as well ({other!r})")
         if p.cand.shape < 1.0:
             reasons.append(
                 f"learned layout: not between the characters the examples print around it ({p.cand.about.describe()})"

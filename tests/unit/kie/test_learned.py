@@ -272,3 +272,17 @@ def test_learning_from_nothing_found_is_an_error() -> None:
         learn(schema, [Example(doc.pages[0], {"departure_station": "北京南"})])
     with pytest.raises(InputError):
         learn(schema, [])
+
+
+def test_a_traditional_reading_is_simplified_as_the_schema_asks() -> None:
+    schema, layout = training()
+    assert schema.simplified
+    doc, gold = ticket(random.Random(11))
+    page = doc.pages[0]
+    dep = next(ln for ln in page.lines if ln.text == gold["departure_station"] + "站")
+    x, y = dep.box[0]
+    lines = tuple(make_line("廈门北站", x, y) if ln is dep else ln for ln in page.lines)
+    traditional = dataclasses.replace(doc, pages=(dataclasses.replace(page, lines=lines),))
+    fields, _ = LayoutReader(layout, schema, 0.8).read(traditional)
+    assert fields["departure_station"].value == "厦门北"
+    assert fields["departure_station"].raw == "廈门北"
