@@ -48,6 +48,9 @@ class OCROptions:
     doc_max_side: int = 2400  # a straightened document is read at most this large
     max_documents: int = 32  # documents read per page; more are flagged too_many_documents
     unwarp: bool = True  # a bent outline is read through a Coons patch of its sides, not its quad
+    # a located region reading fewer characters is no document (glare, a crease, a bag's print, a
+    # sliver of a label): dropped; a waybill reads 100+
+    min_document_chars: int = 16
 
     def __post_init__(self) -> None:
         def check(ok: bool, what: str) -> None:
@@ -73,6 +76,10 @@ class OCROptions:
         check(8 <= self.text_height <= 128, f"text_height must be in 8..128, got {self.text_height}")
         check(256 <= self.doc_max_side <= 8192, f"doc_max_side must be in 256..8192, got {self.doc_max_side}")
         check(1 <= self.max_documents <= 1000, f"max_documents must be in 1..1000, got {self.max_documents}")
+        check(
+            0 <= self.min_document_chars <= 10_000,
+            f"min_document_chars must be in 0..10000, got {self.min_document_chars}",
+        )
 
     def replace(self, **changes: Any) -> OCROptions:
         """A copy with ``changes`` applied (validated again); unknown names raise ConfigError."""

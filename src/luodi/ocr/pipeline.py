@@ -460,13 +460,7 @@ class OCR:
         height, width = page.shape[:2]
         found = list(location.documents)
         if not found:
-            # nothing located: a photo of no document, or a sheet the locator does not know. The
-            # coarse detection a scan would get decides which (and is reused if it is a sheet).
-            quads = self._detect(page, opts, totals)
-            if len(quads) < _MIN_FLAT_BOXES:
-                return Page(index=index, width=width, height=height, located=True, flags=("no_document",))
-            lines = self._read(page, quads, opts, recognizer, totals)
-            return Page(index=index, width=width, height=height, lines=tuple(lines), flags=("no_document",))
+            return self._nothing_located(page, index, opts, recognizer=recognizer, totals=totals)
         flags: tuple[str, ...] = ()
         if len(found) > opts.max_documents:
             log.warning(
@@ -479,11 +473,17 @@ class OCR:
             found = found[: opts.max_documents]
         page_lines: list[Line] = []
         documents: list[PageDocument] = []
-        for j, doc in enumerate(found):
+        for doc in found:
             read, in_page = self._read_document(page, doc, opts, recognizer, totals)
+            chars = sum(len(line.text) for line in read.lines)
+            if chars < opts.min_document_chars:
+                log.debug("page %d: a located region reading %d characters is no document: dropped", index, chars)
+                continue
             ids = tuple(range(len(page_lines), len(page_lines) + len(in_page)))
             page_lines.extend(in_page)
-            documents.append(dataclasses.replace(read, index=j, line_ids=ids))
+            documents.append(dataclasses.replace(read, index=len(documents), line_ids=ids))
+        if not documents:
+            return self._nothing_located(page, index, opts, recognizer=recognizer, totals=totals)
         return Page(
             index=index,
             width=width,
@@ -493,6 +493,24 @@ class OCR:
             located=True,
             flags=flags,
         )
+
+    def _nothing_located(
+        self,
+        page: np.ndarray,
+        index: int,
+        opts: OCROptions,
+        *,
+        recognizer: RecognizeFn | None,
+        totals: list[float],
+    ) -> Page:
+        """No document on a photo, or a sheet the locator does not know: the coarse detection a scan
+        would get decides which (and is reused if it is a sheet)."""
+        height, width = page.shape[:2]
+        quads = self._detect(page, opts, totals)
+        if len(quads) < _MIN_FLAT_BOXES:
+            return Page(index=index, width=width, height=height, located=True, flags=("no_document",))
+        lines = self._read(page, quads, opts, recognizer, totals)
+        return Page(index=index, width=width, height=height, lines=tuple(lines), flags=("no_document",))
 
     def _read_document(
         self,

@@ -13,7 +13,8 @@ from luodi.ocr.straighten import apply
 from luodi.runtime.fake import FakeSession
 
 CHARS = ["<blank>", *"abcdefghijk"]
-PHOTO = OCROptions(locate_min_pixels=0)
+# the fake recogniser reads one character a bar: keep every located region whatever it reads
+PHOTO = OCROptions(locate_min_pixels=0, min_document_chars=0)
 BARS = [(20, 30, 250), (20, 75, 190), (20, 120, 230), (20, 165, 140), (20, 210, 260)]  # x, y, length
 
 
@@ -113,6 +114,17 @@ def test_no_label_is_an_empty_flagged_page() -> None:
     assert page.located and page.lines == () and page.documents == () and page.flags == ("no_document",)
     d = page.to_dict()
     assert d["located"] is True and d["documents"] == [] and d["flags"] == ["no_document"]
+
+
+def test_a_region_reading_too_little_text_is_no_document() -> None:
+    img, _ = _photo(33.0)
+    engine = _engine()
+    # the fake recogniser reads one character a bar: 5 characters, under the default 16
+    (page,) = engine.run_pages([img], OCROptions(locate_min_pixels=0)).pages
+    assert page.documents == () and page.flags == ("no_document",)
+    assert not page.located and len(page.lines) >= len(BARS)  # the coarse detection found text: read whole
+    (kept,) = engine.run_pages([img], PHOTO.replace(min_document_chars=len(BARS))).pages
+    assert len(kept.documents) == 1 and kept.flags == ()
 
 
 def test_scans_and_no_locate_read_the_page_whole() -> None:
