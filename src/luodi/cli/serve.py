@@ -105,6 +105,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
     """Run the HTTP service (FastAPI on uvicorn): /v1/ocr, /v1/extract/{schema}, batches, jobs, /metrics."""
     import uvicorn
 
+    from luodi.serve.conn import uvicorn_options
     from luodi.serve.logs import configure_logging
     from luodi.serve.metrics import MULTIPROC_ENV
     from luodi.serve.settings import SETTINGS_ENV, is_loopback, load_serve_settings
@@ -159,6 +160,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=10,
+            **uvicorn_options(settings),  # read timeouts and a connection cap (luodi.serve.conn)
         )
     finally:
         if metrics_dir is not None:

@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import sys
+import threading
 import time
 from typing import Any
 
@@ -42,6 +43,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str = "info") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(RepeatFilter())  # an error storm (accept() out of descriptors...) logs a few lines
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -52,3 +54,34 @@ def configure_logging(level: str = "info") -> None:
         lg.handlers[:] = []
         lg.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+
+
+class RepeatFilter(logging.Filter):
+    """Lets through at most ``burst`` records of one (logger, message) per ``window_s``; the next
+    one after a quiet spell says how many were dropped."""
+
+    def __init__(self, burst: int = 5, window_s: float = 10.0) -> None:
+        super().__init__()
+        self._burst = burst
+        self._window = window_s
+        self._seen: dict[tuple[str, str], tuple[float, int, int]] = {}  # key -> (window start, passed, dropped)
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.name, str(record.msg)[:200])
+        now = time.monotonic()
+        with self._lock:
+            start, passed, dropped = self._seen.get(key, (now, 0, 0))
+            if now - start > self._window:
+                if dropped:
+                    record.msg = f"{record.msg} (and {dropped} more like it in the last {now - start:.0f} s)"
+                start, passed, dropped = now, 0, 0
+            if passed < self._burst:
+                self._seen[key] = (start, passed + 1, dropped)
+                return True
+            self._seen[key] = (start, passed, dropped + 1)
+            if len(self._seen) > 10_000:  # bounded: messages with ids in them never repeat
+                self._seen.clear()
+            return False

@@ -53,6 +53,21 @@ class BatchingSettings(BaseModel):
     max_wait_ms: float = Field(5.0, ge=0, le=1000)
 
 
+class ConnectionSettings(BaseModel):
+    """How long a client may take to send a request, and how many connections are open at once
+    (luodi.serve.conn). A body gets body_timeout_s in all (300 s: the largest batch, 32 x 20 MB, at
+    about 2 MB/s); time the app itself is not reading does not count."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    header_timeout_s: float = Field(10.0, gt=0, le=600)  # request line + headers, from connect or last response
+    body_idle_timeout_s: float = Field(30.0, gt=0, le=600)  # no body byte for this long: closed
+    body_timeout_s: float = Field(300.0, gt=0, le=3600)
+    keep_alive_s: int = Field(5, ge=1, le=600)  # idle after a response (uvicorn's timeout_keep_alive)
+    # open connections at most [half the descriptor limit]; past it the longest-idle ones are closed
+    max_connections: int | None = Field(None, ge=1, le=1_000_000)
+
+
 class JobSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -162,6 +177,7 @@ class ServeSettings(BaseSettings):
     # where uploads past 1 MB are spooled while a request runs [the system's temporary folder]
     spool_dir: Path | None = None
     batching: BatchingSettings = Field(default_factory=BatchingSettings)  # type: ignore[arg-type]
+    connections: ConnectionSettings = Field(default_factory=ConnectionSettings)  # type: ignore[arg-type]
     jobs: JobSettings = Field(default_factory=JobSettings)  # type: ignore[arg-type]
     review: ReviewSettings = Field(default_factory=ReviewSettings)  # type: ignore[arg-type]
     keys_file: Path | None = None

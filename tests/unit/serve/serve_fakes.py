@@ -18,6 +18,7 @@ from luodi.ocr.pipeline import OCR
 from luodi.pipeline import Pipeline
 from luodi.runtime.fake import FakeSession
 from luodi.serve.app import create_app
+from luodi.serve.conn import uvicorn_options
 from luodi.serve.settings import ServeSettings
 
 CHARS = ["<blank>", *"abcdefghijk"]
@@ -59,7 +60,9 @@ class ThreadServer:
     def __init__(self, settings: ServeSettings, pipeline_factory: Callable[[ServeSettings], Pipeline]) -> None:
         self.app = create_app(settings, pipeline_factory=pipeline_factory)
         self.port = free_port()
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on", **uvicorn_options(settings)
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = f"http://127.0.0.1:{self.port}"
