@@ -366,23 +366,20 @@ class Decider:
             decided[name] = dataclasses.replace(car, name=name, value=carrier.code, raw=car.raw)
 
     def _party_coherence(self, decided: dict[str, FieldResult]) -> None:
-        """A party's name and address are keyed in unseen only when the rest of the party holds
-        together: its other contact fields found, none of them read from two places that disagree
-        or from a block the parser could not split cleanly. On a layout the rules misread, the
-        fields of a party go wrong together; the ones that still look fine are the risky ones."""
+        """The parties' names and addresses are keyed in unseen only when the page's contact
+        fields hold together: all found, none read from two places that disagree or from a block
+        the parser could not split cleanly. On a layout the rules misread, the fields of both
+        parties go wrong together (a block given to the wrong party, two parties run together);
+        the ones that still look fine are the risky ones."""
         specs = self.schema.fields
-        by_party: dict[str, list[str]] = {}
-        for n, spec in specs.items():
-            if spec.party is not None and spec.required and spec.type in _CONTACT_TYPES:
-                by_party.setdefault(spec.party, []).append(n)
-        for names in by_party.values():
-            for n in names:
-                f = decided[n]
-                if specs[n].type == "phone" or not f.found or f.needs_review:
-                    continue
-                trouble = [m for m in names if m != n and _party_trouble(decided[m])]
-                if trouble:
-                    decided[n] = flag(f, f"the party's {trouble[0]} is missing or doubtful")
+        contact = [n for n, s in specs.items() if s.party is not None and s.required and s.type in _CONTACT_TYPES]
+        for n in contact:
+            f = decided[n]
+            if specs[n].type == "phone" or not f.found or f.needs_review:
+                continue
+            trouble = [m for m in contact if m != n and _party_trouble(decided[m])]
+            if trouble:
+                decided[n] = flag(f, f"the parties do not hold together ({trouble[0]} missing or misread)")
 
     def _address_parts(self, decided: dict[str, FieldResult], pool: Pool) -> None:
         for name, spec in self.schema.fields.items():
@@ -617,16 +614,20 @@ def _filled_in(schema: Schema, found: list[FieldResult], required: int) -> bool:
 def _shape_doubts(spec: FieldSpec, value: Any) -> list[str]:
     """What a name or address lacks that every real one has: a person's name starts with a
     surname (a word that does not is a misread surname, 警翔宇 for 訾翔宇, or not a name at all);
-    an address goes below its divisions (黑龙江省绥化市 alone: the rest was read elsewhere)."""
+    an address goes below its divisions (黑龙江省绥化市 alone: the rest was read elsewhere) and
+    names its province or city (鸣凤镇冷家巷12号 alone is the second line of one)."""
     if not isinstance(value, str) or not value:
         return []
     person = spec.type == "name" and spec.effective_role == "name" and re.match(r"[\u4e00-\u9fff]", value)
     if person and not has_surname(value) and organisation(Span(value, 0, len(value))) is None:
         return [f"{value[0]!r} is not a known surname"]
     if spec.type == "address" and romanised_name(value) is None:
-        detail = split_address(compact(value)).get("detail")
+        parts = split_address(compact(value))
+        detail = parts.get("detail")
         if detail is None or len(detail.value) < 2:
             return ["no street-level detail after the divisions"]
+        if "province" not in parts and "city" not in parts:
+            return ["no province or city: part of an address?"]
     return []
 
 

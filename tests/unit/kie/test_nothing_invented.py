@@ -384,13 +384,22 @@ SENDER_ONLY = [
 ]
 
 
-def test_a_party_with_a_missing_phone_is_reviewed_as_a_whole(waybill: Extractor) -> None:
+def test_parties_with_a_missing_phone_are_reviewed_as_a_whole(waybill: Extractor) -> None:
     doc = make_doc([*SENDER_ONLY, ("收件人：王小明", 30, 300), ("收件地址：浙江省杭州市西湖区文三路90号", 30, 340)])
     res = waybill.extract_document(doc)
     assert res.get("receiver_name") == "王小明" and res["receiver_name"].needs_review
     assert res["receiver_address"].needs_review and res["receiver_district"].needs_review
     assert any("receiver_phone" in r for r in res["receiver_name"].reasons)
-    assert not res["sender_name"].needs_review and not res["sender_address"].needs_review
+    # The other party too: a misread layout gives one party's lines to the other.
+    assert res["sender_name"].needs_review and res["sender_address"].needs_review
+    assert not res["sender_phone"].needs_review and not res["tracking_number"].needs_review
+    receiver = [
+        ("收件人：王小明", 30, 300),
+        ("收件人电话：13011269666", 30, 340),
+        ("收件地址：浙江省杭州市西湖区文三路90号", 30, 380),
+    ]
+    res = waybill.extract_document(make_doc([*SENDER_ONLY, *receiver]))
+    assert not any(res[n].needs_review for n in ("receiver_name", "receiver_address", "sender_name", "sender_address"))
 
 
 def test_a_count_under_its_label_is_matched_by_geometry_and_reviewed(waybill: Extractor) -> None:
@@ -405,6 +414,7 @@ def test_a_count_under_its_label_is_matched_by_geometry_and_reviewed(waybill: Ex
     [
         ("警翔宇", "浙江省杭州市西湖区文三路90号", "receiver_name"),  # 訾 misread: no surname starts it
         ("王小明", "黑龙江省绥化市", "receiver_address"),  # divisions only: the rest was read elsewhere
+        ("王小明", "鸣凤镇冷家巷12号", "receiver_address"),  # no province or city: a second line alone
     ],
 )
 def test_a_name_without_a_surname_or_an_address_without_detail_is_flagged(
