@@ -10,15 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from luodi.kie.extractor import Extractor
+    from luodi.kie.learned import LearnedLayout
     from luodi.kie.result import Extraction, FieldResult
     from luodi.kie.schema import Schema, list_schemas, load_schema
 
-__all__ = ["Extraction", "Extractor", "FieldResult", "Schema", "list_schemas", "load_schema"]
+__all__ = ["Extraction", "Extractor", "FieldResult", "LearnedLayout", "Schema", "list_schemas", "load_schema"]
 
 _WHERE = {
     "Extractor": "luodi.kie.extractor",
     "Extraction": "luodi.kie.result",
     "FieldResult": "luodi.kie.result",
+    "LearnedLayout": "luodi.kie.learned",
     "Schema": "luodi.kie.schema",
     "list_schemas": "luodi.kie.schema",
     "load_schema": "luodi.kie.schema",
