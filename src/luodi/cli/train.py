@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from luodi.cli.lazy import LazyGroup
+from luodi.cli.train_dist import dist_options, launch_if_asked
+from luodi.train.dist import current as current_world
 
 # Subcommands that live in other modules; absent modules simply do not show up.
 _EXTRA: dict[str, str] = {
@@ -59,7 +62,11 @@ def train() -> None:
     help="Add reviewed lines to Train.labels: alone, the review store's accepted lines (exported under "
     "output_dir); with DIR, a `luodi review export --format rec` folder.",
 )
-def rec(
+@dist_options
+@click.pass_context
+def rec(  # noqa: PLR0917 - click passes each option by name; the launch options arrive in **launch
+    ctx: click.Context,
+    /,
     config_file: Path,
     name: str | None,
     resume: Path | None,
@@ -68,8 +75,12 @@ def rec(
     accept_regression: bool,
     no_progress: bool,
     from_review: str | None,
+    **launch: Any,
 ) -> None:
-    """Fine-tune a PP-OCR recogniser; with --name the best checkpoint is exported and registered as NAME."""
+    """Fine-tune a PP-OCR recogniser; with --name the best checkpoint is exported and registered as NAME.
+
+    With --nproc N (and --nnodes M --master HOST:PORT on each node) it trains data-parallel: docs/batch.md.
+    """
     import time
 
     from luodi.train.config import load_config
@@ -85,7 +96,10 @@ def rec(
         config = load_config(config_file)
     explicit_name = name
     if resume is None and name is None:
-        name = time.strftime("rec-%Y%m%d-%H%M%S")
+        name = launch["run_folder"] or time.strftime("rec-%Y%m%d-%H%M%S")
+        if launch["nnodes"] > 1 and launch["run_folder"] is None:
+            raise click.UsageError("--nnodes needs --name or --resume: every node must train into the same run folder")
+    launch_if_asked(ctx, run_dir=resume or config.output_dir / str(name), run_folder=None if explicit_name else name)
     try:
         result = run_training(
             config,
@@ -98,6 +112,8 @@ def rec(
         target = resume or config.output_dir / str(name)
         say(f"interrupted; checkpoint saved. Continue with: luodi train rec --config {config_file} --resume {target}")
         sys.exit(130)
+    if not current_world().main:
+        return  # rank 0 reports and exports
     summary: dict[str, object] = {
         "run_dir": str(result.run_dir),
         "steps": result.steps,

@@ -33,6 +33,7 @@ import numpy as np
 
 from luodi.errors import ConfigError, InputNotFoundError, ModelError
 from luodi.eval.metrics import rec_metrics
+from luodi.train import dist
 from luodi.train.charset import Charset, extend_head, read_charset
 from luodi.train.config import TrainConfig
 from luodi.train.data import (
@@ -379,20 +380,24 @@ class Trainer:
 
     def run(self) -> TrainResult:  # noqa: PLR0912, PLR0915 - the training loop; to be split into steps
         cfg = self.config
-        self._prepare_dir()  # cheap checks first: a bad --resume fails before paddle loads
+        world = dist.current()  # rank 0 of 1 unless started by `--nproc` (luodi.train.dist)
+        if world.main:
+            self._prepare_dir()  # cheap checks first: a bad --resume fails before paddle loads
         paddle = import_paddle()
         from luodi.train.guard import EMA, Guard, apply_backbone_lr, freeze_lower_stages
         from luodi.train.model import build_model
         from luodi.train.weights import detect_architecture, load_pretrained
 
         paddle.seed(cfg.seed)
+        dist.init(paddle, world)
+        dist.setup_turn(paddle, world, first=True)  # rank 0 renders and caches shared data before the others
         synth_root = cfg.output_dir / "_synth"
 
         self._train_samples = gather_samples(cfg.Train, synth_root)
         base_cs, charset, added = self._charset([s.label for s in self._train_samples])
         if self.resume:
             charset = read_charset(self.run_dir / "dict.txt")
-        else:
+        elif world.main:
             charset.write(self.run_dir / "dict.txt")
         if added:
             self.say(f"dictionary: {len(added)} characters added: {''.join(added)[:60]}")
@@ -404,7 +409,8 @@ class Trainer:
         model = build_model(base_cs.num_classes, arch)
         load_pretrained(model, onnx_path)
         extend_head(model, base_cs, charset, seed=cfg.seed)
-        _write_json(self.run_dir / MODEL_INFO, {"arch": arch, "base": cfg.base, "num_classes": charset.num_classes})
+        if world.main:
+            _write_json(self.run_dir / MODEL_INFO, {"arch": arch, "base": cfg.base, "num_classes": charset.num_classes})
 
         guard_cfg = cfg.Guard
         guard: Guard | None = None
@@ -428,7 +434,9 @@ class Trainer:
                     f"distillation weight {guard_cfg.distill}, backbone lr x{guard_cfg.backbone_lr}"
                 )
         ema = EMA(model, guard_cfg.ema) if guard_cfg.enabled and guard_cfg.ema else None
-        regression_sets = self._regression_sets(known)
+        regression_sets = self._regression_sets(known) if world.main else {}
+        dist.setup_turn(paddle, world, first=False)
+        net = dist.wrap(paddle, model, world)  # forward/backward through it; checkpoints from `model`
 
         steps_per_epoch = math.ceil(len(train_lines) / cfg.Train.batch_size)
         total = cfg.Train.steps if cfg.Train.steps is not None else steps_per_epoch * (cfg.Train.epochs or 1)
@@ -445,7 +453,7 @@ class Trainer:
             sched.step()
             self.say(f"resumed at step {state.step} of {total}")
 
-        scalars = ScalarLog(self.run_dir)
+        scalars: Any = ScalarLog(self.run_dir) if world.main else dist.NullLog()
         ctc = paddle.nn.CTCLoss(blank=0, reduction="none")
         char_index = charset.index()
 
@@ -453,7 +461,7 @@ class Trainer:
             return ema.applied(model) if ema is not None else contextlib.nullcontext()
 
         def do_eval(step: int) -> EvalResult | None:
-            if not eval_lines:
+            if not eval_lines or not world.main:
                 return None
             with eval_weights():
                 preds, m = evaluate(model, eval_lines, charset)
@@ -474,6 +482,8 @@ class Trainer:
             return res
 
         def save(tag: str = "latest") -> None:
+            if not world.main:
+                return
             if tag == "best":
                 with eval_weights():
                     _atomic_save(paddle, model.state_dict(), self.run_dir / "best.pdparams")
@@ -501,7 +511,9 @@ class Trainer:
             set_bn_eval(model)
         from tqdm import tqdm
 
-        bar = tqdm(total=total, initial=state.step, disable=not self.progress, unit="step", dynamic_ncols=True)
+        bar = tqdm(
+            total=total, initial=state.step, disable=not (self.progress and world.main), unit="step", dynamic_ncols=True
+        )
         loss_value = float("nan")
         window: list[float] = []
         aug_cfg = cfg.Augment
@@ -524,24 +536,30 @@ class Trainer:
                         keep = max(1, len(imgs) - len(picked))
                         imgs = imgs[:keep] + [guard.lines[g].image for g in picked]
                         texts = texts[:keep] + [guard.lines[g].label for g in picked]
-                    batch = make_batch(imgs, texts, char_index)
-                    logits = model(paddle.to_tensor(batch.images))
-                    loss = ctc(
-                        logits.transpose([1, 0, 2]),
-                        paddle.to_tensor(batch.labels),
-                        paddle.to_tensor(batch.input_lengths),
-                        paddle.to_tensor(batch.label_lengths),
-                    ).mean()
+                    part = world.part(len(imgs))  # this rank's places in the (global) batch: all of them alone
+                    batch = make_batch([imgs[i] for i in part.places], [texts[i] for i in part.places], char_index)
+                    width = max(im.shape[1] for im in imgs)
+                    logits = net(paddle.to_tensor(dist.pad_width(batch.images, width)))
+                    loss = part.mean(
+                        ctc(
+                            logits.transpose([1, 0, 2]),
+                            paddle.to_tensor(batch.labels),
+                            paddle.to_tensor(batch.input_lengths),
+                            paddle.to_tensor(batch.label_lengths),
+                        )
+                    )
                     if guard is not None and picked and guard_cfg.distill > 0:
-                        rows = list(range(len(imgs) - len(picked), len(imgs)))
-                        loss = loss + guard_cfg.distill * guard.distill_loss(paddle, logits, rows, picked)
+                        rows, mine, share = part.guard_rows(len(imgs) - len(picked), picked)
+                        distill = guard.distill_loss(paddle, logits, rows, mine) if rows else None
+                        if distill is not None:
+                            loss = loss + guard_cfg.distill * share * distill
                     loss.backward()
                     optimizer.step()
                     optimizer.clear_grad()
                     sched.step()
                     if ema is not None:
                         ema.update(model)
-                    loss_value = float(loss.numpy())
+                    loss_value = world.mean(paddle, float(loss.numpy()))  # the global batch's loss
                     if not math.isfinite(loss_value):
                         raise ModelError(f"the loss became {loss_value} at step {state.step}; lower Optimizer.lr")
                     window.append(loss_value)
@@ -582,9 +600,9 @@ class Trainer:
             save("best")  # without an eval set the last weights are the ones to export
         save()
         scalars.close()
-        if state.best is not None:
+        if state.best is not None and world.main:
             _write_json(self.run_dir / "best.json", state.best)
-        report = self._report(paddle, model, charset, state, regression_sets)
+        report = self._report(paddle, model, charset, state, regression_sets) if world.main else None
         return TrainResult(
             run_dir=self.run_dir,
             steps=state.step,

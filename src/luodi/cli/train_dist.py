@@ -1,0 +1,79 @@
+"""``--nproc N [--nnodes M --master HOST:PORT]`` for training commands: the command re-runs itself as ranks.
+
+The first process (no launcher variables in its environment) starts ``paddle.distributed.launch``
+with the same command line (:func:`rerun_args`), waits for it and exits with its status; the ranks
+then train (:mod:`luodi.train.dist`). Rank 0's output comes through; every rank's log lies in
+``RUN/launch/``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+#: options this module adds; they are not passed on to the ranks (they would start launchers of their own)
+LAUNCH_OPTIONS = ("nproc", "nnodes", "master")
+
+
+def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--nproc",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Training processes on this node (data parallel: gloo between CPU processes, NCCL between GPUs).",
+        ),
+        click.option("--nnodes", type=click.IntRange(min=1), default=1, show_default=True, help="Nodes taking part."),
+        click.option("--master", default=None, help="HOST:PORT of the first node, the same on every node."),
+        click.option("--run-folder", default=None, hidden=True, help="The run folder's name, set by the launcher."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def rerun_args(ctx: click.Context, **extra: str) -> list[str]:
+    """This command's line rebuilt from its parsed parameters (without the launch options), plus ``extra``."""
+    words: list[str] = []
+    node: click.Context | None = ctx
+    while node is not None and node.parent is not None:
+        words.insert(0, str(node.info_name))
+        node = node.parent
+    for param in ctx.command.params:
+        value = ctx.params.get(str(param.name))
+        if param.name in LAUNCH_OPTIONS or value is None or value is False or value == param.default:
+            continue
+        if isinstance(param, click.Argument):
+            words += [str(v) for v in value] if param.multiple else [str(value)]
+            continue
+        flag = max(param.opts, key=len)
+        if isinstance(param, click.Option) and param.is_flag:
+            words.append(flag)
+        elif param.multiple:
+            for v in value:
+                words += [flag, str(v)]
+        else:
+            words += [flag, str(value)]
+    for key, value in extra.items():
+        words += [f"--{key.replace('_', '-')}", value]
+    return words
+
+
+def launch_if_asked(ctx: click.Context, *, run_dir: Path, run_folder: str | None) -> None:
+    """Start the ranks and exit with their status when ``--nproc``/``--nnodes`` ask for more than this process."""
+    from luodi.train import dist
+
+    nproc, nnodes, master = ctx.params["nproc"], ctx.params["nnodes"], ctx.params["master"]
+    if (nproc == 1 and nnodes == 1) or dist.launched():
+        return
+    extra = {"run_folder": run_folder} if run_folder else {}
+    argv = rerun_args(ctx, **extra)
+    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    say(f"starting {nproc} x {nnodes} training processes; their logs: {run_dir / 'launch'}")
+    code = dist.launch(argv, nproc=nproc, nnodes=nnodes, master=master, log_dir=run_dir / "launch")
+    sys.exit(code)
