@@ -37,6 +37,62 @@ def render(folder: Path, n: int, styles: str, seed: int, degrade: str) -> list[d
     return records
 
 
+# The one real railway ticket in the shared samples (PaddleOCR's doc images, Apache-2.0; read by
+# eye here, the image is not copied): a dev check of the blue_2013 style it was modelled on.
+REAL_TICKET = "data/doc_samples/paddleocr/imgs/00056221.jpg"
+REAL_LABELS = {
+    "serial": "Z57A001950",
+    "departure_station": "杭州东",
+    "arrival_station": "上海虹桥",
+    "train_number": "G7512",
+    "date": "2013-07-07",
+    "time": "13:39:00",
+    "carriage_seat": "06车12B号",
+    "seat_class": "二等座",
+    "price": 73.0,
+    "id_number": "3623301993****0941",
+    "name": "余友红",
+}
+
+
+def shared_dir() -> Path | None:
+    env = os.environ.get("LUODI_SHARED")
+    path = Path(env) if env else ROOT.parent / "shared"
+    return path if path.is_dir() else None
+
+
+def real_check(ocr: Any, schema: Any, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Learn from ``--n-train`` rendered tickets of the blue_2013 style and read the real photo
+    (None without the shared samples)."""
+    from luodi.kie import Extractor
+    from luodi.kie.learned import learn, read_examples, same_value
+    from luodi.locate.extract import extract_documents
+
+    shared = shared_dir()
+    if shared is None or not (shared / REAL_TICKET).is_file():
+        return None
+    folder = args.out / "train_blue_2013"
+    render(folder, args.n_train, "blue_2013", args.seed + 3, args.degrade)
+    layout = learn(schema, read_examples(folder / "labels.jsonl", ocr, schema=schema))
+    doc = ocr(str(shared / REAL_TICKET))
+    out: dict[str, Any] = {}
+    for key, ex in (
+        ("schema_only", Extractor(schema, ocr=ocr)),
+        ("learned", Extractor(schema, ocr=ocr, learned=layout)),
+    ):
+        got = extract_documents(ex, doc).first
+        out[key] = {
+            f.name: {
+                "value": f.value,
+                "right": f.value is not None and same_value(REAL_LABELS[f.name], f.value),
+                "needs_review": f.needs_review,
+                "reasons": list(f.reasons),
+            }
+            for f in got.fields
+        }
+    return out
+
+
 def score(results: Sequence[dict[str, Any]], fields: Sequence[str]) -> dict[str, Any]:
     from luodi.kie.learned import same_value
 
@@ -144,7 +200,33 @@ def render_markdown(report: dict[str, Any]) -> str:
             out += ["Learned errors (gold → read; accepted ones marked **accepted**):", ""]
             out += [f"- {e}" for e in res["errors"][:25]]
             out.append("")
+    out += _real_markdown(report.get("real"))
     return "\n".join(out)
+
+
+def _real_markdown(real: dict[str, Any] | None) -> list[str]:
+    if real is None:
+        return ["## The real ticket photo", "", "Not run: the shared samples are not here (LUODI_SHARED).", ""]
+    out = [
+        "## The real ticket photo (dev check, not a measurement: one photo)",
+        "",
+        f"`{REAL_TICKET}` of the shared samples, read with a layout learned from 10 rendered tickets of the "
+        "blue_2013 style (modelled on this photo's layout, so not blind).",
+        "",
+        "| field | expected | schema only | learned | learned: review? |",
+        "|---|---|---|---|---|",
+    ]
+    for name, gold in REAL_LABELS.items():
+        a, b = real["schema_only"][name], real["learned"][name]
+
+        def cell(x: dict[str, Any]) -> str:
+            return f"{x['value']} {'✓' if x['right'] else '✗'}"
+
+        review = "review: " + "; ".join(b["reasons"][:2]) if b["needs_review"] else "accepted"
+        out.append(f"| {name} | {gold} | {cell(a)} | {cell(b)} | {review} |")
+    right = {k: sum(v["right"] for v in real[k].values()) for k in real}
+    out += ["", f"Right: schema only {right['schema_only']}/11, learned {right['learned']}/11.", ""]
+    return out
 
 
 def _p(x: Any) -> str:
@@ -230,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             set_name,
             {k: (v["accuracy"], v["accepted_precision"]) for k, v in report["sets"][set_name].items() if k != "errors"},
         )
+    report["real"] = real_check(ocr, schema, args)
     report["seconds"] = time.perf_counter() - t0
     report["load"] = (load0, os.getloadavg()[0])
     args.results.parent.mkdir(parents=True, exist_ok=True)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from luodi.kie.decide import SIMPLIFIED_TYPES
+from luodi.kie.decide import NOTHING_FILLED, SIMPLIFIED_TYPES
 from luodi.kie.layout import TLine, make_lines
 from luodi.kie.learned import (
     MIN_SPREAD,
@@ -152,6 +153,7 @@ class PageReading:
     placed: dict[str, Placed]
     anchors_found: int
     variant: Variant
+    frame: Frame
 
     @property
     def well_placed(self) -> int:
@@ -159,14 +161,33 @@ class PageReading:
         return sum(1 for p in self.placed.values() if p.z <= FAR and p.cand.shape >= 1.0)
 
     @property
+    def mean_z(self) -> float:
+        return sum(p.z for p in self.placed.values()) / len(self.placed) if self.placed else 0.0
+
+    @property
     def total(self) -> float:
         return sum(p.score for p in self.placed.values()) + 0.5 * self.anchors_found
 
 
 def read_page(layout: Variant, page: Page) -> PageReading:
-    """Place the fields of one learned arrangement on one page (see the module docstring)."""
+    """Place the fields of one learned arrangement on one page (see the module docstring).
+
+    The first reading's frame is the box around all text; text around the document (a
+    watermark, a camera's caption, a second document) widens it. So the frame is fitted again
+    to the fields the first reading found in shape, and the page is read again in it; the better
+    reading is kept."""
     lines = make_lines(page)
-    frame = Frame.of(lines)
+    first = _read_in(layout, lines, Frame.of(lines))
+    fitted = fit_frame(layout, first)
+    if fitted is None:
+        return first
+    second = _read_in(layout, lines, fitted)
+    # Fewer fields in place, or further from it on average, is the worse reading (a sum of scores
+    # is not: a wrong frame can fit a wrong value as well as the right one).
+    return max((second, first), key=lambda r: (r.well_placed, -r.mean_z))
+
+
+def _read_in(layout: Variant, lines: Sequence[TLine], frame: Frame) -> PageReading:
     hits = find_anchors(layout.anchors, lines)
     anchors = {text: frame.uv(t, 0, len(t.text)) for text, t in hits.items()}
     anchor_lines = {id(t) for t in hits.values()}
@@ -189,7 +210,47 @@ def read_page(layout: Variant, page: Page) -> PageReading:
         if step is None:
             break
         placed[step[1]] = step[2]
-    return PageReading(placed, len(hits), layout)
+    return PageReading(placed, len(hits), layout, frame)
+
+
+def fit_frame(layout: Variant, reading: PageReading) -> Frame | None:
+    """The frame in which the fields read in shape lie where the examples put them: per axis,
+    pixel = origin + size × learned share, by least squares, once more without the worst fits
+    (None: fewer than three such fields, or too little spread to fit)."""
+    f = reading.frame
+    points = []
+    for name, p in reading.placed.items():
+        model = layout.field(name)
+        if model is not None and p.cand.shape >= 1.0:
+            points.append((model.u, model.v, f.x0 + f.w * p.cand.u, f.y0 + f.h * p.cand.v))
+    if len(points) < 3:
+        return None
+    fits = []
+    for axis in (0, 1):
+        pairs = [(pt[axis], pt[2 + axis]) for pt in points]
+        line = _fit_line(pairs)
+        if line is None:
+            return None
+        res = sorted(abs(y - (line[0] + line[1] * x)) for x, y in pairs)
+        cut = max(2 * res[len(res) // 2], 1.0)
+        kept = [(x, y) for x, y in pairs if abs(y - (line[0] + line[1] * x)) <= cut]
+        line = _fit_line(kept) if len(kept) >= 3 else line
+        if line is None or line[1] <= 0:
+            return None
+        fits.append(line)
+    (x0, w), (y0, h) = fits
+    return Frame(x0, y0, w, h)
+
+
+def _fit_line(pairs: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+    n = len(pairs)
+    mx = sum(x for x, _ in pairs) / n
+    my = sum(y for _, y in pairs) / n
+    var = sum((x - mx) ** 2 for x, _ in pairs)
+    if var < 0.01 * n * 0.01:  # the learned shares spread less than 0.1: nothing to fit a size on
+        return None
+    slope = sum((x - mx) * (y - my) for x, y in pairs) / var
+    return my - slope * mx, slope
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +293,8 @@ class LayoutReader:
             )
         if not ck.ok:
             reasons.append(ck.reason or "failed validation")
+        if spec.patterns and not _fits_patterns(spec.patterns, p.cand):
+            reasons.append("learned layout: the schema's patterns do not read this value here")
         flagged = bool(reasons)
         score = p.score * (0.5 if not ck.ok else 1.0)
         if score < self.threshold:
@@ -261,14 +324,40 @@ class LayoutReader:
         learned, doubt = self.read(doc)
         if not learned:
             return extraction
-        fields = tuple(merge_field(f, learned.get(f.name)) for f in extraction.fields)
         reasons = extraction.reasons
+        schema_fields = extraction.fields
         if not doubt:
-            # The schema alone saw no form (nothing labelled): the learned layout did.
-            reasons = tuple(r for r in reasons if "no form found" not in r and "no field filled in" not in r)
+            # The schema alone saw no form (nothing labelled, too few required values): the
+            # learned layout did, so its values are not the print of an empty form.
+            reasons = tuple(r for r in reasons if r not in NOTHING_FILLED)
+            schema_fields = tuple(_unflag(f, NOTHING_FILLED) for f in schema_fields)
+        fields = tuple(merge_field(f, learned.get(f.name)) for f in schema_fields)
         specs = self.schema.fields
         needs = any(f.needs_review for f in fields if specs[f.name].required) or bool(reasons)
         return dataclasses.replace(extraction, fields=fields, reasons=reasons, needs_review=needs)
+
+
+def _unflag(f: FieldResult, why: frozenset[str]) -> FieldResult:
+    """``f`` without a document reason the decision step flagged it with (it flags only fields no
+    rule had flagged: what is left is the score's verdict)."""
+    if not any(r in why for r in f.reasons):
+        return f
+    rest = tuple(r for r in f.reasons if r not in why)
+    return dataclasses.replace(
+        f, reasons=rest, flagged=False, needs_review=any(r.startswith("low confidence") for r in rest)
+    )
+
+
+def _fits_patterns(patterns: Sequence[str], c: Candidate) -> bool:
+    """Whether one of the field's patterns, searched in the candidate's line, reads text that
+    overlaps the candidate (the user's patterns are a check of a learned value's shape)."""
+    text = fold(c.tline.text)
+    for pattern in patterns:
+        for m in re.finditer(pattern, text):
+            s, e = m.span(1) if m.re.groups else m.span()
+            if s < c.end and c.start < e:
+                return True
+    return False
 
 
 def merge_field(schema: FieldResult, learned: FieldResult | None) -> FieldResult:

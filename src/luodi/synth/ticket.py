@@ -13,6 +13,8 @@ Styles (the layout name; holdout styles are kept out of development, see docs/ki
   passenger's masked ID number and name on one line;
 - ``red_soft`` (dev): the older pink card: the train number carries 次, no pinyin, the check-in
   gate top right, the class before the price;
+- ``blue_2013`` (dev): the blue card as sold around 2013 (the layout of the one real ticket photo
+  in the shared samples): the date above the stations, no 站, the name on its own line;
 - ``e_voucher`` (holdout): the reimbursement voucher (报销凭证) of e-tickets, on white paper with a
   QR code, the e-ticket number printed, everything shifted and resized.
 
@@ -217,6 +219,35 @@ def red_soft(t: Ticket, family: FontFamily, rng: np.random.Generator) -> Image.I
     return cv.finish(margin=0, min_height=_H)
 
 
+def blue_2013(t: Ticket, family: FontFamily, rng: np.random.Generator) -> Image.Image:
+    """The blue card as sold around 2013: the date above the stations, no 站, the name on its own
+    line above the masked ID number, the class in small print under the seat."""
+    cv = Canvas(_W, _H, Style(family, 30, (25, 25, 35), (255, 255, 255), (70, 90, 120)))
+    _guilloche(cv, (214, 234, 246), (190, 220, 238), rng)
+    jx, jy = (int(v) for v in rng.integers(-12, 13, size=2))
+    cv.text(50 + jx, 28 + jy, t.serial, 32, fill=_RED)
+    cv.text(600 + jx, 34 + jy, t.office, 28)
+    cv.text(60 + jx, 84 + jy, f"{t.year}年{t.month:02d}月{t.day:02d}日{t.hour:02d}:{t.minute:02d}开", 30)
+    cv.text(590 + jx, 84 + jy, t.carriage_seat, 30)
+    cv.text(650 + jx, 124 + jy, t.seat_class, 22)
+    cv.text(80 + jx, 160 + jy, t.departure[0], 44, bold=True)
+    cv.text(70 + jx, 214 + jy, t.departure[1], 22)
+    cv.text(330 + jx, 150 + jy, f"{t.train}次", 38)
+    _arrow(cv, 320 + jx, 470 + jx, 200 + jy)
+    cv.text(560 + jx, 160 + jy, t.arrival[0], 44, bold=True)
+    cv.text(550 + jx, 214 + jy, t.arrival[1], 22)
+    cv.text(60 + jx, 262 + jy, f"¥{t.price:.2f}元", 30)
+    cv.text(60 + jx, 310 + jy, "限乘当日当次车", 26)
+    cv.text(60 + jx, 350 + jy, t.name, 30)
+    cv.text(400 + jx, 360 + jy, f"检票口{t.gate}", 30)
+    cv.text(60 + jx, 394 + jy, t.id_masked, 30)
+    digits = "".join(str(d) for d in rng.integers(0, 10, size=20))
+    cv.text(50 + jx, 460 + jy, "-".join(digits[k : k + 4] for k in range(0, 20, 4)), 24)
+    cv.text(650 + jx, 450 + jy, "和谐号", 32, bold=True)
+    cv.qr(660 + jx, 280 + jy, 130, rng)
+    return cv.finish(margin=0, min_height=_H)
+
+
 def e_voucher(t: Ticket, family: FontFamily, rng: np.random.Generator) -> Image.Image:
     cv = Canvas(_W, 620, Style(family, 30, (20, 20, 20), (255, 255, 255), (60, 60, 60)))
     cv.draw.rectangle((0, 0, _W - 1, 619), fill=(252, 252, 250), outline=(90, 120, 170), width=4)
@@ -253,6 +284,7 @@ TICKET_STYLES: dict[str, TicketStyle] = {
     for s in (
         TicketStyle("blue_magnetic", blue_magnetic, False),
         TicketStyle("red_soft", red_soft, False),
+        TicketStyle("blue_2013", blue_2013, False),
         TicketStyle("e_voucher", e_voucher, True),
     )
 }
