@@ -286,3 +286,32 @@ def test_a_traditional_reading_is_simplified_as_the_schema_asks() -> None:
     fields, _ = LayoutReader(layout, schema, 0.8).read(traditional)
     assert fields["departure_station"].value == "厦门北"
     assert fields["departure_station"].raw == "廈门北"
+
+
+def _with_lines(doc: Any, lines: Any) -> Any:
+    return dataclasses.replace(doc, pages=(dataclasses.replace(doc.pages[0], lines=tuple(lines)),))
+
+
+def test_text_around_the_document_does_not_move_the_fields() -> None:
+    schema, layout = training()
+    reader = LayoutReader(layout, schema, 0.8)
+    rng = random.Random(21)
+    for arrangement in (0, 1):
+        doc, gold = ticket(rng, arrangement=arrangement)
+        # a watermark far above and left, a camera caption far below: the text frame doubles
+        clutter = [make_line("7788.com", -500, -400), make_line("Canon PowerShot A3400 IS", 0, 1300)]
+        fields, doubt = reader.read(_with_lines(doc, [*doc.pages[0].lines, *clutter]))
+        assert doubt == ()
+        for name in ("departure_station", "arrival_station", "train_number", "name"):
+            assert fields[name].value == gold[name], name
+
+
+def test_a_learned_value_the_schema_patterns_reject_is_flagged() -> None:
+    schema, layout = training()
+    doc, gold = ticket(random.Random(31))
+    dep = gold["departure_station"]
+    # printed without 站: the user's pattern (a name ending in 站) does not read it
+    lines = [make_line(dep, *ln.box[0]) if ln.text == dep + "站" else ln for ln in doc.pages[0].lines]
+    got = extractor(schema, learned=layout).extract_document(_with_lines(doc, lines))
+    f = got["departure_station"]
+    assert f.needs_review and any("patterns do not read" in r for r in f.reasons)
