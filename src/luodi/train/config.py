@@ -37,6 +37,7 @@ class SynthSpec(_Strict):
     text: Path | None = None
     text_format: Literal["express_ner", "lines", "general", "slip"] = "express_ner"
     max_len: int = Field(default=24, ge=2)  # express_ner: longer addresses are cut into pieces this long
+    spaces: float = Field(default=0.15, ge=0.0, le=0.5)  # general: how often words are set apart by a space
     fonts: tuple[str, ...] | None = None
     # renderer family: "train" keeps fonts, dot-matrix heads and degradations of the blind eval out
     family: Literal["train", "eval"] | None = None
@@ -112,6 +113,9 @@ class GuardSpec(_Strict):
     share: float = Field(default=0.25, ge=0.0, lt=1.0)  # of every batch
     styles: tuple[Style, ...] = ("print",)
     coverage: float = Field(default=0.15, ge=0.0, le=1.0)  # share of lines drawn uniformly from the dictionary
+    # how often words are set apart by a space: with none, fine-tuning unlearns the space class
+    spaces: float = Field(default=0.15, ge=0.0, le=0.5)
+    hard: float = Field(default=0.3, ge=0.0, le=1.0)  # share of them rendered at hard severity (degraded print)
     distill: float = Field(default=1.0, ge=0.0)  # weight of the KL to the stock model's outputs on those lines
     topk: int = Field(default=8, ge=1, le=64)  # teacher classes kept per timestep (the rest as one bin)
     backbone_lr: float = Field(default=0.3, ge=0.0, le=1.0)  # learning-rate factor; 0 freezes the backbone

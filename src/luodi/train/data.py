@@ -72,7 +72,8 @@ class DataReport:
 def synth_dir(spec: SynthSpec, root: Path) -> Path:
     """Where a synth spec's lines are rendered: a folder named by the spec, so a rerun reuses it."""
     # fields added later are left out while unset, so folders rendered before them are still found
-    dump = spec.model_dump(mode="json", exclude={"family"} if spec.family is None else None)
+    unset = ({"family"} if spec.family is None else set()) | ({"spaces"} if spec.text_format != "general" else set())
+    dump = spec.model_dump(mode="json", exclude=unset or None)
     key = json.dumps(dump, sort_keys=True, ensure_ascii=False)
     import hashlib
 
@@ -90,7 +91,7 @@ def render_synth(spec: SynthSpec, root: Path) -> Path:
     if done.is_file() and label_file.is_file():
         return label_file
     if spec.text_format == "general":
-        texts = general_lines(spec.n, seed=spec.seed, max_len=spec.max_len)
+        texts = general_lines(spec.n, seed=spec.seed, max_len=spec.max_len, spaces=spec.spaces)
     elif spec.text_format == "slip":
         texts = slip_lines(spec.n, seed=spec.seed, family=spec.family or "train")
     elif spec.text is None:  # the config refuses this; kept for type narrowing

@@ -45,30 +45,41 @@ def coverage_characters(charset: Charset, fonts: Any) -> list[str]:
 
 
 def render_guard_lines(spec: GuardSpec, base: Charset, root: Path) -> list[Path]:
-    """Render (or reuse) the guard's general lines; returns one label file per style."""
+    """Render (or reuse) the guard's general lines; returns one label file per style and severity.
+
+    A ``spec.hard`` share of each style's lines is rendered at hard severity (small, blurred,
+    low-contrast print): a guard of clean lines alone leaves the stock model's reading of degraded
+    print unprotected, and that is where a dot-matrix fine-tune's look-alike confusions land.
+    """
     from luodi.synth import generate_lines
     from luodi.synth.fonts import family_fonts
     from luodi.synth.text import general_lines
 
     key = json.dumps(
-        {"v": 1, "n": spec.lines, "styles": spec.styles, "coverage": spec.coverage, "seed": spec.seed},
+        {"v": 2, "n": spec.lines, "styles": spec.styles, "coverage": spec.coverage, "seed": spec.seed}
+        | {"spaces": spec.spaces, "hard": spec.hard},
         sort_keys=True,
     )
     key += hashlib.sha256("\n".join(base.entries).encode()).hexdigest()
     out = root / f"guard-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
     fonts = family_fonts(GUARD_FAMILY)
     per_style = math.ceil(spec.lines / len(spec.styles))
+    n_hard = round(per_style * spec.hard)
     files: list[Path] = []
     chars: list[str] | None = None
     for k, style in enumerate(spec.styles):
-        folder = out / style
-        if not (folder / "DONE").is_file():
-            if chars is None:
-                chars = coverage_characters(base, fonts) if spec.coverage > 0 else []
-            texts = general_lines(per_style, seed=spec.seed * 100 + k, coverage_chars=chars, coverage=spec.coverage)
-            generate_lines(texts, folder, style=style, n=per_style, seed=spec.seed * 100 + k, family=GUARD_FAMILY)
-            (folder / "DONE").write_text("ok\n", encoding="utf-8")
-        files.append(folder / "labels.txt")
+        for severity, n in (("mild", per_style - n_hard), ("hard", n_hard)):
+            folder = out / (style if severity == "mild" else f"{style}-hard")
+            if n <= 0:
+                continue
+            if not (folder / "DONE").is_file():
+                if chars is None:
+                    chars = coverage_characters(base, fonts) if spec.coverage > 0 else []
+                seed = spec.seed * 100 + k + (50 if severity == "hard" else 0)
+                texts = general_lines(n, seed=seed, coverage_chars=chars, coverage=spec.coverage, spaces=spec.spaces)
+                generate_lines(texts, folder, style=style, n=n, seed=seed, severity=severity, family=GUARD_FAMILY)
+                (folder / "DONE").write_text("ok\n", encoding="utf-8")
+            files.append(folder / "labels.txt")
     return files
 
 

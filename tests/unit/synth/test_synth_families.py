@@ -81,3 +81,13 @@ def test_the_heldout_dotmatrix_printers_are_their_own_and_reproducible() -> None
     # the held-out printers are for blind evaluation only: no recipe may train on them
     with pytest.raises(ValueError, match="family"):
         SynthSpec(style="dotmatrix", n=4, text_format="general", family="heldout")  # type: ignore[arg-type]
+
+
+def test_general_lines_set_words_apart_with_single_spaces() -> None:
+    spaced = general_lines(300, seed=5, table=TABLE)
+    assert spaced == general_lines(300, seed=5, table=TABLE)
+    with_space = [line for line in spaced if " " in line]
+    assert 0.1 * len(spaced) < len(with_space) < 0.6 * len(spaced)
+    assert all("  " not in line and line == line.strip() for line in spaced)
+    # without spaces: the lines as they were before spaces existed (the guard's old cache holds these)
+    assert not any(" " in line for line in general_lines(300, seed=5, spaces=0.0, table=TABLE))

@@ -137,3 +137,14 @@ def test_augment_keeps_shape_and_dtype_and_can_be_disabled() -> None:
     assert out.shape == img.shape and out.dtype == np.uint8
     assert not np.array_equal(out, img)
     assert augment(img, AugmentSpec(enabled=False), np.random.default_rng(1)) is img
+
+
+def test_synth_folders_change_with_spaces_only_for_generated_text(tmp_path: Path) -> None:
+    from luodi.train.config import SynthSpec
+    from luodi.train.data import synth_dir
+
+    ner = tmp_path / "ner.txt"
+    a, b = (SynthSpec(style="dotmatrix", n=4, text=ner, spaces=s) for s in (0.0, 0.15))
+    assert synth_dir(a, tmp_path) == synth_dir(b, tmp_path)  # express-NER text has no generated spaces
+    g0, g1 = (SynthSpec(style="dotmatrix", n=4, text_format="general", spaces=s) for s in (0.0, 0.15))
+    assert synth_dir(g0, tmp_path) != synth_dir(g1, tmp_path)
