@@ -323,6 +323,56 @@ def write_ablation_md(done: dict[str, Any], args: argparse.Namespace) -> None:
     print("\n".join(rows))
 
 
+def bn_drift(args: argparse.Namespace) -> None:
+    """What BatchNorm statistics updated on the recipe's lines alone do to the stock model (no gradient).
+
+    Train.freeze_bn keeps them as pretraining left them; this measures what that buys: forward passes
+    in training mode over batches of the recipe's training lines move only the running statistics.
+    """
+    import numpy as np
+
+    from luodi.train.charset import read_charset
+    from luodi.train.config import TrainSpec, load_config
+    from luodi.train.data import bucketed_batches, gather_samples, load_lines, make_batch
+    from luodi.train.model import build_model
+    from luodi.train.trainer import base_files, import_paddle
+    from luodi.train.weights import detect_architecture, load_pretrained
+
+    paddle = import_paddle()
+    recipe = load_config(args.config)
+    data = recipe.model_dump(mode="json")["Train"]
+    for spec in data["synth"]:
+        spec["n"] = max(8, round(spec["n"] * args.scale))
+    train_spec = TrainSpec.model_validate(data)
+    samples = gather_samples(train_spec, ROOT / "bench" / "out" / "ablation" / "_synth")
+    onnx_path, dict_path = base_files(recipe.base)
+    charset = read_charset(dict_path)
+    lines, _ = load_lines(samples, max_width=recipe.Preprocess.max_width, known=charset.known(), drop_unknown=True)
+    files = {k: v for k, v in all_label_files().items() if k in args.sets}
+    model = build_model(charset.num_classes, detect_architecture(onnx_path))
+    load_pretrained(model, onnx_path)
+    t0, l0 = time.perf_counter(), os.getloadavg()[0]
+    before = score_dygraph(model, charset, files, args.max_lines)
+    model.train()  # BatchNorm in training mode: each forward moves its running statistics
+    batches = list(bucketed_batches(lines, args.batch_size, np.random.default_rng(0)))[: args.batches]
+    with paddle.no_grad():
+        for idx in batches:
+            batch = make_batch([lines[i].image for i in idx], [lines[i].label for i in idx], None)
+            model.logits(paddle.to_tensor(batch.images))
+    after = score_dygraph(model, charset, files, args.max_lines)
+    out = {
+        "command": "python bench/finetune_bench.py " + " ".join(sys.argv[1:]),
+        "batches": len(batches),
+        "batch_size": args.batch_size,
+        "stock": before,
+        "bn_updated": after,
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "load_avg": l0,
+    }
+    (RESULTS / "finetune_bn_drift.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+
+
 # --- a whole recipe ------------------------------------------------------------------------------
 def recipe(args: argparse.Namespace) -> None:
     from luodi.train.config import load_config, parse_config
@@ -414,6 +464,14 @@ def main(argv: list[str] | None = None) -> int:
     ab.add_argument("--redo", action="store_true")
     ab.add_argument("--out", default="finetune_ablation", help="results file name under bench/results")
     ab.set_defaults(fn=ablation)
+    bn = sub.add_parser("bn-drift")
+    bn.add_argument("--config", type=Path, default=ROOT / "examples" / "finetune" / "dotmatrix.yml")
+    bn.add_argument("--batches", type=int, default=30)
+    bn.add_argument("--batch-size", type=int, default=8)
+    bn.add_argument("--scale", type=float, default=0.2)
+    bn.add_argument("--sets", nargs="+", default=["blind_dotmatrix", "regression: print", "regression: print-hard"])
+    bn.add_argument("--max-lines", type=int, default=100)
+    bn.set_defaults(fn=bn_drift)
     rc = sub.add_parser("recipe")
     rc.add_argument("--config", type=Path, required=True)
     rc.add_argument("--name", required=True)
