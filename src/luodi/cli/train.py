@@ -99,7 +99,13 @@ def rec(  # noqa: PLR0917 - click passes each option by name; the launch options
         name = launch["run_folder"] or time.strftime("rec-%Y%m%d-%H%M%S")
         if launch["nnodes"] > 1 and launch["run_folder"] is None:
             raise click.UsageError("--nnodes needs --name or --resume: every node must train into the same run folder")
-    launch_if_asked(ctx, run_dir=resume or config.output_dir / str(name), run_folder=None if explicit_name else name)
+    launch_if_asked(
+        ctx,
+        run_dir=resume or config.output_dir / str(name),
+        run_folder=None if explicit_name else name,
+        # the reviewed lines were exported here: the ranks read that export instead of making their own
+        overrides={"from_review": str(config.Train.labels[-1])} if from_review is not None else None,
+    )
     try:
         result = run_training(
             config,

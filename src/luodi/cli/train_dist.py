@@ -38,7 +38,8 @@ def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def rerun_args(ctx: click.Context, **extra: str) -> list[str]:
-    """This command's line rebuilt from its parsed parameters (without the launch options), plus ``extra``."""
+    """This command's line rebuilt from its parsed parameters (without the launch options); ``extra``
+    options are added or replace the given ones."""
     words: list[str] = []
     node: click.Context | None = ctx
     while node is not None and node.parent is not None:
@@ -46,7 +47,13 @@ def rerun_args(ctx: click.Context, **extra: str) -> list[str]:
         node = node.parent
     for param in ctx.command.params:
         value = ctx.params.get(str(param.name))
-        if param.name in LAUNCH_OPTIONS or value is None or value is False or value == param.default:
+        if (
+            param.name in LAUNCH_OPTIONS
+            or param.name in extra
+            or value is None
+            or value is False
+            or value == param.default
+        ):
             continue
         if isinstance(param, click.Argument):
             words += [str(v) for v in value] if param.multiple else [str(value)]
@@ -64,14 +71,20 @@ def rerun_args(ctx: click.Context, **extra: str) -> list[str]:
     return words
 
 
-def launch_if_asked(ctx: click.Context, *, run_dir: Path, run_folder: str | None) -> None:
-    """Start the ranks and exit with their status when ``--nproc``/``--nnodes`` ask for more than this process."""
+def launch_if_asked(
+    ctx: click.Context, *, run_dir: Path, run_folder: str | None, overrides: dict[str, str] | None = None
+) -> None:
+    """Start the ranks and exit with their status when ``--nproc``/``--nnodes`` ask for more than this process.
+
+    ``overrides``: options the ranks get instead of the given ones (what this process already resolved,
+    such as the reviewed lines it exported, so that the ranks do not export them again).
+    """
     from luodi.train import dist
 
     nproc, nnodes, master = ctx.params["nproc"], ctx.params["nnodes"], ctx.params["master"]
     if (nproc == 1 and nnodes == 1) or dist.launched():
         return
-    extra = {"run_folder": run_folder} if run_folder else {}
+    extra = {**({"run_folder": run_folder} if run_folder else {}), **(overrides or {})}
     argv = rerun_args(ctx, **extra)
     say = lambda msg: click.echo(msg, err=True)  # noqa: E731
     say(f"starting {nproc} x {nnodes} training processes; their logs: {run_dir / 'launch'}")

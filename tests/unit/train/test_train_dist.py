@@ -89,9 +89,10 @@ def test_rerun_args_rebuild_the_command_without_the_launch_options() -> None:
     @dist_options
     @click.pass_context
     def rec(ctx: click.Context, **kwargs: object) -> None:
-        seen.append(rerun_args(ctx, run_folder="rec-1"))
+        seen.append(rerun_args(ctx, run_folder="rec-1", name="resolved"))
 
     with pytest.raises(SystemExit) as done:
-        top.main(["rec", "--config", "a b.yml", "--no-export", "--nproc", "2"], prog_name="luodi")
+        top.main(["rec", "--config", "a b.yml", "--name", "given", "--no-export", "--nproc", "2"], prog_name="luodi")
     assert done.value.code == 0
-    assert seen == [["rec", "--config", "a b.yml", "--no-export", "--run-folder", "rec-1"]]
+    # the launch options are dropped (the ranks must not launch again); overrides replace what was given
+    assert seen == [["rec", "--config", "a b.yml", "--no-export", "--run-folder", "rec-1", "--name", "resolved"]]
