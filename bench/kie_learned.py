@@ -162,7 +162,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"Command: `{report['command']}`",
         "",
         "Train: "
-        f"{report['train']['n']} photos of the dev styles (blue_magnetic, red_soft), degrade `{report['degrade']}`, "
+        f"{report['train']['n']} photos of the dev styles ({', '.join(report['dev_styles'])}), "
+        f"degrade `{report['degrade']}`, "
         f"seed {report['seed']}. The learned layout: {report['train']['fields']} fields, "
         + "; ".join(
             f"an arrangement of {v['examples']} examples with anchors {', '.join(v['anchors']) or 'none'}"
@@ -252,13 +253,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--model", default="pp-ocrv6-small")
     ap.add_argument("--out", type=Path, default=BENCH / "out" / "kie_learned")
     ap.add_argument("--results", type=Path, default=BENCH / "results" / "kie_learned")
+    ap.add_argument("--render-only", action="store_true", help="rewrite the markdown from the results JSON")
     args = ap.parse_args(argv)
+    if args.render_only:
+        saved = json.loads(args.results.with_suffix(".json").read_text(encoding="utf-8"))
+        saved.setdefault("dev_styles", ["blue_magnetic", "red_soft", "blue_2013"])
+        args.results.with_suffix(".md").write_text(render_markdown(saved) + "\n", encoding="utf-8")
+        return 0
 
     from luodi import OCR
     from luodi.kie import Extractor
     from luodi.kie.learned import learn, read_examples
     from luodi.kie.schema import load_schema
     from luodi.locate.extract import extract_documents
+    from luodi.synth.ticket import resolve_ticket_styles
 
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     load0 = os.getloadavg()[0]
@@ -278,7 +286,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "model": args.model,
         "degrade": args.degrade,
         "seed": args.seed,
-        "command": "python bench/kie_learned.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "dev_styles": list(resolve_ticket_styles(("dev",))),
+        "command": ("LUODI_SHARED=" + os.environ["LUODI_SHARED"] + " " if "LUODI_SHARED" in os.environ else "")
+        + "python bench/kie_learned.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "train": {
             "n": len(train),
             "variants": [{"examples": v.examples, "anchors": [a.text for a in v.anchors]} for v in layout.variants],
