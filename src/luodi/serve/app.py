@@ -35,7 +35,12 @@ def create_app(settings: ServeSettings | None = None, *, pipeline_factory: Pipel
     state = ServiceState(
         settings=settings,
         metrics=metrics,
-        gate=InferenceGate(settings.resolved_concurrency(), settings.queue_size, metrics),
+        gate=InferenceGate(
+            settings.resolved_concurrency(),
+            settings.queue_size,
+            metrics,
+            latency_target_s=settings.latency_target_s or None,
+        ),
         keys=KeyChecker(settings.key_hashes()),
     )
     app = FastAPI(

@@ -44,9 +44,12 @@ class ObserveMiddleware:
         The routes take their place in the gate before reading too; the 503 here also covers routes
         whose body FastAPI reads before the route runs (JSON models). Jobs are queued, not run here."""
         gated = scope["method"] == "POST" and path.startswith("/v1/") and not path.startswith(_NOT_GATED)
-        if gated and self.state.gate.full:
-            self.state.metrics.rejected.labels("queue_full").inc()
-            busy = QueueFullError("server busy: the inference queue is full; retry later")
+        gate = self.state.gate
+        if gated and gate.full:
+            self.state.metrics.rejected.labels(
+                "queue_full" if gate.admitted >= gate.capacity else "latency_target"
+            ).inc()
+            busy = QueueFullError(gate.busy_message())
             retry = {"Retry-After": str(self.state.settings.retry_after_s)}
             return JSONResponse(busy.to_dict(), status_code=busy.http_status, headers=retry)
         if length.isdigit() and int(length) > cap:

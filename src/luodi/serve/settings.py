@@ -167,6 +167,10 @@ class ServeSettings(BaseSettings):
     # Requests allowed to run inference at the same time, and how many more may wait for a slot.
     concurrency: int | None = Field(None, ge=1, le=256)
     queue_size: int = Field(16, ge=0, le=10_000)
+    # Shed by latency: a request that, by the recent calls' run time, would wait past this to finish
+    # is refused at once (503 + Retry-After) rather than queued (the 2.5 s of the latency alert in
+    # deploy/prometheus; bench/results/service_overload.md). 0 turns it off: queue_size alone.
+    latency_target_s: float = Field(2.5, ge=0, le=3600)
     deadline_s: float = Field(60.0, gt=0, le=3600)
     retry_after_s: int = Field(1, ge=1, le=3600)
     # Decoded pixels one request (or job) may ask for, all pages of all its files together: checked
