@@ -40,6 +40,7 @@ class ModelSpec(_Strict):
     layers: int = Field(default=2, ge=1, le=4)
     dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
     bag_linear: bool = True  # a direct linear path from the TF-IDF n-gram bag to the classes
+    bag_svm_gain: float = Field(default=3.0, ge=0.0)  # that path starts as a linear SVM, scores x this (0: random)
     slot_context: bool = True  # nlu: every position's slot scores also see the utterance vector
 
 

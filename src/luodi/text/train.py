@@ -352,6 +352,8 @@ class TextTrainer:
         # lazy Adam: the embedding tables get sparse gradients, only the rows a batch used move
         opt = paddle.optimizer.Adam(learning_rate=sched, parameters=net.parameters(), lazy_mode=True)
         state = _State()
+        if not self.resume and cfg.model.bag_linear and cfg.model.bag_svm_gain > 0:
+            self._start_bag_path(paddle, net, batches, len(classes))
         if self.resume:
             state = _State(**json.loads((self.run_dir / STATE).read_text(encoding="utf-8")))
             net.set_state_dict(paddle.load(str(self.run_dir / "latest.pdparams")))
@@ -361,6 +363,21 @@ class TextTrainer:
             self.say(f"resumed after epoch {state.epoch} of {cfg.optim.epochs}")
         run = _Run(paddle, net, opt, sched, batches, evals, feats, classes, tags)
         return self._loop(run, state, total)
+
+    def _start_bag_path(self, paddle: Any, net: Any, batches: _Batches, n_classes: int) -> None:
+        """The linear bag path starts as a linear SVM on the training texts (see luodi.text.linear),
+        its scores times ``model.bag_svm_gain`` (margins of about 1 become confident logits)."""
+        from luodi.text.linear import fit_bag_svm
+
+        started = time.perf_counter()
+        inputs, y, _tags, _lengths = batches.arrays(range(len(batches.examples)))
+        w, b = fit_bag_svm(
+            inputs["bag_ids"], inputs["bag_weights"], y, n_features=net.bag_cls.weight.shape[0], n_classes=n_classes
+        )
+        gain = np.float32(self.cfg.model.bag_svm_gain)
+        net.bag_cls.weight.set_value(w * gain)
+        net.cls.bias.set_value(b * gain)
+        self.say(f"bag path: a linear SVM on the n-gram bag in {time.perf_counter() - started:.0f} s")
 
     def _loop(self, r: _Run, state: _State, total: int) -> TextTrainResult:
         cfg, o = self.cfg, self.cfg.optim
