@@ -88,29 +88,42 @@ class Placed:
 def candidates(model: FieldModel, lines: Sequence[TLine], frame: Frame) -> list[Candidate]:
     """Every substring of the lines one of the field's shapes matches (with its context, or
     without it at OUT_OF_CONTEXT)."""
+    return placed_in(matches(model, lines, [fold(t.text) for t in lines]), frame)
+
+
+def matches(model: FieldModel, lines: Sequence[TLine], folded: Sequence[str]) -> list[Candidate]:
+    """The field's shape matches on the lines (``folded``: their folded texts), not yet placed in
+    a frame (u, v are 0): they do not depend on it, so a page read twice matches once."""
     best: dict[tuple[int, int, int], Candidate] = {}
     most = max(s.count for s in model.shapes)
-    for t in lines:
-        text = fold(t.text)
-        for shape in model.shapes:
-            # A shape few examples showed, with no context to hold it, is weak evidence.
-            prior = 1.0 if shape.count * 3 >= most or (shape.before and shape.after) else 0.7
-            for context, factor in ((True, prior), (False, prior * OUT_OF_CONTEXT)):
-                for m in shape.regex(context=context).finditer(text):
-                    s, e = m.span("v")
-                    while s < e and text[s].isspace():
-                        s += 1
-                    while e > s and text[e - 1].isspace():
-                        e -= 1
-                    key = (id(t), s, e)
-                    if e <= s or (key in best and best[key].shape >= factor):
-                        continue
-                    u, v = frame.uv(t, s, e)
-                    best[key] = Candidate(model.name, t, s, e, u, v, factor, _ocr(t, s, e), shape)
+    patterns = []
+    for shape in model.shapes:
+        # A shape few examples showed, with no context to hold it, is weak evidence.
+        prior = 1.0 if shape.count * 3 >= most or (shape.before and shape.after) else 0.7
+        patterns += [
+            (shape, shape.regex(context=True), prior),
+            (shape, shape.regex(context=False), prior * OUT_OF_CONTEXT),
+        ]
+    for t, text in zip(lines, folded, strict=True):
+        for shape, regex, factor in patterns:
+            for m in regex.finditer(text):
+                s, e = m.span("v")
+                while s < e and text[s].isspace():
+                    s += 1
+                while e > s and text[e - 1].isspace():
+                    e -= 1
+                key = (id(t), s, e)
+                if e <= s or (key in best and best[key].shape >= factor):
+                    continue
+                best[key] = Candidate(model.name, t, s, e, 0.0, 0.0, factor, _ocr(t, s, e), shape)
     found = list(best.values())
     # The same text read with and without its context (金华 before 站, 金华站): the reading the
     # examples' context cuts out is the value.
     return [c for c in found if not any(o.shape > c.shape and o.overlaps(c) for o in found)]
+
+
+def placed_in(found: Sequence[Candidate], frame: Frame) -> list[Candidate]:
+    return [dataclasses.replace(c, u=uv[0], v=uv[1]) for c in found for uv in (frame.uv(c.tline, c.start, c.end),)]
 
 
 def _ocr(t: TLine, s: int, e: int) -> float:
@@ -177,21 +190,27 @@ def read_page(layout: Variant, page: Page) -> PageReading:
     to the fields the first reading found in shape, and the page is read again in it; the better
     reading is kept."""
     lines = make_lines(page)
-    first = _read_in(layout, lines, Frame.of(lines))
+    folded = [fold(t.text) for t in lines]
+    found = {m.name: matches(m, lines, folded) for m in layout.fields}
+    hits = find_anchors(layout.anchors, lines)
+    first = _read_in(layout, Frame.of(lines), found, hits)
     fitted = fit_frame(layout, first)
     if fitted is None:
         return first
-    second = _read_in(layout, lines, fitted)
+    second = _read_in(layout, fitted, found, hits)
     # Fewer fields in place, or further from it on average, is the worse reading (a sum of scores
     # is not: a wrong frame can fit a wrong value as well as the right one).
     return max((second, first), key=lambda r: (r.well_placed, -r.mean_z))
 
 
-def _read_in(layout: Variant, lines: Sequence[TLine], frame: Frame) -> PageReading:
-    hits = find_anchors(layout.anchors, lines)
+def _read_in(
+    layout: Variant, frame: Frame, found: Mapping[str, Sequence[Candidate]], hits: Mapping[str, TLine]
+) -> PageReading:
     anchors = {text: frame.uv(t, 0, len(t.text)) for text, t in hits.items()}
     anchor_lines = {id(t) for t in hits.values()}
-    pool = {m.name: [c for c in candidates(m, lines, frame) if id(c.tline) not in anchor_lines] for m in layout.fields}
+    pool = {
+        m.name: [c for c in placed_in(found[m.name], frame) if id(c.tline) not in anchor_lines] for m in layout.fields
+    }
     placed: dict[str, Placed] = {}
     while True:
         step: tuple[float, str, Placed] | None = None
