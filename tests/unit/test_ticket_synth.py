@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -38,3 +41,15 @@ def test_photos_are_degraded() -> None:
     photo = render_ticket(0, DocOptions(degrade="photo"))
     assert clean.fields == photo.fields
     assert photo.image.shape != clean.image.shape and photo.meta["degradations"]
+
+
+def test_synth_ticket_cli_writes_kie_labels(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from luodi.cli import cli
+
+    result = CliRunner().invoke(cli, ["synth", "ticket", "-n", "2", "-o", str(tmp_path), "--layout", "dev"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(r) for r in (tmp_path / "labels.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["layout"] for r in rows] == ["blue_magnetic", "red_soft"]
+    assert all((tmp_path / r["image"]).is_file() and r["fields"]["departure_station"] for r in rows)

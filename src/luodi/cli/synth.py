@@ -18,6 +18,7 @@ _EXTRA: dict[str, str] = {
     "bank-receipt": "luodi.cli.synth_docs:bank_receipt",
     "id-card": "luodi.cli.synth_docs:id_card",
     "parcel": "luodi.cli.synth_parcel:parcel",
+    "ticket": "luodi.cli.synth_ticket:ticket",
 }
 
 
