@@ -506,7 +506,9 @@ class JobQueue:
         meta = self.store.read(job_id)
         if not meta.webhook:
             return
-        body = json.dumps(self.store.public_view(job_id), ensure_ascii=False, separators=(",", ":")).encode()
+        view = self.store.public_view(job_id)
+        view.pop("webhook_delivery", None)  # the payload is the job, not the state of its own delivery
+        body = json.dumps(view, ensure_ascii=False, separators=(",", ":")).encode()
         self._webhooks().send(job_id, meta.webhook, body)
 
     def _webhooks(self) -> WebhookSender:
@@ -540,6 +542,8 @@ class JobQueue:
             if meta.status in ("succeeded", "failed"):
                 if meta.finished_at and now - meta.finished_at > self.settings.result_ttl_s:
                     self.store.delete(job_id)
+                elif self._webhook_lost(meta, now):
+                    self._redeliver(job_id)
             elif meta.status == "queued":
                 # A worker killed between taking the message and claiming the job leaves it queued with
                 # no message; only when the queue is empty can that be told apart from a backlog.
@@ -553,6 +557,32 @@ class JobQueue:
                 self._recover_lost(job_id)
         self.store.tenants.reap(self.store)
         self._sweep_spool(now)
+
+    def _webhook_grace_s(self) -> float:
+        """Longer than every attempt of a delivery with its back-off: past it, no delivery of a
+        finished job is still under way, so one without an outcome died with its worker."""
+        attempts = self.settings.webhook_attempts
+        return 2 * (attempts * self.settings.webhook_timeout_s + sum(1 << (2 * i) for i in range(attempts - 1))) + 10
+
+    def _webhook_lost(self, meta: JobMeta, now: float) -> bool:
+        finished = meta.finished_at
+        return (
+            bool(meta.webhook)
+            and meta.webhook_delivery is None
+            and bool(finished)
+            and (now - (finished or now) > self._webhook_grace_s())
+        )
+
+    def _redeliver(self, job_id: str) -> None:
+        """A finished job whose webhook died with its worker: deliver it once more (claimed under the
+        lock, so one reaper of many sends it; receivers deduplicate on ``webhook-id`` all the same)."""
+        with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
+            meta = self.store.read(job_id)
+            if meta.webhook_delivery is not None:
+                return
+            self.store.write_meta(d, meta, webhook_delivery={"redelivering": True, "at": time.time()})
+        log.warning("re-sending a webhook lost with its worker", extra={"job_id": job_id})
+        self._notify(job_id)
 
     def _sweep_spool(self, now: float) -> None:
         """Uploads a server process left in the spool when it died mid-request (kept a day)."""

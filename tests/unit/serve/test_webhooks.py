@@ -269,3 +269,40 @@ def test_a_refused_connection_is_retried_and_recorded():
     finally:
         s.stop()
     assert got["attempts"] == 2 and "ConnectError" in got["error"]
+
+
+def test_a_webhook_lost_with_its_worker_is_sent_by_the_reaper(tmp_path: Path, receivers):
+    target = receivers(answer(204))
+    settings = JobSettings(
+        dir=tmp_path / "jobs",
+        webhook_allow_hosts=(f"127.0.0.1:{target.port}",),
+        webhook_allow_private=True,
+        webhook_secret=SECRET,  # type: ignore[arg-type]
+        webhook_timeout_s=1,
+        webhook_attempts=1,
+    )
+    queue = JobQueue(settings, tmp_path / "jobs")
+    store = queue.store
+    meta = store.create(
+        task="ocr", schema=None, inputs=[Item(png_bytes())], single=True, webhook=target.url(), max_attempts=1
+    )
+    # what a worker killed between finishing the job and delivering its webhook leaves behind
+    with store.locked(meta.id) as d:
+        store.write_result(d, {"pages": []})
+        store.write_meta(d, meta, status="succeeded", finished_at=time.time() - 5)
+    try:
+        queue.reap_once()
+        assert store.read(meta.id).webhook_delivery is None  # too recent: a delivery may be under way
+        with store.locked(meta.id) as d:
+            store.write_meta(d, store.read(meta.id), finished_at=time.time() - 3600)
+        queue.reap_once()
+        queue.reap_once()  # a second pass (or another worker's reaper) does not send it again
+        deadline = time.monotonic() + 10
+        while (delivery := store.read(meta.id).webhook_delivery) is None or "status_code" not in delivery:
+            assert time.monotonic() < deadline, delivery
+            time.sleep(0.05)
+    finally:
+        queue.stop()
+    assert delivery["status_code"] == 204 and len(target.requests) == 1
+    headers, body = target.requests[0]
+    assert verify(secret_bytes(SECRET), headers, body) and b"webhook_delivery" not in body
