@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from review_support import png
 
-from luodi.errors import ImagePathError, ReviewError
+from luodi.errors import ImagePathError, ReviewError, UnsupportedFormatError
 from luodi.review import NewItem, ReviewStore, export
 from luodi.review.images import DiskImageStore, S3ImageStore, check_key, key_for
 
@@ -26,7 +26,7 @@ def test_disk_store_keys_and_refusals(tmp_path: Path) -> None:
     for bad in ("../x.png", "/etc/passwd", key.replace(".png", ".exe"), key[:-4] + "/../../x.png", ""):
         with pytest.raises(ImagePathError):
             check_key(bad)
-    with pytest.raises(ReviewError, match="only PNG"):
+    with pytest.raises(UnsupportedFormatError, match="only PNG"):  # the caller's input: 415, not 500
         disk.put(b"not an image")
     with pytest.raises(ReviewError, match="missing"):
         disk.get("0" * 64 + ".png")

@@ -76,3 +76,13 @@ def test_insecure_warns_at_every_start(tmp_path, caplog, monkeypatch):
     with caplog.at_level(logging.WARNING, logger="luodi.serve"):
         create_app(ServeSettings(home=tmp_path))
     assert not [r for r in caplog.records if "--insecure" in r.getMessage()]
+
+
+def test_a_review_image_that_is_not_an_image_is_the_callers_error():
+    from luodi.errors import UnsupportedFormatError
+    from luodi.review.images import image_ext
+
+    for data in (b"", b"not an image", b"%PDF-1.7"):
+        with pytest.raises(UnsupportedFormatError) as caught:
+            image_ext(data)
+        assert caught.value.http_status == 415
