@@ -512,8 +512,15 @@ def train_text(
     on_log: Callable[[str], None] | None = None,
     teacher: Teacher | None = None,
 ) -> TextTrainResult:
-    """Train per ``config`` into ``output_dir/name`` (or continue the run in ``resume``)."""
+    """Train per ``config`` into ``output_dir/name`` (or continue the run in ``resume``).
+
+    ``teacher``: sentence vectors to distil; by default the encoder ``model.teacher`` names, if any."""
     run_dir = Path(resume) if resume is not None else config.output_dir / (name or time.strftime("text-%Y%m%d-%H%M%S"))
+    if teacher is None and config.model.teacher != "none" and config.optim.distill_weight > 0:
+        from luodi.text.teacher import E5Encoder
+        from luodi.zoo import bundle_file, get_bundle
+
+        teacher = E5Encoder.load(bundle_file(get_bundle(config.model.teacher, home), "encoder"))
     trainer = TextTrainer(
         config, run_dir, resume=resume is not None, home=home, progress=progress, on_log=on_log, teacher=teacher
     )
