@@ -27,7 +27,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 psutil = pytest.importorskip("psutil")
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -37,17 +37,6 @@ RAY = str(Path(sys.executable).with_name("ray"))
 MODEL = "pp-ocrv4"
 PAGES = 16
 S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

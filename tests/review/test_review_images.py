@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from luodi.review import NewItem, ReviewStore, export
 from luodi.review.images import DiskImageStore, S3ImageStore, check_key, key_for
 
 boto3 = pytest.importorskip("boto3")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 
 
 def test_disk_store_keys_and_refusals(tmp_path: Path) -> None:
@@ -30,17 +29,6 @@ def test_disk_store_keys_and_refusals(tmp_path: Path) -> None:
         disk.put(b"not an image")
     with pytest.raises(ReviewError, match="missing"):
         disk.get("0" * 64 + ".png")
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture
