@@ -352,7 +352,8 @@ def bn_drift(args: argparse.Namespace) -> None:
     model = build_model(charset.num_classes, detect_architecture(onnx_path))
     load_pretrained(model, onnx_path)
     t0, l0 = time.perf_counter(), os.getloadavg()[0]
-    before = score_dygraph(model, charset, files, args.max_lines)
+    # the stock scores on the same lines are the ablation's stock row (same sets, same scoring)
+    before = score_dygraph(model, charset, files, args.max_lines) if args.with_stock else None
     model.train()  # BatchNorm in training mode: each forward moves its running statistics
     batches = list(bucketed_batches(lines, args.batch_size, np.random.default_rng(0)))[: args.batches]
     with paddle.no_grad():
@@ -370,6 +371,45 @@ def bn_drift(args: argparse.Namespace) -> None:
         "load_avg": l0,
     }
     (RESULTS / "finetune_bn_drift.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+
+
+def errors(args: argparse.Namespace) -> None:
+    """Lines the stock model reads right and a fine-tuned run's checkpoint does not, by kind of error."""
+    from luodi.train.charset import read_charset
+    from luodi.train.model import build_model
+    from luodi.train.trainer import base_files, evaluate, import_paddle
+    from luodi.train.weights import detect_architecture, load_pretrained
+
+    paddle = import_paddle()
+    onnx_path, dict_path = base_files(args.base)
+    charset = read_charset(dict_path)
+    arch = detect_architecture(onnx_path)
+    stock, tuned = build_model(charset.num_classes, arch), build_model(charset.num_classes, arch)
+    load_pretrained(stock, onnx_path)
+    tuned.set_state_dict(paddle.load(str(args.checkpoint)))
+    files = {k: v for k, v in all_label_files().items() if k in args.sets}
+    from luodi.eval.datasets import read_rec_labels
+    from luodi.train.data import load_lines
+
+    out: dict[str, Any] = {"command": "python bench/finetune_bench.py " + " ".join(sys.argv[1:]), "sets": {}}
+    for name, label_file in files.items():
+        lines, _ = load_lines(
+            read_rec_labels(label_file)[: args.max_lines], max_width=480, known=None, drop_unknown=False
+        )
+        before, after = evaluate(stock, lines, charset)[0], evaluate(tuned, lines, charset)[0]
+        lost = [(ln.label, b) for ln, a, b in zip(lines, before, after, strict=True) if a == ln.label != b]
+        gained = sum(a != ln.label == b for ln, a, b in zip(lines, before, after, strict=True))
+        spaces = [x for x in lost if x[1].replace(" ", "") == x[0].replace(" ", "")]
+        out["sets"][name] = {
+            "n": len(lines),
+            "lost": len(lost),
+            "gained": gained,
+            "lost_only_spaces": len(spaces),
+            "lost_lines": [f"{label} | {pred}" for label, pred in lost],
+        }
+    path = RESULTS / f"{args.out}.json"
+    path.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps(out, ensure_ascii=False, indent=1))
 
 
@@ -471,7 +511,15 @@ def main(argv: list[str] | None = None) -> int:
     bn.add_argument("--scale", type=float, default=0.2)
     bn.add_argument("--sets", nargs="+", default=["blind_dotmatrix", "regression: print", "regression: print-hard"])
     bn.add_argument("--max-lines", type=int, default=100)
+    bn.add_argument("--with-stock", action="store_true", help="score the stock model too")
     bn.set_defaults(fn=bn_drift)
+    er = sub.add_parser("errors")
+    er.add_argument("--checkpoint", type=Path, required=True, help="a run's best.pdparams")
+    er.add_argument("--base", default="pp-ocrv6-small")
+    er.add_argument("--sets", nargs="+", default=["regression: print", "regression: print-hard"])
+    er.add_argument("--max-lines", type=int, default=100)
+    er.add_argument("--out", default="finetune_errors")
+    er.set_defaults(fn=errors)
     rc = sub.add_parser("recipe")
     rc.add_argument("--config", type=Path, required=True)
     rc.add_argument("--name", required=True)
