@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,22 @@ def _review_hook(settings: Any) -> Any:
     return lambda task, item, outcome: review.keep_outcome(task, item, outcome, origin="job")
 
 
+def _webhook_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The webhook options both the server and a worker take (either may deliver a job's webhook)."""
+    command = click.option(
+        "--webhook-allow-private",
+        is_flag=True,
+        default=False,
+        help="Let webhooks call loopback and private addresses (receivers on the local network).",
+    )(command)
+    return click.option(
+        "--webhook-host",
+        "webhook_hosts",
+        multiple=True,
+        help="host or host:port a job webhook may call (repeatable; needs LUODI_SERVE_JOBS__WEBHOOK_SECRET).",
+    )(command)
+
+
 @click.command()
 @click.option("--host", default=None, help="Address to listen on [127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [8000].")
@@ -61,18 +78,7 @@ def _review_hook(settings: Any) -> Any:
     "--jobs-dir", type=click.Path(path_type=Path), default=None, help="Job inputs/results [$LUODI_HOME/jobs]."
 )
 @click.option("--embedded-worker/--no-embedded-worker", default=None, help="Run jobs inside the server [on].")
-@click.option(
-    "--webhook-host",
-    "webhook_hosts",
-    multiple=True,
-    help="host or host:port a job webhook may call (repeatable; needs LUODI_SERVE_JOBS__WEBHOOK_SECRET).",
-)
-@click.option(
-    "--webhook-allow-private",
-    is_flag=True,
-    default=False,
-    help="Let webhooks call loopback and private addresses (receivers on the local network).",
-)
+@_webhook_options
 @click.option(
     "--keys-file", type=click.Path(path_type=Path, dir_okay=False), default=None, help="sha256 API key hashes."
 )
@@ -178,18 +184,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
     "--jobs-dir", type=click.Path(path_type=Path), default=None, help="Job inputs/results [$LUODI_HOME/jobs]."
 )
 @click.option("--worker-threads", type=int, default=None, help="Jobs run at once by this worker [1].")
-@click.option(
-    "--webhook-host",
-    "webhook_hosts",
-    multiple=True,
-    help="host or host:port a job webhook may call (repeatable; needs LUODI_SERVE_JOBS__WEBHOOK_SECRET).",
-)
-@click.option(
-    "--webhook-allow-private",
-    is_flag=True,
-    default=False,
-    help="Let webhooks call loopback and private addresses (receivers on the local network).",
-)
+@_webhook_options
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
 def worker(  # noqa: PLR0917 - one parameter per click option
     model: str | None,
