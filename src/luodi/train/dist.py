@@ -10,7 +10,7 @@ processes, NCCL between GPUs), and the trainer's hooks do the rest:
   to the whole batch's width (the recogniser's neck mixes the whole sequence, so padding is not free
   to differ) and :meth:`Part.mean` scales its summed loss so that the all-reduced gradient
   is the gradient of the global batch's mean. One process and N processes therefore take the same
-  steps (up to float summation order: tests/integration/test_train_dist.py).
+  steps (up to float summation order: tests/integration/test_train_dist_gloo.py).
 - Checkpoints, evaluation, metrics and export come from rank 0 only; every rank reads the same
   checkpoint on ``--resume``. On several nodes the run folder must be on shared storage.
 

@@ -1,5 +1,5 @@
 """The pure parts of data-parallel training (luodi.train.dist, luodi.cli.train_dist); the real 2-process run
-is tests/integration/test_train_dist.py."""
+is tests/integration/test_train_dist_gloo.py."""
 
 from __future__ import annotations
 
