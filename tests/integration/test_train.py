@@ -243,7 +243,13 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(v4: Any, line_sets: dict[str, Pa
     cfg = tmp_path / "cfg.yml"
     cfg.write_text(yaml.safe_dump(config), encoding="utf-8")
     cmd = [sys.executable, "-m", "luodi", "train", "rec", "--config", str(cfg), "--name", "ctrlc", "--no-export"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
+    # The run gets what a shell's Ctrl-C would find: its own session, no hand-off variables another test
+    # left behind, and its output in files (no pipe to fill).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PADDLE_", "PROMETHEUS_", "LUODI_SERVE_"))}
+
+    out_file = (tmp_path / "train.out").open("w+", encoding="utf-8")
+    err_file = (tmp_path / "train.err").open("w+", encoding="utf-8")
+    proc = subprocess.Popen(cmd, stdout=out_file, stderr=err_file, text=True, env=env, start_new_session=True)
     metrics = tmp_path / "runs" / "ctrlc" / "metrics.csv"
     deadline = time.monotonic() + 300  # a loaded 2-core CI box loads paddle and the data slowly
     # interrupt once a few steps are logged: training is under way, not still loading
@@ -251,14 +257,18 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(v4: Any, line_sets: dict[str, Pa
         if metrics.is_file() and len(metrics.read_text(encoding="utf-8").splitlines()) >= 4:
             break
         time.sleep(0.2)
-    assert proc.poll() is None, proc.communicate()
+    assert proc.poll() is None, (tmp_path / "train.err").read_text(encoding="utf-8")
     proc.send_signal(signal.SIGINT)
     try:  # the step under way finishes, then the checkpoint is written: minutes on a loaded CI box
-        _, err = proc.communicate(timeout=240)
+        proc.wait(timeout=240)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()  # close the pipes: a leaked one fails a later test as an unraisable warning
+        proc.wait()
         raise
+    finally:
+        out_file.close()
+        err_file.close()
+    err = (tmp_path / "train.err").read_text(encoding="utf-8")
     assert proc.returncode == 130, err
     assert "interrupted; checkpoint saved" in err and "--resume" in err
     run = tmp_path / "runs" / "ctrlc"
