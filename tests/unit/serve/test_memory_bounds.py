@@ -98,7 +98,10 @@ def test_batch_uploads_are_spooled_to_disk_and_removed(serve, tmp_path):
 
     def watch() -> None:
         while not stop.is_set():
-            found = sorted(p.name for p in spool.glob("luodi-upload-*/*")) if spool.exists() else []
+            try:
+                found = sorted(p.name for p in spool.glob("luodi-upload-*/*"))
+            except FileNotFoundError:  # the server removed a request's folder while glob walked it
+                found = []
             if found:
                 seen.append(found)
             time.sleep(0.002)
