@@ -21,9 +21,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from luodi.locate.inputs import normalise
 from luodi.runtime.base import InferenceSession
 
-__all__ = ["DocumentLocator", "LocatedDocument", "Location", "bright_on_dark", "fit_quad", "order_quad", "refine_quad"]
+__all__ = [
+    "DocumentLocator",
+    "LocatedDocument",
+    "Location",
+    "bright_on_dark",
+    "fit_quad",
+    "normalise",
+    "order_quad",
+    "refine_quad",
+]
 
 MODEL_SIDE = 448  # the trained model's input: long side of the thumbnail
 GEOMETRY_SIDE = 896  # classical geometry runs on a finer thumbnail (cheap: thresholds and contours)
@@ -83,11 +93,6 @@ def fit_quad(contour: np.ndarray) -> tuple[np.ndarray, float]:
     rect = cv2.boxPoints(cv2.minAreaRect(hull))
     qa = float(cv2.contourArea(rect))
     return order_quad(rect), (area / qa if qa > 0 else 0.0)
-
-
-def normalise(images: np.ndarray) -> np.ndarray:
-    """N×H×W×3 RGB 0..255 → N×3×H×W in -1..1 (what the locator was trained on)."""
-    return np.ascontiguousarray((images.transpose(0, 3, 1, 2) / 127.5 - 1.0).astype(np.float32))
 
 
 def refine_quad(contour: np.ndarray, quad: np.ndarray) -> np.ndarray:

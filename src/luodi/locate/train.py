@@ -6,8 +6,9 @@
 published): scenes come from :mod:`luodi.synth.parcel` with the ``dev`` texture families and
 waybill layouts only, parties invented from the gazetteer (:func:`luodi.synth.parcel.write_fake_ner`),
 so it needs nothing beside the repository. Idempotent: when the store already holds a model whose
-manifest records the same config hash, code hash (the synthesis and locator sources, the installed
-fonts) and code version, nothing is done (``--force`` re-trains).
+manifest records the same config hash, code hash (:mod:`luodi.locate.fingerprint`: the sources
+training imports, the invented parties, the installed fonts) and code version, nothing is done
+(``--force`` re-trains).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from luodi.locate.locator import normalise
+from luodi.locate.fingerprint import code_digest
+from luodi.locate.inputs import normalise
 from luodi.locate.store import CODE_VERSION, default_model_dir, read_manifest, write_manifest
 
 SIZE_MULTIPLE = 32
+PARTIES = 400  # invented parties the training labels carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,28 +53,6 @@ class LocatorConfig:
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
-
-
-def code_digest() -> str:
-    """The sources that decide what the training data and the model are, and the fonts they draw with."""
-    import luodi.locate as locate_pkg
-    import luodi.synth as synth_pkg
-    from luodi.synth.fonts import available_fonts
-
-    digest = hashlib.sha256()
-    roots = [Path(next(iter(synth_pkg.__path__))), Path(next(iter(locate_pkg.__path__)))]
-    files = sorted(
-        p
-        for root in roots
-        for p in root.glob("*.py")
-        if p.name.startswith(("parcel", "waybill", "fonts", "model", "train"))
-    )
-    for path in files:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    for font in available_fonts():
-        digest.update(f"{font.key}:{Path(font.path).name}:{Path(font.path).stat().st_size}".encode())
-    return digest.hexdigest()
 
 
 # --- data ---------------------------------------------------------------------------------------------
@@ -300,6 +281,15 @@ def _iou_mask(polygon: np.ndarray, truth: np.ndarray, hw: tuple[int, int]) -> fl
     return float((m & truth).sum() / max((m | truth).sum(), 1))
 
 
+def training_fingerprint(cfg: LocatorConfig) -> dict[str, str]:
+    """What a stored model must have been trained with to be up to date (see :mod:`luodi.locate.fingerprint`)."""
+    from luodi.synth.parcel import write_fake_ner
+
+    with tempfile.TemporaryDirectory() as tmp:
+        parties = write_fake_ner(Path(tmp) / "parties.txt", PARTIES, cfg.seed).read_bytes()
+    return {"config_sha256": cfg.digest(), "code_sha256": code_digest(parties), "code_version": CODE_VERSION}
+
+
 def train(
     out: Path | None = None, cfg: LocatorConfig | None = None, *, force: bool = False, threads: int | None = None
 ) -> dict[str, Any]:
@@ -307,16 +297,16 @@ def train(
     out = out or default_model_dir()
     if threads:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    fingerprint = {"config_sha256": cfg.digest(), "code_sha256": code_digest(), "code_version": CODE_VERSION}
+    fingerprint = training_fingerprint(cfg)
     existing = read_manifest(out)
     if not force and existing is not None and all(existing.get(k) == v for k, v in fingerprint.items()):
-        print(f"document locator in {out} is up to date (same config, code and fonts): skipped", file=sys.stderr)
+        print(f"document locator in {out} is up to date (same config, code, parties, fonts): skipped", file=sys.stderr)
         return existing
     from luodi.synth.parcel import write_fake_ner
 
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        ner = str(write_fake_ner(Path(tmp) / "parties.txt", 400, cfg.seed))
+        ner = str(write_fake_ner(Path(tmp) / "parties.txt", PARTIES, cfg.seed))
         print(f"rendering {cfg.scenes} training scenes ...", file=sys.stderr)
         data = render_set(cfg, cfg.scenes, cfg.seed, ner, progress=True)
         val = render_set(cfg, cfg.val_scenes, cfg.seed + 1000, ner)
