@@ -390,6 +390,7 @@ def errors(args: argparse.Namespace) -> None:
     tuned.set_state_dict(paddle.load(str(args.checkpoint)))
     files = {k: v for k, v in all_label_files().items() if k in args.sets}
     from luodi.eval.datasets import read_rec_labels
+    from luodi.eval.metrics import normalize_text
     from luodi.train.data import load_lines
 
     out: dict[str, Any] = {"command": "python bench/finetune_bench.py " + " ".join(sys.argv[1:]), "sets": {}}
@@ -401,12 +402,16 @@ def errors(args: argparse.Namespace) -> None:
         lost = [(ln.label, b) for ln, a, b in zip(lines, before, after, strict=True) if a == ln.label != b]
         gained = sum(a != ln.label == b for ln, a, b in zip(lines, before, after, strict=True))
         spaces = [x for x in lost if x[1].replace(" ", "") == x[0].replace(" ", "")]
+        # lost even when spaces and full/half width are ignored: character errors (the normalised loss)
+        chars = [x for x in lost if normalize_text(x[1]) != normalize_text(x[0])]
         out["sets"][name] = {
             "n": len(lines),
             "lost": len(lost),
             "gained": gained,
             "lost_only_spaces": len(spaces),
+            "lost_characters": len(chars),
             "lost_lines": [f"{label} | {pred}" for label, pred in lost],
+            "lost_character_lines": [f"{label} | {pred}" for label, pred in chars],
         }
     path = RESULTS / f"{args.out}.json"
     path.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -414,7 +419,23 @@ def errors(args: argparse.Namespace) -> None:
 
 
 # --- a whole recipe ------------------------------------------------------------------------------
+def export_gate(run_dir: Path) -> str:
+    """What `luodi train rec` / `luodi export` would do with the run without --accept-regression."""
+    from luodi.errors import ModelRegressionError
+    from luodi.train.regression import check_export
+
+    try:
+        report = check_export(run_dir, accept_regression=False)
+    except ModelRegressionError as exc:
+        return f"refused: {exc}"
+    return "passes (within Report.max_drop on the general set)" if report is not None else "no report: not gated"
+
+
 def recipe(args: argparse.Namespace) -> None:
+    if args.md_only:  # rewrite the markdown from the run's JSON (no training, no scoring)
+        path = RESULTS / f"finetune_{args.name}.json"
+        write_recipe_md(json.loads(path.read_text(encoding="utf-8")), args.name)
+        return
     from luodi.train.config import load_config, parse_config
     from luodi.train.export import export_run
     from luodi.train.trainer import train
@@ -444,6 +465,8 @@ def recipe(args: argparse.Namespace) -> None:
             report=tr.report.to_json() if tr.report else None,
             load_avg_after_train=os.getloadavg()[0],
         )
+        result["export_gate"] = export_gate(tr.run_dir)
+        # registered either way, so the blind sets can score it; the gate's verdict is reported beside it
         exported = export_run(tr.run_dir, args.name, force=True, accept_regression=True)
         result["export_max_abs_diff"] = exported.max_abs_diff
     files = all_label_files()
@@ -452,27 +475,50 @@ def recipe(args: argparse.Namespace) -> None:
     result["load_avg_end"] = os.getloadavg()[0]
     out = RESULTS / f"finetune_{args.name}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
-    both = {f"{config.base} (stock)": result["before"], f"{args.name}": result["after"]}
-    md = [
-        f"# {args.name}: `{result['recipe']}`",
-        "",
-        f"Command: `{result['command']}`",
-        "",
-        f"{result['steps']} steps, batch {result['batch_size']}, base {result['base']}. "
-        + (
+    write_recipe_md(result, args.name)
+
+
+def recipe_table(result: dict[str, Any], name: str) -> str:
+    """Stock vs fine-tuned per set: exact line accuracy, its change, and normalised accuracy beside it."""
+    before, after = result["before"], result["after"]
+    rows = [
+        f"| set | n | {result['base']} (stock) | {name} | change | normalised: stock → tuned |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s, b in before.items():
+        a = after[s]
+        delta = 100 * (a["line_accuracy"] - b["line_accuracy"])
+        norm = f"{b['line_accuracy_norm']:.3f} → {a['line_accuracy_norm']:.3f}"
+        rows.append(
+            f"| {s} | {int(b['n'])} | {b['line_accuracy']:.3f} | {a['line_accuracy']:.3f} | {delta:+.1f} pt | {norm} |"
+        )
+    return "\n".join(rows)
+
+
+def write_recipe_md(result: dict[str, Any], name: str) -> None:
+    timing = ""
+    if "train_wall_s" in result:
+        timing = (
             f"Training {result['train_wall_s']:.0f} s wall, {result['train_cpu_s']:.0f} s process CPU, "
             f"{result['steps_per_s']:.3f} steps/s in the loop; 1-min load average {result['load_avg_start']:.1f} "
             f"at start, {result['load_avg_after_train']:.1f} after training (shared 2-core machine)."
-            if "train_wall_s" in result
-            else ""
-        ),
+        )
+    md = [
+        f"# {name}: `{result['recipe']}`",
+        "",
+        f"Command: `{result['command']}`",
+        "",
+        f"{result['steps']} steps, batch {result['batch_size']}, base {result['base']}. {timing}",
         "",
         "Line accuracy, recognition only, through the OCR pipeline (blind sets: eval renderer family;",
-        "regression rows: luodi's general regression set):",
+        "blind_dotmatrix_heldout: held-out printers; regression rows: luodi's general regression set).",
+        "Normalised: NFKC (full/half width folded) and whitespace dropped before comparing.",
         "",
-        table(both),
+        recipe_table(result, name),
         "",
     ]
+    if "export_gate" in result:
+        md += [f"Export gate without --accept-regression: {result['export_gate']}.", ""]
     if result.get("report"):
         from luodi.train.regression import Report
 
@@ -482,8 +528,8 @@ def recipe(args: argparse.Namespace) -> None:
             Report.from_json(result["report"]).table(),
             "",
         ]
-    out.with_suffix(".md").write_text("\n".join(md), encoding="utf-8")
-    print(table(both))
+    (RESULTS / f"finetune_{name}.md").write_text("\n".join(md), encoding="utf-8")
+    print(recipe_table(result, name))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -525,6 +571,7 @@ def main(argv: list[str] | None = None) -> int:
     rc.add_argument("--name", required=True)
     rc.add_argument("--steps", type=int, default=None)
     rc.add_argument("--skip-train", action="store_true", help="score an already registered NAME")
+    rc.add_argument("--md-only", action="store_true", help="rewrite finetune_NAME.md from its JSON")
     rc.set_defaults(fn=recipe)
     args = ap.parse_args(argv)
     args.fn(args)
