@@ -377,7 +377,7 @@ class Decider:
             f = decided[n]
             if specs[n].type == "phone" or not f.found or f.needs_review:
                 continue
-            trouble = [m for m in contact if m != n and _party_trouble(decided[m])]
+            trouble = [m for m in contact if _party_trouble(decided[m])]
             if trouble:
                 decided[n] = flag(f, f"the parties do not hold together ({trouble[0]} missing or misread)")
 
@@ -518,6 +518,10 @@ def _about(reason: str, role: str) -> bool:
     party ("low confidence in name …", "no phone found"); keep only what names this field's role."""
     if "rule-based" in reason:
         return False
+    if reason.startswith("phone "):
+        # "phone '137****5174' is not a mainland mobile …": the phone's own trouble (a privacy
+        # mask, most often), not the name's or the address's beside it.
+        return role == "phone"
     if reason.startswith("low confidence in ") or (reason.startswith("no ") and reason.endswith(" found")):
         return role in reason
     return True
@@ -648,8 +652,12 @@ _STRUCTURAL = (
 
 
 def _party_trouble(f: FieldResult) -> bool:
-    masked = any(r.startswith("masked number") for r in f.reasons)
-    return not f.found or (not masked and any(k in r for r in f.reasons for k in _STRUCTURAL))
+    # A privacy mask (137****5174) is not a misreading: what the parser says of the masked number
+    # itself does not count, what it says of the block (3 details found) does.
+    return not f.found or any(k in r for r in f.reasons if not _MASK_REASON.match(r) for k in _STRUCTURAL)
+
+
+_MASK_REASON = re.compile(r"masked number|phone '[^']*[*＊][^']*' is not a mainland")
 
 
 # Types whose validator print rarely passes (a checked number): evidence that a form was filled.

@@ -32,6 +32,9 @@ _COLON_CHARS = set(":")
 # Words that make a near-miss label something else: 持卡人签名 is one character from 持卡人姓名
 # but is a signature box, not a name.
 _FUZZY_STOP = ("签名", "签字", "签收", "签章", "盖章", "确认")
+# A sentence of small print about signing or delivery terms: it names labels but holds no value.
+_SMALL_PRINT = re.compile(r"签字|签名|签章|盖章|代收人|视为送达|视为同意|已阅读")
+_SENTENCE = re.compile(r"[\u4e00-\u9fff][,，][\u4e00-\u9fff].*[\u4e00-\u9fff]")
 # A line that reads like a label we do not know (有效期(EXPIRY), 备用栏:) is not a value either.
 # So is a line that starts with a short word and a colon (打印时间：2026-07-05): it carries its own
 # value and is never the value of another label.
@@ -307,6 +310,10 @@ def _colon_after(key: str, j: int) -> bool:
 
 def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR0912, PLR0915 - one pass over the line; the label cases share its state
     key = tline.key
+    if _SMALL_PRINT.search(tline.text) and _SENTENCE.search(tline.text):
+        # The carrier's terms (快件送达收件人地址，经收件人或收件人（寄件人）允许的代收人签字，视为送达。)
+        # name the parties but label nothing: what follows 寄件人） there is not a name.
+        return []
     n = len(key)
     masked = _mask(key)
     found: list[Hit] = []

@@ -20,6 +20,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from luodi.kie.candidates import (
     SOURCE_FACTOR,
@@ -544,15 +545,7 @@ def _party_name(rd: Reading, parsed: PartyParse, run: Run, *, labelled: bool) ->
     org = organisation(Span(text, 0, len(text), 0.9))
     if org is not None:
         # A company, shop or public body is the party: its name is not cut to a person's.
-        address = parsed.address
-        if address is not None and address.start < org.end:
-            start = org.end
-            while start < address.end and (text[start].isspace() or text[start] in ",，;；:：|/"):
-                start += 1
-            address = (
-                Span(text[start : address.end], start, address.end, address.score) if start < address.end else None
-            )
-        return dataclasses.replace(parsed, name=org, address=address)
+        return _name_overruled(parsed, org, _address_after(text, parsed.address, org.end))
     parsed = dataclasses.replace(parsed, name=person_name(parsed.name, labels))
     if parsed.name is None and len(run) > 1:
         # The name is usually on the first line of the block; noise further down (an OCR'd
@@ -565,8 +558,44 @@ def _party_name(rd: Reading, parsed: PartyParse, run: Run, *, labelled: bool) ->
     latin = romanised_name(text) if labelled or _HAN_NAMELESS.match(text) else None
     if latin is not None:
         # A romanised name (ZHONG Xiaozhi, Li Lan, JIA YINGJUAN) starting the block.
-        return dataclasses.replace(parsed, name=latin)
+        return _name_overruled(parsed, latin, _address_after(text, parsed.address, latin.end))
     return parsed
+
+
+def _address_after(text: str, address: Span | None, end: int) -> Span | None:
+    """``address`` without what lies before ``end`` (the name it ran into) and the separators after."""
+    if address is None or address.start >= end:
+        return address
+    start = end
+    while start < address.end and (text[start].isspace() or text[start] in ",，;；:：|/"):
+        start += 1
+    return Span(text[start : address.end], start, address.end, address.score) if start < address.end else None
+
+
+_QUOTED = re.compile(r"'([^']*)'")
+_NAME_REASON = re.compile(r"^(?:low confidence in name |no name found|\d+ names found)")
+
+
+def _name_overruled(parsed: PartyParse, name: Span, address: Span | None) -> PartyParse:
+    """``parsed`` with ``name`` (an organisation or a romanised name the parser cut up) as the
+    party's name. What the parser said about its own name, and about pieces of the name it took
+    for address parts (2 details found: '开封鼎泰电子商务', …), is settled by the name: those
+    reasons go, and parts that lie inside the name are dropped (the address is split again)."""
+
+    def settled(reason: str) -> bool:
+        if _NAME_REASON.match(reason):
+            return True
+        quoted = _QUOTED.findall(reason)
+        outside = [q for q in quoted if not (q and q in name.value)]
+        return bool(quoted) and " found: " in reason and len(outside) <= 1
+
+    parts = ("province", "city", "district", "detail")
+    inside = any(
+        (p := getattr(parsed, part)) is not None and p.start < name.end and name.start < p.end for part in parts
+    )
+    cleared: dict[str, Any] = dict.fromkeys(parts) if inside else {}
+    reasons = tuple(r for r in parsed.reasons if not settled(r))
+    return dataclasses.replace(parsed, name=name, address=address, reasons=reasons, **cleared)
 
 
 def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no shared state
@@ -590,9 +619,9 @@ def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no 
     quality *= hit.quality
     text = run_text(run)
     parsed: PartyParse = rd.parse(text)
-    why = (*reasons, *parsed.reasons)
     name = name_field or tables.party_field(party, "name")
     parsed = _party_name(rd, parsed, run, labelled=bool(name and name_field))
+    why = (*reasons, *parsed.reasons)
     if name and parsed.name is not None:
         pool.add(span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why, where=where))
     elif (

@@ -1,0 +1,138 @@
+"""What may be keyed in unseen: evidence that settles a doubt, and doubts that stay (hand-built
+documents; a stand-in contact parser reproduces what the contact model says, so no model is needed)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from docfactory import extractor, make_doc
+
+from luodi.kie import Extractor
+from luodi.kie.parties import PartyParse, RuleContactParser, Span
+
+SENDER = [
+    ("寄件人：李四", 50, 600),
+    ("寄件人电话：13912345678", 50, 640),
+    ("寄件地址：江苏省南京市玄武区中山路1号", 50, 680),
+]
+
+
+@pytest.fixture(scope="module")
+def waybill() -> Extractor:
+    return extractor("waybill")
+
+
+class MaskSaying:
+    """Rules, plus what the contact model says of a privacy-masked number in the block."""
+
+    def __init__(self) -> None:
+        self._rules = RuleContactParser()
+
+    def __call__(self, text: str) -> PartyParse:
+        masked = [w for w in text.split() if "*" in w]
+        if not masked:
+            return self._rules(text)
+        name, at = text.split(maxsplit=1)[0], text.index(masked[0])
+        why = tuple(f"phone {w!r} is not a mainland mobile or landline number" for w in masked)
+        phone = Span(masked[0], at, at + len(masked[0]), 0.99)
+        return PartyParse(name=Span(name, 0, len(name), 0.99), phones=(phone,), reasons=why, model_based=True)
+
+
+def test_a_masked_phone_does_not_make_the_parties_doubtful() -> None:
+    # e-waybills print 132****6372: the parser cannot call it a phone, which says nothing about
+    # the names and addresses around it.
+    doc = make_doc(
+        [
+            ("收件人：孟芊含 132****6372", 50, 100),
+            ("收件地址：湖北省武汉市江汉区前进一路181号", 50, 140),
+            ("寄件人：魏林英 137****5174", 50, 300),
+            ("寄件地址：江苏省盐城市大丰区花都美食城东门21号楼", 50, 340),
+        ]
+    )
+    res = extractor("waybill", contact_parser=MaskSaying()).extract_document(doc)
+    assert res.get("receiver_name") == "孟芊含" and res.get("sender_name") == "魏林英"
+    for name in ("receiver_name", "receiver_address", "sender_name", "sender_address"):
+        assert not res[name].needs_review, (name, res[name].reasons)
+    assert res["receiver_phone"].needs_review  # the masked number itself is never keyed in
+
+
+class TwoInOne:
+    """The block of one party ran into the other's (a tag OCR missed): the parser says so."""
+
+    def __call__(self, text: str) -> PartyParse:
+        parsed = MaskSaying()(text)
+        if "*" not in text:
+            return parsed
+        why = "2 details found: '湖北省武汉市江汉区前进一路181号', '江苏省盐城市大丰区中山路1号'"
+        return dataclasses.replace(parsed, reasons=(*parsed.reasons, why))
+
+
+def test_a_masked_phone_does_not_hide_a_block_that_holds_two_parties() -> None:
+    doc = make_doc(
+        [
+            ("收件人：孟芊含 132****6372", 50, 100),
+            ("收件地址：湖北省武汉市江汉区前进一路181号", 50, 140),
+            *SENDER,
+        ]
+    )
+    res = extractor("waybill", contact_parser=TwoInOne()).extract_document(doc)
+    # The party whose own block is in doubt is not keyed in, even where its phone is masked.
+    assert res["receiver_address"].needs_review
+    assert res["receiver_name"].needs_review
+
+
+def test_the_carriers_terms_name_parties_but_hold_no_value(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("收件人：孟芊含 13212346372", 30, 100),
+            ("收件地址：湖北省武汉市江汉区前进一路181号", 30, 140),
+            ("寄件人：魏林英 13712345174", 30, 200),
+            ("寄件地址：江苏省盐城市大丰区花都美食城东门21号楼", 30, 240),
+            ("快件送达收件人地址，经收件人或收件人（寄件人）允许的代收人签字，视为送达。", 30, 300),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("sender_name") == "魏林英"
+    assert res["sender_name"].alternatives == ()
+    assert not res["sender_name"].needs_review, res["sender_name"].reasons
+
+
+class SplitsTheCompany:
+    """What the contact model does with a company glued to its phone: the suffix taken for the
+    name, the rest for a second detail."""
+
+    def __call__(self, text: str) -> PartyParse:
+        if not text.startswith("开封鼎泰"):
+            return RuleContactParser()(text)
+        addr = "河南省开封市兰考县迎宾大道与中州路交汇处"
+        a = text.index(addr)
+        p = text.index("1322")
+        return PartyParse(
+            name=Span("有限公司", 8, 12, 0.18),
+            phones=(Span("13220160129", p, p + 11, 0.99),),
+            address=Span(addr, a, a + len(addr), 0.99),
+            province=Span("河南省", a, a + 3, 0.99),
+            city=Span("开封市", a + 3, a + 6, 0.99),
+            district=Span("兰考县", a + 6, a + 9, 0.99),
+            detail=Span("开封鼎泰电子商务", 0, 8, 0.6),
+            reasons=(f"2 details found: '开封鼎泰电子商务', '{addr}'", "low confidence in name '有限公司' (0.18)"),
+            model_based=True,
+        )
+
+
+def test_a_company_name_settles_what_the_parser_said_about_its_pieces() -> None:
+    doc = make_doc(
+        [
+            ("收件人：阳中海 13261116565", 30, 100),
+            ("收件地址：浙江省金华市浦江县郑宅镇麟溪南路18号", 30, 140),
+            ("寄件人：开封鼎泰电子商务有限公司13220160129", 30, 200),
+            ("河南省开封市兰考县迎宾大道与中州路交汇处", 138, 230),
+        ]
+    )
+    res = extractor("waybill", contact_parser=SplitsTheCompany()).extract_document(doc)
+    assert res.get("sender_name") == "开封鼎泰电子商务有限公司"
+    assert res.get("sender_address") == "河南省开封市兰考县迎宾大道与中州路交汇处"
+    assert res.get("sender_detail") == "迎宾大道与中州路交汇处"
+    for name in ("sender_name", "sender_address", "receiver_name", "receiver_address"):
+        assert not res[name].needs_review, (name, res[name].reasons)
