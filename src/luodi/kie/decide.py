@@ -377,7 +377,8 @@ class Decider:
             f = decided[n]
             if specs[n].type == "phone" or not f.found or f.needs_review:
                 continue
-            trouble = [m for m in contact if _party_trouble(decided[m])]
+            party = specs[n].party
+            trouble = [m for m in contact if _party_trouble(decided[m], other=specs[m].party != party)]
             if trouble:
                 decided[n] = flag(f, f"the parties do not hold together ({trouble[0]} missing or misread)")
 
@@ -651,10 +652,15 @@ _STRUCTURAL = (
 )
 
 
-def _party_trouble(f: FieldResult) -> bool:
-    # A privacy mask (137****5174) is not a misreading: what the parser says of the masked number
-    # itself does not count, what it says of the block (3 details found) does.
-    return not f.found or any(k in r for r in f.reasons if not _MASK_REASON.match(r) for k in _STRUCTURAL)
+def _party_trouble(f: FieldResult, *, other: bool = False) -> bool:
+    """Whether ``f`` shows its party's block was misread. A privacy mask (137****5174) is not a
+    misreading: what the parser says of the masked number itself does not count, what it says of
+    the block (3 details found) does. A party placed by position only (its 收 / 寄 mark was not
+    read) is in doubt itself, but says nothing of the other party, whose mark was read (``other``)."""
+    if not f.found:
+        return True
+    kinds = tuple(k for k in _STRUCTURAL if k != "position only") if other else _STRUCTURAL
+    return any(k in r for r in f.reasons if not _MASK_REASON.match(r) for k in kinds)
 
 
 _MASK_REASON = re.compile(r"masked number|phone '[^']*[*＊][^']*' is not a mainland")

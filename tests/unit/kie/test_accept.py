@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from docfactory import extractor, make_doc
+from docfactory import extractor, make_doc, make_line
 
 from luodi.kie import Extractor
 from luodi.kie.parties import PartyParse, RuleContactParser, Span
@@ -135,4 +135,23 @@ def test_a_company_name_settles_what_the_parser_said_about_its_pieces() -> None:
     assert res.get("sender_address") == "河南省开封市兰考县迎宾大道与中州路交汇处"
     assert res.get("sender_detail") == "迎宾大道与中州路交汇处"
     for name in ("sender_name", "sender_address", "receiver_name", "receiver_address"):
+        assert not res[name].needs_review, (name, res[name].reasons)
+
+
+def test_a_party_placed_by_position_leaves_the_marked_party_alone(waybill: Extractor) -> None:
+    # The 收 mark was read, the 寄 mark was not (white on black): the receiver's block is known by
+    # its mark; only the sender is in doubt.
+    doc = make_doc(
+        [
+            make_line("收", 30, 100, h=60, char_w=60),
+            ("赵六 13600001111", 110, 100),
+            ("浙江省杭州市西湖区文三路90号", 110, 130),
+            ("钱七 13700002222", 110, 200),
+            ("江苏省南京市鼓楼区中山路1号", 110, 230),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("sender_name") == "钱七" and res["sender_name"].needs_review
+    assert res.get("receiver_name") == "赵六"
+    for name in ("receiver_name", "receiver_phone", "receiver_address"):
         assert not res[name].needs_review, (name, res[name].reasons)
