@@ -136,6 +136,10 @@ def address_problems(gazetteer: Gazetteer, address: str) -> list[str]:
             out.append(f"district {district!r} does not match the division table")
     tail_start = max((parts[q].end for q in _LEVELS if q in parts), default=0)
     second = _second_address(gaz, text[tail_start:])
+    if second is None and "province" in parts:
+        # Another province's full name anywhere after the first (…怒江傈僳族自治州兰山西省临汾市…:
+        # the suffix rules took it into the district): two lines of two addresses interleaved.
+        second = _second_province(gaz, text[parts["province"].end :], parts["province"].value)
     if second is not None:
         out.append(f"a second address in it ({second}…)")
     elif (m := _TWO_NUMBERS.search(text, tail_start)) is not None:
@@ -150,6 +154,21 @@ def address_problems(gazetteer: Gazetteer, address: str) -> list[str]:
 _TWO_NUMBERS = re.compile(r"(\d+号)(?![院楼库门铺])\D{0,8}?(?:路|街|道|巷|弄)(\d+号)(?![院楼库门铺])")
 # …塘下镇邵: the rest of the line went elsewhere.
 _CUT_SHORT = re.compile(r"(?:镇|乡|街道)[\u4e00-\u9fff]$")
+
+
+def _second_province(gaz: Gazetteer, rest: str, first: str) -> str | None:
+    from luodi.kie.gazetteer import Level
+
+    for m in gaz.find_all(rest) if len(rest) >= 3 else []:
+        name = rest[m.start : m.end]
+        if (
+            m.level == Level.PROVINCE
+            and name.endswith(("省", "自治区"))
+            and name != first
+            and gaz.is_full_name(name, m.level)
+        ):
+            return name
+    return None
 
 
 def _second_address(gaz: Gazetteer, tail: str) -> str | None:

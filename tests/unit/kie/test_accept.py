@@ -155,3 +155,35 @@ def test_a_party_placed_by_position_leaves_the_marked_party_alone(waybill: Extra
     assert res.get("receiver_name") == "赵六"
     for name in ("receiver_name", "receiver_phone", "receiver_address"):
         assert not res[name].needs_review, (name, res[name].reasons)
+
+
+@pytest.mark.parametrize(("low", "flagged"), [(0.39, True), (0.85, False)])
+def test_one_doubtful_character_of_an_address_is_not_keyed_in_unseen(
+    waybill: Extractor, low: float, flagged: bool
+) -> None:
+    # 澴西大道 read 潭西大道 with 0.39 on 潭: the mean of the line hides it.
+    address = "湖北省孝感市孝昌县花园镇博士湾大道与潭西大道交汇处"
+    scores = [0.99] * len("收件地址：") + [0.99 if c != "潭" else low for c in address]
+    doc = make_doc(
+        [
+            ("收件人：张三", 50, 100),
+            ("收件人电话：13812345678", 50, 140),
+            make_line("收件地址：" + address, 50, 180, scores=scores),
+            *SENDER,
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_address") == address
+    assert res["receiver_address"].needs_review is flagged, res["receiver_address"].reasons
+    assert not res["receiver_name"].needs_review
+
+
+def test_a_second_province_inside_an_address_shows_two_addresses_run_together() -> None:
+    from luodi.kie.divisions import address_problems
+    from luodi.kie.gazetteer import get_gazetteer
+
+    gaz = get_gazetteer()
+    mixed = "云南省怒江傈僳族自治州兰山西省临汾市尧都区向阳路坪白族普米族自治县团结路25号27号"
+    assert any("second address" in p for p in address_problems(gaz, mixed))
+    for one in ("云南省怒江傈僳族自治州兰坪白族普米族自治县团结路27号", "山西省临汾市尧都区向阳路25号"):
+        assert address_problems(gaz, one) == []
