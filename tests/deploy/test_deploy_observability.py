@@ -240,3 +240,39 @@ def test_recording_rules_used_by_alerts_are_defined() -> None:
     used = {m for e in rule_exprs() for m in re.findall(r"\bluodi:[a-z0-9_:]+", e)}
     assert used
     assert used <= recorded_names()
+
+
+def rejection_reasons() -> set[str]:
+    """Every ``reason`` the service gives ``luodi_rejected_total``: the string constants passed to
+    ``….rejected.labels(…)`` anywhere in src/luodi/serve (a conditional picks one of two)."""
+    import ast
+
+    reasons: set[str] = set()
+    for path in (DEPLOY.parent / "src" / "luodi" / "serve").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            func = node.func if isinstance(node, ast.Call) else None
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "labels"
+                and isinstance(func.value, ast.Attribute)
+                and func.value.attr == "rejected"
+            ):
+                for arg in node.args:  # type: ignore[union-attr]
+                    reasons |= {
+                        c.value for c in ast.walk(arg) if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                    }
+    return reasons
+
+
+def test_the_rejection_alert_explains_every_reason_the_service_sheds_for() -> None:
+    reasons = rejection_reasons()
+    # the reasons the gate and the middleware give today; a new one must be explained in the alert
+    assert {"queue_full", "latency_target", "deadline_in_queue", "deadline_running"} <= reasons
+    groups = yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"]
+    (alert,) = [r for g in groups for r in g["rules"] if r.get("alert") == "LuodiRequestsRejected"]
+    text = alert["annotations"]["description"]
+    assert "{{ $labels.reason }}" in text
+    assert not [r for r in reasons if f"{r}:" not in text and f"{r} /" not in text], text
+    # the rules' unit test fires the alert for the default shedding reason, so promtool checks its text
+    tests = (DEPLOY / "prometheus" / "tests" / "luodi_rules_test.yml").read_text(encoding="utf-8")
+    assert 'reason="latency_target"' in tests and "reason: latency_target" in tests
