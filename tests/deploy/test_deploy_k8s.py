@@ -286,3 +286,144 @@ def test_redis_accepts_only_luodi_pods() -> None:
     sources = [peer for rule in policy["spec"]["ingress"] for peer in rule["from"]]
     assert sources and all(set(p) == {"podSelector"} for p in sources)  # no namespace or ipBlock peers
     assert {p["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for p in sources} == {"api", "worker"}
+
+
+# --- Redis over TLS ------------------------------------------------------------------------------
+REDIS_TLS_SECRET = "luodi-redis-tls"
+
+
+def redis_container() -> tuple[dict[str, Any], dict[str, Any]]:
+    spec = find_object("StatefulSet", "redis")["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    return spec, container
+
+
+def redis_flags(args: list[str]) -> dict[str, list[str]]:
+    """``redis-server CONF --flag value…`` as {flag: values}."""
+    flags: dict[str, list[str]] = {}
+    for word in args[2:]:
+        if word.startswith("--"):
+            flags[word] = current = []
+        else:
+            current.append(word)
+    return flags
+
+
+def test_redis_serves_tls_only_and_luodi_checks_it_against_the_ca() -> None:
+    spec, redis = redis_container()
+    flags = redis_flags(redis["args"])
+    port = find_object("Service", "redis")["spec"]["ports"][0]["port"]
+    assert flags["--port"] == ["0"] and flags["--tls-port"] == [str(port)]  # no plain-TCP port at all
+    mounts = {m["mountPath"]: m["name"] for m in redis["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    files = {flag: Path(flags[flag][0]) for flag in ("--tls-cert-file", "--tls-key-file", "--tls-ca-cert-file")}
+    for path in files.values():
+        assert volumes[mounts[str(path.parent)]]["secret"]["secretName"] == REDIS_TLS_SECRET
+    assert {p.name for p in files.values()} == {"tls.crt", "tls.key", "ca.crt"}
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert f"redis-cli --tls --cacert {files['--tls-ca-cert-file']} " in redis[probe]["exec"]["command"][-1]
+
+    from urllib.parse import urlsplit
+
+    config = find_object("ConfigMap", "luodi")["data"]
+    url = urlsplit(config["LUODI_SERVE_JOBS__REDIS_URL"])
+    assert (url.scheme, url.hostname, url.port) == ("rediss", "redis", port)
+    ca = Path(config["LUODI_SERVE_JOBS__REDIS_TLS_CA_FILE"])
+    for name, pod in pod_specs():
+        if name.startswith("StatefulSet/redis"):
+            continue
+        (main,) = pod["containers"]
+        mount = {m["mountPath"]: m for m in main["volumeMounts"]}[str(ca.parent)]
+        secret = {v["name"]: v for v in pod["volumes"]}[mount["name"]]["secret"]
+        # the CA alone: a luodi pod never holds Redis's private key
+        assert secret["secretName"] == REDIS_TLS_SECRET and secret["items"] == [{"key": "ca.crt", "path": ca.name}]
+
+
+def test_redis_as_deployed_speaks_tls_to_luodi_and_its_probes(tmp_path: Path) -> None:
+    """The manifest's own redis-server arguments and probes, and luodi's settings from the ConfigMap,
+    against a real redis-server with a certificate from deploy/k8s/redis-tls.sh (paths moved into tmp)."""
+    import os
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import redis as redis_py
+
+    from luodi.serve.queue import redis_pool
+    from luodi.serve.settings import JobSettings
+
+    server, cli = shutil.which("redis-server"), shutil.which("redis-cli")
+    if server is None or cli is None or shutil.which("openssl") is None:
+        pytest.skip("redis-server, redis-cli and openssl are needed")
+    script = K8S_BASE.parent / "redis-tls.sh"
+    subprocess.run(["sh", str(script), str(tmp_path / "tls"), "redis", "localhost"], check=True, capture_output=True)
+    assert not (tmp_path / "tls" / "tls.key").stat().st_mode & 0o077  # the key is the owner's alone
+    conf = tmp_path / "redis.conf"
+    conf.write_text(find_object("Secret", "luodi-redis")["stringData"]["redis.conf"], encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def local(text: str) -> str:
+        return (
+            text.replace("/etc/redis-tls/", f"{tmp_path}/tls/")
+            .replace("/etc/redis/redis.conf", str(conf))
+            .replace("/etc/luodi/redis-tls/", f"{tmp_path}/tls/")
+            .replace("/etc/luodi/redis/redis.conf", str(conf))
+        )
+
+    _, container = redis_container()
+    args = [local(a) for a in container["args"][1:]]
+    args[args.index("--tls-port") + 1] = str(port)
+    args[args.index("/data")] = str(tmp_path / "data")
+    log = tmp_path / "redis.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([server, *args, "--bind", "127.0.0.1"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        probe = local(container["readinessProbe"]["exec"]["command"][-1]).replace("redis-cli ", f"redis-cli -p {port} ")
+        for _ in range(100):
+            if subprocess.run(["sh", "-c", probe], capture_output=True, timeout=10, check=False).returncode == 0:
+                break
+            assert proc.poll() is None, log.read_text(encoding="utf-8", errors="replace")
+            time.sleep(0.1)
+        else:
+            pytest.fail("the readiness probe never passed")
+
+        config = {k: local(v) for k, v in find_object("ConfigMap", "luodi")["data"].items()}
+        url = config["LUODI_SERVE_JOBS__REDIS_URL"].replace("//redis:6379", f"//localhost:{port}")
+        settings = JobSettings(
+            backend="redis",
+            redis_url=url,
+            redis_password_file=Path(config["LUODI_SERVE_JOBS__REDIS_PASSWORD_FILE"]),
+            redis_tls_ca_file=Path(config["LUODI_SERVE_JOBS__REDIS_TLS_CA_FILE"]),
+        )
+        client = redis_py.Redis(connection_pool=redis_pool(settings, socket_timeout=5))
+        assert client.ping() and client.set("k", "v") and client.get("k") == b"v"
+        with pytest.raises(redis_py.ConnectionError):  # plain TCP is not served
+            redis_py.Redis.from_url(f"redis://localhost:{port}/0", socket_timeout=3).ping()
+        other = JobSettings(backend="redis", redis_url=url, redis_password_file=settings.redis_password_file)
+        with pytest.raises(redis_py.ConnectionError):  # the system's CAs do not vouch for this certificate
+            redis_py.Redis(connection_pool=redis_pool(other, socket_timeout=3)).ping()
+
+        # the worker's liveness probe, with the ConfigMap's environment
+        worker = find_object("Deployment", "luodi-worker")["spec"]["template"]["spec"]["containers"][0]
+        code = worker["livenessProbe"]["exec"]["command"][-1].replace("/var/lib/luodi/jobs", str(tmp_path))
+        env = {
+            **os.environ,
+            **config,
+            "LUODI_SERVE_JOBS__REDIS_URL": url,
+            "LUODI_SERVE_JOBS__DIR": str(tmp_path),
+            "LUODI_SERVE_KEYS_FILE": str(conf),
+            "LUODI_HOME": str(tmp_path),
+            "PYTHONPATH": str(K8S_BASE.parents[2] / "src"),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

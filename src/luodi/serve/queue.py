@@ -99,22 +99,31 @@ def make_huey(settings: JobSettings, jobs_dir: Path) -> Huey:
     serializer = JsonMessages()
     huey: Huey
     if settings.backend == "redis":
-        from redis import ConnectionPool
-
-        # bounded waits: an unreachable Redis (not just a refused connection) answers a submission
-        # with 503 in seconds instead of holding it; the consumer's blocking pop waits 1 s at a time
-        options: dict[str, Any] = {"socket_connect_timeout": 5, "socket_timeout": 15, "health_check_interval": 30}
-        password = settings.redis_auth()
-        if password is not None:
-            options["password"] = password
-        if settings.redis_url.startswith("rediss://") and settings.redis_tls_ca_file is not None:
-            options["ssl_ca_certs"] = str(settings.redis_tls_ca_file)
-        pool = ConnectionPool.from_url(settings.redis_url, **options)
-        huey = RedisHuey("luodi", connection_pool=pool, results=False, serializer=serializer)
+        huey = RedisHuey("luodi", connection_pool=redis_pool(settings), results=False, serializer=serializer)
     else:
         jobs_dir.mkdir(parents=True, exist_ok=True)
         huey = SqliteHuey("luodi", filename=str(jobs_dir / "queue.sqlite3"), results=False, serializer=serializer)
     return huey
+
+
+def redis_pool(settings: JobSettings, *, socket_timeout: float = 15) -> Any:
+    """A connection pool for ``settings.redis_url`` with its password and, for ``rediss://``, its CA
+    (what the queue uses, and what the worker's liveness probe pings through)."""
+    from redis import ConnectionPool
+
+    # bounded waits: an unreachable Redis (not just a refused connection) answers a submission
+    # with 503 in seconds instead of holding it; the consumer's blocking pop waits 1 s at a time
+    options: dict[str, Any] = {
+        "socket_connect_timeout": min(5, socket_timeout),
+        "socket_timeout": socket_timeout,
+        "health_check_interval": 30,
+    }
+    password = settings.redis_auth()
+    if password is not None:
+        options["password"] = password
+    if settings.redis_url.startswith("rediss://") and settings.redis_tls_ca_file is not None:
+        options["ssl_ca_certs"] = str(settings.redis_tls_ca_file)
+    return ConnectionPool.from_url(settings.redis_url, **options)
 
 
 def register_task(huey: Huey, name: str, fn: Any) -> Any:
