@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from luodi.cli.lazy import LazyGroup
-from luodi.cli.train_dist import dist_options, launch_if_asked
+from luodi.cli.train_dist import dist_options, run_name
 from luodi.train.dist import current as current_world
 
 # Subcommands that live in other modules; absent modules simply do not show up.
@@ -81,8 +81,6 @@ def rec(  # noqa: PLR0917 - click passes each option by name; the launch options
 
     With --nproc N (and --nnodes M --master HOST:PORT on each node) it trains data-parallel: docs/batch.md.
     """
-    import time
-
     from luodi.train.config import load_config
     from luodi.train.trainer import train as run_training
 
@@ -95,14 +93,12 @@ def rec(  # noqa: PLR0917 - click passes each option by name; the launch options
     else:
         config = load_config(config_file)
     explicit_name = name
-    if resume is None and name is None:
-        name = launch["run_folder"] or time.strftime("rec-%Y%m%d-%H%M%S")
-        if launch["nnodes"] > 1 and launch["run_folder"] is None:
-            raise click.UsageError("--nnodes needs --name or --resume: every node must train into the same run folder")
-    launch_if_asked(
+    name = run_name(
         ctx,
-        run_dir=resume or config.output_dir / str(name),
-        run_folder=None if explicit_name else name,
+        output_dir=config.output_dir,
+        name=name,
+        resume=resume,
+        prefix="rec",
         # the reviewed lines were exported here: the ranks read that export instead of making their own
         overrides={"from_review": str(config.Train.labels[-1])} if from_review is not None else None,
     )

@@ -9,6 +9,7 @@ then train (:mod:`luodi.train.dist`). Rank 0's output comes through; every rank'
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -90,3 +91,27 @@ def launch_if_asked(
     say(f"starting {nproc} x {nnodes} training processes; their logs: {run_dir / 'launch'}")
     code = dist.launch(argv, nproc=nproc, nnodes=nnodes, master=master, log_dir=run_dir / "launch")
     sys.exit(code)
+
+
+def run_name(
+    ctx: click.Context,
+    *,
+    output_dir: Path,
+    name: str | None,
+    resume: Path | None,
+    prefix: str,
+    overrides: dict[str, str] | None = None,
+) -> str | None:
+    """The run folder's name for a training command with :func:`dist_options`, after starting its
+    ranks (and exiting with their status) when ``--nproc``/``--nnodes`` ask for them.
+
+    Without ``--name`` or ``--resume`` the run is ``PREFIX-<time>``, chosen once here and handed to
+    the ranks, so that they all train into one folder. ``None`` with ``--resume``.
+    """
+    run = name
+    if resume is None and name is None:
+        run = ctx.params["run_folder"] or time.strftime(f"{prefix}-%Y%m%d-%H%M%S")
+        if ctx.params["nnodes"] > 1 and ctx.params["run_folder"] is None:
+            raise click.UsageError("--nnodes needs --name or --resume: every node must train into the same run folder")
+    launch_if_asked(ctx, run_dir=resume or output_dir / str(run), run_folder=None if name else run, overrides=overrides)
+    return run

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import click
+
+from luodi.cli.train_dist import dist_options, run_name
 
 
 @click.command("text")
@@ -29,7 +31,11 @@ import click
 @click.option("--int8", is_flag=True, help="Register the dynamically quantized INT8 model instead of FP32.")
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (also off when stderr is not a terminal).")
+@dist_options
+@click.pass_context
 def text(
+    ctx: click.Context,
+    /,
     *,
     config_file: Path,
     name: str | None,
@@ -38,22 +44,29 @@ def text(
     int8: bool,
     force: bool,
     no_progress: bool,
+    **launch: Any,
 ) -> None:
-    """Train on your own texts (TSV, JSON/JSONL, CoNLL); with --name the best epoch is exported and registered."""
+    """Train on your own texts (TSV, JSON/JSONL, CoNLL); with --name the best epoch is exported and registered.
+
+    With --nproc N (and --nnodes M --master HOST:PORT on each node) it trains data-parallel: docs/batch.md.
+    """
     from luodi.text.config import load_text_config
     from luodi.text.train import train_text
+    from luodi.train.dist import current as current_world
 
     config = load_text_config(config_file)
     say = lambda msg: click.echo(msg, err=True)  # noqa: E731
-    run_name = name or (None if resume else time.strftime("text-%Y%m%d-%H%M%S"))
+    run = run_name(ctx, output_dir=config.output_dir, name=name, resume=resume, prefix="text")
     try:
         result = train_text(
-            config, name=run_name, resume=resume, progress=not no_progress and sys.stderr.isatty(), on_log=say
+            config, name=run, resume=resume, progress=not no_progress and sys.stderr.isatty(), on_log=say
         )
     except KeyboardInterrupt:
-        target = resume or config.output_dir / str(run_name)
+        target = resume or config.output_dir / str(run)
         say(f"interrupted; checkpoint saved. Continue with: luodi train text --config {config_file} --resume {target}")
         sys.exit(130)
+    if not current_world().main:
+        return  # rank 0 reports and exports
     summary: dict[str, object] = {
         "run_dir": str(result.run_dir),
         "epochs": result.epochs,

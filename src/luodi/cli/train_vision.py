@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
+
+from luodi.cli.train_dist import dist_options, run_name
 
 
 @click.command("vision")
@@ -27,10 +30,24 @@ import click
 @click.option("--no-export", is_flag=True, help="Only train; no ONNX export or zoo registration.")
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
 @click.option("--no-progress", is_flag=True, help="No progress bars (also off when stderr is not a terminal).")
+@dist_options
+@click.pass_context
 def vision(
-    config_file: Path, name: str | None, resume: Path | None, no_export: bool, force: bool, no_progress: bool
+    ctx: click.Context,
+    /,
+    config_file: Path,
+    name: str | None,
+    resume: Path | None,
+    no_export: bool,
+    force: bool,
+    no_progress: bool,
+    **launch: Any,
 ) -> None:
-    """Train a defect classifier on folder-per-class images (or a CSV); with --name, export and register it."""
+    """Train a defect classifier on folder-per-class images (or a CSV); with --name, export and register it.
+
+    With --nproc N (and --nnodes M --master HOST:PORT on each node) it trains data-parallel: docs/batch.md.
+    """
+    from luodi.train.dist import current as current_world
     from luodi.vision.classify import export_classifier, train_classifier
     from luodi.vision.config import load_vision_config
 
@@ -43,14 +60,17 @@ def vision(
 
         if (bundle_dir(resolve_home(), zoo_name) / MANIFEST).is_file():
             raise click.UsageError(f"model {zoo_name!r} already exists; pass --force to replace it")
+    run = run_name(ctx, output_dir=config.output_dir, name=name, resume=resume, prefix="vision")
     try:
         result = train_classifier(
-            config, name=name, resume=resume, progress=not no_progress and sys.stderr.isatty(), on_log=say
+            config, name=run, resume=resume, progress=not no_progress and sys.stderr.isatty(), on_log=say
         )
     except KeyboardInterrupt:
-        target = resume or config.output_dir / str(name)
+        target = resume or config.output_dir / str(run)
         say(f"interrupted. Continue with: luodi train vision --config {config_file} --resume {target}")
         sys.exit(130)
+    if not current_world().main:
+        return  # rank 0 reports and exports
     summary: dict[str, object] = {
         "run_dir": str(result.run_dir),
         "labels": list(result.labels),

@@ -34,6 +34,7 @@ from luodi.text.data import TextExample, dropped_slots, read_examples, spans_to_
 from luodi.text.features import Featurizer
 from luodi.text.metrics import TextMetrics, text_metrics
 from luodi.text.net import build_net, pca
+from luodi.train import dist
 from luodi.train.trainer import _atomic_save, _rename_opt_state, _write_json, import_paddle, lr_factor
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class _Run:
 
     paddle: Any
     net: Any
+    fwd: Any  # what forward/backward run through: ``net``, or its DataParallel wrapper (luodi.train.dist)
     opt: Any
     sched: Any
     batches: _Batches
@@ -257,10 +259,13 @@ class TextTrainer:
         self.cfg, self.run_dir, self.resume, self.home, self.progress = config, run_dir, resume, home, progress
         self.say = on_log or (lambda msg: log.info("%s", msg))
         self.teacher = teacher if config.optim.distill_weight > 0 else None
+        # rank 0 of 1 unless started by `--nproc`: the other ranks read what rank 0 set up (luodi.train.dist)
+        self.world = dist.current()
+        self.reuse = resume or not self.world.main
 
     def _teacher_vectors(self, texts: Sequence[str]) -> np.ndarray | None:
         path = self.run_dir / "teacher.npy"
-        if self.resume and path.is_file():
+        if self.reuse and path.is_file():
             kept: np.ndarray = np.load(path).astype(np.float32)  # the vectors this run started with
             return kept
         if self.teacher is None:
@@ -305,7 +310,7 @@ class TextTrainer:
             self.say(
                 f"note: {long} training text(s) longer than max_len={cfg.max_len} are cut to their first characters"
             )
-        if self.resume:
+        if self.reuse:
             feats = Featurizer.load(self.run_dir / "features.json")
             meta = json.loads((self.run_dir / "labels.json").read_text(encoding="utf-8"))
             classes, tags = list(meta["classes"]), list(meta["tags"])
@@ -323,15 +328,19 @@ class TextTrainer:
         return train, evals, feats, classes, tags, table
 
     def run(self) -> TextTrainResult:
-        cfg = self.cfg
-        self._prepare_dir()
+        cfg, world = self.cfg, self.world
+        paddle = import_paddle()
+        dist.init(paddle, world)
+        dist.setup_turn(paddle, world, first=True)  # rank 0 writes the run's vocabularies before the others
+        if world.main:
+            self._prepare_dir()
         train, evals, feats, classes, tags, table = self._setup()
+        teacher = self._teacher_vectors([ex.text for ex in train])
+        dist.setup_turn(paddle, world, first=False)
         self.say(
             f"train: {len(train)} texts, {len(classes)} classes; eval: {len(evals)} texts"
             + (f"; {len(tags) // 2} slot types" if len(tags) > 1 else "")
         )
-        teacher = self._teacher_vectors([ex.text for ex in train])
-        paddle = import_paddle()
         paddle.seed(cfg.seed)
         net = build_net(
             paddle,
@@ -352,7 +361,8 @@ class TextTrainer:
         # lazy Adam: the embedding tables get sparse gradients, only the rows a batch used move
         opt = paddle.optimizer.Adam(learning_rate=sched, parameters=net.parameters(), lazy_mode=True)
         state = _State()
-        if not self.resume and cfg.model.bag_linear and cfg.model.bag_svm_gain > 0:
+        if not self.resume and world.main and cfg.model.bag_linear and cfg.model.bag_svm_gain > 0:
+            # rank 0 alone: DataParallel hands rank 0's weights to the others when it wraps the net
             self._start_bag_path(paddle, net, batches, len(classes))
         if self.resume:
             state = _State(**json.loads((self.run_dir / STATE).read_text(encoding="utf-8")))
@@ -361,7 +371,9 @@ class TextTrainer:
             sched.last_epoch = state.step - 1
             sched.step()
             self.say(f"resumed after epoch {state.epoch} of {cfg.optim.epochs}")
-        run = _Run(paddle, net, opt, sched, batches, evals, feats, classes, tags)
+        self.paddle = paddle
+        fwd = dist.wrap(paddle, net, world, call=self._net_loss, find_unused=True)
+        run = _Run(paddle, net, fwd, opt, sched, batches, evals, feats, classes, tags)
         return self._loop(run, state, total)
 
     def _start_bag_path(self, paddle: Any, net: Any, batches: _Batches, n_classes: int) -> None:
@@ -388,6 +400,8 @@ class TextTrainer:
         bar = tqdm(total=total, initial=state.step, disable=not self.progress, unit="step", dynamic_ncols=True)
 
         def save(tag: str = "latest") -> None:
+            if not self.world.main:
+                return  # rank 0 writes the run
             _atomic_save(paddle, net.state_dict(), self.run_dir / f"{tag}.pdparams")
             if tag == "latest":
                 _atomic_save(paddle, _rename_opt_state(opt.state_dict(), net, True), self.run_dir / "latest.pdopt")
@@ -400,12 +414,15 @@ class TextTrainer:
                 paddle.seed(cfg.seed * 100_003 + state.epoch)  # dropout masks: a resumed epoch draws the same
                 losses = []
                 for idx in r.batches.epoch(rng, o.batch_size):
-                    loss = self._loss(r, idx)
+                    part = self.world.part(len(idx))  # this rank's places in the global batch: all of them alone
+                    loss = self._loss(r, [idx[p] for p in part.places])
+                    if self.world.parallel:
+                        loss = loss * part.scale()
                     loss.backward()
                     opt.step()
                     opt.clear_grad()
                     r.sched.step()
-                    value = float(loss.numpy())
+                    value = self.world.mean(paddle, float(loss.numpy()))  # the global batch's
                     if not math.isfinite(value):
                         raise ModelError(f"the loss became {value} at step {state.step}; lower optim.lr")
                     losses.append(value)
@@ -423,29 +440,39 @@ class TextTrainer:
             bar.close()
         if not r.evals:
             save("best")
+        if not self.world.main:
+            return TextTrainResult(self.run_dir, state.epoch, state.seconds, state.best, tuple(self.notes))
         plot_text_curves(self.run_dir / "metrics.csv", self.run_dir / "curves.png")
         if state.best is not None:
             _write_json(self.run_dir / "best.json", state.best)
         return TextTrainResult(self.run_dir, state.epoch, state.seconds, state.best, tuple(self.notes))
 
     def _loss(self, r: _Run, idx: list[int]) -> Any:
-        """One batch's loss: intent cross-entropy, + the CRF's for slots, + matching the teacher's vectors."""
-        paddle, net, o = r.paddle, r.net, self.cfg.optim
+        """One batch's loss, computed through ``r.fwd`` (:meth:`_net_loss`, or DataParallel around it)."""
+        paddle = r.paddle
         inputs, y, tag_ids, lengths = r.batches.arrays(idx)
-        logits, emit, h = net.encode(*(paddle.to_tensor(v) for v in inputs.values()))
-        loss = paddle.nn.functional.cross_entropy(
-            logits, paddle.to_tensor(y), label_smoothing=o.label_smoothing or None
-        )
-        if len(r.tags) > 1 and o.slot_weight > 0:
-            loss = loss + o.slot_weight * net.crf_nll(emit, paddle.to_tensor(tag_ids), paddle.to_tensor(lengths))
-        if r.batches.teacher is not None:
+        teacher = None if r.batches.teacher is None else paddle.to_tensor(r.batches.teacher[idx])
+        arrays = (*inputs.values(), y, tag_ids, lengths)
+        return r.fwd(*(paddle.to_tensor(v) for v in arrays), teacher)
+
+    def _net_loss(self, net: Any, *tensors: Any) -> Any:
+        """Intent cross-entropy, + the CRF's for slots, + matching the teacher's vectors (when given)."""
+        paddle, o = self.paddle, self.cfg.optim
+        *inputs, y, tag_ids, lengths, teacher = tensors
+        logits, emit, h = net.encode(*inputs)
+        loss = paddle.nn.functional.cross_entropy(logits, y, label_smoothing=o.label_smoothing or None)
+        if net.has_slots and o.slot_weight > 0:
+            loss = loss + o.slot_weight * net.crf_nll(emit, tag_ids, lengths)
+        if teacher is not None:
             guess = paddle.nn.functional.normalize(net.distill(h), axis=-1)
-            cos = (guess * paddle.to_tensor(r.batches.teacher[idx])).sum(axis=-1)
-            loss = loss + o.distill_weight * (1.0 - cos).mean()
+            loss = loss + o.distill_weight * (1.0 - (guess * teacher).sum(axis=-1)).mean()
         return loss
 
     def _after_epoch(self, r: _Run, state: _State, loss: float, lr: float, save: Callable[[str], None]) -> None:
         row: dict[str, Any] = {"epoch": state.epoch, "step": state.step, "loss": round(loss, 5), "lr": lr}
+        if not self.world.main:  # rank 0 evaluates and writes; it tells the others whether to stop
+            state.stopped_early = self.world.agree(r.paddle, False)
+            return
         if r.evals:
             m = evaluate_net(r.net, r.paddle, r.feats, r.evals, classes=r.classes, tags=r.tags)
             row.update(accuracy=m.accuracy, macro_f1=m.macro_f1, slot_f1=m.slot_f1)
@@ -463,6 +490,7 @@ class TextTrainer:
             )
         state.history.append(row)
         _append_csv(self.run_dir / "metrics.csv", row)
+        state.stopped_early = self.world.agree(r.paddle, state.stopped_early)
 
 
 _COLUMNS = ("epoch", "step", "loss", "lr", "accuracy", "macro_f1", "slot_f1")

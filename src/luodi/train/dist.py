@@ -20,18 +20,21 @@ and every hook is the identity.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from luodi.errors import ConfigError
 
 #: set by ``paddle.distributed.launch`` in every process it starts
 RANK_VAR, WORLD_VAR = "PADDLE_TRAINER_ID", "PADDLE_TRAINERS_NUM"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,15 @@ class World:
         paddle.distributed.all_reduce(tensor)
         return float(tensor.numpy()[0]) / self.size
 
+    def agree(self, paddle: Any, flag: bool) -> bool:
+        """Rank 0's ``flag`` on every rank (a decision only rank 0 can make, such as stopping early after
+        its evaluation: the ranks must leave the loop together or the next all-reduce waits forever)."""
+        if not self.parallel:
+            return flag
+        tensor = paddle.to_tensor([int(flag)], dtype="int64")
+        paddle.distributed.broadcast(tensor, src=0)
+        return bool(tensor.numpy()[0])
+
 
 @dataclass(frozen=True, slots=True)
 class Part:
@@ -82,6 +94,17 @@ class Part:
             return per_sample.mean()
         return per_sample.sum() * (self.weight * self.size / self.total)
 
+    def scale(self, weights: Sequence[float] | None = None) -> float:
+        """The factor for a loss that is a mean over this part's samples (weighted by ``weights``, the
+        whole batch's sample weights in place order, if given): DataParallel's average of the ranks'
+        gradients is then the gradient of the whole batch's (weighted) mean. 1 for a single process."""
+        if self.size == 1:
+            return 1.0
+        if weights is None:
+            return self.weight * self.size * len(self.places) / self.total
+        mine = sum(float(weights[p]) for p in self.places)
+        return self.weight * self.size * mine / max(float(sum(weights)), 1e-12)
+
     def guard_rows(self, first: int, picked: list[int]) -> tuple[list[int], list[int], float]:
         """Guard lines (global places ``first…``, ``picked`` among the guard set) in this part: their rows
         here, their guard indices, and the weight of this rank's distillation term. The term is a mean
@@ -92,6 +115,33 @@ class Part:
         if self.size == 1:
             return rows, mine, 1.0
         return rows, mine, self.weight * self.size * len(rows) / max(1, len(picked))
+
+
+class RankSampler:
+    """Batches for ``paddle.io.DataLoader(batch_sampler=…)``: every epoch one shuffled order, the same
+    on every rank (seeded by ``seed`` and the epoch, so a resumed run draws what an unbroken one
+    would), cut into global batches of ``size``; each batch yields this rank's share as
+    ``(index, scale)`` pairs, ``scale`` being :meth:`Part.scale` for a loss that is a mean over the
+    share weighted by ``weights`` (per sample; None: unweighted). One process gets whole batches at
+    scale 1.
+    """
+
+    def __init__(self, n: int, size: int, *, seed: int, world: World, weights: Any = None, epoch: int = 0) -> None:
+        self.n, self.size, self.seed, self.world, self.weights, self.epoch = n, size, seed, world, weights, epoch
+
+    def __len__(self) -> int:
+        return len(range(0, self.n, self.size))
+
+    def __iter__(self) -> Iterator[list[tuple[int, float]]]:
+        import numpy as np
+
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+        self.epoch += 1
+        for s in range(0, self.n, self.size):
+            batch = order[s : s + self.size]
+            part = self.world.part(len(batch))
+            scale = part.scale(None if self.weights is None else [self.weights[i] for i in batch])
+            yield [(int(batch[p]), scale) for p in part.places]
 
 
 class NullLog:
@@ -122,6 +172,16 @@ def init(paddle: Any, world: World) -> None:
         paddle.distributed.init_parallel_env()
 
 
+def main_first(paddle: Any, world: World, make: Callable[[], T]) -> T:
+    """``make()`` joined to the process group, on rank 0 before the others (which then find what rank 0
+    cached in the run folder, such as computed features, instead of computing it again)."""
+    init(paddle, world)
+    setup_turn(paddle, world, first=True)
+    out = make()
+    setup_turn(paddle, world, first=False)
+    return out
+
+
 def setup_turn(paddle: Any, world: World, *, first: bool) -> None:
     """Rank 0 sets up alone, then the others: call with ``first=True`` before the setup that writes shared
     files (rendered lines, caches) and ``first=False`` after it; each rank meets the barrier once."""
@@ -129,12 +189,38 @@ def setup_turn(paddle: Any, world: World, *, first: bool) -> None:
         paddle.distributed.barrier()
 
 
-def wrap(paddle: Any, model: Any, world: World) -> Any:
+def wrap(
+    paddle: Any, model: Any, world: World, *, call: Callable[..., Any] | None = None, find_unused: bool = False
+) -> Any:
     """The module to run forward/backward through: ``paddle.DataParallel`` when there are several ranks.
 
     Checkpoints keep using the bare ``model`` (its state dict has no wrapper prefix).
+
+    ``call(model, *args)``: what the wrapper's forward computes instead of ``model(*args)``, such as a
+    whole loss. DataParallel arms its gradient all-reduce in its own forward and, with
+    ``find_unused``, looks for the parameters that get no gradient from what forward returned; a
+    loss using parameters beside ``forward`` (a CRF's transitions) must therefore be computed in
+    there. ``find_unused``: some parameters may get no gradient (options that leave a layer out).
     """
-    return paddle.DataParallel(model) if world.parallel else model
+    if call is None:
+        inner = model
+    elif not world.parallel:
+        return functools.partial(call, model)
+    else:
+        inner = _Calling(paddle, model, call)
+    return paddle.DataParallel(inner, find_unused_parameters=find_unused) if world.parallel else inner
+
+
+def _Calling(paddle: Any, model: Any, call: Callable[..., Any]) -> Any:  # noqa: N802 - builds a Layer
+    class Calling(paddle.nn.Layer):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *args: Any) -> Any:
+            return call(self.model, *args)
+
+    return Calling()
 
 
 def pad_width(images: Any, width: int) -> Any:

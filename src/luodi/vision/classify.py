@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from luodi.errors import ConfigError, InputNotFoundError, ModelExistsError
+from luodi.train import dist
 from luodi.vision.bundle import TASK_CLASSIFY, VisionMeta, backbone_state
 from luodi.vision.config import VisionTrainConfig
 from luodi.vision.data import DataReport, Sample, load_dataset, split_holdout
@@ -170,18 +171,22 @@ def train_classifier(
     labels = tuple(sorted({str(s.label) for s in train}))
     if cfg.good_class is not None and cfg.good_class not in labels:
         raise ConfigError(f"good_class {cfg.good_class!r} is not one of the classes: {', '.join(labels)}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_json(run_dir / "config.json", cfg_json)
+    world = dist.current()  # rank 0 of 1 unless started by `--nproc` (luodi.train.dist)
+    _write_run_file(world, run_dir / "config.json", cfg_json)
     say(f"train: {len(train)} images ({train_scan.summary()}); eval: {len(eval_samples)} images")
 
     from luodi.train.trainer import import_paddle
 
     paddle = import_paddle()
     paddle.seed(cfg.seed)
-    feats = _Features(run_dir, cfg, home, say).load_or_compute(train, eval_samples, labels, progress)
+    # rank 0 computes and caches the features; the other ranks read them
+    feats = dist.main_first(
+        paddle, world, lambda: _Features(run_dir, cfg, home, say).load_or_compute(train, eval_samples, labels, progress)
+    )
     x, y = feats["train_x"], feats["train_y"]
     ex, ey = feats["eval_x"], feats["eval_y"]
-    _write_json(
+    _write_run_file(
+        world,
         run_dir / "data.json",
         {
             "labels": list(labels),
@@ -203,8 +208,8 @@ def train_classifier(
     )
     weights = class_weights(y, len(labels)) if cfg.Train.class_weights == "balanced" else None
     loss = SmoothedCrossEntropy(len(labels), weights, cfg.Train.label_smoothing)
-    model = paddle.Model(head)
-    model.prepare(optimizer, loss, paddle.metric.Accuracy())
+    model = paddle.Model(head)  # with several ranks it joins them and trains through DataParallel
+    model.prepare(optimizer, _scaled(paddle, loss), paddle.metric.Accuracy())
     state: dict[str, Any] = {"epoch": 0, "best": None, "seconds": 0.0}
     if resume is not None:
         state = json.loads((run_dir / STATE).read_text(encoding="utf-8"))
@@ -214,10 +219,8 @@ def train_classifier(
     callback = _RunCallback(run_dir, state, ex, ey, labels, cfg.Train.epochs, progress, say, time.perf_counter())
     remaining = cfg.Train.epochs - int(state["epoch"])
     if remaining > 0:
-        dataset = paddle.io.TensorDataset([paddle.to_tensor(x), paddle.to_tensor(y.reshape(-1, 1))])
-        model.fit(
-            dataset, epochs=remaining, batch_size=cfg.Train.batch_size, shuffle=True, verbose=0, callbacks=[callback]
-        )
+        loader = _loader(paddle, world, cfg, x, y, weights, epoch=int(state["epoch"]))
+        model.fit(loader, epochs=remaining, verbose=0, callbacks=[callback])
     callback.close()
     best = state["best"] or {}
     return ClassifyTrainResult(
@@ -230,6 +233,65 @@ def train_classifier(
         eval_report=eval_scan,
         seconds=time.perf_counter() - started,
     )
+
+
+def _write_run_file(world: dist.World, path: Path, data: Any) -> None:
+    """Rank 0 writes the run's files (the run folder is made by every rank: they all write logs there)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if world.main:
+        _write_json(path, data)
+
+
+def _loader(
+    paddle: Any,
+    world: dist.World,
+    cfg: VisionTrainConfig,
+    x: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    *,
+    epoch: int,
+) -> Any:
+    """Train.batch_size is the global batch: each rank takes its share of the same shuffled batches,
+    with the scale that makes its share's (class-weighted) mean count as the batch's does."""
+    sampler = dist.RankSampler(
+        len(y),
+        cfg.Train.batch_size,
+        seed=cfg.seed,
+        world=world,
+        weights=None if weights is None else weights[y],
+        epoch=epoch,
+    )
+    return paddle.io.DataLoader(_ScaledRows(x, y), batch_sampler=sampler)
+
+
+class _ScaledRows:
+    """Training rows for :class:`luodi.train.dist.RankSampler`'s ``(index, scale)`` items: the feature
+    vector, the label and the scale (one per row; every row of a batch has the same)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = x, y.astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, item: tuple[int, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        i, scale = item
+        return self.x[i], self.y[i : i + 1], np.array([scale], np.float32)
+
+
+def _scaled(paddle: Any, loss: Any) -> Any:
+    """``loss`` times the batch's scale (the loader's third column): a rank's share of the batch's mean."""
+
+    class Scaled(paddle.nn.Layer):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            super().__init__()
+            self.loss = loss
+
+        def forward(self, logits: Any, label: Any, scale: Any) -> Any:
+            return self.loss(logits, label) * scale[0, 0]
+
+    return Scaled()
 
 
 def _make_callback_base() -> type:
@@ -272,7 +334,11 @@ class _RunCallback(_make_callback_base()):  # type: ignore[misc]
         self.state["epoch"] = int(self.state["epoch"]) + 1
         ep = self.state["epoch"]
         loss_v = (logs or {}).get("loss")
-        loss_f = float(np.mean(loss_v)) if loss_v is not None else float("nan")
+        world = dist.current()
+        # each rank's loss is its scaled share: their mean is the whole batch's
+        loss_f = world.mean(paddle, float(np.mean(loss_v))) if loss_v is not None else float("nan")
+        if not world.main:
+            return  # rank 0 evaluates and writes the run
         lr = float(self.model._optimizer.get_lr())
         row: dict[str, Any] = {"epoch": ep, "loss": loss_f}
         if len(self.ey):

@@ -96,3 +96,69 @@ def test_rerun_args_rebuild_the_command_without_the_launch_options() -> None:
     assert done.value.code == 0
     # the launch options are dropped (the ranks must not launch again); overrides replace what was given
     assert seen == [["rec", "--config", "a b.yml", "--no-export", "--run-folder", "rec-1", "--name", "resolved"]]
+
+
+def test_scaled_share_means_average_to_the_whole_batchs_weighted_mean() -> None:
+    per_sample = np.asarray([1.0, 2.0, 3.0, 4.0, 10.0, 0.5, 7.0])
+    weights = np.asarray([1.0, 3.0, 1.0, 0.5, 2.0, 1.0, 1.0])
+    for size in (1, 2, 3):
+        parts = [dist.World(rank, size).part(len(per_sample)) for rank in range(size)]
+        # each rank's loss is a mean over its share; DataParallel averages the ranks' gradients
+        plain = sum(p.scale() * per_sample[p.places].mean() for p in parts) / size
+        assert plain == pytest.approx(per_sample.mean())
+        weighted = sum(p.scale(weights) * np.average(per_sample[p.places], weights=weights[p.places]) for p in parts)
+        assert weighted / size == pytest.approx(np.average(per_sample, weights=weights))
+    assert dist.World(2, 3).part(2).scale() == 0.0  # the stand-in place counts nothing
+
+
+def test_rank_sampler_shares_one_shuffled_order_and_resumes_it() -> None:
+    alone = dist.RankSampler(11, 4, seed=3, world=dist.World())
+    epochs = [list(alone), list(alone)]
+    assert len(alone) == 3 and [len(b) for b in epochs[0]] == [4, 4, 3]
+    assert {s for e in epochs for b in e for _, s in b} == {1.0}
+    assert [i for b in epochs[0] for i, _ in b] != [i for b in epochs[1] for i, _ in b]  # reshuffled per epoch
+    ranks = [list(dist.RankSampler(11, 4, seed=3, world=dist.World(r, 2))) for r in range(2)]
+    for step, whole in enumerate(epochs[0]):
+        shares = [ranks[r][step] for r in range(2)]
+        assert sorted(i for s in shares for i, _ in s) == sorted(i for i, _ in whole)  # each item once
+        assert [i for i, _ in shares[0]] == [i for i, _ in whole][0::2]
+    # a run resumed after epoch 1 draws epoch 2's order, as the unbroken run did
+    later = dist.RankSampler(11, 4, seed=3, world=dist.World(), epoch=1)
+    assert list(later) == epochs[1]
+
+
+def test_wrap_calls_a_loss_function_in_one_process() -> None:
+    model = object()
+    fwd = dist.wrap(None, model, dist.World(), call=lambda m, x: (m, x * 2))
+    assert fwd(3) == (model, 6)
+
+
+def test_run_name_is_chosen_once_and_nnodes_needs_a_name(tmp_path: Path) -> None:
+    from luodi.cli.train_dist import run_name
+
+    seen: list[str | None] = []
+
+    @click.command()
+    @click.option("--name", default=None)
+    @dist_options
+    @click.pass_context
+    def cmd(ctx: click.Context, name: str | None, **launch: object) -> None:
+        seen.append(run_name(ctx, output_dir=tmp_path, name=name, resume=None, prefix="text"))
+
+    cmd.main(["--name", "mine"], standalone_mode=False)
+    cmd.main(["--run-folder", "text-1"], standalone_mode=False)  # what the launcher hands its ranks
+    cmd.main([], standalone_mode=False)
+    assert seen[:2] == ["mine", "text-1"] and str(seen[2]).startswith("text-")
+    with pytest.raises(click.UsageError, match="--nnodes needs --name"):
+        cmd.main(["--nnodes", "2", "--master", "h:1"], standalone_mode=False)
+
+
+@pytest.mark.parametrize("task", ["rec", "text", "vision"])
+def test_every_trainer_takes_the_launch_options(task: str) -> None:
+    from click.testing import CliRunner
+
+    from luodi.cli.train import train
+
+    out = CliRunner().invoke(train, [task, "--help"])
+    assert out.exit_code == 0, out.output
+    assert "--nproc" in out.output and "--nnodes" in out.output and "--master" in out.output
