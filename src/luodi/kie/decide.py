@@ -247,8 +247,9 @@ class Decider:
         top = [item for item in best if item[0].tier == tier]
         cand, ck = max(top, key=lambda it: (it[1].ok, it[0].score, len(it[0].raw)))
         role = spec.effective_role or name
-        reasons = list(dict.fromkeys(r for c, _ in top for r in c.reasons if _about(r, role)))
-        alternatives = list(dict.fromkeys(a for c, _ in top for a in c.alternatives))
+        settled, voices = _settled(top)
+        reasons = list(dict.fromkeys(r for c in voices for r in c.reasons if _about(r, role)))
+        alternatives = list(dict.fromkeys(a for c in voices for a in c.alternatives))
         score = combined
         if spec.type == "tracking_number" and carrier is not None and ck.ok and tier == TIER_SCAN:
             # An unlabelled number that fits the printed carrier's format is as good as labelled.
@@ -256,7 +257,13 @@ class Decider:
         if not ck.ok:
             score *= 0.5
             reasons.append(ck.reason or "failed validation")
-        rivals = [g for g in groups[1:] if max(c.tier for c, _ in g) == tier and any(k.ok for _, k in g)]
+        rivals = [
+            g
+            for g in groups[1:]
+            if max(c.tier for c, _ in g) == tier
+            and any(k.ok for _, k in g)
+            and not (settled and all(_misparsed(c) for c, _ in g))
+        ]
         if rivals:
             reasons.append("conflicting values")
             alternatives += [str(g[0][1].value) for g in rivals]
@@ -271,6 +278,7 @@ class Decider:
             # fits it just as well.
             unsure.append(f"value found {cand.where} of its label, not after it")
         unsure += _shape_doubts(spec, ck.value)
+        unsure += _misread_copies(spec, ck.value, groups[1:])
         if spec.type == "address" and self.divisions is not None and isinstance(ck.value, str):
             # Divisions that do not hold together are a misreading or two addresses in one.
             unsure += [p for p in self.divisions.problems(ck.value) if p not in reasons]
@@ -658,6 +666,40 @@ _STRUCTURAL = (
     "not a mainland mobile or landline number",
     "no phone pattern",
 )
+
+
+def _misread_copies(spec: FieldSpec, value: Any, others: Sequence[list[tuple[Candidate, Checked]]]) -> list[str]:
+    """Another reading of the same printed text, of any tier, that differs from the value in one
+    or two characters (东方溯 on the large print, 东方洲 on both small stubs): one of them is
+    misread, and agreeing copies do not say which."""
+    if spec.type not in _COPY_TYPES or not isinstance(value, str):
+        return []
+    mine = compact(value)
+    for g in others:
+        theirs = compact(str(g[0][1].value))
+        if len(theirs) == len(mine) and 0 < sum(a != b for a, b in zip(theirs, mine, strict=True)) <= 2:
+            return [f"another copy reads {g[0][1].value!r}"]
+    return []
+
+
+_COPY_TYPES = frozenset({"name", "address", "phone"})
+
+
+# What the contact parser says of a block it could not take apart cleanly (two parties in one).
+_MISPARSED = (" found: ", "split by a name or phone", "phone numbers in one place")
+
+
+def _misparsed(c: Candidate) -> bool:
+    return any(k in r for r in c.reasons for k in _MISPARSED)
+
+
+def _settled(top: Sequence[tuple[Candidate, Checked]]) -> tuple[bool, list[Candidate]]:
+    """Whether copies read from clean blocks agree (the same party on two stubs), and the copies
+    whose reasons count. Agreeing clean copies settle what the parser said of a copy from a block
+    it could not split (a tag block run into the other party's: 2 names found), and outweigh a
+    rival read only from such blocks."""
+    settled = len({id(c.run) for c, _ in top if not _misparsed(c)}) >= 2
+    return settled, [c for c, _ in top if not (settled and _misparsed(c))]
 
 
 def _party_trouble(f: FieldResult, *, other: bool = False) -> bool:

@@ -4,6 +4,7 @@ documents; a stand-in contact parser reproduces what the contact model says, so 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 from docfactory import extractor, make_doc, make_line
@@ -187,3 +188,57 @@ def test_a_second_province_inside_an_address_shows_two_addresses_run_together() 
     assert any("second address" in p for p in address_problems(gaz, mixed))
     for one in ("云南省怒江傈僳族自治州兰坪白族普米族自治县团结路27号", "山西省临汾市尧都区向阳路25号"):
         assert address_problems(gaz, one) == []
+
+
+def _stubs(
+    receiver: str, tag_name: str, tag_address: str = "广东省揭阳市揭西县五经富镇朝阳村委桥西公路边"
+) -> list[Any]:
+    """An e-waybill: a 收 block at the top, then two stubs that repeat both parties."""
+    lines: list[Any] = [
+        make_line("收", 30, 100, h=40, char_w=40),
+        (f"{tag_name} 13212341234", 110, 100),
+        (tag_address, 110, 130),
+    ]
+    for y in (400, 700):
+        lines += [
+            (f"收件人：{receiver} 13212341234", 30, y),
+            ("广东省揭阳市揭西县五经富镇朝阳村委桥西公路边", 30, y + 30),
+            ("寄件人：太原远天物流有限公司 15112348099", 30, y + 80),
+            ("山西省太原市阳曲县西大街北二巷", 30, y + 110),
+        ]
+    return lines
+
+
+class RunsIntoTheSender:
+    """The 收 block's line ran into the sender's column, and the parser took the sender's address."""
+
+    def __call__(self, text: str) -> PartyParse:
+        parsed = RuleContactParser()(text)
+        addr = "山西省太原市阳曲县西大街北二巷"
+        if not (text.startswith("东方") and addr in text):
+            return parsed
+        at = text.index(addr)
+        why = f"2 details found: '五经富镇朝阳村委桥西公路边', '{addr}'"
+        return PartyParse(
+            name=Span(text[:3], 0, 3, 0.99),
+            address=Span(addr, at, at + len(addr), 0.99),
+            reasons=(why,),
+            model_based=True,
+        )
+
+
+def test_agreeing_stubs_outweigh_a_block_the_parser_could_not_split() -> None:
+    merged = "广东省揭阳市揭西县五经富镇朝阳村委桥西公路边 山西省太原市阳曲县西大街北二巷"
+    doc = make_doc(_stubs("东方溯", "东方溯", merged))
+    res = extractor("waybill", contact_parser=RunsIntoTheSender()).extract_document(doc)
+    assert res.get("receiver_address") == "广东省揭阳市揭西县五经富镇朝阳村委桥西公路边"
+    assert "conflicting values" not in res["receiver_address"].reasons
+    assert not res["receiver_address"].needs_review, res["receiver_address"].reasons
+
+
+def test_copies_that_differ_in_one_character_are_flagged(waybill: Extractor) -> None:
+    # The large print reads 东方溯, both small stubs 东方洲: agreeing copies do not say which is right.
+    res = waybill.extract_document(make_doc(_stubs("东方洲", "东方溯")))
+    assert res.get("receiver_name") in ("东方洲", "东方溯")
+    assert res["receiver_name"].needs_review
+    assert any("another copy reads" in r for r in res["receiver_name"].reasons)
