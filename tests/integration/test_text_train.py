@@ -133,6 +133,9 @@ def test_export_registers_and_serves_the_same_answers(trained: Any, corpus: Path
 
     export_text_run(result.run_dir, "tiny-fp32", home=home)
     model = TextModel("tiny-fp32", home=home)
+    # the slot values of training as a gazetteer input; slot types decoded only with their intents
+    assert model.meta["inputs"][-1] == "gaz" and model.session.input_names[-1] == "gaz"
+    assert model.meta["class_slots"]["DIAL"] == ["name"] and model.meta["class_slots"]["LIGHT"] == []
     texts = ["给王小明打电话", "上海今天天气怎么样", "我想听稻香"]
     got = model(texts)
     assert [r.label for r in got] == ["DIAL", "WEATHER", "PLAY"]

@@ -40,7 +40,12 @@ class ModelSpec(_Strict):
     layers: int = Field(default=2, ge=1, le=4)
     dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
     bag_linear: bool = True  # a direct linear path from the TF-IDF n-gram bag to the classes
-    bag_svm_gain: float = Field(default=3.0, ge=0.0)  # that path starts as a linear SVM, scores x this (0: random)
+    # that path as a linear SVM on the training texts (luodi.text.linear). stacked: the SVM fitted on all
+    # of them, frozen, its scores x a learned gain; the network learns beside its out-of-fold scores.
+    # start: the path starts as the SVM and trains with the rest
+    bag_svm: Literal["stacked", "start"] = "stacked"
+    bag_svm_gain: float = Field(default=3.0, ge=0.0)  # the SVM's scores x this at the start (0: no SVM, random)
+    gazetteer: bool = True  # nlu: slot values seen in training marked where they occur (luodi.text.features)
     slot_context: bool = True  # nlu: every position's slot scores also see the utterance vector
     # distillation: the utterance vector also learns to predict this encoder's sentence vectors (training
     # only; ~15 CPU ms per short text, ~42 per news title, once per training text); none: off

@@ -91,6 +91,8 @@ def export_text_run(
         spec([None, None], "int64", "bag_ids"),
         spec([None, None], "float32", "bag_weights"),
     ]
+    if feats.sizes["gaz"]:
+        specs.append(spec([None, None, feats.sizes["gaz"]], "float32", "gaz"))
     prefix = out / "inference"
     with _stdout_to_stderr():
         paddle.jit.save(net, str(prefix), input_spec=specs)
@@ -151,12 +153,14 @@ def _meta(run: Path, net: Any, labels: dict[str, Any], feats: Featurizer, diff: 
         "classes": labels["classes"],
         "tags": labels["tags"],
         "max_len": feats.max_len,
-        "inputs": list(INPUTS),
+        "inputs": [*INPUTS, *(["gaz"] if feats.sizes["gaz"] else [])],
         "export_max_abs_diff": diff,
         "best": json.loads(best_file.read_text(encoding="utf-8")) if best_file.is_file() else None,
     }
     if len(labels["tags"]) > 1:
         meta["crf"] = {k: np.asarray(v, np.float32).tolist() for k, v in net.crf_params().items()}
+        if "class_slots" in labels:
+            meta["class_slots"] = labels["class_slots"]
     return meta
 
 

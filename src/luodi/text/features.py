@@ -6,7 +6,11 @@ Three views of a text (characters normalised one to one, so positions stay those
   (sublinear term frequency × idf, L2-normalised) — what the strong linear baselines see;
 - **characters**: per position the character and the bigram starting there (ids learned in training);
 - **lexicon**: per position the pretrained lexicon entries touching it: the character itself, the
-  words of 2..4 characters starting there and those ending there (rows of the lexicon table).
+  words of 2..4 characters starting there and those ending there (rows of the lexicon table);
+- **gazetteer** (intent + slot models): per position and slot type, whether a slot value seen in
+  training starts there or covers it (a multi-hot ``[L, 2 x types]``). Encoding a training text, a
+  value counts only if another training text carries it (leave-one-out), so the network learns how
+  far to trust a match from matches it would also have seen on new texts.
 
 A text longer than ``max_len`` characters is cut to its first ``max_len``: the result says so.
 """
@@ -18,7 +22,7 @@ import math
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,7 @@ PAD, UNK = 0, 1
 NGRAMS = (1, 2, 3)
 WORD_LENGTHS = (2, 3, 4)
 LEX_SLOTS = 1 + 2 * len(WORD_LENGTHS)  # the character, words starting at it, words ending at it
+GAZ_LENGTHS = range(2, 13)  # slot values of 2..12 characters are matched (one character is too ambiguous)
 FORMAT = "luodi-text-features/1"
 
 
@@ -57,15 +62,19 @@ class Encoded:
     bag_weights: np.ndarray  # [B, N] float32
     lengths: np.ndarray  # [B] int64, characters kept per text
     truncated: tuple[bool, ...]
+    gaz: np.ndarray | None = None  # [B, L, 2 x slot types] float32; None: the model has no gazetteer
 
     def inputs(self) -> dict[str, np.ndarray]:
-        return {
+        out = {
             "char_ids": self.char_ids,
             "bigram_ids": self.bigram_ids,
             "lex_ids": self.lex_ids,
             "bag_ids": self.bag_ids,
             "bag_weights": self.bag_weights,
         }
+        if self.gaz is not None:
+            out["gaz"] = self.gaz
+        return out
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,9 @@ class Featurizer:
     bag: dict[str, int]
     idf: np.ndarray  # [len(bag) + 1] float32, index 0 unused
     lexicon: dict[str, int]  # entry -> row of the lexicon table (row 0 is the zero vector)
+    slot_types: tuple[str, ...] = ()
+    # normalised slot value -> {slot type index: training texts carrying that value as that type}
+    gazetteer: dict[str, dict[int, int]] = field(default_factory=dict)
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -84,12 +96,22 @@ class Featurizer:
             "bigrams": len(self.bigrams) + 2,
             "bag": len(self.bag) + 1,
             "lexicon": len(self.lexicon) + 1,
+            "gaz": 2 * len(self.slot_types) if self.gazetteer else 0,
         }
 
     @classmethod
-    def fit(cls, texts: Sequence[str], lexicon_words: Sequence[str], *, max_len: int, min_count: int = 2) -> Featurizer:
+    def fit(
+        cls,
+        texts: Sequence[str],
+        lexicon_words: Sequence[str],
+        *,
+        max_len: int,
+        min_count: int = 2,
+        slots: Sequence[Sequence[tuple[str, str]]] | None = None,
+    ) -> Featurizer:
         """Vocabularies from the training texts: characters seen once, bigrams and bag n-grams seen
-        ``min_count`` times (rarer ones are noise a linear model memorises), idf over the texts."""
+        ``min_count`` times (rarer ones are noise a linear model memorises), idf over the texts.
+        ``slots``: per text its ``(value, type)`` pairs, for the gazetteer (None: no gazetteer)."""
         norm = [normalize(t)[:max_len] for t in texts]
         char_counts = Counter(c for t in norm for c in t)
         bigram_counts = Counter(t[i : i + 2] for t in norm for i in range(len(t) - 1))
@@ -105,9 +127,19 @@ class Featurizer:
         for g, i in bag.items():
             idf[i] = math.log((1 + n_docs) / (1 + doc_freq[g])) + 1.0  # scikit-learn's smooth idf
         lexicon = {w: i + 1 for i, w in enumerate(lexicon_words)}
-        return cls(max_len, chars, bigrams, bag, idf, lexicon)
+        if not slots:
+            return cls(max_len, chars, bigrams, bag, idf, lexicon)
+        types = tuple(sorted({t for pairs in slots for _, t in pairs}))
+        index = {t: i for i, t in enumerate(types)}
+        gazetteer: dict[str, dict[int, int]] = {}
+        for pairs in slots:
+            for value, t in set(_gaz_pairs(pairs)):
+                per_type = gazetteer.setdefault(value, {})
+                per_type[index[t]] = per_type.get(index[t], 0) + 1
+        return cls(max_len, chars, bigrams, bag, idf, lexicon, types, gazetteer)
 
-    def encode(self, texts: Sequence[str]) -> Encoded:
+    def encode(self, texts: Sequence[str], *, own_slots: Sequence[Sequence[tuple[str, str]]] | None = None) -> Encoded:
+        """``own_slots``: training texts' own ``(value, type)`` pairs, left out of their gazetteer matches."""
         norm = [normalize(t) for t in texts]
         truncated = tuple(len(t) > self.max_len for t in norm)
         norm = [t[: self.max_len] for t in norm]
@@ -130,7 +162,24 @@ class Featurizer:
                 bag_ids[row, k] = gid
                 bag_weights[row, k] = w
         lengths = np.array([len(t) for t in norm], np.int64)
-        return Encoded(char_ids, bigram_ids, lex_ids, bag_ids, bag_weights, lengths, truncated)
+        gaz = None
+        if self.gazetteer:
+            gaz = np.zeros((b, width, 2 * len(self.slot_types)), np.float32)
+            for row, t in enumerate(norm):
+                self._gaz_row(t, gaz[row], own_slots[row] if own_slots is not None else ())
+        return Encoded(char_ids, bigram_ids, lex_ids, bag_ids, bag_weights, lengths, truncated, gaz)
+
+    def _gaz_row(self, text: str, out: np.ndarray, own: Sequence[tuple[str, str]]) -> None:
+        mine = Counter(set(_gaz_pairs(own)))  # the text's own contribution to the counts (one per value)
+        for i in range(len(text)):
+            for n in GAZ_LENGTHS:
+                if i + n > len(text):
+                    break
+                value = text[i : i + n]
+                for t, count in self.gazetteer.get(value, {}).items():
+                    if count > mine[(value, self.slot_types[t])]:
+                        out[i, 2 * t] = 1.0  # a value of type t starts here
+                        out[i + 1 : i + n, 2 * t + 1] = 1.0  # and goes on here
 
     def _bag(self, text: str) -> list[tuple[int, float]]:
         counts = Counter(self.bag[g] for g in _grams(text) if g in self.bag)
@@ -158,6 +207,8 @@ class Featurizer:
             "bag": _ordered(self.bag),
             "idf": [round(float(v), 6) for v in self.idf[1:]],
             "lexicon": _ordered(self.lexicon),
+            "slot_types": list(self.slot_types),
+            "gazetteer": {v: {str(t): c for t, c in per.items()} for v, per in sorted(self.gazetteer.items())},
         }
 
     @classmethod
@@ -167,8 +218,16 @@ class Featurizer:
         bag = _ids(data["bag"], 1)
         idf = np.zeros(len(bag) + 1, np.float32)
         idf[1:] = np.asarray(data["idf"], np.float32)
+        gazetteer = {v: {int(t): int(c) for t, c in per.items()} for v, per in data.get("gazetteer", {}).items()}
         return cls(
-            int(data["max_len"]), _ids(data["chars"], 2), _ids(data["bigrams"], 2), bag, idf, _ids(data["lexicon"], 1)
+            int(data["max_len"]),
+            _ids(data["chars"], 2),
+            _ids(data["bigrams"], 2),
+            bag,
+            idf,
+            _ids(data["lexicon"], 1),
+            tuple(data.get("slot_types", ())),  # files written before the gazetteer have neither
+            gazetteer,
         )
 
     def save(self, path: Path) -> None:
@@ -180,6 +239,16 @@ class Featurizer:
             return cls.from_json(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelError(f"{path}: not a valid feature file ({exc})") from exc
+
+
+def _gaz_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``(value, type)`` pairs as the gazetteer keys them: normalised, of a length it matches."""
+    out = []
+    for value, t in pairs:
+        v = normalize(value)
+        if len(v) in GAZ_LENGTHS:
+            out.append((v, t))
+    return out
 
 
 def _ordered(ids: dict[str, int]) -> list[str]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from luodi.errors import EmptyInputError, InputError, ModelError
-from luodi.text.decode import decode_slots_batch
+from luodi.text.decode import class_slot_mask, decode_slots_batch
 from luodi.text.features import Featurizer
 
 __all__ = ["Slot", "TextModel", "TextResult"]
@@ -92,6 +92,8 @@ class TextModel:
         self.tags: tuple[str, ...] = tuple(self.meta["tags"])
         crf = self.meta.get("crf")
         self._crf = {k: np.asarray(v, np.float32) for k, v in crf.items()} if crf else None
+        class_slots = self.meta.get("class_slots")  # bundles exported before it decode without the mask
+        self._slot_mask = class_slot_mask(self.classes, self.tags, class_slots) if crf and class_slots else None
         self.session = create_session(bundle_file(bundle, "model"), "onnxruntime", threads)
         self.max_len = self.features.max_len
 
@@ -115,7 +117,10 @@ class TextModel:
         e = np.exp(logits - logits.max(axis=-1, keepdims=True))
         probs = e / e.sum(axis=-1, keepdims=True)
         k = min(top_k, len(self.classes))
-        spans = decode_slots_batch(emissions, enc.lengths, self.tags, self._crf) if self._crf is not None else None
+        spans = None
+        if self._crf is not None:
+            allowed = None if self._slot_mask is None else self._slot_mask[probs.argmax(axis=1)]
+            spans = decode_slots_batch(emissions, enc.lengths, self.tags, self._crf, allowed)
         out = []
         for row, text in enumerate(texts):
             order = np.argsort(-probs[row])[:k]

@@ -81,6 +81,10 @@ def build_net(
                 self.lex.weight.stop_gradient = True  # pretrained: kept as is, so unseen words stay meaningful
                 self.lex_proj = nn.Linear(LEX_SLOTS * lexicon.shape[1], spec.char_dim)
                 width += spec.char_dim
+            self.use_gaz = sizes.get("gaz", 0) > 0
+            if self.use_gaz:
+                self.gaz_proj = nn.Linear(sizes["gaz"], spec.char_dim)  # slot values seen in training
+                width += spec.char_dim
             self.inp = nn.Linear(width, spec.channels)
             # a width-3 convolution as one matmul over [x(t-d), x(t), x(t+d)]: Paddle's CPU Conv1D was
             # 5x slower than the same arithmetic as a matmul; dilations 1, 2, 4... widen the view to
@@ -95,34 +99,60 @@ def build_net(
             # the strong TF-IDF + linear SVM baseline is, learned jointly
             self.bag_linear = spec.bag_linear
             if spec.bag_linear:
-                self.bag_cls = nn.Embedding(sizes["bag"], n_classes, sparse=True)
+                self._add_bag_linear()
             self.slot_context = spec.slot_context
             if distill_dim:
                 self.distill = nn.Linear(spec.channels, distill_dim)
             self.has_slots = tags is not None
             if tags is not None:
-                k = len(tags)
-                # intent-aware slots: every position also sees the utterance's vector (what the intent head reads)
-                self.slot_ctx = nn.Linear(spec.channels, spec.channels)
-                self.slot = nn.Linear(spec.channels, k)
-                init = nn.initializer.Uniform(-0.05, 0.05)
-                self.trans = self.create_parameter([k, k], default_initializer=init)
-                self.start = self.create_parameter([k], default_initializer=init)
-                self.end = self.create_parameter([k], default_initializer=init)
-                mask_trans, mask_start = tag_constraints(tags)
-                self.register_buffer("mask_trans", paddle.to_tensor(mask_trans), persistable=False)
-                self.register_buffer("mask_start", paddle.to_tensor(mask_start), persistable=False)
+                self._add_slot_head(tags)
+
+        def _add_bag_linear(self) -> None:
+            """The path's scores are bag_gain * (bag . bag_cls + bag_bias). Stacked on a linear SVM, table
+            and bias are the SVM's, frozen, and only the gain learns; started from one (or from random),
+            the table learns and gain, bias stay 1, 0 (so checkpoints written before them load)."""
+            self.bag_cls = nn.Embedding(sizes["bag"], n_classes, sparse=True)
+            stacked = spec.bag_svm == "stacked" and spec.bag_svm_gain > 0
+            self.bag_gain = self.create_parameter([1], default_initializer=nn.initializer.Constant(1.0))
+            self.bag_bias = self.create_parameter([n_classes], is_bias=True)
+            self.bag_cls.weight.stop_gradient = stacked
+            self.bag_bias.stop_gradient = True
+            self.bag_gain.stop_gradient = not stacked
+
+        def _add_slot_head(self, tags: list[str]) -> None:
+            k = len(tags)
+            # intent-aware slots: every position also sees the utterance's vector (what the intent head reads)
+            self.slot_ctx = nn.Linear(spec.channels, spec.channels)
+            self.slot = nn.Linear(spec.channels, k)
+            init = nn.initializer.Uniform(-0.05, 0.05)
+            self.trans = self.create_parameter([k, k], default_initializer=init)
+            self.start = self.create_parameter([k], default_initializer=init)
+            self.end = self.create_parameter([k], default_initializer=init)
+            mask_trans, mask_start = tag_constraints(tags)
+            self.register_buffer("mask_trans", paddle.to_tensor(mask_trans), persistable=False)
+            self.register_buffer("mask_start", paddle.to_tensor(mask_start), persistable=False)
 
         def forward(
-            self, char_ids: Any, bigram_ids: Any, lex_ids: Any, bag_ids: Any, bag_weights: Any
+            self, char_ids: Any, bigram_ids: Any, lex_ids: Any, bag_ids: Any, bag_weights: Any, gaz: Any = None
         ) -> tuple[Any, Any]:
-            logits, emissions, _ = self.encode(char_ids, bigram_ids, lex_ids, bag_ids, bag_weights)
+            logits, emissions, _ = self.encode(char_ids, bigram_ids, lex_ids, bag_ids, bag_weights, gaz)
             return logits, emissions
 
         def encode(
-            self, char_ids: Any, bigram_ids: Any, lex_ids: Any, bag_ids: Any, bag_weights: Any
+            self,
+            char_ids: Any,
+            bigram_ids: Any,
+            lex_ids: Any,
+            bag_ids: Any,
+            bag_weights: Any,
+            gaz: Any = None,
+            bag_scores: Any = None,
         ) -> tuple[Any, Any, Any]:
-            """Class logits, slot emissions and the utterance vector (what distillation matches)."""
+            """Class logits, slot emissions and the utterance vector (what distillation matches).
+
+            ``gaz``: the gazetteer input of a model that has one (``sizes["gaz"]`` > 0).
+            ``bag_scores``: the linear bag path's scores given from outside (training a stacked model:
+            the SVM's out-of-fold scores of the batch's texts) instead of computed from its table."""
             mask = (char_ids > 0).astype("float32").unsqueeze(-1)  # [B, L, 1]
             parts = [self.char(char_ids)]
             if self.use_bigram:
@@ -131,6 +161,8 @@ def build_net(
                 lex = self.lex(lex_ids)  # [B, L, S, D]
                 shape = paddle.shape(lex)
                 parts.append(self.lex_proj(lex.reshape([shape[0], shape[1], -1])))
+            if self.use_gaz:
+                parts.append(self.gaz_proj(gaz))
             x = nn.functional.gelu(self.inp(self.drop(paddle.concat(parts, axis=-1)))) * mask
             if not (self.use_lex and self.use_bigram):
                 # every model has the same five inputs; an unused one still has to reach the graph's
@@ -147,7 +179,9 @@ def build_net(
             h = nn.functional.gelu(self.hidden(self.drop(paddle.concat([bag, peak, mean], axis=-1))))
             logits = self.cls(self.drop(h))
             if self.bag_linear:
-                logits = logits + (self.bag_cls(bag_ids) * bag_weights.unsqueeze(-1)).sum(axis=1)
+                if bag_scores is None:
+                    bag_scores = (self.bag_cls(bag_ids) * bag_weights.unsqueeze(-1)).sum(axis=1) + self.bag_bias
+                logits = logits + self.bag_gain * bag_scores
             if self.has_slots:
                 if self.slot_context:
                     x = nn.functional.gelu(x + self.slot_ctx(h).unsqueeze(1))

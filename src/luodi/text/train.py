@@ -3,7 +3,8 @@
 A run lives in one folder, like ``luodi train rec``'s::
 
     RUN/config.json    the validated config        RUN/features.json  vocabularies and idf
-    RUN/labels.json    classes and slot tags       RUN/lexicon.npy    the lexicon table (PCA of e5's)
+    RUN/labels.json    classes, slot tags, slot types per class    RUN/lexicon.npy  the lexicon table (PCA of e5's)
+    RUN/bag_oof.npy    the bag SVM's out-of-fold scores per training text (model.bag_svm: stacked)
     RUN/latest.*       last checkpoint (weights, optimizer, state)
     RUN/best.pdparams  weights of the best evaluation, RUN/best.json its numbers
     RUN/metrics.csv    per epoch: loss, lr, eval accuracy, macro-F1, slot F1; RUN/curves.png the plot
@@ -65,6 +66,7 @@ class _Run:
     feats: Featurizer
     classes: list[str]
     tags: list[str]
+    slot_mask: np.ndarray | None  # nlu: slot types allowed per intent, as the served model decodes
 
 
 @dataclass
@@ -138,6 +140,19 @@ def slot_tags(train: Sequence[TextExample]) -> list[str]:
     return ["O", *(f"{p}-{t}" for t in types for p in ("B", "I"))]
 
 
+def class_slots(train: Sequence[TextExample]) -> dict[str, list[str]]:
+    """Per class (intent), the slot types its training texts carry."""
+    out: dict[str, set[str]] = {}
+    for ex in train:
+        out.setdefault(str(ex.label), set()).update(s.type for s in ex.spans or ())
+    return {label: sorted(types) for label, types in sorted(out.items())}
+
+
+def own_slots(ex: TextExample) -> list[tuple[str, str]]:
+    """A training text's ``(value, type)`` slot pairs (what its gazetteer entries come from)."""
+    return [(s.value(ex.text), s.type) for s in ex.spans or ()]
+
+
 def lexicon_table(cfg: TextTrainConfig, home: Path | None) -> tuple[list[str], np.ndarray | None]:
     if cfg.model.lexicon == "none":
         return [], None
@@ -161,8 +176,10 @@ class _Batches:
         teacher: np.ndarray | None = None,
     ):
         self.feats, self.examples, self.labels, self.teacher = feats, examples, labels, teacher
+        self.bag_scores: np.ndarray | None = None  # a stacked bag path's out-of-fold scores per text
         self.tag_index = {t: i for i, t in enumerate(tags)}
-        self.encoded = [feats.encode([ex.text]) for ex in examples]
+        # a training text's own slot values are left out of its gazetteer matches (leave-one-out)
+        self.encoded = [feats.encode([ex.text], own_slots=[own_slots(ex)]) for ex in examples]
         self.lengths = np.array([int(e.lengths[0]) for e in self.encoded])
 
     def epoch(self, rng: np.random.Generator, size: int) -> list[list[int]]:
@@ -215,8 +232,16 @@ def predict_arrays(net: Any, paddle: Any, feats: Featurizer, texts: Sequence[str
 
 
 def evaluate_net(
-    net: Any, paddle: Any, feats: Featurizer, examples: Sequence[TextExample], *, classes: list[str], tags: list[str]
+    net: Any,
+    paddle: Any,
+    feats: Featurizer,
+    examples: Sequence[TextExample],
+    *,
+    classes: list[str],
+    tags: list[str],
+    slot_mask: np.ndarray | None = None,
 ) -> TextMetrics:
+    """``slot_mask``: :func:`luodi.text.decode.class_slot_mask`, applied as the served model applies it."""
     from luodi.text.decode import decode_slots
 
     net.eval()
@@ -226,7 +251,11 @@ def evaluate_net(
     pred_spans = None
     if len(tags) > 1:
         crf = net.crf_params()
-        pred_spans = [decode_slots(e, tags, crf) for e in emissions]
+        rows = probs.argmax(axis=1)
+        pred_spans = [
+            decode_slots(e, tags, crf, None if slot_mask is None else slot_mask[r])
+            for e, r in zip(emissions, rows, strict=True)
+        ]
     return text_metrics(examples, predicted, pred_spans, classes)
 
 
@@ -318,11 +347,17 @@ class TextTrainer:
             table = np.load(lex_path) if lex_path.is_file() else None
             return train, evals, feats, classes, tags, table
         words, table = lexicon_table(cfg, self.home)
-        feats = Featurizer.fit([ex.text for ex in train], words, max_len=cfg.max_len, min_count=cfg.min_count)
+        slots = [own_slots(ex) for ex in train] if cfg.task == "nlu" and cfg.model.gazetteer else None
+        feats = Featurizer.fit(
+            [ex.text for ex in train], words, max_len=cfg.max_len, min_count=cfg.min_count, slots=slots
+        )
         classes = sorted({str(ex.label) for ex in train})
         tags = slot_tags(train) if cfg.task == "nlu" else ["O"]
         feats.save(self.run_dir / "features.json")
-        _write_json(self.run_dir / "labels.json", {"task": cfg.task, "classes": classes, "tags": tags})
+        labels: dict[str, Any] = {"task": cfg.task, "classes": classes, "tags": tags}
+        if cfg.task == "nlu":
+            labels["class_slots"] = class_slots(train)
+        _write_json(self.run_dir / "labels.json", labels)
         if table is not None:
             np.save(self.run_dir / "lexicon.npy", table)
         return train, evals, feats, classes, tags, table
@@ -361,8 +396,9 @@ class TextTrainer:
         # lazy Adam: the embedding tables get sparse gradients, only the rows a batch used move
         opt = paddle.optimizer.Adam(learning_rate=sched, parameters=net.parameters(), lazy_mode=True)
         state = _State()
-        if not self.resume and world.main and cfg.model.bag_linear and cfg.model.bag_svm_gain > 0:
-            # rank 0 alone: DataParallel hands rank 0's weights to the others when it wraps the net
+        if cfg.model.bag_linear and cfg.model.bag_svm_gain > 0:
+            # every rank: each needs the out-of-fold scores of its texts (the fits are deterministic);
+            # DataParallel then hands rank 0's weights to the others when it wraps the net
             self._start_bag_path(paddle, net, batches, len(classes))
         if self.resume:
             state = _State(**json.loads((self.run_dir / STATE).read_text(encoding="utf-8")))
@@ -371,22 +407,55 @@ class TextTrainer:
             sched.last_epoch = state.step - 1
             sched.step()
             self.say(f"resumed after epoch {state.epoch} of {cfg.optim.epochs}")
+        meta = json.loads((self.run_dir / "labels.json").read_text(encoding="utf-8"))
+        slot_mask = None
+        if len(tags) > 1 and "class_slots" in meta:
+            from luodi.text.decode import class_slot_mask
+
+            slot_mask = class_slot_mask(classes, tags, meta["class_slots"])
         self.paddle = paddle
         fwd = dist.wrap(paddle, net, world, call=self._net_loss, find_unused=True)
-        run = _Run(paddle, net, fwd, opt, sched, batches, evals, feats, classes, tags)
+        run = _Run(paddle, net, fwd, opt, sched, batches, evals, feats, classes, tags, slot_mask)
         return self._loop(run, state, total)
 
     def _start_bag_path(self, paddle: Any, net: Any, batches: _Batches, n_classes: int) -> None:
-        """The linear bag path starts as a linear SVM on the training texts (see luodi.text.linear),
-        its scores times ``model.bag_svm_gain`` (margins of about 1 become confident logits)."""
-        from luodi.text.linear import fit_bag_svm
+        """The linear bag path as a linear SVM on the training texts (see luodi.text.linear).
 
+        ``start``: the path starts as the SVM, its scores times ``model.bag_svm_gain`` (margins of about
+        1 become confident logits), and trains with the rest. ``stacked``: the path is the SVM fitted on
+        all training texts, frozen, scaled by a learned gain that starts at ``bag_svm_gain``; while
+        training, each text's path scores are the SVM's out-of-fold scores (``RUN/bag_oof.npy``), so
+        the network learns to correct the SVM where it errs on texts it has not seen.
+        A resumed run keeps its weights (the checkpoint has them) and reloads its out-of-fold scores.
+        """
+        from luodi.text.linear import fit_bag_svm, out_of_fold_scores
+
+        spec = self.cfg.model
+        oof_path = self.run_dir / "bag_oof.npy"
+        if self.resume:
+            if spec.bag_svm == "stacked":
+                batches.bag_scores = np.load(oof_path)
+            return
         started = time.perf_counter()
         inputs, y, _tags, _lengths = batches.arrays(range(len(batches.examples)))
-        w, b = fit_bag_svm(
-            inputs["bag_ids"], inputs["bag_weights"], y, n_features=net.bag_cls.weight.shape[0], n_classes=n_classes
-        )
-        gain = np.float32(self.cfg.model.bag_svm_gain)
+        ids, weights = inputs["bag_ids"], inputs["bag_weights"]
+        n_features = net.bag_cls.weight.shape[0]
+        w, b = fit_bag_svm(ids, weights, y, n_features=n_features, n_classes=n_classes)
+        gain = np.float32(spec.bag_svm_gain)
+        if spec.bag_svm == "stacked":
+            net.bag_cls.weight.set_value(w)
+            net.bag_bias.set_value(b)
+            net.bag_gain.set_value(np.array([gain], np.float32))
+            oof = out_of_fold_scores(ids, weights, y, n_features=n_features, n_classes=n_classes, seed=self.cfg.seed)
+            if self.world.main:
+                np.save(oof_path, oof)
+            batches.bag_scores = oof
+            right = float((oof.argmax(axis=1) == y).mean())
+            self.say(
+                f"bag path: a linear SVM on the n-gram bag and its out-of-fold scores in "
+                f"{time.perf_counter() - started:.0f} s (out-of-fold accuracy {right:.4f})"
+            )
+            return
         net.bag_cls.weight.set_value(w * gain)
         net.cls.bias.set_value(b * gain)
         self.say(f"bag path: a linear SVM on the n-gram bag in {time.perf_counter() - started:.0f} s")
@@ -452,15 +521,23 @@ class TextTrainer:
         paddle = r.paddle
         inputs, y, tag_ids, lengths = r.batches.arrays(idx)
         teacher = None if r.batches.teacher is None else paddle.to_tensor(r.batches.teacher[idx])
+        given = None if r.batches.bag_scores is None else paddle.to_tensor(r.batches.bag_scores[idx])
         arrays = (*inputs.values(), y, tag_ids, lengths)
-        return r.fwd(*(paddle.to_tensor(v) for v in arrays), teacher)
+        return r.fwd(*(paddle.to_tensor(v) for v in arrays), teacher, given)
 
     def _net_loss(self, net: Any, *tensors: Any) -> Any:
-        """Intent cross-entropy, + the CRF's for slots, + matching the teacher's vectors (when given)."""
+        """Intent cross-entropy (+ the deep path's own, stacked on the SVM's out-of-fold scores ``given``),
+        + the CRF's for slots, + matching the teacher's vectors (when given)."""
         paddle, o = self.paddle, self.cfg.optim
-        *inputs, y, tag_ids, lengths, teacher = tensors
-        logits, emit, h = net.encode(*inputs)
-        loss = paddle.nn.functional.cross_entropy(logits, y, label_smoothing=o.label_smoothing or None)
+        *inputs, y, tag_ids, lengths, teacher, given = tensors
+        logits, emit, h = net.encode(*inputs, bag_scores=given)
+        smoothing = o.label_smoothing or None
+        loss = paddle.nn.functional.cross_entropy(logits, y, label_smoothing=smoothing)
+        if given is not None and o.deep_weight > 0:
+            # stacked: the deep path is also a classifier on its own; else it only learns a residual of
+            # the SVM's out-of-fold scores, and on THUCNews that residual added nothing
+            deep = logits - net.bag_gain * given
+            loss = loss + o.deep_weight * paddle.nn.functional.cross_entropy(deep, y, label_smoothing=smoothing)
         if net.has_slots and o.slot_weight > 0:
             loss = loss + o.slot_weight * net.crf_nll(emit, tag_ids, lengths)
         if teacher is not None:
@@ -474,7 +551,7 @@ class TextTrainer:
             state.stopped_early = self.world.agree(r.paddle, False)
             return
         if r.evals:
-            m = evaluate_net(r.net, r.paddle, r.feats, r.evals, classes=r.classes, tags=r.tags)
+            m = evaluate_net(r.net, r.paddle, r.feats, r.evals, classes=r.classes, tags=r.tags, slot_mask=r.slot_mask)
             row.update(accuracy=m.accuracy, macro_f1=m.macro_f1, slot_f1=m.slot_f1)
             if state.best is None or _score(m) > state.best["score"]:
                 state.best = {**row, "score": _score(m)}

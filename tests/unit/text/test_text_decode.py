@@ -6,7 +6,7 @@ import numpy as np
 
 from luodi.kie.ner.crf import viterbi
 from luodi.text.data import Span
-from luodi.text.decode import bio_to_spans, viterbi_batch
+from luodi.text.decode import bio_to_spans, class_slot_mask, decode_slots, decode_slots_batch, viterbi_batch
 from luodi.text.net import tag_constraints
 
 
@@ -28,3 +28,19 @@ def test_batched_viterbi_matches_one_at_a_time() -> None:
 
 def test_bio_to_spans() -> None:
     assert bio_to_spans(["B-a", "I-a", "O", "I-b", "B-a"]) == (Span(0, 2, "a"), Span(3, 4, "b"), Span(4, 5, "a"))
+
+
+def test_slot_types_not_seen_with_the_intent_are_not_decoded() -> None:
+    tags = ["O", "B-song", "I-song", "B-name", "I-name"]
+    mask = class_slot_mask(["DIAL", "PLAY", "NEW"], tags, {"DIAL": ["name"], "PLAY": ["song"]})
+    assert mask.shape == (3, 5) and not mask[2].any()  # a class without a record allows every type
+    trans, start = tag_constraints(tags)
+    crf = {"trans": trans, "start": start, "end": np.zeros(len(tags), np.float32)}
+    emit = np.full((2, 3, len(tags)), -5.0, np.float32)
+    emit[:, :, 0] = 0.0
+    emit[:, 0, 1], emit[:, 1, 2] = 6.0, 6.0  # the slot head says: a song in the first two characters
+    emit[:, 0, 3], emit[:, 1, 4] = 5.0, 5.0  # a name, a little less sure
+    assert decode_slots(emit[0], tags, crf) == (Span(0, 2, "song"),)
+    assert decode_slots(emit[0], tags, crf, mask[0]) == (Span(0, 2, "name"),)
+    both = decode_slots_batch(emit, np.array([3, 3]), tags, crf, mask[[0, 1]])
+    assert both == [(Span(0, 2, "name"),), (Span(0, 2, "song"),)]

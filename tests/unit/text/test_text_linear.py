@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from luodi.text.linear import fit_bag_svm
+from luodi.text.linear import bag_scores, fit_bag_svm, out_of_fold_scores
 
 
 def _problem(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
@@ -52,3 +52,21 @@ def test_unlabelled_texts_are_ignored() -> None:
     w3, _ = fit_bag_svm(ids[50:], x[50:], y[50:], n_features=n_features, n_classes=k, steps=100)
     assert np.allclose(w2, w3, atol=1e-5)
     assert not np.allclose(w, w2, atol=1e-3)
+
+
+def test_out_of_fold_scores_come_from_fits_that_did_not_see_the_text() -> None:
+    ids, x, y, n_features, k = _problem(2)
+    # each text also carries an n-gram of its own, seen nowhere else, that gives its label away
+    unique = (n_features + np.arange(len(y)))[:, None]
+    ids = np.concatenate([ids, unique], axis=1)
+    x = np.concatenate([x, np.full((len(y), 1), 2.0, np.float32)], axis=1)
+    y = y.copy()
+    y[::7] = (y[::7] + 1) % k  # labels the shared n-grams disagree with
+    total = n_features + len(y)
+    w, b = fit_bag_svm(ids, x, y, n_features=total, n_classes=k)
+    seen = (bag_scores(ids, x, w, b).argmax(1) == y).mean()
+    oof = out_of_fold_scores(ids, x, y, n_features=total, n_classes=k, folds=3)
+    assert oof.shape == (len(y), k)
+    unseen = (oof.argmax(1) == y).mean()
+    assert seen == 1.0  # in sample the unique n-grams memorise every text
+    assert 0.6 < unseen < 0.9  # out of fold they are worthless: about the 6 of 7 the shared n-grams get
