@@ -54,7 +54,14 @@ def _config(tmp: Path, epochs: int, **extra: Any) -> Any:
         "output_dir": str(tmp / "runs"),
         "max_len": 12,
         "min_count": 1,
-        "model": {"lexicon": "none", "channels": 32, "char_dim": 32, "bag_dim": 32, "bigram_dim": 16},
+        "model": {
+            "lexicon": "none",
+            "channels": 32,
+            "char_dim": 32,
+            "bag_dim": 32,
+            "bigram_dim": 16,
+            "gazetteer": True,
+        },
         "optim": {"epochs": epochs, "batch_size": 16, "warmup_steps": 5, "patience": 10},
         **extra,
     }

@@ -45,7 +45,9 @@ class ModelSpec(_Strict):
     # start: the path starts as the SVM and trains with the rest
     bag_svm: Literal["stacked", "start"] = "stacked"
     bag_svm_gain: float = Field(default=3.0, ge=0.0)  # the SVM's scores x this at the start (0: no SVM, random)
-    gazetteer: bool = True  # nlu: slot values seen in training marked where they occur (luodi.text.features)
+    # nlu: slot values seen in training marked where they occur (luodi.text.features); off: on SMP2019 dev
+    # it did not help (slot F1 0.739 vs 0.741, 0.748 vs 0.755 in two seeds)
+    gazetteer: bool = False
     slot_context: bool = True  # nlu: every position's slot scores also see the utterance vector
     # distillation: the utterance vector also learns to predict this encoder's sentence vectors (training
     # only; ~15 CPU ms per short text, ~42 per news title, once per training text); none: off
@@ -60,6 +62,7 @@ class OptimSpec(_Strict):
     min_lr_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
     label_smoothing: float = Field(default=0.05, ge=0.0, lt=0.5)
     slot_weight: float = Field(default=1.0, ge=0.0)  # nlu: weight of the slot (CRF) loss beside the intent loss
+    deep_weight: float = Field(default=1.0, ge=0.0)  # stacked bag path: weight of the deep path's own class loss
     patience: int = Field(default=4, ge=1)  # evaluations without a gain before stopping early
     distill_weight: float = Field(default=1.0, ge=0.0)  # with a teacher: weight of matching its sentence vectors
 
