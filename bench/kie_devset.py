@@ -130,8 +130,13 @@ def load(kinds: Sequence[str], *, calibration: bool = False) -> list[dict[str, A
 
 
 def field_names(kind: str, gold: dict[str, Any], pred: dict[str, Any]) -> list[str]:
-    names = list(WAYBILL_FIELDS) if kind == "waybill" else sorted(set(pred) | {k for k, v in gold.items() if v})
-    return names
+    """The fields compared; on waybills also the address parts, as the benchmark counts them."""
+    if kind == "waybill":
+        return [*WAYBILL_FIELDS, *(f"{r}_{p}" for r in ("receiver", "sender") for p in _PARTS)]
+    return sorted(set(pred) | {k for k, v in gold.items() if v})
+
+
+_PARTS = ("province", "city", "district", "detail")
 
 
 def outcomes(rec: dict[str, Any], result: Any) -> list[dict[str, Any]]:

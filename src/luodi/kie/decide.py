@@ -400,7 +400,7 @@ class Decider:
                 continue
             cand = next((c for c in pool.by_field.get(spec.source, []) if c.raw == addr.raw), None)
             run = cand.run if cand else ()
-            if cand is not None and cand.parts is not None and cand.raw == addr.value:
+            if cand is not None and cand.parts is not None and cand.raw == addr.value and _parts_hold(cand.parts):
                 parsed = cand.parts  # already parsed with its party block
             else:
                 parsed = parse_address(addr.value, self.parse)
@@ -534,6 +534,16 @@ def _about(reason: str, role: str) -> bool:
     if reason.startswith("low confidence in ") or (reason.startswith("no ") and reason.endswith(" found")):
         return role in reason
     return True
+
+
+def _parts_hold(parts: PartyParse) -> bool:
+    """Whether the parts a block's parse gave its address can be used: not when they name no
+    division although the address starts with one (the parser, misled by a company name before
+    it, called the whole address its detail: 吉林宏明电子商务有限公司 | 吉林省吉林市丰满区…)."""
+    if parts.province or parts.city or parts.district or parts.address is None:
+        return True
+    found = split_address(compact(parts.address.value))
+    return not ({"province", "city", "district"} & found.keys())
 
 
 def parse_address(text: str, parse: PartyParser) -> PartyParse:

@@ -242,3 +242,36 @@ def test_copies_that_differ_in_one_character_are_flagged(waybill: Extractor) -> 
     assert res.get("receiver_name") in ("东方洲", "东方溯")
     assert res["receiver_name"].needs_review
     assert any("another copy reads" in r for r in res["receiver_name"].reasons)
+
+
+class WholeAddressAsDetail:
+    """Misled by the company before it, the parser calls the whole address its detail."""
+
+    def __call__(self, text: str) -> PartyParse:
+        addr = "吉林省吉林市丰满区吉林大街77号"
+        if addr not in text or "公司" not in text:
+            return RuleContactParser()(text)
+        a, p = text.index(addr), text.index("1322")
+        whole = Span(addr, a, a + len(addr), 0.99)
+        return PartyParse(
+            name=Span("吉林宏明电子商务有限公司", 0, 12, 0.95),
+            phones=(Span("13220160129", p, p + 11, 0.99),),
+            address=whole,
+            detail=whole,
+            model_based=True,
+        )
+
+
+def test_address_parts_are_split_again_when_the_block_parse_named_no_division() -> None:
+    doc = make_doc(
+        [
+            ("收件人：阳中海 13261116565", 30, 100),
+            ("收件地址：浙江省金华市浦江县郑宅镇麟溪南路18号", 30, 140),
+            ("寄件人：吉林宏明电子商务有限公司 13220160129", 30, 200),
+            ("吉林省吉林市丰满区吉林大街77号", 138, 230),
+        ]
+    )
+    res = extractor("waybill", contact_parser=WholeAddressAsDetail()).extract_document(doc)
+    assert res.get("sender_address") == "吉林省吉林市丰满区吉林大街77号"
+    got = {p: res.get(f"sender_{p}") for p in ("province", "city", "district", "detail")}
+    assert got == {"province": "吉林省", "city": "吉林市", "district": "丰满区", "detail": "吉林大街77号"}
