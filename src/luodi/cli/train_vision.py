@@ -99,11 +99,19 @@ def vision(
 @click.option("--name", required=True, help="Zoo name to register the anomaly model under.")
 @click.option("--backbone", default="efficientnet-lite0", show_default=True, help="Backbone bundle from the zoo.")
 @click.option(
-    "--image-size",
-    type=click.IntRange(64, 1024),
-    default=224,
+    "--resize",
+    type=click.Choice(["native", "square"]),
+    default="native",
     show_default=True,
-    help="Square size every image is resized to.",
+    help="native: each image at its own resolution, turned to landscape; square: squashed to "
+    "--image-size x --image-size.",
+)
+@click.option(
+    "--image-size",
+    type=click.IntRange(64, 2048),
+    default=640,
+    show_default=True,
+    help="native: longest side an image keeps (larger ones are shrunk); square: the side.",
 )
 @click.option(
     "--false-alarm-rate",
@@ -140,6 +148,7 @@ def anomaly(  # noqa: PLR0917 - click passes every option positionally
     good: Path,
     name: str,
     backbone: str,
+    resize: str,
     image_size: int,
     far: float,
     holdout: float,
@@ -156,6 +165,7 @@ def anomaly(  # noqa: PLR0917 - click passes every option positionally
         name,
         backbone=backbone,
         image_size=image_size,
+        resize=resize,
         coreset=coreset,
         max_bank=max_bank,
         holdout=holdout,

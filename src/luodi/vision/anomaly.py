@@ -22,8 +22,8 @@ import numpy as np
 
 from luodi.errors import ConfigError, EmptyInputError, ModelExistsError
 from luodi.vision.bundle import TASK_ANOMALY, VisionMeta, backbone_state
-from luodi.vision.data import DataReport, scan_good, split_holdout
-from luodi.vision.extract import extract, onnx_session
+from luodi.vision.data import NATIVE, RESIZE_MODES, SQUARE, DataReport, scan_good, split_holdout
+from luodi.vision.extract import extract_maps, onnx_session
 from luodi.vision.patchcore import greedy_coreset, image_score, score_map, threshold_for
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,10 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
     *,
     backbone: str = "efficientnet-lite0",
     image_size: int = 224,
+    resize: str = SQUARE,
+    stages: tuple[int, ...] = (4,),
+    score_border: int = 1,
+    score_top: int = 3,
     coreset: float = 0.1,
     max_bank: int = 16384,
     holdout: float = 0.2,
@@ -71,6 +75,10 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
         raise ConfigError(f"coreset must be in (0, 1], got {coreset}")
     if not 0 < false_alarm_rate < 1:
         raise ConfigError(f"the false-alarm rate must be in (0, 1), got {false_alarm_rate}")
+    if resize not in RESIZE_MODES:
+        raise ConfigError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
+    if not stages or any(not 0 <= st <= 6 for st in stages):
+        raise ConfigError(f"stages are backbone stages from 0 to 6, got {stages}")
     if not 0 < holdout < 0.9:
         raise ConfigError(f"holdout must be in (0, 0.9), got {holdout}")
     home_path = resolve_home(home)
@@ -93,15 +101,16 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
         work = Path(tmp)
         t = time.perf_counter()
         onnx_path = work / "model.onnx"
-        export_onnx(PatchFeatures(pretrained_backbone(variant, state)), image_size, onnx_path)
+        net = PatchFeatures(pretrained_backbone(variant, state), stages)
+        export_onnx(net, image_size, onnx_path, dynamic=resize == NATIVE)
         session = onnx_session(onnx_path)
         seconds["export"] = time.perf_counter() - t
         t = time.perf_counter()
-        fmaps, kept, _ = extract(session, bank_samples, report, image_size)
+        fmaps, kept, _ = extract_maps(session, bank_samples, report, image_size, resize=resize)
         if len(kept) < MIN_BANK_IMAGES:
             raise EmptyInputError(f"{good}: only {len(kept)} bank images could be read ({len(report.skipped)} skipped)")
-        d = fmaps.shape[1]
-        patches = np.ascontiguousarray(fmaps.transpose(0, 2, 3, 1).reshape(-1, d), dtype=np.float32)
+        d = fmaps[0].shape[1]
+        patches = np.concatenate([m.transpose(0, 2, 3, 1).reshape(-1, d) for m in fmaps]).astype(np.float32)
         seconds["features"] = time.perf_counter() - t
         t = time.perf_counter()
         n = min(max_bank, max(1, round(coreset * len(patches))))
@@ -109,11 +118,13 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
         seconds["coreset"] = time.perf_counter() - t
         say(f"memory bank: {len(bank)} of {len(patches)} patches ({d} dimensions) in {seconds['coreset']:.0f} s")
         t = time.perf_counter()
-        held_maps, held_kept, _ = extract(session, held_samples, report, image_size)
+        held_maps, held_kept, _ = extract_maps(session, held_samples, report, image_size, resize=resize)
         if len(held_kept) < MIN_HELD_IMAGES:
             raise EmptyInputError(f"{good}: only {len(held_kept)} held-back images could be read")
         norms = np.einsum("ij,ij->i", bank, bank)
-        scores = np.array([image_score(score_map(m, bank, norms)) for m in held_maps])
+        scores = np.array(
+            [image_score(score_map(m[0], bank, norms), border=score_border, top=score_top) for m in held_maps]
+        )
         threshold = threshold_for(scores, false_alarm_rate)
         seconds["threshold"] = time.perf_counter() - t
         say(
@@ -123,6 +134,9 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
         meta = VisionMeta(
             kind="anomaly",
             image_size=image_size,
+            resize=resize,
+            score_border=score_border,
+            score_top=score_top,
             backbone=backbone,
             threshold=threshold,
             false_alarm_rate=false_alarm_rate,
@@ -132,6 +146,7 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
                 ("held_images", len(held_kept)),
                 ("held_scores", [round(float(s), 5) for s in sorted(scores)]),
                 ("coreset", coreset),
+                ("stages", list(stages)),
                 ("patches", len(patches)),
             ),
         )

@@ -35,6 +35,13 @@ class VisionMeta:
     threshold: float | None = None  # anomaly: image score at or above which an image is a defect
     false_alarm_rate: float | None = None  # anomaly: the rate the threshold was chosen for
     score_scale: float | None = None  # anomaly: heat-map value shown as full red (visualisation)
+    # how images meet the network (luodi.vision.data.to_input); bundles from before it was
+    # recorded were all "square"
+    resize: str = "square"
+    # anomaly: image score = mean of the top patches inside a border ring (patchcore.image_score);
+    # bundles from before these were recorded scored the single top patch of the whole map
+    score_border: int = 0
+    score_top: int = 1
     extra: tuple[tuple[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -48,15 +55,20 @@ class VisionMeta:
             "threshold": self.threshold,
             "false_alarm_rate": self.false_alarm_rate,
             "score_scale": self.score_scale,
+            "resize": self.resize,
+            "score_border": self.score_border,
+            "score_top": self.score_top,
             **dict(self.extra),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VisionMeta:
         known = {"format", "kind", "image_size", "backbone", "labels", "good_label", "threshold"}
-        known |= {"false_alarm_rate", "score_scale"}
+        known |= {"false_alarm_rate", "score_scale", "resize", "score_border", "score_top"}
         if data.get("format") != META_FORMAT or data.get("kind") not in ("classify", "anomaly"):
             raise ModelError("vision.json: unsupported format or kind")
+        if data.get("resize", "square") not in ("square", "native"):
+            raise ModelError(f"vision.json: unknown resize mode {data.get('resize')!r}")
         return cls(
             kind=str(data["kind"]),
             image_size=int(data["image_size"]),
@@ -66,6 +78,9 @@ class VisionMeta:
             threshold=None if data.get("threshold") is None else float(data["threshold"]),
             false_alarm_rate=None if data.get("false_alarm_rate") is None else float(data["false_alarm_rate"]),
             score_scale=None if data.get("score_scale") is None else float(data["score_scale"]),
+            resize=str(data.get("resize", "square")),
+            score_border=int(data.get("score_border", 0)),
+            score_top=int(data.get("score_top", 1)),
             extra=tuple((k, v) for k, v in data.items() if k not in known),
         )
 

@@ -25,7 +25,7 @@ from luodi.errors import ConfigError, InputNotFoundError, ModelExistsError
 from luodi.train import dist
 from luodi.vision.bundle import TASK_CLASSIFY, VisionMeta, backbone_state
 from luodi.vision.config import VisionTrainConfig
-from luodi.vision.data import DataReport, Sample, load_dataset, split_holdout
+from luodi.vision.data import NATIVE, DataReport, Sample, load_dataset, split_holdout
 from luodi.vision.metrics import classification_metrics
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,12 @@ class _Features:
         cfg = self.cfg
         variant, state = backbone_state(cfg.backbone, self.home)
         onnx_path = self.path.with_name("features.onnx")
-        export_onnx(PooledFeatures(pretrained_backbone(variant, state)), cfg.image_size, onnx_path)
+        export_onnx(
+            PooledFeatures(pretrained_backbone(variant, state), cfg.stages),
+            cfg.image_size,
+            onnx_path,
+            dynamic=cfg.resize == NATIVE,
+        )
         session = onnx_session(onnx_path)
         rng = np.random.default_rng([cfg.seed, 7])
         aug = cfg.Augment
@@ -122,7 +127,9 @@ class _Features:
             ("eval", eval_samples, None, self.eval_report),
         ):
             bar = tqdm(total=len(samples), disable=not progress, unit="img", desc=f"features ({part})")
-            x, kept, owner = extract(session, samples, rep, cfg.image_size, make_views=maker, progress=bar.update)
+            x, kept, owner = extract(
+                session, samples, rep, cfg.image_size, resize=cfg.resize, make_views=maker, progress=bar.update
+            )
             bar.close()
             known = [i for i, s in enumerate(kept) if s.label in index]
             if part == "eval" and len(known) < len(kept):
@@ -414,16 +421,17 @@ def export_classifier(
 
     paddle = import_paddle()
     variant, state = backbone_state(cfg.backbone, home_path)
-    head = Head(feature_dim(variant), len(labels), cfg.Train.dropout)
+    head = Head(feature_dim(variant, cfg.stages), len(labels), cfg.Train.dropout)
     head.set_state_dict(paddle.load(str(run / "best.pdparams")))
-    net = Classifier(PooledFeatures(pretrained_backbone(variant, state)), head)
+    net = Classifier(PooledFeatures(pretrained_backbone(variant, state), cfg.stages), head)
     best = json.loads((run / STATE).read_text(encoding="utf-8")).get("best") or {}
     with tempfile.TemporaryDirectory(prefix="luodi-vision-") as tmp:
         onnx_path = Path(tmp) / "model.onnx"
-        diff = export_onnx(net, cfg.image_size, onnx_path)
+        diff = export_onnx(net, cfg.image_size, onnx_path, dynamic=cfg.resize == NATIVE)
         meta = VisionMeta(
             kind="classify",
             image_size=cfg.image_size,
+            resize=cfg.resize,
             backbone=cfg.backbone,
             labels=labels,
             good_label=cfg.good_class,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from luodi.errors import ConfigError, InputNotFoundError
 
@@ -59,13 +59,26 @@ class AugmentSpec(_Strict):
 
 class VisionTrainConfig(_Strict):
     backbone: str = "efficientnet-lite0"
-    image_size: int = Field(default=224, ge=64, le=1024)
+    # native: each image at its own resolution, turned to landscape, shrunk only when its long side
+    # exceeds image_size; square: resized to image_size x image_size (aspect ratio not kept)
+    resize: Literal["native", "square"] = "native"
+    image_size: int = Field(default=640, ge=64, le=2048)
+    # backbone stages whose maps are average- and max-pooled into the head's features (0..6;
+    # strides 2, 4, 8, 16, 16, 32, 32): the early ones keep thin, small defects
+    stages: tuple[int, ...] = Field(default=(2, 3, 4, 6), min_length=1)
     output_dir: Path = Path("runs/vision")
     seed: int = 0
     good_class: str | None = None
     Train: TrainSpec
     Eval: EvalSpec = EvalSpec()
     Augment: AugmentSpec = AugmentSpec()
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 0 <= s <= 6 for s in v) or len(set(v)) != len(v):
+            raise ValueError("stages are distinct numbers from 0 to 6")
+        return tuple(sorted(v))
 
 
 def _resolve(data: dict[str, Any], base: Path) -> dict[str, Any]:

@@ -12,8 +12,9 @@ Layouts read:
   which images are held out.
 
 Images are decoded by :mod:`luodi.io` with the same limits as OCR (bytes, pixels; grayscale,
-16-bit, CMYK and transparency normalised to RGB). Each model works at one square size: every
-image is resized to it (aspect ratio not kept), and heat maps are resized back to the image.
+16-bit, CMYK and transparency normalised to RGB). A model sees every image either at its own
+resolution turned to landscape (``native``, shrunk only past the model's size) or resized to one
+square size (``square``, aspect ratio not kept); heat maps are mapped back to the image.
 """
 
 from __future__ import annotations
@@ -243,11 +244,43 @@ def read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(data > 0)
 
 
-def to_input(rgb: np.ndarray, size: int) -> np.ndarray:
-    """``3 x size x size`` float32 network input (resized, aspect ratio not kept, TF-Lite scaling)."""
+SQUARE = "square"  # every image resized to size x size (aspect ratio not kept)
+NATIVE = "native"  # the image's own pixels, turned to landscape, shrunk only past ``size`` on its long side
+RESIZE_MODES = (SQUARE, NATIVE)
+
+
+def _normalise(img: np.ndarray) -> np.ndarray:
+    return ((img.astype(np.float32) - PIXEL_MEAN) / PIXEL_STD).transpose(2, 0, 1).copy()
+
+
+def native_view(rgb: np.ndarray, size: int) -> np.ndarray:
+    """The image as a ``native`` model sees it: portrait images turned a quarter (so a part's long side
+    is always horizontal: one orientation of texture and edges for the memory bank and the head to
+    learn), then shrunk only when the long side exceeds ``size``; never enlarged, never squashed."""
+    img = np.ascontiguousarray(np.rot90(rgb)) if rgb.shape[0] > rgb.shape[1] else rgb
+    long_side = max(img.shape[:2])
+    if long_side > size:
+        f = size / long_side
+        w, h = max(1, round(img.shape[1] * f)), max(1, round(img.shape[0] * f))
+        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
+    return img
+
+
+def to_input(rgb: np.ndarray, size: int, resize: str = SQUARE) -> np.ndarray:
+    """``3 x H x W`` float32 network input with TF-Lite scaling: ``size x size`` (``square``: resized,
+    aspect ratio not kept) or the image's own size (``native``, see :func:`native_view`)."""
+    if resize == NATIVE:
+        return _normalise(native_view(rgb, size))
     interp = cv2.INTER_AREA if rgb.shape[0] > size or rgb.shape[1] > size else cv2.INTER_LINEAR
-    resized = cv2.resize(rgb, (size, size), interpolation=interp)
-    return ((resized.astype(np.float32) - PIXEL_MEAN) / PIXEL_STD).transpose(2, 0, 1).copy()
+    return _normalise(cv2.resize(rgb, (size, size), interpolation=interp))
+
+
+def map_to_image(amap: np.ndarray, height: int, width: int, resize: str = SQUARE) -> np.ndarray:
+    """A map computed on :func:`to_input`'s view, back on the original ``height x width`` image
+    (turned back for a portrait image under ``native``), bilinear."""
+    if resize == NATIVE and height > width:
+        amap = np.ascontiguousarray(np.rot90(amap, -1))
+    return cv2.resize(amap.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def iter_readable(

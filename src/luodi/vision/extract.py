@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from luodi.runtime.base import InferenceSession
-from luodi.vision.data import DataReport, Sample, iter_readable, to_input
+from luodi.vision.data import SQUARE, DataReport, Sample, iter_readable, to_input
 
 Progress = Callable[[int], None]
 
@@ -59,20 +59,40 @@ def extract(
     report: DataReport,
     size: int,
     *,
+    resize: str = SQUARE,
     make_views: Callable[[np.ndarray], list[np.ndarray]] | None = None,
     progress: Progress | None = None,
 ) -> tuple[np.ndarray, list[Sample], list[int]]:
-    """Features of every readable sample (and of its views): (features, samples kept, row owner index)."""
+    """Pooled features of every readable sample (and of its views): (features, samples kept, row
+    owner index). The views of one image share its shape, so they run as one batch."""
+    feats, kept, owner = extract_maps(
+        session, samples, report, size, resize=resize, make_views=make_views, progress=progress
+    )
+    if not feats:
+        return np.zeros((0,), np.float32), kept, owner
+    return np.concatenate(feats), kept, owner
+
+
+def extract_maps(
+    session: InferenceSession,
+    samples: Iterable[Sample],
+    report: DataReport,
+    size: int,
+    *,
+    resize: str = SQUARE,
+    make_views: Callable[[np.ndarray], list[np.ndarray]] | None = None,
+    progress: Progress | None = None,
+) -> tuple[list[np.ndarray], list[Sample], list[int]]:
+    """Like :func:`extract`, one output array per image (its views stacked): feature maps of
+    ``native`` inputs differ in shape from image to image."""
     feats: list[np.ndarray] = []
     kept: list[Sample] = []
     owner: list[int] = []
     for s, rgb in iter_readable(samples, report):
         imgs = make_views(rgb) if make_views is not None else [rgb]
-        feats.append(run_inputs(session, [to_input(im, size) for im in imgs]))
+        feats.append(run_inputs(session, [to_input(im, size, resize) for im in imgs]))
         owner += [len(kept)] * len(imgs)
         kept.append(s)
         if progress is not None:
             progress(1)
-    if not feats:
-        return np.zeros((0,), np.float32), kept, owner
-    return np.concatenate(feats), kept, owner
+    return feats, kept, owner

@@ -1,8 +1,9 @@
 """``Inspector(name)``: classify a part image or score it for anomalies with a trained vision model.
 
 An inspector is immutable once built and safe to share between threads (the session's ``run`` is).
-Every input is resized to the model's square size (aspect ratio not kept); an anomaly heat map is
-resized back to the input image, so a model trained on 224x224 tiles inspects photos of any size.
+Every input is prepared as the model was trained (``vision.json``'s ``resize``: at its own
+resolution turned to landscape, or squashed to a square); an anomaly heat map is mapped back to
+the input image, so a model inspects photos of any size.
 """
 
 from __future__ import annotations
@@ -120,9 +121,13 @@ class Inspector:
             return []
         names = list(sources) if sources is not None else [None] * len(images)
         t0 = time.perf_counter()
-        batch = np.stack([to_input(img, self.meta.image_size) for img in images])
+        inputs = [to_input(img, self.meta.image_size, self.meta.resize) for img in images]
         t1 = time.perf_counter()
-        (out,) = self.session.run({self._input: batch})[:1]
+        out: Sequence[np.ndarray]
+        if len({x.shape for x in inputs}) == 1:
+            out = list(self.session.run({self._input: np.stack(inputs)})[0])
+        else:  # native-size inputs of different shapes: one run each
+            out = [self.session.run({self._input: x[None]})[0][0] for x in inputs]
         t2 = time.perf_counter()
         results = []
         for i, img in enumerate(images):
@@ -161,8 +166,8 @@ class Inspector:
     ) -> Inspection:
         assert self._bank is not None
         amap = score_map(fmap, self._bank, self._bank_norms)
-        score = image_score(amap)
-        heat = heat_map(amap, h, w)
+        score = image_score(amap, border=self.meta.score_border, top=self.meta.score_top)
+        heat = heat_map(amap, h, w, size=self.meta.image_size, resize=self.meta.resize, border=self.meta.score_border)
         threshold = self.meta.threshold
         defect = threshold is not None and score >= threshold
         timings = {**timings, "score": (time.perf_counter() - t0) * 1000}

@@ -8,10 +8,13 @@ frozen: features are computed once with ONNX Runtime, and only the head trains i
 magnetic-tile data, multi-stage pooled features with a linear head already separate the classes
 (bench/results/vision.md); the exported graph is backbone + head in one ONNX file.
 
-- classifier features: average- and max-pooled maps at the end of stages 4 (stride 16) and 6
-  (stride 32), concatenated (max pooling keeps small defects that averaging dilutes);
-- anomaly patch features: the stage-4 map, each position averaged with its 3x3 neighbours
-  (PatchCore's local neighbourhood aggregation).
+- classifier features: average- and max-pooled maps at the end of stages 2, 3, 4 and 6 (strides 8
+  to 32; configurable), concatenated (max pooling keeps small defects that averaging dilutes);
+- anomaly patch features: the stage-4 map (or several stages pooled onto the coarsest grid), each
+  position averaged with its 3x3 neighbours (PatchCore's local neighbourhood aggregation).
+
+Models with ``resize: native`` are exported with a dynamic height and width: every image runs at
+its own size (luodi.vision.data.to_input).
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ with warnings.catch_warnings():
 from luodi.errors import ModelError
 from luodi.vision.backbone import EfficientNetLite, load_backbone_weights, stage_channels
 
-CLS_STAGES = (4, 6)
-PATCH_STAGE = 4
+CLS_STAGES = (2, 3, 4, 6)
+PATCH_STAGES = (4,)
+STAGE_STRIDES = (2, 4, 8, 16, 16, 32, 32)  # of the input, at the end of each stage
 PARITY_TOL = 1e-3
 
 
@@ -43,8 +47,9 @@ def feature_dim(variant: str, stages: Sequence[int] = CLS_STAGES) -> int:
     return 2 * sum(channels[s] for s in stages)
 
 
-def patch_dim(variant: str) -> int:
-    return stage_channels(variant)[PATCH_STAGE]
+def patch_dim(variant: str, stages: Sequence[int] = PATCH_STAGES) -> int:
+    channels = stage_channels(variant)
+    return sum(channels[s] for s in stages)
 
 
 class PooledFeatures(nn.Layer):
@@ -98,14 +103,26 @@ class Classifier(nn.Layer):
 
 
 class PatchFeatures(nn.Layer):
-    def __init__(self, backbone: EfficientNetLite) -> None:
+    """Patch features for the memory bank: the maps of ``stages``, finer ones average-pooled onto the
+    coarsest stage's grid (strides differ by powers of two; ``ceil_mode`` matches the backbone's
+    "SAME" sizes for any input size), concatenated, then each position averaged with its 3x3
+    neighbours (PatchCore's local neighbourhood aggregation)."""
+
+    def __init__(self, backbone: EfficientNetLite, stages: Sequence[int] = PATCH_STAGES) -> None:
         super().__init__()
         self.backbone = backbone
+        self.stages = tuple(sorted(stages))
+        coarsest = STAGE_STRIDES[self.stages[-1]]
+        self.factors = tuple(coarsest // STAGE_STRIDES[s] for s in self.stages)
         self.pool = nn.AvgPool2D(3, stride=1, padding=1, exclusive=True)
 
     def forward(self, x: Any) -> Any:
-        (m,) = self.backbone.stage_features(x, (PATCH_STAGE,))
-        return self.pool(m)
+        maps = self.backbone.stage_features(x, self.stages)
+        parts = []
+        for i, m in enumerate(maps):  # paddle's dy2static cannot trace zip(..., strict=True)
+            f = self.factors[i]
+            parts.append(m if f == 1 else nn.functional.avg_pool2d(m, f, stride=f, ceil_mode=True, exclusive=True))
+        return self.pool(parts[0] if len(parts) == 1 else paddle.concat(parts, axis=1))
 
 
 def pretrained_backbone(variant: str, state: dict[str, np.ndarray]) -> EfficientNetLite:
@@ -115,16 +132,17 @@ def pretrained_backbone(variant: str, state: dict[str, np.ndarray]) -> Efficient
     return model
 
 
-def export_onnx(layer: Any, size: int, out: Path) -> float:
-    """``layer`` (input N x 3 x size x size) to an ONNX file; returns the max difference of the
-    ONNX outputs from Paddle's on a random input, relative to their magnitude (refused above
-    ``PARITY_TOL``)."""
+def export_onnx(layer: Any, size: int, out: Path, *, dynamic: bool = False) -> float:
+    """``layer`` (input N x 3 x size x size, or N x 3 x H x W of any size when ``dynamic``) to an ONNX
+    file; returns the max difference of the ONNX outputs from Paddle's on a random input, relative
+    to their magnitude (refused above ``PARITY_TOL``)."""
     import onnxruntime as ort
 
     from luodi.train.export import to_onnx
 
     layer.eval()
-    spec = paddle.static.InputSpec([None, 3, size, size], "float32", "x")
+    side: int | None = None if dynamic else size
+    spec = paddle.static.InputSpec([None, 3, side, side], "float32", "x")
     with tempfile.TemporaryDirectory(prefix="luodi-vision-export-") as tmp:
         prefix = Path(tmp) / "inference"
         paddle.jit.save(layer, str(prefix), input_spec=[spec])
@@ -134,7 +152,9 @@ def export_onnx(layer: Any, size: int, out: Path) -> float:
         part = out.with_name(out.name + ".part")
         to_onnx(program, prefix.with_suffix(".pdiparams"), part)
         os.replace(part, out)
-    x = np.random.default_rng(0).uniform(-1, 1, (2, 3, size, size)).astype(np.float32)
+    # a dynamic graph is checked at a size that is neither square nor a multiple of the stride
+    shape = (1, 3, size * 3 // 4 + 5, size) if dynamic else (2, 3, size, size)
+    x = np.random.default_rng(0).uniform(-1, 1, shape).astype(np.float32)
     with paddle.no_grad():
         expected = layer(paddle.to_tensor(x)).numpy()
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])

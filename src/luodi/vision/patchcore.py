@@ -10,14 +10,21 @@ import cv2
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from luodi.vision.data import NATIVE, map_to_image
 
-def greedy_coreset(features: np.ndarray, n: int, *, project_to: int = 64, seed: int = 0) -> np.ndarray:
+
+def greedy_coreset(
+    features: np.ndarray, n: int, *, project_to: int = 64, seed: int = 0, chunk: int = 32768
+) -> np.ndarray:
     """Indices of ``n`` rows chosen by greedy k-centre (each pick the row farthest from those picked).
 
     Distances are taken after a random projection to ``project_to`` dimensions (Johnson-
-    Lindenstrauss: the ordering survives, the cost drops). BLAS runs on one thread here: each step is
-    one matrix-vector product, which a second thread slows down (measured 6 ms against 26 ms per
-    step on 85k x 64 with the other core busy).
+    Lindenstrauss: the ordering survives, the cost drops). Past ``chunk`` rows, the rows are dealt at
+    random into parts of at most ``chunk`` and each part keeps its share of ``n`` on its own: the
+    cost of a step falls with the part's size (and its distances stay in cache), so the whole costs
+    about total/chunk times less than one greedy pass, at the price of some near-duplicates across
+    parts. BLAS runs on one thread here: each step is one matrix-vector product, which a second
+    thread slows down (measured 6 ms against 26 ms per step on 85k x 64 with the other core busy).
     """
     total = len(features)
     if n >= total:
@@ -27,6 +34,16 @@ def greedy_coreset(features: np.ndarray, n: int, *, project_to: int = 64, seed: 
     if x.shape[1] > project_to:
         proj = rng.normal(size=(x.shape[1], project_to)).astype(np.float32) / np.sqrt(project_to)
         x = x @ proj
+    if total <= chunk:
+        return _greedy(x, n, rng)
+    parts = np.array_split(rng.permutation(total), -(-total // chunk))
+    quotas = np.diff(np.round(np.cumsum([0] + [len(p) for p in parts]) * n / total).astype(np.int64))
+    picked = [p[_greedy(np.ascontiguousarray(x[p]), int(q), rng)] for p, q in zip(parts, quotas, strict=True) if q]
+    return np.sort(np.concatenate(picked))
+
+
+def _greedy(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    total = len(x)
     norms = np.einsum("ij,ij->i", x, x)
     picked = np.empty(n, dtype=np.int64)
     with threadpool_limits(1):
@@ -59,15 +76,35 @@ def score_map(feature_map: np.ndarray, bank: np.ndarray, bank_norms: np.ndarray 
     return nearest_distances(patches, bank, bank_norms).reshape(h, w)
 
 
-def image_score(amap: np.ndarray) -> float:
-    """PatchCore's image score: the most anomalous patch."""
-    return float(amap.max())
+def image_score(amap: np.ndarray, *, border: int = 0, top: int = 1) -> float:
+    """The image's anomaly score: the mean of its ``top`` most anomalous patches (PatchCore: the
+    single most anomalous one), leaving out a ring of ``border`` patches when the map is large enough.
+
+    Why a border: a part photographed edge to edge (the magnetic tiles) has its outline, chamfers
+    and the background on the outer ring of patches, which varies from part to part far more than
+    the surface does; on the tiles' validation split the ring alone raised good images' scores
+    enough to cost 0.1 of image AUROC. A defect there still shows on the heat map."""
+    inner = amap[border:-border, border:-border] if border and min(amap.shape) > 2 * border + 2 else amap
+    flat = inner.ravel()
+    k = max(1, min(top, flat.size))
+    return float(np.partition(flat, flat.size - k)[flat.size - k :].mean())
 
 
-def heat_map(amap: np.ndarray, height: int, width: int, sigma: float = 4.0) -> np.ndarray:
-    """The patch map resized to the image (bilinear) and smoothed (Gaussian, ``sigma`` px at 224)."""
-    up = cv2.resize(amap.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
-    s = sigma * max(height, width) / 224.0
+def heat_map(
+    amap: np.ndarray, height: int, width: int, *, size: int, resize: str, border: int = 0, sigma: float = 4.0
+) -> np.ndarray:
+    """The patch map back on the ``height x width`` image (bilinear; turned back for a portrait image
+    under ``native``) and smoothed by a Gaussian of ``sigma`` pixels of the network input. The outer
+    ``border`` ring of patches (see :func:`image_score`) is capped at the map's median first: the
+    part's outline there lit up good images' edges (pixel AUROC 0.789 -> 0.807 on the tiles'
+    validation split)."""
+    if border and min(amap.shape) > 2 * border + 2:
+        ring = np.ones(amap.shape, bool)
+        ring[border:-border, border:-border] = False
+        amap = np.where(ring, np.minimum(amap, np.median(amap)), amap)
+    up = map_to_image(amap, height, width, resize)
+    long_side = max(height, width)
+    s = sigma * long_side / (size if resize != NATIVE else min(long_side, size))
     return cv2.GaussianBlur(up, (0, 0), sigmaX=s, sigmaY=s) if s > 0.5 else up
 
 

@@ -108,7 +108,7 @@ def quantize_vision(  # noqa: PLR0913, PLR0915 - keyword-only options of luodi q
     calib = [
         x
         for _, x in (
-            (s, to_input(rgb, meta.image_size))
+            (s, to_input(rgb, meta.image_size, meta.resize))
             for s, rgb in iter_readable(_calibration_images(Path(calib_dir), max_images), report)
         )
     ]

@@ -17,6 +17,7 @@ from luodi.vision.data import (
     DataReport,
     iter_readable,
     load_dataset,
+    map_to_image,
     read_csv,
     read_image,
     read_mask,
@@ -150,6 +151,15 @@ def test_other_sizes_are_resized_to_the_model_and_masks_to_the_image(tmp_path: P
         x = to_input(np.full((h, w, 3), 127, np.uint8), 64)
         assert x.shape == (3, 64, 64) and x.dtype == np.float32
         assert abs(float(x.mean())) < 1e-6  # (127 - 127) / 128
+    # native: the image's own pixels, portrait turned to landscape, shrunk past the size only
+    assert to_input(np.zeros((50, 300, 3), np.uint8), 640, "native").shape == (3, 50, 300)
+    assert to_input(np.zeros((400, 90, 3), np.uint8), 640, "native").shape == (3, 90, 400)
+    assert to_input(np.zeros((400, 1200, 3), np.uint8), 600, "native").shape == (3, 200, 600)
+    portrait = np.zeros((40, 10, 3), np.uint8)
+    portrait[0, 9] = 255  # top-right corner: after a quarter turn counter-clockwise, the top-left
+    assert to_input(portrait, 640, "native")[0, 0, 0] > 0
+    back = map_to_image(np.rot90(portrait[:, :, 0]).astype(np.float32), 40, 10, "native")
+    assert back.shape == (40, 10) and back[0, 9] == 255
     mask = np.zeros((20, 30), np.uint8)
     mask[5:10, 5:10] = 255
     cv2.imwrite(str(tmp_path / "m.png"), mask)

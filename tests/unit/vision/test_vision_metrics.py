@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from luodi.vision.metrics import PixelAuroc, auroc, classification_metrics
-from luodi.vision.patchcore import greedy_coreset, heat_map, nearest_distances, threshold_for
+from luodi.vision.patchcore import greedy_coreset, heat_map, image_score, nearest_distances, threshold_for
 
 
 def _brute_auroc(y: np.ndarray, s: np.ndarray) -> float:
@@ -68,6 +68,47 @@ def test_threshold_keeps_the_false_alarm_rate() -> None:
 def test_heat_map_comes_back_at_the_image_size() -> None:
     amap = np.zeros((7, 7), np.float32)
     amap[3, 3] = 1
-    heat = heat_map(amap, 300, 120)
+    heat = heat_map(amap, 300, 120, size=224, resize="square")
     assert heat.shape == (300, 120)
     assert np.unravel_index(heat.argmax(), heat.shape)[0] in range(120, 180)
+
+
+def test_native_heat_map_is_turned_back_for_a_portrait_image() -> None:
+    # a 300 x 120 portrait image was seen turned to landscape (120 x 300): its map is 4 x 10
+    amap = np.zeros((4, 10), np.float32)
+    amap[0, 1] = 1  # one cell of the turned view: its peak must land where those pixels came from
+    heat = heat_map(amap, 300, 120, size=640, resize="native")
+    assert heat.shape == (300, 120)
+    turned = np.rot90(np.arange(300 * 120).reshape(300, 120))  # where each original pixel lands
+    r, c = np.unravel_index(int(turned[0 * 30 + 15, 1 * 30 + 15]), (300, 120))
+    peak = np.unravel_index(heat.argmax(), heat.shape)
+    assert abs(peak[0] - r) <= 30 and abs(peak[1] - c) <= 30, (peak, (r, c))
+
+
+def test_chunked_coreset_keeps_its_share_and_the_outliers() -> None:
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5000, 16)).astype(np.float32)
+    x[11] = 40.0
+    x[4321] = -40.0
+    picked = greedy_coreset(x, 300, chunk=1000)
+    assert len(picked) == 300 and len(set(picked.tolist())) == 300
+    assert {11, 4321} <= set(picked.tolist())
+
+    # each part keeps the far points of its own rows: better coverage than a random draw of as many
+    def cover(idx: np.ndarray) -> float:
+        return float(nearest_distances(x, x[idx]).max())
+
+    assert cover(picked) < cover(rng.choice(5000, 300, replace=False))
+
+
+def test_image_score_leaves_out_the_border_ring_and_averages_the_top_patches() -> None:
+    amap = np.zeros((6, 8), np.float32)
+    amap[0, 0] = 9.0  # on the ring: the part's outline, not counted
+    amap[2, 3], amap[3, 4], amap[3, 5] = 3.0, 2.0, 1.0
+    assert image_score(amap) == 9.0  # PatchCore's plain maximum
+    assert image_score(amap, border=1) == 3.0
+    assert image_score(amap, border=1, top=3) == pytest.approx(2.0)
+    small = np.arange(9, dtype=np.float32).reshape(3, 3)
+    assert image_score(small, border=1) == 8.0  # too small for a ring: the whole map counts
+    heat = heat_map(amap, 60, 80, size=640, resize="native", border=1)
+    assert heat[:10, :10].max() < 1.0  # the ring is capped at the map's median (0) before smoothing
