@@ -87,6 +87,7 @@ class Decider:
         self._carrier_codes(decided)
         self._cross_checks(decided)
         self._party_coherence(decided)
+        self._parties_apart(decided, pool)
         self._address_parts(decided, pool)
         reasons = self._document_reasons(decided, pool)
         if any(r in NOTHING_FILLED for r in reasons):
@@ -389,6 +390,33 @@ class Decider:
             trouble = [m for m in contact if _party_trouble(decided[m], other=specs[m].party != party)]
             if trouble:
                 decided[n] = flag(f, f"the parties do not hold together ({trouble[0]} missing or misread)")
+
+    def _parties_apart(self, decided: dict[str, FieldResult], pool: Pool) -> None:
+        """Two parties never share print: the same address, phone or name for both (the right
+        column's 地址 label given the left column's lines), or one party's value running through
+        a line of the other's (…四平路3 + 宣县城北路, a line of the receiver's address, + 33号).
+        Both are flagged: the page does not say which party the print belongs to."""
+        specs = self.schema.fields
+        contact = [n for n, s in specs.items() if s.party is not None and s.type in _CONTACT_TYPES]
+
+        def lines(name: str) -> set[int]:
+            f = decided[name]
+            c = next((c for c in pool.by_field.get(name, []) if c.raw == f.raw), None)
+            return {id(p.tline) for p in c.run} if c is not None else set()
+
+        for i, a in enumerate(contact):
+            for b in contact[i + 1 :]:
+                fa, fb = decided[a], decided[b]
+                if specs[a].party == specs[b].party or not (fa.found and fb.found):
+                    continue
+                if specs[a].type == specs[b].type and compact(str(fa.value)) == compact(str(fb.value)):
+                    why = "the same value as {}"
+                elif specs[a].type == specs[b].type == "address" and lines(a) & lines(b):
+                    why = "runs through a line of {}"
+                else:
+                    continue
+                decided[a] = flag(fa, why.format(b))
+                decided[b] = flag(fb, why.format(a))
 
     def _address_parts(self, decided: dict[str, FieldResult], pool: Pool) -> None:
         for name, spec in self.schema.fields.items():

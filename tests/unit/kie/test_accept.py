@@ -275,3 +275,54 @@ def test_address_parts_are_split_again_when_the_block_parse_named_no_division() 
     assert res.get("sender_address") == "吉林省吉林市丰满区吉林大街77号"
     got = {p: res.get(f"sender_{p}") for p in ("province", "city", "district", "detail")}
     assert got == {"province": "吉林省", "city": "吉林市", "district": "丰满区", "detail": "吉林大街77号"}
+
+
+def test_two_parties_with_the_same_address_are_both_flagged(waybill: Extractor) -> None:
+    address = "辽宁省朝阳市双塔区光明街建设路20-6号"
+    doc = make_doc(
+        [
+            ("收件人：白毅", 50, 100),
+            ("收件人电话：19919981811", 50, 140),
+            ("收件地址：" + address, 50, 180),
+            ("寄件人：俞德昱", 50, 300),
+            ("寄件人电话：13810614552", 50, 340),
+            ("寄件地址：" + address, 50, 380),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    for name in ("receiver_address", "sender_address"):
+        assert res.get(name) == address
+        assert res[name].needs_review and any("the same value as" in r for r in res[name].reasons)
+    assert not res["receiver_name"].needs_review
+
+
+def test_an_address_running_through_a_line_of_the_other_partys_is_flagged(waybill: Extractor) -> None:
+    # Two columns, labels above values, photographed: the sender's address wraps (…四平路3 | 33号)
+    # and the line beside its first line, 宣县城北路, is the receiver's, read into both.
+    boxes = [  # (text, x0, y0, x1, y1)
+        ("寄件人信息", 158, 400, 275, 430),
+        ("姓名", 161, 435, 197, 460),
+        ("上海达辰服饰有限公司", 159, 462, 380, 490),
+        ("电话", 157, 492, 198, 515),
+        ("13120138666", 156, 517, 299, 545),
+        ("地址", 158, 546, 197, 560),
+        ("上海上海市虹口区四平路3", 155, 562, 431, 600),
+        ("33号", 150, 604, 212, 640),
+        ("收件人", 433, 401, 486, 431),
+        ("鄂孝希", 432, 433, 504, 457),
+        ("收件人电话", 434, 459, 514, 480),
+        ("18510575287", 434, 482, 566, 506),
+        ("收件地址", 434, 508, 501, 531),
+        ("广西壮族自治区来宾市武", 436, 533, 676, 559),
+        ("宣县城北路", 436, 562, 554, 600),
+    ]
+    doc = make_doc(
+        [
+            make_line(t, x0, y0, h=y1 - y0, char_w=(x1 - x0) / sum(0.55 if c.isascii() else 1.0 for c in t))
+            for t, x0, y0, x1, y1 in boxes
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert "宣县城北路" in str(res.get("sender_address")) and "宣县城北路" in str(res.get("receiver_address"))
+    for name in ("sender_address", "receiver_address"):
+        assert res[name].needs_review and any("runs through a line of" in r for r in res[name].reasons)
