@@ -37,7 +37,8 @@ class ModelSpec(_Strict):
     bigram_dim: int = Field(default=64, ge=0)
     bag_dim: int = Field(default=128, ge=16)
     channels: int = Field(default=192, ge=16)  # the convolutional encoder's width
-    layers: int = Field(default=2, ge=1, le=4)
+    # dilations 1, 2, 4: a 15-character view (2 layers: 7); SMP2019 dev slot F1 0.749 -> 0.773 with the third
+    layers: int = Field(default=3, ge=1, le=4)
     dropout: float = Field(default=0.3, ge=0.0, lt=1.0)
     bag_linear: bool = True  # a direct linear path from the TF-IDF n-gram bag to the classes
     # that path as a linear SVM on the training texts (luodi.text.linear). stacked: the SVM fitted on all
