@@ -432,7 +432,7 @@ class Decider:
                 parsed = cand.parts  # already parsed with its party block
             else:
                 parsed = parse_address(addr.value, self.parse)
-            span: Span | None = getattr(parsed, spec.part)
+            span: Span | None = getattr(_municipality(parsed), spec.part)
             if span is None:
                 decided[name] = FieldResult(name, needs_review=False)
                 continue
@@ -562,6 +562,19 @@ def _about(reason: str, role: str) -> bool:
     if reason.startswith("low confidence in ") or (reason.startswith("no ") and reason.endswith(" found")):
         return role in reason
     return True
+
+
+# Province-level cities: written once at the start of an address (重庆市北碚区…), the name is the
+# province-level unit (GB/T 2260 110000 北京市); the city level is only named when printed again
+# (北京北京市通州区…).
+_MUNICIPALITIES = frozenset({"北京市", "天津市", "上海市", "重庆市"})
+
+
+def _municipality(parts: PartyParse) -> PartyParse:
+    city = parts.city
+    if parts.province is None and city is not None and city.start == 0 and city.value in _MUNICIPALITIES:
+        return dataclasses.replace(parts, province=city, city=None)
+    return parts
 
 
 def _parts_hold(parts: PartyParse) -> bool:

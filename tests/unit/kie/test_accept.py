@@ -326,3 +326,35 @@ def test_an_address_running_through_a_line_of_the_other_partys_is_flagged(waybil
     assert "宣县城北路" in str(res.get("sender_address")) and "宣县城北路" in str(res.get("receiver_address"))
     for name in ("sender_address", "receiver_address"):
         assert res[name].needs_review and any("runs through a line of" in r for r in res[name].reasons)
+
+
+class CityFirst:
+    """What the contact model does with 重庆市北碚区…: the municipality taken for the city."""
+
+    def __call__(self, text: str) -> PartyParse:
+        if not text.startswith("重庆市北碚区"):
+            return RuleContactParser()(text)
+        return PartyParse(
+            address=Span(text, 0, len(text), 0.99),
+            city=Span("重庆市", 0, 3, 0.99),
+            district=Span("北碚区", 3, 6, 0.99),
+            detail=Span(text[6:], 6, len(text), 0.99),
+            model_based=True,
+        )
+
+
+@pytest.mark.parametrize(
+    ("address", "province", "city"),
+    [("重庆市北碚区府幸南路692号", "重庆市", None), ("北京北京市通州区九棵树西路182号", "北京", "北京市")],
+)
+def test_a_municipality_written_once_is_the_province(address: str, province: str, city: str | None) -> None:
+    doc = make_doc(
+        [
+            ("收件人：张三", 50, 100),
+            ("收件人电话：13812345678", 50, 140),
+            ("收件地址：" + address, 50, 180),
+            *SENDER,
+        ]
+    )
+    res = extractor("waybill", contact_parser=CityFirst()).extract_document(doc)
+    assert (res.get("receiver_province"), res.get("receiver_city")) == (province, city)
