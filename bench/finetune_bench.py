@@ -375,7 +375,11 @@ def bn_drift(args: argparse.Namespace) -> None:
 
 
 def errors(args: argparse.Namespace) -> None:
-    """Lines the stock model reads right and a fine-tuned run's checkpoint does not, by kind of error."""
+    """Lines the stock model reads right and a fine-tuned run's checkpoint does not, by kind of error.
+
+    Also each set's line accuracy of both, [exact, normalised], in dynamic graph: a checkpoint scored
+    without exporting it (a run stopped part-way, or its step-N best).
+    """
     from luodi.train.charset import read_charset
     from luodi.train.model import build_model
     from luodi.train.trainer import base_files, evaluate, import_paddle
@@ -398,7 +402,7 @@ def errors(args: argparse.Namespace) -> None:
         lines, _ = load_lines(
             read_rec_labels(label_file)[: args.max_lines], max_width=480, known=None, drop_unknown=False
         )
-        before, after = evaluate(stock, lines, charset)[0], evaluate(tuned, lines, charset)[0]
+        (before, m_before), (after, m_after) = evaluate(stock, lines, charset), evaluate(tuned, lines, charset)
         lost = [(ln.label, b) for ln, a, b in zip(lines, before, after, strict=True) if a == ln.label != b]
         gained = sum(a != ln.label == b for ln, a, b in zip(lines, before, after, strict=True))
         spaces = [x for x in lost if x[1].replace(" ", "") == x[0].replace(" ", "")]
@@ -406,6 +410,8 @@ def errors(args: argparse.Namespace) -> None:
         chars = [x for x in lost if normalize_text(x[1]) != normalize_text(x[0])]
         out["sets"][name] = {
             "n": len(lines),
+            "stock": [round(m_before.line_accuracy, 4), round(m_before.line_accuracy_norm, 4)],
+            "tuned": [round(m_after.line_accuracy, 4), round(m_after.line_accuracy_norm, 4)],
             "lost": len(lost),
             "gained": gained,
             "lost_only_spaces": len(spaces),
@@ -429,6 +435,10 @@ def export_gate(run_dir: Path) -> str:
     except ModelRegressionError as exc:
         return f"refused: {exc}"
     return "passes (within Report.max_drop on the general set)" if report is not None else "no report: not gated"
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def recipe(args: argparse.Namespace) -> None:
@@ -456,8 +466,10 @@ def recipe(args: argparse.Namespace) -> None:
     }
     if not args.skip_train:
         t0, c0 = time.perf_counter(), time.process_time()
-        tr = train(config, name=args.name, progress=False, on_log=lambda m: print(m, file=sys.stderr, flush=True))
+        resume = config.output_dir / args.name if args.resume else None
+        tr = train(config, name=args.name, resume=resume, progress=False, on_log=_stderr)
         result.update(
+            resumed=args.resume,  # train_cpu_s and train_wall_s are then this part's only; train_loop_s is the whole
             train_wall_s=round(time.perf_counter() - t0, 1),
             train_cpu_s=round(time.process_time() - c0, 1),
             train_loop_s=round(tr.seconds, 1),
@@ -571,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     rc.add_argument("--name", required=True)
     rc.add_argument("--steps", type=int, default=None)
     rc.add_argument("--skip-train", action="store_true", help="score an already registered NAME")
+    rc.add_argument("--resume", action="store_true", help="continue bench/out/finetune/NAME, stopped with Ctrl-C")
     rc.add_argument("--md-only", action="store_true", help="rewrite finetune_NAME.md from its JSON")
     rc.set_defaults(fn=recipe)
     args = ap.parse_args(argv)
