@@ -22,7 +22,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ class LocatorConfig:
     seed: int = 0
     label_pool: int = 120
     flat_rate: float = 0.08
+    crowd_rate: float = 0.1  # sorting-line frames with 5-16 labels: small labels, many to tell apart
     kernel_shrink: float = 0.4  # DB's r: kernel = outline shrunk by area * (1 - r^2) / perimeter
 
     def digest(self) -> str:
@@ -126,13 +127,15 @@ def render_set(
         families=("dev",), layouts=("dev",), labels=(1, 4), seed=seed, empty_rate=0.08, cut_off_rate=0.15,
         scale=min(1.0, cfg.size * 1.3 / 4000), ner_file=ner_file,
     )  # fmt: skip
+    crowd = replace(opts, labels=(5, 16), empty_rate=0.0)
     out: list[tuple[np.ndarray, np.ndarray]] = []
     t0 = time.perf_counter()
     for i in range(count):
         if rng.random() < cfg.flat_rate:
             image, polys = _flat_sample(pool[int(rng.integers(0, len(pool)))].image, rng, cfg.size)
         else:
-            scene = render_scene(i, opts, labels=lambda k: pool[k % len(pool)])
+            scene_opts = crowd if rng.random() < cfg.crowd_rate else opts
+            scene = render_scene(i, scene_opts, labels=lambda k: pool[k % len(pool)])
             image, factor = _fit(scene.image, cfg.size)
             polys = [p.polygon * factor for p in scene.labels]
         out.append((image, _targets(image.shape[0], image.shape[1], polys, cfg.kernel_shrink)))
@@ -350,8 +353,6 @@ def main(argv: list[str] | None = None) -> int:
     cfg = LocatorConfig()
     changes = {k: v for k, v in (("steps", args.steps), ("scenes", args.scenes)) if v is not None}
     if changes:
-        from dataclasses import replace
-
         cfg = replace(cfg, **changes)
     train(args.out, cfg, force=args.force, threads=args.threads)
     return 0

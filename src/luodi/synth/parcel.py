@@ -483,7 +483,8 @@ def _place_labels(  # noqa: PLR0915 - one placement recipe, step by step
                     (0, -(side / 2 - shift)),
                 ][edge]
                 cand = _label_corners(rng, centre, (lw, lh), angle, tilt)
-                if not _overlaps(cand, outlines, 0.02 * side):
+                # a long label pushed across its short side can lose more than that: try again
+                if 0.55 <= _visible(cand, h, w) <= 0.92 and not _overlaps(cand, outlines, 0.02 * side):
                     corners = cand
                     break
                 continue

@@ -3,7 +3,10 @@
 Every texture is drawn from a seeded ``numpy`` generator, at most about a megapixel, and scaled up
 to the frame; fine grain is added at full size by the scene. Families come in two groups: ``dev``
 families are the ones a locator may be trained and tuned on, ``holdout`` families exist only to
-measure it (a white bag, a printed carton, a roller conveyor, a wooden table).
+measure it (a white bag, a printed carton, a roller conveyor, a wooden table). The bright, glossy
+and printed dev families (patterned film, foil and paper mailers, light tiles) were added after the
+held-out report showed the locator failing on bright glossy surfaces: they are their own generators
+(random plane waves, creased foil, printed slogans), none of the held-out ones.
 """
 
 from __future__ import annotations
@@ -163,6 +166,82 @@ def bubble_mailer(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return _resize(tex, h, w)
 
 
+def _waves(rng: np.random.Generator, h: int, w: int, count: int, period: tuple[float, float]) -> np.ndarray:
+    """A sum of ``count`` plane waves of random direction, period (fraction of the long side) and
+    sharpness, in -1..1: stripes, grids, lattices of dots or diamonds, moire, by chance."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = np.zeros((h, w), np.float32)
+    for _ in range(count):
+        a = rng.uniform(0, np.pi)
+        freq = 2 * np.pi / (rng.uniform(*period) * max(h, w))
+        wave = np.cos((xx * np.cos(a) + yy * np.sin(a)) * freq + rng.uniform(0, 2 * np.pi))
+        sharp = rng.uniform(0.3, 3.0)  # < 1: flat tops (blocky); > 1: narrow ridges
+        out += np.sign(wave) * np.abs(wave) ** sharp
+    return np.asarray(out / count, dtype=np.float32)
+
+
+_FILMS = ((246, 246, 244), (236, 238, 242), (250, 246, 225), (240, 225, 232), (225, 236, 240), (205, 208, 212))
+
+
+def film_pattern(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Bright glossy film (white, pastel, pearl) embossed and faintly printed with a random regular
+    pattern, creased: for a locator, a white label on a surface as bright and as busy as itself."""
+    wh, ww, _ = _work_size(h, w)
+    color = _jitter(rng, _FILMS[int(rng.integers(0, len(_FILMS)))], 10)
+    emboss = _waves(rng, wh, ww, int(rng.integers(1, 4)), (0.006, 0.04))
+    height = rng.uniform(0.3, 1.5) * emboss + 3 * _creases(rng, wh, ww, int(rng.integers(2, 14)), (0.3, 2.0))
+    height += 0.4 * fbm(rng, wh, ww, (2, 5))
+    tex = shade(height, _rgb(wh, ww, color), rng, gloss=float(rng.uniform(0.2, 0.8)), relief=rng.uniform(0.5, 4))
+    if rng.random() < 0.5:  # a faint printed pattern on top
+        tint = np.asarray(_jitter(rng, color, 60), dtype=np.float32)
+        ink = np.clip(_waves(rng, wh, ww, int(rng.integers(1, 3)), (0.01, 0.08)), 0, 1)[..., None]
+        tex = tex * (1 - 0.3 * ink) + tint * 0.3 * ink
+    return _resize(tex, h, w)
+
+
+def foil_mailer(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A metallised mailer (silver, gold, rose): a mirror-like film, its creases bright and dark."""
+    wh, ww, _ = _work_size(h, w)
+    color = _jitter(rng, [(200, 202, 206), (214, 190, 130), (220, 180, 180)][int(rng.integers(0, 3))], 12)
+    height = _creases(rng, wh, ww, int(rng.integers(8, 30)), (0.2, 1.5)) + 0.8 * fbm(rng, wh, ww, (3, 8, 20))
+    tex = shade(height, _rgb(wh, ww, color), rng, gloss=float(rng.uniform(0.8, 1.6)), relief=rng.uniform(25, 60))
+    return _resize(tex, h, w)
+
+
+_SLOGANS = "快递专用袋防水耐磨加厚不透明环保材料请勿重复使用物流包装谢谢惠顾欢迎再次光临正品保障"
+
+
+def paper_mailer(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A paper mailer or envelope (white or kraft), fibrous, with printed slogans, logos and bands
+    that are text but no label."""
+    from PIL import Image, ImageDraw
+
+    from luodi.synth.waybill_canvas import available_families
+
+    wh, ww, _ = _work_size(h, w)
+    color = _jitter(rng, [(242, 240, 234), (226, 214, 190), (190, 160, 120)][int(rng.integers(0, 3))], 10)
+    fibre = fbm(rng, wh, ww, (6, 30, 120))
+    tex = _rgb(wh, ww, color) * (1.0 + 0.05 * fibre)[..., None]
+    tex = shade(_creases(rng, wh, ww, int(rng.integers(1, 6)), (0.5, 2.5)), tex, rng, gloss=0.0, relief=6.0) * 1.15
+    img = Image.new("L", (ww, wh), 0)
+    draw = ImageDraw.Draw(img)
+    families = available_families()
+    for _ in range(int(rng.integers(1, 6)) if families else 0):
+        fam = families[int(rng.integers(0, len(families)))]
+        size = int(rng.uniform(0.02, 0.09) * min(wh, ww))
+        n = int(rng.integers(3, 12))
+        start = int(rng.integers(0, len(_SLOGANS) - n))
+        xy = (rng.uniform(0, 0.8) * ww, rng.uniform(0, 0.95) * wh)
+        draw.text(xy, _SLOGANS[start : start + n], font=fam.regular.get(max(8, size)), fill=255)
+    for _ in range(int(rng.integers(0, 3))):  # bands and logo blocks
+        x, y = rng.uniform(0, 0.9) * ww, rng.uniform(0, 0.9) * wh
+        draw.rectangle((x, y, x + rng.uniform(0.05, 0.6) * ww, y + rng.uniform(0.01, 0.08) * wh), fill=255)
+    ink = np.asarray(img, dtype=np.float32)[..., None] / 255.0
+    palette = [(200, 30, 40), (20, 60, 150), (240, 140, 20), (30, 30, 30), (20, 120, 70)]
+    ink_color = np.asarray(palette[int(rng.integers(0, len(palette)))], dtype=np.float32)
+    return _resize(np.asarray(tex * (1 - 0.9 * ink) + ink_color * 0.9 * ink, dtype=np.float32), h, w)
+
+
 # --- cartons ---------------------------------------------------------------------------------------
 def _carton_base(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     color = _jitter(rng, (178.0, 140.0, 100.0), 18)
@@ -296,6 +375,21 @@ def table_wood(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     return _resize(np.asarray(tex, dtype=np.float32), h, w)
 
 
+def tiles_light(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Light floor tiles or a white work surface: bright squares, darker grout, a polished sheen."""
+    wh, ww, _ = _work_size(h, w)
+    color = np.asarray(_jitter(rng, (225, 222, 215), 20), dtype=np.float32)
+    pitch = rng.uniform(0.08, 0.3) * max(wh, ww)
+    yy, xx = np.mgrid[0:wh, 0:ww].astype(np.float32)
+    a = rng.uniform(-0.2, 0.2)
+    u, v = xx * np.cos(a) + yy * np.sin(a), -xx * np.sin(a) + yy * np.cos(a)
+    grout = ((u % pitch) < 0.04 * pitch) | ((v % pitch) < 0.04 * pitch)
+    tex = color * (1.0 + 0.04 * fbm(rng, wh, ww, (3, 12, 50)))[..., None]
+    tex = np.where(grout[..., None], tex * rng.uniform(0.55, 0.8), tex)
+    sheen = shade(0.3 * fbm(rng, wh, ww, (2, 4)), np.asarray(tex, np.float32), rng, gloss=0.5, relief=30.0)
+    return _resize(np.asarray(sheen, dtype=np.float32), h, w)
+
+
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
@@ -305,7 +399,11 @@ FAMILIES: dict[str, Family] = {
         Family("woven_sack", "surface", True, woven_sack, "woven polypropylene sack (编织袋), pale colours"),
         Family("bubble_mailer", "surface", True, bubble_mailer, "padded bubble mailer, white, yellow, pink"),
         Family("carton_printed", "surface", True, carton_printed, "brand carton with coloured print and words"),
+        Family("film_pattern", "surface", False, film_pattern, "bright glossy film, embossed or printed pattern"),
+        Family("foil_mailer", "surface", False, foil_mailer, "metallised mailer: silver, gold, rose, mirror-like"),
+        Family("paper_mailer", "surface", False, paper_mailer, "paper mailer, white or kraft, printed slogans"),
         Family("belt_pvc", "background", False, belt_pvc, "PVC conveyor belt, maybe a metal side rail"),
+        Family("tiles_light", "background", False, tiles_light, "light floor tiles or a white work surface"),
         Family("floor_concrete", "background", False, floor_concrete, "concrete floor"),
         Family("rollers", "background", True, rollers, "steel roller conveyor"),
         Family("table_wood", "background", True, table_wood, "wooden table"),
