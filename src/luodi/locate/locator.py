@@ -9,6 +9,12 @@ Two locators, one answer type:
   surface (a white label on a black bag). Where it finds the same document as the model, its corners
   are used (they come from a four times finer image); with no model installed it works alone.
 
+Two refinements of the model's regions: where it found a small document (under 2% of the frame: a
+sorting-line frame of many parcels) it looks again at 896 px and keeps the small documents that pass
+finds; a region of 4-80% of the frame is cut down to the blocks of dense print inside it where they
+cover under half of it (the model marks a bright bag with its label as one region), and dropped
+where it holds no print at all.
+
 A page is *flat* (a scan, a screenshot, a photo of one sheet filling the frame) when one document
 covers most of it, whatever else was found beside it: the caller then reads it whole, as before.
 """
@@ -37,6 +43,10 @@ __all__ = [
 
 MODEL_SIDE = 448  # the trained model's input: long side of the thumbnail
 GEOMETRY_SIDE = 896  # classical geometry runs on a finer thumbnail (cheap: thresholds and contours)
+# small documents (a sorting-line frame of many parcels) get a second look by the model at twice the
+# resolution: at 448 px a label of 0.7% of the frame is ~40 px, under the sizes it was trained on
+FINE_SIDE = 896
+SMALL_DOCUMENT = 0.02  # fraction of the frame
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -226,7 +236,7 @@ def bright_on_dark(
 class DocumentLocator:
     """Locate documents in frames. Immutable and thread-safe (the session is)."""
 
-    __slots__ = ("flat_coverage", "min_area", "session", "side", "thresh")
+    __slots__ = ("fine_side", "flat_coverage", "min_area", "session", "side", "small", "thresh")
 
     def __init__(
         self,
@@ -236,12 +246,16 @@ class DocumentLocator:
         thresh: float = 0.5,
         min_area: float = 0.004,
         flat_coverage: float = 0.8,
+        fine_side: int = FINE_SIDE,
+        small: float = SMALL_DOCUMENT,
     ) -> None:
         self.session = session
         self.side = side
         self.thresh = thresh
         self.min_area = min_area
         self.flat_coverage = flat_coverage
+        self.fine_side = fine_side  # 0: no second look
+        self.small = small
 
     @classmethod
     def from_onnx(cls, path: str | Path, *, threads: int | None = None) -> DocumentLocator:
@@ -262,12 +276,14 @@ class DocumentLocator:
     def has_model(self) -> bool:
         return self.session is not None
 
-    def maps(self, image: np.ndarray, *, base: np.ndarray | None = None) -> tuple[np.ndarray, float, float]:
+    def maps(
+        self, image: np.ndarray, *, base: np.ndarray | None = None, side: int | None = None
+    ) -> tuple[np.ndarray, float, float]:
         """The document and kernel probability maps (2×h×w, thumbnail size) and the frame/map scales.
-        ``base``: the frame already shrunk, to work from."""
+        ``base``: the frame already shrunk, to work from; ``side``: the thumbnail's long side."""
         if self.session is None:
             raise RuntimeError("this locator has no model")
-        thumb, sx, sy = _thumbnail(image, self.side, 32, base=base)
+        thumb, sx, sy = _thumbnail(image, side or self.side, 32, base=base)
         out = self.session.run({self.session.input_names[0]: normalise(thumb[None].astype(np.float32))})[0][0]
         th, tw = thumb.shape[:2]
         up = np.stack([cv2.resize(m, (tw, th), interpolation=cv2.INTER_LINEAR) for m in out])
@@ -282,8 +298,11 @@ class DocumentLocator:
             docs = geometric
             method = "geometry"
         else:
-            docs = self._model_documents(image, base)
+            docs = self._model_documents(image, base, self.side)
+            if self.fine_side > self.side and any(d.area < self.small for d in docs):
+                docs = _with_fine(docs, self._model_documents(image, base, self.fine_side), self.small)
             method = "model"
+            docs = _to_text_blocks(docs, base, (h, image.shape[1]), self.flat_coverage)
             refined = []
             for doc in docs:
                 match = max(geometric, key=lambda g: _quad_iou(g.quad, doc.quad), default=None)
@@ -300,9 +319,9 @@ class DocumentLocator:
         docs = sorted(docs, key=lambda d: (float(d.quad[:, 1].min()) // (0.25 * h), float(d.quad[:, 0].min())))
         return Location(tuple(docs), flat, min(coverage, 1.0), method)
 
-    def _model_documents(self, image: np.ndarray, base: np.ndarray) -> list[LocatedDocument]:
+    def _model_documents(self, image: np.ndarray, base: np.ndarray, side: int) -> list[LocatedDocument]:
         h, w = image.shape[:2]
-        maps, sx, sy = self.maps(image, base=base)
+        maps, sx, sy = self.maps(image, base=base, side=side)
         th, tw = maps.shape[1:]
         mask = (maps[0] > self.thresh).astype(np.uint8)
         kernel = (maps[1] > self.thresh).astype(np.uint8)
@@ -344,3 +363,92 @@ class DocumentLocator:
                 )
             )
         return docs
+
+
+def _with_fine(coarse: list[LocatedDocument], fine: list[LocatedDocument], small: float) -> list[LocatedDocument]:
+    """The coarse pass's large documents, and the fine pass's documents outside them: the fine pass
+    finds and parts small labels; a large label looks unlike anything it was trained on at twice
+    the scale (it may split), so large ones come from the coarse pass."""
+    from shapely.geometry import Polygon
+
+    kept = [d for d in coarse if d.area >= small]
+    shapes = [Polygon(d.quad).buffer(0) for d in kept]
+    out = list(kept)
+    for doc in fine:
+        shape = Polygon(doc.quad).buffer(0)
+        if shape.area <= 0:
+            continue
+        if any(shape.intersection(k).area > 0.3 * min(shape.area, k.area) for k in shapes):
+            continue
+        out.append(doc)
+    return out
+
+
+TEXT_BLOCK_SHARE = 0.5  # a model region whose text blocks cover less than this is cut down to them
+TEXT_BLOCK_REGION = 0.04  # ... if it is at least this share of the frame
+TEXT_BLOCK_MIN = 0.04  # a block (with its margin) smaller than this share of its region is a stray line
+_LABEL_MARGIN = 0.08  # a label's paper beyond its text, each side, as a share of the text block
+
+
+def _ink(base: np.ndarray) -> np.ndarray:
+    """Thin dark strokes (a black-hat response) of the finer thumbnail: printed text."""
+    gray = cv2.cvtColor(base, cv2.COLOR_RGB2GRAY)
+    k = max(3, round(0.012 * max(gray.shape)) | 1)
+    strokes = cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return (strokes > 35).astype(np.uint8)
+
+
+def _to_text_blocks(
+    docs: list[LocatedDocument], base: np.ndarray, frame: tuple[int, int], flat: float
+) -> list[LocatedDocument]:
+    """Model regions cut down to the blocks of dense text inside them, where those cover less than
+    half of the region: on a bright bag or mailer the model marks the bag with its label (or two
+    labels on one bag) as one region; the label is where the print is. A region with no print is
+    dropped (glare, a bright bag). Only regions from 4% of the frame up to a flat page's share:
+    smaller ones hold text too small for the thumbnail, and a page filling the frame is read whole."""
+    if not docs:
+        return docs
+    h, w = frame
+    ink = _ink(base)
+    scale = np.array([w / base.shape[1], h / base.shape[0]], np.float32)
+    out: list[LocatedDocument] = []
+    for doc in docs:
+        if not TEXT_BLOCK_REGION <= doc.area < flat:
+            out.append(doc)
+            continue
+        region = np.zeros(ink.shape, np.uint8)
+        cv2.fillPoly(region, [np.round(doc.polygon / scale).astype(np.int32)], 1)
+        area = float(region.sum())
+        blocks = _blocks(ink * region, doc.quad / scale, area)
+        if not blocks:  # a large region without print is a bag or glare, not a label
+            continue
+        if sum(float(cv2.contourArea(b)) for b in blocks) >= TEXT_BLOCK_SHARE * area:
+            out.append(doc)
+            continue
+        for block in blocks:
+            quad = order_quad(block) * scale
+            share = float(cv2.contourArea(quad)) / (h * w)
+            out.append(LocatedDocument(quad, quad.copy(), doc.score, doc.method, _touches_edge(quad, h, w), share))
+    return out
+
+
+def _blocks(ink: np.ndarray, quad: np.ndarray, area: float) -> list[np.ndarray]:
+    """Rectangles (thumbnail pixels) around the blocks of dense text in ``ink``, widened by a label's margin."""
+    short = min(cv2.minAreaRect(quad.astype(np.float32))[1])
+    c = max(3, int(0.06 * short) | 1)  # merges characters and lines, not two labels
+    element = cv2.getStructuringElement(cv2.MORPH_RECT, (c, c))
+    dense = cv2.morphologyEx(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, element), cv2.MORPH_OPEN, element)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dense)
+    out = []
+    for j in range(1, n):
+        if stats[j, cv2.CC_STAT_AREA] < 0.03 * area:
+            continue
+        ys, xs = np.nonzero(labels == j)
+        (cx, cy), (bw, bh), angle = cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32))
+        if float(ink[ys, xs].mean()) < 0.1:  # a closed mesh of creases or grout, not print
+            continue
+        grow = 1 + 2 * _LABEL_MARGIN
+        if bw * bh * grow * grow < TEXT_BLOCK_MIN * area:
+            continue
+        out.append(cv2.boxPoints(((cx, cy), (bw * grow, bh * grow), angle)).astype(np.float32))
+    return out

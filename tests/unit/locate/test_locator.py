@@ -65,6 +65,13 @@ def test_bright_on_dark_ignores_glare_and_low_contrast() -> None:
     assert bright_on_dark(white_on_white) == []  # the model's case, not geometry's
 
 
+def _print(image: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> None:
+    """Dense dark 'characters' in lines over a box of ``image`` (what the locator takes for print)."""
+    for y in range(y0 + 10, y1 - 12, 14):
+        for x in range(x0 + 8, x1 - 12, 12):
+            image[y : y + 7, x : x + 8] = 5
+
+
 class _Maps:
     """A fake locator model: it returns the maps it was given (at the thumbnail size it is fed)."""
 
@@ -90,6 +97,9 @@ def test_touching_labels_are_split_by_their_kernels() -> None:
         kernel[150:310, x0 + 50 : x1 - 50] = 1
     locator = DocumentLocator(_Maps(mask, kernel).session())
     image = np.full((h * 4, w * 4, 3), 40, np.uint8)  # a big dark frame: geometry finds nothing
+    for x0, x1 in ((100, 320), (320, 540)):  # grey labels, too dull for geometry: the model's case
+        image[80 * 4 : 380 * 4, x0 * 4 : x1 * 4] = 70
+        _print(image, 80 * 4, 380 * 4, x0 * 4, x1 * 4)
     found = locator.locate(image)
     assert not found.flat and found.method == "model" and len(found.documents) == 2
     lefts = sorted(float(d.quad[:, 0].min()) for d in found.documents)
@@ -130,3 +140,77 @@ def test_no_model_means_geometry_alone_and_the_store_names_the_command(tmp_path)
 def test_normalise_matches_training() -> None:
     x = normalise(np.array([[[[0, 127.5, 255]]]], np.float32))
     assert x.shape == (1, 3, 1, 1) and np.allclose(x.ravel(), [-1, 0, 1])
+
+
+class _Sized:
+    """A fake model whose answer depends on the thumbnail it is fed (maps given at frame size)."""
+
+    def __init__(self, coarse: tuple[np.ndarray, np.ndarray], fine: tuple[np.ndarray, np.ndarray]) -> None:
+        self.coarse, self.fine, self.sides = coarse, fine, []
+
+    def session(self) -> FakeSession:
+        def fn(x: np.ndarray) -> np.ndarray:
+            side = max(x.shape[2:])
+            self.sides.append(side)
+            mask, kernel = self.fine if side > 448 else self.coarse
+            h, w = x.shape[2] // 4, x.shape[3] // 4
+            return np.stack([cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR) for m in (mask, kernel)])[None]
+
+        return FakeSession(fn)
+
+
+def test_small_documents_get_a_second_look_at_twice_the_resolution() -> None:
+    h, w = 1200, 1600
+    mask, merged, apart = (np.zeros((h, w), np.float32) for _ in range(3))
+    boxes = ((300, 380, 400, 520), (300, 380, 540, 660))  # two small labels 20 px apart (0.5% of the frame each)
+    for y0, y1, x0, x1 in boxes:
+        mask[y0:y1, x0:x1] = 1
+        apart[y0 + 20 : y1 - 20, x0 + 30 : x1 - 30] = 1
+    mask[300:380, 520:540] = 1  # at 448 px the two look like one
+    merged[320:360, 430:630] = 1
+    image = np.full((h, w, 3), 40, np.uint8)  # dark and featureless: geometry finds nothing
+    fake = _Sized((mask, merged), (mask, apart))
+    found = DocumentLocator(fake.session()).locate(image)
+    assert len(found.documents) == 2 and fake.sides == [448, 896]
+    assert all(d.area < 0.02 for d in found.documents)
+    fake.sides.clear()
+    once = DocumentLocator(fake.session(), fine_side=0).locate(image)
+    assert len(once.documents) == 1 and fake.sides == [448]
+    # a large document is not looked at again
+    big = np.zeros((h, w), np.float32)
+    big[200:900, 300:1200] = 1
+    core = np.zeros((h, w), np.float32)
+    core[350:750, 450:1050] = 1
+    fake = _Sized((big, core), (big, core))
+    image[200:900, 300:1200] = 70
+    _print(image, 200, 900, 300, 1200)
+    assert len(DocumentLocator(fake.session()).locate(image).documents) == 1 and fake.sides == [448]
+
+
+def test_a_bright_region_is_cut_down_to_the_label_printed_in_it() -> None:
+    """The model marks a white bag with its label as one region: the label is where the print is."""
+    h, w = 1200, 1600
+    image = np.full((h, w, 3), 50, np.uint8)
+    image[150:1050, 250:1350] = 225  # a bright bag, no print
+    art = np.full((300, 220, 3), 245, np.uint8)
+    for y in range(25, 280, 18):
+        for x in range(15, 200, 14):
+            art[y : y + 8, x : x + 9] = 30  # dense text: characters in lines
+    image[400:700, 600:820] = art
+    region = np.zeros((h, w), np.float32)
+    region[150:1050, 250:1350] = 1
+    kernel = np.zeros((h, w), np.float32)
+    kernel[350:850, 450:1150] = 1
+    (doc,) = DocumentLocator(_Maps(region, kernel).session()).locate(image).documents
+    label = np.array([[600, 400], [820, 400], [820, 700], [600, 700]], np.float32)
+    from luodi.locate.locator import _quad_iou
+
+    assert _quad_iou(doc.quad, label) >= 0.7 and doc.area < 0.06
+    # the same region on a bag printed all over is left as the model drew it
+    image[150:1050, 250:1350] = np.tile(art, (3, 5, 1))[:900, :1100]
+    (whole,) = DocumentLocator(_Maps(region, kernel).session()).locate(image).documents
+    assert whole.area > 0.4
+    # and a bright region with no print at all (glare, a white bag) is no document
+    glare = np.full((h, w, 3), 50, np.uint8)
+    glare[150:1050, 250:1350] = 225
+    assert DocumentLocator(_Maps(region, kernel).session()).locate(glare).documents == ()
