@@ -55,6 +55,17 @@ def test_families_split_and_resolve() -> None:
             ParcelOptions(**bad)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_every_family_draws_deterministically(name: str) -> None:
+    draw = FAMILIES[name].draw
+    a = draw(np.random.default_rng(4), 120, 160)
+    b = draw(np.random.default_rng(4), 120, 160)
+    assert a.shape == (120, 160, 3) and a.dtype == np.float32 and np.array_equal(a, b)
+    assert np.isfinite(a).all() and a.min() >= 0 and float(a.std()) > 1  # textured, not a flat fill
+    if name in ("film_pattern", "paper_mailer", "tiles_light"):  # the bright dev surfaces the locator needs
+        assert float(np.median(a)) > 150
+
+
 def test_same_seed_same_scene_and_labels_inside_the_frame() -> None:
     opts = ParcelOptions(seed=5, labels=(1, 4), **SMALL)  # type: ignore[arg-type]
     a = render_scene(2, opts, labels=_art)
