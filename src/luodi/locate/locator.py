@@ -302,7 +302,6 @@ class DocumentLocator:
             if self.fine_side > self.side and any(d.area < self.small for d in docs):
                 docs = _with_fine(docs, self._model_documents(image, base, self.fine_side), self.small)
             method = "model"
-            docs = _to_text_blocks(docs, base, (h, image.shape[1]), self.flat_coverage)
             refined = []
             for doc in docs:
                 match = max(geometric, key=lambda g: _quad_iou(g.quad, doc.quad), default=None)
@@ -311,7 +310,7 @@ class DocumentLocator:
                     method = "model+geometry"
                 else:
                     refined.append(doc)
-            docs = refined
+            docs = _to_text_blocks(refined, base, (h, image.shape[1]), self.flat_coverage)
         coverage = float(sum(d.area for d in docs))
         # one document filling the frame makes it flat even beside a sliver the model also marked
         # (a 300 dpi scan with margins: the page and a strip of its edge); reading it whole reads both
@@ -401,8 +400,8 @@ def _ink(base: np.ndarray) -> np.ndarray:
 def _to_text_blocks(
     docs: list[LocatedDocument], base: np.ndarray, frame: tuple[int, int], flat: float
 ) -> list[LocatedDocument]:
-    """Model regions cut down to the blocks of dense text inside them, where those cover less than
-    half of the region: on a bright bag or mailer the model marks the bag with its label (or two
+    """Model regions (not those geometry outlined) cut down to the blocks of dense text inside them,
+    where those span less than half of the region: on a bright bag or mailer the model marks the bag with its label (or two
     labels on one bag) as one region; the label is where the print is. A region with no print is
     dropped (glare, a bright bag). Only regions from 4% of the frame up to a flat page's share:
     smaller ones hold text too small for the thumbnail, and a page filling the frame is read whole."""
@@ -413,7 +412,7 @@ def _to_text_blocks(
     scale = np.array([w / base.shape[1], h / base.shape[0]], np.float32)
     out: list[LocatedDocument] = []
     for doc in docs:
-        if not TEXT_BLOCK_REGION <= doc.area < flat:
+        if not TEXT_BLOCK_REGION <= doc.area < flat or doc.method != "model":
             out.append(doc)
             continue
         region = np.zeros(ink.shape, np.uint8)
@@ -422,7 +421,9 @@ def _to_text_blocks(
         blocks = _blocks(ink * region, doc.quad / scale, area)
         if not blocks:  # a large region without print is a bag or glare, not a label
             continue
-        if sum(float(cv2.contourArea(b)) for b in blocks) >= TEXT_BLOCK_SHARE * area:
+        # one label printed in sections gives several blocks: what they span decides, not their sum
+        span = cv2.convexHull(np.concatenate(blocks).reshape(-1, 1, 2))
+        if float(cv2.contourArea(span)) >= TEXT_BLOCK_SHARE * area:
             out.append(doc)
             continue
         for block in blocks:
