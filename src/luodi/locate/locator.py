@@ -11,9 +11,9 @@ Two locators, one answer type:
 
 Two refinements of the model's regions: where it found a small document (under 2% of the frame: a
 sorting-line frame of many parcels) it looks again at 896 px and keeps the small documents that pass
-finds; a region of 4-80% of the frame is cut down to the blocks of dense print inside it where they
-cover under half of it (the model marks a bright bag with its label as one region), and dropped
-where it holds no print at all.
+finds; a region only the model outlined, of 4-80% of the frame, is cut down to the blocks of dense
+print inside it where they span under half of it (the model marks a bright bag with its label as one
+region), and dropped where it holds no print at all.
 
 A page is *flat* (a scan, a screenshot, a photo of one sheet filling the frame) when one document
 covers most of it, whatever else was found beside it: the caller then reads it whole, as before.
