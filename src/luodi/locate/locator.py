@@ -401,9 +401,9 @@ def _to_text_blocks(
     docs: list[LocatedDocument], base: np.ndarray, frame: tuple[int, int], flat: float
 ) -> list[LocatedDocument]:
     """Model regions (not those geometry outlined) cut down to the blocks of dense text inside them,
-    where those span less than half of the region: on a bright bag or mailer the model marks the bag with its label (or two
-    labels on one bag) as one region; the label is where the print is. A region with no print is
-    dropped (glare, a bright bag). Only regions from 4% of the frame up to a flat page's share:
+    where those span less than half of the region: on a bright bag or mailer the model marks the bag
+    with its label (or two labels on one bag) as one region; the label is where the print is. A
+    region with no print is dropped (glare, a bright bag). Only regions from 4% of the frame up to a flat page's share:
     smaller ones hold text too small for the thumbnail, and a page filling the frame is read whole."""
     if not docs:
         return docs
