@@ -31,6 +31,14 @@ def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--nnodes", type=click.IntRange(min=1), default=1, show_default=True, help="Nodes taking part."),
         click.option("--master", default=None, help="HOST:PORT of the first node, the same on every node."),
+        click.option(
+            "--device",
+            type=click.Choice(["cpu", "gpu", "auto"]),
+            default="cpu",
+            show_default=True,
+            help="Where to train: gpu needs a CUDA build of Paddle (one GPU per rank, NCCL between them); "
+            "auto takes a GPU when there is one.",
+        ),
         click.option("--run-folder", default=None, hidden=True, help="The run folder's name, set by the launcher."),
     ]
     for option in reversed(options):
@@ -85,11 +93,15 @@ def launch_if_asked(
     nproc, nnodes, master = ctx.params["nproc"], ctx.params["nnodes"], ctx.params["master"]
     if (nproc == 1 and nnodes == 1) or dist.launched():
         return
+    from luodi.train.device import launch_devices
+    from luodi.train.trainer import import_paddle
+
+    devices = launch_devices(import_paddle(), ctx.params["device"], nproc)
     extra = {**({"run_folder": run_folder} if run_folder else {}), **(overrides or {})}
     argv = rerun_args(ctx, **extra)
     say = lambda msg: click.echo(msg, err=True)  # noqa: E731
     say(f"starting {nproc} x {nnodes} training processes; their logs: {run_dir / 'launch'}")
-    code = dist.launch(argv, nproc=nproc, nnodes=nnodes, master=master, log_dir=run_dir / "launch")
+    code = dist.launch(argv, nproc=nproc, nnodes=nnodes, master=master, log_dir=run_dir / "launch", devices=devices)
     sys.exit(code)
 
 
@@ -103,7 +115,8 @@ def run_name(
     overrides: dict[str, str] | None = None,
 ) -> str | None:
     """The run folder's name for a training command with :func:`dist_options`, after starting its
-    ranks (and exiting with their status) when ``--nproc``/``--nnodes`` ask for them.
+    ranks (and exiting with their status) when ``--nproc``/``--nnodes`` ask for them, and setting
+    this process's Paddle device (``--device``).
 
     Without ``--name`` or ``--resume`` the run is ``PREFIX-<time>``, chosen once here and handed to
     the ranks, so that they all train into one folder. ``None`` with ``--resume``.
@@ -114,4 +127,8 @@ def run_name(
         if ctx.params["nnodes"] > 1 and ctx.params["run_folder"] is None:
             raise click.UsageError("--nnodes needs --name or --resume: every node must train into the same run folder")
     launch_if_asked(ctx, run_dir=resume or output_dir / str(run), run_folder=None if name else run, overrides=overrides)
+    from luodi.train.device import use
+    from luodi.train.trainer import import_paddle
+
+    use(import_paddle(), ctx.params["device"])  # this process (or rank) trains there from now on
     return run

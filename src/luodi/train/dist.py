@@ -239,9 +239,19 @@ def pad_width(images: Any, width: int) -> Any:
 
 
 def launch_command(
-    argv: Sequence[str], *, nproc: int, nnodes: int = 1, master: str | None = None, log_dir: Path
+    argv: Sequence[str],
+    *,
+    nproc: int,
+    nnodes: int = 1,
+    master: str | None = None,
+    log_dir: Path,
+    devices: str | None = None,
 ) -> list[str]:
-    """``python -m paddle.distributed.launch … luodi/__main__.py ARGV`` for this command's ranks."""
+    """``python -m paddle.distributed.launch … luodi/__main__.py ARGV`` for this command's ranks.
+
+    ``devices``: the GPUs of this node, one per rank (``luodi.train.device.launch_devices``); ``None``
+    runs the ranks on the CPU.
+    """
     if nproc < 1 or nnodes < 1:
         raise ConfigError("--nproc and --nnodes must be at least 1")
     if nnodes > 1 and not master:
@@ -249,17 +259,21 @@ def launch_command(
     cmd = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(nproc)]
     if nnodes > 1:
         cmd += ["--nnodes", str(nnodes), "--master", str(master)]
+    if devices is not None:
+        cmd += ["--devices", devices]
     cmd += ["--log_dir", str(log_dir)]
     main = Path(__file__).resolve().parents[1] / "__main__.py"
     return [*cmd, str(main), *argv]
 
 
-def launch(argv: Sequence[str], *, nproc: int, nnodes: int, master: str | None, log_dir: Path) -> int:
+def launch(
+    argv: Sequence[str], *, nproc: int, nnodes: int, master: str | None, log_dir: Path, devices: str | None = None
+) -> int:
     """Run ``luodi ARGV`` as ``nproc`` ranks on this node; returns the launcher's exit status.
 
     Rank 0's output comes through (the launcher prints it); every rank's log is in ``log_dir``.
     """
-    cmd = launch_command(argv, nproc=nproc, nnodes=nnodes, master=master, log_dir=log_dir)
+    cmd = launch_command(argv, nproc=nproc, nnodes=nnodes, master=master, log_dir=log_dir, devices=devices)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_src(), os.environ.get("PYTHONPATH")]))}
     return subprocess.run(cmd, env=env, check=False).returncode
 

@@ -55,11 +55,14 @@ MODEL_INFO = "model.json"  # the rebuilt layout a run trains (runs without it pr
 
 
 def import_paddle() -> Any:
-    """Import paddle quietly (it warns at import about build tooling we never use) on the CPU."""
+    """Import paddle quietly (it warns at import about build tooling we never use).
+
+    The device is left alone: the training commands choose it once per process
+    (:func:`luodi.train.device.use`), and helpers such as :func:`evaluate` import paddle again mid-run.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import paddle
-    paddle.device.set_device("cpu")
     return paddle
 
 
