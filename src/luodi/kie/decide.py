@@ -459,8 +459,12 @@ class Decider:
     def _part_score(
         self, addr: FieldResult, span: Span, run: Run, cand: Candidate | None
     ) -> tuple[float, tuple[tuple[str, float], ...]]:
-        """An address part's score: the address's times the split's, or calibrated."""
+        """An address part's score: the address's times the split's, or calibrated. A split the
+        gazetteer confirms (its province, city and district are known and hold together, and the
+        suffix rules cut the address the same way) is as sure as the address itself."""
         heuristic = addr.score * span.score
+        if self.divisions is not None and _confirmed_split(self.divisions, str(addr.value), span):
+            heuristic = addr.score
         copies = dict(addr.evidence).get("copies", 1.0)
         feats = field_features(
             heuristic=heuristic,
@@ -575,6 +579,13 @@ def _municipality(parts: PartyParse) -> PartyParse:
     if parts.province is None and city is not None and city.start == 0 and city.value in _MUNICIPALITIES:
         return dataclasses.replace(parts, province=city, city=None)
     return parts
+
+
+def _confirmed_split(divisions: DivisionIndex, address: str, span: Span) -> bool:
+    if divisions.known(address) < 3 or divisions.problems(address):
+        return False
+    parts = split_address(address)
+    return any((p.value, p.start, p.end) == (span.value, span.start, span.end) for p in parts.values())
 
 
 def _parts_hold(parts: PartyParse) -> bool:

@@ -358,3 +358,26 @@ def test_a_municipality_written_once_is_the_province(address: str, province: str
     )
     res = extractor("waybill", contact_parser=CityFirst()).extract_document(doc)
     assert (res.get("receiver_province"), res.get("receiver_city")) == (province, city)
+
+
+@pytest.mark.parametrize(
+    ("address", "confirmed"),
+    [("浙江省杭州市西湖区文三路90号", True), ("浙江省杭州市文三路90号", False)],  # no district: not confirmed
+)
+def test_address_parts_the_gazetteer_confirms_are_as_sure_as_the_address(
+    waybill: Extractor, address: str, confirmed: bool
+) -> None:
+    doc = make_doc(
+        [
+            ("收件人：张三", 50, 100),
+            ("收件人电话：13812345678", 50, 140),
+            make_line("收件地址：" + address, 50, 180, score=0.86),
+            *SENDER,
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_address") == address and not res["receiver_address"].needs_review
+    assert res.get("receiver_province") == "浙江省"
+    for part in ("province", "city", "district", "detail"):
+        if res[f"receiver_{part}"].found:
+            assert res[f"receiver_{part}"].needs_review is not confirmed, part
