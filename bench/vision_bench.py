@@ -9,7 +9,8 @@ split made here and never tuned on:
 - per class, groups are drawn until about 25% of the images are test and 15% val.
 
 Classification: ``luodi train vision`` on train (best epoch on val), ``luodi eval vision`` on test.
-Anomaly: ``luodi train anomaly --good`` on the train+val good tiles, ``luodi eval vision`` on test.
+Anomaly: ``luodi train anomaly --good`` on the train good tiles, ``--held`` the val good tiles (the
+threshold), ``luodi eval vision`` on test.
 Baselines in the same run (scikit-learn, bench only): logistic regression on 32x32 thumbnails plus
 intensity histograms (classification); nearest-neighbour distance of 32x32 thumbnails to the good
 training tiles (anomaly, image level).
@@ -159,12 +160,15 @@ def main() -> None:
     recipe = re.sub(r"(?m)^  data: .*$", f"  data: {out / 'mtd.csv'}", recipe)
     recipe = re.sub(r"(?m)^output_dir: .*$", f"output_dir: {out / 'runs'}", recipe)
     cfg.write_text(recipe, encoding="utf-8")
-    good_dir = out / "good"
-    good_dir.mkdir(exist_ok=True)
-    for f, c, s in rows:
-        link = good_dir / f.name
-        if c == GOOD and s != "test" and not link.exists():
-            os.symlink(f, link)
+    # the bank from the train tiles' good shots, the threshold from the val tiles' (--held): a
+    # hash-drawn holdout would put other exposures of a held-back tile into the bank
+    good_dir, held_dir = out / "good", out / "held"
+    for folder, part in ((good_dir, "train"), (held_dir, "val")):
+        folder.mkdir(exist_ok=True)
+        for f, c, s in rows:
+            link = folder / f.name
+            if c == GOOD and s == part and not link.exists():
+                os.symlink(f, link)
     load = {"before": os.getloadavg()}
     res: dict = {
         "data": str(args.data),
@@ -182,12 +186,21 @@ def main() -> None:
         }
         load["after_classify_train"] = os.getloadavg()
         summary, secs = luodi(
-            "train", "anomaly", "--good", str(good_dir), "--name", f"mtd-anomaly{args.tag}", "--force", log=log
+            "train",
+            "anomaly",
+            "--good",
+            str(good_dir),
+            "--held",
+            str(held_dir),
+            "--name",
+            f"mtd-anomaly{args.tag}",
+            "--force",
+            log=log,
         )
         res["anomaly_train"] = {
             **summary,
             "wall_s": round(secs, 1),
-            "command": f"luodi train anomaly --good {good_dir} --name mtd-anomaly{args.tag}",
+            "command": f"luodi train anomaly --good {good_dir} --held {held_dir} --name mtd-anomaly{args.tag}",
         }
         load["after_anomaly_train"] = os.getloadavg()
     ev, _ = luodi(

@@ -182,3 +182,28 @@ def test_anomaly_model_trains_scores_and_draws_heat_maps(env: dict[str, str], da
         assert res.heatmap is not None and res.heatmap.shape == (60, 300)
     finally:
         del os.environ["LUODI_HOME"]
+
+
+def test_anomaly_threshold_from_a_separate_folder_of_good_parts(env: dict[str, str], data: Path) -> None:
+    run = luodi(
+        env,
+        "train",
+        "anomaly",
+        "--good",
+        str(data / "train" / "good"),
+        "--held",
+        str(data / "test" / "good"),
+        "--name",
+        "tiles-ad-held",
+        "--image-size",
+        "96",
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    summary = json.loads(run.stdout)
+    # every --good image builds the bank; the threshold comes from the --held folder's 10
+    assert summary["bank_images"] == 36 and summary["held_images"] == 10, summary
+    meta = json.loads(
+        (Path(env["LUODI_HOME"]) / "models" / "tiles-ad-held" / "vision.json").read_text(encoding="utf-8")
+    )
+    assert len(meta["held_scores"]) == 10 and meta["threshold"] > max(meta["held_scores"])
+    assert meta["resize"] == "native" and meta["score_border"] == 1 and meta["score_top"] == 3

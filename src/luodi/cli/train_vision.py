@@ -109,7 +109,7 @@ def vision(
 @click.option(
     "--image-size",
     type=click.IntRange(64, 2048),
-    default=640,
+    default=320,
     show_default=True,
     help="native: longest side an image keeps (larger ones are shrunk); square: the side.",
 )
@@ -120,6 +120,14 @@ def vision(
     default=0.01,
     show_default=True,
     help="Share of good parts you accept to see flagged; sets the threshold.",
+)
+@click.option(
+    "--held",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of other good parts to set the threshold on (then all of --good builds the bank). "
+    "Use it when --good holds several shots of one part: a held-back shot of a part in the bank "
+    "sets the threshold too low.",
 )
 @click.option(
     "--holdout",
@@ -152,6 +160,7 @@ def anomaly(  # noqa: PLR0917 - click passes every option positionally
     image_size: int,
     far: float,
     holdout: float,
+    held: Path | None,
     coreset: float,
     max_bank: int,
     seed: int,
@@ -169,6 +178,7 @@ def anomaly(  # noqa: PLR0917 - click passes every option positionally
         coreset=coreset,
         max_bank=max_bank,
         holdout=holdout,
+        held=held,
         false_alarm_rate=far,
         seed=seed,
         force=force,
