@@ -89,7 +89,7 @@ def quantize(  # noqa: PLR0917 - click passes every option positionally
     from luodi.zoo import describe_bundle
 
     if describe_bundle(model).task.startswith("vision-"):
-        _quantize_vision(model, calib, name, eval_labels, report, force, toolchain, threads)
+        _quantize_vision(model, calib, name, eval_labels, report, force, toolchain, threads, max_pages=max_pages)
         return
 
     def say(msg: str) -> None:
@@ -131,6 +131,8 @@ def _quantize_vision(
     force: bool,
     toolchain: str,
     threads: int | None,
+    *,
+    max_pages: int,
 ) -> None:
     from luodi.vision.quantize import quantize_vision
 
@@ -144,6 +146,7 @@ def _quantize_vision(
         eval_data=eval_data,
         eval_split=split,
         threads=threads,
+        max_images=max_pages,  # calibration images
         force=force,
         progress=lambda m: click.echo(m, err=True),
     )
