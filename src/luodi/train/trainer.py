@@ -507,7 +507,9 @@ class Trainer:
                 save("best")
                 self.say(f"before fine-tuning: eval line accuracy {base_eval.line_accuracy:.4f}" if base_eval else "")
             if regression_sets:
-                state.extra["regression_before"] = score_sets(model, regression_sets, charset)
+                state.extra["regression_before"], state.extra["regression_before_norm"] = score_sets(
+                    model, regression_sets, charset
+                )
 
         model.train()
         if cfg.Train.freeze_bn:
@@ -637,11 +639,22 @@ class Trainer:
                     after = g_best.get(name, (n, before))[1]
                     rows.append(regression.Row(f"your eval set: {name}", int(n), float(before), float(after)))
         before = state.extra.get("regression_before") or {}
+        before_norm = state.extra.get("regression_before_norm") or {}  # absent in runs started before it
         if regression_sets and before:
             model.set_state_dict(paddle.load(str(self.run_dir / "best.pdparams")))
-            after = score_sets(model, regression_sets, charset)
+            after, after_norm = score_sets(model, regression_sets, charset)
             for name, lines in regression_sets.items():
-                rows.append(regression.Row(f"regression: {name}", len(lines), float(before[name]), float(after[name])))
+                b_norm = before_norm.get(name)
+                rows.append(
+                    regression.Row(
+                        f"regression: {name}",
+                        len(lines),
+                        float(before[name]),
+                        float(after[name]),
+                        None if b_norm is None else float(b_norm),
+                        None if b_norm is None else float(after_norm[name]),
+                    )
+                )
         if not rows:
             return None
         spec_general = regression.load_spec().general if regression_sets else ()
@@ -662,9 +675,15 @@ def group_accuracy(lines: list[LineImage], preds: list[str]) -> dict[str, tuple[
     return {g: (len(h), sum(h) / len(h)) for g, h in hits.items()}
 
 
-def score_sets(model: Any, sets: dict[str, list[LineImage]], charset: Charset) -> dict[str, float]:
-    """Line accuracy of ``model`` on each named set."""
-    return {name: float(evaluate(model, lines, charset)[1].line_accuracy) for name, lines in sets.items()}
+def score_sets(
+    model: Any, sets: dict[str, list[LineImage]], charset: Charset
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Line accuracy of ``model`` on each named set: exact, and ignoring spaces and width."""
+    metrics = {name: evaluate(model, lines, charset)[1] for name, lines in sets.items()}
+    return (
+        {name: float(m.line_accuracy) for name, m in metrics.items()},
+        {name: float(m.line_accuracy_norm) for name, m in metrics.items()},
+    )
 
 
 def train(

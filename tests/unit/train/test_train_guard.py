@@ -123,6 +123,29 @@ def test_export_gate_refuses_unless_accepted(tmp_path: Path) -> None:
     assert check_export(tmp_path / "nothing-here", accept_regression=False) is None
 
 
+def test_the_gate_sees_characters_lost_behind_spaces_learned_back(tmp_path: Path) -> None:
+    # the shipped recipe at step 200: exact lines up (spaces read again), characters lost (normalised down)
+    rows = (
+        Row("regression: print", 173, 0.919, 0.948, 0.983, 0.977),
+        Row("regression: print-hard", 100, 0.770, 0.780, 0.870, 0.830),
+    )
+    report = Report(rows, ("regression: print", "regression: print-hard"), 0.01)
+    g = report.general_row()
+    assert g is not None and g.delta > 0 and g.delta_norm is not None and g.delta_norm < -0.01
+    assert report.regressed()
+    assert "characters read wrong" in report.refusal() and "exact" not in report.refusal()
+    assert "| 0.983 | 0.977 | -0.6 pt |" in report.table()
+    save_report(report, tmp_path)
+    with pytest.raises(ModelRegressionError, match="ignoring spaces and width"):
+        check_export(tmp_path, accept_regression=False)
+    # a report written before normalised accuracy was recorded gates on exact accuracy alone
+    old = {"rows": [{"name": r.name, "n": r.n, "before": r.before, "after": r.after} for r in rows]}
+    (tmp_path / "report.json").write_text(
+        json.dumps({**old, "general": list(report.general), "max_drop": 0.01}), encoding="utf-8"
+    )
+    assert check_export(tmp_path, accept_regression=False) is not None
+
+
 def test_the_shipped_regression_spec_is_complete() -> None:
     spec = load_spec()
     lines = spec.text.read_text(encoding="utf-8").splitlines()
