@@ -474,11 +474,12 @@ class OCR:
         page_lines: list[Line] = []
         documents: list[PageDocument] = []
         for doc in found:
-            read, in_page = self._read_document(page, doc, opts, recognizer, totals)
-            chars = sum(len(line.text) for line in read.lines)
-            if chars < opts.min_document_chars:
+            got = self._read_document(page, doc, opts, recognizer, totals)
+            chars = 0 if got is None else sum(len(line.text) for line in got[0].lines)
+            if got is None or chars < opts.min_document_chars:
                 log.debug("page %d: a located region reading %d characters is no document: dropped", index, chars)
                 continue
+            read, in_page = got
             ids = tuple(range(len(page_lines), len(page_lines) + len(in_page)))
             page_lines.extend(in_page)
             documents.append(dataclasses.replace(read, index=len(documents), line_ids=ids))
@@ -519,16 +520,23 @@ class OCR:
         opts: OCROptions,
         recognizer: RecognizeFn | None,
         totals: list[float],
-    ) -> tuple[PageDocument, list[Line]]:
-        """Straighten one located document, read it; its lines in its own pixels and in the page's."""
+    ) -> tuple[PageDocument, list[Line]] | None:
+        """Straighten one located document, read it; its lines in its own pixels and in the page's.
+        None when the detector sees fewer than ``_MIN_FLAT_BOXES`` lines of text on it: glare, a bare
+        bag or a crease is dropped before anything is recognised on it (a photo of no label costs
+        about one coarse detection)."""
         image, quads, placed = self._straighten(page, found, opts, totals)
+        if len(quads) < _MIN_FLAT_BOXES:
+            return None
         lines = self._read(image, quads, opts, recognizer, totals)
         h, w = image.shape[:2]
         text = sum(len(line.text) for line in lines)
         if text and sum(len(line.text) for line in lines if line.angle == 180) > _FLIP_SHARE * text:
             turn = turn_matrix(2, w, h)
             placed = placed.then(turn)
-            lines = _turned_lines(lines, turn)
+            image = np.ascontiguousarray(image[::-1, ::-1])
+            lines = self._reread_turned(image, quads, lines, turn, opts, recognizer, totals)
+        lines = self._second_look(image, lines, opts, recognizer, totals)
         page_h, page_w = page.shape[:2]
         page_lines = []
         for i, line in enumerate(lines):
@@ -556,6 +564,53 @@ class OCR:
             transform=tuple(float(v) for v in (to_page / to_page[2, 2]).ravel()),
         )
         return document, page_lines
+
+    def _reread_turned(
+        self,
+        image: np.ndarray,
+        quads: list[np.ndarray],
+        lines: list[Line],
+        turn: np.ndarray,
+        opts: OCROptions,
+        recognizer: RecognizeFn | None,
+        totals: list[float],
+    ) -> list[Line]:
+        """A document found upside down, ``image`` already turned by ``turn``: the lines the classifier
+        turned were read the right way up and are kept; every other box is read again on the turned
+        image, where the classifier's default (not turned) is now the document's own way up. The
+        classifier turns a line only when sure (``cls_thresh``): blurred, short and digit-only lines of
+        an upside-down label were read upside down (measured on rendered dev frames, docs/ocr.md)."""
+        kept = [line for line in lines if line.angle == 180]
+        done = {_quad_key(np.asarray(line.box)) for line in kept}
+        again = [order_quad(apply(turn, q).astype(np.float32)) for q in quads if _quad_key(q) not in done]
+        merged = _turned_lines(kept, turn) + self._read(image, again, opts, recognizer, totals)
+        order = reading_order([np.asarray(line.box, np.float32) for line in merged])
+        return [merged[i] for i in order]
+
+    def _second_look(
+        self,
+        image: np.ndarray,
+        lines: list[Line],
+        opts: OCROptions,
+        recognizer: RecognizeFn | None,
+        totals: list[float],
+    ) -> list[Line]:
+        """Lines the classifier turned against their document's own way up are read that way up too,
+        and the reading with the higher score is kept: digit strings (0, 1, 6, 8, 9) look much the
+        same both ways and the classifier is sure of a wrong turn on some of them."""
+        minority = [line for line in lines if line.angle == 180]
+        if not minority or not opts.use_cls:
+            return lines
+        quads = [order_quad(np.asarray(line.box, np.float32)) for line in minority]
+        upright = {
+            _quad_key(np.asarray(line.box)): line
+            for line in self._read(image, quads, opts.replace(use_cls=False), recognizer, totals)
+        }
+        out = []
+        for line in lines:
+            other = upright.get(_quad_key(np.asarray(line.box))) if line.angle == 180 else None
+            out.append(other if other is not None and other.score > line.score else line)
+        return out
 
     def _straighten(
         self, page: np.ndarray, found: LocatedDocument, opts: OCROptions, totals: list[float]
@@ -658,6 +713,11 @@ def _turned_lines(lines: list[Line], turn: np.ndarray) -> list[Line]:
     ]
     order = reading_order([np.asarray(line.box, np.float32) for line in turned])
     return [turned[i] for i in order]
+
+
+def _quad_key(quad: np.ndarray) -> frozenset[tuple[float, float]]:
+    """A box's corners whatever their order (a line's box is its detector quad, corners rolled)."""
+    return frozenset((round(float(x), 2), round(float(y), 2)) for x, y in np.asarray(quad).reshape(-1, 2))
 
 
 def _at_edge(box: np.ndarray, width: int, height: int) -> bool:
