@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -211,6 +212,44 @@ def errors(args: argparse.Namespace) -> None:
         print(f"{key}: with value {with_value[key]}, accepted {accepted[key]}: {cats}")
 
 
+_REASON_NOISE = re.compile(r"'[^']*'|\([^)]*\)|\d+(?:\.\d+)?|character \S+|[\u4e00-\u9fff]{2,}")
+
+
+def reason_key(reason: str) -> str:
+    """A reason with its particulars (values, numbers, characters) taken out, to count by kind."""
+    return _REASON_NOISE.sub("…", reason)
+
+
+def reasons(args: argparse.Namespace) -> None:
+    """Which reasons flag right values (acceptance lost: over-cautious rules) and wrong ones (the
+    rules earning their keep), per field type; a right value flagged for several reasons counts
+    under each."""
+    from luodi.kie import Extractor
+
+    extractors: dict[str, Any] = {}
+    tally: Counter[tuple[str, str, bool]] = Counter()
+    alone: Counter[tuple[str, str]] = Counter()
+    for rec in load(args.kinds, calibration=args.calibration_pages):
+        if rec["fill"] != "full" or (args.layout and rec["layout"] != args.layout):
+            continue
+        kind = rec["kind"]
+        ex = extractors.get(kind) or extractors.setdefault(kind, Extractor(kind))
+        for row in outcomes(rec, ex.extract_document(rec["doc"])):
+            fr = row["result"]
+            if fr is None or row["accepted"] or fr.value is None or (args.field and row["field"] != args.field):
+                continue
+            ftype = ex.schema.fields[row["field"]].type if row["field"] in ex.schema.fields else "?"
+            keys = {reason_key(r) for r in fr.reasons} or {"(none)"}
+            for k in keys:
+                tally[ftype, k, row["cat"] == "right"] += 1
+            if len(keys) == 1 and row["cat"] == "right":
+                alone[ftype, next(iter(keys))] += 1
+    rows = sorted({(t, k) for t, k, _ in tally}, key=lambda tk: -tally[tk[0], tk[1], True])
+    print("type | reason | right flagged | of which the only reason | wrong flagged")
+    for t, k in rows:
+        print(f"{t} | {k} | {tally[t, k, True]} | {alone[t, k]} | {tally[t, k, False]}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -225,12 +264,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--layout")
     e.add_argument("--calibrated", action="store_true")
     e.add_argument("--calibration-pages", action="store_true", help="bench/kie_calibrate.py's cached pages")
-    for p in (r, e):
+    f = sub.add_parser("reasons", help="count the reasons that flag right and wrong values")
+    f.add_argument("--field")
+    f.add_argument("--layout")
+    f.add_argument("--calibration-pages", action="store_true")
+    for p in (r, e, f):
         p.add_argument("--kinds", default="waybill,bank_receipt,id_card")
         p.add_argument("--seed", type=int, default=6200)
     args = ap.parse_args(argv)
     args.kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
-    render(args) if args.cmd == "render" else errors(args)
+    {"render": render, "errors": errors, "reasons": reasons}[args.cmd](args)
     return 0
 
 

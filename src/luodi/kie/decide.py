@@ -84,6 +84,7 @@ class Decider:
             if spec.type == "carrier" and decided[name].found and carrier is None:
                 carrier = decided[name].value
         self._carrier_from_number(decided, pool)
+        self._carrier_confirmed(decided)
         self._carrier_codes(decided)
         self._cross_checks(decided)
         self._party_coherence(decided)
@@ -268,21 +269,7 @@ class Decider:
         if rivals:
             reasons.append("conflicting values")
             alternatives += [str(g[0][1].value) for g in rivals]
-        unsure = weak_characters("name" if spec.effective_role == "name" else spec.type, cand.run)
-        if any(piece.tline.against_page for piece in cand.run):
-            unsure.append("read in another direction than the rest of the page")
-        if (spec.type in _SHORT_TYPES and cand.where in ("right", "below")) or (
-            spec.type == "text" and cand.where == "below"
-        ):
-            # A count or weight matched to its label by geometry alone, or text from the line
-            # under it: an empty cell's neighbour (the next row's number, another label's value)
-            # fits it just as well.
-            unsure.append(f"value found {cand.where} of its label, not after it")
-        unsure += _shape_doubts(spec, ck.value)
-        unsure += _misread_copies(spec, ck.value, groups[1:])
-        if spec.type == "address" and self.divisions is not None and isinstance(ck.value, str):
-            # Divisions that do not hold together are a misreading or two addresses in one.
-            unsure += [p for p in self.divisions.problems(ck.value) if p not in reasons]
+        unsure = self._doubts(spec, cand, ck.value, (best, groups[1:]), reasons)
         reasons += unsure
         score, evidence = self._calibrated(
             spec, score, cand, ck, copies=len({id(c.run) for c, _ in top}), page_ocr=page_ocr
@@ -307,6 +294,37 @@ class Decider:
             flagged,
             evidence,
         )
+
+    def _doubts(
+        self,
+        spec: FieldSpec,
+        cand: Candidate,
+        value: Any,
+        groups: tuple[list[tuple[Candidate, Checked]], Sequence[list[tuple[Candidate, Checked]]]],
+        reasons: Sequence[str],
+    ) -> list[str]:
+        """Why a value that scores well may still be wrong (each flags it): weak characters, a line
+        read against the page, geometry alone, a shape no real value has, a copy read one or two
+        characters apart, divisions that do not hold together. ``groups``: the value's own group and
+        the others."""
+        best, others = groups
+        chars = copy_char_scores(cand, [c for c, _ in best])
+        unsure = weak_characters("name" if spec.effective_role == "name" else spec.type, chars)
+        if any(piece.tline.against_page for piece in cand.run):
+            unsure.append("read in another direction than the rest of the page")
+        if (spec.type in _SHORT_TYPES and cand.where in ("right", "below")) or (
+            spec.type == "text" and cand.where == "below"
+        ):
+            # A count or weight matched to its label by geometry alone, or text from the line
+            # under it: an empty cell's neighbour (the next row's number, another label's value)
+            # fits it just as well.
+            unsure.append(f"value found {cand.where} of its label, not after it")
+        unsure += _shape_doubts(spec, value)
+        unsure += _misread_copies(spec, value, others)
+        if spec.type == "address" and self.divisions is not None and isinstance(value, str):
+            # Divisions that do not hold together are a misreading or two addresses in one.
+            unsure += [p for p in self.divisions.problems(value) if p not in reasons]
+        return unsure
 
     def _calibrated(
         self, spec: FieldSpec, heuristic: float, cand: Candidate, ck: Checked, *, copies: int, page_ocr: float
@@ -359,6 +377,28 @@ class Decider:
                 score < self.review_threshold,
                 (why,),
             )
+
+    def _carrier_confirmed(self, decided: dict[str, FieldResult]) -> None:
+        """A carrier name read unsure (a logo's small print, a name inside a longer line) that the
+        accepted tracking number's distinctive format names as well (JT + 13 digits: 极兔) is as
+        sure as the two clues together: each alone could be wrong, both the same way hardly."""
+        specs = self.schema.fields
+        car_name = next((n for n, s in specs.items() if s.type == "carrier"), None)
+        num_name = next((n for n, s in specs.items() if s.type == "tracking_number"), None)
+        if car_name is None or num_name is None:
+            return
+        car, num = decided[car_name], decided[num_name]
+        if not (car.found and num.found) or car.flagged or num.needs_review:
+            return
+        carrier = CARRIER_BY_NAME.get(str(car.value))
+        fits = {k.code for k in carriers_for_number(str(num.value)) if k.distinctive}
+        score = combine([car.score, num.score * 0.9])
+        if carrier is None or fits != {carrier.code} or score <= car.score:
+            return
+        review = score < self.threshold(specs[car_name].type)
+        kept = tuple(r for r in car.reasons if not r.startswith("low confidence"))
+        why = (*kept, "the tracking number's format names it too")
+        decided[car_name] = dataclasses.replace(car, score=round(min(1.0, score), 4), needs_review=review, reasons=why)
 
     def _carrier_codes(self, decided: dict[str, FieldResult]) -> None:
         """``carrier_code`` fields: the canonical code (SF, YTO, …) of the decided carrier."""
@@ -641,20 +681,41 @@ TEXT_CHAR_MIN = 0.80
 _CODE_TYPES = frozenset({"digits", "account", "amount", "time", "tracking_number", "id_number", "phone"})
 
 
-def weak_characters(field_type: str, run: Sequence[Any]) -> list[str]:
-    """Reasons for review from single characters of a name or a number (see NAME_CHAR_MIN)."""
+def copy_char_scores(cand: Candidate, copies: Sequence[Candidate]) -> list[tuple[str, float]]:
+    """Each character of ``cand`` with the best confidence any copy of it read the same character
+    with: a copy is another candidate of the same value, read from other OCR lines as the very same
+    characters (the party printed again on another stub, the number under its barcode twice).
+    A character one copy read unsure (刁奕沣 with 沣 at 0.94) and another copy read sure is sure:
+    a misreading that every copy repeats would be accepted from its one sure copy anyway."""
+    mine = char_scores(tuple(cand.run))
+    text = [c for c, _ in mine]
+    used = {id(p.tline) for p in cand.run}
+    best = [s for _, s in mine]
+    for other in copies:
+        lines = {id(p.tline) for p in other.run}
+        if other is cand or not lines or lines & used:
+            continue
+        theirs = char_scores(tuple(other.run))
+        if [c for c, _ in theirs] != text:
+            continue
+        used |= lines
+        best = [max(a, b) for a, (_, b) in zip(best, theirs, strict=True)]
+    return list(zip(text, best, strict=True))
+
+
+def weak_characters(field_type: str, chars: Sequence[tuple[str, float]]) -> list[str]:
+    """Reasons for review from single characters of a name or a number (see NAME_CHAR_MIN), from
+    each character's confidence (:func:`copy_char_scores`)."""
     if field_type in _CODE_TYPES:
-        return [
-            f"character {c} read with confidence {s:.2f}"
-            for c, s in char_scores(tuple(run))
-            if c.isalnum() and s < NAME_CHAR_MIN
-        ][:3]
+        return [f"character {c} read with confidence {s:.2f}" for c, s in chars if c.isalnum() and s < NAME_CHAR_MIN][
+            :3
+        ]
     if field_type in ("text", "address"):
         # A rare character read without certainty (黟县 read 黔县): a reader cannot guess it back.
         # Nor any character read below TEXT_CHAR_MIN: on degraded pages such a character is as
         # often another one (澴西大道 read 潭西大道 at 0.39) or a line run in (…236号进收人/时间).
         out = []
-        for c, s in char_scores(tuple(run)):
+        for c, s in chars:
             if is_rare(c) and s < RARE_CHAR_MIN:
                 out.append(f"rare character {c} read with confidence {s:.2f}")
             elif c.isalnum() and s < TEXT_CHAR_MIN:
@@ -663,7 +724,7 @@ def weak_characters(field_type: str, run: Sequence[Any]) -> list[str]:
     if field_type != "name":
         return []
     out = []
-    for c, s in char_scores(tuple(run)):
+    for c, s in chars:
         rare = is_rare(c)
         if s < NAME_CHAR_MIN or (rare and s < RARE_CHAR_MIN):
             out.append(f"{'rare ' if rare else ''}character {c} read with confidence {s:.2f}")

@@ -381,3 +381,50 @@ def test_address_parts_the_gazetteer_confirms_are_as_sure_as_the_address(
     for part in ("province", "city", "district", "detail"):
         if res[f"receiver_{part}"].found:
             assert res[f"receiver_{part}"].needs_review is not confirmed, part
+
+
+def _two_stubs(first: list[float], second: list[float] | None) -> Any:
+    """收件人：刁奕沣 on a stub, again on a second stub when ``second`` gives its scores."""
+    pages = [(100, first), (700, second)]
+    lines: list[Any] = []
+    for y, scores in pages:
+        if scores is None:
+            continue
+        lines += [
+            make_line("收件人：刁奕沣", 50, y, scores=[0.99] * 4 + scores),
+            ("收件人电话：13812345678", 400, y),
+            ("收件地址：江苏省南京市玄武区中山路1号", 50, y + 40),
+        ]
+    return make_doc(lines + [(text, x, y + 300) for text, x, y in SENDER])
+
+
+def test_a_character_another_copy_read_sure_is_sure(waybill: Extractor) -> None:
+    # 沣 (rare) read at 0.94 on one stub: alone, it needs review.
+    alone = waybill.extract_document(_two_stubs([0.99, 0.99, 0.94], None))["receiver_name"]
+    assert alone.value == "刁奕沣" and alone.needs_review
+    assert any("rare character 沣" in r for r in alone.reasons)
+    # The second stub, read less sure on the whole, reads 沣 at 0.99: the character is settled.
+    both = waybill.extract_document(_two_stubs([0.99, 0.99, 0.94], [0.91, 0.91, 0.99]))["receiver_name"]
+    assert both.value == "刁奕沣" and not both.needs_review, both.reasons
+    # Two unsure copies of a character stay unsure.
+    unsure = waybill.extract_document(_two_stubs([0.99, 0.99, 0.94], [0.99, 0.99, 0.93]))["receiver_name"]
+    assert unsure.needs_review and any("rare character 沣" in r for r in unsure.reasons)
+
+
+@pytest.mark.parametrize(("number", "accepted"), [("JT1234567890123", True), ("7712345678901", False)])
+def test_a_carrier_read_unsure_is_confirmed_by_a_distinctive_number(
+    waybill: Extractor, number: str, accepted: bool
+) -> None:
+    # The carrier's name inside a longer line of small print scores low on its own; a JT number
+    # names the same carrier (a bare 13-digit number fits several and confirms nothing).
+    doc = make_doc(
+        [
+            ("极兔速递 客户服务 全国统一 感谢使用", 400, 20),
+            (f"运单号：{number}", 30, 60),
+            ("收件人：张三丰", 30, 100),
+            ("电话：13011269666", 30, 140),
+        ]
+    )
+    car = waybill.extract_document(doc)["carrier"]
+    assert car.value == "极兔速递"
+    assert car.needs_review is not accepted, car.reasons
