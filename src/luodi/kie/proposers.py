@@ -320,22 +320,62 @@ def orphan_blocks(rd: Reading, layout: PageLayout, pool: Pool) -> None:
         for p in tables.parties
         if not any(pool.by_field.get(tables.party_field(p, r) or "") for r in ("name", "phone"))
     ]
-    for lines, party in zip(blocks, free, strict=False):
+    rest: list[tuple[Run, PartyParse]] = []
+    for lines in blocks:
         run: Run = tuple(Piece(o, 0, len(o.text)) for o in lines)
         parsed = _party_name(rd, rd.parse(run_text(run)), run, labelled=False)
+        party = _copy_of(rd, parsed, pool)
+        if party is None:
+            rest.append((run, parsed))
+            continue
+        # Another copy of a party found by its label (the stub whose 寄 mark OCR missed): its
+        # values are evidence on that party's (agreeing, or one character apart), never its value
+        # over the labelled copy's.
+        why = ("a copy of the party, found by its name or phone", *parsed.reasons)
+        _add_block(rd, party, (run, parsed), pool, tier=TIER_SCAN, reasons=why, where="block")
+    for (run, parsed), party in zip(rest, free, strict=False):
         why = ("party decided from position only", *parsed.reasons)
-        for role, span in (("name", parsed.name), ("address", parsed.address)):
+        _add_block(rd, party, (run, parsed), pool, tier=TIER_BLOCK, reasons=why, where="position")
+
+
+def _copy_of(rd: Reading, parsed: PartyParse, pool: Pool) -> str | None:
+    """The party whose name or phone, as read next to its label or tag, this block repeats."""
+    tables = rd.tables
+    name = compact(parsed.name.value) if parsed.name is not None else ""
+    phones = {re.sub(r"\D", "", p.value) for p in parsed.phones}
+    for party in tables.parties:
+        for role, mine in (("name", {name} if len(name) >= 2 else set()), ("phone", phones)):
             field_name = tables.party_field(party, role)
-            if field_name and span is not None:
-                c = span_cand(field_name, span, run, tier=TIER_BLOCK, quality=0.8, reasons=why, where="position")
-                if role == "address":
-                    c = dataclasses.replace(c, parts=relative_parts(parsed, span))
-                pool.add(c)
-        phone_field = tables.party_field(party, "phone")
-        if phone_field:
-            add_phones(
-                phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=0.8, reasons=why, where="position"
-            )
+            theirs = {compact(c.raw) if role == "name" else re.sub(r"\D", "", c.raw)
+                      for c in pool.by_field.get(field_name or "", []) if c.tier >= TIER_BLOCK}  # fmt: skip
+            if mine & theirs:
+                return party
+    return None
+
+
+def _add_block(
+    rd: Reading,
+    party: str,
+    block: tuple[Run, PartyParse],
+    pool: Pool,
+    *,
+    tier: int,
+    reasons: tuple[str, ...],
+    where: str,
+) -> None:
+    """A block's name, address and phones as candidates of ``party``'s fields."""
+    run, parsed = block
+    tables = rd.tables
+    for role, span in (("name", parsed.name), ("address", parsed.address)):
+        field_name = tables.party_field(party, role)
+        if field_name and span is not None:
+            c = span_cand(field_name, span, run, tier=tier, quality=0.8, reasons=reasons, where=where)
+            if role == "address":
+                c = dataclasses.replace(c, parts=relative_parts(parsed, span))
+            pool.add(c)
+    phone_field = tables.party_field(party, "phone")
+    if phone_field:
+        add_phones(phone_field, parsed.phones, run, pool, tier=tier, quality=0.8, reasons=reasons, where=where)
 
 
 def unlabelled_addresses(rd: Reading, layout: PageLayout, pool: Pool) -> None:

@@ -29,7 +29,8 @@ class Checked:
 
 
 # --- phones ------------------------------------------------------------------------------------
-MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d[- ]?\d{4}[- ]?\d{4})(?!\d)")
+# A dash between digit groups may be read as a tilde or an underscore (191~4994-1983).
+MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d[-~_ ]?\d{4}[-~_ ]?\d{4})(?!\d)")
 # Area codes: 010 and 02x have three digits, all others four. Optional parentheses and dash.
 LANDLINE_RE = re.compile(r"(?<!\d)(\(?0(?:10|2\d|[3-9]\d{2})\)?[- ]?[2-9]\d{6,7})(?:[-转]\d{1,5})?(?!\d)")
 SERVICE_RE = re.compile(r"(?<![\d])([48]00[- ]?\d{3}[- ]?\d{4})(?!\d)")

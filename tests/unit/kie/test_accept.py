@@ -399,15 +399,15 @@ def _two_stubs(first: list[float], second: list[float] | None) -> Any:
 
 
 def test_a_character_another_copy_read_sure_is_sure(waybill: Extractor) -> None:
-    # 沣 (rare) read at 0.94 on one stub: alone, it needs review.
-    alone = waybill.extract_document(_two_stubs([0.99, 0.99, 0.94], None))["receiver_name"]
+    # 沣 (rare) read at 0.91 on one stub: alone, it needs review.
+    alone = waybill.extract_document(_two_stubs([0.99, 0.99, 0.91], None))["receiver_name"]
     assert alone.value == "刁奕沣" and alone.needs_review
     assert any("rare character 沣" in r for r in alone.reasons)
     # The second stub, read less sure on the whole, reads 沣 at 0.99: the character is settled.
-    both = waybill.extract_document(_two_stubs([0.99, 0.99, 0.94], [0.91, 0.91, 0.99]))["receiver_name"]
+    both = waybill.extract_document(_two_stubs([0.99, 0.99, 0.91], [0.91, 0.91, 0.99]))["receiver_name"]
     assert both.value == "刁奕沣" and not both.needs_review, both.reasons
     # Two unsure copies of a character stay unsure.
-    unsure = waybill.extract_document(_two_stubs([0.99, 0.99, 0.94], [0.99, 0.99, 0.93]))["receiver_name"]
+    unsure = waybill.extract_document(_two_stubs([0.99, 0.99, 0.91], [0.99, 0.99, 0.92]))["receiver_name"]
     assert unsure.needs_review and any("rare character 沣" in r for r in unsure.reasons)
 
 
@@ -428,3 +428,23 @@ def test_a_carrier_read_unsure_is_confirmed_by_a_distinctive_number(
     car = waybill.extract_document(doc)["carrier"]
     assert car.value == "极兔速递"
     assert car.needs_review is not accepted, car.reasons
+
+
+def test_an_untagged_copy_of_a_party_is_evidence_on_its_fields(waybill: Extractor) -> None:
+    # A two-part stub whose first copy of the sender lost its 寄 mark: found by its name, it is a
+    # copy of the labelled sender, and its phone, one digit apart, flags the labelled one.
+    lines = [
+        ("收件人：梁凤 13031671383", 30, 100),
+        ("浙江省丽水市龙泉市幸学西路229号", 30, 130),
+        ("天盛家坊专营店 191-4994-1983", 30, 200),
+        ("广西壮族自治区南宁市西乡塘区江西路393号", 30, 230),
+        ("寄件人：天盛家坊专营店 191-4994-1903", 30, 600),
+        ("广西壮族自治区南宁市西乡塘区江西路393号", 30, 630),
+    ]
+    res = waybill.extract_document(make_doc(lines))
+    phone = res["sender_phone"]
+    assert phone.value == "19149941903" and phone.needs_review
+    assert any("another copy reads '19149941983'" in r for r in phone.reasons)
+    # Copies that agree leave the labelled value as it was.
+    lines[2] = ("天盛家坊专营店 191-4994-1903", 30, 200)
+    assert not waybill.extract_document(make_doc(lines))["sender_phone"].needs_review

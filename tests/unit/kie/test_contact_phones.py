@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from luodi.kie import validators
 from luodi.kie.contact.phones import PhoneMatch, find_phones, normalize_phone
 
 
@@ -51,3 +52,9 @@ def test_digits_glued_to_other_digits_are_not_phones() -> None:
     assert find_phones("订单号2186000091721") == []
     # A house number right before a mobile does not extend it.
     assert find_phones("八马路40号18600009172") == [PhoneMatch(6, 17, "18600009172", "mobile")]
+
+
+def test_a_dash_read_as_a_tilde_or_underscore_still_separates_digit_groups() -> None:
+    assert [m.value for m in find_phones("天盛家坊专营店 191~4994-1983")] == ["19149941983"]
+    assert [m.value for m in find_phones("191_4994_1983")] == ["19149941983"]
+    assert validators.find_phones("天盛家坊专营店 191~4994-1983") == [(8, 21)]

@@ -178,10 +178,14 @@ def test_a_name_character_read_with_low_confidence_is_not_accepted(waybill: Extr
     assert field.value == "棒小明" and field.needs_review
     assert any("character 棒" in r for r in field.reasons)
     # A rare character needs more confidence than a common one.
-    line = make_line("收件人：昝小明", 30, 100, scores=[0.99, 0.99, 0.99, 0.99, 0.95, 0.99, 0.99])
+    line = make_line("收件人：昝小明", 30, 100, scores=[0.99, 0.99, 0.99, 0.99, 0.92, 0.99, 0.99])
     field = waybill.extract_document(make_doc([line, ("电话：13011269666", 30, 140)]))["receiver_name"]
     assert field.needs_review and any("rare character 昝" in r for r in field.reasons)
-    line = make_line("收件人：李小明", 30, 100, scores=[0.99, 0.99, 0.99, 0.99, 0.95, 0.99, 0.99])
+    # ... but not near-certainty: on dev pages no rare character read at 0.90 or above was wrong.
+    line = make_line("收件人：昝小明", 30, 100, scores=[0.99, 0.99, 0.99, 0.99, 0.95, 0.99, 0.99])
+    field = waybill.extract_document(make_doc([line, ("电话：13011269666", 30, 140)]))["receiver_name"]
+    assert not any("character" in r for r in field.reasons)
+    line = make_line("收件人：李小明", 30, 100, scores=[0.99, 0.99, 0.99, 0.99, 0.92, 0.99, 0.99])
     field = waybill.extract_document(make_doc([line, ("电话：13011269666", 30, 140)]))["receiver_name"]
     assert not any("character" in r for r in field.reasons)
 
@@ -407,6 +411,18 @@ def test_a_count_under_its_label_is_matched_by_geometry_and_reviewed(waybill: Ex
     assert res.get("pieces") == 3 and res["pieces"].needs_review
     assert any("below" in r for r in res["pieces"].reasons)
     assert not waybill.extract_document(make_doc([*SENDER_ONLY, ("件数：2", 30, 400)]))["pieces"].needs_review
+
+
+@pytest.mark.parametrize(
+    ("cell", "value", "reviewed"), [("4.2", 4.2, True), ("4.2kg", 4.2, False), ("26斤", 13.0, False)]
+)
+def test_a_weight_in_the_next_cell_is_accepted_only_with_its_unit(
+    waybill: Extractor, cell: str, value: float, reviewed: bool
+) -> None:
+    # A bare number right of 重量 may be an empty cell's neighbour; 4.2kg says it is a weight.
+    res = waybill.extract_document(make_doc([*SENDER_ONLY, ("重量", 600, 100), (cell, 760, 100)]))
+    assert res.get("weight_kg") == value
+    assert res["weight_kg"].needs_review is reviewed, res["weight_kg"].reasons
 
 
 @pytest.mark.parametrize(

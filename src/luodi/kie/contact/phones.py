@@ -29,7 +29,9 @@ class PhoneMatch:
     kind: Literal["mobile", "landline"]
 
 
-_SEP = r"[ \u3000\-‐‑–—]?"  # one optional space / dash (ASCII or typographic) between digit groups
+# One optional space / dash (ASCII or typographic) between digit groups; OCR reads a printed dash
+# as a tilde or an underscore too (191~4994-1983).
+_SEP = r"[ \u3000\-‐‑–—~～_]?"
 _PREFIX = r"(?:(?:\+|＋|00)?86" + _SEP + r")"
 _MOBILE = r"(?P<mobile>1[3-9]\d(?:" + _SEP + r"\d){8})"
 _AREA = r"(?:010|02\d|0[3-9]\d{2})"
