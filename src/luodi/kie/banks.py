@@ -8,13 +8,20 @@ allows a reader to check, and the extractor too:
   misreading (中国邮政绪蓄银行 → 中国邮政储蓄银行): corrected, and the field is flagged;
 * a branch ends with what branches end with (支行, 分行, 营业部 …); a value cut before that
   (中国银行淮北相山支, 中国银行苏州昆山市) lost its end: flagged.
+
+The bank that issued a receipt (:func:`scan_issuing_bank`) is printed in its title (中国工商银行
+网上银行电子回单) or its stamp (…银行电子回单专用章), never followed by a branch: a bank name that
+runs on into a branch (招商银行重庆渝北支行) is a party's 开户行, whatever label OCR missed.
 """
 
 from __future__ import annotations
 
 import re
 
-from luodi.kie.normalize import compact
+from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
+from luodi.kie.layout import PageLayout, Piece, TLine, run_score
+from luodi.kie.normalize import compact, fold
+from luodi.kie.schema import FieldSpec
 from luodi.kie.validators import Checked
 
 HEAD_BANKS = (
@@ -74,3 +81,48 @@ def _head(value: str) -> tuple[str, str | None]:
 
 def _one_off(a: str, b: str) -> bool:
     return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+# What a receipt's title or stamp prints after the issuing bank's name.
+_ISSUER_WORDS = (
+    "网上银行", "手机银行", "企业网银", "电子", "回单", "凭证", "业务", "客户", "单位", "个人", "专用", "受理",
+    "转账", "进账", "汇款", "借记", "贷记", "付款", "收款", "交易", "结算", "记账", "存款", "取款", "通知",
+    "对账", "特种", "股份有限公司",
+)  # fmt: skip
+
+
+def scan_issuing_bank(
+    name: str, spec: FieldSpec, layout: PageLayout, pool: Pool, taken: dict[int, list[tuple[int, int]]]
+) -> None:
+    """Candidates for the bank that issued the receipt: a bank name (the field's patterns) that
+    stands alone or is followed by receipt words, best in the page's upper part (the title) or in
+    a stamp. A name followed by a branch (…银行重庆渝北支行) is a party's bank and is skipped."""
+    if not layout.lines or not spec.patterns:
+        return
+    ys = sorted(t.yc for t in layout.lines)
+    top = ys[max(0, len(ys) // 4 - 1)]
+    for t in layout.lines:
+        text = fold(t.text)
+        spans = [*taken.get(id(t), ()), *((h.start, h.end) for h in layout.hits_of(t))]
+        for pattern in spec.patterns:
+            for m in re.finditer(pattern, text):
+                g = 1 if m.groups() and m.group(1) is not None else 0
+                s, e = m.span(g)
+                if s >= e or any(s < te and ts < e for ts, te in spans):
+                    continue
+                quality = _issuer_quality(t, text, e, top)
+                if quality is None:
+                    continue
+                run = (Piece(t, s, e),)
+                pool.add(Candidate(name, run, text[s:e], run_score(run) * quality, TIER_SCAN, where="scan"))
+
+
+def _issuer_quality(t: TLine, text: str, end: int, top: float) -> float | None:
+    rest = text[end:]
+    after = rest.lstrip(" ·-—|:：")
+    stamp = "专用章" in rest or "业务章" in rest or "受理章" in rest
+    if after and "\u4e00" <= after[0] <= "\u9fff" and not after.startswith(_ISSUER_WORDS) and not stamp:
+        return None  # runs on into a branch or a sentence: not the receipt's own bank
+    if stamp:
+        return 0.9
+    return 0.95 if t.yc <= top else 0.75

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from luodi.kie.normalize import fold, fold_label
-from luodi.kie.schema import Schema
+from luodi.kie.schema import Schema, composed_labels
 from luodi.kie.validators import SHARED_PRODUCTS, carrier_from_text
 
 # An instruction to whoever fills the form in (never part of a name or an address).
@@ -81,6 +81,10 @@ class FormText:
             labels.update(spec.labels)
         for party in schema.parties.values():
             labels.update((*party.tags, *party.headers))
+        labels.update(label for label, _ in composed_labels(schema))
+        # A carrier's name is the form's logo only on forms that print one (中国邮政 of 中国邮政储蓄银行
+        # on a bank receipt is a bank).
+        self._carriers = any(spec.type == "carrier" for spec in schema.fields.values())
         # Generic labels (电话, 手机, 名称) are words too: the goods may be 手机.
         generic = {lab for labels_ in schema.generic_labels.values() for lab in labels_}
         self.labels = frozenset(k for k in (_key(lab) for lab in labels) if len(k) >= 2)
@@ -127,7 +131,7 @@ class FormText:
             return "a misread label"  # 付教人 for 付款人
         if _LABEL_WORD.fullmatch(key):
             return "a printed label of another field"
-        carrier = carrier_from_text(text)
+        carrier = carrier_from_text(text) if self._carriers else None
         if carrier is not None and len(key) <= len(_key(carrier.name)) + 2 and carrier.name[:2] in key:
             return "the printed carrier name"
         return None

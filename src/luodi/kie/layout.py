@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from luodi.kie.normalize import fold, fold_label
-from luodi.kie.schema import Schema
+from luodi.kie.schema import Schema, composed_labels
 from luodi.kie.validators import carrier_keyword, find_phones
 from luodi.ocr.result import Line, Page, Quad
 
@@ -267,6 +267,8 @@ def build_lexicon(schema: Schema) -> tuple[Entry, ...]:
         for label in spec.labels:
             add(label, "field", name, spec.party)
         roles[name] = spec.effective_role if spec.party else None
+    for label, name in composed_labels(schema):
+        add(label, "field", name, schema.fields[name].party)
     for role, labels in schema.generic_labels.items():
         for label in labels:
             add(label, "generic", role, None)
@@ -334,7 +336,7 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR
         while i != -1:
             positions.append((i, 0))
             i = key.find(lab, i + 1)
-        if L >= 3 and not ascii_label and entry.kind != "tag":
+        if L >= 3 and not ascii_label and (entry.kind != "tag" or _lone_mark(key, lead, lab, entry, lexicon)):
             for i in fuzzy_starts:
                 if _one_off(key[i : i + L], lab):
                     positions.append((i, 1))
@@ -382,6 +384,15 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR
             continue
     taken.sort(key=lambda h: h.start)
     return [h for h in taken if not _tail_of_unknown_label(key, lead, h, taken)]
+
+
+def _lone_mark(key: str, lead: int, lab: str, entry: Entry, lexicon: Sequence[Entry]) -> bool:
+    """A party tag of three or more characters alone on its line, read with one character wrong
+    (付歌人 for 付款人), when it is one character from no other party's tag (X款人 could be either)."""
+    window = key[lead:].strip()
+    if len(window) != len(lab) or not _one_off(window, lab):
+        return False
+    return not any(e.kind == "tag" and e.party != entry.party and _one_off(window, e.key) for e in lexicon)
 
 
 def _tail_of_unknown_label(key: str, lead: int, hit: Hit, hits: Sequence[Hit]) -> bool:
@@ -502,11 +513,62 @@ def other_field_line(text: str) -> bool:
     return found is not None and len(folded.strip()) <= found[2] - found[1] + 4
 
 
+def join_stacked_marks(lines: Sequence[TLine], lexicon: Sequence[Entry]) -> list[TLine]:
+    """A party mark printed down a narrow cell (付 / 款 / 人) that OCR read in pieces (付 + 款人, or
+    one character a line) is one line again when the pieces, top to bottom, spell a tag or a
+    header of the schema exactly; any other short text stacked so is left alone."""
+    marks = {e.key for e in lexicon if e.kind in ("tag", "header")}
+    if not marks:
+        return list(lines)
+    short = sorted((t for t in lines if 1 <= len(t.key.replace(" ", "")) <= 3), key=lambda t: t.y0)
+    used: set[int] = set()
+    joined: list[TLine] = []
+    for first in short:
+        if id(first) in used:
+            continue
+        group = [first]
+        while len(group) < 4:
+            last = group[-1]
+            size = max(last.x1 - last.x0, 1.0)
+            below = [
+                o
+                for o in short
+                if id(o) not in used
+                and o not in group
+                and 0 <= o.y0 - last.y1 + 0.3 * size <= 1.3 * size
+                and abs((o.x0 + o.x1) / 2 - (last.x0 + last.x1) / 2) <= 0.6 * max(size, o.x1 - o.x0)
+            ]
+            if not below:
+                break
+            group.append(min(below, key=lambda o: o.y0))
+            text = "".join(o.key.replace(" ", "") for o in group)
+            if text in marks:
+                used.update(id(o) for o in group)
+                joined.append(_joined(group))
+                break
+    return [t for t in lines if id(t) not in used] + joined
+
+
+def _joined(group: Sequence[TLine]) -> TLine:
+    xs = [x for o in group for x, _ in o.line.box]
+    ys = [y for o in group for _, y in o.line.box]
+    box = ((min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys)))
+    text = "".join(o.text.strip() for o in group)
+    scores = tuple(float(o.line.score) for o in group for c in o.text.strip())
+    positions = tuple((k + 0.5) / len(text) for k in range(len(text)))
+    line = Line(text, min(float(o.line.score) for o in group), box, scores, positions)
+    first = group[0]
+    x0, x1 = min(o.x0 for o in group), max(o.x1 for o in group)
+    y0, y1 = min(o.y0 for o in group), max(o.y1 for o in group)
+    # Its height is a character's, as for a vertical line OCR read whole.
+    return TLine(first.page, first.index, line, fold_label(text), x0, y0, x1, y1, max(1.0, x1 - x0), first.rot)
+
+
 class PageLayout:
     """Lines of one page with their label hits, and geometric neighbour queries."""
 
     def __init__(self, lines: list[TLine], lexicon: Sequence[Entry]) -> None:
-        self.lines = reading_order(lines)
+        self.lines = reading_order(join_stacked_marks(lines, lexicon))
         self.hits: dict[int, list[Hit]] = {id(t): find_hits(t, lexicon) for t in self.lines}
         heights = sorted(t.h for t in self.lines)
         self.median_h = heights[len(heights) // 2] if heights else 20.0
@@ -634,11 +696,30 @@ class PageLayout:
         if right is not None and below:
             b = below[0]
             aligned = abs(b.x0 - t.x_of(hit.start)) < 1.5 * t.h
-            if aligned and b.y0 - t.y1 < right.x0 - t.x1:
+            if aligned and b.y0 - t.y1 < right.x0 - t.x1 and not self._values_right_in_column(t, right):
                 return b, "below"
         if right is not None:
             return right, "right"
         return (below[0], "below") if below else None
+
+    def _values_right_in_column(self, label: TLine, right: TLine) -> bool:
+        """Whether the other labels printed in ``label``'s column have their values to their right,
+        in the column where ``right`` starts (a table of label and value cells), more often than
+        under them: then the line under ``label`` is the next row's label, not its value."""
+        h = label.h
+        beside = under = 0
+        for o in self.lines:
+            if o is label or abs(o.x0 - label.x0) > 1.0 * h or not self.hits_of(o):
+                continue
+            last = self.hits_of(o)[-1]
+            if not self.is_key_line(o) or self.next_start(last) != len(o.text):
+                continue  # not a label standing alone in its cell
+            row = [r for r in self.right_neighbours(o) if not self.is_key_line(r)]
+            if any(abs(r.x0 - right.x0) <= 1.5 * h for r in row):
+                beside += 1
+            elif not row and self.below(last, max_lines=1):
+                under += 1
+        return beside > under
 
     def below(self, hit: Hit, *, max_lines: int = 3) -> list[TLine]:
         """Lines under the label's column, nearest first, until a key line or a wide gap."""

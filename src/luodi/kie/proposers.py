@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from luodi.kie.banks import scan_issuing_bank
 from luodi.kie.candidates import (
     SOURCE_FACTOR,
     TIER_BLOCK,
@@ -697,6 +698,8 @@ def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     for name, spec in rd.schema.fields.items():
         if spec.type == "carrier":
             _scan_carrier(name, layout, pool)
+        elif spec.scan and "bank" in spec.validators:
+            scan_issuing_bank(name, spec, layout, pool, _taken_by_others(name, pool))
         elif spec.scan:
             _scan_pattern(name, spec, layout, pool)
 

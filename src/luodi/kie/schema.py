@@ -96,6 +96,11 @@ class PartySpec(BaseModel):
 
     tags: tuple[str, ...] = Field((), description="one-character marks such as 收 / 寄 before a block")
     headers: tuple[str, ...] = Field((), description="section titles such as 收件人信息")
+    prefixes: tuple[str, ...] = Field(
+        (),
+        description="words printed before a generic label to name the party (付款 + 户名, 收款方 + 开户行): "
+        "each prefix with each generic label is a label of the party's field of that role",
+    )
 
 
 class CheckSpec(BaseModel):
@@ -145,6 +150,18 @@ class Schema(BaseModel):
         return self
 
 
+def composed_labels(schema: Schema) -> list[tuple[str, str]]:
+    """(label, field) pairs a party's ``prefixes`` make with the generic labels of each role the
+    party has a field for: 付款 + 户名 → payer_name, 收款方 + 开户行 → payee_bank."""
+    out: list[tuple[str, str]] = []
+    for party, pspec in schema.parties.items():
+        for role, labels in schema.generic_labels.items():
+            field = next((n for n, f in schema.fields.items() if f.party == party and f.effective_role == role), None)
+            if field is not None:
+                out += [(prefix + label, field) for prefix in pspec.prefixes for label in labels]
+    return out
+
+
 def _check_label_collisions(schema: Schema) -> None:
     """A printed label names one field. Two fields may share a label only when both have
     ``patterns`` that cut their own part out of the value (交易时间 2024-03-05 12:43 gives the
@@ -160,6 +177,9 @@ def _check_label_collisions(schema: Schema) -> None:
     for name, spec in schema.fields.items():
         for label in dict.fromkeys(key(lab) for lab in spec.labels):
             owners.setdefault(label, []).append(name)
+    for label, name in composed_labels(schema):
+        if name not in owners.setdefault(key(label), []):
+            owners[key(label)].append(name)
     for label, names in owners.items():
         if len(names) > 1 and not all(schema.fields[n].patterns for n in names):
             raise ValueError(

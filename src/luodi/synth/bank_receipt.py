@@ -10,6 +10,14 @@ stamp over the text (电子回单专用章, 业务受理专用章, 转讫). Styl
 
 - ``icbc_ebank`` (dev): a grid e-receipt, 付款人 / 收款人 rows, the amount words under the figure;
 - ``ccb_business`` (dev): label：value pairs in two columns, a ``金额（小写）`` / ``金额（大写）`` pair;
+- ``ccb_unit`` (dev): a 单位客户专用回单 grid, 付 / 款 / 人 down a narrow cell beside 全称 / 账号 /
+  开户行 rows, 大写金额 | 人民币… | 小写金额 | ¥… on one row;
+- ``cmb_pairs`` (dev): the party word as the label (付款人：…, 收款账号：…, 收款银行：…), CNY amounts,
+  date and time on one line;
+- ``abc_mobile`` (dev): a mobile-banking 转账电子回单, small labels above their values in two columns,
+  the capitals under a large figure without a label;
+- ``bocom_table`` (dev): a four-column table of label cells left of value cells (付款人账号 | … |
+  收款人账号 | …), 会计日期, 金额大写 in its own cell;
 - ``abc_counter`` (holdout): a counter receipt with 全称 / 账号 / 开户行 boxes and the amount written
   digit by digit in 千百十万千百十元角分 cells;
 - ``boc_handwritten`` (holdout): a transfer slip filled by hand (handwriting-like face) with the
@@ -93,8 +101,18 @@ BANKS: dict[str, tuple[str, ...]] = {
     "ccb_business": ("中国建设银行", "兴业银行", "上海浦东发展银行"),
     "abc_counter": ("中国农业银行", "中国邮政储蓄银行"),
     "boc_handwritten": ("中国银行", "中信银行"),
+    "ccb_unit": ("中国建设银行", "宁波银行", "中国民生银行"),
+    "cmb_pairs": ("招商银行", "平安银行", "广发银行"),
+    "abc_mobile": ("中国农业银行", "中国邮政储蓄银行", "江苏银行"),
+    "bocom_table": ("交通银行", "华夏银行", "北京银行"),
 }
-_ALL_BANKS = tuple(sorted({b for bs in BANKS.values() for b in bs} | {"中国民生银行", "平安银行", "华夏银行"}))
+# The parties' banks (kept to the first styles' list, so adding a style does not change the others' draws).
+_ALL_BANKS = tuple(
+    sorted(
+        {b for k in ("icbc_ebank", "ccb_business", "abc_counter", "boc_handwritten") for b in BANKS[k]}
+        | {"中国民生银行", "平安银行", "华夏银行"}
+    )
+)
 PURPOSES = ("货款", "工资", "报销款", "房租", "服务费", "往来款", "还款", "转账", "材料款", "运费", "押金退还")
 
 
@@ -301,6 +319,178 @@ def ccb_business(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Im
     return cv.finish(margin=24), r.fields(*_FULL)
 
 
+def ccb_unit(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    """单位客户专用回单: 付 / 款 / 人 printed down a narrow cell beside 全称 / 账号 / 开户行 rows, the
+    two parties side by side, then 大写金额 | 人民币… | 小写金额 | ¥… on one row."""
+    cv = Canvas(1400, 900, style)
+    s = style.size
+    title = ("单位客户专用回单", "客户回单", "网上银行电子回单", "转账汇款回单")[int(rng.integers(0, 4))]
+    cv.text_center(700, 20, f"{r.bank}  {title}", int(s * 1.3), bold=True)
+    y = 30 + int(s * 2.4)
+    head = ["币别：人民币元", f"日期：{_date_text(r.when, rng)}", f"流水号：{r.serial}"]
+    for k, text in enumerate(head):
+        cv.text(40 + k * 440, y, text, int(s * 0.85))
+    y += int(s * 1.8)
+    h = int(s * 1.9)
+    x = (30, 80, 200, 690, 740, 860, 1370)
+    for x0, x1, word in ((x[0], x[1], "付款人"), (x[3], x[4], "收款人")):
+        cv.rect(x0, y, x1, y + 3 * h, width=1)
+        ty = y + (3 * h - len(word) * s * 1.5) / 2
+        for ch in word:  # one character per row, as printed down the cell
+            cv.text((x0 + x1) / 2 - s / 2, ty, ch, s)
+            ty += s * 1.5
+    labels = ("全称", "账号", "开户行") if rng.random() < 0.6 else ("户名", "账号", "开户银行")
+    for k, (label, a, b) in enumerate(
+        zip(
+            labels,
+            (r.payer.name, r.payer.number, r.payer.bank),
+            (r.payee.name, r.payee.number, r.payee.bank),
+            strict=True,
+        )
+    ):
+        top = y + k * h
+        _grid_row(cv, (x[1], x[2], x[3]), top, h, (label, ""), size=s)
+        _grid_row(cv, (x[4], x[5], x[6]), top, h, (label, ""), size=s)
+        cv.text(x[2] + 8, top + (h - s) / 2 - 2, a, _fit(cv, a, s, x[3] - x[2] - 14))
+        cv.text(x[5] + 8, top + (h - s) / 2 - 2, b, _fit(cv, b, s, x[6] - x[5] - 14))
+    y += 3 * h
+    words = r.words if rng.random() < 0.6 else r.words.removeprefix("人民币")
+    big, small = ("大写金额", "小写金额") if rng.random() < 0.5 else ("金额(大写)", "金额(小写)")
+    y = _grid_row(cv, (x[0], x[2], x[3], x[5], x[6]), y, h, (big, "", small, f"¥{r.figure}"), size=s)
+    cv.text(x[2] + 8, y - h + (h - s) / 2 - 2, words, _fit(cv, words, s, x[3] - x[2] - 14))
+    y = _grid_row(
+        cv, (x[0], x[2], x[3], x[5], x[6]), y, h, ("用途", r.purpose, "交易时间", f"{r.when:%H:%M:%S}"), size=s
+    )
+    y = _grid_row(cv, (x[0], x[2], x[3], x[5], x[6]), y, h, ("经办", "", "复核", ""), size=s)
+    cv.text(40, y + 12, f"打印日期：{r.when:%Y%m%d}  第1次打印  柜员：{int(rng.integers(1000, 9999))}", int(s * 0.75))
+    cv.bottom = y + 12 + s
+    fields = r.fields(*_FULL)
+    fields["amount_in_words"] = words
+    return cv.finish(margin=24), fields
+
+
+def cmb_pairs(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    """招商银行-like 电子回单: 付款人：… / 收款人：… pairs in two columns (the party word is the label),
+    the amount as CNY 75,000.00 beside 人民币柒万伍仟元整, date and time on one line."""
+    cv = Canvas(1400, 900, style)
+    s = style.size
+    kind = ("电子回单", "收款回单", "付款回单", "转账回单")[int(rng.integers(0, 4))]
+    cv.text(40, 20, r.bank, int(s * 1.4), bold=True)
+    cv.text_center(760, 24, kind, int(s * 1.2), bold=True)
+    y = 34 + int(s * 2.4)
+    cv.text(40, y, f"交易日期：{_date_text(r.when, rng)} {r.when:%H:%M:%S}", s)
+    cv.text(720, y, f"业务参考号：{r.receipt_no}", s)
+    y += int(s * 1.9)
+    cv.hline(30, 1370, y, width=1)
+    y += 12
+    bank_label = ("开户行", "开户银行", "银行")[int(rng.integers(0, 3))]
+    acct_label = ("账号", "账户", "卡号")[int(rng.integers(0, 3))] if rng.random() < 0.5 else "账号"
+    rows = (
+        (("付款人", r.payer.name), ("收款人", r.payee.name)),
+        ((f"付款{acct_label}", r.payer.number), (f"收款{acct_label}", r.payee.number)),
+        ((f"付款{bank_label}", r.payer.bank), (f"收款{bank_label}", r.payee.bank)),
+    )
+    for left, right in rows:
+        for x0, (label, value) in ((40, left), (720, right)):
+            text = f"{label}：{value}"
+            cv.text(x0, y, text, _fit(cv, text, s, 640))
+        y += int(s * 1.7)
+    cv.hline(30, 1370, y, width=1)
+    y += 12
+    cur = ("CNY", "RMB", "¥")[int(rng.integers(0, 3))]
+    cv.text(40, y, f"交易金额(小写)：{cur}{' ' if cur != '¥' else ''}{r.figure}", s, bold=True)
+    y += int(s * 1.7)
+    cv.text(40, y, f"交易金额(大写)：{r.words}", s)
+    y += int(s * 1.7)
+    cv.text(40, y, f"摘要：{r.purpose}", s)
+    cv.text(720, y, f"交易流水号：{r.serial}", s)
+    y += int(s * 1.7)
+    cv.text(40, y, f"经办：{'网上银行' if rng.random() < 0.5 else '企业银行'}", s)
+    cv.text(720, y, f"打印次数：{int(rng.integers(1, 4))}", s)
+    y += int(s * 1.7)
+    cv.rect(30, 30 + int(s * 2.2), 1370, y, width=2)
+    return cv.finish(margin=24), r.fields(*_FULL)
+
+
+def abc_mobile(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    """A mobile / online banking 转账电子回单: each small grey label above its value, in two columns
+    (付款方 left, 收款方 right), the amount in figures large with the capitals under it unlabelled."""
+    cv = Canvas(1200, 1100, style)
+    s = style.size
+    small = int(s * 0.8)
+    cv.text_center(600, 20, f"{r.bank}", int(s * 1.3), bold=True)
+    cv.text_center(
+        600, 24 + int(s * 1.7), ("转账电子回单", "网上银行电子回单", "手机银行转账回单")[int(rng.integers(0, 3))], s
+    )
+    y = 40 + int(s * 3.6)
+    cv.text(60, y, "转账金额" if rng.random() < 0.5 else "交易金额", small, fill=style.gray)
+    y += int(small * 1.5)
+    cv.text(60, y, f"¥{r.figure}", int(s * 1.6), bold=True)
+    y += int(s * 2.2)
+    cv.text(60, y, r.words, s)
+    y += int(s * 2.2)
+    cv.hline(40, 1160, y, width=1)
+    y += 16
+    party = ("户名", "账号", "银行") if rng.random() < 0.5 else ("名称", "账号", "开户行")
+    for k in range(3):
+        for x0, side, acct in ((60, "付款", r.payer), (620, "收款", r.payee)):
+            value = (acct.name, acct.number, acct.bank)[k]
+            cv.text(x0, y, f"{side}{party[k]}", small, fill=style.gray)
+            cv.text(x0, y + int(small * 1.5), value, _fit(cv, value, s, 520))
+        y += int(small * 1.5) + int(s * 1.9)
+    cv.hline(40, 1160, y, width=1)
+    y += 16
+    when = f"{_date_text(r.when, rng)} {r.when:%H:%M:%S}"
+    for (la, va), (lb, vb) in (
+        (("交易时间", when), ("交易流水号", r.serial)),
+        (("附言", r.purpose), ("交易渠道", "手机银行")),
+    ):
+        cv.text(60, y, la, small, fill=style.gray)
+        cv.text(60, y + int(small * 1.5), va, s)
+        cv.text(620, y, lb, small, fill=style.gray)
+        cv.text(620, y + int(small * 1.5), vb, s)
+        y += int(small * 1.5) + int(s * 1.9)
+    cv.text(60, y, "温馨提示：本回单不作为收款方发货依据，请勿重复记账", int(s * 0.7), fill=style.gray)
+    cv.bottom = y + s
+    return cv.finish(margin=24), r.fields(*_FULL)
+
+
+def bocom_table(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    """交通银行-like 电子回单凭证: a four-column table, each label in its own cell left of its value
+    (付款人账号 | … | 收款人账号 | …), accounts first, the amount words in their own cell."""
+    cv = Canvas(1500, 900, style)
+    s = style.size
+    cv.text_center(
+        750, 20, f"{r.bank}  {'电子回单凭证' if rng.random() < 0.5 else '业务回单'}", int(s * 1.3), bold=True
+    )
+    y = 30 + int(s * 2.4)
+    cv.text(40, y, f"回单编号：{r.receipt_no}", int(s * 0.85))
+    cv.text(760, y, f"会计日期：{_date_text(r.when, rng)}", int(s * 0.85))
+    y += int(s * 1.8)
+    h = int(s * 2.0)
+    x = (30, 210, 740, 920, 1470)
+    name, bank = ("户名", "开户行") if rng.random() < 0.5 else ("名称", "开户银行")
+    rows = [
+        ("付款人账号", r.payer.number, "收款人账号", r.payee.number),
+        (f"付款人{name}", r.payer.name, f"收款人{name}", r.payee.name),
+        (f"付款人{bank}", r.payer.bank, f"收款人{bank}", r.payee.bank),
+        ("交易金额", f"CNY {r.figure}" if rng.random() < 0.5 else r.figure, "金额大写", ""),
+        ("交易流水号", r.serial, "交易时间", f"{r.when:%H:%M:%S}"),
+        ("附言" if rng.random() < 0.5 else "用途", r.purpose, "渠道", "网上银行"),
+    ]
+    for a, b, c, d in rows:
+        sizes = [_fit(cv, t, s, x[i + 1] - x[i] - 14) for i, t in enumerate((a, b, c, d))]
+        for i, t in enumerate((a, b, c, d)):
+            cv.rect(x[i], y, x[i + 1], y + h, width=1)
+            cv.text(x[i] + 8, y + (h - sizes[i]) / 2 - 2, t, sizes[i])
+        if c == "金额大写":
+            cv.text(x[3] + 8, y + (h - s) / 2 - 2, r.words, _fit(cv, r.words, s, x[4] - x[3] - 14))
+        y += h
+    cv.text(40, y + 12, "本回单仅证明交易已受理，不作为收款方发货依据", int(s * 0.7))
+    cv.bottom = y + 12 + s
+    return cv.finish(margin=24), r.fields(*_FULL)
+
+
 _GRID_UNITS = "亿千百十万千百十元角分"
 
 
@@ -406,6 +596,10 @@ STYLES: dict[str, ReceiptStyle] = {
     for st in (
         ReceiptStyle("icbc_ebank", icbc_ebank, False),
         ReceiptStyle("ccb_business", ccb_business, False),
+        ReceiptStyle("ccb_unit", ccb_unit, False),
+        ReceiptStyle("cmb_pairs", cmb_pairs, False),
+        ReceiptStyle("abc_mobile", abc_mobile, False),
+        ReceiptStyle("bocom_table", bocom_table, False),
         ReceiptStyle("abc_counter", abc_counter, True),
         ReceiptStyle("boc_handwritten", boc_handwritten, True, hand=True),
     )

@@ -22,7 +22,7 @@ Waybill layouts (``luodi synth waybill``)
     (boxed_table … bilingual_sheet were held out first but the extractor was later revised after their
     failures — bench/results/kie.md says so — so they are no longer blind; the three newest are.)
 Bank receipt styles (``luodi synth bank-receipt``)
-    dev: icbc_ebank, ccb_business
+    dev: icbc_ebank, ccb_business, ccb_unit, cmb_pairs, abc_mobile, bocom_table
     holdout: abc_counter, boc_handwritten
 ID card layouts (``luodi synth id-card``)
     dev: card_scan (front and back side by side, as scanned)
@@ -89,7 +89,10 @@ LAYOUTS: dict[str, dict[str, tuple[str, ...]]] = {
             "carbon_form",
         ),
     },
-    "bank_receipt": {"dev": ("icbc_ebank", "ccb_business"), "holdout": ("abc_counter", "boc_handwritten")},
+    "bank_receipt": {
+        "dev": ("icbc_ebank", "ccb_business", "ccb_unit", "cmb_pairs", "abc_mobile", "bocom_table"),
+        "holdout": ("abc_counter", "boc_handwritten"),
+    },
     "id_card": {"dev": ("card_scan",), "holdout": ("card_photocopy",)},
 }
 
