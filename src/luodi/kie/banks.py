@@ -16,13 +16,18 @@ runs on into a branch (招商银行重庆渝北支行) is a party's 开户行, w
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from decimal import Decimal
 
 from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
+from luodi.kie.divisions import DivisionIndex
+from luodi.kie.gazetteer import Division
 from luodi.kie.layout import PageLayout, Piece, TLine, run_score
 from luodi.kie.normalize import compact, fold
+from luodi.kie.result import FieldResult
 from luodi.kie.schema import FieldSpec
-from luodi.kie.validators import Checked
+from luodi.kie.validators import Checked, parse_capital_amount
 
 HEAD_BANKS = (
     "中国工商银行", "中国农业银行", "中国银行", "中国建设银行", "交通银行", "中国邮政储蓄银行", "招商银行",
@@ -48,13 +53,20 @@ _REGIONAL = re.compile(
 _HEAD = re.compile(r"[\u4e00-\u9fff]{2,8}?银行")
 
 
-def check_bank(raw: str) -> Checked:
+def check_bank(raw: str, *, branch: bool = False) -> Checked:
     """A bank (and branch) name: the head bank corrected when it is one character off exactly
-    one known head bank, and the name flagged when it does not end like a bank or a branch."""
+    one known head bank, and the name flagged when it does not end like a bank or a branch
+    (``branch``: when it is a head bank alone, as a party's 开户行 cut off after the bank is)."""
     value = compact(raw)
     if not value:
         return Checked(value, False, "empty")
     fixed, reason = _head(value)
+    if branch and (fixed in HEAD_BANKS or _REGIONAL.fullmatch(fixed)):
+        why = f"bank name {fixed!r} without its branch (cut off?)"
+        return Checked(fixed, False, f"{reason}; {why}" if reason else why)
+    if branch and "银行" not in fixed and not fixed.endswith(("信用社", "合作社")):
+        why = f"branch {fixed!r} names no bank (its start cut off?)"
+        return Checked(fixed, False, f"{reason}; {why}" if reason else why)
     if not fixed.endswith(BRANCH_ENDS):
         why = f"bank name {fixed!r} does not end like a bank or a branch (cut off?)"
         return Checked(fixed, False, f"{reason}; {why}" if reason else why)
@@ -126,3 +138,187 @@ def _issuer_quality(t: TLine, text: str, end: int, top: float) -> float | None:
     if stamp:
         return 0.9
     return 0.95 if t.yc <= top else 0.75
+
+
+# --- the amount in capitals ----------------------------------------------------------------
+_CAPITALS = "零壹贰叁肆伍陆柒捌玖"
+
+
+def _section(n: int) -> str:
+    """0 < n < 10000 in capitals, inner zeros collapsed to one 零, trailing zeros dropped."""
+    out, zero = "", False
+    for i, unit in enumerate(("仟", "佰", "拾", "")):
+        d = n // 10 ** (3 - i) % 10
+        if d == 0:
+            zero = bool(out)
+            continue
+        if zero:
+            out += "零"
+            zero = False
+        out += _CAPITALS[d] + unit
+    return out
+
+
+def capital_amount(value: Decimal, *, prefix: str = "人民币") -> str:
+    """75000 → 人民币柒万伍仟元整; 1234.56 → 人民币壹仟贰佰叁拾肆元伍角陆分; 0.5 → 人民币伍角."""
+    cents = int((value * 100).to_integral_value())
+    yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
+    sections: list[int] = []
+    n = yuan
+    while n:
+        sections.append(n % 10000)
+        n //= 10000
+    text, gap = "", False
+    for idx in range(len(sections) - 1, -1, -1):
+        sec = sections[idx]
+        if sec == 0:
+            gap = bool(text)
+            continue
+        if text and (gap or sec < 1000):
+            text += "零"
+        text += _section(sec) + ("", "万", "亿", "万亿")[idx]
+        gap = False
+    if text:
+        text += "元"
+    if jiao == 0 and fen == 0:
+        return prefix + (text or "零元") + "整"
+    if jiao:
+        text += _CAPITALS[jiao] + "角"
+    if fen:
+        text += ("零" if text and not jiao else "") + _CAPITALS[fen] + "分"
+    return prefix + text
+
+
+# What capital numerals are made of: a character outside these in an amount is a misreading.
+_NUMERAL_CHARS = frozenset(_CAPITALS + "拾佰仟万亿元圆角分整正")
+
+
+def reconcile_amounts(amount: FieldResult, words: FieldResult) -> tuple[FieldResult, FieldResult]:
+    """The figure and the capitals are two readings of one amount. When they agree, each confirms
+    the other: their scores combine and doubts about single characters go (every numeral was read
+    the same twice). When the capitals are the figure's words but for characters that are no
+    numeral at all (人民币禁万伍仟… for 叁万), they are corrected to the figure's and agree. Any
+    other disagreement flags both."""
+    if not isinstance(amount.value, float):
+        return amount, words
+    figure = Decimal(str(amount.value)).quantize(Decimal("0.01"))
+    parsed = parse_capital_amount(str(words.value))
+    if parsed is None or parsed != figure:
+        fixed = _corrected(str(words.raw or words.value), figure)
+        if fixed is None:
+            read = parsed if parsed is not None else words.value
+            why = f"amount {amount.value:.2f} does not match the capital numerals ({read})"
+            return _flag(amount, why), _flag(words, why)
+        why = f"capital numerals corrected to agree with the figure (OCR read {words.raw})"
+        reasons = tuple(r for r in words.reasons if not _VALUE_DOUBT.match(r))
+        words = dataclasses.replace(
+            words, value=fixed, reasons=(*reasons, why), alternatives=(*words.alternatives, str(words.value))
+        )
+        words = dataclasses.replace(words, flagged=_still_flagged(words))
+    score = 1.0 - (1.0 - min(amount.score, 1.0)) * (1.0 - min(words.score, 1.0))
+    return _agreed(amount, score), _agreed(words, score)
+
+
+# Doubts that two agreeing readings settle: a weak character, a low score, a failed parse of the
+# capitals that the correction repaired.
+_VALUE_DOUBT = re.compile(
+    r"character .* read with confidence|low confidence|not an amount in Chinese capital numerals|starts with a unit"
+)
+
+
+def _agreed(f: FieldResult, score: float) -> FieldResult:
+    reasons = tuple(r for r in f.reasons if not _VALUE_DOUBT.match(r))
+    f = dataclasses.replace(f, score=round(max(f.score, score), 4), reasons=reasons)
+    flagged = _still_flagged(f)
+    return dataclasses.replace(f, flagged=flagged, needs_review=flagged)
+
+
+def _still_flagged(f: FieldResult) -> bool:
+    return f.flagged and any(
+        not _VALUE_DOUBT.match(r) and not r.startswith("capital numerals corrected") for r in f.reasons
+    )
+
+
+def _flag(f: FieldResult, reason: str) -> FieldResult:
+    return dataclasses.replace(f, needs_review=True, flagged=True, reasons=(*f.reasons, reason))
+
+
+def _corrected(read: str, figure: Decimal) -> str | None:
+    """The figure's capitals written the way ``read`` writes them (with or without 人民币, 元 or
+    圆, 整 or 正), when ``read`` differs from them only in one or two characters that are no
+    numeral (OCR's misreadings); None otherwise."""
+    text = compact(read)
+    base = capital_amount(figure, prefix="")
+    variants = {base, base.replace("元", "圆"), base.replace("整", "正"), base.replace("元", "圆").replace("整", "正")}
+    for v in sorted(variants):
+        for prefix in ("人民币", ""):
+            want = prefix + v
+            if len(want) != len(text):
+                continue
+            diff = [(a, b) for a, b in zip(text, want, strict=True) if a != b]
+            if 0 < len(diff) <= max(2, len(want) // 3) and all(a not in _NUMERAL_CHARS for a, _ in diff):
+                return want
+    return None
+
+
+# --- the branch's place ------------------------------------------------------------------------
+_BRANCH_TAIL = re.compile(r"(?:支行|分行|营业部|营业室|分理处|储蓄所|营业所|支局)$")
+
+
+def branch_doubts(bank: str, divisions: DivisionIndex) -> tuple[str | None, list[str]]:
+    """A branch is mostly named after its place (招商银行重庆渝北支行: 重庆, 渝北). A place one character
+    off a district of the city it names (哈尔滨网城 for 阿城, 阜阳颖州 for 颍州), or a city one character
+    off the one a district it names lies in (森州来安 for 滁州), is a misreading OCR was sure of:
+    the field needs review, and where one name fits, the bank is returned with it put right (else
+    None). Street-level names (浣纱支行) are not checked."""
+    from luodi.kie.gazetteer import Level
+
+    gaz = divisions.gazetteer
+    head = next((b for b in sorted(HEAD_BANKS, key=len, reverse=True) if bank.startswith(b)), None)
+    if head is None or not _BRANCH_TAIL.search(bank):
+        return None, []
+    place = _BRANCH_TAIL.sub("", bank[len(head) :]).removesuffix("市")
+    for k in (4, 3, 2):
+        city = [d for d in gaz.lookup(place[:k], Level.CITY) if d.current]
+        if city:
+            rest = place[k:].removeprefix("市")
+            if len(rest) < 2 or any(d.code[:4] == city[0].code[:4] for d in gaz.lookup(rest, Level.DISTRICT)):
+                return None, []
+            near = sorted(
+                d.name
+                for d in gaz
+                if d.level == Level.DISTRICT
+                and d.current
+                and d.code[:4] == city[0].code[:4]
+                and any(_one_off(f, rest) for f in _forms(d) if len(f) == len(rest))
+            )
+            if not near:
+                return None, []
+            why = f"branch place {rest} is no district of {city[0].name} ({' or '.join(near)}?)"
+            return _put_right(bank, head, k, rest, near), [why]
+    for k in (2, 3):
+        districts = [d for d in gaz.lookup(place[k:], Level.DISTRICT) if d.current] if len(place) - k >= 2 else []
+        for d in districts:
+            parent = gaz.parent(d)
+            fits = [f for f in _forms(parent) if len(f) == k and _one_off(f, place[:k])] if parent else []
+            if parent is not None and fits:
+                why = f"branch place {place[:k]} is no city of {d.name} ({parent.name}?)"
+                return bank[: len(head)] + fits[0] + bank[len(head) + k :], [why]
+    return None, []
+
+
+def _put_right(bank: str, head: str, k: int, rest: str, near: list[str]) -> str | None:
+    """The bank with the one district short form of ``near`` that fits ``rest`` in its place."""
+    from luodi.kie.gazetteer import Level, short_forms
+
+    fits = {f for n in near for f in (n, *short_forms(n, Level.DISTRICT)) if len(f) == len(rest) and _one_off(f, rest)}
+    if len(fits) != 1:
+        return None
+    start = len(head) + k + bank[len(head) + k :].find(rest)
+    return bank[:start] + fits.pop() + bank[start + len(rest) :]
+
+
+def _forms(d: Division) -> set[str]:
+    from luodi.kie.gazetteer import short_forms
+
+    return {d.name, *short_forms(d.name, d.level)}

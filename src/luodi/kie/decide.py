@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from luodi.kie.banks import branch_doubts, reconcile_amounts
 from luodi.kie.calibration import Calibration, char_scores, field_features, is_rare
 from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
@@ -35,7 +36,6 @@ from luodi.kie.validators import (
     check_tracking_number,
     id_birth_date,
     id_sex,
-    parse_capital_amount,
 )
 
 # Value types whose traditional characters a `simplified: true` schema converts.
@@ -270,6 +270,7 @@ class Decider:
             reasons.append("conflicting values")
             alternatives += [str(g[0][1].value) for g in rivals]
         unsure = self._doubts(spec, cand, ck.value, (best, groups[1:]), reasons)
+        ck, unsure = self._branch(spec, ck, alternatives, unsure)
         reasons += unsure
         score, evidence = self._calibrated(
             spec, score, cand, ck, copies=len({id(c.run) for c, _ in top}), page_ocr=page_ocr
@@ -325,6 +326,19 @@ class Decider:
             # Divisions that do not hold together are a misreading or two addresses in one.
             unsure += [p for p in self.divisions.problems(value) if p not in reasons]
         return unsure
+
+    def _branch(
+        self, spec: FieldSpec, ck: Checked, alternatives: list[str], unsure: list[str]
+    ) -> tuple[Checked, list[str]]:
+        """A bank branch's place misread (luodi.kie.banks): flagged (added to ``unsure``), and put
+        right where one name fits (what OCR read goes to ``alternatives``)."""
+        if "branch" not in spec.validators or self.divisions is None or not isinstance(ck.value, str):
+            return ck, unsure
+        fixed, doubts = branch_doubts(ck.value, self.divisions)
+        if fixed is not None:
+            alternatives.append(ck.value)
+            ck = Checked(fixed, ck.ok, ck.reason)
+        return ck, [*unsure, *doubts]
 
     def _calibrated(
         self, spec: FieldSpec, heuristic: float, cand: Candidate, ck: Checked, *, copies: int, page_ocr: float
@@ -538,13 +552,8 @@ def _amount_words(
         return
     if amount is None or words is None or not amount.found or not words.found:
         return
-    parsed = parse_capital_amount(str(words.value))
-    if parsed is None or not isinstance(amount.value, float):
-        return
-    if abs(float(parsed) - amount.value) > 0.005:
-        why = f"amount {amount.value:.2f} does not match the capital numerals ({parsed})"
-        for n in names:
-            decided[n] = flag(decided[n], why)
+    # Two readings of one amount: agreement confirms both, disagreement flags both (luodi.kie.banks).
+    decided[names[0]], decided[names[1]] = reconcile_amounts(amount, words)
 
 
 def _id_card(decided: dict[str, FieldResult], got: Sequence[FieldResult | None], types: dict[str, str]) -> None:

@@ -82,6 +82,8 @@ class FormText:
         for party in schema.parties.values():
             labels.update((*party.tags, *party.headers))
         labels.update(label for label, _ in composed_labels(schema))
+        # Party marks, whose pieces OCR reads apart where they are printed down a cell (付 / 款人).
+        self._marks = frozenset(k for p in schema.parties.values() for k in map(_key, p.tags) if len(k) >= 3)
         # A carrier's name is the form's logo only on forms that print one (中国邮政 of 中国邮政储蓄银行
         # on a bank receipt is a bank).
         self._carriers = any(spec.type == "carrier" for spec in schema.fields.values())
@@ -125,6 +127,8 @@ class FormText:
             return f"holds the printed label {inside[0]}"
         if grid and len(key) == 1:
             return "a single character"
+        if len(key) >= 2 and any(key in mark and key != mark for mark in self._marks):
+            return "a piece of a printed party mark"  # 款人 of 付款人 printed down its cell
         if grid and _SIGNING.search(key):
             return "small print about signing"
         if len(key) >= 3 and any(_one_off(key, lab) for lab in self._long_labels if len(lab) == len(key)):

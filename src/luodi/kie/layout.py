@@ -373,6 +373,10 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR
             else:
                 quality = 1.0 if fold(tline.text[i:j]).lower().replace(" ", "") == lab.replace(" ", "") else 0.95
             found.append(Hit(tline, i, j, entry, quality))
+    # A near miss whose only wrong character is its first, the rest an exact label (付户名: 户名
+    # under a 付 OCR ran into it, not 商户名), claims one stray character: the exact label stands.
+    exact = {(h.start, h.end) for h in found if h.quality > 0.8}
+    found = [h for h in found if not (h.quality == 0.8 and (h.start + 1, h.end) in exact)]
     found = _settle_near_misses(found)
     # Non-overlapping, longest and best first.
     found.sort(key=lambda h: (-(h.end - h.start), -h.quality, h.start))

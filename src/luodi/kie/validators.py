@@ -438,14 +438,34 @@ def check_digits(raw: str) -> Checked:
     return Checked(value, False, "expected digits")
 
 
+def luhn_ok(number: str) -> bool:
+    """The Luhn (mod 10) check digit of a card number holds."""
+    total = 0
+    for i, c in enumerate(reversed(number)):
+        d = int(c) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
 def check_account(raw: str) -> Checked:
     value = re.sub(r"\s", "", compact(raw))
     digits = re.sub(r"\D", "", value)
     if len(digits) >= 6 and re.fullmatch(r"[0-9*xX]+", value):
+        if len(digits) < len(value):
+            # 622848******1234: OCR does not count the stars reliably (626109**2142), and a masked
+            # number cannot be keyed in as a number anyway: kept as printed, for review.
+            return Checked(value, False, "masked account number: the hidden digits are not counted reliably")
         if len(value) < 10:
             # Bank cards have 16-19 digits, company accounts 10 or more: a shorter one lost digits
             # (a masked card number read as 622210512).
             return Checked(value, False, "too short for an account or card number")
+        if value.startswith("62") and len(value) < 16:
+            # A card number (62…) has 16 to 19 digits: one read shorter lost digits, or its stars.
+            return Checked(value, False, "card number (62…) too short: digits or a mask lost?")
+        if value.startswith("62") and 16 <= len(value) <= 19 and not luhn_ok(value):
+            # A UnionPay card number (62…) ends with a Luhn check digit: one misread or lost
+            # digit (6231903390106054267 read as 623190390106054267) breaks it.
+            return Checked(value, False, "card number fails its check digit (a digit misread or lost?)")
         return Checked(value)
     return Checked(value, False, "not an account or card number")
 
@@ -454,6 +474,13 @@ def check_bank_name(raw: str) -> Checked:
     from luodi.kie.banks import check_bank  # its list of banks imports this module's Checked
 
     return check_bank(raw)
+
+
+def check_bank_branch(raw: str) -> Checked:
+    """A party's 开户行: a bank and its branch (a head bank alone was cut off, or is the issuer)."""
+    from luodi.kie.banks import check_bank
+
+    return check_bank(raw, branch=True)
 
 
 CHECKERS: dict[str, Callable[[str], Checked]] = {
@@ -475,6 +502,7 @@ CHECKERS: dict[str, Callable[[str], Checked]] = {
     "digits": check_digits,
     "account": check_account,
     "bank": check_bank_name,
+    "branch": check_bank_branch,
 }
 FIELD_TYPES = frozenset(CHECKERS) | {"address_part"}
 

@@ -42,59 +42,12 @@ import numpy as np
 from PIL import Image
 
 from luodi.errors import ConfigError
+from luodi.kie.banks import capital_amount
 from luodi.synth.documents import DocOptions, DocSample, finish, load_ner_persons, resolve
 from luodi.synth.families import pick_font, split_name
 from luodi.synth.parties import draw_party, draw_source
 from luodi.synth.waybill_canvas import Canvas, Style
 from luodi.synth.waybill_data import Party
-
-_CAPITALS = "零壹贰叁肆伍陆柒捌玖"
-
-
-def _section(n: int) -> str:
-    """0 < n < 10000 in capitals, inner zeros collapsed to one 零, trailing zeros dropped."""
-    out, zero = "", False
-    for i, unit in enumerate(("仟", "佰", "拾", "")):
-        d = n // 10 ** (3 - i) % 10
-        if d == 0:
-            zero = bool(out)
-            continue
-        if zero:
-            out += "零"
-            zero = False
-        out += _CAPITALS[d] + unit
-    return out
-
-
-def capital_amount(value: Decimal, *, prefix: str = "人民币") -> str:
-    """75000 → 人民币柒万伍仟元整; 1234.56 → 人民币壹仟贰佰叁拾肆元伍角陆分; 0.5 → 人民币伍角."""
-    cents = int((value * 100).to_integral_value())
-    yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
-    sections: list[int] = []
-    n = yuan
-    while n:
-        sections.append(n % 10000)
-        n //= 10000
-    text, gap = "", False
-    for idx in range(len(sections) - 1, -1, -1):
-        sec = sections[idx]
-        if sec == 0:
-            gap = bool(text)
-            continue
-        if text and (gap or sec < 1000):
-            text += "零"
-        text += _section(sec) + ("", "万", "亿", "万亿")[idx]
-        gap = False
-    if text:
-        text += "元"
-    if jiao == 0 and fen == 0:
-        return prefix + (text or "零元") + "整"
-    if jiao:
-        text += _CAPITALS[jiao] + "角"
-    if fen:
-        text += ("零" if text and not jiao else "") + _CAPITALS[fen] + "分"
-    return prefix + text
-
 
 BANKS: dict[str, tuple[str, ...]] = {
     "icbc_ebank": ("中国工商银行", "招商银行", "交通银行"),
@@ -170,9 +123,20 @@ def _digits(rng: np.random.Generator, n: int) -> str:
     return "".join(str(int(d)) for d in rng.integers(0, 10, size=n))
 
 
+def luhn_digit(body: str) -> str:
+    """The Luhn check digit that completes ``body`` into a valid card number."""
+    total = 0
+    for i, c in enumerate(reversed(body)):
+        d = int(c) * (1 if i % 2 else 2)
+        total += d - 9 if d > 9 else d
+    return str(-total % 10)
+
+
 def _account(party: Party, rng: np.random.Generator, *, company: bool) -> Account:
     n = int(rng.choice([16, 19])) if not company else int(rng.choice([17, 19, 20]))
     number = ("62" if not company else str(rng.integers(1, 9))) + _digits(rng, n - 2 if not company else n - 1)
+    if not company:  # a UnionPay card number ends with its Luhn check digit
+        number = number[:-1] + luhn_digit(number[:-1])
     if rng.random() < 0.2 and not company:  # masked card numbers, as some e-receipts print them
         number = number[:6] + "*" * (len(number) - 10) + number[-4:]
     elif rng.random() < 0.5:

@@ -197,4 +197,15 @@ def test_amount_words_cut_at_the_start_and_short_accounts_fail() -> None:
     assert not check("amount_words", "仟元整").ok
     assert check("amount_words", "人民币拾万元整").ok
     assert not check("account", "622210512").ok
-    assert check("account", "6222 1051 2345 6789").ok
+    assert check("account", "6222 1051 2345 6788").ok  # a UnionPay card: its Luhn digit holds
+
+
+def test_card_numbers_keep_their_check_digit_and_masks_are_for_review() -> None:
+    from luodi.kie.validators import check
+
+    assert not check("account", "6222 1051 2345 6789").ok  # one digit misread: Luhn fails
+    assert not check("account", "622210512345678").ok  # a digit lost
+    assert not check("account", "6268975173").ok  # 626897******5173 with its stars lost
+    masked = check("account", "626109******2142")
+    assert masked.value == "626109******2142" and not masked.ok and "masked" in str(masked.reason)
+    assert check("account", "38991792487700106608").ok  # a company account: no check digit
