@@ -457,18 +457,23 @@ class JobQueue:
         else:
             log.error("job attempt failed", extra={"job_id": job_id}, exc_info=exc)
             error = {"type": "job_failed", "message": f"{type(exc).__name__}: {exc}"}
-        retry = False
         with self.store.locked(job_id) as d:
-            meta = self.store.read(job_id)
-            if meta.attempts < meta.max_attempts and not from_input:
-                self.store.write_meta(d, meta, status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
-                retry = True
-            else:
-                meta = self.store.write_meta(
-                    d, meta, status="failed", finished_at=time.time(), heartbeat_at=None, error=error
-                )
-                self.store.close(d, meta)
-        if retry:
+            retried = self._retry_or_fail(d, self.store.read(job_id), error, retry=not from_input)
+        self._after_attempt(job_id, retried)
+
+    def _retry_or_fail(self, d: Path, meta: JobMeta, error: dict[str, str], *, retry: bool) -> bool:
+        """Under the job's lock: queue the job for another attempt when ``retry`` and attempts are
+        left (True), else fail it with ``error`` and close it (False)."""
+        if retry and meta.attempts < meta.max_attempts:
+            self.store.write_meta(d, meta, status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
+            return True
+        meta = self.store.write_meta(d, meta, status="failed", finished_at=time.time(), heartbeat_at=None, error=error)
+        self.store.close(d, meta)
+        return False
+
+    def _after_attempt(self, job_id: str, retried: bool) -> None:
+        """Outside the lock: enqueue the retry, or count the failure and tell the job's webhook."""
+        if retried:
             self._task(job_id)
         else:
             self._count("failed")
@@ -602,24 +607,16 @@ class JobQueue:
 
     def _recover_lost(self, job_id: str) -> None:
         """A running job whose worker stopped beating: run it again, or fail it when out of attempts."""
-        requeue: bool | None = None  # None: nothing to do (finished meanwhile, or gone)
+        retried: bool | None = None  # None: nothing to do (finished meanwhile, or gone)
         with contextlib.suppress(JobNotFoundError), self.store.locked(job_id) as d:
             meta = self.store.read(job_id)
             if meta.status != "running" or not meta.stale(self.settings.stale_after_s):
                 return
-            requeue = meta.attempts < meta.max_attempts
-            if requeue:
-                self.store.write_meta(d, meta, status="queued", worker=None, heartbeat_at=None, queued_at=time.time())
-            else:
-                message = f"worker lost {meta.attempts} times; giving up"
-                error = {"type": "job_failed", "message": message}
-                meta = self.store.write_meta(d, meta, status="failed", finished_at=time.time(), error=error)
-                self.store.close(d, meta)
-            log.warning("job lost its worker", extra={"job_id": job_id, "worker": meta.worker, "requeued": requeue})
-        if requeue:
-            self._task(job_id)
-        elif requeue is not None:
-            self._count("failed")
+            error = {"type": "job_failed", "message": f"worker lost {meta.attempts} times; giving up"}
+            retried = self._retry_or_fail(d, meta, error, retry=True)
+            log.warning("job lost its worker", extra={"job_id": job_id, "worker": meta.worker, "requeued": retried})
+        if retried is not None:
+            self._after_attempt(job_id, retried)
 
     def _reap_loop(self) -> None:
         interval = max(0.2, min(self.settings.stale_after_s / 3, 10.0))
@@ -629,17 +626,16 @@ class JobQueue:
             except Exception:  # housekeeping must outlive one bad job directory or a storage hiccup
                 log.exception("job reaper pass failed")
 
-    def start_consumer(self, *, install_signals: bool = False) -> None:
-        """Start consumer threads (and the reaper) in this process; it must have a pipeline."""
+    def _new_consumer(self, *, install_signals: bool) -> Any:
         from huey.consumer import Consumer
 
-        class _QuietConsumer(Consumer):  # type: ignore[misc]
+        class _Consumer(Consumer):  # type: ignore[misc]
             # inside uvicorn the server owns SIGINT/SIGTERM; huey must not replace its handlers
             def _set_signal_handlers(self) -> None:
                 if install_signals:
                     super()._set_signal_handlers()
 
-        self._consumer = _QuietConsumer(
+        return _Consumer(
             self.huey,
             workers=self.settings.worker_threads,
             worker_type="thread",
@@ -648,28 +644,22 @@ class JobQueue:
             max_delay=0.5,
             backoff=1.5,
         )
-        self._consumer.start()
+
+    def _start_reaper(self) -> None:
         self.reap_once()
         self._reaper = threading.Thread(target=self._reap_loop, name="luodi-reaper", daemon=True)
         self._reaper.start()
+
+    def start_consumer(self, *, install_signals: bool = False) -> None:
+        """Start consumer threads (and the reaper) in this process; it must have a pipeline."""
+        self._consumer = self._new_consumer(install_signals=install_signals)
+        self._consumer.start()
+        self._start_reaper()
 
     def run_consumer_forever(self) -> None:
         """``luodi worker``: block like huey's own consumer, stopping on SIGINT/SIGTERM."""
-        from huey.consumer import Consumer
-
-        consumer = Consumer(
-            self.huey,
-            workers=self.settings.worker_threads,
-            worker_type="thread",
-            periodic=False,
-            initial_delay=0.05,
-            max_delay=0.5,
-            backoff=1.5,
-        )
-        self._consumer = consumer
-        self.reap_once()
-        self._reaper = threading.Thread(target=self._reap_loop, name="luodi-reaper", daemon=True)
-        self._reaper.start()
+        consumer = self._consumer = self._new_consumer(install_signals=True)
+        self._start_reaper()
         try:
             consumer.run()
         finally:

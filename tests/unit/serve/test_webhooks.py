@@ -306,3 +306,34 @@ def test_a_webhook_lost_with_its_worker_is_sent_by_the_reaper(tmp_path: Path, re
     assert delivery["status_code"] == 204 and len(target.requests) == 1
     headers, body = target.requests[0]
     assert verify(secret_bytes(SECRET), headers, body) and b"webhook_delivery" not in body
+
+
+def test_a_job_given_up_after_its_worker_was_lost_tells_its_webhook_at_once(tmp_path: Path, receivers):
+    target = receivers(answer(204))
+    settings = JobSettings(
+        dir=tmp_path / "jobs",
+        stale_after_s=0.1,
+        webhook_allow_hosts=(f"127.0.0.1:{target.port}",),
+        webhook_allow_private=True,
+        webhook_secret=SECRET,  # type: ignore[arg-type]
+        webhook_timeout_s=1,
+        webhook_attempts=1,
+    )
+    queue = JobQueue(settings, tmp_path / "jobs")
+    store = queue.store
+    meta = store.create(
+        task="ocr", schema=None, inputs=[Item(png_bytes())], single=True, webhook=target.url(), max_attempts=1
+    )
+    with store.locked(meta.id) as d:  # its only attempt ran on a worker that stopped beating
+        store.write_meta(d, meta, status="running", attempts=1, worker="gone:1", heartbeat_at=time.time() - 10)
+    try:
+        queue.reap_once()  # well inside the redelivery grace: only an immediate notification sends it
+        deadline = time.monotonic() + 10
+        while (delivery := store.read(meta.id).webhook_delivery) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        queue.stop()
+    assert delivery["status_code"] == 204
+    body = httpx.Response(200, content=target.requests[0][1]).json()
+    assert body["status"] == "failed" and "worker lost" in body["error"]["message"]
