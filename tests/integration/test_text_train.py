@@ -61,6 +61,7 @@ def _config(tmp: Path, epochs: int, **extra: Any) -> Any:
             "bag_dim": 32,
             "bigram_dim": 16,
             "gazetteer": True,
+            "word_chars": True,
         },
         "optim": {"epochs": epochs, "batch_size": 16, "warmup_steps": 5, "patience": 10},
         **extra,
@@ -140,8 +141,9 @@ def test_export_registers_and_serves_the_same_answers(trained: Any, corpus: Path
 
     export_text_run(result.run_dir, "tiny-fp32", home=home)
     model = TextModel("tiny-fp32", home=home)
-    # the slot values of training as a gazetteer input; slot types decoded only with their intents
-    assert model.meta["inputs"][-1] == "gaz" and model.session.input_names[-1] == "gaz"
+    # the slot values of training as a gazetteer input, then the words (place and id) per character;
+    # slot types decoded only with their intents
+    assert model.meta["inputs"][-2:] == ["gaz", "seg_ids"] and model.session.input_names[-2:] == ("gaz", "seg_ids")
     assert model.meta["class_slots"]["DIAL"] == ["name"] and model.meta["class_slots"]["LIGHT"] == []
     texts = ["给王小明打电话", "上海今天天气怎么样", "我想听稻香"]
     got = model(texts)

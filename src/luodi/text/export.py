@@ -83,19 +83,9 @@ def export_text_run(
     out.mkdir(parents=True, exist_ok=True)
     net, feats, labels = load_run_net(run, checkpoint)
     paddle = import_paddle()
-    spec = paddle.static.InputSpec
-    specs = [
-        spec([None, None], "int64", "char_ids"),
-        spec([None, None], "int64", "bigram_ids"),
-        spec([None, None, LEX_SLOTS], "int64", "lex_ids"),
-        spec([None, None], "int64", "bag_ids"),
-        spec([None, None], "float32", "bag_weights"),
-    ]
-    if feats.sizes["gaz"]:
-        specs.append(spec([None, None, feats.sizes["gaz"]], "float32", "gaz"))
     prefix = out / "inference"
     with _stdout_to_stderr():
-        paddle.jit.save(net, str(prefix), input_spec=specs)
+        paddle.jit.save(net, str(prefix), input_spec=_input_specs(paddle, feats))
     program = next((p for p in (prefix.with_suffix(".json"), prefix.with_suffix(".pdmodel")) if p.is_file()), None)
     if program is None:
         raise ModelError(f"paddle.jit.save wrote no program next to {prefix}")
@@ -145,6 +135,23 @@ def export_text_run(
     return TextExportResult(onnx_path, feats_path, meta_path, diff, int8_path, bundle)
 
 
+def _input_specs(paddle: Any, feats: Featurizer) -> list[Any]:
+    """The graph's inputs, in :meth:`Encoded.inputs`'s order (the network takes them positionally)."""
+    spec = paddle.static.InputSpec
+    specs = [
+        spec([None, None], "int64", "char_ids"),
+        spec([None, None], "int64", "bigram_ids"),
+        spec([None, None, LEX_SLOTS], "int64", "lex_ids"),
+        spec([None, None], "int64", "bag_ids"),
+        spec([None, None], "float32", "bag_weights"),
+    ]
+    if feats.sizes["gaz"]:
+        specs.append(spec([None, None, feats.sizes["gaz"]], "float32", "gaz"))
+    if feats.sizes["words"]:
+        specs.append(spec([None, None, 2], "int64", "seg_ids"))
+    return specs
+
+
 def _meta(run: Path, net: Any, labels: dict[str, Any], feats: Featurizer, diff: float) -> dict[str, Any]:
     best_file = run / "best.json"
     meta: dict[str, Any] = {
@@ -153,7 +160,7 @@ def _meta(run: Path, net: Any, labels: dict[str, Any], feats: Featurizer, diff: 
         "classes": labels["classes"],
         "tags": labels["tags"],
         "max_len": feats.max_len,
-        "inputs": [*INPUTS, *(["gaz"] if feats.sizes["gaz"] else [])],
+        "inputs": [*INPUTS, *(["gaz"] if feats.sizes["gaz"] else []), *(["seg_ids"] if feats.sizes["words"] else [])],
         "export_max_abs_diff": diff,
         "best": json.loads(best_file.read_text(encoding="utf-8")) if best_file.is_file() else None,
     }

@@ -2,11 +2,15 @@
 
 Three views of a text (characters normalised one to one, so positions stay those of the input):
 
-- **bag**: every character 1-, 2- and 3-gram known from training, weighted TF-IDF style
-  (sublinear term frequency × idf, L2-normalised) — what the strong linear baselines see;
+- **bag**: every character 1-, 2- and 3-gram known from training, and the text's words of two or
+  more characters (cut by the segmenter learned in training, :mod:`luodi.text.segment`), weighted
+  TF-IDF style (sublinear term frequency × idf, L2-normalised) — what the strong linear baselines see;
 - **characters**: per position the character and the bigram starting there (ids learned in training);
 - **lexicon**: per position the pretrained lexicon entries touching it: the character itself, the
   words of 2..4 characters starting there and those ending there (rows of the lexicon table);
+- **words** (with a segmenter and ``word_chars``): per position where it stands in its word (single, begin, middle,
+  end: 1-4) and that word's id (the bag's words, 1: a word outside them or a single character), a
+  ``[L, 2]`` array — word boundaries for the slot head, word meaning for both heads;
 - **gazetteer** (intent + slot models): per position and slot type, whether a slot value seen in
   training starts there or covers it (a multi-hot ``[L, 2 x types]``). Encoding a training text, a
   value counts only if another training text carries it (leave-one-out), so the network learns how
@@ -29,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from luodi.errors import ModelError
+from luodi.text.segment import Segmenter
 
 PAD, UNK = 0, 1
 NGRAMS = (1, 2, 3)
@@ -36,6 +41,8 @@ WORD_LENGTHS = (2, 3, 4)
 LEX_SLOTS = 1 + 2 * len(WORD_LENGTHS)  # the character, words starting at it, words ending at it
 GAZ_LENGTHS = range(2, 13)  # slot values of 2..12 characters are matched (one character is too ambiguous)
 FORMAT = "luodi-text-features/1"
+SINGLE, BEGIN, MIDDLE, END = 1, 2, 3, 4  # a character's place in its word (seg_ids[..., 0]; 0: padding)
+WORD = "\ue000"  # a private-use mark before a word in the bag: the word 银行 is not the character bigram 银行
 
 
 def normalize(text: str) -> str:
@@ -47,8 +54,11 @@ def normalize(text: str) -> str:
     return "".join(out)
 
 
-def _grams(text: str) -> list[str]:
-    return [text[i : i + n] for n in NGRAMS for i in range(len(text) - n + 1)]
+def _grams(text: str, segmenter: Segmenter | None = None) -> list[str]:
+    grams = [text[i : i + n] for n in NGRAMS for i in range(len(text) - n + 1)]
+    if segmenter is not None:
+        grams += [WORD + w for w in segmenter.words(text)]
+    return grams
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +73,7 @@ class Encoded:
     lengths: np.ndarray  # [B] int64, characters kept per text
     truncated: tuple[bool, ...]
     gaz: np.ndarray | None = None  # [B, L, 2 x slot types] float32; None: the model has no gazetteer
+    seg_ids: np.ndarray | None = None  # [B, L, 2] int64: position in the word (1-4), word id; None: no words
 
     def inputs(self) -> dict[str, np.ndarray]:
         out = {
@@ -74,6 +85,8 @@ class Encoded:
         }
         if self.gaz is not None:
             out["gaz"] = self.gaz
+        if self.seg_ids is not None:
+            out["seg_ids"] = self.seg_ids
         return out
 
 
@@ -88,10 +101,19 @@ class Featurizer:
     slot_types: tuple[str, ...] = ()
     # normalised slot value -> {slot type index: training texts carrying that value as that type}
     gazetteer: dict[str, dict[int, int]] = field(default_factory=dict)
+    segmenter: Segmenter | None = None  # words in the bag; None: character n-grams only (files before it)
+    word_chars: bool = False  # with a segmenter: the seg_ids input (each character's word) too
+    _word_ids: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # the word ids of the seg_ids input: the bag's words, in the bag's order (so nothing more is saved)
+        words = {g[1:]: i + 2 for i, g in enumerate(sorted(g for g in self.bag if g.startswith(WORD)))}
+        object.__setattr__(self, "_word_ids", words)
 
     @property
     def sizes(self) -> dict[str, int]:
         return {
+            "words": len(self._word_ids) + 2 if self.segmenter is not None and self.word_chars else 0,
             "chars": len(self.chars) + 2,
             "bigrams": len(self.bigrams) + 2,
             "bag": len(self.bag) + 1,
@@ -108,16 +130,20 @@ class Featurizer:
         max_len: int,
         min_count: int = 2,
         slots: Sequence[Sequence[tuple[str, str]]] | None = None,
+        segmenter: Segmenter | None = None,
+        word_chars: bool = False,
     ) -> Featurizer:
         """Vocabularies from the training texts: characters seen once, bigrams and bag n-grams seen
         ``min_count`` times (rarer ones are noise a linear model memorises), idf over the texts.
-        ``slots``: per text its ``(value, type)`` pairs, for the gazetteer (None: no gazetteer)."""
+        ``slots``: per text its ``(value, type)`` pairs, for the gazetteer (None: no gazetteer).
+        ``segmenter``: adds the texts' words to the bag (:meth:`Segmenter.learn` on the normalised texts);
+        ``word_chars``: and each character's word as the ``seg_ids`` input."""
         norm = [normalize(t)[:max_len] for t in texts]
         char_counts = Counter(c for t in norm for c in t)
         bigram_counts = Counter(t[i : i + 2] for t in norm for i in range(len(t) - 1))
         doc_freq: Counter[str] = Counter()
         for t in norm:
-            doc_freq.update(set(_grams(t)))
+            doc_freq.update(set(_grams(t, segmenter)))
         chars = {c: i + 2 for i, c in enumerate(sorted(char_counts))}
         bigrams = {b: i + 2 for i, b in enumerate(sorted(b for b, n in bigram_counts.items() if n >= min_count))}
         kept = sorted(g for g, n in doc_freq.items() if len(g) == 1 or n >= min_count)
@@ -128,7 +154,7 @@ class Featurizer:
             idf[i] = math.log((1 + n_docs) / (1 + doc_freq[g])) + 1.0  # scikit-learn's smooth idf
         lexicon = {w: i + 1 for i, w in enumerate(lexicon_words)}
         if not slots:
-            return cls(max_len, chars, bigrams, bag, idf, lexicon)
+            return cls(max_len, chars, bigrams, bag, idf, lexicon, segmenter=segmenter, word_chars=word_chars)
         types = tuple(sorted({t for pairs in slots for _, t in pairs}))
         index = {t: i for i, t in enumerate(types)}
         gazetteer: dict[str, dict[int, int]] = {}
@@ -136,7 +162,7 @@ class Featurizer:
             for value, t in set(_gaz_pairs(pairs)):
                 per_type = gazetteer.setdefault(value, {})
                 per_type[index[t]] = per_type.get(index[t], 0) + 1
-        return cls(max_len, chars, bigrams, bag, idf, lexicon, types, gazetteer)
+        return cls(max_len, chars, bigrams, bag, idf, lexicon, types, gazetteer, segmenter, word_chars)
 
     def encode(self, texts: Sequence[str], *, own_slots: Sequence[Sequence[tuple[str, str]]] | None = None) -> Encoded:
         """``own_slots``: training texts' own ``(value, type)`` pairs, left out of their gazetteer matches."""
@@ -167,7 +193,24 @@ class Featurizer:
             gaz = np.zeros((b, width, 2 * len(self.slot_types)), np.float32)
             for row, t in enumerate(norm):
                 self._gaz_row(t, gaz[row], own_slots[row] if own_slots is not None else ())
-        return Encoded(char_ids, bigram_ids, lex_ids, bag_ids, bag_weights, lengths, truncated, gaz)
+        seg_ids = None
+        if self.sizes["words"]:
+            seg_ids = np.zeros((b, width, 2), np.int64)
+            for row, t in enumerate(norm):
+                self._seg_row(t, seg_ids[row])
+        return Encoded(char_ids, bigram_ids, lex_ids, bag_ids, bag_weights, lengths, truncated, gaz, seg_ids)
+
+    def _seg_row(self, text: str, out: np.ndarray) -> None:
+        assert self.segmenter is not None
+        i = 0
+        for word in self.segmenter.cut(text):
+            n = len(word)
+            out[i : i + n, 1] = self._word_ids.get(word, UNK) if n > 1 else UNK
+            if n == 1:
+                out[i, 0] = SINGLE
+            else:
+                out[i, 0], out[i + 1 : i + n - 1, 0], out[i + n - 1, 0] = BEGIN, MIDDLE, END
+            i += n
 
     def _gaz_row(self, text: str, out: np.ndarray, own: Sequence[tuple[str, str]]) -> None:
         mine = Counter(set(_gaz_pairs(own)))  # the text's own contribution to the counts (one per value)
@@ -182,7 +225,7 @@ class Featurizer:
                         out[i + 1 : i + n, 2 * t + 1] = 1.0  # and goes on here
 
     def _bag(self, text: str) -> list[tuple[int, float]]:
-        counts = Counter(self.bag[g] for g in _grams(text) if g in self.bag)
+        counts = Counter(self.bag[g] for g in _grams(text, self.segmenter) if g in self.bag)
         weighted = [(gid, (1.0 + math.log(c)) * float(self.idf[gid])) for gid, c in counts.items()]
         norm = math.sqrt(sum(w * w for _, w in weighted)) or 1.0
         return [(gid, w / norm) for gid, w in weighted]
@@ -209,6 +252,8 @@ class Featurizer:
             "lexicon": _ordered(self.lexicon),
             "slot_types": list(self.slot_types),
             "gazetteer": {v: {str(t): c for t, c in per.items()} for v, per in sorted(self.gazetteer.items())},
+            "segmenter": None if self.segmenter is None else self.segmenter.to_json(),
+            "word_chars": self.word_chars,
         }
 
     @classmethod
@@ -219,6 +264,7 @@ class Featurizer:
         idf = np.zeros(len(bag) + 1, np.float32)
         idf[1:] = np.asarray(data["idf"], np.float32)
         gazetteer = {v: {int(t): int(c) for t, c in per.items()} for v, per in data.get("gazetteer", {}).items()}
+        seg = data.get("segmenter")  # files written before it have none
         return cls(
             int(data["max_len"]),
             _ids(data["chars"], 2),
@@ -228,6 +274,8 @@ class Featurizer:
             _ids(data["lexicon"], 1),
             tuple(data.get("slot_types", ())),  # files written before the gazetteer have neither
             gazetteer,
+            None if seg is None else Segmenter.from_json(seg),
+            bool(data.get("word_chars", False)),
         )
 
     def save(self, path: Path) -> None:

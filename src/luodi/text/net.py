@@ -19,6 +19,7 @@ import numpy as np
 
 from luodi.text.features import LEX_SLOTS
 
+WORD_PLACE_DIM = 16  # a character's place in its word: 4 values, a small vector
 NEG = -1.0e4  # forbidden transitions: large but finite, so 0 * NEG stays 0 in products
 TINY = 1.0e-30  # added before a log of a sum that can be exactly 0 (all ways into a tag forbidden)
 
@@ -85,6 +86,9 @@ def build_net(
             if self.use_gaz:
                 self.gaz_proj = nn.Linear(sizes["gaz"], spec.char_dim)  # slot values seen in training
                 width += spec.char_dim
+            self.use_words = sizes.get("words", 0) > 0
+            if self.use_words:
+                width += self._add_word_input()
             self.inp = nn.Linear(width, spec.channels)
             # a width-3 convolution as one matmul over [x(t-d), x(t), x(t+d)]: Paddle's CPU Conv1D was
             # 5x slower than the same arithmetic as a matmul; dilations 1, 2, 4... widen the view to
@@ -106,6 +110,15 @@ def build_net(
             self.has_slots = tags is not None
             if tags is not None:
                 self._add_slot_head(tags)
+
+        def _add_word_input(self) -> int:
+            """Per character: its place in its word (single/begin/middle/end) and the word's vector; the
+            width they add. The place costs little and marks word boundaries, where slots start and end."""
+            self.seg_place = nn.Embedding(5, WORD_PLACE_DIM, padding_idx=0)
+            if spec.word_dim == 0:
+                return WORD_PLACE_DIM
+            self.word = nn.Embedding(sizes["words"], spec.word_dim, padding_idx=0, sparse=True)
+            return WORD_PLACE_DIM + int(spec.word_dim)
 
         def _add_bag_linear(self) -> None:
             """The path's scores are bag_gain * (bag . bag_cls + bag_bias). Stacked on a linear SVM, table
@@ -133,9 +146,19 @@ def build_net(
             self.register_buffer("mask_start", paddle.to_tensor(mask_start), persistable=False)
 
         def forward(
-            self, char_ids: Any, bigram_ids: Any, lex_ids: Any, bag_ids: Any, bag_weights: Any, gaz: Any = None
+            self,
+            char_ids: Any,
+            bigram_ids: Any,
+            lex_ids: Any,
+            bag_ids: Any,
+            bag_weights: Any,
+            extra1: Any = None,
+            extra2: Any = None,
         ) -> tuple[Any, Any]:
-            logits, emissions, _ = self.encode(char_ids, bigram_ids, lex_ids, bag_ids, bag_weights, gaz)
+            """``extra1``, ``extra2``: the optional inputs in :meth:`Encoded.inputs`'s order, ``gaz`` (a
+            model with a gazetteer) then ``seg_ids`` (a model with words): the exported graph's inputs
+            are positional."""
+            logits, emissions, _ = self.encode(char_ids, bigram_ids, lex_ids, bag_ids, bag_weights, extra1, extra2)
             return logits, emissions
 
         def encode(
@@ -145,30 +168,18 @@ def build_net(
             lex_ids: Any,
             bag_ids: Any,
             bag_weights: Any,
-            gaz: Any = None,
+            extra1: Any = None,
+            extra2: Any = None,
             bag_scores: Any = None,
         ) -> tuple[Any, Any, Any]:
             """Class logits, slot emissions and the utterance vector (what distillation matches).
 
-            ``gaz``: the gazetteer input of a model that has one (``sizes["gaz"]`` > 0).
+            ``extra1``, ``extra2``: ``gaz`` if the model has a gazetteer (``sizes["gaz"]`` > 0), then
+            ``seg_ids`` if it has words (``sizes["words"]`` > 0), as :meth:`forward` takes them.
             ``bag_scores``: the linear bag path's scores given from outside (training a stacked model:
             the SVM's out-of-fold scores of the batch's texts) instead of computed from its table."""
             mask = (char_ids > 0).astype("float32").unsqueeze(-1)  # [B, L, 1]
-            parts = [self.char(char_ids)]
-            if self.use_bigram:
-                parts.append(self.bigram(bigram_ids))
-            if self.use_lex:
-                lex = self.lex(lex_ids)  # [B, L, S, D]
-                shape = paddle.shape(lex)
-                parts.append(self.lex_proj(lex.reshape([shape[0], shape[1], -1])))
-            if self.use_gaz:
-                parts.append(self.gaz_proj(gaz))
-            x = nn.functional.gelu(self.inp(self.drop(paddle.concat(parts, axis=-1)))) * mask
-            if not (self.use_lex and self.use_bigram):
-                # every model has the same five inputs; an unused one still has to reach the graph's
-                # outputs, or the static export refuses it
-                unused = lex_ids.astype("float32").sum() + bigram_ids.astype("float32").sum()
-                x = x + 0.0 * unused
+            x = self._characters(char_ids, bigram_ids, lex_ids, extra1, extra2) * mask
             for conv, norm, d in zip(self.convs, self.norms, self.dilations):  # noqa: B905 - no zip(strict=) in dy2static
                 y = conv(paddle.concat([_shift(paddle, x, d), x, _shift(paddle, x, -d)], axis=-1))
                 x = norm(x + nn.functional.gelu(y)) * mask
@@ -189,6 +200,33 @@ def build_net(
             else:
                 emissions = logits.unsqueeze(1)
             return logits, emissions, h
+
+        def _characters(self, char_ids: Any, bigram_ids: Any, lex_ids: Any, extra1: Any, extra2: Any) -> Any:
+            """Per character, its inputs joined and projected to the encoder's width ``[B, L, channels]``."""
+            parts = [self.char(char_ids)]
+            if self.use_bigram:
+                parts.append(self.bigram(bigram_ids))
+            if self.use_lex:
+                lex = self.lex(lex_ids)  # [B, L, S, D]
+                shape = paddle.shape(lex)
+                parts.append(self.lex_proj(lex.reshape([shape[0], shape[1], -1])))
+            gaz: Any = extra1 if self.use_gaz else None
+            seg: Any = (extra2 if self.use_gaz else extra1) if self.use_words else None
+            if self.use_gaz:
+                parts.append(self.gaz_proj(gaz))
+            if self.use_words:
+                parts.append(self.seg_place(seg[:, :, 0]))
+                if spec.word_dim > 0:
+                    parts.append(self.word(seg[:, :, 1]))
+            x = nn.functional.gelu(self.inp(self.drop(paddle.concat(parts, axis=-1))))
+            if self.use_words and spec.word_dim == 0:
+                x = x + 0.0 * seg[:, :, 1].astype("float32").sum()  # the word ids, unused, still reach the graph
+            if not (self.use_lex and self.use_bigram):
+                # every model has the same five inputs; an unused one still has to reach the graph's
+                # outputs, or the static export refuses it
+                unused = lex_ids.astype("float32").sum() + bigram_ids.astype("float32").sum()
+                x = x + 0.0 * unused
+            return x
 
         def crf_nll(self, emit: Any, tags: Any, lengths: Any) -> Any:
             """Mean negative log-likelihood of the gold tag paths under the linear-chain CRF.

@@ -348,8 +348,20 @@ class TextTrainer:
             return train, evals, feats, classes, tags, table
         words, table = lexicon_table(cfg, self.home)
         slots = [own_slots(ex) for ex in train] if cfg.task == "nlu" and cfg.model.gazetteer else None
+        segmenter = None
+        if cfg.model.words == "jieba":
+            from luodi.text.features import normalize
+            from luodi.text.segment import Segmenter
+
+            segmenter = Segmenter.learn(normalize(ex.text)[: cfg.max_len] for ex in train)
         feats = Featurizer.fit(
-            [ex.text for ex in train], words, max_len=cfg.max_len, min_count=cfg.min_count, slots=slots
+            [ex.text for ex in train],
+            words,
+            max_len=cfg.max_len,
+            min_count=cfg.min_count,
+            slots=slots,
+            segmenter=segmenter,
+            word_chars=cfg.model.word_chars,
         )
         classes = sorted({str(ex.label) for ex in train})
         tags = slot_tags(train) if cfg.task == "nlu" else ["O"]
