@@ -69,21 +69,25 @@ def iter_pages(
     if isinstance(source, Image.Image):
         yield pil_to_rgb(source, limits=limits)
         return
-    if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        _check_byte_count(len(data), limits, "the input")
-        if not data:
-            raise EmptyInputError("the input is empty (0 bytes)")
-    elif isinstance(source, str | os.PathLike):
-        data = read_file(source, limits)
-    else:
-        raise InputError(f"cannot read a {type(source).__name__}: pass a path, bytes, a numpy array or a PIL image")
-
+    data = _source_bytes(source, limits)
     fmt = sniff(data)
     if fmt == "pdf":
         yield from iter_pdf_pages(data, limits, dpi, page_limit)
     else:
         yield from iter_image_pages(data, fmt, limits, page_limit)
+
+
+def _source_bytes(source: Source, limits: Limits) -> bytes:
+    """The encoded file behind a path or bytes, within the byte limit; refuses other types."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+        _check_byte_count(len(data), limits, "the input")
+        if not data:
+            raise EmptyInputError("the input is empty (0 bytes)")
+        return data
+    if isinstance(source, str | os.PathLike):
+        return read_file(source, limits)
+    raise InputError(f"cannot read a {type(source).__name__}: pass a path, bytes, a numpy array or a PIL image")
 
 
 def page_sizes(
@@ -105,15 +109,7 @@ def page_sizes(
         return [(int(source.shape[1]), int(source.shape[0]))] if source.ndim >= 2 else []
     if isinstance(source, Image.Image):
         return [source.size]
-    if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        _check_byte_count(len(data), limits, "the input")
-        if not data:
-            raise EmptyInputError("the input is empty (0 bytes)")
-    elif isinstance(source, str | os.PathLike):
-        data = read_file(source, limits)
-    else:
-        raise InputError(f"cannot read a {type(source).__name__}: pass a path, bytes, a numpy array or a PIL image")
+    data = _source_bytes(source, limits)
     fmt = sniff(data)
     if fmt == "pdf":
         return pdf_page_sizes(data, dpi, page_limit)
