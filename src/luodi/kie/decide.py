@@ -739,6 +739,8 @@ def weak_characters(field_type: str, chars: Sequence[tuple[str, float]]) -> list
     out = []
     for c, s in chars:
         rare = is_rare(c)
+        if not c.isalnum():
+            continue  # the comma of Jin, Zhinuo, the dot of 阿卜杜·热合曼: no letter to misread
         if s < NAME_CHAR_MIN or (rare and s < RARE_CHAR_MIN):
             out.append(f"{'rare ' if rare else ''}character {c} read with confidence {s:.2f}")
     return out

@@ -78,7 +78,10 @@ def one_char_off(a: str, b: str) -> bool:
 _ORG_SUFFIX = (
     "股份有限公司|有限责任公司|有限公司|分公司|公司|集团|旗舰店|专卖店|专营店|官方店|商行|经营部|门市部|"
     "工作室|超市|医院|诊所|学校|小学|中学|大学|学院|研究院|研究所|事务所|办事处|委员会|居委会|村委会|"
-    "人民政府|政府|管理局|税务局|公安局|派出所|法院|检察院|银行|支行|分行|营业部|服务中心"
+    "人民政府|政府|管理局|税务局|公安局|派出所|法院|检察院|银行|支行|分行|营业部|服务中心|"
+    # Public and trade premises that send and receive parcels under their own name.
+    "图书馆|博物馆|纪念馆|档案馆|体育馆|文化馆|美术馆|酒店|宾馆|饭店|药店|药房|大药房|幼儿园|卫生院|"
+    "门诊部|出版社|杂志社|报社|电视台|合作社|协会|商会|基金会|加工厂|制品厂"
 )
 _ORG = re.compile(rf"[\u4e00-\u9fff()（）·A-Za-z0-9]{{2,30}}?(?:{_ORG_SUFFIX})")
 _ORG_END = re.compile(_ORG_SUFFIX)
@@ -120,7 +123,8 @@ _PINYIN = """a ai an ang ao ba bai ban bang bao bei ben beng bi bian biao bie bi
     sou su suan sui sun suo ya yan yang yao ye yi yin ying yo yong you yu yuan yue yun wa wai wan wang wei wen
     weng wo wu e ei en eng er o ou"""
 _SYLLABLES = frozenset(_PINYIN.split())
-_LATIN_NAME = re.compile(r"[A-Za-z]+(?:[ \-,]+[A-Za-z]+){1,3}")
+# Words apart by spaces, a hyphen or a comma (full-width too: OCR reads Jin， Zhinuo).
+_LATIN_NAME = re.compile(r"[A-Za-z]+(?:[ \-,，]+[A-Za-z]+){1,3}")
 
 
 def pinyin_syllables(word: str) -> int:
@@ -142,7 +146,7 @@ def romanised_name(text: str) -> Span | None:
     m = _LATIN_NAME.match(text, lead)
     if m is None:
         return None
-    words = [w for w in re.split(r"[ \-,]+", m.group()) if w]
+    words = [w for w in re.split(r"[ \-,，]+", m.group()) if w]
     kept: list[str] = []
     total = 0
     for w in words:

@@ -600,7 +600,30 @@ def _party_name(rd: Reading, parsed: PartyParse, run: Run, *, labelled: bool) ->
     if latin is not None:
         # A romanised name (ZHONG Xiaozhi, Li Lan, JIA YINGJUAN) starting the block.
         return _name_overruled(parsed, latin, _address_after(text, parsed.address, latin.end))
+    latin = _latin_before_phone(text, parsed)
+    if latin is not None:
+        address = parsed.address
+        if address is not None and address.start < latin.start < address.end:
+            cut = text[address.start : latin.start].rstrip(" ,，")
+            address = Span(cut, address.start, address.start + len(cut), address.score)
+        return _name_overruled(parsed, latin, address)
     return parsed
+
+
+def _latin_before_phone(text: str, parsed: PartyParse) -> Span | None:
+    """A romanised name right before the block's phone, the address before it (寄件：湖北省…268号
+    Ranruo Xue 18690822450), which the sequence labeller cuts up (address …268号 Ranru, name o Xue)."""
+    for phone in parsed.phones:
+        head = text[: phone.start].rstrip()
+        m = _LATIN_TAIL.search(head)
+        if m is None:
+            continue
+        for w in re.finditer(r"[A-Za-z]+", m.group()):
+            latin = romanised_name(head[m.start() + w.start() :])
+            if latin is not None and m.start() + w.start() + latin.end == len(head):
+                s = m.start() + w.start() + latin.start
+                return Span(latin.value, s, s + len(latin.value), latin.score)
+    return None
 
 
 def _address_after(text: str, address: Span | None, end: int) -> Span | None:
@@ -691,6 +714,7 @@ def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no 
 
 # A block that starts with Latin letters (no Han name before them) may start with a romanised name.
 _HAN_NAMELESS = re.compile(r"\s*[A-Za-z]")
+_LATIN_TAIL = re.compile(r"[A-Za-z][A-Za-z \-,，]*$")
 
 
 def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:

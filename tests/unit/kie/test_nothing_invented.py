@@ -240,7 +240,7 @@ def test_an_order_number_is_not_the_tracking_number(waybill: Extractor) -> None:
 
 
 @pytest.mark.parametrize(
-    "org", ["深圳市腾飞科技有限公司", "小米官方旗舰店", "杭州市西湖区人民政府", "中国农业银行杭州分行"]
+    "org", ["深圳市腾飞科技有限公司", "小米官方旗舰店", "杭州市西湖区人民政府", "中国农业银行杭州分行", "丽江图书馆"]
 )
 def test_organisations_are_parties(waybill: Extractor, org: str) -> None:
     doc = make_doc(
@@ -328,6 +328,7 @@ def test_signing_small_print_and_misread_grids_are_not_addresses(waybill: Extrac
         ("Li, Xiaoming", "Li, Xiaoming"),
         ("Xiao-Ming LI", "Xiao-Ming LI"),
         ("zhang wei", "zhang wei"),
+        ("Jin， Zhinuo 17773284320", "Jin， Zhinuo"),  # a full-width comma, as OCR reads it
         ("Li Lan Tel 13800138000", "Li Lan"),  # Tel is not pinyin: the name ends before it
         ("EXPRESS STO", None),
         ("Wei", None),  # one word is not a name
@@ -440,3 +441,23 @@ def test_a_name_without_a_surname_or_an_address_without_detail_is_flagged(
     res = waybill.extract_document(make_doc([*SENDER_ONLY, *party]))
     assert res[flagged].needs_review and res[flagged].flagged
     assert not res["sender_name"].needs_review
+
+
+def test_a_romanised_name_between_the_address_and_the_phone(waybill: Extractor) -> None:
+    doc = make_doc(
+        [
+            ("寄件：湖北省襄阳市南漳县放平大道268号 Ranruo Xue 18690822450", 30, 100),
+            ("收件人：王小明 13912345678", 30, 300),
+            ("江苏省南京市玄武区中山路1号", 30, 340),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("sender_name") == "Ranruo Xue"
+    assert res.get("sender_address") == "湖北省襄阳市南漳县放平大道268号"
+
+
+def test_a_separator_in_a_name_read_unsure_is_no_weak_character(waybill: Extractor) -> None:
+    line = make_line("收件人：Jin, Zhinuo", 30, 100, scores=[0.99] * 7 + [0.6] + [0.99] * 7)
+    field = waybill.extract_document(make_doc([line, ("电话：13011269666", 30, 140)]))["receiver_name"]
+    assert field.value == "Jin, Zhinuo"
+    assert not any("character" in r for r in field.reasons), field.reasons
