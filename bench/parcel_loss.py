@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 BENCH = Path(__file__).resolve().parent
@@ -39,7 +40,7 @@ def _located(doc_quad: np.ndarray, polygon: np.ndarray, frame: tuple[int, int]) 
     from luodi.locate.locator import LocatedDocument, Location
 
     h, w = frame
-    area = float(abs(np.cross(doc_quad[2] - doc_quad[0], doc_quad[3] - doc_quad[1])) / 2 / (h * w))
+    area = float(cv2.contourArea(doc_quad.astype(np.float32))) / (h * w)
     doc = LocatedDocument(doc_quad.astype(np.float32), polygon.astype(np.float32), 1.0, "model", False, area)
     return Location((doc,), False, area, "model")
 
@@ -73,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BENCH / "out" / "parcel_loss")
     parser.add_argument("--families", default="dev")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--option", action="append", default=[], help="an OCR option for every reading: NAME=VALUE")
+    parser.add_argument("--no-photo", action="store_true", help="skip the locator's reading (true quads and flat only)")
     args = parser.parse_args(argv)
     if args.families != "dev":
         print("note: reading held-out families makes them no longer blind", file=sys.stderr)
@@ -85,9 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     from luodi.pipeline import Pipeline
 
     pipeline = Pipeline(load_settings(threads=2))
-    task = pipeline.processor("extract", "waybill")
+    pairs = (o.split("=") for o in args.option)
+    opts = OCROptions().replace(**{k: type(getattr(OCROptions(), k))(v) for k, v in pairs})
+    task = pipeline.processor("extract", "waybill", options=opts)
     extractor = task.extractor
-    opts = OCROptions()
     totals: dict[str, list[int]] = {}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             data = (folder / rec["image"]).read_bytes()
             (page,) = load_pages(data)
             frame = page.shape[:2]
-            located = pipeline.run(task, data).result.to_dict().get("documents", [])
+            located = [] if args.no_photo else pipeline.run(task, data).result.to_dict().get("documents", [])
             hits = _match(located, rec["labels"])
             for label, hit in zip(rec["labels"], hits, strict=True):
                 if label["cut_off"]:

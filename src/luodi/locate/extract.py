@@ -27,6 +27,10 @@ __all__ = ["DocumentExtraction", "Extractions", "extract_documents"]
 
 CUT_OFF = "cut off by the frame edge"
 MISSING_CUT_OFF = "not found; the document runs off the frame"
+SMALL = (
+    "documents under 1% of the frame were located: their print is too small to be sure of, some may be missed "
+    "or misread (photograph fewer parcels per frame, or closer)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class Extractions:
     documents: tuple[DocumentExtraction, ...]
     located: bool
     empty: Extraction  # all fields missing: the top level when no document was found
+    small: bool = False  # documents under 1% of a frame were located (the page's ``small_documents`` flag)
 
     @property
     def first(self) -> Extraction:
@@ -65,15 +70,18 @@ class Extractions:
 
     @property
     def needs_review(self) -> bool:
-        return len(self.documents) != 1 or self.first.needs_review
+        return len(self.documents) != 1 or self.small or self.first.needs_review
 
     @property
     def reasons(self) -> tuple[str, ...]:
-        if not self.located or len(self.documents) == 1:
+        if not self.located:
             return ()
+        small = (SMALL,) if self.small else ()
+        if len(self.documents) == 1:
+            return small
         if not self.documents:
-            return ("no document found in the photo",)
-        return (f"{len(self.documents)} documents in the input: each is under documents",)
+            return ("no document found in the photo", *small)
+        return (f"{len(self.documents)} documents in the input: each is under documents", *small)
 
     def to_dict(self) -> dict[str, Any]:
         top = self.first.to_dict()
@@ -98,7 +106,8 @@ def extract_documents(extractor: Extractor, doc: Document) -> Extractions:
             extraction = _in_page(extraction, part.located, part.page, doc)
         out.append(DocumentExtraction(extraction, part.page, part.located))
     empty = extractor.extract_document(OcrDocument(doc.source, doc.model, (), doc.timings))
-    return Extractions(doc.source, extractor.schema.name, tuple(out), doc.located, empty)
+    small = any("small_documents" in page.flags for page in doc.pages)
+    return Extractions(doc.source, extractor.schema.name, tuple(out), doc.located, empty, small)
 
 
 def _in_page(extraction: Extraction, located: PageDocument, page: int, doc: Document) -> Extraction:

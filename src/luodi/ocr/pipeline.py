@@ -68,6 +68,10 @@ _MIN_FLAT_BOXES = 3
 _MARGIN = 0.015  # located outlines are a few pixels off: warp a little more than the outline
 _BENT = 0.03  # an outline straying more than this share of the short side from its quad is unwarped
 _DESKEW_DEGREES = 1.5  # text leaning more than this after the warp is levelled and detected again
+# a document under this share of the frame is flagged: its print is a few pixels high (a 30-parcel
+# sorting-line frame: labels of 0.4-0.7% of 12 MP, lines of 4-10 px, read 0.54 of their fields through
+# their true outlines, and the locator's outlines of them are loose)
+_SMALL_DOCUMENT = 0.01
 _FLIP_SHARE = 0.5  # a document is upside down when the classifier turned more than this share of its text
 
 
@@ -471,6 +475,16 @@ class OCR:
             )
             flags = ("too_many_documents",)
             found = found[: opts.max_documents]
+        small = sum(d.area < _SMALL_DOCUMENT for d in found)
+        if small:
+            log.warning(
+                "page %d: %d documents under %.0f%% of the frame each: their print is a few pixels high, so some "
+                "may be missed or misread (docs/ocr.md, 'Photos'); photograph fewer parcels per frame, or closer",
+                index,
+                small,
+                100 * _SMALL_DOCUMENT,
+            )
+            flags = (*flags, "small_documents")
         page_lines: list[Line] = []
         documents: list[PageDocument] = []
         for doc in found:
@@ -484,7 +498,7 @@ class OCR:
             page_lines.extend(in_page)
             documents.append(dataclasses.replace(read, index=len(documents), line_ids=ids))
         if not documents:
-            return self._nothing_located(page, index, opts, recognizer=recognizer, totals=totals)
+            return self._nothing_located(page, index, opts, recognizer=recognizer, totals=totals, flags=flags)
         return Page(
             index=index,
             width=width,
@@ -503,15 +517,17 @@ class OCR:
         *,
         recognizer: RecognizeFn | None,
         totals: list[float],
+        flags: tuple[str, ...] = (),
     ) -> Page:
         """No document on a photo, or a sheet the locator does not know: the coarse detection a scan
-        would get decides which (and is reused if it is a sheet)."""
+        would get decides which (and is reused if it is a sheet). ``flags``: more to say about the page."""
         height, width = page.shape[:2]
         quads = self._detect(page, opts, totals)
+        flags = ("no_document", *flags)
         if len(quads) < _MIN_FLAT_BOXES:
-            return Page(index=index, width=width, height=height, located=True, flags=("no_document",))
+            return Page(index=index, width=width, height=height, located=True, flags=flags)
         lines = self._read(page, quads, opts, recognizer, totals)
-        return Page(index=index, width=width, height=height, lines=tuple(lines), flags=("no_document",))
+        return Page(index=index, width=width, height=height, lines=tuple(lines), flags=flags)
 
     def _read_document(
         self,

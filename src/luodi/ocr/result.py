@@ -128,7 +128,9 @@ class Page:
     """One page. ``located``: the page was read as a photo (its documents found, straightened and
     read one by one); otherwise as one flat document, and ``documents`` is empty. ``flags`` say what
     a caller should know (``no_document``: a photo in which no document was found;
-    ``too_many_documents``: more than the cap were found, the rest left unread)."""
+    ``too_many_documents``: more than the cap were found, the rest left unread;
+    ``small_documents``: documents under 1% of the frame were located, whose print is too small to
+    be sure of: some may be missed or misread)."""
 
     index: int
     width: int

@@ -334,3 +334,28 @@ def test_a_located_region_without_text_is_dropped_before_recognition() -> None:
     (page,) = engine.run_pages([img], PHOTO).pages
     assert page.documents == () and page.flags == ("no_document",)
     assert rec.calls == 0  # nothing was recognised on the region, nor on the frame's coarse detection
+
+
+def test_documents_under_a_hundredth_of_the_frame_are_flagged() -> None:
+    from luodi.locate.locator import LocatedDocument, Location
+
+    img, (m,) = _photo(0.0)
+    corners = cv2.transform(np.array([[[0, 0], [300, 0], [300, 260], [0, 260]]], np.float32), m)[0]
+
+    def engine(area: float) -> OCR:
+        class Fixed(DocumentLocator):
+            def locate(self, image: np.ndarray) -> Location:
+                return Location((LocatedDocument(corners, corners, 1.0, "model", False, area),), False, area, "model")
+
+        return OCR.from_sessions(
+            det=FakeSession.det(), cls_session=FakeSession.cls_(), rec=FakeSession.rec(num_classes=len(CHARS)),
+            characters=CHARS, locator=Fixed(None),
+        )  # fmt: skip
+
+    (small,) = engine(0.006).run_pages([img], PHOTO).pages
+    assert len(small.documents) == 1 and small.flags == ("small_documents",)
+    (large,) = engine(0.07).run_pages([img], PHOTO).pages
+    assert len(large.documents) == 1 and large.flags == ()
+    # read as nothing, the page still says small documents were there
+    (dropped,) = engine(0.006).run_pages([img], PHOTO.replace(min_document_chars=1000)).pages
+    assert dropped.documents == () and dropped.flags == ("no_document", "small_documents")
