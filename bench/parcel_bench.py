@@ -193,9 +193,9 @@ def _geometry_hits(geometry: Any, data: bytes, labels: Sequence[dict[str, Any]])
     return found, len(docs) - sum(hit is not None for hit in hits), len(docs)
 
 
-def _bent_pair(pipeline: Any, quad_task: Any, data: bytes, label: dict[str, Any]) -> dict[str, Any] | None:
-    """A bent label read again through its quad alone (no Coons patch): what the unwarp is worth."""
-    off = pipeline.run(quad_task, data).result.to_dict().get("documents", [])
+def _bent_pair(pipeline: Any, patch_task: Any, data: bytes, label: dict[str, Any]) -> dict[str, Any] | None:
+    """A bent label read again through the Coons patch of its outline (``unwarp``): what the unwarp is worth."""
+    off = pipeline.run(patch_task, data).result.to_dict().get("documents", [])
     match = max(off, key=lambda e: _iou(e["quad"], label["polygon"]), default=None)
     return match if match is not None and _iou(match["quad"], label["polygon"]) >= 0.5 else None
 
@@ -208,10 +208,10 @@ def accuracy(pipeline: Any, out: Path, families: str, frames: int, seed: int, ne
 
     folder, records = _frames(out, families, frames, seed, ner)
     task = pipeline.processor("extract", "waybill")
-    quad_task = pipeline.processor("extract", "waybill", options=OCROptions(unwarp=False))
+    patch_task = pipeline.processor("extract", "waybill", options=OCROptions(unwarp=True))
     whole_task = pipeline.processor("extract", "waybill", options=OCROptions(locate=False))
     geometry = DocumentLocator(None)
-    bent: dict[str, list[dict[str, Any]]] = {"on": [], "off": [], "gold": []}
+    bent: dict[str, list[dict[str, Any]]] = {"quad": [], "patch": [], "gold": []}
     pred: dict[str, list[dict[str, Any]]] = {"photo": [], "flat": [], "before": [], "gold": []}
     cut: dict[str, list[dict[str, Any]]] = {"photo": [], "gold": []}
     count = dict.fromkeys(
@@ -254,8 +254,8 @@ def accuracy(pipeline: Any, out: Path, families: str, frames: int, seed: int, ne
             quad, outline = np.asarray(label["quad"], np.float32), np.asarray(label["polygon"], np.float32)
             if bend(outline, quad) > 0.03:
                 bent["gold"].append(pred["gold"][-1])
-                bent["on"].append(got)
-                bent["off"].append(_predicted(_bent_pair(pipeline, quad_task, data, label)))
+                bent["quad"].append(got)
+                bent["patch"].append(_predicted(_bent_pair(pipeline, patch_task, data, label)))
         g_found, g_false, g_docs = _geometry_hits(geometry, data, rec["labels"])
         count["geo_found"] += g_found
         count["geo_false"] += g_false
@@ -282,8 +282,8 @@ def _accuracy_report(
     photo, flat, before = (micro(pred[k], pred["gold"]) for k in ("photo", "flat", "before"))
     unwarp: dict[str, Any] = {"bent_labels": len(bent["gold"])}
     if bent["gold"]:
-        unwarp["fields_unwarped"] = round(micro(bent["on"], bent["gold"]).micro_accuracy, 4)
-        unwarp["fields_quad_only"] = round(micro(bent["off"], bent["gold"]).micro_accuracy, 4)
+        unwarp["fields_unwarped"] = round(micro(bent["patch"], bent["gold"]).micro_accuracy, 4)
+        unwarp["fields_quad_only"] = round(micro(bent["quad"], bent["gold"]).micro_accuracy, 4)
     flat_acc = max(flat.micro_accuracy, 1e-9)
     return {
         "families": families,
@@ -659,8 +659,8 @@ def _accuracy_lines(report: dict[str, Any]) -> list[str]:
         if b.get("bent_labels"):
             lines.append(
                 f"- {r['families']}: {b['bent_labels']} bent labels (outline > 3% off its quad): fields "
-                f"{b['fields_unwarped']:.3f} through the Coons patch (default), "
-                f"{b['fields_quad_only']:.3f} through the quad"
+                f"{b['fields_unwarped']:.3f} through the Coons patch (`unwarp`), "
+                f"{b['fields_quad_only']:.3f} through the quad (default)"
             )
         if r["labels_cut_off"]:
             lines.append(

@@ -9,6 +9,7 @@ For each label fully inside a frame (dev texture families, a seed the bench does
 - ``true quad``: the label's own quad (from the renderer) read through the photo path as if the
   locator had given it, corners in frame order (the reader decides the text direction itself);
 - ``true quad, upright``: the same with its corners in the label's own order (direction known);
+- ``found quad``: the locator's quad alone (its outline taken as the quad: no unwarp), corners as found;
 - ``found quad, upright``: the locator's quad with its corners turned to the label's own order;
 - ``flat``: the label as printed.
 
@@ -56,6 +57,10 @@ def _read(pipeline: Any, extractor: Any, page: np.ndarray, location: Any, opts: 
     return _predicted(docs[0]) if docs else dict.fromkeys(FIELDS)
 
 
+def _value(default: Any, text: str) -> Any:
+    return text.lower() in ("1", "true", "yes") if isinstance(default, bool) else type(default)(text)
+
+
 def _upright(quad: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """``quad``'s corners rolled so that the first is the one nearest the label's own top-left."""
     best = min(range(4), key=lambda r: float(np.abs(np.roll(quad, -r, axis=0) - truth).sum()))
@@ -89,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pipeline = Pipeline(load_settings(threads=2))
     pairs = (o.split("=") for o in args.option)
-    opts = OCROptions().replace(**{k: type(getattr(OCROptions(), k))(v) for k, v in pairs})
+    opts = OCROptions().replace(**{k: _value(getattr(OCROptions(), k), v) for k, v in pairs})
     task = pipeline.processor("extract", "waybill", options=opts)
     extractor = task.extractor
     totals: dict[str, list[int]] = {}
@@ -116,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                 row: dict[str, Any] = {"image": rec["image"], "families": rec["families"], "found": hit is not None}
                 if hit is not None:
                     fq = np.asarray(located[hit]["quad"], np.float32)
+                    got["found quad"] = _read(pipeline, extractor, page, _located(fq, fq, frame), opts)
                     got["found quad, upright"] = _read(
                         pipeline, extractor, page, _located(_upright(fq, truth), outline, frame), opts
                     )

@@ -47,7 +47,11 @@ class OCROptions:
     text_height: int = 24  # median line height the detector should see (its input pixels)
     doc_max_side: int = 2400  # a straightened document is read at most this large
     max_documents: int = 32  # documents read per page; more are flagged too_many_documents
-    unwarp: bool = True  # a bent outline is read through a Coons patch of its sides, not its quad
+    # a bent outline is read through a Coons patch of its sides, not its quad. Off: the locator's
+    # outlines are traced at 448 px, and the patch follows their noise (measured on rendered dev
+    # frames, bench/parcel_loss.py: the 15 labels found read 69 -> 122 of 157 fields with it off, the
+    # same as through their true quads; the bench's bent labels read better through their quads too)
+    unwarp: bool = False
     # a located region reading fewer characters is no document (glare, a crease, a bag's print, a
     # sliver of a label): dropped; a waybill reads 100+
     min_document_chars: int = 16
