@@ -24,6 +24,7 @@ from luodi.kie.layout import Run, run_box, run_score, run_text, sub_run
 from luodi.kie.names import organisation, romanised_name
 from luodi.kie.normalize import compact, fold, to_simplified
 from luodi.kie.parties import PartyParse, PartyParser, Span, split_address
+from luodi.kie.proposers import ADDRESS_RUNS_INTO_NAME
 from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import FieldSpec, Schema
 from luodi.kie.surnames import has_surname
@@ -320,7 +321,9 @@ class Decider:
             # under it: an empty cell's neighbour (the next row's number, another label's value)
             # fits it just as well. A weight printed with its unit (4.2kg, 26斤) says what it is.
             unsure.append(f"value found {cand.where} of its label, not after it")
-        unsure += _shape_doubts(spec, value)
+        if spec.type == "address" and any(r.startswith(ADDRESS_RUNS_INTO_NAME) for r in cand.reasons):
+            unsure.append("where the address ends is unclear")
+        unsure += _shape_doubts(spec, value, cand.raw)
         unsure += _misread_copies(spec, value, others)
         if spec.type == "address" and self.divisions is not None and isinstance(value, str):
             # Divisions that do not hold together are a misreading or two addresses in one.
@@ -770,11 +773,13 @@ def _filled_in(schema: Schema, found: list[FieldResult], required: int) -> bool:
     return len(found) >= 2 and any(schema.fields[f.name].type in _STRONG_TYPES and not f.flagged for f in found)
 
 
-def _shape_doubts(spec: FieldSpec, value: Any) -> list[str]:
+def _shape_doubts(spec: FieldSpec, value: Any, raw: str = "") -> list[str]:
     """What a name or address lacks that every real one has: a person's name starts with a
     surname (a word that does not is a misread surname, 警翔宇 for 訾翔宇, or not a name at all);
     an address goes below its divisions (黑龙江省绥化市 alone: the rest was read elsewhere) and
     names its province or city (鸣凤镇冷家巷12号 alone is the second line of one)."""
+    if spec.type == "weight" and _GRAMS_WITH_DECIMALS.search(raw):
+        return ["a weight in grams with decimals (16.7g): kg misread?"]
     if not isinstance(value, str) or not value:
         return []
     person = spec.type == "name" and spec.effective_role == "name" and re.match(r"[\u4e00-\u9fff]", value)
@@ -787,9 +792,15 @@ def _shape_doubts(spec: FieldSpec, value: Any) -> list[str]:
             return ["no street-level detail after the divisions"]
         if "province" not in parts and "city" not in parts:
             return ["no province or city: part of an address?"]
+        if _BARE_NUMBER_END.search(compact(value)):
+            return ["the address stops at a bare street number (胜利东路173): cut short?"]
     return []
 
 
+# Gram weights are printed whole (500g); 16.7g is a misread 16.7kg more often than a letter's weight.
+_GRAMS_WITH_DECIMALS = re.compile(r"\d\.\d+\s*(?:g|克)\s*$", re.IGNORECASE)
+# A road and its number without 号 (…胜利东路173): the line was cut, the rest read elsewhere.
+_BARE_NUMBER_END = re.compile(r"(?:路|街|巷|弄|大道)\d+$")
 # Short values whose shape (any number, any text) does not tell them from their neighbours'.
 _SHORT_TYPES = frozenset({"count", "weight"})
 # The units that make a number in a neighbouring cell a weight or a count of pieces by itself.

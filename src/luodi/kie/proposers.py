@@ -587,6 +587,12 @@ def _party_name(rd: Reading, parsed: PartyParse, run: Run, *, labelled: bool) ->
     if org is not None:
         # A company, shop or public body is the party: its name is not cut to a person's.
         return _name_overruled(parsed, org, _address_after(text, parsed.address, org.end))
+    whole = _widened_left(text, parsed)
+    named = organisation(whole) if whole is not None else None
+    if named is not None and whole is not None and named.value == whole.value.strip():
+        # The parser's own name is an organisation (025-29053185新锦设计工作室河北省…: after the
+        # phone, glued to the address): not cut down to a person's name.
+        return dataclasses.replace(parsed, name=whole)
     parsed = dataclasses.replace(parsed, name=person_name(parsed.name, labels))
     if parsed.name is None and len(run) > 1:
         # The name is usually on the first line of the block; noise further down (an OCR'd
@@ -608,6 +614,19 @@ def _party_name(rd: Reading, parsed: PartyParse, run: Run, *, labelled: bool) ->
             address = Span(cut, address.start, address.start + len(cut), address.score)
         return _name_overruled(parsed, latin, address)
     return parsed
+
+
+def _widened_left(text: str, parsed: PartyParse) -> Span | None:
+    """The parser's name with the Han characters right before it that no other part of the parse
+    holds (it read 18936647054 禾盛设计工作室 as the name 盛设计工作室 and left 禾 to nobody)."""
+    name = parsed.name
+    if name is None:
+        return None
+    held = [(p.start, p.end) for p in (*parsed.phones, parsed.address) if p is not None]
+    start = name.start
+    while start > 0 and "\u4e00" <= text[start - 1] <= "\u9fff" and not any(a <= start - 1 < b for a, b in held):
+        start -= 1
+    return name if start == name.start else Span(text[start : name.end], start, name.end, name.score)
 
 
 def _latin_before_phone(text: str, parsed: PartyParse) -> Span | None:
@@ -682,9 +701,9 @@ def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no 
     where = "tag" if hit.kind in ("tag", "header") else "block"
     quality *= hit.quality
     text = run_text(run)
-    parsed: PartyParse = rd.parse(text)
+    first: PartyParse = rd.parse(text)
     name = name_field or tables.party_field(party, "name")
-    parsed = _party_name(rd, parsed, run, labelled=bool(name and name_field))
+    parsed = _party_name(rd, first, run, labelled=bool(name and name_field))
     why = (*reasons, *parsed.reasons)
     if name and parsed.name is not None:
         pool.add(span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why, where=where))
@@ -708,8 +727,23 @@ def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no 
         add_phones(phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=quality, reasons=why, where=where)
     addr_field = tables.party_field(party, "address")
     if addr_field and parsed.address is not None:
+        why = (*why, *_end_in_doubt(first, parsed))
         c = span_cand(addr_field, parsed.address, run, tier=TIER_BLOCK, quality=quality, reasons=why, where=where)
         pool.add(dataclasses.replace(c, parts=relative_parts(parsed, parsed.address)))
+
+
+def _end_in_doubt(first: PartyParse, parsed: PartyParse) -> tuple[str, ...]:
+    """The parser ended the address where it began a name it was unsure of, with nothing between
+    them (…2501室尚信设计工 + 作室 + phone): where the address ends is as unsure as that name."""
+    name, address = first.name, first.address
+    if name is None or address is None or parsed.address is None or parsed.address.end != address.end:
+        return ()
+    if name.start != address.end or name.score >= 0.5:
+        return ()
+    return (f"{ADDRESS_RUNS_INTO_NAME} ({name.value!r})",)
+
+
+ADDRESS_RUNS_INTO_NAME = "the address runs into a name read unsure"
 
 
 # A block that starts with Latin letters (no Han name before them) may start with a romanised name.

@@ -448,3 +448,55 @@ def test_an_untagged_copy_of_a_party_is_evidence_on_its_fields(waybill: Extracto
     # Copies that agree leave the labelled value as it was.
     lines[2] = ("天盛家坊专营店 191-4994-1903", 30, 200)
     assert not waybill.extract_document(make_doc(lines))["sender_phone"].needs_review
+
+
+class CutsTheShopName:
+    """What the contact model did with two blocks: the shop's first character given to nobody
+    (盛设计工作室), and the end of an address run into an unsure name (…尚信设计工 + 作室)."""
+
+    def __call__(self, text: str) -> PartyParse:
+        if "禾盛设计工作室" in text:
+            a, p = text.index("盛设计工作室"), text.index("1893")
+            addr = text.index("台湾省")
+            return PartyParse(
+                name=Span("盛设计工作室", a, a + 6, 0.98),
+                phones=(Span("18936647054", p, p + 11, 0.99),),
+                address=Span(text[addr:], addr, len(text), 0.99),
+                model_based=True,
+            )
+        if "尚信设计工作室" in text:
+            n, p = text.index("作室"), text.index("1303")
+            return PartyParse(
+                name=Span("作室", n, n + 2, 0.01),
+                phones=(Span("13031725922", p, p + 11, 0.99),),
+                address=Span(text[:n], 0, n, 0.99),
+                reasons=("low confidence in name '作室' (0.01)",),
+                model_based=True,
+            )
+        return RuleContactParser()(text)
+
+
+def test_what_the_parser_cut_from_a_shop_name_is_put_back_or_flagged() -> None:
+    lines = [
+        ("寄：18936647054 禾盛设计工作室 台湾省高雄市大社区朝阳南路380号", 30, 100),
+        ("收件人：王小明 13912345678", 30, 300),
+        ("江苏省南京市玄武区中山路1号", 30, 340),
+    ]
+    waybill = extractor("waybill", contact_parser=CutsTheShopName())
+    assert waybill.extract_document(make_doc(lines)).get("sender_name") == "禾盛设计工作室"
+    lines[0] = ("寄：甘肃省甘南藏族自治州合作市学幸东路418号达苑28栋2501室尚信设计工作室13031725922", 30, 100)
+    addr = waybill.extract_document(make_doc(lines))["sender_address"]
+    assert addr.needs_review and "where the address ends is unclear" in addr.reasons
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "doubt"),
+    [
+        ("收件地址：北京市大兴区胜利东路173", "receiver_address", "bare street number"),
+        ("重量：16.7g", "weight_kg", "grams with decimals"),
+    ],
+)
+def test_values_cut_or_misread_at_their_end_are_flagged(waybill: Extractor, line: str, field: str, doubt: str) -> None:
+    doc = make_doc([("收件人：王小明 13912345678", 30, 60), (line, 30, 100), *SENDER])
+    got = waybill.extract_document(doc)[field]
+    assert got.needs_review and any(doubt in r for r in got.reasons), got.reasons
