@@ -1,0 +1,246 @@
+"""Bank receipts (回单) on layouts the synthetic styles do not draw: labels composed from the
+schema, party marks printed down a cell, values beside or under their labels, the issuing bank,
+and the amount read twice (figure and capitals)."""
+
+from __future__ import annotations
+
+import pytest
+from docfactory import extractor, make_doc, make_line
+
+from luodi.errors import SchemaError
+from luodi.kie.schema import composed_labels, load_schema, parse_schema
+from luodi.ocr.result import Line
+
+
+def _column(text: str, x: float, y: float, *, score: float = 0.99) -> Line:
+    """A party mark printed down a narrow cell, as OCR reads a vertical line (one box, tall)."""
+    box = ((x + 26, y), (x + 26, y + 30 * len(text)), (x, y + 30 * len(text)), (x, y))
+    return Line(text, score, box, tuple(score for _ in text), tuple((i + 0.5) / len(text) for i in range(len(text))))
+
+
+def test_party_prefixes_compose_labels_from_the_schema() -> None:
+    """付款 + 户名, 收款 + 银行 …: the party word printed before a generic label names the party."""
+    labels = {lab for lab, _ in composed_labels(load_schema("bank_receipt"))}
+    assert {"付款户名", "收款方开户行", "汇款人账号", "转入户名"} <= labels
+    lines = [
+        ("平安银行 电子回单", 300, 20),
+        ("交易日期：2024-03-05 10:11:12", 40, 70),
+        ("付款户名：海禾官方旗舰店", 40, 120),
+        ("收款方名称：贺州优博实业有限公司", 520, 120),
+        ("付款方账号：48034105798892500700", 40, 160),
+        ("收款账户：38991792487700106608", 520, 160),
+        ("付款开户银行：中国工商银行贺州八步支行", 40, 200),
+        ("收款银行：招商银行重庆渝北支行", 520, 200),
+    ]
+    v = extractor("bank_receipt").extract_document(make_doc(lines, width=1100)).values()
+    assert (v["payer_name"], v["payer_account"], v["payer_bank"]) == (
+        "海禾官方旗舰店",
+        "48034105798892500700",
+        "中国工商银行贺州八步支行",
+    )
+    assert (v["payee_name"], v["payee_account"], v["payee_bank"]) == (
+        "贺州优博实业有限公司",
+        "38991792487700106608",
+        "招商银行重庆渝北支行",
+    )
+    # the date and the time printed on one line after 交易日期; the issuer from the title
+    assert (v["date"], v["time"], v["bank"]) == ("2024-03-05", "10:11:12", "平安银行")
+
+
+def test_a_composed_label_that_names_another_field_is_an_error_at_load_time() -> None:
+    text = """
+name: clash
+parties:
+  payer: {tags: [付款人], prefixes: [付款]}
+  payee: {tags: [收款人]}
+generic_labels:
+  account: [账号]
+fields:
+  payer_account: {type: account, party: payer}
+  other: {labels: [付款账号]}
+"""
+    with pytest.raises(SchemaError, match="付款账号"):
+        parse_schema(text, origin="clash.yaml")
+
+
+def _grid(payer_mark: list[Line]) -> list[Line]:
+    """户名 / 账号 / 开户行 rows of two parties side by side; the payee's mark read whole."""
+    return [
+        make_line("中国建设银行 单位客户专用回单", 300, 20),
+        *payer_mark,
+        make_line("户名", 90, 100),
+        make_line("余切轹", 200, 100),
+        make_line("账号", 90, 140),
+        make_line("6222105123456788", 200, 140),
+        make_line("开户行", 90, 180),
+        make_line("招商银行泰安泰山支行", 200, 180),
+        _column("收款人", 560, 100),
+        make_line("户名", 610, 100),
+        make_line("北海诚锦文化传媒有限公司", 720, 100),
+        make_line("账号", 610, 140),
+        make_line("1755 0331 6481 9072 456", 720, 140),
+        make_line("开户行", 610, 180),
+        make_line("平安银行北海合浦支行", 720, 180),
+    ]
+
+
+@pytest.mark.parametrize(
+    "mark",
+    [
+        pytest.param([_column("付", 44, 100), _column("款人", 44, 134)], id="read in two pieces"),
+        pytest.param([_column("付", 44, 96), _column("款", 44, 130), _column("人", 44, 164)], id="one a line"),
+        pytest.param([_column("付歌人", 44, 100)], id="one character misread"),
+    ],
+)
+def test_a_party_mark_down_a_cell_is_read_whole(mark: list[Line]) -> None:
+    res = extractor("bank_receipt").extract_document(make_doc(_grid(mark), width=1300))
+    v = res.values()
+    assert (v["payer_name"], v["payer_account"], v["payer_bank"]) == (
+        "余切轹",
+        "6222105123456788",
+        "招商银行泰安泰山支行",
+    )
+    assert v["payee_name"] == "北海诚锦文化传媒有限公司" and v["payee_bank"] == "平安银行北海合浦支行"
+    # a piece of the mark (款人) is never a value
+    assert all("款人" not in str(f.value) for f in res.fields)
+
+
+def test_a_piece_of_a_party_mark_is_printed_form_text() -> None:
+    from luodi.kie.formtext import FormText
+
+    ft = FormText(load_schema("bank_receipt"))
+    assert ft.is_form_text("款人", grid=False) and ft.is_form_text("收款", grid=False)
+    assert ft.is_form_text("廖四九", grid=False) is None
+
+
+def test_a_value_right_of_its_label_in_a_table_whose_next_row_is_an_unknown_label() -> None:
+    """用途 | 转账 over 经办 | (empty): the labels of the column have their values to the right, so
+    the line under 用途 is the next row's label, not its value."""
+    lines = [
+        ("中国民生银行 转账汇款回单", 300, 20),
+        ("大写金额", 40, 100),
+        ("人民币叁万伍仟伍佰元整", 220, 100),
+        ("小写金额", 560, 100),
+        ("¥35,500.00", 740, 100),
+        ("用途", 40, 140),
+        ("转账", 220, 140),
+        ("交易时间", 560, 140),
+        ("12:56:01", 740, 140),
+        ("经办", 40, 180),
+        ("复核", 560, 180),
+    ]
+    v = extractor("bank_receipt").extract_document(make_doc(lines, width=1100)).values()
+    assert v["purpose"] == "转账" and v["time"] == "12:56:01"
+
+
+def test_labels_above_values_still_read_below() -> None:
+    """A mobile-banking receipt: each small label over its value, two columns."""
+    lines = [
+        ("江苏银行", 500, 20),
+        ("转账金额", 60, 80),
+        ("¥35,500.00", 60, 110),
+        ("人民币叁万伍仟伍佰元整", 60, 150),
+        ("付款户名", 60, 200),
+        ("收款户名", 620, 200),
+        ("贺州优博实业有限公司", 60, 230),
+        ("海禾官方旗舰店", 620, 230),
+        ("附言", 60, 280),
+        ("交易渠道", 620, 280),
+        ("货款", 60, 310),
+        ("手机银行", 620, 310),
+        ("交易时间", 60, 360),
+        ("交易流水号", 620, 360),
+        ("2019-03-27 12:56:01", 60, 390),
+        ("430697413990394343", 620, 390),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1200))
+    v = res.values()
+    assert (v["payer_name"], v["payee_name"], v["purpose"]) == ("贺州优博实业有限公司", "海禾官方旗舰店", "货款")
+    assert (v["date"], v["time"], v["serial_number"]) == ("2019-03-27", "12:56:01", "430697413990394343")
+    # the capitals under the figure, unlabelled: the two readings agree, both are keyed in
+    assert v["amount"] == 35500.0 and v["amount_in_words"] == "人民币叁万伍仟伍佰元整"
+    assert not res["amount"].needs_review and not res["amount_in_words"].needs_review
+
+
+def test_the_issuing_bank_is_the_titles_not_a_party_branch_without_its_label() -> None:
+    """A party's 开户行 whose label OCR missed runs on into its branch: it is not the issuer."""
+    lines = [
+        ("江苏银行", 500, 20),
+        ("手机银行转账回单", 470, 50),
+        ("交易日期：2024-03-05", 60, 100),
+        ("交易流水号：430697413990394343", 620, 100),
+        ("金额：¥35,500.00", 60, 150),
+        ("中国工商银行贺州八步支行", 60, 300),
+        ("招商银行重庆渝北支行", 620, 300),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1200))
+    assert res.get("bank") == "江苏银行" and not res["bank"].flagged
+
+
+def _amounts(figure: str, words: str, *, words_scores: list[float] | None = None) -> dict[str, object]:
+    lines = [
+        make_line("交通银行 电子回单", 300, 20),
+        make_line("交易流水号：1117672079278329", 40, 60),
+        make_line("金额", 40, 100),
+        make_line(figure, 200, 100),
+        make_line(words, 200, 130, scores=words_scores),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
+    return {"amount": res["amount"], "words": res["amount_in_words"]}
+
+
+def test_the_figure_and_the_capitals_confirm_each_other() -> None:
+    # a weak character in the capitals, settled by the figure
+    scores = [0.98] * 3 + [0.6] + [0.98] * 7
+    got = _amounts("¥35,500.00", "人民币叁万伍仟伍佰元整", words_scores=scores)
+    amount, words = got["amount"], got["words"]
+    assert amount.value == 35500.0 and words.value == "人民币叁万伍仟伍佰元整"  # type: ignore[attr-defined]
+    assert not amount.needs_review and not words.needs_review  # type: ignore[attr-defined]
+
+
+def test_capitals_misread_as_no_numeral_are_put_right_by_the_figure() -> None:
+    words = _amounts("CNY 35,500.00", "人民币禁万伍仟伍佰元整")["words"]
+    assert words.value == "人民币叁万伍仟伍佰元整"  # type: ignore[attr-defined]
+    assert "人民币禁万伍仟伍佰元整" in words.alternatives  # type: ignore[attr-defined]
+    assert any("corrected" in r for r in words.reasons)  # type: ignore[attr-defined]
+
+
+def test_capitals_that_read_another_amount_flag_both() -> None:
+    got = _amounts("¥36,500.00", "人民币叁万伍仟伍佰元整")
+    assert got["amount"].needs_review and got["words"].needs_review  # type: ignore[attr-defined]
+    assert got["words"].value == "人民币叁万伍仟伍佰元整"  # type: ignore[attr-defined]
+
+
+def test_a_time_cut_from_a_longer_number_is_not_read() -> None:
+    lines = [("中国银行 回单", 300, 20), ("交易时间：17:1821", 40, 60), ("流水号：5846T357165342040", 40, 100)]
+    v = extractor("bank_receipt").extract_document(make_doc(lines)).values()
+    assert v["time"] is None and v["serial_number"] is None
+
+
+def test_a_party_bank_needs_its_bank_and_branch() -> None:
+    from luodi.kie.banks import check_bank
+
+    assert not check_bank("山支行", branch=True).ok  # the bank cut off
+    assert not check_bank("中信银行", branch=True).ok  # the branch cut off
+    assert check_bank("中信银行", branch=False).ok  # an issuing bank is a head bank
+    assert check_bank("中信银行重庆忠县支行", branch=True).ok
+
+
+def test_a_branch_place_misread_is_flagged_and_put_right_where_one_name_fits() -> None:
+    from luodi.errors import ModelNotPulledError
+    from luodi.kie.banks import branch_doubts
+    from luodi.kie.divisions import DivisionIndex
+    from luodi.kie.gazetteer import Gazetteer
+
+    try:
+        divisions = DivisionIndex(Gazetteer.from_package())
+    except ModelNotPulledError as exc:
+        pytest.skip(f"no division gazetteer: {exc}")
+    fixed, why = branch_doubts("中国邮政储蓄银行阜阳颖州支行", divisions)
+    assert fixed == "中国邮政储蓄银行阜阳颍州支行" and why
+    fixed, why = branch_doubts("上海浦东发展银行森州来安支行", divisions)
+    assert fixed == "上海浦东发展银行滁州来安支行" and why
+    fixed, why = branch_doubts("华夏银行哈尔滨网城支行", divisions)  # 阿城 or 双城: flagged only
+    assert fixed is None and why
+    assert branch_doubts("招商银行重庆渝北支行", divisions) == (None, [])
+    assert branch_doubts("中国工商银行杭州浣纱支行", divisions) == (None, [])  # street level: not checked
