@@ -20,14 +20,14 @@ import dataclasses
 import re
 from decimal import Decimal
 
-from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
+from luodi.kie.candidates import TIER_BLOCK, TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.gazetteer import Division
 from luodi.kie.layout import PageLayout, Piece, TLine, run_score
 from luodi.kie.normalize import compact, fold
 from luodi.kie.result import FieldResult
 from luodi.kie.schema import FieldSpec
-from luodi.kie.validators import Checked, parse_capital_amount
+from luodi.kie.validators import Checked, check_amount_words, parse_capital_amount
 
 HEAD_BANKS = (
     "中国工商银行", "中国农业银行", "中国银行", "中国建设银行", "交通银行", "中国邮政储蓄银行", "招商银行",
@@ -219,6 +219,26 @@ def reconcile_amounts(amount: FieldResult, words: FieldResult) -> tuple[FieldRes
     return _agreed(amount, score), _agreed(words, score)
 
 
+def amount_from_words(amount: FieldResult, words: FieldResult) -> FieldResult:
+    """No figure read (a stamp over it, digits written one a cell that OCR missed): the amount the
+    capitals spell, when they are a complete amount, flagged for review."""
+    parsed = parse_capital_amount(str(words.value))
+    if amount.found or parsed is None or not check_amount_words(str(words.value)).ok:
+        return amount
+    why = "read from the amount in capitals: no figure found"
+    return dataclasses.replace(
+        amount,
+        value=float(parsed),
+        raw=words.raw,
+        score=round(words.score * 0.9, 4),
+        box=words.box,
+        page=words.page,
+        needs_review=True,
+        flagged=True,
+        reasons=(why,),
+    )
+
+
 # Doubts that two agreeing readings settle: a weak character, a low score, a failed parse of the
 # capitals that the correction repaired.
 _VALUE_DOUBT = re.compile(
@@ -322,3 +342,95 @@ def _forms(d: Division) -> set[str]:
     from luodi.kie.gazetteer import short_forms
 
     return {d.name, *short_forms(d.name, d.level)}
+
+
+# --- an amount written one digit a cell ----------------------------------------------------------
+# Counter slips (进账单, 电汇凭证) print a row of unit names over one cell per digit: ¥ then the
+# digits, the last one under 分.
+_UNIT_ROW = "亿千百十万千百十元角分"
+_YEN = frozenset("¥￥YV")
+
+
+def scan_amount_grid(name: str, layout: PageLayout, pool: Pool) -> None:
+    """The amount of a 亿千百十万千百十元角分 grid: the unit names (however OCR cut them into lines)
+    give each cell's column, the digits under them their places. Only a run of digits that ends
+    under 分 with no cell missing is an amount; without the ¥ before it the leading digits may be
+    lost, so it is marked for review."""
+    row = _unit_row(layout)
+    if row is None:
+        return
+    a, b, yc, h = row
+    cells: dict[int, Piece] = {}
+    yen: int | None = None
+    for t in layout.lines:
+        if not 0.3 * h < t.yc - yc <= 3.2 * h:
+            continue
+        text = fold(t.text)
+        for i, ch in enumerate(text):
+            if not (ch.isdigit() or ch in _YEN):
+                continue
+            k = ((t.x_of(i) + t.x_of(i + 1)) / 2 - a) / b
+            col = round(k)
+            if abs(k - col) > 0.35 or not 0 <= col < len(_UNIT_ROW):
+                continue
+            if ch in _YEN:
+                yen = col
+            elif col in cells:
+                return  # two digits in one cell: not this grid's row
+            else:
+                cells[col] = Piece(t, i, i + 1)
+    last = len(_UNIT_ROW) - 1
+    if last not in cells:
+        return
+    start = yen + 1 if yen is not None else min(cells)
+    if any(k not in cells for k in range(start, last + 1)) or any(k < start for k in cells):
+        return
+    cents = int("".join(cells[k].text for k in range(start, last + 1)))
+    run = tuple(cells[k] for k in range(start, last + 1))
+    reasons = () if yen is not None else ("no ¥ before the digits: leading digits may be missing",)
+    quality = 0.95 if yen is not None else 0.7
+    raw = f"{Decimal(cents) / 100:.2f}"
+    pool.add(Candidate(name, run, raw, run_score(run) * quality, TIER_BLOCK, reasons, where="below"))
+
+
+def _unit_row(layout: PageLayout) -> tuple[float, float, float, float] | None:
+    """The grid's unit names as a line x = a + b·column (column 0 亿 … 10 分), its row's centre and
+    height; None when no row of at least four unit names that holds 元 or 分 is on the page."""
+    marks: list[tuple[float, float, float, str]] = []
+    for t in layout.lines:
+        key = compact(t.text)
+        if not key or any(c not in _UNIT_ROW for c in key):
+            continue
+        marks += [((t.x_of(i) + t.x_of(i + 1)) / 2, t.yc, t.h, c) for i, c in enumerate(t.text) if c in _UNIT_ROW]
+    rows: list[list[tuple[float, float, float, str]]] = []
+    for m in sorted(marks, key=lambda m: m[1]):
+        if rows and abs(m[1] - rows[-1][0][1]) <= 0.8 * m[2]:
+            rows[-1].append(m)
+        else:
+            rows.append([m])
+    best = max(rows, key=len, default=[])
+    chars = "".join(m[3] for m in sorted(best))
+    if len(best) < 4 or not {"元", "分"} & set(chars):
+        return None
+    # Each name to its column, from the right (分 is last): a name OCR missed leaves a gap.
+    cols: list[int] = []
+    j = len(_UNIT_ROW) - 1
+    for c in reversed(chars):
+        while j >= 0 and _UNIT_ROW[j] != c:
+            j -= 1
+        if j < 0:
+            return None
+        cols.append(j)
+        j -= 1
+    xs = [m[0] for m in sorted(best)][::-1]
+    n = len(xs)
+    mx, mc = sum(xs) / n, sum(cols) / n
+    var = sum((c - mc) ** 2 for c in cols)
+    if var == 0:
+        return None
+    b = sum((c - mc) * (x - mx) for c, x in zip(cols, xs, strict=True)) / var
+    a = mx - b * mc
+    if b <= 0 or any(abs(a + b * c - x) > 0.3 * b for c, x in zip(cols, xs, strict=True)):
+        return None  # the names do not sit in evenly spaced cells
+    h = sorted(m[2] for m in best)[len(best) // 2]
+    return a, b, sum(m[1] for m in best) / n, h

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from luodi.kie.banks import branch_doubts, reconcile_amounts
+from luodi.kie.banks import amount_from_words, branch_doubts, reconcile_amounts
 from luodi.kie.calibration import Calibration, char_scores, field_features, is_rare
 from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
@@ -548,10 +548,14 @@ class Decider:
 def _amount_words(
     decided: dict[str, FieldResult], names: Sequence[str], amount: FieldResult | None, words: FieldResult | None
 ) -> None:
-    if words is not None and words.found and not words.flagged and (amount is None or not amount.found):
+    if words is not None and words.found and (amount is None or not amount.found):
         # Capital numerals wrapped over two lines lose their start (伍元伍角 of 人民币柒万捌仟零叁拾
-        # 伍元伍角): without the figure to agree with, they are not keyed in unseen.
-        decided[names[1]] = flag(words, "not confirmed by the amount in figures")
+        # 伍元伍角): without the figure to agree with, they are not keyed in unseen; the figure
+        # they spell stands in for a missing one, for review (luodi.kie.banks).
+        if not words.flagged:
+            decided[names[1]] = flag(words, "not confirmed by the amount in figures")
+        if amount is not None:
+            decided[names[0]] = amount_from_words(amount, decided[names[1]])
         return
     if amount is None or words is None or not amount.found or not words.found:
         return

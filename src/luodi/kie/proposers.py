@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from luodi.kie.banks import scan_issuing_bank
+from luodi.kie.banks import scan_amount_grid, scan_issuing_bank
 from luodi.kie.candidates import (
     SOURCE_FACTOR,
     TIER_BLOCK,
@@ -754,6 +754,8 @@ _LATIN_TAIL = re.compile(r"[A-Za-z][A-Za-z \-,，]*$")
 def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     """Carriers by name anywhere on the page; fields marked ``scan: true`` by their patterns."""
     for name, spec in rd.schema.fields.items():
+        if spec.type == "amount":
+            scan_amount_grid(name, layout, pool)  # a counter slip's digits one a cell
         if spec.type == "carrier":
             _scan_carrier(name, layout, pool)
         elif spec.scan and "bank" in spec.validators:

@@ -16,6 +16,8 @@ stamp over the text (电子回单专用章, 业务受理专用章, 转讫). Styl
   date and time on one line;
 - ``abc_mobile`` (dev): a mobile-banking 转账电子回单, small labels above their values in two columns,
   the capitals under a large figure without a label;
+- ``icbc_counter`` (dev): a 进账单 / 电汇凭证 filled in by hand, 出票人 / 收款人 columns, the amount
+  written one digit a cell under 亿千百十万千百十元角分;
 - ``bocom_table`` (dev): a four-column table of label cells left of value cells (付款人账号 | … |
   收款人账号 | …), 会计日期, 金额大写 in its own cell;
 - ``abc_counter`` (holdout): a counter receipt with 全称 / 账号 / 开户行 boxes and the amount written
@@ -58,6 +60,7 @@ BANKS: dict[str, tuple[str, ...]] = {
     "cmb_pairs": ("招商银行", "平安银行", "广发银行"),
     "abc_mobile": ("中国农业银行", "中国邮政储蓄银行", "江苏银行"),
     "bocom_table": ("交通银行", "华夏银行", "北京银行"),
+    "icbc_counter": ("中国工商银行", "中国光大银行", "兴业银行"),
 }
 # The parties' banks (kept to the first styles' list, so adding a style does not change the others' draws).
 _ALL_BANKS = tuple(
@@ -455,7 +458,75 @@ def bocom_table(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Ima
     return cv.finish(margin=24), r.fields(*_FULL)
 
 
-_GRID_UNITS = "亿千百十万千百十元角分"
+_UNITS = "亿千百十万千百十元角分"
+
+
+def icbc_counter(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    """A counter slip (进账单 / 电汇凭证) filled in by hand: 出票人 and 收款人 columns side by side
+    (全称 / 账号 / 开户银行), the amount in capitals beside a grid of 亿千百十万千百十元角分 cells with one
+    digit written in each, the bank's transaction line printed over the form afterwards."""
+    cv = Canvas(1500, 1000, style)
+    s = style.size
+    hand = style.hand or style.family
+    title = ("进账单（回单）", "进账单（收账通知）", "电汇凭证（回单）", "业务委托书（回单）")[int(rng.integers(0, 4))]
+    payer_word = "汇款人" if title.startswith("电汇") else ("出票人" if title.startswith("进账") else "付款人")
+    cv.text_center(750, 20, f"{r.bank}  {title}", int(s * 1.3), bold=True)
+    y = 30 + int(s * 2.4)
+    cv.text(980, y, "年", s)
+    cv.text(1080, y, "月", s)
+    cv.text(1160, y, "日", s)
+    cv.hand(900, y - 2, str(r.when.year), s, family=hand, rng=rng)
+    cv.hand(1035, y - 2, f"{r.when.month:02d}", s, family=hand, rng=rng)
+    cv.hand(1115, y - 2, f"{r.when.day:02d}", s, family=hand, rng=rng)
+    y += int(s * 1.8)
+    h = int(s * 2.0)
+    x = (30, 80, 210, 740, 790, 920, 1470)
+    for x0, x1, word in ((x[0], x[1], payer_word), (x[3], x[4], "收款人")):
+        _vertical(cv, (x0, y, x1, y + 3 * h), word, s)
+    for k, (label, a, b) in enumerate(
+        zip(
+            ("全称", "账号", "开户银行"),
+            (r.payer.name, r.payer.number, r.payer.bank),
+            (r.payee.name, r.payee.number, r.payee.bank),
+            strict=True,
+        )
+    ):
+        top = y + k * h
+        _grid_row(cv, (x[1], x[2], x[3]), top, h, (label, ""), size=s)
+        _grid_row(cv, (x[4], x[5], x[6]), top, h, (label, ""), size=s)
+        cv.hand(x[2] + 8, top + (h - s) / 2 - 2, a, _fit(cv, a, s, x[3] - x[2] - 30), family=hand, rng=rng)
+        cv.hand(x[5] + 8, top + (h - s) / 2 - 2, b, _fit(cv, b, s, x[6] - x[5] - 30), family=hand, rng=rng)
+    y += 3 * h
+    # 金额 | 人民币（大写） words | the digit grid: unit names over one digit a cell.
+    cv.rect(x[0], y, x[1] + 40, y + 2 * h, width=1)
+    cv.text(x[0] + 8, y + h - s / 2, "金额", s)
+    cv.rect(x[1] + 40, y, x[4] + 60, y + 2 * h, width=1)
+    cv.text(x[1] + 48, y + 6, "人民币（大写）", int(s * 0.85))
+    words = r.words.removeprefix("人民币")
+    cv.hand(x[1] + 48, y + h + 2, words, _fit(cv, words, s, x[4] + 60 - x[1] - 80), family=hand, rng=rng)
+    gx0, cell = x[4] + 60, (x[6] - x[4] - 60) / len(_UNITS)
+    digits = "¥" + str(int((r.amount * 100).to_integral_value()))
+    start = len(_UNITS) - len(digits)
+    for i, unit in enumerate(_UNITS):
+        cx = gx0 + i * cell
+        cv.rect(cx, y, cx + cell, y + h, width=1)
+        cv.rect(cx, y + h, cx + cell, y + 2 * h, width=1)
+        cv.text(cx + cell / 2 - s * 0.4, y + (h - s) / 2, unit, int(s * 0.8))
+        if i >= start:
+            cv.hand(cx + cell / 2 - s * 0.3, y + h + (h - s) / 2, digits[i - start], s, family=hand, rng=rng)
+    y += 2 * h
+    y = _grid_row(cv, (x[0], x[2], x[3], x[5], x[6]), y, h, ("票据种类", "转账支票", "票据张数", "1"), size=s)
+    y = _grid_row(cv, (x[0], x[2], x[6]), y, h, ("用途", ""), size=s)
+    cv.hand(x[2] + 8, y - h + (h - s) / 2 - 2, r.purpose, s, family=hand, rng=rng)
+    cv.text(40, y + 12, f"交易流水号：{r.serial}   交易时间：{r.when:%Y-%m-%d %H:%M:%S}", int(s * 0.8))
+    cv.text(40, y + 14 + s, "复核          记账          此联是开户银行交给收款人的回单", int(s * 0.75))
+    cv.bottom = y + 16 + 2 * s
+    fields = r.fields(*_FULL)
+    fields["amount_in_words"] = words
+    return cv.finish(margin=24), fields
+
+
+_GRID_UNITS = _UNITS
 
 
 def abc_counter(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
@@ -564,6 +635,7 @@ STYLES: dict[str, ReceiptStyle] = {
         ReceiptStyle("cmb_pairs", cmb_pairs, False),
         ReceiptStyle("abc_mobile", abc_mobile, False),
         ReceiptStyle("bocom_table", bocom_table, False),
+        ReceiptStyle("icbc_counter", icbc_counter, False, hand=True),
         ReceiptStyle("abc_counter", abc_counter, True),
         ReceiptStyle("boc_handwritten", boc_handwritten, True, hand=True),
     )

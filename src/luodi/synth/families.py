@@ -22,7 +22,7 @@ Waybill layouts (``luodi synth waybill``)
     (boxed_table … bilingual_sheet were held out first but the extractor was later revised after their
     failures — bench/results/kie.md says so — so they are no longer blind; the three newest are.)
 Bank receipt styles (``luodi synth bank-receipt``)
-    dev: icbc_ebank, ccb_business, ccb_unit, cmb_pairs, abc_mobile, bocom_table
+    dev: icbc_ebank, ccb_business, ccb_unit, cmb_pairs, abc_mobile, bocom_table, icbc_counter
     holdout: abc_counter, boc_handwritten
 ID card layouts (``luodi synth id-card``)
     dev: card_scan (front and back side by side, as scanned)
@@ -90,7 +90,7 @@ LAYOUTS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
     "bank_receipt": {
-        "dev": ("icbc_ebank", "ccb_business", "ccb_unit", "cmb_pairs", "abc_mobile", "bocom_table"),
+        "dev": ("icbc_ebank", "ccb_business", "ccb_unit", "cmb_pairs", "abc_mobile", "bocom_table", "icbc_counter"),
         "holdout": ("abc_counter", "boc_handwritten"),
     },
     "id_card": {"dev": ("card_scan",), "holdout": ("card_photocopy",)},

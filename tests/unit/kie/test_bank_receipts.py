@@ -244,3 +244,45 @@ def test_a_branch_place_misread_is_flagged_and_put_right_where_one_name_fits() -
     assert fixed is None and why
     assert branch_doubts("招商银行重庆渝北支行", divisions) == (None, [])
     assert branch_doubts("中国工商银行杭州浣纱支行", divisions) == (None, [])  # street level: not checked
+
+
+def _grid_slip(digits: str) -> list[Line]:
+    """A counter slip's amount: unit names over one cell per character of ``digits`` (right-aligned,
+    the last under 分), as OCR reads them: some names in one line, some alone, each digit alone."""
+    units = "亿千百十万千百十元角分"
+    x0, cell = 500.0, 40.0
+    lines = [
+        make_line("中国工商银行 进账单（回单）", 300, 20),
+        make_line("交易流水号：1117672079278329", 40, 60),
+        make_line("日期：2024-03-05", 600, 60),
+        make_line("金额", 40, 150),
+        make_line("亿千百", x0 + 8, 120, char_w=cell),  # read as one line across three cells
+        *(make_line(u, x0 + 8 + i * cell, 120) for i, u in enumerate(units) if i >= 3 and i != 5),  # 千 missed
+    ]
+    start = len(units) - len(digits)
+    lines += [make_line(d, x0 + 10 + (start + i) * cell, 170) for i, d in enumerate(digits)]
+    return lines
+
+
+def test_an_amount_written_one_digit_a_cell() -> None:
+    res = extractor("bank_receipt").extract_document(make_doc(_grid_slip("¥7500000"), width=1000))
+    assert res.get("amount") == 75000.0
+    assert not any("leading digits" in r for r in res["amount"].reasons)
+    # without the ¥ the leading digits may be lost: for review
+    res = extractor("bank_receipt").extract_document(make_doc(_grid_slip("7500000"), width=1000))
+    assert res.get("amount") == 75000.0 and res["amount"].needs_review
+    # a cell OCR missed inside the number: no amount rather than a wrong one
+    lines = [ln for ln in _grid_slip("¥7500000") if ln.box[0] != (500 + 10 + 6 * 40, 170)]
+    assert extractor("bank_receipt").extract_document(make_doc(lines, width=1000)).get("amount") is None
+
+
+def test_capitals_stand_in_for_a_figure_ocr_missed_for_review() -> None:
+    lines = [
+        ("中国银行 业务回单", 300, 20),
+        ("交易流水号：1117672079278329", 40, 60),
+        ("日期：2024-03-05", 600, 60),
+        ("金额(大写)：人民币柒万伍仟元整", 40, 120),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
+    assert res.get("amount") == 75000.0 and res["amount"].needs_review
+    assert res.get("amount_in_words") == "人民币柒万伍仟元整" and res["amount_in_words"].needs_review

@@ -64,9 +64,9 @@ def test_receipt_prints_every_labelled_field(style: str, mini_ner: Path) -> None
         assert any(form in page for form in _date_forms(f["date"])), (style, f["date"])
         if "time" in f:
             assert f["time"] in page
-        if style == "abc_counter":  # the figure is written digit by digit in its cells
+        if style in ("abc_counter", "icbc_counter"):  # the figure is written digit by digit in its cells
             digits = "".join(t for t, _ in sample.text_layer if re.fullmatch(r"[0-9¥]", t))
-            assert digits == "¥" + str(round(f["amount"] * 100))
+            assert "¥" + str(round(f["amount"] * 100)) in digits
         else:
             assert f"{f['amount']:,.2f}" in page
         assert parse_capital_amount(f["amount_in_words"]) == Decimal(str(f["amount"])).quantize(Decimal("0.01"))
