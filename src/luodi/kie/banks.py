@@ -23,7 +23,7 @@ from decimal import Decimal
 from luodi.kie.candidates import TIER_BLOCK, TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.gazetteer import Division
-from luodi.kie.layout import PageLayout, Piece, TLine, run_score
+from luodi.kie.layout import PageLayout, Piece, TLine, run_score, sub_run
 from luodi.kie.normalize import compact, fold
 from luodi.kie.result import FieldResult
 from luodi.kie.schema import FieldSpec
@@ -99,7 +99,7 @@ def _one_off(a: str, b: str) -> bool:
 _ISSUER_WORDS = (
     "网上银行", "手机银行", "企业网银", "电子", "回单", "凭证", "业务", "客户", "单位", "个人", "专用", "受理",
     "转账", "进账", "汇款", "借记", "贷记", "付款", "收款", "交易", "结算", "记账", "存款", "取款", "通知",
-    "对账", "特种", "股份有限公司",
+    "对账", "特种", "股份有限公司", "电汇", "信汇", "委托", "回执", "支票", "现金", "存单", "收费", "利息", "代发",
 )  # fmt: skip
 
 
@@ -434,3 +434,33 @@ def _unit_row(layout: PageLayout) -> tuple[float, float, float, float] | None:
         return None  # the names do not sit in evenly spaced cells
     h = sorted(m[2] for m in best)[len(best) // 2]
     return a, b, sum(m[1] for m in best) / n, h
+
+
+# --- a date without its label (any schema whose date field has `scan: true`) ----------------------
+# A word ending in 日期 / 时间 before a date labels it for a field the schema may not have (打印日期).
+_OTHER_DATE_LABEL = re.compile(r"[\u4e00-\u9fff]{1,6}(?:日期|时间)\s*[:：]?\s*$")
+
+
+def scan_date(name: str, spec: FieldSpec, layout: PageLayout, pool: Pool) -> None:
+    """A date printed without a label (a counter slip's 2024 年 03 月 05 日, the year, month and day
+    written in by hand between the printed 年 月 日, read as pieces of one row): the row's pieces
+    joined, read by the field's patterns; never a date after a label of another field (打印日期)."""
+    if pool.by_field.get(name) or not spec.patterns:
+        return
+    rows: list[list[TLine]] = []
+    for t in layout.lines:  # reading order: rows top to bottom, left to right
+        if rows and abs(t.yc - rows[-1][-1].yc) <= 0.5 * t.h and t.x0 - rows[-1][-1].x1 < 2.5 * t.h:
+            rows[-1].append(t)
+        else:
+            rows.append([t])
+    for row in rows:
+        run = tuple(Piece(t, 0, len(t.text)) for t in row if not layout.hits_of(t))
+        text = fold("".join(p.text for p in run))
+        for pattern in spec.patterns:
+            m = re.search(pattern, text)
+            if m is None or _OTHER_DATE_LABEL.search(text[: m.start()]):
+                continue
+            g = 1 if m.groups() and m.group(1) is not None else 0
+            value = sub_run(run, *m.span(g))
+            pool.add(Candidate(name, value, m.group(g), run_score(value) * 0.85, TIER_SCAN, where="scan"))
+            break

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from luodi.kie.banks import scan_amount_grid, scan_issuing_bank
+from luodi.kie.banks import scan_amount_grid, scan_date, scan_issuing_bank
 from luodi.kie.candidates import (
     SOURCE_FACTOR,
     TIER_BLOCK,
@@ -758,6 +758,8 @@ def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:
             scan_amount_grid(name, layout, pool)  # a counter slip's digits one a cell
         if spec.type == "carrier":
             _scan_carrier(name, layout, pool)
+        elif spec.scan and spec.type == "date":
+            scan_date(name, spec, layout, pool)
         elif spec.scan and "bank" in spec.validators:
             scan_issuing_bank(name, spec, layout, pool, _taken_by_others(name, pool))
         elif spec.scan:

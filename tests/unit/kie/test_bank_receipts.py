@@ -286,3 +286,22 @@ def test_capitals_stand_in_for_a_figure_ocr_missed_for_review() -> None:
     res = extractor("bank_receipt").extract_document(make_doc(lines))
     assert res.get("amount") == 75000.0 and res["amount"].needs_review
     assert res.get("amount_in_words") == "人民币柒万伍仟元整" and res["amount_in_words"].needs_review
+
+
+def test_a_date_without_a_label_is_read_from_its_row() -> None:
+    """A counter slip's date, written in by hand between the printed 年 月 日 (OCR reads pieces);
+    a date after another field's label (打印日期) is not it."""
+    base = [
+        ("中国工商银行 进账单（回单）", 300, 20),
+        ("交易流水号：1117672079278329", 40, 300),
+        ("金额(大写)：人民币柒万伍仟元整", 40, 200),
+        ("小写金额：¥75,000.00", 40, 240),
+    ]
+    pieces = [("2024", 600, 70), ("年", 680, 70), ("03", 720, 70), ("月05日", 770, 70)]
+    res = extractor("bank_receipt").extract_document(make_doc([*base, *pieces], width=1000))
+    assert res.get("date") == "2024-03-05"
+    res = extractor("bank_receipt").extract_document(make_doc([*base, ("打印日期：20240330", 40, 340)]))
+    assert res.get("date") is None
+    # an eight-digit run inside an account number is no date
+    res = extractor("bank_receipt").extract_document(make_doc([*base, ("6230967749427174867", 40, 380)]))
+    assert res.get("date") is None
