@@ -14,6 +14,11 @@ luodi is trained through the CLI (``luodi train text --config ... --name ...``) 
 which names only the data. Timings: training wall time; inference one text per call on one thread
 (latency), and batches of 64 on two threads (throughput), after a warm-up; load average beside them.
 ``LUODI_SHARED`` names the shared folder when it is not beside the checkout.
+
+    .venv/bin/python bench/text_bench.py --speed MODEL [MODEL ...] --texts FILE
+
+compares registered models' speed on the same texts in one run, in turns (three rounds each), so that
+the machine's load falls on all of them alike: the ratio is what to read on a shared machine.
 Needs ``luodi[bench]`` (scikit-learn) and ``luodi models pull multilingual-e5-small``.
 """
 
@@ -138,11 +143,34 @@ def _speed(model: str, test: Path) -> dict[str, Any]:
     }
 
 
+def _compare_speed(models: list[str], texts: Path, rounds: int = 3) -> dict[str, Any]:
+    """Each model's speed, measured in turns; per model the best of ``rounds`` (the least disturbed)."""
+    runs: dict[str, list[dict[str, Any]]] = {m: [] for m in models}
+    for _ in range(rounds):
+        for m in models:
+            runs[m].append(_speed(m, texts))
+    out: dict[str, Any] = {"load": _load(), "texts": str(texts)}
+    for m, r in runs.items():
+        out[m] = {
+            "ms_per_text_1thread": min(x["ms_per_text_1thread"] for x in r),
+            "texts_per_s_2threads": max(x["texts_per_s_2threads"] for x in r),
+            "texts_per_cpu_s": max(x["texts_per_cpu_s"] for x in r),
+        }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", nargs="+", default=["smp2019", "thucnews"], choices=["smp2019", "thucnews"])
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "text.md")
+    ap.add_argument("--speed", nargs="+", metavar="MODEL", help="only compare these registered models' speed")
+    ap.add_argument("--texts", type=Path, help="with --speed: the texts (any format luodi reads)")
     args = ap.parse_args()
+    if args.speed:
+        if args.texts is None:
+            ap.error("--speed needs --texts")
+        print(json.dumps(_compare_speed(args.speed, args.texts), ensure_ascii=False, indent=1))
+        return
     if not SHARED.is_dir():
         raise SystemExit(f"{SHARED} is missing: this bench needs the shared text corpora")
     results: dict[str, Any] = {
