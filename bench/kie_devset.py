@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/kie_devset.py render --per-cell 8          # render + OCR (cached in bench/out)
     .venv/bin/python bench/kie_devset.py errors [--kind waybill] [--accepted-only] [--lines]
+    .venv/bin/python bench/kie_devset.py reasons [--kinds waybill] [--field F]   # what flags right values
 
 Only **dev** families (``luodi.synth.families``): the dev waybill layouts, the dev bank-receipt
 styles and the dev ID-card layout, parties from the express NER *train* split, seeds 6200+ that no
