@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 
 from luodi.kie.candidates import TIER_BLOCK, TIER_SCAN, Candidate, Pool
@@ -243,6 +244,7 @@ def amount_from_words(amount: FieldResult, words: FieldResult) -> FieldResult:
 # capitals that the correction repaired.
 _VALUE_DOUBT = re.compile(
     r"character .* read with confidence|low confidence|not an amount in Chinese capital numerals|starts with a unit"
+    r"|under a stamp"
 )
 
 
@@ -464,3 +466,44 @@ def scan_date(name: str, spec: FieldSpec, layout: PageLayout, pool: Pool) -> Non
             value = sub_run(run, *m.span(g))
             pool.add(Candidate(name, value, m.group(g), run_score(value) * 0.85, TIER_SCAN, where="scan"))
             break
+
+
+# --- stamps over the text ----------------------------------------------------------------------
+# What OCR reads of a stamp: its star and the words in its middle (the ring's curved text rarely).
+_STAMP_WORD = re.compile(
+    r"^[★☆*]$|^(?:业务|受理|转讫|讫|收讫|付讫|现金收讫|业务专用|专用章|业务专用章|受理专用章|办讫|清讫)$"
+)
+_UNDER_STAMP = "under a stamp: characters may be hidden"
+
+
+def find_stamps(layout: PageLayout, pool: Pool) -> None:
+    """Stamps over the page's text, from what OCR read of them: the star at the centre (the disc
+    about five of its heights across) or a stamp word printed inside (业务专用, 转讫: the disc about
+    seven of its line heights across, its centre a little above the word). In page pixels."""
+    for t in layout.lines:
+        word = compact(t.text)
+        if not _STAMP_WORD.match(word):
+            continue
+        xs = [x for x, _ in t.line.box]
+        ys = [y for _, y in t.line.box]
+        cx, cy, h = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, max(ys) - min(ys)
+        if len(word) == 1 and not word.isalnum():
+            pool.stamps.append((t.page, cx, cy, 2.5 * h))
+        else:
+            pool.stamps.append((t.page, cx, cy - 1.0 * h, 3.5 * h))
+
+
+def flag_under_stamps(decided: dict[str, FieldResult], stamps: Sequence[tuple[int, float, float, float]]) -> None:
+    """A value whose box reaches under a stamp may have lost characters OCR did not see (a card
+    number read 16 digits of 17 with full confidence): it needs review."""
+    for name, f in list(decided.items()):
+        if not f.found or f.box is None:
+            continue
+        xs = [x for x, _ in f.box]
+        ys = [y for _, y in f.box]
+        for page, cx, cy, r in stamps:
+            dx = max(min(xs) - cx, 0.0, cx - max(xs))
+            dy = max(min(ys) - cy, 0.0, cy - max(ys))
+            if page == f.page and dx * dx + dy * dy < (0.9 * r) ** 2:
+                decided[name] = _flag(f, _UNDER_STAMP)
+                break

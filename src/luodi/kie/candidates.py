@@ -51,6 +51,9 @@ class Pool:
     # How well the OCR read the page as a whole (median line confidence): a photographed, folded
     # page misleads the layout too, not only the characters.
     page_ocr: float = 1.0
+    # Stamps seen over the text (page, centre x, centre y, radius in page pixels; see
+    # luodi.kie.banks.find_stamps): a value under one may have lost characters to it.
+    stamps: list[tuple[int, float, float, float]] = field(default_factory=list)
 
     def add(self, cand: Candidate) -> None:
         self.by_field.setdefault(cand.field, []).append(cand)

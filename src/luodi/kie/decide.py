@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from luodi.kie.banks import amount_from_words, branch_doubts, reconcile_amounts
+from luodi.kie.banks import amount_from_words, branch_doubts, flag_under_stamps, reconcile_amounts
 from luodi.kie.calibration import Calibration, char_scores, field_features, is_rare
 from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
@@ -87,6 +87,7 @@ class Decider:
         self._carrier_from_number(decided, pool)
         self._carrier_confirmed(decided)
         self._carrier_codes(decided)
+        flag_under_stamps(decided, pool.stamps)
         self._cross_checks(decided)
         self._party_coherence(decided)
         self._parties_apart(decided, pool)

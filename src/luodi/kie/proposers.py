@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from luodi.kie.banks import scan_amount_grid, scan_date, scan_issuing_bank
+from luodi.kie.banks import find_stamps, scan_amount_grid, scan_date, scan_issuing_bank
 from luodi.kie.candidates import (
     SOURCE_FACTOR,
     TIER_BLOCK,
@@ -752,7 +752,10 @@ _LATIN_TAIL = re.compile(r"[A-Za-z][A-Za-z \-,，]*$")
 
 
 def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:
-    """Carriers by name anywhere on the page; fields marked ``scan: true`` by their patterns."""
+    """Carriers by name anywhere on the page; fields marked ``scan: true`` by their patterns; the
+    stamps over the text where the schema says its documents carry them."""
+    if rd.schema.stamps:
+        find_stamps(layout, pool)
     for name, spec in rd.schema.fields.items():
         if spec.type == "amount":
             scan_amount_grid(name, layout, pool)  # a counter slip's digits one a cell

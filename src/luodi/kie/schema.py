@@ -128,6 +128,10 @@ class Schema(BaseModel):
     )
     fields: dict[str, FieldSpec]
     checks: tuple[CheckSpec, ...] = ()
+    stamps: bool = Field(
+        False,
+        description="documents carry stamps over their text (转讫, 业务专用章): a value under one needs review",
+    )
     form_text: tuple[str, ...] = Field(
         (), description="text printed on blank forms (hints, grid cells, placeholders): never a value"
     )

@@ -305,3 +305,25 @@ def test_a_date_without_a_label_is_read_from_its_row() -> None:
     # an eight-digit run inside an account number is no date
     res = extractor("bank_receipt").extract_document(make_doc([*base, ("6230967749427174867", 40, 380)]))
     assert res.get("date") is None
+
+
+def test_a_value_under_a_stamp_needs_review_unless_another_reading_confirms_it() -> None:
+    """A stamp OCR saw (its star, 业务专用 inside it) may hide characters of what it covers; the
+    capitals agreeing with a figure under it settle that."""
+    lines = [
+        ("中国建设银行 单位客户专用回单", 300, 20),
+        ("交易日期：2024-03-05", 40, 60),
+        ("交易流水号：1117672079278329", 500, 60),
+        ("收款人账号：38991792487700106608", 500, 120),
+        ("付款人账号：48034105798892500700", 40, 120),
+        ("★", 700, 140),
+        ("业务专用", 660, 190),
+        ("小写金额：¥75,000.00", 500, 170),
+        ("大写金额：人民币柒万伍仟元整", 40, 170),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1000))
+    payee = res["payee_account"]
+    assert payee.value == "38991792487700106608" and payee.needs_review
+    assert any("under a stamp" in r for r in payee.reasons)
+    assert not res["payer_account"].needs_review  # far from the stamp
+    assert res.get("amount") == 75000.0 and not res["amount"].needs_review  # confirmed by the capitals
