@@ -207,3 +207,4 @@ def test_anomaly_threshold_from_a_separate_folder_of_good_parts(env: dict[str, s
     )
     assert len(meta["held_scores"]) == 10 and meta["threshold"] > max(meta["held_scores"])
     assert meta["resize"] == "native" and meta["score_border"] == 1 and meta["score_top"] == 3
+    assert meta["score_mode"] == "heat_max" and meta["sigma"] == 16.0

@@ -42,6 +42,10 @@ class VisionMeta:
     # bundles from before these were recorded scored the single top patch of the whole map
     score_border: int = 0
     score_top: int = 1
+    # anomaly: "heat_max" (the smoothed heat map's maximum) or "top" (the above); bundles from
+    # before it was recorded scored "top" and smoothed with sigma 4 (patchcore.score_and_heat)
+    score_mode: str = "top"
+    sigma: float = 4.0
     extra: tuple[tuple[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -58,6 +62,8 @@ class VisionMeta:
             "resize": self.resize,
             "score_border": self.score_border,
             "score_top": self.score_top,
+            "score_mode": self.score_mode,
+            "sigma": self.sigma,
             **dict(self.extra),
         }
 
@@ -65,10 +71,13 @@ class VisionMeta:
     def from_json(cls, data: dict[str, Any]) -> VisionMeta:
         known = {"format", "kind", "image_size", "backbone", "labels", "good_label", "threshold"}
         known |= {"false_alarm_rate", "score_scale", "resize", "score_border", "score_top"}
+        known |= {"score_mode", "sigma"}
         if data.get("format") != META_FORMAT or data.get("kind") not in ("classify", "anomaly"):
             raise ModelError("vision.json: unsupported format or kind")
         if data.get("resize", "square") not in ("square", "native"):
             raise ModelError(f"vision.json: unknown resize mode {data.get('resize')!r}")
+        if data.get("score_mode", "top") not in ("top", "heat_max"):
+            raise ModelError(f"vision.json: unknown score mode {data.get('score_mode')!r}")
         return cls(
             kind=str(data["kind"]),
             image_size=int(data["image_size"]),
@@ -81,6 +90,8 @@ class VisionMeta:
             resize=str(data.get("resize", "square")),
             score_border=int(data.get("score_border", 0)),
             score_top=int(data.get("score_top", 1)),
+            score_mode=str(data.get("score_mode", "top")),
+            sigma=float(data.get("sigma", 4.0)),
             extra=tuple((k, v) for k, v in data.items() if k not in known),
         )
 

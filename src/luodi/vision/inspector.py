@@ -20,7 +20,7 @@ from luodi.config import Limits
 from luodi.runtime.base import InferenceSession
 from luodi.vision.bundle import TASK_ANOMALY, VisionMeta, read_bank, read_meta
 from luodi.vision.data import read_image, to_input
-from luodi.vision.patchcore import heat_map, image_score, score_map
+from luodi.vision.patchcore import score_and_heat, score_map
 from luodi.zoo.generic import bundle_file
 from luodi.zoo.spec import Bundle
 
@@ -166,8 +166,18 @@ class Inspector:
     ) -> Inspection:
         assert self._bank is not None
         amap = score_map(fmap, self._bank, self._bank_norms)
-        score = image_score(amap, border=self.meta.score_border, top=self.meta.score_top)
-        heat = heat_map(amap, h, w, size=self.meta.image_size, resize=self.meta.resize, border=self.meta.score_border)
+        m = self.meta
+        score, heat = score_and_heat(
+            amap,
+            h,
+            w,
+            size=m.image_size,
+            resize=m.resize,
+            border=m.score_border,
+            top=m.score_top,
+            sigma=m.sigma,
+            mode=m.score_mode,
+        )
         threshold = self.meta.threshold
         defect = threshold is not None and score >= threshold
         timings = {**timings, "score": (time.perf_counter() - t0) * 1000}

@@ -8,10 +8,11 @@ frozen: features are computed once with ONNX Runtime, and only the head trains i
 magnetic-tile data, multi-stage pooled features with a linear head already separate the classes
 (bench/results/vision.md); the exported graph is backbone + head in one ONNX file.
 
-- classifier features: average- and max-pooled maps at the end of stages 2, 3, 4 and 6 (strides 8
+- classifier features: average- and max-pooled maps at the end of stages 4, 5 and 6 (strides 16
   to 32; configurable), concatenated (max pooling keeps small defects that averaging dilutes);
-- anomaly patch features: the stage-4 map (or several stages pooled onto the coarsest grid), each
-  position averaged with its 3x3 neighbours (PatchCore's local neighbourhood aggregation).
+- anomaly patch features: the stage-3 and stage-4 maps (both stride 16; finer stages are pooled
+  onto the coarsest grid), each position averaged with its 3x3 neighbours (PatchCore's local
+  neighbourhood aggregation).
 
 Models with ``resize: native`` are exported with a dynamic height and width: every image runs at
 its own size (luodi.vision.data.to_input).
@@ -36,8 +37,8 @@ with warnings.catch_warnings():
 from luodi.errors import ModelError
 from luodi.vision.backbone import EfficientNetLite, load_backbone_weights, stage_channels
 
-CLS_STAGES = (2, 3, 4, 6)
-PATCH_STAGES = (4,)
+CLS_STAGES = (4, 5, 6)
+PATCH_STAGES = (3, 4)
 STAGE_STRIDES = (2, 4, 8, 16, 16, 32, 32)  # of the input, at the end of each stage
 PARITY_TOL = 1e-3
 

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from luodi.vision.metrics import PixelAuroc, auroc, classification_metrics
-from luodi.vision.patchcore import greedy_coreset, heat_map, image_score, nearest_distances, threshold_for
+from luodi.vision.patchcore import (
+    greedy_coreset,
+    heat_map,
+    image_score,
+    nearest_distances,
+    score_and_heat,
+    threshold_for,
+)
 
 
 def _brute_auroc(y: np.ndarray, s: np.ndarray) -> float:
@@ -112,3 +119,17 @@ def test_image_score_leaves_out_the_border_ring_and_averages_the_top_patches() -
     assert image_score(small, border=1) == 8.0  # too small for a ring: the whole map counts
     heat = heat_map(amap, 60, 80, size=640, resize="native", border=1)
     assert heat[:10, :10].max() < 1.0  # the ring is capped at the map's median (0) before smoothing
+
+
+def test_heat_max_scores_the_smoothed_map_and_top_keeps_the_old_scores() -> None:
+    amap = np.zeros((8, 10), np.float32)
+    amap[0, 0] = 9.0  # on the ring: capped, does not make the score
+    amap[4, 5] = 3.0  # one hot patch
+    amap[2:5, 1:4] = 2.0  # a 3x3 blob of warm patches: after smoothing it outscores the single patch
+    opts = {"size": 640, "resize": "native", "border": 1, "top": 3}
+    score, heat = score_and_heat(amap, 80, 100, **opts, sigma=8.0, mode="heat_max")
+    assert heat.shape == (80, 100) and score == float(heat.max())
+    assert np.unravel_index(int(heat.argmax()), heat.shape)[1] < 50  # the blob's side, not the hot patch's
+    old, old_heat = score_and_heat(amap, 80, 100, **opts, sigma=4.0, mode="top")
+    assert old == image_score(amap, border=1, top=3) == pytest.approx((3.0 + 2.0 + 2.0) / 3)
+    assert old_heat.shape == (80, 100)
