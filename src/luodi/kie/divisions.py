@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 from luodi.kie.normalize import compact
-from luodi.kie.parties import split_address
+from luodi.kie.parties import sar_area, split_address
 
 if TYPE_CHECKING:
     from luodi.kie.gazetteer import Gazetteer
@@ -113,6 +113,8 @@ def address_problems(gazetteer: Gazetteer, address: str) -> list[str]:
     text = compact(address)
     parts = split_address(text)
     names = {p: parts[p].value for p in _LEVELS if p in parts}
+    if sar_area(names.get("province"), names.get("city")):
+        del names["city"]
     out: list[str] = []
     found: dict[str, tuple[Any, ...]] = {}
     for level, part in enumerate(_LEVELS):

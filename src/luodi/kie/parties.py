@@ -237,6 +237,13 @@ _TAIWAN = re.compile(r"^(?P<city>[\u4e00-\u9fff]{1,4}?[市县])(?P<district>[\u4
 _SAR_AREAS = ("香港岛", "九龙", "新界", "澳门半岛", "氹仔", "路环")
 
 
+def sar_area(province: str | None, city: str | None) -> bool:
+    """Whether ``city`` is one of Hong Kong's or Macau's areas under that region: the division
+    table lists their districts straight under the region, so such an area is right, not a city
+    it lacks."""
+    return bool(province and city and province.startswith(("香港", "澳门")) and city in _SAR_AREAS)
+
+
 def split_address(text: str, offset: int = 0) -> dict[str, Span]:
     """Province / city / district / detail of an address by suffix rules (fallback only).
 

@@ -500,3 +500,15 @@ def test_values_cut_or_misread_at_their_end_are_flagged(waybill: Extractor, line
     doc = make_doc([("收件人：王小明 13912345678", 30, 60), (line, 30, 100), *SENDER])
     got = waybill.extract_document(doc)[field]
     assert got.needs_review and any(doubt in r for r in got.reasons), got.reasons
+
+
+def test_hong_kong_and_macau_areas_are_no_unknown_cities() -> None:
+    from luodi.kie.divisions import address_problems
+    from luodi.kie.gazetteer import get_gazetteer
+
+    gaz = get_gazetteer()
+    rights = ("香港特别行政区九龙油尖旺区弥敦道1号", "香港九龙旺角弥敦道688号", "澳门氹仔嘉模堂区告利雅施利华街1号")
+    for right in rights:
+        assert address_problems(gaz, right) == [], right
+    assert address_problems(gaz, "香港九龙沙井区弥敦道1号")  # no such district in Hong Kong
+    assert address_problems(gaz, "四川省九龙市呷尔镇1号")  # 九龙 is a county of Sichuan, not a city

@@ -265,3 +265,14 @@ def test_model_sees_every_phone_as_a_plain_mobile() -> None:
     phone_start, phone_end = text.index("("), text.index("0 ") + 1
     assert index[3] == phone_start and index[3 + len(_PHONE_STAND_IN) - 1] + 1 == phone_end
     assert _hide_map(text)[0] == "王建国(021)6253-8890上海市"
+
+
+def test_hong_kong_and_macau_areas_stand_where_a_city_would() -> None:
+    # the division table has districts straight under the region: 九龙 is right, not a city it lacks
+    hk = "香港特别行政区九龙油尖旺区弥敦道1号陈大文13800138000"
+    tags = [("A1", "香港特别行政区"), ("A2", "九龙"), ("A3", "油尖旺区"), ("A4", "弥敦道1号"), ("P", "陈大文")]
+    c = _parser({hk: [*tags, ("T", "13800138000")]})(hk)
+    assert c.reasons == () and c.region is not None and c.region.district == "油尖旺区"
+    wrong = hk.replace("油尖旺区", "沙井区")  # a district Hong Kong does not have still shows
+    c = _parser({wrong: [*tags[:2], ("A3", "沙井区"), *tags[3:], ("T", "13800138000")]})(wrong)
+    assert any("沙井区" in r for r in c.reasons)
