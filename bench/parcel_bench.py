@@ -505,15 +505,13 @@ def bad_input(pipeline: Any, ner: str | None) -> dict[str, Any]:
     t0 = time.perf_counter()
     res = pipeline.run(pipeline.processor("ocr"), scene.jpeg_bytes()).result
     (page,) = res.pages
+    areas = [cv2.contourArea(p.quad.astype(np.float32)) / scene.image[..., 0].size for p in scene.labels]
     hits = _match([{"quad": d.quad} for d in page.documents], [{"polygon": p.polygon.tolist()} for p in scene.labels])
     out["30_parcels"] = {
         "labels_rendered": len(scene.labels),
         "documents_found": len(page.documents),
         "labels_matched": sum(h is not None for h in hits),
-        "label_area_pct": [
-            round(100 * min(cv2.contourArea(p.quad) for p in scene.labels) / scene.image[..., 0].size, 2),
-            round(100 * max(cv2.contourArea(p.quad) for p in scene.labels) / scene.image[..., 0].size, 2),
-        ],
+        "label_area_pct": [round(100 * min(areas), 2), round(100 * max(areas), 2)],
         "flags": list(page.flags),
         "s": round(time.perf_counter() - t0, 1),
     }
