@@ -6,7 +6,7 @@ import math
 
 from luodi.kie import Extractor
 from luodi.kie.parties import RuleContactParser
-from luodi.locate.extract import CUT_OFF, MISSING_CUT_OFF, extract_documents
+from luodi.locate.extract import CUT_OFF, MISSING_CUT_OFF, SMALL, extract_documents
 from luodi.ocr.result import Document, Line, Page, PageDocument
 
 ROWS = [("收件人：张三", 20, 20), ("电话：13812345678", 20, 60), ("地址：广东省广州市天河区体育西路1号", 20, 100)]
@@ -102,3 +102,12 @@ def test_a_cut_off_label_flags_fields_at_the_edge_and_missing_ones() -> None:
     assert missing["value"] is None and MISSING_CUT_OFF in missing["reasons"]
     assert result.needs_review
     assert math.isclose(result.documents[0].located.rotation, 0.0)  # type: ignore[union-attr]
+
+
+def test_a_page_flagged_small_documents_says_so_and_asks_for_review() -> None:
+    doc = _doc((600, 200))
+    page = Page(0, 1200, 1600, doc.lines, documents=(doc,), located=True, flags=("small_documents",))
+    d = extract_documents(_extractor(), Document("p.jpg", "fake", (page,))).to_dict()
+    assert d["needs_review"] and SMALL in d["reasons"]
+    plain = extract_documents(_extractor(), _photo(_doc((600, 200)))).to_dict()
+    assert SMALL not in plain.get("reasons", [])
