@@ -58,3 +58,18 @@ def test_without_a_segmenter_there_are_no_words() -> None:
     f = Featurizer.fit(["北京天气", "北京天气"], [], max_len=8, min_count=1)
     assert f.sizes["words"] == 0 and f.encode(["北京"]).seg_ids is None
     assert not any(g.startswith(WORD) for g in f.bag)
+
+
+def test_serving_cuts_without_importing_jieba(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    f = Featurizer.fit(["北京天气", "北京天气"], [], max_len=8, min_count=1, segmenter=Segmenter({"北京": 2}))
+    f.save(tmp_path / "features.json")
+    code = (
+        "import sys; from pathlib import Path; from luodi.text.features import Featurizer, WORD; "
+        f"f = Featurizer.load(Path({str(tmp_path / 'features.json')!r})); f.encode(['北京天气']); "
+        "print(WORD + '北京' in f.bag, 'jieba' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["True", "False"]
