@@ -475,7 +475,20 @@ class OCR:
             )
             flags = ("too_many_documents",)
             found = found[: opts.max_documents]
-        small = sum(d.area < _SMALL_DOCUMENT for d in found)
+        page_lines: list[Line] = []
+        documents: list[PageDocument] = []
+        small = 0  # documents under _SMALL_DOCUMENT of the frame that hold print (read or not)
+        for doc in found:
+            got = self._read_document(page, doc, opts, recognizer, totals)
+            small += got is not None and doc.area < _SMALL_DOCUMENT
+            chars = 0 if got is None else sum(len(line.text) for line in got[0].lines)
+            if got is None or chars < opts.min_document_chars:
+                log.debug("page %d: a located region reading %d characters is no document: dropped", index, chars)
+                continue
+            read, in_page = got
+            ids = tuple(range(len(page_lines), len(page_lines) + len(in_page)))
+            page_lines.extend(in_page)
+            documents.append(dataclasses.replace(read, index=len(documents), line_ids=ids))
         if small:
             log.warning(
                 "page %d: %d documents under %.0f%% of the frame each: their print is a few pixels high, so some "
@@ -485,18 +498,6 @@ class OCR:
                 100 * _SMALL_DOCUMENT,
             )
             flags = (*flags, "small_documents")
-        page_lines: list[Line] = []
-        documents: list[PageDocument] = []
-        for doc in found:
-            got = self._read_document(page, doc, opts, recognizer, totals)
-            chars = 0 if got is None else sum(len(line.text) for line in got[0].lines)
-            if got is None or chars < opts.min_document_chars:
-                log.debug("page %d: a located region reading %d characters is no document: dropped", index, chars)
-                continue
-            read, in_page = got
-            ids = tuple(range(len(page_lines), len(page_lines) + len(in_page)))
-            page_lines.extend(in_page)
-            documents.append(dataclasses.replace(read, index=len(documents), line_ids=ids))
         if not documents:
             return self._nothing_located(page, index, opts, recognizer=recognizer, totals=totals, flags=flags)
         return Page(

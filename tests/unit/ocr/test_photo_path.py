@@ -335,6 +335,14 @@ def test_a_located_region_without_text_is_dropped_before_recognition() -> None:
     assert page.documents == () and page.flags == ("no_document",)
     assert rec.calls == 0  # nothing was recognised on the region, nor on the frame's coarse detection
 
+    class Small(DocumentLocator):
+        def locate(self, image: np.ndarray) -> Location:
+            return Location((LocatedDocument(quad, quad, 1.0, "model", False, 0.005),), False, 0.005, "model")
+
+    # a small region with no print is no small document: nothing to warn about
+    small = OCR.from_sessions(det=FakeSession.det(), rec=rec, characters=CHARS, locator=Small(None))
+    assert small.run_pages([img], PHOTO).pages[0].flags == ("no_document",)
+
 
 def test_documents_under_a_hundredth_of_the_frame_are_flagged() -> None:
     from luodi.locate.locator import LocatedDocument, Location
