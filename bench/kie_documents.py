@@ -91,8 +91,8 @@ def render_md(report: dict[str, Any]) -> str:
         f"Run {report['started']} · {report['machine']} · OCR `{report['model']}` · load average "
         f"{report['load']['start']} at start, {report['load']['end']} at end · code at `{report['git_head']}`.",
         "",
-        "Synthetic, photographed (`--degrade photo`); holdout styles measured only (never looked at). "
-        "Auto-accepted = a value with `needs_review: false`.",
+        f"Synthetic, degraded `--degrade {report['sets'][0]['degrade'] if report['sets'] else '–'}`; holdout "
+        "styles measured only (never looked at). Auto-accepted = a value with `needs_review: false`.",
         "",
         "| kind | split | documents | fields | fields right | auto-accept rate | precision of accepted | "
         "wrong and accepted | extraction / OCR time | median ms per document (OCR + extraction) |",
