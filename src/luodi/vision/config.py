@@ -62,8 +62,8 @@ class VisionTrainConfig(_Strict):
     # square: resized to image_size x image_size (aspect ratio not kept); native: each image at its
     # own resolution, turned to landscape, shrunk only when its long side exceeds image_size.
     # The defaults are the best measured on the magnetic tiles (examples/vision/magnetic_tile.yml,
-    # bench/results/vision.md): square 224 with stages 4-6 recognises other shots of known parts
-    # best; native 640 with stages 2, 3, 4, 6 did better on parts never seen
+    # bench/results/vision.md): square 224 with stages 4-6 recognised other shots of known parts
+    # best, and parts never seen better than the previous native 640 recipe
     resize: Literal["native", "square"] = "square"
     image_size: int = Field(default=224, ge=64, le=2048)
     # backbone stages whose maps are average- and max-pooled into the head's features (0..6;
