@@ -56,8 +56,8 @@ BLIND_SETS: dict[str, list[tuple[str, str, int, int, str, str]]] = {
 DEV = ROOT / "bench" / "out" / "dev"
 DEV_SETS: dict[str, list[tuple[str, str, int, int, str, str]]] = {
     "dev_dotmatrix": [
-        ("dotmatrix", "mild", 60, 301, "ner_dev", "train"),
-        ("dotmatrix", "hard", 60, 302, "ner_dev", "train"),
+        ("dotmatrix", "mild", 60, 301, "ner_dev", "train-basic"),
+        ("dotmatrix", "hard", 60, 302, "ner_dev", "train-basic"),
     ],
     "dev_print": [("print", "mild", 80, 701, "general", "train"), ("print", "hard", 40, 702, "general", "train")],
 }
@@ -212,6 +212,14 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+def _variants(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The named variants asked for plus ``--custom NAME JSON`` ones (overrides, as in VARIANTS)."""
+    table: dict[str, dict[str, Any]] = {v: VARIANTS[v] for v in args.variants}
+    for name, overrides in args.custom or ():
+        table[name] = json.loads(overrides)
+    return table
+
+
 def ablation(args: argparse.Namespace) -> None:
     """Short runs of the recipe with guard parts switched on one by one; scored in dynamic graph."""
     from luodi.train.config import load_config, parse_config
@@ -219,14 +227,15 @@ def ablation(args: argparse.Namespace) -> None:
     from luodi.train.trainer import train
 
     recipe = load_config(args.config)
-    files = {k: v for k, v in all_label_files().items() if k in args.sets}
+    files = {k: v for k, v in all_label_files(dev=True).items() if k in args.sets}
+    variants = _variants(args)
     out_json = RESULTS / f"{args.out}.json"
     done: dict[str, Any] = json.loads(out_json.read_text(encoding="utf-8")) if out_json.is_file() else {}
     done.setdefault("variants", {})
     if "stock" not in done or args.redo:  # first, at the load the variants run under
-        done["stock"], done["stock_norm"] = stock_dygraph(recipe.base, files, args.max_lines)
+        done["stock"], done["stock_norm"] = stock_dygraph(recipe.base, files, args.max_lines, args.spread)
         out_json.write_text(json.dumps(done, ensure_ascii=False, indent=1), encoding="utf-8")
-    for variant in args.variants:
+    for variant, overrides in variants.items():
         if variant in done["variants"] and not args.redo:
             continue
         data = recipe.model_dump(mode="json")
@@ -234,7 +243,7 @@ def ablation(args: argparse.Namespace) -> None:
         data["Train"]["steps"] = args.steps
         data["Train"]["batch_size"] = args.batch_size
         data["Optimizer"]["warmup_steps"] = min(data["Optimizer"]["warmup_steps"], args.steps // 5)
-        for section, values in VARIANTS[variant].items():
+        for section, values in overrides.items():
             if section == "synth":
                 data["Train"]["synth"] = [{**spec, **values} for spec in data["Train"]["synth"]]
             else:
@@ -248,25 +257,48 @@ def ablation(args: argparse.Namespace) -> None:
         config = parse_config(data, source=f"ablation {variant}")
         name = re.sub(r"[^a-z0-9]+", "-", variant.lower()).strip("-") + f"-{args.steps}"
         t0, c0, l0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
-        result = train(config, name=name, progress=False, on_log=lambda m: print(m, file=sys.stderr, flush=True))
+        # no eval set and no report in these runs: the last message before the loop ends the set-up
+        marks: list[float] = []
+
+        def say(message: str, marks: list[float] = marks) -> None:
+            marks.append(time.process_time())
+            print(message, file=sys.stderr, flush=True)
+
+        result = train(config, name=name, progress=False, on_log=say)
+        c1, l1 = time.process_time(), os.getloadavg()[0]
         model, charset = load_run_model(result.run_dir)
-        scores, norm = score_dygraph(model, charset, files, args.max_lines)
+        scores, norm = score_dygraph(model, charset, files, args.max_lines, args.spread)
         done["variants"][variant] = {
+            "overrides": overrides,
             "scores": scores,
             "scores_norm": norm,
             "steps": args.steps,
             "batch_size": args.batch_size,
             "wall_s": round(time.perf_counter() - t0, 1),
             "cpu_s": round(time.process_time() - c0, 1),
+            # process CPU from the first step to the last (setup, rendering and scoring left out)
+            "loop_cpu_s": round(c1 - marks[-1], 1) if marks else None,
+            "loop_wall_s": round(result.seconds, 1),
             "load_avg": l0,
+            "load_avg_end": l1,
         }
         out_json.write_text(json.dumps(done, ensure_ascii=False, indent=1), encoding="utf-8")
         print(variant, scores, file=sys.stderr, flush=True)
     write_ablation_md(done, args)
 
 
+def pick_lines(samples: list[Any], max_lines: int | None, spread: bool) -> list[Any]:
+    """The first ``max_lines`` of a set, or (``spread``) that many spaced evenly over all its parts."""
+    if max_lines is None or len(samples) <= max_lines:
+        return samples
+    if not spread:
+        return samples[:max_lines]
+    step = len(samples) / max_lines
+    return [samples[int(k * step)] for k in range(max_lines)]
+
+
 def score_dygraph(
-    model: Any, charset: Any, files: dict[str, Path], max_lines: int | None
+    model: Any, charset: Any, files: dict[str, Path], max_lines: int | None, spread: bool = False
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Exact and normalised line accuracy of a dynamic-graph model on each set."""
     from luodi.eval.datasets import read_rec_labels
@@ -275,7 +307,7 @@ def score_dygraph(
 
     exact, norm = {}, {}
     for set_name, label_file in files.items():
-        samples = read_rec_labels(label_file)[:max_lines]
+        samples = pick_lines(read_rec_labels(label_file), max_lines, spread)
         lines, _ = load_lines(samples, max_width=480, known=None, drop_unknown=False)
         metrics = evaluate(model, lines, charset)[1]
         exact[set_name] = round(metrics.line_accuracy, 4)
@@ -284,7 +316,7 @@ def score_dygraph(
 
 
 def stock_dygraph(
-    base: str, files: dict[str, Path], max_lines: int | None
+    base: str, files: dict[str, Path], max_lines: int | None, spread: bool = False
 ) -> tuple[dict[str, float], dict[str, float]]:
     from luodi.train.charset import read_charset
     from luodi.train.model import build_model
@@ -295,7 +327,7 @@ def stock_dygraph(
     charset = read_charset(dict_path)
     model = build_model(charset.num_classes, detect_architecture(onnx_path))
     load_pretrained(model, onnx_path)
-    return score_dygraph(model, charset, files, max_lines)
+    return score_dygraph(model, charset, files, max_lines, spread)
 
 
 def write_ablation_md(done: dict[str, Any], args: argparse.Namespace) -> None:
@@ -555,7 +587,11 @@ def main(argv: list[str] | None = None) -> int:
     ab.add_argument("--config", type=Path, default=ROOT / "examples" / "finetune" / "dotmatrix.yml")
     ab.add_argument("--steps", type=int, default=60)
     ab.add_argument("--batch-size", type=int, default=8)
-    ab.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    ab.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    ab.add_argument(
+        "--custom", nargs=2, action="append", metavar=("NAME", "JSON"), help="a variant: recipe overrides as JSON"
+    )
+    ab.add_argument("--spread", action="store_true", help="--max-lines spaced evenly over each set (all its parts)")
     ab.add_argument("--sets", nargs="+", default=["blind_dotmatrix", "regression: print", "regression: print-hard"])
     ab.add_argument("--scale", type=float, default=0.25, help="share of the recipe's synthetic and guard lines")
     ab.add_argument("--max-lines", type=int, default=None, help="score only the first lines of each set")

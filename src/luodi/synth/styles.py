@@ -195,8 +195,14 @@ def _dotmatrix(  # noqa: PLR0915 - one rendering recipe, step by step
         from luodi.synth.dotmatrix_heldout import render_heldout_dotmatrix
 
         return render_heldout_dotmatrix(text, rng, fonts, severity)
+    if family == "train":  # the widened training printers; a third of their lines fall to the basic heads
+        from luodi.synth.dotmatrix_train import render_train_dotmatrix
+
+        img = render_train_dotmatrix(text, rng, fonts, severity)
+        if img is not None:
+            return img
     hard = severity == "hard"
-    kind = "eval" if family == "eval" else "train"
+    kind = "eval" if family == "eval" else "train"  # "train-basic": these heads alone, as first shipped
     cell = int(rng.choice(list(_CELLS[kind])))
     bitmap_fonts = [f for f in fonts if f.kind == "bitmap"]
     font = pick_font(text, bitmap_fonts if bitmap_fonts and rng.random() < 0.6 else fonts, rng, ("ming", "sans"))

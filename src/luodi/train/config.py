@@ -39,8 +39,9 @@ class SynthSpec(_Strict):
     max_len: int = Field(default=24, ge=2)  # express_ner: longer addresses are cut into pieces this long
     spaces: float = Field(default=0.15, ge=0.0, le=0.5)  # general: how often words are set apart by a space
     fonts: tuple[str, ...] | None = None
-    # renderer family: "train" keeps fonts, dot-matrix heads and degradations of the blind eval out
-    family: Literal["train", "eval"] | None = None
+    # renderer family: "train" keeps fonts, dot-matrix heads and degradations of the blind eval out;
+    # "train-basic" is the train family with the first, narrow dot-matrix heads only (for comparison)
+    family: Literal["train", "train-basic", "eval"] | None = None
 
     @model_validator(mode="after")
     def _text_given(self) -> SynthSpec:

@@ -74,6 +74,8 @@ def synth_dir(spec: SynthSpec, root: Path) -> Path:
     # fields added later are left out while unset, so folders rendered before them are still found
     unset = ({"family"} if spec.family is None else set()) | ({"spaces"} if spec.text_format != "general" else set())
     dump = spec.model_dump(mode="json", exclude=unset or None)
+    if spec.style == "dotmatrix" and spec.family == "train":  # lines of the widened printers: not the first heads'
+        dump["printers"] = 2
     key = json.dumps(dump, sort_keys=True, ensure_ascii=False)
     import hashlib
 

@@ -91,3 +91,28 @@ def test_general_lines_set_words_apart_with_single_spaces() -> None:
     assert all("  " not in line and line == line.strip() for line in spaced)
     # without spaces: the lines as they were before spaces existed (the guard's old cache holds these)
     assert not any(" " in line for line in general_lines(300, seed=5, spaces=0.0, table=TABLE))
+
+
+def test_the_widened_training_printers_vary_and_reproduce() -> None:
+    from luodi.synth import dotmatrix_train as dt
+
+    text = "北京市朝阳区建国路88号"
+    lines = [render_line(text, "dotmatrix", seed=s, family="train", severity="hard") for s in range(12)]
+    np.testing.assert_array_equal(lines[3], render_line(text, "dotmatrix", seed=3, family="train", severity="hard"))
+    # every head is drawn: replay each line's first draw, which picks its head
+    heads = {dt.HEADS[int(np.random.default_rng(s).choice(len(dt.HEADS), p=dt.HEAD_P))] for s in range(12)}
+    assert heads == set(dt.HEADS)
+    assert len({line.shape for line in lines}) > 6  # cells, pitch, margins and scan resolution differ
+    basic = render_line(text, "dotmatrix", seed=5, family="train-basic")
+    np.testing.assert_array_equal(basic, render_line(text, "dotmatrix", seed=5, family="train-basic"))
+
+
+def test_training_glyphs_are_dot_grids_cut_thin_or_bold() -> None:
+    from luodi.synth.dotmatrix_train import _glyph
+    from luodi.synth.fonts import family_fonts
+
+    font = family_fonts("train")[0].get(16)
+    thin, bold = _glyph("朝", font, 20, 16, 0.7, False), _glyph("朝", font, 20, 16, 0.3, False)
+    assert set(np.unique(thin)) <= {0.0, 1.0} and thin.shape[1] <= 16
+    assert 0 < thin.sum() < bold.sum()  # a higher cut leaves thinner strokes
+    assert _glyph("朝", font, 20, 16, 0.7, True).sum() > thin.sum()  # emphasised: struck twice

@@ -148,3 +148,20 @@ def test_synth_folders_change_with_spaces_only_for_generated_text(tmp_path: Path
     assert synth_dir(a, tmp_path) == synth_dir(b, tmp_path)  # express-NER text has no generated spaces
     g0, g1 = (SynthSpec(style="dotmatrix", n=4, text_format="general", spaces=s) for s in (0.0, 0.15))
     assert synth_dir(g0, tmp_path) != synth_dir(g1, tmp_path)
+
+
+def test_widened_training_printers_render_into_their_own_folders(tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    from luodi.train.config import SynthSpec
+    from luodi.train.data import synth_dir
+
+    wide, basic = (SynthSpec(style="dotmatrix", n=4, text_format="general", family=f) for f in ("train", "train-basic"))
+    assert synth_dir(wide, tmp_path) != synth_dir(basic, tmp_path)
+    # the folder name the first training heads' lines had: never reused for the widened printers
+    first = json.dumps(wide.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    assert hashlib.sha256(first.encode()).hexdigest()[:10] not in synth_dir(wide, tmp_path).name
+    printed = SynthSpec(style="print", n=4, text_format="general", family="train")
+    same = json.dumps(printed.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    assert hashlib.sha256(same.encode()).hexdigest()[:10] in synth_dir(printed, tmp_path).name
