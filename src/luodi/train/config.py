@@ -98,6 +98,9 @@ class TrainSpec(DataSpec):
     log_every: int = Field(default=10, gt=0)
     # keep the backbone's BatchNorm statistics from pretraining: tiny CPU batches estimate them badly
     freeze_bn: bool = True
+    # CPU threads for Paddle's math; None: the cores this process may use, shared among this node's
+    # ranks (Paddle's own default is one thread, which leaves the other cores of a small machine idle)
+    threads: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _one_length(self) -> TrainSpec:

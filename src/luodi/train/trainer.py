@@ -230,6 +230,24 @@ def ctc_loss_on(model: Any, lines: list[LineImage], charset: Charset, *, batch_s
     return total / max(count, 1)
 
 
+def cpu_threads(requested: int | None, ranks_here: int) -> int:
+    """Threads for Paddle's CPU math: ``requested``, else the usable cores shared by the ranks on this node."""
+    if requested is not None:
+        return requested
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(1, ranks_here))
+
+
+def use_cpu_threads(paddle: Any, requested: int | None, world: dist.World) -> int:
+    """Set Paddle's CPU math threads for this process (a GPU run leaves them alone); returns the number."""
+    if paddle.device.get_device() != "cpu":
+        return 0
+    ranks_here = int(os.environ.get("PADDLE_LOCAL_SIZE", world.size))
+    n = cpu_threads(requested, ranks_here)
+    paddle.base.core.set_num_threads(n)
+    return n
+
+
 def base_files(base: str, home: Path | None = None) -> tuple[Path, Path]:
     """The base bundle's rec ONNX (the pretrained weights) and its dictionary."""
     from luodi.zoo import get_bundle
@@ -392,10 +410,13 @@ class Trainer:
         from luodi.train.weights import detect_architecture, load_pretrained
 
         paddle.seed(cfg.seed)
+        threads = use_cpu_threads(paddle, cfg.Train.threads, world)
         dist.init(paddle, world)
         dist.setup_turn(paddle, world, first=True)  # rank 0 renders and caches shared data before the others
         synth_root = cfg.output_dir / "_synth"
 
+        if threads:
+            self.say(f"CPU: {threads} thread{'s' if threads > 1 else ''} for Paddle's math")
         self._train_samples = gather_samples(cfg.Train, synth_root)
         base_cs, charset, added = self._charset([s.label for s in self._train_samples])
         if self.resume:

@@ -72,3 +72,15 @@ def test_the_cli_refuses_gpu_on_a_cpu_only_paddle(capsys: pytest.CaptureFixture[
     assert exc.value.code == 1
     assert "needs a CUDA build of Paddle" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "runs" / "x").exists()  # refused before a run folder was made
+
+
+def test_cpu_training_uses_the_cores_shared_among_the_ranks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from luodi.train.trainer import cpu_threads
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3}, raising=False)
+    assert cpu_threads(None, 1) == 4  # Paddle alone would use one
+    assert cpu_threads(None, 2) == 2
+    assert cpu_threads(None, 8) == 1
+    assert cpu_threads(3, 2) == 3  # Train.threads wins
