@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from luodi.batch.engine import DEFAULT_BATCH_SIZE, DEFAULT_PART_SIZE
+from luodi.cli import common
 
 #: failures echoed to stderr one by one; past this only counted (they are all in OUT/errors/)
 MAX_LISTED = 20
@@ -64,7 +65,7 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option("--resume", is_flag=True, help="Continue the run in OUTPUT; parts already written are skipped."),
         click.option("--overwrite", is_flag=True, help="Replace the run in OUTPUT."),
-        click.option("--runtime", type=click.Choice(["onnxruntime", "paddle", "openvino"]), default=None),
+        common.runtime,
         click.option("--threads", type=click.IntRange(min=1), default=None, help="Inference threads per worker."),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
     ]
@@ -75,71 +76,60 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @batch.command("ocr")
 @_common
-@click.option("--model", "-m", default=None, help="OCR model bundle (default: settings).")
-@click.option("--dpi", type=click.IntRange(36, 600), default=None, help="Render PDF pages at this DPI.")
-@click.option("--no-locate", is_flag=True, help="Read photos whole: do not look for labels / sheets.")
-def ocr(model: str | None, dpi: int | None, no_locate: bool, **common: Any) -> None:
+@common.model
+@common.dpi
+@common.no_locate
+def ocr(model: str | None, dpi: int | None, no_locate: bool, **shared: Any) -> None:
     """OCR every image / PDF: one Document JSON per input."""
     params = {"no_locate": True} if no_locate else {}
-    _run("ocr", None, params, common, model=model, pdf_dpi=dpi)
+    _run("ocr", None, params, shared, model=model, pdf_dpi=dpi)
 
 
 @batch.command("extract")
 @_common
-@click.option("--schema", "-s", default="waybill", show_default=True, help="Built-in schema or a YAML path.")
-@click.option("--model", "-m", default=None, help="OCR model bundle (default: settings).")
-@click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Review threshold on field scores.")
-@click.option("--dpi", type=click.IntRange(36, 600), default=None, help="Render PDF pages at this DPI.")
-@click.option("--no-locate", is_flag=True, help="Read photos whole: do not look for labels / sheets.")
+@common.schema
+@common.model
+@common.threshold
+@common.dpi
+@common.no_locate
 def extract(
-    schema: str, model: str | None, threshold: float | None, dpi: int | None, no_locate: bool, **common: Any
+    schema: str, model: str | None, threshold: float | None, dpi: int | None, no_locate: bool, **shared: Any
 ) -> None:
     """Extract a schema's fields from every image / PDF."""
     params: dict[str, Any] = {"review_threshold": threshold} if threshold is not None else {}
     if no_locate:
         params["no_locate"] = True
-    _run("extract", schema, params, common, model=model, pdf_dpi=dpi)
+    _run("extract", schema, params, shared, model=model, pdf_dpi=dpi)
 
 
 @batch.command("text")
 @_common
 @click.option("--model", "-m", required=True, help="Text model in the zoo (luodi train text).")
-def text(model: str, **common: Any) -> None:
+def text(model: str, **shared: Any) -> None:
     """Classify / parse every text file (*.txt, one text per line)."""
-    _run("text", model, {}, common)
+    _run("text", model, {}, shared)
 
 
 @batch.command("inspect")
 @_common
 @click.option("--model", "-m", required=True, help="Vision model in the zoo (luodi train vision|anomaly).")
-def inspect(model: str, **common: Any) -> None:
+def inspect(model: str, **shared: Any) -> None:
     """Inspect every image with a vision model."""
-    _run("inspect", model, {}, common)
+    _run("inspect", model, {}, shared)
 
 
-def _run(task: str, option: str | None, params: dict[str, Any], common: dict[str, Any], **work: Any) -> None:
+def _run(task: str, option: str | None, params: dict[str, Any], shared: dict[str, Any], **work: Any) -> None:
     from luodi.batch import BatchOptions, WorkSpec, list_inputs, run_batch
 
     say = functools.partial(click.echo, err=True)
     takes = "text" if task == "text" else "pages"
-    inputs = list_inputs(common["source"], takes=takes)
+    inputs = list_inputs(shared["source"], takes=takes)
     if not inputs.refs:
-        say(f"warning: {common['source']} holds no inputs; nothing to do")
-    spec = WorkSpec(task, option, params, runtime=common["runtime"], threads=common["threads"], **work)
-    options = BatchOptions(
-        output=common["output"],
-        format=common["fmt"],
-        engine=common["engine"],
-        address=common["address"],
-        part_size=common["part_size"],
-        batch_size=common["batch_size"],
-        actors=common["actors"],
-        actors_per_node=common["actors_per_node"],
-        cpus_per_actor=common["cpus_per_actor"],
-        resume=common["resume"],
-        overwrite=common["overwrite"],
-        progress=not common["no_progress"],
-    )
+        say(f"warning: {shared['source']} holds no inputs; nothing to do")
+    spec = WorkSpec(task, option, params, runtime=shared["runtime"], threads=shared["threads"], **work)
+    # the options named as BatchOptions' fields go over as they are
+    same = {k: v for k, v in shared.items() if k in BatchOptions.__dataclass_fields__}
+    options = BatchOptions(format=shared["fmt"], progress=not shared["no_progress"], **same)
     listed = 0
 
     def on_failure(record: dict[str, Any]) -> None:

@@ -12,22 +12,18 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
+
+from luodi.cli import common
 
 FORMATS = ("json", "jsonl")
 
 
 @click.command("extract")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option(
-    "--schema",
-    "-s",
-    default="waybill",
-    show_default=True,
-    help="waybill, contact, bank_receipt, id_card, or a path to a schema YAML file.",
-)
+@common.schema
 @click.option("--text", "texts", multiple=True, help="Extract from this text instead of images (repeatable).")
 @click.option(
     "--text-file",
@@ -35,15 +31,10 @@ FORMATS = ("json", "jsonl")
     default=None,
     help="Extract from each line of FILE ('-' for stdin).",
 )
-@click.option("--model", "-m", default=None, help="OCR model bundle (default: settings, pp-ocrv6-small).")
-@click.option("--runtime", type=click.Choice(["onnxruntime", "paddle", "openvino"]), default=None)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model.")
-@click.option(
-    "--threshold",
-    type=click.FloatRange(0, 1),
-    default=None,
-    help="Review threshold on field scores (default: the schema's, 0.8).",
-)
+@common.model
+@common.runtime
+@common.threads
+@common.threshold
 @click.option(
     "--format",
     "fmt",
@@ -58,13 +49,13 @@ FORMATS = ("json", "jsonl")
     default=None,
     help="Draw the field boxes into DIR (green: accepted, red: needs review).",
 )
-@click.option("--dpi", type=click.IntRange(36, 600), default=None, help="Render PDF pages at this DPI.")
+@common.dpi
 @click.option(
     "--learn-form",
     is_flag=True,
     help="PATHs are blank forms: print their printed lines as a `form_text:` YAML block for the schema.",
 )
-@click.option("--no-locate", is_flag=True, help="Read photos whole: do not look for labels / sheets to straighten.")
+@common.no_locate
 def extract(  # noqa: PLR0917 - click passes every option positionally
     paths: tuple[str, ...],
     schema: str,
@@ -83,6 +74,7 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
 ) -> None:
     """Extract the fields of a schema from images, PDFs and folders, or from text."""
     from luodi.config import load_settings
+    from luodi.output import error_record, write_documents
     from luodi.pipeline import ExtractProcessor, Item, Pipeline
 
     text_mode = bool(texts) or text_file is not None
@@ -123,8 +115,6 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
                     raise done.error
                 failures += 1
                 click.echo(f"error: {source}: {done.error.message}", err=True)
-                from luodi.output import error_record
-
                 yield error_record(source, done.error)
                 continue
             assert done.outcome is not None
@@ -140,7 +130,7 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
                     save_field_images(part.extraction, list(done.outcome.pages), visualize, name)
             yield done.outcome.to_dict()
 
-    _emit(fmt or "json", results(), output, many=several)
+    write_documents(results(), fmt or "json", output, many=several)
     if failures:
         click.echo(f"{failures} of {len(sources)} inputs failed", err=True)
         sys.exit(1)
@@ -165,11 +155,13 @@ def _extract_texts(
     extractor: Any, texts: list[str], text_file: Path | None, fmt: str | None, output: str | None
 ) -> None:
     """``--text`` / ``--text-file``: one result per text (per line of the file, empty ones included)."""
+    from luodi.output import write_documents
+
     if text_file is not None:
         texts += _read_lines(text_file)
     several = len(texts) > 1 or text_file is not None
     records: Iterator[dict[str, Any]] = (extractor.extract_text(t).to_dict() for t in texts)
-    _emit(fmt or ("jsonl" if text_file is not None else "json"), records, output, many=several)
+    write_documents(records, fmt or ("jsonl" if text_file is not None else "json"), output, many=several)
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -185,24 +177,3 @@ def _read_lines(path: Path) -> list[str]:
         from luodi.errors import InputError
 
         raise InputError(f"cannot read {path} as UTF-8 text: {exc}") from exc
-
-
-def _emit(fmt: str, records: Iterator[dict[str, Any]], output: str | None, *, many: bool) -> None:
-    from luodi.output import make_writer
-
-    def run(stream: TextIO) -> None:
-        with make_writer(fmt, stream, many=many) as writer:
-            for record in records:
-                writer.write(record)
-
-    if output is None or output == "-":
-        run(sys.stdout)
-        return
-    from luodi.errors import OutputError
-
-    try:
-        stream = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    with stream:
-        run(stream)

@@ -11,9 +11,11 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import click
+
+from luodi.cli import common
 
 FORMATS = ("json", "jsonl", "txt", "csv")
 _EXT = {"json": ".json", "jsonl": ".jsonl", "txt": ".txt", "csv": ".csv"}
@@ -22,18 +24,12 @@ PROGRESS_MIN_INPUTS = 20  # below this a non-TTY stderr gets no progress bar (lo
 
 @click.command("ocr")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--model", "-m", default=None, help="Model bundle (default: settings, pp-ocrv6-small).")
+@common.model
 @click.option("--no-det", is_flag=True, help="Skip detection: each input is one text line.")
 @click.option("--no-cls", is_flag=True, help="Skip the 0/180 line orientation classifier.")
-@click.option("--no-locate", is_flag=True, help="Read photos whole: do not look for labels / sheets to straighten.")
-@click.option(
-    "--runtime",
-    type=click.Choice(["onnxruntime", "paddle", "openvino"]),
-    default=None,
-    help="Inference backend (default: the model's own — openvino for INT8 models from luodi quantize — "
-    "else onnxruntime).",
-)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model (default: all cores).")
+@common.no_locate
+@common.runtime
+@common.threads
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
 @click.option(
     "-o",
@@ -44,7 +40,7 @@ PROGRESS_MIN_INPUTS = 20  # below this a non-TTY stderr gets no progress bar (lo
 @click.option(
     "--visualize", type=click.Path(file_okay=False, path_type=Path), default=None, help="Draw boxes into DIR."
 )
-@click.option("--dpi", type=click.IntRange(36, 600), default=None, help="Render PDF pages at this DPI.")
+@common.dpi
 @click.option("--det-limit", type=click.IntRange(32, 8192), default=None, help="Longer side fed to the detector.")
 @click.option("--drop-score", type=click.FloatRange(0, 1), default=None, help="Drop lines scored below this.")
 def ocr(  # noqa: PLR0917 - click passes every option positionally
@@ -67,6 +63,7 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
     from luodi.io import iter_sources
     from luodi.ocr.options import OCROptions
     from luodi.ocr.result import Document
+    from luodi.output import error_record
     from luodi.pipeline import Item, Pipeline
 
     roots = list(paths)
@@ -101,7 +98,7 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
                     raise done.error
                 failures += 1
                 click.echo(f"error: {source}: {done.error.message}", err=True)
-                yield root, source, _error_record(source, done.error)
+                yield root, source, error_record(source, done.error)
                 continue
             assert done.outcome is not None
             doc = done.outcome.result
@@ -119,19 +116,17 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
 
 def _emit(fmt: str, results: Iterator[tuple[str, str, Any]], output: str | None, *, several: bool) -> None:
     """Records to stdout, to one file, or one file per input under a folder (mirroring the inputs)."""
+    from luodi.output import write_documents
+
     per_file_dir = _output_dir(output)
     if per_file_dir is not None:
         per_file_dir.mkdir(parents=True, exist_ok=True)
         for root, source, record in results:
             target = per_file_dir / (_relative_name(root, source) + _EXT[fmt])
             target.parent.mkdir(parents=True, exist_ok=True)
-            with _open_out(str(target)) as stream:
-                _write(fmt, [record], stream, many=False)
-    elif output is None or output == "-":
-        _write(fmt, (r for _, _, r in results), sys.stdout, many=several)
+            write_documents([record], fmt, target, many=False)
     else:
-        with _open_out(output) as stream:
-            _write(fmt, (r for _, _, r in results), stream, many=several)
+        write_documents((r for _, _, r in results), fmt, output, many=several)
 
 
 def _sources(iter_sources: Any, roots: list[str]) -> Iterator[tuple[str, str]]:
@@ -164,26 +159,3 @@ def _relative_name(root: str, source: str) -> str:
     if os.path.isdir(root):
         return os.path.relpath(source, root)
     return os.path.basename(source)
-
-
-def _open_out(path: str) -> TextIO:
-    from luodi.errors import OutputError
-
-    try:
-        return open(path, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def _error_record(source: str, exc: Exception) -> dict[str, Any]:
-    from luodi.output import error_record
-
-    return error_record(source, exc)
-
-
-def _write(fmt: str, records: Any, stream: TextIO, *, many: bool) -> None:
-    from luodi.output import make_writer
-
-    with make_writer(fmt, stream, many=many) as writer:
-        for record in records:
-            writer.write(record)

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -89,31 +90,13 @@ def _run(
 
 @text.command()
 @_options
-def classify(
-    *,
-    paths: tuple[Path, ...],
-    texts: tuple[str, ...],
-    model: str,
-    top_k: int,
-    fmt: str,
-    output: Path | None,
-    threads: int,
-) -> None:
+def classify(**options: Any) -> None:
     """Label each text: label, score, top-k."""
-    _run("classify", paths=paths, texts=texts, model=model, top_k=top_k, fmt=fmt, output=output, threads=threads)
+    _run("classify", **options)
 
 
 @text.command()
 @_options
-def nlu(
-    *,
-    paths: tuple[Path, ...],
-    texts: tuple[str, ...],
-    model: str,
-    top_k: int,
-    fmt: str,
-    output: Path | None,
-    threads: int,
-) -> None:
+def nlu(**options: Any) -> None:
     """Intent and slots of each text (slots with their character spans)."""
-    _run("nlu", paths=paths, texts=texts, model=model, top_k=top_k, fmt=fmt, output=output, threads=threads)
+    _run("nlu", **options)

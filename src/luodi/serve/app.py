@@ -19,7 +19,7 @@ from luodi.serve.gate import InferenceGate
 from luodi.serve.lifecycle import lifespan
 from luodi.serve.metrics import Metrics
 from luodi.serve.middleware import ObserveMiddleware
-from luodi.serve.routes import docs, extract, inspect, jobs, models, ocr, ops, text
+from luodi.serve.routes import docs, jobs, models, ops, tasks, text
 from luodi.serve.settings import ServeSettings, settings_from_env
 from luodi.serve.state import PipelineFactory, ServiceState, default_pipeline_factory
 
@@ -63,8 +63,8 @@ def create_app(settings: ServeSettings | None = None, *, pipeline_factory: Pipel
         app.include_router(docs.docs_router(assets))
     else:
         log.warning("fastapi-offline is not installed: /docs and /redoc are off (pip install 'luodi[serve]')")
-    for area in (ocr, extract, jobs, models, text, inspect):  # the /v1 API (deps.v1_router)
-        app.include_router(area.router)
+    for router in (tasks.ocr, tasks.extract, jobs.router, models.router, text.router, tasks.inspect):
+        app.include_router(router)  # the /v1 API (deps.v1_router)
     if settings.review.enabled:
         _mount_review(app, state)
     return app

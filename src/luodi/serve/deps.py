@@ -10,13 +10,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from luodi.errors import InputError, UnknownSchemaError
+from luodi.errors import InputError, UnknownModelError, UnknownSchemaError
 from luodi.pipeline import Pipeline
 from luodi.serve.state import ServiceState
 from luodi.serve.tenancy import owner_of
 
 # the API takes built-in schema names only: a path such as ``../x.yaml`` never reaches the extractor
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+# model names become folder names in the store: the zoo's own rule, checked before it is asked
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 _DEADLINE_MS = re.compile(r"^[0-9]{1,9}$")
 
@@ -86,10 +89,15 @@ async def check_schema(pipeline: Pipeline, schema: str) -> str:
 
 
 async def checked_schema(schema: str, pipeline: Ready) -> str:
+    """The ``{schema}`` of a path, a built-in schema whose extractor is built (404 otherwise)."""
     return await check_schema(pipeline, schema)
 
 
-SchemaName = Annotated[str, Depends(checked_schema)]
+def checked_model_name(model: str) -> str:
+    """A text or vision model's name from a path, or 404 ``unknown_model`` before the store is asked."""
+    if not _MODEL_NAME.match(model) or ".." in model:
+        raise UnknownModelError(f"unknown model {model!r}")
+    return model
 
 
 def v1_router(tag: str) -> APIRouter:

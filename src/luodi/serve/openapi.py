@@ -36,66 +36,38 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     }.items()
 }
 
-SINGLE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            },
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "image": {"type": "string", "format": "byte", "description": "base64 image or PDF"},
-                        "name": {"type": "string", "description": "reported back as `source`"},
-                    },
-                    "required": ["image"],
-                }
-            },
-        },
-    }
-}
+_FILE = {"type": "string", "format": "binary"}
+_FILES = {"type": "array", "items": _FILE}
+_FORM = "multipart/form-data"
 
-BATCH_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
-                    "required": ["files"],
-                }
-            }
-        },
-    }
-}
 
-JOB_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                        "task": {"type": "string", "enum": ["ocr", "extract"], "default": "ocr"},
-                        "schema": {"type": "string", "description": "schema name, for task=extract"},
-                        "webhook": {
-                            "type": "string",
-                            "description": "POSTed the job on completion (signed: Standard Webhooks headers "
-                            "webhook-id, webhook-timestamp, webhook-signature); allow-listed host:port only",
-                        },
-                    },
-                }
-            }
-        },
-    }
+def _object(properties: dict[str, Any], *required: str) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return {"schema": schema}
+
+
+def _body(content: dict[str, Any]) -> dict[str, Any]:
+    """An ``openapi_extra`` request body: media type → ``_object(...)``."""
+    return {"requestBody": {"required": True, "content": content}}
+
+
+_JSON_IMAGE = {
+    "image": {"type": "string", "format": "byte", "description": "base64 image or PDF"},
+    "name": {"type": "string", "description": "reported back as `source`"},
 }
+SINGLE_BODY = _body({_FORM: _object({"file": _FILE}, "file"), "application/json": _object(_JSON_IMAGE, "image")})
+BATCH_BODY = _body({_FORM: _object({"files": _FILES}, "files")})
+_JOB_FIELDS = {
+    "file": _FILE,
+    "files": _FILES,
+    "task": {"type": "string", "enum": ["ocr", "extract"], "default": "ocr"},
+    "schema": {"type": "string", "description": "schema name, for task=extract"},
+    "webhook": {
+        "type": "string",
+        "description": "POSTed the job on completion (signed: Standard Webhooks headers "
+        "webhook-id, webhook-timestamp, webhook-signature); allow-listed host:port only",
+    },
+}
+JOB_BODY = _body({_FORM: _object(_JOB_FIELDS)})

@@ -7,20 +7,15 @@ files (one text per line).
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from typing import Annotated, Any
 
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
-from luodi.errors import UnknownModelError
-from luodi.serve.deps import Deadline, Ready, State, v1_router
+from luodi.serve.deps import Deadline, Ready, State, checked_model_name, v1_router
 
 router = v1_router("text")
-
-# model names become folder names in the store: the zoo's own rule, checked before it is asked
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class TextRequest(BaseModel):
@@ -28,12 +23,6 @@ class TextRequest(BaseModel):
 
     texts: list[str] = Field(min_length=1, max_length=1000, description="The texts, one result each, in order.")
     top_k: int = Field(default=3, ge=1, le=100)
-
-
-async def _processor(pipeline: Any, model: str) -> Any:
-    if not _MODEL_NAME.match(model) or ".." in model:
-        raise UnknownModelError(f"unknown model {model!r}")
-    return await asyncio.to_thread(pipeline.processor, "text", model)  # loaded once, then cached
 
 
 @router.post("/text/{model}", summary="Classify texts, or find their intent and slots")
@@ -44,7 +33,7 @@ async def text(
     deadline: Deadline,
     model: Annotated[str, PathParam(description="A text model registered by `luodi train text --name`.")],
 ) -> dict[str, Any]:
-    processor = await _processor(pipeline, model)
+    processor: Any = await asyncio.to_thread(pipeline.processor, "text", checked_model_name(model))  # then cached
 
     def run() -> Any:
         started = time.perf_counter()

@@ -1,0 +1,37 @@
+"""The per-call options of the page tasks, declared once for ``luodi ocr``, ``luodi extract`` and
+``luodi batch ocr|extract``. (Records are written by :func:`luodi.output.write_documents`.)"""
+
+from __future__ import annotations
+
+import click
+
+RUNTIMES = ("onnxruntime", "paddle", "openvino")
+
+model = click.option("--model", "-m", default=None, help="OCR model bundle (default: settings, pp-ocrv6-small).")
+runtime = click.option(
+    "--runtime",
+    type=click.Choice(RUNTIMES),
+    default=None,
+    help="Inference backend (default: the model's own — openvino for INT8 models from luodi quantize — "
+    "else onnxruntime).",
+)
+threads = click.option(
+    "--threads", type=click.IntRange(min=1), default=None, help="Threads per model (default: all cores)."
+)
+dpi = click.option("--dpi", type=click.IntRange(36, 600), default=None, help="Render PDF pages at this DPI.")
+no_locate = click.option(
+    "--no-locate", is_flag=True, help="Read photos whole: do not look for labels / sheets to straighten."
+)
+schema = click.option(
+    "--schema",
+    "-s",
+    default="waybill",
+    show_default=True,
+    help="A built-in schema (waybill, bank_receipt, id_card; contact for --text) or a path to a schema YAML file.",
+)
+threshold = click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Review threshold on field scores (default: the schema's, 0.8).",
+)
