@@ -438,7 +438,8 @@ class ExtractProcessor:
     def __call__(self, value: Iterable[np.ndarray], call: Call) -> tuple[Result, dict[str, float]]:
         from luodi.locate.extract import extract_documents
 
-        doc = self.pipeline.ocr.run_pages(value, self.options, source=call.source, recognizer=call.recognizer)
+        options = self.extractor.ocr_options(self.options)
+        doc = self.pipeline.ocr.run_pages(value, options, source=call.source, recognizer=call.recognizer)
         t0 = time.perf_counter()
         extraction = extract_documents(self.extractor, doc)
         return extraction, {**_ocr_stages(doc), "kie": time.perf_counter() - t0}

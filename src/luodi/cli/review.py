@@ -148,7 +148,7 @@ def _extract_fn(schema: str, model: str | None) -> Any:
     extractor = Extractor(schema, model=model)
 
     def run(data: bytes, name: str) -> Any:
-        doc = extractor.ocr(data, name=name)
+        doc = extractor.ocr(data, extractor.ocr_options(), name=name)
         return extractor.extract_document(doc), doc
 
     return run

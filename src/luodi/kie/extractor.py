@@ -39,6 +39,7 @@ from luodi.ocr.result import Document, Line, Page
 
 if TYPE_CHECKING:
     from luodi.kie.gazetteer import Gazetteer
+    from luodi.ocr.options import OCROptions
     from luodi.ocr.pipeline import OCR
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,17 @@ class Extractor:
                     self._ocr = OCR(**self._ocr_args)
         return self._ocr
 
+    def ocr_options(self, base: OCROptions | None = None) -> OCROptions:
+        """The OCR options this schema's documents are read with: ``base`` (the defaults when
+        None) with the stamps' red ink taken out before reading where the schema says its
+        documents are stamped (``stamps: true``, the bank receipt)."""
+        from luodi.ocr.options import OCROptions
+
+        opts = base if base is not None else OCROptions()
+        return opts.replace(drop_stamps=True) if self.schema.stamps and not opts.drop_stamps else opts
+
     def __call__(self, source: Any, *, name: str | None = None) -> Extraction:
-        doc = self.ocr(source, name=name)
+        doc = self.ocr(source, self.ocr_options(), name=name)
         return self.extract_document(doc)
 
     def extract_text(self, text: str, *, name: str | None = None) -> Extraction:

@@ -55,6 +55,9 @@ class OCROptions:
     # a located region reading fewer characters is no document (glare, a crease, a bag's print, a
     # sliver of a label): dropped; a waybill reads 100+
     min_document_chars: int = 16
+    # take the red ink of stamps (印章) out of the page before reading it (luodi.ocr.stamps): text
+    # printed under a stamp is read; pixels outside stamps are unchanged. Receipts turn it on.
+    drop_stamps: bool = False
 
     def __post_init__(self) -> None:
         def check(ok: bool, what: str) -> None:

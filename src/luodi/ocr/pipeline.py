@@ -33,6 +33,7 @@ from luodi.ocr.options import OCROptions
 from luodi.ocr.order import reading_order, vertical_reading_order
 from luodi.ocr.rec import Recognizer
 from luodi.ocr.result import Document, Line, Page, PageDocument, Quad, RecResult, Timings
+from luodi.ocr.stamps import drop_stamp_ink
 from luodi.ocr.straighten import (
     Patch,
     TextDirection,
@@ -361,6 +362,8 @@ class OCR:
         totals: list[float],
     ) -> Page:
         height, width = page.shape[:2]
+        if opts.drop_stamps:
+            page = drop_stamp_ink(page)
         if self._locates(page, opts):
             assert self._locator is not None
             t0 = time.perf_counter()

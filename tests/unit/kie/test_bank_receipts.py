@@ -217,6 +217,16 @@ def test_a_time_cut_from_a_longer_number_is_not_read() -> None:
     assert v["time"] is None and v["serial_number"] is None
 
 
+@pytest.mark.parametrize(
+    ("printed", "time"),
+    [("10:56-07", None), ("10:56.07", None), ("10时56分07秒", "10:56:07"), ("10:56:07", "10:56:07")],
+)
+def test_a_time_with_its_seconds_after_a_misread_separator_is_not_cut_short(printed: str, time: str | None) -> None:
+    lines = [("中国银行 回单", 300, 20), (f"交易时间：{printed}", 40, 60)]
+    v = extractor("bank_receipt").extract_document(make_doc(lines)).values()
+    assert v["time"] == time
+
+
 def test_a_party_bank_needs_its_bank_and_branch() -> None:
     from luodi.kie.banks import check_bank
 
