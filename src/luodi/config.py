@@ -7,15 +7,18 @@ here is mutated after it is built.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from luodi.errors import ConfigError
+
+T = TypeVar("T", bound=BaseModel)
 
 
 def _default_home() -> Path:
@@ -91,12 +94,18 @@ class _YamlFileSource(PydanticBaseSettingsSource):
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings with explicit ``overrides`` on top; ``None`` values are ignored."""
+    return validated(Settings, overrides, "setting")
+
+
+def validated(cls: type[T], overrides: Mapping[str, Any], what: str) -> T:
+    """``cls(**overrides)`` (``None`` values ignored); a bad value is a :class:`ConfigError` naming it
+    (``bad <what> <field>: <reason>``)."""
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"bad setting {where}: {first['msg']}") from exc
+        where = ".".join(str(p) for p in first["loc"]) or f"{what}s"
+        raise ConfigError(f"bad {what} {where}: {first['msg']}") from exc
 
 
 @lru_cache(maxsize=1)

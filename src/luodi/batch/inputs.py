@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from luodi.errors import ConfigError, InputError, InputNotFoundError, ModelSourceError
+from luodi.errors import ConfigError, InputError, InputNotFoundError, ModelSourceError, TooManyBytesError
+from luodi.io.sources import natural_key
 
 log = logging.getLogger("luodi.batch")
 
@@ -55,8 +56,6 @@ def list_inputs(spec: str, *, takes: str = "pages", s3: Callable[[], Any] | None
     if os.path.exists(spec):
         return Inputs(spec, (spec,))
     if glob.has_magic(spec):
-        from luodi.io.sources import natural_key
-
         found = [p for p in glob.glob(spec, recursive=True) if os.path.isfile(p)]
         return Inputs(spec, tuple(sorted(found, key=natural_key)))
     raise InputNotFoundError(f"{spec}: no such file, folder or glob match")
@@ -90,8 +89,6 @@ def _list_folder(folder: str, takes: str) -> list[str]:
         from luodi.io import iter_sources
 
         return list(iter_sources([folder]))
-    from luodi.io.sources import natural_key
-
     found = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
@@ -111,8 +108,6 @@ def _list_s3(url: str, make_client: Callable[[], Any] | None) -> list[str]:
             keys += [obj["Key"] for obj in page.get("Contents", ()) if not obj["Key"].endswith("/")]
     except client_errors() as exc:
         raise InputNotFoundError(f"cannot list {url}: {exc}") from exc
-    from luodi.io.sources import natural_key
-
     return [f"s3://{where.bucket}/{key}" for key in sorted(keys, key=natural_key)]
 
 
@@ -123,8 +118,6 @@ def read_input(ref: str, *, max_bytes: int, s3: Any | None = None) -> bytes:
     try:
         size = os.path.getsize(ref)
         if size > max_bytes:
-            from luodi.errors import TooManyBytesError
-
             raise TooManyBytesError(f"{ref} has {size} bytes, more than the limit of {max_bytes}")
         with open(ref, "rb") as fh:
             return fh.read()
@@ -144,8 +137,6 @@ def _read_s3(ref: str, max_bytes: int, client: Any | None) -> bytes:
         client = client if client is not None else s3_client()
         obj = client.get_object(Bucket=where.bucket, Key=where.prefix)
         if int(obj.get("ContentLength") or 0) > max_bytes:
-            from luodi.errors import TooManyBytesError
-
             raise TooManyBytesError(f"{ref} has {obj['ContentLength']} bytes, more than the limit of {max_bytes}")
         data: bytes = obj["Body"].read()
         return data

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from luodi.cli import common
 from luodi.cli.lazy import LazyGroup
 
 # Subcommands that live in other modules; absent modules simply do not show up.
@@ -39,15 +40,9 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(dir_okay=False, path_type=Path),
             help="PaddleOCR label file; image paths are relative to its folder.",
         ),
-        click.option("--model", "-m", default=None, help="Model bundle (default: settings, pp-ocrv6-small)."),
-        click.option(
-            "--runtime",
-            type=click.Choice(["onnxruntime", "paddle", "openvino"]),
-            default=None,
-            help="Inference backend (default: the model's own — openvino for INT8 models from luodi quantize — "
-            "else onnxruntime).",
-        ),
-        click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model."),
+        common.model,
+        common.runtime,
+        common.threads,
         click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True),
         click.option(
             "--errors",

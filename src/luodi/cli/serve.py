@@ -8,15 +8,48 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from luodi.errors import ConfigError
 
+if TYPE_CHECKING:
+    from luodi.serve.settings import ServeSettings
 
-def _nested(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
+
+# options that set a nested group of ServeSettings: option -> (group, field); the rest are top-level fields
+_NESTED = {
+    "batching": ("batching", "enabled"),
+    "max_batch_size": ("batching", "max_batch_size"),
+    "max_wait_ms": ("batching", "max_wait_ms"),
+    "jobs_backend": ("jobs", "backend"),
+    "redis_url": ("jobs", "redis_url"),
+    "jobs_dir": ("jobs", "dir"),
+    "embedded_worker": ("jobs", "embedded_worker"),
+    "worker_threads": ("jobs", "worker_threads"),
+    "webhook_hosts": ("jobs", "webhook_allow_hosts"),
+    "webhook_allow_private": ("jobs", "webhook_allow_private"),
+}
+# flags whose "off" is their absence: left to the environment, like an option not given
+_UNSET_WHEN_OFF = frozenset({"insecure", "webhook_allow_private", "webhook_hosts"})
+
+
+def _settings(options: dict[str, Any]) -> ServeSettings:
+    """``luodi serve`` / ``luodi worker`` options over the environment (an option not given leaves it)."""
+    from luodi.serve.settings import load_serve_settings
+
+    top: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for name, value in options.items():
+        if value is None or (name in _UNSET_WHEN_OFF and not value):
+            continue
+        if name in _NESTED:
+            group, key = _NESTED[name]
+            nested.setdefault(group, {})[key] = value
+        else:
+            top[name] = value
+    return load_serve_settings(**top, **nested)
 
 
 def _check_model(model: str, home: Path | None) -> None:
@@ -36,6 +69,19 @@ def _review_hook(settings: Any) -> Any:
         return None
     review = ReviewService(settings.review, home=settings.core.home)
     return lambda task, item, outcome: review.keep_outcome(task, item, outcome, origin="job")
+
+
+def _model_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The model options both the server and a worker take."""
+    for option in reversed(
+        [
+            click.option("--model", default=None, help="Model bundle [pp-ocrv6-small]."),
+            click.option("--runtime", default=None, help="onnxruntime | openvino | paddle."),
+            click.option("--device", default=None, help="cpu | cuda[:N] (needs onnxruntime-gpu) [cpu]."),
+        ]
+    ):
+        command = option(command)
+    return command
 
 
 def _webhook_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,9 +104,7 @@ def _webhook_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--host", default=None, help="Address to listen on [127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [8000].")
 @click.option("--workers", type=int, default=None, help="Server processes, each loading the models once [1].")
-@click.option("--model", default=None, help="Model bundle [pp-ocrv6-small].")
-@click.option("--runtime", default=None, help="onnxruntime | openvino | paddle.")
-@click.option("--device", default=None, help="cpu | cuda[:N] (needs onnxruntime-gpu) [cpu].")
+@_model_options
 @click.option("--threads", type=int, default=None, help="Intra-op threads per session [cores // inference slots].")
 @click.option("--concurrency", type=int, default=None, help="Inference calls running at once per process [cores].")
 @click.option("--queue-size", type=int, default=None, help="Requests that may wait for a slot before 503 [16].")
@@ -84,63 +128,16 @@ def _webhook_options(command: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option("--insecure", is_flag=True, default=False, help="Allow a non-loopback address without API keys.")
 @click.option("--log-level", default=None, type=click.Choice(["debug", "info", "warning", "error"]))
-def serve(  # noqa: PLR0917 - one parameter per click option
-    host: str | None,
-    port: int | None,
-    workers: int | None,
-    model: str | None,
-    runtime: str | None,
-    device: str | None,
-    threads: int | None,
-    concurrency: int | None,
-    queue_size: int | None,
-    deadline_s: float | None,
-    batching: bool | None,
-    max_batch_size: int | None,
-    max_wait_ms: float | None,
-    jobs_backend: str | None,
-    redis_url: str | None,
-    jobs_dir: Path | None,
-    embedded_worker: bool | None,
-    webhook_hosts: tuple[str, ...],
-    webhook_allow_private: bool,
-    keys_file: Path | None,
-    insecure: bool,
-    log_level: str | None,
-) -> None:
+def serve(**options: Any) -> None:
     """Run the HTTP service (FastAPI on uvicorn): /v1/ocr, /v1/extract/{schema}, batches, jobs, /metrics."""
     import uvicorn
 
     from luodi.serve.conn import uvicorn_options
     from luodi.serve.logs import configure_logging
     from luodi.serve.metrics import MULTIPROC_ENV
-    from luodi.serve.settings import SETTINGS_ENV, is_loopback, load_serve_settings
+    from luodi.serve.settings import SETTINGS_ENV, is_loopback
 
-    settings = load_serve_settings(
-        host=host,
-        port=port,
-        workers=workers,
-        model=model,
-        runtime=runtime,
-        device=device,
-        threads=threads,
-        concurrency=concurrency,
-        queue_size=queue_size,
-        deadline_s=deadline_s,
-        keys_file=keys_file,
-        insecure=insecure or None,
-        log_level=log_level,
-        batching=_nested(enabled=batching, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms) or None,
-        jobs=_nested(
-            backend=jobs_backend,
-            redis_url=redis_url,
-            dir=jobs_dir,
-            embedded_worker=embedded_worker,
-            webhook_allow_hosts=webhook_hosts or None,
-            webhook_allow_private=webhook_allow_private or None,
-        )
-        or None,
-    )
+    settings = _settings(options)
     keys = settings.key_hashes()
     if not keys and not is_loopback(settings.host) and not settings.insecure:
         raise ConfigError(
@@ -174,9 +171,7 @@ def serve(  # noqa: PLR0917 - one parameter per click option
 
 
 @click.command()
-@click.option("--model", default=None, help="Model bundle [pp-ocrv6-small].")
-@click.option("--runtime", default=None, help="onnxruntime | openvino | paddle.")
-@click.option("--device", default=None, help="cpu | cuda[:N] (needs onnxruntime-gpu) [cpu].")
+@_model_options
 @click.option("--threads", type=int, default=None, help="Intra-op threads per session [cores // worker threads].")
 @click.option("--jobs-backend", type=click.Choice(["sqlite", "redis"]), default="redis", show_default=True)
 @click.option("--redis-url", default=None, help="Redis URL [redis://127.0.0.1:6379/0].")
@@ -186,45 +181,18 @@ def serve(  # noqa: PLR0917 - one parameter per click option
 @click.option("--worker-threads", type=int, default=None, help="Jobs run at once by this worker [1].")
 @_webhook_options
 @click.option("--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"]))
-def worker(  # noqa: PLR0917 - one parameter per click option
-    model: str | None,
-    runtime: str | None,
-    device: str | None,
-    threads: int | None,
-    jobs_backend: str,
-    redis_url: str | None,
-    jobs_dir: Path | None,
-    worker_threads: int | None,
-    webhook_hosts: tuple[str, ...],
-    webhook_allow_private: bool,
-    log_level: str,
-) -> None:
+def worker(threads: int | None, **options: Any) -> None:
     """Consume queued jobs (the same code path as the server's embedded worker), until SIGINT/SIGTERM."""
     import logging
 
     from luodi.config import usable_cores
     from luodi.serve.jobs import JobQueue
     from luodi.serve.logs import configure_logging
-    from luodi.serve.settings import load_serve_settings
     from luodi.serve.state import default_pipeline_factory
 
     # one job at a time per consumer thread: split the cores between them
-    per_job = threads if threads is not None else max(1, usable_cores() // (worker_threads or 1))
-    settings = load_serve_settings(
-        model=model,
-        runtime=runtime,
-        device=device,
-        threads=per_job,
-        log_level=log_level,
-        jobs=_nested(
-            backend=jobs_backend,
-            redis_url=redis_url,
-            dir=jobs_dir,
-            worker_threads=worker_threads,
-            webhook_allow_hosts=webhook_hosts or None,
-            webhook_allow_private=webhook_allow_private or None,
-        ),
-    )
+    per_job = threads if threads is not None else max(1, usable_cores() // (options["worker_threads"] or 1))
+    settings = _settings({**options, "threads": per_job})
     _check_model(settings.core.model, settings.core.home)
     configure_logging(settings.log_level)
     log = logging.getLogger("luodi.worker")

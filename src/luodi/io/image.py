@@ -86,17 +86,8 @@ def iter_image_pages(data: bytes, fmt: str, limits: Limits, max_pages: int) -> I
     """
     im = open_image(data, fmt, limits)
     try:
-        frames = _count_frames(im, max_pages) if fmt == "tiff" else 1
-        if frames > max_pages:
-            raise TooManyPagesError(f"the TIFF has more than {max_pages} pages (the limit)")
-        for index in range(frames):
-            if index:
-                try:
-                    with _quiet_pillow():
-                        im.seek(index)
-                except _DECODE_ERRORS as exc:
-                    raise CorruptInputError(f"cannot read TIFF page {index + 1}: {exc}") from exc
-                # Frames of one TIFF may differ in size; each is checked before it is decoded.
+        for index in _frames(im, fmt, max_pages):
+            if index:  # frames of one TIFF may differ in size; each is checked before it is decoded
                 check_pixels(im.width, im.height, limits, what=f"TIFF page {index + 1}")
             yield pil_to_rgb(im, fmt=fmt)
     finally:
@@ -107,21 +98,25 @@ def image_page_sizes(data: bytes, fmt: str, limits: Limits, max_pages: int) -> l
     """(width, height) of the pages :func:`iter_image_pages` would decode, from headers only."""
     im = open_image(data, fmt, limits)
     try:
-        frames = _count_frames(im, max_pages) if fmt == "tiff" else 1
-        if frames > max_pages:
-            raise TooManyPagesError(f"the TIFF has more than {max_pages} pages (the limit)")
-        sizes = []
-        for index in range(frames):
-            if index:
-                try:
-                    with _quiet_pillow():
-                        im.seek(index)
-                except _DECODE_ERRORS as exc:
-                    raise CorruptInputError(f"cannot read TIFF page {index + 1}: {exc}") from exc
-            sizes.append((im.width, im.height))
-        return sizes
+        return [(im.width, im.height) for _ in _frames(im, fmt, max_pages)]
     finally:
         im.close()
+
+
+def _frames(im: Image.Image, fmt: str, max_pages: int) -> Iterator[int]:
+    """Seek ``im`` to each of its frames in turn (a TIFF's pages; one for other formats), yielding
+    the frame's index; more than ``max_pages`` frames are refused before the first."""
+    frames = _count_frames(im, max_pages) if fmt == "tiff" else 1
+    if frames > max_pages:
+        raise TooManyPagesError(f"the TIFF has more than {max_pages} pages (the limit)")
+    for index in range(frames):
+        if index:
+            try:
+                with _quiet_pillow():
+                    im.seek(index)
+            except _DECODE_ERRORS as exc:
+                raise CorruptInputError(f"cannot read TIFF page {index + 1}: {exc}") from exc
+        yield index
 
 
 def _count_frames(im: Image.Image, cap: int) -> int:

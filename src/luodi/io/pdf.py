@@ -71,15 +71,21 @@ def pdf_page_sizes(data: bytes, dpi: int, max_pages: int) -> list[tuple[int, int
     with _PDFIUM_LOCK:
         doc = _open(data)
         try:
-            count = len(doc)
-            if count > max_pages:
-                raise TooManyPagesError(f"the PDF has {count} pages, over the limit of {max_pages}")
-            sizes = [doc.get_page_size(i) for i in range(count)]
-        except pdfium.PdfiumError as exc:
-            raise PdfError(f"cannot read the PDF's page tree ({exc})") from exc
+            sizes = _page_tree(pdfium, doc, max_pages)
         finally:
             doc.close()
     return [rendered_size(width, height, dpi) for width, height in sizes]
+
+
+def _page_tree(pdfium: Any, doc: Any, max_pages: int) -> list[tuple[float, float]]:
+    """Every page's size in points, from the page tree (call it under ``_PDFIUM_LOCK``)."""
+    try:
+        count = len(doc)
+        if count > max_pages:
+            raise TooManyPagesError(f"the PDF has {count} pages, over the limit of {max_pages}")
+        return [doc.get_page_size(i) for i in range(count)]
+    except pdfium.PdfiumError as exc:
+        raise PdfError(f"cannot read the PDF's page tree ({exc})") from exc
 
 
 def iter_pdf_pages(data: bytes, limits: Limits, dpi: int, max_pages: int) -> Iterator[np.ndarray]:
@@ -93,13 +99,8 @@ def iter_pdf_pages(data: bytes, limits: Limits, dpi: int, max_pages: int) -> Ite
         doc = _open(data)
     try:
         with _PDFIUM_LOCK:
-            try:
-                count = len(doc)
-                if count > max_pages:
-                    raise TooManyPagesError(f"the PDF has {count} pages, over the limit of {max_pages}")
-                sizes = [doc.get_page_size(i) for i in range(count)]
-            except pdfium.PdfiumError as exc:
-                raise PdfError(f"cannot read the PDF's page tree ({exc})") from exc
+            sizes = _page_tree(pdfium, doc, max_pages)
+        count = len(sizes)
         if count == 0:
             raise EmptyInputError("the PDF has no pages")
         for index, (width_pt, height_pt) in enumerate(sizes):

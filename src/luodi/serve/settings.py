@@ -23,14 +23,13 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_serializer,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from luodi.config import Settings, load_settings, usable_cores
+from luodi.config import Settings, load_settings, usable_cores, validated
 from luodi.errors import ConfigError
 from luodi.review.settings import ReviewSettings
 
@@ -290,12 +289,7 @@ class _ServeCoreEnv(PydanticBaseSettingsSource):
 
 def load_serve_settings(**overrides: object) -> ServeSettings:
     """Settings from the environment with explicit ``overrides`` (``None`` ignored) on top."""
-    try:
-        return ServeSettings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "serve settings"
-        raise ConfigError(f"bad serve setting {where}: {first['msg']}") from exc
+    return validated(ServeSettings, overrides, "serve setting")
 
 
 def settings_from_env() -> ServeSettings:
