@@ -42,6 +42,7 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 from baselines.naive_regex import extract as baseline_extract  # noqa: E402
+from kie_flagmap import render as flag_map  # noqa: E402
 
 from luodi.eval.metrics import field_metrics, normalize_text  # noqa: E402
 from luodi.synth.waybill import LAYOUTS, WaybillOptions, generate_waybills, read_labels  # noqa: E402
@@ -206,7 +207,14 @@ def run_one(
     pred: dict[str, Any] = {f.name: f.value for f in fields if f.value is not None}
     # what straight-through processing needs: was the value accepted without review, its score
     pred["__fields__"] = {
-        f.name: {"score": f.score, "needs_review": f.needs_review, "flagged": f.flagged} for f in fields
+        f.name: {
+            "score": f.score,
+            "needs_review": f.needs_review,
+            "flagged": f.flagged,
+            "reasons": list(f.reasons),
+            "ocr_min": dict(f.evidence).get("ocr_min"),
+        }
+        for f in fields
     }
     pred["__needs_review__"] = result.needs_review if result is not None else True
     calibrated = extractors.get(schema + "+calibrated")
@@ -853,6 +861,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     plot_curve(curves, png, title="precision of auto-accepted fields vs coverage, over the review threshold")
     report["stp_png"] = png.name
     args.results.with_suffix(".md").write_text(render_markdown(report), encoding="utf-8")
+    head = (
+        f"```\n{report['command']}\n```\n\nRun {started}, code at `{git_head}`: the same run as "
+        f"`{args.results.with_suffix('.md').name}`."
+    )
+    flags = args.results.with_name(args.results.name + "_flags.md")
+    flags.write_text(flag_map(docs, ALL_FIELDS, canon, head) + "\n", encoding="utf-8")
     print(f"wrote {args.results.with_suffix('.md')} and .json in {report['wall_s']:.0f} s", file=sys.stderr)
     return 0
 

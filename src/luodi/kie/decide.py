@@ -273,7 +273,7 @@ class Decider:
             alternatives += [str(g[0][1].value) for g in rivals]
         unsure = self._doubts(spec, cand, ck.value, (best, groups[1:]), reasons)
         ck, unsure = self._branch(spec, ck, alternatives, unsure)
-        reasons += unsure
+        reasons += [u for u in unsure if u not in reasons]
         score, evidence = self._calibrated(
             spec, score, cand, ck, copies=len({id(c.run) for c, _ in top}), page_ocr=page_ocr
         )
@@ -328,7 +328,8 @@ class Decider:
         unsure += _misread_copies(spec, value, others)
         if spec.type == "address" and self.divisions is not None and isinstance(value, str):
             # Divisions that do not hold together are a misreading or two addresses in one.
-            unsure += [p for p in self.divisions.problems(value) if p not in reasons]
+            # (Also when the contact parser said so first: its reason alone flags nothing.)
+            unsure += self.divisions.problems(value)
         return unsure
 
     def _branch(
@@ -499,7 +500,8 @@ class Decider:
             bar = self.threshold("address_part")
             low = score < bar
             reasons = (f"low confidence {score:.2f} < {bar:.2f}",) if low else ()
-            if addr.flagged:
+            doubted = addr.flagged and _part_doubted(addr, spec.part, span, part_run)
+            if doubted:
                 reasons = (*reasons, f"the address ({spec.source}) needs review")
             decided[name] = FieldResult(
                 name,
@@ -508,9 +510,9 @@ class Decider:
                 round(score, 4),
                 run_box(part_run) if part_run else addr.box,
                 addr.page,
-                low or addr.flagged,
+                low or doubted,
                 reasons,
-                flagged=addr.flagged,
+                flagged=doubted,
                 evidence=evidence,
             )
 
@@ -629,6 +631,52 @@ def _about(reason: str, role: str) -> bool:
 # province-level unit (GB/T 2260 110000 北京市); the city level is only named when printed again
 # (北京北京市通州区…).
 _MUNICIPALITIES = frozenset({"北京市", "天津市", "上海市", "重庆市"})
+
+
+def _part_doubted(addr: FieldResult, part: str, span: Span, run: Run) -> bool:
+    """Whether what flagged an address casts doubt on one of its parts. Doubts about single
+    characters (a weak 巷 in the street) leave a part whose own characters OCR read sure; copies
+    that disagree (另一联 reads 幸学西路 for 幸福西路) leave a part every copy agrees on. Anything
+    else (the party's block misread, the divisions, the extent) concerns every part."""
+    others = []
+    local = False
+    for r in addr.reasons:
+        if _LOW_SCORE.match(r):
+            continue  # the part's own score says so
+        copy = _COPY_REASON.match(r)
+        if copy is not None:
+            others.append(copy.group(1))
+        elif r != "conflicting values" and not _CHAR_REASON.match(r):
+            return True
+        local = True
+    if not local:
+        return True  # flagged without a reason this can weigh
+    if "conflicting values" in addr.reasons:
+        others += [str(a) for a in addr.alternatives]
+    for other in others:
+        theirs = getattr(_municipality(split_whole(other)), part, None)
+        if theirs is None or compact(theirs.value) != compact(span.value):
+            return True
+    if not run or compact(run_text(run)) != compact(span.value):
+        return any(_CHAR_REASON.match(r) for r in addr.reasons)  # the part's characters are not known
+    return bool(weak_characters("address", char_scores(run)))
+
+
+def split_whole(address: str) -> PartyParse:
+    """An address's parts by the suffix rules, as the decided address's are compared."""
+    parts = split_address(address)
+    return PartyParse(
+        address=Span(address, 0, len(address)),
+        province=parts.get("province"),
+        city=parts.get("city"),
+        district=parts.get("district"),
+        detail=parts.get("detail"),
+    )
+
+
+_CHAR_REASON = re.compile(r"(?:rare )?character \S read with confidence ")
+_COPY_REASON = re.compile(r"another copy reads '(.*)'$")
+_LOW_SCORE = re.compile(r"low confidence [\d.]+ < ")
 
 
 def _municipality(parts: PartyParse) -> PartyParse:

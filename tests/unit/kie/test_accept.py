@@ -512,3 +512,69 @@ def test_hong_kong_and_macau_areas_are_no_unknown_cities() -> None:
         assert address_problems(gaz, right) == [], right
     assert address_problems(gaz, "香港九龙沙井区弥敦道1号")  # no such district in Hong Kong
     assert address_problems(gaz, "四川省九龙市呷尔镇1号")  # 九龙 is a county of Sichuan, not a city
+
+
+@pytest.mark.parametrize(
+    ("weak", "accepted"), [("潭", {"province", "city", "district"}), ("孝", {"province", "detail"})]
+)
+def test_an_address_part_is_doubted_only_where_the_weak_character_is(
+    waybill: Extractor, weak: str, accepted: set[str]
+) -> None:
+    # 潭 read at 0.39 in the street flags the address and its detail; the province, city and
+    # district around it were read sure. A weak 孝 in 孝感市 and 孝昌县 leaves the province and the
+    # street alone.
+    address = "湖北省孝感市孝昌县花园镇博士湾大道与潭西大道交汇处"
+    scores = [0.99] * len("收件地址：") + [0.99 if c != weak else 0.39 for c in address]
+    doc = make_doc(
+        [
+            ("收件人：张三", 50, 100),
+            ("收件人电话：13812345678", 50, 140),
+            make_line("收件地址：" + address, 50, 180, scores=scores),
+            *SENDER,
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res["receiver_address"].needs_review
+    for part in ("province", "city", "district", "detail"):
+        field = res[f"receiver_{part}"]
+        assert field.value is not None
+        assert field.needs_review is (part not in accepted), (part, field.reasons)
+
+
+def test_copies_that_disagree_in_the_street_leave_the_divisions_they_agree_on(waybill: Extractor) -> None:
+    # Two stubs read the street one character apart: the address and its detail need review; the
+    # province, city and district both copies read alike do not.
+    lines = []
+    for y, street in ((100, "幸福西路229号"), (500, "幸学西路229号")):
+        lines += [
+            ("收件人：张三 13812345678", 50, y),
+            (f"收件地址：浙江省丽水市龙泉市{street}", 50, y + 40),
+        ]
+    res = waybill.extract_document(make_doc(lines + [(t, x, y + 400) for t, x, y in SENDER]))
+    assert res["receiver_address"].needs_review and res["receiver_detail"].needs_review
+    for part in ("province", "city", "district"):
+        assert not res[f"receiver_{part}"].needs_review, (part, res[f"receiver_{part}"].reasons)
+
+
+class SaysUnknownCity:
+    """Rules, plus the contact model's own remark on the division it could not find."""
+
+    def __call__(self, text: str) -> PartyParse:
+        parsed = RuleContactParser()(text)
+        return dataclasses.replace(parsed, reasons=(*parsed.reasons, "city '街阳市' is not in the division table"))
+
+
+def test_a_division_the_parser_also_doubted_still_flags_the_address() -> None:
+    # 衡阳市 read 街阳市 (岳阳市 and 益阳市 are one character off too, so nothing is corrected):
+    # the parser saying so first must not keep the address from being flagged.
+    doc = make_doc(
+        [
+            ("寄：湖南省街阳市雁峰区城新路689号 余泽强 17678311557", 50, 100),
+            ("收件人：张三", 50, 300),
+            ("收件人电话：13812345678", 50, 340),
+            ("收件地址：江苏省南京市玄武区中山路1号", 50, 380),
+        ]
+    )
+    res = extractor("waybill", contact_parser=SaysUnknownCity()).extract_document(doc)
+    assert "街阳市" in str(res.get("sender_address"))
+    assert res["sender_address"].needs_review, res["sender_address"].reasons
