@@ -206,6 +206,13 @@ def reconcile_amounts(amount: FieldResult, words: FieldResult) -> tuple[FieldRes
     parsed = parse_capital_amount(str(words.value))
     if parsed is None or parsed != figure:
         fixed = _corrected(str(words.raw or words.value), figure)
+        lost = _completed(str(words.raw or words.value), figure) if fixed is None else None
+        if lost is not None:
+            # One reading only of the numeral OCR lost: the capitals are right, not confirmed.
+            why = f"capital numerals completed from the figure: OCR lost their first numeral ({words.raw})"
+            return amount, dataclasses.replace(
+                _flag(words, why), value=lost, alternatives=(*words.alternatives, str(words.value))
+            )
         if fixed is None:
             read = parsed if parsed is not None else words.value
             why = f"amount {amount.value:.2f} does not match the capital numerals ({read})"
@@ -283,6 +290,18 @@ def _corrected(read: str, figure: Decimal) -> str | None:
     return None
 
 
+def _completed(read: str, figure: Decimal) -> str | None:
+    """The figure's capitals when ``read`` is them but for their first numeral, lost (a
+    handwritten 叁万柒仟… read 万柒仟…: it starts with a unit); None otherwise."""
+    text = compact(read)
+    base = capital_amount(figure, prefix="")
+    for v in {base, base.replace("元", "圆"), base.replace("整", "正"), base.replace("元", "圆").replace("整", "正")}:
+        for prefix in ("人民币", ""):
+            if len(v) > 1 and v[0] in _CAPITALS[1:] and v[1] in "拾佰仟万亿" and text == prefix + v[1:]:
+                return prefix + v
+    return None
+
+
 # --- the branch's place ------------------------------------------------------------------------
 _BRANCH_TAIL = re.compile(r"(?:支行|分行|营业部|营业室|分理处|储蓄所|营业所|支局)$")
 
@@ -351,6 +370,9 @@ def _forms(d: Division) -> set[str]:
 # digits, the last one under 分.
 _UNIT_ROW = "亿千百十万千百十元角分"
 _YEN = frozenset("¥￥YV")
+# Grids that print the formal unit names (仟佰拾), and OCR's usual misreadings of a lone 千 in a cell
+# (干, 于): one name each, so the row's columns are found whichever a slip prints or OCR reads.
+_UNIT_NAMES = str.maketrans({"仟": "千", "佰": "百", "拾": "十", "干": "千", "于": "千"})
 
 
 def scan_amount_grid(name: str, layout: PageLayout, pool: Pool) -> None:
@@ -400,10 +422,11 @@ def _unit_row(layout: PageLayout) -> tuple[float, float, float, float] | None:
     height; None when no row of at least four unit names that holds 元 or 分 is on the page."""
     marks: list[tuple[float, float, float, str]] = []
     for t in layout.lines:
-        key = compact(t.text)
+        text = t.text.translate(_UNIT_NAMES)
+        key = compact(text)
         if not key or any(c not in _UNIT_ROW for c in key):
             continue
-        marks += [((t.x_of(i) + t.x_of(i + 1)) / 2, t.yc, t.h, c) for i, c in enumerate(t.text) if c in _UNIT_ROW]
+        marks += [((t.x_of(i) + t.x_of(i + 1)) / 2, t.yc, t.h, c) for i, c in enumerate(text) if c in _UNIT_ROW]
     rows: list[list[tuple[float, float, float, str]]] = []
     for m in sorted(marks, key=lambda m: m[1]):
         if rows and abs(m[1] - rows[-1][0][1]) <= 0.8 * m[2]:

@@ -256,10 +256,9 @@ def test_a_branch_place_misread_is_flagged_and_put_right_where_one_name_fits() -
     assert branch_doubts("中国工商银行杭州浣纱支行", divisions) == (None, [])  # street level: not checked
 
 
-def _grid_slip(digits: str) -> list[Line]:
+def _grid_slip(digits: str, units: str = "亿千百十万千百十元角分") -> list[Line]:
     """A counter slip's amount: unit names over one cell per character of ``digits`` (right-aligned,
     the last under 分), as OCR reads them: some names in one line, some alone, each digit alone."""
-    units = "亿千百十万千百十元角分"
     x0, cell = 500.0, 40.0
     lines = [
         make_line("中国工商银行 进账单（回单）", 300, 20),
@@ -284,6 +283,24 @@ def test_an_amount_written_one_digit_a_cell() -> None:
     # a cell OCR missed inside the number: no amount rather than a wrong one
     lines = [ln for ln in _grid_slip("¥7500000") if ln.box[0] != (500 + 10 + 6 * 40, 170)]
     assert extractor("bank_receipt").extract_document(make_doc(lines, width=1000)).get("amount") is None
+
+
+@pytest.mark.parametrize("units", ["亿仟佰拾万仟佰拾元角分", "亿千百十万干百十元角分", "亿千百十万于百十元角分"])
+def test_a_grid_of_formal_or_misread_unit_names(units: str) -> None:
+    """Slips that print 仟佰拾, and a cell's 千 that OCR read 干 or 于, still give the columns."""
+    res = extractor("bank_receipt").extract_document(make_doc(_grid_slip("¥3781205", units), width=1000))
+    assert res.get("amount") == 37812.05
+
+
+def test_capitals_that_lost_their_first_numeral_are_completed_from_the_figure_for_review() -> None:
+    words = _amounts("¥37,812.05", "万柒仟捌佰壹拾贰元零伍分")["words"]
+    assert words.value == "叁万柒仟捌佰壹拾贰元零伍分" and words.needs_review  # type: ignore[attr-defined]
+    words = _amounts("¥37,812.05", "人民币万柒仟捌佰壹拾贰元零伍分")["words"]
+    assert words.value == "人民币叁万柒仟捌佰壹拾贰元零伍分" and words.needs_review  # type: ignore[attr-defined]
+    # a unit missing inside is no lost first numeral: the two disagree
+    got = _amounts("¥37,812.05", "叁万柒仟捌壹拾贰元零伍分")
+    assert got["words"].needs_review and got["amount"].needs_review  # type: ignore[attr-defined]
+    assert got["words"].value != "叁万柒仟捌佰壹拾贰元零伍分"  # type: ignore[attr-defined]
 
 
 def test_capitals_stand_in_for_a_figure_ocr_missed_for_review() -> None:
