@@ -17,6 +17,7 @@ runs on into a branch (招商银行重庆渝北支行) is a party's 开户行, w
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Sequence
 from decimal import Decimal
@@ -530,3 +531,42 @@ def flag_under_stamps(decided: dict[str, FieldResult], stamps: Sequence[tuple[in
             if page == f.page and dx * dx + dy * dy < (0.9 * r) ** 2:
                 decided[name] = _flag(f, _UNDER_STAMP)
                 break
+
+
+# --- a masked card number's stars ----------------------------------------------------------------
+# OCR's CTC decoding merges a run of equal characters unless it sees a gap between them, so it
+# counts the stars of 622848*********1234 badly (3 or 8 of 9). Where they lie on the line does not
+# depend on that: the run spans (stars + 1) digit pitches from the digit before it to the one after.
+# A card number has 16 to 19 digits, so the stars are 16 to 19 less the digits shown.
+_MASK_RUN = re.compile(r"(\d)(\*+)(\d)")
+CARD_LENGTHS = (16, 19)
+
+
+def recount_stars(run: Sequence[Piece]) -> str | None:
+    """The masked number of ``run`` with its stars counted from where the digits around them lie,
+    where OCR's count is one no card number can have (622848***1234: 13 digits); None where OCR's
+    count may be right, or the run holds no single star run between digits on one line."""
+    if len(run) != 1:
+        return None
+    p = run[0]
+    text = p.text
+    m = _MASK_RUN.search(text)
+    positions = p.tline.line.char_positions
+    if m is None or len(_MASK_RUN.findall(text)) != 1 or len(positions) != len(p.tline.text):
+        return None
+    pos = positions[p.start : p.end]
+    pairs = enumerate(itertools.pairwise(pos))
+    steps = sorted(b - a for i, (a, b) in pairs if text[i].isdigit() and text[i + 1].isdigit())
+    if len(steps) < 4 or steps[len(steps) // 2] <= 0:
+        return None
+    pitch = steps[len(steps) // 2]
+    seen = m.group(2).count("*")
+    shown = sum(c.isdigit() for c in text)
+    low, high = max(1, CARD_LENGTHS[0] - shown), CARD_LENGTHS[1] - shown
+    if low > high:
+        return None
+    est = round((pos[m.end(2)] - pos[m.start(2) - 1]) / pitch) - 1
+    if low <= seen <= high:
+        return None  # a count a card can have: OCR's stands (the positions are rougher than it)
+    stars = min(max(est, low), high)
+    return text[: m.start(2)] + "*" * stars + text[m.end(2) :]

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from luodi.kie.banks import amount_from_words, branch_doubts, flag_under_stamps, reconcile_amounts
+from luodi.kie.banks import amount_from_words, branch_doubts, flag_under_stamps, reconcile_amounts, recount_stars
 from luodi.kie.calibration import Calibration, char_scores, field_features, is_rare
 from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
@@ -193,6 +193,11 @@ class Decider:
 
     def _checked(self, spec: FieldSpec, c: Candidate, carrier: Any) -> tuple[Candidate, Checked]:
         """Validate and normalise one candidate by its field's type."""
+        if spec.type == "account" and "*" in c.raw:
+            # a masked card number: its stars counted from the line's geometry (still for review)
+            recounted = recount_stars(c.run)
+            if recounted is not None and recounted != c.raw:
+                c = dataclasses.replace(c, raw=recounted, alternatives=(*c.alternatives, c.raw))
         ck = check_tracking_number(c.raw, carrier) if spec.type == "tracking_number" else check(spec.type, c.raw)
         if spec.type == "phone" and "*" in c.raw:
             ck = Checked(c.raw, False, "masked number: not a number to call")  # kept as printed

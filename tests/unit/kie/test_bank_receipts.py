@@ -227,6 +227,36 @@ def test_a_time_with_its_seconds_after_a_misread_separator_is_not_cut_short(prin
     assert v["time"] == time
 
 
+def _masked(printed: str, read: str, x: float, y: float) -> Line:
+    """``printed`` as OCR reads it: ``read``, its star run shorter (CTC merged equal stars), the
+    characters still where they are printed (each digit and star one pitch wide)."""
+    pitch = 13.0
+    head = len(read) - len(read.lstrip("0123456789"))
+    seen = read.count("*")
+    stars = printed.count("*")
+    at = [*range(head), *(head + round(k * (stars - 1) / max(seen - 1, 1)) for k in range(seen))]
+    at += [head + stars + k for k in range(len(read) - head - seen)]
+    n = len(printed)
+    box = ((x, y), (x + n * pitch, y), (x + n * pitch, y + 24), (x, y + 24))
+    return Line(read, 0.95, box, tuple(0.95 for _ in read), tuple((i + 0.5) / n for i in at))
+
+
+def test_a_masked_card_numbers_stars_are_counted_where_ocr_counts_too_few() -> None:
+    lines = [
+        make_line("中国银行 回单", 300, 20),
+        make_line("付款人账号", 40, 60),
+        _masked("622273*********8755", "622273***8755", 200, 60),
+        make_line("收款人账号", 40, 100),
+        _masked("622848******1234", "622848******1234", 200, 100),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
+    # 13 characters is no card number: the stars counted from where 8755 lies (still for review)
+    assert res.get("payer_account") == "622273*********8755" and res["payer_account"].needs_review
+    assert "622273***8755" in res["payer_account"].alternatives
+    # a count a card can have stays as OCR read it
+    assert res.get("payee_account") == "622848******1234"
+
+
 def test_a_party_bank_needs_its_bank_and_branch() -> None:
     from luodi.kie.banks import check_bank
 
