@@ -258,25 +258,12 @@ def _finish(
     return report
 
 
-class _NoBar:
-    def update(self, n: int) -> None:
-        pass
-
-    def __enter__(self) -> _NoBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
-
 def _progress(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return _NoBar()
     import sys
 
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="doc", file=sys.stderr, mininterval=1.0, dynamic_ncols=True)
+    return tqdm(total=total, unit="doc", file=sys.stderr, mininterval=1.0, dynamic_ncols=True, disable=not enabled)
 
 
 def with_threads(spec: WorkSpec, cpus_per_actor: float) -> WorkSpec:

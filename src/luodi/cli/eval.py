@@ -115,12 +115,6 @@ def _text_report(r: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def _engine(model: str | None, runtime: str | None, threads: int | None) -> Any:
-    from luodi import OCR
-
-    return OCR(model=model, runtime=runtime, threads=threads)
-
-
 @eval_.command("rec")
 @_common
 @click.option(
@@ -141,12 +135,12 @@ def rec(
     use_cls: bool,
 ) -> None:
     """Recognition: each image is one text line (label file: path<TAB>text)."""
-    from luodi import OCROptions
+    from luodi import OCR, OCROptions
     from luodi.eval.datasets import read_rec_labels
     from luodi.eval.runner import evaluate_rec, write_jsonl
 
     samples = read_rec_labels(labels)[:limit]
-    engine = _engine(model, runtime, threads)
+    engine = OCR(model=model, runtime=runtime, threads=threads)
     # drop_score=0: a low-confidence reading is still a reading; dropping it would score it as empty.
     options = OCROptions(use_det=False, use_cls=use_cls, drop_score=0.0)
     report = evaluate_rec(engine, samples, options, progress=_progress(len(samples), "line"))
@@ -170,12 +164,12 @@ def _det_like(task: str) -> Callable[..., None]:
         iou: float,
         det_limit: int | None,
     ) -> None:
-        from luodi import OCROptions
+        from luodi import OCR, OCROptions
         from luodi.eval.datasets import read_det_labels
         from luodi.eval.runner import evaluate_det, write_jsonl
 
         samples = read_det_labels(labels)[:limit]
-        engine = _engine(model, runtime, threads)
+        engine = OCR(model=model, runtime=runtime, threads=threads)
         options = OCROptions(use_cls=use_cls)
         if det_limit is not None:
             options = options.replace(det_limit_side=det_limit)

@@ -81,16 +81,12 @@ async def get_deadline(request: Request, state: State) -> float:
 Deadline = Annotated[float, Depends(get_deadline)]
 
 
-async def check_schema(pipeline: Pipeline, schema: str) -> str:
+async def checked_schema(schema: str, pipeline: Ready) -> str:
+    """The ``{schema}`` of a path (or a job's field): a built-in schema whose extractor is built (404 otherwise)."""
     if not _SCHEMA_NAME.match(schema):
         raise UnknownSchemaError(f"unknown schema {schema!r}: the API takes built-in schema names only")
     await asyncio.to_thread(pipeline.check, "extract", schema)  # builds the extractor once
     return schema
-
-
-async def checked_schema(schema: str, pipeline: Ready) -> str:
-    """The ``{schema}`` of a path, a built-in schema whose extractor is built (404 otherwise)."""
-    return await check_schema(pipeline, schema)
 
 
 def checked_model_name(model: str) -> str:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 
 from luodi.errors import InputError
 from luodi.pipeline import Pipeline
-from luodi.serve.deps import Owner, Ready, State, check_schema, v1_router
+from luodi.serve.deps import Owner, Ready, State, checked_schema, v1_router
 from luodi.serve.inputs import Spool, Uploads, check_upload, many_inputs
 from luodi.serve.jobs import SPOOL_DIR
 from luodi.serve.openapi import JOB_BODY, JobAccepted
@@ -112,7 +112,7 @@ async def _task_and_option(uploads: Uploads, pipeline: Pipeline) -> tuple[str, s
     elif task == "extract":
         if schema is None:
             raise InputError("task=extract needs a 'schema' field")
-        await check_schema(pipeline, schema)
+        await checked_schema(schema, pipeline)
     elif schema is not None:
         raise InputError("'schema' only goes with task=extract")
     return task, schema
