@@ -35,6 +35,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("LUODI_SHARED", ROOT.parent / "shared")) / "data" / "text"
 OUT = ROOT / "bench" / "out" / "text"
@@ -83,13 +85,19 @@ def _baseline(s: dict[str, Any]) -> dict[str, Any]:
     return {"accuracy": round(acc, 4), "train_s": round(fit, 1)}
 
 
-def _luodi(name: str, s: dict[str, Any]) -> dict[str, Any]:
-    cfg = OUT / f"{name}.yml"
-    lines = [f"task: {s['task']}", f"train: {s['train']}", f"output_dir: {OUT / 'runs'}"]
+def _luodi(name: str, s: dict[str, Any], overrides: list[str] = (), tag: str = "") -> dict[str, Any]:  # type: ignore[assignment]
+    """Train through the CLI with the default config (plus ``overrides``, ``KEY=VALUE``: the "before"
+    model of a comparison), score on the test split, time it."""
+    cfg = OUT / f"{name}{tag}.yml"
+    data: dict[str, Any] = {"task": s["task"], "train": str(s["train"]), "output_dir": str(OUT / "runs")}
     if s["eval"] is not None:
-        lines.append(f"eval: {s['eval']}")
-    cfg.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    model = f"bench-text-{name}"
+        data["eval"] = str(s["eval"])
+    for item in overrides:
+        key, _, value = item.partition("=")
+        section, _, leaf = key.rpartition(".")
+        (data.setdefault(section, {}) if section else data)[leaf] = yaml.safe_load(value)
+    cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    model = f"bench-text-{name}{tag}"
     shutil.rmtree(OUT / "runs" / model, ignore_errors=True)  # a fresh run each time
     cmd = [sys.executable, "-m", "luodi", "train", "text", "--config", str(cfg), "--name", model, "--force"]
     load_before = _load()
@@ -102,10 +110,12 @@ def _luodi(name: str, s: dict[str, Any]) -> dict[str, Any]:
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     from luodi.text.evaluate import evaluate_model
 
-    report = evaluate_model(model, s["test"], confusion=ROOT / "bench" / "results" / f"text_{name}_confusion.png")
+    confusion = ROOT / "bench" / "results" / f"text_{name}{tag}_confusion.png"
+    report = evaluate_model(model, s["test"], confusion=None if tag else confusion)
     speed = _speed(model, s["test"])
     return {
         "command": " ".join(["luodi", *cmd[3:]]),
+        "config": data,
         "train_s": round(train_s, 1),
         "train_cpu_s": round(train_cpu_s, 1),
         "load_during_training": f"{load_before} -> {_load()}",
@@ -115,6 +125,25 @@ def _luodi(name: str, s: dict[str, Any]) -> dict[str, Any]:
         "slot_f1": None if report["slot_f1"] is None else round(report["slot_f1"], 4),
         "unknown_gold_labels": report["unknown_gold_labels"],
         **speed,
+    }
+
+
+def _registered(model: str, s: dict[str, Any]) -> dict[str, Any]:
+    """A model registered earlier (the previous default's bench model), scored and timed in this run."""
+    from luodi.text.evaluate import evaluate_model
+
+    report = evaluate_model(model, s["test"], confusion=None)
+    return {
+        "command": f"registered model {model} (trained earlier; scored and timed in this run)",
+        "train_s": "—",
+        "train_cpu_s": "—",
+        "load_during_training": "—",
+        "epochs": "—",
+        "accuracy": round(report["accuracy"], 4),
+        "macro_f1": round(report["macro_f1"], 4),
+        "slot_f1": None if report["slot_f1"] is None else round(report["slot_f1"], 4),
+        "unknown_gold_labels": report["unknown_gold_labels"],
+        **_speed(model, s["test"]),
     }
 
 
@@ -165,6 +194,17 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "text.md")
     ap.add_argument("--speed", nargs="+", metavar="MODEL", help="only compare these registered models' speed")
     ap.add_argument("--texts", type=Path, help="with --speed: the texts (any format luodi reads)")
+    ap.add_argument(
+        "--before",
+        nargs="+",
+        metavar="KEY=VALUE",
+        help="also train the default config with these settings (the previous default) in the same run",
+    )
+    ap.add_argument(
+        "--before-model",
+        metavar="MODEL",
+        help="instead of training one, score and time this registered model as the previous default",
+    )
     args = ap.parse_args()
     if args.speed:
         if args.texts is None:
@@ -174,13 +214,21 @@ def main() -> None:
     if not SHARED.is_dir():
         raise SystemExit(f"{SHARED} is missing: this bench needs the shared text corpora")
     results: dict[str, Any] = {
-        "command": "python bench/text_bench.py --sets " + " ".join(args.sets),
+        "command": "python bench/text_bench.py --sets "
+        + " ".join(args.sets)
+        + (" --before " + " ".join(args.before) if args.before else "")
+        + (f" --before-model {args.before_model}" if args.before_model else ""),
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{os.cpu_count()} cores",
         "sets": {},
     }
     for name, s in _sets(args.sets).items():
-        results["sets"][name] = {"baseline_tfidf_svm": _baseline(s), "luodi": _luodi(name, s)}
+        results["sets"][name] = {"baseline_tfidf_svm": _baseline(s)}
+        if args.before_model:
+            results["sets"][name]["luodi_before"] = _registered(args.before_model, s)
+        elif args.before:
+            results["sets"][name]["luodi_before"] = _luodi(name, s, args.before, "-before")
+        results["sets"][name]["luodi"] = _luodi(name, s)
         print(json.dumps({name: results["sets"][name]}, ensure_ascii=False), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -198,14 +246,18 @@ def _markdown(r: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, s in r["sets"].items():
-        b, m = s["baseline_tfidf_svm"], s["luodi"]
-        slot = "—" if m["slot_f1"] is None else f"{m['slot_f1']:.4f}"
-        lines.append(
-            f"| {name} | {b['accuracy']:.4f} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {slot} | "
-            f"{m['train_s']}, CPU {m['train_cpu_s']} ({m['epochs']}) | {m['ms_per_text_1thread']} | "
-            f"{m['texts_per_s_2threads']} ({m['texts_per_cpu_s']}) | "
-            f"train {m['load_during_training']}; speed {m['load']} |"
-        )
+        b = s["baseline_tfidf_svm"]
+        for key, label in (("luodi_before", f"{name} (before)"), ("luodi", name)):
+            if key not in s:
+                continue
+            m = s[key]
+            slot = "—" if m["slot_f1"] is None else f"{m['slot_f1']:.4f}"
+            lines.append(
+                f"| {label} | {b['accuracy']:.4f} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {slot} | "
+                f"{m['train_s']}, CPU {m['train_cpu_s']} ({m['epochs']}) | {m['ms_per_text_1thread']} | "
+                f"{m['texts_per_s_2threads']} ({m['texts_per_cpu_s']}) | "
+                f"train {m['load_during_training']}; speed {m['load']} |"
+            )
     lines += ["", "Commands per set are in text.json (`luodi.command`)."]
     return "\n".join(lines) + "\n"
 

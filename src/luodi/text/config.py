@@ -61,6 +61,9 @@ class ModelSpec(_Strict):
     # distillation: the utterance vector also learns to predict this encoder's sentence vectors (training
     # only; ~15 CPU ms per short text, ~42 per news title, once per training text); none: off
     teacher: Literal["multilingual-e5-small", "none"] = "none"
+    # with a teacher: distil at most this many training texts (a seeded draw; 0: all of them). The teacher
+    # costs ~26 CPU ms per news title, so this bounds its share of the training time
+    teacher_texts: int = Field(default=0, ge=0)
 
 
 class OptimSpec(_Strict):
@@ -74,6 +77,8 @@ class OptimSpec(_Strict):
     deep_weight: float = Field(default=1.0, ge=0.0)  # stacked bag path: weight of the deep path's own class loss
     patience: int = Field(default=4, ge=1)  # evaluations without a gain before stopping early
     distill_weight: float = Field(default=1.0, ge=0.0)  # with a teacher: weight of matching its sentence vectors
+    # an exponential moving average of the weights (decay per step; 0: off) is what is evaluated and saved
+    ema: float = Field(default=0.0, ge=0.0, lt=1.0)
 
 
 class TextTrainConfig(_Strict):

@@ -67,6 +67,7 @@ class _Run:
     classes: list[str]
     tags: list[str]
     slot_mask: np.ndarray | None  # nlu: slot types allowed per intent, as the served model decodes
+    ema: Any = None  # luodi.train.guard.EMA of the weights (optim.ema > 0): evaluated and saved instead
 
 
 @dataclass
@@ -300,12 +301,17 @@ class TextTrainer:
         if self.teacher is None:
             return None
         started = time.perf_counter()
-        vectors = np.asarray(self.teacher(texts), np.float32)
-        if vectors.ndim != 2 or vectors.shape[0] != len(texts):
-            raise ModelError(f"the teacher returned shape {vectors.shape} for {len(texts)} texts")
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-6)
+        cap = self.cfg.model.teacher_texts
+        chosen = np.arange(len(texts))
+        if 0 < cap < len(texts):  # a seeded draw; the other rows stay zero and are left out of the loss
+            chosen = np.sort(np.random.default_rng(self.cfg.seed).choice(len(texts), size=cap, replace=False))
+        got = np.asarray(self.teacher([texts[int(i)] for i in chosen]), np.float32)
+        if got.ndim != 2 or got.shape[0] != len(chosen):
+            raise ModelError(f"the teacher returned shape {got.shape} for {len(chosen)} texts")
+        vectors = np.zeros((len(texts), got.shape[1]), np.float32)
+        vectors[chosen] = got / np.maximum(np.linalg.norm(got, axis=1, keepdims=True), 1e-6)
         np.save(path, vectors)
-        self.say(f"teacher: {len(texts)} sentence vectors in {time.perf_counter() - started:.0f} s")
+        self.say(f"teacher: {len(chosen)} sentence vectors in {time.perf_counter() - started:.0f} s")
         return vectors
 
     def _prepare_dir(self) -> None:
@@ -426,9 +432,22 @@ class TextTrainer:
 
             slot_mask = class_slot_mask(classes, tags, meta["class_slots"])
         self.paddle = paddle
+        ema = self._ema(paddle, net)
         fwd = dist.wrap(paddle, net, world, call=self._net_loss, find_unused=True)
-        run = _Run(paddle, net, fwd, opt, sched, batches, evals, feats, classes, tags, slot_mask)
+        run = _Run(paddle, net, fwd, opt, sched, batches, evals, feats, classes, tags, slot_mask, ema)
         return self._loop(run, state, total)
+
+    def _ema(self, paddle: Any, net: Any) -> Any:
+        """The moving average of the trainable weights (after the bag path is set up, so it starts from
+        the SVM's gain), reloaded on resume."""
+        if self.cfg.optim.ema <= 0:
+            return None
+        from luodi.train.guard import EMA
+
+        ema = EMA(net, self.cfg.optim.ema)
+        if self.resume and (self.run_dir / "latest.ema").is_file():
+            ema.load(paddle.load(str(self.run_dir / "latest.ema")))
+        return ema
 
     def _start_bag_path(self, paddle: Any, net: Any, batches: _Batches, n_classes: int) -> None:
         """The linear bag path as a linear SVM on the training texts (see luodi.text.linear).
@@ -486,6 +505,8 @@ class TextTrainer:
             _atomic_save(paddle, net.state_dict(), self.run_dir / f"{tag}.pdparams")
             if tag == "latest":
                 _atomic_save(paddle, _rename_opt_state(opt.state_dict(), net, True), self.run_dir / "latest.pdopt")
+                if r.ema is not None:
+                    _atomic_save(paddle, r.ema.state(), self.run_dir / "latest.ema")
                 _write_json(self.run_dir / STATE, asdict(state))
 
         net.train()
@@ -495,18 +516,7 @@ class TextTrainer:
                 paddle.seed(cfg.seed * 100_003 + state.epoch)  # dropout masks: a resumed epoch draws the same
                 losses = []
                 for idx in r.batches.epoch(rng, o.batch_size):
-                    part = self.world.part(len(idx))  # this rank's places in the global batch: all of them alone
-                    loss = self._loss(r, [idx[p] for p in part.places])
-                    if self.world.parallel:
-                        loss = loss * part.scale()
-                    loss.backward()
-                    opt.step()
-                    opt.clear_grad()
-                    r.sched.step()
-                    value = self.world.mean(paddle, float(loss.numpy()))  # the global batch's
-                    if not math.isfinite(value):
-                        raise ModelError(f"the loss became {value} at step {state.step}; lower optim.lr")
-                    losses.append(value)
+                    losses.append(self._step(r, idx, state.step))
                     state.step += 1
                     bar.update(1)
                 state.epoch += 1
@@ -520,13 +530,31 @@ class TextTrainer:
         finally:
             bar.close()
         if not r.evals:
-            save("best")
+            with self._averaged(r):
+                save("best")
         if not self.world.main:
             return TextTrainResult(self.run_dir, state.epoch, state.seconds, state.best, tuple(self.notes))
         plot_text_curves(self.run_dir / "metrics.csv", self.run_dir / "curves.png")
         if state.best is not None:
             _write_json(self.run_dir / "best.json", state.best)
         return TextTrainResult(self.run_dir, state.epoch, state.seconds, state.best, tuple(self.notes))
+
+    def _step(self, r: _Run, idx: list[int], step: int) -> float:
+        """One optimiser step on the batch ``idx``; the global batch's loss."""
+        part = self.world.part(len(idx))  # this rank's places in the global batch: all of them alone
+        loss = self._loss(r, [idx[p] for p in part.places])
+        if self.world.parallel:
+            loss = loss * part.scale()
+        loss.backward()
+        r.opt.step()
+        r.opt.clear_grad()
+        r.sched.step()
+        if r.ema is not None:
+            r.ema.update(r.net)
+        value = self.world.mean(r.paddle, float(loss.numpy()))
+        if not math.isfinite(value):
+            raise ModelError(f"the loss became {value} at step {step}; lower optim.lr")
+        return value
 
     def _loss(self, r: _Run, idx: list[int]) -> Any:
         """One batch's loss, computed through ``r.fwd`` (:meth:`_net_loss`, or DataParallel around it)."""
@@ -554,8 +582,17 @@ class TextTrainer:
             loss = loss + o.slot_weight * net.crf_nll(emit, tag_ids, lengths)
         if teacher is not None:
             guess = paddle.nn.functional.normalize(net.distill(h), axis=-1)
-            loss = loss + o.distill_weight * (1.0 - (guess * teacher).sum(axis=-1)).mean()
+            has = (teacher.abs().sum(axis=-1) > 0).astype("float32")  # texts left out of the draw: zero rows
+            miss = ((1.0 - (guess * teacher).sum(axis=-1)) * has).sum() / paddle.clip(has.sum(), min=1.0)
+            loss = loss + o.distill_weight * miss
         return loss
+
+    @staticmethod
+    def _averaged(r: _Run) -> Any:
+        """The moving average swapped into the net while evaluating and saving the best (or nothing)."""
+        import contextlib
+
+        return r.ema.applied(r.net) if r.ema is not None else contextlib.nullcontext()
 
     def _after_epoch(self, r: _Run, state: _State, loss: float, lr: float, save: Callable[[str], None]) -> None:
         row: dict[str, Any] = {"epoch": state.epoch, "step": state.step, "loss": round(loss, 5), "lr": lr}
@@ -563,12 +600,17 @@ class TextTrainer:
             state.stopped_early = self.world.agree(r.paddle, False)
             return
         if r.evals:
-            m = evaluate_net(r.net, r.paddle, r.feats, r.evals, classes=r.classes, tags=r.tags, slot_mask=r.slot_mask)
+            with self._averaged(r):
+                m = evaluate_net(
+                    r.net, r.paddle, r.feats, r.evals, classes=r.classes, tags=r.tags, slot_mask=r.slot_mask
+                )
+                better = state.best is None or _score(m) > state.best["score"]
+                if better:
+                    save("best")
             row.update(accuracy=m.accuracy, macro_f1=m.macro_f1, slot_f1=m.slot_f1)
-            if state.best is None or _score(m) > state.best["score"]:
+            if better or state.best is None:
                 state.best = {**row, "score": _score(m)}
                 state.since_best = 0
-                save("best")
             else:
                 state.since_best += 1
                 state.stopped_early = state.since_best >= self.cfg.optim.patience
