@@ -210,12 +210,28 @@ def accuracy(pipeline: Any, out: Path, families: str, frames: int, seed: int, ne
     task = pipeline.processor("extract", "waybill")
     patch_task = pipeline.processor("extract", "waybill", options=OCROptions(unwarp=True))
     whole_task = pipeline.processor("extract", "waybill", options=OCROptions(locate=False))
+    # the same frames without the text check of located regions (``verify``): before/after in one run
+    unverified_task = pipeline.processor("extract", "waybill", options=OCROptions(verify=False))
     geometry = DocumentLocator(None)
     bent: dict[str, list[dict[str, Any]]] = {"quad": [], "patch": [], "gold": []}
-    pred: dict[str, list[dict[str, Any]]] = {"photo": [], "flat": [], "before": [], "gold": []}
+    pred: dict[str, list[dict[str, Any]]] = {"photo": [], "flat": [], "before": [], "gold": [], "unverified": []}
     cut: dict[str, list[dict[str, Any]]] = {"photo": [], "gold": []}
     count = dict.fromkeys(
-        ("inside", "found", "cut", "cut_found", "docs", "false", "geo_found", "geo_false", "geo_docs"), 0
+        [
+            "inside",
+            "found",
+            "cut",
+            "cut_found",
+            "docs",
+            "false",
+            "geo_found",
+            "geo_false",
+            "geo_docs",
+            "unv_found",
+            "unv_docs",
+            "unv_false",
+        ],
+        0,
     )
     per_family: dict[str, list[int]] = {}
     seconds: list[float] = []
@@ -229,13 +245,20 @@ def accuracy(pipeline: Any, out: Path, families: str, frames: int, seed: int, ne
         whole = pipeline.run(whole_task, data, name=rec["image"]).result.to_dict()
         before_seconds.append(time.perf_counter() - t0)
         hits = _match(located, rec["labels"])
+        unverified = pipeline.run(unverified_task, data, name=rec["image"]).result.to_dict().get("documents", [])
+        unv_hits = _match(unverified, rec["labels"])
+        count["unv_docs"] += len(unverified)
+        count["unv_false"] += len(unverified) - sum(h is not None for h in unv_hits)
         count["docs"] += len(located)
         count["false"] += len(located) - sum(h is not None for h in hits)
         inside = [(label, hit) for label, hit in zip(rec["labels"], hits, strict=True) if not label["cut_off"]]
         golds = [_values(label["fields"]) for label, _ in inside]
         pred["before"] += _before(whole, golds)
-        for label, hit in zip(rec["labels"], hits, strict=True):
+        for label, hit, unv in zip(rec["labels"], hits, unv_hits, strict=True):
             got = _predicted(located[hit] if hit is not None else None)
+            if not label["cut_off"]:
+                count["unv_found"] += unv is not None
+                pred["unverified"].append(_predicted(unverified[unv] if unv is not None else None))
             if label["cut_off"]:
                 count["cut"] += 1
                 count["cut_found"] += hit is not None
@@ -279,7 +302,7 @@ def _accuracy_report(
     def micro(which: Sequence[dict[str, Any]], gold: Sequence[dict[str, Any]]) -> Any:
         return field_metrics(which, gold, FIELDS, normalize=True)
 
-    photo, flat, before = (micro(pred[k], pred["gold"]) for k in ("photo", "flat", "before"))
+    photo, flat, before, unverified = (micro(pred[k], pred["gold"]) for k in ("photo", "flat", "before", "unverified"))
     unwarp: dict[str, Any] = {"bent_labels": len(bent["gold"])}
     if bent["gold"]:
         unwarp["fields_unwarped"] = round(micro(bent["patch"], bent["gold"]).micro_accuracy, 4)
@@ -319,6 +342,14 @@ def _accuracy_report(
             "false_rate": round(count["geo_false"] / max(count["geo_docs"], 1), 4),
         },
         "bent_labels_unwarp_vs_quad": unwarp,
+        "without_verify": {
+            "recall": round(count["unv_found"] / max(count["inside"], 1), 4),
+            "false_documents": count["unv_false"],
+            "documents_found": count["unv_docs"],
+            "false_rate": round(count["unv_false"] / max(count["unv_docs"], 1), 4),
+            "photo_field_accuracy": round(unverified.micro_accuracy, 4),
+            "ratio": round(unverified.micro_accuracy / flat_acc, 4),
+        },
         "seconds_per_frame_median": round(statistics.median(seconds), 2),
         "before_seconds_per_frame_median": round(statistics.median(before_seconds), 2),
         "load_average": _load(),
@@ -652,6 +683,14 @@ def _accuracy_lines(report: dict[str, Any]) -> list[str]:
             f"{r['seconds_per_frame_median']} ({r['before_seconds_per_frame_median']}), load {r['load_average']} |"
         )
     lines.append("")
+    for r in report["accuracy"]:
+        u = r.get("without_verify")
+        if u:
+            lines.append(
+                f"- {r['families']}, the same run without the text check of located regions (`verify=False`): "
+                f"recall {u['recall']:.3f}, false docs {u['false_documents']}/{u['documents_found']} "
+                f"({u['false_rate']:.3f}), fields {u['photo_field_accuracy']:.3f}, ratio {u['ratio']:.3f}"
+            )
     for r in report["accuracy"]:
         b = r["bent_labels_unwarp_vs_quad"]
         if b.get("bent_labels"):

@@ -52,6 +52,9 @@ class OCROptions:
     # frames, bench/parcel_loss.py: the 15 labels found read 69 -> 122 of 157 fields with it off, the
     # same as through their true quads; the bench's bent labels read better through their quads too)
     unwarp: bool = False
+    # a located region is checked against its text lines: one much larger than its clusters of lines
+    # (a light bag marked with its label, two labels on one bag) is cut down to them (luodi.locate.verify)
+    verify: bool = True
     # a located region reading fewer characters is no document (glare, a crease, a bag's print, a
     # sliver of a label): dropped; a waybill reads 100+
     min_document_chars: int = 16

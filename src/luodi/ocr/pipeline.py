@@ -25,6 +25,7 @@ import numpy as np
 
 from luodi.config import Limits, Settings, get_settings
 from luodi.errors import InputError, ModelError
+from luodi.locate.verify import text_groups
 from luodi.ocr.cls import Classifier
 from luodi.ocr.crop import crop_quad, is_tall, reading_quad, rotate_180, rotate_tall
 from luodi.ocr.ctc import load_characters
@@ -482,16 +483,16 @@ class OCR:
         documents: list[PageDocument] = []
         small = 0  # documents under _SMALL_DOCUMENT of the frame that hold print (read or not)
         for doc in found:
-            got = self._read_document(page, doc, opts, recognizer, totals)
-            small += got is not None and doc.area < _SMALL_DOCUMENT
-            chars = 0 if got is None else sum(len(line.text) for line in got[0].lines)
-            if got is None or chars < opts.min_document_chars:
-                log.debug("page %d: a located region reading %d characters is no document: dropped", index, chars)
-                continue
-            read, in_page = got
-            ids = tuple(range(len(page_lines), len(page_lines) + len(in_page)))
-            page_lines.extend(in_page)
-            documents.append(dataclasses.replace(read, index=len(documents), line_ids=ids))
+            for part, got in self._read_located(page, doc, opts, recognizer, totals):
+                small += got is not None and part.area < _SMALL_DOCUMENT
+                chars = 0 if got is None else sum(len(line.text) for line in got[0].lines)
+                if got is None or chars < opts.min_document_chars:
+                    log.debug("page %d: a located region reading %d characters is no document: dropped", index, chars)
+                    continue
+                read, in_page = got
+                ids = tuple(range(len(page_lines), len(page_lines) + len(in_page)))
+                page_lines.extend(in_page)
+                documents.append(dataclasses.replace(read, index=len(documents), line_ids=ids))
         if small:
             log.warning(
                 "page %d: %d documents under %.0f%% of the frame each: their print is a few pixels high, so some "
@@ -533,6 +534,29 @@ class OCR:
         lines = self._read(page, quads, opts, recognizer, totals)
         return Page(index=index, width=width, height=height, lines=tuple(lines), flags=flags)
 
+    def _read_located(
+        self,
+        page: np.ndarray,
+        found: LocatedDocument,
+        opts: OCROptions,
+        recognizer: RecognizeFn | None,
+        totals: list[float],
+    ) -> list[tuple[LocatedDocument, tuple[PageDocument, list[Line]] | None]]:
+        """One located region read: whole, or (``verify``) as the labels its text says it holds —
+        a region much larger than its clusters of text lines (a light bag marked with its label, two
+        labels on one bag) is cut down to them and each is straightened and read on its own
+        (:mod:`luodi.locate.verify`). Each part with what it read (None: no document)."""
+        image, quads, placed = self._straighten(page, found, opts, totals)
+        if opts.verify:
+            groups = text_groups(quads, image)
+            if groups.cut:
+                parts = [_part_of(found, placed.to_page(rect), page.shape[:2]) for rect in groups.rects]
+                parts.sort(key=lambda p: (float(p.quad[:, 1].min()), float(p.quad[:, 0].min())))
+                return [(p, self._read_document(page, p, opts, recognizer, totals)) for p in parts]
+        return [
+            (found, self._read_document(page, found, opts, recognizer, totals, straightened=(image, quads, placed)))
+        ]
+
     def _read_document(
         self,
         page: np.ndarray,
@@ -540,12 +564,13 @@ class OCR:
         opts: OCROptions,
         recognizer: RecognizeFn | None,
         totals: list[float],
+        straightened: tuple[np.ndarray, list[np.ndarray], _Placement] | None = None,
     ) -> tuple[PageDocument, list[Line]] | None:
-        """Straighten one located document, read it; its lines in its own pixels and in the page's.
-        None when the detector sees fewer than ``_MIN_FLAT_BOXES`` lines of text on it: glare, a bare
-        bag or a crease is dropped before anything is recognised on it (a photo of no label costs
-        about one coarse detection)."""
-        image, quads, placed = self._straighten(page, found, opts, totals)
+        """Straighten one located document (unless ``straightened`` is given), read it; its lines in
+        its own pixels and in the page's. None when the detector sees fewer than ``_MIN_FLAT_BOXES``
+        lines of text on it: glare, a bare bag or a crease is dropped before anything is recognised
+        on it (a photo of no label costs about one coarse detection)."""
+        image, quads, placed = straightened or self._straighten(page, found, opts, totals)
         if len(quads) < _MIN_FLAT_BOXES:
             return None
         lines = self._read(image, quads, opts, recognizer, totals)
@@ -738,6 +763,20 @@ def _turned_lines(lines: list[Line], turn: np.ndarray) -> list[Line]:
 def _quad_key(quad: np.ndarray) -> frozenset[tuple[float, float]]:
     """A box's corners whatever their order (a line's box is its detector quad, corners rolled)."""
     return frozenset((round(float(x), 2), round(float(y), 2)) for x, y in np.asarray(quad).reshape(-1, 2))
+
+
+def _part_of(found: LocatedDocument, quad: np.ndarray, frame: tuple[int, int]) -> LocatedDocument:
+    """The label at ``quad`` (page pixels) inside the located region ``found``."""
+    from luodi.locate.locator import LocatedDocument
+    from luodi.locate.locator import order_quad as clockwise
+
+    h, w = frame
+    quad = clockwise(np.asarray(quad, np.float32))
+    quad[:, 0] = np.clip(quad[:, 0], 0, w - 1)
+    quad[:, 1] = np.clip(quad[:, 1], 0, h - 1)
+    area = float(cv2.contourArea(quad)) / (h * w)
+    cut = found.cut_off and _at_edge(quad, w, h)
+    return LocatedDocument(quad, quad.copy(), found.score, found.method, cut, area)
 
 
 def _at_edge(box: np.ndarray, width: int, height: int) -> bool:

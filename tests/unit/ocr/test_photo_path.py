@@ -367,3 +367,38 @@ def test_documents_under_a_hundredth_of_the_frame_are_flagged() -> None:
     # read as nothing, the page still says small documents were there
     (dropped,) = engine(0.006).run_pages([img], PHOTO.replace(min_document_chars=1000)).pages
     assert dropped.documents == () and dropped.flags == ("no_document", "small_documents")
+
+
+def test_a_region_much_larger_than_its_print_is_read_as_the_labels_in_it() -> None:
+    """The model marks a light bag with its two labels as one region: the text boxes found in it
+    say where the labels are, and each is read on its own (``verify``)."""
+    from luodi.locate.locator import LocatedDocument, Location, _quad_iou
+
+    img = np.full((1200, 1600, 3), 200, np.uint8)
+    img[100:1100, 100:1500] = 215  # a light bag on a light floor
+    art = np.full((300, 300, 3), 245, np.uint8)
+    for k in range(8):
+        art[20 + 34 * k : 36 + 34 * k, 20:280] = 10  # eight lines of print
+    spots = ((200, 200), (700, 1050))
+    for y, x in spots:
+        img[y : y + 300, x : x + 300] = art
+    bag = np.array([[100, 100], [1500, 100], [1500, 1100], [100, 1100]], np.float32)
+
+    class Bag(DocumentLocator):
+        def locate(self, image: np.ndarray) -> Location:
+            return Location((LocatedDocument(bag, bag, 1.0, "model", False, 0.73),), False, 0.73, "model")
+
+    engine = OCR.from_sessions(
+        det=FakeSession.det(),
+        cls_session=FakeSession.cls_(),
+        rec=FakeSession.rec(num_classes=len(CHARS)),
+        characters=CHARS,
+        locator=Bag(None),
+    )
+    (page,) = engine.run_pages([img], PHOTO).pages
+    assert len(page.documents) == 2
+    for doc, (y, x) in zip(page.documents, spots, strict=True):
+        label = np.array([[x, y], [x + 300, y], [x + 300, y + 300], [x, y + 300]], np.float32)
+        assert _quad_iou(np.asarray(doc.quad, np.float32), label) >= 0.6
+    (whole,) = engine.run_pages([img], PHOTO.replace(verify=False)).pages
+    assert len(whole.documents) == 1

@@ -1,0 +1,71 @@
+"""Located regions checked against their text boxes (luodi.locate.verify)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from luodi.locate.verify import CUT_BOXES, text_groups
+
+
+def _lines(x: float, y: float, n: int, *, width: float = 200, height: float = 16, step: float = 28) -> list[np.ndarray]:
+    return [
+        np.array(
+            [
+                [x, y + k * step],
+                [x + width, y + k * step],
+                [x + width, y + k * step + height],
+                [x, y + k * step + height],
+            ],
+            np.float32,
+        )
+        for k in range(n)
+    ]
+
+
+def _page(h: int, w: int, boxes: list[np.ndarray], colour: tuple[int, int, int] = (20, 20, 20)) -> np.ndarray:
+    image = np.full((h, w, 3), 235, np.uint8)
+    for b in boxes:
+        x0, y0 = b.min(0).astype(int)
+        x1, y1 = b.max(0).astype(int)
+        image[y0 + 4 : y1 - 4, x0:x1:6] = colour  # strokes
+    return image
+
+
+def test_a_region_its_print_spans_is_one_label_and_not_cut() -> None:
+    boxes = _lines(20, 20, 10, width=420) + _lines(20, 330, 6, width=420)  # two sections, a barcode between
+    groups = text_groups(boxes, _page(520, 460, boxes))
+    assert not groups.cut
+
+
+def test_a_region_much_larger_than_its_print_is_cut_to_each_label() -> None:
+    one, two = _lines(100, 100, 8), _lines(900, 700, 7)
+    image = _page(1200, 1400, one + two)
+    groups = text_groups(one + two, image)
+    assert groups.cut and len(groups.rects) == 2
+    first = min(groups.rects, key=lambda r: float(r[:, 0].min()))
+    x0, y0 = first.min(0)
+    x1, y1 = first.max(0)
+    # the label's lines with a margin of about a line
+    assert 80 <= x0 <= 100 and 80 <= y0 <= 100 and 300 <= x1 <= 320 and 312 <= y1 <= 332
+
+
+def test_coloured_print_and_stray_lines_are_not_labels() -> None:
+    label = _lines(100, 100, 8)
+    bag = _lines(800, 900, 4, width=300)  # the bag's own print: green
+    image = _page(1200, 1400, label)
+    for b in bag:
+        x0, y0 = b.min(0).astype(int)
+        x1, y1 = b.max(0).astype(int)
+        image[y0 + 4 : y1 - 4, x0:x1:6] = (30, 140, 60)
+    groups = text_groups(label + bag, image)
+    assert groups.cut and len(groups.rects) == 1 and float(groups.rects[0][:, 0].max()) < 400
+    # a lone black line apart from the label is no label either
+    stray = _lines(900, 1000, 1)
+    image = _page(1200, 1400, label + stray)
+    assert len(text_groups(label + stray, image).rects) == 1
+
+
+def test_too_little_print_decides_nothing() -> None:
+    few = _lines(100, 100, CUT_BOXES - 1)
+    groups = text_groups(few, _page(1200, 1400, few))
+    assert not groups.cut and groups.rects == ()
