@@ -384,26 +384,15 @@ def scan_amount_grid(name: str, layout: PageLayout, pool: Pool) -> None:
     row = _unit_row(layout)
     if row is None:
         return
-    a, b, yc, h = row
     cells: dict[int, Piece] = {}
     yen: int | None = None
-    for t in layout.lines:
-        if not 0.3 * h < t.yc - yc <= 3.2 * h:
-            continue
-        text = fold(t.text)
-        for i, ch in enumerate(text):
-            if not (ch.isdigit() or ch in _YEN):
-                continue
-            k = ((t.x_of(i) + t.x_of(i + 1)) / 2 - a) / b
-            col = round(k)
-            if abs(k - col) > 0.35 or not 0 <= col < len(_UNIT_ROW):
-                continue
-            if ch in _YEN:
-                yen = col
-            elif col in cells:
-                return  # two digits in one cell: not this grid's row
-            else:
-                cells[col] = Piece(t, i, i + 1)
+    for t, i, ch, col in _grid_marks(layout, *row):
+        if ch in _YEN:
+            yen = col
+        elif col in cells:
+            return  # two digits in one cell: not this grid's row
+        else:
+            cells[col] = Piece(t, i, i + 1)
     last = len(_UNIT_ROW) - 1
     if last not in cells:
         return
@@ -416,6 +405,28 @@ def scan_amount_grid(name: str, layout: PageLayout, pool: Pool) -> None:
     quality = 0.95 if yen is not None else 0.7
     raw = f"{Decimal(cents) / 100:.2f}"
     pool.add(Candidate(name, run, raw, run_score(run) * quality, TIER_BLOCK, reasons, where="below"))
+
+
+def _grid_marks(layout: PageLayout, a: float, b: float, yc: float, h: float) -> list[tuple[TLine, int, str, int]]:
+    """The digits and ¥ in the grid's cells: (line, index, character, column) of the row of them
+    nearest under the unit names that reaches 分 (other numbers below, 票据张数 1, are no part)."""
+    marks: list[tuple[TLine, int, str, int]] = []
+    for t in layout.lines:
+        if not 0.3 * h < t.yc - yc <= 3.2 * h:
+            continue
+        text = fold(t.text)
+        for i, ch in enumerate(text):
+            if not (ch.isdigit() or ch in _YEN):
+                continue
+            k = ((t.x_of(i) + t.x_of(i + 1)) / 2 - a) / b
+            col = round(k)
+            if abs(k - col) <= 0.35 and 0 <= col < len(_UNIT_ROW):
+                marks.append((t, i, ch, col))
+    ends = [m[0].yc for m in marks if m[3] == len(_UNIT_ROW) - 1]
+    if not ends:
+        return []
+    top = min(ends)
+    return [m for m in marks if abs(m[0].yc - top) <= 0.6 * h]
 
 
 def _unit_row(layout: PageLayout) -> tuple[float, float, float, float] | None:

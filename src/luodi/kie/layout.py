@@ -205,7 +205,8 @@ def trim(run: Run) -> Run:
     while pieces:
         p = pieces[0]
         s = p.start
-        while s < p.end and fold(p.tline.text[s]) in _SEP_CHARS | {"："}:
+        # 。 before a value is OCR's misreading of the label's colon (收款银行。中信银行…)
+        while s < p.end and fold(p.tline.text[s]) in _SEP_CHARS | {"：", "。"}:
             s += 1
         if s < p.end:
             pieces[0] = Piece(p.tline, s, p.end)

@@ -322,6 +322,19 @@ def test_a_grid_of_formal_or_misread_unit_names(units: str) -> None:
     assert res.get("amount") == 37812.05
 
 
+def test_a_number_further_below_the_grid_is_no_cell_of_it() -> None:
+    """票据张数 1 printed under the grid's first columns does not break the amount's row."""
+    lines = [*_grid_slip("3781205"), make_line("票据张数", 300, 195), make_line("1", 500 + 10, 195)]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1000))
+    assert res.get("amount") == 37812.05
+
+
+def test_a_colon_read_as_a_full_stop_is_no_part_of_the_value() -> None:
+    lines = [("中信银行 回单", 300, 20), ("收款银行。中信银行合肥长丰支行", 40, 60)]
+    v = extractor("bank_receipt").extract_document(make_doc(lines)).values()
+    assert v["payee_bank"] == "中信银行合肥长丰支行"
+
+
 def test_capitals_that_lost_their_first_numeral_are_completed_from_the_figure_for_review() -> None:
     words = _amounts("¥37,812.05", "万柒仟捌佰壹拾贰元零伍分")["words"]
     assert words.value == "叁万柒仟捌佰壹拾贰元零伍分" and words.needs_review  # type: ignore[attr-defined]
