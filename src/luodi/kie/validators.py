@@ -138,8 +138,13 @@ def check_date(raw: str) -> Checked:
 TIME_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])\s*[:：时]\s*([0-5]\d)(?:\s*[:：分]\s*([0-5]\d))?")
 
 
+# HH.MM.SS: a core-banking timestamp's time (2024-03-05-10.11.12.345678); all three parts, so a
+# decimal number is not taken for a time.
+TIME_DOTS_RE = re.compile(r"(?<![\d.])([01]?\d|2[0-3])\.([0-5]\d)\.([0-5]\d)(?!\d)")
+
+
 def check_time(raw: str) -> Checked:
-    m = TIME_RE.search(fold(raw))
+    m = TIME_RE.search(fold(raw)) or TIME_DOTS_RE.search(fold(raw))
     if not m:
         return Checked(raw.strip(), False, "not a time of day")
     h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)

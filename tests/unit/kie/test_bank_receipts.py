@@ -257,6 +257,12 @@ def test_a_masked_card_numbers_stars_are_counted_where_ocr_counts_too_few() -> N
     assert res.get("payee_account") == "622848******1234"
 
 
+def test_a_core_banking_timestamp_gives_the_date_and_the_time() -> None:
+    lines = [("中国工商银行 网上银行电子回单", 300, 20), ("时间戳：2024-03-05-10.11.12.345678", 40, 60)]
+    v = extractor("bank_receipt").extract_document(make_doc(lines)).values()
+    assert (v["date"], v["time"]) == ("2024-03-05", "10:11:12")
+
+
 def test_a_party_bank_needs_its_bank_and_branch() -> None:
     from luodi.kie.banks import check_bank
 
