@@ -89,7 +89,7 @@ class Decider:
         self._carrier_codes(decided)
         flag_under_stamps(decided, pool.stamps)
         self._cross_checks(decided)
-        self._party_coherence(decided)
+        self._party_coherence(decided, pool)
         self._parties_apart(decided, pool)
         self._address_parts(decided, pool)
         reasons = self._document_reasons(decided, pool)
@@ -438,7 +438,7 @@ class Decider:
                 continue
             decided[name] = dataclasses.replace(car, name=name, value=carrier.code, raw=car.raw)
 
-    def _party_coherence(self, decided: dict[str, FieldResult]) -> None:
+    def _party_coherence(self, decided: dict[str, FieldResult], pool: Pool) -> None:
         """The parties' names and addresses are keyed in unseen only when the page's contact
         fields hold together: all found, none read from two places that disagree or from a block
         the parser could not split cleanly. On a layout the rules misread, the fields of both
@@ -446,14 +446,27 @@ class Decider:
         the ones that still look fine are the risky ones."""
         specs = self.schema.fields
         contact = [n for n, s in specs.items() if s.party is not None and s.required and s.type in _CONTACT_TYPES]
+        missing = [m for m in contact if not decided[m].found]
         for n in contact:
             f = decided[n]
             if specs[n].type == "phone" or not f.found or f.needs_review:
                 continue
             party = specs[n].party
             trouble = [m for m in contact if _party_trouble(decided[m], other=specs[m].party != party)]
-            if trouble:
-                decided[n] = flag(f, f"the parties do not hold together ({trouble[0]} missing or misread)")
+            misread = [m for m in trouble if m not in missing]
+            if misread:
+                decided[n] = flag(f, f"the parties do not hold together ({misread[0]} missing or misread)")
+                continue
+            # Only missing: where did it go? Into a value beside it, as its head or tail (the
+            # sender's shop name after the receiver's 2807室; a name before its address's
+            # province); a value that holds nothing of the kind is read as it stands. An address
+            # joined from several lines may end a line early or late: with a field missing, its
+            # extent is as unsure as the layout's reading.
+            held = next((m for m in missing if _may_hold(specs[n].type, str(f.value), specs[m].type, self.parse)), None)
+            if held is not None:
+                decided[n] = flag(f, f"the parties do not hold together ({held} missing, maybe inside this value)")
+            elif missing and specs[n].type == "address" and _lines_of(n, f, pool) >= 2:
+                decided[n] = flag(f, f"the parties do not hold together ({missing[0]} missing; address over lines)")
 
     def _parties_apart(self, decided: dict[str, FieldResult], pool: Pool) -> None:
         """Two parties never share print: the same address, phone or name for both (the right
@@ -702,10 +715,22 @@ def _parts_hold(parts: PartyParse) -> bool:
     """Whether the parts a block's parse gave its address can be used: not when they name no
     division although the address starts with one (the parser, misled by a company name before
     it, called the whole address its detail: 吉林宏明电子商务有限公司 | 吉林省吉林市丰满区…)."""
-    if parts.province or parts.city or parts.district or parts.address is None:
+    if parts.address is None:
         return True
     found = split_address(compact(parts.address.value))
+    if parts.province or parts.city or parts.district:
+        return not _division_left_in_detail(parts, found)
     return not ({"province", "city", "district"} & found.keys())
+
+
+def _division_left_in_detail(parts: PartyParse, found: dict[str, Span]) -> bool:
+    """Whether the parse left a division the suffix rules found at the start of its detail (香港
+    特别行政区 | 南区江建西路…: the parser does not know a SAR's districts)."""
+    detail = compact(parts.detail.value) if parts.detail is not None else ""
+    return any(
+        getattr(parts, key) is None and key in found and detail.startswith(found[key].value)
+        for key in ("city", "district")
+    )
 
 
 def parse_address(text: str, parse: PartyParser) -> PartyParse:
@@ -726,7 +751,7 @@ def parse_address(text: str, parse: PartyParser) -> PartyParse:
     )
     if not plain:
         parsed = parse(text)
-        if parsed.model_based:
+        if parsed.model_based and not _division_left_in_detail(parsed, split_address(compact(text))):
             return parsed
     return PartyParse(
         address=Span(text, 0, len(text)),
@@ -912,6 +937,48 @@ def _settled(top: Sequence[tuple[Candidate, Checked]]) -> tuple[bool, list[Candi
     rival read only from such blocks."""
     settled = len({id(c.run) for c, _ in top if not _misparsed(c)}) >= 2
     return settled, [c for c, _ in top if not (settled and _misparsed(c))]
+
+
+def _lines_of(name: str, f: FieldResult, pool: Pool) -> int:
+    """How many OCR lines the decided value was read from."""
+    run = next((c.run for c in pool.by_field.get(name, []) if c.raw == f.raw), ())
+    return len({id(p.tline) for p in run})
+
+
+def _may_hold(kind: str, value: str, lost: str, parse: PartyParser) -> bool:
+    """Whether a ``kind`` value may hold a missing value of type ``lost`` run into it: a name or
+    an organisation before an address's first division or after its house number (…2807室博悦手
+    作工作室, …401室姚泽斌: the tail looks like one, or the contact parser finds a name in the
+    address); a phone's digits in a name or an address; an address's divisions in a name, or a
+    second street and number in an address."""
+    text = compact(value)
+    if lost == "phone":
+        return re.search(r"\d[\d\-~_]{6,}", text) is not None
+    if lost == "address":
+        # a name holding divisions, or an address going on after its house number with a second
+        # street and number (…幸福路12号文三路8号)
+        if kind == "address":
+            return _SECOND_STREET.search(text) is not None
+        return re.search(r"[省市区县路街号]", text) is not None
+    if lost != "name" or kind != "address":
+        return False
+    parts = split_address(text)
+    first = min((p.start for k, p in parts.items() if k != "detail"), default=0)
+    tail = _NAME_TAIL.search(value.strip())
+    if first >= 2 or (tail is not None and _name_like(tail.group(1).strip())):
+        return True
+    return parse(value).name is not None
+
+
+def _name_like(text: str) -> bool:
+    if romanised_name(text) is not None:
+        return True
+    return organisation(Span(text, 0, len(text))) is not None or (len(text) <= 4 and has_surname(text))
+
+
+_SECOND_STREET = re.compile(r"\d+号.*[路街道巷弄].*\d")
+# What follows an address's last house number, unit or room (…17栋2807室 | 博悦手作工作室).
+_NAME_TAIL = re.compile(r"\d+\s*(?:号|室|栋|楼|层|座|单元)?([^\d]{2,})$")
 
 
 def _party_trouble(f: FieldResult, *, other: bool = False) -> bool:

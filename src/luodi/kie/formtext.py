@@ -39,6 +39,8 @@ _GRID_WORDS = (
     "省", "市", "区", "县", "旗", "盟", "州", "镇", "乡", "村", "组", "路", "街", "巷", "号", "楼", "栋", "室",
     "门", "层", "详", "细", "地",
 )  # fmt: skip
+# A Latin word with a vowel in it (Xiu, XIAO, Alex): its x is no placeholder mark (XXK is XXX misread).
+_LATIN_WORD = re.compile(r"[A-Za-z]*[AEIOUaeiou][A-Za-z]*")
 # Placeholder characters: X written any way, masks and 某 (某某某, XX省XX市).
 _PLACEHOLDER_CHARS = set("XxＸｘ×✕*＊某□_＿?？…")
 # Everything that only separates: punctuation, brackets, spaces.
@@ -116,7 +118,8 @@ class FormText:
 
     def _template(self, text: str, key: str, *, grid: bool) -> str | None:
         """Placeholders, labels inside the value, misread labels, the carrier's logo."""
-        marks = sum(1 for c in key if c in _PLACEHOLDER_CHARS)
+        # An x inside a word is a letter (Xiu-Xuan DUAN, Alexander), not a mark.
+        marks = sum(1 for c in _LATIN_WORD.sub("", key) if c in _PLACEHOLDER_CHARS)
         # Template marks: names and addresses never hold two (XX省, 某某), other text not many.
         if marks >= 2 and (grid or marks >= 0.4 * len(key)):
             return "a placeholder"

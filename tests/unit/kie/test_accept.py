@@ -578,3 +578,35 @@ def test_a_division_the_parser_also_doubted_still_flags_the_address() -> None:
     res = extractor("waybill", contact_parser=SaysUnknownCity()).extract_document(doc)
     assert "街阳市" in str(res.get("sender_address"))
     assert res["sender_address"].needs_review, res["sender_address"].reasons
+
+
+class NoSarDistricts:
+    """What the contact model says of a Hong Kong address: the province, then all of it detail."""
+
+    def __call__(self, text: str) -> PartyParse:
+        at = text.find("香港特别行政区")
+        if at < 0:
+            return RuleContactParser()(text)
+        rest = at + len("香港特别行政区")
+        return PartyParse(
+            address=Span(text[at:], at, len(text), 0.99),
+            province=Span("香港特别行政区", at, rest, 0.99),
+            detail=Span(text[rest:], rest, len(text), 0.99),
+            model_based=True,
+        )
+
+
+def test_a_division_the_parser_left_in_the_detail_is_read_by_the_suffix_rules() -> None:
+    doc = make_doc([*SENDER, ("收件人：张三", 50, 100), ("收件人电话：13812345678", 50, 140),
+                    ("收件地址：香港特别行政区南区江建西路314号", 50, 180)])  # fmt: skip
+    res = extractor("waybill", contact_parser=NoSarDistricts()).extract_document(doc)
+    assert res.get("receiver_province") == "香港特别行政区"
+    assert res.get("receiver_district") == "南区"
+    assert res.get("receiver_detail") == "江建西路314号"
+
+
+def test_a_romanised_name_with_an_x_is_no_placeholder(waybill: Extractor) -> None:
+    doc = make_doc([*SENDER, ("收件人：Xiu-Xuan DUAN", 50, 100), ("收件人电话：13812345678", 50, 140)])
+    assert waybill.extract_document(doc).get("receiver_name") == "Xiu-Xuan DUAN"
+    template = make_doc([*SENDER, ("收件人：XXX", 50, 100), ("收件人电话：13812345678", 50, 140)])
+    assert waybill.extract_document(template).get("receiver_name") is None
