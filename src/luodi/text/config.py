@@ -69,6 +69,8 @@ class ModelSpec(_Strict):
 class OptimSpec(_Strict):
     lr: float = Field(default=3e-3, gt=0.0)
     epochs: int = Field(default=12, gt=0)
+    # at most this many optimiser steps: fewer epochs on a large training set (0: always `epochs`)
+    max_steps: int = Field(default=0, ge=0)
     batch_size: int = Field(default=64, gt=0)
     warmup_steps: int = Field(default=50, ge=0)
     min_lr_ratio: float = Field(default=0.05, ge=0.0, le=1.0)

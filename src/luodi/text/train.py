@@ -260,6 +260,14 @@ def evaluate_net(
     return text_metrics(examples, predicted, pred_spans, classes)
 
 
+def planned_epochs(epochs: int, max_steps: int, per_epoch: int) -> int:
+    """``epochs``, or fewer when they would take more than ``max_steps`` steps (at least one epoch);
+    the learning-rate schedule spans what is planned."""
+    if max_steps <= 0:
+        return epochs
+    return max(1, min(epochs, math.ceil(max_steps / max(1, per_epoch))))
+
+
 def _score(m: TextMetrics) -> float:
     return m.accuracy if m.slot_f1 is None else 0.5 * (m.accuracy + m.slot_f1)
 
@@ -406,7 +414,8 @@ class TextTrainer:
         )
         batches = _Batches(feats, train, {c: i for i, c in enumerate(classes)}, tags, teacher)
         per_epoch = math.ceil(len(train) / cfg.optim.batch_size)
-        total = per_epoch * cfg.optim.epochs
+        self.epochs = planned_epochs(cfg.optim.epochs, cfg.optim.max_steps, per_epoch)
+        total = per_epoch * self.epochs
         o = cfg.optim
         sched = paddle.optimizer.lr.LambdaDecay(
             learning_rate=o.lr, lr_lambda=lambda s: lr_factor(s, total, o.warmup_steps, "cosine", o.min_lr_ratio)
@@ -424,7 +433,7 @@ class TextTrainer:
             opt.set_state_dict(_rename_opt_state(paddle.load(str(self.run_dir / "latest.pdopt")), net, False))
             sched.last_epoch = state.step - 1
             sched.step()
-            self.say(f"resumed after epoch {state.epoch} of {cfg.optim.epochs}")
+            self.say(f"resumed after epoch {state.epoch} of {self.epochs}")
         meta = json.loads((self.run_dir / "labels.json").read_text(encoding="utf-8"))
         slot_mask = None
         if len(tags) > 1 and "class_slots" in meta:
@@ -511,7 +520,7 @@ class TextTrainer:
 
         net.train()
         try:
-            while state.epoch < o.epochs and not state.stopped_early:
+            while state.epoch < self.epochs and not state.stopped_early:
                 rng = np.random.default_rng([cfg.seed, state.epoch])
                 paddle.seed(cfg.seed * 100_003 + state.epoch)  # dropout masks: a resumed epoch draws the same
                 losses = []
