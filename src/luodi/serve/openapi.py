@@ -59,11 +59,13 @@ _JSON_IMAGE = {
 }
 SINGLE_BODY = _body({_FORM: _object({"file": _FILE}, "file"), "application/json": _object(_JSON_IMAGE, "image")})
 BATCH_BODY = _body({_FORM: _object({"files": _FILES}, "files")})
+JOB_TASKS = ("ocr", "extract", "text", "inspect")
 _JOB_FIELDS = {
     "file": _FILE,
     "files": _FILES,
-    "task": {"type": "string", "enum": ["ocr", "extract"], "default": "ocr"},
+    "task": {"type": "string", "enum": list(JOB_TASKS), "default": "ocr"},
     "schema": {"type": "string", "description": "schema name, for task=extract"},
+    "model": {"type": "string", "description": "text or inspection model name, for task=text or task=inspect"},
     "webhook": {
         "type": "string",
         "description": "POSTed the job on completion (signed: Standard Webhooks headers "

@@ -159,3 +159,12 @@ def test_openapi_schema_is_unchanged_by_the_docs_routes(serve):
     assert spec["openapi"].startswith("3.1")
     assert not [p for p in spec["paths"] if p.startswith(("/docs", "/redoc"))]
     validator.validate(spec)
+
+
+def test_job_body_documents_every_task_and_its_option(serve):
+    """The job form is hand-declared (the route reads multipart itself): it must name the text and
+    inspection tasks and their ``model`` field, or clients generated from the schema cannot send them."""
+    spec = httpx.get(serve().url + "/openapi.json").json()
+    form = spec["paths"]["/v1/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["properties"]["task"]["enum"] == ["ocr", "extract", "text", "inspect"]
+    assert {"schema", "model", "webhook", "file", "files"} <= set(form["properties"])

@@ -1,4 +1,4 @@
-"""``POST /v1/jobs`` (queue OCR or extraction of one or many files) and ``GET /v1/jobs/{id}``.
+"""``POST /v1/jobs`` (queue OCR, extraction, text or inspection of one or many files) and ``GET /v1/jobs/{id}``.
 
 A job belongs to the API key that made it: another key gets 404 for it. Each key has quotas (jobs
 queued or running, bytes queued: 429 past them); ``Idempotency-Key`` makes a retried submission
@@ -21,17 +21,15 @@ from luodi.pipeline import Pipeline
 from luodi.serve.deps import Owner, Ready, State, checked_schema, v1_router
 from luodi.serve.inputs import Spool, Uploads, check_upload, many_inputs
 from luodi.serve.jobs import SPOOL_DIR
-from luodi.serve.openapi import JOB_BODY, JobAccepted
+from luodi.serve.openapi import JOB_BODY, JOB_TASKS, JobAccepted
 from luodi.serve.tenancy import checked_idempotency_key
 
 router = v1_router("jobs")
 
-JOB_TASKS = ("ocr", "extract", "text", "inspect")
-
 
 @router.post(
     "/jobs",
-    summary="Queue an OCR or extraction job",
+    summary="Queue an OCR, extraction, text or inspection job",
     status_code=202,
     response_model=JobAccepted,
     openapi_extra=JOB_BODY,
