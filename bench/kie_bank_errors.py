@@ -120,8 +120,17 @@ def classify(name: str, expected: Any, field: Any, texts: list[str]) -> tuple[st
     return ("OCR misread" if sim >= 0.5 else "OCR missed"), sim, where
 
 
+def _options(ex: Any, stamps: str) -> Any:
+    """The OCR options the extractor reads with (none from an extractor older than them: a
+    "before" run over another commit's src); ``keep``: the stamps' ink left in."""
+    if not hasattr(ex, "ocr_options"):
+        return None
+    return ex.ocr_options() if stamps == "drop" else ex.ocr_options().replace(drop_stamps=False)
+
+
 def read(ocr: Any, sample: Any, cache: Path | None, tag: str, options: Any) -> Any:
-    path = cache / f"{tag}{'-ds' if options.drop_stamps else ''}.pkl" if cache else None
+    dropped = getattr(options, "drop_stamps", False)
+    path = cache / f"{tag}{'-ds' if dropped else ''}.pkl" if cache else None
     if path is not None and path.is_file():
         return pickle.loads(path.read_bytes())
     doc = ocr(sample.image, options, name=tag)
@@ -145,7 +154,7 @@ def run_split(split: str, seed: int, args: argparse.Namespace, ocr: Any) -> dict
     accepted_wrong: Counter[str] = Counter()
     for i in range(args.n):
         sample = render_bank_receipt(i, opts)
-        options = ex.ocr_options() if args.stamps == "drop" else ex.ocr_options().replace(drop_stamps=False)
+        options = _options(ex, args.stamps)
         doc = read(ocr, sample, args.cache, f"{args.degrade}-{split}-{seed}-{i}", options)
         result = ex.extract_document(doc)
         got = {f.name: f for f in result.fields}

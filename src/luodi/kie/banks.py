@@ -252,7 +252,7 @@ def amount_from_words(amount: FieldResult, words: FieldResult) -> FieldResult:
 # capitals that the correction repaired.
 _VALUE_DOUBT = re.compile(
     r"character .* read with confidence|low confidence|not an amount in Chinese capital numerals|starts with a unit"
-    r"|under a stamp"
+    r"|under a stamp|found without its label: a figure|a thousands separator read as a decimal point"
 )
 
 
@@ -405,6 +405,33 @@ def scan_amount_grid(name: str, layout: PageLayout, pool: Pool) -> None:
     quality = 0.95 if yen is not None else 0.7
     raw = f"{Decimal(cents) / 100:.2f}"
     pool.add(Candidate(name, run, raw, run_score(run) * quality, TIER_BLOCK, reasons, where="below"))
+
+
+# A figure printed with its currency (¥75,000.00, CNY 41,677.22, RMB75000.00): money, whatever label.
+_CURRENCY_FIGURE = re.compile(r"(?:[¥￥]|CNY|RMB)\s*(\d{1,3}(?:,\d{3})+(?:\.\d{2})?|\d+\.\d{2})(?![\d,.])")
+NO_LABEL = "found without its label: a figure with its currency mark"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def scan_currency_amount(name: str, layout: PageLayout, pool: Pool) -> None:
+    """The amount where no label (nor grid) gave one (OCR garbled 交易金额 as 交稍金银): a figure
+    with its currency mark on a line that holds no label (a fee or balance is printed after its
+    own), for review unless the amount in capitals agrees."""
+    if pool.by_field.get(name):
+        return
+    found: list[Candidate] = []
+    for t in layout.lines:
+        if layout.hits_of(t):
+            continue
+        text = fold(t.text)
+        for m in _CURRENCY_FIGURE.finditer(text):
+            if _HAN.search(text[: m.start()]):
+                continue  # after words of its line: another label's (手续费：¥5.00, 余额 ¥…)
+            run = (Piece(t, m.start(1), m.end(1)),)
+            found.append(Candidate(name, run, m.group(1), run_score(run) * 0.8, TIER_SCAN, (NO_LABEL,), where="scan"))
+    if len({c.raw.replace(",", "") for c in found}) == 1:  # two sums, and which is the amount?
+        for c in found:
+            pool.add(c)
 
 
 def _grid_marks(layout: PageLayout, a: float, b: float, yc: float, h: float) -> list[tuple[TLine, int, str, int]]:

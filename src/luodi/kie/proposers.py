@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from luodi.kie.banks import find_stamps, scan_amount_grid, scan_date, scan_issuing_bank
+from luodi.kie.banks import find_stamps, scan_amount_grid, scan_currency_amount, scan_date, scan_issuing_bank
 from luodi.kie.candidates import (
     SOURCE_FACTOR,
     TIER_BLOCK,
@@ -759,6 +759,7 @@ def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     for name, spec in rd.schema.fields.items():
         if spec.type == "amount":
             scan_amount_grid(name, layout, pool)  # a counter slip's digits one a cell
+            scan_currency_amount(name, layout, pool)  # else a figure with its currency mark
         if spec.type == "carrier":
             _scan_carrier(name, layout, pool)
         elif spec.scan and spec.type == "date":

@@ -182,15 +182,23 @@ def check_count(raw: str) -> Checked:
 AMOUNT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)(?![\d])")
 
 
+# A thousands comma OCR read as a point (93.625.04): a point followed by three digits and another
+# separator before the cents.
+_POINT_FOR_COMMA = re.compile(r"(?<=\d)\.(?=\d{3}[.,]\d)")
+
+
 def check_amount(raw: str) -> Checked:
     text = fold(raw).replace("，", ",")
-    m = AMOUNT_RE.search(text)
+    commas = _POINT_FOR_COMMA.sub(",", text)
+    m = AMOUNT_RE.search(commas)
     if not m:
         return Checked(raw.strip(), False, "no amount figure")
     try:
         value = Decimal(m.group(1).replace(",", ""))
     except InvalidOperation:
         return Checked(raw.strip(), False, "no amount figure")
+    if commas != text:
+        return Checked(float(value), False, "a thousands separator read as a decimal point")
     return Checked(float(value))
 
 

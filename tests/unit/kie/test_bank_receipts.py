@@ -263,6 +263,37 @@ def test_a_core_banking_timestamp_gives_the_date_and_the_time() -> None:
     assert (v["date"], v["time"]) == ("2024-03-05", "10:11:12")
 
 
+def test_a_figure_with_its_currency_is_the_amount_when_its_label_is_garbled() -> None:
+    lines = [
+        ("交通银行 业务回单", 300, 20),
+        ("交易流水号：1117672079278329", 40, 60),
+        ("日期：2024-03-05", 600, 60),
+        ("交稍金银", 40, 100),
+        ("CNY 41,677.22", 200, 100),
+        ("金额大写", 500, 100),
+        ("人民币肆万壹仟陆佰柒拾柒元贰角贰分", 640, 100),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1200))
+    # the capitals agree: the figure is the amount
+    assert res.get("amount") == 41677.22 and not res["amount"].needs_review
+    alone = [*lines[:3], ("交稍金银", 40, 100), ("CNY 41,677.22", 200, 100)]
+    res = extractor("bank_receipt").extract_document(make_doc(alone))
+    assert res.get("amount") == 41677.22 and res["amount"].needs_review
+    # a figure after another label (a fee) is not the amount
+    fee = [*lines[:3], ("手续费：¥5.00", 40, 100)]
+    assert extractor("bank_receipt").extract_document(make_doc(fee)).get("amount") is None
+    # two sums with their currency and no label: which is the amount is not known
+    two = [*alone, ("¥5.00", 200, 140)]
+    assert extractor("bank_receipt").extract_document(make_doc(two)).get("amount") is None
+
+
+def test_a_thousands_comma_read_as_a_point() -> None:
+    got = _amounts("¥93.625.04", "人民币玖万叁仟陆佰贰拾伍元零肆分")
+    assert got["amount"].value == 93625.04 and not got["amount"].needs_review  # type: ignore[attr-defined]
+    got = _amounts("¥93.625.04", "网上银行")
+    assert got["amount"].value == 93625.04 and got["amount"].needs_review  # type: ignore[attr-defined]
+
+
 def test_a_party_bank_needs_its_bank_and_branch() -> None:
     from luodi.kie.banks import check_bank
 
