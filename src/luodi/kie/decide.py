@@ -141,8 +141,14 @@ class Decider:
         for name, spec in specs.items():
             f = decided[name]
             if spec.type in ("tracking_number", "id_number") and f.found and "conflicting values" in f.reasons:
+                if _misread_number(f) and not any("conflicting values" in decided[n].reasons for n in self._contact):
+                    continue  # one number read two ways on the stubs of one document, flagged itself
                 return (f"two different {name} values: two documents on one page?",)
         return ()
+
+    @property
+    def _contact(self) -> tuple[str, ...]:
+        return tuple(n for n, s in self.schema.fields.items() if s.party is not None and s.type in _CONTACT_TYPES)
 
     def _without_form_text(self, spec: FieldSpec, cands: list[Candidate]) -> tuple[list[Candidate], list[str]]:
         """Candidates with the form's own printed text taken out: dropped when that is all they
@@ -943,6 +949,18 @@ def _lines_of(name: str, f: FieldResult, pool: Pool) -> int:
     """How many OCR lines the decided value was read from."""
     run = next((c.run for c in pool.by_field.get(name, []) if c.raw == f.raw), ())
     return len({id(p.tline) for p in run})
+
+
+def _misread_number(f: FieldResult) -> bool:
+    """Whether every other reading of a number differs from it in a few places only (SF4458456070850
+    and SF4456456070650 on two stubs): one number misread, not two documents; with the parties
+    agreeing, the number alone is in doubt."""
+    mine = compact(str(f.value))
+    for alt in f.alternatives:
+        theirs = compact(str(alt))
+        if len(theirs) != len(mine) or sum(a != b for a, b in zip(theirs, mine, strict=True)) > max(2, len(mine) // 4):
+            return False
+    return bool(f.alternatives)
 
 
 def _may_hold(kind: str, value: str, lost: str, parse: PartyParser) -> bool:

@@ -157,6 +157,26 @@ def test_two_waybills_in_one_photo_are_flagged(waybill: Extractor) -> None:
     assert accepted == [], f"accepted from a page with two documents: {accepted}"
 
 
+def test_one_number_misread_on_one_stub_is_not_two_documents(waybill: Extractor) -> None:
+    # The same parties on a second stub, the number read with one digit wrong: one document, whose
+    # number needs review; the parties, read alike twice, do not.
+    stub = [(text.replace("SF1234567890123", "SF1234567890128"), x + 600, y) for text, x, y in FILLED]
+    res = waybill.extract_document(make_doc([*FILLED, *stub], width=1400))
+    assert not any("two documents" in r for r in res.reasons), res.reasons
+    assert res["tracking_number"].needs_review
+    assert not res["receiver_name"].needs_review and not res["sender_address"].needs_review
+    # Numbers of one printed batch (…123, …124) with another receiver are two documents.
+    second = [
+        ("运单号：SF1234567890124", 600, 40),
+        ("收件人：王五福", 600, 100),
+        ("收件人电话：13700001111", 600, 140),
+        ("收件地址：广州市天河区体育西路1号", 600, 180),
+    ]
+    res = waybill.extract_document(make_doc([*FILLED, *second], width=1400))
+    assert any("two documents" in r for r in res.reasons)
+    assert [f.name for f in res.fields if f.found and not f.needs_review] == []
+
+
 def test_a_label_of_two_fields_is_an_error_at_load_time() -> None:
     yaml_text = "name: clash\nfields:\n  a:\n    labels: [编号]\n  b:\n    labels: [编号, 号码]\n"
     with pytest.raises(SchemaError, match=r"<schema>:\d+: .*label '编号' is listed by fields a, b"):
