@@ -323,6 +323,9 @@ def branch_doubts(bank: str, divisions: DivisionIndex) -> tuple[str | None, list
     for k in (4, 3, 2):
         city = [d for d in gaz.lookup(place[:k], Level.CITY) if d.current]
         if city:
+            misread = _city_tail(bank, head, place, k, city[0].name)
+            if misread is not None:
+                return misread
             rest = place[k:].removeprefix("市")
             if len(rest) < 2 or any(d.code[:4] == city[0].code[:4] for d in gaz.lookup(rest, Level.DISTRICT)):
                 return None, []
@@ -347,6 +350,18 @@ def branch_doubts(bank: str, divisions: DivisionIndex) -> tuple[str | None, list
                 why = f"branch place {place[:k]} is no city of {d.name} ({parent.name}?)"
                 return bank[: len(head)] + fits[0] + bank[len(head) + k :], [why]
     return None, []
+
+
+def _city_tail(bank: str, head: str, place: str, k: int, full: str) -> tuple[str, list[str]] | None:
+    """A prefecture's long name one character off after its short form (凉山舞族自治州 for
+    凉山彝族自治州: OCR misread a rare character): the bank put right, and why; else None."""
+    tail = full[k:] if full.startswith(place[:k]) else ""
+    read = place[k : k + len(tail)]
+    if len(tail) < 3 or len(read) != len(tail) or read == tail or not _one_off(read, tail):
+        return None
+    start = len(head) + k
+    why = f"branch place {place[:k]}{read} is no city ({full}?)"
+    return bank[:start] + tail + bank[start + len(tail) :], [why]
 
 
 def _put_right(bank: str, head: str, k: int, rest: str, near: list[str]) -> str | None:

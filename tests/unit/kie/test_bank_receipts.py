@@ -321,6 +321,10 @@ def test_a_branch_place_misread_is_flagged_and_put_right_where_one_name_fits() -
     assert fixed is None and why
     assert branch_doubts("招商银行重庆渝北支行", divisions) == (None, [])
     assert branch_doubts("中国工商银行杭州浣纱支行", divisions) == (None, [])  # street level: not checked
+    # a rare character of a prefecture's long name misread
+    fixed, why = branch_doubts("上海浦东发展银行凉山舞族自治州盐源支行", divisions)
+    assert fixed == "上海浦东发展银行凉山彝族自治州盐源支行" and why
+    assert branch_doubts("上海浦东发展银行凉山彝族自治州盐源支行", divisions) == (None, [])
 
 
 def _grid_slip(digits: str, units: str = "亿千百十万千百十元角分") -> list[Line]:
