@@ -170,6 +170,41 @@ def anomaly_steps(args: argparse.Namespace, out: Path, good_dir: Path, held_dir:
     return train, {k: v for k, v in ev.items() if k != "data_report"}
 
 
+def anomaly_timing(out: Path, model: str, n: int = 60, rounds: int = 3) -> dict:
+    """Per-image latency of an anomaly model over ``n`` test images (decoded beforehand), through
+    ``Inspector``: wall and CPU milliseconds (the process's user + system time, every thread) at the
+    default threads and on one thread, alternated ``rounds`` times so both meet the same load; the
+    best round of each, all rounds, and the load average beside them (2 cores shared)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from luodi.vision.data import read_image
+    from luodi.vision.inspector import Inspector
+
+    with (out / "mtd.csv").open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == "test"][::4][:n]
+    imgs = [read_image(r["path"]) for r in rows]
+    runs: dict[str, list[dict]] = {"default": [], "1": []}
+    for _ in range(rounds):
+        for threads in (None, 1):
+            ins = Inspector(model, threads=threads)
+            ins.inspect_arrays([imgs[0]])
+            parts: dict[str, float] = collections.defaultdict(float)
+            t, c = time.perf_counter(), time.process_time()
+            for im in imgs:
+                for k, v in ins.inspect_arrays([im])[0].timings_ms.items():
+                    parts[k] += v / len(imgs)
+            runs["default" if threads is None else str(threads)].append(
+                {
+                    "wall_ms": round((time.perf_counter() - t) * 1000 / len(imgs), 1),
+                    "cpu_ms": round((time.process_time() - c) * 1000 / len(imgs), 1),
+                    "infer_ms": round(parts["infer"], 1),
+                    "score_ms": round(parts["score"], 1),
+                    "load_1min": round(os.getloadavg()[0], 2),
+                }
+            )
+    best = {k: min(v, key=lambda r: r["wall_ms"]) for k, v in runs.items()}
+    return {"images": len(imgs), "threads_default": os.cpu_count(), "best": best, "rounds": runs}
+
+
 def quantize_step(args: argparse.Namespace, out: Path, calib_dir: Path, log: Path) -> dict:
     q, secs = luodi(
         "quantize", f"mtd-cls{args.tag}", "--calib", str(calib_dir), "--name", f"mtd-cls{args.tag}-int8",
@@ -236,6 +271,7 @@ def main() -> None:
             "anomaly_rerun": res,
         }
         res["anomaly_train"], res["anomaly_test"] = anomaly_steps(args, out, good_dir, held_dir, log)
+        res["anomaly_timing"] = anomaly_timing(out, f"mtd-anomaly{args.tag}")
         res["anomaly_rerun"]["load_average"] = [round(x, 2) for x in os.getloadavg()]
         res["anomaly_rerun"]["cpu_seconds"] = CPU_S
         write(args, res)
@@ -270,6 +306,7 @@ def main() -> None:
         load["after_int8"] = os.getloadavg()
     res["anomaly_train"], res["anomaly_test"] = anomaly_steps(args, out, good_dir, held_dir, log)
     load["after_anomaly"] = os.getloadavg()
+    res["anomaly_timing"] = anomaly_timing(out, f"mtd-anomaly{args.tag}")
     res["baselines"] = baselines(rows)
     load["end"] = os.getloadavg()
     res["cpu_seconds"] = CPU_S

@@ -15,6 +15,7 @@ Caches go to bench/out/vision-dev. Scores are printed as JSON lines.
 from __future__ import annotations
 
 import argparse
+import collections
 import importlib.util
 import json
 import sys
@@ -83,12 +84,20 @@ def cache_maps(args: argparse.Namespace) -> None:
     sess = session_for(stages, pooled=False)
     res: dict[str, np.ndarray] = {}
     t = time.process_time()
-    for f in files(args.data):
-        outs = sess.run(None, {"x": to_input(read_image(f), args.cap, "native")[None]})
-        for s, o in zip(stages, outs, strict=True):
-            res[f"{key(f)}|{s}"] = o[0].astype(np.float16)
+    fs = files(args.data)
+    if args.flip:  # mirror images of the train split's good tiles only (the bank's)
+        sp = vb.split(fs, by=args.by)
+        fs = [f for f in fs if f.parent.parent.name == GOOD and sp[f] == "train"]
+    flips = {"h": lambda a: a[:, ::-1], "v": lambda a: a[::-1], "hv": lambda a: a[::-1, ::-1]}
+    for f in fs:
+        rgb = read_image(f)
+        for fl in args.flip or [""]:
+            img = np.ascontiguousarray(flips[fl](rgb)) if fl else rgb
+            outs = sess.run(None, {"x": to_input(img, args.cap, "native")[None]})
+            for s, o in zip(stages, outs, strict=True):
+                res[f"{key(f)}|{fl + '|' if fl else ''}{s}"] = o[0].astype(np.float16)
     OUT.mkdir(parents=True, exist_ok=True)
-    np.savez(OUT / f"maps_{args.cap}.npz", **res)  # type: ignore[arg-type]
+    np.savez(OUT / f"maps_{args.cap}{'_flip' if args.flip else ''}.npz", **res)  # type: ignore[arg-type]
     print(json.dumps({"maps": args.cap, "cpu_s": round(time.process_time() - t, 1)}))
 
 
@@ -178,6 +187,162 @@ def anomaly(args: argparse.Namespace) -> None:
         )
 
 
+def upsampled_features(z: dict[str, np.ndarray], name: str, stages: list[int], k: int, grid: int) -> np.ndarray:
+    """Like :func:`patch_features` but on stage ``grid``'s map: coarser stages are resized up onto it
+    (bilinear), finer ones down."""
+    ref = z[f"{name}|{grid}"]
+    h, w = ref.shape[1:]
+    parts = []
+    for s in stages:
+        m = z[f"{name}|{s}"].astype(np.float32)
+        if m.shape[1:] != (h, w):
+            x = m.transpose(1, 2, 0)
+            inter = cv2.INTER_AREA if m.shape[1] > h else cv2.INTER_LINEAR
+            chunks = [
+                cv2.resize(np.ascontiguousarray(x[..., i : i + 64]), (w, h), interpolation=inter)
+                for i in range(0, x.shape[2], 64)
+            ]
+            m = np.concatenate([c.reshape(h, w, -1) for c in chunks], 2).transpose(2, 0, 1)
+        parts.append(m)
+    return aggregate(np.concatenate(parts, 0), k)
+
+
+def knn_table(bank: np.ndarray, b: int) -> np.ndarray:
+    """Each bank row's ``b`` nearest bank rows (itself first)."""
+    norms = np.einsum("ij,ij->i", bank, bank)
+    out = np.empty((len(bank), b), np.int64)
+    for s in range(0, len(bank), 1024):
+        d2 = norms[s : s + 1024, None] + norms[None] - 2.0 * (bank[s : s + 1024] @ bank.T)
+        part = np.argpartition(d2, b, axis=1)[:, :b]
+        order = np.take_along_axis(d2, part, 1).argsort(1)
+        out[s : s + 1024] = np.take_along_axis(part, order, 1)
+    return out
+
+
+def patch_maps(fm: np.ndarray, bank: np.ndarray, norms: np.ndarray, table: np.ndarray, kmax: int) -> dict:
+    """Per patch: the ``kmax`` nearest distances, and the distances to the nearest bank row's own
+    neighbours (PatchCore's reweighting support set)."""
+    d, h, w = fm.shape
+    p = np.ascontiguousarray(fm.reshape(d, -1).T)
+    d2 = np.maximum(np.einsum("ij,ij->i", p, p)[:, None] + norms[None] - 2.0 * (p @ bank.T), 0.0)
+    part = np.argpartition(d2, kmax, axis=1)[:, :kmax]
+    dk = np.sqrt(np.sort(np.take_along_axis(d2, part, 1), 1))
+    nn = d2.argmin(1)
+    support = np.sqrt(np.take_along_axis(d2, table[nn], 1))  # test patch to N_b(m*), m* first
+    bank_r = np.sqrt(
+        np.maximum(
+            norms[table[nn][:, 1:]]
+            + norms[nn][:, None]
+            - 2.0 * np.einsum("pd,pkd->pk", bank[nn], bank[table[nn][:, 1:]]),
+            0.0,
+        )
+    ).mean(1)  # m*'s own neighbourhood radius
+    return {"dk": dk.reshape(h, w, -1), "support": support.reshape(h, w, -1), "bank_r": bank_r.reshape(h, w)}
+
+
+def variant_maps(pm: dict, temps: list[float]) -> dict[str, np.ndarray]:
+    """The patch maps each scoring variant smooths."""
+    dk, sup = pm["dk"], pm["support"]
+    out = {"nn1": dk[..., 0], "knn3": dk[..., :3].mean(-1), "knn5": dk[..., :5].mean(-1)}
+    for t in temps:  # PatchCore: score * (1 - softmax(distances to N_b(m*)))[m*]; t scales the distances
+        z = sup / t
+        z = z - z.max(-1, keepdims=True)
+        sm = np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+        out[f"rw{t:g}"] = dk[..., 0] * (1.0 - sm[..., 0])
+    out["ratio"] = dk[..., 0] / (pm["bank_r"] + 1e-6)  # distance in units of the bank's local spacing
+    return out
+
+
+def whitener(patches: np.ndarray, shrink: float) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, W): (x - mean) @ W whitens the patches, the covariance shrunk towards its mean
+    variance by ``shrink`` (Mahalanobis distances with one global covariance)."""
+    mean = patches.mean(0)
+    cov = np.cov(patches - mean, rowvar=False)
+    cov = (1 - shrink) * cov + shrink * np.trace(cov) / len(cov) * np.eye(len(cov))
+    vals, vecs = np.linalg.eigh(cov)
+    return mean.astype(np.float32), (vecs / np.sqrt(vals)).astype(np.float32)
+
+
+def topk_mean(x: np.ndarray, k: int) -> float:
+    flat = x.ravel()
+    k = max(1, min(k, flat.size))
+    return float(np.partition(flat, flat.size - k)[flat.size - k :].mean())
+
+
+def scoring(args: argparse.Namespace) -> None:
+    """Many image-score variants over one bank (dev split): the patch map (1-NN, k-NN mean, PatchCore
+    reweighting, bank-density ratio) x the image score (heat max, mean of the top share of heat pixels)."""
+    from sklearn.metrics import roc_auc_score
+    from threadpoolctl import threadpool_limits
+
+    from luodi.vision.data import read_mask
+    from luodi.vision.patchcore import greedy_coreset, heat_map
+
+    with np.load(OUT / f"maps_{args.cap}.npz") as data:
+        z = {k: data[k] for k in data.files}
+    fs = files(args.data)
+    sp = vb.split(fs, by=args.by)
+    bank_files = [f for f in fs if f.parent.parent.name == GOOD and sp[f] == "train"]
+    dev = [f for f in fs if sp[f] != "test" and (f.parent.parent.name != GOOD or sp[f] == "val")]
+    grid = args.grid or max(st for st in args.stages if st <= 4)
+    t = time.process_time()
+    with threadpool_limits(1):
+        feats = [upsampled_features(z, key(f), args.stages, args.k, grid) for f in bank_files]
+        if args.flip:  # the bank images' mirror images too (maps cached by `maps --flip`)
+            with np.load(OUT / f"maps_{args.cap}_flip.npz") as data:
+                zf = {k: data[k] for k in data.files}
+            feats += [upsampled_features(zf, f"{key(f)}|{fl}", args.stages, args.k, grid)
+                      for f in bank_files for fl in args.flip]  # fmt: skip
+        patches = np.concatenate([m.reshape(m.shape[0], -1).T for m in feats]).astype(np.float32)
+        white = whitener(patches, args.whiten) if args.whiten else None
+        if white is not None:
+            patches = (patches - white[0]) @ white[1]
+        n = min(args.max_bank, max(1, round(args.coreset * len(patches))))
+        bank = np.ascontiguousarray(patches[greedy_coreset(patches, n, chunk=args.chunk)])
+        norms = np.einsum("ij,ij->i", bank, bank)
+        table = knn_table(bank, args.b)
+        y, cls = [], []
+        scores: dict[str, list[float]] = collections.defaultdict(list)
+        pix_y, pix_s = [], collections.defaultdict(list)
+        for f in dev:
+            fm = upsampled_features(z, key(f), args.stages, args.k, grid)
+            if white is not None:
+                fm = np.einsum("dhw,de->ehw", fm - white[0][:, None, None], white[1])
+            maps = variant_maps(patch_maps(fm, bank, norms, table, 5), args.temps)
+            img_h, img_w = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE).shape
+            mask_path = f.with_suffix(".png")
+            mask = read_mask(mask_path, (img_h, img_w)) if mask_path.is_file() else np.zeros((img_h, img_w), bool)
+            y.append(f.parent.parent.name != GOOD)
+            cls.append(f.parent.parent.name)
+            pix_y.append(mask[::4, ::4].ravel())
+            for vname, amap in maps.items():
+                for s in args.sigmas:
+                    heat = heat_map(amap, img_h, img_w, size=args.cap, resize="native", border=args.border, sigma=s)
+                    scores[f"{vname}|s{s:g}|max"].append(float(heat.max()))
+                    for q in args.tops:
+                        scores[f"{vname}|s{s:g}|top{q:g}%"].append(topk_mean(heat, round(heat.size * q / 100)))
+                    if vname in ("nn1", "rw1", "knn3"):
+                        pix_s[f"{vname}|s{s:g}"].append(heat[::4, ::4].ravel())
+    ya, ca = np.array(y), np.array(cls)
+    py = np.concatenate(pix_y)
+    pix = {k: round(float(roc_auc_score(py, np.concatenate(v))), 4) for k, v in pix_s.items()}
+    rows = []
+    for name, sc in scores.items():
+        s = np.array(sc)
+        per = {}
+        for c in sorted(set(cls) - {GOOD}):
+            keep = (ca == GOOD) | (ca == c)
+            per[c.removeprefix("MT_")] = round(float(roc_auc_score(ya[keep], s[keep])), 3)
+        rows.append({"variant": name, "image_auroc": round(float(roc_auc_score(ya, s)), 4), "per_class": per})
+    rows.sort(key=lambda r: -r["image_auroc"])
+    head = {"cap": args.cap, "stages": args.stages, "grid": grid, "k": args.k, "coreset": args.coreset,
+            "bank": len(bank), "of": len(patches), "dim": int(bank.shape[1]), "b": args.b,
+            "dev_images": len(dev), "pixel_auroc": pix, "cpu_s": round(time.process_time() - t, 1)}  # fmt: skip
+    print(json.dumps(head))
+    for r in rows:
+        print(json.dumps(r))
+
+
 def cache_pooled(args: argparse.Namespace) -> None:
     from luodi.vision.data import read_image, to_input
 
@@ -222,7 +387,7 @@ def classify(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["maps", "anomaly", "pooled", "classify"])
+    ap.add_argument("what", choices=["maps", "anomaly", "scoring", "pooled", "classify"])
     ap.add_argument("--data", type=Path, default=vb.DEFAULT_DATA)
     ap.add_argument("--by", choices=["tile", "file"], default="file")
     ap.add_argument("--cap", type=int, default=320)
@@ -231,6 +396,14 @@ def main() -> None:
     ap.add_argument("--sigmas", type=float, nargs="+", default=[16.0])
     ap.add_argument("--coreset", type=float, default=0.1)
     ap.add_argument("--max-bank", type=int, default=16384)
+    ap.add_argument("--grid", type=int, default=0, help="scoring: the stage whose grid the patches lie on")
+    ap.add_argument("--b", type=int, default=9, help="scoring: PatchCore's reweighting support size")
+    ap.add_argument("--temps", type=float, nargs="+", default=[1.0], help="scoring: reweighting distance scales")
+    ap.add_argument("--tops", type=float, nargs="+", default=[0.5, 2.0], help="scoring: top share of heat pixels, %%")
+    ap.add_argument("--whiten", type=float, default=0.0, help="scoring: whiten the patches, this shrinkage")
+    ap.add_argument("--border", type=int, default=1, help="scoring: the ring of patches capped in the heat map")
+    ap.add_argument("--flip", nargs="*", default=[], help="maps: cache mirror images (h, v, hv); scoring: add them")
+    ap.add_argument("--chunk", type=int, default=32768, help="scoring: greedy coreset part size")
     ap.add_argument("--resize", default="square")
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--views", default="square224")
@@ -238,7 +411,8 @@ def main() -> None:
     if not files(args.data):
         raise SystemExit(f"no images under {args.data}/*/Imgs")
     sys.path.insert(0, str(ROOT / "src"))
-    {"maps": cache_maps, "anomaly": anomaly, "pooled": cache_pooled, "classify": classify}[args.what](args)
+    steps = {"maps": cache_maps, "anomaly": anomaly, "scoring": scoring, "pooled": cache_pooled, "classify": classify}
+    steps[args.what](args)
 
 
 if __name__ == "__main__":
