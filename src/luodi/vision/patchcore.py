@@ -60,13 +60,20 @@ def _greedy(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
 def nearest_distances(patches: np.ndarray, bank: np.ndarray, bank_norms: np.ndarray | None = None) -> np.ndarray:
     """Euclidean distance of each row of ``patches`` (P x D) to its nearest row of ``bank`` (M x D)."""
     norms = bank_norms if bank_norms is not None else np.einsum("ij,ij->i", bank, bank)
+    half = (0.5 * norms).astype(np.float32)
     out = np.empty(len(patches), dtype=np.float32)
-    step = max(1, 4_000_000 // max(1, len(bank)))  # keep the distance block near 16 MB
+    # one block of products near 16 MB: smaller blocks were slower (the product is the cost, and
+    # BLAS runs it best in large blocks: 64 rows took 1.6x the time of 380 on the tiles' bank)
+    step = max(1, 4_000_000 // max(1, len(bank)))
     for start in range(0, len(patches), step):
         p = patches[start : start + step]
-        d2 = np.einsum("ij,ij->i", p, p)[:, None] + norms[None, :] - 2.0 * (p @ bank.T)
-        out[start : start + step] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
-    return out
+        # min_j |p - b_j|^2 = |p|^2 + 2 min_j (|b_j|^2 / 2 - p.b_j): the product, then one pass in
+        # place and one min over the block; building the whole d2 block took four passes and three
+        # more blocks of memory (measured on one thread: 32 -> 20 CPU-ms for 380 x 11,269 x 192)
+        g = p @ bank.T
+        np.subtract(half, g, out=g)
+        out[start : start + step] = np.einsum("ij,ij->i", p, p) + 2.0 * g.min(axis=1)
+    return np.sqrt(np.maximum(out, 0.0))
 
 
 def score_map(feature_map: np.ndarray, bank: np.ndarray, bank_norms: np.ndarray | None = None) -> np.ndarray:

@@ -65,6 +65,17 @@ def test_coreset_covers_the_outliers_and_distances_are_exact() -> None:
     np.testing.assert_allclose(nearest_distances(q, x), brute, rtol=1e-3, atol=1e-3)
 
 
+def test_nearest_distances_are_exact_across_blocks_and_zero_for_bank_rows() -> None:
+    rng = np.random.default_rng(5)
+    bank = rng.normal(size=(40_000, 6)).astype(np.float32)  # blocks of 100 query rows
+    q = np.concatenate([rng.normal(size=(247, 6)).astype(np.float32) * 2, bank[[3, 39_999]]])
+    brute = np.sqrt(((q[:, None] - bank[None]) ** 2).sum(-1)).min(1)
+    got = nearest_distances(q, bank)
+    np.testing.assert_allclose(got, brute, rtol=1e-3, atol=2e-3)
+    assert got[-2:].max() < 2e-3  # rows of the bank itself
+    np.testing.assert_allclose(nearest_distances(q, bank, np.einsum("ij,ij->i", bank, bank)), got)
+
+
 def test_threshold_keeps_the_false_alarm_rate() -> None:
     scores = np.arange(100, dtype=np.float64)
     t = threshold_for(scores, 0.05)
