@@ -171,7 +171,7 @@ def anomaly_steps(args: argparse.Namespace, out: Path, good_dir: Path, held_dir:
 
 
 def _nearest_before(patches: np.ndarray, bank: np.ndarray, bank_norms: np.ndarray | None = None) -> np.ndarray:
-    """``patchcore.nearest_distances`` as it was up to c5832f7 (the whole distance block, built in
+    """``patchcore.nearest_distances`` as it was up to 7b566dd (the whole distance block, built in
     four passes), kept here only to time the current one against it in the same run."""
     norms = bank_norms if bank_norms is not None else np.einsum("ij,ij->i", bank, bank)
     out = np.empty(len(patches), dtype=np.float32)
