@@ -629,6 +629,12 @@ class PageLayout:
         x0 = min(o.x0 for o in near)
         if x0 - t.x1 > 12 * h:
             return []
+        if any(
+            o is not t and t.x1 - 0.5 * h <= o.x0 and o.x1 <= x0 + 0.5 * h and abs(o.yc - t.yc) <= 0.8 * h
+            for o in self.lines
+            if self.is_key_line(o)
+        ):
+            return []  # another label stands between: what follows it is that label's value
         # Stop at the next label on the row: only lines that start where the first one does.
         return sorted((o for o in near if o.x0 - x0 < 1.5 * h), key=lambda o: o.y0)
 

@@ -353,3 +353,25 @@ def test_english_tags_are_whole_words(waybill: Extractor) -> None:
     name = res["receiver_name"]
     assert name.value in (None, "Tom")
     assert name.value is None or any("position" in r for r in name.reasons)
+
+
+def test_a_value_right_of_another_label_is_not_this_labels() -> None:
+    # A carbon form: the names written under their labels, each row's phone after its own 电话
+    # label. The cell right of 收件人 lies beyond 电话: it is the phone's, not the name's.
+    doc = make_doc(
+        [
+            ("寄件人", 30, 100),
+            ("电话", 140, 100),
+            ("13912345678", 200, 100),
+            ("李四", 30, 135),
+            ("收件人", 30, 220),
+            ("电话", 140, 220),
+            ("13812345678", 200, 220),
+            ("张三", 30, 255),
+            ("地址", 30, 340),
+            ("北京市朝阳区建国路88号", 100, 340),
+        ]
+    )
+    res = extractor("waybill").extract_document(doc)
+    assert res.get("receiver_name") == "张三" and res.get("sender_name") == "李四"
+    assert res.get("receiver_phone") == "13812345678" and res.get("sender_phone") == "13912345678"
