@@ -49,7 +49,14 @@ def _cfg(tmp: Path, **optim: Any) -> Any:
             "eval": str(tmp / "dev.jsonl"),
             "output_dir": str(tmp / "runs"),
             "min_count": 1,
-            "model": {"lexicon": "none", "channels": 16, "char_dim": 16, "bag_dim": 16, "bigram_dim": 0},
+            "model": {
+                "lexicon": "none",
+                "teacher": "none",
+                "channels": 16,
+                "char_dim": 16,
+                "bag_dim": 16,
+                "bigram_dim": 0,
+            },
             "optim": {"epochs": 4, "batch_size": 8, "warmup_steps": 2, "patience": 10, **optim},
         }
     )

@@ -56,6 +56,7 @@ def _config(tmp: Path, epochs: int, **extra: Any) -> Any:
         "min_count": 1,
         "model": {
             "lexicon": "none",
+            "teacher": "none",
             "channels": 32,
             "char_dim": 32,
             "bag_dim": 32,

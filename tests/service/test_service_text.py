@@ -41,7 +41,14 @@ def home(tmp_path_factory: pytest.TempPathFactory, model_pulled: str) -> Path:
             "eval_fraction": 0.2,
             "output_dir": str(root / "runs"),
             "min_count": 1,
-            "model": {"lexicon": "none", "channels": 32, "char_dim": 32, "bag_dim": 32, "bigram_dim": 16},
+            "model": {
+                "lexicon": "none",
+                "teacher": "none",
+                "channels": 32,
+                "char_dim": 32,
+                "bag_dim": 32,
+                "bigram_dim": 16,
+            },
             "optim": {"epochs": 15, "batch_size": 8, "warmup_steps": 5},
         }
     )
