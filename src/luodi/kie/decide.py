@@ -452,7 +452,7 @@ class Decider:
         the ones that still look fine are the risky ones."""
         specs = self.schema.fields
         contact = [n for n, s in specs.items() if s.party is not None and s.required and s.type in _CONTACT_TYPES]
-        missing = [m for m in contact if not decided[m].found]
+        missing = [m for m in contact if _lost(decided[m], specs[m].type)]
         for n in contact:
             f = decided[n]
             if specs[n].type == "phone" or not f.found or f.needs_review:
@@ -951,6 +951,20 @@ def _lines_of(name: str, f: FieldResult, pool: Pool) -> int:
     return len({id(p.tline) for p in run})
 
 
+def _lost(f: FieldResult, kind: str) -> bool:
+    """Whether a contact field is missing, or a phone OCR misread into no phone (a digit dropped,
+    a character glued on): its own trouble, which says no more of the layout than a missing one
+    (a block misparsed, copies disagreeing still do)."""
+    if not f.found:
+        return True
+    doubts = [r for r in f.reasons if any(k in r for k in _STRUCTURAL) and not _MASK_REASON.match(r)]
+    return kind == "phone" and bool(doubts) and all(any(k in r for k in _PHONE_SHAPE) for r in doubts)
+
+
+# What the validator and the parser say of a phone that is not one (its own shape, nothing more).
+_PHONE_SHAPE = ("not a mainland mobile or landline number", "no phone pattern")
+
+
 def _misread_number(f: FieldResult) -> bool:
     """Whether every other reading of a number differs from it in a few places only (SF4458456070850
     and SF4456456070650 on two stubs): one number misread, not two documents; with the parties
@@ -964,22 +978,18 @@ def _misread_number(f: FieldResult) -> bool:
 
 
 def _may_hold(kind: str, value: str, lost: str, parse: PartyParser) -> bool:
-    """Whether a ``kind`` value may hold a missing value of type ``lost`` run into it: a name or
-    an organisation before an address's first division or after its house number (…2807室博悦手
-    作工作室, …401室姚泽斌: the tail looks like one, or the contact parser finds a name in the
-    address); a phone's digits in a name or an address; an address's divisions in a name, or a
-    second street and number in an address."""
+    """Whether a ``kind`` value may hold a missing value of type ``lost`` run into it: a phone's
+    digits in a name or an address; divisions in a name; an address with something foreign in it
+    (whatever was lost: the pieces of a misread block go anywhere): a second street and number, a
+    name or shop name before its first division or after its house number (…2807室博悦手作工作室,
+    …725号段: the tail looks like one, or the contact parser finds a name in the address)."""
     text = compact(value)
-    if lost == "phone":
-        return re.search(r"\d[\d\-~_]{6,}", text) is not None
-    if lost == "address":
-        # a name holding divisions, or an address going on after its house number with a second
-        # street and number (…幸福路12号文三路8号)
-        if kind == "address":
-            return _SECOND_STREET.search(text) is not None
-        return re.search(r"[省市区县路街号]", text) is not None
-    if lost != "name" or kind != "address":
-        return False
+    if lost == "phone" and re.search(r"\d[\d\-~_]{6,}", text) is not None:
+        return True
+    if kind != "address":
+        return lost == "address" and re.search(r"[省市区县路街号]", text) is not None
+    if _SECOND_STREET.search(text) is not None:
+        return True
     parts = split_address(text)
     first = min((p.start for k, p in parts.items() if k != "detail"), default=0)
     tail = _NAME_TAIL.search(value.strip())
@@ -991,12 +1001,18 @@ def _may_hold(kind: str, value: str, lost: str, parse: PartyParser) -> bool:
 def _name_like(text: str) -> bool:
     if romanised_name(text) is not None:
         return True
-    return organisation(Span(text, 0, len(text))) is not None or (len(text) <= 4 and has_surname(text))
+    if organisation(Span(text, 0, len(text))) is not None:
+        return True
+    # A person's name, or what is left of it (…725号段), but not an address's own ending that
+    # starts with a rare surname (3号楼, 2单元, 东门, 北40米).
+    return len(text) <= 4 and has_surname(text) and text[0] not in _ADDRESS_ENDS
 
 
+# Characters an address's ending after its number starts with (号楼, 号院, 号东门, 单元, 40米).
+_ADDRESS_ENDS = frozenset("楼院东西南北前后侧旁内口处门路街巷村组屯庄单元米层室栋座幢户弄")
 _SECOND_STREET = re.compile(r"\d+号.*[路街道巷弄].*\d")
 # What follows an address's last house number, unit or room (…17栋2807室 | 博悦手作工作室).
-_NAME_TAIL = re.compile(r"\d+\s*(?:号|室|栋|楼|层|座|单元)?([^\d]{2,})$")
+_NAME_TAIL = re.compile(r"\d+\s*(?:号|室|栋|楼|层|座|单元)?([^\d]+)$")
 
 
 def _party_trouble(f: FieldResult, *, other: bool = False) -> bool:

@@ -8,6 +8,7 @@ from docfactory import extractor, make_doc, make_line
 
 from luodi.errors import SchemaError
 from luodi.kie import Extractor
+from luodi.kie.result import Extraction
 from luodi.kie.schema import parse_schema
 from luodi.ocr.result import Document, Line, Page
 
@@ -501,3 +502,23 @@ def test_a_separator_in_a_name_read_unsure_is_no_weak_character(waybill: Extract
     field = waybill.extract_document(make_doc([line, ("电话：13011269666", 30, 140)]))["receiver_name"]
     assert field.value == "Jin, Zhinuo"
     assert not any("character" in r for r in field.reasons), field.reasons
+
+
+def test_a_phone_misread_into_no_phone_flags_only_what_it_may_have_gone_into(waybill: Extractor) -> None:
+    # A digit dropped from the receiver's phone: the phone is flagged, the names and a one-line
+    # address that holds nothing foreign are keyed in; an address ending in a lone surname after
+    # its number (…90号段: a name's first character run in) is not, nor one ending in 3号楼.
+    def page(address: str) -> Extraction:
+        receiver = [
+            ("收件人：王小明", 30, 300),
+            ("收件人电话：1301126966", 30, 340),
+            (f"收件地址：{address}", 30, 380),
+        ]
+        return waybill.extract_document(make_doc([*SENDER_ONLY, *receiver]))
+
+    res = page("浙江省杭州市西湖区文三路90号")
+    assert res["receiver_phone"].needs_review
+    for name in ("receiver_name", "receiver_address", "sender_name", "sender_address"):
+        assert not res[name].needs_review, (name, res[name].reasons)
+    assert page("浙江省杭州市西湖区文三路90号段")["receiver_address"].needs_review
+    assert not page("浙江省杭州市西湖区文三路90号3号楼")["receiver_address"].needs_review
