@@ -206,6 +206,7 @@ def render_md(report: dict[str, Any]) -> str:
         f"`--degrade {report['degrade']}`, {report['n']} receipts per split, code at `{report['git_head']}`. "
         "Wrong = a wrong or missing value; (under the stamp) = its printed box reaches the stamp's ink; "
         "(accepted) = wrong and not flagged.",
+        *(["", report["note"]] if report.get("note") else []),
         "",
         "| split | fields | " + " | ".join(cols) + " |",
         "|---|---|" + "---|" * len(cols),
@@ -249,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show-dev", action="store_true")
     ap.add_argument("--show-flagged", action="store_true")
     ap.add_argument("--results", type=Path, default=None)
+    ap.add_argument("--note", default="", help="a line of context written under the header")
     args = ap.parse_args(argv)
     from luodi import OCR
 
@@ -263,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         "n": args.n,
         "git_head": head,
         "splits": splits,
+        "note": args.note,
     }
     md = render_md(report)
     print(md)
