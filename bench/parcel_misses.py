@@ -118,15 +118,14 @@ def _false_class(page: np.ndarray, quad: Any, labels: list[dict[str, Any]]) -> t
     return ("part_of_label" if d.area > 0 and covered >= 0.5 * d.area else "background"), desc
 
 
-def _stages(ocr: Any, page: np.ndarray) -> dict[str, list[Any]]:
+def _stages(ocr: Any, page: np.ndarray, opts: Any) -> dict[str, list[Any]]:
     from luodi.locate.locator import GEOMETRY_SIDE, _thumbnail
-    from luodi.ocr.options import OCROptions
 
     locator = ocr.locator
     base, _, _ = _thumbnail(page, GEOMETRY_SIDE)
     net = [d.quad.tolist() for d in locator._model_documents(page, base, locator.side)]
     location = locator.locate(page)
-    read = ocr._run_page(page, 0, OCROptions(), None, [0.0] * 4)
+    read = ocr._run_page(page, 0, opts, None, [0.0] * 4)
     return {
         "net": net,
         "locator": [d.quad.tolist() for d in location.documents],
@@ -134,8 +133,10 @@ def _stages(ocr: Any, page: np.ndarray) -> dict[str, list[Any]]:
     }
 
 
-def _frame(ocr: Any, page: np.ndarray, rec: dict[str, Any], tally: dict[str, Counter[str]]) -> dict[str, Any]:
-    stages = _stages(ocr, page)
+def _frame(
+    ocr: Any, page: np.ndarray, rec: dict[str, Any], tally: dict[str, Counter[str]], opts: Any
+) -> dict[str, Any]:
+    stages = _stages(ocr, page, opts)
     inside = [lb for lb in rec["labels"] if not lb["cut_off"]]
     hits = {s: _match([{"quad": q} for q in stages[s]], rec["labels"]) for s in STAGES}
     detail: dict[str, Any] = {"image": rec["image"], "families": rec["families"], "misses": [], "false": []}
@@ -146,7 +147,11 @@ def _frame(ocr: Any, page: np.ndarray, rec: dict[str, Any], tally: dict[str, Cou
         tally[s]["docs"] += len(stages[s])
         tally[s]["false"] += len(stages[s]) - sum(h is not None for h in hits[s])
     for i, (label, hit) in enumerate(zip(rec["labels"], hits["read"], strict=True)):
-        if label["cut_off"] or hit is not None:
+        if label["cut_off"]:
+            continue
+        for d in _describe(_features(page, label)):
+            tally["all_labels"][d] += 1  # how common each trait is among all labels, missed or not
+        if hit is not None:
             continue
         others = [o for j, o in enumerate(rec["labels"]) if j != i]
         why = "dropped_by_reader" if hits["locator"][i] is not None else _miss_class(label, others, stages["locator"])
@@ -175,11 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=BENCH / "out" / "parcel_misses")
     parser.add_argument("--counts-only", action="store_true", help="aggregate counts only (held-out families)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--no-verify", action="store_true", help="read without the text check of regions (before)")
     args = parser.parse_args(argv)
     import tempfile
 
     from luodi.config import load_settings
     from luodi.io import load_pages
+    from luodi.ocr.options import OCROptions
     from luodi.pipeline import Pipeline
 
     ocr = Pipeline(load_settings(threads=2)).ocr
@@ -187,18 +194,19 @@ def main(argv: list[str] | None = None) -> int:
         ner, _ = _ner_file(Path(tmp))
         folder, records = _frames(args.out, args.families, args.frames, args.seed, ner)
     tally: dict[str, Counter[str]] = {}
-    for key in (*STAGES, "miss", "false", "false_families"):
+    for key in (*STAGES, "miss", "false", "false_families", "all_labels"):
         tally[key] = Counter()
     frames = []
     for rec in records:
         (page,) = load_pages((folder / rec["image"]).read_bytes())
         for why in ("dropped_by_reader", "merged", "with_surround", "partial", "unseen"):
             tally.setdefault("miss_" + why, Counter())
-        frames.append(_frame(ocr, page, rec, tally))
+        frames.append(_frame(ocr, page, rec, tally, OCROptions(verify=not args.no_verify)))
     summary: dict[str, Any] = {
         "families": args.families,
         "frames": len(records),
         "seed": args.seed,
+        "verify": not args.no_verify,
         "load": _load(),
         "stages": {
             s: {
@@ -210,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "misses": {k: dict(v) for k, v in tally.items() if k == "miss" or k.startswith("miss_")},
         "false": dict(tally["false"]),
+        "all_labels": dict(tally["all_labels"]),
     }
     if not args.counts_only:
         summary["false_families"] = dict(tally["false_families"])
