@@ -72,6 +72,22 @@ def test_a_red_title_beside_a_seal_is_kept() -> None:
     assert np.array_equal(out[10:41, 200:801], page[10:41, 200:801])
 
 
+def test_a_form_printed_in_red_keeps_its_lines_and_labels() -> None:
+    """A carbon copy printed in red (its grid and labels): one page-wide blob, no stamp."""
+    img = Image.new("RGB", (1000, 500), (250, 248, 240))
+    d = ImageDraw.Draw(img)
+    for y in range(40, 480, 60):
+        d.line((20, y, 980, y), fill=RED, width=2)
+    for x in (20, 200, 500, 680, 980):
+        d.line((x, 40, x, 460), fill=RED, width=2)
+    for y in range(55, 460, 60):  # a label's strokes in each left cell
+        for x in range(40, 150, 8):
+            d.rectangle((x, y, x + 2, y + 16), fill=RED)
+    page = np.asarray(img).copy()
+    assert find_stamps(page) == ()
+    assert drop_stamp_ink(page) is page
+
+
 def test_stamps_given_are_used() -> None:
     page = _page()
     assert np.array_equal(drop_stamp_ink(page, ()), page)
