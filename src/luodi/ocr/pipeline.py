@@ -481,10 +481,13 @@ class OCR:
             found = found[: opts.max_documents]
         page_lines: list[Line] = []
         documents: list[PageDocument] = []
-        small = 0  # documents under _SMALL_DOCUMENT of the frame that hold print (read or not)
+        # documents under _SMALL_DOCUMENT of the frame with any print on them, read or not: a sorting-line
+        # frame's labels show one or two text boxes each at most, too few to read, and still need the
+        # warning; a bare region (a fold of an empty mailer) shows none
+        small = 0
         for doc in found:
-            for part, got in self._read_located(page, doc, opts, recognizer, totals):
-                small += got is not None and part.area < _SMALL_DOCUMENT
+            for part, got, boxes in self._read_located(page, doc, opts, recognizer, totals):
+                small += boxes > 0 and part.area < _SMALL_DOCUMENT
                 chars = 0 if got is None else sum(len(line.text) for line in got[0].lines)
                 if got is None or chars < opts.min_document_chars:
                     log.debug("page %d: a located region reading %d characters is no document: dropped", index, chars)
@@ -541,11 +544,12 @@ class OCR:
         opts: OCROptions,
         recognizer: RecognizeFn | None,
         totals: list[float],
-    ) -> list[tuple[LocatedDocument, tuple[PageDocument, list[Line]] | None]]:
+    ) -> list[tuple[LocatedDocument, tuple[PageDocument, list[Line]] | None, int]]:
         """One located region read: whole, or (``verify``) as the labels its text says it holds —
         a region much larger than its clusters of text lines (a light bag marked with its label, two
         labels on one bag) is cut down to them and each is straightened and read on its own
-        (:mod:`luodi.locate.verify`). Each part with what it read (None: no document)."""
+        (:mod:`luodi.locate.verify`). Each part with what it read (None: no document) and the number
+        of text boxes found on it."""
         image, quads, placed = self._straighten(page, found, opts, totals)
         if opts.verify:
             groups = text_groups(quads, image)
@@ -554,10 +558,12 @@ class OCR:
                 # already found at the resolution they need): no second warp or detection
                 parts = [_crop_part(found, page.shape[:2], (image, quads, placed), rect) for rect in groups.rects]
                 parts.sort(key=lambda p: (float(p[0].quad[:, 1].min()), float(p[0].quad[:, 0].min())))
-                return [(p, self._read_document(page, p, opts, recognizer, totals, straightened=s)) for p, s in parts]
-        return [
-            (found, self._read_document(page, found, opts, recognizer, totals, straightened=(image, quads, placed)))
-        ]
+                return [
+                    (p, self._read_document(page, p, opts, recognizer, totals, straightened=s), len(s[1]))
+                    for p, s in parts
+                ]
+        got = self._read_document(page, found, opts, recognizer, totals, straightened=(image, quads, placed))
+        return [(found, got, len(quads))]
 
     def _read_document(
         self,

@@ -369,6 +369,28 @@ def test_documents_under_a_hundredth_of_the_frame_are_flagged() -> None:
     assert dropped.documents == () and dropped.flags == ("no_document", "small_documents")
 
 
+def test_a_small_region_showing_a_line_or_two_of_print_still_warns_of_small_documents() -> None:
+    """A sorting-line frame's labels are too small for three text boxes each: nothing is read, but
+    the page must say small documents were there rather than only "no document"."""
+    from luodi.locate.locator import LocatedDocument, Location
+
+    img = np.full((900, 1200, 3), 40, np.uint8)
+    img[300:560, 400:700] = 245
+    img[400:416, 420:650] = 10  # one line of print
+    quad = np.array([[400, 300], [700, 300], [700, 560], [400, 560]], np.float32)
+
+    class Small(DocumentLocator):
+        def locate(self, image: np.ndarray) -> Location:
+            return Location((LocatedDocument(quad, quad, 1.0, "model", False, 0.005),), False, 0.005, "model")
+
+    engine = OCR.from_sessions(
+        det=FakeSession.det(), cls_session=FakeSession.cls_(), rec=FakeSession.rec(num_classes=len(CHARS)),
+        characters=CHARS, locator=Small(None),
+    )  # fmt: skip
+    (page,) = engine.run_pages([img], PHOTO).pages
+    assert page.documents == () and page.flags == ("no_document", "small_documents")
+
+
 def test_a_region_much_larger_than_its_print_is_read_as_the_labels_in_it() -> None:
     """The model marks a light bag with its two labels as one region: the text boxes found in it
     say where the labels are, and each is read on its own (``verify``)."""
