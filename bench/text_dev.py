@@ -8,8 +8,9 @@ Sets (never their test splits):
   stratified 10% out (the config default); the 2,000 held-out titles are not read.
 
 ``-o KEY=VALUE`` overrides the default config (YAML values); ``--teacher FILE_STEM`` distils sentence vectors
-computed beforehand (``FILE_STEM.npy`` rows for the texts in ``FILE_STEM.json``), so that several runs share
-one teacher pass — the cost of that pass is reported separately, not in the run's CPU seconds.
+computed beforehand by ``--write-teacher FILE_STEM`` (``FILE_STEM.npy`` rows for the texts in ``FILE_STEM.json``),
+so that several runs share one teacher pass — the cost of that pass is reported separately, not in the
+run's CPU seconds.
 Each run appends one JSON line to ``bench/out/textdev/runs.jsonl``: the best epoch's evaluation, CPU seconds
 (this process: training runs in it) and the load average.
 """
@@ -62,6 +63,21 @@ def _cached_teacher(stem: str) -> Any:
     return lambda batch: vectors[[row[t] for t in batch]]
 
 
+def _write_teacher(name: str, stem: str) -> None:
+    """e5 sentence vectors of every training text of the set, for ``--teacher STEM`` in later runs."""
+    from luodi.text.data import read_examples
+    from luodi.text.teacher import E5Encoder
+    from luodi.zoo import bundle_file, get_bundle
+
+    cfg = _config(name, [], 0)
+    texts = sorted({e.text for e in read_examples(cfg["train"])})
+    encoder = E5Encoder.load(bundle_file(get_bundle("multilingual-e5-small"), "encoder"))
+    started = time.process_time()
+    np.save(stem + ".npy", encoder(texts))
+    Path(stem + ".json").write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+    print(f"{len(texts)} teacher vectors in {time.process_time() - started:.1f} CPU s -> {stem}.npy")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", dest="name", choices=["smp2019", "thucnews"], required=True)
@@ -69,7 +85,11 @@ def main() -> None:
     ap.add_argument("-o", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--teacher", help="FILE_STEM of precomputed teacher vectors")
     ap.add_argument("--label", default="")
+    ap.add_argument("--write-teacher", metavar="FILE_STEM", help="only compute the set's teacher vectors into it")
     args = ap.parse_args()
+    if args.write_teacher:
+        _write_teacher(args.name, args.write_teacher)
+        return
     from luodi.text.config import parse_text_config
     from luodi.text.train import train_text
 
