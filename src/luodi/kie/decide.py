@@ -688,7 +688,10 @@ def _part_doubted(addr: FieldResult, part: str, span: Span, run: Run) -> bool:
 
 def split_whole(address: str) -> PartyParse:
     """An address's parts by the suffix rules, as the decided address's are compared."""
-    parts = split_address(address)
+    return _by_suffix(address, split_address(address))
+
+
+def _by_suffix(address: str, parts: dict[str, Span]) -> PartyParse:
     return PartyParse(
         address=Span(address, 0, len(address)),
         province=parts.get("province"),
@@ -759,13 +762,7 @@ def parse_address(text: str, parse: PartyParser) -> PartyParse:
         parsed = parse(text)
         if parsed.model_based and not _division_left_in_detail(parsed, split_address(compact(text))):
             return parsed
-    return PartyParse(
-        address=Span(text, 0, len(text)),
-        province=parts.get("province"),
-        city=parts.get("city"),
-        district=parts.get("district"),
-        detail=parts.get("detail"),
-    )
+    return _by_suffix(text, parts)
 
 
 # Per-character confidence in names: OCR reads a rare printed character (榛, 昝) as a common
