@@ -88,11 +88,12 @@ def test_evaluate_det_and_e2e(tmp_path: Path) -> None:
 def stub_cli(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     made: dict[str, Any] = {}
 
-    def fake_engine(model: str | None, runtime: str | None, threads: int | None) -> StubEngine:
+    def fake_engine(*, model: str | None, runtime: str | None, threads: int | None) -> StubEngine:
         made["args"] = (model, runtime, threads)
         return made["engine"]
 
-    monkeypatch.setattr("luodi.cli.eval._engine", fake_engine)
+    # the commands build their engine as ``luodi.OCR(model=…, runtime=…, threads=…)``
+    monkeypatch.setattr("luodi.OCR", fake_engine)
     return made
 
 
