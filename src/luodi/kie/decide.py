@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -524,7 +524,7 @@ class Decider:
             bar = self.threshold("address_part")
             low = score < bar
             reasons = (f"low confidence {score:.2f} < {bar:.2f}",) if low else ()
-            doubted = addr.flagged and _part_doubted(addr, spec.part, span, part_run)
+            doubted = addr.flagged and _part_doubted(addr, spec.part, span, part_run, self._sound_division)
             if doubted:
                 reasons = (*reasons, f"the address ({spec.source}) needs review")
             decided[name] = FieldResult(
@@ -539,6 +539,13 @@ class Decider:
                 flagged=doubted,
                 evidence=evidence,
             )
+
+    def _sound_division(self, address: str, part: str, span: Span) -> bool:
+        """Whether an address's division part is a name the gazetteer knows at its level, in an
+        address whose divisions hold together (never without a gazetteer)."""
+        if self.divisions is None or self.divisions.problems(address):
+            return False
+        return self.divisions.knows(span.value, part)
 
     def _part_score(
         self, addr: FieldResult, span: Span, run: Run, cand: Candidate | None
@@ -657,16 +664,24 @@ def _about(reason: str, role: str) -> bool:
 _MUNICIPALITIES = frozenset({"北京市", "天津市", "上海市", "重庆市"})
 
 
-def _part_doubted(addr: FieldResult, part: str, span: Span, run: Run) -> bool:
+def _part_doubted(addr: FieldResult, part: str, span: Span, run: Run, sound: Callable[[str, str, Span], bool]) -> bool:
     """Whether what flagged an address casts doubt on one of its parts. Doubts about single
     characters (a weak 巷 in the street) leave a part whose own characters OCR read sure; copies
-    that disagree (另一联 reads 幸学西路 for 幸福西路) leave a part every copy agrees on. Anything
-    else (the party's block misread, the divisions, the extent) concerns every part."""
+    that disagree (另一联 reads 幸学西路 for 幸福西路) leave a part every copy agrees on; doubts
+    about where the address starts and ends (a missing name that may sit at its head or tail, an
+    address joined from several lines) leave a division the gazetteer knows (``sound``): an extent
+    moved by a line or a name changes the detail, not the province a known name spells. Anything
+    else (the party's block misread, the divisions) concerns every part."""
     others = []
-    local = False
+    local = extent = False
     for r in addr.reasons:
         if _LOW_SCORE.match(r):
             continue  # the part's own score says so
+        if _EXTENT_REASON.match(r):
+            if part == "detail" or not sound(str(addr.value), part, span):
+                return True
+            extent = True
+            continue
         copy = _COPY_REASON.match(r)
         if copy is not None:
             others.append(copy.group(1))
@@ -674,7 +689,7 @@ def _part_doubted(addr: FieldResult, part: str, span: Span, run: Run) -> bool:
             return True
         local = True
     if not local:
-        return True  # flagged without a reason this can weigh
+        return not extent  # else flagged without a reason this can weigh
     if "conflicting values" in addr.reasons:
         others += [str(a) for a in addr.alternatives]
     for other in others:
@@ -702,6 +717,10 @@ def _by_suffix(address: str, parts: dict[str, Span]) -> PartyParse:
 
 
 _CHAR_REASON = re.compile(r"(?:rare )?character \S read with confidence ")
+# The coherence doubts that concern an address's extent only (see Decider._party_coherence).
+_EXTENT_REASON = re.compile(
+    r"the parties do not hold together \(\w+ missing(?:, maybe inside this value|; address over lines)\)$"
+)
 _COPY_REASON = re.compile(r"another copy reads '(.*)'$")
 _LOW_SCORE = re.compile(r"low confidence [\d.]+ < ")
 

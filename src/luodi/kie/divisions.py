@@ -41,6 +41,13 @@ class DivisionIndex:
         levels = (("province", Level.PROVINCE), ("city", Level.CITY), ("district", Level.DISTRICT))
         return sum(1 for part, level in levels if part in parts and self.gazetteer.lookup(parts[part].value, level))
 
+    def knows(self, name: str, part: str) -> bool:
+        """Whether ``name`` is a division the gazetteer knows at ``part``'s level (province, city
+        or district)."""
+        from luodi.kie.gazetteer import Level
+
+        return part in _LEVELS and bool(self.gazetteer.lookup(name, Level(_LEVELS.index(part))))
+
     def problems(self, address: str) -> list[str]:
         """See :func:`address_problems`."""
         return address_problems(self.gazetteer, address)

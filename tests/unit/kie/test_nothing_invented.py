@@ -419,7 +419,7 @@ def test_a_missing_field_flags_the_values_it_may_have_gone_into(waybill: Extract
     for name in ("receiver_name", "receiver_address", "receiver_district", "sender_name", "sender_address"):
         assert not res[name].needs_review, (name, res[name].reasons)
     # An address read over two lines may end a line early or late: with a field missing, it is
-    # not keyed in unseen (nor its parts).
+    # not keyed in unseen, nor its detail; its divisions, names the gazetteer knows, are.
     two_lines = [
         ("收件人：王小明", 30, 300),
         ("收件地址：浙江省杭州市西湖区文三路", 30, 340),
@@ -427,7 +427,8 @@ def test_a_missing_field_flags_the_values_it_may_have_gone_into(waybill: Extract
     ]
     res = waybill.extract_document(make_doc([*SENDER_ONLY, *two_lines]))
     assert res.get("receiver_address") == "浙江省杭州市西湖区文三路90号2幢301室"
-    assert res["receiver_address"].needs_review and res["receiver_district"].needs_review
+    assert res["receiver_address"].needs_review and res["receiver_detail"].needs_review
+    assert not res["receiver_district"].needs_review and not res["receiver_province"].needs_review
     assert any("receiver_phone missing" in r for r in res["receiver_address"].reasons)
     assert not res["receiver_name"].needs_review
     # The sender's name is missing, and a shop's name ends the receiver's address: it may be it.
