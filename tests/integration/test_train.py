@@ -339,3 +339,23 @@ def test_v6_run_with_the_guard_reports_before_after_and_gates_export(
     with pytest.raises(ModelRegressionError, match="accept-regression"):
         export_run(run, out_dir=run / "export2")
     assert export_run(run, out_dir=run / "export3", accept_regression=True).max_abs_diff < 1e-3
+
+
+def test_the_stock_model_reads_rendered_lines_and_illegible_ones_are_dropped(
+    require_bundle: Callable[[str], Any], line_sets: dict[str, Path]
+) -> None:
+    """Train.max_stock_cer: the stock recogniser reads each line; a blank line (label, no ink) is dropped."""
+    from luodi.eval.datasets import read_rec_labels
+    from luodi.train.charset import read_charset
+    from luodi.train.data import LineImage, load_lines
+    from luodi.train.legibility import char_error_rate, drop_illegible, stock_reads
+    from luodi.train.trainer import base_files
+
+    require_bundle("pp-ocrv6-small")
+    onnx_path, dict_path = base_files("pp-ocrv6-small")
+    lines, _ = load_lines(read_rec_labels(line_sets["dev"]), max_width=480, known=None, drop_unknown=False)
+    blank = LineImage(np.full((48, 240, 3), 235, np.uint8), "北京市海淀区", "blank")
+    reads = stock_reads(onnx_path, [*lines, blank], read_charset(dict_path))
+    assert sum(char_error_rate(r, ln.label) <= 0.5 for r, ln in zip(reads, lines, strict=False)) >= len(lines) - 1
+    kept, rep = drop_illegible([*lines, blank], reads, 0.5)
+    assert "blank" not in [ln.source for ln in kept] and rep.dropped >= 1 and rep.kept >= len(lines) - 1

@@ -101,6 +101,9 @@ class TrainSpec(DataSpec):
     # CPU threads for Paddle's math; None: the cores this process may use, shared among this node's
     # ranks (Paddle's own default is one thread, which leaves the other cores of a small machine idle)
     threads: int | None = Field(default=None, gt=0)
+    # leave out training lines the stock model reads with a character error rate above this (None: keep
+    # all): lines degraded past reading teach guessing from noise (luodi.train.legibility)
+    max_stock_cer: float | None = Field(default=None, ge=0.0)
 
     @model_validator(mode="after")
     def _one_length(self) -> TrainSpec:

@@ -348,6 +348,9 @@ class Trainer:
         )
         check_nonempty(train_lines, "training", train_rep)
         self.say(f"train: {train_rep.summary()}")
+        if cfg.Train.max_stock_cer is not None:
+            train_lines = self._legible(train_lines, cfg.Train.max_stock_cer)
+            check_nonempty(train_lines, "legible training", train_rep)
         eval_lines: list[LineImage] = []
         eval_rep = DataReport()
         if cfg.Eval is not None:
@@ -362,6 +365,15 @@ class Trainer:
             check_nonempty(eval_lines, "evaluation", eval_rep)
             self.say(f"eval: {eval_rep.summary()}")
         return train_lines, train_rep, eval_lines, eval_rep
+
+    def _legible(self, lines: list[LineImage], max_cer: float) -> list[LineImage]:
+        """The training lines the stock model can read (luodi.train.legibility)."""
+        from luodi.train.legibility import drop_illegible, stock_reads
+
+        onnx_path, dict_path = base_files(self.config.base, self.home)
+        kept, rep = drop_illegible(lines, stock_reads(onnx_path, lines, read_charset(dict_path)), max_cer)
+        self.say(f"train: {rep.summary(max_cer)}")
+        return kept
 
     def _optimizer(self, paddle: Any, model: Any, total: int) -> tuple[Any, Any]:
         opt_cfg = self.config.Optimizer
