@@ -197,3 +197,22 @@ def test_cli_errors_are_one_line(corpus: Path, home: Path, tmp_path: Path, monke
     with pytest.raises(SystemExit) as info:
         main(["train", "text", "--config", str(cfg), "--name", "x"])
     assert info.value.code == 1 and "unknown key 'epochs'" in capsys.readouterr().err
+
+
+def test_slot_rnn_trains_exports_and_ignores_padding(corpus: Path, home: Path) -> None:
+    """``model.slot_rnn``: the slot head's BiGRU learns, exports (the exporter checks the ONNX slot scores
+    against the trained net), and a text's slots do not depend on the other texts in its batch."""
+    from luodi.text.export import export_text_run
+    from luodi.text.model import TextModel
+    from luodi.text.train import train_text
+
+    cfg = _config(corpus, 12)
+    cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"slot_rnn": 16})})
+    result = train_text(cfg, name="rnn", home=home)
+    assert result.best["accuracy"] >= 0.9 and result.best["slot_f1"] >= 0.8
+    export_text_run(result.run_dir, "tiny-rnn", home=home)
+    model = TextModel("tiny-rnn", home=home)
+    alone = model(["给王小明打电话"])[0]
+    batched = model(["给王小明打电话", "我想听告白气球，快点放一下吧，谢谢你了"])[0]
+    assert [s.value for s in alone.slots] == ["王小明"]
+    assert alone.slots == batched.slots and abs(alone.score - batched.score) < 1e-5

@@ -58,6 +58,9 @@ class ModelSpec(_Strict):
     # it did not help (slot F1 0.739 vs 0.741, 0.748 vs 0.755 in two seeds)
     gazetteer: bool = False
     slot_context: bool = True  # nlu: every position's slot scores also see the utterance vector
+    # nlu: a character BiGRU of this many units per direction over the encoder's outputs, read by the slot
+    # head beside them (0: none; the slot head reads the convolutional encoder alone)
+    slot_rnn: int = Field(default=0, ge=0)
     # distillation: the utterance vector also learns to predict this encoder's sentence vectors (training
     # only; ~29 CPU ms per short query, ~26-40 per news title, once per distilled text); none: off. Off by
     # default: on validation slices it gained within noise (THUCNews held-out 0.8602 -> 0.8677, SMP2019 dev

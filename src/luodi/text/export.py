@@ -95,12 +95,14 @@ def export_text_run(
     texts = sample_texts or ["今天北京天气怎么样", "打开微信", "给张三打电话", "上证指数收涨1.2%", "a"]
     enc = feats.encode(texts)
     with paddle.no_grad():
-        logits, _ = net(*(paddle.to_tensor(v) for v in enc.inputs().values()))
+        logits, emissions = net(*(paddle.to_tensor(v) for v in enc.inputs().values()))
         expected = paddle.nn.functional.softmax(logits, axis=-1).numpy()
     got = _onnx_probs(onnx_path, enc.inputs())
     diff = float(np.abs(expected - got).max()) if expected.shape == got.shape else float("inf")
     if not diff <= PARITY_TOL:
         raise ModelError(f"the exported ONNX disagrees with the trained model (max abs diff {diff:.2e})")
+    if len(labels["tags"]) > 1:
+        _check_emissions(onnx_path, enc, emissions.numpy())
 
     feats_path = out / "features.json"
     feats.save(feats_path)
@@ -169,6 +171,23 @@ def _meta(run: Path, net: Any, labels: dict[str, Any], feats: Featurizer, diff: 
         if "class_slots" in labels:
             meta["class_slots"] = labels["class_slots"]
     return meta
+
+
+def _check_emissions(path: Path, enc: Any, expected: np.ndarray) -> None:
+    """The slot scores at the texts' characters (what Viterbi reads) agree too: the class check alone
+    does not see the slot head (its BiGRU, ``model.slot_rnn``, is exported as ONNX GRU ops)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    inputs = enc.inputs()
+    got = session.run(None, {i.name: inputs[i.name] for i in session.get_inputs()})[1]
+    if got.shape != expected.shape:
+        raise ModelError(f"the ONNX slot scores have shape {got.shape}, the trained model's {expected.shape}")
+    valid = np.arange(expected.shape[1])[None, :] < np.asarray(enc.lengths)[:, None]
+    diff = float(np.abs(got - expected)[valid].max()) if valid.any() else 0.0
+    scale = max(1.0, float(np.abs(expected[valid]).max()) if valid.any() else 1.0)
+    if not diff <= PARITY_TOL * scale:
+        raise ModelError(f"the exported ONNX's slot scores disagree with the trained model (max abs diff {diff:.2e})")
 
 
 def _onnx_probs(path: Path, inputs: dict[str, np.ndarray]) -> np.ndarray:

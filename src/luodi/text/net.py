@@ -136,7 +136,14 @@ def build_net(
             k = len(tags)
             # intent-aware slots: every position also sees the utterance's vector (what the intent head reads)
             self.slot_ctx = nn.Linear(spec.channels, spec.channels)
-            self.slot = nn.Linear(spec.channels, k)
+            width = spec.channels
+            self.slot_rnn = spec.slot_rnn > 0
+            if self.slot_rnn:
+                # two one-way GRUs, the second over each text reversed within its length (see _birnn)
+                self.gru_fw = nn.GRU(spec.channels, spec.slot_rnn)
+                self.gru_bw = nn.GRU(spec.channels, spec.slot_rnn)
+                width += 2 * spec.slot_rnn
+            self.slot = nn.Linear(width, k)
             init = nn.initializer.Uniform(-0.05, 0.05)
             self.trans = self.create_parameter([k, k], default_initializer=init)
             self.start = self.create_parameter([k], default_initializer=init)
@@ -196,10 +203,26 @@ def build_net(
             if self.has_slots:
                 if self.slot_context:
                     x = nn.functional.gelu(x + self.slot_ctx(h).unsqueeze(1))
+                if self.slot_rnn:
+                    x = paddle.concat([x, self._birnn(self.drop(x), char_ids) * mask], axis=-1)
                 emissions = self.slot(self.drop(x))
             else:
                 emissions = logits.unsqueeze(1)
             return logits, emissions, h
+
+        def _birnn(self, x: Any, char_ids: Any) -> Any:
+            """A bidirectional GRU over ``x`` [B, L, C] whose outputs at a text's characters do not depend on
+            its padding: the forward GRU reads the characters before the padding; the backward one reads
+            each text reversed within its own length (position t of n <-> n-1-t, padding stays put), and
+            its outputs are put back the same way. Paddle's ``sequence_length`` would do the same, but
+            only as an op the ONNX export cannot be trusted with; this is a gather and two plain GRUs."""
+            steps = paddle.shape(char_ids)[1]
+            pos = paddle.arange(steps, dtype="int64").unsqueeze(0)  # [1, L]
+            n = (char_ids > 0).astype("int64").sum(axis=1, keepdim=True)  # [B, 1]
+            rev = paddle.where(pos < n, n - 1 - pos, pos + 0 * n).unsqueeze(-1)  # [B, L, 1]
+            fw, _ = self.gru_fw(x)
+            bw, _ = self.gru_bw(paddle.take_along_axis(x, rev, axis=1))
+            return paddle.concat([fw, paddle.take_along_axis(bw, rev, axis=1)], axis=-1)
 
         def _characters(self, char_ids: Any, bigram_ids: Any, lex_ids: Any, extra1: Any, extra2: Any) -> Any:
             """Per character, its inputs joined and projected to the encoder's width ``[B, L, channels]``."""
