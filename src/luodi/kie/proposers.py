@@ -50,7 +50,7 @@ from luodi.kie.layout import (
 )
 from luodi.kie.names import NAME_RUN, organisation, person_name, plausible_name, romanised_name, whole_name_box
 from luodi.kie.normalize import compact, fold
-from luodi.kie.parties import PartyParse, Span, is_simple_name, split_address
+from luodi.kie.parties import PartyParse, RuleContactParser, Span, is_simple_name, split_address
 from luodi.kie.schema import FieldSpec
 from luodi.kie.surnames import has_surname
 from luodi.kie.validators import (
@@ -63,6 +63,7 @@ from luodi.kie.validators import (
     carrier_keyword,
     carrier_products,
     carriers_for_number,
+    check_phone,
     find_phones,
 )
 
@@ -334,9 +335,28 @@ def orphan_blocks(rd: Reading, layout: PageLayout, pool: Pool) -> None:
         # over the labelled copy's.
         why = ("a copy of the party, found by its name or phone", *parsed.reasons)
         _add_block(rd, party, (run, parsed), pool, tier=TIER_SCAN, reasons=why, where="block")
+    if len(rest) == len(free) == 1 < len(tables.parties) and _whole_block(rest[0][1]):
+        # One whole block (a name, one valid phone, an address, nothing the parser doubts) for the
+        # one party left, the other found by its mark or label: the block is that party by
+        # elimination, as sure as a mark (the 收 block read, the 寄 mark printed white on black
+        # and missed), whichever stands higher.
+        why = ("the party left: the other party's block is marked",)
+        _add_block(rd, free[0], rest[0], pool, tier=TIER_BLOCK, reasons=why, where="block", quality=0.95)
+        return
     for (run, parsed), party in zip(rest, free, strict=False):
         why = ("party decided from position only", *parsed.reasons)
         _add_block(rd, party, (run, parsed), pool, tier=TIER_BLOCK, reasons=why, where="position")
+
+
+def _whole_block(parsed: PartyParse) -> bool:
+    phones = parsed.phones
+    return (
+        parsed.name is not None
+        and parsed.address is not None
+        and len(phones) == 1
+        and check_phone(phones[0].value).ok
+        and not [r for r in parsed.reasons if r != RuleContactParser.reason]  # the parser's name is no doubt
+    )
 
 
 def _copy_of(rd: Reading, parsed: PartyParse, pool: Pool) -> str | None:
@@ -363,6 +383,7 @@ def _add_block(
     tier: int,
     reasons: tuple[str, ...],
     where: str,
+    quality: float = 0.8,
 ) -> None:
     """A block's name, address and phones as candidates of ``party``'s fields."""
     run, parsed = block
@@ -370,13 +391,13 @@ def _add_block(
     for role, span in (("name", parsed.name), ("address", parsed.address)):
         field_name = tables.party_field(party, role)
         if field_name and span is not None:
-            c = span_cand(field_name, span, run, tier=tier, quality=0.8, reasons=reasons, where=where)
+            c = span_cand(field_name, span, run, tier=tier, quality=quality, reasons=reasons, where=where)
             if role == "address":
                 c = dataclasses.replace(c, parts=relative_parts(parsed, span))
             pool.add(c)
     phone_field = tables.party_field(party, "phone")
     if phone_field:
-        add_phones(phone_field, parsed.phones, run, pool, tier=tier, quality=0.8, reasons=reasons, where=where)
+        add_phones(phone_field, parsed.phones, run, pool, tier=tier, quality=quality, reasons=reasons, where=where)
 
 
 def unlabelled_addresses(rd: Reading, layout: PageLayout, pool: Pool) -> None:

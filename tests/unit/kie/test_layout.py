@@ -326,11 +326,29 @@ def test_weight_units(waybill: Extractor) -> None:
         assert waybill.extract_document(make_doc([(text, 50, 50)])).get("weight_kg") == kg, text
 
 
+def test_an_unmarked_block_is_the_party_left_when_the_other_is_marked(waybill: Extractor) -> None:
+    # The 收 mark was read, the 寄 mark was not (white on black is often missed by detection): the
+    # one whole block left is the sender's, above or below the receiver's.
+    receiver = [
+        make_line("收", 30, 300, h=60, char_w=60),
+        ("赵六 13600001111", 110, 300),
+        ("浙江省杭州市西湖区文三路90号", 110, 330),
+    ]
+    for y in (100, 400):
+        sender = [("钱七", 110, y), ("13700002222", 220, y), ("江苏省南京市鼓楼区中山路1号", 110, y + 30)]
+        res = waybill.extract_document(make_doc([*receiver, *sender]))
+        assert (res.get("receiver_name"), res.get("receiver_phone")) == ("赵六", "13600001111")
+        assert res.get("receiver_address") == "浙江省杭州市西湖区文三路90号"
+        assert (res.get("sender_name"), res.get("sender_phone")) == ("钱七", "13700002222")
+        assert res.get("sender_address") == "江苏省南京市鼓楼区中山路1号"
+        for name in ("sender_name", "sender_phone", "sender_address", "receiver_phone"):
+            assert not res[name].needs_review, (y, name, res[name].reasons)
+
+
 def test_unmarked_contact_blocks_go_to_empty_parties_by_position(waybill: Extractor) -> None:
-    # The 收 mark was read, the 寄 mark was not (white on black is often missed by detection).
+    # No mark read: the upper block is the receiver's (the e-waybill convention), for review.
     doc = make_doc(
         [
-            make_line("收", 30, 100, h=60, char_w=60),
             ("赵六 13600001111", 110, 100),
             ("浙江省杭州市西湖区文三路90号", 110, 130),
             ("钱七", 110, 200),
@@ -340,12 +358,23 @@ def test_unmarked_contact_blocks_go_to_empty_parties_by_position(waybill: Extrac
     )
     res = waybill.extract_document(doc)
     assert (res.get("receiver_name"), res.get("receiver_phone")) == ("赵六", "13600001111")
-    assert res.get("receiver_address") == "浙江省杭州市西湖区文三路90号"
     assert (res.get("sender_name"), res.get("sender_phone")) == ("钱七", "13700002222")
     assert res.get("sender_address") == "江苏省南京市鼓楼区中山路1号"
-    assert res["sender_phone"].needs_review
-    assert "party decided from position only" in res["sender_phone"].reasons
-    assert not res["receiver_phone"].needs_review
+    for name in ("sender_phone", "receiver_phone"):
+        assert res[name].needs_review
+        assert "party decided from position only" in res[name].reasons
+    # A block the other party's mark leaves, but with two phones in it: by position, for review.
+    doc = make_doc(
+        [
+            make_line("收", 30, 100, h=60, char_w=60),
+            ("赵六 13600001111", 110, 100),
+            ("浙江省杭州市西湖区文三路90号", 110, 130),
+            ("钱七 13700002222 13800003333", 110, 200),
+            ("江苏省南京市鼓楼区中山路1号", 110, 230),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res["sender_phone"].needs_review and not res["receiver_phone"].needs_review
 
 
 def test_two_column_form_takes_the_value_below_not_the_other_column(waybill: Extractor) -> None:
