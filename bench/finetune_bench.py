@@ -44,6 +44,13 @@ BLIND_SETS: dict[str, list[tuple[str, str, int, int, str, str]]] = {
         ("dotmatrix", "mild", 100, 511, "news", "heldout"),
         ("dotmatrix", "hard", 100, 512, "news", "heldout"),
     ],
+    # fresh printers (luodi.synth.dotmatrix_fresh), faces no other family draws and news titles no
+    # other set reads (THUCNews dev lines 6000 on): written to confirm the dot-joining transform
+    # blind, once (bench/results/finetune_fresh.md); development data after that
+    "blind_dotmatrix_fresh": [
+        ("dotmatrix", "mild", 100, 521, "news_fresh", "fresh"),
+        ("dotmatrix", "hard", 100, 522, "news_fresh", "fresh"),
+    ],
     "blind_print": [("print", "mild", 300, 503, "news", "eval")],
     "blind_slip": [
         ("print", "mild", 60, 504, "slip", "eval"),
@@ -70,15 +77,16 @@ DEV_SETS: dict[str, list[tuple[str, str, int, int, str, str]]] = {
 }
 
 
-def news_titles(limit: int = 4000) -> tuple[list[str], str]:
-    """THUCNews titles cut at punctuation to at most 18 characters (or the regression text without ../shared)."""
+def news_titles(limit: int = 4000, start: int = 0) -> tuple[list[str], str]:
+    """THUCNews titles (dev lines ``start`` to ``limit``) cut at punctuation to at most 18 characters
+    (or the regression text without ../shared)."""
     path = SHARED / "text" / "thucnews" / "dev.txt"
     if not path.is_file():
         from luodi.train.regression import load_spec
 
         return load_spec().text.read_text(encoding="utf-8").splitlines(), "regression text (no ../shared)"
     out: list[str] = []
-    for line in path.read_text(encoding="utf-8").splitlines()[:limit]:
+    for line in path.read_text(encoding="utf-8").splitlines()[start:limit]:
         title = line.split("\t")[0].strip()
         for piece in re.split(r"[\s，,：:！!？?（(）)]+", title):
             if 4 <= len(piece) <= 18:
@@ -111,7 +119,7 @@ def make_sets(_: argparse.Namespace) -> dict[str, Any]:
     from luodi.synth.text import general_lines, slip_lines
 
     news, news_source = news_titles()
-    texts = {"news": news, "slip": slip_lines(600, seed=77, family="eval")}
+    texts = {"news": news, "slip": slip_lines(600, seed=77, family="eval"), "news_fresh": news_titles(10000, 6000)[0]}
     manifest: dict[str, Any] = {"news_source": news_source, "sets": _render_sets(BLIND, BLIND_SETS, texts)}
     (BLIND / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     ner_dev = SHARED / "express_ner" / "dev.txt"

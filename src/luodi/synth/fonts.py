@@ -66,6 +66,8 @@ FONT_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 # the eval faces with harder, held-out dot-matrix printers (luodi.synth.dotmatrix_heldout)
 FONT_FAMILIES["heldout"] = FONT_FAMILIES["eval"]
+# the eval faces; its dot-matrix printers draw faces of their own (luodi.synth.dotmatrix_fresh)
+FONT_FAMILIES["fresh"] = FONT_FAMILIES["eval"]
 # the train faces with the first training dot-matrix heads only (luodi.synth.dotmatrix_train widens "train")
 FONT_FAMILIES["train-basic"] = FONT_FAMILIES["train"]
 FAMILIES = tuple(FONT_FAMILIES)

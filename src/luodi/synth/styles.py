@@ -188,19 +188,31 @@ _CELLS = {"train": (12, 16, 16, 16, 24), "eval": (14, 18, 20, 20)}
 _PITCH = {"train": (2.4, 4.4), "eval": (2.8, 5.0)}
 
 
-def _dotmatrix(  # noqa: PLR0915 - one rendering recipe, step by step
+def _family_printer(
     text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str, family: str | None
-) -> np.ndarray:
+) -> np.ndarray | None:
+    """A line from the family's own dot-matrix printers, or None for the basic heads below."""
     if family == "heldout":
         from luodi.synth.dotmatrix_heldout import render_heldout_dotmatrix
 
         return render_heldout_dotmatrix(text, rng, fonts, severity)
+    if family == "fresh":
+        from luodi.synth.dotmatrix_fresh import render_fresh_dotmatrix
+
+        return render_fresh_dotmatrix(text, rng, fonts, severity)
     if family == "train":  # the widened training printers; a third of their lines fall to the basic heads
         from luodi.synth.dotmatrix_train import render_train_dotmatrix
 
-        img = render_train_dotmatrix(text, rng, fonts, severity)
-        if img is not None:
-            return img
+        return render_train_dotmatrix(text, rng, fonts, severity)
+    return None
+
+
+def _dotmatrix(  # noqa: PLR0915 - one rendering recipe, step by step
+    text: str, rng: np.random.Generator, fonts: Sequence[Font], severity: str, family: str | None
+) -> np.ndarray:
+    img = _family_printer(text, rng, fonts, severity, family)
+    if img is not None:
+        return img
     hard = severity == "hard"
     kind = "eval" if family == "eval" else "train"  # "train-basic": these heads alone, as first shipped
     cell = int(rng.choice(list(_CELLS[kind])))
@@ -394,7 +406,8 @@ def render_line(
     ``family`` ("train" or "eval") restricts fonts, dot-matrix heads and degradations to one side of
     the split that keeps fine-tuning and blind evaluation apart; None draws from everything (the
     renderer as it was before the split, byte for byte). "heldout" is "eval" with harder, held-out
-    dot-matrix printers (:mod:`luodi.synth.dotmatrix_heldout`) that no recipe may render.
+    dot-matrix printers (:mod:`luodi.synth.dotmatrix_heldout`) that no recipe may render; "fresh"
+    is "eval" with dot-matrix printers of their own (:mod:`luodi.synth.dotmatrix_fresh`).
 
     Raises :class:`ConfigError` for an unknown style or severity and :class:`InputError` when the
     text is empty or no installed font can draw one of its characters.

@@ -83,6 +83,24 @@ def test_the_heldout_dotmatrix_printers_are_their_own_and_reproducible() -> None
         SynthSpec(style="dotmatrix", n=4, text_format="general", family="heldout")  # type: ignore[arg-type]
 
 
+def test_the_fresh_dotmatrix_printers_are_their_own_and_reproducible() -> None:
+    from luodi.synth.dotmatrix_fresh import _high_speed
+    from luodi.train.config import SynthSpec
+
+    text = "货到付款 运费1250元"
+    lines = [render_line(text, "dotmatrix", seed=[3, k], severity="hard", family="fresh") for k in range(6)]
+    assert all(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3 for im in lines)
+    again = render_line(text, "dotmatrix", seed=[3, 0], severity="hard", family="fresh")
+    np.testing.assert_array_equal(lines[0], again)
+    held = render_line(text, "dotmatrix", seed=[3, 0], severity="hard", family="heldout")
+    assert held.shape != lines[0].shape or not np.array_equal(held, lines[0])
+    # high-speed draft: no two horizontally neighbouring dots of a row are struck
+    drafted = _high_speed(np.ones((2, 7), np.float32))
+    assert drafted.tolist() == [[1, 0, 1, 0, 1, 0, 1]] * 2
+    with pytest.raises(ValueError, match="family"):
+        SynthSpec(style="dotmatrix", n=4, text_format="general", family="fresh")  # type: ignore[arg-type]
+
+
 def test_general_lines_set_words_apart_with_single_spaces() -> None:
     spaced = general_lines(300, seed=5, table=TABLE)
     assert spaced == general_lines(300, seed=5, table=TABLE)
