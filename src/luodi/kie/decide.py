@@ -336,6 +336,8 @@ class Decider:
         if spec.type == "address" and any(r.startswith(ADDRESS_RUNS_INTO_NAME) for r in cand.reasons):
             unsure.append("where the address ends is unclear")
         unsure += _shape_doubts(spec, value, cand.raw)
+        if spec.type in _CODE_TYPES:
+            unsure += cut_number(cand.run)
         unsure += _misread_copies(spec, value, others)
         if spec.type == "address" and self.divisions is not None and isinstance(value, str):
             # Divisions that do not hold together are a misreading or two addresses in one.
@@ -798,8 +800,9 @@ NAME_CHAR_MIN, RARE_CHAR_MIN = 0.90, 0.93
 TEXT_CHAR_MIN = 0.80
 
 
-# Codes and numbers have no redundancy either: one digit read below this is not keyed in unseen.
-_CODE_TYPES = frozenset({"digits", "account", "amount", "time", "tracking_number", "id_number", "phone"})
+# Codes, numbers and dates have no redundancy either: one digit read below this is not keyed in
+# unseen (a photographed 2025-04-20 read 2005-04-20 with its 0 at 0.86 is a valid date too).
+_CODE_TYPES = frozenset({"digits", "account", "amount", "time", "date", "tracking_number", "id_number", "phone"})
 
 
 def copy_char_scores(cand: Candidate, copies: Sequence[Candidate]) -> list[tuple[str, float]]:
@@ -851,6 +854,25 @@ def weak_characters(field_type: str, chars: Sequence[tuple[str, float]]) -> list
             continue  # the comma of Jin, Zhinuo, the dot of 阿卜杜·热合曼: no letter to misread
         if s < NAME_CHAR_MIN or (rare and s < RARE_CHAR_MIN):
             out.append(f"{'rare ' if rare else ''}character {c} read with confidence {s:.2f}")
+    return out
+
+
+def cut_number(run: Run) -> list[str]:
+    """A number that OCR may have cut in two: right beside its first or last digit, with no space
+    between, a character read unsure that has more digits beyond it (81763)77525085 for
+    81763177525085: the pattern takes 81763 whole, the misread digit is outside the value, so no
+    weak character of the value shows it)."""
+    if not run:
+        return []
+    out = []
+    for piece, step in ((run[0], -1), (run[-1], 1)):
+        text, scores = piece.tline.text, piece.tline.line.char_scores
+        edge = piece.start if step < 0 else piece.end - 1
+        i, j = edge + step, edge + 2 * step
+        if not (min(i, j) >= 0 and max(i, j) < len(text) and len(scores) == len(text)):
+            continue
+        if text[edge].isdigit() and text[j].isdigit() and not text[i].isspace() and scores[i] < NAME_CHAR_MIN:
+            out.append(f"character {text[i]} beside the number read with confidence {scores[i]:.2f}: a digit?")
     return out
 
 

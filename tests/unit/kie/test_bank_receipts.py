@@ -438,3 +438,46 @@ def test_a_value_under_a_stamp_needs_review_unless_another_reading_confirms_it()
     assert any("under a stamp" in r for r in payee.reasons)
     assert not res["payer_account"].needs_review  # far from the stamp
     assert res.get("amount") == 75000.0 and not res["amount"].needs_review  # confirmed by the capitals
+
+
+def _scored(text: str, x: float, y: float, weak: dict[int, float]) -> Line:
+    """``text`` read at 0.99 but for the characters at ``weak``'s positions."""
+    line = make_line(text, x, y)
+    scores = tuple(weak.get(i, 0.99) for i in range(len(text)))
+    return Line(line.text, line.score, line.box, scores, line.char_positions)
+
+
+# A filled-in receipt's other fields (a page with only one value on it is flagged as a whole).
+_FILLED = [
+    ("付款人户名：海禾官方旗舰店", 40, 140),
+    ("付款人账号：48034105798892500700", 40, 180),
+    ("金额：¥35,500.00", 40, 220),
+]
+
+
+def test_a_date_with_a_digit_read_unsure_is_flagged() -> None:
+    """2025-04-20 photographed and read 20050420 with its 0 at 0.86: a valid date, but not keyed in
+    unseen; the same date read sure is accepted."""
+    for weak, flagged in (({1: 0.86}, True), ({}, False)):
+        lines = [
+            make_line("招商银行 网上银行电子回单", 300, 20),
+            make_line("交易时间", 40, 60),
+            _scored("20050420 18:04:40", 200, 60, weak),
+            *(make_line(*t) for t in _FILLED),
+        ]
+        date = extractor("bank_receipt").extract_document(make_doc(lines))["date"]
+        assert date.value == "2005-04-20" and date.needs_review is flagged  # type: ignore[attr-defined]
+
+
+def test_a_number_cut_by_a_digit_misread_as_a_mark_is_flagged() -> None:
+    """81763)77525085: the pattern takes 81763 whole; the ) read at 0.48 between digits says the
+    number goes on (a misread 1), so 81763 is not keyed in unseen. A sure mark is a separator."""
+    for weak, flagged in (({5: 0.48}, True), ({}, False)):
+        lines = [
+            make_line("招商银行 网上银行电子回单", 300, 20),
+            make_line("交易流水号", 40, 60),
+            _scored("81763)77525085", 200, 60, weak),
+            *(make_line(*t) for t in _FILLED),
+        ]
+        serial = extractor("bank_receipt").extract_document(make_doc(lines))["serial_number"]
+        assert serial.value == "81763" and serial.needs_review is flagged  # type: ignore[attr-defined]
