@@ -12,13 +12,13 @@ party fields) and the contact parser of this extraction. It holds no state of it
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from luodi.kie.layout import Entry, Hit, Run, build_lexicon, run_score, run_text, sub_run
 from luodi.kie.parties import PartyParse, PartyParser, Span
 from luodi.kie.schema import Schema
+from luodi.kie.validators import phone_text
 
 # Trust tiers: a value next to its own label beats one parsed out of a party block, which beats
 # one found by scanning the page.
@@ -145,4 +145,4 @@ def add_phones(
 
 
 def phone_spans(text: str, found: Sequence[tuple[int, int]]) -> list[Span]:
-    return [Span(re.sub(r"\D", "", text[s:e]), s, e) for s, e in found]
+    return [Span(phone_text(text[s:e]), s, e) for s, e in found]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from luodi.errors import ModelError
-from luodi.kie.validators import find_phones
+from luodi.kie.validators import find_phones, phone_text
 
 if TYPE_CHECKING:
     from luodi.kie.gazetteer import Gazetteer
@@ -183,7 +183,7 @@ def _name_and_phones_only(text: str) -> PartyParse | None:
     words = [(m.start(), m.end()) for m in re.finditer(r"[^\s,，;；:：|/、]+", rest)]
     if len(words) > 1 or (not words and not phone_spans):
         return None
-    phones = tuple(Span(re.sub(r"\D", "", text[s:e]), s, e, 0.98) for s, e in phone_spans)
+    phones = tuple(Span(phone_text(text[s:e]), s, e, 0.98) for s, e in phone_spans)
     if not words:
         return PartyParse(phones=phones)
     s, e = words[0]
@@ -315,7 +315,7 @@ def _split_compact(text: str, offset: int) -> dict[str, Span]:  # noqa: PLR0912 
 
 def _fallback(text: str) -> PartyParse:  # noqa: PLR0912, PLR0915 - the rule cascade, in priority order
     phone_spans = find_phones(text)
-    phones = tuple(Span(re.sub(r"\D", "", text[s:e]), s, e, 0.98) for s, e in phone_spans)
+    phones = tuple(Span(phone_text(text[s:e]), s, e, 0.98) for s, e in phone_spans)
     # Blank out the phones, then cut the rest into runs separated by spaces and punctuation.
     masked = list(text)
     for s, e in phone_spans:

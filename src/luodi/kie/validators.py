@@ -34,13 +34,18 @@ MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d[-~_ ]?\d{4}[-~_ ]?\d{4}
 # Area codes: 010 and 02x have three digits, all others four. Optional parentheses and dash.
 LANDLINE_RE = re.compile(r"(?<!\d)(\(?0(?:10|2\d|[3-9]\d{2})\)?[- ]?[2-9]\d{6,7})(?:[-转]\d{1,5})?(?!\d)")
 SERVICE_RE = re.compile(r"(?<![\d])([48]00[- ]?\d{3}[- ]?\d{4})(?!\d)")
+# Hong Kong (852) and Macau (853): eight digits, never starting 0 or 1, after the country code
+# written as one (+852, 00852, (852), or 852 set off by a space or dash): without it eight digits are
+# a mainland landline missing its area code.
+SAR_RE = re.compile(r"(?<![\d+])((?:(?:\+|00) ?85[23]|\(?85[23]\)|85[23](?=[- ]))[- ]?[2-9]\d{3}[- ]?\d{4})(?!\d)")
+_SAR_FULL = re.compile(r"(?:\+|00)?\(?(85[23])\)?[- ]?([2-9]\d{3})[- ]?(\d{4})")
 
 
 def find_phones(text: str) -> list[tuple[int, int]]:
     """Spans of every mobile, landline or 400/800 number in ``text`` (folded), in order."""
     folded = fold(text)
     spans: list[tuple[int, int]] = []
-    for regex in (MOBILE_RE, LANDLINE_RE, SERVICE_RE):
+    for regex in (MOBILE_RE, LANDLINE_RE, SERVICE_RE, SAR_RE):
         for m in regex.finditer(folded):
             s, e = m.span(1)
             if not any(s < e2 and s2 < e for s2, e2 in spans):
@@ -48,7 +53,18 @@ def find_phones(text: str) -> list[tuple[int, int]]:
     return sorted(spans)
 
 
+def phone_text(raw: str) -> str:
+    """What a phone found in the text is kept as: its digits, or a Hong Kong or Macau number
+    normalised with its country code (+852-91234567), which its digits alone would lose."""
+    sar = SAR_RE.fullmatch(fold(raw.strip()))
+    return check_phone(raw).value if sar is not None else re.sub(r"\D", "", raw)
+
+
 def check_phone(raw: str) -> Checked:
+    sar = SAR_RE.fullmatch(fold(raw.strip()))
+    if sar is not None:
+        code, head, tail = _SAR_FULL.fullmatch(sar.group(1)).groups()  # type: ignore[union-attr]
+        return Checked(f"+{code}-{head}{tail}")
     text = compact(raw).replace("(", "").replace(")", "")
     digits = re.sub(r"\D", "", text)
     if digits.startswith("86") and len(digits) == 13 and digits[2] == "1":

@@ -609,3 +609,22 @@ def test_a_romanised_name_with_an_x_is_no_placeholder(waybill: Extractor) -> Non
     assert waybill.extract_document(doc).get("receiver_name") == "Xiu-Xuan DUAN"
     template = make_doc([*SENDER, ("收件人：XXX", 50, 100), ("收件人电话：13812345678", 50, 140)])
     assert waybill.extract_document(template).get("receiver_name") is None
+
+
+def test_a_hong_kong_number_is_a_phone(waybill: Extractor) -> None:
+    # +852 and eight digits: no mainland number, but a number to call, keyed in as written. Eight
+    # digits with no code stay a landline missing its area code, for review.
+    for phone, value, review in (("+852 9123 4567", "+852-91234567", False), ("9123 4567", "91234567", True)):
+        doc = make_doc(
+            [
+                ("运单号：SF1234567890123", 30, 40),
+                ("收件人：陈大文", 30, 100),
+                (f"收件人电话：{phone}", 30, 140),
+                ("收件地址：香港特别行政区九龙油尖旺区弥敦道100号", 30, 180),
+                ("寄件人：李四", 30, 260),
+                ("寄件人电话：13912345678", 30, 300),
+                ("寄件地址：江苏省南京市玄武区中山路1号", 30, 340),
+            ]
+        )
+        res = waybill.extract_document(doc)
+        assert (res.get("receiver_phone"), res["receiver_phone"].needs_review) == (value, review)

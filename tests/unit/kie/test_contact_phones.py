@@ -26,6 +26,10 @@ from luodi.kie.contact.phones import PhoneMatch, find_phones, normalize_phone
         ("0451-8633123", "0451-8633123"),
         ("0755-23456789转123", "0755-23456789-123"),
         ("+86 21 6253 8890", "021-62538890"),
+        ("+852 9123 4567", "+852-91234567"),  # Hong Kong
+        ("(852) 2345-6789", "+852-23456789"),
+        ("00853 6612 3456", "+853-66123456"),  # Macau
+        ("852-91234567", "+852-91234567"),
     ],
 )
 def test_normalize(raw: str, expected: str) -> None:
@@ -34,7 +38,10 @@ def test_normalize(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["12345678901", "1860000917", "186000091722", "021-0253889", "10086", "0000-12345678", "手机18600009172"],
+    [
+        *("12345678901", "1860000917", "186000091722", "021-0253889", "10086", "0000-12345678", "手机18600009172"),
+        *("85291234567", "+852 1234 5678", "+852 9123 456", "91234567"),  # no code written, or not 8 digits
+    ],
 )
 def test_not_a_phone(raw: str) -> None:
     assert normalize_phone(raw) is None
@@ -58,3 +65,12 @@ def test_a_dash_read_as_a_tilde_or_underscore_still_separates_digit_groups() -> 
     assert [m.value for m in find_phones("天盛家坊专营店 191~4994-1983")] == ["19149941983"]
     assert [m.value for m in find_phones("191_4994_1983")] == ["19149941983"]
     assert validators.find_phones("天盛家坊专营店 191~4994-1983") == [(8, 21)]
+
+
+def test_hong_kong_and_macau_numbers_in_text() -> None:
+    text = "陈大文 +852 9123 4567 香港九龙弥敦道100号 / (853)28123456"
+    assert [(m.value, m.kind) for m in find_phones(text)] == [("+852-91234567", "sar"), ("+853-28123456", "sar")]
+    assert validators.find_phones(text) == [(4, 18), (33, 46)]
+    assert validators.check_phone("+852 9123 4567").value == "+852-91234567"
+    assert validators.phone_text("+852 9123 4567") == "+852-91234567"
+    assert validators.phone_text("138-1234-5678") == "13812345678"

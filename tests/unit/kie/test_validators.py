@@ -28,6 +28,9 @@ def _id(first17: str) -> str:
         ("62538890", "62538890", False),
         ("12812345678", "12812345678", False),
         ("1381234567", "1381234567", False),
+        ("+852 9123 4567", "+852-91234567", True),
+        ("(853) 2812 3456", "+853-28123456", True),
+        ("85291234567", "85291234567", False),  # the code not written as one: no Hong Kong number
     ],
 )
 def test_phone(raw: str, value: str, ok: bool) -> None:

@@ -6,6 +6,9 @@
   ``0[3-9]XX`` (so the code length is known from its first digits); the local number has 7–8 digits
   and does not start with 0 or 1; the code may sit in brackets. Normalised to ``021-62538890``
   (``021-62538890-123`` with an extension). With a +86 prefix the code's leading 0 may be missing.
+- Hong Kong and Macau: the country code written as one (``+852``, ``00853``, ``(852)``, ``852`` set
+  off by a space or dash) and eight digits not starting with 0 or 1. Normalised to ``+852-91234567``.
+  Without the code eight digits are a mainland landline missing its area code, not one of these.
 
 A number glued to other digits (part of a longer digit run) is not a phone.
 """
@@ -26,7 +29,7 @@ class PhoneMatch:
     start: int
     end: int  # exclusive; text[start:end] is the number as written (prefix and separators included)
     value: str  # normalised: digits only, landlines with the area-code dash
-    kind: Literal["mobile", "landline"]
+    kind: Literal["mobile", "landline", "sar"]
 
 
 # One optional space / dash (ASCII or typographic) between digit groups; OCR reads a printed dash
@@ -56,6 +59,16 @@ _PHONE = re.compile(
     r"(?<![\d])" + _PREFIX + r"?(?:" + _MOBILE + r"|" + _LANDLINE + r")(?![\d])", re.IGNORECASE | re.ASCII
 )
 _DIGITS = re.compile(r"[^0-9]")
+_SAR = re.compile(
+    r"(?<![\d+])(?:(?:\+|00)"
+    + _SEP
+    + r"(?P<code>85[23])|[(（]?(?P<code_b>85[23])[)）]|(?P<code_s>85[23])(?=[ \-]))"
+    + _SEP
+    + r"(?P<sar>[2-9](?:"
+    + _SEP
+    + r"\d){7})(?![\d])",
+    re.ASCII,
+)
 
 
 def _fold(text: str) -> str:
@@ -72,18 +85,28 @@ def _normalize(m: re.Match[str]) -> tuple[str, Literal["mobile", "landline"]]:
     return value, "landline"
 
 
+def _sar_value(m: re.Match[str]) -> str:
+    code = m.group("code") or m.group("code_b") or m.group("code_s")
+    return f"+{code}-{_DIGITS.sub('', m.group('sar'))}"
+
+
 def find_phones(text: str) -> list[PhoneMatch]:
     """All phone numbers in ``text``, left to right, non-overlapping."""
-    out = []
     # Full-width digits and brackets fold to ASCII one-for-one, so offsets stay valid.
-    for m in _PHONE.finditer(_fold(text)):
-        value, kind = _normalize(m)
-        out.append(PhoneMatch(m.start(), m.end(), value, kind))
-    return out
+    folded = _fold(text)
+    out = [PhoneMatch(m.start(), m.end(), _sar_value(m), "sar") for m in _SAR.finditer(folded)]
+    for m in _PHONE.finditer(folded):
+        if not any(m.start() < o.end and o.start < m.end() for o in out):
+            value, kind = _normalize(m)
+            out.append(PhoneMatch(m.start(), m.end(), value, kind))
+    return sorted(out, key=lambda o: o.start)
 
 
 def normalize_phone(raw: str) -> str | None:
     """The normalised number if ``raw`` is exactly one phone number (surrounding spaces allowed), else None."""
+    sar = _SAR.fullmatch(_fold(raw.strip()))
+    if sar is not None:
+        return _sar_value(sar)
     m = _PHONE.fullmatch(_fold(raw.strip()))
     if m is None:
         return None
