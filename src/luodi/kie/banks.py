@@ -25,7 +25,7 @@ from decimal import Decimal
 from luodi.kie.candidates import TIER_BLOCK, TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.gazetteer import Division
-from luodi.kie.layout import PageLayout, Piece, TLine, run_score, sub_run
+from luodi.kie.layout import PageLayout, Piece, TLine, run_score, run_text, starts_with_label, sub_run
 from luodi.kie.normalize import compact, fold
 from luodi.kie.result import FieldResult
 from luodi.kie.schema import FieldSpec
@@ -533,7 +533,13 @@ def scan_date(name: str, spec: FieldSpec, layout: PageLayout, pool: Pool) -> Non
         else:
             rows.append([t])
     for row in rows:
-        run = tuple(Piece(t, 0, len(t.text)) for t in row if not layout.hits_of(t))
+        # A line with a label is read up to its first label: what comes before is no label's value
+        # (a teller's machine print, 20240305 10:11:12 流水号:…, dates the slip without a label).
+        run = tuple(
+            Piece(t, 0, min((h.start for h in layout.hits_of(t)), default=len(t.text)))
+            for t in row
+            if not starts_with_label(layout.hits_of(t), t)
+        )
         text = fold("".join(p.text for p in run))
         for pattern in spec.patterns:
             m = re.search(pattern, text)
@@ -543,6 +549,35 @@ def scan_date(name: str, spec: FieldSpec, layout: PageLayout, pool: Pool) -> Non
             value = sub_run(run, *m.span(g))
             pool.add(Candidate(name, value, m.group(g), run_score(value) * 0.85, TIER_SCAN, where="scan"))
             break
+
+
+def scan_time(name: str, spec: FieldSpec, layout: PageLayout, pool: Pool, dates: Sequence[Candidate]) -> None:
+    """A time printed right after a date, with no label of its own (a teller's machine print:
+    20240305 10:11:12 流水号:…): read from the rest of the date's line, or from the next line of
+    its row where OCR cut the two apart; only whitespace may stand between them."""
+    if pool.by_field.get(name) or not spec.patterns:
+        return
+    for d in dates:
+        if not d.run:
+            continue
+        last = d.run[-1]
+        t = last.tline
+        run: tuple[Piece, ...] = (Piece(t, last.end, len(t.text)),)
+        if not t.text[last.end :].strip():
+            after = [o for o in layout.lines if abs(o.yc - t.yc) <= 0.5 * t.h and 0 <= o.x0 - t.x1 < 2.5 * t.h]
+            if not after:
+                continue
+            nxt = min(after, key=lambda o: o.x0)
+            run = (*run, Piece(nxt, 0, len(nxt.text)))
+        text = fold(run_text(run))
+        for pattern in spec.patterns:
+            m = re.search(pattern, text)
+            if m is None or text[: m.start()].strip():
+                continue
+            g = 1 if m.groups() and m.group(1) is not None else 0
+            value = sub_run(run, *m.span(g))
+            pool.add(Candidate(name, value, m.group(g), run_score(value) * 0.85, TIER_SCAN, where="scan"))
+            return
 
 
 # --- stamps over the text ----------------------------------------------------------------------

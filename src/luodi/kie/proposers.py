@@ -22,7 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from luodi.kie.banks import find_stamps, scan_amount_grid, scan_currency_amount, scan_date, scan_issuing_bank
+from luodi.kie.banks import (
+    find_stamps,
+    scan_amount_grid,
+    scan_currency_amount,
+    scan_date,
+    scan_issuing_bank,
+    scan_time,
+)
 from luodi.kie.candidates import (
     SOURCE_FACTOR,
     TIER_BLOCK,
@@ -785,6 +792,9 @@ def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:
             _scan_carrier(name, layout, pool)
         elif spec.scan and spec.type == "date":
             scan_date(name, spec, layout, pool)
+        elif spec.scan and spec.type == "time":
+            dates = [c for n, s in rd.schema.fields.items() if s.type == "date" for c in pool.by_field.get(n, [])]
+            scan_time(name, spec, layout, pool, dates)
         elif spec.scan and "bank" in spec.validators:
             scan_issuing_bank(name, spec, layout, pool, _taken_by_others(name, pool))
         elif spec.scan:

@@ -481,3 +481,20 @@ def test_a_number_cut_by_a_digit_misread_as_a_mark_is_flagged() -> None:
         ]
         serial = extractor("bank_receipt").extract_document(make_doc(lines))["serial_number"]
         assert serial.value == "81763" and serial.needs_review is flagged  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("cut", [False, True])
+def test_a_tellers_machine_print_dates_the_slip_without_labels(cut: bool) -> None:
+    """20240305 10:11:12 流水号:… across the top: the date before the line's first label, the time
+    right after it (also where OCR cut the two apart); a time after another label is not taken."""
+    machine = "20240305 10:11:12 流水号:4306974139 CNY 1,234.00"
+    head = (
+        [make_line("20240305", 40, 14), make_line(machine[9:], 40 + 24 * 0.55 * 9, 14)]
+        if cut
+        else [make_line(machine, 40, 14)]
+    )
+    lines = [*head, make_line("中国银行  转账汇款凭条", 400, 50), *(make_line(*t) for t in _FILLED)]
+    v = extractor("bank_receipt").extract_document(make_doc(lines)).values()
+    assert (v["date"], v["time"], v["serial_number"]) == ("2024-03-05", "10:11:12", "4306974139")
+    lines = [make_line("打印日期：20240305 10:11:12", 40, 14), *(make_line(*t) for t in _FILLED)]
+    assert extractor("bank_receipt").extract_document(make_doc(lines)).values()["time"] is None
