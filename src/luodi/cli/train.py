@@ -6,15 +6,13 @@ PaddlePaddle is imported only when one of these commands runs.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from luodi.cli.lazy import LazyGroup
-from luodi.cli.train_dist import dist_options, run_name
-from luodi.train.dist import current as current_world
+from luodi.cli.train_dist import dist_options, run_options, train_run, zoo_name
 
 # Subcommands that live in other modules; absent modules simply do not show up.
 _EXTRA: dict[str, str] = {
@@ -30,21 +28,11 @@ def train() -> None:
 
 
 @train.command("rec")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Training config YAML (see examples/finetune/dotmatrix.yml).",
+@run_options(
+    example="examples/finetune/dotmatrix.yml",
+    resumes_from="checkpoint",
+    no_export="Only train; export and register later with `luodi export`.",
 )
-@click.option("--name", default=None, help="Run name: the run folder under output_dir, and the zoo name to register.")
-@click.option(
-    "--resume",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Continue the run in this folder from its last checkpoint.",
-)
-@click.option("--no-export", is_flag=True, help="Only train; export and register later with `luodi export`.")
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
 @click.option(
     "--accept-regression",
@@ -92,30 +80,20 @@ def rec(  # noqa: PLR0917 - click passes each option by name; the launch options
         say(f"training also on the reviewed lines in {config.Train.labels[-1]}")
     else:
         config = load_config(config_file)
-    explicit_name = name
-    name = run_name(
+    # the reviewed lines were exported here: the ranks read that export instead of making their own
+    overrides = {"from_review": str(config.Train.labels[-1])} if from_review is not None else None
+    result = train_run(
         ctx,
-        output_dir=config.output_dir,
+        run_training,
+        config,
+        config_file=config_file,
         name=name,
         resume=resume,
-        prefix="rec",
-        # the reviewed lines were exported here: the ranks read that export instead of making their own
-        overrides={"from_review": str(config.Train.labels[-1])} if from_review is not None else None,
+        no_progress=no_progress,
+        overrides=overrides,
     )
-    try:
-        result = run_training(
-            config,
-            name=name,
-            resume=resume,
-            progress=not no_progress and sys.stderr.isatty(),
-            on_log=say,
-        )
-    except KeyboardInterrupt:
-        target = resume or config.output_dir / str(name)
-        say(f"interrupted; checkpoint saved. Continue with: luodi train rec --config {config_file} --resume {target}")
-        sys.exit(130)
-    if not current_world().main:
-        return  # rank 0 reports and exports
+    if result is None:
+        return
     summary: dict[str, object] = {
         "run_dir": str(result.run_dir),
         "steps": result.steps,
@@ -128,19 +106,19 @@ def rec(  # noqa: PLR0917 - click passes each option by name; the launch options
     }
     if result.report is not None:
         summary["report"] = result.report.to_json()["rows"]
-    # a run named on the command line is registered under that name; a resumed run under its folder's
-    zoo_name = explicit_name if explicit_name is not None else (resume.name if resume else None)
-    if zoo_name and not no_export:
+    if (registered := zoo_name(name, resume)) and not no_export:
         from luodi.train.export import export_run
 
         if result.report is not None and result.report.regressed() and not accept_regression:
             click.echo(json.dumps(summary, ensure_ascii=False))
-            say(f"not exported; to export anyway: luodi export {result.run_dir} --name {zoo_name} --accept-regression")
-        exported = export_run(result.run_dir, zoo_name, force=force, accept_regression=accept_regression)
-        summary["model"] = zoo_name
+            say(
+                f"not exported; to export anyway: luodi export {result.run_dir} --name {registered} --accept-regression"
+            )
+        exported = export_run(result.run_dir, registered, force=force, accept_regression=accept_regression)
+        summary["model"] = registered
         summary["onnx"] = str(exported.onnx)
         summary["export_max_abs_diff"] = exported.max_abs_diff
-        say(f"registered {zoo_name}: luodi ocr --model {zoo_name} IMAGE")
+        say(f"registered {registered}: luodi ocr --model {registered} IMAGE")
     click.echo(json.dumps(summary, ensure_ascii=False))
 
 

@@ -46,6 +46,74 @@ def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def run_options(
+    *, example: str, resumes_from: str, no_export: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--config``, ``--name``, ``--resume`` and ``--no-export``, as every ``luodi train`` command that trains
+    from a config declares them (see :func:`train_run`)."""
+    options = [
+        click.option(
+            "--config",
+            "config_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            required=True,
+            help=f"Training config YAML (see {example}).",
+        ),
+        click.option(
+            "--name", default=None, help="Run name: the run folder under output_dir and the zoo name to register."
+        ),
+        click.option(
+            "--resume",
+            type=click.Path(file_okay=False, path_type=Path),
+            default=None,
+            help=f"Continue the run in this folder from its last {resumes_from}.",
+        ),
+        click.option("--no-export", is_flag=True, help=no_export),
+    ]
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def train_run(
+    ctx: click.Context,
+    train: Callable[..., Any],
+    config: Any,
+    *,
+    config_file: Path,
+    name: str | None,
+    resume: Path | None,
+    no_progress: bool,
+    saves_on_interrupt: bool = True,
+    overrides: dict[str, str] | None = None,
+) -> Any | None:
+    """Run ``train(config, name=, resume=, progress=, on_log=)`` for the training command ``ctx`` names
+    (its ranks first, when asked: :func:`run_name`). Ctrl-C says how to resume and exits 130. Returns
+    the result on rank 0, ``None`` on the other ranks (rank 0 reports and exports)."""
+    from luodi.train.dist import current as current_world
+
+    command = str(ctx.command.name)
+    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    run = run_name(ctx, output_dir=config.output_dir, name=name, resume=resume, prefix=command, overrides=overrides)
+    try:
+        result = train(config, name=run, resume=resume, progress=not no_progress and sys.stderr.isatty(), on_log=say)
+    except KeyboardInterrupt:
+        target = resume or config.output_dir / str(run)
+        what = "interrupted; checkpoint saved" if saves_on_interrupt else "interrupted"
+        say(f"{what}. Continue with: luodi train {command} --config {config_file} --resume {target}")
+        sys.exit(130)
+    return result if current_world().main else None
+
+
+def zoo_name(name: str | None, resume: Path | None) -> str | None:
+    """The zoo name a training run registers under: ``--name``, or a resumed run's folder name."""
+    return name if name is not None else (resume.name if resume else None)
+
+
 def rerun_args(ctx: click.Context, **extra: str) -> list[str]:
     """This command's line rebuilt from its parsed parameters (without the launch options); ``extra``
     options are added or replace the given ones."""

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from luodi.cli.train_dist import dist_options, run_name
+from luodi.cli.train_dist import dist_options, run_options, train_run, zoo_name
 
 
 @click.command("vision")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Training config YAML (see examples/vision/magnetic_tile.yml).",
+@run_options(
+    example="examples/vision/magnetic_tile.yml",
+    resumes_from="checkpoint",
+    no_export="Only train; no ONNX export or zoo registration.",
 )
-@click.option("--name", default=None, help="Run name (folder under output_dir) and the zoo name to register.")
-@click.option(
-    "--resume",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Continue the run in this folder from its last checkpoint.",
-)
-@click.option("--no-export", is_flag=True, help="Only train; no ONNX export or zoo registration.")
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
 @click.option("--no-progress", is_flag=True, help="No progress bars (also off when stderr is not a terminal).")
 @dist_options
@@ -47,30 +36,29 @@ def vision(
 
     With --nproc N (and --nnodes M --master HOST:PORT on each node) it trains data-parallel: docs/batch.md.
     """
-    from luodi.train.dist import current as current_world
     from luodi.vision.classify import export_classifier, train_classifier
     from luodi.vision.config import load_vision_config
 
     config = load_vision_config(config_file)
-    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
-    zoo_name = name if name is not None else (resume.name if resume else None)
-    if zoo_name and not no_export and not force:
+    registered = zoo_name(name, resume)
+    if registered and not no_export and not force:
         from luodi.zoo import resolve_home
         from luodi.zoo.store import MANIFEST, bundle_dir
 
-        if (bundle_dir(resolve_home(), zoo_name) / MANIFEST).is_file():
-            raise click.UsageError(f"model {zoo_name!r} already exists; pass --force to replace it")
-    run = run_name(ctx, output_dir=config.output_dir, name=name, resume=resume, prefix="vision")
-    try:
-        result = train_classifier(
-            config, name=run, resume=resume, progress=not no_progress and sys.stderr.isatty(), on_log=say
-        )
-    except KeyboardInterrupt:
-        target = resume or config.output_dir / str(run)
-        say(f"interrupted. Continue with: luodi train vision --config {config_file} --resume {target}")
-        sys.exit(130)
-    if not current_world().main:
-        return  # rank 0 reports and exports
+        if (bundle_dir(resolve_home(), registered) / MANIFEST).is_file():
+            raise click.UsageError(f"model {registered!r} already exists; pass --force to replace it")
+    result = train_run(
+        ctx,
+        train_classifier,
+        config,
+        config_file=config_file,
+        name=name,
+        resume=resume,
+        no_progress=no_progress,
+        saves_on_interrupt=False,
+    )
+    if result is None:
+        return
     summary: dict[str, object] = {
         "run_dir": str(result.run_dir),
         "labels": list(result.labels),
@@ -80,11 +68,11 @@ def vision(
         "eval_macro_f1": result.best.get("macro_f1"),
         "seconds": round(result.seconds, 1),
     }
-    if zoo_name and not no_export:
-        bundle, diff = export_classifier(result.run_dir, zoo_name, force=force)
+    if registered and not no_export:
+        bundle, diff = export_classifier(result.run_dir, registered, force=force)
         summary["model"] = bundle.name
         summary["export_max_rel_diff"] = diff
-        say(f"registered {bundle.name}: luodi inspect IMAGE --model {bundle.name}")
+        click.echo(f"registered {bundle.name}: luodi inspect IMAGE --model {bundle.name}", err=True)
     click.echo(json.dumps(summary, ensure_ascii=False))
 
 
