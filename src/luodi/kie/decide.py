@@ -871,9 +871,14 @@ def cut_number(run: Run) -> list[str]:
         i, j = edge + step, edge + 2 * step
         if not (min(i, j) >= 0 and max(i, j) < len(text) and len(scores) == len(text)):
             continue
+        if step < 0 and _COUNTRY_CODE.search(text[:i]) is not None:
+            continue  # +86-177…: the digits beyond are the country code, not the number's
         if text[edge].isdigit() and text[j].isdigit() and not text[i].isspace() and scores[i] < NAME_CHAR_MIN:
             out.append(f"character {text[i]} beside the number read with confidence {scores[i]:.2f}: a digit?")
     return out
+
+
+_COUNTRY_CODE = re.compile(r"(?:\+|＋|00)\s?8[56][0-9]?$")
 
 
 def flag(f: FieldResult, reason: str) -> FieldResult:

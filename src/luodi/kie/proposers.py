@@ -78,8 +78,9 @@ from luodi.kie.validators import (
 # schema gives none; free-text types take everything after the label.
 IMPLICIT: dict[str, str] = {
     "tracking_number": TRACKING_RE.pattern,
-    # A decimal comma is read as a point (17,4kg: handwriting, European forms, OCR).
-    "weight": r"(\d+(?:[.,]\d{1,3})?\s*(?:kg|公斤|千克|斤|克|g)?)(?![a-z])",
+    # A decimal comma is read as a point (17,4kg: handwriting, European forms, OCR). The figure is
+    # whole or nothing: never cut short to fit (5.93F is no 5.9, 13.7180 no 13.718).
+    "weight": r"(?<![\d.,])(\d+(?:[.,]\d{1,3})?(?![\d.,])\s*(?:kg|公斤|千克|斤|克|g)?)(?![a-z])",
     "date": r"(\d{4}\s*[年./\-]\s*\d{1,2}\s*[月./\-]\s*\d{1,2}\s*日?|\d{8})",
     "amount": r"([¥￥]?\s*" + AMOUNT_RE.pattern + ")",
     "id_number": ID_RE.pattern,
@@ -89,7 +90,7 @@ IMPLICIT: dict[str, str] = {
 # What a page scan looks for when a field has `scan: true` and no label was found.
 SCAN: dict[str, str] = {
     "tracking_number": TRACKING_RE.pattern,
-    "weight": r"(\d+(?:\.\d+)?\s*(?:kg|公斤|千克))(?![a-z])",
+    "weight": r"(?<![\d.,])(\d+(?:\.\d+)?\s*(?:kg|公斤|千克))(?![a-z])",
     "id_number": ID_RE.pattern,
 }
 

@@ -168,7 +168,8 @@ def check_time(raw: str) -> Checked:
 
 
 # --- weights and counts ------------------------------------------------------------------------
-WEIGHT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(kg|KG|Kg|kG|公斤|千克|斤|克|g|G)?(?![a-zA-Z])")
+# The figure whole or nothing: 5.93F is no weight, not 5.9 (a letter glued on is a misread unit).
+WEIGHT_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])\s*(kg|KG|Kg|kG|公斤|千克|斤|克|g|G)?(?![a-zA-Z])")
 _WEIGHT_FACTORS = {"kg": 1.0, "公斤": 1.0, "千克": 1.0, "斤": 0.5, "克": 0.001, "g": 0.001}
 
 

@@ -628,3 +628,21 @@ def test_a_hong_kong_number_is_a_phone(waybill: Extractor) -> None:
         )
         res = waybill.extract_document(doc)
         assert (res.get("receiver_phone"), res["receiver_phone"].needs_review) == (value, review)
+
+
+def test_a_weak_dash_after_the_country_code_is_no_cut_number(waybill: Extractor) -> None:
+    # +86-177…: the dash read unsure has digits beyond it, but they are the country code.
+    text = "收件人电话：+86-17713753712"
+    scores = [0.99] * len(text)
+    scores[text.index("-")] = 0.57
+    doc = make_doc(
+        [
+            ("运单号：SF1234567890123", 30, 40),
+            ("收件人：陈大文", 30, 100),
+            make_line(text, 30, 140, scores=scores),
+            ("收件地址：浙江省杭州市西湖区文三路90号", 30, 180),
+            *SENDER,
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_phone") == "17713753712" and not res["receiver_phone"].needs_review

@@ -326,6 +326,14 @@ def test_weight_units(waybill: Extractor) -> None:
         assert waybill.extract_document(make_doc([(text, 50, 50)])).get("weight_kg") == kg, text
 
 
+def test_a_weight_is_read_whole_or_not_at_all(waybill: Extractor) -> None:
+    # A letter glued on (5.93F) or a digit too many (13.7180): the figure is not cut to fit.
+    for text in ("计费重量：5.93F", "重量：13.7180"):
+        res = waybill.extract_document(make_doc([(text, 50, 50)]))
+        assert res.get("weight_kg") not in (5.9, 5.0, 13.718, 13.0), text
+        assert res.get("weight_kg") is None or res["weight_kg"].needs_review, text
+
+
 def test_an_unmarked_block_is_the_party_left_when_the_other_is_marked(waybill: Extractor) -> None:
     # The 收 mark was read, the 寄 mark was not (white on black is often missed by detection): the
     # one whole block left is the sender's, above or below the receiver's.
