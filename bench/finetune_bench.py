@@ -238,7 +238,7 @@ def _variants(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 def ablation(args: argparse.Namespace) -> None:
     """Short runs of the recipe with guard parts switched on one by one; scored in dynamic graph."""
     from luodi.train.config import load_config, parse_config
-    from luodi.train.export import load_run_model
+    from luodi.train.export import load_run_model, run_line_prep
     from luodi.train.trainer import train
 
     recipe = load_config(args.config)
@@ -282,7 +282,8 @@ def ablation(args: argparse.Namespace) -> None:
         result = train(config, name=name, progress=False, on_log=say)
         c1, l1 = time.process_time(), os.getloadavg()[0]
         model, charset = load_run_model(result.run_dir)
-        scores, norm = score_dygraph(model, charset, files, args.max_lines, args.spread)
+        prep = run_line_prep(result.run_dir)
+        scores, norm = score_dygraph(model, charset, files, args.max_lines, args.spread, prep)
         done["variants"][variant] = {
             "overrides": overrides,
             "scores": scores,
@@ -313,9 +314,9 @@ def pick_lines(samples: list[Any], max_lines: int | None, spread: bool) -> list[
 
 
 def score_dygraph(
-    model: Any, charset: Any, files: dict[str, Path], max_lines: int | None, spread: bool = False
+    model: Any, charset: Any, files: dict[str, Path], max_lines: int | None, spread: bool = False, prep: Any = None
 ) -> tuple[dict[str, float], dict[str, float]]:
-    """Exact and normalised line accuracy of a dynamic-graph model on each set."""
+    """Exact and normalised line accuracy of a dynamic-graph model on each set (``prep``: its line preprocessing)."""
     from luodi.eval.datasets import read_rec_labels
     from luodi.train.data import load_lines
     from luodi.train.trainer import evaluate
@@ -323,7 +324,7 @@ def score_dygraph(
     exact, norm = {}, {}
     for set_name, label_file in files.items():
         samples = pick_lines(read_rec_labels(label_file), max_lines, spread)
-        lines, _ = load_lines(samples, max_width=480, known=None, drop_unknown=False)
+        lines, _ = load_lines(samples, max_width=480, known=None, drop_unknown=False, prep=prep)
         metrics = evaluate(model, lines, charset)[1]
         exact[set_name] = round(metrics.line_accuracy, 4)
         norm[set_name] = round(metrics.line_accuracy_norm, 4)
@@ -454,13 +455,17 @@ def errors(args: argparse.Namespace) -> None:
     from luodi.eval.datasets import read_rec_labels
     from luodi.eval.metrics import normalize_text
     from luodi.train.data import load_lines
+    from luodi.train.export import run_line_prep
 
+    prep = run_line_prep(Path(args.checkpoint).parent)  # the run's own line preprocessing, for its model only
     out: dict[str, Any] = {"command": "python bench/finetune_bench.py " + " ".join(sys.argv[1:]), "sets": {}}
     for name, label_file in files.items():
-        lines, _ = load_lines(
-            read_rec_labels(label_file)[: args.max_lines], max_width=480, known=None, drop_unknown=False
+        samples = read_rec_labels(label_file)[: args.max_lines]
+        lines, _ = load_lines(samples, max_width=480, known=None, drop_unknown=False)
+        tuned_lines = (
+            lines if prep is None else load_lines(samples, max_width=480, known=None, drop_unknown=False, prep=prep)[0]
         )
-        (before, m_before), (after, m_after) = evaluate(stock, lines, charset), evaluate(tuned, lines, charset)
+        (before, m_before), (after, m_after) = evaluate(stock, lines, charset), evaluate(tuned, tuned_lines, charset)
         lost = [(ln.label, b) for ln, a, b in zip(lines, before, after, strict=True) if a == ln.label != b]
         gained = sum(a != ln.label == b for ln, a, b in zip(lines, before, after, strict=True))
         spaces = [x for x in lost if x[1].replace(" ", "") == x[0].replace(" ", "")]

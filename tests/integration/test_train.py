@@ -359,3 +359,26 @@ def test_the_stock_model_reads_rendered_lines_and_illegible_ones_are_dropped(
     assert sum(char_error_rate(r, ln.label) <= 0.5 for r, ln in zip(reads, lines, strict=False)) >= len(lines) - 1
     kept, rep = drop_illegible([*lines, blank], reads, 0.5)
     assert "blank" not in [ln.source for ln in kept] and rep.dropped >= 1 and rep.kept >= len(lines) - 1
+
+
+def test_a_bundle_carrying_line_prep_makes_the_engine_preprocess_each_crop(
+    require_bundle: Callable[[str], Any], line_sets: dict[str, Path]
+) -> None:
+    """The rec stage's extra["line_prep"] (written by export from Preprocess) reaches the Recognizer."""
+    import dataclasses
+
+    from luodi import OCR
+    from luodi.ocr.line_prep import LinePrep
+    from luodi.train.data import decode_image
+
+    bundle = require_bundle("pp-ocrv6-small")
+    prep = LinePrep(dot_closing=0.05)
+    assert bundle.rec is not None
+    rec = dataclasses.replace(bundle.rec, extra={**bundle.rec.extra, **prep.to_extra()})
+    with_prep = OCR(dataclasses.replace(bundle, rec=rec), locator=None)
+    plain = OCR(bundle, locator=None)
+    crops = [decode_image(p) for p in sorted((line_sets["dev"].parent / "images").glob("*.png"))]
+    crops = [c for c in crops if c is not None]
+    got = [r.text for r in with_prep.recognize(crops)]
+    assert got == [r.text for r in plain.recognize([prep(c) for c in crops])]
+    assert any(not np.array_equal(prep(c), c) for c in crops)  # the preprocessing changes what is read

@@ -30,6 +30,7 @@ from luodi.ocr.cls import Classifier
 from luodi.ocr.crop import crop_quad, is_tall, reading_quad, rotate_180, rotate_tall
 from luodi.ocr.ctc import load_characters
 from luodi.ocr.det import DET_MEAN, DET_STD, Detector, det_input_size, order_quad
+from luodi.ocr.line_prep import LinePrep
 from luodi.ocr.options import OCROptions
 from luodi.ocr.order import reading_order, vertical_reading_order
 from luodi.ocr.rec import Recognizer
@@ -226,7 +227,8 @@ class OCR:
         object.__setattr__(self, "model_name", model_name)
         object.__setattr__(self, "_det", None if det is None else Detector(det, **norm(det_spec, DET_MEAN, DET_STD)))
         object.__setattr__(self, "_cls", None if cls is None else Classifier(cls, **norm(cls_spec, half, half)))
-        object.__setattr__(self, "_rec", Recognizer(rec, characters, **norm(rec_spec, half, half)))
+        prep = LinePrep.from_extra(rec_spec.extra) if rec_spec is not None else None
+        object.__setattr__(self, "_rec", Recognizer(rec, characters, prep=prep, **norm(rec_spec, half, half)))
         object.__setattr__(self, "_limits", limits)
         object.__setattr__(self, "_rec_min_width", rec_min_width)
         object.__setattr__(self, "_locator", locator)

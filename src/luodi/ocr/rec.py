@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from luodi.ocr.ctc import ctc_decode_best
+from luodi.ocr.line_prep import LinePrep
 from luodi.ocr.result import RecResult
 from luodi.ocr.tensor import normalize_into, rec_bucket
 from luodi.runtime.base import InferenceSession, run_best
@@ -33,8 +34,10 @@ class Recognizer:
         std: tuple[float, float, float] = (0.5, 0.5, 0.5),
         scale: float = 1.0 / 255.0,
         height: int = REC_HEIGHT,
+        prep: LinePrep | None = None,
     ) -> None:
         self.session = session
+        self.prep = prep  # the bundle's line preprocessing (luodi.ocr.line_prep); None: crops as given
         self.characters = tuple(characters)
         self.mean, self.std, self.scale = mean, std, scale
         self.height = height
@@ -45,6 +48,8 @@ class Recognizer:
         """Read each crop (RGB, upright). Results come back in the order of ``crops``."""
         if not crops:
             return []
+        if self.prep is not None:
+            crops = [self.prep(c) for c in crops]
         widths = [rec_width(c.shape[:2], self.height) for c in crops]
         # similar widths batch together, so little of each batch is padding
         order = sorted(range(len(crops)), key=widths.__getitem__)

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from luodi.errors import ConfigError, InputNotFoundError
+from luodi.ocr.line_prep import LinePrep
 
 SYNTH_STYLES = ("print", "dotmatrix", "thermal", "stamp")
 
@@ -69,6 +70,15 @@ class EvalSpec(DataSpec):
 class PreprocessSpec(_Strict):
     height: Literal[48] = 48  # the PP-OCR necks pool height 48 down to one row
     max_width: int = Field(default=320, ge=16)
+    # line preprocessing (luodi.ocr.line_prep), applied to every line the run reads and carried by the
+    # exported bundle so the OCR engine applies it too: grey levels; a closing of the dark ink of
+    # dot_closing x the line height that joins an impact printer's separate dots (implies grey)
+    grey: bool = False
+    dot_closing: float = Field(default=0.0, ge=0.0, le=0.2)
+
+    def line_prep(self) -> LinePrep | None:
+        prep = LinePrep(grey=self.grey, dot_closing=self.dot_closing)
+        return prep if prep.active else None
 
 
 class AugmentSpec(_Strict):

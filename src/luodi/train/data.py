@@ -19,6 +19,7 @@ import numpy as np
 
 from luodi.errors import InputError
 from luodi.eval.datasets import RecSample, read_rec_labels
+from luodi.ocr.line_prep import LinePrep
 from luodi.ocr.tensor import normalize_into
 from luodi.train.config import AugmentSpec, DataSpec, SynthSpec
 
@@ -161,11 +162,14 @@ def load_lines(
     known: set[str] | None,
     drop_unknown: bool,
     group: str = "",
+    prep: LinePrep | None = None,
 ) -> tuple[list[LineImage], DataReport]:
-    """Decode and resize; skip (and count) undecodable images and texts CTC cannot fit.
+    """Decode, preprocess and resize; skip (and count) undecodable images and texts CTC cannot fit.
 
     ``known``: the dictionary; lines with other characters are counted and, when ``drop_unknown``,
-    left out (the caller adds those characters instead when the config says so).
+    left out (the caller adds those characters instead when the config says so). ``prep``: the
+    run's line preprocessing (``Preprocess``), applied to the decoded line as the OCR engine
+    applies it to a crop.
     """
     report = DataReport()
     lines: list[LineImage] = []
@@ -184,7 +188,7 @@ def load_lines(
         if img is None:
             report.undecodable.append(where)
             continue
-        img = resize_line(img, max_width)
+        img = resize_line(img if prep is None else prep(img), max_width)
         # CTC needs at least one timestep per character plus one between repeats
         repeats = sum(1 for a, b in zip(s.label, s.label[1:], strict=False) if a == b)
         if len(s.label) + repeats > math.ceil(img.shape[1] / WIDTH_ALIGN):

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from luodi.errors import InputNotFoundError, ModelError
+from luodi.ocr.line_prep import LinePrep
 from luodi.train.charset import read_charset
 
 PARITY_TOL = 1e-3  # max abs difference of softmax outputs between the dynamic model and the ONNX file
@@ -51,6 +52,17 @@ def load_run_model(run_dir: Path, checkpoint: str = "best") -> tuple[Any, Any]:
     model.set_state_dict(paddle.load(str(weights)))
     model.eval()
     return model, charset
+
+
+def run_line_prep(run_dir: Path) -> LinePrep | None:
+    """The line preprocessing a run trained with (its config's ``Preprocess``), which its model needs."""
+    from luodi.train.config import PreprocessSpec
+
+    cfg = run_dir / "config.json"
+    if not cfg.is_file():
+        return None
+    section = json.loads(cfg.read_text(encoding="utf-8")).get("Preprocess") or {}
+    return PreprocessSpec.model_validate(section).line_prep()
 
 
 def _add_metadata(onnx_path: Path, characters: str) -> None:
@@ -172,5 +184,7 @@ def export_run(
         home=home,
         description=note,
         source=f"luodi train rec ({run.name})",
+        # the line preprocessing it was trained with travels in the bundle: the OCR engine applies it
+        stage_options={"rec": {"extra": prep.to_extra()}} if (prep := run_line_prep(run)) is not None else None,
     )
     return ExportResult(result.onnx, result.paddle_prefix, result.dictionary, result.max_abs_diff, bundle)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from luodi.errors import ConfigError
+from luodi.ocr.line_prep import LinePrep
 from luodi.train.charset import Charset, old_class_positions
 from luodi.train.config import GuardSpec
 from luodi.train.data import WIDTH_ALIGN, LineImage, load_lines
@@ -137,11 +138,13 @@ class Guard:
         root: Path,
         max_width: int,
         batch_size: int,
+        prep: LinePrep | None = None,
     ) -> Guard:
         from luodi.eval.datasets import read_rec_labels
 
         samples = [s for f in render_guard_lines(spec, base, root) for s in read_rec_labels(f)]
-        lines, _ = load_lines(samples, max_width=max_width, known=student.known(), drop_unknown=True)
+        # the teacher reads them preprocessed too: its targets are for the lines the student sees
+        lines, _ = load_lines(samples, max_width=max_width, known=student.known(), drop_unknown=True, prep=prep)
         targets = teacher_targets(onnx_path, lines, base, student, spec.topk) if spec.distill > 0 else []
         return cls(spec, lines, targets, batch_size)
 

@@ -343,8 +343,9 @@ class Trainer:
     ) -> tuple[list[LineImage], DataReport, list[LineImage], DataReport]:
         cfg = self.config
         train_samples = self._train_samples
+        prep = cfg.Preprocess.line_prep()
         train_lines, train_rep = load_lines(
-            train_samples, max_width=cfg.Preprocess.max_width, known=known, drop_unknown=True
+            train_samples, max_width=cfg.Preprocess.max_width, known=known, drop_unknown=True, prep=prep
         )
         check_nonempty(train_lines, "training", train_rep)
         self.say(f"train: {train_rep.summary()}")
@@ -357,7 +358,12 @@ class Trainer:
             for name, samples in gather_groups(cfg.Eval, synth_root):
                 # unknown characters stay in eval: the model cannot read them, and the score should say so
                 lines, rep = load_lines(
-                    samples, max_width=cfg.Preprocess.max_width, known=known, drop_unknown=False, group=name
+                    samples,
+                    max_width=cfg.Preprocess.max_width,
+                    known=known,
+                    drop_unknown=False,
+                    group=name,
+                    prep=prep,
                 )
                 eval_lines += lines
                 eval_rep.merge(rep)
@@ -406,7 +412,11 @@ class Trainer:
         out: dict[str, list[LineImage]] = {}
         for name, label_file in files.items():
             lines, _ = load_lines(
-                read_rec_labels(label_file), max_width=self.config.Preprocess.max_width, known=known, drop_unknown=False
+                read_rec_labels(label_file),
+                max_width=self.config.Preprocess.max_width,
+                known=known,
+                drop_unknown=False,
+                prep=self.config.Preprocess.line_prep(),
             )
             out[name] = lines
         return out
@@ -464,6 +474,7 @@ class Trainer:
                     root=synth_root,
                     max_width=cfg.Preprocess.max_width,
                     batch_size=cfg.Train.batch_size,
+                    prep=cfg.Preprocess.line_prep(),
                 )
                 self.say(
                     f"guard: {len(guard.lines)} general lines, {guard.per_batch} per batch, "

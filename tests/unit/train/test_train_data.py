@@ -165,3 +165,30 @@ def test_widened_training_printers_render_into_their_own_folders(tmp_path: Path)
     printed = SynthSpec(style="print", n=4, text_format="general", family="train")
     same = json.dumps(printed.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     assert hashlib.sha256(same.encode()).hexdigest()[:10] in synth_dir(printed, tmp_path).name
+
+
+def test_the_recipes_line_preprocessing_reaches_every_loaded_line_and_the_export(tmp_path: Path) -> None:
+    import json
+
+    from luodi.ocr.line_prep import LinePrep
+    from luodi.train.config import PreprocessSpec, parse_config
+    from luodi.train.export import run_line_prep
+
+    assert PreprocessSpec().line_prep() is None
+    prep = PreprocessSpec(dot_closing=0.03).line_prep()
+    assert prep == LinePrep(dot_closing=0.03)
+    img = cv2.cvtColor(cv2.imread(str(line_png(tmp_path / "a.png"))), cv2.COLOR_BGR2RGB)
+    img[:, :30] = (200, 30, 30)
+    cv2.imwrite(str(tmp_path / "a.png"), img[..., ::-1])
+    sample = RecSample(tmp_path / "a.png", "AB12")
+    plain, _ = load_lines([sample], max_width=320, known=None, drop_unknown=False)
+    grey, _ = load_lines([sample], max_width=320, known=None, drop_unknown=False, prep=prep)
+    assert not np.array_equal(plain[0].image[..., 0], plain[0].image[..., 2])
+    np.testing.assert_array_equal(grey[0].image, resize_line(prep(img), 320))
+
+    run = tmp_path / "run"
+    run.mkdir()
+    assert run_line_prep(run) is None  # no config: a run from before the setting
+    config = parse_config({"Preprocess": {"dot_closing": 0.03}, "Train": {"steps": 1, "labels": ["x.txt"]}})
+    (run / "config.json").write_text(json.dumps(config.model_dump(mode="json")), encoding="utf-8")
+    assert run_line_prep(run) == prep
