@@ -52,7 +52,8 @@ BRANCH_ENDS = (
 _REGIONAL = re.compile(
     r"[\u4e00-\u9fff]{2,10}?(?:农村商业银行|农村合作银行|农商银行|村镇银行|商业银行|农村信用合作联社|信用合作联社)"
 )
-_HEAD = re.compile(r"[\u4e00-\u9fff]{2,8}?银行")
+# The head bank a name starts with: one character before 银行 is no bank either (业银行…: its 兴 lost).
+_HEAD = re.compile(r"[\u4e00-\u9fff]{1,8}?银行")
 
 
 def check_bank(raw: str, *, branch: bool = False) -> Checked:
@@ -80,6 +81,8 @@ def check_bank(raw: str, *, branch: bool = False) -> Checked:
 def _head(value: str) -> tuple[str, str | None]:
     if _REGIONAL.match(value) or any(value.startswith(b) for b in HEAD_BANKS):
         return value, None
+    if value.startswith("银行"):
+        return value, "no bank's name before 银行 (cut off?)"
     m = _HEAD.match(value)
     span = m.end() if m else None
     for end in sorted({n for n in (len(b) for b in HEAD_BANKS)} | ({span} if span else set()), reverse=True):
@@ -89,8 +92,19 @@ def _head(value: str) -> tuple[str, str | None]:
             bank = near.pop()
             return bank + value[end:], f"bank name corrected to {bank} (OCR read {head})"
     if m is not None:
+        # One character lost from a known head bank (业银行 for 兴业银行): put right where one fits.
+        head = m.group()
+        near = {b for b in HEAD_BANKS if len(b) == len(head) + 1 and _one_lost(b, head)}
+        if len(near) == 1:
+            bank = near.pop()
+            return bank + value[m.end() :], f"bank name completed to {bank} (OCR read {head})"
+    if m is not None:
         return value, f"unknown bank {m.group()}"
     return value, None
+
+
+def _one_lost(full: str, read: str) -> bool:
+    return any(full[:k] + full[k + 1 :] == read for k in range(len(full)))
 
 
 def _one_off(a: str, b: str) -> bool:

@@ -301,6 +301,10 @@ def test_a_party_bank_needs_its_bank_and_branch() -> None:
     assert not check_bank("中信银行", branch=True).ok  # the branch cut off
     assert check_bank("中信银行", branch=False).ok  # an issuing bank is a head bank
     assert check_bank("中信银行重庆忠县支行", branch=True).ok
+    # one character before 银行 is no bank: its first character lost, put right where one bank fits
+    lost = check_bank("业银行三明宁化支行", branch=True)
+    assert not lost.ok and lost.value == "兴业银行三明宁化支行"
+    assert not check_bank("银行北京分行", branch=True).ok
 
 
 def test_a_branch_place_misread_is_flagged_and_put_right_where_one_name_fits() -> None:
@@ -498,3 +502,11 @@ def test_a_tellers_machine_print_dates_the_slip_without_labels(cut: bool) -> Non
     assert (v["date"], v["time"], v["serial_number"]) == ("2024-03-05", "10:11:12", "4306974139")
     lines = [make_line("打印日期：20240305 10:11:12", 40, 14), *(make_line(*t) for t in _FILLED)]
     assert extractor("bank_receipt").extract_document(make_doc(lines)).values()["time"] is None
+
+
+def test_a_figure_followed_by_a_unit_is_no_amount() -> None:
+    """2万法行零…: capitals whose first numeral OCR read as 2 are no amount of 2 yuan."""
+    lines = [("中国工商银行 进账单", 300, 20), ("金额", 40, 60), ("2万法行零州拾铜元件角式分", 200, 60)]
+    assert extractor("bank_receipt").extract_document(make_doc(lines)).values()["amount"] is None
+    lines = [("中国工商银行 进账单", 300, 20), ("金额", 40, 60), ("¥76,088.42", 200, 60)]
+    assert extractor("bank_receipt").extract_document(make_doc(lines)).values()["amount"] == 76088.42
