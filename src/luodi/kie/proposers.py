@@ -56,7 +56,7 @@ from luodi.kie.layout import (
     sub_run,
 )
 from luodi.kie.names import NAME_RUN, organisation, person_name, plausible_name, romanised_name, whole_name_box
-from luodi.kie.normalize import compact, fold
+from luodi.kie.normalize import SEPARATORS, compact, fold, fold_label, strip_separators
 from luodi.kie.parties import PartyParse, RuleContactParser, Span, is_simple_name, split_address
 from luodi.kie.schema import FieldSpec
 from luodi.kie.surnames import has_surname
@@ -499,6 +499,10 @@ def label_value(  # noqa: PLR0913 - proposers take their context explicitly, no 
         value = match_value(spec, run)
         if value is None:
             continue
+        if source == "inline" and spec.type in _REMNANT_TYPES:
+            value, remnant = cut_label_remnant(spec, hit, value)
+            if remnant:
+                reasons = (*reasons, f"{LABEL_REMNANT} ({remnant})")
         if spec.is_multiline:
             label_x = hit.tline.x_of(hit.start) if source == "inline" else None
             value = extend_value(value, layout, label_x)
@@ -509,6 +513,36 @@ def label_value(  # noqa: PLR0913 - proposers take their context explicitly, no 
             return
         pool.add(cand(name, value, tier, q, reasons, where=source))
         return
+
+
+# A value glued to a shorter label that starts with the rest of a longer one of the same field
+# (内件品名 read 内件品 办公用品, 名 lost: 内件 + 品 办公用品): the rest is the label's, cut off and
+# flagged. Free-text types only: a shaped value (a phone, a weight) has its own pattern.
+LABEL_REMNANT = "value started with the rest of its label"
+_REMNANT_TYPES = frozenset({"text", "name", "address"})
+
+
+def cut_label_remnant(spec: FieldSpec, hit: Hit, value: Run) -> tuple[Run, str]:
+    """``value`` less a label remnant at its head, and the remnant ("" when none): the value must
+    follow the label with no separator and the remnant must end at one (a space, a colon)."""
+    first = value[0]
+    if first.tline is not hit.tline or first.start != hit.end:
+        return value, ""
+    said = fold_label(hit.tline.text[hit.start : hit.end]).replace(" ", "")
+    text = first.text
+    for label in spec.labels:
+        rest = fold_label(label).replace(" ", "")
+        if not rest.startswith(said) or len(rest) == len(said):
+            continue
+        rest = rest[len(said) :]
+        k = 0
+        while k < min(len(rest), len(text)) and fold_label(text[k]) == rest[k]:
+            k += 1
+        if 0 < k < len(text) and fold(text[k]) in SEPARATORS:
+            start, end = strip_separators(first.tline.text, first.start + k, first.end)
+            if start < end:
+                return (dataclasses.replace(first, start=start, end=end), *value[1:]), text[:k]
+    return value, ""
 
 
 def split_contact(  # noqa: PLR0913 - proposers take their context explicitly, no shared state

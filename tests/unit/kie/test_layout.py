@@ -519,3 +519,13 @@ def test_address_without_a_label_under_the_party(waybill: Extractor) -> None:
     res = waybill.extract_document(doc)
     assert res.get("receiver_address") == "四川省成都市温江区光华大道3段"
     assert "address found without a label" in res["receiver_address"].reasons
+
+
+def test_the_rest_of_a_label_is_cut_off_its_value(waybill: Extractor) -> None:
+    # 内件品名 read 内件品 (名 lost): the label 内件 matches, 品 is no part of the goods; flagged.
+    parties = [("收件人：王小明 13011269666", 30, 100), ("运单号：SF1234567890123", 30, 140)]
+    res = waybill.extract_document(make_doc([*parties, ("内件品 办公用品", 30, 180)]))
+    assert res.get("item") == "办公用品" and res["item"].needs_review
+    # Set off from its label, a value that starts like the label's rest is the value.
+    res = waybill.extract_document(make_doc([*parties, ("内件：品牌手表", 30, 180)]))
+    assert res.get("item") == "品牌手表" and not res["item"].needs_review
