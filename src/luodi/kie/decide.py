@@ -799,6 +799,8 @@ NAME_CHAR_MIN, RARE_CHAR_MIN = 0.90, 0.93
 # one character below this is not keyed in unseen (chosen on dev-family pages: of the accepted
 # addresses with a character under 0.80, 20 were right and 7 wrong; from 0.80 to 0.90, 15 and 0).
 TEXT_CHAR_MIN = 0.80
+# ... but a text this short or shorter is read like a name (one misread character is the value lost).
+SHORT_TEXT = 4
 
 
 # Codes, numbers and dates have no redundancy either: one digit read below this is not keyed in
@@ -839,11 +841,15 @@ def weak_characters(field_type: str, chars: Sequence[tuple[str, float]]) -> list
         # A rare character read without certainty (黟县 read 黔县): a reader cannot guess it back.
         # Nor any character read below TEXT_CHAR_MIN: on degraded pages such a character is as
         # often another one (澴西大道 read 潭西大道 at 0.39) or a line run in (…236号进收人/时间).
+        # A short text (a receipt's purpose, 还款 read 证款 at 0.85) has no more redundancy than
+        # a name: its characters need a name's confidence.
+        short = sum(1 for c, _ in chars if c.isalnum()) <= SHORT_TEXT
+        least = NAME_CHAR_MIN if short else TEXT_CHAR_MIN
         out = []
         for c, s in chars:
             if is_rare(c) and s < RARE_CHAR_MIN:
                 out.append(f"rare character {c} read with confidence {s:.2f}")
-            elif c.isalnum() and s < TEXT_CHAR_MIN:
+            elif c.isalnum() and s < least:
                 out.append(f"character {c} read with confidence {s:.2f}")
         return out[:3]
     if field_type != "name":

@@ -510,3 +510,18 @@ def test_a_figure_followed_by_a_unit_is_no_amount() -> None:
     assert extractor("bank_receipt").extract_document(make_doc(lines)).values()["amount"] is None
     lines = [("中国工商银行 进账单", 300, 20), ("金额", 40, 60), ("¥76,088.42", 200, 60)]
     assert extractor("bank_receipt").extract_document(make_doc(lines)).values()["amount"] == 76088.42
+
+
+def test_a_short_purpose_needs_a_names_confidence() -> None:
+    """还款 read 证款 with its 证 at 0.85: a two-character text has no redundancy to tell it by, so it
+    is flagged where a longer text with the same character is not."""
+    for purpose, flagged in (("证款", True), ("支付二月份房屋租金", False)):
+        lines = [
+            make_line("中国工商银行 进账单", 300, 20),
+            make_line("用途", 40, 60),
+            _scored(purpose, 200, 60, {0: 0.85}),
+            make_line("交易日期：2024-03-05", 40, 260),
+            *(make_line(*t) for t in _FILLED),
+        ]
+        got = extractor("bank_receipt").extract_document(make_doc(lines))["purpose"]
+        assert got.value == purpose and got.needs_review is flagged  # type: ignore[attr-defined]
