@@ -87,6 +87,9 @@ class OptimSpec(_Strict):
     distill_weight: float = Field(default=1.0, ge=0.0)  # with a teacher: weight of matching its sentence vectors
     # an exponential moving average of the weights (decay per step; 0: off) is what is evaluated and saved
     ema: float = Field(default=0.0, ge=0.0, lt=1.0)
+    # nlu: per training text with slots, this many extra copies with every slot value swapped for another
+    # value of the same type from the training texts (drawn once, seeded); 0: off
+    slot_swaps: int = Field(default=0, ge=0, le=4)
 
 
 class TextTrainConfig(_Strict):

@@ -31,7 +31,7 @@ import numpy as np
 
 from luodi.errors import ConfigError, InputError, InputNotFoundError, ModelError
 from luodi.text.config import TextTrainConfig
-from luodi.text.data import TextExample, dropped_slots, read_examples, spans_to_tags
+from luodi.text.data import Span, TextExample, dropped_slots, read_examples, spans_to_tags
 from luodi.text.features import Featurizer
 from luodi.text.metrics import TextMetrics, text_metrics
 from luodi.text.net import build_net, pca
@@ -154,6 +154,42 @@ def own_slots(ex: TextExample) -> list[tuple[str, str]]:
     return [(s.value(ex.text), s.type) for s in ex.spans or ()]
 
 
+def swap_slot_values(train: Sequence[TextExample], copies: int, seed: int) -> tuple[list[TextExample], list[int]]:
+    """``copies`` new texts per training text with slots: each slot value replaced by another value of the
+    same type seen in training with the same intent (a ``name`` to call is a person, one to open an app;
+    seeded), offsets moved to match; and the index of each copy's source.
+
+    Slot filling learns from a few thousand texts where most values occur once: the same carrier
+    phrase with other values teaches that the phrase, not the value, marks the slot. Intent and domain
+    are kept (a value of the same type does not change what is asked)."""
+    pool: dict[tuple[str, str], set[str]] = {}
+    for ex in train:
+        for sp in ex.spans or ():
+            pool.setdefault((str(ex.label), sp.type), set()).add(sp.value(ex.text))
+    values = {key: sorted(v) for key, v in pool.items()}
+    rng = np.random.default_rng([seed, 7])
+    out: list[TextExample] = []
+    source: list[int] = []
+    for i, ex in enumerate(train):
+        spans = sorted(ex.spans or ())
+        if not spans:
+            continue
+        for _ in range(copies):
+            text, moved, shift, at = "", [], 0, 0
+            for sp in spans:
+                choices = values[(str(ex.label), sp.type)]
+                new = str(choices[int(rng.integers(len(choices)))])
+                text += ex.text[at : sp.start]
+                moved.append(Span(sp.start + shift, sp.start + shift + len(new), sp.type))
+                text += new
+                shift += len(new) - (sp.end - sp.start)
+                at = sp.end
+            text += ex.text[at:]
+            out.append(TextExample(text, ex.label, tuple(moved), ex.domain, f"{ex.where} (slot values swapped)"))
+            source.append(i)
+    return out, source
+
+
 def lexicon_table(cfg: TextTrainConfig, home: Path | None) -> tuple[list[str], np.ndarray | None]:
     if cfg.model.lexicon == "none":
         return [], None
@@ -175,12 +211,20 @@ class _Batches:
         labels: dict[str, int],
         tags: list[str],
         teacher: np.ndarray | None = None,
+        extra: Sequence[TextExample] = (),
+        source: Sequence[int] = (),
     ):
-        self.feats, self.examples, self.labels, self.teacher = feats, examples, labels, teacher
-        self.bag_scores: np.ndarray | None = None  # a stacked bag path's out-of-fold scores per text
+        """``extra``: texts made from training texts (:func:`swap_slot_values`), trained on after them;
+        ``source``: the training text each was made from, whose teacher vector and bag scores it takes."""
+        self.feats, self.labels = feats, labels
+        self.originals = len(examples)  # the texts the bag SVM is fitted on
+        self.examples = [*examples, *extra]
+        self.row = np.array([*range(len(examples)), *source], np.int64)  # per text, its teacher / bag-score row
+        self.teacher = teacher
+        self.bag_scores: np.ndarray | None = None  # a stacked bag path's out-of-fold scores per training text
         self.tag_index = {t: i for i, t in enumerate(tags)}
         # a training text's own slot values are left out of its gazetteer matches (leave-one-out)
-        self.encoded = [feats.encode([ex.text], own_slots=[own_slots(ex)]) for ex in examples]
+        self.encoded = [feats.encode([ex.text], own_slots=[own_slots(ex)]) for ex in self.examples]
         self.lengths = np.array([int(e.lengths[0]) for e in self.encoded])
 
     def epoch(self, rng: np.random.Generator, size: int) -> list[list[int]]:
@@ -412,8 +456,11 @@ class TextTrainer:
             tags=tags if len(tags) > 1 else None,
             distill_dim=0 if teacher is None else teacher.shape[1],
         )
-        batches = _Batches(feats, train, {c: i for i, c in enumerate(classes)}, tags, teacher)
-        per_epoch = math.ceil(len(train) / cfg.optim.batch_size)
+        extra, source = ([], []) if cfg.task != "nlu" else swap_slot_values(train, cfg.optim.slot_swaps, cfg.seed)
+        if extra:
+            self.say(f"slot swaps: {len(extra)} texts made from the training texts' slots")
+        batches = _Batches(feats, train, {c: i for i, c in enumerate(classes)}, tags, teacher, extra, source)
+        per_epoch = math.ceil(len(batches.examples) / cfg.optim.batch_size)
         self.epochs = planned_epochs(cfg.optim.epochs, cfg.optim.max_steps, per_epoch)
         total = per_epoch * self.epochs
         o = cfg.optim
@@ -477,7 +524,7 @@ class TextTrainer:
                 batches.bag_scores = np.load(oof_path)
             return
         started = time.perf_counter()
-        inputs, y, _tags, _lengths = batches.arrays(range(len(batches.examples)))
+        inputs, y, _tags, _lengths = batches.arrays(range(batches.originals))
         ids, weights = inputs["bag_ids"], inputs["bag_weights"]
         n_features = net.bag_cls.weight.shape[0]
         w, b = fit_bag_svm(ids, weights, y, n_features=n_features, n_classes=n_classes)
@@ -569,8 +616,9 @@ class TextTrainer:
         """One batch's loss, computed through ``r.fwd`` (:meth:`_net_loss`, or DataParallel around it)."""
         paddle = r.paddle
         inputs, y, tag_ids, lengths = r.batches.arrays(idx)
-        teacher = None if r.batches.teacher is None else paddle.to_tensor(r.batches.teacher[idx])
-        given = None if r.batches.bag_scores is None else paddle.to_tensor(r.batches.bag_scores[idx])
+        rows = r.batches.row[idx]
+        teacher = None if r.batches.teacher is None else paddle.to_tensor(r.batches.teacher[rows])
+        given = None if r.batches.bag_scores is None else paddle.to_tensor(r.batches.bag_scores[rows])
         arrays = (*inputs.values(), y, tag_ids, lengths)
         return r.fwd(*(paddle.to_tensor(v) for v in arrays), teacher, given)
 
