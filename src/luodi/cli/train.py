@@ -82,16 +82,7 @@ def rec(  # noqa: PLR0917 - click passes each option by name; the launch options
         config = load_config(config_file)
     # the reviewed lines were exported here: the ranks read that export instead of making their own
     overrides = {"from_review": str(config.Train.labels[-1])} if from_review is not None else None
-    result = train_run(
-        ctx,
-        run_training,
-        config,
-        config_file=config_file,
-        name=name,
-        resume=resume,
-        no_progress=no_progress,
-        overrides=overrides,
-    )
+    result = train_run(ctx, run_training, config, overrides=overrides)
     if result is None:
         return
     summary: dict[str, object] = {

@@ -80,31 +80,24 @@ def run_options(
 
 
 def train_run(
-    ctx: click.Context,
-    train: Callable[..., Any],
-    config: Any,
-    *,
-    config_file: Path,
-    name: str | None,
-    resume: Path | None,
-    no_progress: bool,
-    saves_on_interrupt: bool = True,
-    overrides: dict[str, str] | None = None,
+    ctx: click.Context, train: Callable[..., Any], config: Any, *, saves_on_interrupt: bool = True, **run: Any
 ) -> Any | None:
-    """Run ``train(config, name=, resume=, progress=, on_log=)`` for the training command ``ctx`` names
-    (its ranks first, when asked: :func:`run_name`). Ctrl-C says how to resume and exits 130. Returns
-    the result on rank 0, ``None`` on the other ranks (rank 0 reports and exports)."""
+    """Run ``train(config, name=, resume=, progress=, on_log=)`` for the training command of ``ctx``, with
+    that command's ``--config``, ``--name``, ``--resume`` and ``--no-progress`` (its ranks first, when
+    asked; ``run``: more for :func:`run_name`). Ctrl-C says how to resume and exits 130. Returns the
+    result on rank 0, ``None`` on the other ranks (rank 0 reports and exports)."""
     from luodi.train.dist import current as current_world
 
-    command = str(ctx.command.name)
+    command, name, resume = str(ctx.command.name), ctx.params["name"], ctx.params["resume"]
     say = lambda msg: click.echo(msg, err=True)  # noqa: E731
-    run = run_name(ctx, output_dir=config.output_dir, name=name, resume=resume, prefix=command, overrides=overrides)
+    folder = run_name(ctx, output_dir=config.output_dir, name=name, resume=resume, prefix=command, **run)
     try:
-        result = train(config, name=run, resume=resume, progress=not no_progress and sys.stderr.isatty(), on_log=say)
+        progress = not ctx.params["no_progress"] and sys.stderr.isatty()
+        result = train(config, name=folder, resume=resume, progress=progress, on_log=say)
     except KeyboardInterrupt:
-        target = resume or config.output_dir / str(run)
+        target = resume or config.output_dir / str(folder)
         what = "interrupted; checkpoint saved" if saves_on_interrupt else "interrupted"
-        say(f"{what}. Continue with: luodi train {command} --config {config_file} --resume {target}")
+        say(f"{what}. Continue with: luodi train {command} --config {ctx.params['config_file']} --resume {target}")
         sys.exit(130)
     return result if current_world().main else None
 

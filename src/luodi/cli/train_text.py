@@ -41,9 +41,7 @@ def text(
     from luodi.text.train import train_text
 
     config = load_text_config(config_file)
-    result = train_run(
-        ctx, train_text, config, config_file=config_file, name=name, resume=resume, no_progress=no_progress
-    )
+    result = train_run(ctx, train_text, config)
     if result is None:
         return
     summary: dict[str, object] = {

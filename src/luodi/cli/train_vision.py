@@ -47,16 +47,7 @@ def vision(
 
         if (bundle_dir(resolve_home(), registered) / MANIFEST).is_file():
             raise click.UsageError(f"model {registered!r} already exists; pass --force to replace it")
-    result = train_run(
-        ctx,
-        train_classifier,
-        config,
-        config_file=config_file,
-        name=name,
-        resume=resume,
-        no_progress=no_progress,
-        saves_on_interrupt=False,
-    )
+    result = train_run(ctx, train_classifier, config, saves_on_interrupt=False)
     if result is None:
         return
     summary: dict[str, object] = {
