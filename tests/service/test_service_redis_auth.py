@@ -17,7 +17,7 @@ from service_procs import free_port
 
 from luodi.errors import QueueUnavailableError
 from luodi.pipeline import Item
-from luodi.serve.jobs import JobQueue
+from luodi.serve.jobs import JobQueue, JobRequest
 from luodi.serve.settings import JobSettings
 
 pytestmark = pytest.mark.service
@@ -108,6 +108,6 @@ def test_a_client_without_the_password_or_tls_gets_503(secure_redis, tmp_path: P
     queue = JobQueue(settings, tmp_path / "jobs")
     t0 = time.monotonic()
     with pytest.raises(QueueUnavailableError):
-        queue.submit(task="ocr", schema=None, inputs=[Item(b"\x89PNG", "a.png")], single=True, webhook=None)
+        queue.submit(JobRequest("ocr", [Item(b"\x89PNG", "a.png")]))
     assert time.monotonic() - t0 < 20  # bounded by the socket timeouts, not hung
     assert not [p for p in (tmp_path / "jobs").iterdir() if len(p.name) == 32]  # nothing created

@@ -67,6 +67,18 @@ def _input_bytes(inputs: Sequence[Item]) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class JobRequest:
+    """What a client asks for: the task and its option, the inputs, and who asks."""
+
+    task: str
+    inputs: Sequence[Item]
+    schema: str | None = None
+    single: bool = True  # one file sent as ``file``: the result is that file's, not a list
+    webhook: str | None = None
+    owner: str = ANONYMOUS
+
+
+@dataclass(frozen=True, slots=True)
 class JobMeta:
     """A job's ``meta.json``: what was asked, where it stands, and its history of attempts."""
 
@@ -152,21 +164,12 @@ class JobStore:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
 
-    def create(
-        self,
-        *,
-        task: str,
-        schema: str | None,
-        inputs: Sequence[Item],
-        single: bool,
-        webhook: str | None,
-        max_attempts: int,
-        owner: str = ANONYMOUS,
-    ) -> JobMeta:
+    def create(self, request: JobRequest, *, max_attempts: int) -> JobMeta:
         job_id = new_job_id()
         d = self.root / job_id
         staging = self.root / f".new-{job_id}"
         staging.mkdir(parents=True)
+        inputs = request.inputs
         if isinstance(inputs, UploadItems):
             for i, upload in enumerate(inputs.uploads):
                 move_upload(upload, staging / f"input-{i}")  # a rename from the jobs folder's spool
@@ -178,18 +181,18 @@ class JobStore:
         now = time.time()
         meta = JobMeta(
             id=job_id,
-            task=task,
-            schema=schema,
+            task=request.task,
+            schema=request.schema,
             status="queued",
-            single=single,
+            single=request.single,
             inputs=names,
-            webhook=webhook,
+            webhook=request.webhook,
             attempts=0,
             max_attempts=max_attempts,
             created_at=now,
             updated_at=now,
             queued_at=now,
-            owner=owner,
+            owner=request.owner,
             input_bytes=sum(p.stat().st_size for p in staging.glob("input-*")),
         )
         self._write_json(staging / "meta.json", meta.to_json())
@@ -311,23 +314,13 @@ class JobQueue:
         self._sender_lock = threading.Lock()
 
     # --- submitting -------------------------------------------------------------------------------
-    def submit(
-        self,
-        *,
-        task: str,
-        schema: str | None,
-        inputs: Sequence[Item],
-        single: bool,
-        webhook: str | None,
-        owner: str = ANONYMOUS,
-        idempotency_key: str | None = None,
-        fingerprint: str = "",
-    ) -> Submission:
-        """Create and enqueue a job of ``owner`` within its quotas; with an ``idempotency_key`` seen
+    def submit(self, request: JobRequest, *, idempotency_key: str | None = None, fingerprint: str = "") -> Submission:
+        """Create and enqueue a job of ``request.owner`` within its quotas; with an ``idempotency_key`` seen
         before (and the same request ``fingerprint``), the job it made instead. If the queue
         cannot take the message nothing is left behind: :class:`QueueUnavailableError` (503)."""
+        settings, owner = self.settings, request.owner
         webhook = check_webhook(
-            webhook, self.settings.webhook_allow_hosts, allow_private=self.settings.webhook_allow_private
+            request.webhook, settings.webhook_allow_hosts, allow_private=settings.webhook_allow_private
         )
         tenants = self.store.tenants
         with tenants.locked(owner):
@@ -335,7 +328,7 @@ class JobQueue:
                 prior = tenants.recall(owner, idempotency_key, fingerprint, self.store)
                 if prior is not None:
                     return Submission(self.store.read(prior), replayed=True)
-            nbytes = _input_bytes(inputs)
+            nbytes = _input_bytes(request.inputs)
             tenants.check_quota(
                 owner,
                 nbytes,
@@ -343,15 +336,7 @@ class JobQueue:
                 max_jobs=self.settings.max_jobs_per_key,
                 max_bytes=self.settings.max_bytes_per_key,
             )
-            meta = self.store.create(
-                task=task,
-                schema=schema,
-                inputs=inputs,
-                single=single,
-                webhook=webhook,
-                max_attempts=self.settings.max_attempts,
-                owner=owner,
-            )
+            meta = self.store.create(dataclasses.replace(request, webhook=webhook), max_attempts=settings.max_attempts)
             tenants.mark_active(owner, meta.id, meta.input_bytes)
             try:
                 self._task(meta.id)

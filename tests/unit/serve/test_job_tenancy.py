@@ -13,7 +13,7 @@ from serve_fakes import SlowRec, fake_pipeline, png_bytes
 
 from luodi.config import Limits, load_settings
 from luodi.pipeline import Item
-from luodi.serve.jobs import JobQueue
+from luodi.serve.jobs import JobQueue, JobRequest
 from luodi.serve.settings import JobSettings
 
 A = {"Authorization": "Bearer key-a"}
@@ -122,9 +122,7 @@ def run_one_job(tmp_path, exc: BaseException | None, *, pixel_budget: int | None
     settings = JobSettings(dir=tmp_path / "jobs", max_attempts=3, stale_after_s=30)
     pipe = fake_pipeline(load_settings(home=tmp_path / "home", limits=Limits()), rec=Broken(exc) if exc else None)
     queue = JobQueue(settings, tmp_path / "jobs", pipeline=pipe, pixel_budget=pixel_budget)
-    meta = queue.submit(
-        task="ocr", schema=None, inputs=[Item(png_bytes(40, 20), "a.png")], single=False, webhook=None
-    ).meta
+    meta = queue.submit(JobRequest("ocr", [Item(png_bytes(40, 20), "a.png")], single=False)).meta
     queue.start_consumer()
     try:
         deadline = time.monotonic() + 20

@@ -11,7 +11,7 @@ from serve_fakes import fake_pipeline, png_bytes
 from luodi.config import load_settings
 from luodi.errors import InputError, JobNotFoundError
 from luodi.pipeline import Item
-from luodi.serve.jobs import JobQueue, JobStore, check_webhook
+from luodi.serve.jobs import JobQueue, JobRequest, JobStore, check_webhook
 from luodi.serve.settings import JobSettings
 
 pytestmark = pytest.mark.usefixtures("no_api_keys")
@@ -77,9 +77,7 @@ def test_reaper_requeues_a_job_whose_worker_died(tmp_path):
     """A job left 'running' with a stale heartbeat (its worker was killed) runs again and succeeds."""
     settings = JobSettings(dir=tmp_path, stale_after_s=0.3, heartbeat_s=0.1, max_attempts=3)
     queue = JobQueue(settings, tmp_path, pipeline=fake_pipeline(load_settings(home=tmp_path / "home")))
-    meta = queue.store.create(
-        task="ocr", schema=None, inputs=[Item(png_bytes(9, 9), "a.png")], single=True, webhook=None, max_attempts=3
-    )
+    meta = queue.store.create(JobRequest("ocr", [Item(png_bytes(9, 9), "a.png")]), max_attempts=3)
     job_id = meta.id
     # what a SIGKILLed worker leaves behind: claimed, no message in the queue, heartbeat stopped
     with queue.store.locked(job_id) as d:
@@ -100,7 +98,7 @@ def test_reaper_gives_up_after_max_attempts_and_expires_results(tmp_path):
     settings = JobSettings(dir=tmp_path, stale_after_s=0.1, max_attempts=2, result_ttl_s=0.2)
     queue = JobQueue(settings, tmp_path, pipeline=fake_pipeline(load_settings(home=tmp_path / "home")))
     store: JobStore = queue.store
-    meta = store.create(task="ocr", schema=None, inputs=[Item(png_bytes())], single=True, webhook=None, max_attempts=2)
+    meta = store.create(JobRequest("ocr", [Item(png_bytes())]), max_attempts=2)
     with store.locked(meta.id) as d:
         store.write_meta(d, meta, status="running", attempts=2, worker="gone:1", heartbeat_at=time.time() - 10)
     queue.reap_once()
@@ -114,9 +112,8 @@ def test_reaper_gives_up_after_max_attempts_and_expires_results(tmp_path):
 
 def test_counts_follow_changes_and_read_only_changed_jobs(tmp_path, monkeypatch):
     store = JobStore(tmp_path / "jobs")
-    kw = dict(task="ocr", schema=None, single=True, webhook=None, max_attempts=2)
-    a = store.create(inputs=[Item(b"x", "a.png")], **kw)
-    b = store.create(inputs=[Item(b"y", "b.png")], **kw)
+    a = store.create(JobRequest("ocr", [Item(b"x", "a.png")]), max_attempts=2)
+    b = store.create(JobRequest("ocr", [Item(b"y", "b.png")]), max_attempts=2)
     assert store.counts() == {"queued": 2, "running": 0, "succeeded": 0, "failed": 0}
     reads: list[str] = []
     real_read = store.read

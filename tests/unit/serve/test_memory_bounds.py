@@ -158,17 +158,11 @@ def test_a_full_queue_answers_503_before_the_body_is_sent(serve):
 def test_jobs_read_their_inputs_one_at_a_time(tmp_path):
     """A job's inputs are read from disk as each is reached; the store hands out a lazy sequence."""
     from luodi.pipeline import Item
-    from luodi.serve.jobs import JobStore
+    from luodi.serve.jobs import JobRequest, JobStore
 
     store = JobStore(tmp_path / "jobs")
-    meta = store.create(
-        task="ocr",
-        schema=None,
-        inputs=[Item(png_bytes(), "a.png"), Item(png_bytes(), None)],
-        single=False,
-        webhook=None,
-        max_attempts=1,
-    )
+    two = [Item(png_bytes(), "a.png"), Item(png_bytes(), None)]
+    meta = store.create(JobRequest("ocr", two, single=False), max_attempts=1)
     inputs = store.inputs(store.root / meta.id, meta)
     assert len(inputs) == 2 and all(u.data is None for u in inputs.uploads)  # nothing read yet
     assert [i.name for i in inputs] == ["a.png", None] and inputs[1].source == png_bytes()

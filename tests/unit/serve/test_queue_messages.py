@@ -14,7 +14,7 @@ from serve_fakes import fake_pipeline, png_bytes
 
 from luodi.config import load_settings
 from luodi.pipeline import Item
-from luodi.serve.jobs import JobQueue
+from luodi.serve.jobs import JobQueue, JobRequest
 from luodi.serve.queue import JsonMessages, RefusedMessageError
 from luodi.serve.settings import JobSettings
 
@@ -36,7 +36,7 @@ def queue_in(tmp_path: Path) -> JobQueue:
 
 def test_messages_are_json_with_the_job_id_only(tmp_path):
     queue = queue_in(tmp_path)
-    meta = queue.submit(task="ocr", schema=None, inputs=[Item(png_bytes(), "a.png")], single=True, webhook=None).meta
+    meta = queue.submit(JobRequest("ocr", [Item(png_bytes(), "a.png")])).meta
     raw = queue.huey.storage.dequeue()
     assert raw is not None and raw[:1] == b"{"
     body = json.loads(raw)
@@ -82,9 +82,7 @@ def test_a_pickle_bomb_on_the_queue_never_executes(tmp_path):
     marker = tmp_path / "pwned"
     queue = queue_in(tmp_path)
     queue.huey.storage.enqueue(pickle.dumps(Bomb(marker)), None)  # straight into the SQLite queue
-    meta = queue.submit(
-        task="ocr", schema=None, inputs=[Item(png_bytes(9, 9), "a.png")], single=True, webhook=None
-    ).meta
+    meta = queue.submit(JobRequest("ocr", [Item(png_bytes(9, 9), "a.png")])).meta
     queue.start_consumer()
     try:
         deadline = time.monotonic() + 20

@@ -21,7 +21,7 @@ from serve_fakes import fake_pipeline, png_bytes
 from luodi.config import load_settings
 from luodi.errors import ConfigError, InputError
 from luodi.pipeline import Item
-from luodi.serve.jobs import JobQueue
+from luodi.serve.jobs import JobQueue, JobRequest
 from luodi.serve.settings import JobSettings, load_serve_settings
 from luodi.serve.webhooks import WebhookSender, check_webhook, secret_bytes, sign, verify
 
@@ -236,9 +236,8 @@ def test_a_slow_webhook_does_not_hold_the_job_thread(tmp_path: Path, receivers, 
         webhook_attempts=1,
     )
     queue = JobQueue(settings, tmp_path / "jobs", pipeline=fake_pipeline(load_settings(home=tmp_path / "home")))
-    kw: dict[str, Any] = {"task": "ocr", "schema": None, "single": True}
-    first = queue.submit(inputs=[Item(png_bytes(), "a.png")], webhook=slow.url(), **kw).meta
-    second = queue.submit(inputs=[Item(png_bytes(), "b.png")], webhook=None, **kw).meta
+    first = queue.submit(JobRequest("ocr", [Item(png_bytes(), "a.png")], webhook=slow.url())).meta
+    second = queue.submit(JobRequest("ocr", [Item(png_bytes(), "b.png")])).meta
     queue.start_consumer()
     try:
         deadline = time.monotonic() + 20
@@ -283,9 +282,7 @@ def test_a_webhook_lost_with_its_worker_is_sent_by_the_reaper(tmp_path: Path, re
     )
     queue = JobQueue(settings, tmp_path / "jobs")
     store = queue.store
-    meta = store.create(
-        task="ocr", schema=None, inputs=[Item(png_bytes())], single=True, webhook=target.url(), max_attempts=1
-    )
+    meta = store.create(JobRequest("ocr", [Item(png_bytes())], webhook=target.url()), max_attempts=1)
     # what a worker killed between finishing the job and delivering its webhook leaves behind
     with store.locked(meta.id) as d:
         store.write_result(d, {"pages": []})
@@ -321,9 +318,7 @@ def test_a_job_given_up_after_its_worker_was_lost_tells_its_webhook_at_once(tmp_
     )
     queue = JobQueue(settings, tmp_path / "jobs")
     store = queue.store
-    meta = store.create(
-        task="ocr", schema=None, inputs=[Item(png_bytes())], single=True, webhook=target.url(), max_attempts=1
-    )
+    meta = store.create(JobRequest("ocr", [Item(png_bytes())], webhook=target.url()), max_attempts=1)
     with store.locked(meta.id) as d:  # its only attempt ran on a worker that stopped beating
         store.write_meta(d, meta, status="running", attempts=1, worker="gone:1", heartbeat_at=time.time() - 10)
     try:

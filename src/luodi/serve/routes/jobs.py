@@ -20,7 +20,7 @@ from luodi.errors import InputError
 from luodi.pipeline import Pipeline
 from luodi.serve.deps import Owner, Ready, State, checked_schema, v1_router
 from luodi.serve.inputs import Spool, Uploads, check_upload, many_inputs
-from luodi.serve.jobs import SPOOL_DIR
+from luodi.serve.jobs import SPOOL_DIR, JobRequest
 from luodi.serve.openapi import JOB_BODY, JOB_TASKS, JobAccepted
 from luodi.serve.tenancy import checked_idempotency_key
 
@@ -59,17 +59,8 @@ async def submit_job(
             await asyncio.to_thread(state.check_budget, uploads.items, strict=False)
         webhook = uploads.field("webhook")
         fingerprint = await asyncio.to_thread(_fingerprint, uploads, task, schema, webhook) if key else ""
-        done = await asyncio.to_thread(
-            jobs.submit,
-            task=task,
-            schema=schema,
-            inputs=uploads.items,
-            single=uploads.single,
-            webhook=webhook,
-            owner=owner,
-            idempotency_key=key,
-            fingerprint=fingerprint,
-        )
+        asked = JobRequest(task, uploads.items, schema=schema, single=uploads.single, webhook=webhook, owner=owner)
+        done = await asyncio.to_thread(jobs.submit, asked, idempotency_key=key, fingerprint=fingerprint)
     finally:
         spool.close()
     meta = done.meta
