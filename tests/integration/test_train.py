@@ -299,8 +299,9 @@ def test_v6_run_with_the_guard_reports_before_after_and_gates_export(
     import onnxruntime as ort
 
     from luodi.errors import ModelRegressionError
+    from luodi.ocr.line_prep import LinePrep
     from luodi.train.config import parse_config
-    from luodi.train.export import export_run, load_run_model
+    from luodi.train.export import export_run, load_run_model, run_line_prep
     from luodi.train.trainer import train
 
     require_bundle("pp-ocrv6-small")
@@ -310,6 +311,8 @@ def test_v6_run_with_the_guard_reports_before_after_and_gates_export(
             "output_dir": str(tmp_path),
             "seed": 3,
             "Augment": {"enabled": False},
+            # the dot-joining line preprocessing on every line the run reads, carried into the export
+            "Preprocess": {"dot_closing": 0.03},
             "Optimizer": {"lr": 3e-4, "warmup_steps": 0, "schedule": "constant"},
             "Guard": {"lines": 8, "share": 0.5, "distill": 1.0, "backbone_lr": 0.3, "ema": 0.99, "topk": 4},
             "Report": {"max_lines": 2},
@@ -324,6 +327,7 @@ def test_v6_run_with_the_guard_reports_before_after_and_gates_export(
     names = [r.name for r in result.report.rows]
     assert names[0] == "your eval set" and "regression: print" in names and "regression: stamp" in names
     assert "general set: print + print-hard" in (run / "report.md").read_text(encoding="utf-8")
+    assert run_line_prep(run) == LinePrep(dot_closing=0.03)
 
     exported = export_run(run, out_dir=run / "export")
     model, _ = load_run_model(run)
