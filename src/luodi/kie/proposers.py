@@ -30,6 +30,7 @@ from luodi.kie.banks import (
     scan_issuing_bank,
     scan_time,
 )
+from luodi.kie.calibration import char_scores
 from luodi.kie.candidates import (
     SOURCE_FACTOR,
     TIER_BLOCK,
@@ -343,11 +344,11 @@ def orphan_blocks(rd: Reading, layout: PageLayout, pool: Pool) -> None:
         # over the labelled copy's.
         why = ("a copy of the party, found by its name or phone", *parsed.reasons)
         _add_block(rd, party, (run, parsed), pool, tier=TIER_SCAN, reasons=why, where="block")
-    if len(rest) == len(free) == 1 < len(tables.parties) and _whole_block(rest[0][1]):
-        # One whole block (a name, one valid phone, an address, nothing the parser doubts) for the
-        # one party left, the other found by its mark or label: the block is that party by
-        # elimination, as sure as a mark (the 收 block read, the 寄 mark printed white on black
-        # and missed), whichever stands higher.
+    if len(rest) == len(free) == 1 < len(tables.parties) and _whole_block(*rest[0]):
+        # One whole block (a name, one valid phone, an address, nothing the parser doubts, every
+        # character read sure) for the one party left, the other found by its mark or label: the
+        # block is that party by elimination, as sure as a mark (the 收 block read, the 寄 mark
+        # printed white on black and missed), whichever stands higher.
         why = ("the party left: the other party's block is marked",)
         _add_block(rd, free[0], rest[0], pool, tier=TIER_BLOCK, reasons=why, where="block", quality=0.95)
         return
@@ -356,10 +357,16 @@ def orphan_blocks(rd: Reading, layout: PageLayout, pool: Pool) -> None:
         _add_block(rd, party, (run, parsed), pool, tier=TIER_BLOCK, reasons=why, where="position")
 
 
-def _whole_block(parsed: PartyParse) -> bool:
+# Each character of a block placed by elimination is read at least this sure: one clue fewer
+# than a mark leaves no room for a character read unsure (潍坊展恒 at 0.93 for 潍坊辰恒).
+_ELIMINATED_CHAR_MIN = 0.95
+
+
+def _whole_block(run: Run, parsed: PartyParse) -> bool:
     phones = parsed.phones
     return (
-        parsed.name is not None
+        min((s for c, s in char_scores(run) if c.isalnum()), default=0.0) >= _ELIMINATED_CHAR_MIN
+        and parsed.name is not None
         and parsed.address is not None
         and len(phones) == 1
         and check_phone(phones[0].value).ok

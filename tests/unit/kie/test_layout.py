@@ -351,6 +351,13 @@ def test_an_unmarked_block_is_the_party_left_when_the_other_is_marked(waybill: E
         assert res.get("sender_address") == "江苏省南京市鼓楼区中山路1号"
         for name in ("sender_name", "sender_phone", "sender_address", "receiver_phone"):
             assert not res[name].needs_review, (y, name, res[name].reasons)
+    # One character of that block read unsure: one clue fewer than a mark, so by position, for review.
+    address = "江苏省南京市鼓楼区中山路1号"
+    scores = [0.99 if c != "鼓" else 0.93 for c in address]
+    sender = [("钱七", 110, 400), ("13700002222", 220, 400), make_line(address, 110, 430, scores=scores)]
+    res = waybill.extract_document(make_doc([*receiver, *sender]))
+    assert res.get("sender_name") == "钱七" and res["sender_name"].needs_review
+    assert "party decided from position only" in res["sender_name"].reasons
 
 
 def test_unmarked_contact_blocks_go_to_empty_parties_by_position(waybill: Extractor) -> None:
