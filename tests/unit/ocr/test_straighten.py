@@ -70,6 +70,18 @@ def test_text_direction_from_boxes() -> None:
     assert math.isclose(text_direction([]).height, 0.0)
 
 
+@pytest.mark.parametrize(
+    ("angle", "vertical", "skew"), [(38.0, False, 38.0), (-42.0, False, -42.0), (52.0, True, -38.0)]
+)
+def test_text_turned_up_to_45_degrees_is_levelled(angle: float, vertical: bool, skew: float) -> None:
+    # a label turned 30-45° against the region it was found in: its lines lean that far, and a stray
+    # box across them (a barcode's digits, a stamp) does not pull the estimate
+    rows = [_box(200, 40 + 30 * i, 160, 20, angle) for i in range(6)] + [_box(300, 300, 120, 20, angle + 60)]
+    d = text_direction(rows)
+    assert d.vertical == vertical
+    assert d.skew == pytest.approx(skew, abs=0.5)
+
+
 def test_a_bent_outline_is_flattened_by_its_patch() -> None:
     from luodi.ocr.straighten import bend, outline_patch, warp_patch
 
