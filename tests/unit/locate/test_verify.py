@@ -69,3 +69,31 @@ def test_too_little_print_decides_nothing() -> None:
     few = _lines(100, 100, CUT_BOXES - 1)
     groups = text_groups(few, _page(1200, 1400, few))
     assert not groups.cut and groups.rects == ()
+
+
+def test_a_piece_inside_a_labels_extent_is_part_of_it() -> None:
+    # a text block with a long last line, and a few short lines further than the joining gap from
+    # any of its lines but inside its extent (the label's sparse corner): one label, not a label and
+    # a fragment
+    block = _lines(300, 100, 8, width=300) + _lines(150, 330, 1, width=450)
+    corner = _lines(150, 100, 3, width=90)
+    image = _page(1200, 1400, block + corner)
+    groups = text_groups(block + corner, image)
+    assert groups.cut and len(groups.rects) == 1
+    x0, y0 = groups.rects[0].min(0)
+    x1, y1 = groups.rects[0].max(0)
+    assert x0 < 150 and y0 < 100 and x1 > 600 and y1 > 346
+
+
+def test_sections_with_print_between_them_are_one_label() -> None:
+    # the detector boxed a label's header and its foot, not the small print between them: the strip
+    # between is printed, so one label; the same two groups with bare bag between are two labels
+    top, foot = _lines(100, 100, 4, width=500), _lines(100, 600, 4, width=500)
+    bare = _page(1200, 1400, top + foot)
+    assert len(text_groups(top + foot, bare).rects) == 2
+    printed = bare.copy()
+    for y in range(240, 560, 12):  # rows of small dark print no box was found for
+        printed[y : y + 5, 110:590:4] = 30
+    groups = text_groups(top + foot, printed)
+    assert len(groups.rects) == 1
+    assert float(groups.rects[0][:, 1].min()) < 100 and float(groups.rects[0][:, 1].max()) > 700
