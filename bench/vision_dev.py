@@ -8,6 +8,9 @@ the classifier variants are 5-fold cross-validated over train+val.
     python bench/vision_dev.py anomaly --cap 320 --stages 3 4 --sigmas 8 16 [--k 3] [--coreset 0.1]
     python bench/vision_dev.py pooled --resize square --size 224   # cache pooled stage features
     python bench/vision_dev.py classify --views square224 --stages 4 5 6
+    python bench/vision_dev.py maps --backbone efficientnet-lite2     # another zoo backbone's maps
+    python bench/vision_dev.py scoring --backbone efficientnet-lite2 --by tile --dump l2.npz
+    python bench/vision_dev.py compare l0.npz l2.npz   # paired bootstrap of the image-AUROC difference
 
 Caches go to bench/out/vision-dev. Scores are printed as JSON lines.
 """
@@ -44,7 +47,7 @@ def key(f: Path) -> str:
     return f"{f.parent.parent.name}/{f.name}"
 
 
-def session_for(stages: tuple[int, ...], pooled: bool) -> Any:
+def session_for(stages: tuple[int, ...], pooled: bool, backbone: str = "efficientnet-lite0") -> Any:
     """ONNX Runtime session of the backbone giving each stage's map (or its avg+max pooling)."""
     import onnxruntime as ort
     import paddle
@@ -53,7 +56,7 @@ def session_for(stages: tuple[int, ...], pooled: bool) -> Any:
     from luodi.vision.bundle import backbone_state
     from luodi.vision.nets import pretrained_backbone
 
-    variant, state = backbone_state("efficientnet-lite0", None)
+    variant, state = backbone_state(backbone, None)
 
     class Maps(paddle.nn.Layer):  # type: ignore[misc, name-defined]
         def __init__(self) -> None:
@@ -77,11 +80,16 @@ def session_for(stages: tuple[int, ...], pooled: bool) -> Any:
     return ort.InferenceSession(str(tmp / "m.onnx"), opts, providers=["CPUExecutionProvider"])
 
 
+def tag(args: argparse.Namespace) -> str:
+    """Cache-name suffix of a backbone other than the default (lite0's caches keep their names)."""
+    return "" if args.backbone == "efficientnet-lite0" else "_" + args.backbone.removeprefix("efficientnet-")
+
+
 def cache_maps(args: argparse.Namespace) -> None:
     from luodi.vision.data import read_image, to_input
 
     stages = (1, 2, 3, 4, 5)
-    sess = session_for(stages, pooled=False)
+    sess = session_for(stages, pooled=False, backbone=args.backbone)
     res: dict[str, np.ndarray] = {}
     t = time.process_time()
     fs = files(args.data)
@@ -97,7 +105,7 @@ def cache_maps(args: argparse.Namespace) -> None:
             for s, o in zip(stages, outs, strict=True):
                 res[f"{key(f)}|{fl + '|' if fl else ''}{s}"] = o[0].astype(np.float16)
     OUT.mkdir(parents=True, exist_ok=True)
-    np.savez(OUT / f"maps_{args.cap}{'_flip' if args.flip else ''}.npz", **res)  # type: ignore[arg-type]
+    np.savez(OUT / f"maps_{args.cap}{tag(args)}{'_flip' if args.flip else ''}.npz", **res)  # type: ignore[arg-type]
     print(json.dumps({"maps": args.cap, "cpu_s": round(time.process_time() - t, 1)}))
 
 
@@ -139,7 +147,7 @@ def anomaly(args: argparse.Namespace) -> None:
     from luodi.vision.data import read_mask
     from luodi.vision.patchcore import greedy_coreset, heat_map, nearest_distances
 
-    with np.load(OUT / f"maps_{args.cap}.npz") as data:
+    with np.load(OUT / f"maps_{args.cap}{tag(args)}.npz") as data:
         z = {k: data[k] for k in data.files}
     fs = files(args.data)
     sp = vb.split(fs, by=args.by)
@@ -278,7 +286,7 @@ def scoring(args: argparse.Namespace) -> None:
     from luodi.vision.data import read_mask
     from luodi.vision.patchcore import greedy_coreset, heat_map
 
-    with np.load(OUT / f"maps_{args.cap}.npz") as data:
+    with np.load(OUT / f"maps_{args.cap}{tag(args)}.npz") as data:
         z = {k: data[k] for k in data.files}
     fs = files(args.data)
     sp = vb.split(fs, by=args.by)
@@ -289,7 +297,7 @@ def scoring(args: argparse.Namespace) -> None:
     with threadpool_limits(1):
         feats = [upsampled_features(z, key(f), args.stages, args.k, grid) for f in bank_files]
         if args.flip:  # the bank images' mirror images too (maps cached by `maps --flip`)
-            with np.load(OUT / f"maps_{args.cap}_flip.npz") as data:
+            with np.load(OUT / f"maps_{args.cap}{tag(args)}_flip.npz") as data:
                 zf = {k: data[k] for k in data.files}
             feats += [upsampled_features(zf, f"{key(f)}|{fl}", args.stages, args.k, grid)
                       for f in bank_files for fl in args.flip]  # fmt: skip
@@ -335,12 +343,36 @@ def scoring(args: argparse.Namespace) -> None:
             per[c.removeprefix("MT_")] = round(float(roc_auc_score(ya[keep], s[keep])), 3)
         rows.append({"variant": name, "image_auroc": round(float(roc_auc_score(ya, s)), 4), "per_class": per})
     rows.sort(key=lambda r: -r["image_auroc"])
+    if args.dump:  # per-image scores, for paired comparisons of variants and backbones
+        np.savez(args.dump, y=ya, cls=ca, **{k: np.array(v) for k, v in scores.items()})
     head = {"cap": args.cap, "stages": args.stages, "grid": grid, "k": args.k, "coreset": args.coreset,
             "bank": len(bank), "of": len(patches), "dim": int(bank.shape[1]), "b": args.b,
             "dev_images": len(dev), "pixel_auroc": pix, "cpu_s": round(time.process_time() - t, 1)}  # fmt: skip
     print(json.dumps(head))
     for r in rows:
         print(json.dumps(r))
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Paired bootstrap of the image-AUROC difference between two ``scoring --dump`` files (the same
+    dev images, e.g. two backbones): resampling the images, good and defect separately."""
+    from sklearn.metrics import roc_auc_score
+
+    with np.load(args.dumps[0]) as a, np.load(args.dumps[1]) as b:
+        y, cls = a["y"], a["cls"]
+        assert (b["cls"] == cls).all(), "the dumps score different images"
+        sa, sb = a[args.variant], b[args.variant]
+    rng = np.random.default_rng(0)
+    pos, neg = np.flatnonzero(y), np.flatnonzero(~y)
+    diffs = []
+    for _ in range(args.rounds):
+        i = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        diffs.append(roc_auc_score(y[i], sb[i]) - roc_auc_score(y[i], sa[i]))
+    d = np.array(diffs)
+    base = {"a": str(args.dumps[0].name), "b": str(args.dumps[1].name), "variant": args.variant}
+    base |= {"auroc_a": round(float(roc_auc_score(y, sa)), 4), "auroc_b": round(float(roc_auc_score(y, sb)), 4)}
+    base |= {"diff_ci95": [round(float(np.quantile(d, q)), 4) for q in (0.025, 0.975)]}
+    print(json.dumps(base | {"p_b_not_better": round(float((d <= 0).mean()), 3)}))
 
 
 def cache_pooled(args: argparse.Namespace) -> None:
@@ -387,10 +419,14 @@ def classify(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["maps", "anomaly", "scoring", "pooled", "classify"])
+    ap.add_argument("what", choices=["maps", "anomaly", "scoring", "pooled", "classify", "compare"])
+    ap.add_argument("dumps", type=Path, nargs="*", help="compare: two `scoring --dump` files")
+    ap.add_argument("--variant", default="nn1|s16|max", help="compare: the scoring variant")
+    ap.add_argument("--rounds", type=int, default=2000, help="compare: bootstrap rounds")
     ap.add_argument("--data", type=Path, default=vb.DEFAULT_DATA)
     ap.add_argument("--by", choices=["tile", "file"], default="file")
     ap.add_argument("--cap", type=int, default=320)
+    ap.add_argument("--backbone", default="efficientnet-lite0", help="maps/anomaly/scoring: the zoo backbone")
     ap.add_argument("--stages", type=int, nargs="+", default=[3, 4])
     ap.add_argument("--k", type=int, default=3)
     ap.add_argument("--sigmas", type=float, nargs="+", default=[16.0])
@@ -403,6 +439,7 @@ def main() -> None:
     ap.add_argument("--whiten", type=float, default=0.0, help="scoring: whiten the patches, this shrinkage")
     ap.add_argument("--border", type=int, default=1, help="scoring: the ring of patches capped in the heat map")
     ap.add_argument("--flip", nargs="*", default=[], help="maps: cache mirror images (h, v, hv); scoring: add them")
+    ap.add_argument("--dump", type=Path, default=None, help="scoring: save every image's scores (npz) here")
     ap.add_argument("--chunk", type=int, default=32768, help="scoring: greedy coreset part size")
     ap.add_argument("--resize", default="square")
     ap.add_argument("--size", type=int, default=224)
@@ -412,6 +449,7 @@ def main() -> None:
         raise SystemExit(f"no images under {args.data}/*/Imgs")
     sys.path.insert(0, str(ROOT / "src"))
     steps = {"maps": cache_maps, "anomaly": anomaly, "scoring": scoring, "pooled": cache_pooled, "classify": classify}
+    steps["compare"] = compare
     steps[args.what](args)
 
 

