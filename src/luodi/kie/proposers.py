@@ -202,7 +202,21 @@ def party_of_generic(hit: Hit, markers: Sequence[Hit], regions: Sequence[_Region
         and r.tag.tline.y0 - 0.3 * r.tag.tline.h <= t.yc <= r.tag.tline.y1 + 0.3 * r.tag.tline.h
     ]
     if tags_left:
-        return max(tags_left, key=lambda r: r.tag.tline.x1).party
+        # Not over another block's label of the same kind (the other party's column, its own tag
+        # not read): that block is between the tag and this label. Its party is then unknown.
+        same = [
+            h.tline
+            for h in layout.all_hits()
+            if h.kind == "generic"
+            and h.entry.targets == hit.entry.targets
+            and h.tline.page == t.page
+            and h.tline is not t
+            and abs(h.tline.yc - t.yc) <= t.h  # (a photo's rows drift across the page)
+        ]
+        open_tags = [r for r in tags_left if not any(r.tag.tline.x1 - 0.5 * t.h <= o.x0 < t.x0 for o in same)]
+        if not open_tags:
+            return None
+        return max(open_tags, key=lambda r: r.tag.tline.x1).party
     before = [h for h in layout.hits_of(t) if h.end <= hit.start]
     if before and before[-1].party is not None:
         return before[-1].party

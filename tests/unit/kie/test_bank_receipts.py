@@ -525,3 +525,17 @@ def test_a_short_purpose_needs_a_names_confidence() -> None:
         ]
         got = extractor("bank_receipt").extract_document(make_doc(lines))["purpose"]
         assert got.value == purpose and got.needs_review is flagged  # type: ignore[attr-defined]
+
+
+def test_a_tag_does_not_reach_over_its_own_block_into_the_other_partys() -> None:
+    """The payee's mark (收款人 down its cell) not read: its 户名 / 账号 / 开户行 column is not the
+    payer's, whose mark is further left beyond the payer's own labels; it is the other party's,
+    for review (position only), and the payer's values are no longer in conflict."""
+    lines = [line for line in _grid([_column("付款人", 44, 100)]) if line.text != "收款人"]
+    lines += [make_line("交易日期：2024-03-05", 90, 240), make_line("金额：¥35,500.00", 90, 280)]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1300))
+    v = res.values()
+    assert (v["payer_name"], v["payer_account"]) == ("余切轹", "6222105123456788")
+    assert not res["payer_account"].needs_review  # type: ignore[attr-defined]
+    assert (v["payee_name"], v["payee_bank"]) == ("北海诚锦文化传媒有限公司", "平安银行北海合浦支行")
+    assert res["payee_name"].needs_review  # type: ignore[attr-defined]
