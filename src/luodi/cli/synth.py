@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,6 +23,29 @@ _EXTRA: dict[str, str] = {
     "parcel": "luodi.cli.synth_parcel:parcel",
     "ticket": "luodi.cli.synth_ticket:ticket",
 }
+
+
+def parties_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--source`` and ``--ner-file``: where the rendered parties (names, phones, addresses) come from."""
+    fn = click.option(
+        "--ner-file",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=None,
+        help="An express NER file to take parties from instead of the shared train/dev split.",
+    )(fn)
+    return click.option(
+        "--source",
+        type=click.Choice(["train", "dev"]),
+        default="train",
+        show_default=True,
+        help="Express NER split the parties come from (use dev for evaluation sets).",
+    )(fn)
+
+
+def per_layout(records: list[dict[str, Any]]) -> str:
+    """``"layout-a 3, layout-b 2"``: how many rendered records each layout got, in order of first use."""
+    counts = Counter(rec["layout"] for rec in records)
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
 
 
 @click.group("synth", cls=LazyGroup, lazy_commands=_EXTRA)

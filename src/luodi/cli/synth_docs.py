@@ -46,16 +46,13 @@ def _options(layout_help: str) -> Callable[[Callable[..., Any]], Callable[..., A
 
 
 def _run(kind: str, render: Callable[..., Any], count: int, out: Path, **kw: Any) -> None:
+    from luodi.cli.synth import per_layout
     from luodi.synth.documents import DocOptions, write_set
 
     ner_file = kw.pop("ner_file")
     opts = DocOptions(**kw, ner_file=str(ner_file) if ner_file else None)
     records = write_set(count, out, lambda i: render(i, opts), jpeg_quality=opts.jpeg_quality)
-    per_layout: dict[str, int] = {}
-    for rec in records:
-        per_layout[rec["layout"]] = per_layout.get(rec["layout"], 0) + 1
-    summary = ", ".join(f"{k} {v}" for k, v in per_layout.items())
-    click.echo(f"wrote {len(records)} {kind} ({summary}) to {out / 'labels.jsonl'}")
+    click.echo(f"wrote {len(records)} {kind} ({per_layout(records)}) to {out / 'labels.jsonl'}")
 
 
 @click.command("bank-receipt")

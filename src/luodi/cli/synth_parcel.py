@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from luodi.cli.synth import parties_options
 from luodi.synth.parcel import DEV_FAMILIES, FAMILIES, HOLDOUT_FAMILIES, ParcelOptions, generate_parcels
 
 _FAMILY_HELP = (
@@ -58,19 +59,7 @@ def _range(kind: type[int] | type[float]):  # type: ignore[no-untyped-def]
 )
 @click.option("--empty-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True, help="Frames with no label.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed, same frames.")
-@click.option(
-    "--source",
-    type=click.Choice(["train", "dev"]),
-    default="train",
-    show_default=True,
-    help="Express NER split the parties come from (use dev for evaluation sets).",
-)
-@click.option(
-    "--ner-file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="An express NER file to take parties from instead of the shared train/dev split.",
-)
+@parties_options
 @click.option("--flat/--no-flat", default=True, show_default=True, help="Also write each label flat (OUT/flat/).")
 def parcel(  # noqa: PLR0917 - click passes every option positionally
     count: int,

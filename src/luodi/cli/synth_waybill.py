@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from luodi.cli.synth import parties_options, per_layout
 from luodi.synth.waybill import DEGRADES, FILLS, HOLDOUT_LAYOUTS, LAYOUTS, WaybillOptions, generate_waybills
 
 _LAYOUT_HELP = (
@@ -43,19 +44,7 @@ _LAYOUT_HELP = (
 @click.option(
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed, same images and labels."
 )
-@click.option(
-    "--source",
-    type=click.Choice(["train", "dev"]),
-    default="train",
-    show_default=True,
-    help="Express NER split the parties come from (use dev for evaluation sets).",
-)
-@click.option(
-    "--ner-file",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
-    help="An express NER file to take parties from instead of the shared train/dev split.",
-)
+@parties_options
 def waybill(
     *,
     count: int,
@@ -81,9 +70,5 @@ def waybill(
         ner_file=str(ner_file) if ner_file else None,
     )
     records = generate_waybills(count, out, options)
-    per_layout: dict[str, int] = {}
-    for rec in records:
-        per_layout[rec["layout"]] = per_layout.get(rec["layout"], 0) + 1
-    summary = ", ".join(f"{k} {v}" for k, v in per_layout.items())
     kind = "" if fill == "full" else f"{fill} "
-    click.echo(f"wrote {len(records)} {kind}waybills ({summary}) to {out / 'labels.jsonl'}")
+    click.echo(f"wrote {len(records)} {kind}waybills ({per_layout(records)}) to {out / 'labels.jsonl'}")
