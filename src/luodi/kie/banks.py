@@ -29,7 +29,7 @@ from luodi.kie.layout import PageLayout, Piece, TLine, run_score, run_text, star
 from luodi.kie.normalize import compact, fold
 from luodi.kie.result import FieldResult
 from luodi.kie.schema import FieldSpec
-from luodi.kie.validators import Checked, check_amount_words, parse_capital_amount
+from luodi.kie.validators import Checked, check_amount_words, luhn_ok, parse_capital_amount
 
 HEAD_BANKS = (
     "中国工商银行", "中国农业银行", "中国银行", "中国建设银行", "交通银行", "中国邮政储蓄银行", "招商银行",
@@ -642,6 +642,24 @@ def flag_under_stamps(decided: dict[str, FieldResult], stamps: Sequence[tuple[in
 # A card number has 16 to 19 digits, so the stars are 16 to 19 less the digits shown.
 _MASK_RUN = re.compile(r"(\d)(\*+)(\d)")
 CARD_LENGTHS = (16, 19)
+
+
+def luhn_repair(value: str, chars: Sequence[tuple[str, float]], least: float) -> str | None:
+    """A card number that fails its Luhn check digit with one digit read below ``least``: that
+    digit (the weakest) put to the one value the check digit allows (6292813513872957 with its 3
+    at 0.76: 6292813518872957). None where the digits are not the value's or none is weak. The
+    caller keeps it for review: the weakest digit need not be the misread one."""
+    digits = [(c, sc) for c, sc in chars if c.isdigit()]
+    if "".join(c for c, _ in digits) != value or not digits:
+        return None
+    at = min(range(len(digits)), key=lambda k: digits[k][1])
+    if digits[at][1] >= least:
+        return None
+    for d in "0123456789":
+        fixed = value[:at] + d + value[at + 1 :]
+        if d != value[at] and luhn_ok(fixed):
+            return fixed
+    return None
 
 
 def recount_stars(run: Sequence[Piece]) -> str | None:

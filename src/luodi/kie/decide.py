@@ -15,7 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from luodi.kie.banks import amount_from_words, branch_doubts, flag_under_stamps, reconcile_amounts, recount_stars
+from luodi.kie.banks import (
+    amount_from_words,
+    branch_doubts,
+    flag_under_stamps,
+    luhn_repair,
+    reconcile_amounts,
+    recount_stars,
+)
 from luodi.kie.calibration import Calibration, char_scores, field_features, is_rare
 from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
@@ -205,6 +212,12 @@ class Decider:
             if recounted is not None and recounted != c.raw:
                 c = dataclasses.replace(c, raw=recounted, alternatives=(*c.alternatives, c.raw))
         ck = check_tracking_number(c.raw, carrier) if spec.type == "tracking_number" else check(spec.type, c.raw)
+        if spec.type == "account" and not ck.ok and isinstance(ck.value, str) and "check digit" in str(ck.reason):
+            fixed = luhn_repair(ck.value, char_scores(c.run), NAME_CHAR_MIN)
+            if fixed is not None:  # still failed (flagged): the weakest digit need not be the misread one
+                why = f"{ck.reason}: its weakest digit put right from the check digit (OCR read {ck.value})"
+                c = dataclasses.replace(c, alternatives=(*c.alternatives, ck.value))
+                ck = Checked(fixed, False, why)
         if spec.type == "phone" and "*" in c.raw:
             ck = Checked(c.raw, False, "masked number: not a number to call")  # kept as printed
         for extra in spec.validators:

@@ -539,3 +539,18 @@ def test_a_tag_does_not_reach_over_its_own_block_into_the_other_partys() -> None
     assert not res["payer_account"].needs_review  # type: ignore[attr-defined]
     assert (v["payee_name"], v["payee_bank"]) == ("北海诚锦文化传媒有限公司", "平安银行北海合浦支行")
     assert res["payee_name"].needs_review  # type: ignore[attr-defined]
+
+
+def test_a_card_number_failing_its_check_digit_has_its_weakest_digit_put_right_for_review() -> None:
+    """6292813518872957 read 6292813513872957 with the misread 3 at 0.76: the one digit there that
+    the Luhn check allows is put in, what OCR read kept as an alternative, and the field flagged."""
+    lines = [
+        make_line("中国建设银行 网上银行电子回单", 300, 20),
+        make_line("收款人账号", 40, 60),
+        _scored("6292813513872957", 200, 60, {9: 0.76}),
+        make_line("交易日期：2024-03-05", 40, 260),
+        *(make_line(*t) for t in _FILLED),
+    ]
+    got = extractor("bank_receipt").extract_document(make_doc(lines))["payee_account"]
+    assert got.value == "6292813518872957" and got.needs_review  # type: ignore[attr-defined]
+    assert "6292813513872957" in got.alternatives  # type: ignore[attr-defined]
