@@ -150,69 +150,54 @@ def write(args: argparse.Namespace, res: dict) -> None:
     print(json.dumps(res, ensure_ascii=False, indent=1))
 
 
-def anomaly_steps(args: argparse.Namespace, out: Path, good_dir: Path, held_dir: Path, log: Path) -> tuple[dict, dict]:
-    """Train the anomaly model (unless --skip-train) and score it on test: (train summary, test metrics)."""
+def anomaly_steps(
+    args: argparse.Namespace, out: Path, good_dir: Path, held_dir: Path, log: Path, backbone: str = ""
+) -> tuple[dict, dict]:
+    """Train the anomaly model (unless --skip-train) and score it on test: (train summary, test metrics).
+    ``backbone``: a backbone other than the CLI's default, as the model ``mtd-anomaly{tag}-{backbone}``."""
+    name = f"mtd-anomaly{args.tag}" + (f"-{backbone}" if backbone else "")
     train: dict = {}
     if not args.skip_train:
+        extra = ("--backbone", backbone) if backbone else ()
         summary, secs = luodi(
             "train", "anomaly", "--good", str(good_dir), "--held", str(held_dir),
-            "--name", f"mtd-anomaly{args.tag}", "--force", log=log,
+            "--name", name, *extra, "--force", log=log,
         )  # fmt: skip
         train = {
             **summary,
             "wall_s": round(secs, 1),
-            "command": f"luodi train anomaly --good {good_dir} --held {held_dir} --name mtd-anomaly{args.tag}",
+            "command": f"luodi train anomaly --good {good_dir} --held {held_dir} --name {name} {' '.join(extra)}",
         }
     ev, _ = luodi(
-        "eval", "vision", str(out / "mtd.csv"), "--model", f"mtd-anomaly{args.tag}",
+        "eval", "vision", str(out / "mtd.csv"), "--model", name,
         "--split", "test", "--threads", "2", "--good-class", GOOD, log=log,
     )  # fmt: skip
     return train, {k: v for k, v in ev.items() if k != "data_report"}
 
 
-def _nearest_before(patches: np.ndarray, bank: np.ndarray, bank_norms: np.ndarray | None = None) -> np.ndarray:
-    """``patchcore.nearest_distances`` as it was up to 7b566dd (the whole distance block, built in
-    four passes), kept here only to time the current one against it in the same run."""
-    norms = bank_norms if bank_norms is not None else np.einsum("ij,ij->i", bank, bank)
-    out = np.empty(len(patches), dtype=np.float32)
-    step = max(1, 4_000_000 // max(1, len(bank)))
-    for start in range(0, len(patches), step):
-        p = patches[start : start + step]
-        d2 = np.einsum("ij,ij->i", p, p)[:, None] + norms[None, :] - 2.0 * (p @ bank.T)
-        out[start : start + step] = np.sqrt(np.maximum(d2.min(axis=1), 0.0))
-    return out
-
-
-def anomaly_timing(out: Path, model: str, n: int = 60, rounds: int = 3) -> dict:
-    """Per-image latency of an anomaly model over ``n`` test images (decoded beforehand), through
+def anomaly_timing(out: Path, models: list[str], n: int = 60, rounds: int = 3) -> dict:
+    """Per-image latency of anomaly models over ``n`` test images (decoded beforehand), through
     ``Inspector``: wall and CPU milliseconds (the process's user + system time, every thread) at the
-    default threads and on one thread, with the nearest-neighbour search before and after this
-    revision, alternated ``rounds`` times so all meet the same load; the best round of each, all
-    rounds, and the load average beside them (2 cores shared)."""
+    default threads and on one thread, the models alternated ``rounds`` times so all meet the same
+    load; the best round of each, all rounds, and the load average beside them (2 cores shared)."""
     sys.path.insert(0, str(ROOT / "src"))
-    from luodi.vision import patchcore
     from luodi.vision.data import read_image
     from luodi.vision.inspector import Inspector
 
     with (out / "mtd.csv").open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["split"] == "test"][::4][:n]
     imgs = [read_image(r["path"]) for r in rows]
-    current = patchcore.nearest_distances
     runs: dict[str, list[dict]] = collections.defaultdict(list)
-    for _, threads, knn in ((r, t, k) for r in range(rounds) for k in ("before", "after") for t in (None, 1)):
-        patchcore.nearest_distances = _nearest_before if knn == "before" else current  # bench only
-        try:
-            ins = Inspector(model, threads=threads)
-            ins.inspect_arrays([imgs[0]])
-            parts: dict[str, float] = collections.defaultdict(float)
-            t, c = time.perf_counter(), time.process_time()
-            for im in imgs:
-                for k, v in ins.inspect_arrays([im])[0].timings_ms.items():
-                    parts[k] += v / len(imgs)
-            wall, cpu = time.perf_counter() - t, time.process_time() - c
-        finally:
-            patchcore.nearest_distances = current
-        runs[f"{knn}, threads {'default' if threads is None else threads}"].append(
+    for _, threads, model in ((r, t, m) for r in range(rounds) for m in models for t in (None, 1)):
+        ins = Inspector(model, threads=threads)
+        ins.inspect_arrays([imgs[0]])
+        parts: dict[str, float] = collections.defaultdict(float)
+        t, c = time.perf_counter(), time.process_time()
+        for im in imgs:
+            for k, v in ins.inspect_arrays([im])[0].timings_ms.items():
+                parts[k] += v / len(imgs)
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        runs[f"{model}, threads {'default' if threads is None else threads}"].append(
             {
                 "wall_ms": round(wall * 1000 / len(imgs), 1),
                 "cpu_ms": round(cpu * 1000 / len(imgs), 1),
@@ -242,6 +227,11 @@ def main() -> None:
     ap.add_argument("--skip-quantize", action="store_true", help="no INT8 step")
     ap.add_argument(
         "--anomaly-only", action="store_true", help="train and score the anomaly model only, into the last results"
+    )
+    ap.add_argument(
+        "--baseline-backbone",
+        default="",
+        help="with --anomaly-only: also train, score and time the anomaly model on this backbone (the old default)",
     )
     ap.add_argument("--by", choices=["tile", "file"], default="file", help="split unit (tile: parts never seen)")
     ap.add_argument("--tag", default="", help="suffix of the result files and model names")
@@ -291,7 +281,13 @@ def main() -> None:
             "anomaly_rerun": res,
         }
         res["anomaly_train"], res["anomaly_test"] = anomaly_steps(args, out, good_dir, held_dir, log)
-        res["anomaly_timing"] = anomaly_timing(out, f"mtd-anomaly{args.tag}")
+        models = [f"mtd-anomaly{args.tag}"]
+        if args.baseline_backbone:  # the same recipe on another backbone, timed against the default
+            res["anomaly_baseline_train"], res["anomaly_baseline_test"] = anomaly_steps(
+                args, out, good_dir, held_dir, log, backbone=args.baseline_backbone
+            )
+            models.append(f"mtd-anomaly{args.tag}-{args.baseline_backbone}")
+        res["anomaly_timing"] = anomaly_timing(out, models)
         res["anomaly_rerun"]["load_average"] = [round(x, 2) for x in os.getloadavg()]
         res["anomaly_rerun"]["cpu_seconds"] = CPU_S
         write(args, res)
@@ -326,7 +322,7 @@ def main() -> None:
         load["after_int8"] = os.getloadavg()
     res["anomaly_train"], res["anomaly_test"] = anomaly_steps(args, out, good_dir, held_dir, log)
     load["after_anomaly"] = os.getloadavg()
-    res["anomaly_timing"] = anomaly_timing(out, f"mtd-anomaly{args.tag}")
+    res["anomaly_timing"] = anomaly_timing(out, [f"mtd-anomaly{args.tag}"])
     res["baselines"] = baselines(rows)
     load["end"] = os.getloadavg()
     res["cpu_seconds"] = CPU_S

@@ -21,16 +21,17 @@ def home(tmp_path_factory: pytest.TempPathFactory, model_pulled: str) -> Path:
     """A model store with the OCR model and the backbone linked in, and an anomaly model built into it."""
     from luodi.errors import ModelNotPulledError
     from luodi.vision.anomaly import train_anomaly
+    from luodi.vision.bundle import ANOMALY_BACKBONE
     from luodi.zoo import get_bundle
 
     try:
-        backbone = get_bundle("efficientnet-lite0")
+        backbone = get_bundle(ANOMALY_BACKBONE)
     except ModelNotPulledError as exc:
         pytest.skip(f"{exc.message} (`make setup` pulls it)")
     root = tmp_path_factory.mktemp("visionhome")
     (root / "models").mkdir()
     (root / "models" / model_pulled).symlink_to(get_bundle(model_pulled).files[0].path.parent)
-    (root / "models" / "efficientnet-lite0").symlink_to(backbone.files[0].path.parent)
+    (root / "models" / ANOMALY_BACKBONE).symlink_to(backbone.files[0].path.parent)
     data = make_classes(root / "data", {"good": 40, "spot": 3}, seed=3)
     train_anomaly(data / "good", "svc-ad", image_size=64, holdout=0.35, home=root)
     return root

@@ -76,7 +76,11 @@ def vision(
     help="Folder of images of good (defect-free) parts.",
 )
 @click.option("--name", required=True, help="Zoo name to register the anomaly model under.")
-@click.option("--backbone", default="efficientnet-lite0", show_default=True, help="Backbone bundle from the zoo.")
+@click.option(
+    "--backbone",
+    default=None,
+    help="Backbone bundle from the zoo (default: efficientnet-lite2, luodi.vision.bundle.ANOMALY_BACKBONE).",
+)
 @click.option(
     "--resize",
     type=click.Choice(["native", "square"]),
@@ -134,7 +138,7 @@ def vision(
 def anomaly(  # noqa: PLR0917 - click passes every option positionally
     good: Path,
     name: str,
-    backbone: str,
+    backbone: str | None,
     resize: str,
     image_size: int,
     far: float,

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from luodi.errors import ConfigError, EmptyInputError, ModelExistsError
-from luodi.vision.bundle import TASK_ANOMALY, VisionMeta, backbone_state
+from luodi.vision.bundle import ANOMALY_BACKBONE, TASK_ANOMALY, VisionMeta, backbone_state
 from luodi.vision.data import NATIVE, RESIZE_MODES, DataReport, scan_good, split_holdout
 from luodi.vision.extract import extract_maps, onnx_session
 from luodi.vision.patchcore import (
@@ -88,7 +88,7 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
     good: str | Path,
     name: str,
     *,
-    backbone: str = "efficientnet-lite0",
+    backbone: str | None = None,  # None: ANOMALY_BACKBONE
     # measured on the magnetic tiles' validation split (bench/results/vision.md): a 320 px cap on
     # the long side against 640 (= every tile at full size) gave image AUROC 0.838 vs 0.851, pixel
     # AUROC 0.817 vs 0.772 (large, diffuse defects fit a stride-16 patch's view better), half the time
@@ -138,6 +138,7 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
     say(f"good images: {report.summary()}; {len(bank_samples)} for the bank, {len(held_samples)} held back")
     from luodi.vision.nets import PatchFeatures, export_onnx, pretrained_backbone
 
+    backbone = backbone or ANOMALY_BACKBONE
     variant, state = backbone_state(backbone, home_path)
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="luodi-anomaly-") as tmp:

@@ -21,6 +21,10 @@ META_FORMAT = 1
 
 #: backbone bundles luodi.vision can build, by zoo name -> architecture
 BACKBONES = {f"efficientnet-lite{i}": f"efficientnet-lite{i}" for i in (0, 1, 2)}
+#: the anomaly model's default backbone. On the magnetic tiles' dev splits (bench/results/vision.md)
+#: Lite2 against Lite0, stages 3+4, same scoring: image AUROC 0.950 vs 0.947 (file split) and 0.824
+#: vs 0.814 (tile split), pixel AUROC 0.856 vs 0.847 and 0.860 vs 0.844; Lite1 was +0.5 / -0.7 pt.
+ANOMALY_BACKBONE = "efficientnet-lite2"
 
 
 @dataclass(frozen=True, slots=True)
