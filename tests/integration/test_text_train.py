@@ -216,3 +216,34 @@ def test_slot_rnn_trains_exports_and_ignores_padding(corpus: Path, home: Path) -
     batched = model(["给王小明打电话", "我想听告白气球，快点放一下吧，谢谢你了"])[0]
     assert [s.value for s in alone.slots] == ["王小明"]
     assert alone.slots == batched.slots and abs(alone.score - batched.score) < 1e-5
+
+
+def test_crf_lr_scales_only_the_crf_steps() -> None:
+    from luodi.text.config import ModelSpec
+    from luodi.text.net import build_net
+    from luodi.text.train import scale_crf_lr
+    from luodi.train.trainer import import_paddle
+
+    paddle = import_paddle()
+    spec = ModelSpec(lexicon="none", words="none", channels=32, char_dim=16, bigram_dim=8, bag_dim=16)
+    moved = {}
+    for factor in (1.0, 10.0):
+        paddle.seed(0)
+        sizes = {"bag": 50, "chars": 30, "bigrams": 40}
+        net = build_net(paddle, sizes=sizes, lexicon=None, spec=spec, n_classes=3, tags=["O", "B-a", "I-a"])
+        scale_crf_lr(net, factor)
+        opt = paddle.optimizer.Adam(learning_rate=1e-2, parameters=net.parameters())
+        before = (net.trans.numpy().copy(), net.slot.weight.numpy().copy())
+        ids = paddle.to_tensor(np.array([[3, 4, 5, 0]], np.int64))
+        lex = paddle.to_tensor(np.zeros((1, 4, 8), np.int64))
+        bag = paddle.to_tensor(np.ones((1, 3), np.int64))
+        _, emit, _ = net.encode(ids, ids, lex, bag, paddle.to_tensor(np.ones((1, 3), np.float32)))
+        tags = paddle.to_tensor(np.array([[1, 2, 0, 0]], np.int64))
+        net.crf_nll(emit, tags, paddle.to_tensor(np.array([3], np.int64))).backward()
+        opt.step()
+        moved[factor] = (
+            float(np.abs(net.trans.numpy() - before[0]).max()),
+            float(np.abs(net.slot.weight.numpy() - before[1]).max()),
+        )
+    assert moved[10.0][0] == pytest.approx(10 * moved[1.0][0], rel=1e-3)  # Adam's first step: lr per weight
+    assert moved[10.0][1] == pytest.approx(moved[1.0][1], rel=1e-3)  # the rest as before

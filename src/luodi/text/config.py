@@ -92,6 +92,10 @@ class OptimSpec(_Strict):
     # value of the same intent and type from the training texts (drawn once, seeded); 0: off. Off: SMP2019 dev
     # slot F1 0.745 / 0.744 in two seeds vs the default's 0.750 / 0.755, for twice the steps per epoch
     slot_swaps: int = Field(default=0, ge=0, le=4)
+    # nlu: the CRF's transition scores learn this many times faster than the rest. Adam moves a weight by
+    # about lr per step, so over a few hundred steps at lr 3e-3 a transition score can move < 1 (SMP2019:
+    # max |trans| 0.55 after 396 steps) while the emissions grow through their layers
+    crf_lr: float = Field(default=1.0, gt=0.0)
 
 
 class TextTrainConfig(_Strict):

@@ -190,6 +190,15 @@ def swap_slot_values(train: Sequence[TextExample], copies: int, seed: int) -> tu
     return out, source
 
 
+def scale_crf_lr(net: Any, factor: float) -> None:
+    """The CRF's transition, start and end scores step ``factor`` times the learning rate (``optim.crf_lr``;
+    Paddle's optimizers read a parameter's ``optimize_attr``)."""
+    if not net.has_slots or factor == 1.0:
+        return
+    for p in (net.trans, net.start, net.end):
+        p.optimize_attr["learning_rate"] = factor
+
+
 def lexicon_table(cfg: TextTrainConfig, home: Path | None) -> tuple[list[str], np.ndarray | None]:
     if cfg.model.lexicon == "none":
         return [], None
@@ -467,6 +476,7 @@ class TextTrainer:
         sched = paddle.optimizer.lr.LambdaDecay(
             learning_rate=o.lr, lr_lambda=lambda s: lr_factor(s, total, o.warmup_steps, "cosine", o.min_lr_ratio)
         )
+        scale_crf_lr(net, o.crf_lr)
         # lazy Adam: the embedding tables get sparse gradients, only the rows a batch used move
         opt = paddle.optimizer.Adam(learning_rate=sched, parameters=net.parameters(), lazy_mode=True)
         state = _State()
