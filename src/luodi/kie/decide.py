@@ -96,7 +96,7 @@ class Decider:
         self._carrier_codes(decided)
         flag_under_stamps(decided, pool.stamps)
         self._cross_checks(decided)
-        self._party_coherence(decided)
+        self._party_coherence(decided, pool)
         self._parties_apart(decided, pool)
         self._address_parts(decided, pool)
         reasons = self._document_reasons(decided, pool)
@@ -460,7 +460,7 @@ class Decider:
                 continue
             decided[name] = dataclasses.replace(car, name=name, value=carrier.code, raw=car.raw)
 
-    def _party_coherence(self, decided: dict[str, FieldResult]) -> None:
+    def _party_coherence(self, decided: dict[str, FieldResult], pool: Pool) -> None:
         """The parties' names and addresses are keyed in unseen only when the page's contact
         fields hold together: all found, none read from two places that disagree or from a block
         the parser could not split cleanly. On a layout the rules misread, the fields of both
@@ -481,12 +481,14 @@ class Decider:
                 continue
             # Only missing: where did it go? Into a value beside it, as its head or tail (the
             # sender's shop name after the receiver's 2807室; a name before its address's
-            # province); a value that holds nothing of the kind is read as it stands, over one
-            # line or several (flagging every address joined from lines for a missing field was
-            # wrong 0 times in 77 on the dev and not-blind holdout-family pages).
+            # province); a value that holds nothing of the kind is read as it stands. An address
+            # joined from several lines may end a line early or late: with a field missing, its
+            # extent is as unsure as the layout's reading.
             held = next((m for m in missing if _may_hold(specs[n].type, str(f.value), specs[m].type, self.parse)), None)
             if held is not None:
                 decided[n] = flag(f, f"the parties do not hold together ({held} missing, maybe inside this value)")
+            elif missing and specs[n].type == "address" and _lines_of(n, f, pool) >= 2:
+                decided[n] = flag(f, f"the parties do not hold together ({missing[0]} missing; address over lines)")
 
     def _parties_apart(self, decided: dict[str, FieldResult], pool: Pool) -> None:
         """Two parties never share print: the same address, phone or name for both (the right
@@ -732,7 +734,9 @@ def _by_suffix(address: str, parts: dict[str, Span]) -> PartyParse:
 
 _CHAR_REASON = re.compile(r"(?:rare )?character \S read with confidence ")
 # The coherence doubts that concern an address's extent only (see Decider._party_coherence).
-_EXTENT_REASON = re.compile(r"the parties do not hold together \(\w+ missing, maybe inside this value\)$")
+_EXTENT_REASON = re.compile(
+    r"the parties do not hold together \(\w+ missing(?:, maybe inside this value|; address over lines)\)$"
+)
 _COPY_REASON = re.compile(r"another copy reads '(.*)'$")
 _LOW_SCORE = re.compile(r"low confidence [\d.]+ < ")
 
@@ -1002,6 +1006,12 @@ def _settled(top: Sequence[tuple[Candidate, Checked]]) -> tuple[bool, list[Candi
     rival read only from such blocks."""
     settled = len({id(c.run) for c, _ in top if not _misparsed(c)}) >= 2
     return settled, [c for c, _ in top if not (settled and _misparsed(c))]
+
+
+def _lines_of(name: str, f: FieldResult, pool: Pool) -> int:
+    """How many OCR lines the decided value was read from."""
+    run = next((c.run for c in pool.by_field.get(name, []) if c.raw == f.raw), ())
+    return len({id(p.tline) for p in run})
 
 
 def _lost(f: FieldResult, kind: str) -> bool:
