@@ -642,6 +642,18 @@ def _id_card(decided: dict[str, FieldResult], got: Sequence[FieldResult | None],
             why = f"{other.name} {other.value} does not match the ID number ({expect})"
             decided[other.name] = flag(other, why)
             decided[number.name] = flag(decided[number.name], why)
+        elif expect is not None and other.flagged and not number.needs_review and _digit_doubts_only(other):
+            # The accepted number (its checksum holds) encodes the same birth date: two readings
+            # agree on every digit, so a digit read unsure on the card is settled.
+            decided[other.name] = dataclasses.replace(other, needs_review=False, flagged=False, reasons=())
+
+
+def _digit_doubts_only(f: FieldResult) -> bool:
+    """Whether ``f`` is flagged only for digits read unsure (and scores above its threshold)."""
+    return bool(f.reasons) and all(_WEAK_DIGIT.match(r) for r in f.reasons)
+
+
+_WEAK_DIGIT = re.compile(r"character \d read with confidence")
 
 
 def _group(spec: FieldSpec, checked: list[tuple[Candidate, Checked]]) -> list[list[tuple[Candidate, Checked]]]:

@@ -119,6 +119,33 @@ def test_id_card_inconsistent_with_number(sex: str, birth: str, bad_field: str) 
     assert any("does not match the ID number" in r for r in res[bad_field].reasons)
 
 
+def test_a_birth_date_digit_read_unsure_is_settled_by_the_id_number() -> None:
+    """出生 1990年1月5日 with its 9 at 0.75: a date digit read unsure is flagged, unless the accepted
+    ID number (its checksum holds) encodes the same date; a validity date has no such check."""
+    number = _id("45010319900105003")
+    lines = [make_line(*t) if isinstance(t, tuple) else t for t in _id_card(number).pages[0].lines]
+    birth = next(i for i, t in enumerate(lines) if t.text.startswith("出生"))
+    weak = lines[birth].text.index("9")
+    lines[birth] = Line(
+        lines[birth].text,
+        lines[birth].score,
+        lines[birth].box,
+        tuple(0.75 if k == weak else 0.98 for k in range(len(lines[birth].text))),
+        lines[birth].char_positions,
+    )
+    res = extractor("id_card").extract_document(make_doc(lines))
+    assert res.get("birth_date") == "1990-01-05" and not res["birth_date"].needs_review
+    # both sides on one page (a side alone reads as a blank form, flagged whatever its digits)
+    lines = [*_id_card(number).pages[0].lines, make_line("签发机关 南宁市公安局青秀分局", 40, 400)]
+    valid = make_line("有效期限 2015.03.05-2035.03.05", 40, 450)
+    at = valid.text.index("2035") + 2
+    scores = tuple(0.75 if k == at else 0.98 for k in range(len(valid.text)))
+    lines.append(Line(valid.text, valid.score, valid.box, scores, valid.char_positions))
+    res = extractor("id_card").extract_document(make_doc(lines))
+    assert res.get("valid_to") == "2035-03-05" and res["valid_to"].needs_review
+    assert res["valid_to"].reasons == ("character 3 read with confidence 0.75",)
+
+
 def test_id_card_bad_checksum_is_kept_for_review() -> None:
     number = _id("45010319900105003")
     wrong = number[:17] + ("1" if number[17] != "1" else "2")
