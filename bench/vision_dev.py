@@ -11,6 +11,7 @@ the classifier variants are 5-fold cross-validated over train+val.
     python bench/vision_dev.py maps --backbone efficientnet-lite2     # another zoo backbone's maps
     python bench/vision_dev.py scoring --backbone efficientnet-lite2 --by tile --dump l2.npz
     python bench/vision_dev.py compare l0.npz l2.npz   # paired bootstrap of the image-AUROC difference
+    python bench/vision_dev.py cost --backbone efficientnet-lite2 --costs 320:11269 384:13956  # CPU-ms ratio
 
 Caches go to bench/out/vision-dev. Scores are printed as JSON lines.
 """
@@ -21,6 +22,7 @@ import argparse
 import collections
 import importlib.util
 import json
+import os
 import sys
 import tempfile
 import time
@@ -417,9 +419,37 @@ def classify(args: argparse.Namespace) -> None:
     print(json.dumps({"views": args.views, "stages": args.stages, "accuracy": acc, "macro_f1": f1}))
 
 
+def cost(args: argparse.Namespace) -> None:
+    """Per-image CPU-ms of the anomaly path at each ``--costs cap:bank`` (stages 3+4 on one ONNX
+    thread, the nearest-patch search against a random bank of that size, the heat map) over 60 train
+    tiles, the settings alternated over 4 rounds (the first dropped) so all meet the same load."""
+    from luodi.vision.data import read_image, to_input
+    from luodi.vision.patchcore import heat_map, score_map
+
+    fs = files(args.data)
+    sp = vb.split(fs, by=args.by)
+    imgs = [read_image(f) for f in [f for f in fs if sp[f] == "train"][::8][:60]]
+    sess = session_for((3, 4), pooled=False, backbone=args.backbone)
+    rng = np.random.default_rng(0)
+    banks = {c: rng.standard_normal((int(c.split(":")[1]), 208)).astype(np.float32) for c in args.costs}
+    runs: dict[str, list[float]] = collections.defaultdict(list)
+    for r, c in ((r, c) for r in range(4) for c in args.costs):
+        cap, t = int(c.split(":")[0]), time.process_time()
+        for im in imgs:
+            m3, m4 = sess.run(None, {"x": to_input(im, cap, "native")[None]})
+            amap = score_map(np.concatenate([m3[0], m4[0]]), banks[c])
+            heat_map(amap, im.shape[0], im.shape[1], size=cap, resize="native", border=1, sigma=16)
+        if r:
+            runs[c].append(round((time.process_time() - t) * 1000 / len(imgs), 1))
+    base = float(np.median(runs[args.costs[0]]))
+    for c, v in runs.items():
+        print(json.dumps({"cap:bank": c, "cpu_ms": v, "ratio": round(float(np.median(v)) / base, 3)}))
+    print(json.dumps({"load_1min": round(os.getloadavg()[0], 2)}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["maps", "anomaly", "scoring", "pooled", "classify", "compare"])
+    ap.add_argument("what", choices=["maps", "anomaly", "scoring", "pooled", "classify", "compare", "cost"])
     ap.add_argument("dumps", type=Path, nargs="*", help="compare: two `scoring --dump` files")
     ap.add_argument("--variant", default="nn1|s16|max", help="compare: the scoring variant")
     ap.add_argument("--rounds", type=int, default=2000, help="compare: bootstrap rounds")
@@ -444,12 +474,13 @@ def main() -> None:
     ap.add_argument("--resize", default="square")
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--views", default="square224")
+    ap.add_argument("--costs", nargs="+", default=["320:11269"], help="cost: cap:bank settings, first the baseline")
     args = ap.parse_args()
     if not files(args.data):
         raise SystemExit(f"no images under {args.data}/*/Imgs")
     sys.path.insert(0, str(ROOT / "src"))
     steps = {"maps": cache_maps, "anomaly": anomaly, "scoring": scoring, "pooled": cache_pooled, "classify": classify}
-    steps["compare"] = compare
+    steps["compare"], steps["cost"] = compare, cost
     steps[args.what](args)
 
 
