@@ -70,6 +70,8 @@ FONT_FAMILIES["heldout"] = FONT_FAMILIES["eval"]
 FONT_FAMILIES["fresh"] = FONT_FAMILIES["eval"]
 # the train faces with the first training dot-matrix heads only (luodi.synth.dotmatrix_train widens "train")
 FONT_FAMILIES["train-basic"] = FONT_FAMILIES["train"]
+# the train faces with domain-randomised dot-matrix printers (luodi.synth.dotmatrix_random)
+FONT_FAMILIES["train-random"] = FONT_FAMILIES["train"]
 FAMILIES = tuple(FONT_FAMILIES)
 
 # A code point no font maps (plane 16 private use): what a font draws for it is its .notdef glyph.

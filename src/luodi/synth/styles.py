@@ -200,6 +200,10 @@ def _family_printer(
         from luodi.synth.dotmatrix_fresh import render_fresh_dotmatrix
 
         return render_fresh_dotmatrix(text, rng, fonts, severity)
+    if family == "train-random":  # every line its own printer
+        from luodi.synth.dotmatrix_random import render_random_dotmatrix
+
+        return render_random_dotmatrix(text, rng, fonts, severity)
     if family == "train":  # the widened training printers; a third of their lines fall to the basic heads
         from luodi.synth.dotmatrix_train import render_train_dotmatrix
 

@@ -41,8 +41,9 @@ class SynthSpec(_Strict):
     spaces: float = Field(default=0.15, ge=0.0, le=0.5)  # general: how often words are set apart by a space
     fonts: tuple[str, ...] | None = None
     # renderer family: "train" keeps fonts, dot-matrix heads and degradations of the blind eval out;
-    # "train-basic" is the train family with the first, narrow dot-matrix heads only (for comparison)
-    family: Literal["train", "train-basic", "eval"] | None = None
+    # "train-basic" is the train family with the first, narrow dot-matrix heads only (for comparison);
+    # "train-random" the train faces with domain-randomised dot-matrix printers (every line its own)
+    family: Literal["train", "train-basic", "train-random", "eval"] | None = None
 
     @model_validator(mode="after")
     def _text_given(self) -> SynthSpec:

@@ -134,3 +134,32 @@ def test_training_glyphs_are_dot_grids_cut_thin_or_bold() -> None:
     assert set(np.unique(thin)) <= {0.0, 1.0} and thin.shape[1] <= 16
     assert 0 < thin.sum() < bold.sum()  # a higher cut leaves thinner strokes
     assert _glyph("朝", font, 20, 16, 0.7, True).sum() > thin.sum()  # emphasised: struck twice
+
+
+def test_the_randomised_printers_draw_every_line_from_its_own_printer() -> None:
+    from luodi.synth.dotmatrix_random import _kernel, _sampled_grid
+
+    text = "北京市朝阳区建国路88号"
+    lines = [render_line(text, "dotmatrix", seed=[7, k], family="train-random", severity="hard") for k in range(10)]
+    again = render_line(text, "dotmatrix", seed=[7, 4], family="train-random", severity="hard")
+    np.testing.assert_array_equal(lines[4], again)
+    assert all(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3 for im in lines)
+    assert len({im.shape for im in lines}) >= 9  # grid, pitch, margins and scan resolution drawn per line
+
+    # glyph heights (rows of clearly dark ink) vary too, not only the margins around them
+    def ink_rows(im: np.ndarray) -> int:
+        grey = im.min(axis=2).astype(np.float32)
+        return int((grey < (np.median(grey) + grey.min()) / 2).sum(axis=1).__gt__(2).sum())
+
+    heights = [ink_rows(im) for im in lines]
+    assert min(heights) > 5 and max(heights) > 1.5 * min(heights)
+    assert render_line(text, "dotmatrix", seed=[7, 4], family="train").shape != again.shape
+    # a square pin leaves more ink than a round one of the same size; an ellipse is longer one way
+    square, round_ = _kernel(3.0, 3.0, "square", 0.0), _kernel(3.0, 3.0, "round", 0.0)
+    assert square.sum() > 1.15 * round_.sum()
+    ellipse = _kernel(4.0, 2.0, "ellipse", 0.0) > 0.5
+    assert ellipse.any(axis=0).sum() > 1.6 * ellipse.any(axis=1).sum()
+    # the whole line sampled down to a coarse pin grid: 0/1 dots, exactly that many rows at most
+    grid = _sampled_grid(text, family_fonts("train-random")[0], 16, 1.0, 0.45)
+    assert set(np.unique(grid)) <= {0.0, 1.0} and 12 <= grid.shape[0] <= 16
+    assert {f.key for f in family_fonts("train-random")} <= set(FONT_FAMILIES["train"])
