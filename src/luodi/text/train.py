@@ -79,6 +79,7 @@ class _State:
     seconds: float = 0.0
     stopped_early: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    linear: dict[str, Any] | None = None  # the stacked bag SVM alone on the evaluation texts (classify)
 
 
 def load_split(cfg: TextTrainConfig) -> tuple[list[TextExample], list[TextExample]]:
@@ -575,6 +576,8 @@ class TextTrainer:
                     _atomic_save(paddle, r.ema.state(), self.run_dir / "latest.ema")
                 _write_json(self.run_dir / STATE, asdict(state))
 
+        if state.epoch == 0 and state.linear is None:
+            state.linear = self._linear_alone(r)
         net.train()
         try:
             while state.epoch < self.epochs and not state.stopped_early:
@@ -600,10 +603,44 @@ class TextTrainer:
                 save("best")
         if not self.world.main:
             return TextTrainResult(self.run_dir, state.epoch, state.seconds, state.best, tuple(self.notes))
+        self._keep_linear_if_better(r, state)
         plot_text_curves(self.run_dir / "metrics.csv", self.run_dir / "curves.png")
         if state.best is not None:
             _write_json(self.run_dir / "best.json", state.best)
         return TextTrainResult(self.run_dir, state.epoch, state.seconds, state.best, tuple(self.notes))
+
+    def _linear_alone(self, r: _Run) -> dict[str, Any] | None:
+        """A classifier's stacked bag SVM on its own (the deep path's output layer zeroed), evaluated before
+        training: the candidate the trained network has to beat on the evaluation texts (rank 0; None when
+        there is no stacked SVM, no evaluation set, or slots to fill, which the SVM cannot)."""
+        if not (self.world.main and r.evals and r.batches.bag_scores is not None and not r.net.has_slots):
+            return None
+        weight, bias = r.net.cls.weight.numpy().copy(), r.net.cls.bias.numpy().copy()
+        r.net.cls.weight.set_value(np.zeros_like(weight))
+        r.net.cls.bias.set_value(np.zeros_like(bias))
+        m = evaluate_net(r.net, r.paddle, r.feats, r.evals, classes=r.classes, tags=r.tags)
+        r.net.cls.weight.set_value(weight)
+        r.net.cls.bias.set_value(bias)
+        self.say(f"epoch 0 (the bag's linear SVM alone): eval accuracy {m.accuracy:.4f}")
+        return {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "score": _score(m)}
+
+    def _keep_linear_if_better(self, r: _Run, state: _State) -> None:
+        """Never below the linear baseline on the evaluation texts: when the SVM alone scored higher than
+        the best epoch, the best checkpoint becomes that epoch's weights with the deep path's output layer
+        zeroed (the served logits are then the SVM's scores x the learned gain)."""
+        if state.linear is None or state.best is None or state.linear["score"] <= state.best["score"]:
+            return
+        paddle, best = r.paddle, self.run_dir / "best.pdparams"
+        weights = paddle.load(str(best))
+        for key in ("cls.weight", "cls.bias"):
+            weights[key] = paddle.zeros_like(weights[key])
+        _atomic_save(paddle, weights, best)
+        state.best = {**state.best, **state.linear, "linear_only": True}
+        _write_json(self.run_dir / STATE, asdict(state))
+        self.say(
+            f"the bag's linear SVM alone ({state.linear['accuracy']:.4f}) beat every epoch on the evaluation "
+            "texts: the best checkpoint keeps only it"
+        )
 
     def _step(self, r: _Run, idx: list[int], step: int) -> float:
         """One optimiser step on the batch ``idx``; the global batch's loss."""
