@@ -97,6 +97,8 @@ def rec(  # noqa: PLR0917 - click passes each option by name; the launch options
     }
     if result.report is not None:
         summary["report"] = result.report.to_json()["rows"]
+        for warning in result.report.warnings():
+            say(f"WARNING: {warning}")
     if (registered := zoo_name(name, resume)) and not no_export:
         from luodi.train.export import export_run
 

@@ -231,3 +231,26 @@ def test_frozen_batchnorm_keeps_its_statistics_and_trains_as_it_infers(paddle: A
         warnings.simplefilter("ignore")  # paddle says that training BatchNorm tracks statistics
         model.logits(x)
     assert any(not np.array_equal(model.state_dict()[k].numpy(), v) for k, v in stats.items())
+
+
+def test_the_report_warns_loudly_when_unseen_lines_of_the_style_fall() -> None:
+    # the recipe's pattern: its own eval set up, dot-matrix lines of an unseen renderer down
+    rows = (
+        Row("your eval set", 120, 0.78, 0.83),
+        Row("regression: print", 173, 0.90, 0.90, 0.98, 0.98),
+        Row("regression: print-hard", 100, 0.77, 0.77, 0.87, 0.87),
+        Row("regression: dotmatrix", 80, 0.812, 0.775, 0.90, 0.875),
+        Row("regression: thermal", 60, 0.88, 0.88),
+    )
+    report = Report(rows, ("regression: print", "regression: print-hard"), 0.01)
+    assert not report.regressed()  # the general rows held: export is not refused for this
+    (warning,) = report.warnings()
+    assert warning.startswith("dotmatrix lines") and "3.7 points (0.812 -> 0.775" in warning
+    assert "eval set rose +5.0 points" in warning and "not the style" in warning
+    assert "**WARNING**: dotmatrix lines" in report.table()
+    # a loss within max_drop, or a row of the general set, is no warning; without a gain, no claim about it
+    held = (rows[0], rows[1], rows[2], Row("regression: dotmatrix", 80, 0.812, 0.805), rows[4])
+    assert Report(held, report.general, 0.01).warnings() == []
+    flat = (Row("your eval set", 120, 0.78, 0.78), *rows[1:])
+    (plain,) = Report(flat, report.general, 0.01).warnings()
+    assert "3.7 points" in plain and "eval set rose" not in plain

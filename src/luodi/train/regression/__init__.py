@@ -131,6 +131,36 @@ class Report:
     def regressed(self) -> bool:
         return bool(self.losses())
 
+    def warnings(self) -> list[str]:
+        """The other styles' rows that lost more than ``max_drop``, said loudly when the user's eval set rose.
+
+        These rows are rendered with fonts, printers and text no recipe trains on. A fine-tune that
+        lifts its own eval set and lowers them learned the look of its training lines, not the style:
+        every dot-matrix fine-tune measured so far did that (bench/results/finetune.md). They do not
+        gate export (only the general rows do); they are the user's evidence before deploying.
+        """
+        mine = next((r for r in self.rows if r.name == "your eval set"), None)
+        rose = mine is not None and mine.delta > self.max_drop
+        out = []
+        for r in self.rows:
+            if not r.name.startswith("regression: ") or r.name in self.general:
+                continue
+            lost = [d for d in (r.delta, r.delta_norm) if d is not None and -d > self.max_drop + 1e-9]
+            if not lost:
+                continue
+            text = (
+                f"{r.name.split(': ', 1)[1]} lines from a renderer, fonts and text this run never saw fell "
+                f"{100 * -min(lost):.1f} points ({r.before:.3f} -> {r.after:.3f}, {r.n} lines)"
+            )
+            if rose and mine is not None:
+                text += (
+                    f" while your eval set rose {100 * mine.delta:+.1f} points: the model learned the look of"
+                    " its training lines, not the style; compare it with the stock model on your own scans"
+                    " before deploying"
+                )
+            out.append(text)
+        return out
+
     def table(self) -> str:
         lines = [
             "| set | n | before | after | change | normalised before | after | change |",
@@ -145,6 +175,7 @@ class Report:
                 else "– | – | –"
             )
             lines.append(f"| {r.name} | {r.n} | {r.before:.3f} | {r.after:.3f} | {100 * r.delta:+.1f} pt | {norm} |")
+        lines.extend(f"\n**WARNING**: {w}." for w in self.warnings())
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
