@@ -27,6 +27,7 @@ from luodi.kie.calibration import Calibration, char_scores, field_features, is_r
 from luodi.kie.candidates import TIER_SCAN, Candidate, Pool
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.formtext import FormText
+from luodi.kie.handwriting import flag_handwritten, ink_blue
 from luodi.kie.layout import Run, run_box, run_score, run_text, sub_run
 from luodi.kie.names import organisation, romanised_name
 from luodi.kie.normalize import compact, fold, to_simplified
@@ -96,6 +97,7 @@ class Decider:
         self._carrier_codes(decided)
         flag_under_stamps(decided, pool.stamps)
         self._cross_checks(decided)
+        flag_handwritten(decided, self.schema)
         self._party_coherence(decided, pool)
         self._parties_apart(decided, pool)
         self._address_parts(decided, pool)
@@ -301,6 +303,11 @@ class Decider:
         score, evidence = self._calibrated(
             spec, score, cand, ck, copies=len({id(c.run) for c, _ in top}), page_ocr=page_ocr
         )
+        # A handwriting cue (luodi.kie.handwriting): the least blue of the agreeing copies, so a
+        # written value the machine print repeats counts as printed.
+        blues = [b for c, _ in best if (b := ink_blue(c.run)) is not None]
+        if blues:
+            evidence = (*evidence, ("ink_blue", min(blues)))
         flagged = (
             not ck.ok or bool(rivals) or bool(alternatives) or bool(unsure) or any("position" in r for r in reasons)
         )

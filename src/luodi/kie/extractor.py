@@ -116,11 +116,16 @@ class Extractor:
     def ocr_options(self, base: OCROptions | None = None) -> OCROptions:
         """The OCR options this schema's documents are read with: ``base`` (the defaults when
         None) with the stamps' red ink taken out before reading where the schema says its
-        documents are stamped (``stamps: true``, the bank receipt)."""
+        documents are stamped (``stamps: true``, the bank receipt), and pen ink marked where they
+        are filled in by hand (``handwriting: true``)."""
         from luodi.ocr.options import OCROptions
 
         opts = base if base is not None else OCROptions()
-        return opts.replace(drop_stamps=True) if self.schema.stamps and not opts.drop_stamps else opts
+        if self.schema.stamps and not opts.drop_stamps:
+            opts = opts.replace(drop_stamps=True)
+        if self.schema.handwriting and not opts.mark_pen:
+            opts = opts.replace(mark_pen=True)
+        return opts
 
     def __call__(self, source: Any, *, name: str | None = None) -> Extraction:
         doc = self.ocr(source, self.ocr_options(), name=name)

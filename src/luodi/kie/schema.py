@@ -132,6 +132,11 @@ class Schema(BaseModel):
         False,
         description="documents carry stamps over their text (转讫, 业务专用章): a value under one needs review",
     )
+    handwriting: bool = Field(
+        False,
+        description="forms are filled in by hand: characters in pen ink are marked (OCR option mark_pen) and a "
+        "value written in them needs review unless an independent check confirms it",
+    )
     form_text: tuple[str, ...] = Field(
         (), description="text printed on blank forms (hints, grid cells, placeholders): never a value"
     )

@@ -61,6 +61,9 @@ class OCROptions:
     # take the red ink of stamps (印章) out of the page before reading it (luodi.ocr.stamps): text
     # printed under a stamp is read; pixels outside stamps are unchanged. Receipts turn it on.
     drop_stamps: bool = False
+    # mark which characters of each line are written in pen-coloured ink (luodi.ocr.ink,
+    # Line.char_pen): a handwriting cue for forms filled by hand. Receipts turn it on.
+    mark_pen: bool = False
 
     def __post_init__(self) -> None:
         def check(ok: bool, what: str) -> None:

@@ -30,6 +30,7 @@ from luodi.ocr.cls import Classifier
 from luodi.ocr.crop import crop_quad, is_tall, reading_quad, rotate_180, rotate_tall
 from luodi.ocr.ctc import load_characters
 from luodi.ocr.det import DET_MEAN, DET_STD, Detector, det_input_size, order_quad
+from luodi.ocr.ink import blue_lead
 from luodi.ocr.line_prep import LinePrep
 from luodi.ocr.options import OCROptions
 from luodi.ocr.order import reading_order, vertical_reading_order
@@ -441,7 +442,7 @@ class OCR:
         totals[2] += (t3 - t2) * 1000.0
 
         lines = []
-        for quad, is_vertical, flip, res in zip(quads, tall, flipped, results, strict=True):
+        for quad, is_vertical, flip, res, crop in zip(quads, tall, flipped, results, crops, strict=True):
             if res.score < opts.drop_score or not res.text.strip():
                 continue
             lines.append(
@@ -452,6 +453,7 @@ class OCR:
                     char_scores=res.char_scores,
                     char_positions=res.char_positions,
                     angle=180 if flip else 0,
+                    char_blue=blue_lead(crop, res.char_positions, res.text) if opts.mark_pen else (),
                 )
             )
         return lines

@@ -33,6 +33,9 @@ class Line:
     char_positions: tuple[float, ...] = ()
     angle: int = 0  # 0 or 180: what the line classifier decided
     cut_off: bool = False  # the line runs into the frame edge: its text may be incomplete
+    # Per character, blue's lead over red and green on its ink (luodi.ocr.ink): ballpoint ink, a
+    # handwriting cue on forms printed in black; empty where not measured (OCROptions.mark_pen off).
+    char_blue: tuple[float, ...] = ()
 
     def sub_box(self, start: int, end: int) -> Quad:
         """Approximate box of characters ``text[start:end]`` by interpolating along the line."""

@@ -1,0 +1,77 @@
+"""luodi.kie.handwriting: a value in pen ink is accepted only with an independent check (no models)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from docfactory import extractor, make_doc, make_line
+
+from luodi.kie.handwriting import HANDWRITTEN
+from luodi.kie.result import Extraction
+from luodi.ocr.result import Line
+
+PEN = 0.2  # blue's lead of ballpoint ink (luodi.ocr.ink)
+
+
+def _ink(line: Line, blue: float) -> Line:
+    return dataclasses.replace(line, char_blue=tuple(0.0 if c.isspace() else blue for c in line.text))
+
+
+def _slip(
+    *, pen: bool, figure: str = "¥35,500.00", words: str = "人民币叁万伍仟伍佰元整", card: str = "6222020200112233446"
+) -> Extraction:
+    blue = PEN if pen else 0.0
+    lines = [
+        _ink(make_line("中国银行 转账汇款凭条", 300, 20), 0.0),
+        _ink(make_line("交易日期：2024-03-05 流水号：1117672079278329", 40, 60), 0.0),
+        _ink(make_line("付款人户名", 40, 100), 0.0),
+        _ink(make_line("王建国", 200, 100), blue),
+        _ink(make_line("付款人账号", 40, 140), 0.0),
+        _ink(make_line(card, 200, 140), blue),
+        _ink(make_line("金额（小写）", 40, 180), 0.0),
+        _ink(make_line(figure, 220, 180), blue),
+        _ink(make_line("金额（大写）", 40, 220), 0.0),
+        _ink(make_line(words, 220, 220), blue),
+        _ink(make_line("用途", 40, 260), 0.0),
+        _ink(make_line("货款", 200, 260), blue),
+    ]
+    return extractor("bank_receipt").extract_document(make_doc(lines, width=1200))
+
+
+def test_printed_values_are_not_flagged_as_handwriting() -> None:
+    res = _slip(pen=False)
+    for name in ("payer_name", "payer_account", "amount", "amount_in_words", "purpose"):
+        assert HANDWRITTEN not in res[name].reasons, name
+    assert not res["payer_name"].needs_review
+
+
+def test_a_handwritten_value_without_a_check_needs_review() -> None:
+    res = _slip(pen=True)
+    for name in ("payer_name", "purpose"):
+        assert res[name].needs_review and HANDWRITTEN in res[name].reasons, name
+
+
+def test_handwritten_values_an_independent_check_confirms_are_accepted() -> None:
+    res = _slip(pen=True)
+    # the figure and the capitals spell one sum; the card number's Luhn digit holds
+    for name in ("amount", "amount_in_words", "payer_account"):
+        assert HANDWRITTEN not in res[name].reasons, name
+        assert not res[name].needs_review, (name, res[name].reasons)
+
+
+def test_a_handwritten_card_number_failing_its_check_digit_or_amounts_that_disagree_are_flagged() -> None:
+    res = _slip(pen=True, card="6222020200112233441", figure="¥36,500.00")
+    assert res["payer_account"].needs_review
+    assert res["amount"].needs_review and res["amount_in_words"].needs_review
+
+
+def test_a_handwritten_value_the_machine_print_repeats_counts_as_printed() -> None:
+    lines = [
+        _ink(make_line("中国银行 进账单", 300, 20), 0.0),
+        _ink(make_line("日期", 40, 60), 0.0),
+        _ink(make_line("2024年03月05日", 200, 60), PEN),
+        _ink(make_line("交易时间：2024-03-05 10:11:12", 40, 300), 0.0),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1200))
+    assert res.get("date") == "2024-03-05"
+    assert HANDWRITTEN not in res["date"].reasons
