@@ -58,7 +58,8 @@ def _run(kind: str, render: Callable[..., Any], count: int, out: Path, **kw: Any
 @click.command("bank-receipt")
 @_options(
     "Style or group, repeatable or comma-separated: icbc_ebank, ccb_business (dev), abc_counter, boc_handwritten "
-    "(holdout: measurement only); groups dev, holdout, all."
+    "(holdout: measurement only), psbc_boxes (fresh holdout, only by name or the group fresh); groups dev, "
+    "holdout, all, fresh."
 )
 def bank_receipt(*, count: int, out: Path, **kw: Any) -> None:
     """Render bank receipts (回单) into OUT/images/*.jpg and OUT/labels.jsonl (bank_receipt schema)."""

@@ -61,6 +61,7 @@ BANKS: dict[str, tuple[str, ...]] = {
     "abc_mobile": ("中国农业银行", "中国邮政储蓄银行", "江苏银行"),
     "bocom_table": ("交通银行", "华夏银行", "北京银行"),
     "icbc_counter": ("中国工商银行", "中国光大银行", "兴业银行"),
+    "psbc_boxes": ("中国邮政储蓄银行", "上海银行", "浙商银行"),
 }
 # The parties' banks (kept to the first styles' list, so adding a style does not change the others' draws).
 _ALL_BANKS = tuple(
@@ -611,6 +612,58 @@ def boc_handwritten(r: Receipt, style: Style, rng: np.random.Generator) -> tuple
     return cv.finish(margin=20), r.fields(*_FULL)
 
 
+def psbc_boxes(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    """A personal-business slip (个人业务凭条) filled in by hand, black or blue ballpoint: each value
+    written under its small printed label inside its own box (two columns of boxes), the date
+    written with dots (2024.3.5), the amount in figures and in capitals in two boxes of one row,
+    the teller's print (流水号 and time) along the bottom edge. Added as a fresh held-out style
+    after the holdout styles had been looked at (group ``fresh``; never in ``holdout``)."""
+    cv = Canvas(1400, 940, style)
+    s = style.size
+    hand = style.hand or style.family
+    pen = (30, 30, 34) if rng.random() < 0.5 else (30, 50, 150)
+    small = int(s * 0.75)
+    cv.text_center(700, 16, f"{r.bank}  个人业务凭条", int(s * 1.35), bold=True)
+    cv.text(1000, 30 + int(s * 1.6), "日期", small)
+    date = f"{r.when.year}.{r.when.month}.{r.when.day}"
+    cv.hand(1000 + small * 3, 30 + int(s * 1.6) + small / 2, date, s, family=hand, rng=rng, fill=pen)
+    y, h = 50 + int(s * 2.8), int(s * 2.6)
+    boxes = (
+        (("付款人姓名", r.payer.name), ("收款人姓名", r.payee.name)),
+        (("付款账号", r.payer.number), ("收款账号", r.payee.number)),
+        (("付款人开户行", r.payer.bank), ("收款人开户行", r.payee.bank)),
+    )
+    for row in boxes:
+        for k, (label, value) in enumerate(row):
+            x0 = 30 + k * 675
+            cv.rect(x0, y, x0 + 665, y + h, width=1)
+            cv.text(x0 + 6, y + 4, label, small)
+            size = _fit(cv, value, s, 620)
+            cv.hand(
+                x0 + 24, y + h * 0.58, value, size, family=hand, rng=rng, fill=pen, slant=float(rng.uniform(-0.4, 0.4))
+            )
+        y += h + 6
+    figure = f"¥{r.figure}"
+    for x0, x1, label, value in (
+        (30, 470, "金额（小写）", figure),
+        (480, 1370, "金额（大写）人民币", r.words.removeprefix("人民币")),
+    ):
+        cv.rect(x0, y, x1, y + h, width=1)
+        cv.text(x0 + 6, y + 4, label, small)
+        cv.hand(x0 + 24, y + h * 0.58, value, _fit(cv, value, s, x1 - x0 - 40), family=hand, rng=rng, fill=pen)
+    y += h + 6
+    cv.rect(30, y, 1370, y + h, width=1)
+    cv.text(36, y + 4, "用途", small)
+    cv.hand(54, y + h * 0.58, r.purpose, s, family=hand, rng=rng, fill=pen)
+    y += h + 12
+    cv.text(40, y, f"流水号 {r.serial}  交易时间 {r.when:%H:%M:%S}  柜员 {int(rng.integers(1000, 9999))}", int(s * 0.8))
+    cv.text(40, y + s + 6, "客户签名：                    经办：", small)
+    cv.bottom = y + 2 * s + 10
+    fields = r.fields(*_FULL)
+    fields["amount_in_words"] = r.words.removeprefix("人民币")
+    return cv.finish(margin=20), fields
+
+
 _FULL = (
     "bank", "date", "time", "serial_number", "payer_name", "payer_account", "payee_name", "payee_account",
     "payer_bank", "payee_bank", "amount", "amount_in_words", "purpose",
@@ -624,6 +677,9 @@ class ReceiptStyle:
     render: Callable[[Receipt, Style, np.random.Generator], tuple[Image.Image, dict[str, Any]]]
     holdout: bool
     hand: bool = False
+    # a held-out style added after the holdout styles were looked at: rendered only by its name
+    # or the group ``fresh``, never by ``holdout`` (so that set renders as before)
+    fresh: bool = False
 
 
 STYLES: dict[str, ReceiptStyle] = {
@@ -638,12 +694,21 @@ STYLES: dict[str, ReceiptStyle] = {
         ReceiptStyle("icbc_counter", icbc_counter, False, hand=True),
         ReceiptStyle("abc_counter", abc_counter, True),
         ReceiptStyle("boc_handwritten", boc_handwritten, True, hand=True),
+        ReceiptStyle("psbc_boxes", psbc_boxes, True, hand=True, fresh=True),
     )
 }
 
 
 def resolve_styles(names: Sequence[str]) -> tuple[str, ...]:
-    return resolve(names, {n: st.holdout for n, st in STYLES.items()}, "bank receipt")
+    """Style names from names and the groups dev / holdout / all / fresh (the fresh held-out
+    styles come only by name or by ``fresh``)."""
+    wanted = [n.strip() for raw in names for n in raw.split(",") if n.strip()]
+    fresh = [n for n, st in STYLES.items() if st.fresh]
+    if "fresh" in wanted:
+        at = wanted.index("fresh")
+        wanted[at : at + 1] = fresh
+    registry = {n: st.holdout for n, st in STYLES.items() if not st.fresh or n in wanted}
+    return resolve(wanted, registry, "bank receipt")
 
 
 def render_bank_receipt(index: int, options: DocOptions | None = None) -> DocSample:

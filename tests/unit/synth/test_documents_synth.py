@@ -24,7 +24,8 @@ def _page(sample: DocSample) -> str:
 
 def _date_forms(iso: str) -> set[str]:
     y, m, d = iso.split("-")
-    return {iso, f"{y}年{m}月{d}日", f"{y}{m}{d}", f"{y}/{m}/{d}", f"{y}年{int(m)}月{int(d)}日"}
+    forms = {iso, f"{y}年{m}月{d}日", f"{y}{m}{d}", f"{y}/{m}/{d}", f"{y}年{int(m)}月{int(d)}日"}
+    return forms | {f"{y}.{int(m)}.{int(d)}"}
 
 
 @pytest.mark.parametrize(
@@ -120,3 +121,13 @@ def test_cli_writes_bank_receipts_and_id_cards(mini_ner: Path, tmp_path: Path) -
         assert all((out / r["image"]).is_file() for r in records)
         bad = CliRunner().invoke(command, ["-n", "1", "-o", str(out), "--layout", "nope"])
         assert bad.exit_code != 0
+
+
+def test_a_fresh_holdout_style_comes_only_by_name_or_its_group() -> None:
+    from luodi.synth.bank_receipt import resolve_styles
+
+    fresh = [n for n, st in STYLES.items() if st.fresh]
+    assert fresh and all(STYLES[n].holdout for n in fresh)
+    assert not set(fresh) & set(resolve_styles(["holdout"])) and not set(fresh) & set(resolve_styles(["all"]))
+    assert list(resolve_styles(["fresh"])) == fresh
+    assert resolve_styles([f"abc_counter,{fresh[0]}"]) == ("abc_counter", fresh[0])
