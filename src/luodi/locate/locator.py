@@ -13,7 +13,9 @@ Two refinements of the model's regions: where it found a small document (under 2
 sorting-line frame of many parcels) it looks again at 896 px and keeps the small documents that pass
 finds; a region only the model outlined, of 4-80% of the frame, is cut down to the blocks of dense
 print inside it where they span under half of it (the model marks a bright bag with its label as one
-region), and dropped where it holds no print at all.
+region), and dropped where it holds no print at all. Last, every region must show a label's print —
+dark grey strokes on its paper, not a mailer's coloured slogan, not a bare bag — or it is dropped
+before anything is warped or detected on it (:func:`_label_print`).
 
 A page is *flat* (a scan, a screenshot, a photo of one sheet filling the frame) when one document
 covers most of it, whatever else was found beside it: the caller then reads it whole, as before.
@@ -236,7 +238,7 @@ def bright_on_dark(
 class DocumentLocator:
     """Locate documents in frames. Immutable and thread-safe (the session is)."""
 
-    __slots__ = ("fine_side", "flat_coverage", "min_area", "session", "side", "small", "thresh")
+    __slots__ = ("check_print", "fine_side", "flat_coverage", "min_area", "session", "side", "small", "thresh")
 
     def __init__(
         self,
@@ -248,6 +250,7 @@ class DocumentLocator:
         flat_coverage: float = 0.8,
         fine_side: int = FINE_SIDE,
         small: float = SMALL_DOCUMENT,
+        check_print: bool = True,
     ) -> None:
         self.session = session
         self.side = side
@@ -256,6 +259,7 @@ class DocumentLocator:
         self.flat_coverage = flat_coverage
         self.fine_side = fine_side  # 0: no second look
         self.small = small
+        self.check_print = check_print  # regions without a label's grey print are dropped (_label_print)
 
     @classmethod
     def from_onnx(cls, path: str | Path, *, threads: int | None = None) -> DocumentLocator:
@@ -311,6 +315,8 @@ class DocumentLocator:
                 else:
                     refined.append(doc)
             docs = _to_text_blocks(refined, base, (h, image.shape[1]), self.flat_coverage)
+        if self.check_print:
+            docs = _label_print(docs, base, (h, image.shape[1]), self.flat_coverage)
         coverage = float(sum(d.area for d in docs))
         # one document filling the frame makes it flat even beside a sliver the model also marked
         # (a 300 dpi scan with margins: the page and a strip of its edge); reading it whole reads both
@@ -453,3 +459,65 @@ def _blocks(ink: np.ndarray, quad: np.ndarray, area: float) -> list[np.ndarray]:
             continue
         out.append(cv2.boxPoints(((cx, cy), (bw * grow, bh * grow), angle)).astype(np.float32))
     return out
+
+
+# a label's print is black or grey on its paper: the green slogan of a mailer, a carton's coloured
+# logo, glare or a bare bag are not. Measured on the 896-px thumbnail of dev frames (seeds 43, 44, a
+# 30-label frame of seed 31; no-label dev frames, seeds 21, 22), in the middle of each region (its quad
+# shrunk to 60%: the label, where a region is a little larger than it, not a coloured surround):
+# regions over a label, part of one or a label with its surround show 58-100% of their dark strokes
+# grey (all but one over 82%), and 3.4-39% of the region grey print; regions over no label 0-34% grey
+# strokes (a mailer's coloured characters, each marked as a small document; three exceptions
+# 46-65%, one black-printed) or 0-1.3% grey print (a bare bag, glare)
+LABEL_GREY_SHARE = 0.5  # of the dark strokes in a region's middle, at least this share grey
+LABEL_GREY_MIN = 0.02  # and at least this share of the whole region grey print
+_GREY_CHROMA = 30  # a stroke differing from its paper's tint (|a| + |b| of Lab) by less is grey
+_MIDDLE = 0.6  # the middle of a region: its quad shrunk about its centre to this
+
+
+def _label_print(
+    docs: list[LocatedDocument], base: np.ndarray, frame: tuple[int, int], flat: float
+) -> list[LocatedDocument]:
+    """The regions that show a label's print (:data:`LABEL_GREY_SHARE`, :data:`LABEL_GREY_MIN`), on the
+    finer thumbnail ``base``: a region that does not is dropped before anything is warped or detected on
+    it (the probe detection per region is the dearest part of a photo with no label). A flat page is
+    never judged: with one, the page is read whole, as a scan."""
+    if not docs or any(d.area >= flat for d in docs):
+        return docs
+    h, w = frame
+    bh, bw = base.shape[:2]
+    lab = cv2.cvtColor(base, cv2.COLOR_RGB2LAB)
+    k = max(3, round(0.012 * max(bh, bw)) | 1)
+    strokes = cv2.morphologyEx(lab[..., 0], cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    scale = np.array([bw / w, bh / h], np.float32)
+    out = []
+    for doc in docs:
+        quad = doc.quad * scale
+        x0, y0 = np.clip(np.floor(quad.min(0)).astype(int), 0, [bw - 1, bh - 1])
+        x1, y1 = np.clip(np.ceil(quad.max(0)).astype(int) + 1, [x0 + 1, y0 + 1], [bw, bh])
+        quad = quad - [x0, y0]
+        inside = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        middle = inside.copy()
+        cv2.fillPoly(inside, [np.round(quad).astype(np.int32)], 1)
+        centre = quad.mean(0)
+        cv2.fillPoly(middle, [np.round(centre + _MIDDLE * (quad - centre)).astype(np.int32)], 1)
+        if _grey_print(lab[y0:y1, x0:x1], strokes[y0:y1, x0:x1], inside > 0, middle > 0):
+            out.append(doc)
+    return out
+
+
+def _grey_print(lab: np.ndarray, strokes: np.ndarray, inside: np.ndarray, middle: np.ndarray) -> bool:
+    """Whether the pixels ``inside`` a region (of a Lab crop and its black-hat ``strokes``) hold a
+    label's print: enough grey strokes, and mostly grey ones in its ``middle``."""
+    n = int(inside.sum())
+    if n < 20:  # a few pixels of thumbnail: too small to judge here, the reader decides
+        return True
+    ink = inside & (strokes > 35)
+    paper = inside & (strokes < 15)
+    if not paper.any():
+        return False
+    ab = lab[..., 1:].astype(np.int16) - 128
+    tint = np.median(ab[paper], axis=0)
+    grey = ink & (np.abs(ab - tint).sum(-1) < _GREY_CHROMA)
+    centre = int((ink & middle).sum())
+    return int(grey.sum()) >= LABEL_GREY_MIN * n and int((grey & middle).sum()) >= LABEL_GREY_SHARE * max(centre, 1)

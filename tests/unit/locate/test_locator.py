@@ -168,7 +168,10 @@ def test_small_documents_get_a_second_look_at_twice_the_resolution() -> None:
         apart[y0 + 20 : y1 - 20, x0 + 30 : x1 - 30] = 1
     mask[300:380, 520:540] = 1  # at 448 px the two look like one
     merged[320:360, 430:630] = 1
-    image = np.full((h, w, 3), 40, np.uint8)  # dark and featureless: geometry finds nothing
+    image = np.full((h, w, 3), 40, np.uint8)  # dark: geometry finds nothing
+    for y0, y1, x0, x1 in boxes:  # grey labels, too dull for geometry, printed
+        image[y0:y1, x0:x1] = 70
+        _print(image, y0, y1, x0, x1)
     fake = _Sized((mask, merged), (mask, apart))
     found = DocumentLocator(fake.session()).locate(image)
     assert len(found.documents) == 2 and fake.sides == [448, 896]
@@ -214,3 +217,30 @@ def test_a_bright_region_is_cut_down_to_the_label_printed_in_it() -> None:
     glare = np.full((h, w, 3), 50, np.uint8)
     glare[150:1050, 250:1350] = 225
     assert DocumentLocator(_Maps(region, kernel).session()).locate(glare).documents == ()
+
+
+def test_regions_without_a_labels_grey_print_are_dropped_before_reading() -> None:
+    """A mailer's coloured slogan, each character marked by the model, and a bare patch of bag are
+    no labels; a label with black print beside them is one (the thresholds: dev frames, locator.py)."""
+    h, w = 1200, 1600
+    image = np.full((h, w, 3), (235, 225, 215), np.uint8)  # a light mailer
+    boxes = {"label": (200, 500, 150, 400), "green": (700, 900, 300, 500), "bare": (200, 500, 900, 1150)}
+    image[200:500, 150:400] = 250
+    _print(image, 200, 500, 150, 400)  # black print
+    slogan = ((y, "REUSE ME") for y in (760, 820, 880))  # a mailer's green slogan
+    for y, text in slogan:
+        cv2.putText(image, text, (305, y), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (40, 140, 60), 6)
+    mask = np.zeros((h, w), np.float32)
+    kernel = np.zeros((h, w), np.float32)
+    for y0, y1, x0, x1 in boxes.values():
+        mask[y0:y1, x0:x1] = 1
+        kernel[y0 + 40 : y1 - 40, x0 + 40 : x1 - 40] = 1
+    found = DocumentLocator(_Maps(mask, kernel).session()).locate(image).documents
+    assert len(found) == 1
+    assert found[0].quad[:, 0].min() == pytest.approx(150, abs=24) and found[0].quad[:, 1].min() == pytest.approx(
+        200, abs=24
+    )
+    # the same slogan printed black is print of a label's kind: kept (the reader decides)
+    for y in (760, 820, 880):
+        cv2.putText(image, "REUSE ME", (305, y), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (30, 30, 30), 6)
+    assert len(DocumentLocator(_Maps(mask, kernel).session()).locate(image).documents) == 2
