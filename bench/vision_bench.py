@@ -14,7 +14,8 @@ split made here, per class about 25% test and 15% val:
 Classification: ``luodi train vision`` on train (best epoch on val), ``luodi eval vision`` on test.
 Anomaly: ``luodi train anomaly --good`` on the train good tiles, ``--held`` the val good tiles (the
 threshold), ``luodi eval vision`` on test.
-INT8: ``luodi quantize`` of the classifier (ONNX Runtime, calibrated on train images), scored on test.
+INT8: ``luodi quantize`` of the classifier (ONNX Runtime, calibrated on train images), scored on test;
+``--anomaly-int8``: the same for the registered anomaly model (calibrated on the bank's good tiles).
 Baselines in the same run (scikit-learn, bench only): logistic regression on 32x32 thumbnails plus
 intensity histograms (classification); nearest-neighbour distance of 32x32 thumbnails to the good
 training tiles (anomaly, image level).
@@ -151,14 +152,21 @@ def write(args: argparse.Namespace, res: dict) -> None:
 
 
 def anomaly_steps(
-    args: argparse.Namespace, out: Path, good_dir: Path, held_dir: Path, log: Path, backbone: str = ""
+    args: argparse.Namespace,
+    out: Path,
+    good_dir: Path,
+    held_dir: Path,
+    log: Path,
+    backbone: str = "",
+    options: tuple[str, ...] = (),
 ) -> tuple[dict, dict]:
     """Train the anomaly model (unless --skip-train) and score it on test: (train summary, test metrics).
-    ``backbone``: a backbone other than the CLI's default, as the model ``mtd-anomaly{tag}-{backbone}``."""
-    name = f"mtd-anomaly{args.tag}" + (f"-{backbone}" if backbone else "")
+    ``backbone``: a backbone other than the CLI's default, as the model ``mtd-anomaly{tag}-{backbone}``;
+    ``options``: other ``luodi train anomaly`` options (the previous defaults), as ``mtd-anomaly{tag}-prev``."""
+    name = f"mtd-anomaly{args.tag}" + (f"-{backbone}" if backbone else "-prev" if options else "")
     train: dict = {}
     if not args.skip_train:
-        extra = ("--backbone", backbone) if backbone else ()
+        extra = (("--backbone", backbone) if backbone else ()) + options
         summary, secs = luodi(
             "train", "anomaly", "--good", str(good_dir), "--held", str(held_dir),
             "--name", name, *extra, "--force", log=log,
@@ -218,6 +226,20 @@ def quantize_step(args: argparse.Namespace, out: Path, calib_dir: Path, log: Pat
     return {**q, "wall_s": round(secs, 1)}
 
 
+def anomaly_int8_step(args: argparse.Namespace, out: Path, good_dir: Path, log: Path) -> dict:
+    """INT8 of the registered anomaly model (``luodi quantize --toolchain ort``, calibrated on the
+    bank's good tiles), both scored on test by ``luodi quantize --eval-labels``; then the whole
+    inspection (backbone + nearest-patch search + heat map) of both timed in one process: the
+    quantized graph is only the backbone, so ``luodi quantize``'s own latency ratio is not the
+    image's."""
+    name = f"mtd-anomaly{args.tag}"
+    q, secs = luodi(
+        "quantize", name, "--calib", str(good_dir), "--name", f"{name}-int8", "--toolchain", "ort",
+        "--eval-labels", str(out / "mtd.csv"), "--threads", "2", "--force", log=log,
+    )  # fmt: skip
+    return {**q, "wall_s": round(secs, 1), "timing": anomaly_timing(out, [name, f"{name}-int8"])}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -232,6 +254,17 @@ def main() -> None:
         "--baseline-backbone",
         default="",
         help="with --anomaly-only: also train, score and time the anomaly model on this backbone (the old default)",
+    )
+    ap.add_argument(
+        "--anomaly-int8",
+        action="store_true",
+        help="INT8 of the registered anomaly model only (quantize, score, time), into the last results",
+    )
+    ap.add_argument(
+        "--baseline-options",
+        default="",
+        help="with --anomaly-only: also train, score and time the model with these `luodi train anomaly` "
+        "options (e.g. the previous defaults) as mtd-anomaly-prev",
     )
     ap.add_argument("--by", choices=["tile", "file"], default="file", help="split unit (tile: parts never seen)")
     ap.add_argument("--tag", default="", help="suffix of the result files and model names")
@@ -275,6 +308,13 @@ def main() -> None:
         "split_by": args.by,
         "split": {f"{c}/{s}": n for (c, s), n in sorted(counts.items())},
     }
+    if args.anomaly_int8:  # INT8 of the anomaly model alone, merged into the results of the last run
+        res = {**json.loads((args.results / f"vision{args.tag}.json").read_text(encoding="utf-8")), "int8_rerun": res}
+        res["anomaly_int8"] = anomaly_int8_step(args, out, good_dir, log)
+        res["int8_rerun"]["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        res["int8_rerun"]["cpu_seconds"] = CPU_S
+        write(args, res)
+        return
     if args.anomaly_only:  # a re-run of the anomaly model alone, merged into the results of the last full run
         res = {
             **json.loads((args.results / f"vision{args.tag}.json").read_text(encoding="utf-8")),
@@ -287,6 +327,11 @@ def main() -> None:
                 args, out, good_dir, held_dir, log, backbone=args.baseline_backbone
             )
             models.append(f"mtd-anomaly{args.tag}-{args.baseline_backbone}")
+        if args.baseline_options:  # the same backbone with other options (the previous defaults)
+            res["anomaly_prev_train"], res["anomaly_prev_test"] = anomaly_steps(
+                args, out, good_dir, held_dir, log, options=tuple(args.baseline_options.split())
+            )
+            models.append(f"mtd-anomaly{args.tag}-prev")
         res["anomaly_timing"] = anomaly_timing(out, models)
         res["anomaly_rerun"]["load_average"] = [round(x, 2) for x in os.getloadavg()]
         res["anomaly_rerun"]["cpu_seconds"] = CPU_S
