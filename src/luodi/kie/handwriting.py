@@ -37,7 +37,8 @@ def ink_blue(run: Run) -> float | None:
     values = []
     for p in run:
         line = p.tline.line
-        blue = line.char_blue
+        # (a Line pickled before char_blue existed has no such slot: a cached reading, unmeasured)
+        blue = getattr(line, "char_blue", ())
         if len(blue) != len(line.text):
             return None
         values += [blue[i] for i in range(p.start, p.end) if not line.text[i].isspace()]

@@ -75,3 +75,16 @@ def test_a_handwritten_value_the_machine_print_repeats_counts_as_printed() -> No
     res = extractor("bank_receipt").extract_document(make_doc(lines, width=1200))
     assert res.get("date") == "2024-03-05"
     assert HANDWRITTEN not in res["date"].reasons
+
+
+def test_a_line_pickled_before_the_ink_measure_existed_reads_as_unmeasured() -> None:
+    # Cached OCR readings (benches' pickles) predate Line.char_blue: unpickled, the slot is unset.
+    from luodi.kie.handwriting import ink_blue
+    from luodi.kie.layout import Piece, make_lines
+
+    old = make_line("王建国", 0, 0)
+    object.__delattr__(old, "char_blue")
+    tline = make_lines(make_doc([old]).pages[0])[0]
+    assert ink_blue((Piece(tline, 0, 3),)) is None
+    res = extractor("bank_receipt").extract_document(make_doc([old]))
+    assert res.get("payer_name") is None or HANDWRITTEN not in res["payer_name"].reasons
