@@ -34,11 +34,11 @@ HANDWRITTEN = "written by hand (pen ink) and not confirmed by an independent che
 
 def ink_blue(run: Run) -> float | None:
     """The upper-quartile blue lead of the run's characters (None where OCR did not measure it)."""
-    values = []
+    values: list[float] = []
     for p in run:
         line = p.tline.line
         # (a Line pickled before char_blue existed has no such slot: a cached reading, unmeasured)
-        blue = getattr(line, "char_blue", ())
+        blue: tuple[float, ...] = getattr(line, "char_blue", ())
         if len(blue) != len(line.text):
             return None
         values += [blue[i] for i in range(p.start, p.end) if not line.text[i].isspace()]
