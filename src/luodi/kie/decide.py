@@ -327,6 +327,7 @@ class Decider:
             tuple(dict.fromkeys(a for a in alternatives if compact(a) != compact(str(ck.value)))),
             flagged,
             evidence,
+            cand.run,
         )
 
     def _doubts(
@@ -561,6 +562,7 @@ class Decider:
                 reasons,
                 flagged=doubted,
                 evidence=evidence,
+                pieces=part_run,
             )
 
     def _sound_division(self, address: str, part: str, span: Span) -> bool:

@@ -6,8 +6,9 @@ The :class:`Extractor` assembles three parts and holds no other state:
   candidate values;
 * the decision step (:mod:`luodi.kie.decide`): one value per field from the candidates, by type;
 * its dependencies, passed in or built once from the arguments: the contact parser
-  (``contact_parser=``, :mod:`luodi.kie.parties`), the division gazetteer (``gazetteer=``) and
-  the OCR engine (``ocr=``).
+  (``contact_parser=``, :mod:`luodi.kie.parties`), the division gazetteer (``gazetteer=``),
+  the OCR engine (``ocr=``) and, optionally, a second recogniser that reads again the lines of
+  the values about to be accepted (``second_reading=``, :mod:`luodi.kie.second_reading`).
 
 It is immutable after construction and safe to share between threads; extraction is deterministic
 and pure Python over the OCR lines, so it costs a small fraction of OCR time.
@@ -17,8 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,9 +38,12 @@ from luodi.kie.parties import MemoParser, ModelContactParser, PartyParser
 from luodi.kie.proposers import propose_contact, propose_page
 from luodi.kie.result import Extraction
 from luodi.kie.schema import Schema, load_schema
+from luodi.kie.second_reading import SecondReading
 from luodi.ocr.result import Document, Line, Page
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from luodi.kie.gazetteer import Gazetteer
     from luodi.ocr.options import OCROptions
     from luodi.ocr.pipeline import OCR
@@ -61,6 +67,10 @@ class Extractor:
     the heuristic score. ``learned`` is a layout learned from labelled examples
     (:mod:`luodi.kie.learned`, ``luodi train kie``): where a document prints no labels, it places
     the fields by position and text shape beside the schema's labels and patterns.
+    ``second_reading`` (:class:`~luodi.kie.second_reading.SecondReading`, e.g.
+    ``SecondReading.from_model("pp-ocrv4")``) reads the lines of accepted values again with an
+    independent recogniser and flags values it reads otherwise; it needs the page images, so it
+    acts on image calls and on ``extract_document(doc, pages=…)``.
     """
 
     def __init__(  # noqa: PLR0913 - keyword-only options of the public constructor
@@ -77,6 +87,7 @@ class Extractor:
         gazetteer: Gazetteer | None = None,
         calibration: Calibration | Literal["builtin"] | None = None,
         learned: LearnedLayout | None = None,
+        second_reading: SecondReading | None = None,
     ) -> None:
         self.schema: Schema = load_schema(schema)
         if review_threshold is not None and not 0.0 <= review_threshold <= 1.0:
@@ -97,6 +108,7 @@ class Extractor:
         if learned is not None:
             learned.check_schema(self.schema)
         self._learned = LayoutReader(learned, self.schema, self.review_threshold) if learned is not None else None
+        self.second_reading = second_reading
         self._ocr = ocr
         self._ocr_args = {"model": model, "runtime": runtime, "threads": threads, "settings": settings}
         self._ocr_lock = threading.Lock()
@@ -128,8 +140,20 @@ class Extractor:
         return opts
 
     def __call__(self, source: Any, *, name: str | None = None) -> Extraction:
-        doc = self.ocr(source, self.ocr_options(), name=name)
-        return self.extract_document(doc)
+        if self.second_reading is None:
+            return self.extract_document(self.ocr(source, self.ocr_options(), name=name))
+        # The second reading crops the page images again: decode them here, once.
+        from luodi.io import load_pages
+
+        if name is None and isinstance(source, str | os.PathLike):
+            name = os.fspath(source)
+        t0 = time.perf_counter()
+        settings = self._ocr_args["settings"]
+        pages = load_pages(source, getattr(settings, "limits", None))
+        doc = self.ocr.run_pages(pages, self.ocr_options(), source=name)
+        total = (time.perf_counter() - t0) * 1000.0
+        doc = dataclasses.replace(doc, timings=dataclasses.replace(doc.timings, total=total))
+        return self.extract_document(doc, pages=pages)
 
     def extract_text(self, text: str, *, name: str | None = None) -> Extraction:
         """Fields of one party in free text (the ``contact`` schema, or any schema's party roles)."""
@@ -146,7 +170,9 @@ class Extractor:
         result = decide(pool, source=name, pages=0)
         return _with_timing(result, {"extract": (time.perf_counter() - t0) * 1000})
 
-    def extract_document(self, doc: Document) -> Extraction:
+    def extract_document(self, doc: Document, *, pages: Sequence[np.ndarray] | None = None) -> Extraction:
+        """The fields of ``doc``; ``pages`` (its page images, RGB) let the second reading, where the
+        extractor has one, read the lines of accepted values again."""
         t0 = time.perf_counter()
         rd, decide = self._reading()
         pool = Pool()
@@ -161,7 +187,13 @@ class Extractor:
         result = decide(pool, source=doc.source, pages=len(doc.pages))
         if self._learned is not None and self.schema.mode == "document":
             result = self._learned(result, doc)
-        return _with_timing(result, {"ocr": doc.timings.total, "extract": (time.perf_counter() - t0) * 1000})
+        timings = {"ocr": doc.timings.total, "extract": (time.perf_counter() - t0) * 1000}
+        if self.second_reading is not None and pages:
+            t1 = time.perf_counter()
+            result = self.second_reading(result, pages, self.schema, self._divisions)
+            timings["second_reading"] = (time.perf_counter() - t1) * 1000
+            timings["extract"] += timings["second_reading"]
+        return _with_timing(result, timings)
 
     def _reading(self) -> tuple[Reading, Decider]:
         """The tools of one extraction: a contact parser that remembers its answers for this

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from luodi.ocr.result import Quad
@@ -32,6 +32,9 @@ class FieldResult:
     flagged: bool = False
     # What the score was computed from (luodi.kie.calibration.FEATURES); not in the JSON output.
     evidence: tuple[tuple[str, float], ...] = ()
+    # The pieces of OCR lines the value was read from (luodi.kie.layout.Piece: line, start, end),
+    # for a second look at them (luodi.kie.second_reading); not in the JSON output.
+    pieces: tuple[Any, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def found(self) -> bool:
