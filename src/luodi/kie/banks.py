@@ -366,6 +366,24 @@ def branch_doubts(bank: str, divisions: DivisionIndex) -> tuple[str | None, list
     return None, []
 
 
+def branch_place_known(bank: str, divisions: DivisionIndex) -> bool:
+    """Whether a branch names a known bank, then a city and one of that city's districts, every
+    name as the gazetteer has it (中国工商银行成都青羊支行): a reading two dictionaries confirm."""
+    from luodi.kie.gazetteer import Level
+
+    gaz = divisions.gazetteer
+    head = next((b for b in sorted(HEAD_BANKS, key=len, reverse=True) if bank.startswith(b)), None)
+    if head is None or not _BRANCH_TAIL.search(bank):
+        return False
+    place = _BRANCH_TAIL.sub("", bank[len(head) :]).removesuffix("市")
+    for k in (4, 3, 2):
+        for city in (d for d in gaz.lookup(place[:k], Level.CITY) if d.current):
+            rest = place[k:].removeprefix("市")
+            if len(rest) >= 2 and any(d.code[:4] == city.code[:4] for d in gaz.lookup(rest, Level.DISTRICT)):
+                return True
+    return False
+
+
 def _city_tail(bank: str, head: str, place: str, k: int, full: str) -> tuple[str, list[str]] | None:
     """A prefecture's long name one character off after its short form (凉山舞族自治州 for
     凉山彝族自治州: OCR misread a rare character): the bank put right, and why; else None."""

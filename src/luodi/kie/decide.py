@@ -97,7 +97,7 @@ class Decider:
         self._carrier_codes(decided)
         flag_under_stamps(decided, pool.stamps)
         self._cross_checks(decided)
-        flag_handwritten(decided, self.schema)
+        flag_handwritten(decided, self.schema, self.divisions)
         self._party_coherence(decided, pool)
         self._parties_apart(decided, pool)
         self._address_parts(decided, pool)

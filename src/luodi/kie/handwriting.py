@@ -9,6 +9,7 @@ holds:
 
 - the amount and its capitals (人民币…元整) agree (two writings of one sum);
 - a UnionPay card number's Luhn check digit holds, an ID number's checksum holds;
+- a party's bank names a known bank, a city and a district of that city (the gazetteer's names);
 - another reading on the page not in pen ink (the teller's machine print) gives the same value
   (the decision's agreeing copies: the least blue of them is the value's ink).
 
@@ -21,6 +22,8 @@ import dataclasses
 import statistics
 from decimal import Decimal, InvalidOperation
 
+from luodi.kie.banks import branch_place_known
+from luodi.kie.divisions import DivisionIndex
 from luodi.kie.layout import Run
 from luodi.kie.result import FieldResult
 from luodi.kie.schema import Schema
@@ -53,7 +56,7 @@ def handwritten(f: FieldResult) -> bool:
     return dict(f.evidence).get("ink_blue", 0.0) >= PEN_BLUE
 
 
-def flag_handwritten(decided: dict[str, FieldResult], schema: Schema) -> None:
+def flag_handwritten(decided: dict[str, FieldResult], schema: Schema, divisions: DivisionIndex | None) -> None:
     """Every accepted value written in pen ink that no independent check confirms needs review
     (module docstring). Runs after the cross-field checks: a disagreeing amount is flagged by then."""
     types = {n: s.type for n, s in schema.fields.items()}
@@ -67,6 +70,9 @@ def flag_handwritten(decided: dict[str, FieldResult], schema: Schema) -> None:
             continue  # a UnionPay card number's check digit holds
         if kind == "id_number" and check_id_number(value).ok:
             continue
+        branch = "branch" in schema.fields[name].validators
+        if branch and divisions is not None and branch_place_known(value, divisions):
+            continue  # a known bank, city and district of that city: two dictionaries agree
         decided[name] = dataclasses.replace(f, needs_review=True, flagged=True, reasons=(*f.reasons, HANDWRITTEN))
 
 

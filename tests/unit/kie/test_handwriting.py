@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from docfactory import extractor, make_doc, make_line
 
 from luodi.kie.handwriting import HANDWRITTEN
@@ -88,3 +89,33 @@ def test_a_line_pickled_before_the_ink_measure_existed_reads_as_unmeasured() -> 
     assert ink_blue((Piece(tline, 0, 3),)) is None
     res = extractor("bank_receipt").extract_document(make_doc([old]))
     assert res.get("payer_name") is None or HANDWRITTEN not in res["payer_name"].reasons
+
+
+def test_a_handwritten_branch_the_gazetteer_confirms_is_accepted_a_misread_one_is_not() -> None:
+    from luodi.errors import ModelNotPulledError
+    from luodi.kie.banks import branch_place_known
+    from luodi.kie.divisions import DivisionIndex
+    from luodi.kie.gazetteer import Gazetteer
+
+    try:
+        divisions = DivisionIndex(Gazetteer.from_package())
+    except ModelNotPulledError as exc:
+        pytest.skip(f"no division gazetteer: {exc}")
+    assert branch_place_known("中国工商银行成都青羊支行", divisions)
+    assert branch_place_known("招商银行重庆渝北支行", divisions)
+    assert not branch_place_known("中国银行开东宽动满族自治支行", divisions)  # the place misread
+    assert not branch_place_known("中国工商银行杭州浣纱支行", divisions)  # street level: nothing to confirm
+    assert not branch_place_known("中国工商银行成都渝北支行", divisions)  # a district of another city
+    lines = [
+        _ink(make_line("中国银行 转账汇款凭条", 300, 20), 0.0),
+        _ink(make_line("交易日期：2024-03-05 流水号：1117672079278329", 40, 60), 0.0),
+        _ink(make_line("付款人户名", 40, 100), 0.0),
+        _ink(make_line("王建国", 200, 100), 0.0),
+        _ink(make_line("付款人开户行", 40, 140), 0.0),
+        _ink(make_line("中国工商银行成都青羊支行", 220, 140), PEN),
+        _ink(make_line("收款人开户行", 40, 180), 0.0),
+        _ink(make_line("中国工商银行杭州浣纱支行", 220, 180), PEN),
+    ]
+    res = extractor("bank_receipt", gazetteer=divisions.gazetteer).extract_document(make_doc(lines, width=1200))
+    assert HANDWRITTEN not in res["payer_bank"].reasons
+    assert HANDWRITTEN in res["payee_bank"].reasons
