@@ -25,7 +25,11 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 from kie_devset import outcomes  # noqa: E402
+
+from luodi.io import load_pages  # noqa: E402
 
 SETS = {"dev": "kie_devset", "seen1": "kie_seen_holdout", "seen2": "kie_seen_holdout2"}
 
@@ -85,15 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sets", default="dev,seen1,seen2")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--show", action="store_true", help="print each field a reader changes")
+    ap.add_argument("--cost", type=int, default=0, help="only measure CPU: OCR vs second reading on N dev pages")
     ap.add_argument("--differ-min", type=float, default=0.8)
     ap.add_argument("--settle-min", type=float, default=0.95)
     args = ap.parse_args(argv)
-    import cv2
-    import numpy as np
-
     from luodi.kie import Extractor
 
     ex = Extractor("waybill")
+    if args.cost:
+        return cost(ex, args.cost, args.threads)
     readers = {s: reader(s, args.threads, args.differ_min, args.settle_min) for s in args.readers.split(",")}
     tally: Counter[tuple[str, ...]] = Counter()
     cpu: Counter[str] = Counter()
@@ -141,6 +145,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         second.reader.save()
     print("CPU s of the second readings (new lines read):",
           {k: (round(r.reader.cpu, 1), r.reader.lines) for k, r in readers.items()})  # fmt: skip
+    return 0
+
+
+def cost(ex: Any, n: int, threads: int) -> int:
+    """CPU seconds of a fresh OCR of ``n`` dev pages (every n-th of the cache, all four
+    degradations) against those of their extraction and of the second reading, in one run."""
+    import os
+
+    from luodi.kie.second_reading import SecondReading
+    from luodi.ocr.pipeline import OCR
+
+    recs = [r for r in load(SETS["dev"]) if r["fill"] == "full"]
+    recs = recs[:: max(1, len(recs) // n)][:n]
+    ocr = OCR("pp-ocrv6-small", threads=threads)
+    second = SecondReading.from_model("pp-ocrv4", threads=threads)
+    ocr(recs[0]["jpeg"])  # warm-up
+    second.reader.recognize([np.zeros((48, 200, 3), np.uint8)])
+    load0 = os.getloadavg()[0]
+    t = Counter[str]()
+    lines = 0
+    for rec in recs:
+        t0 = time.process_time()
+        pages = load_pages(rec["jpeg"])
+        doc = ocr.run_pages(pages)
+        t1 = time.process_time()
+        res = ex.extract_document(doc)
+        t2 = time.process_time()
+        second(res, pages, ex.schema, ex._divisions)
+        t3 = time.process_time()
+        t["ocr"] += t1 - t0
+        t["extract"] += t2 - t1
+        t["second"] += t3 - t2
+        lines += len({id(p.tline.line) for f in res.fields if f.found for p in f.pieces})
+    print(f"{len(recs)} dev pages, {threads} thread(s), load {load0:.1f} -> {os.getloadavg()[0]:.1f}: "
+          f"CPU s OCR {t['ocr']:.1f}, extraction {t['extract']:.2f} ({100 * t['extract'] / t['ocr']:.1f}% of OCR), "
+          f"second reading {t['second']:.2f} ({100 * t['second'] / t['ocr']:.1f}% of OCR; "
+          f"at most {lines} lines of values per page set)")  # fmt: skip
     return 0
 
 
