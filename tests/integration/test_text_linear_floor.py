@@ -83,6 +83,15 @@ def test_a_network_worse_than_its_svm_is_replaced_by_the_svm(data: Path) -> None
     assert accuracy == pytest.approx(svm)  # what is saved scores what the trainer recorded
     assert not np.any(weights["cls.weight"].numpy()) and not np.any(weights["cls.bias"].numpy())
     assert json.loads((result.run_dir / "latest.json").read_text())["best"]["linear_only"] is True
+    # and it is what is served
+    from luodi.text.export import export_text_run
+    from luodi.text.model import TextModel
+
+    home = data / "home"
+    export_text_run(result.run_dir, "floor-svm", home=home)
+    dev = [json.loads(line) for line in (data / "dev.jsonl").read_text(encoding="utf-8").splitlines()]
+    got = TextModel("floor-svm", home=home)([r["text"] for r in dev])
+    assert np.mean([g.label == r["label"] for g, r in zip(got, dev, strict=True)]) == pytest.approx(svm)
 
 
 def test_a_network_as_good_as_its_svm_is_kept(data: Path) -> None:
