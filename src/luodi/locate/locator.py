@@ -238,9 +238,19 @@ def bright_on_dark(
 class DocumentLocator:
     """Locate documents in frames. Immutable and thread-safe (the session is)."""
 
-    __slots__ = ("check_print", "fine_side", "flat_coverage", "min_area", "session", "side", "small", "thresh")
+    __slots__ = (
+        "check_print",
+        "fine_side",
+        "flat_coverage",
+        "join_pieces",
+        "min_area",
+        "session",
+        "side",
+        "small",
+        "thresh",
+    )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only: each stage of location can be tuned or turned off
         self,
         session: InferenceSession | None,
         *,
@@ -251,6 +261,7 @@ class DocumentLocator:
         fine_side: int = FINE_SIDE,
         small: float = SMALL_DOCUMENT,
         check_print: bool = True,
+        join_pieces: bool = True,
     ) -> None:
         self.session = session
         self.side = side
@@ -260,6 +271,7 @@ class DocumentLocator:
         self.fine_side = fine_side  # 0: no second look
         self.small = small
         self.check_print = check_print  # regions without a label's grey print are dropped (_label_print)
+        self.join_pieces = join_pieces  # touching regions printed across their boundary are one (_join_pieces)
 
     @classmethod
     def from_onnx(cls, path: str | Path, *, threads: int | None = None) -> DocumentLocator:
@@ -317,6 +329,8 @@ class DocumentLocator:
             docs = _to_text_blocks(refined, base, (h, image.shape[1]), self.flat_coverage)
         if self.check_print:
             docs = _label_print(docs, base, (h, image.shape[1]), self.flat_coverage)
+        if self.join_pieces:
+            docs = _join_pieces(docs, base, (h, image.shape[1]), self.flat_coverage)
         coverage = float(sum(d.area for d in docs))
         # one document filling the frame makes it flat even beside a sliver the model also marked
         # (a 300 dpi scan with margins: the page and a strip of its edge); reading it whole reads both
@@ -521,3 +535,83 @@ def _grey_print(lab: np.ndarray, strokes: np.ndarray, inside: np.ndarray, middle
     grey = ink & (np.abs(ab - tint).sum(-1) < _GREY_CHROMA)
     centre = int((ink & middle).sum())
     return int(grey.sum()) >= LABEL_GREY_MIN * n and int((grey & middle).sum()) >= LABEL_GREY_SHARE * max(centre, 1)
+
+
+PIECE_TURN = 10.0  # degrees: two pieces of one label lie the same way (their sides, modulo 90)
+PIECE_GAP = 0.01  # of the thumbnail's long side: regions this close touch
+PIECE_INK = 0.08  # the band where two regions touch is printed (one label goes on across it) with this share
+# a label is at most about twice as long as wide (100x150 to 100x180 mm; 76x130); a piece of one cut off by
+# the model's kernels is a strip: at least one of two pieces this elongated, and what they join into not
+LABEL_ASPECT = 2.0
+
+
+def _grey_strokes(base: np.ndarray) -> np.ndarray:
+    """Dark strokes (black-hat of lightness > 35) of the finer thumbnail."""
+    light = cv2.cvtColor(base, cv2.COLOR_RGB2LAB)[..., 0]
+    k = max(3, round(0.012 * max(light.shape)) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    return np.asarray(cv2.morphologyEx(light, cv2.MORPH_BLACKHAT, kernel) > 35)
+
+
+def _aspect(quad: np.ndarray) -> float:
+    (_, _), (a, b), _ = cv2.minAreaRect(np.asarray(quad, np.float32))
+    return float(max(a, b) / max(min(a, b), 1e-6))
+
+
+def _side_angle(quad: np.ndarray) -> float:
+    return float(cv2.minAreaRect(np.asarray(quad, np.float32))[2]) % 90.0
+
+
+def _join_pieces(
+    docs: list[LocatedDocument], base: np.ndarray, frame: tuple[int, int], flat: float
+) -> list[LocatedDocument]:
+    """Two regions that touch, lie the same way, are printed across the band where they meet, and of
+    which one is a strip (:data:`LABEL_ASPECT`) that joins the other into a label's shape are pieces of
+    one label (the model's kernels split it: its barcode strip from its address block), joined into the
+    rectangle around both. Two labels that touch are each label-shaped, and meet mostly along blank
+    margins; if text on both sides of a joined region still lies apart, the reader's text check parts
+    them again (``luodi.locate.verify``). Pairs are joined until none are left (dev frames, seeds 43 and
+    44: two labels split this way, both joined; no labels joined to each other)."""
+    if len(docs) < 2 or any(d.area >= flat for d in docs):
+        return docs
+    h, w = frame
+    bh, bw = base.shape[:2]
+    scale = np.array([bw / w, bh / h], np.float32)
+    ink = _grey_strokes(base)
+    grow = max(3, round(PIECE_GAP * max(bh, bw)))
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    out = list(docs)
+    joined = True
+    while joined:
+        joined = False
+        masks = []
+        for doc in out:
+            m = np.zeros((bh, bw), np.uint8)
+            cv2.fillPoly(m, [np.round(doc.quad * scale).astype(np.int32)], 1)
+            masks.append(cv2.dilate(m, element) > 0)
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                turn = abs(_side_angle(out[i].quad) - _side_angle(out[j].quad))
+                if min(turn, 90.0 - turn) > PIECE_TURN:
+                    continue
+                band = masks[i] & masks[j]
+                if band.sum() < grow * grow or float(ink[band].mean()) < PIECE_INK:
+                    continue
+                union = _union(out[i], out[j], frame)
+                if max(_aspect(out[i].quad), _aspect(out[j].quad)) < LABEL_ASPECT or _aspect(union.quad) > LABEL_ASPECT:
+                    continue  # two label-shaped regions (two labels touching), or more than a label together
+                out[i] = union
+                del out[j]
+                joined = True
+                break
+            if joined:
+                break
+    return out
+
+
+def _union(a: LocatedDocument, b: LocatedDocument, frame: tuple[int, int]) -> LocatedDocument:
+    """The rectangle around two regions, as one model region."""
+    h, w = frame
+    quad = order_quad(cv2.boxPoints(cv2.minAreaRect(np.concatenate([a.quad, b.quad]).astype(np.float32))))
+    area = float(cv2.contourArea(quad)) / (h * w)
+    return LocatedDocument(quad, quad.copy(), max(a.score, b.score), "model", _touches_edge(quad, h, w), area)

@@ -244,3 +244,27 @@ def test_regions_without_a_labels_grey_print_are_dropped_before_reading() -> Non
     for y in (760, 820, 880):
         cv2.putText(image, "REUSE ME", (305, y), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (30, 30, 30), 6)
     assert len(DocumentLocator(_Maps(mask, kernel).session()).locate(image).documents) == 2
+
+
+def test_pieces_of_one_label_are_joined_and_touching_labels_are_not() -> None:
+    """The model's kernels cut a strip off one label (print runs across where its two regions meet):
+    one region; two labels touching along their blank margins, each label-shaped, stay two."""
+    h, w = 1200, 1600
+    image = np.full((h, w, 3), 40, np.uint8)  # a dark bag: geometry finds nothing
+    image[200:600, 200:500] = 70  # one grey label, printed all over, marked as a strip and the rest
+    _print(image, 200, 600, 200, 500)
+    for x0, x1 in ((800, 1050), (1050, 1300)):  # two labels touching, each with a blank margin
+        image[200:600, x0:x1] = 70
+        _print(image, 240, 560, x0 + 30, x1 - 30)
+    regions = ((200, 300, 200, 500), (300, 600, 200, 500), (200, 600, 800, 1050), (200, 600, 1050, 1300))
+    mask = np.zeros((h, w), np.float32)
+    kernel = np.zeros((h, w), np.float32)
+    for y0, y1, x0, x1 in regions:
+        mask[y0:y1, x0:x1] = 1
+        kernel[y0 + 30 : y1 - 30, x0 + 50 : x1 - 50] = 1
+    mask[298:302, :] = 0  # the cut between the strip and the rest of the one label
+    found = DocumentLocator(_Maps(mask, kernel).session()).locate(image).documents
+    assert len(found) == 3
+    one = min(found, key=lambda d: float(d.quad[:, 0].min()))
+    assert one.quad[:, 1].min() == pytest.approx(200, abs=24) and np.ptp(one.quad[:, 1]) == pytest.approx(400, abs=30)
+    assert len(DocumentLocator(_Maps(mask, kernel).session(), join_pieces=False).locate(image).documents) == 4
