@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ class Config:
     args: tuple[str, ...]
     kind: str  # "local" | "ray" | "extract"
     actors: int = 0
+    tag: str = ""  # tells apart configurations with the same actors in the ratios' names (ray4_dashboard_...)
+    src: Path | None = None  # run luodi from this source tree instead of this checkout's (a baseline)
 
 
 def configs(cores: int) -> list[Config]:
@@ -71,6 +73,8 @@ def configs(cores: int) -> list[Config]:
                 actors,
             )
         )
+    # the same 4-actor pool with the dashboard and Ray's reporting on (what a Ray started by luodi ran before)
+    out.append(Config("ray, 4 actors, dashboard", (*out[-1].args, "--dashboard"), "ray", 4, "_dashboard"))
     # the CLI's own part and batch sizes (500, 4): what `luodi extract` is compared with, no steady rate
     out.append(Config("local, CLI defaults", ("--engine", "local", "--threads", str(cores)), "local-defaults"))
     out.append(Config("luodi extract (folder)", (), "extract"))
@@ -121,7 +125,7 @@ def run_one(
 ) -> dict[str, Any]:
     out = work / "runs" / config.name.replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
     shutil.rmtree(out, ignore_errors=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "PYTHONPATH": str(config.src or ROOT / "src"), "RAY_USAGE_STATS_ENABLED": "0"}
     if config.kind == "extract":
         out.mkdir(parents=True)
         cmd = [
@@ -164,6 +168,7 @@ def run_one(
         raise SystemExit(f"{config.name} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     count = len(list(pages.iterdir()))
     row: dict[str, Any] = {"config": config.name, "kind": config.kind, "actors": config.actors, "pages": count}
+    row |= {"tag": config.tag, "src": str(config.src) if config.src else None}
     row |= {
         "wall_s": round(wall, 2),
         "wall_pps": round(count / wall, 4),
@@ -268,15 +273,16 @@ def summarise(rows: list[dict[str, Any]], rounds: int) -> dict[str, Any]:
             local_cpu = min(row["steady_cpu_s_per_page"] for row in locals_)
         for row in these.values() if locals_ else ():
             if row["kind"] == "ray":
-                entry[f"ray{row['actors']}_steady_ratio"] = round(row["steady_pps"] / local["steady_pps"], 3)
-                entry[f"ray{row['actors']}_wall_ratio"] = round(row["wall_pps"] / local_wall["wall_pps"], 3)
-                entry[f"ray{row['actors']}_cpu_ratio"] = round(local_cpu / row["steady_cpu_s_per_page"], 3)
+                key = f"ray{row['actors']}{row.get('tag', '')}"
+                entry[f"{key}_steady_ratio"] = round(row["steady_pps"] / local["steady_pps"], 3)
+                entry[f"{key}_wall_ratio"] = round(row["wall_pps"] / local_wall["wall_pps"], 3)
+                entry[f"{key}_cpu_ratio"] = round(local_cpu / row["steady_cpu_s_per_page"], 3)
                 if row.get("steady_overhead_cores") is not None:
                     # on a dedicated machine of `cores`: the workers' CPU per page, and Ray's daemons taking a
                     # fixed share of the cores (they are not slowed by a busy machine as the workers are)
                     free = 1 - row["steady_overhead_cores"] / row["cores"]
                     ratio = free * local_cpu / row["steady_worker_cpu_s_per_page"]
-                    entry[f"ray{row['actors']}_dedicated_estimate"] = round(ratio, 3)
+                    entry[f"{key}_dedicated_estimate"] = round(ratio, 3)
         default_local = [r for r in these.values() if r["kind"] == "local-defaults"] or [
             r for r in these.values() if r["kind"] == "local" and not r["config"].endswith("1 thread")
         ]
@@ -466,9 +472,20 @@ def main() -> None:
     parser.add_argument("--from-log", type=Path, default=None, help="render the rows a run printed (its log)")
     parser.add_argument("--only", action="append", default=[], help="run only this configuration (repeatable)")
     parser.add_argument("--as-command", default=None, help="with --from-log: the command that made the log")
+    parser.add_argument(
+        "--baseline-src",
+        type=Path,
+        default=None,
+        help="also run every Ray configuration with luodi from this src/ (another checkout: before vs after)",
+    )
     args = parser.parse_args()
     cores = usable_cores()
     plan = [c for c in configs(cores) if not args.only or c.name in args.only]
+    if args.baseline_src is not None:
+        src = args.baseline_src.resolve()
+        # the baseline's own default is what it is: `--dashboard` may be an option it does not know
+        ray = [c for c in plan if c.kind == "ray" and "--dashboard" not in c.args]
+        plan += [replace(c, name=f"{c.name} (baseline)", tag=f"{c.tag}_baseline", src=src) for c in ray]
     rows: list[dict[str, Any]] = []
     if args.from_log is not None:
         rows = [json.loads(line) for line in args.from_log.read_text().splitlines() if line.startswith("{")]

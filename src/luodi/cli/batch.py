@@ -40,6 +40,7 @@ def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Ray cluster: host:port, ray://host:port or auto (default: start Ray on this machine).",
         ),
+        click.option("--dashboard", is_flag=True, help="Ray started for this run: with its dashboard (costs CPU)."),
         click.option("--actors", type=click.IntRange(min=1), default=None, help="Ray actors in the pool."),
         click.option("--actors-per-node", type=click.IntRange(min=1), default=None, help="Instead of --actors."),
         click.option(

@@ -27,9 +27,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
-from luodi.config import Settings, load_settings, usable_cores, validated
+from luodi.config import LayeredSettings, Settings, WholeSource, load_settings, usable_cores, validated
 from luodi.errors import ConfigError
 from luodi.review.settings import ReviewSettings
 
@@ -149,13 +149,33 @@ class JobSettings(BaseModel):
 CORE_KEYS = ("home", "model", "runtime", "threads", "device", "limits")
 
 
-class ServeSettings(BaseSettings):
+class _ServeCoreEnv(WholeSource):
+    """``LUODI_SERVE_<KEY>`` for the keys of :data:`CORE_KEYS` (``LUODI_SERVE_LIMITS__MAX_BYTES`` nested)."""
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, value in os.environ.items():
+            key = name.upper()
+            if not key.startswith("LUODI_SERVE_"):
+                continue
+            head, _, nested = key[len("LUODI_SERVE_") :].lower().partition("__")
+            if head not in CORE_KEYS:
+                continue
+            if nested:
+                found.setdefault(head, {})[nested] = value
+            else:
+                found[head] = value
+        return found
+
+
+class ServeSettings(LayeredSettings):
     """The service's settings; ``core`` holds luodi's :class:`~luodi.config.Settings` (store, model,
     runtime, threads, device, limits): the object the service's processing pipeline is built from."""
 
     model_config = SettingsConfigDict(
         env_prefix="LUODI_SERVE_", env_nested_delimiter="__", extra="forbid", frozen=True, populate_by_name=True
     )
+    third_source = _ServeCoreEnv  # explicit arguments > LUODI_SERVE_* > LUODI_SERVE_<core key> > defaults
 
     core: Settings = Field(default_factory=load_settings)
     host: str = "127.0.0.1"
@@ -192,17 +212,6 @@ class ServeSettings(BaseSettings):
     insecure: bool = False
     open_metrics: bool = True  # /metrics without a key
     log_level: str = "info"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _ServeCoreEnv(settings_cls))
 
     @model_validator(mode="before")
     @classmethod
@@ -263,28 +272,6 @@ class ServeSettings(BaseSettings):
 
     def jobs_dir(self) -> Path:
         return self.jobs.dir if self.jobs.dir is not None else self.core.home / "jobs"
-
-
-class _ServeCoreEnv(PydanticBaseSettingsSource):
-    """``LUODI_SERVE_<KEY>`` for the keys of :data:`CORE_KEYS` (``LUODI_SERVE_LIMITS__MAX_BYTES`` nested)."""
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for name, value in os.environ.items():
-            key = name.upper()
-            if not key.startswith("LUODI_SERVE_"):
-                continue
-            head, _, nested = key[len("LUODI_SERVE_") :].lower().partition("__")
-            if head not in CORE_KEYS:
-                continue
-            if nested:
-                found.setdefault(head, {})[nested] = value
-            else:
-                found[head] = value
-        return found
 
 
 def load_serve_settings(**overrides: object) -> ServeSettings:

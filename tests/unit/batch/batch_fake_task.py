@@ -47,4 +47,31 @@ def size_processor(pipeline: Any, option: str | None, **params: Any) -> SizeProc
     return SizeProcessor()
 
 
-TASKS = {"fake": "batch_fake_task:size_processor"}
+class ThreadsProcessor:
+    """What the worker's process runs with: OpenCV's thread count and the thread variables of its environment."""
+
+    takes = "pages"
+
+    def __call__(self, value: Any, call: Any) -> tuple[Threads, dict[str, float]]:
+        import cv2
+
+        env = {k: os.environ.get(k) for k in ("OPENCV_FOR_THREADS_NUM", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+        return Threads(call.source, os.getpid(), cv2.getNumThreads(), env), {"fake": 0.0}
+
+
+@dataclass(frozen=True)
+class Threads:
+    source: str | None
+    pid: int
+    cv2_threads: int
+    env: dict[str, str | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "pid": self.pid, "cv2_threads": self.cv2_threads, "env": self.env}
+
+
+def threads_processor(pipeline: Any, option: str | None, **params: Any) -> ThreadsProcessor:
+    return ThreadsProcessor()
+
+
+TASKS = {"fake": "batch_fake_task:size_processor", "threads": "batch_fake_task:threads_processor"}
