@@ -10,6 +10,7 @@ hold whatever the cluster does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -94,9 +95,10 @@ class PartCollector:
         self.duplicates = 0
         self.received = 0
 
-    def span(self, part: int) -> tuple[int, int]:
+    def span(self, part: int) -> range:
+        """The indices of the inputs in ``part``."""
         first = part * self.manifest.part_size
-        return first, min(self.manifest.part_size, self.manifest.count - first)
+        return range(first, min(first + self.manifest.part_size, self.manifest.count))
 
     def add(self, batch: Batch) -> int:
         """Take a worker's output batch; returns how many new records it held."""
@@ -111,7 +113,7 @@ class PartCollector:
             new += 1
             if not ok and self.on_failure is not None:
                 self.on_failure(json.loads(str(line)))
-            if len(records) == self.span(part)[1]:
+            if len(records) == len(self.span(part)):
                 self._commit(part, records)
         self.received += new
         return new
@@ -121,8 +123,8 @@ class PartCollector:
         return sorted(self._open)
 
     def _commit(self, part: int, records: dict[int, tuple[bool, str]]) -> None:
-        first, count = self.span(part)
-        ordered = [records[i] for i in range(first, first + count)]
+        span = self.span(part)
+        ordered = [records[i] for i in span]
         good = [line for ok, line in ordered if ok]
         bad = [line for ok, line in ordered if not ok]
         if self.manifest.format == "parquet":
@@ -134,7 +136,7 @@ class PartCollector:
             self.store.put(layout.error_name(part), layout.encode_jsonl(bad))
         else:  # an interrupted earlier try of this part may have left one
             self.store.delete([layout.error_name(part)])
-        marker = layout.PartMarker(part, first, count, len(good), len(bad))
+        marker = layout.PartMarker(part, span.start, len(span), len(good), len(bad))
         self.store.put(layout.marker_name(part), marker.to_json())  # the commit
         self.committed[part] = marker
         del self._open[part]
@@ -180,7 +182,7 @@ def run_batch(
         if done:
             say(f"resuming: {len(done)} of {manifest.parts} parts already written, {len(pending)} to go")
         collector = PartCollector(store, manifest, pending, on_failure)
-        rows = [(i, inputs.refs[i]) for p in pending for i in range(*_range(collector.span(p)))]
+        rows = [(i, inputs.refs[i]) for p in pending for i in collector.span(p)]
         if rows:
             with _progress(len(rows), options.progress) as bar:
                 engine.run(spec, rows, lambda batch: bar.update(collector.add(batch)))
@@ -199,12 +201,6 @@ class LocalEngine:
         self.batch_size = batch_size
         self.extra: dict[str, Any] = {}
 
-    def __enter__(self) -> LocalEngine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        pass
-
     def run(self, spec: WorkSpec, rows: list[tuple[int, str]], take: Callable[[Batch], None]) -> None:
         worker = BatchWorker(spec)
         for batch in batches_of(rows, self.batch_size):
@@ -213,17 +209,12 @@ class LocalEngine:
 
 def _engine(options: BatchOptions, say: Callable[[str], None]) -> Any:
     if options.engine == "local":
-        return LocalEngine(options.batch_size)
+        return contextlib.nullcontext(LocalEngine(options.batch_size))  # nothing to start or stop
     if options.engine == "ray":
         from luodi.batch.cluster import RayEngine
 
         return RayEngine(options, say)
     raise ConfigError(f"unknown engine {options.engine!r}; use local or ray")
-
-
-def _range(span: tuple[int, int]) -> tuple[int, int]:
-    first, count = span
-    return first, first + count
 
 
 def _finish(

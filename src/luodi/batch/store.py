@@ -8,11 +8,11 @@ over its name, so a reader (or a resumed run) sees the whole file or none of it.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
 from luodi.errors import OutputError
+from luodi.zoo.files import atomic_write_bytes
 
 
 class Store(Protocol):
@@ -39,18 +39,7 @@ class LocalStore:
     def put(self, name: str, data: bytes) -> None:
         target = self.root / name
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write_bytes(target, data)  # a hidden temporary file, fsynced, renamed over the name
         except OSError as exc:
             raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
