@@ -328,14 +328,7 @@ class JobQueue:
                 prior = tenants.recall(owner, idempotency_key, fingerprint, self.store)
                 if prior is not None:
                     return Submission(self.store.read(prior), replayed=True)
-            nbytes = _input_bytes(request.inputs)
-            tenants.check_quota(
-                owner,
-                nbytes,
-                self.store,
-                max_jobs=self.settings.max_jobs_per_key,
-                max_bytes=self.settings.max_bytes_per_key,
-            )
+            self._check_quota(owner, _input_bytes(request.inputs))
             meta = self.store.create(dataclasses.replace(request, webhook=webhook), max_attempts=settings.max_attempts)
             tenants.mark_active(owner, meta.id, meta.input_bytes)
             try:
@@ -353,14 +346,13 @@ class JobQueue:
         return Submission(meta, replayed=False)
 
     def precheck(self, owner: str, declared_bytes: int) -> None:
-        """429 before the body is read when ``owner`` is already at a quota."""
-        self.store.tenants.precheck(
-            owner,
-            declared_bytes,
-            self.store,
-            max_jobs=self.settings.max_jobs_per_key,
-            max_bytes=self.settings.max_bytes_per_key,
-        )
+        """429 before the body is read when ``owner`` is already at a quota (the check that counts is
+        :meth:`submit`'s, under the owner's lock, once the files are on disk)."""
+        self._check_quota(owner, max(declared_bytes, 0))
+
+    def _check_quota(self, owner: str, nbytes: int) -> None:
+        limits = {"max_jobs": self.settings.max_jobs_per_key, "max_bytes": self.settings.max_bytes_per_key}
+        self.store.tenants.check_quota(owner, nbytes, self.store, **limits)
 
     def _count(self, state: str) -> None:
         if self._metrics is not None:

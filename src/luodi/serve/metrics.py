@@ -10,6 +10,7 @@ worker that answers.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 
@@ -47,25 +48,15 @@ class Metrics:
             ("route", "method", "status"),
             registry=r,
         )
-        self.request_duration = Histogram(
-            "luodi_request_duration_seconds",
-            "HTTP request duration by route template",
-            ("route",),
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+        latency = functools.partial(Histogram, buckets=_LATENCY_BUCKETS, registry=r)
+        self.request_duration = latency(
+            "luodi_request_duration_seconds", "HTTP request duration by route template", ("route",)
         )
-        self.queue_wait = Histogram(
-            "luodi_queue_wait_seconds",
-            "Time a request waited for an inference slot",
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.stage_duration = Histogram(
+        self.queue_wait = latency("luodi_queue_wait_seconds", "Time a request waited for an inference slot")
+        self.stage_duration = latency(
             "luodi_stage_duration_seconds",
             "Pipeline stage duration per document (det, cls, rec, kie, decode)",
             ("stage",),
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
         )
         self.batch_size = Histogram(
             "luodi_rec_batch_size",
@@ -74,15 +65,10 @@ class Metrics:
             registry=r,
         )
         # multiprocess_mode applies only with several workers: live* drops a worker that has gone
-        self.in_flight = Gauge(
-            "luodi_in_flight_requests", "HTTP requests being handled", registry=r, multiprocess_mode="livesum"
-        )
-        self.queue_depth = Gauge(
-            "luodi_queue_depth", "Requests waiting for an inference slot", registry=r, multiprocess_mode="livesum"
-        )
-        self.inference_running = Gauge(
-            "luodi_inference_running", "Inference calls running now", registry=r, multiprocess_mode="livesum"
-        )
+        live_sum = functools.partial(Gauge, registry=r, multiprocess_mode="livesum")
+        self.in_flight = live_sum("luodi_in_flight_requests", "HTTP requests being handled")
+        self.queue_depth = live_sum("luodi_queue_depth", "Requests waiting for an inference slot")
+        self.inference_running = live_sum("luodi_inference_running", "Inference calls running now")
         self.rejected = Counter("luodi_rejected", "Requests refused before inference", ("reason",), registry=r)
         self.jobs = Counter("luodi_jobs", "Job state transitions seen by this process", ("state",), registry=r)
         self.jobs_current = Gauge(

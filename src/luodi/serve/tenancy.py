@@ -119,11 +119,6 @@ class Tenants:
                 "or send less"
             )
 
-    def precheck(self, owner: str, declared_bytes: int, store: JobStore, *, max_jobs: int, max_bytes: int) -> None:
-        """The quota against a request's declared size, before its body is read (the check that
-        counts is :meth:`check_quota`, under the owner's lock, once the files are on disk)."""
-        self.check_quota(owner, max(declared_bytes, 0), store, max_jobs=max_jobs, max_bytes=max_bytes)
-
     def mark_active(self, owner: str, job_id: str, nbytes: int) -> None:
         marker = self._owner_dir(owner) / job_id
         tmp = marker.with_name(f".{job_id}.tmp")
