@@ -326,6 +326,11 @@ def _cores_used(row: dict[str, Any]) -> float | None:
     return float(row["steady_pps"] * row["steady_cpu_s_per_page"])
 
 
+def _span(rows: list[dict[str, Any]], kind: str) -> str:
+    used = [u for row in rows if row["kind"] == kind and (u := _cores_used(row)) is not None]
+    return f"{min(used):.2f}–{max(used):.2f}" if used else "–"
+
+
 def _num(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
@@ -386,7 +391,8 @@ def render(result: dict[str, Any]) -> str:
         "parts every page waits for its part's files to be written and fsynced on a disk other jobs write to "
         "(the likely cause, not measured directly), while Ray's driver commits as the actors go on working. "
         "`cores used` (CPU seconds per second in the steady window) shows both: "
-        "0.14–0.5 for the local runs, 0.6–1.3 for Ray's. CPU per page depends on neither, so it is the measure "
+        f"{_span(rows, 'local')} for the local runs, {_span(rows, 'ray')} for Ray's in this run. CPU per page "
+        "depends on neither, so it is the measure "
         "of Ray's overhead here; the wall ratios are reported as measured, not as Ray's speed.",
         "",
         "## Targets",
