@@ -439,9 +439,13 @@ class ExtractProcessor:
         from luodi.locate.extract import extract_documents
 
         options = self.extractor.ocr_options(self.options)
-        doc = self.pipeline.ocr.run_pages(value, options, source=call.source, recognizer=call.recognizer)
+        # a second reading crops the pages again: keep them (one input's pages) past the OCR
+        pages = list(value) if self.extractor.second_reading is not None else None
+        doc = self.pipeline.ocr.run_pages(
+            pages if pages is not None else value, options, source=call.source, recognizer=call.recognizer
+        )
         t0 = time.perf_counter()
-        extraction = extract_documents(self.extractor, doc)
+        extraction = extract_documents(self.extractor, doc, pages)
         return extraction, {**_ocr_stages(doc), "kie": time.perf_counter() - t0}
 
 
@@ -451,10 +455,15 @@ def extract_processor(
     *,
     review_threshold: float | None = None,
     options: OCROptions | None = None,
+    second_reading: str | None = None,
 ) -> ExtractProcessor:
     """``option`` is the schema: a built-in name or a YAML path (default ``waybill``); ``options``
-    the OCR options (``OCROptions(locate=False)``: read photos whole)."""
+    the OCR options (``OCROptions(locate=False)``: read photos whole); ``second_reading`` a model
+    bundle whose recogniser reads the accepted values' lines again (:mod:`luodi.kie.second_reading`)."""
     from luodi.kie.extractor import Extractor
+    from luodi.kie.second_reading import SecondReading
+
+    second = SecondReading.from_model(second_reading, threads=pipeline.settings.threads) if second_reading else None
 
     # no ocr= here: the processor runs OCR on the pipeline's engine, and text-only use
     # (Extractor.extract_text) must not load OCR models
@@ -465,6 +474,7 @@ def extract_processor(
         contact_parser=pipeline.contact_parser,
         gazetteer=pipeline.gazetteer,
         learned=_learned_beside(option),
+        second_reading=second,
     )
     return ExtractProcessor(pipeline, extractor, options)
 

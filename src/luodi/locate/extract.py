@@ -15,10 +15,13 @@ photo every located document is extracted on its own, from its straightened line
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from luodi.kie.extractor import Extractor
     from luodi.kie.result import Extraction, FieldResult
     from luodi.ocr.result import Document, PageDocument
@@ -95,13 +98,16 @@ class Extractions:
         return top
 
 
-def extract_documents(extractor: Extractor, doc: Document) -> Extractions:
-    """Extract ``extractor``'s schema from every document of ``doc`` (an OCR result)."""
+def extract_documents(extractor: Extractor, doc: Document, pages: Sequence[np.ndarray] | None = None) -> Extractions:
+    """Extract ``extractor``'s schema from every document of ``doc`` (an OCR result). ``pages``
+    (the page images) let the extractor's second reading, where it has one, read lines again: on
+    the flat pages, whose lines are in page pixels (not yet on documents located on a photo)."""
     from luodi.ocr.result import Document as OcrDocument
 
     out: list[DocumentExtraction] = []
     for part in doc.parts():
-        extraction = extractor.extract_document(part.document)
+        flat = pages if part.located is None else None
+        extraction = extractor.extract_document(part.document, pages=flat)
         if part.located is not None and part.page is not None:
             extraction = _in_page(extraction, part.located, part.page, doc)
         out.append(DocumentExtraction(extraction, part.page, part.located))

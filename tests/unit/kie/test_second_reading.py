@@ -144,3 +144,15 @@ def test_without_page_images_there_is_no_second_reading() -> None:
     res = extractor("waybill", second_reading=SecondReading(reader)).extract_document(doc)
     assert not res["receiver_name"].needs_review and reader.crops == 0
     assert "second_reading" not in dict(res.timings_ms)
+
+
+def test_the_pipelines_extraction_passes_the_flat_pages_on() -> None:
+    from luodi.locate.extract import extract_documents
+
+    doc = make_doc(LINES)
+    img, by_grey = page_of(doc)
+    reader = reader_for(by_grey, {"收件人：张三丰": ("收件人：张王丰", [0.99] * 7)})
+    ex = extractor("waybill", second_reading=SecondReading(reader))
+    got = extract_documents(ex, doc, [img]).documents[0].extraction
+    assert got["receiver_name"].needs_review and "张王丰" in got["receiver_name"].alternatives
+    assert not extract_documents(ex, doc).documents[0].extraction["receiver_name"].needs_review
