@@ -156,3 +156,33 @@ def test_the_pipelines_extraction_passes_the_flat_pages_on() -> None:
     got = extract_documents(ex, doc, [img]).documents[0].extraction
     assert got["receiver_name"].needs_review and "张王丰" in got["receiver_name"].alternatives
     assert not extract_documents(ex, doc).documents[0].extraction["receiver_name"].needs_review
+
+
+def test_an_unknown_second_reading_model_is_one_clear_error(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+    import pytest
+
+    from luodi.cli import main
+
+    image = tmp_path / "page.png"
+    cv2.imwrite(str(image), np.full((60, 200, 3), 255, np.uint8))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["extract", str(image), "--second-reading", "no-such-model"])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "unknown model 'no-such-model'" in err and "Traceback" not in err
+
+
+def test_the_pipeline_builds_its_extractor_with_the_second_reading() -> None:
+    import pytest
+
+    from luodi.errors import ModelNotPulledError
+    from luodi.pipeline import Pipeline
+
+    try:
+        task = Pipeline().processor("extract", "waybill", second_reading="pp-ocrv4")
+    except ModelNotPulledError:
+        pytest.skip("pp-ocrv4 is not in the model store (make setup pulls it)")
+    second = task.extractor.second_reading  # type: ignore[attr-defined]
+    assert second is not None and second.charset is not None and "张" in second.charset
+    assert Pipeline().processor("extract", "waybill").extractor.second_reading is None  # type: ignore[attr-defined]
