@@ -12,6 +12,7 @@ the classifier variants are 5-fold cross-validated over train+val.
     python bench/vision_dev.py scoring --backbone efficientnet-lite2 --by tile --dump l2.npz
     python bench/vision_dev.py compare l0.npz l2.npz   # paired bootstrap of the image-AUROC difference
     python bench/vision_dev.py cost --backbone efficientnet-lite2 --costs 320:11269 384:13956  # CPU-ms ratio
+    python bench/vision_dev.py cost --backbone efficientnet-lite2 --costs 320:11269 320:22538:96  # projected
 
 Caches go to bench/out/vision-dev. Scores are printed as JSON lines.
 """
@@ -229,7 +230,7 @@ def knn_table(bank: np.ndarray, b: int) -> np.ndarray:
     return out
 
 
-def patch_maps(fm: np.ndarray, bank: np.ndarray, norms: np.ndarray, table: np.ndarray, kmax: int) -> dict:
+def patch_maps(fm: np.ndarray, bank: np.ndarray, norms: np.ndarray, table: np.ndarray | None, kmax: int) -> dict:
     """Per patch: the ``kmax`` nearest distances, and the distances to the nearest bank row's own
     neighbours (PatchCore's reweighting support set)."""
     d, h, w = fm.shape
@@ -237,6 +238,8 @@ def patch_maps(fm: np.ndarray, bank: np.ndarray, norms: np.ndarray, table: np.nd
     d2 = np.maximum(np.einsum("ij,ij->i", p, p)[:, None] + norms[None] - 2.0 * (p @ bank.T), 0.0)
     part = np.argpartition(d2, kmax, axis=1)[:, :kmax]
     dk = np.sqrt(np.sort(np.take_along_axis(d2, part, 1), 1))
+    if table is None:
+        return {"dk": dk.reshape(h, w, -1)}
     nn = d2.argmin(1)
     support = np.sqrt(np.take_along_axis(d2, table[nn], 1))  # test patch to N_b(m*), m* first
     bank_r = np.sqrt(
@@ -252,8 +255,11 @@ def patch_maps(fm: np.ndarray, bank: np.ndarray, norms: np.ndarray, table: np.nd
 
 def variant_maps(pm: dict, temps: list[float]) -> dict[str, np.ndarray]:
     """The patch maps each scoring variant smooths."""
-    dk, sup = pm["dk"], pm["support"]
+    dk = pm["dk"]
     out = {"nn1": dk[..., 0], "knn3": dk[..., :3].mean(-1), "knn5": dk[..., :5].mean(-1)}
+    if "support" not in pm:
+        return out
+    sup = pm["support"]
     for t in temps:  # PatchCore: score * (1 - softmax(distances to N_b(m*)))[m*]; t scales the distances
         z = sup / t
         z = z - z.max(-1, keepdims=True)
@@ -271,6 +277,31 @@ def whitener(patches: np.ndarray, shrink: float) -> tuple[np.ndarray, np.ndarray
     cov = (1 - shrink) * cov + shrink * np.trace(cov) / len(cov) * np.eye(len(cov))
     vals, vecs = np.linalg.eigh(cov)
     return mean.astype(np.float32), (vecs / np.sqrt(vals)).astype(np.float32)
+
+
+def principal(patches: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, P): (x - mean) @ P keeps the ``dim`` principal components of the bank patches."""
+    mean = patches.mean(0)
+    _, vecs = np.linalg.eigh(np.cov(patches - mean, rowvar=False))
+    return mean.astype(np.float32), np.ascontiguousarray(vecs[:, ::-1][:, :dim]).astype(np.float32)
+
+
+def position_stats(
+    feats: list[np.ndarray], bank: np.ndarray, norms: np.ndarray, white: tuple | None, grid: int = 12
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread of the bank images' 1-NN maps per cell of a ``grid`` x ``grid`` normalised grid."""
+    from luodi.vision.patchcore import nearest_distances
+
+    cells = []
+    for fm in feats:
+        d, h, w = fm.shape
+        p = np.ascontiguousarray(fm.reshape(d, -1).T)
+        if white is not None:
+            p = (p - white[0]) @ white[1]
+        amap = nearest_distances(np.ascontiguousarray(p, dtype=np.float32), bank, norms).reshape(h, w)
+        cells.append(cv2.resize(amap, (grid, grid), interpolation=cv2.INTER_AREA))
+    c = np.stack(cells)
+    return c.mean(0).astype(np.float32), (c.std(0) + 0.1 * c.std()).astype(np.float32)
 
 
 def topk_mean(x: np.ndarray, k: int) -> float:
@@ -307,10 +338,16 @@ def scoring(args: argparse.Namespace) -> None:
         white = whitener(patches, args.whiten) if args.whiten else None
         if white is not None:
             patches = (patches - white[0]) @ white[1]
+        elif args.pca:
+            white = principal(patches, args.pca)
+            patches = (patches - white[0]) @ white[1]
         n = min(args.max_bank, max(1, round(args.coreset * len(patches))))
         bank = np.ascontiguousarray(patches[greedy_coreset(patches, n, chunk=args.chunk)])
         norms = np.einsum("ij,ij->i", bank, bank)
-        table = knn_table(bank, args.b)
+        table = knn_table(bank, args.b) if args.b else None  # --b 0: no reweighting variants (faster)
+        # per-position statistics of the bank images' own 1-NN maps on a normalised grid (each
+        # unpicked bank patch's distance to the coreset: what good texture leaves at each place)
+        pos = position_stats(feats, bank, norms, white) if args.posnorm else None
         y, cls = [], []
         scores: dict[str, list[float]] = collections.defaultdict(list)
         pix_y, pix_s = [], collections.defaultdict(list)
@@ -319,6 +356,10 @@ def scoring(args: argparse.Namespace) -> None:
             if white is not None:
                 fm = np.einsum("dhw,de->ehw", fm - white[0][:, None, None], white[1])
             maps = variant_maps(patch_maps(fm, bank, norms, table, 5), args.temps)
+            if pos is not None:
+                mu, sd = (cv2.resize(a, maps["nn1"].shape[::-1], interpolation=cv2.INTER_LINEAR) for a in pos)
+                maps["pos_sub"] = maps["nn1"] - mu
+                maps["pos_z"] = (maps["nn1"] - mu) / sd
             img_h, img_w = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE).shape
             mask_path = f.with_suffix(".png")
             mask = read_mask(mask_path, (img_h, img_w)) if mask_path.is_file() else np.zeros((img_h, img_w), bool)
@@ -329,6 +370,13 @@ def scoring(args: argparse.Namespace) -> None:
                 for s in args.sigmas:
                     heat = heat_map(amap, img_h, img_w, size=args.cap, resize="native", border=args.border, sigma=s)
                     scores[f"{vname}|s{s:g}|max"].append(float(heat.max()))
+                    if vname in ("nn1", "rw1"):  # per-image normalisation: the image's own level of texture
+                        med = float(np.median(heat))
+                        scores[f"{vname}|s{s:g}|max-med"].append(float(heat.max()) - med)
+                        scores[f"{vname}|s{s:g}|max/med"].append(float(heat.max()) / max(med, 1e-6))
+                        scores[f"{vname}|s{s:g}|z"].append(float((heat.max() - heat.mean()) / (heat.std() + 1e-6)))
+                        inner = amap[1:-1, 1:-1] if min(amap.shape) > 4 else amap
+                        scores[f"{vname}|s{s:g}|max-0.5med"].append(float(heat.max()) - 0.5 * float(np.median(inner)))
                     for q in args.tops:
                         scores[f"{vname}|s{s:g}|top{q:g}%"].append(topk_mean(heat, round(heat.size * q / 100)))
                     if vname in ("nn1", "rw1", "knn3"):
@@ -348,7 +396,7 @@ def scoring(args: argparse.Namespace) -> None:
     if args.dump:  # per-image scores, for paired comparisons of variants and backbones
         np.savez(args.dump, y=ya, cls=ca, **{k: np.array(v) for k, v in scores.items()})
     head = {"cap": args.cap, "stages": args.stages, "grid": grid, "k": args.k, "coreset": args.coreset,
-            "bank": len(bank), "of": len(patches), "dim": int(bank.shape[1]), "b": args.b,
+            "bank": len(bank), "of": len(patches), "dim": int(bank.shape[1]), "b": args.b, "pca": args.pca,
             "dev_images": len(dev), "pixel_auroc": pix, "cpu_s": round(time.process_time() - t, 1)}  # fmt: skip
     print(json.dumps(head))
     for r in rows:
@@ -431,13 +479,16 @@ def cost(args: argparse.Namespace) -> None:
     imgs = [read_image(f) for f in [f for f in fs if sp[f] == "train"][::8][:60]]
     sess = session_for((3, 4), pooled=False, backbone=args.backbone)
     rng = np.random.default_rng(0)
-    banks = {c: rng.standard_normal((int(c.split(":")[1]), 208)).astype(np.float32) for c in args.costs}
+    # cap:bank[:dim]: a random bank of that size; with dim, the patches are projected to dim first
+    dims = {c: int(c.split(":")[2]) if c.count(":") == 2 else 0 for c in args.costs}
+    banks = {c: rng.standard_normal((int(c.split(":")[1]), dims[c] or 208)).astype(np.float32) for c in args.costs}
+    projs = {c: rng.standard_normal((209, dims[c])).astype(np.float32) if dims[c] else None for c in args.costs}
     runs: dict[str, list[float]] = collections.defaultdict(list)
     for r, c in ((r, c) for r in range(4) for c in args.costs):
         cap, t = int(c.split(":")[0]), time.process_time()
         for im in imgs:
             m3, m4 = sess.run(None, {"x": to_input(im, cap, "native")[None]})
-            amap = score_map(np.concatenate([m3[0], m4[0]]), banks[c])
+            amap = score_map(np.concatenate([m3[0], m4[0]]), banks[c], projection=projs[c])
             heat_map(amap, im.shape[0], im.shape[1], size=cap, resize="native", border=1, sigma=16)
         if r:
             runs[c].append(round((time.process_time() - t) * 1000 / len(imgs), 1))
@@ -467,6 +518,8 @@ def main() -> None:
     ap.add_argument("--temps", type=float, nargs="+", default=[1.0], help="scoring: reweighting distance scales")
     ap.add_argument("--tops", type=float, nargs="+", default=[0.5, 2.0], help="scoring: top share of heat pixels, %%")
     ap.add_argument("--whiten", type=float, default=0.0, help="scoring: whiten the patches, this shrinkage")
+    ap.add_argument("--pca", type=int, default=0, help="scoring: keep this many principal components")
+    ap.add_argument("--posnorm", action="store_true", help="scoring: per-position normalised maps too")
     ap.add_argument("--border", type=int, default=1, help="scoring: the ring of patches capped in the heat map")
     ap.add_argument("--flip", nargs="*", default=[], help="maps: cache mirror images (h, v, hv); scoring: add them")
     ap.add_argument("--dump", type=Path, default=None, help="scoring: save every image's scores (npz) here")
@@ -474,7 +527,7 @@ def main() -> None:
     ap.add_argument("--resize", default="square")
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--views", default="square224")
-    ap.add_argument("--costs", nargs="+", default=["320:11269"], help="cost: cap:bank settings, first the baseline")
+    ap.add_argument("--costs", nargs="+", default=["320:11269"], help="cost: cap:bank[:dim], baseline first")
     args = ap.parse_args()
     if not files(args.data):
         raise SystemExit(f"no images under {args.data}/*/Imgs")

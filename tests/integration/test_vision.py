@@ -183,6 +183,23 @@ def test_anomaly_model_trains_scores_and_draws_heat_maps(env: dict[str, str], da
         wide = np.full((60, 300, 3), 128, np.uint8)  # another size: resized in, heat map back at 60 x 300
         res = inspector(wide)
         assert res.heatmap is not None and res.heatmap.shape == (60, 300)
+        # the default bank lies on the 96 principal axes of the 208 stage-3+4 values
+        assert dict(inspector.meta.extra)["projected_to"] == 96
+        from luodi.vision.bundle import read_bank, read_projection
+        from luodi.zoo.generic import bundle_file
+
+        bank = read_bank(inspector.bundle)
+        proj = read_projection(inspector.bundle, bank)
+        assert bank.shape[1] == 96 and proj is not None and proj.shape == (209, 96)
+        # a projection that does not fit the bank is refused, naming it (the same bytes: the zoo's
+        # size check passes, the shape check must catch it)
+        bad = bundle_file(inspector.bundle, "projection")
+        np.save(bad, np.ascontiguousarray(proj.T))
+        from luodi.errors import ModelError
+
+        with pytest.raises(ModelError, match=r"projection must be \(features \+ 1\) x 96"):
+            Inspector("tiles-ad", home=env["LUODI_HOME"])
+        np.save(bad, proj)
     finally:
         del os.environ["LUODI_HOME"]
 

@@ -122,16 +122,23 @@ def vision(
 @click.option(
     "--coreset",
     type=click.FloatRange(0, 1, min_open=True),
-    default=0.1,
-    show_default=True,
-    help="Share of patch features kept in the memory bank (greedy coreset).",
+    default=None,
+    help="Share of patch features kept in the memory bank (greedy coreset; default 0.2, luodi.vision.anomaly.CORESET).",
 )
 @click.option(
     "--max-bank",
     type=click.IntRange(min=1),
-    default=16384,
-    show_default=True,
-    help="Most patch features in the bank (bounds memory and scoring time).",
+    default=None,
+    help="Most patch features in the bank (bounds memory and scoring time; default 32768, "
+    "luodi.vision.anomaly.MAX_BANK).",
+)
+@click.option(
+    "--project",
+    "project_to",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Principal axes of the patch features the bank keeps (0: all values, no projection; "
+    "default 96, luodi.vision.anomaly.PROJECT).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
@@ -144,13 +151,18 @@ def anomaly(  # noqa: PLR0917 - click passes every option positionally
     far: float,
     holdout: float,
     held: Path | None,
-    coreset: float,
-    max_bank: int,
+    coreset: float | None,
+    max_bank: int | None,
+    project_to: int | None,
     seed: int,
     force: bool,
 ) -> None:
     """Build an anomaly model from good parts only (PatchCore memory bank) and register it as NAME."""
     from luodi.vision.anomaly import train_anomaly
+
+    # the library's defaults unless given (one place for them)
+    given = (("coreset", coreset), ("max_bank", max_bank), ("project_to", project_to))
+    bank_options: dict[str, Any] = {k: v for k, v in given if v is not None}
 
     result = train_anomaly(
         good,
@@ -158,14 +170,13 @@ def anomaly(  # noqa: PLR0917 - click passes every option positionally
         backbone=backbone,
         image_size=image_size,
         resize=resize,
-        coreset=coreset,
-        max_bank=max_bank,
         holdout=holdout,
         held=held,
         false_alarm_rate=far,
         seed=seed,
         force=force,
         on_log=lambda m: click.echo(m, err=True),
+        **bank_options,
     )
     click.echo(
         json.dumps(

@@ -128,6 +128,23 @@ def read_bank(bundle: Bundle) -> np.ndarray:
     return np.ascontiguousarray(bank, dtype=np.float32)
 
 
+def read_projection(bundle: Bundle, bank: np.ndarray) -> np.ndarray | None:
+    """The anomaly bank's projection (``patchcore.fit_projection``), or None: bundles made before it
+    (and ``--project 0``) keep the features as the network gives them."""
+    if not any(f.role == "projection" for f in bundle.files):
+        return None
+    path = bundle_file(bundle, "projection")
+    try:
+        proj = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"{path}: cannot read the bank's projection ({exc})") from exc
+    if proj.ndim != 2 or proj.shape[0] < 2 or proj.shape[1] != bank.shape[1]:
+        raise ModelError(
+            f"{path}: the projection must be (features + 1) x {bank.shape[1]} (the bank's width), got {proj.shape}"
+        )
+    return np.ascontiguousarray(proj, dtype=np.float32)
+
+
 def backbone_state(name: str, home: Path | None = None) -> tuple[str, dict[str, np.ndarray]]:
     """(architecture, ImageNet weights as numpy) of a backbone bundle; raises if not pulled."""
     from luodi.vision.pth import load_pth

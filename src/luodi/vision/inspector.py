@@ -18,7 +18,7 @@ import numpy as np
 
 from luodi.config import Limits
 from luodi.runtime.base import InferenceSession
-from luodi.vision.bundle import TASK_ANOMALY, VisionMeta, read_bank, read_meta
+from luodi.vision.bundle import TASK_ANOMALY, VisionMeta, read_bank, read_meta, read_projection
 from luodi.vision.data import read_image, to_input
 from luodi.vision.patchcore import score_and_heat, score_map
 from luodi.zoo.generic import bundle_file
@@ -98,8 +98,10 @@ class Inspector:
         self._input = session.input_names[0]
         self._bank: np.ndarray | None = None
         self._bank_norms: np.ndarray | None = None
+        self._projection: np.ndarray | None = None
         if bundle.task == TASK_ANOMALY:
             self._bank = read_bank(bundle)
+            self._projection = read_projection(bundle, self._bank)
             self._bank_norms = np.einsum("ij,ij->i", self._bank, self._bank)
 
     @property
@@ -165,7 +167,7 @@ class Inspector:
         self, fmap: np.ndarray, source: str | None, w: int, h: int, timings: dict[str, float], t0: float
     ) -> Inspection:
         assert self._bank is not None
-        amap = score_map(fmap, self._bank, self._bank_norms)
+        amap = score_map(fmap, self._bank, self._bank_norms, self._projection)
         m = self.meta
         score, heat = score_and_heat(
             amap,

@@ -152,6 +152,8 @@ def quantize_vision(  # noqa: PLR0913, PLR0915 - keyword-only options of luodi q
             files["model_weights"] = out.with_suffix(".bin")
         if meta.kind == "anomaly":
             files["bank"] = bundle_file(base, "bank")
+            if any(f.role == "projection" for f in base.files):
+                files["projection"] = bundle_file(base, "projection")
         staged = {}
         for role, path in files.items():  # the zoo keeps base names: copy the base's files in first
             dst = work / path.name

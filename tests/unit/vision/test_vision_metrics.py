@@ -9,11 +9,14 @@ import pytest
 
 from luodi.vision.metrics import PixelAuroc, auroc, classification_metrics
 from luodi.vision.patchcore import (
+    fit_projection,
     greedy_coreset,
     heat_map,
     image_score,
     nearest_distances,
+    project,
     score_and_heat,
+    score_map,
     threshold_for,
 )
 
@@ -74,6 +77,32 @@ def test_nearest_distances_are_exact_across_blocks_and_zero_for_bank_rows() -> N
     np.testing.assert_allclose(got, brute, rtol=1e-3, atol=2e-3)
     assert got[-2:].max() < 2e-3  # rows of the bank itself
     np.testing.assert_allclose(nearest_distances(q, bank, np.einsum("ij,ij->i", bank, bank)), got)
+
+
+def test_projection_keeps_the_high_variance_axes_and_the_distances_along_them() -> None:
+    rng = np.random.default_rng(7)
+    basis = np.linalg.qr(rng.normal(size=(12, 12)))[0]  # a random rotation of 12 dimensions
+    scale = np.array([9.0, 6.0, 4.0] + [0.01] * 9)  # texture varies along 3 directions only
+    x = (rng.normal(size=(2000, 12)) * scale) @ basis.T + 5.0
+    proj = fit_projection(x, 3)
+    assert proj.shape == (13, 3)
+    y = project(x, proj)
+    np.testing.assert_allclose(y.mean(0), 0.0, atol=1e-3)  # centred
+    np.testing.assert_allclose(y.std(0), scale[:3], rtol=0.05)  # the largest axes, largest first
+    d_full = np.linalg.norm(x[:50, None] - x[None, 50:100], axis=-1)
+    d_proj = np.linalg.norm(y[:50, None] - y[None, 50:100], axis=-1)
+    np.testing.assert_allclose(d_proj, d_full, rtol=0.01, atol=0.05)
+    assert project(x, None).shape == (2000, 12)
+    # all axes kept: an exact rotation, the anomaly map is the unprojected one
+    bank, fmap = x[:300].astype(np.float32), x[300:320].T.reshape(12, 4, 5).astype(np.float32)
+    full = fit_projection(x, 12)
+    np.testing.assert_allclose(
+        score_map(fmap, project(bank, full), projection=full), score_map(fmap, bank), rtol=1e-3, atol=1e-3
+    )
+    # dropping an axis with real variance (the third, sd 4) loses the distance along it
+    y2 = project(x, fit_projection(x, 2))
+    d_two = np.linalg.norm(y2[:50, None] - y2[None, 50:100], axis=-1)
+    assert (d_full - d_two).max() > 4.0 and (d_two <= d_full + 0.05).all()
 
 
 def test_threshold_keeps_the_false_alarm_rate() -> None:
