@@ -554,3 +554,14 @@ def test_a_card_number_failing_its_check_digit_has_its_weakest_digit_put_right_f
     got = extractor("bank_receipt").extract_document(make_doc(lines))["payee_account"]
     assert got.value == "6292813518872957" and got.needs_review  # type: ignore[attr-defined]
     assert "6292813513872957" in got.alternatives  # type: ignore[attr-defined]
+
+
+def test_traditional_characters_ocr_reads_in_handwriting_are_keyed_in_simplified() -> None:
+    lines = [
+        ("中国银行 转账汇款凭条", 300, 20),
+        ("交易日期：2024-03-05 流水号：1117672079278329", 40, 60),
+        ("用途", 40, 100),
+        ("服务費", 200, 100),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1200))
+    assert res.get("purpose") == "服务费" and res["purpose"].raw == "服务費"
