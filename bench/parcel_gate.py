@@ -9,7 +9,8 @@ Two measurements, each with the check on and off in one process (``DocumentLocat
   their ``labels.jsonl``; dev families only — never pass held-out folders while tuning), the locator's
   regions matched to labels (outline IoU >= 0.5): labels found, regions over no label; and on 12 MP
   frames of 30 labels (``--crowded SEED:N``, dev families);
-- **no label**: 12 MP dev-family frames with no label (``--empty SEED:N``): CPU seconds of decode + OCR
+- **no label**: 12 MP frames with no label (``--empty SEED:N``, ``--empty-families``; dev unless
+  told, holdout seed 8 for parcel_bench.py's own no-label frames): CPU seconds of decode + OCR
   (locate, probe regions, the coarse detection) over decode + the coarse detection alone (the
   denominator of parcel_bench.py's no-label row), best of 2 per frame, on and off interleaved.
 """
@@ -64,13 +65,15 @@ def regions(locators: dict[str, Any], folders: list[Path], crowded: list[tuple[i
     return out
 
 
-def no_label(engines: dict[str, Any], empty: list[tuple[int, int]]) -> dict[str, Any]:
+def no_label(engines: dict[str, Any], empty: list[tuple[int, int]], families: str = "dev") -> dict[str, Any]:
     from luodi.io import load_pages
     from luodi.ocr.options import OCROptions
     from luodi.synth.parcel import ParcelOptions, render_scene
 
     frames = [
-        render_scene(i, ParcelOptions(families=("dev",), empty_rate=1.0, megapixels=(12.0, 12.0), seed=s)).jpeg_bytes()
+        render_scene(
+            i, ParcelOptions(families=(families,), empty_rate=1.0, megapixels=(12.0, 12.0), seed=s)
+        ).jpeg_bytes()
         for s, n in empty
         for i in range(n)
     ]
@@ -115,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=Path, nargs="*", default=[], help="rendered dev folders (labels.jsonl)")
     parser.add_argument("--empty", nargs="*", default=[], help="SEED:N no-label 12 MP dev frames")
+    parser.add_argument(
+        "--empty-families", default="dev", help="families of the no-label frames (holdout: the bench's, seed 8)"
+    )
     parser.add_argument("--crowded", nargs="*", default=[], help="SEED:N 30-label 12 MP dev frames")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     locators = {"off": off.locator, "on": ocr.locator}
     report["regions"] = regions(locators, args.frames, _pairs(args.crowded))
     if args.empty:
-        report["no_label"] = no_label({"off": off, "on": ocr}, _pairs(args.empty))
+        report["no_label"] = no_label({"off": off, "on": ocr}, _pairs(args.empty), args.empty_families)
     report["load_end"] = _load()
     text = json.dumps(report, ensure_ascii=False, indent=1)
     if args.json:
