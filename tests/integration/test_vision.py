@@ -204,6 +204,32 @@ def test_anomaly_model_trains_scores_and_draws_heat_maps(env: dict[str, str], da
         del os.environ["LUODI_HOME"]
 
 
+def test_quantize_an_anomaly_model_keeps_its_bank_and_projection(env: dict[str, str], data: Path) -> None:
+    # runs after the anomaly test, which registered "tiles-ad" (bank on 96 principal axes)
+    run = luodi(
+        env,
+        "quantize",
+        "tiles-ad",
+        "--calib",
+        str(data / "train" / "good"),
+        "--name",
+        "tiles-ad-int8",
+        "--toolchain",
+        "ort",
+        "--threads",
+        "1",
+        "--eval-labels",
+        str(data / "test"),
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    assert report["fp32"]["n"] == report["int8"]["n"] == 20
+    # the INT8 copy scores with the same bank and projection: close to FP32 on these images
+    assert report["int8"]["image_auroc"] >= report["fp32"]["image_auroc"] - 0.1, report
+    files = {p.name for p in (Path(env["LUODI_HOME"]) / "models" / "tiles-ad-int8").iterdir()}
+    assert {"bank.npy", "projection.npy", "vision.json"} <= files, files
+
+
 def test_anomaly_threshold_from_a_separate_folder_of_good_parts(env: dict[str, str], data: Path) -> None:
     run = luodi(
         env,
