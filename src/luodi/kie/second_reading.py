@@ -24,7 +24,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
@@ -77,6 +77,9 @@ class SecondReading:
     types: frozenset[str] = CHECKED_TYPES
     differ_min: float = DIFFER_MIN
     settle_min: float = SETTLE_MIN
+    # What is cut out: the whole OCR line ("line"), or the value with one character of the line
+    # on either side ("value": less to read where a value is a small part of its line).
+    crop: Literal["line", "value"] = "line"
 
     @classmethod
     def from_model(cls, model: str = "pp-ocrv4", *, threads: int | None = None) -> SecondReading:
@@ -138,16 +141,22 @@ class SecondReading:
         needs = any(f.needs_review for f in fields if specs[f.name].required) or bool(result.reasons)
         return dataclasses.replace(result, fields=fields, needs_review=needs)
 
-    def _read(self, todo: Sequence[FieldResult], pages: Sequence[np.ndarray]) -> dict[int, RecResult]:
-        """The second reading of every OCR line the fields were read from, each line once."""
-        lines: dict[int, tuple[int, Line]] = {}
+    def _read(self, todo: Sequence[FieldResult], pages: Sequence[np.ndarray]) -> dict[int, _Reading]:
+        """The second reading of every OCR line the fields were read from, once each: the whole
+        line, or (``crop="value"``) the stretch of it that holds the values, a character wider."""
+        spans: dict[int, tuple[int, Line, int, int]] = {}
         for f in todo:
             for p in f.pieces:
-                if 0 <= p.tline.page < len(pages):
-                    lines[id(p.tline.line)] = (p.tline.page, p.tline.line)
-        keys = list(lines)
-        crops = [_crop(pages[lines[k][0]], lines[k][1]) for k in keys]
-        return dict(zip(keys, self.reader.recognize(crops), strict=True)) if crops else {}
+                if not 0 <= p.tline.page < len(pages):
+                    continue
+                line = p.tline.line
+                lo, hi = (0, len(line.text)) if self.crop == "line" else (p.start - 1, p.end + 1)
+                _, _, s0, e0 = spans.get(id(line), (0, line, lo, hi))
+                spans[id(line)] = (p.tline.page, line, max(0, min(s0, lo)), min(len(line.text), max(e0, hi)))
+        keys = list(spans)
+        crops = [_crop(pages[spans[k][0]], spans[k][1], spans[k][2], spans[k][3]) for k in keys]
+        got = self.reader.recognize(crops) if crops else []
+        return {k: (spans[k][2], spans[k][3], r) for k, r in zip(keys, got, strict=True)}
 
 
 def _only_weak(f: FieldResult) -> bool:
@@ -166,24 +175,30 @@ def _division_settles(spec: FieldSpec, value: Any, other: str, divisions: Divisi
     return False
 
 
-def _crop(page: np.ndarray, line: Line) -> np.ndarray:
+# A line's second reading: the stretch of its text read (start, end) and what was read there.
+_Reading = tuple[int, int, "RecResult"]
+
+
+def _crop(page: np.ndarray, line: Line, start: int, end: int) -> np.ndarray:
     # The line's box starts at its reading top-left: the crop comes out upright.
-    return crop_quad(page, np.asarray(line.box, dtype=np.float32))
+    quad = line.box if start == 0 and end >= len(line.text) else line.sub_box(start, end)
+    return crop_quad(page, np.asarray(quad, dtype=np.float32))
 
 
 def _compare(
-    f: FieldResult, readings: dict[int, RecResult], charset: frozenset[str] | None
+    f: FieldResult, readings: dict[int, _Reading], charset: frozenset[str] | None
 ) -> tuple[str, float, float] | None:
     """The second reading of ``f``'s characters, how sure it is of a difference (-1: none) and
     how sure of the characters it reads the same; None where a line was not read again."""
     texts: list[str] = []
     differ, agree = -1.0, 1.0
     for p in f.pieces:
-        res = readings.get(id(p.tline.line))
-        if res is None:
+        seen = readings.get(id(p.tline.line))
+        if seen is None:
             return None
+        s0, e0, res = seen
         scores = res.char_scores if len(res.char_scores) == len(res.text) else (res.score,) * len(res.text)
-        got = compare_span(p.tline.line.text, res.text, scores, p.start, p.end, charset)
+        got = compare_span(p.tline.line.text[s0:e0], res.text, scores, p.start - s0, p.end - s0, charset)
         texts.append(got.text)
         differ = max(differ, got.differ)
         agree = min(agree, got.agree)

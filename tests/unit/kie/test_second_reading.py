@@ -186,3 +186,26 @@ def test_the_pipeline_builds_its_extractor_with_the_second_reading() -> None:
     second = task.extractor.second_reading  # type: ignore[attr-defined]
     assert second is not None and second.charset is not None and "张" in second.charset
     assert Pipeline().processor("extract", "waybill").extractor.second_reading is None  # type: ignore[attr-defined]
+
+
+def test_a_value_crop_reads_only_the_stretch_of_the_line_that_holds_the_values() -> None:
+    import dataclasses
+
+    doc = make_doc(LINES)
+    img, by_grey = page_of(doc)
+    name_line = next(line for line in by_grey.values() if line.text == "收件人：张三丰")
+    widths: list[int] = []
+
+    class Narrow(GreyReader):
+        def recognize(self, crops: Sequence[np.ndarray]) -> list[RecResult]:
+            widths.extend(c.shape[1] for c in crops if abs(c.shape[0] - 24) <= 2)
+            return super().recognize(crops)
+
+    texts = {g: (line.text, [0.99] * len(line.text)) for g, line in by_grey.items()}
+    grey = next(g for g, line in by_grey.items() if line is name_line)
+    texts[grey] = ("：张王丰", [0.99] * 4)  # the name and one character before it, read otherwise
+    second = dataclasses.replace(SecondReading(Narrow(texts)), crop="value")
+    res = extractor("waybill", second_reading=second).extract_document(doc, pages=[img])
+    assert res["receiver_name"].needs_review and "张王丰" in res["receiver_name"].alternatives
+    (x0, _), (x1, _), _, _ = name_line.box
+    assert min(widths) < 0.75 * (x1 - x0)  # not the whole line: its label stayed out
