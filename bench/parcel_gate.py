@@ -3,7 +3,9 @@
     .venv/bin/python bench/parcel_gate.py --frames bench/out/parcel_misses/dev bench/out/parcel_misses44/dev \
         --empty 21:4 23:4 --crowded 31:2
 
-Two measurements, each with the check on and off in one process (``DocumentLocator(check_print=...)``):
+Two measurements, each with the check on and off in one process (``DocumentLocator(check_print=...)``;
+``--off-join``: "off" is also without the join of a label's pieces, i.e. the locator before both), the
+locator's CPU milliseconds summed per set:
 
 - **regions**: on rendered frames (folders that ``parcel_misses.py`` / ``parcel_bench.py`` rendered, with
   their ``labels.jsonl``; dev families only — never pass held-out folders while tuning), the locator's
@@ -35,7 +37,9 @@ from parcel_bench import _load, _match  # noqa: E402
 def _regions(locators: dict[str, Any], page: Any, labels: list[dict[str, Any]], tally: Counter[str]) -> None:
     tally["labels"] += len(labels)
     for mode, locator in locators.items():
+        c0 = time.process_time()
         docs = locator.locate(page).documents
+        tally[f"{mode}_cpu_ms"] += round(1000 * (time.process_time() - c0))
         hits = _match([{"quad": d.quad.tolist()} for d in docs], labels)
         found = sum(h is not None for h in hits)
         tally[f"{mode}_found"] += found
@@ -123,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--crowded", nargs="*", default=[], help="SEED:N 30-label 12 MP dev frames")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--off-join", action="store_true", help="'off' also without the join of a label's pieces")
     args = parser.parse_args(argv)
     from luodi.config import load_settings
     from luodi.locate.locator import DocumentLocator
@@ -135,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     off = object.__new__(type(ocr))
     for name in type(ocr).__slots__:
         object.__setattr__(off, name, getattr(ocr, name))
-    object.__setattr__(off, "_locator", DocumentLocator(ocr.locator.session, check_print=False))
+    plain = DocumentLocator(ocr.locator.session, check_print=False, join_pieces=not args.off_join)
+    object.__setattr__(off, "_locator", plain)
     report: dict[str, Any] = {"load_start": _load()}
     locators = {"off": off.locator, "on": ocr.locator}
     report["regions"] = regions(locators, args.frames, _pairs(args.crowded))

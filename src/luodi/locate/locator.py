@@ -327,10 +327,13 @@ class DocumentLocator:
                 else:
                     refined.append(doc)
             docs = _to_text_blocks(refined, base, (h, image.shape[1]), self.flat_coverage)
-        if self.check_print:
-            docs = _label_print(docs, base, (h, image.shape[1]), self.flat_coverage)
-        if self.join_pieces:
-            docs = _join_pieces(docs, base, (h, image.shape[1]), self.flat_coverage)
+        # neither judges a page with a region filling it: it is read whole, as a scan
+        if (self.check_print or self.join_pieces) and docs and max(d.area for d in docs) < self.flat_coverage:
+            lab, strokes = _lab_strokes(base)
+            if self.check_print:
+                docs = _label_print(docs, lab, strokes, (h, image.shape[1]))
+            if self.join_pieces:
+                docs = _join_pieces(docs, strokes > _STROKE, (h, image.shape[1]))
         coverage = float(sum(d.area for d in docs))
         # one document filling the frame makes it flat even beside a sliver the model also marked
         # (a 300 dpi scan with margins: the page and a strip of its edge); reading it whole reads both
@@ -487,22 +490,26 @@ LABEL_GREY_SHARE = 0.5  # of the dark strokes in a region's middle, at least thi
 LABEL_GREY_MIN = 0.02  # and at least this share of the whole region grey print
 _GREY_CHROMA = 30  # a stroke differing from its paper's tint (|a| + |b| of Lab) by less is grey
 _MIDDLE = 0.6  # the middle of a region: its quad shrunk about its centre to this
+_STROKE = 35  # black-hat response (lightness, 0..255) of a dark stroke
+
+
+def _lab_strokes(base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The finer thumbnail in Lab, and its dark strokes (black-hat of lightness, a few pixels wide)."""
+    lab = cv2.cvtColor(base, cv2.COLOR_RGB2LAB)
+    k = max(3, round(0.012 * max(base.shape[:2])) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    return lab, cv2.morphologyEx(lab[..., 0], cv2.MORPH_BLACKHAT, kernel)
 
 
 def _label_print(
-    docs: list[LocatedDocument], base: np.ndarray, frame: tuple[int, int], flat: float
+    docs: list[LocatedDocument], lab: np.ndarray, strokes: np.ndarray, frame: tuple[int, int]
 ) -> list[LocatedDocument]:
-    """The regions that show a label's print (:data:`LABEL_GREY_SHARE`, :data:`LABEL_GREY_MIN`), on the
-    finer thumbnail ``base``: a region that does not is dropped before anything is warped or detected on
-    it (the probe detection per region is the dearest part of a photo with no label). A flat page is
-    never judged: with one, the page is read whole, as a scan."""
-    if not docs or any(d.area >= flat for d in docs):
-        return docs
+    """The regions that show a label's print (:data:`LABEL_GREY_SHARE`, :data:`LABEL_GREY_MIN`) on the
+    finer thumbnail (``lab``, its ``strokes``): a region that does not is dropped before anything is
+    warped or detected on it (the probe detection per region is the dearest part of a photo with no
+    label)."""
     h, w = frame
-    bh, bw = base.shape[:2]
-    lab = cv2.cvtColor(base, cv2.COLOR_RGB2LAB)
-    k = max(3, round(0.012 * max(bh, bw)) | 1)
-    strokes = cv2.morphologyEx(lab[..., 0], cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    bh, bw = lab.shape[:2]
     scale = np.array([bw / w, bh / h], np.float32)
     out = []
     for doc in docs:
@@ -526,7 +533,7 @@ def _grey_print(lab: np.ndarray, strokes: np.ndarray, inside: np.ndarray, middle
     n = int(inside.sum())
     if n < 20:  # a few pixels of thumbnail: too small to judge here, the reader decides
         return True
-    ink = inside & (strokes > 35)
+    ink = inside & (strokes > _STROKE)
     paper = inside & (strokes < 15)
     if not paper.any():
         return False
@@ -545,14 +552,6 @@ PIECE_INK = 0.08  # the band where two regions touch is printed (one label goes 
 LABEL_ASPECT = 2.0
 
 
-def _grey_strokes(base: np.ndarray) -> np.ndarray:
-    """Dark strokes (black-hat of lightness > 35) of the finer thumbnail."""
-    light = cv2.cvtColor(base, cv2.COLOR_RGB2LAB)[..., 0]
-    k = max(3, round(0.012 * max(light.shape)) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    return np.asarray(cv2.morphologyEx(light, cv2.MORPH_BLACKHAT, kernel) > 35)
-
-
 def _aspect(quad: np.ndarray) -> float:
     (_, _), (a, b), _ = cv2.minAreaRect(np.asarray(quad, np.float32))
     return float(max(a, b) / max(min(a, b), 1e-6))
@@ -562,51 +561,64 @@ def _side_angle(quad: np.ndarray) -> float:
     return float(cv2.minAreaRect(np.asarray(quad, np.float32))[2]) % 90.0
 
 
-def _join_pieces(
-    docs: list[LocatedDocument], base: np.ndarray, frame: tuple[int, int], flat: float
-) -> list[LocatedDocument]:
-    """Two regions that touch, lie the same way, are printed across the band where they meet, and of
-    which one is a strip (:data:`LABEL_ASPECT`) that joins the other into a label's shape are pieces of
-    one label (the model's kernels split it: its barcode strip from its address block), joined into the
-    rectangle around both. Two labels that touch are each label-shaped, and meet mostly along blank
-    margins; if text on both sides of a joined region still lies apart, the reader's text check parts
-    them again (``luodi.locate.verify``). Pairs are joined until none are left (dev frames, seeds 43 and
-    44: two labels split this way, both joined; no labels joined to each other)."""
-    if len(docs) < 2 or any(d.area >= flat for d in docs):
-        return docs
-    h, w = frame
-    bh, bw = base.shape[:2]
-    scale = np.array([bw / w, bh / h], np.float32)
-    ink = _grey_strokes(base)
-    grow = max(3, round(PIECE_GAP * max(bh, bw)))
-    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+def _join_pieces(docs: list[LocatedDocument], ink: np.ndarray, frame: tuple[int, int]) -> list[LocatedDocument]:
+    """Two regions that touch, lie the same way, are printed across the band where they meet (``ink``:
+    dark strokes of the finer thumbnail), and of which one is a strip (:data:`LABEL_ASPECT`) that joins
+    the other into a label's shape are pieces of one label (the model's kernels split it: its barcode
+    strip from its address block), joined into the rectangle around both. Two labels that touch are
+    each label-shaped, and meet mostly along blank margins; if text on both sides of a joined region
+    still lies apart, the reader's text check parts them again (``luodi.locate.verify``). Pairs are
+    joined until none are left (dev frames, seeds 43 and 44: two labels split this way, both joined;
+    no labels joined to each other)."""
     out = list(docs)
-    joined = True
-    while joined:
-        joined = False
-        masks = []
-        for doc in out:
-            m = np.zeros((bh, bw), np.uint8)
-            cv2.fillPoly(m, [np.round(doc.quad * scale).astype(np.int32)], 1)
-            masks.append(cv2.dilate(m, element) > 0)
-        for i in range(len(out)):
-            for j in range(i + 1, len(out)):
-                turn = abs(_side_angle(out[i].quad) - _side_angle(out[j].quad))
-                if min(turn, 90.0 - turn) > PIECE_TURN:
-                    continue
-                band = masks[i] & masks[j]
-                if band.sum() < grow * grow or float(ink[band].mean()) < PIECE_INK:
-                    continue
-                union = _union(out[i], out[j], frame)
-                if max(_aspect(out[i].quad), _aspect(out[j].quad)) < LABEL_ASPECT or _aspect(union.quad) > LABEL_ASPECT:
-                    continue  # two label-shaped regions (two labels touching), or more than a label together
-                out[i] = union
-                del out[j]
-                joined = True
-                break
-            if joined:
-                break
+    pair = _next_pair(out, ink, frame)
+    while pair is not None:
+        i, j, union = pair
+        out[i] = union
+        del out[j]
+        pair = _next_pair(out, ink, frame)
     return out
+
+
+def _next_pair(
+    docs: list[LocatedDocument], ink: np.ndarray, frame: tuple[int, int]
+) -> tuple[int, int, LocatedDocument] | None:
+    """The first two of ``docs`` that are pieces of one label (:func:`_join_pieces`), and their union."""
+    h, w = frame
+    scale = np.array([ink.shape[1] / w, ink.shape[0] / h], np.float32)
+    grow = max(3, round(PIECE_GAP * max(ink.shape)))
+    quads = [d.quad * scale for d in docs]
+    for i in range(len(docs)):
+        for j in range(i + 1, len(docs)):
+            turn = abs(_side_angle(docs[i].quad) - _side_angle(docs[j].quad))
+            if min(turn, 90.0 - turn) > PIECE_TURN or not _printed_band(quads[i], quads[j], ink, grow):
+                continue
+            union = _union(docs[i], docs[j], frame)
+            if max(_aspect(docs[i].quad), _aspect(docs[j].quad)) >= LABEL_ASPECT >= _aspect(union.quad):
+                return i, j, union
+    return None
+
+
+def _printed_band(a: np.ndarray, b: np.ndarray, ink: np.ndarray, grow: int) -> bool:
+    """Whether quads ``a`` and ``b`` (thumbnail pixels) come within ``2 * grow`` of each other and the
+    band where they meet is printed (:data:`PIECE_INK`)."""
+    lo = np.maximum(a.min(0), b.min(0)) - 2 * grow
+    hi = np.minimum(a.max(0), b.max(0)) + 2 * grow
+    if np.any(lo >= hi):  # their boxes, widened, do not meet
+        return False
+    x0, y0 = np.clip(np.floor(np.minimum(a.min(0), b.min(0))).astype(int) - grow, 0, None)
+    x1, y1 = np.ceil(np.maximum(a.max(0), b.max(0))).astype(int) + grow + 1
+    crop = ink[y0:y1, x0:x1]
+    if crop.size == 0:
+        return False
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    masks = []
+    for quad in (a, b):
+        m = np.zeros(crop.shape, np.uint8)
+        cv2.fillPoly(m, [np.round(quad - [x0, y0]).astype(np.int32)], 1)
+        masks.append(cv2.dilate(m, element) > 0)
+    band = masks[0] & masks[1]
+    return bool(band.sum() >= grow * grow and float(crop[band].mean()) >= PIECE_INK)
 
 
 def _union(a: LocatedDocument, b: LocatedDocument, frame: tuple[int, int]) -> LocatedDocument:
