@@ -10,6 +10,9 @@ the classifier variants are 5-fold cross-validated over train+val.
     python bench/vision_dev.py classify --views square224 --stages 4 5 6
     python bench/vision_dev.py maps --backbone efficientnet-lite2     # another zoo backbone's maps
     python bench/vision_dev.py scoring --backbone efficientnet-lite2 --by tile --dump l2.npz
+    python bench/vision_dev.py scoring --backbone efficientnet-lite2 --pca 96 --coreset 0.2 --max-bank 32768 \
+        --b 0 --dump pca96_c20.npz        # the bank on principal axes (--b 0: no reweighting variants)
+    python bench/vision_dev.py scoring --backbone efficientnet-lite2 --posnorm   # per-position normalised maps
     python bench/vision_dev.py compare l0.npz l2.npz   # paired bootstrap of the image-AUROC difference
     python bench/vision_dev.py cost --backbone efficientnet-lite2 --costs 320:11269 384:13956  # CPU-ms ratio
     python bench/vision_dev.py cost --backbone efficientnet-lite2 --costs 320:11269 320:22538:96  # projected
