@@ -9,10 +9,8 @@ stdout is the summary as JSON. Exit status: 0 when every input was processed, 1 
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import click
@@ -29,50 +27,46 @@ def batch() -> None:
     """Run a task over a folder, glob, list file or S3 prefix into partitioned output (local or Ray)."""
 
 
-def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.argument("source", metavar="INPUT"),
-        click.option("-o", "--output", required=True, help="Output folder or s3://bucket/prefix."),
-        click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet"]), default="jsonl", show_default=True),
-        click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True),
-        click.option(
-            "--address",
-            default=None,
-            help="Ray cluster: host:port, ray://host:port or auto (default: start Ray on this machine).",
-        ),
-        click.option("--dashboard", is_flag=True, help="Ray started for this run: with its dashboard (costs CPU)."),
-        click.option("--actors", type=click.IntRange(min=1), default=None, help="Ray actors in the pool."),
-        click.option("--actors-per-node", type=click.IntRange(min=1), default=None, help="Instead of --actors."),
-        click.option(
-            "--cpus-per-actor",
-            type=click.FloatRange(min=0.01),
-            default=1.0,
-            show_default=True,
-            help="CPUs each actor reserves; its inference threads follow (at least 1).",
-        ),
-        click.option(
-            "--batch-size",
-            type=click.IntRange(min=1),
-            default=DEFAULT_BATCH_SIZE,
-            show_default=True,
-            help="Documents per worker call.",
-        ),
-        click.option(
-            "--part-size",
-            type=click.IntRange(min=1),
-            default=DEFAULT_PART_SIZE,
-            show_default=True,
-            help="Documents per output part (the unit of commit and resume).",
-        ),
-        click.option("--resume", is_flag=True, help="Continue the run in OUTPUT; parts already written are skipped."),
-        click.option("--overwrite", is_flag=True, help="Replace the run in OUTPUT."),
-        common.runtime,
-        click.option("--threads", type=click.IntRange(min=1), default=None, help="Inference threads per worker."),
-        click.option("--no-progress", is_flag=True, help="No progress bar."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+_common = common.options(
+    click.argument("source", metavar="INPUT"),
+    click.option("-o", "--output", required=True, help="Output folder or s3://bucket/prefix."),
+    click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet"]), default="jsonl", show_default=True),
+    click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True),
+    click.option(
+        "--address",
+        default=None,
+        help="Ray cluster: host:port, ray://host:port or auto (default: start Ray on this machine).",
+    ),
+    click.option("--dashboard", is_flag=True, help="Ray started for this run: with its dashboard (costs CPU)."),
+    click.option("--actors", type=click.IntRange(min=1), default=None, help="Ray actors in the pool."),
+    click.option("--actors-per-node", type=click.IntRange(min=1), default=None, help="Instead of --actors."),
+    click.option(
+        "--cpus-per-actor",
+        type=click.FloatRange(min=0.01),
+        default=1.0,
+        show_default=True,
+        help="CPUs each actor reserves; its inference threads follow (at least 1).",
+    ),
+    click.option(
+        "--batch-size",
+        type=click.IntRange(min=1),
+        default=DEFAULT_BATCH_SIZE,
+        show_default=True,
+        help="Documents per worker call.",
+    ),
+    click.option(
+        "--part-size",
+        type=click.IntRange(min=1),
+        default=DEFAULT_PART_SIZE,
+        show_default=True,
+        help="Documents per output part (the unit of commit and resume).",
+    ),
+    click.option("--resume", is_flag=True, help="Continue the run in OUTPUT; parts already written are skipped."),
+    click.option("--overwrite", is_flag=True, help="Replace the run in OUTPUT."),
+    common.runtime,
+    click.option("--threads", type=click.IntRange(min=1), default=None, help="Inference threads per worker."),
+    click.option("--no-progress", is_flag=True, help="No progress bar."),
+)
 
 
 @batch.command("ocr")
@@ -122,7 +116,7 @@ def inspect(model: str, **shared: Any) -> None:
 def _run(task: str, option: str | None, params: dict[str, Any], shared: dict[str, Any], **work: Any) -> None:
     from luodi.batch import BatchOptions, WorkSpec, list_inputs, run_batch
 
-    say = functools.partial(click.echo, err=True)
+    say = common.say
     takes = "text" if task == "text" else "pages"
     inputs = list_inputs(shared["source"], takes=takes)
     if not inputs.refs:

@@ -1,9 +1,32 @@
 """The per-call options of the page tasks, declared once for ``luodi ocr``, ``luodi extract`` and
-``luodi batch ocr|extract``. (Records are written by :func:`luodi.output.write_documents`.)"""
+``luodi batch ocr|extract``, and what every command uses to group options and to talk on stderr.
+(Records are written by :func:`luodi.output.write_documents`.)"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def options(*decorators: Decorator) -> Decorator:
+    """Several click options (or arguments) as one decorator, as if stacked in the order given."""
+
+    def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+
+    return apply
+
+
+def say(message: str) -> None:
+    """A line on stderr: progress, warnings and summaries (stdout carries results only)."""
+    click.echo(message, err=True)
+
 
 RUNTIMES = ("onnxruntime", "paddle", "openvino")
 

@@ -32,30 +32,26 @@ def eval_() -> None:
     """Score a model on a labelled dataset: line accuracy, 1-CER, detection P/R/hmean."""
 
 
-def _common(fn: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option(
-            "--labels",
-            required=True,
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="PaddleOCR label file; image paths are relative to its folder.",
-        ),
-        common.model,
-        common.runtime,
-        common.threads,
-        click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True),
-        click.option(
-            "--errors",
-            "errors_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            default=None,
-            help="Write the wrongly read samples here, one JSON object per line.",
-        ),
-        click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N samples."),
-    ]
-    for opt in reversed(options):
-        fn = opt(fn)
-    return fn
+_common = common.options(
+    click.option(
+        "--labels",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="PaddleOCR label file; image paths are relative to its folder.",
+    ),
+    common.model,
+    common.runtime,
+    common.threads,
+    click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True),
+    click.option(
+        "--errors",
+        "errors_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Write the wrongly read samples here, one JSON object per line.",
+    ),
+    click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N samples."),
+)
 
 
 def _progress(total: int, what: str) -> Callable[[int, int], None] | None:
@@ -188,14 +184,11 @@ def _det_like(task: str) -> Callable[..., None]:
     return command
 
 
-def _det_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option(
-        "--det-limit", type=click.IntRange(32, 8192), default=None, help="Longer side fed to the detector."
-    )(fn)
-    fn = click.option(
-        "--iou", type=click.FloatRange(0.05, 1.0), default=0.5, show_default=True, help="IoU for a match."
-    )(fn)
-    return click.option("--cls/--no-cls", "use_cls", default=True, show_default=True, help="0/180 classifier.")(fn)
+_det_options = common.options(
+    click.option("--cls/--no-cls", "use_cls", default=True, show_default=True, help="0/180 classifier."),
+    click.option("--iou", type=click.FloatRange(0.05, 1.0), default=0.5, show_default=True, help="IoU for a match."),
+    click.option("--det-limit", type=click.IntRange(32, 8192), default=None, help="Longer side fed to the detector."),
+)
 
 
 det = eval_.command("det", help="Detection: precision/recall/hmean at IoU 0.5 (label file: path<TAB>JSON).")(

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from luodi.cli import common
 from luodi.errors import ConfigError, ModelIntegrityError
 from luodi.zoo import (
     BUILTIN_NAMES,
@@ -137,7 +138,7 @@ def pull_(
             state = f"fetched {len(r.fetched)} file(s)" if r.fetched else "already up to date"
             click.echo(f"{r.name}: {state} ({_mb(r.bytes)}) from {from_url}")
         return
-    reports = pull(targets, home, wheelhouse=list(wheelhouse) or None, progress=lambda msg: click.echo(msg, err=True))
+    reports = pull(targets, home, wheelhouse=list(wheelhouse) or None, progress=common.say)
     root = resolve_home(home) / "models"
     for r in reports:
         state = f"fetched {len(r.fetched)} file(s)" if r.fetched else "already up to date"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from luodi.cli import common
+
 
 @click.command()
 @click.argument("model")
@@ -92,9 +94,7 @@ def quantize(  # noqa: PLR0917 - click passes every option positionally
         _quantize_vision(model, calib, name, eval_labels, report, force, toolchain, threads, max_pages=max_pages)
         return
 
-    def say(msg: str) -> None:
-        click.echo(msg, err=True)
-
+    say = common.say
     result = quantize_bundle(
         model,
         calib,
@@ -148,7 +148,7 @@ def _quantize_vision(
         threads=threads,
         max_images=max_pages,  # calibration images
         force=force,
-        progress=lambda m: click.echo(m, err=True),
+        progress=common.say,
     )
     text = json.dumps(result.report, ensure_ascii=False, indent=1)
     if report is not None:

@@ -6,12 +6,12 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from luodi.cli import common
 from luodi.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -71,33 +71,27 @@ def _review_hook(settings: Any) -> Any:
     return lambda task, item, outcome: review.keep_outcome(task, item, outcome, origin="job")
 
 
-def _model_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The model options both the server and a worker take."""
-    for option in reversed(
-        [
-            click.option("--model", default=None, help="Model bundle [pp-ocrv6-small]."),
-            click.option("--runtime", default=None, help="onnxruntime | openvino | paddle."),
-            click.option("--device", default=None, help="cpu | cuda[:N] (needs onnxruntime-gpu) [cpu]."),
-        ]
-    ):
-        command = option(command)
-    return command
-
-
-def _webhook_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The webhook options both the server and a worker take (either may deliver a job's webhook)."""
-    command = click.option(
-        "--webhook-allow-private",
-        is_flag=True,
-        default=False,
-        help="Let webhooks call loopback and private addresses (receivers on the local network).",
-    )(command)
-    return click.option(
+# the model options both the server and a worker take
+_model_options = common.options(
+    click.option("--model", default=None, help="Model bundle [pp-ocrv6-small]."),
+    click.option("--runtime", default=None, help="onnxruntime | openvino | paddle."),
+    click.option("--device", default=None, help="cpu | cuda[:N] (needs onnxruntime-gpu) [cpu]."),
+)
+# the webhook options both the server and a worker take (either may deliver a job's webhook)
+_webhook_options = common.options(
+    click.option(
         "--webhook-host",
         "webhook_hosts",
         multiple=True,
         help="host or host:port a job webhook may call (repeatable; needs LUODI_SERVE_JOBS__WEBHOOK_SECRET).",
-    )(command)
+    ),
+    click.option(
+        "--webhook-allow-private",
+        is_flag=True,
+        default=False,
+        help="Let webhooks call loopback and private addresses (receivers on the local network).",
+    ),
+)
 
 
 @click.command()

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from luodi.cli import common
 from luodi.synth.documents import DOC_DEGRADES
 
 _DEGRADE_HELP = (
@@ -16,33 +17,24 @@ _DEGRADE_HELP = (
 )
 
 
-def _options(layout_help: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(
-            (
-                click.option("-n", "--count", "count", type=click.IntRange(min=1), required=True),
-                click.option("-o", "--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True),
-                click.option(
-                    "--layout", "layouts", multiple=True, default=("dev",), show_default=True, help=layout_help
-                ),
-                click.option(
-                    "--degrade", type=click.Choice(DOC_DEGRADES), default="clean", show_default=True, help=_DEGRADE_HELP
-                ),
-                click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
-                click.option(
-                    "--source",
-                    type=click.Choice(["train", "dev"]),
-                    default="train",
-                    show_default=True,
-                    help="Express NER split person names come from (dev sets; use dev for evaluation).",
-                ),
-                click.option("--ner-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None),
-            )
-        ):
-            fn = option(fn)
-        return fn
-
-    return wrap
+def _options(layout_help: str) -> common.Decorator:
+    return common.options(
+        click.option("-n", "--count", "count", type=click.IntRange(min=1), required=True),
+        click.option("-o", "--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True),
+        click.option("--layout", "layouts", multiple=True, default=("dev",), show_default=True, help=layout_help),
+        click.option(
+            "--degrade", type=click.Choice(DOC_DEGRADES), default="clean", show_default=True, help=_DEGRADE_HELP
+        ),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
+        click.option(
+            "--source",
+            type=click.Choice(["train", "dev"]),
+            default="train",
+            show_default=True,
+            help="Express NER split person names come from (dev sets; use dev for evaluation).",
+        ),
+        click.option("--ner-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None),
+    )
 
 
 def _run(kind: str, render: Callable[..., Any], count: int, out: Path, **kw: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from luodi.cli import common
 from luodi.errors import ConfigError
 
 
@@ -18,20 +19,15 @@ def text() -> None:
     """Classify texts, or find their intent and slots, with a model from `luodi train text`."""
 
 
-def _options(fn: click.decorators.FC) -> click.decorators.FC:
-    for opt in reversed(
-        [
-            click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path)),
-            click.option("--text", "texts", multiple=True, help="A text to process (repeatable)."),
-            click.option("--model", "-m", required=True, help="A text model registered by `luodi train text --name`."),
-            click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True),
-            click.option("--format", "fmt", type=click.Choice(["json", "jsonl"]), default="jsonl", show_default=True),
-            click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None),
-            click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True),
-        ]
-    ):
-        fn = opt(fn)
-    return fn
+_options = common.options(
+    click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path)),
+    click.option("--text", "texts", multiple=True, help="A text to process (repeatable)."),
+    click.option("--model", "-m", required=True, help="A text model registered by `luodi train text --name`."),
+    click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True),
+    click.option("--format", "fmt", type=click.Choice(["json", "jsonl"]), default="jsonl", show_default=True),
+    click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None),
+    click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True),
+)
 
 
 def _inputs(paths: tuple[Path, ...], texts: tuple[str, ...]) -> Iterator[tuple[str, str]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from luodi.cli import common
 from luodi.cli.lazy import LazyGroup
 from luodi.cli.train_dist import dist_options, run_options, train_run, zoo_name
 
@@ -39,7 +40,6 @@ def train() -> None:
     is_flag=True,
     help="Export even when the model lost more than Report.max_drop on the general regression set.",
 )
-@click.option("--no-progress", is_flag=True, help="No progress bar (it is also off when stderr is not a terminal).")
 @click.option(
     "--from-review",
     "from_review",
@@ -52,7 +52,7 @@ def train() -> None:
 )
 @dist_options
 @click.pass_context
-def rec(  # noqa: PLR0917 - click passes each option by name; the launch options arrive in **launch
+def rec(
     ctx: click.Context,
     /,
     config_file: Path,
@@ -61,7 +61,6 @@ def rec(  # noqa: PLR0917 - click passes each option by name; the launch options
     no_export: bool,
     force: bool,
     accept_regression: bool,
-    no_progress: bool,
     from_review: str | None,
     **launch: Any,
 ) -> None:
@@ -72,7 +71,7 @@ def rec(  # noqa: PLR0917 - click passes each option by name; the launch options
     from luodi.train.config import load_config
     from luodi.train.trainer import train as run_training
 
-    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    say = common.say
     if from_review is not None:
         from luodi.review.loop import config_with_review
 

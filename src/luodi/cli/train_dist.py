@@ -16,42 +16,38 @@ from typing import Any
 
 import click
 
+from luodi.cli import common
+
 #: options this module adds; they are not passed on to the ranks (they would start launchers of their own)
 LAUNCH_OPTIONS = ("nproc", "nnodes", "master")
 
 
-def dist_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option(
-            "--nproc",
-            type=click.IntRange(min=1),
-            default=1,
-            show_default=True,
-            help="Training processes on this node (data parallel: gloo between CPU processes, NCCL between GPUs).",
-        ),
-        click.option("--nnodes", type=click.IntRange(min=1), default=1, show_default=True, help="Nodes taking part."),
-        click.option("--master", default=None, help="HOST:PORT of the first node, the same on every node."),
-        click.option(
-            "--device",
-            type=click.Choice(["cpu", "gpu", "auto"]),
-            default="cpu",
-            show_default=True,
-            help="Where to train: gpu needs a CUDA build of Paddle (one GPU per rank, NCCL between them); "
-            "auto takes a GPU when there is one.",
-        ),
-        click.option("--run-folder", default=None, hidden=True, help="The run folder's name, set by the launcher."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+dist_options = common.options(
+    click.option(
+        "--nproc",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="Training processes on this node (data parallel: gloo between CPU processes, NCCL between GPUs).",
+    ),
+    click.option("--nnodes", type=click.IntRange(min=1), default=1, show_default=True, help="Nodes taking part."),
+    click.option("--master", default=None, help="HOST:PORT of the first node, the same on every node."),
+    click.option(
+        "--device",
+        type=click.Choice(["cpu", "gpu", "auto"]),
+        default="cpu",
+        show_default=True,
+        help="Where to train: gpu needs a CUDA build of Paddle (one GPU per rank, NCCL between them); "
+        "auto takes a GPU when there is one.",
+    ),
+    click.option("--run-folder", default=None, hidden=True, help="The run folder's name, set by the launcher."),
+)
 
 
-def run_options(
-    *, example: str, resumes_from: str, no_export: str
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``--config``, ``--name``, ``--resume`` and ``--no-export``, as every ``luodi train`` command that trains
-    from a config declares them (see :func:`train_run`)."""
-    options = [
+def run_options(*, example: str, resumes_from: str, no_export: str) -> common.Decorator:
+    """``--config``, ``--name``, ``--resume``, ``--no-export`` and ``--no-progress``, as every ``luodi train``
+    command that trains from a config declares them (see :func:`train_run`)."""
+    return common.options(
         click.option(
             "--config",
             "config_file",
@@ -69,14 +65,8 @@ def run_options(
             help=f"Continue the run in this folder from its last {resumes_from}.",
         ),
         click.option("--no-export", is_flag=True, help=no_export),
-    ]
-
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
-
-    return decorate
+        click.option("--no-progress", is_flag=True, help="No progress bar (also off when stderr is not a terminal)."),
+    )
 
 
 def train_run(
@@ -89,7 +79,7 @@ def train_run(
     from luodi.train.dist import current as current_world
 
     command, name, resume = str(ctx.command.name), ctx.params["name"], ctx.params["resume"]
-    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    say = common.say
     folder = run_name(ctx, output_dir=config.output_dir, name=name, resume=resume, prefix=command, **run)
     try:
         progress = not ctx.params["no_progress"] and sys.stderr.isatty()
@@ -160,7 +150,7 @@ def launch_if_asked(
     devices = launch_devices(import_paddle(), ctx.params["device"], nproc)
     extra = {**({"run_folder": run_folder} if run_folder else {}), **(overrides or {})}
     argv = rerun_args(ctx, **extra)
-    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    say = common.say
     say(f"starting {nproc} x {nnodes} training processes; their logs: {run_dir / 'launch'}")
     code = dist.launch(argv, nproc=nproc, nnodes=nnodes, master=master, log_dir=run_dir / "launch", devices=devices)
     sys.exit(code)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from luodi.cli import common
+
 
 @click.command("kie")
 @click.option(
@@ -49,7 +51,7 @@ def kie(schema_file: Path, labels_file: Path, output: Path | None, model: str | 
     layout = learn(schema, examples)
     out = output if output is not None else learned_path(schema_file)
     layout.save(out)
-    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    say = common.say
     for note in layout.notes:
         say(f"note: {note}")
     missing = [n for n in schema.fields if n not in layout.field_names]

@@ -17,7 +17,6 @@ from luodi.cli.train_dist import dist_options, run_options, train_run, zoo_name
 )
 @click.option("--int8", is_flag=True, help="Register the dynamically quantized INT8 model instead of FP32.")
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
-@click.option("--no-progress", is_flag=True, help="No progress bar (also off when stderr is not a terminal).")
 @dist_options
 @click.pass_context
 def text(
@@ -30,7 +29,6 @@ def text(
     no_export: bool,
     int8: bool,
     force: bool,
-    no_progress: bool,
     **launch: Any,
 ) -> None:
     """Train on your own texts (TSV, JSON/JSONL, CoNLL); with --name the best epoch is exported and registered.

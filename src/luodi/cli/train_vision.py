@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from luodi.cli import common
 from luodi.cli.train_dist import dist_options, run_options, train_run, zoo_name
 
 
@@ -18,7 +19,6 @@ from luodi.cli.train_dist import dist_options, run_options, train_run, zoo_name
     no_export="Only train; no ONNX export or zoo registration.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
-@click.option("--no-progress", is_flag=True, help="No progress bars (also off when stderr is not a terminal).")
 @dist_options
 @click.pass_context
 def vision(
@@ -29,7 +29,6 @@ def vision(
     resume: Path | None,
     no_export: bool,
     force: bool,
-    no_progress: bool,
     **launch: Any,
 ) -> None:
     """Train a defect classifier on folder-per-class images (or a CSV); with --name, export and register it.
@@ -175,7 +174,7 @@ def anomaly(  # noqa: PLR0917 - click passes every option positionally
         false_alarm_rate=far,
         seed=seed,
         force=force,
-        on_log=lambda m: click.echo(m, err=True),
+        on_log=common.say,
         **bank_options,
     )
     click.echo(
