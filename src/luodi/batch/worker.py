@@ -83,12 +83,12 @@ class BatchWorker:
         try:
             data = read_input(ref, max_bytes=self.max_bytes, s3=self._s3_client(ref))
             outcome = self.pipeline.run(self.processor, data, name=ref, pdf_dpi=self.spec.pdf_dpi)
-        except LuodiError as exc:
-            return False, {"index": index, "source": ref, "error": exc.to_dict()["error"]}
         except Exception as exc:  # one odd document must not stop the run (module docstring)
-            log.warning("%s: %s: %s", ref, type(exc).__name__, exc)
-            error = {"type": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
-            return False, {"index": index, "source": ref, "error": error}
+            from luodi.output import error_record
+
+            if not isinstance(exc, LuodiError):
+                log.warning("%s: %s: %s", ref, type(exc).__name__, exc)
+            return False, {"index": index, **error_record(ref, exc)}
         return True, {"index": index, "source": ref, "result": outcome.to_dict()}
 
     def _s3_client(self, ref: str) -> Any:

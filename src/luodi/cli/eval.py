@@ -76,7 +76,16 @@ def _warn_failures(failures: Sequence[Any]) -> None:
         click.echo(f"warning: {len(failures)} images could not be read, first: {failures[0].error}", err=True)
 
 
-def _emit(report: dict[str, Any], fmt: str) -> None:
+def _emit(
+    report: dict[str, Any], fmt: str, failures: Sequence[Any], errors_file: Path | None, errors: Sequence[Any]
+) -> None:
+    """Write the wrongly read samples (``errors``) to ``errors_file`` when asked, warn of images that
+    could not be read, and print the report."""
+    if errors_file is not None:
+        from luodi.eval.runner import write_jsonl
+
+        write_jsonl(errors_file, errors)
+    _warn_failures(failures)
     if fmt == "json":
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
@@ -133,7 +142,7 @@ def rec(
     """Recognition: each image is one text line (label file: path<TAB>text)."""
     from luodi import OCR, OCROptions
     from luodi.eval.datasets import read_rec_labels
-    from luodi.eval.runner import evaluate_rec, write_jsonl
+    from luodi.eval.runner import evaluate_rec
 
     samples = read_rec_labels(labels)[:limit]
     engine = OCR(model=model, runtime=runtime, threads=threads)
@@ -141,10 +150,7 @@ def rec(
     options = OCROptions(use_det=False, use_cls=use_cls, drop_score=0.0)
     report = evaluate_rec(engine, samples, options, progress=_progress(len(samples), "line"))
     out = {**report.to_dict(), "labels": str(labels), "options": {"use_cls": use_cls}}
-    if errors_file is not None:
-        write_jsonl(errors_file, report.errors())
-    _warn_failures(report.failures)
-    _emit(out, fmt)
+    _emit(out, fmt, report.failures, errors_file, report.errors())
 
 
 def _det_like(task: str) -> Callable[..., None]:
@@ -162,7 +168,7 @@ def _det_like(task: str) -> Callable[..., None]:
     ) -> None:
         from luodi import OCR, OCROptions
         from luodi.eval.datasets import read_det_labels
-        from luodi.eval.runner import evaluate_det, write_jsonl
+        from luodi.eval.runner import evaluate_det
 
         samples = read_det_labels(labels)[:limit]
         engine = OCR(model=model, runtime=runtime, threads=threads)
@@ -175,10 +181,7 @@ def _det_like(task: str) -> Callable[..., None]:
             "labels": str(labels),
             "options": {"use_cls": use_cls, "iou": iou, "det_limit_side": options.det_limit_side},
         }
-        if errors_file is not None:
-            write_jsonl(errors_file, report.errors(task))
-        _warn_failures(report.failures)
-        _emit(out, fmt)
+        _emit(out, fmt, report.failures, errors_file, report.errors(task))
 
     command.__name__ = task
     return command

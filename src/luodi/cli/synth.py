@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from luodi.cli import common
 from luodi.cli.lazy import LazyGroup
 
 _EXTRA: dict[str, str] = {
@@ -25,21 +25,22 @@ _EXTRA: dict[str, str] = {
 }
 
 
-def parties_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--source`` and ``--ner-file``: where the rendered parties (names, phones, addresses) come from."""
-    fn = click.option(
-        "--ner-file",
-        type=click.Path(dir_okay=False, exists=True, path_type=Path),
-        default=None,
-        help="An express NER file to take parties from instead of the shared train/dev split.",
-    )(fn)
-    return click.option(
+#: ``--source`` and ``--ner-file``: where the rendered parties (names, phones, addresses) come from
+parties_options = common.options(
+    click.option(
         "--source",
         type=click.Choice(["train", "dev"]),
         default="train",
         show_default=True,
         help="Express NER split the parties come from (use dev for evaluation sets).",
-    )(fn)
+    ),
+    click.option(
+        "--ner-file",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path),
+        default=None,
+        help="An express NER file to take parties from instead of the shared train/dev split.",
+    ),
+)
 
 
 def per_layout(records: list[dict[str, Any]]) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from luodi.cli import common
+from luodi.cli.synth import parties_options
 from luodi.synth.documents import DOC_DEGRADES
 
 _DEGRADE_HELP = (
@@ -26,14 +27,7 @@ def _options(layout_help: str) -> common.Decorator:
             "--degrade", type=click.Choice(DOC_DEGRADES), default="clean", show_default=True, help=_DEGRADE_HELP
         ),
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
-        click.option(
-            "--source",
-            type=click.Choice(["train", "dev"]),
-            default="train",
-            show_default=True,
-            help="Express NER split person names come from (dev sets; use dev for evaluation).",
-        ),
-        click.option("--ner-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None),
+        parties_options,
     )
 
 
