@@ -187,7 +187,9 @@ def anomaly_timing(out: Path, models: list[str], n: int = 60, rounds: int = 3) -
     """Per-image latency of anomaly models over ``n`` test images (decoded beforehand), through
     ``Inspector``: wall and CPU milliseconds (the process's user + system time, every thread) at the
     default threads and on one thread, the models alternated ``rounds`` times so all meet the same
-    load; the best round of each, all rounds, and the load average beside them (2 cores shared)."""
+    load; the best round of each, all rounds, and the load average beside them (2 cores shared).
+    A model named ``NAME:SEARCH`` runs with that bank search (``Inspector(search=...)``: float or
+    int8) instead of its bundle's."""
     sys.path.insert(0, str(ROOT / "src"))
     from luodi.vision.data import read_image
     from luodi.vision.inspector import Inspector
@@ -197,7 +199,8 @@ def anomaly_timing(out: Path, models: list[str], n: int = 60, rounds: int = 3) -
     imgs = [read_image(r["path"]) for r in rows]
     runs: dict[str, list[dict]] = collections.defaultdict(list)
     for _, threads, model in ((r, t, m) for r in range(rounds) for m in models for t in (None, 1)):
-        ins = Inspector(model, threads=threads)
+        name, _, search = model.partition(":")
+        ins = Inspector(name, threads=threads, search=search or None)
         ins.inspect_arrays([imgs[0]])
         parts: dict[str, float] = collections.defaultdict(float)
         t, c = time.perf_counter(), time.process_time()
@@ -237,7 +240,9 @@ def anomaly_int8_step(args: argparse.Namespace, out: Path, good_dir: Path, log: 
         "quantize", name, "--calib", str(good_dir), "--name", f"{name}-int8", "--toolchain", "ort",
         "--eval-labels", str(out / "mtd.csv"), "--threads", "2", "--force", log=log,
     )  # fmt: skip
-    return {**q, "wall_s": round(secs, 1), "timing": anomaly_timing(out, [name, f"{name}-int8"])}
+    # the INT8 bundle with its own (int8) bank search, and with the float search as before it
+    models = [name, f"{name}-int8", f"{name}-int8:float"]
+    return {**q, "wall_s": round(secs, 1), "timing": anomaly_timing(out, models)}
 
 
 def main() -> None:

@@ -226,8 +226,26 @@ def test_quantize_an_anomaly_model_keeps_its_bank_and_projection(env: dict[str, 
     assert report["fp32"]["n"] == report["int8"]["n"] == 20
     # the INT8 copy scores with the same bank and projection: close to FP32 on these images
     assert report["int8"]["image_auroc"] >= report["fp32"]["image_auroc"] - 0.1, report
-    files = {p.name for p in (Path(env["LUODI_HOME"]) / "models" / "tiles-ad-int8").iterdir()}
+    models = Path(env["LUODI_HOME"]) / "models"
+    files = {p.name for p in (models / "tiles-ad-int8").iterdir()}
     assert {"bank.npy", "projection.npy", "vision.json"} <= files, files
+    # the INT8 copy searches its bank in int8; the FP32 bundle's vision.json is untouched (float)
+    meta = json.loads((models / "tiles-ad-int8" / "vision.json").read_text(encoding="utf-8"))
+    base = json.loads((models / "tiles-ad" / "vision.json").read_text(encoding="utf-8"))
+    assert meta.pop("search") == "int8" and "search" not in base
+    assert meta == base
+    from luodi.vision.inspector import Inspector
+
+    img = data / "test" / "spot" / "spot_0.jpg"
+    fp32 = Inspector("tiles-ad", home=env["LUODI_HOME"])
+    int8 = Inspector("tiles-ad-int8", home=env["LUODI_HOME"])
+    as_before = Inspector("tiles-ad-int8", home=env["LUODI_HOME"], search="float")
+    assert (fp32.search, int8.search, as_before.search) == ("float", "int8", "float")
+    assert fp32._search is None and as_before._search is None and int8._search is not None
+    # same backbone, two searches: the int8 search's score is the float distance to the row it
+    # chose, never below the float search's nearest (a little float noise aside)
+    a, b = int8(str(img)), as_before(str(img))
+    assert b.score - 1e-3 <= a.score <= b.score * 1.05 + 1e-3, (a.score, b.score)
 
 
 def test_anomaly_threshold_from_a_separate_folder_of_good_parts(env: dict[str, str], data: Path) -> None:

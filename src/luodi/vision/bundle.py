@@ -18,6 +18,11 @@ TASK_CLASSIFY = "vision-classify"
 TASK_ANOMALY = "vision-anomaly"
 TASKS = (TASK_CLASSIFY, TASK_ANOMALY)
 META_FORMAT = 1
+#: how an anomaly model searches its memory bank: in float (every bundle before it was recorded), or
+#: in int8 (``luodi quantize`` of an anomaly model writes it: luodi.vision.int8search)
+SEARCH_FLOAT = "float"
+SEARCH_INT8 = "int8"
+SEARCHES = (SEARCH_FLOAT, SEARCH_INT8)
 
 #: backbone bundles luodi.vision can build, by zoo name -> architecture
 BACKBONES = {f"efficientnet-lite{i}": f"efficientnet-lite{i}" for i in (0, 1, 2)}
@@ -50,6 +55,7 @@ class VisionMeta:
     # before it was recorded scored "top" and smoothed with sigma 4 (patchcore.score_and_heat)
     score_mode: str = "top"
     sigma: float = 4.0
+    search: str = SEARCH_FLOAT  # anomaly: SEARCHES
     extra: tuple[tuple[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +74,7 @@ class VisionMeta:
             "score_top": self.score_top,
             "score_mode": self.score_mode,
             "sigma": self.sigma,
+            **({"search": self.search} if self.search != SEARCH_FLOAT else {}),
             **dict(self.extra),
         }
 
@@ -75,13 +82,15 @@ class VisionMeta:
     def from_json(cls, data: dict[str, Any]) -> VisionMeta:
         known = {"format", "kind", "image_size", "backbone", "labels", "good_label", "threshold"}
         known |= {"false_alarm_rate", "score_scale", "resize", "score_border", "score_top"}
-        known |= {"score_mode", "sigma"}
+        known |= {"score_mode", "sigma", "search"}
         if data.get("format") != META_FORMAT or data.get("kind") not in ("classify", "anomaly"):
             raise ModelError("vision.json: unsupported format or kind")
         if data.get("resize", "square") not in ("square", "native"):
             raise ModelError(f"vision.json: unknown resize mode {data.get('resize')!r}")
         if data.get("score_mode", "top") not in ("top", "heat_max"):
             raise ModelError(f"vision.json: unknown score mode {data.get('score_mode')!r}")
+        if data.get("search", SEARCH_FLOAT) not in SEARCHES:
+            raise ModelError(f"vision.json: unknown bank search {data.get('search')!r}")
         return cls(
             kind=str(data["kind"]),
             image_size=int(data["image_size"]),
@@ -96,6 +105,7 @@ class VisionMeta:
             score_top=int(data.get("score_top", 1)),
             score_mode=str(data.get("score_mode", "top")),
             sigma=float(data.get("sigma", 4.0)),
+            search=str(data.get("search", SEARCH_FLOAT)),
             extra=tuple((k, v) for k, v in data.items() if k not in known),
         )
 

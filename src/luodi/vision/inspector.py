@@ -17,9 +17,19 @@ from typing import Any
 import numpy as np
 
 from luodi.config import Limits
+from luodi.errors import ConfigError
 from luodi.runtime.base import InferenceSession
-from luodi.vision.bundle import TASK_ANOMALY, VisionMeta, read_bank, read_meta, read_projection
+from luodi.vision.bundle import (
+    SEARCH_INT8,
+    SEARCHES,
+    TASK_ANOMALY,
+    VisionMeta,
+    read_bank,
+    read_meta,
+    read_projection,
+)
 from luodi.vision.data import read_image, to_input
+from luodi.vision.int8search import Int8BankSearch
 from luodi.vision.patchcore import score_and_heat, score_map
 from luodi.zoo.generic import bundle_file
 from luodi.zoo.spec import Bundle
@@ -80,9 +90,14 @@ class Inspector:
         threads: int | None = None,
         limits: Limits | None = None,
         session: InferenceSession | None = None,
+        search: str | None = None,
     ) -> None:
+        """``search`` (anomaly models): "float" or "int8" for the memory-bank search; None takes
+        the bundle's (``vision.json``'s ``search``: "int8" for ``luodi quantize`` outputs)."""
         from luodi.zoo import get_bundle
 
+        if search is not None and search not in SEARCHES:
+            raise ConfigError(f"search must be one of {', '.join(SEARCHES)}, got {search!r}")
         bundle = get_bundle(model, home)
         self.meta: VisionMeta = read_meta(bundle)
         self.bundle: Bundle = bundle
@@ -99,10 +114,14 @@ class Inspector:
         self._bank: np.ndarray | None = None
         self._bank_norms: np.ndarray | None = None
         self._projection: np.ndarray | None = None
+        self._search: Int8BankSearch | None = None
+        self.search = search or self.meta.search
         if bundle.task == TASK_ANOMALY:
             self._bank = read_bank(bundle)
             self._projection = read_projection(bundle, self._bank)
             self._bank_norms = np.einsum("ij,ij->i", self._bank, self._bank)
+            if self.search == SEARCH_INT8:
+                self._search = Int8BankSearch(self._bank)
 
     @property
     def kind(self) -> str:
@@ -167,7 +186,7 @@ class Inspector:
         self, fmap: np.ndarray, source: str | None, w: int, h: int, timings: dict[str, float], t0: float
     ) -> Inspection:
         assert self._bank is not None
-        amap = score_map(fmap, self._bank, self._bank_norms, self._projection)
+        amap = score_map(fmap, self._bank, self._bank_norms, self._projection, self._search)
         m = self.meta
         score, heat = score_and_heat(
             amap,
