@@ -16,7 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from luodi.config import Limits
 from luodi.errors import ConfigError, InputError, InputNotFoundError, ModelSourceError, TooManyBytesError
+from luodi.io.load import read_file
 from luodi.io.sources import natural_key
 
 log = logging.getLogger("luodi.batch")
@@ -111,22 +113,12 @@ def _list_s3(url: str, make_client: Callable[[], Any] | None) -> list[str]:
     return [f"s3://{where.bucket}/{key}" for key in sorted(keys, key=natural_key)]
 
 
-def read_input(ref: str, *, max_bytes: int, s3: Any | None = None) -> bytes:
-    """The bytes of one input (a worker calls this); any failure is an :class:`InputError`."""
+def read_input(ref: str, limits: Limits, *, s3: Any | None = None) -> bytes:
+    """The bytes of one input (a worker calls this); any failure is an :class:`InputError`. A local
+    file is read as :mod:`luodi.io` reads any path (its size checked before a byte is read)."""
     if ref.startswith("s3://"):
-        return _read_s3(ref, max_bytes, s3)
-    try:
-        size = os.path.getsize(ref)
-        if size > max_bytes:
-            raise TooManyBytesError(f"{ref} has {size} bytes, more than the limit of {max_bytes}")
-        with open(ref, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError as exc:
-        raise InputNotFoundError(f"{ref}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise InputError(f"{ref} is a folder") from exc
-    except OSError as exc:
-        raise InputNotFoundError(f"cannot read {ref}: {exc.strerror or exc}") from exc
+        return _read_s3(ref, limits.max_bytes, s3)
+    return read_file(ref, limits)
 
 
 def _read_s3(ref: str, max_bytes: int, client: Any | None) -> bytes:

@@ -59,7 +59,6 @@ class BatchWorker:
         self.processor = self.pipeline.processor(spec.task, spec.option, **_processor_params(spec))
         if spec.task in OCR_TASKS:
             self.pipeline.load(warm_up=False)  # the model loads here, once per worker, not on the first input
-        self.max_bytes = self.pipeline.settings.limits.max_bytes
         self._s3: Any = None
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -81,7 +80,7 @@ class BatchWorker:
         from luodi.batch.inputs import read_input
 
         try:
-            data = read_input(ref, max_bytes=self.max_bytes, s3=self._s3_client(ref))
+            data = read_input(ref, self.pipeline.settings.limits, s3=self._s3_client(ref))
             outcome = self.pipeline.run(self.processor, data, name=ref, pdf_dpi=self.spec.pdf_dpi)
         except Exception as exc:  # one odd document must not stop the run (module docstring)
             from luodi.output import error_record
