@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from luodi.kie.candidates import TIER_BLOCK, TIER_SCAN, Candidate, Pool
+from luodi.kie.capitals import LOOKALIKE_CHARS, NUMERAL_CHARS, repair_capitals
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.gazetteer import Division
 from luodi.kie.layout import PageLayout, Piece, TLine, run_score, run_text, starts_with_label, sub_run
@@ -231,6 +232,13 @@ def reconcile_amounts(amount: FieldResult, words: FieldResult) -> tuple[FieldRes
         if fixed is None:
             read = parsed if parsed is not None else words.value
             why = f"amount {amount.value:.2f} does not match the capital numerals ({read})"
+            if parsed is not None and _lost_lead(figure, parsed):
+                # 5000 under 肆万伍仟元整: the figure's first digits were lost (a cell OCR missed);
+                # the capitals spell the whole amount. Both still need review.
+                amount = dataclasses.replace(
+                    amount, value=float(parsed), alternatives=(*amount.alternatives, f"{amount.value:.2f}")
+                )
+                why = f"the figure {figure} lost its leading digits: the amount read from the capitals"
             return _flag(amount, why), _flag(words, why)
         why = f"capital numerals corrected to agree with the figure (OCR read {words.raw})"
         reasons = tuple(r for r in words.reasons if not _VALUE_DOUBT.match(r))
@@ -240,6 +248,12 @@ def reconcile_amounts(amount: FieldResult, words: FieldResult) -> tuple[FieldRes
         words = dataclasses.replace(words, flagged=_still_flagged(words))
     score = 1.0 - (1.0 - min(amount.score, 1.0)) * (1.0 - min(words.score, 1.0))
     return _agreed(amount, score), _agreed(words, score)
+
+
+def _lost_lead(figure: Decimal, words: Decimal) -> bool:
+    """The figure's digits are the capitals' last digits, some of their first ones missing."""
+    read, whole = f"{figure:.2f}".replace(".", ""), f"{words:.2f}".replace(".", "")
+    return 0 < figure < words and len(read) < len(whole) and whole.endswith(read)
 
 
 def amount_from_words(amount: FieldResult, words: FieldResult) -> FieldResult:
@@ -266,6 +280,7 @@ def amount_from_words(amount: FieldResult, words: FieldResult) -> FieldResult:
 # capitals that the correction repaired.
 _VALUE_DOUBT = re.compile(
     r"character .* read with confidence|low confidence|not an amount in Chinese capital numerals|starts with a unit"
+    r"|capital numerals read with look-alike characters"
     r"|under a stamp|found without its label: a figure|a thousands separator read as a decimal point"
 )
 
@@ -299,8 +314,11 @@ def _corrected(read: str, figure: Decimal) -> str | None:
             want = prefix + v
             if len(want) != len(text):
                 continue
-            diff = [(a, b) for a, b in zip(text, want, strict=True) if a != b]
-            if 0 < len(diff) <= max(2, len(want) // 3) and all(a not in _NUMERAL_CHARS for a, _ in diff):
+            diff = [(i, a) for i, (a, b) in enumerate(zip(text, want, strict=True)) if a != b]
+            # A 整 (正) anywhere but at the end is no numeral there either (整万陆仟 for 叁万陆仟).
+            if 0 < len(diff) <= max(2, len(want) // 3) and all(
+                a not in _NUMERAL_CHARS or (a in "整正" and i < len(text) - 1) for i, a in diff
+            ):
                 return want
     return None
 
@@ -446,6 +464,8 @@ def scan_amount_grid(name: str, layout: PageLayout, pool: Pool) -> None:
     start = yen + 1 if yen is not None else min(cells)
     if any(k not in cells for k in range(start, last + 1)) or any(k < start for k in cells):
         return
+    if yen is None and cells[start].text == "0":
+        return  # an amount's first digit is never 0: the digits before it were lost
     cents = int("".join(cells[k].text for k in range(start, last + 1)))
     run = tuple(cells[k] for k in range(start, last + 1))
     reasons = () if yen is not None else ("no ¥ before the digits: leading digits may be missing",)
@@ -479,6 +499,49 @@ def scan_currency_amount(name: str, layout: PageLayout, pool: Pool) -> None:
     if len({c.raw.replace(",", "") for c in found}) == 1:  # two sums, and which is the amount?
         for c in found:
             pool.add(c)
+
+
+_CAPITAL_RUN = re.compile(f"[{''.join(sorted(NUMERAL_CHARS | LOOKALIKE_CHARS))}]{{3,}}")
+
+
+def scan_capital_words(name: str, layout: PageLayout, pool: Pool) -> None:
+    """Capital numerals written with a look-alike in them and no 人民币 before them (壹仟染佰元整,
+    the field's patterns take only 佰元整): the longest stretch of each line that the look-alikes
+    make an amount (luodi.kie.capitals), in place of the candidates that are pieces of it, at their
+    tier. Its value is the repaired amount, flagged (luodi.kie.validators.check_amount_words)."""
+    for t in layout.lines:
+        text = t.text
+        for m in _CAPITAL_RUN.finditer(text):
+            span = _capital_span(text, m.start(), m.end())
+            if span is None or text[: span[0]].endswith("人民币"):
+                continue  # none, or the pattern's own 人民币… (repaired when checked)
+            s, e = span
+            pieces = [c for c in pool.by_field.get(name, []) if _within(c, t, s, e)]
+            run = (Piece(t, s, e),)
+            tier = max((c.tier for c in pieces), default=TIER_SCAN)
+            pool.by_field[name] = [c for c in pool.by_field.get(name, []) if not _within(c, t, s, e)]
+            why = "capital numerals found by their look-alikes"
+            pool.add(Candidate(name, run, text[s:e], run_score(run) * 0.9, tier, (why,), where="scan"))
+
+
+def _capital_span(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The longest stretch of ``text[start:end]`` (up to two characters off each end) that holds a
+    look-alike and is an amount once they are repaired; None if there is none."""
+    best: tuple[int, int] | None = None
+    if sum(c in NUMERAL_CHARS for c in text[start:end]) < 2:
+        return None  # at most half of an amount's characters are repaired
+    for a in range(start, min(start + 3, end)):
+        for b in range(end, max(a + 2, end - 3), -1):
+            piece = text[a:b]
+            if best is not None and b - a <= best[1] - best[0]:
+                break
+            if any(c not in NUMERAL_CHARS for c in piece) and repair_capitals(piece) is not None:
+                best = (a, b)
+    return best
+
+
+def _within(c: Candidate, t: TLine, s: int, e: int) -> bool:
+    return len(c.run) == 1 and c.run[0].tline is t and s <= c.run[0].start and c.run[0].end <= e
 
 
 def _grid_marks(layout: PageLayout, a: float, b: float, yc: float, h: float) -> list[tuple[TLine, int, str, int]]:

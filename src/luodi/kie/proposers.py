@@ -25,6 +25,7 @@ from typing import Any
 from luodi.kie.banks import (
     find_stamps,
     scan_amount_grid,
+    scan_capital_words,
     scan_currency_amount,
     scan_date,
     scan_issuing_bank,
@@ -855,6 +856,8 @@ def page_scan(rd: Reading, layout: PageLayout, pool: Pool) -> None:
             scan_issuing_bank(name, spec, layout, pool, _taken_by_others(name, pool))
         elif spec.scan:
             _scan_pattern(name, spec, layout, pool)
+        if spec.type == "amount_words":
+            scan_capital_words(name, layout, pool)  # numerals read as look-alikes (染 for 柒)
 
 
 def _taken_by_others(name: str, pool: Pool) -> dict[int, list[tuple[int, int]]]:

@@ -288,9 +288,17 @@ def parse_capital_amount(raw: str) -> Decimal | None:
     return Decimal(yuan) + Decimal(jiao) / 10 + Decimal(fen) / 100
 
 
+LOOKALIKE_CAPITALS = "capital numerals read with look-alike characters"
+
+
 def check_amount_words(raw: str) -> Checked:
     value = compact(raw)
     if parse_capital_amount(value) is None:
+        from luodi.kie.capitals import describe, repair_capitals  # its grammar check is this function
+
+        repaired = repair_capitals(value)
+        if repaired is not None:  # a guess from shapes: flagged unless the figure agrees
+            return Checked(repaired[0], False, f"{LOOKALIKE_CAPITALS} ({describe(repaired[2])})")
         return Checked(value, False, "not an amount in Chinese capital numerals")
     if value.removeprefix("人民币").startswith(tuple("佰仟万亿元圆角分整")):
         return Checked(value, False, "starts with a unit: the first numerals are cut off")

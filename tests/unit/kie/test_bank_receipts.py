@@ -4,6 +4,8 @@ and the amount read twice (figure and capitals)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from docfactory import extractor, make_doc, make_line
 
@@ -565,3 +567,45 @@ def test_traditional_characters_ocr_reads_in_handwriting_are_keyed_in_simplified
     ]
     res = extractor("bank_receipt").extract_document(make_doc(lines, width=1200))
     assert res.get("purpose") == "服务费" and res["purpose"].raw == "服务費"
+
+
+def test_capitals_read_with_look_alikes_are_repaired_by_their_grammar() -> None:
+    from luodi.kie.capitals import repair_capitals
+
+    # 置 in a numeral's place and 值 in a unit's: only 壹 and 佰 make an amount of them
+    want = ("人民币贰仟壹佰元整", Decimal("2100"), (("置", "壹"), ("值", "佰")))
+    assert repair_capitals("人民币贰仟置值元整") == want
+    assert repair_capitals("染仟捌佰玖拾捌元叁角陆分")[0] == "柒仟捌佰玖拾捌元叁角陆分"  # type: ignore[index]
+    assert repair_capitals("人民币叁万伍仟元整") is None  # nothing to repair
+    assert repair_capitals("公司名称") is None  # no amount, whatever the look-alikes
+    assert repair_capitals("染棚值元整") is None  # more look-alikes than numerals: no guess
+
+
+def test_capitals_repaired_from_look_alikes_need_the_figure_to_be_accepted() -> None:
+    got = _amounts("¥1,700.00", "人民币壹仟染佰元整")
+    assert got["words"].value == "人民币壹仟柒佰元整"  # type: ignore[attr-defined]
+    assert not got["words"].needs_review and not got["amount"].needs_review  # type: ignore[attr-defined]
+    # without a figure: the amount the repaired capitals spell, both for review
+    lines = [("中国银行 业务回单", 300, 20), ("交易流水号：1117672079278329", 40, 60), ("壹仟染佰元整", 200, 130)]
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
+    assert res.get("amount_in_words") == "壹仟柒佰元整" and res["amount_in_words"].needs_review
+    assert res.get("amount") == 1700.0 and res["amount"].needs_review
+
+
+def test_a_total_read_misplaced_in_the_capitals_is_put_right_by_the_figure() -> None:
+    got = _amounts("¥36,500.00", "人民币整万陆仟伍佰元整")
+    assert got["words"].value == "人民币叁万陆仟伍佰元整" and not got["words"].needs_review  # type: ignore[attr-defined]
+
+
+def test_a_figure_that_lost_its_leading_digits_gives_way_to_the_capitals_for_review() -> None:
+    got = _amounts("¥5,000.00", "人民币肆万伍仟元整")
+    assert got["amount"].value == 45000.0 and got["amount"].needs_review  # type: ignore[attr-defined]
+    assert got["words"].needs_review  # type: ignore[attr-defined]
+    # another amount altogether is no lost lead: both flagged, the figure kept
+    got = _amounts("¥6,000.00", "人民币肆万伍仟元整")
+    assert got["amount"].value == 6000.0 and got["amount"].needs_review  # type: ignore[attr-defined]
+
+
+def test_a_grid_amount_starting_with_zero_lost_its_first_digits() -> None:
+    res = extractor("bank_receipt").extract_document(make_doc(_grid_slip("00000"), width=1000))
+    assert res.get("amount") is None

@@ -216,3 +216,10 @@ def test_eval_kie_writes_the_curve(tmp_path: Path) -> None:
     assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
     table = (tmp_path / "curve.md").read_text(encoding="utf-8")
     assert "| threshold | auto-accepted | coverage | precision |" in table and "0.80 ←" in table
+
+
+def test_a_number_is_right_to_the_cent_only() -> None:
+    from luodi.kie.evaluate import same_value
+
+    assert same_value(89620.19, "89620.19") and same_value(1.5, 1.5000001)
+    assert not same_value(89620.19, 89620.1)  # 9 fen short is a wrong amount, however close
