@@ -178,6 +178,8 @@ def errors(args: argparse.Namespace) -> None:
     for rec in load(args.kinds, calibration=args.calibration_pages):
         if args.layout and rec["layout"] != args.layout:
             continue
+        if args.levels and rec["level"] not in args.levels.split(","):
+            continue
         kind = rec["kind"]
         ex = extractors.get(kind) or extractors.setdefault(
             kind, Extractor(kind, calibration="builtin" if args.calibrated else None)
@@ -233,6 +235,8 @@ def reasons(args: argparse.Namespace) -> None:
     for rec in load(args.kinds, calibration=args.calibration_pages):
         if rec["fill"] != "full" or (args.layout and rec["layout"] != args.layout):
             continue
+        if args.levels and rec["level"] not in args.levels.split(","):
+            continue
         kind = rec["kind"]
         ex = extractors.get(kind) or extractors.setdefault(kind, Extractor(kind))
         for row in outcomes(rec, ex.extract_document(rec["doc"])):
@@ -240,6 +244,7 @@ def reasons(args: argparse.Namespace) -> None:
             if fr is None or row["accepted"] or fr.value is None or (args.field and row["field"] != args.field):
                 continue
             ftype = ex.schema.fields[row["field"]].type if row["field"] in ex.schema.fields else "?"
+            ftype = row["field"] if args.per_field else ftype
             keys = {reason_key(r) for r in fr.reasons} or {"(none)"}
             for k in keys:
                 tally[ftype, k, row["cat"] == "right"] += 1
@@ -269,6 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     f.add_argument("--field")
     f.add_argument("--layout")
     f.add_argument("--calibration-pages", action="store_true")
+    f.add_argument("--per-field", action="store_true", help="count per field, not per field type")
+    for p in (e, f):
+        p.add_argument("--levels", help="only these degradation levels, comma-separated (clean,hard,photo,...)")
     for p in (r, e, f):
         p.add_argument("--kinds", default="waybill,bank_receipt,id_card")
         p.add_argument("--seed", type=int, default=6200)

@@ -53,9 +53,11 @@ class CachedReader:
         self.engine: Any = None
         self.cpu = 0.0
         self.lines = 0
+        self.asked = 0  # lines asked for, read now or found in the cache
 
     def recognize(self, crops: Sequence[Any]) -> list[Any]:
         keys = [hashlib.sha1(c.tobytes() + str(c.shape).encode()).hexdigest() for c in crops]
+        self.asked += len(keys)
         todo = [i for i, k in enumerate(keys) if k not in self.memo]
         if todo:
             if self.engine is None:
@@ -75,7 +77,9 @@ class CachedReader:
         self.path.write_bytes(pickle.dumps(self.memo))
 
 
-def reader(model: str, threads: int, differ_min: float, settle_min: float, crop: str = "line") -> Any:
+def reader(
+    model: str, threads: int, differ_min: float, settle_min: float, crop: str = "line", doubt_below: float | None = None
+) -> Any:
     from luodi.kie.second_reading import SecondReading
     from luodi.ocr.ctc import load_characters
     from luodi.zoo import get_bundle
@@ -87,6 +91,7 @@ def reader(model: str, threads: int, differ_min: float, settle_min: float, crop:
         differ_min=differ_min,
         settle_min=settle_min,
         crop=crop,  # type: ignore[arg-type]
+        doubt_below=doubt_below,
     )
 
 
@@ -100,6 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--differ-min", type=float, default=0.8)
     ap.add_argument("--crop", choices=("line", "value"), default="line", help="what the second reading cuts out")
     ap.add_argument("--settle-min", type=float, default=0.95)
+    ap.add_argument(
+        "--doubt-below",
+        default="",
+        help="comma-separated: also run SecondReading(doubt_below=X) per reader (accepted values read "
+        "again only where a character was read below X), as reader@X",
+    )
     args = ap.parse_args(argv)
     from luodi.kie import Extractor
 
@@ -107,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cost:
         return cost(ex, args.cost, args.threads)
     readers = {s: reader(s, args.threads, args.differ_min, args.settle_min, args.crop) for s in args.readers.split(",")}
+    for s in args.readers.split(","):
+        for x in filter(None, args.doubt_below.split(",")):
+            readers[f"{s}@{x}"] = reader(s, args.threads, args.differ_min, args.settle_min, args.crop, float(x))
     tally: Counter[tuple[str, ...]] = Counter()
     cpu: Counter[str] = Counter()
     for set_name in args.sets.split(","):
@@ -151,15 +165,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{key[0]} {key[1]} | {b[0]} / {b[1]} / {b[2]} | " + " | ".join(cells))
     for second in readers.values():
         second.reader.save()
-    print("CPU s of the second readings (new lines read):",
-          {k: (round(r.reader.cpu, 1), r.reader.lines) for k, r in readers.items()})  # fmt: skip
+    print("CPU s of the second readings (new lines read, lines asked for):",
+          {k: (round(r.reader.cpu, 1), r.reader.lines, r.reader.asked) for k, r in readers.items()})  # fmt: skip
     return 0
 
 
 def cost(ex: Any, n: int, threads: int) -> int:
     """CPU seconds of a fresh OCR of ``n`` dev pages (every n-th of the cache, all four
-    degradations) against those of their extraction and of the second reading (whole lines, and
-    the stretch of each line that holds values), in one run."""
+    degradations) against those of their extraction and of the second reading (whole lines, the
+    stretch of each line that holds values, and whole lines of the doubted values only), in one run."""
     import os
 
     from luodi.kie.second_reading import SecondReading
@@ -170,6 +184,7 @@ def cost(ex: Any, n: int, threads: int) -> int:
     ocr = OCR("pp-ocrv6-small", threads=threads)
     line = SecondReading.from_model("pp-ocrv4", threads=threads)
     value = dataclasses.replace(line, crop="value")
+    doubtful = dataclasses.replace(line, doubt_below=0.9)
     ocr(recs[0]["jpeg"])  # warm-up
     line.reader.recognize([np.zeros((48, 200, 3), np.uint8)])
     load0 = os.getloadavg()[0]
@@ -185,6 +200,8 @@ def cost(ex: Any, n: int, threads: int) -> int:
         t3 = time.process_time()
         value(res, pages, ex.schema, ex._divisions)
         t4 = time.process_time()
+        doubtful(res, pages, ex.schema, ex._divisions)
+        t["second reading, doubted values only (doubt_below=0.9)"] += time.process_time() - t4
         t["ocr"] += t1 - t0
         t["extraction"] += t2 - t1
         t["second reading, lines"] += t3 - t2

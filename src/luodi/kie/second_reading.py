@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
-from luodi.kie.calibration import is_rare
+from luodi.kie.calibration import char_scores, is_rare
 from luodi.kie.result import Extraction, FieldResult
 from luodi.ocr.crop import crop_quad
 
@@ -80,9 +80,16 @@ class SecondReading:
     # What is cut out: the whole OCR line ("line"), or the value with one character of the line
     # on either side ("value": less to read where a value is a small part of its line).
     crop: Literal["line", "value"] = "line"
+    # Which accepted values are read again: every one (None), or only those with a character the
+    # first reading was less sure of than this (a confident misreading is mostly shared by both
+    # recognisers, so the sure values cost most of the reading and yield little). Values in doubt
+    # only for single characters are read either way: settling them is what a reading wins most.
+    doubt_below: float | None = None
 
     @classmethod
-    def from_model(cls, model: str = "pp-ocrv4", *, threads: int | None = None) -> SecondReading:
+    def from_model(
+        cls, model: str = "pp-ocrv4", *, threads: int | None = None, doubt_below: float | None = None
+    ) -> SecondReading:
         """A second reading by the recogniser of another model bundle of the store."""
         from luodi.ocr.ctc import load_characters
         from luodi.ocr.pipeline import OCR
@@ -91,7 +98,7 @@ class SecondReading:
         engine = OCR(model, threads=threads, locator=None)
         bundle = get_bundle(model)
         charset = frozenset(load_characters(bundle.dictionary)) if bundle.dictionary else None
-        return cls(engine, charset)
+        return cls(engine, charset, doubt_below=doubt_below)
 
     def __call__(
         self,
@@ -106,6 +113,8 @@ class SecondReading:
         specs = schema.fields
         todo = [f for f in result.fields if f.found and f.pieces and specs[f.name].type in self.types]
         todo = [f for f in todo if not f.needs_review or (_only_weak(f) and specs[f.name].type in SETTLE_TYPES)]
+        if self.doubt_below is not None:
+            todo = [f for f in todo if f.needs_review or least_sure(f) < self.doubt_below]
         readings = self._read(todo, pages)
         changed: dict[str, FieldResult] = {}
         for f in todo:
@@ -157,6 +166,11 @@ class SecondReading:
         crops = [_crop(pages[spans[k][0]], spans[k][1], spans[k][2], spans[k][3]) for k in keys]
         got = self.reader.recognize(crops) if crops else []
         return {k: (spans[k][2], spans[k][3], r) for k, r in zip(keys, got, strict=True)}
+
+
+def least_sure(f: FieldResult) -> float:
+    """The first reading's confidence in the least sure character of ``f``'s pieces."""
+    return min((s for _, s in char_scores(tuple(f.pieces))), default=1.0)
 
 
 def _only_weak(f: FieldResult) -> bool:

@@ -209,3 +209,27 @@ def test_a_value_crop_reads_only_the_stretch_of_the_line_that_holds_the_values()
     assert res["receiver_name"].needs_review and "张王丰" in res["receiver_name"].alternatives
     (x0, _), (x1, _), _, _ = name_line.box
     assert min(widths) < 0.75 * (x1 - x0)  # not the whole line: its label stayed out
+
+
+def test_doubt_below_reads_again_only_the_values_the_first_reading_was_unsure_of() -> None:
+    weak = make_line("收件人：张三丰", 50, 100, scores=[0.98, 0.98, 0.98, 0.98, 0.98, 0.86, 0.98])
+    doc = make_doc([weak, *(make_line(*t) for t in LINES[1:])])  # every other character at 0.98
+    img, by_grey = page_of(doc)
+    addr_line = "收件地址：浙江省杭州市西湖区文三路90号"
+    misread = {addr_line: ("收件地址：浙江省杭州市西湖区文三路96号", [0.98] * 21)}
+    # reading every accepted value again catches the address read otherwise ...
+    everything = reader_for(by_grey, misread)
+    res = extractor("waybill", second_reading=SecondReading(everything)).extract_document(doc, pages=[img])
+    assert res["receiver_address"].needs_review and not res["receiver_name"].needs_review
+    # ... reading only the doubted ones settles the name and leaves the sure address as it was
+    doubted = reader_for(by_grey, misread)
+    cheap = SecondReading(doubted, doubt_below=0.9)
+    res = extractor("waybill", second_reading=cheap).extract_document(doc, pages=[img])
+    assert not res["receiver_name"].needs_review and res["receiver_name"].value == "张三丰"
+    assert not res["receiver_address"].needs_review
+    assert 0 < doubted.crops < everything.crops
+    assert doubted.crops == 1  # the name's line only
+    # a value with a character below the bar is read again, and the misreading caught
+    strict = SecondReading(reader_for(by_grey, misread), doubt_below=0.99)
+    res = extractor("waybill", second_reading=strict).extract_document(doc, pages=[img])
+    assert res["receiver_address"].needs_review
