@@ -8,6 +8,7 @@ The store is the one ``luodi serve`` uses: SQLite under the model home unless ``
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +48,12 @@ def _store(ctx: click.Context) -> Any:
 @click.pass_context
 def migrate(ctx: click.Context) -> None:
     """Create or upgrade the store's tables (Alembic); every open does it too."""
-    store = _store(ctx)
-    try:
+    with closing(_store(ctx)) as store:
         from luodi.review.store import current_revision
 
         with store.engine.connect() as conn:
             revision = current_revision(conn)
         click.echo(json.dumps({"revision": revision, "database": store.engine.url.render_as_string()}))
-    finally:
-        store.close()
 
 
 @review.command("stats")
@@ -64,8 +62,7 @@ def stats(ctx: click.Context) -> None:
     """Waiting items per kind, and the filter values in use."""
     from luodi.review import QueueQuery
 
-    store = _store(ctx)
-    try:
+    with closing(_store(ctx)) as store:
         out = {
             "waiting": store.counts(),
             "accepted": store.queue(QueueQuery(status="accepted", limit=1)).total,
@@ -73,8 +70,6 @@ def stats(ctx: click.Context) -> None:
             **store.facets(),
         }
         click.echo(json.dumps(out, ensure_ascii=False, indent=2))
-    finally:
-        store.close()
 
 
 @review.command("import")
@@ -110,8 +105,7 @@ def import_(
     if kind in ("texts", "images") and not names:
         raise InputError(f"--as {kind} needs --classes a,b,c")
     limits = get_settings().limits
-    store = _store(ctx)
-    try:
+    with closing(_store(ctx)) as store:
         if kind == "texts":
             if not path.is_file():
                 raise InputError("--as texts takes a .txt, .tsv or .jsonl file")
@@ -138,8 +132,6 @@ def import_(
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         for skipped in report.skipped:
             click.echo(f"skipped {skipped['source']}: {skipped['error']}", err=True)
-    finally:
-        store.close()
 
 
 def _extract_fn(schema: str, model: str | None) -> Any:
@@ -183,11 +175,8 @@ def export_(ctx: click.Context, fmt: str, out: Path, dataset: str | None, with_f
     """Write accepted items in a trainer's format; an image that does not decode is skipped and named."""
     from luodi.review import export
 
-    store = _store(ctx)
-    try:
+    with closing(_store(ctx)) as store:
         report = export(store, fmt, out, dataset=dataset, include_fields=with_fields)
-    finally:
-        store.close()
     summary = report.to_dict()
     summary.pop("files")
     click.echo(json.dumps(summary, ensure_ascii=False, indent=2))

@@ -84,23 +84,17 @@ def iter_image_pages(data: bytes, fmt: str, limits: Limits, max_pages: int) -> I
 
     The frame count of a TIFF is checked against ``max_pages`` before the first frame is decoded.
     """
-    im = open_image(data, fmt, limits)
-    try:
+    with contextlib.closing(open_image(data, fmt, limits)) as im:
         for index in _frames(im, fmt, max_pages):
             if index:  # frames of one TIFF may differ in size; each is checked before it is decoded
                 check_pixels(im.width, im.height, limits, what=f"TIFF page {index + 1}")
             yield pil_to_rgb(im, fmt=fmt)
-    finally:
-        im.close()
 
 
 def image_page_sizes(data: bytes, fmt: str, limits: Limits, max_pages: int) -> list[tuple[int, int]]:
     """(width, height) of the pages :func:`iter_image_pages` would decode, from headers only."""
-    im = open_image(data, fmt, limits)
-    try:
+    with contextlib.closing(open_image(data, fmt, limits)) as im:
         return [(im.width, im.height) for _ in _frames(im, fmt, max_pages)]
-    finally:
-        im.close()
 
 
 def _frames(im: Image.Image, fmt: str, max_pages: int) -> Iterator[int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import numpy as np
@@ -57,23 +58,15 @@ def _open(data: bytes) -> Any:
 
 def count_pdf_pages(data: bytes) -> int:
     """Number of pages of the PDF in ``data`` (raises the same errors as rendering would)."""
-    with _PDFIUM_LOCK:
-        doc = _open(data)
-        try:
-            return len(doc)
-        finally:
-            doc.close()
+    with _PDFIUM_LOCK, closing(_open(data)) as doc:
+        return len(doc)
 
 
 def pdf_page_sizes(data: bytes, dpi: int, max_pages: int) -> list[tuple[int, int]]:
     """(width, height) in pixels of every page rendered at ``dpi``, read from the page tree only."""
     pdfium = _pdfium()
-    with _PDFIUM_LOCK:
-        doc = _open(data)
-        try:
-            sizes = _page_tree(pdfium, doc, max_pages)
-        finally:
-            doc.close()
+    with _PDFIUM_LOCK, closing(_open(data)) as doc:
+        sizes = _page_tree(pdfium, doc, max_pages)
     return [rendered_size(width, height, dpi) for width, height in sizes]
 
 
