@@ -38,6 +38,7 @@ from luodi.serve.inputs import Upload, UploadItems, check_pixel_budget, move_upl
 from luodi.serve.queue import make_huey, register_task
 from luodi.serve.tenancy import ANONYMOUS, Tenants
 from luodi.serve.webhooks import WebhookSender, check_webhook, secret_bytes
+from luodi.zoo.files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from luodi.pipeline import Outcome, Pipeline
@@ -157,12 +158,7 @@ class JobStore:
 
     @staticmethod
     def _write_json(path: Path, obj: Any) -> None:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write_bytes(path, json.dumps(obj, ensure_ascii=False).encode("utf-8"))  # fsynced, then renamed
 
     def create(self, request: JobRequest, *, max_attempts: int) -> JobMeta:
         job_id = new_job_id()

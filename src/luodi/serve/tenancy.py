@@ -25,13 +25,13 @@ import fcntl
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from luodi.errors import IdempotencyKeyReusedError, InputError, JobNotFoundError, LuodiError, QuotaExceededError
+from luodi.zoo.files import atomic_write_bytes
 
 if TYPE_CHECKING:
     from luodi.serve.jobs import JobStore
@@ -120,10 +120,7 @@ class Tenants:
             )
 
     def mark_active(self, owner: str, job_id: str, nbytes: int) -> None:
-        marker = self._owner_dir(owner) / job_id
-        tmp = marker.with_name(f".{job_id}.tmp")
-        tmp.write_text(str(nbytes), encoding="ascii")
-        os.replace(tmp, marker)
+        atomic_write_bytes(self._owner_dir(owner) / job_id, str(nbytes).encode("ascii"))  # a hidden temp file, renamed
 
     def release(self, owner: str | None, job_id: str) -> None:
         """The job ended (or was never queued): it no longer counts against its owner."""
@@ -157,11 +154,8 @@ class Tenants:
         return job_id
 
     def remember(self, owner: str, key: str, job_id: str, fingerprint: str) -> None:
-        self.idem.mkdir(parents=True, exist_ok=True)
-        path = self._idem_path(owner, key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"job": job_id, "fingerprint": fingerprint}), encoding="utf-8")
-        os.replace(tmp, path)
+        record = json.dumps({"job": job_id, "fingerprint": fingerprint}).encode("utf-8")
+        atomic_write_bytes(self._idem_path(owner, key), record)  # makes .idem/ when it is not there yet
 
     def reap(self, store: JobStore) -> None:
         """Drop idempotency records of jobs that are gone (expired or deleted)."""
