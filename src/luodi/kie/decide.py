@@ -272,6 +272,7 @@ class Decider:
             return (tier, valid, known, combine([c.score for c, _ in g if c.tier == tier]))
 
         groups.sort(key=group_rank, reverse=True)
+        groups = _surer_reading_first(spec, groups)
         best = groups[0]
         tier, _, _, combined = group_rank(best)
         top = [item for item in best if item[0].tier == tier]
@@ -1010,6 +1011,50 @@ def _misread_copies(spec: FieldSpec, value: Any, others: Sequence[list[tuple[Can
 
 
 _COPY_TYPES = frozenset({"name", "address", "phone"})
+
+
+def _surer_reading_first(
+    spec: FieldSpec, groups: list[list[tuple[Candidate, Checked]]]
+) -> list[list[tuple[Candidate, Checked]]]:
+    """Two readings of the same print one or two characters apart (臧妍妍 on one stub, 减妍妍 on
+    another): the one whose differing characters OCR read surer goes first, whichever has more
+    copies or the better line score; not a reading from a block the parser could not take apart,
+    nor a common character for a rare one (垭 at 0.71 is likelier than 址 at 0.95). Both stay, so the
+    field is flagged all the same
+    (:func:`_misread_copies`); only the value offered for review is the likelier one."""
+    if spec.type not in _COPY_TYPES or len(groups) < 2:
+        return groups
+    best = groups[0]
+    mine = compact(str(best[0][1].value))
+    for i, g in enumerate(groups[1:], 1):
+        theirs = compact(str(g[0][1].value))
+        if not g[0][1].ok or len(theirs) != len(mine) or any(_misparsed(c) for c, _ in g):
+            continue  # (a copy from a block the parser could not split is the weaker witness)
+        differ = [k for k, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b]
+        if not 0 < len(differ) <= 2 or any(is_rare(mine[k]) and not is_rare(theirs[k]) for k in differ):
+            continue  # (a rare character is read less surely than the common look-alike it is misread as)
+        ours, other = _least_at(best, mine, differ), _least_at(g, theirs, differ)
+        if ours is not None and other is not None and other >= ours + SURER_READING_MARGIN:
+            return [g, *groups[1:i], best, *groups[i + 1 :]]
+    return groups
+
+
+# How much surer a rival reading's differing characters must be read to be offered instead.
+SURER_READING_MARGIN = 0.2
+
+
+def _least_at(group: list[tuple[Candidate, Checked]], text: str, at: Sequence[int]) -> float | None:
+    """The best confidence any copy of ``group`` read its least sure character of ``at`` with
+    (positions in ``text``, the group's value compacted); None where the copies' characters are
+    not the value's (a value normalised away from its print)."""
+    best = None
+    for c, _ in group:
+        chars = char_scores(tuple(c.run))
+        if "".join(ch for ch, _ in chars) != text:
+            continue
+        least = min(chars[k][1] for k in at)
+        best = least if best is None else max(best, least)
+    return best
 
 
 # What the contact parser says of a block it could not take apart cleanly (two parties in one).

@@ -243,6 +243,34 @@ def test_copies_that_differ_in_one_character_are_flagged(waybill: Extractor) -> 
     assert any("another copy reads" in r for r in res["receiver_name"].reasons)
 
 
+def _stubs_reading(readings: list[tuple[str, list[float]]]) -> Any:
+    """The receiver printed on one stub per reading: (the name as OCR read it, its characters' scores)."""
+    lines: list[Any] = []
+    for i, (name, scores) in enumerate(readings):
+        y = 100 + 200 * i
+        lines += [
+            make_line(f"收件人：{name}", 50, y, scores=[0.99] * 4 + scores),
+            ("收件人电话：13812345678", 400, y),
+            ("收件地址：江苏省南京市玄武区中山路1号", 50, y + 40),
+        ]
+    return make_doc(lines + [(text, x, y + 300) for text, x, y in SENDER])
+
+
+def test_of_copies_a_character_apart_the_surer_reading_is_offered(waybill: Extractor) -> None:
+    # Two stubs read 减 unsure, one reads 臧 sure: the sure reading is the value, still for review.
+    doc = _stubs_reading([("减妍妍", [0.7, 0.99, 0.99]), ("减妍妍", [0.72, 0.99, 0.99]), ("臧妍妍", [0.98] * 3)])
+    name = waybill.extract_document(doc)["receiver_name"]
+    assert name.value == "臧妍妍" and name.needs_review
+    assert "减妍妍" in name.alternatives
+    # Read about as sure on every stub: the copies' majority stands.
+    doc = _stubs_reading([("减妍妍", [0.9, 0.99, 0.99]), ("减妍妍", [0.9, 0.99, 0.99]), ("臧妍妍", [0.98] * 3)])
+    assert waybill.extract_document(doc)["receiver_name"].value == "减妍妍"
+    # A rare character read unsure is no weaker a witness than a common look-alike read sure.
+    doc = _stubs_reading([("彭垭决", [0.99, 0.71, 0.99]), ("彭垭决", [0.99, 0.7, 0.99]), ("彭址决", [0.98] * 3)])
+    name = waybill.extract_document(doc)["receiver_name"]
+    assert name.value == "彭垭决" and name.needs_review
+
+
 class WholeAddressAsDetail:
     """Misled by the company before it, the parser calls the whole address its detail."""
 
