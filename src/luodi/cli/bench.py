@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Iterator
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -130,12 +130,8 @@ def _engines(models: tuple[str, ...], runtimes: tuple[str, ...], threads: int | 
     from luodi.ocr.pipeline import OCR
 
     engines: dict[str, OCR] = {}
-    seen: set[tuple[str | None, str | None]] = set()
-    for model in dict.fromkeys(models or (None,)):
+    for model in dict.fromkeys(models or (None,)):  # each pair once: models and runtimes are each deduplicated
         for runtime in dict.fromkeys(runtimes or (None,)):
-            if (model, runtime) in seen:
-                continue
-            seen.add((model, runtime))
             try:
                 engine = OCR(model, runtime=runtime, threads=threads)
             except RuntimeBackendError as exc:
@@ -162,7 +158,8 @@ def _pages(sources: list[str], limit: int) -> tuple[list[np.ndarray], list[str]]
             break
         try:
             before = len(pages)
-            pages.extend(_take(iter_pages(source), limit - len(pages)))
+            # islice stops before the next page is decoded: a long PDF is never rendered past what is needed
+            pages.extend(islice(iter_pages(source), limit - len(pages)))
             if len(pages) > before:
                 used.append(source)
         except InputError as exc:
@@ -173,14 +170,6 @@ def _pages(sources: list[str], limit: int) -> tuple[list[np.ndarray], list[str]]
                 raise type(exc)(f"{source}: {exc.message}") from exc
             click.echo(f"skipped {source}: {exc.message}", err=True)
     return pages, used
-
-
-def _take(pages: Iterator[np.ndarray], n: int) -> Iterator[np.ndarray]:
-    # stop before the next page is decoded: a long PDF is never rendered past what is needed
-    for i, page in enumerate(pages):
-        yield page
-        if i + 1 >= n:
-            return
 
 
 def _precision(name: str, engine: OCR) -> dict[str, str]:
