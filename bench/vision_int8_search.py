@@ -16,6 +16,7 @@ import argparse
 import csv
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -86,7 +87,16 @@ def dev(args: argparse.Namespace) -> None:
     keys = ("n", "image_auroc", "pixel_auroc", "per_class_image_auroc", "recall_at_threshold", "false_alarm_rate")
     with tempfile.TemporaryDirectory() as tmp:
         path = dev_csv(args.out, Path(tmp) / "dev.csv")
-        res: dict = {"model": args.model, "load_1min_start": round(os.getloadavg()[0], 2)}
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        res: dict = {
+            "command": " ".join(["python", "bench/vision_int8_search.py", *sys.argv[1:]]),
+            "commit": commit,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "model": args.model,
+            "load_1min_start": round(os.getloadavg()[0], 2),
+        }
         res["patches"] = patch_agreement(args.model, path)
         for search in ("float", "int8"):
             ev = evaluate_vision(Inspector(args.model, search=search), path).to_dict()
