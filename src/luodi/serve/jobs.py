@@ -37,7 +37,7 @@ from luodi.pipeline import Item
 from luodi.serve.inputs import Upload, UploadItems, check_pixel_budget, move_upload
 from luodi.serve.queue import make_huey, register_task
 from luodi.serve.tenancy import ANONYMOUS, Tenants
-from luodi.serve.webhooks import WebhookSender, check_webhook, secret_bytes
+from luodi.serve.webhooks import WebhookSender, check_webhook
 from luodi.zoo.files import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -492,15 +492,7 @@ class JobQueue:
     def _webhooks(self) -> WebhookSender:
         with self._sender_lock:
             if self._sender is None:
-                secret = self.settings.webhook_secret
-                self._sender = WebhookSender(
-                    allow_hosts=self.settings.webhook_allow_hosts,
-                    allow_private=self.settings.webhook_allow_private,
-                    secret=secret_bytes(secret.get_secret_value() if secret is not None else ""),
-                    timeout_s=self.settings.webhook_timeout_s,
-                    attempts=self.settings.webhook_attempts,
-                    record=self._record_delivery,
-                )
+                self._sender = WebhookSender(self.settings, record=self._record_delivery)
             return self._sender
 
     def _record_delivery(self, job_id: str, outcome: dict[str, Any]) -> None:

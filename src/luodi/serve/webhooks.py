@@ -35,10 +35,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from luodi.errors import InputError
+
+if TYPE_CHECKING:
+    from luodi.serve.settings import JobSettings
 
 log = logging.getLogger("luodi.serve.webhooks")
 
@@ -126,25 +129,16 @@ def verify(secret: bytes, headers: dict[str, str], body: bytes, *, tolerance_s: 
 
 
 class WebhookSender:
-    """Delivers signed webhooks from a thread of its own; ``record(job_id, outcome)`` is called with
-    each delivery's outcome (``attempts``, and ``status_code`` or ``error``)."""
+    """Delivers signed webhooks from a thread of its own, as the ``webhook_*`` job settings say;
+    ``record(job_id, outcome)`` is called with each delivery's outcome (``attempts``, and
+    ``status_code`` or ``error``)."""
 
     def __init__(
-        self,
-        *,
-        allow_hosts: Sequence[str],
-        allow_private: bool,
-        secret: bytes,
-        timeout_s: float,
-        attempts: int,
-        record: Callable[[str, dict[str, Any]], None],
-        backoff_s: float = 1.0,
+        self, settings: JobSettings, *, record: Callable[[str, dict[str, Any]], None], backoff_s: float = 1.0
     ) -> None:
-        self._allow_hosts = tuple(allow_hosts)
-        self._allow_private = allow_private
-        self._secret = secret
-        self._timeout_s = timeout_s
-        self._attempts = attempts
+        self._settings = settings
+        secret = settings.webhook_secret
+        self._secret = secret_bytes(secret.get_secret_value() if secret is not None else "")
         self._record = record
         self._backoff_s = backoff_s
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -180,7 +174,7 @@ class WebhookSender:
             loop, thread, pending = self._loop, self._thread, list(self._pending)
         if loop is None or thread is None:
             return
-        deadline = time.monotonic() + (self._timeout_s if grace_s is None else grace_s)
+        deadline = time.monotonic() + (self._settings.webhook_timeout_s if grace_s is None else grace_s)
         for future in pending:
             with contextlib.suppress(Exception):
                 future.result(timeout=max(0.0, deadline - time.monotonic()))
@@ -194,12 +188,13 @@ class WebhookSender:
 
     async def _deliver(self, job_id: str, url: str, body: bytes) -> None:
         outcome: dict[str, Any] = {}
+        timeout_s, attempts = self._settings.webhook_timeout_s, self._settings.webhook_attempts
         async with self._in_flight:
-            for attempt in range(1, self._attempts + 1):
+            for attempt in range(1, attempts + 1):
                 outcome = {"attempts": attempt}
                 retry = True
                 try:
-                    async with asyncio.timeout(self._timeout_s):
+                    async with asyncio.timeout(timeout_s):
                         status = await self._post(job_id, url, body)
                     outcome["status_code"] = status
                     retry = status in _RETRY_STATUS or status >= 500
@@ -207,10 +202,10 @@ class WebhookSender:
                     outcome["error"] = exc.message
                     retry = False
                 except TimeoutError:
-                    outcome["error"] = f"no answer within {self._timeout_s:g} s"
+                    outcome["error"] = f"no answer within {timeout_s:g} s"
                 except Exception as exc:  # network errors of every kind; the job is done either way
                     outcome["error"] = f"{type(exc).__name__}: {exc}"
-                if not retry or attempt == self._attempts:
+                if not retry or attempt == attempts:
                     break
                 await asyncio.sleep(self._backoff_s * 4 ** (attempt - 1))
         if "error" in outcome or outcome.get("status_code", 500) >= 300:
@@ -221,7 +216,8 @@ class WebhookSender:
     async def _post(self, job_id: str, url: str, body: bytes) -> int:
         import httpx
 
-        check_webhook(url, self._allow_hosts, allow_private=self._allow_private)
+        settings = self._settings
+        check_webhook(url, settings.webhook_allow_hosts, allow_private=settings.webhook_allow_private)
         parts = urlsplit(url)
         host = parts.hostname or ""
         port = parts.port or _default_port(parts.scheme)
@@ -237,7 +233,9 @@ class WebhookSender:
         }
         target = httpx.URL(url).copy_with(host=address)
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-        async with httpx.AsyncClient(follow_redirects=False, timeout=self._timeout_s, trust_env=False) as client:
+        async with httpx.AsyncClient(
+            follow_redirects=False, timeout=settings.webhook_timeout_s, trust_env=False
+        ) as client:
             response = await client.post(target, content=body, headers=headers, extensions=extensions)
         return response.status_code
 
@@ -248,7 +246,7 @@ class WebhookSender:
         if not addresses:
             raise InputError(f"webhook host {host!r} does not resolve")
         for raw in addresses:
-            why = _refused(ipaddress.ip_address(raw.split("%")[0]), self._allow_private)
+            why = _refused(ipaddress.ip_address(raw.split("%")[0]), self._settings.webhook_allow_private)
             if why is not None:
                 raise InputError(f"webhook host {host!r} resolves to {raw}, {why}")
         return addresses[0]

@@ -150,16 +150,17 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
 
 
 def sender(port: int, outcomes: dict[str, dict[str, Any]], **kw: Any) -> WebhookSender:
+    """A sender on job settings allowing the test receivers; ``kw``: other ``webhook_*`` settings, by their suffix."""
     options: dict[str, Any] = {
-        "allow_hosts": [f"127.0.0.1:{port}", f"localhost:{port}"],
+        "allow_hosts": (f"127.0.0.1:{port}", f"localhost:{port}"),
         "allow_private": True,
-        "secret": secret_bytes(SECRET),
+        "secret": SECRET,
         "timeout_s": 1.0,
         "attempts": 3,
-        "backoff_s": 0.05,
         **kw,
     }
-    return WebhookSender(record=outcomes.__setitem__, **options)
+    settings = JobSettings(**{f"webhook_{k}": v for k, v in options.items()})
+    return WebhookSender(settings, record=outcomes.__setitem__, backoff_s=0.05)
 
 
 def wait_for(outcomes: dict[str, Any], key: str, timeout: float = 10) -> dict[str, Any]:
