@@ -609,3 +609,19 @@ def test_a_figure_that_lost_its_leading_digits_gives_way_to_the_capitals_for_rev
 def test_a_grid_amount_starting_with_zero_lost_its_first_digits() -> None:
     res = extractor("bank_receipt").extract_document(make_doc(_grid_slip("00000"), width=1000))
     assert res.get("amount") is None
+
+
+@pytest.mark.parametrize("inline", [False, True])
+def test_a_two_character_label_misread_unsure_still_labels_its_value(inline: bool) -> None:
+    head = [make_line("交通银行 电子回单", 300, 20), make_line("交易流水号：1117672079278329", 40, 60)]
+    if inline:  # 用速：往来款 in one line, 速 read unsure
+        lines = [*head, make_line("用速：往来款", 40, 100, scores=[0.99, 0.8, 0.99, 0.99, 0.99, 0.99])]
+    else:  # 用速 alone in its cell, the value in the next
+        lines = [*head, make_line("用速", 40, 100, scores=[0.99, 0.8]), make_line("往来款", 160, 100)]
+    assert extractor("bank_receipt").extract_document(make_doc(lines)).get("purpose") == "往来款"
+    # read sure, a word one character from a label is that word: 币种 is no 卡种 (card type)
+    lines = [*head, make_line("币种", 40, 100, score=1.0), make_line("人民币", 160, 100)]
+    assert extractor("bank_receipt").extract_document(make_doc(lines)).get("card_type") is None
+    # unsure, but as near another label: 时言 (时间 or 附言?) labels nothing
+    lines = [*head, make_line("时言", 40, 100, scores=[0.6, 0.9]), make_line("往来款", 160, 100)]
+    assert extractor("bank_receipt").extract_document(make_doc(lines)).get("purpose") is None
