@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -85,23 +85,12 @@ def bench(
 
     total_runs = len(engines) * len(pages) * (rounds + 1)
     show = sys.stderr.isatty() or len(pages) >= PROGRESS_MIN_INPUTS
-    bar: Any = None
-    if show:
-        from tqdm import tqdm
+    from tqdm import tqdm
 
-        bar = tqdm(total=total_runs, file=sys.stderr, unit="page", desc="bench", dynamic_ncols=True)
-    try:
-        report = measure_speed(
-            engines,
-            pages,
-            rounds=rounds,
-            precision=precision,
-            on_page=None if bar is None else (lambda: bar.update(1)),
-        )
+    bar = tqdm(total=total_runs, file=sys.stderr, unit="page", desc="bench", dynamic_ncols=True, disable=not show)
+    with bar:  # closed however measuring ends; a disabled bar draws nothing
+        report = measure_speed(engines, pages, rounds=rounds, precision=precision, on_page=lambda: bar.update(1))
         report = dataclasses.replace(report, sources=tuple(used))
-    finally:
-        if bar is not None:
-            bar.close()
 
     if fmt == "json":
         import json

@@ -137,13 +137,10 @@ def _sources(iter_sources: Any, roots: list[str]) -> Iterator[tuple[str, str]]:
 
 
 def _progress(items: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
-    show = len(items) > 1 and (sys.stderr.isatty() or len(items) >= PROGRESS_MIN_INPUTS)
-    if not show:
-        yield from items
-        return
     from tqdm import tqdm
 
-    yield from tqdm(items, file=sys.stderr, unit="file", desc="ocr", dynamic_ncols=True)
+    show = len(items) > 1 and (sys.stderr.isatty() or len(items) >= PROGRESS_MIN_INPUTS)
+    yield from tqdm(items, file=sys.stderr, unit="file", desc="ocr", dynamic_ncols=True, disable=not show)
 
 
 def _output_dir(output: str | None) -> Path | None:

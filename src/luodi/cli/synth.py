@@ -120,24 +120,20 @@ def lines(  # noqa: PLR0917 - click passes every option positionally
         assert ner_file is not None
         texts = extract_lines(read_express_ner(ner_file), seed=seed)
     chosen = available_fonts(fonts) if fonts else None
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
+    from tqdm import tqdm
 
-        bar = tqdm(total=count, unit="line", file=sys.stderr, leave=False)
-    report = generate_lines(
-        texts,
-        out,
-        style=style,
-        n=count,
-        seed=seed,
-        severity=severity,
-        fonts=chosen,
-        progress=(lambda done, _n: bar.update(done - bar.n)) if bar is not None else None,
-        family=family,
-    )
-    if bar is not None:
-        bar.close()
+    with tqdm(total=count, unit="line", file=sys.stderr, leave=False, disable=not sys.stderr.isatty()) as bar:
+        report = generate_lines(
+            texts,
+            out,
+            style=style,
+            n=count,
+            seed=seed,
+            severity=severity,
+            fonts=chosen,
+            progress=lambda done, _n: bar.update(done - bar.n),  # nothing drawn when stderr is not a terminal
+            family=family,
+        )
     for text, why in report.skipped:
         click.echo(f"skipped {text!r}: {why}", err=True)
     summary = {
