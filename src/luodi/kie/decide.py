@@ -29,7 +29,7 @@ from luodi.kie.divisions import DivisionIndex
 from luodi.kie.formtext import FormText
 from luodi.kie.handwriting import flag_handwritten, ink_blue
 from luodi.kie.layout import Run, run_box, run_score, run_text, sub_run
-from luodi.kie.names import organisation, romanised_name
+from luodi.kie.names import glued_romanised_name, organisation, romanised_name
 from luodi.kie.normalize import compact, fold, to_simplified
 from luodi.kie.parties import PartyParse, PartyParser, Span, split_address
 from luodi.kie.proposers import ADDRESS_RUNS_INTO_NAME, LABEL_REMNANT
@@ -959,6 +959,10 @@ def _shape_doubts(spec: FieldSpec, value: Any, raw: str = "") -> list[str]:
     person = spec.type == "name" and spec.effective_role == "name" and re.match(r"[\u4e00-\u9fff]", value)
     if person and not has_surname(value) and organisation(Span(value, 0, len(value))) is None:
         return [f"{value[0]!r} is not a known surname"]
+    one_word = re.fullmatch(r"[A-Za-z]{4,}", value) is not None
+    if spec.type == "name" and spec.effective_role == "name" and one_word and glued_romanised_name(value):
+        # PANZHI: a romanised name read without its space (PAN ZHI? PANZ HI?), or a word that is not one
+        return [f"a romanised name in one word ({value}): where its words part is not known"]
     if spec.type == "address" and romanised_name(value) is None:
         parts = split_address(compact(value))
         detail = parts.get("detail")

@@ -138,6 +138,20 @@ def pinyin_syllables(word: str) -> int:
     return max(best[-1], 0)
 
 
+def glued_romanised_name(text: str) -> Span | None:
+    """A romanised name whose words OCR read without the space between them (PANZHI for PAN ZHI)
+    at the start of ``text``: one word of two to four pinyin syllables, upper case or capitalised,
+    then nothing more of the word. Only where a label says a name follows: on its own, a word
+    like that is as often a place or a brand (SHANGHAI, HUAWEI)."""
+    m = _GLUED_NAME.match(text)
+    if m is None or not 2 <= pinyin_syllables(m.group(1)) <= 4:
+        return None
+    return Span(m.group(1), m.start(1), m.end(1), 0.8)
+
+
+_GLUED_NAME = re.compile(r"\s*((?:[A-Z]{4,}|[A-Z][a-z]{3,}))(?![A-Za-z])")
+
+
 def romanised_name(text: str) -> Span | None:
     """A romanised Chinese name at the start of ``text`` (ZHANG Wei, Li Xiaoming, JIA YINGJUAN,
     Xiao-Ming LI, Li, Xiaoming): two to four words, each of one to three pinyin syllables, two to

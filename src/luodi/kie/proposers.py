@@ -57,7 +57,15 @@ from luodi.kie.layout import (
     run_text,
     sub_run,
 )
-from luodi.kie.names import NAME_RUN, organisation, person_name, plausible_name, romanised_name, whole_name_box
+from luodi.kie.names import (
+    NAME_RUN,
+    glued_romanised_name,
+    organisation,
+    person_name,
+    plausible_name,
+    romanised_name,
+    whole_name_box,
+)
 from luodi.kie.normalize import SEPARATORS, compact, fold, fold_label, strip_separators
 from luodi.kie.parties import PartyParse, RuleContactParser, Span, is_simple_name, split_address
 from luodi.kie.schema import FieldSpec
@@ -688,6 +696,8 @@ def _party_name(rd: Reading, parsed: PartyParse, run: Run, *, labelled: bool) ->
     if parsed.name is not None:
         return dataclasses.replace(parsed, name=whole_name_box(parsed.name, run))
     latin = romanised_name(text) if labelled or _HAN_NAMELESS.match(text) else None
+    if latin is None and labelled:
+        latin = glued_romanised_name(text)  # (flagged by the decision: where its words part is unknown)
     if latin is not None:
         # A romanised name (ZHONG Xiaozhi, Li Lan, JIA YINGJUAN) starting the block.
         return _name_overruled(parsed, latin, _address_after(text, parsed.address, latin.end))

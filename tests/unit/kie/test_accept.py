@@ -674,3 +674,31 @@ def test_a_weak_dash_after_the_country_code_is_no_cut_number(waybill: Extractor)
     )
     res = waybill.extract_document(doc)
     assert res.get("receiver_phone") == "17713753712" and not res["receiver_phone"].needs_review
+
+
+@pytest.mark.parametrize(("printed", "accepted"), [("PANZHI", False), ("Zhangwei", False), ("PAN ZHI", True)])
+def test_a_romanised_name_read_without_its_space_is_found_for_review(
+    waybill: Extractor, printed: str, accepted: bool
+) -> None:
+    # OCR dropped the space of PAN ZHI after the 收货人 label: the value is kept, for review
+    # (where its words part is not known); read with the space, it is keyed in.
+    doc = make_doc(
+        [
+            (f"收货人：{printed}", 97, 372),
+            ("电话：13789018558", 436, 364),
+            ("地址：山西省晋中市左权县平解北街188号", 97, 401),
+            *SENDER,
+        ]
+    )
+    name = waybill.extract_document(doc)["receiver_name"]
+    assert name.value == printed
+    assert name.needs_review is not accepted, name.reasons
+
+
+def test_a_glued_romanised_name_is_one_word_of_pinyin_syllables() -> None:
+    from luodi.kie.names import glued_romanised_name
+
+    assert glued_romanised_name("PANZHI 13789018558") is not None
+    assert glued_romanised_name("EXPRESS") is None  # not pinyin
+    assert glued_romanised_name("PAN ZHI") is None  # two words: romanised_name's
+    assert glued_romanised_name("Tel") is None
