@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import click
 
@@ -26,6 +29,13 @@ def options(*decorators: Decorator) -> Decorator:
 def say(message: str) -> None:
     """A line on stderr: progress, warnings and summaries (stdout carries results only)."""
     click.echo(message, err=True)
+
+
+def output_file(path: Path | None, *, newline: str | None = None) -> contextlib.AbstractContextManager[TextIO]:
+    """``path`` opened to write UTF-8 text (closed with the block), or stdout (left open) without one."""
+    if path is None:
+        return contextlib.nullcontext(sys.stdout)
+    return open(path, "w", encoding="utf-8", newline=newline)
 
 
 RUNTIMES = ("onnxruntime", "paddle", "openvino")

@@ -3,6 +3,7 @@ images (or texts), as JSON; optionally the precision / coverage curve as a PNG a
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -59,8 +60,7 @@ def kie(
     records = read_labels(labels)
     extractor = Extractor(schema, model=model, review_threshold=threshold)
     score = Score(complete=complete, fields=tuple(extractor.schema.fields))
-    sink = errors.open("w", encoding="utf-8") if errors is not None else None
-    try:
+    with errors.open("w", encoding="utf-8") if errors is not None else contextlib.nullcontext() as sink:
         for record, result, wrong in evaluate(extractor, records, score, root=root or labels.parent):
             if sink is not None and wrong:
                 source = record.get("image", record.get("text"))
@@ -68,9 +68,6 @@ def kie(
                     json.dumps({"source": source, "wrong": wrong, "result": result.to_dict()}, ensure_ascii=False)
                     + "\n"
                 )
-    finally:
-        if sink is not None:
-            sink.close()
     summary = {"labels": str(labels), "schema": extractor.schema.name, **score.summary()}
     if curve is not None:
         rows = summary["stp_curve"]

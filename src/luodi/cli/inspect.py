@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from luodi.cli import common
+
 CSV_COLUMNS = ("source", "label", "score", "decision", "threshold", "width", "height", "error")
 
 
@@ -52,11 +54,10 @@ def inspect(
     files = [p for p in iter_sources([str(p) for p in paths]) if not _is_mask(p)]
     records: list[dict[str, Any]] = []
     failed = 0
-    stream = output.open("w", encoding="utf-8", newline="") if output is not None else sys.stdout
-    writer = csv.DictWriter(stream, CSV_COLUMNS, extrasaction="ignore") if fmt == "csv" else None
-    if writer is not None:
-        writer.writeheader()
-    try:
+    with common.output_file(output, newline="") as stream:
+        writer = csv.DictWriter(stream, CSV_COLUMNS, extrasaction="ignore") if fmt == "csv" else None
+        if writer is not None:
+            writer.writeheader()
         for path in files:
             try:
                 rgb = read_image(path, inspector.limits)
@@ -83,9 +84,6 @@ def inspect(
         if fmt == "json":
             body: Any = records[0] if len(records) == 1 and len(files) == 1 else records
             stream.write(json.dumps(body, ensure_ascii=False, indent=1) + "\n")
-    finally:
-        if output is not None:
-            stream.close()
     if failed:
         sys.exit(1)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -69,16 +68,12 @@ def _run(
         else:
             row.pop("slots")
         rows.append(row)
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
-    try:
+    with common.output_file(output) as out:
         if fmt == "json":
             out.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
         else:
             for row in rows:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    finally:
-        if output:
-            out.close()
     truncated = sum(1 for r in results if r.truncated)
     if truncated:
         click.echo(f"note: {truncated} text(s) longer than {engine.max_len} characters were cut to fit", err=True)
