@@ -23,7 +23,10 @@ stamp over the text (电子回单专用章, 业务受理专用章, 转讫). Styl
 - ``abc_counter`` (holdout): a counter receipt with 全称 / 账号 / 开户行 boxes and the amount written
   digit by digit in 千百十万千百十元角分 cells;
 - ``boc_handwritten`` (holdout): a transfer slip filled by hand (handwriting-like face) with the
-  teller's machine print across its top.
+  teller's machine print across its top;
+- ``citic_bilingual`` (fresh, drawn after the bank-receipt revisions of issue #11 and never tuned
+  on): a portrait 网上银行电子回单 with bilingual labels (交易金额 Amount), a label and a value cell a
+  row, with 币种, a 手续费 (fee) and the print time (打印时间) as distractors.
 
 Labels (``fields``) hold only what the receipt prints: ``bank`` is the issuing bank of the header,
 never a party's 开户行; dates are ISO (2024-03-05), times HH:MM:SS, accounts digits as printed
@@ -62,6 +65,7 @@ BANKS: dict[str, tuple[str, ...]] = {
     "bocom_table": ("交通银行", "华夏银行", "北京银行"),
     "icbc_counter": ("中国工商银行", "中国光大银行", "兴业银行"),
     "psbc_boxes": ("中国邮政储蓄银行", "上海银行", "浙商银行"),
+    "citic_bilingual": ("中信银行", "南京银行", "杭州银行"),
 }
 # The parties' banks (kept to the first styles' list, so adding a style does not change the others' draws).
 _ALL_BANKS = tuple(
@@ -668,6 +672,76 @@ _FULL = (
     "bank", "date", "time", "serial_number", "payer_name", "payer_account", "payee_name", "payee_account",
     "payer_bank", "payee_bank", "amount", "amount_in_words", "purpose",
 )  # fmt: skip
+_BILINGUAL = (
+    ("交易流水号", "Serial No.", "serial"),
+    ("回单编号", "Receipt No.", "receipt_no"),
+    ("付款人户名", "Payer Name", "payer.name"),
+    ("付款人账号", "Payer A/C No.", "payer.number"),
+    ("付款人开户行", "Payer Bank", "payer.bank"),
+    ("收款人户名", "Payee Name", "payee.name"),
+    ("收款人账号", "Payee A/C No.", "payee.number"),
+    ("收款人开户行", "Payee Bank", "payee.bank"),
+    ("币种", "Currency", "currency"),
+    ("交易金额", "Amount", "figure"),
+    ("金额大写", "Amount in Words", "words"),
+    ("手续费", "Fee", "fee"),
+    ("交易日期", "Date", "date"),
+    ("交易时间", "Time", "time"),
+    ("附言", "Remarks", "purpose"),
+    ("交易渠道", "Channel", "channel"),
+)
+
+
+def citic_bilingual(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    """A portrait 网上银行电子回单 with bilingual labels (交易金额 Amount), one label cell and one
+    value cell a row, the English under the Chinese or beside it; a fee (手续费) and the currency
+    (币种) in rows of their own, and the print time (打印时间) in the small print under the table."""
+    cv = Canvas(1100, 1500, style)
+    s = style.size
+    cv.text_center(550, 20, f"{r.bank}网上银行电子回单", int(s * 1.3), bold=True)
+    cv.text_center(550, 24 + int(s * 1.6), "ELECTRONIC BANKING RECEIPT", int(s * 0.75))
+    two_lines = rng.random() < 0.5
+    fee = "0.00" if rng.random() < 0.6 else f"{float(rng.integers(1, 50)):.2f}"
+    cur = ("", "CNY ", "¥")[int(rng.integers(0, 3))]
+    values = {
+        "serial": r.serial,
+        "receipt_no": r.receipt_no,
+        "payer.name": r.payer.name,
+        "payer.number": r.payer.number,
+        "payer.bank": r.payer.bank,
+        "payee.name": r.payee.name,
+        "payee.number": r.payee.number,
+        "payee.bank": r.payee.bank,
+        "currency": "人民币",
+        "figure": f"{cur}{r.figure}",
+        "words": r.words,
+        "fee": fee,
+        "date": _date_text(r.when, rng),
+        "time": f"{r.when:%H:%M:%S}",
+        "purpose": r.purpose,
+        "channel": ("网上银行", "手机银行", "企业网银")[int(rng.integers(0, 3))],
+    }
+    x0, x1, x2 = 40, 40 + int(s * (8.5 if two_lines else 13.5)), 1060
+    h = int(s * (2.6 if two_lines else 1.9))
+    y = 34 + int(s * 3.2)
+    for zh, en, key in _BILINGUAL:
+        cv.rect(x0, y, x1, y + h, width=1)
+        cv.rect(x1, y, x2, y + h, width=1)
+        if two_lines:
+            cv.text(x0 + 10, y + 4, zh, s)
+            cv.text(x0 + 10, y + 8 + s, en, int(s * 0.6))
+        else:
+            cv.text(x0 + 10, y + (h - s) / 2 - 2, f"{zh} {en}", _fit(cv, f"{zh} {en}", s, x1 - x0 - 20))
+        value = values[key]
+        cv.text(x1 + 12, y + (h - s) / 2 - 2, value, _fit(cv, value, s, x2 - x1 - 24))
+        y += h
+    printed = r.when + _dt.timedelta(days=int(rng.integers(0, 30)), seconds=int(rng.integers(60, 86_000)))
+    small = int(s * 0.7)
+    cv.text(x0, y + 10, f"打印时间：{printed:%Y-%m-%d %H:%M:%S}   打印次数：{int(rng.integers(1, 4))}", small)
+    cv.text(x0, y + 16 + small, "重要提示：本回单不作为收款方发货依据，请勿重复记账。", small)
+    return cv.finish(margin=24), r.fields(*_FULL)
+
+
 _STAMPS = (("电子回单专用章", "业务专用"), ("业务受理专用章", "转讫"), ("转讫", ""), ("业务专用章", "受理"))
 
 
@@ -695,6 +769,7 @@ STYLES: dict[str, ReceiptStyle] = {
         ReceiptStyle("abc_counter", abc_counter, True),
         ReceiptStyle("boc_handwritten", boc_handwritten, True, hand=True),
         ReceiptStyle("psbc_boxes", psbc_boxes, True, hand=True, fresh=True),
+        ReceiptStyle("citic_bilingual", citic_bilingual, True, fresh=True),
     )
 }
 
