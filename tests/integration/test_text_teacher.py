@@ -37,6 +37,17 @@ def test_sentence_vectors_are_unit_length_and_mean_something(encoder: Any) -> No
     assert ids and all(isinstance(i, int) and i > 3 for i in ids)  # no <unk> for common Chinese
 
 
+def test_layer_means_end_at_the_sentence_vector_and_the_first_layer_differs(encoder: Any) -> None:
+    texts = ["给张三打电话", "明天北京下雨吗", "国足客场战平叙利亚"]
+    means = encoder.layer_means(texts, 12)
+    assert means.shape == (3, 12, 384)
+    assert np.allclose(means[:, -1], encoder(texts), atol=1e-5)  # the last layer's mean is the sentence vector
+    assert np.allclose(np.linalg.norm(means, axis=2), 1.0, atol=1e-4)
+    first = encoder.layer_means(texts, 1)
+    assert first.shape == (3, 1, 384) and np.allclose(first[:, 0], means[:, 0], atol=1e-5)
+    assert np.min(np.sum(means[:, 0] * means[:, -1], axis=1)) < 0.99  # layer 1 is not already the final vector
+
+
 def test_training_with_the_teacher_keeps_its_vectors_and_exports_without_its_head(encoder: Any, tmp_path: Path) -> None:
     from luodi.text.config import parse_text_config
     from luodi.text.export import load_run_net

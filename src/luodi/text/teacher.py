@@ -18,7 +18,7 @@ to 8 bits: the vectors agree to a cosine of about 0.99).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +130,21 @@ class E5Encoder:
         return out
 
     def _encode(self, seqs: list[list[int]]) -> np.ndarray:
+        *_, last = self._layer_means(seqs)
+        return last
+
+    def layer_means(self, texts: Sequence[str], upto: int, *, batch: int = 32) -> np.ndarray:
+        """[N, upto, 384]: each text's L2-normalised token mean after layers 1..upto (e5 cut short)."""
+        seqs = [[BOS, *self.tokenize(t)[: MAX_TOKENS - 2], EOS] for t in texts]
+        out = np.zeros((len(seqs), upto, self.hidden), np.float32)
+        order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+        for s in range(0, len(order), batch):
+            chosen = order[s : s + batch]
+            out[chosen] = np.stack(list(self._layer_means([seqs[i] for i in chosen], upto)), 1)
+        return out
+
+    def _layer_means(self, seqs: list[list[int]], upto: int | None = None) -> Iterator[np.ndarray]:
+        """Yields the pooled, L2-normalised vector after each of the first ``upto`` layers (all by default)."""
         b, t = len(seqs), max(len(q) for q in seqs)
         ids = np.full((b, t), PAD, np.int64)
         mask = np.zeros((b, t), np.float32)
@@ -143,7 +158,7 @@ class E5Encoder:
         blocked = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         scale = np.float32(1.0 / math.sqrt(hd))
         x = x.reshape(b * t, self.hidden)  # token-wise products as one 2-D matmul (BLAS's fast path)
-        for ly in self.layers:
+        for ly in self.layers[:upto]:
             qkv = (x @ ly["qkv"] + ly["qkv_b"]).reshape(b, t, 3, h, hd).transpose(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]  # [B, heads, T, hd]
             att = (q * scale) @ k.transpose(0, 1, 3, 2) + blocked
@@ -153,7 +168,6 @@ class E5Encoder:
             x = _layer_norm(x + ctx @ ly["ao"] + ly["ao_b"], ly["aln_w"], ly["aln_b"], self.eps)
             mid = _gelu(x @ ly["fi"] + ly["fi_b"])
             x = _layer_norm(x + mid @ ly["fo"] + ly["fo_b"], ly["oln_w"], ly["oln_b"], self.eps)
-        x = x.reshape(b, t, self.hidden)
-        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-        result: np.ndarray = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        return result.astype(np.float32)
+            pooled = (x.reshape(b, t, self.hidden) * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+            norm = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            yield (pooled / norm).astype(np.float32)
