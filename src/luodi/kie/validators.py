@@ -159,7 +159,16 @@ TIME_RE = re.compile(r"(?<!\d)([01]?\d|2[0-3])\s*[:：时]\s*([0-5]\d)(?:\s*[:�
 TIME_DOTS_RE = re.compile(r"(?<![\d.])([01]?\d|2[0-3])\.([0-5]\d)\.([0-5]\d)(?!\d)")
 
 
+# HH(MM:SS: the first colon read as a bracket, semicolon or comma (16(01:51), which TIME_RE would
+# read as 01:51: the time, flagged.
+TIME_ODD_RE = re.compile(r"(?<![\d\-/.年月:：])([01]?\d|2[0-3])[(（;；,，·]([0-5]\d)[:：]([0-5]\d)(?![\d:：])")
+
+
 def check_time(raw: str) -> Checked:
+    odd = TIME_ODD_RE.search(fold(raw))
+    if odd:
+        h, mi, s = (int(g) for g in odd.groups())
+        return Checked(f"{h:02d}:{mi:02d}:{s:02d}", False, "a separator of the time misread")
     m = TIME_RE.search(fold(raw)) or TIME_DOTS_RE.search(fold(raw))
     if not m:
         return Checked(raw.strip(), False, "not a time of day")

@@ -11,6 +11,7 @@ from docfactory import extractor, make_doc, make_line
 
 from luodi.errors import SchemaError
 from luodi.kie.schema import composed_labels, load_schema, parse_schema
+from luodi.kie.validators import check_time
 from luodi.ocr.result import Line
 
 
@@ -625,3 +626,11 @@ def test_a_two_character_label_misread_unsure_still_labels_its_value(inline: boo
     # unsure, but as near another label: 时言 (时间 or 附言?) labels nothing
     lines = [*head, make_line("时言", 40, 100, scores=[0.6, 0.9]), make_line("往来款", 160, 100)]
     assert extractor("bank_receipt").extract_document(make_doc(lines)).get("purpose") is None
+
+
+def test_a_time_whose_first_colon_was_misread_is_the_time_for_review() -> None:
+    lines = [("交通银行 电子回单", 300, 20), ("交易时间：16(01:51", 40, 60), ("日期：2024-03-05", 40, 100)]
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
+    assert res.get("time") == "16:01:51" and res["time"].needs_review  # not 01:51
+    # a date's day before a semicolon is no hour: the time after it is read as printed
+    assert check_time("2024-03-05;10:11:12").value == "10:11:12"
