@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,28 +44,12 @@ import click
     help="Write the misclassified texts here, one JSON object per line.",
 )
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)
-def text(
-    *,
-    data_file: Path,
-    model: str,
-    data_format: str | None,
-    intent_file: Path | None,
-    confusion: Path | None,
-    errors_file: Path | None,
-    threads: int,
-) -> None:
+def text(*, data_file: Path, model: str, data_format: str | None, **options: Any) -> None:
     """Score a text model on labelled texts; gold labels the model does not know count as errors."""
     from luodi.text.evaluate import evaluate_model
 
-    report = evaluate_model(
-        model,
-        data_file,
-        fmt=data_format,
-        intent_file=intent_file,
-        threads=threads,
-        confusion=confusion,
-        errors_file=errors_file,
-    )
+    # --intent-file, --confusion, --errors and --threads are evaluate_model's keywords of the same name
+    report = evaluate_model(model, data_file, fmt=data_format, **options)
     for note in report["notes"]:
         click.echo(f"warning: {note}", err=True)
     click.echo(json.dumps(report, ensure_ascii=False, indent=1))

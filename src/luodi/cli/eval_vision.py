@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,21 +35,13 @@ import click
 )
 @click.option("--runtime", type=click.Choice(["onnxruntime", "openvino", "paddle"]), default=None)
 @click.option("--threads", type=click.IntRange(min=1), default=None)
-def vision(
-    data: Path,
-    model: str,
-    split: str | None,
-    good_class: str | None,
-    confusion: Path | None,
-    output: Path | None,
-    runtime: str | None,
-    threads: int | None,
-) -> None:
+def vision(*, data: Path, model: str, confusion: Path | None, output: Path | None, **options: Any) -> None:
     """Evaluate a vision model on a folder-per-class tree or a CSV (path,label[,mask][,split])."""
     from luodi.vision.evaluate import evaluate_vision
     from luodi.vision.metrics import confusion_png
 
-    result = evaluate_vision(model, data, split=split, good_class=good_class, runtime=runtime, threads=threads)
+    # --split, --good-class, --runtime and --threads are evaluate_vision's keywords of the same name
+    result = evaluate_vision(model, data, **options)
     report = result.to_dict()
     if confusion is not None and result.classification is not None:
         confusion_png(result.classification, confusion, title=f"{model} on {data.name}")

@@ -206,44 +206,10 @@ _PADDLE = click.Path(exists=False, path_type=Path)
 @click.option("--description", default="", help="Free text shown by `luodi models list`.")
 @click.option("--force", is_flag=True, help="Replace an existing user bundle of that name.")
 @_HOME
-def register(  # click passes options by keyword
-    *,
-    name: str,
-    det: Path | None,
-    cls_: Path | None,
-    rec: Path | None,
-    dictionary: Path | None,
-    det_paddle: Path | None,
-    cls_paddle: Path | None,
-    rec_paddle: Path | None,
-    det_openvino: Path | None,
-    cls_openvino: Path | None,
-    rec_openvino: Path | None,
-    runtime: str | None,
-    base: str | None,
-    description: str,
-    force: bool,
-    home: Path | None,
-) -> None:
+def register(*, name: str, cls_: Path | None, **options: Any) -> None:
     """Register your own bundle (fine-tuned, quantized) under NAME."""
-    bundle = register_bundle(
-        name,
-        det=det,
-        cls=cls_,
-        rec=rec,
-        dictionary=dictionary,
-        det_paddle=det_paddle,
-        cls_paddle=cls_paddle,
-        rec_paddle=rec_paddle,
-        det_openvino=det_openvino,
-        cls_openvino=cls_openvino,
-        rec_openvino=rec_openvino,
-        runtime=runtime,
-        base=base,
-        force=force,
-        home=home,
-        description=description,
-    )
+    # every other option is register_bundle's keyword of the same name; --cls arrives as cls_
+    bundle = register_bundle(name, cls=cls_, **options)
     total = sum(f.bytes for f in bundle.files)
     click.echo(f"registered {bundle.name} ({bundle.task}, {len(bundle.files)} files, {_mb(total)})")
 

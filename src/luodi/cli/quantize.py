@@ -6,6 +6,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -69,19 +70,8 @@ from luodi.cli import common
 )
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per model when measuring.")
 @click.option("--max-pages", type=click.IntRange(min=1), default=64, show_default=True, help="Calibration pages used.")
-def quantize(  # noqa: PLR0917 - click passes every option positionally
-    model: str,
-    calib: Path,
-    name: str,
-    eval_labels: tuple[Path, ...],
-    report: Path | None,
-    force: bool,
-    toolchain: str,
-    stages: str,
-    keep_float: str | None,
-    runtime: str,
-    threads: int | None,
-    max_pages: int,
+def quantize(
+    *, model: str, calib: Path, name: str, report: Path | None, stages: str, keep_float: str | None, **options: Any
 ) -> None:
     """Quantize MODEL to INT8 with calibration pages from --calib and register it as --name.
 
@@ -91,24 +81,20 @@ def quantize(  # noqa: PLR0917 - click passes every option positionally
     from luodi.zoo import describe_bundle
 
     if describe_bundle(model).task.startswith("vision-"):
-        _quantize_vision(model, calib, name, eval_labels, report, force, toolchain, threads, max_pages=max_pages)
+        _quantize_vision(model, calib, name, report, **options)
         return
 
     say = common.say
+    # options: --eval-labels, --force, --toolchain, --runtime, --threads and --max-pages, quantize_bundle's keywords
     result = quantize_bundle(
         model,
         calib,
         name,
         stages=[s.strip() for s in stages.split(",") if s.strip()],
-        toolchain=toolchain,
         keep_float=None if keep_float is None else [s.strip() for s in keep_float.split(",") if s.strip()],
-        force=force,
-        eval_labels=eval_labels,
-        runtime=runtime,
-        threads=threads,
-        max_pages=max_pages,
         command=shlex.join(["luodi", "quantize", *sys.argv[2:]]) if len(sys.argv) > 1 else None,
         progress=say,
+        **options,
     )
     if report is not None:
         json_path, md_path = result.report.write(report)
@@ -126,29 +112,26 @@ def _quantize_vision(
     model: str,
     calib: Path,
     name: str,
-    eval_labels: tuple[Path, ...],
     report: Path | None,
-    force: bool,
-    toolchain: str,
-    threads: int | None,
     *,
+    eval_labels: tuple[Path, ...],
     max_pages: int,
+    **options: Any,
 ) -> None:
     from luodi.vision.quantize import quantize_vision
 
+    options.pop("runtime")  # the OCR baseline's runtime: not used for a vision model
     eval_data = eval_labels[0] if eval_labels else None
     split = "test" if eval_data is not None and eval_data.suffix.lower() == ".csv" else None
     result = quantize_vision(
         model,
         calib,
         name,
-        toolchain=toolchain,
         eval_data=eval_data,
         eval_split=split,
-        threads=threads,
         max_images=max_pages,  # calibration images
-        force=force,
         progress=common.say,
+        **options,  # --force, --toolchain, --threads
     )
     text = json.dumps(result.report, ensure_ascii=False, indent=1)
     if report is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -61,36 +62,19 @@ def _range(kind: type[int] | type[float]):  # type: ignore[no-untyped-def]
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed, same frames.")
 @parties_options
 @click.option("--flat/--no-flat", default=True, show_default=True, help="Also write each label flat (OUT/flat/).")
-def parcel(  # noqa: PLR0917 - click passes every option positionally
-    count: int,
-    out: Path,
-    families: tuple[str, ...],
-    layouts: tuple[str, ...],
-    labels: tuple[int, int],
-    megapixels: tuple[float, float],
-    cut_off_rate: float,
-    empty_rate: float,
-    seed: int,
-    source: str,
-    ner_file: Path | None,
-    flat: bool,
-) -> None:
+def parcel(*, count: int, out: Path, labels: tuple[int, int], megapixels: tuple[float, float], **kw: Any) -> None:
     """Render parcel photos into OUT/images/*.jpg and their ground truth into OUT/labels.jsonl.
 
     Each record: {"image", "width", "height", "families", "holdout", "view", "labels": [{"quad",
     "polygon", "fields", "layout", "holdout", "angle", "visible", "cut_off", "flat", "lines"}]};
     quads are frame pixels clockwise from each label's own top-left.
     """
-    options = ParcelOptions(
-        families=families,
-        layouts=layouts,
+    flat, ner_file = kw.pop("flat"), kw.pop("ner_file")
+    options = ParcelOptions(  # the other options are its fields of the same name
         labels=(int(labels[0]), int(labels[1])),
         megapixels=(float(megapixels[0]), float(megapixels[1])),
-        seed=seed,
-        source=source,
         ner_file=str(ner_file) if ner_file else None,
-        cut_off_rate=cut_off_rate,
-        empty_rate=empty_rate,
+        **kw,
     )
     records = generate_parcels(count, out, options, flat=flat)
     found = sum(len(r["labels"]) for r in records)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -45,30 +46,13 @@ _LAYOUT_HELP = (
     "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Same seed, same images and labels."
 )
 @parties_options
-def waybill(
-    *,
-    count: int,
-    out: Path,
-    layouts: tuple[str, ...],
-    degrade: str,
-    fill: str,
-    seed: int,
-    source: str,
-    ner_file: Path | None,
-) -> None:
+def waybill(*, count: int, out: Path, ner_file: Path | None, **kw: Any) -> None:
     """Render synthetic waybills into OUT/images/*.jpg and OUT/labels.jsonl.
 
     Each labels.jsonl record is {"image", "layout", "holdout", "split", "degrade", "fill", "fields", "meta"}; "fields"
     uses the waybill schema's names (phones as digits, weight_kg a number, address parts).
     """
-    options = WaybillOptions(
-        layouts=layouts,
-        degrade=degrade,  # type: ignore[arg-type]
-        fill=fill,  # type: ignore[arg-type]
-        seed=seed,
-        source=source,
-        ner_file=str(ner_file) if ner_file else None,
-    )
+    options = WaybillOptions(ner_file=str(ner_file) if ner_file else None, **kw)  # the others are its fields
     records = generate_waybills(count, out, options)
-    kind = "" if fill == "full" else f"{fill} "
+    kind = "" if options.fill == "full" else f"{options.fill} "
     click.echo(f"wrote {len(records)} {kind}waybills ({per_layout(records)}) to {out / 'labels.jsonl'}")

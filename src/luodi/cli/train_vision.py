@@ -141,42 +141,14 @@ def vision(
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
-def anomaly(  # noqa: PLR0917 - click passes every option positionally
-    good: Path,
-    name: str,
-    backbone: str | None,
-    resize: str,
-    image_size: int,
-    far: float,
-    holdout: float,
-    held: Path | None,
-    coreset: float | None,
-    max_bank: int | None,
-    project_to: int | None,
-    seed: int,
-    force: bool,
-) -> None:
+def anomaly(*, good: Path, name: str, far: float, **options: Any) -> None:
     """Build an anomaly model from good parts only (PatchCore memory bank) and register it as NAME."""
     from luodi.vision.anomaly import train_anomaly
 
-    # the library's defaults unless given (one place for them)
-    given = (("coreset", coreset), ("max_bank", max_bank), ("project_to", project_to))
-    bank_options: dict[str, Any] = {k: v for k, v in given if v is not None}
-
-    result = train_anomaly(
-        good,
-        name,
-        backbone=backbone,
-        image_size=image_size,
-        resize=resize,
-        holdout=holdout,
-        held=held,
-        false_alarm_rate=far,
-        seed=seed,
-        force=force,
-        on_log=common.say,
-        **bank_options,
-    )
+    # the other options are train_anomaly's keywords; the bank's take the library's defaults unless given
+    unset = [k for k in ("coreset", "max_bank", "project_to") if options[k] is None]
+    options = {k: v for k, v in options.items() if k not in unset}
+    result = train_anomaly(good, name, false_alarm_rate=far, on_log=common.say, **options)
     click.echo(
         json.dumps(
             {
