@@ -129,53 +129,42 @@ def _text_report(r: dict[str, Any]) -> str:
     show_default=True,
     help="Run the 0/180 classifier first (off: score the recogniser alone, as PaddleOCR's rec eval does).",
 )
-def rec(
-    labels: Path,
-    model: str | None,
-    runtime: str | None,
-    threads: int | None,
-    fmt: str,
-    errors_file: Path | None,
-    limit: int | None,
-    use_cls: bool,
-) -> None:
+def rec(*, labels: Path, fmt: str, errors_file: Path | None, limit: int | None, use_cls: bool, **engine: Any) -> None:
     """Recognition: each image is one text line (label file: path<TAB>text)."""
     from luodi import OCR, OCROptions
     from luodi.eval.datasets import read_rec_labels
     from luodi.eval.runner import evaluate_rec
 
     samples = read_rec_labels(labels)[:limit]
-    engine = OCR(model=model, runtime=runtime, threads=threads)
     # drop_score=0: a low-confidence reading is still a reading; dropping it would score it as empty.
     options = OCROptions(use_det=False, use_cls=use_cls, drop_score=0.0)
-    report = evaluate_rec(engine, samples, options, progress=_progress(len(samples), "line"))
+    report = evaluate_rec(OCR(**engine), samples, options, progress=_progress(len(samples), "line"))
     out = {**report.to_dict(), "labels": str(labels), "options": {"use_cls": use_cls}}
     _emit(out, fmt, report.failures, errors_file, report.errors())
 
 
 def _det_like(task: str) -> Callable[..., None]:
-    def command(  # noqa: PLR0917 - click passes every option positionally
+    def command(
+        *,
         labels: Path,
-        model: str | None,
-        runtime: str | None,
-        threads: int | None,
         fmt: str,
         errors_file: Path | None,
         limit: int | None,
         use_cls: bool,
         iou: float,
         det_limit: int | None,
+        **engine: Any,
     ) -> None:
         from luodi import OCR, OCROptions
         from luodi.eval.datasets import read_det_labels
         from luodi.eval.runner import evaluate_det
 
         samples = read_det_labels(labels)[:limit]
-        engine = OCR(model=model, runtime=runtime, threads=threads)
+        ocr = OCR(**engine)
         options = OCROptions(use_cls=use_cls)
         if det_limit is not None:
             options = options.replace(det_limit_side=det_limit)
-        report = evaluate_det(engine, samples, options, iou_threshold=iou, progress=_progress(len(samples), "image"))
+        report = evaluate_det(ocr, samples, options, iou_threshold=iou, progress=_progress(len(samples), "image"))
         out = {
             **report.to_dict(task),
             "labels": str(labels),

@@ -133,15 +133,12 @@ def rec(
     is_flag=True,
     help="Export even when the run lost more than its limit on the general regression set.",
 )
-def export(
-    run_dir: Path, name: str | None, checkpoint: str, out: Path | None, force: bool, accept_regression: bool
-) -> None:
+def export(*, run_dir: Path, name: str | None, out: Path | None, **options: Any) -> None:
     """Export a training run to a static graph (paddle.jit.save) and ONNX; optionally register it."""
     from luodi.train.export import export_run
 
-    result = export_run(
-        run_dir, name, checkpoint=checkpoint, out_dir=out, force=force, accept_regression=accept_regression
-    )
+    # --checkpoint, --force and --accept-regression are export_run's keywords
+    result = export_run(run_dir, name, out_dir=out, **options)
     click.echo(
         json.dumps(
             {
