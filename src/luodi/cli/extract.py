@@ -63,14 +63,12 @@ FORMATS = ("json", "jsonl")
     "values it reads otherwise (slower: about a third of OCR time more).",
 )
 @common.no_locate
-def extract(  # noqa: PLR0917 - click passes every option positionally
+def extract(
+    *,
     paths: tuple[str, ...],
     schema: str,
     texts: tuple[str, ...],
     text_file: Path | None,
-    model: str | None,
-    runtime: str | None,
-    threads: int | None,
     threshold: float | None,
     fmt: str | None,
     output: str | None,
@@ -79,6 +77,7 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
     learn_form: bool,
     second_reading: str | None,
     no_locate: bool,
+    **settings: Any,
 ) -> None:
     """Extract the fields of a schema from images, PDFs and folders, or from text."""
     from luodi.config import load_settings
@@ -90,7 +89,7 @@ def extract(  # noqa: PLR0917 - click passes every option positionally
         raise click.UsageError("give PATHs or --text/--text-file, not both")
     if not text_mode and not paths:
         raise click.UsageError("give at least one PATH, or --text / --text-file")
-    pipeline = Pipeline(load_settings(model=model, runtime=runtime, threads=threads))
+    pipeline = Pipeline(load_settings(**settings))
     options = None
     if no_locate:
         from luodi.ocr.options import OCROptions

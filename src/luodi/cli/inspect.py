@@ -35,13 +35,7 @@ CSV_COLUMNS = ("source", "label", "score", "decision", "threshold", "width", "he
 @click.option("--runtime", type=click.Choice(["onnxruntime", "openvino", "paddle"]), default=None)
 @click.option("--threads", type=click.IntRange(min=1), default=None)
 def inspect(
-    paths: tuple[Path, ...],
-    model: str,
-    fmt: str,
-    output: Path | None,
-    visualize: Path | None,
-    runtime: str | None,
-    threads: int | None,
+    *, paths: tuple[Path, ...], model: str, fmt: str, output: Path | None, visualize: Path | None, **engine: Any
 ) -> None:
     """Inspect images (files or folders). Each image is resized to the model's size; heat maps come
     back at the image's own size. Unreadable files are reported and skipped (exit status 1)."""
@@ -50,7 +44,7 @@ def inspect(
     from luodi.vision.data import read_image
     from luodi.vision.inspector import Inspector
 
-    inspector = Inspector(model, runtime=runtime, threads=threads)
+    inspector = Inspector(model, **engine)  # --runtime, --threads
     files = [p for p in iter_sources([str(p) for p in paths]) if not _is_mask(p)]
     records: list[dict[str, Any]] = []
     failed = 0

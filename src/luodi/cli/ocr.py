@@ -43,20 +43,19 @@ PROGRESS_MIN_INPUTS = 20  # below this a non-TTY stderr gets no progress bar (lo
 @common.dpi
 @click.option("--det-limit", type=click.IntRange(32, 8192), default=None, help="Longer side fed to the detector.")
 @click.option("--drop-score", type=click.FloatRange(0, 1), default=None, help="Drop lines scored below this.")
-def ocr(  # noqa: PLR0917 - click passes every option positionally
+def ocr(
+    *,
     paths: tuple[str, ...],
-    model: str | None,
     no_det: bool,
     no_cls: bool,
     no_locate: bool,
-    runtime: str | None,
-    threads: int | None,
     fmt: str,
     output: str | None,
     visualize: Path | None,
     dpi: int | None,
     det_limit: int | None,
     drop_score: float | None,
+    **settings: Any,
 ) -> None:
     """OCR images, PDFs and folders of them (recursive, sorted)."""
     from luodi.config import load_settings
@@ -77,7 +76,7 @@ def ocr(  # noqa: PLR0917 - click passes every option positionally
         changes["det_limit_side"] = det_limit
     if drop_score is not None:
         changes["drop_score"] = drop_score
-    pipeline = Pipeline(load_settings(model=model, runtime=runtime, threads=threads))
+    pipeline = Pipeline(load_settings(**settings))
     task = pipeline.processor("ocr", options=OCROptions().replace(**changes))
 
     several = len(sources) > 1 or any(os.path.isdir(p) for p in roots)
