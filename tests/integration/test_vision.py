@@ -233,6 +233,16 @@ def test_quantize_an_anomaly_model_keeps_its_bank_and_projection(env: dict[str, 
     meta = json.loads((models / "tiles-ad-int8" / "vision.json").read_text(encoding="utf-8"))
     base = json.loads((models / "tiles-ad" / "vision.json").read_text(encoding="utf-8"))
     assert meta.pop("search") == "int8" and "search" not in base
+    # without --held the threshold is mapped from the calibration images, and says so
+    thr = report["threshold"]
+    assert thr["source"] == "mapped" and thr["fp32"] == base["threshold"] and "--held" in thr["warning"]
+    assert "warning: the INT8 threshold" in run.stderr
+    assert (meta.pop("threshold"), meta.pop("threshold_source"), meta.pop("fp32_threshold")) == (
+        thr["int8"],
+        "mapped",
+        base["threshold"],
+    )
+    assert meta.pop("score_scale") == pytest.approx(base.pop("score_scale") * thr["int8"] / base.pop("threshold"))
     assert meta == base
     from luodi.vision.inspector import Inspector
 
@@ -273,3 +283,47 @@ def test_anomaly_threshold_from_a_separate_folder_of_good_parts(env: dict[str, s
     assert len(meta["held_scores"]) == 10 and round(meta["threshold"], 5) >= max(meta["held_scores"])
     assert meta["resize"] == "native" and meta["score_border"] == 1 and meta["score_top"] == 3
     assert meta["score_mode"] == "heat_max" and meta["sigma"] == 16.0
+
+
+def test_quantize_an_anomaly_model_chooses_its_threshold_on_held_good_parts(env: dict[str, str], data: Path) -> None:
+    # runs after the anomaly test, which registered "tiles-ad"
+    held = data / "test" / "good"  # good parts the bank never saw
+    (data / "empty-held").mkdir(exist_ok=True)
+    for bad, says in ((data / "no-such-folder", "no such folder"), (data / "empty-held", "holds no images")):
+        run = luodi(env, "quantize", "tiles-ad", "--calib", str(held), "--name", "x-int8", "--held", str(bad))
+        assert run.returncode == 1 and says in run.stderr, run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr, run.stderr
+    run = luodi(
+        env,
+        "quantize",
+        "tiles-ad",
+        "--calib",
+        str(data / "train" / "good"),
+        "--name",
+        "tiles-ad-int8-held",
+        "--toolchain",
+        "ort",
+        "--threads",
+        "1",
+        "--held",
+        str(held),
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    thr = json.loads(run.stdout)["threshold"]
+    assert thr["source"] == "held" and thr["held_images"] == 10 and "warning" not in thr
+    import numpy as np
+
+    from luodi.vision.inspector import Inspector
+    from luodi.vision.patchcore import threshold_for
+
+    int8 = Inspector("tiles-ad-int8-held", home=env["LUODI_HOME"])
+    fp32 = Inspector("tiles-ad", home=env["LUODI_HOME"])
+    assert int8.meta.threshold == thr["int8"] and fp32.meta.threshold == thr["fp32"]
+    assert int8.meta.false_alarm_rate == fp32.meta.false_alarm_rate == thr["false_alarm_rate"]
+    # the threshold is the one the INT8 copy's own scores of the held parts give at the rate
+    scores = np.array([int8(str(p)).score for p in sorted(held.glob("*.jpg"))])
+    assert len(scores) == 10
+    assert thr["int8"] == pytest.approx(threshold_for(scores, thr["false_alarm_rate"]), rel=1e-6)
+    assert np.mean(scores >= thr["int8"]) <= thr["false_alarm_rate"]
+    assert thr["held_flagged_at_fp32_threshold"] == pytest.approx(np.mean(scores >= thr["fp32"]), abs=1e-4)
+    assert dict(int8.meta.extra)["held_scores"] == [round(float(s), 5) for s in sorted(scores)]

@@ -37,6 +37,15 @@ from luodi.cli import common
     default=None,
     help="Write the report to FILE.json and FILE.md (default: print the Markdown).",
 )
+@click.option(
+    "--held",
+    "held",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Anomaly models: folder of held-back good images (not in the memory bank) on which the INT8 "
+    "model's threshold is chosen again at the FP32 model's false-alarm rate. Without it the FP32 threshold "
+    "is mapped through the calibration images' scores, with a warning (docs/vision.md).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing model of that name.")
 @click.option(
     "--toolchain",
@@ -76,7 +85,8 @@ def quantize(
     """Quantize MODEL to INT8 with calibration pages from --calib and register it as --name.
 
     A vision model (luodi train vision|anomaly) is calibrated on the images in --calib; its
-    --eval-labels is a labelled folder or CSV (with a split column: its test rows)."""
+    --eval-labels is a labelled folder or CSV (with a split column: its test rows). An anomaly model's
+    INT8 copy gets its own threshold at the FP32 model's false-alarm rate: chosen on --held."""
     from luodi.slim import quantize_bundle
     from luodi.zoo import describe_bundle
 
@@ -84,6 +94,8 @@ def quantize(
         _quantize_vision(model, calib, name, report, **options)
         return
 
+    if options.pop("held") is not None:
+        raise click.UsageError("--held is for anomaly models (luodi train anomaly)")
     say = common.say
     # options: --eval-labels, --force, --toolchain, --runtime, --threads and --max-pages, quantize_bundle's keywords
     result = quantize_bundle(
@@ -131,7 +143,7 @@ def _quantize_vision(
         eval_split=split,
         max_images=max_pages,  # calibration images
         progress=common.say,
-        **options,  # --force, --toolchain, --threads
+        **options,  # --force, --toolchain, --threads, --held
     )
     text = json.dumps(result.report, ensure_ascii=False, indent=1)
     if report is not None:

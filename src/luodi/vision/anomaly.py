@@ -30,22 +30,12 @@ from luodi.errors import ConfigError, EmptyInputError, ModelExistsError
 from luodi.vision.bundle import ANOMALY_BACKBONE, TASK_ANOMALY, VisionMeta, backbone_state
 from luodi.vision.data import NATIVE, RESIZE_MODES, DataReport, scan_good, split_holdout
 from luodi.vision.extract import extract_maps, onnx_session
-from luodi.vision.patchcore import (
-    HEAT_MAX,
-    SCORE_MODES,
-    SIGMA,
-    fit_projection,
-    greedy_coreset,
-    project,
-    score_and_heat,
-    score_map,
-    threshold_for,
-)
+from luodi.vision.patchcore import HEAT_MAX, SCORE_MODES, SIGMA, fit_projection, greedy_coreset, project
+from luodi.vision.scoring import MIN_HELD_IMAGES, score_samples, with_threshold
 
 log = logging.getLogger(__name__)
 
 MIN_BANK_IMAGES = 5
-MIN_HELD_IMAGES = 5
 # The bank: the patches projected onto their PROJECT principal axes, then the greedy coreset keeps
 # CORESET of them (at most MAX_BANK). On the magnetic tiles' dev splits (Lite2, stages 3+4, 208
 # values; bench/results/vision.md) 96 axes and a 20% coreset against all 208 values and 10%: image
@@ -185,40 +175,6 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
             + f") in {seconds['coreset']:.0f} s"
         )
         t = time.perf_counter()
-        shapes: list[tuple[int, int]] = []  # the held images' sizes: their heat maps are scored at that size
-
-        def keep_shape(rgb: np.ndarray) -> list[np.ndarray]:
-            shapes.append((int(rgb.shape[0]), int(rgb.shape[1])))
-            return [rgb]
-
-        held_maps, held_kept, _ = extract_maps(
-            session, held_samples, report, image_size, resize=resize, make_views=keep_shape
-        )
-        if len(held_kept) < MIN_HELD_IMAGES:
-            raise EmptyInputError(f"{good}: only {len(held_kept)} held-back images could be read")
-        norms = np.einsum("ij,ij->i", bank, bank)
-        scores = np.array(
-            [
-                score_and_heat(
-                    score_map(m[0], bank, norms, projection),
-                    h,
-                    w,
-                    size=image_size,
-                    resize=resize,
-                    border=score_border,
-                    top=score_top,
-                    sigma=sigma,
-                    mode=score_mode,
-                )[0]
-                for m, (h, w) in zip(held_maps, shapes, strict=True)
-            ]
-        )
-        threshold = threshold_for(scores, false_alarm_rate)
-        seconds["threshold"] = time.perf_counter() - t
-        say(
-            f"threshold {threshold:.4f}: held-back good scores {scores.min():.3f}..{scores.max():.3f} "
-            f"(false-alarm rate {false_alarm_rate})"
-        )
         meta = VisionMeta(
             kind="anomaly",
             image_size=image_size,
@@ -228,18 +184,24 @@ def train_anomaly(  # noqa: PLR0913, PLR0915 - keyword-only options; one linear 
             score_mode=score_mode,
             sigma=sigma,
             backbone=backbone,
-            threshold=threshold,
-            false_alarm_rate=false_alarm_rate,
-            score_scale=float(max(threshold, float(scores.max()))) * 1.5,
             extra=(
                 ("bank_images", len(kept)),
-                ("held_images", len(held_kept)),
-                ("held_scores", [round(float(s), 5) for s in sorted(scores)]),
                 ("coreset", coreset),
                 ("projected_to", int(bank.shape[1]) if projection is not None else None),
                 ("stages", list(stages)),
                 ("patches", len(patches)),
             ),
+        )
+        scores, held_kept = score_samples(session, held_samples, report, meta, bank, projection)
+        if len(held_kept) < MIN_HELD_IMAGES:
+            raise EmptyInputError(f"{good}: only {len(held_kept)} held-back images could be read")
+        meta = with_threshold(meta, scores, false_alarm_rate)
+        assert meta.threshold is not None  # with_threshold sets it
+        threshold = meta.threshold
+        seconds["threshold"] = time.perf_counter() - t
+        say(
+            f"threshold {threshold:.4f}: held-back good scores {scores.min():.3f}..{scores.max():.3f} "
+            f"(false-alarm rate {false_alarm_rate})"
         )
         bank_path = work / "bank.npy"
         np.save(bank_path, bank.astype(np.float32))

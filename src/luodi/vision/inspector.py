@@ -30,7 +30,7 @@ from luodi.vision.bundle import (
 )
 from luodi.vision.data import read_image, to_input
 from luodi.vision.int8search import Int8BankSearch
-from luodi.vision.patchcore import score_and_heat, score_map
+from luodi.vision.scoring import meta_score
 from luodi.zoo.generic import bundle_file
 from luodi.zoo.spec import Bundle
 
@@ -186,19 +186,7 @@ class Inspector:
         self, fmap: np.ndarray, source: str | None, w: int, h: int, timings: dict[str, float], t0: float
     ) -> Inspection:
         assert self._bank is not None
-        amap = score_map(fmap, self._bank, self._bank_norms, self._projection, self._search)
-        m = self.meta
-        score, heat = score_and_heat(
-            amap,
-            h,
-            w,
-            size=m.image_size,
-            resize=m.resize,
-            border=m.score_border,
-            top=m.score_top,
-            sigma=m.sigma,
-            mode=m.score_mode,
-        )
+        score, heat = meta_score(fmap, h, w, self.meta, self._bank, self._bank_norms, self._projection, self._search)
         threshold = self.meta.threshold
         defect = threshold is not None and score >= threshold
         timings = {**timings, "score": (time.perf_counter() - t0) * 1000}

@@ -1,6 +1,8 @@
 """``luodi quantize`` for vision models: post-training INT8 of the ONNX graph, calibrated on images
 like the ones the model will inspect, measured against FP32 (latency on one runtime each, and the
-model's own metric on labelled data), then registered under a new name with the same vision.json.
+model's own metric on labelled data), then registered under a new name with the same vision.json;
+an anomaly model's INT8 copy gets its own threshold at the FP32 bundle's false-alarm rate
+(:func:`int8_anomaly_meta`).
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from typing import Any
 import numpy as np
 
 from luodi.errors import ConfigError, EmptyInputError, ModelError, ModelExistsError
-from luodi.vision.bundle import SEARCH_INT8, read_meta
-from luodi.vision.data import DataReport, Sample, iter_readable, to_input
+from luodi.runtime.base import InferenceSession
+from luodi.vision.bundle import SEARCH_INT8, VisionMeta, read_bank, read_meta, read_projection
+from luodi.vision.data import DataReport, Sample, iter_readable, scan_good, to_input
+from luodi.vision.int8search import Int8BankSearch
+from luodi.vision.scoring import FROM_HELD, MAPPED, MIN_HELD_IMAGES, mapped_threshold, score_samples, with_threshold
 from luodi.zoo.generic import bundle_file
+from luodi.zoo.spec import Bundle
 
 MIN_CALIB_IMAGES = 8
 
@@ -49,6 +55,14 @@ def _calibration_images(calib_dir: Path, limit: int) -> list[Sample]:
     ]
     step = max(1, len(files) // limit)
     return [Sample(p, None) for p in files[::step][:limit]]
+
+
+def _check_held(model: str, meta: VisionMeta, held: str | Path | None) -> None:
+    if held is None:
+        return
+    if meta.kind != "anomaly":
+        raise ConfigError(f"--held is for anomaly models; {model!r} is a {meta.kind} model")
+    scan_good(held)  # a missing or empty folder fails here, before the minutes of quantizing
 
 
 def recipe_for(toolchain: str, model: Path | None = None) -> Any:
@@ -96,11 +110,16 @@ def quantize_vision(  # noqa: PLR0913, PLR0915 - keyword-only options of luodi q
     eval_split: str | None = None,
     threads: int | None = None,
     max_images: int = 64,
+    held: str | Path | None = None,
     force: bool = False,
     home: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> VisionQuantizeResult:
-    """INT8 of a vision model; returns the before/after report (latency ms/image, metrics)."""
+    """INT8 of a vision model; returns the before/after report (latency ms/image, metrics).
+
+    ``held`` (anomaly models): a folder of held-back good images, not in the memory bank, on which
+    the INT8 copy's threshold is re-chosen at the FP32 bundle's false-alarm rate; without it the
+    FP32 threshold is mapped through the calibration images' scores, with a warning."""
     from luodi.runtime.factory import create_session
     from luodi.slim.toolchains import OUTPUT_SUFFIX, quantize_onnx
     from luodi.vision.evaluate import evaluate_vision
@@ -119,14 +138,10 @@ def quantize_vision(  # noqa: PLR0913, PLR0915 - keyword-only options of luodi q
     src = bundle_file(base, "model")
     if src.suffix != ".onnx":
         raise ModelError(f"{model!r} is not an FP32 ONNX model (already quantized?)")
+    _check_held(model, meta, held)
     report = DataReport()
-    calib = [
-        x
-        for _, x in (
-            (s, to_input(rgb, meta.image_size, meta.resize))
-            for s, rgb in iter_readable(_calibration_images(Path(calib_dir), max_images), report)
-        )
-    ]
+    calib_samples = _calibration_images(Path(calib_dir), max_images)
+    calib = [to_input(rgb, meta.image_size, meta.resize) for _, rgb in iter_readable(calib_samples, report)]
     if len(calib) < MIN_CALIB_IMAGES:
         raise EmptyInputError(
             f"{calib_dir}: {len(calib)} readable images; calibration needs at least {MIN_CALIB_IMAGES}"
@@ -150,10 +165,10 @@ def quantize_vision(  # noqa: PLR0913, PLR0915 - keyword-only options of luodi q
         files: dict[str, Path] = {"model": out, "meta": bundle_file(base, "meta")}
         if out.suffix == ".xml":
             files["model_weights"] = out.with_suffix(".bin")
+        threshold: dict[str, Any] | None = None
         if meta.kind == "anomaly":
-            # the INT8 copy searches its bank in int8 too (luodi.vision.int8search): with the
-            # backbone alone in INT8 the float search was two thirds of an image's CPU
-            files["meta"] = replace(meta, search=SEARCH_INT8).write(work / "vision.json")
+            int8_meta, threshold = int8_anomaly_meta(base, meta, fp32, int8, calib_samples, held, say)
+            files["meta"] = int8_meta.write(work / "vision.json")
             files["bank"] = bundle_file(base, "bank")
             if any(f.role == "projection" for f in base.files):
                 files["projection"] = bundle_file(base, "projection")
@@ -184,9 +199,75 @@ def quantize_vision(  # noqa: PLR0913, PLR0915 - keyword-only options of luodi q
         "latency_ms_per_image": {k: round(v, 2) for k, v in lat.items()},
         "speedup_vs_fp32_onnxruntime": round(lat["fp32_onnxruntime"] / lat[f"int8_{runtime}"], 2),
         "threads": threads,
+        **({"threshold": threshold} if threshold is not None else {}),
     }
     if eval_data is not None:
         for tag, m in (("fp32", model), ("int8", name)):
             ev = evaluate_vision(m, eval_data, split=eval_split, home=home_path, threads=threads).to_dict()
             out_report[tag] = {k: ev[k] for k in ("n", "accuracy", "macro_f1", "image_auroc", "pixel_auroc") if k in ev}
     return VisionQuantizeResult(name, out_report)
+
+
+def int8_anomaly_meta(
+    base: Bundle,
+    meta: VisionMeta,
+    fp32: InferenceSession,
+    int8: InferenceSession,
+    calib: list[Sample],
+    held: str | Path | None,
+    say: Callable[[str], None],
+) -> tuple[VisionMeta, dict[str, Any]]:
+    """The INT8 copy's ``vision.json`` and what its threshold report says.
+
+    The copy searches its bank in int8 (luodi.vision.int8search: with the backbone alone in INT8
+    the float search was two thirds of an image's CPU). Its backbone scores good images higher
+    than FP32 does (the magnetic tiles' val good tiles: 4.85% flagged at the FP32 threshold chosen
+    for 1%), so the threshold is chosen again at the FP32 bundle's false-alarm rate: on ``held``
+    good images scored by the INT8 copy as it will inspect (``luodi train anomaly``'s rule), or,
+    without them, mapped from the calibration images (:func:`luodi.vision.scoring.mapped_threshold`)
+    with a warning: that map was measured on one dataset only."""
+    if meta.threshold is None or meta.false_alarm_rate is None:
+        raise ModelError(f"{base.name!r} has no threshold or false-alarm rate in its vision.json; train it again")
+    bank = read_bank(base)
+    projection = read_projection(base, bank)
+    search = Int8BankSearch(bank)
+    out = replace(meta, search=SEARCH_INT8)
+    rate = meta.false_alarm_rate
+    info: dict[str, Any] = {"fp32": meta.threshold, "false_alarm_rate": rate}
+    if held is not None:
+        samples, held_report = scan_good(held)
+        scores, kept = score_samples(int8, samples, held_report, out, bank, projection, search)
+        if len(kept) < MIN_HELD_IMAGES:
+            raise EmptyInputError(
+                f"{held}: {len(kept)} readable good images; the threshold needs at least {MIN_HELD_IMAGES}"
+            )
+        out = with_threshold(out, scores, rate, threshold_source=FROM_HELD, fp32_threshold=meta.threshold)
+        assert out.threshold is not None
+        fp32_flags = float(np.mean(scores >= meta.threshold))
+        info |= {"int8": out.threshold, "source": FROM_HELD, "held_images": len(kept)}
+        info |= {"held_flagged_at_fp32_threshold": round(fp32_flags, 4), "held_skipped": len(held_report.skipped)}
+        say(
+            f"INT8 threshold {out.threshold:.4f} (FP32 {meta.threshold:.4f}) at false-alarm rate {rate} on "
+            f"{len(kept)} held-back good images; the FP32 threshold flagged {fp32_flags:.1%} of them"
+        )
+        return out, info
+    base_search = Int8BankSearch(bank) if meta.search == SEARCH_INT8 else None
+    f, _ = score_samples(fp32, calib, DataReport(), meta, bank, projection, base_search)
+    q, _ = score_samples(int8, calib, DataReport(), out, bank, projection, search)
+    if int(np.sum(f < meta.threshold)) < MIN_HELD_IMAGES:
+        raise EmptyInputError(
+            f"{int(np.sum(f < meta.threshold))} calibration images score below the FP32 threshold (need "
+            f"{MIN_HELD_IMAGES} to map it); pass --held DIR (good images not in the bank) to choose it"
+        )
+    t = mapped_threshold(meta.threshold, f, q)
+    warning = (
+        f"the INT8 threshold {t:.4f} (FP32 {meta.threshold:.4f}) is mapped from the calibration images, not "
+        f"chosen at the false-alarm rate {rate}: pass --held DIR (good images not in the bank) to choose it"
+    )
+    say(f"warning: {warning}")
+    scale = None if meta.score_scale is None else meta.score_scale * t / meta.threshold
+    extra = tuple((k, v) for k, v in meta.extra if k not in ("threshold_source", "fp32_threshold"))
+    extra += (("threshold_source", MAPPED), ("fp32_threshold", meta.threshold))
+    out = replace(out, threshold=t, score_scale=scale, extra=extra)
+    info |= {"int8": t, "source": MAPPED, "calibration_images": len(f), "warning": warning}
+    return out, info
