@@ -49,6 +49,10 @@ DIFFER_MIN = 0.8
 # Every character of a value the second reading must read at least this sure to settle doubts
 # about single characters of the first reading.
 SETTLE_MIN = 0.95
+# The bar below which a character makes an accepted value worth reading again where only the
+# doubted values are read (SecondReading(doubt_below=…)): chosen on dev pages
+# (bench/kie_second_reading.py --doubt-below; bench/results/kie_second_reading.md).
+DOUBT_BELOW = 0.9
 # The types whose doubted characters a second reading can settle: not numbers, whose digit
 # confusions (3 / 8) the recognisers share and nothing around a digit tells.
 SETTLE_TYPES = frozenset({"name", "address", "address_part", "text"})

@@ -233,3 +233,31 @@ def test_doubt_below_reads_again_only_the_values_the_first_reading_was_unsure_of
     strict = SecondReading(reader_for(by_grey, misread), doubt_below=0.99)
     res = extractor("waybill", second_reading=strict).extract_document(doc, pages=[img])
     assert res["receiver_address"].needs_review
+
+
+def test_the_pipeline_reads_only_the_doubted_values_when_asked(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+    import pytest
+
+    from luodi.cli import main
+    from luodi.errors import ConfigError, ModelNotPulledError
+    from luodi.kie.second_reading import DOUBT_BELOW
+    from luodi.pipeline import Pipeline
+
+    with pytest.raises(ConfigError, match="needs a second reading model"):
+        Pipeline().processor("extract", "waybill", second_reading_doubted=True)
+    image = tmp_path / "page.png"
+    cv2.imwrite(str(image), np.full((60, 200, 3), 255, np.uint8))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["extract", str(image), "--second-reading-doubted"])
+    assert exit_info.value.code != 0
+    err = capsys.readouterr().err
+    assert "needs a second reading model" in err and "Traceback" not in err
+    try:
+        task = Pipeline().processor("extract", "waybill", second_reading="pp-ocrv4", second_reading_doubted=True)
+    except ModelNotPulledError:
+        pytest.skip("pp-ocrv4 is not in the model store (make setup pulls it)")
+    second = task.extractor.second_reading  # type: ignore[attr-defined]
+    assert second is not None and second.doubt_below == DOUBT_BELOW
+    every = Pipeline().processor("extract", "waybill", second_reading="pp-ocrv4").extractor.second_reading  # type: ignore[attr-defined]
+    assert every.doubt_below is None
