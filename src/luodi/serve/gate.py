@@ -93,10 +93,6 @@ class InferenceGate:
         self.waiting = 0
 
     @property
-    def admitted(self) -> int:
-        return self._admitted
-
-    @property
     def full(self) -> bool:
         return self._admitted >= self.capacity or self.too_slow()
 
@@ -117,6 +113,11 @@ class InferenceGate:
             return False
         return self.expected_wait_s() + self.run_s > self.latency_target_s
 
+    def refusal(self) -> QueueFullError:
+        """The 503 for a request that finds the gate :attr:`full`, counted by its reason."""
+        self.metrics.rejected.labels("queue_full" if self._admitted >= self.capacity else "latency_target").inc()
+        return QueueFullError(self.busy_message())
+
     def busy_message(self) -> str:
         if self._admitted >= self.capacity:
             return f"server busy: {self._admitted} requests admitted, queue full; retry later"
@@ -136,8 +137,7 @@ class InferenceGate:
         body, so a full server refuses without reading (or storing) what it would not process. The
         place is held until the call it runs finishes, or until this context exits without one."""
         if self.full:
-            self.metrics.rejected.labels("queue_full" if self._admitted >= self.capacity else "latency_target").inc()
-            raise QueueFullError(self.busy_message())
+            raise self.refusal()
         self._admitted += 1
         ticket = Ticket(self)
         try:

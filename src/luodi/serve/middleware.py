@@ -10,7 +10,7 @@ import uuid
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from luodi.errors import QueueFullError, TooManyBytesError
+from luodi.errors import TooManyBytesError
 from luodi.serve.logs import request_id_var
 from luodi.serve.state import ServiceState
 
@@ -46,10 +46,7 @@ class ObserveMiddleware:
         gated = scope["method"] == "POST" and path.startswith("/v1/") and not path.startswith(_NOT_GATED)
         gate = self.state.gate
         if gated and gate.full:
-            self.state.metrics.rejected.labels(
-                "queue_full" if gate.admitted >= gate.capacity else "latency_target"
-            ).inc()
-            busy = QueueFullError(gate.busy_message())
+            busy = gate.refusal()
             retry = {"Retry-After": str(self.state.settings.retry_after_s)}
             return JSONResponse(busy.to_dict(), status_code=busy.http_status, headers=retry)
         if length.isdigit() and int(length) > cap:
