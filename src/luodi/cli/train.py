@@ -34,7 +34,6 @@ def train() -> None:
     resumes_from="checkpoint",
     no_export="Only train; export and register later with `luodi export`.",
 )
-@click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
 @click.option(
     "--accept-regression",
     is_flag=True,

@@ -45,8 +45,8 @@ dist_options = common.options(
 
 
 def run_options(*, example: str, resumes_from: str, no_export: str) -> common.Decorator:
-    """``--config``, ``--name``, ``--resume``, ``--no-export`` and ``--no-progress``, as every ``luodi train``
-    command that trains from a config declares them (see :func:`train_run`)."""
+    """``--config``, ``--name``, ``--resume``, ``--no-export``, ``--no-progress`` and ``--force``, as every
+    ``luodi train`` command that trains from a config declares them (see :func:`train_run`)."""
     return common.options(
         click.option(
             "--config",
@@ -66,6 +66,7 @@ def run_options(*, example: str, resumes_from: str, no_export: str) -> common.De
         ),
         click.option("--no-export", is_flag=True, help=no_export),
         click.option("--no-progress", is_flag=True, help="No progress bar (also off when stderr is not a terminal)."),
+        click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name."),
     )
 
 

@@ -16,7 +16,6 @@ from luodi.cli.train_dist import dist_options, run_options, train_run, zoo_name
     example="examples/text/", resumes_from="finished epoch", no_export="Only train; export and register later."
 )
 @click.option("--int8", is_flag=True, help="Register the dynamically quantized INT8 model instead of FP32.")
-@click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
 @dist_options
 @click.pass_context
 def text(

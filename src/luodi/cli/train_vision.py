@@ -18,7 +18,6 @@ from luodi.cli.train_dist import dist_options, run_options, train_run, zoo_name
     resumes_from="checkpoint",
     no_export="Only train; no ONNX export or zoo registration.",
 )
-@click.option("--force", is_flag=True, help="Replace an existing zoo model of the same name.")
 @dist_options
 @click.pass_context
 def vision(
