@@ -162,8 +162,6 @@ class Guard:
 
         ``rows``: the guard lines' rows in the batch; ``picked``: their indices among the guard lines.
         """
-        import paddle.nn.functional as F  # noqa: N812
-
         if not self.targets or not rows:
             return None
         t_max = int(logits.shape[1])
@@ -176,7 +174,7 @@ class Guard:
             tg = self.targets[g]
             t = min(len(tg.idx), t_max)
             idx[r, :t], prob[r, :t], rest[r, :t], mask[r, :t] = tg.idx[:t], tg.prob[:t], tg.rest[:t], 1.0
-        logp = F.log_softmax(logits[paddle.to_tensor(np.asarray(rows, np.int64))], axis=-1)
+        logp = log_softmax(paddle, logits[paddle.to_tensor(np.asarray(rows, np.int64))])
         lp_k = paddle.take_along_axis(logp, paddle.to_tensor(idx), axis=2)
         q_rest = paddle.clip(1.0 - lp_k.exp().sum(axis=2), min=1e-6)
         p, r = paddle.to_tensor(prob), paddle.to_tensor(rest)
@@ -184,6 +182,19 @@ class Guard:
         kl = kl + r * (paddle.log(paddle.clip(r, min=1e-8)) - paddle.log(q_rest))
         m = paddle.to_tensor(mask)
         return (kl * m).sum() / paddle.clip(m.sum(), min=1.0)
+
+
+def log_softmax(paddle: Any, x: Any) -> Any:
+    """log-softmax over the last axis, written out: ``x - max - log(sum(exp(x - max)))``.
+
+    Not ``paddle.nn.functional.log_softmax``: Paddle 3.3's CPU kernel for it is pathologically slow
+    over a large class axis: 8.8 CPU-s forward and as much again backward for 4 lines x 60 timesteps
+    x 18,710 classes (PP-OCRv6's dictionary), against 0.07 s for this form, and it made up about
+    17 of the 18 CPU-s of a recipe step (bench/results/finetune_speed.md). The max is a constant
+    shift (the gradient does not depend on it), so it is detached.
+    """
+    z = x - x.max(axis=-1, keepdim=True).detach()
+    return z - paddle.log(paddle.exp(z).sum(axis=-1, keepdim=True))
 
 
 def input_length(width: int) -> int:

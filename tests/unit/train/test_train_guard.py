@@ -58,6 +58,28 @@ def test_distillation_ignores_timesteps_past_the_lines_end(paddle: Any) -> None:
     assert after == pytest.approx(base)
 
 
+def test_the_written_out_log_softmax_matches_paddles_in_value_and_gradient(paddle: Any) -> None:
+    import paddle.nn.functional as F  # noqa: N812
+
+    from luodi.train.guard import log_softmax
+
+    rng = np.random.default_rng(1)
+    # large logits too: exp() of them overflows unless the maximum is taken out first
+    raw = np.concatenate([rng.normal(0, 3, (2, 5, 9)), rng.normal(0, 3, (1, 5, 9)) + 1000.0]).astype(np.float32)
+    weights = paddle.to_tensor(rng.normal(0, 1, raw.shape).astype(np.float32))
+    grads = []
+    values = []
+    for fn in (lambda t: log_softmax(paddle, t), lambda t: F.log_softmax(t, axis=-1)):
+        x = paddle.to_tensor(raw, stop_gradient=False)
+        out = fn(x)
+        (out * weights).sum().backward()
+        values.append(out.numpy())
+        grads.append(x.grad.numpy())
+    assert np.isfinite(values[0]).all()
+    np.testing.assert_allclose(values[0], values[1], atol=1e-4)
+    np.testing.assert_allclose(grads[0], grads[1], atol=1e-5)
+
+
 def test_ema_swaps_averaged_weights_in_and_restores_the_live_ones(paddle: Any) -> None:
     from luodi.train.guard import EMA
 
