@@ -45,7 +45,7 @@ from baselines.naive_regex import extract as baseline_extract  # noqa: E402
 from kie_flagmap import render as flag_map  # noqa: E402
 
 from luodi.eval.metrics import field_metrics, normalize_text  # noqa: E402
-from luodi.synth.waybill import LAYOUTS, WaybillOptions, generate_waybills, read_labels  # noqa: E402
+from luodi.synth.waybill import LAYOUTS, WaybillOptions, generate_waybills, read_labels, resolve_layouts  # noqa: E402
 
 FIELDS = (
     "carrier",
@@ -679,12 +679,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the second reading variant reads again only the accepted values with a character read below "
         "this, and those in doubt for single characters (SecondReading.doubt_below); default: every accepted value",
     )
+    ap.add_argument(
+        "--layouts",
+        default="all",
+        help="waybill layouts or groups (dev, holdout, all = dev + holdout, fresh); 'fresh' scores the fresh "
+        "held-out layouts on their own (write them to another --results)",
+    )
     ap.add_argument("--note", default="", help="a sentence printed under the run line (context of this run)")
     ap.add_argument(
         "--reuse-ocr", action="store_true", help="keep and reuse page readings in OUT/ocr-cache (iterating only)"
     )
     args = ap.parse_args(argv)
     cache = args.out / "ocr-cache" if args.reuse_ocr else None
+    drawn = resolve_layouts([args.layouts])
 
     from luodi import OCR
     from luodi.kie import Extractor
@@ -724,7 +731,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if n <= 0:
             continue
         folder = args.out / cond
-        opts = WaybillOptions(layouts=("all",), degrade=degrade, seed=seed, source="dev", fill=fill)  # type: ignore[arg-type]
+        opts = WaybillOptions(layouts=(args.layouts,), degrade=degrade, seed=seed, source="dev", fill=fill)  # type: ignore[arg-type]
         records = generate_waybills(n, folder, opts)
         for i, rec in enumerate(records):
             pred, base, timing, ocr_lines = run_one(folder / rec["image"], "waybill", extractors, ocr, cache)
@@ -779,7 +786,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "stp_calibrated": stp(calibrated_view(sel), ALL_FIELDS),
                 "stp_second": stp(calibrated_view(sel, "second"), ALL_FIELDS),
             }
-        for layout in LAYOUTS:
+        for layout in drawn:
             sel = [d for d in docs if d["set"] == cond and d["layout"] == layout]
             per_layout[cond][layout] = {s: score(sel, s, ALL_FIELDS) for s in ("extractor", "baseline")}
 
@@ -878,7 +885,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed": args.seed,
         "n_clean": args.n_clean,
         "n_hard": args.n_hard,
-        "layouts": {k: v.holdout for k, v in LAYOUTS.items()},
+        "layouts": {k: LAYOUTS[k].holdout for k in drawn},
         "groups": groups,
         "per_layout": per_layout,
         "timing": timing,

@@ -8,14 +8,24 @@ from typing import Any
 import click
 
 from luodi.cli.synth import parties_options, per_layout
-from luodi.synth.waybill import DEGRADES, FILLS, HOLDOUT_LAYOUTS, LAYOUTS, WaybillOptions, generate_waybills
+from luodi.synth.waybill import (
+    DEGRADES,
+    FILLS,
+    FRESH_LAYOUTS,
+    HOLDOUT_LAYOUTS,
+    LAYOUTS,
+    WaybillOptions,
+    generate_waybills,
+)
 
 _LAYOUT_HELP = (
     "Layout name or group, repeatable or comma-separated: "
     + ", ".join(LAYOUTS)
     + "; groups: dev (default, the layouts an extractor may be tuned on), holdout ("
     + ", ".join(HOLDOUT_LAYOUTS)
-    + ": keep them for measurement only), all."
+    + ": keep them for measurement only), all (dev + holdout), fresh ("
+    + ", ".join(FRESH_LAYOUTS)
+    + ": held out, drawn later, scored on their own)."
 )
 
 

@@ -66,12 +66,14 @@ from luodi.synth.waybill_layouts import LAYOUTS as BASE_LAYOUTS
 
 LAYOUTS: dict[str, Layout] = {**BASE_LAYOUTS, **FORM_LAYOUTS}
 DEV_LAYOUTS = tuple(name for name, lay in LAYOUTS.items() if not lay.holdout)
-HOLDOUT_LAYOUTS = tuple(name for name, lay in LAYOUTS.items() if lay.holdout)
+HOLDOUT_LAYOUTS = tuple(name for name, lay in LAYOUTS.items() if lay.holdout and not lay.fresh)
+FRESH_LAYOUTS = tuple(name for name, lay in LAYOUTS.items() if lay.fresh)
 _ORDER_LAYOUTS = ("ewaybill_3stub", "ewaybill_compact", "shop_label")
 
 __all__ = [
     "DEV_LAYOUTS",
     "FILLS",
+    "FRESH_LAYOUTS",
     "HOLDOUT_LAYOUTS",
     "LAYOUTS",
     "WAYBILL_FIELDS",
@@ -85,12 +87,13 @@ __all__ = [
 
 Degrade = Literal["clean", "hard", "scan", "photo", "photo_hard"]
 DEGRADES: tuple[str, ...] = ("clean", "hard", *LEVELS)
-_GROUPS = {"dev": DEV_LAYOUTS, "holdout": HOLDOUT_LAYOUTS, "all": tuple(LAYOUTS)}
+# "all" is dev + holdout: the fresh layouts come only by name or by the group "fresh"
+_GROUPS = {"dev": DEV_LAYOUTS, "holdout": HOLDOUT_LAYOUTS, "all": DEV_LAYOUTS + HOLDOUT_LAYOUTS, "fresh": FRESH_LAYOUTS}
 
 
 def resolve_layouts(names: Iterable[str]) -> tuple[str, ...]:
-    """Layout names from names and the groups ``dev`` (default), ``holdout`` and ``all``; order kept,
-    duplicates dropped."""
+    """Layout names from names and the groups ``dev`` (default), ``holdout``, ``all`` (dev + holdout)
+    and ``fresh``; order kept, duplicates dropped."""
     out: list[str] = []
     for raw in names:
         for name in (n.strip() for n in raw.split(",")):

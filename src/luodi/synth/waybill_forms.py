@@ -13,6 +13,12 @@
   handwriting-like face (per-character jitter, the writing off its lines and across the boxes), its
   tracking number pre-printed in red, checkboxes for the product, a 省 / 市 / 区县 grid over the
   address lines; the photo step gives it carbon ghosting.
+- ``ewaybill_sidebyside`` (fresh: held out, added after ``ewaybill_compact`` had been looked at and
+  tuned on by no one): a 100 x 150 mm one-sheet e-waybill with a tear-off receipt. The receiver and
+  the sender sit side by side in two columns, each under a black 收 / 寄 square, the name and phone on
+  one line and the address wrapped in the narrow column; a 集包地 line under the sort code, the
+  product name in a box beside the barcode, the goods as one line; the tear-off repeats the tracking
+  number and the receiver's name, phone and address on one run-on line.
 
 The split is recorded in :mod:`luodi.synth.families`; holdout layouts must not be looked at while
 working on the extractor.
@@ -346,6 +352,84 @@ def carbon_form(c: WaybillContent, style: Style, rng: np.random.Generator) -> Im
     return cv.finish(margin=14)
 
 
+def _column_party(
+    cv: Canvas, c: WaybillContent, role: str, party: Party, phone: Phone, *, x: float, y: int, width: float
+) -> int:
+    """A black square with 收 or 寄 in white, then NAME and PHONE on their own lines under it and the
+    address wrapped to the column's ``width``."""
+    s = cv.style.size
+    tag = int(s * 1.3)
+    cv.rect(x, y, x + tag, y + tag, fill=cv.style.ink)
+    cv.text(
+        x + (tag - s) / 2,
+        y + (tag - s) / 2 - 2,
+        "收" if role == "receiver" else "寄",
+        s,
+        bold=True,
+        fill=cv.style.paper,
+    )
+    cv.text(x + tag + 10, y + (tag - s) / 2, party.name, s, bold=role == "receiver")
+    y += tag + 8
+    cv.text(x, y, phone.printed, s)
+    y += int(s * 1.4)
+    for line, color in c.address_lines(cv, party, role, s, width):
+        cv.text(x, y, line, s, fill=color)
+        y += int(s * 1.35)
+    return y
+
+
+def ewaybill_sidebyside(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    # one recipe, top to bottom, as the label is printed
+    cv = Canvas(800, 1200, style)
+    s = min(style.size, 26)
+    W = cv.width
+    y = 16
+    cv.text(24, y, c.carrier.name, int(s * 1.4), bold=True)
+    cv.text_right(W - 24, y + 6, c.printed_at, max(12, int(s * 0.6)))
+    y += int(s * 1.4) + 14
+    cv.hline(16, W - 16, y)
+    y = _sort_block(cv, c, y + 8, int(s * 2.0), inverted=False)
+    hub = _pick(rng, ("集包地", "集包"))
+    city = c.receiver.city or c.receiver.province or ""
+    if city and c.fill == "full":
+        cv.text(24, y - 8, f"{hub}{_colon(rng)}{city.rstrip('市')}转运中心", int(s * 0.8))
+        y += int(s * 1.1)
+    cv.hline(16, W - 16, y)
+    bar_h = int(s * 2.4)
+    cv.barcode(24, y + 10, W * 0.66, bar_h, c.tracking)
+    box_x = W * 0.66 + 44
+    cv.rect(box_x, y + 10, W - 24, y + 10 + bar_h, width=3)
+    cv.text_center((box_x + W - 24) / 2, y + 10 + (bar_h - s) / 2, c.product, s, bold=True)
+    y += bar_h + 16
+    cv.text(24, y, c.tracking, int(s * 1.1), bold=True)
+    y += int(s * 1.6)
+    cv.hline(16, W - 16, y)
+    mid = W * 0.56
+    top = y + 10
+    left = _column_party(cv, c, "receiver", c.receiver, c.receiver_phone, x=24, y=top, width=mid - 48)
+    right = _column_party(cv, c, "sender", c.sender, c.sender_phone, x=mid + 14, y=top, width=W - mid - 38)
+    y = max(left, right) + 8
+    cv.vline(mid, top - 10, y)
+    cv.hline(16, W - 16, y)
+    y = _goods_rows(cv, c, y + 8, rng, x=24)
+    cv.qr(W - 24 - int(s * 3), y + 4, int(s * 3), rng)
+    cv.text(24, y + 8, "签收：", s)
+    y += int(s * 3) + 12
+    cv.dashed(10, W - 10, y)
+    y += 12
+    small = int(s * 0.8)
+    cv.text(24, y, c.carrier.name, small, bold=True)
+    cv.text_right(W - 24, y, "收件人存根", small)
+    y += int(small * 1.5)
+    cv.text(24, y, f"运单号{_colon(rng)}{c.tracking}", small)
+    y += int(small * 1.5)
+    run_on = f"{c.receiver.name} {c.receiver_phone.printed} {c.address_text(c.receiver)}".strip()
+    for line in cv.wrap(run_on, small, W - 48):
+        cv.text(24, y, line, small)
+        y += int(small * 1.4)
+    return cv.finish(margin=14)
+
+
 def _sender_first(c: WaybillContent) -> list[tuple[str, Party, Phone]]:
     return [("sender", c.sender, c.sender_phone), ("receiver", c.receiver, c.receiver_phone)]
 
@@ -369,5 +453,13 @@ FORM_LAYOUTS: dict[str, Layout] = {
             mask_rate=0.5,
         ),
         Layout("carbon_form", carbon_form, True, "multi-part carbon form filled by hand", hand=True),
+        Layout(
+            "ewaybill_sidebyside",
+            ewaybill_sidebyside,
+            True,
+            "100x150 mm e-waybill, 收/寄 columns side by side, run-on tear-off",
+            mask_rate=0.3,
+            fresh=True,
+        ),
     )
 }

@@ -206,10 +206,11 @@ def test_hard_degradations_keep_a_plausible_page(ner_file: Path) -> None:
 
 
 def test_labels_round_trip(ner_file: Path, tmp_path: Path) -> None:
-    records = generate_waybills(len(LAYOUTS), tmp_path, _opts(ner_file, layouts=("all",), seed=9))
-    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == [f"{i:05d}.jpg" for i in range(len(LAYOUTS))]
+    every = [*DEV_LAYOUTS, *HOLDOUT_LAYOUTS]  # "all": the fresh layouts come only by name
+    records = generate_waybills(len(every), tmp_path, _opts(ner_file, layouts=("all",), seed=9))
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == [f"{i:05d}.jpg" for i in range(len(every))]
     assert read_labels(tmp_path / "labels.jsonl") == records
-    assert [r["layout"] for r in records] == list(LAYOUTS)  # round-robin over the chosen layouts
+    assert [r["layout"] for r in records] == every  # round-robin over the chosen layouts
     first = json.loads((tmp_path / "labels.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert set(first) == {"image", "layout", "holdout", "split", "degrade", "fill", "fields", "meta"}
     assert first["fill"] == "full"
@@ -230,6 +231,9 @@ def test_read_labels_rejects_bad_lines(tmp_path: Path) -> None:
 def test_layout_groups_and_bad_options(ner_file: Path, tmp_path: Path) -> None:
     assert resolve_layouts(["dev"]) == DEV_LAYOUTS
     assert resolve_layouts(["holdout"]) == HOLDOUT_LAYOUTS
+    fresh = resolve_layouts(["fresh"])
+    assert fresh and all(LAYOUTS[n].holdout and LAYOUTS[n].fresh for n in fresh)
+    assert not set(fresh) & set(resolve_layouts(["all"])) and set(fresh) < set(LAYOUTS)
     assert len(HOLDOUT_LAYOUTS) >= 2 and not set(DEV_LAYOUTS) & set(HOLDOUT_LAYOUTS)
     assert resolve_layouts(["tag_block,boxed_table", "tag_block"]) == ("tag_block", "boxed_table")
     with pytest.raises(ConfigError, match="unknown waybill layout 'nope'"):
