@@ -57,6 +57,22 @@ _PRINT_WORDS = (
     "数量", "件数", "重量", "签收",
     "打印时间", "客服电话", "服务热线",
 )  # fmt: skip
+# English words bilingual forms print under or beside their Chinese labels (交易金额 Amount, 付款人
+# 户名 Payer Name, 收件人 Consignee): a line of nothing else is a label's translation, never a value.
+# No word a parcel's goods may be named by alone (Phone, Card Case): those are data.
+_ENGLISH_FORM_WORDS = frozenset((
+     "a", "ac", "account", "acct", "address", "amount", "and", "auditor", "authority", "balance", "bank",
+     "banking", "batch", "beneficiary", "birth", "branch", "by", "c", "capital", "card", "channel", "charge",
+     "charges", "checker", "code", "commission", "consignee", "currency", "customer", "date", "declared",
+     "description", "drawer", "electronic", "fee", "fees", "figures", "for", "from", "full", "handling", "id",
+     "in", "insured", "issuing", "lower", "memo", "name", "nationality", "no", "note", "notes", "number", "of",
+     "online", "operator", "order", "payee", "payer", "payment", "period", "pieces", "postscript", "print",
+     "printed", "purpose", "qty", "quantity", "receipt", "receiver", "recipient", "ref", "reference", "remark",
+     "remarks", "remitter", "reviewer", "sender", "serial", "sex", "shipper", "sign", "signature", "summary",
+     "tel", "teller", "terminal", "the", "time", "times", "to", "total", "tracking", "trans", "transaction",
+     "type", "upper", "usage", "use", "valid", "value", "voucher", "waybill", "weight", "words",
+))  # fmt: skip
+_ENGLISH_WORD = re.compile(r"[A-Za-z]+")
 # What a text field says when it holds nothing.
 _NOTHING = frozenset(("无", "暂无", "没有", "空", "none", "n/a", "na", "null", "nil", "-", "/"))
 
@@ -138,6 +154,8 @@ class FormText:
             return "a misread label"  # 付教人 for 付款人
         if _LABEL_WORD.fullmatch(key):
             return "a printed label of another field"
+        if english_label(text):
+            return "a printed English label"
         carrier = carrier_from_text(text) if self._carriers else None
         if carrier is not None and len(key) <= len(_key(carrier.name)) + 2 and carrier.name[:2] in key:
             return "the printed carrier name"
@@ -198,6 +216,15 @@ class FormText:
         if (s, e) == (0, len(text)) or self.is_form_text(text[s:e], grid=grid):
             return Verdict(None, why)  # form text throughout, not only at an end
         return Verdict((s, e), cut)
+
+
+def english_label(text: str) -> bool:
+    """Only English form words (Payer A/C No., Amount in Words), no digit and no Chinese."""
+    folded = fold(text)
+    words = _ENGLISH_WORD.findall(folded)
+    if not words or any(c.isdigit() or "\u4e00" <= c <= "\u9fff" for c in folded):
+        return False
+    return all(w.lower() in _ENGLISH_FORM_WORDS for w in words)
 
 
 def learn_form_text(pages: Iterable[Iterable[str]], schema: Schema) -> list[str]:

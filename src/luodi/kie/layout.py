@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from luodi.kie.formtext import english_label
 from luodi.kie.normalize import fold, fold_label
 from luodi.kie.schema import Schema, composed_labels
 from luodi.kie.validators import carrier_keyword, find_phones
@@ -621,6 +622,11 @@ class PageLayout:
     def is_last_on_line(self, hit: Hit) -> bool:
         return self.next_start(hit) == len(hit.tline.text)
 
+    def ends_its_line(self, hit: Hit) -> bool:
+        """Nothing after the label on its line but, on a bilingual form, its English (交易金额 Amount)."""
+        nxt = self.next_start(hit)
+        return nxt == len(hit.tline.text) or english_label(hit.tline.text[hit.end : nxt])
+
     def column(self, hit: Hit) -> tuple[float, float]:
         t = hit.tline
         x0 = t.x_of(hit.start)
@@ -647,7 +653,11 @@ class PageLayout:
         near = [
             o
             for o in self.lines
-            if o is not t and o.x0 >= t.x1 - 0.5 * h and abs(o.yc - t.yc) <= 0.8 * h and not self.is_key_line(o)
+            if o is not t
+            and o.x0 >= t.x1 - 0.5 * h
+            and abs(o.yc - t.yc) <= 0.8 * h
+            and not self.is_key_line(o)
+            and not english_label(o.text)  # the label's English, printed apart
         ]
         if not near:
             return []
@@ -727,7 +737,7 @@ class PageLayout:
         below. When both exist, the nearer one wins, so in a two-column form the value under a
         left-column label is not mistaken for the right column's text on the same row."""
         t = hit.tline
-        right = self.right_of(hit) if self.next_start(hit) == len(t.text) else None
+        right = self.right_of(hit) if self.ends_its_line(hit) else None
         below = self.below(hit, max_lines=1)
         if right is not None and below:
             b = below[0]
@@ -774,8 +784,10 @@ class PageLayout:
                 break
             if self.is_key_line(o):
                 break
-            out.append(o)
             last_y = o.y1
+            if english_label(o.text):
+                continue  # the label's English printed under it (交易金额 / Amount): part of the label
+            out.append(o)
             if len(out) >= max_lines:
                 break
         return out

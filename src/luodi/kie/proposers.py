@@ -45,6 +45,7 @@ from luodi.kie.candidates import (
     phone_spans,
     span_cand,
 )
+from luodi.kie.formtext import english_label
 from luodi.kie.layout import (
     Entry,
     Hit,
@@ -476,8 +477,14 @@ def _label_options(spec: FieldSpec, hit: Hit, layout: PageLayout) -> list[tuple[
     label for a value with a shape (a label over two values)."""
     nxt = layout.next_start(hit)
     inline = inline_value(hit, nxt)
-    if inline:
+    if inline and not english_label(run_text(inline)):
         return [(inline, "inline")]
+    # A bilingual form prints the label's English after or under it (付款人户名 Payer Name): that
+    # is the label's, and the value is further on.
+    return [(run, where) for run, where in _options_beyond(spec, hit, layout) if not english_label(run_text(run))]
+
+
+def _options_beyond(spec: FieldSpec, hit: Hit, layout: PageLayout) -> list[tuple[Run, str]]:
     options: list[tuple[Run, str]] = []
     near = layout.value_neighbour(hit)
     if near is not None and near[1] == "right" and spec.is_multiline:
@@ -494,7 +501,7 @@ def _label_options(spec: FieldSpec, hit: Hit, layout: PageLayout) -> list[tuple[
     if near is not None and near[1] == "below" and not spec.is_multiline:
         # The line below was nearer than the cell to the right, but a value with a shape may
         # still be in that cell (金额 | 14,376.89元 over a 币种 row).
-        right = layout.right_of(hit) if layout.next_start(hit) == len(hit.tline.text) else None
+        right = layout.right_of(hit) if layout.ends_its_line(hit) else None
         if right is not None:
             options.append(((Piece(right, 0, len(right.text)),), "right"))
     return options

@@ -634,3 +634,30 @@ def test_a_time_whose_first_colon_was_misread_is_the_time_for_review() -> None:
     assert res.get("time") == "16:01:51" and res["time"].needs_review  # not 01:51
     # a date's day before a semicolon is no hour: the time after it is read as printed
     assert check_time("2024-03-05;10:11:12").value == "10:11:12"
+
+
+@pytest.mark.parametrize("beside", [True, False])
+def test_a_labels_english_is_never_its_value(beside: bool) -> None:
+    """Bilingual forms print the label's English beside it (付款人户名 Payer Name) or under it."""
+    lines = [make_line("中信银行网上银行电子回单", 300, 20)]
+    rows = (
+        ("付款人户名", "Payer Name", "汉中实验中学"),
+        ("附言", "Remarks", "还款"),
+        ("交易金额", "Amount", "5,000.00"),
+    )
+    for k, (zh, en, value) in enumerate(rows):
+        y = 80 + 70 * k
+        if beside:
+            lines.append(make_line(f"{zh} {en}", 40, y))
+        else:
+            lines += [make_line(zh, 40, y), make_line(en, 40, y + 28, h=14, char_w=14)]
+        lines.append(make_line(value, 260, y + 8))
+    v = extractor("bank_receipt").extract_document(make_doc(lines, width=1100)).values()
+    assert (v["payer_name"], v["purpose"], v["amount"]) == ("汉中实验中学", "还款", 5000.0)
+
+
+def test_english_form_words_alone_are_printed_text_and_a_romanised_name_is_not() -> None:
+    from luodi.kie.formtext import english_label
+
+    assert english_label("Payer A/C No.") and english_label("Amount in Words")
+    assert not english_label("ZHANG SAN") and not english_label("Payer 张三") and not english_label("No. 12")
