@@ -26,7 +26,10 @@ stamp over the text (电子回单专用章, 业务受理专用章, 转讫). Styl
   teller's machine print across its top;
 - ``citic_bilingual`` (fresh, drawn after the bank-receipt revisions of issue #11 and never tuned
   on): a portrait 网上银行电子回单 with bilingual labels (交易金额 Amount), a label and a value cell a
-  row, with 币种, a 手续费 (fee) and the print time (打印时间) as distractors.
+  row, with 币种, a 手续费 (fee) and the print time (打印时间) as distractors;
+- ``boc_party_boxes`` (fresh, drawn after citic_bilingual's errors were looked at, tuned on by no
+  one): a landscape 国内支付业务回单, the payer's and payee's boxes side by side headed 付款方 /
+  收款方 over generic 户名 / 账号 / 开户银行, 小写 and 大写 on one row, the date without leading zeros.
 
 Labels (``fields``) hold only what the receipt prints: ``bank`` is the issuing bank of the header,
 never a party's 开户行; dates are ISO (2024-03-05), times HH:MM:SS, accounts digits as printed
@@ -66,6 +69,7 @@ BANKS: dict[str, tuple[str, ...]] = {
     "icbc_counter": ("中国工商银行", "中国光大银行", "兴业银行"),
     "psbc_boxes": ("中国邮政储蓄银行", "上海银行", "浙商银行"),
     "citic_bilingual": ("中信银行", "南京银行", "杭州银行"),
+    "boc_party_boxes": ("中国银行", "北京银行", "恒丰银行"),
 }
 # The parties' banks (kept to the first styles' list, so adding a style does not change the others' draws).
 _ALL_BANKS = tuple(
@@ -742,6 +746,43 @@ def citic_bilingual(r: Receipt, style: Style, rng: np.random.Generator) -> tuple
     return cv.finish(margin=24), r.fields(*_FULL)
 
 
+def boc_party_boxes(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    """A landscape 国内支付业务回单: the payer's and the payee's boxes side by side, each headed by
+    its party (付款方 / 收款方) over generic 户名 / 账号 / 开户银行 rows; the amount as 小写 and 大写
+    on one row; the date written without leading zeros beside 交易序号; 备注 left empty."""
+    cv = Canvas(1500, 800, style)
+    s = style.size
+    title = ("国内支付业务回单", "支付业务回单（付款）", "跨行转账回单")[int(rng.integers(0, 3))]
+    cv.text(40, 20, r.bank, int(s * 1.3), bold=True)
+    cv.text_center(800, 22, title, int(s * 1.2), bold=True)
+    y = 30 + int(s * 2.6)
+    cv.text(40, y, f"日期：{r.when.year}年{r.when.month}月{r.when.day}日", s)
+    cv.text(520, y, f"交易序号：{r.serial}", s)
+    cv.text(1080, y, f"凭证号码：{r.receipt_no}", _fit(cv, f"凭证号码：{r.receipt_no}", s, 380))
+    y += int(s * 1.8)
+    top = y
+    h = int(s * 1.9)
+    for x0, head, acct in ((40, "付款方", r.payer), (770, "收款方", r.payee)):
+        cv.rect(x0, top, x0 + 690, top + 4 * h, width=2)
+        cv.text(x0 + 12, top + (h - s) / 2, head, s, bold=True)
+        cv.hline(x0, x0 + 690, top + h, width=1)
+        for k, (label, value) in enumerate((("户名", acct.name), ("账号", acct.number), ("开户银行", acct.bank))):
+            yy = top + (k + 1) * h
+            cv.text(x0 + 12, yy + (h - s) / 2, f"{label}：", s)
+            width = 690 - 40 - cv.text_width(f"{label}：", s)
+            cv.text(x0 + 24 + cv.text_width(f"{label}：", s), yy + (h - s) / 2, value, _fit(cv, value, s, width))
+    y = top + 4 * h + 16
+    cv.text(40, y, f"小写：￥{r.figure}", s, bold=True)
+    cv.text(520, y, f"大写：{r.words}", _fit(cv, f"大写：{r.words}", s, 940))
+    y += int(s * 1.8)
+    cv.text(40, y, f"用途：{r.purpose}", s)
+    cv.text(520, y, "备注：", s)
+    cv.text(1080, y, f"交易时间：{r.when:%H:%M:%S}", s)
+    y += int(s * 1.8)
+    cv.text(40, y, f"经办柜员：{int(rng.integers(1000, 9999))}   复核：   授权：", int(s * 0.8))
+    return cv.finish(margin=24), r.fields(*_FULL)
+
+
 _STAMPS = (("电子回单专用章", "业务专用"), ("业务受理专用章", "转讫"), ("转讫", ""), ("业务专用章", "受理"))
 
 
@@ -770,6 +811,7 @@ STYLES: dict[str, ReceiptStyle] = {
         ReceiptStyle("boc_handwritten", boc_handwritten, True, hand=True),
         ReceiptStyle("psbc_boxes", psbc_boxes, True, hand=True, fresh=True),
         ReceiptStyle("citic_bilingual", citic_bilingual, True, fresh=True),
+        ReceiptStyle("boc_party_boxes", boc_party_boxes, True, fresh=True),
     )
 }
 
