@@ -39,15 +39,31 @@ WAYBILL_LEVELS = ("clean", "hard", "photo", "photo_hard")
 DOC_LEVELS = ("clean", "photo", "photo_hard")
 
 
-def _cells(kinds: Sequence[str], seed: int) -> Iterable[tuple[str, str, str, str, Any]]:
-    """(kind, level, layout, fill, options) of every cell of the dev set."""
+def _waybill_layouts(names: str | None) -> list[str]:
+    """The dev waybill layouts, or the layouts named (holdout ones that are no longer blind; a fresh
+    layout is refused: it is scored once, never looked at)."""
+    from luodi.synth.waybill import LAYOUTS, resolve_layouts
+
+    if not names:
+        return [n for n, lay in LAYOUTS.items() if not lay.holdout]
+    chosen = list(resolve_layouts([names]))
+    if fresh := [n for n in chosen if LAYOUTS[n].fresh]:
+        raise SystemExit(f"{', '.join(fresh)}: fresh held-out layouts are never looked at")
+    if seen := [n for n in chosen if LAYOUTS[n].holdout]:
+        print(f"note: looking at {', '.join(seen)} makes them no longer blind", file=sys.stderr)
+    return chosen
+
+
+def _cells(kinds: Sequence[str], seed: int, layouts: str | None = None) -> Iterable[tuple[str, str, str, str, Any]]:
+    """(kind, level, layout, fill, options) of every cell of the dev set (``layouts``: these waybill
+    layouts instead of the dev ones)."""
     from luodi.synth.bank_receipt import STYLES
     from luodi.synth.documents import DocOptions
     from luodi.synth.id_card import CARD_LAYOUTS
-    from luodi.synth.waybill import LAYOUTS, WaybillOptions
+    from luodi.synth.waybill import WaybillOptions
 
     if "waybill" in kinds:
-        dev = [n for n, lay in LAYOUTS.items() if not lay.holdout]
+        dev = _waybill_layouts(layouts)
         # One seed per cell: the parties of a page depend on (seed, index), not on the layout.
         for li, level in enumerate(WAYBILL_LEVELS):
             for ni, name in enumerate(dev):
@@ -93,27 +109,28 @@ def render(args: argparse.Namespace) -> None:
     from luodi import OCR
 
     ocr = None
-    for kind, level, layout, fill, opts in _cells(args.kinds, args.seed):
+    out = args.out or OUT
+    for kind, level, layout, fill, opts in _cells(args.kinds, args.seed, args.layouts):
         n = args.per_cell if fill == "full" else args.per_unfilled
-        path = OUT / f"{kind}-{layout}-{level}-{fill}-{opts.seed}.pkl"
+        path = out / f"{kind}-{layout}-{level}-{fill}-{opts.seed}.pkl"
         have: list[dict[str, Any]] = pickle.loads(path.read_bytes()) if path.is_file() else []
         if len(have) >= n:
             continue
         ocr = ocr or OCR(args.model)
         for i in range(len(have), n):
             sample = _render(kind, i, opts)
-            if sample.holdout:  # never: the cells are dev families only
+            if sample.holdout and not args.layouts:  # never: the default cells are dev families only
                 raise SystemExit(f"{layout} is a holdout family")
             jpeg = sample.jpeg_bytes(92)
             doc = ocr(jpeg, name=f"{kind}-{layout}-{level}-{fill}-{i}")
             have.append({"kind": kind, "layout": layout, "level": level, "fill": fill, "index": i,
                          "fields": sample.fields, "meta": sample.meta, "doc": doc, "jpeg": jpeg})  # fmt: skip
-            OUT.mkdir(parents=True, exist_ok=True)
+            out.mkdir(parents=True, exist_ok=True)
             path.write_bytes(pickle.dumps(have))
             print(f"{path.name} {i + 1}/{n}", file=sys.stderr, flush=True)
 
 
-def load(kinds: Sequence[str], *, calibration: bool = False) -> list[dict[str, Any]]:
+def load(kinds: Sequence[str], *, calibration: bool = False, folder: Path | None = None) -> list[dict[str, Any]]:
     """The cached dev pages; ``calibration``: the calibration pages instead (bench/kie_calibrate.py's
     cache: dev families too, seeds 5100-5105), to count how a rule fares on pages it was not made on."""
     out = []
@@ -124,7 +141,7 @@ def load(kinds: Sequence[str], *, calibration: bool = False) -> list[dict[str, A
                 out.append({"kind": "waybill", "layout": r["layout"], "level": path.parent.name,
                             "fill": r.get("fill", "full"), "index": i, "fields": r["fields"], "doc": d})  # fmt: skip
         return [r for r in out if r["kind"] in kinds]
-    for path in sorted(OUT.glob("*.pkl")):
+    for path in sorted((folder or OUT).glob("*.pkl")):
         for rec in pickle.loads(path.read_bytes()):
             if rec["kind"] in kinds:
                 out.append(rec)
@@ -175,7 +192,7 @@ def errors(args: argparse.Namespace) -> None:
     tally: Counter[tuple[str, str, str]] = Counter()
     accepted = Counter[str]()
     with_value = Counter[str]()
-    for rec in load(args.kinds, calibration=args.calibration_pages):
+    for rec in load(args.kinds, calibration=args.calibration_pages, folder=args.out):
         if args.layout and rec["layout"] != args.layout:
             continue
         if args.levels and rec["level"] not in args.levels.split(","):
@@ -232,7 +249,7 @@ def reasons(args: argparse.Namespace) -> None:
     extractors: dict[str, Any] = {}
     tally: Counter[tuple[str, str, bool]] = Counter()
     alone: Counter[tuple[str, str]] = Counter()
-    for rec in load(args.kinds, calibration=args.calibration_pages):
+    for rec in load(args.kinds, calibration=args.calibration_pages, folder=args.out):
         if rec["fill"] != "full" or (args.layout and rec["layout"] != args.layout):
             continue
         if args.levels and rec["level"] not in args.levels.split(","):
@@ -263,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     r.add_argument("--per-cell", type=int, default=6)
     r.add_argument("--per-unfilled", type=int, default=2)
     r.add_argument("--model", default="pp-ocrv6-small")
+    r.add_argument("--layouts", help="these waybill layouts (no longer blind ones) instead of the dev layouts")
     e = sub.add_parser("errors")
     e.add_argument("--accepted-only", action="store_true")
     e.add_argument("--lines", action="store_true", help="print the OCR lines of pages with an error")
@@ -278,6 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for p in (e, f):
         p.add_argument("--levels", help="only these degradation levels, comma-separated (clean,hard,photo,...)")
     for p in (r, e, f):
+        p.add_argument(
+            "--out", type=Path, help=f"the page cache (default {OUT.relative_to(BENCH.parent)}; another for --layouts)"
+        )
         p.add_argument("--kinds", default="waybill,bank_receipt,id_card")
         p.add_argument("--seed", type=int, default=6200)
     args = ap.parse_args(argv)

@@ -152,6 +152,14 @@ def glued_romanised_name(text: str) -> Span | None:
 _GLUED_NAME = re.compile(r"\s*((?:[A-Z]{4,}|[A-Z][a-z]{3,}))(?![A-Za-z])")
 
 
+def _capital_i(word: str) -> str:
+    """``word`` with a lower-case l read for the capital I in a word otherwise in capitals (OCR reads
+    WEI as WEl, LIU as LlU: the two glyphs are one stroke in most sans-serif faces)."""
+    if "l" in word and len(word) >= 2 and word.replace("l", "I").isupper():
+        return word.replace("l", "I")
+    return word
+
+
 def romanised_name(text: str) -> Span | None:
     """A romanised Chinese name at the start of ``text`` (ZHANG Wei, Li Xiaoming, JIA YINGJUAN,
     Xiao-Ming LI, Li, Xiaoming): two to four words, each of one to three pinyin syllables, two to
@@ -164,7 +172,7 @@ def romanised_name(text: str) -> Span | None:
     kept: list[str] = []
     total = 0
     for w in words:
-        n = pinyin_syllables(w)
+        n = pinyin_syllables(_capital_i(w))
         if not 1 <= n <= 3 or total + n > 4:
             break
         kept.append(w)

@@ -351,6 +351,8 @@ def test_signing_small_print_and_misread_grids_are_not_addresses(waybill: Extrac
         ("zhang wei", "zhang wei"),
         ("Jin， Zhinuo 17773284320", "Jin， Zhinuo"),  # a full-width comma, as OCR reads it
         ("Li Lan Tel 13800138000", "Li Lan"),  # Tel is not pinyin: the name ends before it
+        ("Sheng-Nuo WEl 187****2852", "Sheng-Nuo WEl"),  # OCR's l for the capital I: still pinyin
+        ("Wei Tel", None),  # Tel is no capital word misread: not pinyin
         ("EXPRESS STO", None),
         ("Wei", None),  # one word is not a name
     ],
