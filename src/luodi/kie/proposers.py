@@ -661,7 +661,15 @@ def _block_run(hit: Hit, layout: PageLayout) -> Run:
             if right is not None and find_phones(right.text) and not layout.hits_of(right):
                 run = (*run, Piece(right, 0, len(right.text)))
             seen = [p.tline for p in run]
-            more = layout.one_contact([*seen, *layout.continuation(t, t.x_of(hit.start))])[len(seen) :]
+            # The rest of the row in boxes of its own (OCR cut one printed line at a gap or a skew:
+            # …甘南县 | 迎光南路255号): the value goes on there before it goes on below. Only print
+            # that runs along the row: a word printed down the edge (标快) merely ends beside it.
+            mates = [
+                o
+                for o in layout.row_mates(t)
+                if o not in seen and not layout.hits_of(o) and o.y1 - o.y0 < min(o.x1 - o.x0, 1.5 * (t.y1 - t.y0))
+            ]
+            more = layout.one_contact([*seen, *mates, *layout.continuation(t, t.x_of(hit.start))])[len(seen) :]
             run = run + tuple(Piece(o, 0, len(o.text)) for o in more)
     elif hit.kind == "tag":
         run = tuple(Piece(o, 0, len(o.text)) for o in layout.block_right_of_tag(hit))

@@ -525,3 +525,35 @@ def test_a_phone_misread_into_no_phone_flags_only_what_it_may_have_gone_into(way
         assert not res[name].needs_review, (name, res[name].reasons)
     assert page("浙江省杭州市西湖区文三路90号段")["receiver_address"].needs_review
     assert not page("浙江省杭州市西湖区文三路90号3号楼")["receiver_address"].needs_review
+
+
+def _row_split(*, vertical_beside: bool) -> Document:
+    """A sender line OCR cut in two boxes at a skew (…甘南县 | 迎光南路255号), its address going on
+    below; optionally a product name printed down the edge right after the receiver's line."""
+    head = make_line("寄件：付清 13276855884 黑龙江省 齐齐哈尔市 甘南县", 30, 200)
+    mate = make_line("迎光南路255号", head.box[1][0] + 3, 200)
+    recv = make_line("收件：潘兰斌 17610143882 广东省韶关市乳源瑶族自治县", 30, 100)
+    lines = [
+        recv,
+        make_line("放环大道819号", 30, 128),
+        head,
+        mate,
+        make_line("优小区8栋1207室", 30, 228),
+    ]
+    if vertical_beside:
+        x = recv.box[1][0] + 4
+        lines.append(Line("标快", 0.99, ((x, 90), (x + 30, 90), (x + 30, 160), (x, 160)), (0.99, 0.99), (0.25, 0.75)))
+    return make_doc(lines)
+
+
+def test_a_row_cut_in_two_boxes_is_one_line_of_the_address(waybill: Extractor) -> None:
+    res = waybill.extract_document(_row_split(vertical_beside=False))
+    assert res.get("sender_address") is not None
+    assert "迎光南路255号" in str(res.get("sender_address")).replace(" ", "")
+    assert str(res.get("sender_address")).replace(" ", "").endswith("迎光南路255号优小区8栋1207室")
+
+
+def test_a_word_printed_down_the_edge_does_not_continue_the_row(waybill: Extractor) -> None:
+    res = waybill.extract_document(_row_split(vertical_beside=True))
+    assert "标快" not in str(res.get("receiver_address"))
+    assert str(res.get("receiver_address")).replace(" ", "").endswith("自治县放环大道819号")
