@@ -231,14 +231,15 @@ def quantize_step(args: argparse.Namespace, out: Path, calib_dir: Path, log: Pat
 
 def anomaly_int8_step(args: argparse.Namespace, out: Path, good_dir: Path, log: Path) -> dict:
     """INT8 of the registered anomaly model (``luodi quantize --toolchain ort``, calibrated on the
-    bank's good tiles), both scored on test by ``luodi quantize --eval-labels``; then the whole
+    bank's good tiles, its threshold chosen again on the val good tiles with ``--held`` as the FP32
+    one was), both scored on test by ``luodi quantize --eval-labels``; then the whole
     inspection (backbone + nearest-patch search + heat map) of both timed in one process: the
     quantized graph is only the backbone, so ``luodi quantize``'s own latency ratio is not the
     image's."""
     name = f"mtd-anomaly{args.tag}"
     q, secs = luodi(
         "quantize", name, "--calib", str(good_dir), "--name", f"{name}-int8", "--toolchain", "ort",
-        "--eval-labels", str(out / "mtd.csv"), "--threads", "2", "--force", log=log,
+        "--eval-labels", str(out / "mtd.csv"), "--threads", "2", "--force", "--held", str(out / "held"), log=log,
     )  # fmt: skip
     # the INT8 bundle with its own (int8) bank search, and with the float search as before it
     models = [name, f"{name}-int8", f"{name}-int8:float"]
