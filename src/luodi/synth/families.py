@@ -22,7 +22,9 @@ Waybill layouts (``luodi synth waybill``)
     fresh: ewaybill_sidebyside (held out too, drawn after the holdout layouts had been looked at;
     rendered only by its name or the group ``fresh``, never by ``holdout`` or ``all``)
     (boxed_table … bilingual_sheet were held out first but the extractor was later revised after their
-    failures — bench/results/kie.md says so — so they are no longer blind; the three newest are.)
+    failures — bench/results/kie.md says so — so they are no longer blind; nor is ewaybill_compact,
+    whose fresh pages' failures were fixed on 2026-12-07 (bench/results/kie_compact_unblind.md);
+    carbon_form and the fresh ewaybill_sidebyside are.)
 Bank receipt styles (``luodi synth bank-receipt``)
     dev: icbc_ebank, ccb_business, ccb_unit, cmb_pairs, abc_mobile, bocom_table, icbc_counter
     holdout: abc_counter, boc_handwritten
