@@ -656,6 +656,17 @@ def _id_card(decided: dict[str, FieldResult], got: Sequence[FieldResult | None],
             # The accepted number (its checksum holds) encodes the same birth date: two readings
             # agree on every digit, so a digit read unsure on the card is settled.
             decided[other.name] = dataclasses.replace(other, needs_review=False, flagged=False, reasons=())
+        elif (
+            expect is not None
+            and other.value in ("男", "女")
+            and other.needs_review
+            and not number.needs_review
+            and all(r.startswith("low confidence") for r in other.reasons)
+        ):
+            # The sex the accepted number encodes is accepted where OCR missed it (above): read
+            # on the card unsure (its label misread) and the same, it is as sure.
+            why = "the sex the ID number encodes"
+            decided[other.name] = dataclasses.replace(other, needs_review=False, flagged=False, reasons=(why,))
 
 
 def _digit_doubts_only(f: FieldResult) -> bool:

@@ -242,3 +242,13 @@ def test_a_receipt_number_is_not_the_merchant_code_and_words_need_the_figure() -
     assert res.get("serial_number") == "1117672079278329"
     words = res["amount_in_words"]
     assert words.value == "人民币柒万伍仟元整" and words.needs_review
+
+
+@pytest.mark.parametrize(("sex", "accepted"), [("男", True), ("女", False)])
+def test_a_sex_read_unsure_is_settled_by_the_id_number_it_agrees_with(sex: str, accepted: bool) -> None:
+    number = _id("45010319900105003")  # 17th digit 3: male
+    lines = [make_line(*t) if isinstance(t, tuple) else t for t in _id_card(number, sex).pages[0].lines]
+    at = next(i for i, t in enumerate(lines) if t.text.startswith("性别"))
+    lines[at] = make_line(lines[at].text, 40, 90, scores=[0.6] * len(lines[at].text))  # all read unsure
+    res = extractor("id_card").extract_document(make_doc(lines))
+    assert res.get("sex") == sex and res["sex"].needs_review is not accepted
