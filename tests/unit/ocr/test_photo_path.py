@@ -424,3 +424,37 @@ def test_a_region_much_larger_than_its_print_is_read_as_the_labels_in_it() -> No
         assert _quad_iou(np.asarray(doc.quad, np.float32), label) >= 0.6
     (whole,) = engine.run_pages([img], PHOTO.replace(verify=False)).pages
     assert len(whole.documents) == 1
+
+
+def test_a_label_cut_out_of_a_large_region_is_read_at_its_own_resolution() -> None:
+    """A bag larger than ``doc_max_side`` is straightened shrunk; each label cut out of it is warped
+    again from the photo, so it is read at the photo's resolution, not the shrunk region's."""
+    from luodi.locate.locator import LocatedDocument, Location
+
+    img = np.full((2700, 3300, 3), 200, np.uint8)
+    img[100:2600, 100:3200] = 215  # a light bag, 3100 px wide: over doc_max_side (2400)
+    art = np.full((300, 300, 3), 245, np.uint8)
+    for k in range(8):
+        art[20 + 34 * k : 36 + 34 * k, 20:280] = 10
+    for y, x in ((300, 300), (1800, 2500)):
+        img[y : y + 300, x : x + 300] = art
+    bag = np.array([[100, 100], [3200, 100], [3200, 2600], [100, 2600]], np.float32)
+
+    class Bag(DocumentLocator):
+        def locate(self, image: np.ndarray) -> Location:
+            return Location((LocatedDocument(bag, bag, 1.0, "model", False, 0.87),), False, 0.87, "model")
+
+    engine = OCR.from_sessions(
+        det=FakeSession.det(),
+        cls_session=FakeSession.cls_(),
+        rec=FakeSession.rec(num_classes=len(CHARS)),
+        characters=CHARS,
+        locator=Bag(None),
+    )
+    (page,) = engine.run_pages([img], PHOTO).pages
+    assert len(page.documents) == 2
+    for doc in page.documents:
+        quad = np.asarray(doc.quad, np.float32)
+        side = float(np.linalg.norm(quad[1] - quad[0]))
+        # the region was shrunk to 2400/3100 = 0.77 of the photo: a crop of it would be that much smaller
+        assert max(doc.width, doc.height) >= 0.95 * side, (doc.width, doc.height, side)
