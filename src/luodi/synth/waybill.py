@@ -87,8 +87,10 @@ __all__ = [
 
 Degrade = Literal["clean", "hard", "scan", "photo", "photo_hard"]
 DEGRADES: tuple[str, ...] = ("clean", "hard", *LEVELS)
-# "all" is dev + holdout: the fresh layouts come only by name or by the group "fresh"
-_GROUPS = {"dev": DEV_LAYOUTS, "holdout": HOLDOUT_LAYOUTS, "all": DEV_LAYOUTS + HOLDOUT_LAYOUTS, "fresh": FRESH_LAYOUTS}
+# "all" is dev + holdout in the registry's order (a set's page i keeps its layout): the fresh layouts
+# come only by name or by the group "fresh"
+_ALL = tuple(name for name, lay in LAYOUTS.items() if not lay.fresh)
+_GROUPS = {"dev": DEV_LAYOUTS, "holdout": HOLDOUT_LAYOUTS, "all": _ALL, "fresh": FRESH_LAYOUTS}
 
 
 def resolve_layouts(names: Iterable[str]) -> tuple[str, ...]:
