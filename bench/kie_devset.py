@@ -39,6 +39,12 @@ WAYBILL_LEVELS = ("clean", "hard", "photo", "photo_hard")
 DOC_LEVELS = ("clean", "photo", "photo_hard")
 
 
+# Fresh layouts whose pages have been looked at since (they stay out of the ``holdout`` group so the
+# benchmark draws its pages as before, but are no longer blind): ewaybill_sidebyside on 2026-12-07
+# (bench/results/kie_sidebyside_unblind.md).
+UNBLINDED_FRESH = frozenset({"ewaybill_sidebyside"})
+
+
 def _waybill_layouts(names: str | None) -> list[str]:
     """The dev waybill layouts, or the layouts named (holdout ones that are no longer blind; a fresh
     layout is refused: it is scored once, never looked at)."""
@@ -47,7 +53,7 @@ def _waybill_layouts(names: str | None) -> list[str]:
     if not names:
         return [n for n, lay in LAYOUTS.items() if not lay.holdout]
     chosen = list(resolve_layouts([names]))
-    if fresh := [n for n in chosen if LAYOUTS[n].fresh]:
+    if fresh := [n for n in chosen if LAYOUTS[n].fresh and n not in UNBLINDED_FRESH]:
         raise SystemExit(f"{', '.join(fresh)}: fresh held-out layouts are never looked at")
     if seen := [n for n in chosen if LAYOUTS[n].holdout]:
         print(f"note: looking at {', '.join(seen)} makes them no longer blind", file=sys.stderr)

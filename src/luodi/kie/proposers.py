@@ -837,7 +837,7 @@ def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no 
         add_phones(phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=quality, reasons=why, where=where)
     addr_field = tables.party_field(party, "address")
     if addr_field and parsed.address is not None:
-        why = (*why, *_end_in_doubt(first, parsed))
+        why = (*why, *_end_in_doubt(first, parsed), *_goes_on_below(run, layout))
         c = span_cand(addr_field, parsed.address, run, tier=TIER_BLOCK, quality=quality, reasons=why, where=where)
         pool.add(dataclasses.replace(c, parts=relative_parts(parsed, parsed.address)))
 
@@ -854,6 +854,21 @@ def _end_in_doubt(first: PartyParse, parsed: PartyParse) -> tuple[str, ...]:
 
 
 ADDRESS_RUNS_INTO_NAME = "the address runs into a name read unsure"
+
+
+def _goes_on_below(run: Run, layout: PageLayout) -> tuple[str, ...]:
+    """The block stopped where the line under its last line still continues it (a block's line
+    limit cut an address wrapped over a narrow column short: …22栋90 | 4室): the address may end
+    later than read. A line with a phone under it is the next party, no continuation."""
+    lines = [p.tline for p in run]
+    last = max(lines, key=lambda o: o.y1)
+    below = [o for o in layout.continuation(last, last.x0, max_lines=1) if all(o is not t for t in lines)]
+    if not below or any(find_phones(o.text) for o in below):
+        return ()
+    return (f"{BLOCK_GOES_ON} ({below[0].text!r})",)
+
+
+BLOCK_GOES_ON = "the block may go on below"
 
 
 # A block that starts with Latin letters (no Han name before them) may start with a romanised name.
