@@ -595,6 +595,11 @@ def _joined(group: Sequence[TLine]) -> TLine:
     return TLine(first.page, first.index, line, fold_label(text), x0, y0, x1, y1, max(1.0, x1 - x0), first.rot)
 
 
+# The lines a party block may run on under its first: a phone and an address wrapped over up to
+# four lines of a narrow column (two parties printed side by side).
+BLOCK_LINES = 5
+
+
 class PageLayout:
     """Lines of one page with their label hits, and geometric neighbour queries."""
 
@@ -901,5 +906,5 @@ class PageLayout:
             ordered.append(o)
             ordered += [r for r in self.right_neighbours(o) if r not in ordered and not self.is_key_line(r)]
         x_anchor = min(o.x0 for o in ordered)
-        more = self.continuation(max(ordered, key=lambda o: o.y1), x_anchor)
+        more = self.continuation(max(ordered, key=lambda o: o.y1), x_anchor, max_lines=BLOCK_LINES)
         return self.one_contact(ordered + [o for o in more if o not in ordered])

@@ -47,6 +47,7 @@ from luodi.kie.candidates import (
 )
 from luodi.kie.formtext import english_label
 from luodi.kie.layout import (
+    BLOCK_LINES,
     Entry,
     Hit,
     PageLayout,
@@ -669,18 +670,20 @@ def _block_run(hit: Hit, layout: PageLayout) -> Run:
                 for o in layout.row_mates(t)
                 if o not in seen and not layout.hits_of(o) and o.y1 - o.y0 < min(o.x1 - o.x0, 1.5 * (t.y1 - t.y0))
             ]
-            more = layout.one_contact([*seen, *mates, *layout.continuation(t, t.x_of(hit.start))])[len(seen) :]
+            more = layout.one_contact(
+                [*seen, *mates, *layout.continuation(t, t.x_of(hit.start), max_lines=BLOCK_LINES)]
+            )[len(seen) :]
             run = run + tuple(Piece(o, 0, len(o.text)) for o in more)
     elif hit.kind == "tag":
         run = tuple(Piece(o, 0, len(o.text)) for o in layout.block_right_of_tag(hit))
         if not run:
-            more = layout.one_contact(layout.continuation(t, t.x0))
+            more = layout.one_contact(layout.continuation(t, t.x0, max_lines=BLOCK_LINES))
             run = tuple(Piece(o, 0, len(o.text)) for o in more)
     elif nxt == len(t.text):
         near = layout.value_neighbour(hit)
         if near is not None:
             first = near[0]
-            more = layout.one_contact([first, *layout.continuation(first, first.x0)])[1:]
+            more = layout.one_contact([first, *layout.continuation(first, first.x0, max_lines=BLOCK_LINES)])[1:]
             run = (Piece(first, 0, len(first.text)), *(Piece(o, 0, len(o.text)) for o in more))
     return run
 

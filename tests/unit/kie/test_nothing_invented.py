@@ -590,3 +590,13 @@ def test_an_address_the_block_cut_short_is_never_keyed_in(waybill: Extractor) ->
     # The receiver's block beside it, whole, is keyed in.
     assert res["receiver_address"].value == "山东省潍坊市安丘市利建北街142号15楼"
     assert not res["receiver_address"].needs_review, res["receiver_address"].reasons
+
+
+def test_an_address_wrapped_over_a_narrow_column_is_read_whole(waybill: Extractor) -> None:
+    # Three lines of address under the phone (…城 | 文巷…22栋90 | 4室): all of them are the
+    # sender's, and the receiver's block beside it takes none of them.
+    res = waybill.extract_document(_side_by_side(["4室"]))
+    assert res["sender_address"].value == "四川省巴中市南江县城文巷357号安新村22栋904室"
+    assert not res["sender_address"].needs_review, res["sender_address"].reasons
+    assert res["sender_detail"].value == "城文巷357号安新村22栋904室"
+    assert res["receiver_address"].value == "山东省潍坊市安丘市利建北街142号15楼"
