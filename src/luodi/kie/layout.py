@@ -31,8 +31,9 @@ from luodi.ocr.result import Line, Page, Quad
 _SEP_CHARS = set(":;,|/&、 \t·.-_[]()<>{}【】《》()")
 _COLON_CHARS = set(":")
 # Words that make a near-miss label something else: 持卡人签名 is one character from 持卡人姓名
-# but is a signature box, not a name.
-_FUZZY_STOP = ("签名", "签字", "签收", "签章", "盖章", "确认")
+# but is a signature box, not a name; after a label they make no label at all (收件人签名, and
+# 收件人存根, the title of the receiver's tear-off copy).
+_FUZZY_STOP = ("签名", "签字", "签收", "签章", "盖章", "确认", "存根")
 # A sentence of small print about signing or delivery terms: it names labels but holds no value.
 _SMALL_PRINT = re.compile(r"签字|签名|签章|盖章|代收人|视为送达|视为同意|已阅读")
 _SENTENCE = re.compile(r"[\u4e00-\u9fff][,，][\u4e00-\u9fff].*[\u4e00-\u9fff]")

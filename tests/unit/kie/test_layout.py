@@ -445,6 +445,22 @@ def test_signature_boxes_are_not_names(waybill: Extractor) -> None:
     assert res.get("sender_name") is None
 
 
+def test_a_stub_title_is_no_label(waybill: Extractor) -> None:
+    # 收件人存根 titles the receiver's tear-off (the receiver's copy): no 收件人 label with the
+    # value 存根, which would claim the receiver's name over the block under the 收 mark.
+    doc = make_doc(
+        [
+            ("收件人：张三", 50, 100),
+            ("收件人电话：13011269666", 50, 140),
+            ("收件地址：浙江省杭州市西湖区文三路90号", 50, 180),
+            ("收件人存根", 500, 400),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "张三"
+    assert not any("conflicting" in r or "names found" in r for r in res["receiver_name"].reasons)
+
+
 def test_near_miss_that_fits_both_parties_is_not_guessed(waybill: Extractor) -> None:
     # 微件人 is one character from both 收件人 and 寄件人.
     doc = make_doc([("寄件人：李四", 50, 100), ("微件人：张三", 50, 300)])
