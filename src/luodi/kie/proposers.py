@@ -819,7 +819,8 @@ def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no 
     parsed = _party_name(rd, first, run, labelled=bool(name and name_field))
     why = (*reasons, *parsed.reasons)
     if name and parsed.name is not None:
-        pool.add(span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=why, where=where))
+        glued = _mark_glued(hit, run, parsed.name)
+        pool.add(span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=(*why, *glued), where=where))
     elif (
         name
         and name_field
@@ -857,6 +858,24 @@ def _end_in_doubt(first: PartyParse, parsed: PartyParse) -> tuple[str, ...]:
 
 
 ADDRESS_RUNS_INTO_NAME = "the address runs into a name read unsure"
+
+
+def _mark_glued(hit: Hit, run: Run, name: Span) -> tuple[str, ...]:
+    """A name read right after a label or mark of two characters or more with nothing between them
+    (收方明明: the 收 square glued to 方明明 reads as the label 收方 and the name 明明): when the label's
+    last character and the name make a name too, where the name begins is unsure."""
+    first = run[0]
+    if hit.end - hit.start < 2 or first.tline is not hit.tline or first.start != hit.end:
+        return ()
+    if name.start != 0:
+        return ()
+    longer = hit.tline.text[hit.end - 1] + name.value
+    if not has_surname(longer):
+        return ()
+    return (f"{MARK_GLUED} ({longer!r}?)",)
+
+
+MARK_GLUED = "the name may begin in the mark before it"
 
 
 def _goes_on_below(run: Run, layout: PageLayout) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from docfactory import extractor, make_doc, make_line
 
 from luodi.errors import SchemaError
 from luodi.kie import Extractor
-from luodi.kie.result import Extraction
+from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import parse_schema
 from luodi.ocr.result import Document, Line, Page
 
@@ -600,3 +600,24 @@ def test_an_address_wrapped_over_a_narrow_column_is_read_whole(waybill: Extracto
     assert not res["sender_address"].needs_review, res["sender_address"].reasons
     assert res["sender_detail"].value == "城文巷357号安新村22栋904室"
     assert res["receiver_address"].value == "山东省潍坊市安丘市利建北街142号15楼"
+
+
+def test_a_name_glued_to_the_label_before_it_is_not_keyed_in(waybill: Extractor) -> None:
+    # 收方明明: the 收 square read glued to 方明明 reads as the label 收方 and the name 明明; 方明明
+    # is a name too, so where the name begins is unsure. With a separator it is not.
+    def receiver(first: str) -> FieldResult:
+        lines = [
+            make_line(first, 70, 360, h=45, char_w=30),
+            make_line("19377643777", 72, 405, h=30, char_w=30),
+            make_line("广东省阳江市阳东区放幸路544号", 74, 440, h=30, char_w=30),
+            make_line("签收：", 70, 600, h=30, char_w=30),
+        ]
+        return waybill.extract_document(make_doc(lines))["receiver_name"]
+
+    glued = receiver("收方明明")
+    assert glued.value == "明明"
+    assert glued.needs_review
+    assert any(r.startswith("the name may begin in the mark before it") for r in glued.reasons), glued.reasons
+    apart = receiver("收方：方明明")
+    assert apart.value == "方明明"
+    assert not any(r.startswith("the name may begin") for r in apart.reasons), apart.reasons
