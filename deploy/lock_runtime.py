@@ -27,7 +27,6 @@ any 3.11 base) gets it even though the interpreter running this script (3.11.7) 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name as canonical
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 EXTRAS = ("serve", "s3", "review")  # review: the /ui labelling page
@@ -44,10 +44,6 @@ BUILD = ["setuptools==84.2.1", "wheel==0.48.0"]
 GPU_ROOT = "onnxruntime-gpu[cuda,cudnn]==1.31.1"  # newest onnxruntime-gpu on PyPI when this was written
 # Evaluated for the image, not for the machine running this script.
 TARGET_ENV = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "platform_machine": "x86_64"}
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 # CPython 3.11 patch releases the image's interpreter may be (Debian bookworm ships 3.11.2)

@@ -11,14 +11,12 @@ import click
 @click.command("ner")
 @click.option(
     "--data",
-    "data",
     required=True,
     type=click.Path(path_type=Path, dir_okay=False),
     help="BIO file in the express-NER format (header text_a<TAB>label; chars and tags joined by U+0002).",
 )
 @click.option(
     "--model",
-    "model",
     default=None,
     type=click.Path(path_type=Path, file_okay=False),
     help="Model folder (default $LUODI_HOME/models/express-ner).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ _HOME = click.option(
 )
 
 
+_LIST_KEYS = ("name", "task", "version", "kind", "pulled", "bytes", "base", "description")  # `list --format json`
+
+
 def _mb(n: int) -> str:
     return f"{n / 1_000_000:.1f} MB"
 
@@ -55,21 +59,7 @@ def list_(fmt: str, home: Path | None) -> None:
     """List bundles: name, task, whether pulled, size."""
     rows = list_bundles(home)
     if fmt == "json":
-        _echo_json(
-            [
-                {
-                    "name": r.name,
-                    "task": r.task,
-                    "version": r.version,
-                    "kind": r.kind,
-                    "pulled": r.pulled,
-                    "bytes": r.bytes,
-                    "base": r.base,
-                    "description": r.description,
-                }
-                for r in rows
-            ]
-        )
+        _echo_json([{key: getattr(r, key) for key in _LIST_KEYS} for r in rows])
         return
     width = max([len(r.name) for r in rows] + [4])
     task_w = max([len(r.task) for r in rows] + [4])  # "text", "text-encoder" beside "ocr"
@@ -133,16 +123,14 @@ def pull_(
     if from_url is not None:
         from luodi.zoo.s3 import pull_from
 
-        for name in targets:
-            r = pull_from(name, from_url, home)
-            state = f"fetched {len(r.fetched)} file(s)" if r.fetched else "already up to date"
-            click.echo(f"{r.name}: {state} ({_mb(r.bytes)}) from {from_url}")
-        return
-    reports = pull(targets, home, wheelhouse=list(wheelhouse) or None, progress=common.say)
-    root = resolve_home(home) / "models"
+        reports: Iterable[Any] = (pull_from(name, from_url, home) for name in targets)  # each said as it comes
+    else:
+        reports = pull(targets, home, wheelhouse=list(wheelhouse) or None, progress=common.say)
+        root = resolve_home(home) / "models"
     for r in reports:
         state = f"fetched {len(r.fetched)} file(s)" if r.fetched else "already up to date"
-        click.echo(f"{r.name}: {state} ({_mb(r.bytes)}) in {root / r.name}")
+        where = f"from {from_url}" if from_url is not None else f"in {root / r.name}"
+        click.echo(f"{r.name}: {state} ({_mb(r.bytes)}) {where}")
 
 
 @models.command()

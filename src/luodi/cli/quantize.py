@@ -17,29 +17,25 @@ from luodi.cli import common
 @click.argument("model")
 @click.option(
     "--calib",
-    "calib",
     required=True,
     type=click.Path(path_type=Path),
     help="Folder of page images (or PDFs) like the ones the model will read; at least 4 pages.",
 )
-@click.option("--name", "name", required=True, help="Name to register the INT8 model under.")
+@click.option("--name", required=True, help="Name to register the INT8 model under.")
 @click.option(
     "--eval-labels",
-    "eval_labels",
     multiple=True,
     type=click.Path(path_type=Path),
     help="Score before/after on this PaddleOCR rec label file or KIE labels.jsonl (repeatable).",
 )
 @click.option(
     "--report",
-    "report",
     type=click.Path(path_type=Path),
     default=None,
     help="Write the report to FILE.json and FILE.md (default: print the Markdown).",
 )
 @click.option(
     "--held",
-    "held",
     type=click.Path(path_type=Path),
     default=None,
     help="Anomaly models: folder of held-back good images (not in the memory bank) on which the INT8 "
@@ -64,7 +60,6 @@ from luodi.cli import common
 )
 @click.option(
     "--keep-float",
-    "keep_float",
     default=None,
     help="With --toolchain openvino: stages among --stages stored as FP16 IR without any INT8 (default: none; "
     "det gets INT8 weights computing in float, rec static INT8).",

@@ -41,7 +41,6 @@ def train() -> None:
 )
 @click.option(
     "--from-review",
-    "from_review",
     is_flag=False,
     flag_value="-",
     default=None,

@@ -68,7 +68,6 @@ def vision(
 @click.command("anomaly")
 @click.option(
     "--good",
-    "good",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
     help="Folder of images of good (defect-free) parts.",

@@ -118,6 +118,8 @@ class JobMeta:
 
 
 _META_FIELDS = frozenset(f.name for f in dataclasses.fields(JobMeta))
+#: what ``GET /v1/jobs/{id}`` shows of every job, in this order
+_VIEW_KEYS = ("id", "status", "task", "schema", "attempts", "created_at", "updated_at", "finished_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,16 +245,7 @@ class JobStore:
         meta = self.read(job_id)
         if owner is not None and (meta.owner or ANONYMOUS) != owner:
             raise JobNotFoundError(f"no job {job_id!r} (unknown, or its result expired)")
-        view: dict[str, Any] = {
-            "id": meta.id,
-            "status": meta.status,
-            "task": meta.task,
-            "schema": meta.schema,
-            "attempts": meta.attempts,
-            "created_at": meta.created_at,
-            "updated_at": meta.updated_at,
-            "finished_at": meta.finished_at,
-        }
+        view: dict[str, Any] = {key: getattr(meta, key) for key in _VIEW_KEYS}
         if meta.status == "succeeded":
             view["result"] = self.read_result(job_id)
         if meta.status == "failed":

@@ -42,11 +42,9 @@ class Metrics:
         r = self.registry
         ProcessCollector(namespace="luodi", registry=r)
         PlatformCollector(registry=r)
-        self.requests = Counter(
-            "luodi_requests",
-            "HTTP requests by route template, method and status",
-            ("route", "method", "status"),
-            registry=r,
+        count, gauge = functools.partial(Counter, registry=r), functools.partial(Gauge, registry=r)
+        self.requests = count(
+            "luodi_requests", "HTTP requests by route template, method and status", ("route", "method", "status")
         )
         latency = functools.partial(Histogram, buckets=_LATENCY_BUCKETS, registry=r)
         self.request_duration = latency(
@@ -58,37 +56,31 @@ class Metrics:
             "Pipeline stage duration per document (det, cls, rec, kie, decode)",
             ("stage",),
         )
-        self.batch_size = Histogram(
-            "luodi_rec_batch_size",
-            "Crops per recognition call of the dynamic batcher",
-            buckets=_BATCH_BUCKETS,
-            registry=r,
-        )
+        batch = "Crops per recognition call of the dynamic batcher"
+        self.batch_size = Histogram("luodi_rec_batch_size", batch, buckets=_BATCH_BUCKETS, registry=r)
         # multiprocess_mode applies only with several workers: live* drops a worker that has gone
-        live_sum = functools.partial(Gauge, registry=r, multiprocess_mode="livesum")
+        live_sum = functools.partial(gauge, multiprocess_mode="livesum")
         self.in_flight = live_sum("luodi_in_flight_requests", "HTTP requests being handled")
         self.queue_depth = live_sum("luodi_queue_depth", "Requests waiting for an inference slot")
         self.inference_running = live_sum("luodi_inference_running", "Inference calls running now")
-        self.rejected = Counter("luodi_rejected", "Requests refused before inference", ("reason",), registry=r)
-        self.jobs = Counter("luodi_jobs", "Job state transitions seen by this process", ("state",), registry=r)
-        self.jobs_current = Gauge(
+        self.rejected = count("luodi_rejected", "Requests refused before inference", ("reason",))
+        self.jobs = count("luodi_jobs", "Job state transitions seen by this process", ("state",))
+        self.jobs_current = gauge(
             "luodi_jobs_current",
             "Jobs on disk by state (sampled at scrape)",
             ("state",),
-            registry=r,
             multiprocess_mode="livemostrecent",  # every worker counts the same folder
         )
         # a gauge of 1 with the facts as labels: what an Info metric writes, but Info has no
         # multiprocess mode
-        self.model_info = Gauge(
+        self.model_info = gauge(
             "luodi_model_info",
             "Loaded model bundle and runtime",
             ("batching", "model", "runtime"),
-            registry=r,
             multiprocess_mode="livemax",
         )
         # with several workers: 1 only when every live worker has loaded its models
-        self.ready = Gauge("luodi_ready", "1 once the models are loaded", registry=r, multiprocess_mode="livemin")
+        self.ready = gauge("luodi_ready", "1 once the models are loaded", multiprocess_mode="livemin")
 
     def observe_stages(self, stages: Mapping[str, float]) -> None:
         for stage, seconds in stages.items():
