@@ -24,8 +24,9 @@ from typing import Any
 
 # Holdout layouts nobody has looked at the pages or errors of (docs/kie.md says which are blind).
 # ewaybill_compact was unblinded on 2026-12-07 (its fresh pages' failures were looked at and fixed);
-# ewaybill_sidebyside is the fresh family drawn before that, scored once.
-BLIND_LAYOUTS = ("carbon_form", "ewaybill_sidebyside")
+# ewaybill_sidebyside was the fresh family drawn before that (unblinded since: kie_sidebyside_unblind.md);
+# ewaybill_markercol is the fresh family drawn on 2026-12-07 22:00 UTC, scored once.
+BLIND_LAYOUTS = ("carbon_form", "ewaybill_sidebyside", "ewaybill_markercol")
 _NOISE = re.compile(r"'[^']*'|\([^)]*\)|\d+(?:\.\d+)?|character \S+|[\u4e00-\u9fff]{2,}|\S+_\S+")
 
 

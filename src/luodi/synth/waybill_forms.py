@@ -19,6 +19,13 @@
   one line and the address wrapped in the narrow column; a 集包地 line under the sort code, the
   product name in a box beside the barcode, the goods as one line; the tear-off repeats the tracking
   number and the receiver's name, phone and address on one run-on line.
+- ``ewaybill_markercol`` (fresh: held out, added after ``ewaybill_sidebyside`` had been looked at):
+  a 100 x 180 mm three-part thermal label. A huge 三段码 sort code across the top, the destination
+  hub in a black box, the barcode; the parties without labels beside a narrow marker column (收 and
+  寄 in circles, a rule between the column and the text), the name on the left and the phone pushed
+  to the right of the same line, a QR code beside the sender; then two stubs (收件联 and 寄件联)
+  whose party lines start with a bare 收 / 寄 character, sometimes in a small black square, right
+  before the name. Phones are often masked (138****5678).
 
 The split is recorded in :mod:`luodi.synth.families`; holdout layouts must not be looked at while
 working on the extractor.
@@ -430,6 +437,166 @@ def ewaybill_sidebyside(c: WaybillContent, style: Style, rng: np.random.Generato
     return cv.finish(margin=14)
 
 
+def _marker(cv: Canvas, ch: str, cx: float, cy: float, size: int) -> None:
+    """A 收 / 寄 marker: the character in a circle centred on (cx, cy)."""
+    r = size * 0.85
+    cv.draw.ellipse((cx - r, cy - r, cx + r, cy + r), outline=cv.style.ink, width=3)
+    cv.text(cx - size / 2, cy - size / 2 - 2, ch, size, bold=True)
+
+
+def _marked_party(
+    cv: Canvas, c: WaybillContent, role: str, party: Party, phone: Phone, *, y: int, size: int, right: float
+) -> int:
+    """A party beside the marker column: NAME on the left and PHONE at ``right`` on one line, then the
+    address wrapped; the circled marker is centred on the block's height."""
+    col = int(cv.style.size * 2.0)
+    tx = 24 + col + 12
+    top = y
+    cv.text(tx, y, party.name, size, bold=role == "receiver")
+    if phone.printed:
+        cv.text(
+            right - cv.text_width(phone.printed, size, role == "receiver"),
+            y,
+            phone.printed,
+            size,
+            bold=role == "receiver",
+        )
+    y += int(size * 1.4)
+    for line, color in c.address_lines(cv, party, role, size, right - tx):
+        cv.text(tx, y, line, size, fill=color, bold=role == "receiver")
+        y += int(size * 1.35)
+    y = max(y, top + int(size * 2.8)) + 6
+    _marker(cv, "收" if role == "receiver" else "寄", 24 + col / 2, (top + y) / 2, int(cv.style.size * 0.95))
+    cv.vline(24 + col + 4, top - 4, y)
+    return y
+
+
+def _stub_party(
+    cv: Canvas, role: str, party: Party, phone: Phone, *, y: int, size: int, boxed: bool, address: str
+) -> int:
+    """A stub's party line: a bare 收 / 寄 (or one in a small black square) right before the name."""
+    ch = "收" if role == "receiver" else "寄"
+    x = 24
+    if boxed:
+        cv.rect(x, y, x + size + 6, y + size + 6, fill=cv.style.ink)
+        cv.text(x + 3, y + 1, ch, size, bold=True, fill=cv.style.paper)
+        text = f"{party.name} {phone.printed}".strip()
+        x += size + 10
+    else:
+        text = f"{ch}{party.name} {phone.printed}".rstrip()
+    cv.text(x, y, text, size)
+    y += int(size * 1.45)
+    if address:
+        for line in cv.wrap(address, size, cv.width - 48 - (x - 24)):
+            cv.text(x, y, line, size)
+            y += int(size * 1.35)
+    return y
+
+
+def _grouped(tracking: str, groups: tuple[int, ...]) -> str:
+    parts, i = [], 0
+    for g in groups:
+        if i < len(tracking):
+            parts.append(tracking[i : i + g])
+            i += g
+    if i < len(tracking):
+        parts.append(tracking[i:])
+    return " ".join(parts)
+
+
+def _markercol_top(cv: Canvas, c: WaybillContent, s: int, rng: np.random.Generator) -> int:
+    """Logo and product, the 三段码, the destination hub in a black box, the barcode and its number."""
+    W = cv.width
+    y = 14
+    cv.text(24, y, c.carrier.name, int(s * 1.3), bold=True)
+    pw = cv.text_width(c.product, s, bold=True) + 20
+    cv.rect(W - 24 - pw, y, W - 24, y + int(s * 1.5), fill=cv.style.ink)
+    cv.text(W - 14 - pw, y + 4, c.product, s, bold=True, fill=cv.style.paper)
+    y += int(s * 1.6) + 8
+    cv.hline(16, W - 16, y, width=3)
+    if c.sort_code:  # the 三段码, as large as the label allows
+        code = c.sort_code.replace("-", " ") if rng.random() < 0.5 else c.sort_code
+        cv.text_center(W / 2, y + 8, code, int(s * 2.6), bold=True)
+        y += int(s * 2.6) + 22
+    city = (c.receiver.city or c.receiver.province or "").rstrip("市")
+    if city and c.fill == "full":
+        hub = f"{city}{_pick(rng, ('中转', '分拨中心', '转运'))}"
+        hw = cv.text_width(hub, int(s * 0.9), bold=True) + 20
+        cv.rect(24, y, 24 + hw, y + int(s * 1.3), fill=cv.style.ink)
+        cv.text(34, y + 3, hub, int(s * 0.9), bold=True, fill=cv.style.paper)
+    cv.text_right(W - 24, y + 3, c.printed_at, max(12, int(s * 0.6)))
+    y += int(s * 1.3) + 8
+    cv.hline(16, W - 16, y)
+    bar_h = int(s * 2.8)
+    cv.barcode(60, y + 10, W - 120, bar_h, c.tracking)
+    y += bar_h + 14
+    groups = (3, 4, 4, 4) if rng.random() < 0.5 else (4, 4, 4, 4)
+    cv.text_center(W / 2, y, _grouped(c.tracking, groups), int(s * 1.05), bold=True)
+    return y + int(s * 1.6)
+
+
+def _markercol_stub(
+    cv: Canvas, c: WaybillContent, stub: str, *, y: int, s: int, boxed: bool, rng: np.random.Generator
+) -> int:
+    """收件联 (both parties, the receiver's address, the order number) or 寄件联 (both parties, the
+    sender's address, the goods and the remarks)."""
+    W = cv.width
+    sz = int(s * 0.8)
+    cv.dashed(10, W - 10, y)
+    y += 12
+    cv.text(24, y, c.carrier.name, sz, bold=True)
+    cv.text_right(W - 24, y, stub, sz)
+    y += int(sz * 1.5)
+    cv.barcode(24, y, W * 0.45, int(s * 1.2), c.tracking)
+    cv.text(W * 0.5, y + int(s * 0.2), c.tracking, sz)
+    y += int(s * 1.2) + 10
+    receipt = stub == "收件联"
+    for role, party, phone in _ordered(c, rng, 0.0) if receipt else _sender_first(c):
+        address = c.address_text(party) if receipt == (role == "receiver") else ""
+        y = _stub_party(cv, role, party, phone, y=y, size=sz, boxed=boxed, address=address)
+    if receipt:
+        return _order_line(cv, c, 24, y + 2, size=sz, rng=rng) + 8
+    goods = []
+    if c.item is not None:
+        goods.append(f"{_pick(rng, ('物品', '内件', '品名'))}{_colon(rng)}{c.item}")
+    if c.pieces is not None or c.fill == "blank":
+        goods.append(f"件数{_colon(rng)}{c.pieces_text}")
+    if c.weight is not None:
+        goods.append(f"重量{_colon(rng)}{c.weight.printed}")
+    if goods:
+        cv.text(24, y + 2, "  ".join(goods), sz)
+        y += int(sz * 1.5)
+    if c.remarks is not None:
+        cv.text(24, y, f"备注{_colon(rng)}{c.remarks}", sz)
+        y += int(sz * 1.5)
+    return y + 8
+
+
+def ewaybill_markercol(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    cv = Canvas(800, 1500, style)
+    s = min(style.size, 28)
+    W = cv.width
+    y = _markercol_top(cv, c, s, rng)
+    cv.hline(16, W - 16, y, width=3)
+    y = _marked_party(cv, c, "receiver", c.receiver, c.receiver_phone, y=y + 10, size=int(s * 1.1), right=W - 24)
+    cv.hline(16, W - 16, y)
+    q = int(s * 3.2)
+    top = y + 10
+    y = _marked_party(cv, c, "sender", c.sender, c.sender_phone, y=top, size=int(s * 0.85), right=W - 40 - q)
+    cv.qr(W - 24 - q, top, q, rng)
+    y = max(y, top + q + 6)
+    cv.hline(16, W - 16, y)
+    small = max(12, int(s * 0.62))
+    cv.text(24, y + 8, "签收人：", small)
+    cv.text(W / 2, y + 8, "签收时间：", small)
+    y += int(small * 2.4)
+    boxed = bool(rng.random() < 0.4)
+    for stub in ("收件联", "寄件联"):
+        y = _markercol_stub(cv, c, stub, y=y, s=s, boxed=boxed, rng=rng)
+    cv.text(24, y, f"打印时间{_colon(rng)}{c.printed_at}", small)
+    return cv.finish(margin=14)
+
+
 def _sender_first(c: WaybillContent) -> list[tuple[str, Party, Phone]]:
     return [("sender", c.sender, c.sender_phone), ("receiver", c.receiver, c.receiver_phone)]
 
@@ -459,6 +626,14 @@ FORM_LAYOUTS: dict[str, Layout] = {
             True,
             "100x150 mm e-waybill, 收/寄 columns side by side, run-on tear-off",
             mask_rate=0.3,
+            fresh=True,
+        ),
+        Layout(
+            "ewaybill_markercol",
+            ewaybill_markercol,
+            True,
+            "100x180 mm three-part label, 收/寄 marker column, huge sort code, 收/寄 glued in the stubs",
+            mask_rate=0.6,
             fresh=True,
         ),
     )
