@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import ConfigDict, TypeAdapter
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
 from luodi.errors import JobNotFoundError, LuodiError, QueueUnavailableError
 from luodi.pipeline import Item
 from luodi.serve.inputs import Upload, UploadItems, check_pixel_budget, move_upload
@@ -79,9 +82,10 @@ class JobRequest:
     owner: str = ANONYMOUS
 
 
-@dataclass(frozen=True, slots=True)
+@pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="ignore"))
 class JobMeta:
-    """A job's ``meta.json``: what was asked, where it stands, and its history of attempts."""
+    """A job's ``meta.json``: what was asked, where it stands, and its history of attempts (read and
+    checked by pydantic; fields a later release added are ignored when an older one reads the file)."""
 
     id: str
     task: str
@@ -103,21 +107,12 @@ class JobMeta:
     owner: str | None = None  # tenancy.owner_of(the key that made it); None: made before owners existed
     input_bytes: int = 0
 
-    @classmethod
-    def from_json(cls, raw: str) -> JobMeta:
-        data = json.loads(raw)
-        data["inputs"] = tuple(data["inputs"])
-        return cls(**{k: v for k, v in data.items() if k in _META_FIELDS})
-
-    def to_json(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "inputs": list(self.inputs)}
-
     def stale(self, after_s: float) -> bool:
         """A running job whose worker has not beaten its heart for ``after_s`` seconds."""
         return time.time() - (self.heartbeat_at or 0.0) > after_s
 
 
-_META_FIELDS = frozenset(f.name for f in dataclasses.fields(JobMeta))
+_META = TypeAdapter(JobMeta)
 #: what ``GET /v1/jobs/{id}`` shows of every job, in this order
 _VIEW_KEYS = ("id", "status", "task", "schema", "attempts", "created_at", "updated_at", "finished_at")
 
@@ -193,21 +188,21 @@ class JobStore:
             owner=request.owner,
             input_bytes=sum(p.stat().st_size for p in staging.glob("input-*")),
         )
-        self._write_json(staging / "meta.json", meta.to_json())
+        self._write_json(staging / "meta.json", dataclasses.asdict(meta))
         os.replace(staging, d)  # the job appears complete or not at all
         return meta
 
     def read(self, job_id: str) -> JobMeta:
         d = self._dir(job_id)
         try:
-            return JobMeta.from_json((d / "meta.json").read_text(encoding="utf-8"))
+            return _META.validate_json((d / "meta.json").read_bytes())
         except FileNotFoundError:
             raise JobNotFoundError(f"no job {job_id!r} (unknown, or its result expired)") from None
 
     def write_meta(self, d: Path, meta: JobMeta, **changes: Any) -> JobMeta:
         """Write ``meta`` with ``changes`` applied (under the job's lock); returns what was written."""
         meta = dataclasses.replace(meta, **changes, updated_at=time.time())
-        self._write_json(d / "meta.json", meta.to_json())
+        self._write_json(d / "meta.json", dataclasses.asdict(meta))
         return meta
 
     def read_result(self, job_id: str) -> Any:
