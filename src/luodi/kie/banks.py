@@ -30,7 +30,7 @@ from luodi.kie.layout import PageLayout, Piece, TLine, run_score, run_text, star
 from luodi.kie.normalize import compact, fold
 from luodi.kie.result import FieldResult
 from luodi.kie.schema import FieldSpec
-from luodi.kie.validators import Checked, check_amount_words, luhn_ok, parse_capital_amount
+from luodi.kie.validators import Checked, check_amount_words, check_date, luhn_ok, parse_capital_amount
 
 HEAD_BANKS = (
     "中国工商银行", "中国农业银行", "中国银行", "中国建设银行", "交通银行", "中国邮政储蓄银行", "招商银行",
@@ -394,7 +394,8 @@ def branch_place_known(bank: str, divisions: DivisionIndex) -> bool:
     if head is None or not _BRANCH_TAIL.search(bank):
         return False
     place = _BRANCH_TAIL.sub("", bank[len(head) :]).removesuffix("市")
-    for k in (4, 3, 2):
+    # A city by its short form (成都) or its whole name (甘孜藏族自治州甘孜支行).
+    for k in range(min(len(place) - 2, 8), 1, -1):
         for city in (d for d in gaz.lookup(place[:k], Level.CITY) if d.current):
             rest = place[k:].removeprefix("市")
             if len(rest) >= 2 and any(d.code[:4] == city.code[:4] for d in gaz.lookup(rest, Level.DISTRICT)):
@@ -665,6 +666,11 @@ def scan_time(name: str, spec: FieldSpec, layout: PageLayout, pool: Pool, dates:
             nxt = min(after, key=lambda o: o.x0)
             run = (*run, Piece(nxt, 0, len(nxt.text)))
         text = fold(run_text(run))
+        # A date that is no calendar date was misread or cut at the wrong digit (2019042517:20:48
+        # read 209042517:20:48 gives 20904251): a time glued to it may have lost its first digit.
+        glued = bool(text) and not text[0].isspace() and t.text[last.end - 1 : last.end].isdigit()
+        if glued and not check_date(d.raw).ok:
+            continue
         for pattern in spec.patterns:
             m = re.search(pattern, text)
             if m is None or text[: m.start()].strip():

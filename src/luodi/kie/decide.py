@@ -18,6 +18,7 @@ from typing import Any
 from luodi.kie.banks import (
     amount_from_words,
     branch_doubts,
+    branch_place_known,
     flag_under_stamps,
     luhn_repair,
     reconcile_amounts,
@@ -45,6 +46,7 @@ from luodi.kie.validators import (
     check_tracking_number,
     id_birth_date,
     id_sex,
+    luhn_ok,
 )
 
 # Value types whose traditional characters a `simplified: true` schema converts.
@@ -346,6 +348,15 @@ class Decider:
         best, others = groups
         chars = copy_char_scores(cand, [c for c, _ in best])
         unsure = weak_characters("name" if spec.effective_role == "name" else spec.type, chars)
+        if (
+            "branch" in spec.validators
+            and self.divisions is not None
+            and isinstance(value, str)
+            and not branch_place_known(value, self.divisions)
+        ):
+            # A branch the gazetteer cannot confirm (no city and district of its own: 中部支行 for
+            # 晋中祁县支行, or a street-level name) has a name's redundancy, not an address's.
+            unsure += [w for w in weak_characters("name", chars) if w not in unsure]
         if any(piece.tline.against_page for piece in cand.run):
             unsure.append("read in another direction than the rest of the page")
         if (
@@ -856,6 +867,19 @@ SHORT_TEXT = 4
 # Codes, numbers and dates have no redundancy either: one digit read below this is not keyed in
 # unseen (a photographed 2025-04-20 read 2005-04-20 with its 0 at 0.86 is a valid date too).
 _CODE_TYPES = frozenset({"digits", "account", "amount", "time", "date", "tracking_number", "id_number", "phone"})
+# ... and a long number that carries no check digit (a company account, a serial number) even
+# less: nothing on the page tells a misread digit, so one read below NUMBER_CHAR_MIN is not keyed in
+# unseen. Chosen on dev pages and the no-longer-blind bank styles (cached OCR, 8 sets of photos,
+# about 2,400 fields; bench/results/kie_documents.md): the accepted numbers with a misread digit
+# had it at 0.91 and 0.93, and none of 21 accepted from 0.93 to 0.95 was wrong; 0.95 keeps a margin.
+# A card number whose Luhn digit holds is checked (one misread digit breaks it): NAME_CHAR_MIN.
+NUMBER_CHAR_MIN = 0.95
+_UNCHECKED_NUMBERS = frozenset({"digits", "account"})
+
+
+def _card_checked(value: str) -> bool:
+    """A UnionPay card number (62…, 16 to 19 digits) whose Luhn check digit holds."""
+    return value.startswith("62") and 16 <= len(value) <= 19 and value.isdigit() and luhn_ok(value)
 
 
 def copy_char_scores(cand: Candidate, copies: Sequence[Candidate]) -> list[tuple[str, float]]:
@@ -884,9 +908,10 @@ def weak_characters(field_type: str, chars: Sequence[tuple[str, float]]) -> list
     """Reasons for review from single characters of a name or a number (see NAME_CHAR_MIN), from
     each character's confidence (:func:`copy_char_scores`)."""
     if field_type in _CODE_TYPES:
-        return [f"character {c} read with confidence {s:.2f}" for c, s in chars if c.isalnum() and s < NAME_CHAR_MIN][
-            :3
-        ]
+        least = NAME_CHAR_MIN
+        if field_type in _UNCHECKED_NUMBERS and not _card_checked("".join(c for c, _ in chars)):
+            least = NUMBER_CHAR_MIN
+        return [f"character {c} read with confidence {s:.2f}" for c, s in chars if c.isalnum() and s < least][:3]
     if field_type in ("text", "address"):
         # A rare character read without certainty (黟县 read 黔县): a reader cannot guess it back.
         # Nor any character read below TEXT_CHAR_MIN: on degraded pages such a character is as

@@ -661,3 +661,36 @@ def test_english_form_words_alone_are_printed_text_and_a_romanised_name_is_not()
 
     assert english_label("Payer A/C No.") and english_label("Amount in Words")
     assert not english_label("ZHANG SAN") and not english_label("Payer 张三") and not english_label("No. 12")
+
+
+@pytest.mark.parametrize(
+    ("account", "weak", "flagged"),
+    [
+        ("64837458831131808918", 0.93, True),  # a company account: no check digit tells a misread 0
+        ("64837458831131808918", 0.97, False),
+        ("6228480123456789", 0.93, False),  # a card number whose Luhn digit holds is checked
+        ("6228480123456780", 0.93, True),  # ... and one whose digit fails is flagged anyway
+    ],
+)
+def test_a_number_without_a_check_digit_needs_a_surer_digit(account: str, weak: float, flagged: bool) -> None:
+    """A long number read whole with one digit at 0.93 (64837458831131868918 photographed and read
+    …808918, its 0 at 0.93): nothing on the page tells the misread digit, so it is not keyed in
+    unseen unless a check digit holds; the same digit read sure is accepted."""
+    label = "收款人账号："
+    lines = [
+        make_line("招商银行 网上银行电子回单", 300, 20),
+        make_line("交易日期：2024-03-05", 40, 60),
+        _scored(label + account, 40, 100, {len(label) + 14: weak}),
+        *(make_line(*t) for t in _FILLED),
+    ]
+    got = extractor("bank_receipt").extract_document(make_doc(lines))["payee_account"]
+    assert got.value == account and got.needs_review is flagged  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("date", "time"), [("20190425", "17:20:48"), ("2090425", None)])
+def test_a_time_glued_to_a_date_that_is_no_date_is_not_read_after_it(date: str, time: str | None) -> None:
+    """2019042517:20:48 read 209042517:20:48: the date pattern takes 20904251 (no calendar date),
+    and the time left after it, 7:20:48, lost its first digit; after a true date the cut is sure."""
+    lines = [make_line(f"{date}17:20:48 流水号：544573500851", 40, 14), *(make_line(*t) for t in _FILLED)]
+    got = extractor("bank_receipt").extract_document(make_doc(lines))["time"]
+    assert got.value == time  # type: ignore[attr-defined]

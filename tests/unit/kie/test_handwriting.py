@@ -119,3 +119,33 @@ def test_a_handwritten_branch_the_gazetteer_confirms_is_accepted_a_misread_one_i
     res = extractor("bank_receipt", gazetteer=divisions.gazetteer).extract_document(make_doc(lines, width=1200))
     assert HANDWRITTEN not in res["payer_bank"].reasons
     assert HANDWRITTEN in res["payee_bank"].reasons
+
+
+def test_a_branch_the_gazetteer_cannot_confirm_needs_a_names_confidence() -> None:
+    """晋中祁县支行 photographed and read 中部支行 with its 部 at 0.87: a branch whose place the
+    gazetteer does not confirm has no redundancy to tell a misread character by, so it is flagged
+    where a confirmed branch with the same weak character is not (an address's bar, 0.80)."""
+    from luodi.errors import ModelNotPulledError
+    from luodi.kie.banks import branch_place_known
+    from luodi.kie.divisions import DivisionIndex
+    from luodi.kie.gazetteer import Gazetteer
+
+    try:
+        divisions = DivisionIndex(Gazetteer.from_package())
+    except ModelNotPulledError as exc:
+        pytest.skip(f"no division gazetteer: {exc}")
+    assert branch_place_known("中国民生银行甘孜藏族自治州甘孜支行", divisions)  # a city by its whole name
+    for branch, flagged in (("中国农业银行中部支行", True), ("中国工商银行成都青羊支行", False)):
+        weak = tuple(0.87 if i == 7 else 0.99 for i in range(len(branch)))
+        line = make_line(branch, 220, 140)
+        lines = [
+            make_line("中国银行 转账汇款凭条", 300, 20),
+            make_line("交易日期：2024-03-05 流水号：1117672079278329", 40, 60),
+            make_line("付款人户名", 40, 100),
+            make_line("王建国", 200, 100),
+            make_line("付款人开户行", 40, 140),
+            Line(line.text, line.score, line.box, weak, line.char_positions),
+        ]
+        res = extractor("bank_receipt", gazetteer=divisions.gazetteer).extract_document(make_doc(lines, width=1200))
+        assert res["payer_bank"].value == branch
+        assert res["payer_bank"].needs_review is flagged, res["payer_bank"].reasons
