@@ -34,7 +34,6 @@ _common = common.options(
     click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True),
     click.option(
         "--address",
-        default=None,
         help="Ray cluster: host:port, ray://host:port or auto (default: start Ray on this machine).",
     ),
     click.option("--dashboard", is_flag=True, help="Ray started for this run: with its dashboard (costs CPU)."),

@@ -44,7 +44,6 @@ model = click.option("--model", "-m", default=None, help="OCR model bundle (defa
 runtime = click.option(
     "--runtime",
     type=click.Choice(RUNTIMES),
-    default=None,
     help="Inference backend (default: the model's own — openvino for INT8 models from luodi quantize — "
     "else onnxruntime).",
 )
@@ -65,6 +64,5 @@ schema = click.option(
 threshold = click.option(
     "--threshold",
     type=click.FloatRange(0, 1),
-    default=None,
     help="Review threshold on field scores (default: the schema's, 0.8).",
 )

@@ -47,7 +47,6 @@ _common = common.options(
         "--errors",
         "errors_file",
         type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
         help="Write the wrongly read samples here, one JSON object per line.",
     ),
     click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the first N samples."),

@@ -22,13 +22,11 @@ import click
 @click.option(
     "--root",
     type=click.Path(path_type=Path, file_okay=False),
-    default=None,
     help="Folder relative image paths start from (default: the labels file's folder).",
 )
 @click.option(
     "--errors",
     type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
     help="Write each document's wrong fields to this JSONL file.",
 )
 @click.option("--threshold", type=click.FloatRange(0, 1), default=None, help="Review threshold.")
@@ -40,7 +38,6 @@ import click
 @click.option(
     "--curve",
     type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
     help="Write the precision / coverage curve over the review threshold: PATH.png and PATH.md.",
 )
 def kie(

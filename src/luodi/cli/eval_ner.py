@@ -17,7 +17,6 @@ import click
 )
 @click.option(
     "--model",
-    default=None,
     type=click.Path(path_type=Path, file_okay=False),
     help="Model folder (default $LUODI_HOME/models/express-ner).",
 )

@@ -21,26 +21,22 @@ import click
 @click.option(
     "--data-format",
     type=click.Choice(["tsv", "json", "jsonl", "conll"]),
-    default=None,
     help="Default: from the file's suffix.",
 )
 @click.option(
     "--intent-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="CoNLL only: the parallel intent file (default FILE.intent).",
 )
 @click.option(
     "--confusion",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Write the confusion matrix here as a PNG.",
 )
 @click.option(
     "--errors",
     "errors_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Write the misclassified texts here, one JSON object per line.",
 )
 @click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True)

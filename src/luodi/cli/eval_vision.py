@@ -16,21 +16,18 @@ import click
 @click.option(
     "--split",
     type=click.Choice(["train", "val", "test"]),
-    default=None,
     help="With a CSV: only the rows of this split.",
 )
 @click.option("--good-class", default=None, help="Anomaly models: the class of good parts (default: good/ok/normal).")
 @click.option(
     "--confusion",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Classifiers: write the confusion matrix as a PNG.",
 )
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Write the JSON report here too.",
 )
 @click.option("--runtime", type=click.Choice(["onnxruntime", "openvino", "paddle"]), default=None)

@@ -28,7 +28,6 @@ FORMATS = ("json", "jsonl")
 @click.option(
     "--text-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Extract from each line of FILE ('-' for stdin).",
 )
 @common.model
@@ -39,14 +38,12 @@ FORMATS = ("json", "jsonl")
     "--format",
     "fmt",
     type=click.Choice(FORMATS),
-    default=None,
     help="json (default; an array for several inputs) or jsonl.",
 )
 @click.option("-o", "--output", default=None, help="Write results to FILE instead of stdout.")
 @click.option(
     "--visualize",
     type=click.Path(file_okay=False, path_type=Path),
-    default=None,
     help="Draw the field boxes into DIR (green: accepted, red: needs review).",
 )
 @common.dpi
@@ -57,7 +54,6 @@ FORMATS = ("json", "jsonl")
 )
 @click.option(
     "--second-reading",
-    default=None,
     metavar="MODEL",
     help="Read the lines of accepted values again with MODEL's recogniser (e.g. pp-ocrv4) and flag "
     "values it reads otherwise (slower: about a third of OCR time more).",

@@ -23,13 +23,11 @@ CSV_COLUMNS = ("source", "label", "score", "decision", "threshold", "width", "he
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Write results to this file instead of stdout.",
 )
 @click.option(
     "--visualize",
     type=click.Path(file_okay=False, path_type=Path),
-    default=None,
     help="Write an overlay PNG (heat map for anomaly models) per image into this folder.",
 )
 @click.option("--runtime", type=click.Choice(["onnxruntime", "openvino", "paddle"]), default=None)

@@ -31,7 +31,6 @@ _FORMAT = click.option(
 _HOME = click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
-    default=None,
     help="Model store root (default: LUODI_HOME or ~/.local/share/luodi).",
 )
 

@@ -34,7 +34,6 @@ PROGRESS_MIN_INPUTS = 20  # below this a non-TTY stderr gets no progress bar (lo
 @click.option(
     "-o",
     "--output",
-    default=None,
     help="Write to FILE, or into DIR (an existing folder or a path ending in /): one file per input.",
 )
 @click.option(

@@ -31,13 +31,11 @@ from luodi.cli import common
 @click.option(
     "--report",
     type=click.Path(path_type=Path),
-    default=None,
     help="Write the report to FILE.json and FILE.md (default: print the Markdown).",
 )
 @click.option(
     "--held",
     type=click.Path(path_type=Path),
-    default=None,
     help="Anomaly models: folder of held-back good images (not in the memory bank) on which the INT8 "
     "model's threshold is chosen again at the FP32 model's false-alarm rate. Without it the FP32 threshold "
     "is mapped through the calibration images' scores, with a warning (docs/vision.md).",
@@ -60,7 +58,6 @@ from luodi.cli import common
 )
 @click.option(
     "--keep-float",
-    default=None,
     help="With --toolchain openvino: stages among --stages stored as FP16 IR without any INT8 (default: none; "
     "det gets INT8 weights computing in float, rec static INT8).",
 )

@@ -21,13 +21,11 @@ _AS = ("documents", "lines", "texts", "images")
 @click.option(
     "--db",
     envvar="LUODI_SERVE_REVIEW__DB_URL",
-    default=None,
     help="sqlite:///PATH or postgresql+psycopg://USER@HOST/DB [sqlite under $LUODI_HOME/review].",
 )
 @click.option(
     "--images",
     envvar="LUODI_SERVE_REVIEW__IMAGES",
-    default=None,
     help="Image folder or s3://bucket/prefix [$LUODI_HOME/review/images].",
 )
 @click.option("--home", type=click.Path(path_type=Path, file_okay=False), default=None, help="Model home.")

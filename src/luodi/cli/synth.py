@@ -37,7 +37,6 @@ parties_options = common.options(
     click.option(
         "--ner-file",
         type=click.Path(dir_okay=False, exists=True, path_type=Path),
-        default=None,
         help="An express NER file to take parties from instead of the shared train/dev split.",
     ),
 )
@@ -66,14 +65,12 @@ def synth() -> None:
     "--text",
     "text_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="UTF-8 text file, one line of text per line.",
 )
 @click.option(
     "--ner",
     "ner_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Or: a PaddleNLP express-NER file; names, phones, addresses and chunks are cut from its records.",
 )
 @click.option("-n", "count", type=click.IntRange(min=1), required=True, help="Number of line images.")
@@ -92,7 +89,6 @@ def synth() -> None:
 @click.option(
     "--family",
     type=click.Choice(["train", "eval"]),
-    default=None,
     help="One side of the renderer split (fonts, dot-matrix heads, degradations): train for fine-tuning data, "
     "eval for blind evaluation sets.",
 )

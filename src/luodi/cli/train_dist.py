@@ -61,7 +61,6 @@ def run_options(*, example: str, resumes_from: str, no_export: str) -> common.De
         click.option(
             "--resume",
             type=click.Path(file_okay=False, path_type=Path),
-            default=None,
             help=f"Continue the run in this folder from its last {resumes_from}.",
         ),
         click.option("--no-export", is_flag=True, help=no_export),

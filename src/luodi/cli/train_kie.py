@@ -30,7 +30,6 @@ from luodi.cli import common
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     help="Where to write the learned layout (default: beside the schema, NAME.learned.json, which "
     "`luodi extract --schema NAME.yaml` then uses).",
 )

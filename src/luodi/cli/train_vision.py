@@ -75,7 +75,6 @@ def vision(
 @click.option("--name", required=True, help="Zoo name to register the anomaly model under.")
 @click.option(
     "--backbone",
-    default=None,
     help="Backbone bundle from the zoo (default: efficientnet-lite2, luodi.vision.bundle.ANOMALY_BACKBONE).",
 )
 @click.option(
@@ -104,7 +103,6 @@ def vision(
 @click.option(
     "--held",
     type=click.Path(file_okay=False, path_type=Path),
-    default=None,
     help="Folder of other good parts to set the threshold on (then all of --good builds the bank). "
     "Use it when --good holds several shots of one part: a held-back shot of a part in the bank "
     "sets the threshold too low.",
@@ -119,13 +117,11 @@ def vision(
 @click.option(
     "--coreset",
     type=click.FloatRange(0, 1, min_open=True),
-    default=None,
     help="Share of patch features kept in the memory bank (greedy coreset; default 0.2, luodi.vision.anomaly.CORESET).",
 )
 @click.option(
     "--max-bank",
     type=click.IntRange(min=1),
-    default=None,
     help="Most patch features in the bank (bounds memory and scoring time; default 32768, "
     "luodi.vision.anomaly.MAX_BANK).",
 )
@@ -133,7 +129,6 @@ def vision(
     "--project",
     "project_to",
     type=click.IntRange(min=0),
-    default=None,
     help="Principal axes of the patch features the bank keeps (0: all values, no projection; "
     "default 96, luodi.vision.anomaly.PROJECT).",
 )
