@@ -35,6 +35,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from pydantic_core import to_jsonable_python
+
 from luodi.config import Settings, load_settings
 from luodi.errors import ConfigError, DeadlineExceededError, InputError, LuodiError, UnknownTaskError
 
@@ -229,7 +231,7 @@ class Pipeline:
         model loaded from it (this loads it), JSON-ready."""
         from luodi.kie.ner.store import default_model_dir
 
-        runtime = {stage: _jsonable(info) for stage, info in dict(self.ocr.runtime_info).items()}
+        runtime = to_jsonable_python(dict(self.ocr.runtime_info), fallback=str)  # RuntimeInfo per stage
         parser = self.contact_parser
         contact = {
             "path": str(default_model_dir(self.settings.home)),
@@ -497,17 +499,3 @@ def _learned_beside(schema: str | None) -> Any:
 
     path = learned_path(schema)
     return LearnedLayout.load(path) if path.is_file() else None
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "value") and hasattr(value, "name") and not hasattr(value, "__dataclass_fields__"):
-        return _jsonable(value.value)  # enums
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _jsonable(getattr(value, k)) for k in value.__dataclass_fields__}
-    return str(value)
