@@ -14,26 +14,3 @@ Errors are ``{"error": {"type", "message"}}`` with the status of the :mod:`luodi
 A client may shorten (never extend) its deadline with ``X-Deadline-Ms``; ``X-Request-ID`` is echoed.
 Library code here never configures logging; :mod:`luodi.serve.logs` is installed by the CLI only.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from luodi.serve.app import create_app
-    from luodi.serve.settings import ServeSettings
-
-__all__ = ["ServeSettings", "create_app"]
-
-
-def __getattr__(name: str) -> Any:
-    # FastAPI/uvicorn stay unimported until the service is really wanted
-    if name == "create_app":
-        from luodi.serve.app import create_app
-
-        return create_app
-    if name == "ServeSettings":
-        from luodi.serve.settings import ServeSettings
-
-        return ServeSettings
-    raise AttributeError(f"module 'luodi.serve' has no attribute {name!r}")
