@@ -267,7 +267,8 @@ def test_the_report_warns_loudly_when_unseen_lines_of_the_style_fall() -> None:
     report = Report(rows, ("regression: print", "regression: print-hard"), 0.01)
     assert not report.regressed()  # the general rows held: export is not refused for this
     (warning,) = report.warnings()
-    assert warning.startswith("dotmatrix lines") and "3.7 points (0.812 -> 0.775" in warning
+    assert warning.startswith("dotmatrix lines") and "3.7 points exact (0.812 -> 0.775)" in warning
+    assert "2.5 points ignoring spaces and width (0.900 -> 0.875)" in warning  # each drop with its own numbers
     assert "eval set rose +5.0 points" in warning and "not the style" in warning
     assert "**WARNING**: dotmatrix lines" in report.table()
     # a loss within max_drop, or a row of the general set, is no warning; without a gain, no claim about it
@@ -276,3 +277,8 @@ def test_the_report_warns_loudly_when_unseen_lines_of_the_style_fall() -> None:
     flat = (Row("your eval set", 120, 0.78, 0.78), *rows[1:])
     (plain,) = Report(flat, report.general, 0.01).warnings()
     assert "3.7 points" in plain and "eval set rose" not in plain
+    # a normalised drop alone names the normalised numbers, not the exact ones that did not fall
+    (norm_only,) = Report(
+        (*rows[:3], Row("regression: dotmatrix", 80, 0.812, 0.812, 0.90, 0.85), rows[4]), report.general, 0.01
+    ).warnings()
+    assert "5.0 points ignoring spaces and width (0.900 -> 0.850)" in norm_only and "exact" not in norm_only
