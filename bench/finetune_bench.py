@@ -51,6 +51,14 @@ BLIND_SETS: dict[str, list[tuple[str, str, int, int, str, str]]] = {
         ("dotmatrix", "mild", 100, 521, "news_fresh", "fresh"),
         ("dotmatrix", "hard", 100, 522, "news_fresh", "fresh"),
     ],
+    # late printers (luodi.synth.dotmatrix_late), faces no other family draws, THUCNews dev lines
+    # 4000-6000 no other set reads: written after every other dot-matrix family had become development
+    # data, to score what the dot-matrix recipe ships once (registered in bench/results/finetune.md)
+    "blind_dotmatrix_late": [
+        ("dotmatrix", "mild", 100, 531, "news_late", "late"),
+        ("dotmatrix", "hard", 100, 532, "news_late", "late"),
+    ],
+    "blind_print_late": [("print", "mild", 300, 533, "news_late", "late")],
     "blind_print": [("print", "mild", 300, 503, "news", "eval")],
     "blind_slip": [
         ("print", "mild", 60, 504, "slip", "eval"),
@@ -119,7 +127,12 @@ def make_sets(_: argparse.Namespace) -> dict[str, Any]:
     from luodi.synth.text import general_lines, slip_lines
 
     news, news_source = news_titles()
-    texts = {"news": news, "slip": slip_lines(600, seed=77, family="eval"), "news_fresh": news_titles(10000, 6000)[0]}
+    texts = {
+        "news": news,
+        "slip": slip_lines(600, seed=77, family="eval"),
+        "news_fresh": news_titles(10000, 6000)[0],
+        "news_late": news_titles(6000, 4000)[0],
+    }
     manifest: dict[str, Any] = {"news_source": news_source, "sets": _render_sets(BLIND, BLIND_SETS, texts)}
     (BLIND / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     ner_dev = SHARED / "express_ner" / "dev.txt"
@@ -250,6 +263,19 @@ def ablation(args: argparse.Namespace) -> None:
     if "stock" not in done or args.redo:  # first, at the load the variants run under
         done["stock"], done["stock_norm"] = stock_dygraph(recipe.base, files, args.max_lines, args.spread)
         out_json.write_text(json.dumps(done, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.stock_closing and "stock_closed" not in done:  # the stock model reading dot-closed lines
+        from luodi.ocr.line_prep import LinePrep
+
+        prep = LinePrep(dot_closing=args.stock_closing)
+        done["stock_closed"] = dict(
+            zip(
+                ("scores", "scores_norm"),
+                stock_dygraph(recipe.base, files, args.max_lines, args.spread, prep),
+                strict=True,
+            )
+        )
+        done["stock_closed"]["dot_closing"] = args.stock_closing
+        out_json.write_text(json.dumps(done, ensure_ascii=False, indent=1), encoding="utf-8")
     for variant, overrides in variants.items():
         if variant in done["variants"] and not args.redo:
             continue
@@ -332,7 +358,7 @@ def score_dygraph(
 
 
 def stock_dygraph(
-    base: str, files: dict[str, Path], max_lines: int | None, spread: bool = False
+    base: str, files: dict[str, Path], max_lines: int | None, spread: bool = False, prep: Any = None
 ) -> tuple[dict[str, float], dict[str, float]]:
     from luodi.train.charset import read_charset
     from luodi.train.model import build_model
@@ -343,7 +369,7 @@ def stock_dygraph(
     charset = read_charset(dict_path)
     model = build_model(charset.num_classes, detect_architecture(onnx_path))
     load_pretrained(model, onnx_path)
-    return score_dygraph(model, charset, files, max_lines, spread)
+    return score_dygraph(model, charset, files, max_lines, spread, prep)
 
 
 def write_ablation_md(done: dict[str, Any], args: argparse.Namespace) -> None:
@@ -570,6 +596,79 @@ def transform(args: argparse.Namespace) -> None:
     print("\n".join(rows))
 
 
+# --- test-time choice: raw or dot-closed, per line ---------------------------------------------------
+# The closing helps some printers and costs others: read each line both ways and keep the reading the
+# recogniser is surer of. Rules compared (chosen on the dev sets): the line score (mean character
+# confidence), the weakest character, the summed log-confidence per character (a longer reading is
+# not penalised for its length, a reading that drops characters is not rewarded).
+def _line_conf(rule: str, res: Any) -> float:
+    import math
+
+    cs = res.char_scores or (0.0,)
+    if rule == "mean":
+        return float(res.score)
+    if rule == "min":
+        return float(min(cs))
+    return sum(math.log(max(c, 1e-6)) for c in cs) / len(cs)  # "logmean": geometric mean
+
+
+CHOICE_RULES = ("mean", "min", "logmean")
+
+
+def choose(args: argparse.Namespace) -> None:
+    """The model through the OCR pipeline's recogniser, each line read raw and dot-closed; accuracy
+    of each reading and of keeping, per line, the one with the higher confidence (by each rule)."""
+    import cv2
+
+    from luodi import OCR
+    from luodi.eval.datasets import read_rec_labels
+    from luodi.eval.metrics import normalize_text
+    from luodi.ocr.line_prep import LinePrep
+
+    files = {k: v for k, v in all_label_files(dev=True).items() if k in args.sets}
+    ocr = OCR(args.model)
+    prep = LinePrep(dot_closing=args.closing)
+    out: dict[str, Any] = {"command": "python bench/finetune_bench.py " + " ".join(sys.argv[1:]), "sets": {}}
+    out["load_avg_start"] = os.getloadavg()[0]
+    for set_name, label_file in files.items():
+        samples = read_rec_labels(label_file)
+        crops = [cv2.cvtColor(cv2.imread(str(s.path)), cv2.COLOR_BGR2RGB) for s in samples]
+        t0 = time.process_time()
+        raw = ocr.recognize(crops)
+        t1 = time.process_time()
+        closed = ocr.recognize([prep(c) for c in crops])
+        t2 = time.process_time()
+        picks: dict[str, list[str]] = {"raw": [r.text for r in raw], "closed": [r.text for r in closed]}
+        for rule in CHOICE_RULES:
+            picks[f"pick by {rule}"] = [
+                c.text if _line_conf(rule, c) > _line_conf(rule, r) else r.text
+                for r, c in zip(raw, closed, strict=True)
+            ]
+        picks["oracle"] = [
+            c.text if c.text == s.label else r.text for r, c, s in zip(raw, closed, samples, strict=True)
+        ]
+        row: dict[str, Any] = {"n": len(samples), "cpu_s_raw": round(t1 - t0, 1), "cpu_s_closed": round(t2 - t1, 1)}
+        for name, texts in picks.items():
+            row[name] = {
+                "exact": round(sum(t == s.label for t, s in zip(texts, samples, strict=True)) / len(samples), 4),
+                "norm": round(
+                    sum(normalize_text(t) == normalize_text(s.label) for t, s in zip(texts, samples, strict=True))
+                    / len(samples),
+                    4,
+                ),
+            }
+        _stderr(f"{set_name}: {row}")
+        out["sets"][set_name] = row
+    out["load_avg_end"] = os.getloadavg()[0]
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    names = ["raw", "closed", *(f"pick by {r}" for r in CHOICE_RULES), "oracle"]
+    rows = ["| set | n | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for set_name, row in out["sets"].items():
+        cells = " | ".join(f"{row[t]['exact']:.3f} ({row[t]['norm']:.3f})" for t in names)
+        rows.append(f"| {set_name} | {row['n']} | {cells} |")
+    print("\n".join(rows))
+
+
 # --- a whole recipe ------------------------------------------------------------------------------
 def export_gate(run_dir: Path) -> str:
     """What `luodi train rec` / `luodi export` would do with the run without --accept-regression."""
@@ -710,6 +809,7 @@ def main(argv: list[str] | None = None) -> int:
     ab.add_argument("--scale", type=float, default=0.25, help="share of the recipe's synthetic and guard lines")
     ab.add_argument("--max-lines", type=int, default=None, help="score only the first lines of each set")
     ab.add_argument("--redo", action="store_true")
+    ab.add_argument("--stock-closing", type=float, default=0.0, help="also score stock on dot-closed lines (x h)")
     ab.add_argument("--out", default="finetune_ablation", help="results file name under bench/results")
     ab.set_defaults(fn=ablation)
     bn = sub.add_parser("bn-drift")
@@ -734,6 +834,12 @@ def main(argv: list[str] | None = None) -> int:
     tx.add_argument("--sets", nargs="+", default=["dev_dotmatrix", "dev_dotmatrix_train", "dev_print"])
     tx.add_argument("--out", default="finetune_transform")
     tx.set_defaults(fn=transform)
+    ch = sub.add_parser("choose")
+    ch.add_argument("--model", default="pp-ocrv6-small")
+    ch.add_argument("--closing", type=float, default=0.03)
+    ch.add_argument("--sets", nargs="+", default=["dev_dotmatrix", "dev_dotmatrix_train", "dev_print"])
+    ch.add_argument("--out", default="finetune_choose")
+    ch.set_defaults(fn=choose)
     rc = sub.add_parser("recipe")
     rc.add_argument("--config", type=Path, required=True)
     rc.add_argument("--name", required=True)

@@ -200,6 +200,10 @@ def _family_printer(
         from luodi.synth.dotmatrix_fresh import render_fresh_dotmatrix
 
         return render_fresh_dotmatrix(text, rng, fonts, severity)
+    if family == "late":
+        from luodi.synth.dotmatrix_late import render_late_dotmatrix
+
+        return render_late_dotmatrix(text, rng, fonts, severity)
     if family == "train-random":  # every line its own printer
         from luodi.synth.dotmatrix_random import render_random_dotmatrix
 

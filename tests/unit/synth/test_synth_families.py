@@ -101,6 +101,27 @@ def test_the_fresh_dotmatrix_printers_are_their_own_and_reproducible() -> None:
         SynthSpec(style="dotmatrix", n=4, text_format="general", family="fresh")  # type: ignore[arg-type]
 
 
+def test_the_late_dotmatrix_printers_are_their_own_and_reproducible() -> None:
+    from luodi.synth.dotmatrix_late import point_grid
+    from luodi.synth.fonts import available_fonts
+    from luodi.train.config import SynthSpec
+
+    text = "货到付款 运费1250元"
+    lines = [render_line(text, "dotmatrix", seed=[3, k], severity="hard", family="late") for k in range(6)]
+    assert all(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3 for im in lines)
+    np.testing.assert_array_equal(lines[0], render_line(text, "dotmatrix", seed=[3, 0], severity="hard", family="late"))
+    fresh = render_line(text, "dotmatrix", seed=[3, 0], severity="hard", family="fresh")
+    assert fresh.shape != lines[0].shape or not np.array_equal(fresh, lines[0])
+    # one sample per dot: a full-width glyph cell is as many dots wide as the head has rows
+    font = available_fonts()[0]
+    grid = point_grid("国", font, 18, 0.5)
+    assert grid.shape == (18, 19) and set(np.unique(grid)) <= {0.0, 1.0} and grid.sum() > 20
+    assert point_grid(" ", font, 18, 0.5).sum() == 0
+    # for blind evaluation only: no recipe may train on these printers
+    with pytest.raises(ValueError, match="family"):
+        SynthSpec(style="dotmatrix", n=4, text_format="general", family="late")  # type: ignore[arg-type]
+
+
 def test_general_lines_set_words_apart_with_single_spaces() -> None:
     spaced = general_lines(300, seed=5, table=TABLE)
     assert spaced == general_lines(300, seed=5, table=TABLE)
