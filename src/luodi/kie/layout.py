@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from luodi.kie.formtext import english_label
 from luodi.kie.normalize import fold, fold_label
 from luodi.kie.schema import Schema, composed_labels
-from luodi.kie.validators import carrier_keyword, find_phones
+from luodi.kie.validators import carrier_keyword, find_contact_numbers
 from luodi.ocr.result import Line, Page, Quad
 
 _SEP_CHARS = set(":;,|/&、 \t·.-_[]()<>{}【】《》()")
@@ -322,7 +322,7 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR
     n = len(key)
     masked = _mask(key)
     found: list[Hit] = []
-    has_phone = bool(find_phones(tline.text))
+    has_phone = bool(find_contact_numbers(tline.text))
     lead = 0
     while lead < n and key[lead] in _SEP_CHARS:
         lead += 1
@@ -535,7 +535,7 @@ def other_field_line(text: str) -> bool:
     carrier's name): a multi-line value such as an address stops before it."""
     folded = fold(text)
     masked = list(folded)
-    for s, e in find_phones(folded):
+    for s, e in find_contact_numbers(folded):
         masked[s:e] = [" "] * (e - s)
     rest = "".join(masked).upper()
     if _OTHER_FIELD.search(rest):
@@ -720,7 +720,7 @@ class PageLayout:
         if not row or self.hits_of(row[0]):
             return None
         first = row[0]
-        phones = find_phones(first.text)
+        phones = find_contact_numbers(first.text)
         digits = sum(c.isdigit() for c in first.text)
         if len(phones) != 1 or digits < 7 or len(re.sub(r"[\s\d\-+()（）*]", "", first.text)) > 2:
             return None
@@ -871,8 +871,8 @@ class PageLayout:
         out: list[TLine] = []
         seen_phone = False
         for o in lines:
-            has_phone = bool(find_phones(o.text)) or any(
-                find_phones(r.text) for r in self.right_neighbours(o) if r not in lines
+            has_phone = bool(find_contact_numbers(o.text)) or any(
+                find_contact_numbers(r.text) for r in self.right_neighbours(o) if r not in lines
             )
             if seen_phone and has_phone and out:
                 break

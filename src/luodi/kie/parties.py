@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from luodi.errors import ModelError
-from luodi.kie.validators import find_phones, phone_text
+from luodi.kie.normalize import fold
+from luodi.kie.validators import MASKED_MOBILE_RE, find_contact_numbers, phone_text
 
 if TYPE_CHECKING:
     from luodi.kie.gazetteer import Gazetteer
@@ -172,10 +173,18 @@ def is_simple_name(text: str) -> bool:
     return bool(_SIMPLE_NAME.fullmatch(text)) and not _ADDRESS_HINT.search(text[-1])
 
 
+def _phone_value(raw: str) -> str:
+    """A phone's digits; a masked mobile (138****5678) as printed, the decision flags it."""
+    folded = fold(raw).strip()
+    if MASKED_MOBILE_RE.fullmatch(folded):
+        return folded.replace("＊", "*")
+    return phone_text(raw)
+
+
 def _name_and_phones_only(text: str) -> PartyParse | None:
     """A block that is only a short Han name and phone numbers (张三 13812345678) needs no model:
     the rules are exact there. Anything else (an address, a longer run) returns None."""
-    phone_spans = find_phones(text)
+    phone_spans = find_contact_numbers(text)
     masked = list(text)
     for s, e in phone_spans:
         masked[s:e] = [" "] * (e - s)
@@ -183,7 +192,7 @@ def _name_and_phones_only(text: str) -> PartyParse | None:
     words = [(m.start(), m.end()) for m in re.finditer(r"[^\s,，;；:：|/、]+", rest)]
     if len(words) > 1 or (not words and not phone_spans):
         return None
-    phones = tuple(Span(phone_text(text[s:e]), s, e, 0.98) for s, e in phone_spans)
+    phones = tuple(Span(_phone_value(text[s:e]), s, e, 0.98) for s, e in phone_spans)
     if not words:
         return PartyParse(phones=phones)
     s, e = words[0]
@@ -314,8 +323,8 @@ def _split_compact(text: str, offset: int) -> dict[str, Span]:  # noqa: PLR0912 
 
 
 def _fallback(text: str) -> PartyParse:  # noqa: PLR0912, PLR0915 - the rule cascade, in priority order
-    phone_spans = find_phones(text)
-    phones = tuple(Span(phone_text(text[s:e]), s, e, 0.98) for s, e in phone_spans)
+    phone_spans = find_contact_numbers(text)
+    phones = tuple(Span(_phone_value(text[s:e]), s, e, 0.98) for s, e in phone_spans)
     # Blank out the phones, then cut the rest into runs separated by spaces and punctuation.
     masked = list(text)
     for s, e in phone_spans:

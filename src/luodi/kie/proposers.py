@@ -83,6 +83,7 @@ from luodi.kie.validators import (
     carrier_products,
     carriers_for_number,
     check_phone,
+    find_contact_numbers,
     find_phones,
 )
 
@@ -328,13 +329,13 @@ def orphan_blocks(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     for t in layout.lines:
         if id(t) in used or id(t) in claimed or layout.hits_of(t) or layout.is_key_line(t):
             continue
-        if not find_phones(t.text):
+        if not find_contact_numbers(t.text):
             continue
         # A name in its own box left of the phone (钱七 | 137…) starts the block.
         left = [
             o
             for o in layout.left_neighbours(t)
-            if id(o) not in used | claimed and not layout.hits_of(o) and not find_phones(o.text)
+            if id(o) not in used | claimed and not layout.hits_of(o) and not find_contact_numbers(o.text)
         ]
         lines = [*left, t]
         above = layout.line_above(lines[0])
@@ -467,7 +468,7 @@ def unlabelled_addresses(rd: Reading, layout: PageLayout, pool: Pool) -> None:
             continue
         run: Run = tuple(Piece(o, 0, len(o.text)) for o in lines)
         text = run_text(run)
-        if len(split_address(text)) < 3 or find_phones(text):
+        if len(split_address(text)) < 3 or find_contact_numbers(text):
             continue  # not recognisably an address on its own
         pool.add(cand(addr_field, run, TIER_BLOCK, 0.8, ("address found without a label",), where="position"))
 
@@ -544,7 +545,7 @@ def label_value(  # noqa: PLR0913 - proposers take their context explicitly, no 
         if spec.is_multiline:
             label_x = hit.tline.x_of(hit.start) if source == "inline" else None
             value = extend_value(value, layout, label_x)
-        if spec.type == "address" and find_phones(run_text(value)):
+        if spec.type == "address" and find_contact_numbers(run_text(value)):
             # NAME PHONE ADDRESS run together after an address label (in any order): the
             # contact parser takes it apart; the name and phone go to the same party.
             split_contact(rd, name, spec, value, pool, tier=tier, quality=q, reasons=reasons, where=source)
@@ -640,7 +641,7 @@ def extend_value(run: Run, layout: PageLayout, label_x: float | None = None) -> 
     more = layout.continuation(run[-1].tline, x_anchor, indent_from=label_x)
     extra: list[Piece] = []
     for o in more:
-        phones = find_phones(o.text)
+        phones = find_contact_numbers(o.text)
         if phones and sum(e - s for s, e in phones) >= len(compact(o.text)) - 2:
             break
         extra.append(Piece(o, 0, len(o.text)))
@@ -657,9 +658,9 @@ def _block_run(hit: Hit, layout: PageLayout) -> Run:
         if nxt == len(t.text):
             # A phone printed in its own box on the same row (寄方：张三   Tel: 138…) belongs here.
             right = layout.right_of(hit)
-            if right is None or not find_phones(right.text) or layout.hits_of(right):
+            if right is None or not find_contact_numbers(right.text) or layout.hits_of(right):
                 right = layout.phone_on_row(t)
-            if right is not None and find_phones(right.text) and not layout.hits_of(right):
+            if right is not None and find_contact_numbers(right.text) and not layout.hits_of(right):
                 run = (*run, Piece(right, 0, len(right.text)))
             seen = [p.tline for p in run]
             # The rest of the row in boxes of its own (OCR cut one printed line at a gap or a skew:
@@ -885,7 +886,7 @@ def _goes_on_below(run: Run, layout: PageLayout) -> tuple[str, ...]:
     lines = [p.tline for p in run]
     last = max(lines, key=lambda o: o.y1)
     below = [o for o in layout.continuation(last, last.x0, max_lines=1) if all(o is not t for t in lines)]
-    if not below or any(find_phones(o.text) for o in below):
+    if not below or any(find_contact_numbers(o.text) for o in below):
         return ()
     return (f"{BLOCK_GOES_ON} ({below[0].text!r})",)
 

@@ -552,3 +552,40 @@ def test_the_rest_of_a_label_is_cut_off_its_value(waybill: Extractor) -> None:
     # Set off from its label, a value that starts like the label's rest is the value.
     res = waybill.extract_document(make_doc([*parties, ("内件：品牌手表", 30, 180)]))
     assert res.get("item") == "品牌手表" and not res["item"].needs_review
+
+
+def test_a_mark_glued_to_a_name_before_a_masked_phone(waybill: Extractor) -> None:
+    # A stub's party line: a bare 收 / 寄 run into the name by OCR, the phone masked for privacy.
+    # The masked number makes it a contact line as a phone would: 收 is the mark, not the name's.
+    doc = make_doc(
+        [
+            ("收孙八138****9172", 30, 100),
+            ("黑龙江省双鸭山市尖山区八马路北40米", 30, 128),
+            ("寄吴九 135****1234", 30, 200),
+            ("四川省成都市武侯区人民南路四段1号", 30, 228),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert (res.get("receiver_name"), res.get("sender_name")) == ("孙八", "吴九")
+    assert res.get("receiver_address") == "黑龙江省双鸭山市尖山区八马路北40米"
+    assert res.get("sender_address") == "四川省成都市武侯区人民南路四段1号"
+    # kept as printed and flagged: a masked number is no number to call, nor an invented one
+    assert res.get("receiver_phone") == "138****9172" and res["receiver_phone"].needs_review
+
+
+def test_unmarked_blocks_with_masked_phones_are_contact_blocks(waybill: Extractor) -> None:
+    # No mark read at all, phones masked: the blocks are still found (by position, for review).
+    doc = make_doc(
+        [
+            ("赵六", 110, 100),
+            ("136****1111", 300, 100),
+            ("浙江省杭州市西湖区文三路90号", 110, 130),
+            ("钱七", 110, 200),
+            ("137****2222", 300, 200),
+            ("江苏省南京市鼓楼区中山路1号", 110, 230),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert (res.get("receiver_name"), res.get("sender_name")) == ("赵六", "钱七")
+    assert res.get("sender_address") == "江苏省南京市鼓楼区中山路1号"
+    assert res["sender_name"].needs_review and res["receiver_phone"].needs_review

@@ -212,3 +212,14 @@ def test_card_numbers_keep_their_check_digit_and_masks_are_for_review() -> None:
     masked = check("account", "626109******2142")
     assert masked.value == "626109******2142" and not masked.ok and "masked" in str(masked.reason)
     assert check("account", "38991792487700106608").ok  # a company account: no check digit
+
+
+def test_masked_mobiles_are_contact_numbers_not_phones() -> None:
+    from luodi.kie.validators import find_contact_numbers, find_phones
+
+    text = "收任强138****6673 寄 137＊＊＊＊0239"
+    assert find_phones(text) == []
+    spans = find_contact_numbers(text)
+    assert [text[s:e] for s, e in spans] == ["138****6673", "137＊＊＊＊0239"]
+    # a real number is found once; a run of stars with too few digits is no number
+    assert find_contact_numbers("13812345678 和 13****") == [(0, 11)]
