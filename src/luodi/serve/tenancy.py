@@ -21,17 +21,15 @@ An owner is the first 32 hex digits of the sha256 of the API key (:func:`owner_o
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from luodi.errors import IdempotencyKeyReusedError, InputError, JobNotFoundError, LuodiError, QuotaExceededError
-from luodi.zoo.files import atomic_write_bytes
+from luodi.zoo.files import atomic_write_bytes, file_lock
 
 if TYPE_CHECKING:
     from luodi.serve.jobs import JobStore
@@ -73,16 +71,10 @@ class Tenants:
             raise ValueError(f"not an owner id: {owner!r}")
         return self.owners / owner
 
-    @contextlib.contextmanager
-    def locked(self, owner: str) -> Iterator[None]:
-        """One submission of ``owner`` at a time, across processes."""
+    def locked(self, owner: str) -> contextlib.AbstractContextManager[None]:
+        """One submission of ``owner`` at a time, across processes (an ``flock``)."""
         self._owner_dir(owner).mkdir(parents=True, exist_ok=True)
-        with open(self.owners / f"{owner}.lock", "a+b") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        return file_lock(self.owners / f"{owner}.lock")
 
     # --- quotas --------------------------------------------------------------------------------
     def usage(self, owner: str, store: JobStore) -> tuple[int, int]:
