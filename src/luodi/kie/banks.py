@@ -239,6 +239,11 @@ def reconcile_amounts(amount: FieldResult, words: FieldResult) -> tuple[FieldRes
                     amount, value=float(parsed), alternatives=(*amount.alternatives, f"{amount.value:.2f}")
                 )
                 why = f"the figure {figure} lost its leading digits: the amount read from the capitals"
+            elif parsed is not None and _sign_read_as_digit(amount, figure, parsed):
+                amount = dataclasses.replace(
+                    amount, value=float(parsed), alternatives=(*amount.alternatives, f"{amount.value:.2f}")
+                )
+                why = f"the figure {figure} starts with a digit read unsure (the ¥ sign?): the amount from the capitals"
             return _flag(amount, why), _flag(words, why)
         why = f"capital numerals corrected to agree with the figure (OCR read {words.raw})"
         reasons = tuple(r for r in words.reasons if not _VALUE_DOUBT.match(r))
@@ -254,6 +259,25 @@ def _lost_lead(figure: Decimal, words: Decimal) -> bool:
     """The figure's digits are the capitals' last digits, some of their first ones missing."""
     read, whole = f"{figure:.2f}".replace(".", ""), f"{words:.2f}".replace(".", "")
     return 0 < figure < words and len(read) < len(whole) and whole.endswith(read)
+
+
+# A figure's first digit read below this is as likely the currency sign misread (¥ read as 4 or 7).
+_SIGN_DIGIT_MAX = 0.9
+
+
+def _sign_read_as_digit(amount: FieldResult, figure: Decimal, words: Decimal) -> bool:
+    """The figure is the capitals' amount with one more digit in front, read unsure: ¥26,778.31
+    photographed and read 426,778.31 with its 4 at 0.54. (Sure, the extra digit is as likely a
+    numeral the capitals lost, and the two stay as read.)"""
+    read, whole = f"{figure:.2f}".replace(".", ""), f"{words:.2f}".replace(".", "")
+    if not (0 < words < figure and len(read) == len(whole) + 1 and read[1:] == whole):
+        return False
+    for piece in amount.pieces:
+        text, scores = piece.tline.text, piece.tline.line.char_scores
+        for i in range(piece.start, min(piece.end, len(text), len(scores))):
+            if text[i].isdigit():
+                return text[i] == read[0] and float(scores[i]) < _SIGN_DIGIT_MAX
+    return False
 
 
 def amount_from_words(amount: FieldResult, words: FieldResult) -> FieldResult:

@@ -180,8 +180,15 @@ TIME_DOTS_RE = re.compile(r"(?<![\d.])([01]?\d|2[0-3])\.([0-5]\d)\.([0-5]\d)(?!\
 TIME_ODD_RE = re.compile(r"(?<![\d\-/.年月:：])([01]?\d|2[0-3])[(（;；,，·]([0-5]\d)[:：]([0-5]\d)(?![\d:：])")
 
 
+# HH:MM-SS / HH:MMSS: the second colon read as a dash, a point or a bracket, or lost (10:56-07,
+# 10:4211); not a range (12:30-13:30) nor a fraction of a second (10:11:12.345).
+TIME_ODD_SECONDS_RE = re.compile(
+    r"(?<![\d\-/.年月:：])([01]?\d|2[0-3])[:：]([0-5]\d)(?:[-.·;；,，(（])?([0-5]\d)(?![\d:：.])"
+)
+
+
 def check_time(raw: str) -> Checked:
-    odd = TIME_ODD_RE.search(fold(raw))
+    odd = TIME_ODD_RE.search(fold(raw)) or TIME_ODD_SECONDS_RE.search(fold(raw))
     if odd:
         h, mi, s = (int(g) for g in odd.groups())
         return Checked(f"{h:02d}:{mi:02d}:{s:02d}", False, "a separator of the time misread")

@@ -215,19 +215,28 @@ def test_capitals_that_read_another_amount_flag_both() -> None:
 
 
 def test_a_time_cut_from_a_longer_number_is_not_read() -> None:
+    """17:1821 (the second colon lost) is the time 17:18:21 for review, never 17:18; 5846T357…
+    (a digit misread as a letter) is no serial number 5846."""
     lines = [("中国银行 回单", 300, 20), ("交易时间：17:1821", 40, 60), ("流水号：5846T357165342040", 40, 100)]
-    v = extractor("bank_receipt").extract_document(make_doc(lines)).values()
-    assert v["time"] is None and v["serial_number"] is None
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
+    assert res.get("time") == "17:18:21" and res["time"].needs_review
+    assert res.get("serial_number") is None
 
 
 @pytest.mark.parametrize(
-    ("printed", "time"),
-    [("10:56-07", None), ("10:56.07", None), ("10时56分07秒", "10:56:07"), ("10:56:07", "10:56:07")],
+    ("printed", "review"),
+    [("10:56-07", True), ("10:56.07", True), ("10:5607", True), ("10时56分07秒", False), ("10:56:07", False)],
 )
-def test_a_time_with_its_seconds_after_a_misread_separator_is_not_cut_short(printed: str, time: str | None) -> None:
-    lines = [("中国银行 回单", 300, 20), (f"交易时间：{printed}", 40, 60)]
-    v = extractor("bank_receipt").extract_document(make_doc(lines)).values()
-    assert v["time"] == time
+def test_a_time_with_its_seconds_after_a_misread_separator_is_not_cut_short(printed: str, review: bool) -> None:
+    """The second colon read as a dash or a point, or lost: the whole time for review, never 10:56."""
+    lines = [("中国银行 回单", 300, 20), (f"交易时间：{printed}", 40, 60), ("交易日期：2024-03-05", 40, 100)]
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
+    assert res.get("time") == "10:56:07"
+    assert ("a separator of the time misread" in res["time"].reasons) is review
+    assert res["time"].needs_review or not review
+    # a range of hours and a fraction of a second are no misread separators
+    assert check_time("营业时间 09:30-17:30").value == "09:30:00"
+    assert check_time("10:11:12.345").value == "10:11:12"
 
 
 def _masked(printed: str, read: str, x: float, y: float) -> Line:
@@ -694,3 +703,21 @@ def test_a_time_glued_to_a_date_that_is_no_date_is_not_read_after_it(date: str, 
     lines = [make_line(f"{date}17:20:48 流水号：544573500851", 40, 14), *(make_line(*t) for t in _FILLED)]
     got = extractor("bank_receipt").extract_document(make_doc(lines))["time"]
     assert got.value == time  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("sign", "amount"), [(0.54, 26778.31), (0.99, 426778.31)])
+def test_a_currency_sign_read_as_a_digit_gives_way_to_the_capitals_for_review(sign: float, amount: float) -> None:
+    """¥26,778.31 photographed and read 426,778.31 with its 4 at 0.54: the capitals spell the figure
+    without that digit, so the amount is theirs; read sure, the digit may be one the capitals lost,
+    and the figure stays. Both need review either way."""
+    figure = "金额(小写)：426,778.31"
+    lines = [
+        make_line("中国建设银行 网上银行电子回单", 300, 20),
+        make_line("交易日期：2024-03-05", 40, 60),
+        _scored(figure, 40, 100, {figure.index("4"): sign}),
+        make_line("金额(大写)：人民币贰万陆仟柒佰柒拾捌元叁角壹分", 40, 140),
+        *(make_line(*t) for t in _FILLED[:2]),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
+    assert res.get("amount") == amount and res["amount"].needs_review
+    assert res.get("amount_in_words") == "人民币贰万陆仟柒佰柒拾捌元叁角壹分" and res["amount_in_words"].needs_review
