@@ -518,9 +518,11 @@ class Decider:
         """Two parties never share print: the same address, phone or name for both (the right
         column's 地址 label given the left column's lines), or one party's value running through
         a line of the other's (…四平路3 + 宣县城北路, a line of the receiver's address, + 33号).
-        Both are flagged: the page does not say which party the print belongs to."""
+        Both are flagged: the page does not say which party the print belongs to. So is one
+        account number for both parties (nobody transfers to the account paid from; one name for
+        both is a transfer between one's own accounts, and stands)."""
         specs = self.schema.fields
-        contact = [n for n, s in specs.items() if s.party is not None and s.type in _CONTACT_TYPES]
+        contact = [n for n, s in specs.items() if s.party is not None and s.type in (*_CONTACT_TYPES, "account")]
 
         def lines(name: str) -> set[int]:
             f = decided[name]

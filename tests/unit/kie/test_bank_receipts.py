@@ -721,3 +721,23 @@ def test_a_currency_sign_read_as_a_digit_gives_way_to_the_capitals_for_review(si
     res = extractor("bank_receipt").extract_document(make_doc(lines))
     assert res.get("amount") == amount and res["amount"].needs_review
     assert res.get("amount_in_words") == "人民币贰万陆仟柒佰柒拾捌元叁角壹分" and res["amount_in_words"].needs_review
+
+
+def test_one_account_for_both_parties_flags_both_and_one_name_does_not() -> None:
+    """The payee's 账号 cell given the payer's number (or the reverse): nobody transfers to the
+    account paid from, so both need review; one name for both parties is a transfer between one's
+    own accounts and stands."""
+    for payee_account, flagged in (("48034105798892500700", True), ("38991792487700106608", False)):
+        lines = [
+            make_line("招商银行 网上银行电子回单", 300, 20),
+            make_line("交易日期：2024-03-05", 40, 60),
+            make_line("付款人户名：王建国", 40, 100),
+            make_line("收款人户名：王建国", 520, 100),
+            make_line("付款人账号：48034105798892500700", 40, 140),
+            make_line(f"收款人账号：{payee_account}", 520, 140),
+            make_line("金额：¥35,500.00", 40, 180),
+        ]
+        res = extractor("bank_receipt").extract_document(make_doc(lines, width=1100))
+        assert res.get("payee_account") == payee_account
+        assert res["payer_account"].needs_review is flagged and res["payee_account"].needs_review is flagged
+        assert not res["payer_name"].needs_review and not res["payee_name"].needs_review
