@@ -880,6 +880,25 @@ class PageLayout:
             out.append(o)
         return out
 
+    def _has_contact(self, tline: TLine) -> bool:
+        """A phone (or a masked one) in the line, beside it, or alone at the far end of its row."""
+        return (
+            bool(find_contact_numbers(tline.text))
+            or any(find_contact_numbers(r.text) for r in self.right_neighbours(tline))
+            or self.phone_on_row(tline) is not None
+        )
+
+    def _contact_line_above(self, first: TLine) -> TLine | None:
+        """A mark centred on its block (收 in a column beside NAME PHONE and the address under it)
+        has the block's first line above its top: when the first line right of the mark holds no
+        phone and the line right above it does, that line starts the block."""
+        above = self.line_above(first)
+        if above is None or self._has_contact(first) or not self._has_contact(above):
+            return None
+        if self.hits_of(above) or self.is_key_line(above):
+            return None
+        return above
+
     def block_right_of_tag(self, tag: Hit) -> list[TLine]:
         """Lines of a tag-only block: to the right of a 收 / 寄 mark, from its top to below it."""
         t = tag.tline
@@ -899,6 +918,8 @@ class PageLayout:
         rows = [o for o in rows if not self.is_key_line(o) and not any(x.kind == "tag" for x in self.hits_of(o))]
         if not rows:
             return []
+        if (head := self._contact_line_above(rows[0])) is not None and head is not t:
+            rows.insert(0, head)
         # Boxes further right on the same rows (a phone printed apart from the name) in reading order.
         ordered: list[TLine] = []
         for o in rows:
@@ -906,6 +927,9 @@ class PageLayout:
                 continue
             ordered.append(o)
             ordered += [r for r in self.right_neighbours(o) if r not in ordered and not self.is_key_line(r)]
+            far = self.phone_on_row(o)  # NAME ... PHONE at the two ends of the row
+            if far is not None and far not in ordered and far not in rows:
+                ordered.append(far)
         x_anchor = min(o.x0 for o in ordered)
         more = self.continuation(max(ordered, key=lambda o: o.y1), x_anchor, max_lines=BLOCK_LINES)
         return self.one_contact(ordered + [o for o in more if o not in ordered])

@@ -589,3 +589,25 @@ def test_unmarked_blocks_with_masked_phones_are_contact_blocks(waybill: Extracto
     assert (res.get("receiver_name"), res.get("sender_name")) == ("赵六", "钱七")
     assert res.get("sender_address") == "江苏省南京市鼓楼区中山路1号"
     assert res["sender_name"].needs_review and res["receiver_phone"].needs_review
+
+
+def test_a_mark_centred_on_its_block_takes_the_name_line_above_its_top(waybill: Extractor) -> None:
+    # 收 in a marker column, centred on NAME ... PHONE and the address under it: the first line right
+    # of the mark is the address; the name line above the mark's top starts the block, and the block
+    # ends before the next contact (the sender's, whose 寄 mark was not read).
+    doc = make_doc(
+        [
+            ("薛振静", 85, 337),
+            ("132****2780", 600, 340),
+            make_line("收", 35, 367, h=34, char_w=34),
+            ("海南省五指山市阳宾南路523号安家园21栋1702室", 86, 380),
+            ("潘琪", 85, 435),
+            ("18012345029", 550, 435),
+            ("台湾省台南市南区设利北街85号宇大厦10栋402室", 89, 467),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("receiver_name") == "薛振静"
+    assert res.get("receiver_address") == "海南省五指山市阳宾南路523号安家园21栋1702室"
+    assert res.get("sender_name") == "潘琪" and res.get("sender_phone") == "18012345029"
+    assert res.get("sender_address") == "台湾省台南市南区设利北街85号宇大厦10栋402室"
