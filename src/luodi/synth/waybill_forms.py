@@ -26,6 +26,11 @@
   to the right of the same line, a QR code beside the sender; then two stubs (收件联 and 寄件联)
   whose party lines start with a bare 收 / 寄 character, sometimes in a small black square, right
   before the name. Phones are often masked (138****5678).
+- ``ewaybill_grid`` (fresh: held out, drawn after ``ewaybill_markercol`` had been looked at): a sheet
+  printed from a shipping list, the parties in a grid whose column headers (姓名 / 电话 / 地址 and
+  their synonyms) sit above the values and whose row headers (收件人 / 寄方 …) sit left of them, long
+  names and addresses wrapped inside their cells; the tracking number under a small 运单号 above it,
+  the goods in a second grid (headers above values).
 
 The split is recorded in :mod:`luodi.synth.families`; holdout layouts must not be looked at while
 working on the extractor.
@@ -597,6 +602,68 @@ def ewaybill_markercol(c: WaybillContent, style: Style, rng: np.random.Generator
     return cv.finish(margin=14)
 
 
+def _cell_lines(cv: Canvas, text: str, size: int, width: float) -> list[str]:
+    return cv.wrap(text, size, width) if text else []
+
+
+def _grid(
+    cv: Canvas, heads: list[str], rows: list[list[str]], xs: list[float], *, y: int, size: int, bold_head: bool = True
+) -> int:
+    """A ruled grid: ``heads`` over the columns (x edges ``xs``), then each row's cells wrapped inside
+    their column; returns the y under it."""
+    pad = 8
+    head_h = int(size * 1.6)
+    for i, head in enumerate(heads):
+        cv.rect(xs[i], y, xs[i + 1], y + head_h, width=1)
+        if head:
+            cv.text(xs[i] + pad, y + (head_h - size) / 2 - 2, head, size, bold=bold_head)
+    y += head_h
+    for cells in rows:
+        wrapped = [_cell_lines(cv, cell, size, xs[i + 1] - xs[i] - 2 * pad) for i, cell in enumerate(cells)]
+        row_h = max(1, *(len(w) for w in wrapped)) * int(size * 1.35) + 2 * pad
+        for i, lines in enumerate(wrapped):
+            cv.rect(xs[i], y, xs[i + 1], y + row_h, width=1)
+            ly = y + pad
+            for line in lines:
+                cv.text(xs[i] + pad, ly, line, size)
+                ly += int(size * 1.35)
+        y += row_h
+    return y
+
+
+def ewaybill_grid(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    cv = Canvas(1100, 900, style)
+    s = min(style.size, 26)
+    W = cv.width
+    y = 18
+    cv.text(24, y, c.carrier.name, int(s * 1.4), bold=True)
+    cv.text(W * 0.55, y - 4, _pick(rng, ("运单号", "运单号码", "快递单号")), int(s * 0.7))
+    cv.text(W * 0.55, y + int(s * 0.8), c.tracking, int(s * 1.2), bold=True)
+    y += int(s * 2.4)
+    cv.barcode(W * 0.55, y, W * 0.4, int(s * 1.8), c.tracking)
+    cv.text(24, y + 6, c.product, s)
+    y += int(s * 1.8) + 16
+    heads = [
+        "",
+        _pick(rng, ("姓名", "联系人", "名称")),
+        _pick(rng, ("电话", "联系电话", "手机")),
+        _pick(rng, ("地址", "详细地址")),
+    ]
+    xs = [20.0, 150.0, 400.0, 600.0, W - 20.0]
+    rows = []
+    for role, party, phone in _ordered(c, rng, 0.5):
+        head = _pick(rng, ("收件人", "收方", "收货方") if role == "receiver" else ("寄件人", "寄方", "发货方"))
+        rows.append([head, party.name, phone.printed, c.address_text(party) or c.hints.get(role, "")])
+    y = _grid(cv, heads, rows, xs, y=y, size=s) + 18
+    goods_heads = [_pick(rng, ("重量", "计费重量")), "件数", _pick(rng, ("物品", "托寄物", "品名")), "备注"]
+    goods = [c.weight.printed if c.weight else "", c.pieces_text, c.item or "", c.remarks or ""]
+    y = _grid(cv, goods_heads, [goods], [20.0, 200.0, 330.0, 660.0, W - 20.0], y=y, size=int(s * 0.9)) + 14
+    small = max(12, int(s * 0.6))
+    cv.text(24, y, f"打印时间{_colon(rng)}{c.printed_at}", small)
+    cv.text_right(W - 24, y, "第1页 共1页", small)
+    return cv.finish(margin=14)
+
+
 def _sender_first(c: WaybillContent) -> list[tuple[str, Party, Phone]]:
     return [("sender", c.sender, c.sender_phone), ("receiver", c.receiver, c.receiver_phone)]
 
@@ -634,6 +701,14 @@ FORM_LAYOUTS: dict[str, Layout] = {
             True,
             "100x180 mm three-part label, 收/寄 marker column, huge sort code, 收/寄 glued in the stubs",
             mask_rate=0.6,
+            fresh=True,
+        ),
+        Layout(
+            "ewaybill_grid",
+            ewaybill_grid,
+            True,
+            "sheet from a shipping list: parties in a grid, column headers above, row headers left",
+            mask_rate=0.2,
             fresh=True,
         ),
     )
