@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from luodi.kie.formtext import english_label
 from luodi.kie.normalize import fold, fold_label
 from luodi.kie.schema import Schema, composed_labels
+from luodi.kie.surnames import has_surname
 from luodi.kie.validators import carrier_keyword, find_contact_numbers
 from luodi.ocr.result import Line, Page, Quad
 
@@ -356,7 +357,13 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR
                 if i != lead or (ascii_label and j < n and _ascii_alnum(key[j])):
                     continue  # a tag starts the line; To is not the start of Tom or Total
                 rest = key[j:].strip()
-                if rest and key[j] not in _SEP_CHARS and key[j] != "：" and not has_phone:
+                if (
+                    rest
+                    and key[j] not in _SEP_CHARS
+                    and key[j] != "："
+                    and not has_phone
+                    and not _name_after_mark(rest, lab, lexicon)
+                ):
                     continue
             elif ascii_label:
                 # Only ASCII letters and digits extend an English word: Shipper联系人 is Shipper.
@@ -393,6 +400,22 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR
             continue
     taken.sort(key=lambda h: h.start)
     return [h for h in taken if not _tail_of_unknown_label(key, lead, h, taken)]
+
+
+_GLUED_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
+
+
+def _name_after_mark(rest: str, mark: str, lexicon: Sequence[Entry]) -> bool:
+    """A mark run into the name after it by OCR (收顾桐昊: the black 收 square and the name beside it
+    in one box) on a line with no phone (the phone printed under the name): the rest is a name of two
+    to four characters with a known surname, the mark and the rest together are none (收 is no
+    surname), and the rest holds no label."""
+    return (
+        _GLUED_NAME.fullmatch(rest) is not None
+        and has_surname(rest)
+        and not has_surname(mark + rest)
+        and not any(e.key in rest for e in lexicon if e.kind != "tag")
+    )
 
 
 def _lone_mark(key: str, lead: int, lab: str, entry: Entry, lexicon: Sequence[Entry]) -> bool:

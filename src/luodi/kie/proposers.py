@@ -660,7 +660,11 @@ def _block_run(hit: Hit, layout: PageLayout) -> Run:
             right = layout.right_of(hit)
             if right is None or not find_contact_numbers(right.text) or layout.hits_of(right):
                 right = layout.phone_on_row(t)
-            if right is not None and find_contact_numbers(right.text) and not layout.hits_of(right):
+            # Not when the block's own phone is printed under the name: a phone to the right is then
+            # the next column's (two party blocks side by side).
+            under = layout.continuation(t, t.x_of(hit.start), max_lines=1)
+            own_below = bool(under) and bool(find_contact_numbers(under[0].text))
+            if right is not None and find_contact_numbers(right.text) and not layout.hits_of(right) and not own_below:
                 run = (*run, Piece(right, 0, len(right.text)))
             seen = [p.tline for p in run]
             # The rest of the row in boxes of its own (OCR cut one printed line at a gap or a skew:

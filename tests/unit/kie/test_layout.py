@@ -611,3 +611,24 @@ def test_a_mark_centred_on_its_block_takes_the_name_line_above_its_top(waybill: 
     assert res.get("receiver_address") == "海南省五指山市阳宾南路523号安家园21栋1702室"
     assert res.get("sender_name") == "潘琪" and res.get("sender_phone") == "18012345029"
     assert res.get("sender_address") == "台湾省台南市南区设利北街85号宇大厦10栋402室"
+
+
+def test_a_mark_glued_to_a_name_with_the_phone_under_it(waybill: Extractor) -> None:
+    # Two columns side by side, each under a black 收 / 寄 square that OCR runs into the name (收顾桐昊),
+    # the phone on the line under the name: the mark gives the party, the name loses it, and the
+    # other column's phone on the name's row is not taken.
+    doc = make_doc(
+        [
+            ("收顾桐昊", 30, 100),
+            ("寄段强昱", 420, 96),
+            ("16617272465", 420, 118),
+            ("13188832539", 30, 130),
+            ("四川省乐山市市中区文山东路394号1楼", 30, 160),
+            ("贵州省毕节市金沙县胜人东路392号", 420, 150),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert (res.get("receiver_name"), res.get("receiver_phone")) == ("顾桐昊", "13188832539")
+    assert (res.get("sender_name"), res.get("sender_phone")) == ("段强昱", "16617272465")
+    assert res.get("receiver_address") == "四川省乐山市市中区文山东路394号1楼"
+    assert res.get("sender_address") == "贵州省毕节市金沙县胜人东路392号"
