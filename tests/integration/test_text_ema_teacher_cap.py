@@ -51,6 +51,7 @@ def _cfg(tmp: Path, **optim: Any) -> Any:
             "min_count": 1,
             "model": {
                 "lexicon": "none",
+                "context": "none",
                 "teacher": "none",
                 "channels": 16,
                 "char_dim": 16,

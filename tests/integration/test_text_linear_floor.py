@@ -40,7 +40,15 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _cfg(tmp: Path, *, gain: float, lr: float) -> Any:
     from luodi.text.config import parse_text_config
 
-    model = {"lexicon": "none", "channels": 16, "char_dim": 16, "bag_dim": 16, "bigram_dim": 0, "bag_svm_gain": gain}
+    model = {
+        "lexicon": "none",
+        "context": "none",
+        "channels": 16,
+        "char_dim": 16,
+        "bag_dim": 16,
+        "bigram_dim": 0,
+        "bag_svm_gain": gain,
+    }
     return parse_text_config(
         {
             "task": "classify",

@@ -65,7 +65,14 @@ def test_training_with_the_teacher_keeps_its_vectors_and_exports_without_its_hea
             "eval_fraction": 0.25,
             "output_dir": str(tmp_path / "runs"),
             "min_count": 1,
-            "model": {"lexicon": "none", "channels": 16, "char_dim": 16, "bag_dim": 16, "bigram_dim": 0},
+            "model": {
+                "lexicon": "none",
+                "context": "none",
+                "channels": 16,
+                "char_dim": 16,
+                "bag_dim": 16,
+                "bigram_dim": 0,
+            },
             "optim": {"epochs": 1, "batch_size": 4, "warmup_steps": 1},
         }
     )

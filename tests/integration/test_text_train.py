@@ -56,6 +56,7 @@ def _config(tmp: Path, epochs: int, **extra: Any) -> Any:
         "min_count": 1,
         "model": {
             "lexicon": "none",
+            "context": "none",
             "teacher": "none",
             "channels": 32,
             "char_dim": 32,
@@ -225,7 +226,7 @@ def test_crf_lr_scales_only_the_crf_steps() -> None:
     from luodi.train.trainer import import_paddle
 
     paddle = import_paddle()
-    spec = ModelSpec(lexicon="none", words="none", channels=32, char_dim=16, bigram_dim=8, bag_dim=16)
+    spec = ModelSpec(lexicon="none", context="none", words="none", channels=32, char_dim=16, bigram_dim=8, bag_dim=16)
     moved = {}
     for factor in (1.0, 10.0):
         paddle.seed(0)

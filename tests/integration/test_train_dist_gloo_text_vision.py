@@ -112,6 +112,7 @@ def test_train_text_two_processes_match_one_and_resume(tmp_path: Path) -> None:
                 "min_count": 1,
                 "model": {
                     "lexicon": "none",
+                    "context": "none",
                     "teacher": "none",
                     "channels": 32,
                     "char_dim": 32,

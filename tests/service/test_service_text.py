@@ -43,6 +43,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, model_pulled: str) -> Path:
             "min_count": 1,
             "model": {
                 "lexicon": "none",
+                "context": "none",
                 "teacher": "none",
                 "channels": 32,
                 "char_dim": 32,

@@ -2,13 +2,15 @@
 
 The bundle (task ``text``) holds three files: ``model.onnx`` (or its INT8 twin), ``features.json``
 (vocabularies, idf) and ``meta.json`` (classes, slot tags, the CRF's transition scores, the run's
-best evaluation). The ONNX output must match the dynamic-graph model on real inputs before anything
+best evaluation); with ``model.context``, also ``context.npz`` and ``context.onnx`` (e5's cut,
+:mod:`luodi.text.context`). The ONNX output must match the dynamic-graph model on real inputs before anything
 is registered.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ def load_run_net(run_dir: Path, checkpoint: str = "best") -> tuple[Any, Featuriz
     """The run's network (eval mode, chosen weights), its featurizer and its labels."""
     from luodi.text.config import TextTrainConfig
     from luodi.text.net import build_net
+    from luodi.text.train import load_run_features
     from luodi.train.trainer import import_paddle
 
     weights = run_dir / f"{checkpoint}.pdparams"
@@ -44,7 +47,7 @@ def load_run_net(run_dir: Path, checkpoint: str = "best") -> tuple[Any, Featuriz
             raise InputNotFoundError(f"{run_dir}: not a finished text training run ({needed.name} missing)")
     paddle = import_paddle()
     cfg = TextTrainConfig.model_validate(json.loads((run_dir / "config.json").read_text(encoding="utf-8")))
-    feats = Featurizer.load(run_dir / "features.json")
+    feats = load_run_features(run_dir)
     labels = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
     lex_path = run_dir / "lexicon.npy"
     table = np.load(lex_path) if lex_path.is_file() else None
@@ -106,6 +109,7 @@ def export_text_run(
 
     feats_path = out / "features.json"
     feats.save(feats_path)
+    files = {"features": feats_path, **_context_files(run, out, feats)}
     meta = _meta(run, net, labels, feats, diff)
     int8_path = None
     if int8:
@@ -127,7 +131,7 @@ def export_text_run(
         bundle = register_files(
             name,
             task="text",
-            files={"model": int8_path or onnx_path, "features": feats_path, "meta": meta_path},
+            files={"model": int8_path or onnx_path, **files, "meta": meta_path},
             version="int8" if int8 else "fp32",
             description=note,
             source=f"luodi train text ({run.name})",
@@ -135,6 +139,17 @@ def export_text_run(
             home=home,
         )
     return TextExportResult(onnx_path, feats_path, meta_path, diff, int8_path, bundle)
+
+
+def _context_files(run: Path, out: Path, feats: Featurizer) -> dict[str, Path]:
+    """e5's cut (luodi.text.context) as training wrote it, copied beside the model; none without it."""
+    files: dict[str, Path] = {}
+    if feats.context_dim:
+        for role, base in (("context", "context.npz"), ("context_graph", "context.onnx")):
+            if (run / base).resolve() != (out / base).resolve():
+                shutil.copyfile(run / base, out / base)
+            files[role] = out / base
+    return files
 
 
 def _input_specs(paddle: Any, feats: Featurizer) -> list[Any]:

@@ -11,6 +11,9 @@ Three views of a text (characters normalised one to one, so positions stay those
 - **words** (with a segmenter and ``word_chars``): per position where it stands in its word (single, begin, middle,
   end: 1-4) and that word's id (the bag's words, 1: a word outside them or a single character), a
   ``[L, 2]`` array — word boundaries for the slot head, word meaning for both heads;
+- **context** (``model.context``): e5's first layer's sentence vector (:mod:`luodi.text.context`), appended to
+  the bag as ``CONTEXT_DIM`` dense entries (ids after the n-grams) x ``CONTEXT_WEIGHT``: the bag SVM and the
+  network's bag path read it as they read the n-grams;
 - **gazetteer** (intent + slot models): per position and slot type, whether a slot value seen in
   training starts there or covers it (a multi-hot ``[L, 2 x types]``). Encoding a training text, a
   value counts only if another training text carries it (leave-one-out), so the network learns how
@@ -21,6 +24,7 @@ A text longer than ``max_len`` characters is cut to its first ``max_len``: the r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import unicodedata
@@ -28,12 +32,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from luodi.errors import ModelError
 from luodi.text.segment import Segmenter
+
+if TYPE_CHECKING:
+    from luodi.text.context import E5Context
 
 PAD, UNK = 0, 1
 NGRAMS = (1, 2, 3)
@@ -42,6 +49,9 @@ LEX_SLOTS = 1 + 2 * len(WORD_LENGTHS)  # the character, words starting at it, wo
 GAZ_LENGTHS = range(2, 13)  # slot values of 2..12 characters are matched (one character is too ambiguous)
 FORMAT = "luodi-text-features/1"
 SINGLE, BEGIN, MIDDLE, END = 1, 2, 3, 4  # a character's place in its word (seg_ids[..., 0]; 0: padding)
+# the context vector beside the L2-normalised n-gram bag: 1/sqrt(2) keeps the ratio of the cross-validation that
+# chose it (bag and vector x1 each, the bag there in two normalised blocks, chars and words)
+CONTEXT_WEIGHT = 1.0 / math.sqrt(2.0)
 WORD = "\ue000"  # a private-use mark before a word in the bag: the word 银行 is not the character bigram 银行
 
 
@@ -103,6 +113,9 @@ class Featurizer:
     gazetteer: dict[str, dict[int, int]] = field(default_factory=dict)
     segmenter: Segmenter | None = None  # words in the bag; None: character n-grams only (files before it)
     word_chars: bool = False  # with a segmenter: the seg_ids input (each character's word) too
+    context_dim: int = 0  # dense context entries after the bag's n-grams (0: none; files before it have none)
+    # the encoder of those entries, attached after loading (:meth:`with_context`); not saved with the features
+    context: E5Context | None = field(default=None, compare=False, repr=False)
     _word_ids: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -116,10 +129,16 @@ class Featurizer:
             "words": len(self._word_ids) + 2 if self.segmenter is not None and self.word_chars else 0,
             "chars": len(self.chars) + 2,
             "bigrams": len(self.bigrams) + 2,
-            "bag": len(self.bag) + 1,
+            "bag": len(self.bag) + 1 + self.context_dim,
             "lexicon": len(self.lexicon) + 1,
             "gaz": 2 * len(self.slot_types) if self.gazetteer else 0,
         }
+
+    def with_context(self, context: E5Context | None) -> Featurizer:
+        """The same features with ``context`` computing the bag's dense entries (None: without them)."""
+        from luodi.text.context import CONTEXT_DIM
+
+        return dataclasses.replace(self, context=context, context_dim=CONTEXT_DIM if context is not None else 0)
 
     @classmethod
     def fit(
@@ -175,6 +194,8 @@ class Featurizer:
         bigram_ids = np.zeros((b, width), np.int64)
         lex_ids = np.zeros((b, width, LEX_SLOTS), np.int64)
         bags = [self._bag(t) for t in norm]
+        if self.context_dim:
+            bags = self._with_context(texts, bags)
         n = max([1, *(len(x) for x in bags)])
         bag_ids = np.zeros((b, n), np.int64)
         bag_weights = np.zeros((b, n), np.float32)
@@ -224,6 +245,17 @@ class Featurizer:
                         out[i, 2 * t] = 1.0  # a value of type t starts here
                         out[i + 1 : i + n, 2 * t + 1] = 1.0  # and goes on here
 
+    def _with_context(self, texts: Sequence[str], bags: list[list[tuple[int, float]]]) -> list[list[tuple[int, float]]]:
+        if self.context is None:
+            raise ModelError("these text features need their context encoder (context.npz and context.onnx)")
+        vecs = self.context([t[: self.max_len] for t in texts])  # the raw text, cut as the bag's is
+        first = len(self.bag) + 1
+        ids = range(first, first + self.context_dim)
+        return [
+            bag + [(i, CONTEXT_WEIGHT * float(v)) for i, v in zip(ids, vec, strict=True)]
+            for bag, vec in zip(bags, vecs, strict=True)
+        ]
+
     def _bag(self, text: str) -> list[tuple[int, float]]:
         counts = Counter(self.bag[g] for g in _grams(text, self.segmenter) if g in self.bag)
         weighted = [(gid, (1.0 + math.log(c)) * float(self.idf[gid])) for gid, c in counts.items()]
@@ -254,6 +286,7 @@ class Featurizer:
             "gazetteer": {v: {str(t): c for t, c in per.items()} for v, per in sorted(self.gazetteer.items())},
             "segmenter": None if self.segmenter is None else self.segmenter.to_json(),
             "word_chars": self.word_chars,
+            "context_dim": self.context_dim,
         }
 
     @classmethod
@@ -276,6 +309,7 @@ class Featurizer:
             gazetteer,
             None if seg is None else Segmenter.from_json(seg),
             bool(data.get("word_chars", False)),
+            int(data.get("context_dim", 0)),
         )
 
     def save(self, path: Path) -> None:

