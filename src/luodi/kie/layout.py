@@ -403,19 +403,26 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR
 
 
 _GLUED_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
+_NUMBER_TAIL = re.compile(r"\s+[\d*＊\-]+$")
 
 
 def _name_after_mark(rest: str, mark: str, lexicon: Sequence[Entry]) -> bool:
     """A mark run into the name after it by OCR (收顾桐昊: the black 收 square and the name beside it
     in one box) on a line with no phone (the phone printed under the name): the rest is a name of two
     to four characters with a known surname, the mark and the rest together are none (收 is no
-    surname), and the rest holds no label."""
-    return (
-        _GLUED_NAME.fullmatch(rest) is not None
-        and has_surname(rest)
-        and not has_surname(mark + rest)
-        and not any(e.key in rest for e in lexicon if e.kind != "tag")
-    )
+    surname), or the rest is an organisation's name whole (寄辽阳中心医院); and it holds no label."""
+    # (names imports this module: imported here)
+    from luodi.kie.names import organisation
+    from luodi.kie.parties import Span
+
+    # (a piece of the phone OCR cut off may follow: 寄宜宾凯嘉科技股份有限公司 131 | *6765)
+    head = _NUMBER_TAIL.sub("", rest)
+    if not head or any(e.key in head for e in lexicon if e.kind != "tag"):
+        return False
+    if _GLUED_NAME.fullmatch(head) is not None:
+        return has_surname(head) and not has_surname(mark + head)
+    org = organisation(Span(head, 0, len(head), 1.0))
+    return org is not None and org.value == head
 
 
 def _lone_mark(key: str, lead: int, lab: str, entry: Entry, lexicon: Sequence[Entry]) -> bool:

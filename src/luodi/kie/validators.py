@@ -501,6 +501,17 @@ def check_text(raw: str) -> Checked:
     return Checked(value, bool(value), None if value else "empty value")
 
 
+def check_address(raw: str) -> Checked:
+    """Any text with a word in it: an address of digits and marks alone (131, 2-3) names no place
+    (a phone's piece, a number cut off from its line)."""
+    value = raw.strip()
+    if not value:
+        return Checked(value, False, "empty value")
+    if not any(c.isalpha() for c in value):
+        return Checked(value, False, "no place name in it")
+    return Checked(value)
+
+
 def check_digits(raw: str) -> Checked:
     value = re.sub(r"[\s\-]", "", compact(raw))
     if re.fullmatch(r"[0-9*xX]+", value):
@@ -556,7 +567,7 @@ def check_bank_branch(raw: str) -> Checked:
 CHECKERS: dict[str, Callable[[str], Checked]] = {
     "text": check_text,
     "name": check_name,
-    "address": check_text,
+    "address": check_address,
     "phone": check_phone,
     "id_number": check_id_number,
     "amount": check_amount,

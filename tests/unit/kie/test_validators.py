@@ -223,3 +223,10 @@ def test_masked_mobiles_are_contact_numbers_not_phones() -> None:
     assert [text[s:e] for s, e in spans] == ["138****6673", "137＊＊＊＊0239"]
     # a real number is found once; a run of stars with too few digits is no number
     assert find_contact_numbers("13812345678 和 13****") == [(0, 11)]
+
+
+def test_an_address_of_digits_alone_names_no_place() -> None:
+    from luodi.kie.validators import check
+
+    assert not check("address", "131").ok and not check("address", " 2-3 ").ok
+    assert check("address", "四川省宜宾市长宁县光福大道876号").ok and check("address", "Flat 3, 12 Nathan Road").ok
