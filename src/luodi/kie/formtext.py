@@ -219,12 +219,22 @@ class FormText:
 
 
 def english_label(text: str) -> bool:
-    """Only English form words (Payer A/C No., Amount in Words), no digit and no Chinese."""
+    """Only English form words (Payer A/C No., Amount in Words), no digit and no Chinese. One word
+    of four letters or more may be one letter off a form word beside a whole one (Payer Same: OCR
+    read Name as Same): a misread label, not a romanised name."""
     folded = fold(text)
-    words = _ENGLISH_WORD.findall(folded)
+    words = [w.lower() for w in _ENGLISH_WORD.findall(folded)]
     if not words or any(c.isdigit() or "\u4e00" <= c <= "\u9fff" for c in folded):
         return False
-    return all(w.lower() in _ENGLISH_FORM_WORDS for w in words)
+    odd = [w for w in words if w not in _ENGLISH_FORM_WORDS]
+    if not odd:
+        return True
+    whole = any(len(w) >= 4 and w in _ENGLISH_FORM_WORDS for w in words)
+    return whole and len(odd) == 1 and len(odd[0]) >= 4 and _near_form_word(odd[0])
+
+
+def _near_form_word(word: str) -> bool:
+    return any(len(f) == len(word) and _one_off(word, f) for f in _ENGLISH_FORM_WORDS)
 
 
 def learn_form_text(pages: Iterable[Iterable[str]], schema: Schema) -> list[str]:

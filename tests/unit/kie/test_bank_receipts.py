@@ -645,12 +645,14 @@ def test_a_time_whose_first_colon_was_misread_is_the_time_for_review() -> None:
     assert check_time("2024-03-05;10:11:12").value == "10:11:12"
 
 
+@pytest.mark.parametrize("english", ["Payer Name", "Payer Same"])
 @pytest.mark.parametrize("beside", [True, False])
-def test_a_labels_english_is_never_its_value(beside: bool) -> None:
-    """Bilingual forms print the label's English beside it (付款人户名 Payer Name) or under it."""
+def test_a_labels_english_is_never_its_value(beside: bool, english: str) -> None:
+    """Bilingual forms print the label's English beside it (付款人户名 Payer Name) or under it;
+    also where OCR misread one of its words by a letter (Payer Same)."""
     lines = [make_line("中信银行网上银行电子回单", 300, 20)]
     rows = (
-        ("付款人户名", "Payer Name", "汉中实验中学"),
+        ("付款人户名", english, "汉中实验中学"),
         ("附言", "Remarks", "还款"),
         ("交易金额", "Amount", "5,000.00"),
     )
@@ -670,6 +672,9 @@ def test_english_form_words_alone_are_printed_text_and_a_romanised_name_is_not()
 
     assert english_label("Payer A/C No.") and english_label("Amount in Words")
     assert not english_label("ZHANG SAN") and not english_label("Payer 张三") and not english_label("No. 12")
+    # one word a letter off beside a whole form word: a misread label; a name is no such thing
+    assert english_label("Payer Same") and english_label("Amount in Wards")
+    assert not english_label("Fee Lin") and not english_label("Same Li") and not english_label("BOSS LEE")
 
 
 @pytest.mark.parametrize(
