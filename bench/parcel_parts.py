@@ -35,7 +35,7 @@ def _crop_read_located(ocr_cls: type) -> Callable[..., Any]:
     from luodi.ocr import pipeline as p
 
     def read_located(self: Any, page: np.ndarray, found: Any, opts: Any, recognizer: Any, totals: Any) -> Any:
-        image, quads, placed = self._straighten(page, found, opts, totals)
+        image, quads, placed, _ = self._straighten(page, found, opts, totals)
         groups = p.text_groups(quads, image) if opts.verify else None
         if groups is None or not groups.cut:
             got = self._read_document(page, found, opts, recognizer, totals, straightened=(image, quads, placed))

@@ -45,6 +45,11 @@ class OCROptions:
     locate: bool = True
     locate_min_pixels: int = 1_500_000
     text_height: int = 24  # median line height the detector should see (its input pixels)
+    # a located document's boxes scoring from this up to det_box_thresh are read too, but say nothing
+    # about its turn, lean, text size or labels (luodi.locate.verify): a photo's blurred lines score
+    # low in DB's map. 0.3 (= det_thresh: every box the map gives) read most on dev frames of three
+    # seeds, 0.5 less (bench/results/parcel_blur.md); det_box_thresh or more: as before
+    doc_box_thresh: float = 0.3
     doc_max_side: int = 2400  # a straightened document is read at most this large
     max_documents: int = 32  # documents read per page; more are flagged too_many_documents
     # a bent outline is read through a Coons patch of its sides, not its quad. Off: the locator's
@@ -87,6 +92,7 @@ class OCROptions:
         check(0.0 <= self.drop_score <= 1.0, f"drop_score must be in [0, 1], got {self.drop_score}")
         check(self.locate_min_pixels >= 0, "locate_min_pixels must be >= 0")
         check(8 <= self.text_height <= 128, f"text_height must be in 8..128, got {self.text_height}")
+        check(0.0 <= self.doc_box_thresh <= 1.0, f"doc_box_thresh must be in [0, 1], got {self.doc_box_thresh}")
         check(256 <= self.doc_max_side <= 8192, f"doc_max_side must be in 256..8192, got {self.doc_max_side}")
         check(1 <= self.max_documents <= 1000, f"max_documents must be in 1..1000, got {self.max_documents}")
         check(

@@ -389,11 +389,19 @@ class OCR:
         )
 
     def _detect(self, image: np.ndarray, opts: OCROptions, totals: list[float]) -> list[np.ndarray]:
+        return self._detect_graded(image, opts, totals)[0]
+
+    def _detect_graded(
+        self, image: np.ndarray, opts: OCROptions, totals: list[float], weak: float | None = None
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Boxes scoring ``opts.det_box_thresh`` and over, and (``weak``: a lower threshold) all
+        boxes scoring ``weak`` and over, from one run of the detector."""
         assert self._det is not None
         t0 = time.perf_counter()
-        quads = [b.quad for b in self._det(image, opts)]
+        low = opts.det_box_thresh if weak is None else min(weak, opts.det_box_thresh)
+        boxes = self._det(image, opts if low == opts.det_box_thresh else opts.replace(det_box_thresh=low))
         totals[0] += (time.perf_counter() - t0) * 1000.0
-        return quads
+        return [b.quad for b in boxes if b.score >= opts.det_box_thresh], [b.quad for b in boxes]
 
     def _read(
         self,
@@ -554,7 +562,7 @@ class OCR:
         labels on one bag) is cut down to them and each is straightened and read on its own
         (:mod:`luodi.locate.verify`). Each part with what it read (None: no document) and the number
         of text boxes found on it."""
-        image, quads, placed = self._straighten(page, found, opts, totals)
+        image, quads, placed, read = self._straighten(page, found, opts, totals)
         if opts.verify:
             groups = text_groups(quads, image)
             if groups.cut:
@@ -569,7 +577,7 @@ class OCR:
                     (p, self._read_document(page, p, opts, recognizer, totals), _boxes_in(quads, rect))
                     for p, rect in parts
                 ]
-        got = self._read_document(page, found, opts, recognizer, totals, straightened=(image, quads, placed))
+        got = self._read_document(page, found, opts, recognizer, totals, straightened=(image, read, placed))
         return [(found, got, len(quads))]
 
     def _read_document(
@@ -585,7 +593,10 @@ class OCR:
         its own pixels and in the page's. None when the detector sees fewer than ``_MIN_FLAT_BOXES``
         lines of text on it: glare, a bare bag or a crease is dropped before anything is recognised
         on it (a photo of no label costs about one coarse detection)."""
-        image, quads, placed = straightened or self._straighten(page, found, opts, totals)
+        if straightened is None:
+            image, _, placed, quads = self._straighten(page, found, opts, totals)
+        else:
+            image, quads, placed = straightened
         if len(quads) < _MIN_FLAT_BOXES:
             return None
         lines = self._read(image, quads, opts, recognizer, totals)
@@ -674,10 +685,11 @@ class OCR:
 
     def _straighten(
         self, page: np.ndarray, found: LocatedDocument, opts: OCROptions, totals: list[float]
-    ) -> tuple[np.ndarray, list[np.ndarray], _Placement]:
+    ) -> tuple[np.ndarray, list[np.ndarray], _Placement, list[np.ndarray]]:
         """The document warped upright (a Coons patch of its outline when it is bent and ``unwarp``
         is on), turned by its text (a quarter turn, then a fine deskew), and its text boxes detected
-        at the resolution the text needs."""
+        at the resolution the text needs: those scoring ``det_box_thresh`` (they decide the turn, the
+        lean, the size and the text check), and the boxes to read (down to ``doc_box_thresh``)."""
         t0 = time.perf_counter()
         quad = expand_quad(found.quad, _MARGIN)
         image, to_warp = warp_document(page, quad, opts.doc_max_side)
@@ -689,12 +701,12 @@ class OCR:
         placed = _Placement(np.eye(3), to_warp, patch, (image.shape[1], image.shape[0]))
         totals[3] += (time.perf_counter() - t0) * 1000.0
         probe = opts.replace(det_limit_side=min(opts.det_limit_side, max(image.shape[:2])), det_limit_type="max")
-        quads = self._detect(image, probe, totals)
+        quads, read = self._detect_graded(image, probe, totals, opts.doc_box_thresh)
         direction = text_direction(quads)
         if direction.vertical:  # lying on its side: a quarter turn (upside down is the classifier's call)
             turn = turn_matrix(1, image.shape[1], image.shape[0])
             image = np.ascontiguousarray(np.rot90(image))
-            quads = [order_quad(apply(turn, q).astype(np.float32)) for q in quads]
+            quads, read = ([order_quad(apply(turn, q).astype(np.float32)) for q in qs] for qs in (quads, read))
             placed = placed.then(turn)
             direction = text_direction(quads)
         if abs(direction.skew) >= _DESKEW_DEGREES and direction.lines >= 3:
@@ -704,35 +716,34 @@ class OCR:
             image = cv2.warpAffine(image, level[:2], (nw, nh), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255))
             placed = placed.then(level)
             totals[3] += (time.perf_counter() - t0) * 1000.0
-            quads = self._detect(image, probe, totals)
+            quads, read = self._detect_graded(image, probe, totals, opts.doc_box_thresh)
             direction = text_direction(quads)
-        return image, self._redetect(image, quads, direction, probe, opts, totals=totals), placed
+        again = self._redetect(image, direction, probe, opts)
+        if again is not None:
+            quads, read = self._detect_graded(image, again, totals, opts.doc_box_thresh)
+        return image, quads, placed, read
 
     def _redetect(
-        self,
-        image: np.ndarray,
-        quads: list[np.ndarray],
-        direction: TextDirection,
-        probe: OCROptions,
-        opts: OCROptions,
-        *,
-        totals: list[float],
-    ) -> list[np.ndarray]:
-        """Detect again when the probe saw the text too small (or saw none): at the scale that
-        brings the median line to ``opts.text_height`` detector pixels, never more than twice the
-        document's own resolution or ``det_max_side``."""
+        self, image: np.ndarray, direction: TextDirection, probe: OCROptions, opts: OCROptions
+    ) -> OCROptions | None:
+        """The options to detect again with when the probe saw the text too small (or saw none): the
+        limit that brings the median line to ``opts.text_height`` detector pixels, a ``"max"`` limit,
+        so never past the document's own resolution or ``det_max_side``. None: the probe's boxes stand
+        (its lines were big enough, or the probe already saw the document at about that resolution:
+        the same detection again would find the same boxes). Enlarging a small document's input up
+        to twice was measured on dev frames and read nothing more: its lines are lost to blur, not
+        to size (bench/results/parcel_blur.md)."""
         h, w = image.shape[:2]
         height, counted = direction.height, direction.lines
         ph, pw = det_input_size(h, w, probe)
-        probe_scale = max(ph / h, pw / w)
-        if counted and height * probe_scale >= 0.6 * opts.text_height:
-            return quads
+        if counted and height * max(ph / h, pw / w) >= 0.6 * opts.text_height:
+            return None
         longest = max(h, w)
         want = longest * opts.text_height / height if counted and height > 0 else longest
-        limit = int(min(want, 2 * longest, opts.det_max_side, 8192))
+        limit = int(min(want, longest, opts.det_max_side, 8192))
         if limit <= 1.2 * max(ph, pw):
-            return quads
-        return self._detect(image, opts.replace(det_limit_side=limit, det_limit_type="max"), totals)
+            return None
+        return opts.replace(det_limit_side=limit, det_limit_type="max")
 
 
 @dataclass(frozen=True, slots=True)

@@ -458,3 +458,25 @@ def test_a_label_cut_out_of_a_large_region_is_read_at_its_own_resolution() -> No
         side = float(np.linalg.norm(quad[1] - quad[0]))
         # the region was shrunk to 2400/3100 = 0.77 of the photo: a crop of it would be that much smaller
         assert max(doc.width, doc.height) >= 0.95 * side, (doc.width, doc.height, side)
+
+
+def test_faint_lines_of_a_located_document_are_read_but_scans_are_unchanged() -> None:
+    """A photo's blurred lines score low in the detector's map: on a located document boxes from
+    ``doc_box_thresh`` up are read too (they decide nothing about its layout); a scan's detection
+    keeps ``det_box_thresh`` whatever ``doc_box_thresh`` says."""
+    art = _art()
+    for y in (52, 97, 142, 187):  # faint grey lines with a thin dark core, between the dark bars
+        art[y : y + 14, 40:200] = 122
+        art[y + 6 : y + 8, 40:200] = 10
+    img = np.full((900, 1200, 3), 40, np.uint8)
+    img[320:580, 450:750] = art
+    engine = _engine()
+    strict = PHOTO.replace(doc_box_thresh=PHOTO.det_box_thresh)
+
+    def read(opts: OCROptions) -> tuple[int, int]:
+        (page,) = engine.run_pages([img], opts).pages
+        return len(page.documents), len(page.lines)
+
+    assert read(strict) == (1, len(BARS))
+    assert read(PHOTO) == (1, len(BARS) + 4)
+    assert read(PHOTO.replace(locate=False)) == read(strict.replace(locate=False))
