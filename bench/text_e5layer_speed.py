@@ -24,98 +24,8 @@ from typing import Any
 import numpy as np
 from text_static_cv import E5, _data
 
-
-def _graph(enc: Any, layers: int) -> Any:
-    from onnx import TensorProto, helper, numpy_helper
-
-    hid, heads = enc.hidden, enc.heads
-    nodes: list[Any] = []
-    inits: list[Any] = []
-
-    def const(name: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.asarray(value), name))
-        return name
-
-    def node(op: str, inputs: list[str], out: str, **attrs: Any) -> str:
-        nodes.append(helper.make_node(op, inputs, [out], **attrs))
-        return out
-
-    split_shape = const("split_shape", np.array([0, 0, heads, hid // heads], np.int64))
-    merge_shape = const("merge_shape", np.array([0, 0, hid], np.int64))
-    scale = const("scale", np.array(1.0 / np.sqrt(hid // heads), np.float32))
-    blocked = node(
-        "Mul",
-        [
-            node("Sub", [const("one", np.array(1.0, np.float32)), "mask"], "inv"),
-            const("neg", np.array(-1e9, np.float32)),
-        ],
-        "blocked",
-    )
-    blocked = node("Unsqueeze", [blocked, const("ax12", np.array([1, 2], np.int64))], "blocked4")
-    x = "x"
-    for n, ly in enumerate(enc.layers[:layers]):
-        p = f"l{n}."
-        qkv = node(
-            "Add",
-            [node("MatMul", [x, const(p + "qkv", ly["qkv"])], p + "qkv_mm"), const(p + "qkv_b", ly["qkv_b"])],
-            p + "qkv_out",
-        )
-        parts = [p + "q", p + "k", p + "v"]
-        nodes.append(helper.make_node("Split", [qkv], parts, axis=-1, num_outputs=3))
-        q, k, v = (node("Reshape", [t, split_shape], t + "4") for t in parts)
-        q = node("Transpose", [q], p + "qt", perm=[0, 2, 1, 3])
-        k = node("Transpose", [k], p + "kt", perm=[0, 2, 3, 1])
-        v = node("Transpose", [v], p + "vt", perm=[0, 2, 1, 3])
-        att = node("Add", [node("Mul", [node("MatMul", [q, k], p + "qk"), scale], p + "qks"), blocked], p + "att")
-        ctx = node("MatMul", [node("Softmax", [att], p + "sm", axis=-1), v], p + "ctx")
-        ctx = node("Reshape", [node("Transpose", [ctx], p + "ctxt", perm=[0, 2, 1, 3]), merge_shape], p + "ctx3")
-        ao = node(
-            "Add",
-            [node("MatMul", [ctx, const(p + "ao", ly["ao"])], p + "ao_mm"), const(p + "ao_b", ly["ao_b"])],
-            p + "ao_out",
-        )
-        x = node(
-            "LayerNormalization",
-            [node("Add", [x, ao], p + "res1"), const(p + "aln_w", ly["aln_w"]), const(p + "aln_b", ly["aln_b"])],
-            p + "x1",
-            axis=-1,
-            epsilon=enc.eps,
-        )
-        mid = node(
-            "Add",
-            [node("MatMul", [x, const(p + "fi", ly["fi"])], p + "fi_mm"), const(p + "fi_b", ly["fi_b"])],
-            p + "fi_out",
-        )
-        mid = node("Gelu", [mid], p + "gelu", approximate="tanh")
-        fo = node(
-            "Add",
-            [node("MatMul", [mid, const(p + "fo", ly["fo"])], p + "fo_mm"), const(p + "fo_b", ly["fo_b"])],
-            p + "fo_out",
-        )
-        x = node(
-            "LayerNormalization",
-            [node("Add", [x, fo], p + "res2"), const(p + "oln_w", ly["oln_w"]), const(p + "oln_b", ly["oln_b"])],
-            p + "x2",
-            axis=-1,
-            epsilon=enc.eps,
-        )
-    m3 = node("Unsqueeze", ["mask", const("ax2", np.array([2], np.int64))], "mask3")
-    total = node(
-        "ReduceSum", [node("Mul", [x, m3], "masked"), const("ax1", np.array([1], np.int64))], "total", keepdims=0
-    )
-    count = node("ReduceSum", ["mask", const("ax1b", np.array([1], np.int64))], "count", keepdims=1)
-    node("Div", [total, count], "pooled")
-    graph = helper.make_graph(
-        nodes,
-        "e5_layers",
-        [
-            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", hid]),
-            helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["B", "T"]),
-        ],
-        [helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["B", hid])],
-        inits,
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+# the graph luodi.text.context ships (the same ops, in the same order, as this bench measured first)
+from luodi.text.context import layer_graph
 
 
 def onnx_vectors(enc: Any, texts: list[str], layers: int, int8: bool) -> np.ndarray:
@@ -128,7 +38,7 @@ def onnx_vectors(enc: Any, texts: list[str], layers: int, int8: bool) -> np.ndar
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fp32.onnx"
-        onnx.save(_graph(enc, layers), path)
+        onnx.save(layer_graph(enc, layers), path)
         if int8:
             quantize_dynamic(str(path), str(Path(tmp) / "int8.onnx"), weight_type=QuantType.QInt8)
             path = Path(tmp) / "int8.onnx"
@@ -194,7 +104,7 @@ def main() -> None:
     want = np.concatenate([enc.layer_means(texts[:64], layers)[:, -1]])
     with tempfile.TemporaryDirectory() as tmp:
         fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        onnx.save(_graph(enc, layers), fp32)
+        onnx.save(layer_graph(enc, layers), fp32)
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = opts.inter_op_num_threads = 1
