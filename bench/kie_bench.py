@@ -545,6 +545,32 @@ def _f(x: Any, digits: int = 3) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
 
+def _masked_phone_rows(g: dict[str, Any]) -> list[str]:
+    """Beside the headline: masked phones counted apart, and the auto-accept rate without them."""
+    masked_rows = []
+    for cond in ("clean", "hard"):
+        for grp in ("dev", "holdout", "all"):
+            st = g.get(f"{cond}/{grp}", {}).get("stp")
+            if st and st.get("masked_phones"):
+                masked_rows.append(
+                    f"| {cond} | {grp} | {st['masked_phones']} | {st['masked_kept_flagged']} | {st['masked_accepted']} "
+                    f"| {_f(st['auto_accept_rate'])} | {_f(st['auto_accept_rate_keyable'])} |"
+                )
+    if masked_rows:
+        return [
+            "",
+            "Masked phones (138****5678 printed for privacy): a value that is filled in but has no number to key "
+            "in, so it is flagged by design, kept as printed (not wrong, not invented). The headline rate counts "
+            "them as not accepted; the last column leaves them out (the fields that can be keyed in).",
+            "",
+            "| set | layouts | masked phones | kept as printed, flagged | accepted | auto-accept rate | "
+            "auto-accept rate, masked phones left out |",
+            "|---|---|---|---|---|---|---|",
+            *masked_rows,
+        ]
+    return []
+
+
 def render_stp(report: dict[str, Any]) -> list[str]:
     """The headline: what is keyed in without a human look, and how often it is right."""
     g = report["groups"]
@@ -611,27 +637,7 @@ def render_stp(report: dict[str, Any]) -> list[str]:
                 f"({b['stp']['invented_accepted']} of them accepted without review); "
                 f"{b['stp']['documents_flagged']} of {b['stp']['documents']} pages flagged.",
             ]
-    masked_rows = []
-    for cond in ("clean", "hard"):
-        for grp in ("dev", "holdout", "all"):
-            st = g.get(f"{cond}/{grp}", {}).get("stp")
-            if st and st.get("masked_phones"):
-                masked_rows.append(
-                    f"| {cond} | {grp} | {st['masked_phones']} | {st['masked_kept_flagged']} | {st['masked_accepted']} "
-                    f"| {_f(st['auto_accept_rate'])} | {_f(st['auto_accept_rate_keyable'])} |"
-                )
-    if masked_rows:
-        lines += [
-            "",
-            "Masked phones (138****5678 printed for privacy): a value that is filled in but has no number to key "
-            "in, so it is flagged by design, kept as printed (not wrong, not invented). The headline rate counts "
-            "them as not accepted; the last column leaves them out (the fields that can be keyed in).",
-            "",
-            "| set | layouts | masked phones | kept as printed, flagged | accepted | auto-accept rate | "
-            "auto-accept rate, masked phones left out |",
-            "|---|---|---|---|---|---|---|",
-            *masked_rows,
-        ]
+    lines += _masked_phone_rows(g)
     lines += ["", "Per field (all clean / all hard pages): auto-accept rate · precision of accepted.", ""]
     lines += ["| field | clean | hard |", "|---|---|---|"]
     for name in ALL_FIELDS:
