@@ -8,7 +8,9 @@ held-out ones stay blind).
 Each frame is read through ``luodi extract`` once per variant; fields right are counted over every
 label fully inside the frame (a label not found scores nothing; ``parcel_parts._score``). With
 ``--empty SEED:N``, also N no-label 12 MP dev frames per seed (``parcel_gate.py``'s): documents
-reported (each is a false one) and OCR CPU seconds per variant, best of 2.
+reported (each is a false one) and OCR CPU seconds per variant, best of 2. With ``--twelve N``,
+the CPU seconds of ``luodi extract`` on parcel_bench.py's 12 MP one-label close-up per variant,
+interleaved, median of N (its timing row's scene, found the same way).
 """
 
 from __future__ import annotations
@@ -56,6 +58,32 @@ def _no_label(pipeline: Any, variants: dict[str, Any], empty: list[str]) -> dict
     return {n: {"documents": int(d), "ocr_cpu_s": round(c, 2)} for n, (d, c) in out.items()}
 
 
+def _twelve(pipeline: Any, tasks: dict[str, Any], rounds: int, ner: str | None) -> dict[str, Any]:
+    import statistics
+
+    from parcel_bench import _iou
+
+    from luodi.synth.parcel import ParcelOptions, render_scene
+
+    opts = ParcelOptions(families=("dev",), labels=(1, 1), megapixels=(12.0, 12.0), seed=5, source="dev", ner_file=ner)
+    first = next(iter(tasks.values()))
+    for i in range(20):
+        scene = render_scene(i, opts)
+        if scene.view != "closeup" or not scene.labels:
+            continue
+        data = scene.jpeg_bytes()
+        docs = pipeline.run(first, data).result.to_dict().get("documents", [])
+        if any(_iou(d["quad"], scene.labels[0].record(None)["polygon"]) >= 0.5 for d in docs):
+            break
+    cpu: dict[str, list[float]] = {n: [] for n in tasks}
+    for _ in range(rounds):
+        for name, task in tasks.items():
+            c0 = time.process_time()
+            pipeline.run(task, data)
+            cpu[name].append(time.process_time() - c0)
+    return {"scene": i, **{f"{n}_cpu_s_median": round(statistics.median(t), 3) for n, t in cpu.items()}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=12)
@@ -63,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--variant", action="append", default=[], help="NAME:OPTION=VALUE[,OPTION=VALUE]")
     parser.add_argument("--empty", nargs="*", default=[], help="SEED:N no-label 12 MP dev frames")
+    parser.add_argument("--twelve", type=int, default=0, help="time the 12 MP close-up this many rounds")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     from luodi.config import load_settings
@@ -80,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         ner, _ = _ner_file(Path(tmp))
         out = args.out or BENCH / "out" / f"parcel_blur{args.seed}"
         folder, records = _frames(out, "dev", args.frames, args.seed, ner) if args.frames else (out, [])
+        twelve = _twelve(pipeline, tasks, args.twelve, ner) if args.twelve else None
     load_start = _load()
     for rec in records:
         data = (folder / rec["image"]).read_bytes()
@@ -108,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {"seed": args.seed, "frames": args.frames, "variants": variants, "summary": summary}
     if args.empty:
         result["no_label"] = _no_label(pipeline, variants, args.empty)
+    if twelve is not None:
+        result["twelve_mp"] = twelve
     result.update({"load": [load_start, _load()], "rows": rows})
     print(json.dumps({k: v for k, v in result.items() if k != "rows"}))
     if args.json:
