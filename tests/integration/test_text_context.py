@@ -31,12 +31,13 @@ def cut(e5_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     from luodi.text.context import E5Context, build_context
 
     npz, graph = build_context(e5_path, TRAIN, tmp_path_factory.mktemp("ctx"))
-    return E5Context.load(npz, graph)
+    return E5Context.load(npz, graph), E5Context.load(npz, graph, threads=2)
 
 
 def test_the_cut_keeps_the_training_texts_tokens_and_agrees_with_the_encoder(e5_path: Path, cut: Any) -> None:
     from luodi.text.teacher import E5Encoder
 
+    cut, two_threads = cut
     enc = E5Encoder.load(e5_path)
     enc.prefix = "query: "
     full = [enc._file.pieces[i] for i in enc.tokenize(TRAIN[2])]
@@ -52,6 +53,7 @@ def test_the_cut_keeps_the_training_texts_tokens_and_agrees_with_the_encoder(e5_
     rare = cut(["Zürich Kantonalbank"])  # pieces outside the cut: shorter pieces, still a unit vector
     assert np.isfinite(rare).all() and abs(float(np.linalg.norm(rare)) - 1.0) < 1e-4
     assert np.array_equal(cut(texts[::-1])[::-1], got)  # a text's vector does not depend on its batch
+    assert np.array_equal(two_threads(texts), got)  # nor on the threads the texts are split between
     cos = got @ got.T
     assert cos[0, 1] > cos[0, 4]  # two calls nearer each other than a call and the weather
 

@@ -24,8 +24,10 @@ call, so in a padded batch a text's vector would depend on its neighbours. Immut
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +76,10 @@ class E5Context:
         self.ln = (np.asarray(arrays["ln_w"], np.float32), np.asarray(arrays["ln_b"], np.float32))
         self.eps = float(arrays["eps"])
         self.layers = int(arrays["layers"])
-        self.session = create_session(onnx_path, "onnxruntime", threads)
+        # one intra-op thread: a text's graph is too small to split (2 threads: 0.64 vs 0.47 CPU ms per SMP2019
+        # query); with more threads the texts are split between them instead (ONNX Runtime's run is thread-safe)
+        self.session = create_session(onnx_path, "onnxruntime", 1)
+        self.workers = max(1, threads or os.cpu_count() or 1)
 
     @classmethod
     def load(cls, npz_path: Path, onnx_path: Path, *, threads: int | None = 1) -> E5Context:
@@ -91,12 +96,25 @@ class E5Context:
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), CONTEXT_DIM), np.float32)
+        if self.workers > 1 and len(texts) > 1:
+            parts = [range(k, len(texts), self.workers) for k in range(self.workers)]
+            with ThreadPoolExecutor(self.workers) as pool:
+                for rows, got in zip(
+                    parts, pool.map(lambda r: self._vectors([texts[i] for i in r]), parts), strict=True
+                ):
+                    out[list(rows)] = got
+        else:
+            out[:] = self._vectors(texts)
+        unit: np.ndarray = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return unit
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), CONTEXT_DIM), np.float32)
         for i, text in enumerate(texts):
             ids = self.tokens(text)
             x = _layer_norm(self.table[ids] + self.pos[: len(ids)] + self.type0, *self.ln, self.eps)
             out[i] = self.session.run({"x": x[None], "mask": np.ones((1, len(ids)), np.float32)})[0][0]
-        unit: np.ndarray = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return unit
+        return out
 
 
 def _kept(piece: str) -> bool:
