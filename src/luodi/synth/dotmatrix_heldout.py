@@ -22,7 +22,6 @@ All randomness comes from the generator passed in: a seed reproduces a line byte
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import cv2
@@ -30,7 +29,7 @@ import numpy as np
 from PIL import ImageFont
 
 from luodi.synth import degrade as dg
-from luodi.synth.fonts import FONT_DIRS, Font, _face_index, _index_files
+from luodi.synth.fonts import Font, installed_faces
 
 Color = tuple[int, int, int]
 
@@ -39,16 +38,8 @@ Color = tuple[int, int, int]
 ROM_FACES: tuple[tuple[str, str, str], ...] = (("ar-pl-sungti-gb", "gbsn00lp.ttf", "AR PL SungtiL GB"),)
 
 
-@functools.lru_cache(maxsize=1)
 def rom_fonts() -> tuple[Font, ...]:
-    files = _index_files(FONT_DIRS)
-    out = []
-    for key, file, family in ROM_FACES:
-        path = files.get(file)
-        index = _face_index(path, family) if path is not None else None
-        if path is not None and index is not None:
-            out.append(Font(key, path, index, "ming"))
-    return tuple(out)
+    return installed_faces(tuple((key, file, family, "ming") for key, file, family in ROM_FACES))
 
 
 def _glyph_cells(

@@ -24,14 +24,13 @@ per dot at the dot's centre). All randomness comes from the generator passed in.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
 
 from luodi.synth import degrade as dg
-from luodi.synth.fonts import FONT_DIRS, Font, _face_index, _index_files
+from luodi.synth.fonts import Font, installed_faces
 
 Color = tuple[int, int, int]
 
@@ -45,16 +44,8 @@ LATE_FACES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-@functools.lru_cache(maxsize=1)
 def late_fonts() -> tuple[Font, ...]:
-    files = _index_files(FONT_DIRS)
-    out = []
-    for key, file, family, kind in LATE_FACES:
-        path = files.get(file)
-        index = _face_index(path, family) if path is not None else None
-        if path is not None and index is not None:
-            out.append(Font(key, path, index, kind))
-    return tuple(out)
+    return installed_faces(LATE_FACES)
 
 
 def point_grid(text: str, font: Font, rows: int, level: float) -> np.ndarray:

@@ -142,6 +142,20 @@ def _face_index(path: Path, family: str) -> int | None:
 
 
 @functools.lru_cache(maxsize=8)
+def installed_faces(faces: tuple[tuple[str, str, str, str], ...]) -> tuple[Font, ...]:
+    """The faces of ``faces`` ((key, file, family name, kind)) installed in :data:`FONT_DIRS`, in
+    their order: a held-out printer family's own faces, outside :data:`KNOWN_FONTS`."""
+    files = _index_files(FONT_DIRS)
+    out = []
+    for key, file, family, kind in faces:
+        path = files.get(file)
+        index = _face_index(path, family) if path is not None else None
+        if path is not None and index is not None:
+            out.append(Font(key, path, index, kind))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
 def _discover(dirs: tuple[Path, ...]) -> tuple[Font, ...]:
     files = _index_files(dirs)
     fonts: list[Font] = []
