@@ -168,6 +168,8 @@ def build_context(e5_path: Path, texts: Sequence[str], out_dir: Path, *, layers:
     return npz_path, onnx_path
 
 
+# Over 60 lines: one graph written node by node, in the order it runs; the helpers inside share its
+# node and initializer lists, so cutting it up would pass those around for nothing.
 def layer_graph(enc: E5Encoder, layers: int) -> Any:
     """e5's first ``layers`` post-norm BERT layers and the masked token mean as an ONNX model:
     inputs ``x`` [B, T, 384] (embeddings after their LayerNorm) and ``mask`` [B, T]; output ``pooled``."""
