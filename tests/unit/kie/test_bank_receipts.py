@@ -214,7 +214,7 @@ def test_capitals_that_read_another_amount_flag_both() -> None:
     assert got["words"].value == "人民币叁万伍仟伍佰元整"  # type: ignore[attr-defined]
 
 
-def test_a_time_cut_from_a_longer_number_is_not_read() -> None:
+def test_a_time_that_lost_a_colon_is_read_whole_for_review_and_a_misread_serial_not_at_all() -> None:
     """17:1821 (the second colon lost) is the time 17:18:21 for review, never 17:18; 5846T357…
     (a digit misread as a letter) is no serial number 5846."""
     lines = [("中国银行 回单", 300, 20), ("交易时间：17:1821", 40, 60), ("流水号：5846T357165342040", 40, 100)]
