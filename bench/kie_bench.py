@@ -495,6 +495,12 @@ def render_markdown(report: dict[str, Any]) -> str:
             "No labelled real photos were found in the repository in this run (looked for tracked "
             '`*.jsonl` files with `{"image", "fields"}` records whose images exist).'
         )
+        if report.get("shared_found") is False:
+            # the tracked labels' photos live in the shared data, beside a checkout, not in a worktree
+            lines[-1] += (
+                " **The shared data folder was not found** (`$LUODI_SHARED` or `../shared`): labelled photos "
+                "whose images live there were not scored, so their rows are missing, not measured."
+            )
     else:
         lines += [
             "| image | schema | labels file | field | label | Extractor | baseline |",
@@ -937,6 +943,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "per_layout": per_layout,
         "timing": timing,
         "real": real_docs,
+        "shared_found": shared_dir() is not None,
         "real_scores": real_scores,
         "real_stp": {
             sch: stp([d for d in real_docs if d["schema"] == sch]) for sch in sorted({d["schema"] for d in real_docs})
