@@ -194,11 +194,13 @@ class Featurizer:
         bigram_ids = np.zeros((b, width), np.int64)
         lex_ids = np.zeros((b, width, LEX_SLOTS), np.int64)
         bags = [self._bag(t) for t in norm]
-        if self.context_dim:
-            bags = self._with_context(texts, bags)
-        n = max([1, *(len(x) for x in bags)])
+        sparse = max([0, *(len(x) for x in bags)])
+        n = max(1, sparse + self.context_dim)
         bag_ids = np.zeros((b, n), np.int64)
         bag_weights = np.zeros((b, n), np.float32)
+        if self.context_dim:  # the dense entries after every text's n-grams, written as one block
+            bag_ids[:, sparse:] = np.arange(len(self.bag) + 1, len(self.bag) + 1 + self.context_dim)
+            bag_weights[:, sparse:] = CONTEXT_WEIGHT * self._context_vectors(texts)
         for row, t in enumerate(norm):
             for i, ch in enumerate(t):
                 char_ids[row, i] = self.chars.get(ch, UNK)
@@ -245,16 +247,10 @@ class Featurizer:
                         out[i, 2 * t] = 1.0  # a value of type t starts here
                         out[i + 1 : i + n, 2 * t + 1] = 1.0  # and goes on here
 
-    def _with_context(self, texts: Sequence[str], bags: list[list[tuple[int, float]]]) -> list[list[tuple[int, float]]]:
+    def _context_vectors(self, texts: Sequence[str]) -> np.ndarray:
         if self.context is None:
             raise ModelError("these text features need their context encoder (context.npz and context.onnx)")
-        vecs = self.context([t[: self.max_len] for t in texts])  # the raw text, cut as the bag's is
-        first = len(self.bag) + 1
-        ids = range(first, first + self.context_dim)
-        return [
-            bag + [(i, CONTEXT_WEIGHT * float(v)) for i, v in zip(ids, vec, strict=True)]
-            for bag, vec in zip(bags, vecs, strict=True)
-        ]
+        return self.context([t[: self.max_len] for t in texts])  # the raw text, cut as the bag's is
 
     def _bag(self, text: str) -> list[tuple[int, float]]:
         counts = Counter(self.bag[g] for g in _grams(text, self.segmenter) if g in self.bag)
