@@ -42,8 +42,9 @@ DOC_LEVELS = ("clean", "photo", "photo_hard")
 # Fresh layouts whose pages have been looked at since (they stay out of the ``holdout`` group so the
 # benchmark draws its pages as before, but are no longer blind): ewaybill_sidebyside on 2026-12-07
 # (bench/results/kie_sidebyside_unblind.md); ewaybill_markercol after its one blind score
-# (bench/results/kie_fresh_markercol.md), from 2026-12-07 22:00 UTC.
-UNBLINDED_FRESH = frozenset({"ewaybill_sidebyside", "ewaybill_markercol"})
+# (bench/results/kie_fresh_markercol.md), from 2026-12-07 22:00 UTC; ewaybill_grid after its one
+# (kie_fresh_grid.md), from 22:43 UTC.
+UNBLINDED_FRESH = frozenset({"ewaybill_sidebyside", "ewaybill_markercol", "ewaybill_grid"})
 
 
 def _waybill_layouts(names: str | None) -> list[str]:

@@ -495,9 +495,19 @@ class Decider:
         missing = [m for m in contact if _lost(decided[m], specs[m].type)]
         for n in contact:
             f = decided[n]
-            if specs[n].type == "phone" or not f.found or f.needs_review:
+            if not f.found or f.needs_review:
                 continue
             party = specs[n].party
+            if specs[n].type == "phone":
+                # The other party's phone lost and this one placed by geometry alone (under or
+                # beside a label, or by position): it may be the other's (a party whose own number
+                # OCR misread takes the next row's, in a grid or on a skewed photo).
+                ev = dict(f.evidence)
+                by_geometry = any(ev.get(f"where_{w}", 0.0) for w in ("below", "right", "position"))
+                gone = next((m for m in missing if specs[m].type == "phone" and specs[m].party != party), None)
+                if gone is not None and by_geometry:
+                    decided[n] = flag(f, f"the parties do not hold together ({gone} missing; this phone may be it)")
+                continue
             trouble = [m for m in contact if _party_trouble(decided[m], other=specs[m].party != party)]
             misread = [m for m in trouble if m not in missing]
             if misread:

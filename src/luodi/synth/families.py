@@ -27,9 +27,9 @@ Waybill layouts (``luodi synth waybill``)
     whose fresh pages' failures were fixed on 2026-12-07 (bench/results/kie_compact_unblind.md),
     nor the fresh ewaybill_sidebyside, whose pages' failures were fixed later that day
     (bench/results/kie_sidebyside_unblind.md; it stays out of ``holdout`` so that set renders as
-    before); carbon_form is, and so is ewaybill_grid, drawn on 2026-12-07 22:20 UTC after all of these
-    had been looked at; ewaybill_markercol, drawn at 22:00, was scored once blind and then looked at
-    (bench/results/kie_markercol_unblind.md).)
+    before); carbon_form is. ewaybill_markercol (drawn 2026-12-07 22:00 UTC) and ewaybill_grid (22:20)
+    were each scored once blind and then looked at (bench/results/kie_markercol_unblind.md,
+    kie_grid_unblind.md), so they are not blind either.)
 Bank receipt styles (``luodi synth bank-receipt``)
     dev: icbc_ebank, ccb_business, ccb_unit, cmb_pairs, abc_mobile, bocom_table, icbc_counter
     holdout: abc_counter, boc_handwritten

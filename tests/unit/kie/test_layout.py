@@ -653,3 +653,29 @@ def test_a_mark_glued_to_an_organisation_with_a_cut_phone(waybill: Extractor) ->
     assert res.get("sender_name") == "宜宾凯嘉科技股份有限公司"
     # (the rule-based parser of these tests keeps the cut 131 with the address: flagged, not accepted)
     assert str(res.get("sender_address")).endswith("四川省宜宾市长宁县光福大道876号")
+
+
+def test_a_phone_placed_by_geometry_is_flagged_when_the_other_partys_is_lost(waybill: Extractor) -> None:
+    # Labels above their values; the receiver's number misread (a digit dropped). The sender's phone,
+    # matched to its label by geometry alone, may then be the receiver's (the next row's in a grid):
+    # kept, for review.
+    doc = make_doc(
+        [
+            ("SF1234567890123", 300, 20),
+            ("寄件人", 30, 100),
+            ("寄件人电话", 330, 100),
+            ("张三", 30, 130),
+            ("13812345678", 330, 130),
+            ("收件人", 30, 200),
+            ("收件人电话", 330, 200),
+            ("李四", 30, 230),
+            ("1391234567", 330, 230),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    assert res.get("sender_phone") == "13812345678" and res["sender_phone"].needs_review
+    assert any("this phone may be it" in r for r in res["sender_phone"].reasons)
+    # both numbers read: nothing to doubt
+    doc = make_doc([*doc.pages[0].lines[:-1], make_line("13912345678", 330, 230)])
+    res = waybill.extract_document(doc)
+    assert res.get("sender_phone") == "13812345678" and not res["sender_phone"].needs_review
