@@ -101,5 +101,10 @@ def test_a_model_trained_with_it_carries_and_serves_it(e5_path: Path, tmp_path: 
     assert model.features.sizes["bag"] == len(model.features.bag) + 1 + 384
     enc = model.features.encode(["给王五打电话"])
     assert enc.bag_ids.max() == len(model.features.bag) + 384  # the dense entries are in the bag
+    from luodi.text.train import load_run_features
+
+    again = load_run_features(result.run_dir)  # what resume and export read: the run's own cut of e5
+    assert again.context is not None
+    assert np.array_equal(again.encode(["给王五打电话"]).bag_weights, enc.bag_weights)
     out = model(["给王五打电话", "播放七里香"])
     assert [r.label for r in out] == [r.label for r in model(["播放七里香", "给王五打电话"])[::-1]]
