@@ -26,8 +26,9 @@ from typing import Any
 # ewaybill_compact was unblinded on 2026-12-07 (its fresh pages' failures were looked at and fixed);
 # ewaybill_sidebyside was the fresh family drawn before that (unblinded since: kie_sidebyside_unblind.md);
 # ewaybill_markercol, drawn on 2026-12-07 22:00 UTC, was scored once and then looked at
-# (kie_markercol_unblind.md); ewaybill_grid, drawn at 22:20 UTC, likewise (kie_grid_unblind.md).
-BLIND_LAYOUTS = ("carbon_form",)
+# (kie_markercol_unblind.md); ewaybill_grid, drawn at 22:20 UTC, likewise (kie_grid_unblind.md);
+# form_caption_below is the fresh family drawn at 22:50 UTC.
+BLIND_LAYOUTS = ("carbon_form", "form_caption_below")
 _NOISE = re.compile(r"'[^']*'|\([^)]*\)|\d+(?:\.\d+)?|character \S+|[\u4e00-\u9fff]{2,}|\S+_\S+")
 
 

@@ -31,6 +31,9 @@
   their synonyms) sit above the values and whose row headers (收件人 / 寄方 …) sit left of them, long
   names and addresses wrapped inside their cells; the tracking number under a small 运单号 above it,
   the goods in a second grid (headers above values).
+- ``form_caption_below`` (fresh: held out, drawn after ``ewaybill_grid`` had been looked at): a
+  boxed form whose small captions sit at the bottom of each box, under the value (收件人 / 联系电话 /
+  详细地址 …), the sender's boxes above the receiver's, the tracking number with its caption under it.
 
 The split is recorded in :mod:`luodi.synth.families`; holdout layouts must not be looked at while
 working on the extractor.
@@ -664,6 +667,59 @@ def ewaybill_grid(c: WaybillContent, style: Style, rng: np.random.Generator) -> 
     return cv.finish(margin=14)
 
 
+def _captioned_box(cv: Canvas, x0: float, x1: float, y: int, value: str, caption: str, *, size: int, small: int) -> int:
+    """A ruled box: the value (wrapped) at the top, its caption in small print at the bottom."""
+    lines = cv.wrap(value, size, x1 - x0 - 16) if value else []
+    h = max(1, len(lines)) * int(size * 1.35) + int(small * 1.6) + 14
+    cv.rect(x0, y, x1, y + h, width=1)
+    ly = y + 6
+    for line in lines:
+        cv.text(x0 + 8, ly, line, size)
+        ly += int(size * 1.35)
+    cv.text(x0 + 8, y + h - int(small * 1.3) - 4, caption, small, fill=cv.style.gray)
+    return y + h
+
+
+def form_caption_below(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    cv = Canvas(1000, 1100, style)
+    s = min(style.size, 26)
+    small = max(12, int(s * 0.6))
+    W = cv.width
+    y = 16
+    cv.text(24, y, c.carrier.name, int(s * 1.4), bold=True)
+    cv.text_right(W - 24, y + 8, c.product, s, bold=True)
+    y += int(s * 1.4) + 16
+    cv.barcode(24, y, W * 0.5, int(s * 1.8), c.tracking)
+    cv.text(W * 0.55, y + 4, c.tracking, int(s * 1.1), bold=True)
+    cv.text(W * 0.55, y + int(s * 1.5), _pick(rng, ("运单编号", "运单号", "快递单号")), small, bold=False)
+    y += int(s * 1.8) + 14
+    for role, party, phone in _sender_first(c) if rng.random() < 0.7 else _ordered(c, rng, 0.0):
+        who = _pick(rng, ("收件人", "收货人") if role == "receiver" else ("寄件人", "发件人"))
+        top = y
+        a = _captioned_box(cv, 20, W * 0.45, top, party.name, f"{who}姓名", size=s, small=small)
+        b = _captioned_box(
+            cv, W * 0.45, W - 20, top, phone.printed, f"{who}{_pick(rng, ('电话', '联系电话'))}", size=s, small=small
+        )
+        y = max(a, b)
+        addr = c.address_text(party) or c.hints.get(role, "")
+        y = _captioned_box(cv, 20, W - 20, y, addr, f"{who}{_pick(rng, ('地址', '详细地址'))}", size=s, small=small)
+        y += 12
+    goods = [
+        (c.item or "", _pick(rng, ("物品名称", "内件品名"))),
+        (c.pieces_text, "件数"),
+        (c.weight.printed if c.weight else "", "重量"),
+    ]
+    x = 20.0
+    bottoms = []
+    for value, caption in goods:
+        bottoms.append(_captioned_box(cv, x, x + (W - 40) / 3, y, value, caption, size=s, small=small))
+        x += (W - 40) / 3
+    y = max(bottoms)
+    y = _captioned_box(cv, 20, W - 20, y, c.remarks or "", "备注", size=s, small=small) + 10
+    cv.text(24, y, f"寄件日期{_colon(rng)}{c.printed_at[:10]}", small)
+    return cv.finish(margin=14)
+
+
 def _sender_first(c: WaybillContent) -> list[tuple[str, Party, Phone]]:
     return [("sender", c.sender, c.sender_phone), ("receiver", c.receiver, c.receiver_phone)]
 
@@ -709,6 +765,13 @@ FORM_LAYOUTS: dict[str, Layout] = {
             True,
             "sheet from a shipping list: parties in a grid, column headers above, row headers left",
             mask_rate=0.2,
+            fresh=True,
+        ),
+        Layout(
+            "form_caption_below",
+            form_caption_below,
+            True,
+            "boxed form, small captions under the values, sender's boxes above the receiver's",
             fresh=True,
         ),
     )
