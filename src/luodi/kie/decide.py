@@ -882,8 +882,9 @@ _CODE_TYPES = frozenset({"digits", "account", "amount", "time", "date", "trackin
 # ... and a long number that carries no check digit (a company account, a serial number) even
 # less: nothing on the page tells a misread digit, so one read below NUMBER_CHAR_MIN is not keyed in
 # unseen. Chosen on dev pages and the no-longer-blind bank styles (cached OCR, 8 sets of photos,
-# about 2,400 fields; bench/results/kie_documents.md): the accepted numbers with a misread digit
-# had it at 0.91 and 0.93, and none of 21 accepted from 0.93 to 0.95 was wrong; 0.95 keeps a margin.
+# 2,506 fields; docs/kie.md): the accepted numbers with a misread digit had it at 0.91 and 0.93,
+# and none of the 13 numbers, dates and times accepted with their least digit at 0.93-0.95 was
+# wrong; 0.95 keeps a margin.
 # A card number whose Luhn digit holds is checked (one misread digit breaks it): NAME_CHAR_MIN.
 NUMBER_CHAR_MIN = 0.95
 _UNCHECKED_NUMBERS = frozenset({"digits", "account"})
