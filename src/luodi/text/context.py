@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from luodi.errors import ModelError
+from luodi.text.lexicon import read_e5
 from luodi.text.teacher import BOS, EOS, MAX_TOKENS, META, UNK, E5Encoder, _layer_norm, unigram_pieces
 
 __all__ = ["CONTEXT_DIM", "CONTEXT_FORMAT", "E5Context", "build_context"]
@@ -129,8 +130,7 @@ def build_context(e5_path: Path, texts: Sequence[str], out_dir: Path, *, layers:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    enc = E5Encoder.load(e5_path)
-    enc.prefix = PREFIX
+    enc = E5Encoder(read_e5(e5_path), prefix=PREFIX)  # the encoder is immutable: its prefix is given, not set
     f = enc._file
     used = {i for t in texts for i in enc.tokenize(t)} | {BOS, EOS, UNK, 1}
     keep = sorted(i for i, p in enumerate(f.pieces) if i in used or _kept(p))
