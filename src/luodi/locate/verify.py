@@ -93,6 +93,17 @@ def _ink(image: np.ndarray, line: float) -> np.ndarray:
     return np.asarray(dark & grey)
 
 
+def _unboxed(ink: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """``ink`` without the print the detector boxed: a third group's lines lying in the strip
+    between two groups (a label between two lines of a mailer's slogan) are not print that joins
+    those two (dev: the slogan was joined across the label into one "label" spanning the mailer)."""
+    out = ink.copy()
+    h, w = ink.shape[:2]
+    for x0, y0, x1, y1 in np.round(boxes).astype(int):
+        out[max(0, y0) : min(h, y1), max(0, x0) : min(w, x1)] = False
+    return out
+
+
 def _between(a: np.ndarray, b: np.ndarray, pad: float) -> tuple[int, int, int, int] | None:
     """The strip between two groups' extents (x0, y0, x1, y1) where one lies above or beside the
     other (their extents overlapping across the gap), else None."""
@@ -156,13 +167,16 @@ def text_groups(quads: Sequence[np.ndarray], image: np.ndarray) -> TextGroups:
     roots = _join(boxes, GAP_LINES * line)
     pad = MARGIN_LINES * line
     groups = [boxes[[i for i, k in enumerate(roots) if k == r]] for r in sorted(set(roots))]
-    ink = _ink(image, line) if len(groups) > 1 else None
-    rects = [_rect(g, pad, w, h) for g in _joined(groups, pad, ink) if len(g) >= MIN_BOXES]
-    # cut where all the print together spans a small part of the region (one group alone may be
-    # a section of a label whose barcode the detector does not box), or where two labels or more
-    # lie apart in it
-    span = (min(w, boxes[:, 2].max() + pad) - max(0, boxes[:, 0].min() - pad)) * (
-        min(h, boxes[:, 3].max() + pad) - max(0, boxes[:, 1].min() - pad)
+    ink = _unboxed(_ink(image, line), boxes) if len(groups) > 1 else None
+    labels = [g for g in _joined(groups, pad, ink) if len(g) >= MIN_BOXES]
+    rects = [_rect(g, pad, w, h) for g in labels]
+    # cut where the labels' print together spans a small part of the region (together: one group
+    # alone may be a section of a label whose barcode the detector does not box), or where two
+    # labels or more lie apart in it. A line or two of a mailer's own print far from the label (a
+    # slogan) does not stretch the span: counted in, the mailer was read whole as its label (dev)
+    kept = np.concatenate(labels) if labels else boxes
+    span = (min(w, kept[:, 2].max() + pad) - max(0, kept[:, 0].min() - pad)) * (
+        min(h, kept[:, 3].max() + pad) - max(0, kept[:, 1].min() - pad)
     )
     covered = sum(float(cv2.contourArea(r)) for r in rects)
     apart = len(rects) >= 2 and covered < FIT * w * h

@@ -97,3 +97,18 @@ def test_sections_with_print_between_them_are_one_label() -> None:
     groups = text_groups(top + foot, printed)
     assert len(groups.rects) == 1
     assert float(groups.rects[0][:, 1].min()) < 100 and float(groups.rects[0][:, 1].max()) > 700
+
+
+def test_a_mailer_s_slogan_around_its_label_is_not_part_of_it() -> None:
+    # a white mailer read as one region: its slogan in big type above and below, the label between.
+    # The label's print in the strip between the slogan's lines does not join them (it is boxed),
+    # and the slogan's stray lines do not stretch the span the region is judged by: cut to the label
+    label = _lines(300, 500, 9, width=260)
+    top = _lines(60, 80, 2, width=700, height=60, step=90)
+    bottom = _lines(420, 1300, 1, width=500, height=40)
+    image = _page(1400, 900, label + top + bottom)
+    groups = text_groups(label + top + bottom, image)
+    assert groups.cut and len(groups.rects) == 1
+    x0, y0 = groups.rects[0].min(0)
+    x1, y1 = groups.rects[0].max(0)
+    assert 270 <= x0 <= 300 and 470 <= y0 <= 500 and 560 <= x1 <= 590 and 740 <= y1 <= 790
