@@ -82,6 +82,12 @@ DEV_SETS: dict[str, list[tuple[str, str, int, int, str, str]]] = {
         ("dotmatrix", "mild", 100, 911, "general", "train"),
         ("dotmatrix", "hard", 100, 912, "general", "train"),
     ],
+    # printers the shipped recipe does not train on (luodi.synth.dotmatrix_random): to choose a
+    # train-family run's checkpoint on dot-matrix it never saw (leave-one-family-out)
+    "dev_dotmatrix_random": [
+        ("dotmatrix", "mild", 100, 921, "general", "train-random"),
+        ("dotmatrix", "hard", 100, 922, "general", "train-random"),
+    ],
 }
 
 
@@ -477,7 +483,7 @@ def errors(args: argparse.Namespace) -> None:
     stock, tuned = build_model(charset.num_classes, arch), build_model(charset.num_classes, arch)
     load_pretrained(stock, onnx_path)
     tuned.set_state_dict(paddle.load(str(args.checkpoint)))
-    files = {k: v for k, v in all_label_files().items() if k in args.sets}
+    files = {k: v for k, v in all_label_files(dev=True).items() if k in args.sets}
     from luodi.eval.datasets import read_rec_labels
     from luodi.eval.metrics import normalize_text
     from luodi.train.data import load_lines
@@ -510,6 +516,27 @@ def errors(args: argparse.Namespace) -> None:
         }
     path = RESULTS / f"{args.out}.json"
     path.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+
+
+def runs(args: argparse.Namespace) -> None:
+    """Stock and several finished runs (their best weights and line preprocessing) on the same sets,
+    in dynamic graph, one process: e.g. whether a set of printers a run never saw ranks its
+    checkpoints as the other unseen families do (choosing a checkpoint leave-one-family-out)."""
+    from luodi.train.export import load_run_model, run_line_prep
+
+    files = {k: v for k, v in all_label_files(dev=True).items() if k in args.sets}
+    out: dict[str, Any] = {"command": "python bench/finetune_bench.py " + " ".join(sys.argv[1:]), "runs": {}}
+    out["load_avg_start"] = os.getloadavg()[0]
+    exact, norm = stock_dygraph(args.base, files, args.max_lines, args.spread)
+    out["runs"]["stock"] = {"scores": exact, "scores_norm": norm}
+    for run_dir in args.runs:
+        model, charset = load_run_model(run_dir, args.checkpoint)
+        exact, norm = score_dygraph(model, charset, files, args.max_lines, args.spread, run_line_prep(run_dir))
+        out["runs"][f"{run_dir} ({args.checkpoint})"] = {"scores": exact, "scores_norm": norm}
+        _stderr(f"{run_dir}: {exact}")
+    out["load_avg_end"] = os.getloadavg()[0]
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps(out, ensure_ascii=False, indent=1))
 
 
@@ -828,6 +855,15 @@ def main(argv: list[str] | None = None) -> int:
     er.add_argument("--max-lines", type=int, default=100)
     er.add_argument("--out", default="finetune_errors")
     er.set_defaults(fn=errors)
+    rn = sub.add_parser("runs")
+    rn.add_argument("runs", nargs="+", type=Path, help="run folders (best.pdparams, dict.txt, config.json)")
+    rn.add_argument("--base", default="pp-ocrv6-small")
+    rn.add_argument("--checkpoint", default="best", choices=["best", "latest"])
+    rn.add_argument("--sets", nargs="+", default=["dev_dotmatrix_random"])
+    rn.add_argument("--max-lines", type=int, default=None)
+    rn.add_argument("--spread", action="store_true")
+    rn.add_argument("--out", default="finetune_runs")
+    rn.set_defaults(fn=runs)
     tx = sub.add_parser("transform")
     tx.add_argument("--model", default="pp-ocrv6-small")
     tx.add_argument("--transforms", nargs="+", default=list(TRANSFORMS), choices=list(TRANSFORMS))
