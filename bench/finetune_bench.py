@@ -410,7 +410,12 @@ def write_ablation_md(done: dict[str, Any], args: argparse.Namespace) -> None:
         *rows,
         "",
     ]
-    (RESULTS / f"{args.out}.md").write_text("\n".join(md), encoding="utf-8")
+    path = RESULTS / f"{args.out}.md"
+    # a results file written by hand under the same name (its registration, its reading) is kept
+    if not path.is_file() or path.read_text(encoding="utf-8").startswith(md[0]):
+        path.write_text("\n".join(md), encoding="utf-8")
+    else:
+        _stderr(f"{path.name} was not written by this command: kept; the table is printed below")
     print("\n".join(rows))
 
 

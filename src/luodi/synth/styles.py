@@ -415,7 +415,8 @@ def render_line(
     the split that keeps fine-tuning and blind evaluation apart; None draws from everything (the
     renderer as it was before the split, byte for byte). "heldout" is "eval" with harder, held-out
     dot-matrix printers (:mod:`luodi.synth.dotmatrix_heldout`) that no recipe may render; "fresh"
-    is "eval" with dot-matrix printers of their own (:mod:`luodi.synth.dotmatrix_fresh`).
+    is "eval" with dot-matrix printers of their own (:mod:`luodi.synth.dotmatrix_fresh`), and so is
+    "late" (:mod:`luodi.synth.dotmatrix_late`).
 
     Raises :class:`ConfigError` for an unknown style or severity and :class:`InputError` when the
     text is empty or no installed font can draw one of its characters.
