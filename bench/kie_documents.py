@@ -138,8 +138,11 @@ def render_md(report: dict[str, Any]) -> str:
         s = r["summary"]
         st = s["stp"]
         share = s.get("extract_share_of_ocr")
+        # a fresh set is one style: named, or its rows would read alike
+        styles = list(r.get("per_layout") or {})
+        split = f"{r['split']} `{styles[0]}`" if r["split"] == "fresh" and len(styles) == 1 else r["split"]
         lines.append(
-            f"| {r['kind']} | {r['split']} | {s['documents']} | {s['fields_scored']} | {s['micro_accuracy']:.3f} | "
+            f"| {r['kind']} | {split} | {s['documents']} | {s['fields_scored']} | {s['micro_accuracy']:.3f} | "
             f"{st['auto_accept_rate']:.3f} | {st['accepted_precision']} | "
             f"{st['auto_accepted'] - st['auto_accepted_right']} | {'–' if share is None else f'{100 * share:.1f}%'} | "
             f"{r['median_ms_per_document']:.0f} |"
