@@ -72,20 +72,26 @@ def main() -> int:
     store = Path.home() / ".local/share/luodi/models"
     ap.add_argument("--dictionary", type=Path, default=store / "pp-ocrv6-small" / "dict.txt")
     ap.add_argument("--top", type=int, default=16)
+    # The same measure for other characters: luodi.kie.layout's LABEL_LOOKALIKES is made with
+    # --targets (the characters of the schemas' two-character labels) --name LABEL_LOOKALIKES.
+    ap.add_argument("--targets", default=TARGETS, help="the characters to find look-alikes of")
+    ap.add_argument("--name", default="LOOKALIKES", help="the name of the printed dict")
     args = ap.parse_args()
+    targets = args.targets
     chars = common_characters(args.dictionary)
-    score = np.zeros((len(TARGETS), len(chars)))
+    score = np.zeros((len(targets), len(chars)))
     for key in FACES:
         font = face(key)
         m = [glyph_features(font, c) for c in chars]
-        t = [glyph_features(font, c) for c in TARGETS]
+        t = [glyph_features(font, c) for c in targets]
         whole = np.stack([x[0] for x in t]) @ np.stack([x[0] for x in m]).T
         halves = [np.stack([x[k] for x in t]) @ np.stack([x[k] for x in m]).T for k in range(1, 5)]
         score += (0.5 * whole + 0.5 * np.max(np.stack(halves), axis=0)) / len(FACES)
     print(f"# {len(chars)} characters, faces {', '.join(FACES)}, top {args.top}", file=sys.stderr)
-    print("LOOKALIKES = {")
-    for i, target in enumerate(TARGETS):
-        order = np.argsort(-score[i])[: args.top]
+    print(f"{args.name} = {{")
+    for i, target in enumerate(targets):
+        # (a target that is itself a common character is its own best match: left out)
+        order = [j for j in np.argsort(-score[i]) if chars[j] != target][: args.top]
         print(f'    "{target}": "{"".join(chars[j] for j in order)}",')
     print("}")
     return 0

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from luodi.kie.formtext import english_label
+from luodi.kie.lookalikes import LABEL_LOOKALIKES
 from luodi.kie.normalize import fold, fold_label
 from luodi.kie.schema import Schema, composed_labels
 from luodi.kie.surnames import has_surname
@@ -344,7 +345,12 @@ def find_hits(tline: TLine, lexicon: Sequence[Entry]) -> list[Hit]:  # noqa: PLR
             for i in fuzzy_starts:
                 if _one_off(key[i : i + L], lab):
                     positions.append((i, 1))
-        elif L == 2 and not ascii_label and entry.kind == "field" and _lone_unsure(tline, lead, lab, lexicon):
+        elif (
+            L == 2
+            and not ascii_label
+            and entry.kind in ("field", "generic")
+            and _lone_near_miss(tline, lead, lab, lexicon)
+        ):
             positions.append((lead, 1))
         for i, mismatches in positions:
             if masked[i]:
@@ -434,27 +440,43 @@ def _lone_mark(key: str, lead: int, lab: str, entry: Entry, lexicon: Sequence[En
     return not any(e.kind == "tag" and e.party != entry.party and _one_off(window, e.key) for e in lexicon)
 
 
-# A two-character label's near miss counts only where OCR was unsure of the odd character: printed
+# A two-character label's near miss counts where OCR was unsure of the odd character: printed
 # words one character from a label (账号 / 卡号, 币种 / 卡种) are read sure (dev pages: 1.0 against
-# 0.49-0.94 for misread labels such as 用速, 用道, 金膜).
+# 0.49-0.94 for misread labels such as 用速, 用道, 金膜) ...
 _UNSURE_LABEL_CHAR = 0.95
 
 
-def _lone_unsure(tline: TLine, lead: int, lab: str, lexicon: Sequence[Entry]) -> bool:
-    """A two-character field label alone in its cell or before a colon, read with one character
-    wrong and unsure (用速 for 用途, 用速：往来款), that is one character from no other label and is
-    none itself."""
+def _lone_near_miss(tline: TLine, lead: int, lab: str, lexicon: Sequence[Entry]) -> bool:
+    """A two-character field or generic label alone in its cell or before a colon, read with one
+    character wrong (用速 for 用途, 张号 for 账号), that is no label itself: the label when the odd
+    character is drawn like the label's (luodi.kie.lookalikes: 速 like 途, however sure OCR was) and
+    like no other label's there; else only when OCR was unsure of it and the reading is one
+    character from no other label."""
     key = tline.key
     window = key[lead : lead + 2]
     rest = key[lead + 2 :].rstrip("".join(_SEP_CHARS))
     if not _one_off(window, lab) or (rest and rest[0] not in ":："):
         return False
-    if len({e.key for e in lexicon if e.key == window or _one_off(window, e.key)}) != 1:
+    near = {e.key for e in lexicon if e.key == window or _one_off(window, e.key)}
+    if window in near:
         return False
-    odd = window[0] if window[0] != lab[0] else window[1]
+    at_odd = 0 if window[0] != lab[0] else 1
+    if _drawn_like(window, lab):
+        # ... and a look-alike is misread sure (用速 at 0.967): its shape, not OCR's confidence, says
+        # which label it is, unless it is drawn like another label's character too (X号: 账号 or 卡号?).
+        return not any(_drawn_like(window, other) for other in near - {lab})
+    if len(near) != 1:
+        return False
+    odd = window[at_odd]
     at = tline.text.find(odd)
     scores = tline.line.char_scores
     return 0 <= at < len(scores) and scores[at] < _UNSURE_LABEL_CHAR
+
+
+def _drawn_like(window: str, label: str) -> bool:
+    """``window`` is ``label`` with one character replaced by one drawn like it (帐号, 张号: 账号)."""
+    k = 0 if window[0] != label[0] else 1
+    return window[k] in LABEL_LOOKALIKES.get(label[k], "")
 
 
 def _tail_of_unknown_label(key: str, lead: int, hit: Hit, hits: Sequence[Hit]) -> bool:

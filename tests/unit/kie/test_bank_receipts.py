@@ -637,6 +637,29 @@ def test_a_two_character_label_misread_unsure_still_labels_its_value(inline: boo
     assert extractor("bank_receipt").extract_document(make_doc(lines)).get("purpose") is None
 
 
+@pytest.mark.parametrize("read", ["用速", "用迷"])
+def test_a_two_character_label_misread_sure_as_a_look_alike_still_labels_its_value(read: str) -> None:
+    # OCR is sure of 速 (0.99), but 速 is drawn like 途 and like no other label's character
+    head = [make_line("交通银行 电子回单", 300, 20), make_line("交易流水号：1117672079278329", 40, 60)]
+    lines = [*head, make_line(read, 40, 100, score=0.99), make_line("往来款", 160, 100)]
+    assert extractor("bank_receipt").extract_document(make_doc(lines)).get("purpose") == "往来款"
+    # read sure as a character drawn like no label's (用地): no label, whatever the position
+    lines = [*head, make_line("用地", 40, 100, score=0.99), make_line("往来款", 160, 100)]
+    assert extractor("bank_receipt").extract_document(make_doc(lines)).get("purpose") is None
+
+
+@pytest.mark.parametrize("read", ["帐号", "张号"])
+def test_a_generic_label_misread_as_a_look_alike_is_that_label_though_near_others(read: str) -> None:
+    # 张号 is one character from 账号, 卡号 and 编号: 张 is drawn like 账 only, so it is 账号 (the
+    # payee's, by its section), read sure or not
+    lines = _grid([_column("付款人", 44, 100)])
+    k = next(i for i, ln in enumerate(lines) if ln.text == "账号" and ln.box[0][0] > 500)
+    lines[k] = make_line(read, 610, 140, score=0.99)
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1300))
+    assert res.get("payee_account") == "1755033164819072456"
+    assert res.get("merchant_code") is None and res.get("payer_account") == "6222105123456788"
+
+
 def test_a_time_whose_first_colon_was_misread_is_the_time_for_review() -> None:
     lines = [("交通银行 电子回单", 300, 20), ("交易时间：16(01:51", 40, 60), ("日期：2024-03-05", 40, 100)]
     res = extractor("bank_receipt").extract_document(make_doc(lines))
