@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import re
 import sys
 from collections import Counter
@@ -33,6 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from kie_documents import read_page
 
 CAUSES = ("OCR missed", "OCR misread", "wrong candidate")
 
@@ -128,18 +131,6 @@ def _options(ex: Any, stamps: str) -> Any:
     return ex.ocr_options() if stamps == "drop" else ex.ocr_options().replace(drop_stamps=False)
 
 
-def read(ocr: Any, sample: Any, cache: Path | None, tag: str, options: Any) -> Any:
-    dropped = getattr(options, "drop_stamps", False)
-    path = cache / f"{tag}{'-ds' if dropped else ''}.pkl" if cache else None
-    if path is not None and path.is_file():
-        return pickle.loads(path.read_bytes())
-    doc = ocr(sample.image, options, name=tag)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(pickle.dumps(doc))
-    return doc
-
-
 def run_split(split: str, seed: int, args: argparse.Namespace, ocr: Any) -> dict[str, Any]:
     from luodi.kie import Extractor
     from luodi.synth.bank_receipt import render_bank_receipt
@@ -155,7 +146,7 @@ def run_split(split: str, seed: int, args: argparse.Namespace, ocr: Any) -> dict
     for i in range(args.n):
         sample = render_bank_receipt(i, opts)
         options = _options(ex, args.stamps)
-        doc = read(ocr, sample, args.cache, f"{args.degrade}-{split}-{seed}-{i}", options)
+        doc, _ = read_page(ocr, sample, options, f"{args.degrade}-{split}-{seed}-{i}", args.cache)
         result = ex.extract_document(doc)
         got = {f.name: f for f in result.fields}
         texts = texts_of(doc)

@@ -19,6 +19,7 @@ they are not strictly blind (boc_handwritten's code was read; see docs/kie.md): 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import pickle
@@ -36,10 +37,34 @@ REPO = BENCH.parent
 KINDS = {"bank_receipt": "bank-receipt", "id_card": "id-card"}
 
 
+def reading_key(ocr: Any, options: Any) -> str:
+    """What a cached reading depends on besides the page, as a short hash: the OCR bundle (its name
+    and manifest, so a model registered again under the same name is another key), each stage's
+    backend and precision, and the OCR options (the defaults of the tree that runs, when None)."""
+    from dataclasses import asdict
+
+    from luodi.config import get_settings
+    from luodi.ocr.options import OCROptions
+    from luodi.zoo.store import MANIFEST, bundle_dir
+
+    manifest = bundle_dir(get_settings().home, ocr.model_name) / MANIFEST
+    reader = {
+        "model": ocr.model_name,
+        "manifest": hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None,
+        "stages": {
+            stage: [str(getattr(info, "backend", info)), getattr(info, "precision", None)]
+            for stage, info in sorted(ocr.runtime_info.items())
+        },
+        "options": asdict(options if options is not None else OCROptions()),
+    }
+    return hashlib.sha256(json.dumps(reader, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
 def read_page(ocr: Any, sample: Any, options: Any, tag: str, cache: Path | None) -> tuple[Any, bool]:
-    """The page's OCR reading, and whether it came from ``cache`` (a pickle per page, written on
-    first reading: a second tree of the code scored on the very same readings)."""
-    path = cache / f"{tag}.pkl" if cache is not None else None
+    """The page's OCR reading, and whether it came from ``cache`` (a pickle per page and reader,
+    written on first reading: a second tree of the code scored on the very same readings; another
+    OCR model, runtime or options reads again, into a folder of its own)."""
+    path = cache / reading_key(ocr, options) / f"{tag}.pkl" if cache is not None else None
     if path is not None and path.is_file():
         return pickle.loads(path.read_bytes()), True
     doc = ocr(sample.image, options, name=tag)
