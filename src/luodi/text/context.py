@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from luodi.errors import ModelError
-from luodi.text.lexicon import read_e5
+from luodi.text.lexicon import dequant_q4, read_e5
 from luodi.text.teacher import BOS, EOS, MAX_TOKENS, META, UNK, E5Encoder, _layer_norm, unigram_pieces
 
 __all__ = ["CONTEXT_DIM", "CONTEXT_FORMAT", "E5Context", "build_context"]
@@ -44,17 +44,6 @@ CONTEXT_FORMAT = "luodi-text-context/1"
 PREFIX = "query: "  # as e5 is trained to read queries (SMP2019 dev 0.9609 with it, 0.9531 without)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _SHORT_LATIN = re.compile("\u2581?[A-Za-z0-9]{1,3}")  # app, ok, 5g, wifi's pieces: common beside Chinese
-_QK, _BLOCK = 32, 18  # Q4_0: 32 values per block, an fp16 scale and 16 bytes of nibbles
-
-
-def _dequant(blocks: np.ndarray) -> np.ndarray:
-    """[R, blocks, 18] uint8 Q4_0 rows -> [R, blocks * 32] float32 (as luodi.text.lexicon reads them)."""
-    scale = blocks[:, :, :2].copy().view(np.float16).astype(np.float32)
-    nibbles = blocks[:, :, 2:]
-    low = (nibbles & 0x0F).astype(np.int8) - 8
-    high = (nibbles >> 4).astype(np.int8) - 8
-    values = np.concatenate([low, high], axis=2).astype(np.float32) * scale
-    return values.reshape(blocks.shape[0], -1)
 
 
 class E5Context:
@@ -71,7 +60,7 @@ class E5Context:
         self.norm = dict(zip((str(k) for k in arrays["norm_from"]), (str(v) for v in arrays["norm_to"]), strict=True))
         self.unk_score = float(arrays["unk_score"])
         self.longest = max(len(p) for p in pieces)
-        self.table = _dequant(np.asarray(arrays["rows"], np.uint8))  # [pieces, 384]
+        self.table = dequant_q4(np.asarray(arrays["rows"], np.uint8))  # [pieces, 384]
         self.pos = np.asarray(arrays["pos"], np.float32)
         self.type0 = np.asarray(arrays["type0"], np.float32)
         self.ln = (np.asarray(arrays["ln_w"], np.float32), np.asarray(arrays["ln_b"], np.float32))
@@ -134,9 +123,7 @@ def build_context(e5_path: Path, texts: Sequence[str], out_dir: Path, *, layers:
     f = enc._file
     used = {i for t in texts for i in enc.tokenize(t)} | {BOS, EOS, UNK, 1}
     keep = sorted(i for i, p in enumerate(f.pieces) if i in used or _kept(p))
-    offset = f.tensors["emb.word"][2]
-    blocks = enc.hidden // _QK
-    table = np.frombuffer(f.data, np.uint8, enc.vocab * blocks * _BLOCK, offset).reshape(enc.vocab, blocks, _BLOCK)
+    table = f.q4_blocks("emb.word", enc.vocab, enc.hidden)
     # the kept ids renumbered 0..R-1, the four specials first (BOS 0, PAD 1, EOS 2, UNK 3 as in e5)
     order = np.array(keep, np.int64)
     out_dir.mkdir(parents=True, exist_ok=True)

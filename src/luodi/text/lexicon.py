@@ -26,7 +26,7 @@ import numpy as np
 
 from luodi.errors import ModelError
 
-__all__ = ["E5File", "Lexicon", "parse_e5", "read_e5", "read_lexicon"]
+__all__ = ["E5File", "Lexicon", "dequant_q4", "parse_e5", "read_e5", "read_lexicon"]
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _QK = 32
@@ -81,20 +81,29 @@ class E5File:
             raise ValueError(f"{name} is not fp32")
         return np.frombuffer(self.data, np.float32, count, offset).copy()
 
-    def q4(self, name: str, rows: int, cols: int, pick: np.ndarray | None = None) -> np.ndarray:
-        """A Q4_0 matrix [rows, cols] (or its rows ``pick``) as float32."""
+    def q4_blocks(self, name: str, rows: int, cols: int) -> np.ndarray:
+        """A Q4_0 matrix [rows, cols] as its raw blocks, uint8 [rows, cols / 32, 18] (a view of ``data``)."""
         dtype, count, offset = self.tensors[name]
         if dtype != 1 or count != rows * cols:
             raise ValueError(f"{name} is not a Q4_0 [{rows}, {cols}] tensor")
         blocks = cols // _QK
-        table = np.frombuffer(self.data, np.uint8, rows * blocks * _BLOCK, offset).reshape(rows, blocks, _BLOCK)
-        picked = table if pick is None else table[pick]
-        scale = picked[:, :, :2].copy().view(np.float16).astype(np.float32)
-        nibbles = picked[:, :, 2:]
-        low = (nibbles & 0x0F).astype(np.int8) - 8
-        high = (nibbles >> 4).astype(np.int8) - 8
-        values = np.concatenate([low, high], axis=2).astype(np.float32) * scale
-        return values.reshape(picked.shape[0], cols)
+        return np.frombuffer(self.data, np.uint8, rows * blocks * _BLOCK, offset).reshape(rows, blocks, _BLOCK)
+
+    def q4(self, name: str, rows: int, cols: int, pick: np.ndarray | None = None) -> np.ndarray:
+        """A Q4_0 matrix [rows, cols] (or its rows ``pick``) as float32."""
+        table = self.q4_blocks(name, rows, cols)
+        return dequant_q4(table if pick is None else table[pick])
+
+
+def dequant_q4(blocks: np.ndarray) -> np.ndarray:
+    """Q4_0 rows, uint8 [R, blocks, 18] -> float32 [R, blocks * 32] (per block: an fp16 scale, then 16 bytes
+    holding the 32 values as 4-bit codes minus 8, the low nibbles first)."""
+    scale = blocks[:, :, :2].copy().view(np.float16).astype(np.float32)
+    nibbles = blocks[:, :, 2:]
+    low = (nibbles & 0x0F).astype(np.int8) - 8
+    high = (nibbles >> 4).astype(np.int8) - 8
+    values = np.concatenate([low, high], axis=2).astype(np.float32) * scale
+    return values.reshape(blocks.shape[0], -1)
 
 
 def parse_e5(data: bytes) -> E5File:
