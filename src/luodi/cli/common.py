@@ -5,8 +5,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,6 +37,48 @@ def output_file(path: Path | None, *, newline: str | None = None) -> contextlib.
     if path is None:
         return contextlib.nullcontext(sys.stdout)
     return open(path, "w", encoding="utf-8", newline=newline)
+
+
+class PageRun:
+    """``luodi ocr`` / ``luodi extract`` over PATHs: every input found under them (each PATH must exist
+    before any work starts), run through a pipeline task. Over several inputs (more than one, or a
+    folder) a bad one is said on stderr and becomes an error record, and the run goes on; over one,
+    its error is raised (the CLI's one readable line)."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        from luodi.io import iter_sources
+
+        self.roots = list(paths)
+        iter_sources(self.roots)
+        #: (the PATH it was found under, the input)
+        self.sources = [(root, source) for root in self.roots for source in iter_sources([root])]
+        self.several = len(self.sources) > 1 or any(os.path.isdir(p) for p in self.roots)
+        self.failures = 0
+
+    def results(
+        self, pipeline: Any, task: Any, dpi: int | None, progress: Callable[[list[Any]], Iterable[Any]] = iter
+    ) -> Iterator[tuple[str, str, Any]]:
+        """(PATH, input, the task's :class:`~luodi.pipeline.Outcome` or an error record) per input, in order."""
+        from luodi.output import error_record
+        from luodi.pipeline import Item
+
+        items = (Item(source) for _, source in progress(self.sources))
+        for done in pipeline.run_many(task, items, pdf_dpi=dpi):
+            root, source = self.sources[done.index]
+            if done.error is None:
+                yield root, source, done.outcome
+                continue
+            if not self.several:
+                raise done.error
+            self.failures += 1
+            say(f"error: {source}: {done.error.message}")
+            yield root, source, error_record(source, done.error)
+
+    def finish(self) -> None:
+        """Exit with status 1, after saying how many, when any input failed."""
+        if self.failures:
+            say(f"{self.failures} of {len(self.sources)} inputs failed")
+            sys.exit(1)
 
 
 RUNTIMES = ("onnxruntime", "paddle", "openvino")

@@ -8,7 +8,6 @@ included so the lines stay aligned). stdout carries only results; errors go to s
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,8 +83,9 @@ def extract(
 ) -> None:
     """Extract the fields of a schema from images, PDFs and folders, or from text."""
     from luodi.config import load_settings
-    from luodi.output import error_record, write_documents
-    from luodi.pipeline import ExtractProcessor, Item, Pipeline
+    from luodi.ocr.options import OCROptions
+    from luodi.output import write_documents
+    from luodi.pipeline import ExtractProcessor, Outcome, Pipeline
 
     text_mode = bool(texts) or text_file is not None
     if text_mode and paths:
@@ -93,16 +93,11 @@ def extract(
     if not text_mode and not paths:
         raise click.UsageError("give at least one PATH, or --text / --text-file")
     pipeline = Pipeline(load_settings(**settings))
-    options = None
-    if no_locate:
-        from luodi.ocr.options import OCROptions
-
-        options = OCROptions(locate=False)
     task = pipeline.processor(
         "extract",
         schema,
         review_threshold=threshold,
-        options=options,
+        options=OCROptions(locate=False) if no_locate else None,
         second_reading=second_reading or None,
         second_reading_doubted=second_reading_doubted,
     )
@@ -112,45 +107,34 @@ def extract(
         _extract_texts(task.extractor, list(texts), text_file, fmt, output)
         return
 
-    from luodi.io import iter_sources
-
-    roots = list(paths)
-    iter_sources(roots)  # every root must exist before any work starts
-    sources = [s for root in roots for s in iter_sources([root])]
+    run = common.PageRun(paths)
     if learn_form:
-        _learn_form(pipeline.ocr, task.extractor.schema, sources, dpi)
+        _learn_form(pipeline.ocr, task.extractor.schema, [source for _, source in run.sources], dpi)
         return
-    several = len(sources) > 1 or any(os.path.isdir(p) for p in roots)
-    failures = 0
 
     def results() -> Iterator[dict[str, Any]]:
-        nonlocal failures
-        for done in pipeline.run_many(task, (Item(s) for s in sources), pdf_dpi=dpi):
-            source = sources[done.index]
-            if done.error is not None:
-                if not several:
-                    raise done.error
-                failures += 1
-                click.echo(f"error: {source}: {done.error.message}", err=True)
-                yield error_record(source, done.error)
+        for _, source, done in run.results(pipeline, task, dpi):
+            if not isinstance(done, Outcome):
+                yield done  # the error record
                 continue
-            assert done.outcome is not None
             if visualize is not None:
-                from luodi.kie.visualize import save_field_images
-                from luodi.locate.extract import Extractions
+                _draw_fields(done, source, visualize)
+            yield done.to_dict()
 
-                result = done.outcome.result
-                assert isinstance(result, Extractions)
-                stem = Path(source).stem
-                for j, part in enumerate(result.documents):  # one image per document found on a photo
-                    name = f"{stem}.doc{j}" if result.located else stem
-                    save_field_images(part.extraction, list(done.outcome.pages), visualize, name)
-            yield done.outcome.to_dict()
+    write_documents(results(), fmt or "json", output, many=run.several)
+    run.finish()
 
-    write_documents(results(), fmt or "json", output, many=several)
-    if failures:
-        click.echo(f"{failures} of {len(sources)} inputs failed", err=True)
-        sys.exit(1)
+
+def _draw_fields(done: Any, source: str, folder: Path) -> None:
+    """The field boxes over the pages, one image per document found on a photo."""
+    from luodi.kie.visualize import save_field_images
+    from luodi.locate.extract import Extractions
+
+    assert isinstance(done.result, Extractions)
+    stem = Path(source).stem
+    for j, part in enumerate(done.result.documents):
+        name = f"{stem}.doc{j}" if done.result.located else stem
+        save_field_images(part.extraction, list(done.pages), folder, name)
 
 
 def _learn_form(ocr: Any, schema: Any, sources: list[str], dpi: int | None) -> None:

@@ -58,18 +58,15 @@ def ocr(
 ) -> None:
     """OCR images, PDFs and folders of them (recursive, sorted)."""
     from luodi.config import load_settings
-    from luodi.io import iter_sources
     from luodi.ocr.options import OCROptions
     from luodi.ocr.result import Document
-    from luodi.output import error_record
-    from luodi.pipeline import Item, Pipeline
+    from luodi.pipeline import Outcome, Pipeline
 
-    roots = list(paths)
-    sources = list(_sources(iter_sources, roots))  # raises InputNotFoundError before any work
-    if not sources:
+    run = common.PageRun(paths)  # raises InputNotFoundError before any work
+    if not run.sources:
         from luodi.errors import EmptyInputError
 
-        raise EmptyInputError(f"no images or PDFs found in {', '.join(roots)}")
+        raise EmptyInputError(f"no images or PDFs found in {', '.join(run.roots)}")
     changes: dict[str, Any] = {"use_det": not no_det, "use_cls": not no_cls, "locate": not no_locate}
     if det_limit is not None:
         changes["det_limit_side"] = det_limit
@@ -77,9 +74,6 @@ def ocr(
         changes["drop_score"] = drop_score
     pipeline = Pipeline(load_settings(**settings))
     task = pipeline.processor("ocr", options=OCROptions().replace(**changes))
-
-    several = len(sources) > 1 or any(os.path.isdir(p) for p in roots)
-    failures = 0
     painter = None
     if visualize is not None:
         from luodi.output import VisualizationWriter
@@ -87,29 +81,17 @@ def ocr(
         painter = VisualizationWriter(visualize)
 
     def results() -> Iterator[tuple[str, str, Any]]:
-        nonlocal failures
-        items = (Item(source) for _, source in _progress(sources))
-        for done in pipeline.run_many(task, items, pdf_dpi=dpi):
-            root, source = sources[done.index]
-            if done.error is not None:
-                if not several:
-                    raise done.error
-                failures += 1
-                click.echo(f"error: {source}: {done.error.message}", err=True)
-                yield root, source, error_record(source, done.error)
+        for root, source, done in run.results(pipeline, task, dpi, _progress):
+            if not isinstance(done, Outcome):
+                yield root, source, done  # the error record
                 continue
-            assert done.outcome is not None
-            doc = done.outcome.result
-            assert isinstance(doc, Document)
+            assert isinstance(done.result, Document)
             if painter is not None:
-                painter.save(doc, list(done.outcome.pages))
-            yield root, source, doc
+                painter.save(done.result, list(done.pages))
+            yield root, source, done.result
 
-    _emit(fmt, results(), output, several=several)
-
-    if failures:
-        click.echo(f"{failures} of {len(sources)} inputs failed", err=True)
-        sys.exit(1)
+    _emit(fmt, results(), output, several=run.several)
+    run.finish()
 
 
 def _emit(fmt: str, results: Iterator[tuple[str, str, Any]], output: str | None, *, several: bool) -> None:
@@ -125,13 +107,6 @@ def _emit(fmt: str, results: Iterator[tuple[str, str, Any]], output: str | None,
             write_documents([record], fmt, target, many=False)
     else:
         write_documents((r for _, _, r in results), fmt, output, many=several)
-
-
-def _sources(iter_sources: Any, roots: list[str]) -> Iterator[tuple[str, str]]:
-    iter_sources(roots)  # validates every root up front
-    for root in roots:
-        for source in iter_sources([root]):
-            yield root, source
 
 
 def _progress(items: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
