@@ -59,6 +59,15 @@ BLIND_SETS: dict[str, list[tuple[str, str, int, int, str, str]]] = {
         ("dotmatrix", "hard", 100, 532, "news_late", "late"),
     ],
     "blind_print_late": [("print", "mild", 300, 533, "news_late", "late")],
+    # ledger printers (luodi.synth.dotmatrix_ledger: ROM bitmap glyphs, double density, jittered and weak
+    # pins, banded ribbons, continuous forms), SMP2019 utterances no other set reads: registered on
+    # 8 Dec 2026 before any score, after every other family had become development data
+    # (bench/results/finetune.md, "A ledger held-out family"); scored once
+    "blind_dotmatrix_ledger": [
+        ("dotmatrix", "mild", 100, 541, "smp", "ledger"),
+        ("dotmatrix", "hard", 100, 542, "smp", "ledger"),
+    ],
+    "blind_print_ledger": [("print", "mild", 300, 543, "smp", "ledger")],
     "blind_print": [("print", "mild", 300, 503, "news", "eval")],
     "blind_slip": [
         ("print", "mild", 60, 504, "slip", "eval"),
@@ -108,6 +117,20 @@ def news_titles(limit: int = 4000, start: int = 0) -> tuple[list[str], str]:
     return out, "THUCNews dev titles (../shared/data/text/thucnews/dev.txt)"
 
 
+def smp_utterances() -> list[str]:
+    """SMP2019 utterances (../shared/data/text/smp2019/source_2019train.json) of 4-18 characters, end
+    punctuation dropped: a corpus no other line set reads (empty without ../shared)."""
+    path = SHARED / "text" / "smp2019" / "source_2019train.json"
+    if not path.is_file():
+        return []
+    out = []
+    for rec in json.loads(path.read_text(encoding="utf-8")):
+        text = str(rec.get("text", "")).strip().rstrip("。？?！!，,")
+        if 4 <= len(text) <= 18:
+            out.append(text)
+    return out
+
+
 def _render_sets(
     root: Path, sets: dict[str, list[tuple[str, str, int, int, str, str]]], texts: dict[str, list[str]]
 ) -> dict[str, Any]:
@@ -138,6 +161,7 @@ def make_sets(_: argparse.Namespace) -> dict[str, Any]:
         "slip": slip_lines(600, seed=77, family="eval"),
         "news_fresh": news_titles(10000, 6000)[0],
         "news_late": news_titles(6000, 4000)[0],
+        "smp": smp_utterances() or news,
     }
     manifest: dict[str, Any] = {"news_source": news_source, "sets": _render_sets(BLIND, BLIND_SETS, texts)}
     (BLIND / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -545,6 +569,40 @@ def runs(args: argparse.Namespace) -> None:
     print(json.dumps(out, ensure_ascii=False, indent=1))
 
 
+def wise(args: argparse.Namespace) -> None:
+    """Weight-space interpolation between stock and a finished run (WiSE-FT), no retraining: each
+    ``alpha`` scores ``(1 - alpha) * stock + alpha * tuned`` on the same sets, in dynamic graph, one
+    process. Choose ``alpha`` on development families; score a held-out family once with the choice."""
+    from luodi.train.export import load_run_model, run_line_prep
+    from luodi.train.guard import interpolate_weights
+    from luodi.train.model import build_model
+    from luodi.train.trainer import base_files, import_paddle
+    from luodi.train.weights import detect_architecture, load_pretrained
+
+    paddle = import_paddle()
+    files = {k: v for k, v in all_label_files(dev=True).items() if k in args.sets}
+    tuned, charset = load_run_model(args.run, args.checkpoint)
+    onnx_path, _ = base_files(args.base)
+    stock = build_model(charset.num_classes, detect_architecture(onnx_path))
+    load_pretrained(stock, onnx_path)
+    stock_state, tuned_state = stock.state_dict(), tuned.state_dict()
+    prep = run_line_prep(args.run)
+    out: dict[str, Any] = {"command": "python bench/finetune_bench.py " + " ".join(sys.argv[1:]), "alphas": {}}
+    out["load_avg_start"] = os.getloadavg()[0]
+    t0 = time.process_time()
+    for alpha in args.alphas:
+        blended = interpolate_weights(stock_state, tuned_state, alpha)
+        stock.set_state_dict({k: paddle.to_tensor(v) for k, v in blended.items()})
+        stock.eval()
+        exact, norm = score_dygraph(stock, charset, files, args.max_lines, args.spread, prep)
+        out["alphas"][str(alpha)] = {"scores": exact, "scores_norm": norm}
+        _stderr(f"alpha {alpha}: {exact}")
+    out["cpu_s"] = round(time.process_time() - t0, 1)
+    out["load_avg_end"] = os.getloadavg()[0]
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+
+
 # --- test-time transforms ------------------------------------------------------------------------
 # Dot-matrix glyphs are separate dots and the stock model reads solid strokes well: does joining the
 # dots before recognition help it? Each transform takes an RGB crop; sizes scale with the crop height
@@ -869,6 +927,17 @@ def main(argv: list[str] | None = None) -> int:
     rn.add_argument("--spread", action="store_true")
     rn.add_argument("--out", default="finetune_runs")
     rn.set_defaults(fn=runs)
+    ws = sub.add_parser("wise")
+    ws.add_argument("--run", type=Path, required=True, help="a run folder (best.pdparams, dict.txt, config.json)")
+    ws.add_argument("--base", default="pp-ocrv6-small")
+    ws.add_argument("--checkpoint", default="best", choices=["best", "latest"])
+    ws.add_argument("--alphas", nargs="+", type=float, default=[0.0, 0.25, 0.5, 0.75, 1.0])
+    ws.add_argument("--sets", nargs="+", default=["blind_dotmatrix", "blind_dotmatrix_heldout", "blind_print"])
+    ws.add_argument("--max-lines", type=int, default=None)
+    ws.add_argument("--spread", action="store_true")
+    ws.add_argument("--out", default="finetune_wise")
+    ws.set_defaults(fn=wise)
+
     tx = sub.add_parser("transform")
     tx.add_argument("--model", default="pp-ocrv6-small")
     tx.add_argument("--transforms", nargs="+", default=list(TRANSFORMS), choices=list(TRANSFORMS))

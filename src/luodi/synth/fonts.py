@@ -71,6 +71,9 @@ FONT_FAMILIES["fresh"] = FONT_FAMILIES["eval"]
 # the eval faces; its dot-matrix printers draw faces of their own (luodi.synth.dotmatrix_late), written
 # after every other family had been looked at, to score the shipped dot-matrix recipe once
 FONT_FAMILIES["late"] = FONT_FAMILIES["eval"]
+# the eval faces; its ledger printers draw faces of their own as ROM bitmaps (luodi.synth.dotmatrix_ledger),
+# written after the late family had become development data, to score the recipe once (8 Dec 2026)
+FONT_FAMILIES["ledger"] = FONT_FAMILIES["eval"]
 # the train faces with the first training dot-matrix heads only (luodi.synth.dotmatrix_train widens "train")
 FONT_FAMILIES["train-basic"] = FONT_FAMILIES["train"]
 # the train faces with domain-randomised dot-matrix printers (luodi.synth.dotmatrix_random)

@@ -204,6 +204,10 @@ def _family_printer(
         from luodi.synth.dotmatrix_late import render_late_dotmatrix
 
         return render_late_dotmatrix(text, rng, fonts, severity)
+    if family == "ledger":
+        from luodi.synth.dotmatrix_ledger import render_ledger_dotmatrix
+
+        return render_ledger_dotmatrix(text, rng, fonts, severity)
     if family == "train-random":  # every line its own printer
         from luodi.synth.dotmatrix_random import render_random_dotmatrix
 
@@ -416,7 +420,7 @@ def render_line(
     renderer as it was before the split, byte for byte). "heldout" is "eval" with harder, held-out
     dot-matrix printers (:mod:`luodi.synth.dotmatrix_heldout`) that no recipe may render; "fresh"
     is "eval" with dot-matrix printers of their own (:mod:`luodi.synth.dotmatrix_fresh`), and so is
-    "late" (:mod:`luodi.synth.dotmatrix_late`).
+    "late" (:mod:`luodi.synth.dotmatrix_late`) and "ledger" (:mod:`luodi.synth.dotmatrix_ledger`).
 
     Raises :class:`ConfigError` for an unknown style or severity and :class:`InputError` when the
     text is empty or no installed font can draw one of its characters.

@@ -266,3 +266,29 @@ class EMA:
         for key, value in state.items():
             if key.startswith("w:") and key[2:] in self.shadow:
                 self.shadow[key[2:]] = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+
+
+def interpolate_weights(stock: dict[str, Any], tuned: dict[str, Any], alpha: float) -> dict[str, np.ndarray]:
+    """Weight-space interpolation of a fine-tuned model toward its stock model (WiSE-FT).
+
+    Returns ``(1 - alpha) * stock + alpha * tuned`` for every floating-point tensor (integer tensors,
+    e.g. step counters, are taken from ``tuned``). ``alpha`` 1 is the fine-tuned model, 0 the stock
+    one. Both must come from the same architecture and dictionary: a missing key or a shape mismatch
+    is a :class:`ConfigError`, never a silent partial blend.
+    """
+    if not 0.0 <= alpha <= 1.0:
+        raise ConfigError(f"interpolation weight must be within [0, 1], got {alpha}")
+    if set(stock) != set(tuned):
+        only = sorted(set(stock) ^ set(tuned))[:3]
+        raise ConfigError(f"cannot interpolate models with different layers (e.g. {', '.join(only)})")
+    out: dict[str, np.ndarray] = {}
+    for name, t in tuned.items():
+        a = np.asarray(stock[name].numpy() if hasattr(stock[name], "numpy") else stock[name])
+        b = np.asarray(t.numpy() if hasattr(t, "numpy") else t)
+        if a.shape != b.shape:
+            raise ConfigError(f"cannot interpolate {name}: shapes {a.shape} and {b.shape} differ")
+        if np.issubdtype(b.dtype, np.floating):
+            out[name] = ((1.0 - alpha) * a.astype(np.float64) + alpha * b.astype(np.float64)).astype(b.dtype)
+        else:
+            out[name] = b.copy()
+    return out

@@ -122,6 +122,31 @@ def test_the_late_dotmatrix_printers_are_their_own_and_reproducible() -> None:
         SynthSpec(style="dotmatrix", n=4, text_format="general", family="late")  # type: ignore[arg-type]
 
 
+def test_the_ledger_dotmatrix_printers_are_their_own_and_reproducible() -> None:
+    from luodi.synth.dotmatrix_ledger import rom_grid
+    from luodi.synth.fonts import available_fonts
+    from luodi.train.config import SynthSpec
+
+    text = "货到付款 运费12.50元"
+    lines = [render_line(text, "dotmatrix", seed=[3, k], severity="hard", family="ledger") for k in range(6)]
+    assert all(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3 for im in lines)
+    again = render_line(text, "dotmatrix", seed=[3, 0], severity="hard", family="ledger")
+    np.testing.assert_array_equal(lines[0], again)
+    late = render_line(text, "dotmatrix", seed=[3, 0], severity="hard", family="late")
+    assert late.shape != lines[0].shape or not np.array_equal(late, lines[0])
+    # ROM cells: a CJK character is as many dots wide as the head has rows, ASCII half; a period sits
+    # low on the baseline, not centred (it would read as a middle dot)
+    font = available_fonts()[0]
+    grid = rom_grid("国.", font, 16)
+    assert grid.shape == (16, 16 + 8) and set(np.unique(grid)) <= {0.0, 1.0} and grid[:, :16].sum() > 20
+    period_rows = np.nonzero(grid[:, 16:].any(axis=1))[0]
+    assert period_rows.size and period_rows.min() >= 10
+    assert rom_grid(" ", font, 16).sum() == 0
+    # for blind evaluation only: no recipe may train on these printers
+    with pytest.raises(ValueError, match="family"):
+        SynthSpec(style="dotmatrix", n=4, text_format="general", family="ledger")  # type: ignore[arg-type]
+
+
 def test_general_lines_set_words_apart_with_single_spaces() -> None:
     spaced = general_lines(300, seed=5, table=TABLE)
     assert spaced == general_lines(300, seed=5, table=TABLE)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from luodi.errors import ModelRegressionError
+from luodi.errors import ConfigError, ModelRegressionError
 from luodi.train.regression import Report, Row, check_export, load_spec, save_report
 
 
@@ -282,3 +282,21 @@ def test_the_report_warns_loudly_when_unseen_lines_of_the_style_fall() -> None:
         (*rows[:3], Row("regression: dotmatrix", 80, 0.812, 0.812, 0.90, 0.85), rows[4]), report.general, 0.01
     ).warnings()
     assert "5.0 points ignoring spaces and width (0.900 -> 0.850)" in norm_only and "exact" not in norm_only
+
+
+def test_interpolation_blends_float_weights_and_refuses_mismatches() -> None:
+    from luodi.train.guard import interpolate_weights
+
+    stock = {"w": np.array([0.0, 2.0], np.float32), "steps": np.array([3], np.int64)}
+    tuned = {"w": np.array([4.0, -2.0], np.float32), "steps": np.array([9], np.int64)}
+    half = interpolate_weights(stock, tuned, 0.25)
+    np.testing.assert_allclose(half["w"], [1.0, 1.0])
+    assert half["w"].dtype == np.float32 and half["steps"].tolist() == [9]
+    np.testing.assert_array_equal(interpolate_weights(stock, tuned, 0.0)["w"], stock["w"])
+    np.testing.assert_array_equal(interpolate_weights(stock, tuned, 1.0)["w"], tuned["w"])
+    with pytest.raises(ConfigError, match="within"):
+        interpolate_weights(stock, tuned, 1.5)
+    with pytest.raises(ConfigError, match="different layers"):
+        interpolate_weights(stock, {"w": tuned["w"]}, 0.5)
+    with pytest.raises(ConfigError, match="shapes"):
+        interpolate_weights(stock, {**tuned, "w": np.zeros(3, np.float32)}, 0.5)
