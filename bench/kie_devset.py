@@ -43,8 +43,9 @@ DOC_LEVELS = ("clean", "photo", "photo_hard")
 # benchmark draws its pages as before, but are no longer blind): ewaybill_sidebyside on 2026-12-07
 # (bench/results/kie_sidebyside_unblind.md); ewaybill_markercol after its one blind score
 # (bench/results/kie_fresh_markercol.md), from 2026-12-07 22:00 UTC; ewaybill_grid after its one
-# (kie_fresh_grid.md), from 22:43 UTC.
-UNBLINDED_FRESH = frozenset({"ewaybill_sidebyside", "ewaybill_markercol", "ewaybill_grid"})
+# (kie_fresh_grid.md), from 22:43 UTC; form_caption_below after its one (kie_fresh_caption.md), from
+# 2026-12-08 00:31 UTC (bench/results/kie_caption_unblind.md).
+UNBLINDED_FRESH = frozenset({"ewaybill_sidebyside", "ewaybill_markercol", "ewaybill_grid", "form_caption_below"})
 
 
 def _waybill_layouts(names: str | None) -> list[str]:

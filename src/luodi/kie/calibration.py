@@ -115,7 +115,9 @@ def field_features(  # noqa: PLR0913 - keyword-only: one argument per feature
         "length": float(min(len(value), 40)) / 40.0,
         "page_ocr": page_ocr,
     }
-    out |= {f"where_{w}": float(w == where) for w in WHERE}
+    # A value over its caption is found like one under its label: on the neighbouring line.
+    side = "below" if where == "above" else where
+    out |= {f"where_{w}": float(w == side) for w in WHERE}
     return out
 
 

@@ -23,7 +23,7 @@ from luodi.kie.validators import phone_text
 # Trust tiers: a value next to its own label beats one parsed out of a party block, which beats
 # one found by scanning the page.
 TIER_LABEL, TIER_BLOCK, TIER_SCAN = 3, 2, 1
-SOURCE_FACTOR = {"inline": 1.0, "right": 0.97, "below": 0.93}
+SOURCE_FACTOR = {"inline": 1.0, "right": 0.97, "below": 0.93, "above": 0.93}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,8 @@ class Candidate:
     reasons: tuple[str, ...] = ()
     alternatives: tuple[str, ...] = ()
     parts: PartyParse | None = None  # an address's parts, offsets relative to ``raw``
-    # How it was found: "inline", "right", "below", "block", "tag", "position", "scan".
+    # How it was found: "inline", "right", "below", "above" (a caption under its value), "block",
+    # "tag", "position", "scan".
     where: str = "inline"
     label_quality: float = 1.0
 

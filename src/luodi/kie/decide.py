@@ -360,7 +360,9 @@ class Decider:
         if any(piece.tline.against_page for piece in cand.run):
             unsure.append("read in another direction than the rest of the page")
         if (
-            spec.type in _SHORT_TYPES and cand.where in ("right", "below") and not _UNITS[spec.type].search(cand.raw)
+            spec.type in _SHORT_TYPES
+            and cand.where in ("right", "below", "above")
+            and not _UNITS[spec.type].search(cand.raw)
         ) or (spec.type == "text" and cand.where == "below"):
             # A count or weight matched to its label by geometry alone, or text from the line
             # under it: an empty cell's neighbour (the next row's number, another label's value)

@@ -661,6 +661,10 @@ class PageLayout:
         self.hits: dict[int, list[Hit]] = {id(t): find_hits(t, lexicon) for t in self.lines}
         heights = sorted(t.h for t in self.lines)
         self.median_h = heights[len(heights) // 2] if heights else 20.0
+        # Whether this page prints its labels as captions under their values (a boxed form whose
+        # small captions sit at the bottom of each box). Decided once per page, from the labels'
+        # shaped values, by ``proposers.captions_under_values`` before any proposer reads the page.
+        self.captions_below = False
 
     def hits_of(self, tline: TLine) -> list[Hit]:
         return self.hits[id(tline)]
@@ -793,7 +797,11 @@ class PageLayout:
     def value_neighbour(self, hit: Hit) -> tuple[TLine, str] | None:
         """Where the value of a label with nothing after it is: the cell to its right, or the line
         below. When both exist, the nearer one wins, so in a two-column form the value under a
-        left-column label is not mistaken for the right column's text on the same row."""
+        left-column label is not mistaken for the right column's text on the same row. On a page
+        whose labels are captions under their values, the line just above."""
+        if self.captions_below:
+            above = self.value_above(hit)
+            return (above[-1], "above") if above else None
         t = hit.tline
         right = self.right_of(hit) if self.ends_its_line(hit) else None
         below = self.below(hit, max_lines=1)
@@ -824,6 +832,30 @@ class PageLayout:
             elif not row and self.below(last, max_lines=1):
                 under += 1
         return beside > under
+
+    def value_above(self, hit: Hit, *, max_lines: int = 3) -> list[TLine]:
+        """The lines stacked just above a label's column, top to bottom, up to a key line or a
+        wide gap: the value of a caption printed under it. Empty when the nearest line above is a
+        label (an empty box: the previous box's caption)."""
+        t = hit.tline
+        cx0, cx1 = self.column(hit)
+        out: list[TLine] = []
+        top = t
+        while len(out) < max_lines:
+            h = max(top.h, t.h)
+            best: TLine | None = None
+            for o in self.lines:
+                if o is t or o in out or o.yc >= top.y0 or min(o.x1, cx1) - max(o.x0, cx0 - 0.5 * t.h) <= 0:
+                    continue
+                if top.y0 - o.y1 > 1.25 * max(h, o.h) or (out and abs(o.x0 - top.x0) > 2.0 * max(h, o.h)):
+                    continue
+                if best is None or o.y1 > best.y1:
+                    best = o
+            if best is None or self.is_key_line(best) or english_label(best.text):
+                break
+            out.append(best)
+            top = best
+        return out[::-1]
 
     def below(self, hit: Hit, *, max_lines: int = 3) -> list[TLine]:
         """Lines under the label's column, nearest first, until a key line or a wide gap."""

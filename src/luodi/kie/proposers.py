@@ -140,6 +140,7 @@ def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     if scores:
         pool.page_ocr = min(pool.page_ocr, scores[len(scores) // 2])
     tables = rd.tables
+    layout.captions_below = captions_under_values(rd, layout)
     markers = [h for h in hits if h.kind in ("header", "tag") or (h.kind == "field" and tables.is_name_label(h))]
     regions = vertical_tags(rd, layout, hits)
     unassigned: list[tuple[Hit, str]] = []
@@ -173,6 +174,46 @@ def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     orphan_blocks(rd, layout, pool)
     unlabelled_addresses(rd, layout, pool)
     page_scan(rd, layout, pool)
+
+
+# Field types whose values have a shape distinctive enough to tell on which side of its label a
+# value sits (a count or a weight is any number: a house number fits it as well).
+_SIDE_SHAPES = ("tracking_number", "id_number", "date")
+
+
+def _has_shape(kind: str, text: str) -> bool | None:
+    """Whether ``text`` holds a value of the field type's shape; None for a type without one."""
+    if kind == "phone":
+        return bool(find_phones(text))
+    if kind not in _SIDE_SHAPES:
+        return None
+    return re.search(IMPLICIT[kind], fold(text), flags=re.IGNORECASE) is not None
+
+
+def captions_under_values(rd: Reading, layout: PageLayout) -> bool:
+    """Whether the page prints its labels as captions under their values (收件人 under a ruled
+    line or at the bottom of a box). Told by the labels standing alone on their line whose field
+    has a shape (a phone, a tracking number, a date): the value of that shape is in the line just
+    above them, and not to their right or under them, for most of them and at least two. Rows of
+    captioned boxes are evenly spaced, so the gaps alone cannot tell it."""
+    above = after = 0
+    for hit in layout.all_hits():
+        if not layout.ends_its_line(hit):
+            continue
+        if hit.kind == "field":
+            kinds = [rd.schema.fields[name].type for name in hit.entry.targets]
+        elif hit.kind == "generic" and hit.entry.targets[0] == "phone":  # 联系电话 after a party's label
+            kinds = ["phone"]
+        else:
+            continue
+        up = layout.value_above(hit, max_lines=1)
+        near = layout.value_neighbour(hit)
+        for kind in kinds:
+            fits_up = bool(up) and _has_shape(kind, up[0].text)
+            fits_after = near is not None and _has_shape(kind, near[0].text)
+            above += bool(fits_up and not fits_after)
+            after += bool(fits_after and not fits_up)
+    return above >= 2 and above > 2 * after
 
 
 def vertical_tags(rd: Reading, layout: PageLayout, hits: Sequence[Hit]) -> list[_Region]:
@@ -487,6 +528,11 @@ def _label_options(spec: FieldSpec, hit: Hit, layout: PageLayout) -> list[tuple[
 
 
 def _options_beyond(spec: FieldSpec, hit: Hit, layout: PageLayout) -> list[tuple[Run, str]]:
+    if layout.captions_below:
+        # A caption under its value: the lines just above it, and nowhere else (the line under a
+        # caption is the next box's value).
+        above = layout.value_above(hit, max_lines=3 if spec.is_multiline else 1)
+        return [(tuple(Piece(o, 0, len(o.text)) for o in above), "above")] if above else []
     options: list[tuple[Run, str]] = []
     near = layout.value_neighbour(hit)
     if near is not None and near[1] == "right" and spec.is_multiline:
@@ -684,6 +730,8 @@ def _block_run(hit: Hit, layout: PageLayout) -> Run:
         if not run:
             more = layout.one_contact(layout.continuation(t, t.x0, max_lines=BLOCK_LINES))
             run = tuple(Piece(o, 0, len(o.text)) for o in more)
+    elif nxt == len(t.text) and layout.captions_below:
+        run = tuple(Piece(o, 0, len(o.text)) for o in layout.one_contact(layout.value_above(hit)))
     elif nxt == len(t.text):
         near = layout.value_neighbour(hit)
         if near is not None:

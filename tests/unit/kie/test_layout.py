@@ -679,3 +679,44 @@ def test_a_phone_placed_by_geometry_is_flagged_when_the_other_partys_is_lost(way
     doc = make_doc([*doc.pages[0].lines[:-1], make_line("13912345678", 330, 230)])
     res = waybill.extract_document(doc)
     assert res.get("sender_phone") == "13812345678" and not res["sender_phone"].needs_review
+
+
+def _captioned(rows: list[list[tuple[str, str, float]]], *, caption_under: bool) -> list:
+    """Rows of boxes (value, caption, x): the small caption under its value, or over it."""
+    lines, y = [], 40.0
+    for row in rows:
+        for value, caption, x in row:
+            vy, cy = (y, y + 34) if caption_under else (y + 22, y)
+            if value:
+                lines.append(make_line(value, x, vy))
+            lines.append(make_line(caption, x, cy, h=14, char_w=14))
+        y += 64
+    return lines
+
+
+_CAPTION_ROWS = [
+    [("YT4412345678901", "运单号", 500)],
+    [("王建国", "寄件人", 40), ("13912345678", "寄件人电话", 500)],
+    [("浙江省杭州市西湖区文三路90号", "寄件地址", 40)],
+    [("刘芳", "收件人", 40), ("021-62538890", "收件人电话", 500)],
+    [("广东省广州市天河区体育西路103号", "收件地址", 40)],
+    [("", "备注", 40)],
+]
+
+
+def test_captions_printed_under_their_values(waybill: Extractor) -> None:
+    # The rows are evenly spaced, so only the shaped values (two phones, a tracking number) over
+    # their captions tell that each caption names the line above it, not the next box's value.
+    v = waybill.extract_document(make_doc(_captioned(_CAPTION_ROWS, caption_under=True))).values()
+    assert v["tracking_number"] == "YT4412345678901"
+    assert (v["sender_name"], v["sender_phone"]) == ("王建国", "13912345678")
+    assert v["sender_address"] == "浙江省杭州市西湖区文三路90号"
+    assert (v["receiver_name"], v["receiver_phone"]) == ("刘芳", "021-62538890")
+    assert v["receiver_address"] == "广东省广州市天河区体育西路103号"
+    assert v["remarks"] is None  # an empty box: the line over its caption is the previous box's
+
+
+def test_labels_over_their_values_are_not_read_as_captions(waybill: Extractor) -> None:
+    v = waybill.extract_document(make_doc(_captioned(_CAPTION_ROWS, caption_under=False))).values()
+    assert (v["sender_name"], v["sender_phone"]) == ("王建国", "13912345678")
+    assert v["receiver_address"] == "广东省广州市天河区体育西路103号"
