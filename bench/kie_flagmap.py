@@ -27,8 +27,9 @@ from typing import Any
 # ewaybill_sidebyside was the fresh family drawn before that (unblinded since: kie_sidebyside_unblind.md);
 # ewaybill_markercol, drawn on 2026-12-07 22:00 UTC, was scored once and then looked at
 # (kie_markercol_unblind.md); ewaybill_grid, drawn at 22:20 UTC, likewise (kie_grid_unblind.md);
-# form_caption_below is the fresh family drawn at 22:50 UTC.
-BLIND_LAYOUTS = ("carbon_form", "form_caption_below")
+# form_caption_below, drawn at 22:50 UTC, likewise from 2026-12-08 00:31 (kie_caption_unblind.md);
+# shop_packing_slip is the fresh family drawn at 00:40 UTC.
+BLIND_LAYOUTS = ("carbon_form", "shop_packing_slip")
 _NOISE = re.compile(r"'[^']*'|\([^)]*\)|\d+(?:\.\d+)?|character \S+|[\u4e00-\u9fff]{2,}|\S+_\S+")
 
 

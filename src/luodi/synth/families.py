@@ -19,7 +19,8 @@ Waybill layouts (``luodi synth waybill``)
     dev: labelled_rows, tag_block, label_above, ewaybill_3stub, shop_label
     holdout: boxed_table, two_part_stub, inline_strip, paper_form, bilingual_sheet, ewaybill_compact,
     carbon_form
-    fresh: ewaybill_sidebyside, ewaybill_markercol, ewaybill_grid, form_caption_below (held out too,
+    fresh: ewaybill_sidebyside, ewaybill_markercol, ewaybill_grid, form_caption_below, shop_packing_slip
+    (held out too,
     drawn after the holdout layouts had been looked at; rendered only by their names or the group
     ``fresh``, never by ``holdout`` or ``all``)
     (boxed_table … bilingual_sheet were held out first but the extractor was later revised after their
@@ -29,7 +30,9 @@ Waybill layouts (``luodi synth waybill``)
     (bench/results/kie_sidebyside_unblind.md; it stays out of ``holdout`` so that set renders as
     before); carbon_form is. ewaybill_markercol (drawn 2026-12-07 22:00 UTC) and ewaybill_grid (22:20)
     were each scored once blind and then looked at (bench/results/kie_markercol_unblind.md,
-    kie_grid_unblind.md), so they are not blind either; form_caption_below, drawn at 22:50, is.)
+    kie_grid_unblind.md), so they are not blind either; nor is form_caption_below, drawn at 22:50,
+    scored once, then looked at and fixed from 2026-12-08 00:31 UTC (kie_caption_unblind.md);
+    shop_packing_slip, drawn at 00:40 UTC before anything was scored with that fix, is blind.)
 Bank receipt styles (``luodi synth bank-receipt``)
     dev: icbc_ebank, ccb_business, ccb_unit, cmb_pairs, abc_mobile, bocom_table, icbc_counter
     holdout: abc_counter, boc_handwritten
@@ -100,7 +103,13 @@ LAYOUTS: dict[str, dict[str, tuple[str, ...]]] = {
             "ewaybill_compact",
             "carbon_form",
         ),
-        "fresh": ("ewaybill_sidebyside", "ewaybill_markercol", "ewaybill_grid", "form_caption_below"),
+        "fresh": (
+            "ewaybill_sidebyside",
+            "ewaybill_markercol",
+            "ewaybill_grid",
+            "form_caption_below",
+            "shop_packing_slip",
+        ),
     },
     "bank_receipt": {
         "dev": ("icbc_ebank", "ccb_business", "ccb_unit", "cmb_pairs", "abc_mobile", "bocom_table", "icbc_counter"),

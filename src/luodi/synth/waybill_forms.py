@@ -34,6 +34,10 @@
 - ``form_caption_below`` (fresh: held out, drawn after ``ewaybill_grid`` had been looked at): a
   boxed form whose small captions sit at the bottom of each box, under the value (收件人 / 联系电话 /
   详细地址 …), the sender's boxes above the receiver's, the tracking number with its caption under it.
+- ``shop_packing_slip`` (fresh: held out, drawn on 2026-12-08 00:40 UTC after ``form_caption_below``
+  had been looked at and fixed): a shop's packing slip, the buyer's ``label：value`` rows and a goods
+  table, then past a tear-off line the carrier stub with the shop's details written over ruled lines,
+  their captions under the rules (left-aligned or centred).
 
 The split is recorded in :mod:`luodi.synth.families`; holdout layouts must not be looked at while
 working on the extractor.
@@ -720,6 +724,84 @@ def form_caption_below(c: WaybillContent, style: Style, rng: np.random.Generator
     return cv.finish(margin=14)
 
 
+def shop_packing_slip(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
+    """A shop's packing slip with its carrier stub: the buyer's part in ``label：value`` rows, the
+    goods in a small table (headers over values), then, past a tear-off line, the stub with the
+    carrier and tracking number and the shop's (sender's) details written over ruled lines with
+    their captions printed under the rules (left-aligned or centred)."""
+    cv = Canvas(900, 1300, style)
+    s = min(style.size, 26)
+    small = max(12, int(s * 0.62))
+    W = cv.width
+    y = 18
+    cv.text_center(W / 2, y, _pick(rng, ("发货清单", "配货单", "商品出库单")), int(s * 1.3), bold=True)
+    y += int(s * 1.3) + 16
+    y = _order_line(cv, c, 30, y, size=int(s * 0.8), rng=rng)
+    cv.hline(20, W - 20, y)
+    y += 12
+    who = _pick(rng, ("收货人", "收件人", "买家"))
+    cv.text(30, y, f"{who}{_colon(rng)}{c.receiver.name}", s)
+    cv.text(W * 0.55, y, f"{_pick(rng, ('手机', '联系电话', '电话'))}{_colon(rng)}{c.receiver_phone.printed}", s)
+    y += int(s * 1.5)
+    head = f"{_pick(rng, ('收货地址', '收件地址'))}{_colon(rng)}"
+    hw = cv.text_width(head, s)
+    cv.text(30, y, head, s)
+    for line, color in c.address_lines(cv, c.receiver, "receiver", s, W - 60 - hw):
+        cv.text(30 + hw, y, line, s, fill=color)
+        y += int(s * 1.4)
+    y += 8
+    cols = (30.0, W * 0.55, W * 0.78)
+    heads = (_pick(rng, ("商品名称", "品名", "物品名称")), _pick(rng, ("数量", "件数")), "重量")
+    values = (c.item or "", c.pieces_text, c.weight.printed if c.weight else "")
+    cv.rect(20, y, W - 20, y + int(small * 1.6) + int(s * 1.5), width=1)
+    for x, h, v in zip(cols, heads, values, strict=True):
+        cv.text(x, y + 4, h, small, bold=True)
+        if v:
+            cv.text(x, y + int(small * 1.6) + 4, v, s)
+    y += int(small * 1.6) + int(s * 1.5) + 12
+    if c.remarks:
+        cv.text(30, y, f"{_pick(rng, ('买家留言', '备注'))}{_colon(rng)}{c.remarks}", int(s * 0.85))
+        y += int(s * 1.4)
+    y += 10
+    cv.dashed(10, W - 10, y)
+    y += 18
+    cv.text(30, y, c.carrier.name, int(s * 1.2), bold=True)
+    cv.text_right(W - 30, y, c.tracking, int(s * 1.1), bold=True)
+    y += int(s * 1.2) + 10
+    cv.barcode(W * 0.4, y, W * 0.55, int(s * 1.6), c.tracking)
+    y += int(s * 1.6) + 18
+    centred = rng.random() < 0.5
+    boxes = (
+        ((30.0, W * 0.5 - 20), c.sender.name, _pick(rng, ("寄件人", "发货人", "发件人"))),
+        ((W * 0.5, W - 30.0), c.sender_phone.printed, _pick(rng, ("寄件人电话", "联系电话", "客服电话"))),
+    )
+    y = max(_ruled_caption(cv, span, v, cap, y, s, small, centred) for span, v, cap in boxes)
+    addr = c.address_text(c.sender) or c.hints.get("sender", "")
+    y = _ruled_caption(
+        cv, (30.0, W - 30.0), addr, _pick(rng, ("寄件地址", "发货地址", "寄件人地址")), y, s, small, centred
+    )
+    cv.text(30, y + 6, f"打印时间{_colon(rng)}{c.printed_at}", small)
+    return cv.finish(margin=14)
+
+
+def _ruled_caption(
+    cv: Canvas, span: tuple[float, float], value: str, caption: str, y: int, size: int, small: int, centred: bool
+) -> int:  # fmt: skip
+    """A value written over a ruled line, its caption printed under the rule."""
+    x0, x1 = span
+    lines = cv.wrap(value, size, x1 - x0 - 12) if value else []
+    for line in lines:
+        cv.text(x0 + 6, y, line, size)
+        y += int(size * 1.35)
+    y = max(y, y + (0 if lines else int(size * 1.35))) + 4
+    cv.hline(x0, x1, y, width=1)
+    if centred:
+        cv.text_center((x0 + x1) / 2, y + 4, caption, small)
+    else:
+        cv.text(x0 + 6, y + 4, caption, small)
+    return y + int(small * 1.4) + 14
+
+
 def _sender_first(c: WaybillContent) -> list[tuple[str, Party, Phone]]:
     return [("sender", c.sender, c.sender_phone), ("receiver", c.receiver, c.receiver_phone)]
 
@@ -772,6 +854,15 @@ FORM_LAYOUTS: dict[str, Layout] = {
             form_caption_below,
             True,
             "boxed form, small captions under the values, sender's boxes above the receiver's",
+            fresh=True,
+        ),
+        Layout(
+            "shop_packing_slip",
+            shop_packing_slip,
+            True,
+            "shop packing slip with its carrier stub: buyer rows, goods table, the shop's details over ruled "
+            "lines with captions under the rules",
+            mask_rate=0.2,
             fresh=True,
         ),
     )
