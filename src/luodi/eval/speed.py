@@ -286,20 +286,7 @@ def measure_speed(
         for name, engine in engines.items():
             per_round[name].append(one_pass(name, engine))
 
-    runtimes = {
-        name: tuple(
-            StageRuntime(
-                stage=stage,
-                backend=info.backend.value,
-                device=info.device,
-                threads=info.threads,
-                precision=(precision or {}).get(name, {}).get(stage, info.precision),
-            )
-            for stage in ("det", "cls", "rec")
-            if (info := engine.runtime_info.get(stage)) is not None
-        )
-        for name, engine in engines.items()
-    }
+    runtimes = {name: _runtimes(engine, (precision or {}).get(name, {})) for name, engine in engines.items()}
     models = {name: engine.model_name for name, engine in engines.items()}
     results = summarise(models, runtimes, first, per_round, lines)
     megapixels = sum(int(p.shape[0]) * int(p.shape[1]) for p in pages) / n / 1e6
@@ -309,6 +296,21 @@ def measure_speed(
         megapixels_per_page=megapixels,
         rounds=rounds,
         environment=environment(load_start),
+    )
+
+
+def _runtimes(engine: OCR, labels: Mapping[str, str]) -> tuple[StageRuntime, ...]:
+    """How each stage of ``engine`` runs; ``labels`` (stage → label) replace the precision its runtime reports."""
+    return tuple(
+        StageRuntime(
+            stage=stage,
+            backend=info.backend.value,
+            device=info.device,
+            threads=info.threads,
+            precision=labels.get(stage, info.precision),
+        )
+        for stage in ("det", "cls", "rec")
+        if (info := engine.runtime_info.get(stage)) is not None
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,20 @@ def default_threads() -> int:
     from luodi.config import usable_cores
 
     return usable_cores()
+
+
+def _providers(ort: Any, device: str) -> list[str | tuple[str, dict[str, str]]]:
+    """ONNX Runtime's execution providers for ``device`` ("cpu", "cuda[:N]" or "gpu[:N]")."""
+    if device == "cpu":
+        return [CPU]
+    if not device.startswith(("cuda", "gpu")):
+        raise RuntimeBackendError(f"unknown device {device!r}: use 'cpu' or 'cuda[:N]'")
+    if CUDA not in ort.get_available_providers():
+        raise RuntimeBackendError(
+            "CUDA was requested but this onnxruntime has no CUDAExecutionProvider "
+            "(install onnxruntime-gpu with a matching CUDA)"
+        )
+    return [(CUDA, {"device_id": device.partition(":")[2] or "0"}), CPU]
 
 
 class OnnxSession(SessionBase):
@@ -58,20 +73,7 @@ class OnnxSession(SessionBase):
         # spinning threads took 9.1 s where two sleeping ones took 4.7 s (bench/results).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
 
-        providers: list[str | tuple[str, dict[str, str]]]
-        if device == "cpu":
-            providers = [CPU]
-        elif device.startswith(("cuda", "gpu")):
-            if CUDA not in ort.get_available_providers():
-                raise RuntimeBackendError(
-                    "CUDA was requested but this onnxruntime has no CUDAExecutionProvider "
-                    "(install onnxruntime-gpu with a matching CUDA)"
-                )
-            device_id = device.partition(":")[2] or "0"
-            providers = [(CUDA, {"device_id": device_id}), CPU]
-        else:
-            raise RuntimeBackendError(f"unknown device {device!r}: use 'cpu' or 'cuda[:N]'")
-
+        providers = _providers(ort, device)
         try:
             self._session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
         except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types

@@ -58,7 +58,6 @@ class ObserveMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        metrics = self.state.metrics
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = headers.get("x-request-id", "")
         rid = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
@@ -67,8 +66,7 @@ class ObserveMiddleware:
         cap = self.batch_cap if path.startswith(("/v1/batch/", "/v1/jobs")) else self.single_cap
         status = 500
         started = time.perf_counter()
-        metrics.in_flight.inc()
-
+        self.state.metrics.in_flight.inc()
         status_sent = False
 
         async def send_wrapper(message: Message) -> None:
@@ -78,23 +76,12 @@ class ObserveMiddleware:
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
             await send(message)
 
-        received = 0
-
-        async def receive_wrapper() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > cap:
-                    raise TooManyBytesError(f"request body larger than {cap} bytes")
-            return message
-
         try:
             early = self._early_answer(scope, path, headers.get("content-length", ""), cap)
             if early is not None:
                 await early(scope, receive, send_wrapper)
             else:
-                await self.app(scope, receive_wrapper, send_wrapper)
+                await self.app(scope, _capped(receive, cap), send_wrapper)
         except Exception:
             # Answered here rather than by Starlette's outermost error middleware, so the body and the
             # X-Request-ID header carry this request's id; the traceback goes to the log with it.
@@ -103,20 +90,41 @@ class ObserveMiddleware:
                 raise  # the response has begun: nothing to do but drop the connection
             await internal_error(rid)(scope, receive, send_wrapper)
         finally:
-            elapsed = time.perf_counter() - started
-            metrics.in_flight.dec()
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            metrics.requests.labels(template, scope["method"], str(status)).inc()
-            metrics.request_duration.labels(template).observe(elapsed)
-            log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": path,
-                    "route": template,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            self._observe(scope, status, time.perf_counter() - started)
             request_id_var.reset(token)
+
+    def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
+        """A finished request: out of the in-flight gauge, into the per-route metrics, one access-log line."""
+        metrics = self.state.metrics
+        metrics.in_flight.dec()
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        metrics.requests.labels(template, scope["method"], str(status)).inc()
+        metrics.request_duration.labels(template).observe(elapsed)
+        log.info(
+            "request",
+            extra={
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": template,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
+        )
+
+
+def _capped(receive: Receive, cap: int) -> Receive:
+    """``receive`` that raises :class:`TooManyBytesError` once the body read passes ``cap`` bytes
+    (a chunked upload declares no length to refuse it by)."""
+    received = 0
+
+    async def capped() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > cap:
+                raise TooManyBytesError(f"request body larger than {cap} bytes")
+        return message
+
+    return capped

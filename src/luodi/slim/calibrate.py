@@ -135,6 +135,19 @@ def collect(  # noqa: PLR0913 - keyword options of the public API
     if pages_done < min_pages:
         why = f"; unreadable: {'; '.join(skipped[:3])}" if skipped else ""
         raise InputError(f"calibration needs at least {min_pages} readable pages, {calib_dir} gave {pages_done}{why}")
+    samples = _subsampled(recorders, caps, seed)
+    if "rec" in recorders and len(samples.get("rec", ())) < MIN_REC_CROPS:
+        raise InputError(
+            f"the calibration pages gave only {len(samples.get('rec', ()))} text lines; "
+            f"at least {MIN_REC_CROPS} are needed: add pages with printed text"
+        )
+    return CalibrationSet(samples=samples, pages=pages_done, skipped=tuple(skipped))
+
+
+def _subsampled(
+    recorders: Mapping[str, _Recorder], caps: Mapping[str, int], seed: int
+) -> dict[str, list[dict[str, np.ndarray]]]:
+    """Each stage's recorded inputs, cut to its cap by a seeded random subset kept in order."""
     rng = random.Random(seed)
     samples: dict[str, list[dict[str, np.ndarray]]] = {}
     for stage, rec in recorders.items():
@@ -143,9 +156,4 @@ def collect(  # noqa: PLR0913 - keyword options of the public API
         if len(kept) > cap:
             kept = [kept[i] for i in sorted(rng.sample(range(len(kept)), cap))]
         samples[stage] = kept
-    if "rec" in recorders and len(samples.get("rec", ())) < MIN_REC_CROPS:
-        raise InputError(
-            f"the calibration pages gave only {len(samples.get('rec', ()))} text lines; "
-            f"at least {MIN_REC_CROPS} are needed: add pages with printed text"
-        )
-    return CalibrationSet(samples=samples, pages=pages_done, skipped=tuple(skipped))
+    return samples

@@ -174,21 +174,10 @@ def build_report(  # noqa: PLR0913 - keyword-only: every measured part of the re
     latency_pages: int,
     command: str,
 ) -> QuantizeReport:
-    from luodi.io import load_pages
     from luodi.ocr.pipeline import OCR
 
     load_start = _load()
-    size = {}
-    for stage in STAGES:
-        a, b = getattr(base, stage), getattr(quantized, stage)
-        fp32, int8 = stage_bytes(a), stage_bytes(b)
-        if not fp32 or not int8:
-            continue
-        size[stage] = {"fp32": fp32, "int8": int8, "ratio": round(int8 / fp32, 4)}
-    fp32_total = sum(s["fp32"] for s in size.values())
-    int8_total = sum(s["int8"] for s in size.values())
-    size["total"] = {"fp32": fp32_total, "int8": int8_total, "ratio": round(int8_total / max(fp32_total, 1), 4)}
-
+    size = _sizes(base, quantized)
     fp32_runtime = runtime or "onnxruntime"
     int8_runtime = quantized.runtime or fp32_runtime
     engines = {
@@ -197,16 +186,7 @@ def build_report(  # noqa: PLR0913 - keyword-only: every measured part of the re
     }
     if int8_runtime != fp32_runtime:  # timed only: what the runtime alone gives, without INT8
         engines["fp32_int8_runtime"] = OCR(base, runtime=int8_runtime, threads=threads)
-    pages = []
-    for name in list_calibration_files(calib_dir):
-        try:
-            pages.extend(load_pages(name))
-        except InputError:
-            continue
-        if len(pages) >= latency_pages:
-            break
-    pages = pages[:latency_pages]
-    latency = _latency(engines, pages)
+    latency = _latency(engines, _first_pages(calib_dir, latency_pages))
     bundles = {"fp32": base, "int8": quantized, "fp32_int8_runtime": base}
     latency["precision"] = {
         key: {stage: stage_precision(getattr(bundles[key], stage), info) for stage, info in e.runtime_info.items()}
@@ -222,14 +202,7 @@ def build_report(  # noqa: PLR0913 - keyword-only: every measured part of the re
         "runtime": fp32_runtime,
         "int8_runtime": int8_runtime,
         "threads": threads,
-        "environment": {
-            "cpu": _cpu_name(),
-            "cores": usable_cores(),
-            "python": platform.python_version(),
-            "versions": _versions(),
-            "load_start": load_start,
-            "load_end": _load(),
-        },
+        "environment": _environment(load_start),
         "calibration": {
             "folder": str(calib_dir),
             "pages": calib.pages,
@@ -243,6 +216,47 @@ def build_report(  # noqa: PLR0913 - keyword-only: every measured part of the re
         "accuracy": accuracy,
     }
     return QuantizeReport(data)
+
+
+def _environment(load_start: float | None) -> dict[str, Any]:
+    """The machine the report was measured on, and its load average at the start and now."""
+    return {
+        "cpu": _cpu_name(),
+        "cores": usable_cores(),
+        "python": platform.python_version(),
+        "versions": _versions(),
+        "load_start": load_start,
+        "load_end": _load(),
+    }
+
+
+def _sizes(base: Bundle, quantized: Bundle) -> dict[str, dict[str, Any]]:
+    """Bytes of each stage both bundles have, FP32 and INT8, and their ratio; then the total."""
+    size = {}
+    for stage in STAGES:
+        fp32, int8 = stage_bytes(getattr(base, stage)), stage_bytes(getattr(quantized, stage))
+        if not fp32 or not int8:
+            continue
+        size[stage] = {"fp32": fp32, "int8": int8, "ratio": round(int8 / fp32, 4)}
+    fp32_total = sum(s["fp32"] for s in size.values())
+    int8_total = sum(s["int8"] for s in size.values())
+    size["total"] = {"fp32": fp32_total, "int8": int8_total, "ratio": round(int8_total / max(fp32_total, 1), 4)}
+    return size
+
+
+def _first_pages(calib_dir: Path, n: int) -> list[Any]:
+    """The first ``n`` pages of the calibration folder's readable files, to time the engines on."""
+    from luodi.io import load_pages
+
+    pages: list[Any] = []
+    for name in list_calibration_files(calib_dir):
+        try:
+            pages.extend(load_pages(name))
+        except InputError:
+            continue
+        if len(pages) >= n:
+            break
+    return pages[:n]
 
 
 def _latency(engines: Mapping[str, Any], pages: Sequence[Any]) -> dict[str, Any]:

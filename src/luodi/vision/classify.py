@@ -146,7 +146,7 @@ class _Features:
         return out
 
 
-def train_classifier(
+def train_classifier(  # one recipe in order: run folder, features, head, resume, fit (its parts are helpers)
     config: VisionTrainConfig,
     *,
     name: str | None = None,
@@ -158,21 +158,8 @@ def train_classifier(
     """Train per ``config`` into ``output_dir/name`` (or continue the run in ``resume``)."""
     say = on_log or (lambda msg: log.info("%s", msg))
     cfg = config
-    run_dir = Path(resume) if resume is not None else cfg.output_dir / (name or time.strftime("vision-%Y%m%d-%H%M%S"))
     cfg_json = cfg.model_dump(mode="json")
-    if resume is not None:
-        if not (run_dir / STATE).is_file():
-            raise InputNotFoundError(f"{run_dir}: no checkpoint to resume from ({STATE} missing)")
-        saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-        if {**saved, "Train": {**saved["Train"], "epochs": 0}} != {
-            **cfg_json,
-            "Train": {**cfg_json["Train"], "epochs": 0},
-        }:
-            raise ConfigError(
-                f"{run_dir}: the config differs from the one this run started with (only Train.epochs may change)"
-            )
-    elif (run_dir / STATE).is_file():
-        raise ConfigError(f"{run_dir} already holds a run; resume it with --resume or choose another --name")
+    run_dir = _run_dir(cfg, cfg_json, name, resume)
     started = time.perf_counter()
     train, eval_samples, train_scan, eval_scan = _split(cfg)
     labels = tuple(sorted({str(s.label) for s in train}))
@@ -204,19 +191,8 @@ def train_classifier(
             "eval_scan": eval_scan.to_dict(),
         },
     )
-    from luodi.vision.nets import Head, SmoothedCrossEntropy
-
-    head = Head(x.shape[1], len(labels), cfg.Train.dropout)
-    head.set_statistics(x.mean(axis=0), x.std(axis=0))
-    steps_per_epoch = int(np.ceil(len(y) / cfg.Train.batch_size))
-    sched = paddle.optimizer.lr.CosineAnnealingDecay(cfg.Train.lr, T_max=cfg.Train.epochs * steps_per_epoch)
-    optimizer = paddle.optimizer.AdamW(
-        learning_rate=sched, parameters=head.parameters(), weight_decay=cfg.Train.weight_decay
-    )
     weights = class_weights(y, len(labels)) if cfg.Train.class_weights == "balanced" else None
-    loss = SmoothedCrossEntropy(len(labels), weights, cfg.Train.label_smoothing)
-    model = paddle.Model(head)  # with several ranks it joins them and trains through DataParallel
-    model.prepare(optimizer, _scaled(paddle, loss), paddle.metric.Accuracy())
+    model = _head_model(paddle, cfg, x, len(y), len(labels), weights)
     state: dict[str, Any] = {"epoch": 0, "best": None, "seconds": 0.0}
     if resume is not None:
         state = json.loads((run_dir / STATE).read_text(encoding="utf-8"))
@@ -240,6 +216,42 @@ def train_classifier(
         eval_report=eval_scan,
         seconds=time.perf_counter() - started,
     )
+
+
+def _run_dir(cfg: VisionTrainConfig, cfg_json: dict[str, Any], name: str | None, resume: str | Path | None) -> Path:
+    """The run's folder: ``resume`` (which must hold a checkpoint of the same config, but for
+    Train.epochs), or a new one under output_dir."""
+    if resume is None:
+        run_dir = cfg.output_dir / (name or time.strftime("vision-%Y%m%d-%H%M%S"))
+        if (run_dir / STATE).is_file():
+            raise ConfigError(f"{run_dir} already holds a run; resume it with --resume or choose another --name")
+        return run_dir
+    run_dir = Path(resume)
+    if not (run_dir / STATE).is_file():
+        raise InputNotFoundError(f"{run_dir}: no checkpoint to resume from ({STATE} missing)")
+    saved = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    if {**saved, "Train": {**saved["Train"], "epochs": 0}} != {**cfg_json, "Train": {**cfg_json["Train"], "epochs": 0}}:
+        raise ConfigError(
+            f"{run_dir}: the config differs from the one this run started with (only Train.epochs may change)"
+        )
+    return run_dir
+
+
+def _head_model(paddle: Any, cfg: VisionTrainConfig, x: np.ndarray, n: int, classes: int, weights: Any) -> Any:
+    """The classifier head over the features ``x`` (``n`` training views), ready for ``fit``."""
+    from luodi.vision.nets import Head, SmoothedCrossEntropy
+
+    head = Head(x.shape[1], classes, cfg.Train.dropout)
+    head.set_statistics(x.mean(axis=0), x.std(axis=0))
+    steps_per_epoch = int(np.ceil(n / cfg.Train.batch_size))
+    sched = paddle.optimizer.lr.CosineAnnealingDecay(cfg.Train.lr, T_max=cfg.Train.epochs * steps_per_epoch)
+    optimizer = paddle.optimizer.AdamW(
+        learning_rate=sched, parameters=head.parameters(), weight_decay=cfg.Train.weight_decay
+    )
+    loss = SmoothedCrossEntropy(classes, weights, cfg.Train.label_smoothing)
+    model = paddle.Model(head)  # with several ranks it joins them and trains through DataParallel
+    model.prepare(optimizer, _scaled(paddle, loss), paddle.metric.Accuracy())
+    return model
 
 
 def _write_run_file(world: dist.World, path: Path, data: Any) -> None:

@@ -142,14 +142,17 @@ def _evaluate_anomaly(
         for c in sorted(set(per_class) - {good})
     }
     if maps and any(m.any() for m, _ in maps):
-        lo = min(float(h.min()) for _, h in maps)
-        hi = max(float(h.max()) for _, h in maps)
-        pix = PixelAuroc(lo, hi)
-        for m, h in maps:
-            pix.add(m, h)
-        out["pixel_auroc"] = round(pix.value(), 4)
+        out["pixel_auroc"] = round(_pixel_auroc(maps), 4)
         out["pixel_images"] = len(maps)
     result.anomaly = out
     result.n = len(scores)
     result.ms_per_image = spent * 1000 / len(scores)
     return result
+
+
+def _pixel_auroc(maps: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """AUROC of the heat maps' pixels against the defect masks, over all (mask, heat map) pairs."""
+    pix = PixelAuroc(min(float(h.min()) for _, h in maps), max(float(h.max()) for _, h in maps))
+    for m, h in maps:
+        pix.add(m, h)
+    return pix.value()

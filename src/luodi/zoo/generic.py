@@ -50,20 +50,7 @@ def register_files(
 
     Each file keeps its base name inside the bundle folder, so names must differ.
     """
-    check_name(name, ConfigError)
-    if name in BUILTINS:
-        raise ModelExistsError(f"{name!r} is a built-in model name; choose another name")
-    if not task or task in _OCR_TASKS:
-        raise ConfigError(f"task {task!r}: OCR bundles are registered with register_bundle (det/cls/rec stages)")
-    if not files:
-        raise ConfigError(f"bundle {name!r} would have no files")
-    sources = {role: Path(p) for role, p in files.items()}
-    for role, src in sources.items():
-        if not src.is_file():
-            raise InputNotFoundError(f"{role}: {src} does not exist or is not a file")
-    names = [src.name for src in sources.values()]
-    if len(set(names)) != len(names) or MANIFEST in names:
-        raise ConfigError(f"the files of a bundle need distinct base names other than {MANIFEST}: {names}")
+    sources = _checked(name, task, files)
     home_path = resolve_home(home)
     root = bundle_dir(home_path, name)
     with store_errors(f"cannot register {name} in {models_dir(home_path)}"):
@@ -105,6 +92,25 @@ def register_files(
                 raise
     log.info("registered %s model %s at %s", task, name, root)
     return get_bundle(name, home_path)
+
+
+def _checked(name: str, task: str, files: Mapping[str, str | Path]) -> dict[str, Path]:
+    """``files`` as paths, once the name, the task and every file are fit to register."""
+    check_name(name, ConfigError)
+    if name in BUILTINS:
+        raise ModelExistsError(f"{name!r} is a built-in model name; choose another name")
+    if not task or task in _OCR_TASKS:
+        raise ConfigError(f"task {task!r}: OCR bundles are registered with register_bundle (det/cls/rec stages)")
+    if not files:
+        raise ConfigError(f"bundle {name!r} would have no files")
+    sources = {role: Path(p) for role, p in files.items()}
+    for role, src in sources.items():
+        if not src.is_file():
+            raise InputNotFoundError(f"{role}: {src} does not exist or is not a file")
+    names = [src.name for src in sources.values()]
+    if len(set(names)) != len(names) or MANIFEST in names:
+        raise ConfigError(f"the files of a bundle need distinct base names other than {MANIFEST}: {names}")
+    return sources
 
 
 def bundle_file(bundle: Bundle, role: str) -> Path:
