@@ -146,30 +146,37 @@ def render_markdown(report: dict[str, Any]) -> str:
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for name in DET_SETS:
-        if name not in sets or not any(name in report["results"][m] for m in models):
-            continue
-        lines += [
-            "",
-            f"## Detection and end to end: {name} ({sets[name]['n']} rendered pages, "
-            f"{sets[name]['n_regions']} regions, {sets[name]['n_ignored']} marked ###)",
-            "",
-            "Full pipeline with default options (det limit 960, cls on). Detection at IoU ≥ 0.5, one-to-one;"
-            " end to end: matched and text equal (raw / normalised).",
-            "",
-            "| model | det P | det R | det hmean | mean IoU | e2e hmean | e2e hmean (norm) | s/page |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for m in models:
-            r = report["results"][m].get(name)
-            if r is None:
-                continue
-            e = r["e2e"]
-            lines.append(
-                f"| {m} | {r['precision']:.3f} | {r['recall']:.3f} | {r['hmean']:.3f} | {r['mean_iou']:.3f} | "
-                f"{e['hmean']:.3f} | {e['hmean_norm']:.3f} | {r['s_per_image']:.2f} |"
-            )
+        if name in sets and any(name in report["results"][m] for m in models):
+            lines += _det_section(report, name)
     lines += ["", "What the numbers mean and what they show: [accuracy_notes.md](accuracy_notes.md).", ""]
     return "\n".join(lines)
+
+
+def _det_section(report: dict[str, Any], name: str) -> list[str]:
+    """Detection and end-to-end results of each model on the page set ``name``."""
+    models = list(report["results"])
+    sets = report["sets_manifest"]
+    lines = [
+        "",
+        f"## Detection and end to end: {name} ({sets[name]['n']} rendered pages, "
+        f"{sets[name]['n_regions']} regions, {sets[name]['n_ignored']} marked ###)",
+        "",
+        "Full pipeline with default options (det limit 960, cls on). Detection at IoU ≥ 0.5, one-to-one;"
+        " end to end: matched and text equal (raw / normalised).",
+        "",
+        "| model | det P | det R | det hmean | mean IoU | e2e hmean | e2e hmean (norm) | s/page |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for m in models:
+        r = report["results"][m].get(name)
+        if r is None:
+            continue
+        e = r["e2e"]
+        lines.append(
+            f"| {m} | {r['precision']:.3f} | {r['recall']:.3f} | {r['hmean']:.3f} | {r['mean_iou']:.3f} | "
+            f"{e['hmean']:.3f} | {e['hmean_norm']:.3f} | {r['s_per_image']:.2f} |"
+        )
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

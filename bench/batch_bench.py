@@ -120,6 +120,7 @@ def overhead_cores(commits: list[float], skip: int, samples: list[Sample]) -> fl
     return round((total[0] - workers[0]) / total[1], 3)
 
 
+# long: one configuration's run: its command line, the run with CPU sampled, then its row
 def run_one(
     config: Config, pages: Path, work: Path, model: str, part_size: int, batch_size: int, skip: int
 ) -> dict[str, Any]:
@@ -337,6 +338,14 @@ def _num(value: float | None) -> str:
 
 def render(result: dict[str, Any]) -> str:
     meta, rows, summary, proj = result["meta"], result["rows"], result["summary"], result["projection"]
+    lines = [*_runs_table(meta, rows), *_ratio_lines(rows, summary), *_target_lines(meta, rows, summary)]
+    if proj is not None:
+        lines += projection_lines(meta, proj)
+    return "\n".join(lines)
+
+
+def _runs_table(meta: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """The report's heading, what was run, and a row per run."""
     lines = [
         "# Batch throughput: Ray actor pools vs the local engine (issue #15)",
         "",
@@ -367,17 +376,18 @@ def render(result: dict[str, Any]) -> str:
             f"| {_num(_cores_used(row))} "
             f"| {row['load_before']:.1f} → {row['load_after']:.1f} |"
         )
+    return lines
+
+
+def _ratio_lines(rows: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
+    """The ratios per round and their median, and how to read them on a shared machine."""
     keys = list(summary["median"])
-    lines += ["", "## Ratios (per round, then the median)", "", "| round | best local | " + " | ".join(keys) + " |"]
+    lines = ["", "## Ratios (per round, then the median)", "", "| round | best local | " + " | ".join(keys) + " |"]
     lines.append("|---|---|" + "---|" * len(keys))
     for entry in summary["rounds"]:
         cells = " | ".join(f"{entry[k]:.3f}" for k in keys)
         lines.append(f"| {entry['round']} | {entry['best_local']} | {cells} |")
     lines.append("| median | | " + " | ".join(f"{v:.3f}" for v in summary["median"].values()) + " |")
-    ray4 = summary["median"].get("ray4_steady_ratio", 0)
-    ray4_cpu = summary["median"].get("ray4_cpu_ratio", 0)
-    lex = summary["median"].get("local_vs_extract_wall", 0)
-    lex_cpu = summary["median"].get("local_vs_extract_cpu", 0)
     lines += [
         "",
         "`rayN_steady_ratio`: Ray with N actors over the best local configuration of the round, steady pages/s; "
@@ -395,6 +405,17 @@ def render(result: dict[str, Any]) -> str:
         "depends on neither, so it is the measure "
         "of Ray's overhead here; the wall ratios are reported as measured, not as Ray's speed.",
         "",
+    ]
+    return lines
+
+
+def _target_lines(meta: dict[str, Any], rows: list[dict[str, Any]], summary: dict[str, Any]) -> list[str]:
+    """Each target of issue #15 against the medians, met or not."""
+    ray4 = summary["median"].get("ray4_steady_ratio", 0)
+    ray4_cpu = summary["median"].get("ray4_cpu_ratio", 0)
+    lex = summary["median"].get("local_vs_extract_wall", 0)
+    lex_cpu = summary["median"].get("local_vs_extract_cpu", 0)
+    return [
         "## Targets",
         "",
         *(
@@ -433,9 +454,6 @@ def render(result: dict[str, Any]) -> str:
         ),
         "",
     ]
-    if proj is not None:
-        lines += projection_lines(meta, proj)
-    return "\n".join(lines)
 
 
 def projection_lines(meta: dict[str, Any], proj: dict[str, Any]) -> list[str]:
@@ -464,6 +482,7 @@ def projection_lines(meta: dict[str, Any], proj: dict[str, Any]) -> list[str]:
     ]
 
 
+# long: options, then the rounds of every configuration, then summary, projection and report
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=32)

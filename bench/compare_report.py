@@ -40,6 +40,7 @@ def timed_runs(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return runs
 
 
+# long: every speed figure of one part, in the order the report reads them
 def summarize_speed(part: dict[str, Any]) -> dict[str, Any]:
     g = part["group"]
     images = {n: v for n, v in g["images"].items() if v.get("speed")}
@@ -175,6 +176,8 @@ def settings_table(info: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+# long: the report's sections in reading order (its inputs in bench/out/compare are not kept, so a split could not
+# be checked against the committed report)
 def render(speed: list[dict[str, Any]], acc: list[dict[str, Any]]) -> str:
     out: list[str] = ["# luodi vs RapidOCR (and PaddleOCR 2.9.1): same models, same pixels, same threads", ""]
     parts = speed + acc

@@ -116,18 +116,8 @@ def run_set(
         print(f"[{kind} {split} {i + 1}/{n}] {per_doc_ms[-1]:.0f} ms", file=sys.stderr)
     summary = score.summary()
     summary.pop("stp_curve", None)
-    layouts = {}
-    for name, sc in sorted(per_layout.items()):
-        st = sc.summary()
-        layouts[name] = {
-            "documents": st["documents"],
-            "micro_accuracy": st["micro_accuracy"],
-            "auto_accept_rate": st["stp"]["auto_accept_rate"],
-            "accepted_precision": st["stp"]["accepted_precision"],
-            "wrong_accepted": st["stp"]["auto_accepted"] - st["stp"]["auto_accepted_right"],
-        }
     return {
-        "per_layout": layouts,
+        "per_layout": {name: _layout_row(sc.summary()) for name, sc in sorted(per_layout.items())},
         "kind": kind,
         "split": split,
         "degrade": degrade,
@@ -137,6 +127,17 @@ def run_set(
         # Pages whose OCR came from --cache: their time is the extraction's only.
         "ocr_cached": cached,
         "wrong": wrong if split == "dev" else f"{len(wrong)} documents (holdout: not listed)",
+    }
+
+
+def _layout_row(st: dict[str, Any]) -> dict[str, Any]:
+    """One style's row of the per-style table, from its ``Score.summary()``."""
+    return {
+        "documents": st["documents"],
+        "micro_accuracy": st["micro_accuracy"],
+        "auto_accept_rate": st["stp"]["auto_accept_rate"],
+        "accepted_precision": st["stp"]["accepted_precision"],
+        "wrong_accepted": st["stp"]["auto_accepted"] - st["stp"]["auto_accepted_right"],
     }
 
 
@@ -194,7 +195,7 @@ def render_md(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-n", type=int, default=12, help="ID cards per split")
     ap.add_argument("--n-bank", type=int, default=24, help="bank receipts per split (styles round-robin)")
@@ -217,7 +218,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="keep each page's OCR reading here (pickled) and reuse it: two trees scored on the same readings",
     )
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     import subprocess
 

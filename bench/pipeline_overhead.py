@@ -414,6 +414,7 @@ def bench_det_settings(models: list[str], threads: int | None) -> list[str]:
     return out
 
 
+# long: one report section after another, each skippable by --skip
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="pp-ocrv4,pp-ocrv5,pp-ocrv6-small")

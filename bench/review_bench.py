@@ -229,6 +229,7 @@ def browser_timings(base: str, reps: int) -> dict[str, Any]:
     }
 
 
+# long: one browser session step by step: seed the queue, press Enter through it, count
 def keystrokes(base: str, url: str, images: Path, n: int) -> dict[str, Any]:
     """Review ``n`` flagged waybills whose suggestion is right, pressing only Enter."""
     from playwright.sync_api import sync_playwright

@@ -71,6 +71,7 @@ def review_lines(work: Path, lines: Path, base: str, db: str, images: Path) -> d
     return {"lines": len(samples), "corrected": corrected}
 
 
+# long: the loop in order: render lines, fill the review store, train one round, score it, report
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "review_loop.md")

@@ -105,6 +105,7 @@ class Loris:
                     s.sendall(f"X-{i}: y\r\n".encode())
 
 
+# long: one run in order: start the service, hold the idle connections, probe, write the report
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--connections", type=int, default=500)

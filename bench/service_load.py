@@ -157,6 +157,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[k]
 
 
+# long: one run in order: options, each server layout at each concurrency, the offline baseline, the report
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="pp-ocrv6-small")

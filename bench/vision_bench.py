@@ -246,6 +246,7 @@ def anomaly_int8_step(args: argparse.Namespace, out: Path, good_dir: Path, log: 
     return {**q, "wall_s": round(secs, 1), "timing": anomaly_timing(out, models)}
 
 
+# long: the bench in order (split, recipe, train, quantize, evaluate, report), each step skippable by an option
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)

@@ -313,6 +313,7 @@ def topk_mean(x: np.ndarray, k: int) -> float:
     return float(np.partition(flat, flat.size - k)[flat.size - k :].mean())
 
 
+# long: one dev experiment top to bottom: every score variant over one bank, then its table
 def scoring(args: argparse.Namespace) -> None:
     """Many image-score variants over one bank (dev split): the patch map (1-NN, k-NN mean, PatchCore
     reweighting, bank-density ratio) x the image score (heat max, mean of the top share of heat pixels)."""

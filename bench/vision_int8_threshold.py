@@ -118,6 +118,7 @@ def candidate_maps(t: float, f: np.ndarray, q: np.ndarray) -> dict[str, float]:
     }
 
 
+# long: one dev experiment top to bottom: score the pools, then each map's flag rates
 def draws(args: argparse.Namespace, n_draws: int = 300) -> dict:
     """Dev only. Every train image (the calibration pool: the bank's good tiles and the train
     defects) scored by FP32 and by the INT8 bundle, the val good tiles and the train+val defects by

@@ -87,6 +87,7 @@ def make_line_set(name: str, parts: list[tuple[str, str, int, int]], texts: list
     }
 
 
+# long: options, then each evaluation set in turn, then the manifest
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "eval")
