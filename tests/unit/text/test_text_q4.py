@@ -17,8 +17,10 @@ def _block(scale: float, codes: list[int]) -> np.ndarray:
 
 
 def test_a_block_reads_back_as_its_scale_times_its_codes() -> None:
-    codes = [(i % 16) - 8 for i in range(32)]  # every code, -8..7, twice
-    other = [7 - (i % 16) for i in range(32)]
+    # every code -8..7 once in each half, and value i never equal to value i + 16: a reader that
+    # swapped the low and high nibbles (or put them side by side) would read other values
+    codes = [*range(-8, 8), *range(7, -9, -1)]
+    other = [(5 * i) % 16 - 8 for i in range(16)] + [(5 * i + 3) % 16 - 8 for i in range(16)]
     blocks = np.stack([np.stack([_block(0.5, codes), _block(-2.0, other)])])  # one row of two blocks
     got = dequant_q4(blocks)
     assert got.shape == (1, 64) and got.dtype == np.float32
