@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from luodi.kie.normalize import compact, fold
+from luodi.kie.normalize import compact, fold, to_simplified
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,8 +406,9 @@ def check_tracking_number(raw: str, carrier: str | None = None) -> Checked:
 
 def carrier_keyword(text: str) -> tuple[Carrier, int, int] | None:
     """The carrier named in ``text`` and where (start, end in ``fold(text)``). English keywords
-    count only as whole words: ITEMS does not name EMS, STOCK does not name STO."""
-    upper = fold(text).upper()
+    count only as whole words: ITEMS does not name EMS, STOCK does not name STO. A name printed or
+    read in traditional characters (順豐速運, or OCR's 順 in 順丰速运) names its carrier too."""
+    upper = to_simplified(fold(text)).upper()
     best: tuple[Carrier, int, int] | None = None
     for c in CARRIERS:
         for k in c.keywords:
@@ -442,7 +443,7 @@ def carrier_hotline(text: str) -> tuple[Carrier, int, int] | None:
 
 def carrier_products(text: str) -> tuple[tuple[str, ...], int, int] | None:
     """Carrier codes a product name in ``text`` may stand for, and where it is."""
-    folded = fold(text)
+    folded = to_simplified(fold(text))
     for c in CARRIERS:
         for product in c.products:
             i = folded.find(product)

@@ -230,3 +230,13 @@ def test_an_address_of_digits_alone_names_no_place() -> None:
 
     assert not check("address", "131").ok and not check("address", " 2-3 ").ok
     assert check("address", "四川省宜宾市长宁县光福大道876号").ok and check("address", "Flat 3, 12 Nathan Road").ok
+
+
+@pytest.mark.parametrize(
+    ("text", "code"), [("順丰速运", "SF"), ("順豐速運", "SF"), ("中通快遞", "ZTO"), ("韻達快遞", "YUNDA")]
+)
+def test_carrier_named_in_traditional_characters(text: str, code: str) -> None:
+    pytest.importorskip("opencc")  # the conversion is OpenCC's; without it the text is left as read
+    found = v.carrier_keyword(text)
+    assert found is not None and found[0].code == code
+    assert found[1] == 0  # offsets in the text as read: the conversion keeps its length
