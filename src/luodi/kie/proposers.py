@@ -166,7 +166,10 @@ def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
             if party is None:
                 unassigned.append((hit, role))
             else:
-                generic_value(rd, hit, layout, pool, role=role, party=party, quality=0.95, reasons=())
+                # On a page of captions under values, a mark above a caption is the previous box's.
+                own = [h for h in layout.hits_of(hit.tline) if h.end <= hit.start and h.party is not None]
+                why = (MARK_ABOVE_A_CAPTION,) if layout.captions_below and not own else ()
+                generic_value(rd, hit, layout, pool, role=role, party=party, quality=0.95, reasons=why)
         elif hit.kind in {"tag", "header"}:
             party_block(rd, hit, layout, pool, party=hit.entry.targets[0], tier=TIER_BLOCK, quality=0.95)
     assign_by_position(rd, unassigned, layout, pool)
@@ -411,7 +414,18 @@ def orphan_blocks(rd: Reading, layout: PageLayout, pool: Pool) -> None:
         # over the labelled copy's.
         why = ("a copy of the party, found by its name or phone", *parsed.reasons)
         _add_block(rd, party, (run, parsed), pool, tier=TIER_SCAN, reasons=why, where="block")
-    if len(rest) == len(free) == 1 < len(tables.parties) and _whole_block(*rest[0]):
+    # The other parties must each be found by a mark or a label, not placed by position (a
+    # generic 电话 with no party marker is only a guess, and so is what would be left for this).
+    marked = all(
+        any(
+            c.where != "position" and not any("position" in why for why in c.reasons)
+            for r in ("name", "phone")
+            for c in pool.by_field.get(tables.party_field(p, r) or "", [])
+        )
+        for p in tables.parties
+        if p not in free
+    )
+    if len(rest) == len(free) == 1 < len(tables.parties) and marked and _whole_block(*rest[0]):
         # One whole block (a name, one valid phone, an address, nothing the parser doubts, every
         # character read sure) for the one party left, the other found by its mark or label: the
         # block is that party by elimination, as sure as a mark (the 收 block read, the 寄 mark
@@ -847,6 +861,12 @@ def _name_overruled(parsed: PartyParse, name: Span, address: Span | None) -> Par
     return dataclasses.replace(parsed, name=name, address=address, reasons=reasons, **cleared)
 
 
+# A block read down from its label, or a party taken from a mark above a caption, on a page of
+# captions under values (the word "position" flags them).
+UNDER_A_CAPTION = "read under its label by position, on a page whose labels are captions under their values"
+MARK_ABOVE_A_CAPTION = "party taken by position from a mark above the caption, on a page of captions under values"
+
+
 def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no shared state
     rd: Reading,
     hit: Hit,
@@ -863,6 +883,9 @@ def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no 
     run = _block_run(hit, layout)
     if not run:
         return
+    if layout.captions_below and any(p.tline.yc > hit.tline.y1 for p in run):
+        # Under a label on a page that prints its labels under their values is the next box.
+        reasons = (*reasons, UNDER_A_CAPTION)
     tables = rd.tables
     where = "tag" if hit.kind in ("tag", "header") else "block"
     quality *= hit.quality

@@ -720,3 +720,21 @@ def test_labels_over_their_values_are_not_read_as_captions(waybill: Extractor) -
     v = waybill.extract_document(make_doc(_captioned(_CAPTION_ROWS, caption_under=False))).values()
     assert (v["sender_name"], v["sender_phone"]) == ("王建国", "13912345678")
     assert v["receiver_address"] == "广东省广州市天河区体育西路103号"
+
+
+def test_no_party_by_elimination_when_the_other_was_only_placed_by_position(waybill: Extractor) -> None:
+    # A generic 联系电话 with no 收 / 寄 mark anywhere is given to a party by position only; the one
+    # unmarked block left is then no party "by elimination": both could be either.
+    doc = make_doc(
+        [
+            ("中通快递", 40, 20),
+            ("孙欣斌", 40, 100),
+            ("15862845718", 400, 100),
+            ("广东省广州市天河区体育西路103号", 40, 140),
+            ("联系电话：17788187062", 40, 220),
+            ("贵州省铜仁市石阡县年民西路975号", 40, 260),
+        ]
+    )
+    res = waybill.extract_document(doc)
+    contact = [f for f in res.fields if f.name.startswith(("sender_", "receiver_")) and f.value is not None]
+    assert contact and all(f.needs_review for f in contact)
