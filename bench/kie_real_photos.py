@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -82,17 +83,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         shown = "; ".join(f"{f.name}={f.value!s}{'' if f.needs_review else ' (ACCEPTED)'}" for f in values) or "–"
         flag = result.needs_review
         rows.append(f"| `{path.name}` | {len(doc.lines)} | {len(values)} | {len(taken)} | {flag} | {shown} |")
-    load_end = os.getloadavg()[0]
+    run = {"started": started, "load": (load_start, os.getloadavg()[0]), "head": head, "shared": shared}
+    text = _report(args, run, len(files), (extracted, accepted, flagged), rows)
+    args.results.write_text("\n".join(text), encoding="utf-8")
+    print("\n".join(text))
+    return 0
+
+
+def _report(
+    args: argparse.Namespace, run: dict[str, Any], n: int, counts: tuple[int, int, int], rows: list[str]
+) -> list[str]:
+    """The results page: the command and machine, what these photos can and cannot measure, the totals
+    against issue #11's bad-input rule, and a row per photo."""
+    extracted, accepted, flagged = counts
+    load_start, load_end = run["load"]
     cmd = shlex.join([".venv/bin/python", *sys.argv])
-    text = [
+    return [
         "# Waybill extractor on real photos that are not waybills (issue #11, bad input)",
         "",
         "```",
-        f"$ LUODI_SHARED={shared} {cmd}",
+        f"$ LUODI_SHARED={run['shared']} {cmd}",
         "```",
         "",
-        f"Run {started} on {platform.machine()}, {os.cpu_count()} CPUs · OCR `{args.model}` · waybill schema, "
-        f"default options · load average {load_start:.2f} at start, {load_end:.2f} at end · code at `{head}`.",
+        f"Run {run['started']} on {platform.machine()}, {os.cpu_count()} CPUs · OCR `{args.model}` · waybill schema, "
+        f"default options · load average {load_start:.2f} at start, {load_end:.2f} at end · code at `{run['head']}`.",
         "",
         *([args.note, ""] if args.note else []),
         "The 13 real photos of `doc_samples/paddleocr/imgs` and the bank-card photo `datasets/cmb_demo.jpg` "
@@ -102,19 +116,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "the shared data, so that target is not measured here. These photos are a dev check (they have been "
         "looked at before), not a blind set.",
         "",
-        f"**{len(files)} photos: {extracted} values extracted, {accepted} accepted without review, "
-        f"{flagged} of {len(files)} pages flagged.** Issue #11 (a page with no form): fields empty — "
+        f"**{n} photos: {extracted} values extracted, {accepted} accepted without review, "
+        f"{flagged} of {n} pages flagged.** Issue #11 (a page with no form): fields empty — "
         f"{'met' if extracted == 0 else f'NOT met ({extracted} values left for review)'}; the document flagged "
-        f"and nothing accepted — {'met' if accepted == 0 and flagged == len(files) else 'NOT met'}.",
+        f"and nothing accepted — {'met' if accepted == 0 and flagged == n else 'NOT met'}.",
         "",
         "| photo | OCR lines | values extracted | accepted without review | page flagged | values |",
         "|---|---|---|---|---|---|",
         *rows,
         "",
     ]
-    args.results.write_text("\n".join(text), encoding="utf-8")
-    print("\n".join(text))
-    return 0
 
 
 if __name__ == "__main__":
