@@ -569,10 +569,47 @@ def runs(args: argparse.Namespace) -> None:
     print(json.dumps(out, ensure_ascii=False, indent=1))
 
 
+def _backbone_cache(model: Any, lines: list[Any], batch_size: int = 16) -> list[tuple[list[int], Any, Any]]:
+    """Each width-sorted batch of ``lines``: its indices, the backbone's output and the CTC lengths
+    (a run that froze the backbone shares it with stock, so every blend reads the same features)."""
+    from luodi.train.data import make_batch
+    from luodi.train.trainer import import_paddle
+
+    paddle = import_paddle()
+    order = sorted(range(len(lines)), key=lambda i: lines[i].image.shape[1])
+    out = []
+    with paddle.no_grad():
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = make_batch([lines[i].image for i in idx], [lines[i].label for i in idx], None)
+            out.append((idx, model.backbone(paddle.to_tensor(batch.images)), batch.input_lengths))
+    return out
+
+
+def _score_cached(model: Any, cache: list[tuple[list[int], Any, Any]], lines: list[Any], charset: Any) -> Any:
+    from luodi.eval.metrics import rec_metrics
+    from luodi.train.trainer import import_paddle
+
+    paddle = import_paddle()
+    preds = [""] * len(lines)
+    with paddle.no_grad():
+        for idx, feats, lengths in cache:
+            probs = paddle.nn.functional.softmax(model.head(model.neck(feats)), axis=2).numpy()
+            for row, i in enumerate(idx):
+                preds[i] = charset.decode(probs[row], int(lengths[row]))
+    return rec_metrics(preds, [ln.label for ln in lines])
+
+
 def wise(args: argparse.Namespace) -> None:
     """Weight-space interpolation between stock and a finished run (WiSE-FT), no retraining: each
     ``alpha`` scores ``(1 - alpha) * stock + alpha * tuned`` on the same sets, in dynamic graph, one
-    process. Choose ``alpha`` on development families; score a held-out family once with the choice."""
+    process. Choose ``alpha`` on development families; score a held-out family once with the choice.
+    Runs that froze the backbone (the shipped recipe) share stock's backbone: its output is computed
+    once per line and only the neck and head are blended and run per ``alpha``."""
+    import numpy as np
+
+    from luodi.eval.datasets import read_rec_labels
+    from luodi.train.data import load_lines
     from luodi.train.export import load_run_model, run_line_prep
     from luodi.train.guard import interpolate_weights
     from luodi.train.model import build_model
@@ -583,20 +620,35 @@ def wise(args: argparse.Namespace) -> None:
     files = {k: v for k, v in all_label_files(dev=True).items() if k in args.sets}
     tuned, charset = load_run_model(args.run, args.checkpoint)
     onnx_path, _ = base_files(args.base)
-    stock = build_model(charset.num_classes, detect_architecture(onnx_path))
-    load_pretrained(stock, onnx_path)
-    stock_state, tuned_state = stock.state_dict(), tuned.state_dict()
+    model = build_model(charset.num_classes, detect_architecture(onnx_path))
+    load_pretrained(model, onnx_path)
+    model.eval()
+    stock_state, tuned_state = model.state_dict(), tuned.state_dict()
+    same_backbone = all(
+        np.array_equal(stock_state[k].numpy(), tuned_state[k].numpy()) for k in stock_state if k.startswith("backbone.")
+    )
+    if not same_backbone:
+        raise SystemExit(f"{args.run}: its backbone differs from stock; this command assumes a head-only run")
     prep = run_line_prep(args.run)
     out: dict[str, Any] = {"command": "python bench/finetune_bench.py " + " ".join(sys.argv[1:]), "alphas": {}}
     out["load_avg_start"] = os.getloadavg()[0]
     t0 = time.process_time()
+    sets = {}
+    for name, label_file in files.items():
+        samples = pick_lines(read_rec_labels(label_file), args.max_lines, args.spread)
+        lines, _ = load_lines(samples, max_width=480, known=None, drop_unknown=False, prep=prep)
+        sets[name] = (lines, _backbone_cache(model, lines))
     for alpha in args.alphas:
         blended = interpolate_weights(stock_state, tuned_state, alpha)
-        stock.set_state_dict({k: paddle.to_tensor(v) for k, v in blended.items()})
-        stock.eval()
-        exact, norm = score_dygraph(stock, charset, files, args.max_lines, args.spread, prep)
+        model.set_state_dict({k: paddle.to_tensor(v) for k, v in blended.items()})
+        model.eval()
+        exact, norm = {}, {}
+        for name, (lines, cache) in sets.items():
+            m = _score_cached(model, cache, lines, charset)
+            exact[name], norm[name] = round(m.line_accuracy, 4), round(m.line_accuracy_norm, 4)
         out["alphas"][str(alpha)] = {"scores": exact, "scores_norm": norm}
         _stderr(f"alpha {alpha}: {exact}")
+    out["n"] = {name: len(lines) for name, (lines, _) in sets.items()}
     out["cpu_s"] = round(time.process_time() - t0, 1)
     out["load_avg_end"] = os.getloadavg()[0]
     (RESULTS / f"{args.out}.json").write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")

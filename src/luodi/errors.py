@@ -135,7 +135,8 @@ class ModelSourceError(ModelError):
 
 
 class ModelRegressionError(ModelError):
-    """A fine-tuned model lost more on the general regression set than export allows unasked."""
+    """A fine-tuned model lost more on the general regression set (or on unseen dot-matrix printers) than
+    export allows unasked."""
 
     http_status = 409
     type = "model_regression"

@@ -314,7 +314,15 @@ def test_v6_run_with_the_guard_reports_before_after_and_gates_export(
             # the dot-joining line preprocessing on every line the run reads, carried into the export
             "Preprocess": {"dot_closing": 0.03},
             "Optimizer": {"lr": 3e-4, "warmup_steps": 0, "schedule": "constant"},
-            "Guard": {"lines": 8, "share": 0.5, "distill": 1.0, "backbone_lr": 0.3, "ema": 0.99, "topk": 4},
+            "Guard": {
+                "lines": 8,
+                "share": 0.5,
+                "distill": 1.0,
+                "backbone_lr": 0.3,
+                "ema": 0.99,
+                "topk": 4,
+                "interpolate": 0.5,
+            },
             "Report": {"max_lines": 2},
             "Train": {"batch_size": 4, "steps": 2, "log_every": 1, "labels": [str(line_sets["train"])]},
             "Eval": {"every_steps": 2, "labels": [str(line_sets["dev"])]},
@@ -327,7 +335,26 @@ def test_v6_run_with_the_guard_reports_before_after_and_gates_export(
     names = [r.name for r in result.report.rows]
     assert names[0] == "your eval set" and "regression: print" in names and "regression: stamp" in names
     assert "general set: print + print-hard" in (run / "report.md").read_text(encoding="utf-8")
+    assert "unseen dot-matrix: dotmatrix + dotmatrix-heldout + dotmatrix-late" in (run / "report.md").read_text(
+        encoding="utf-8"
+    )
     assert run_line_prep(run) == LinePrep(dot_closing=0.03)
+    # what was chosen and is exported: half the EMA weights, half stock's (or stock itself when the
+    # step-2 eval did not beat the baseline)
+    from luodi.train.model import build_model
+    from luodi.train.trainer import base_files
+    from luodi.train.weights import load_pretrained
+
+    onnx_path, _ = base_files("pp-ocrv6-small")
+    best_head = paddle.load(str(run / "best.pdparams"))["head.weight"].numpy()
+    stock = build_model(int(best_head.shape[1]), "ppocrv6-small")
+    load_pretrained(stock, onnx_path)
+    stock_head = stock.state_dict()["head.weight"].numpy()
+    shadow = paddle.load(str(run / "latest.ema"))["w:head.weight"]
+    ema_head = shadow.numpy() if hasattr(shadow, "numpy") else np.asarray(shadow)
+    expected = 0.5 * stock_head + 0.5 * ema_head if result.best.step == 2 else stock_head
+    np.testing.assert_allclose(best_head, expected, atol=1e-6)
+    assert not np.allclose(ema_head, stock_head)  # the run did move the head
 
     exported = export_run(run, out_dir=run / "export")
     model, _ = load_run_model(run)

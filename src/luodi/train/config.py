@@ -139,6 +139,9 @@ class GuardSpec(_Strict):
     backbone_lr: float = Field(default=0.3, ge=0.0, le=1.0)  # learning-rate factor; 0 freezes the backbone
     frozen_stages: int = Field(default=0, ge=0, le=6)  # lowest backbone stages frozen: 1 the stem, 2 + first group...
     ema: float | None = Field(default=None, ge=0.9, lt=1.0)  # decay of an exponential moving average of weights
+    # weight of the fine-tuned weights in what is evaluated, chosen and exported; below 1 they are
+    # interpolated toward the stock model's (WiSE-FT). 1: the fine-tuned weights as trained
+    interpolate: float = Field(default=1.0, gt=0.0, le=1.0)
     seed: int = 0
 
 

@@ -14,7 +14,9 @@ ablation (bench/results/finetune_ablation.md) says what each buys:
 * a **lower learning rate on the backbone** (0 freezes it), so low-level features move less than
   the neck and head, and **frozen lower stages** (the stem and the first block groups get no
   gradient at all, which also makes a step cheaper);
-* an **exponential moving average** of the weights, evaluated and exported instead of the raw ones.
+* an **exponential moving average** of the weights, evaluated and exported instead of the raw ones;
+* **weight interpolation** toward the stock model (WiSE-FT): what is evaluated, chosen and exported
+  is ``(1 - a) * stock + a * fine-tuned`` (``Guard.interpolate``; 1 exports the fine-tuned weights).
 """
 
 from __future__ import annotations
@@ -292,3 +294,16 @@ def interpolate_weights(stock: dict[str, Any], tuned: dict[str, Any], alpha: flo
         else:
             out[name] = b.copy()
     return out
+
+
+@contextmanager
+def interpolated(model: Any, stock: dict[str, np.ndarray], alpha: float) -> Iterator[None]:
+    """Within the block ``model`` holds ``(1 - alpha) * stock + alpha * its own weights``; restored after."""
+    import paddle
+
+    own = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    model.set_state_dict({k: paddle.to_tensor(v) for k, v in interpolate_weights(stock, own, alpha).items()})
+    try:
+        yield
+    finally:
+        model.set_state_dict({k: paddle.to_tensor(v) for k, v in own.items()})

@@ -427,7 +427,7 @@ class Trainer:
         if world.main:
             self._prepare_dir()  # cheap checks first: a bad --resume fails before paddle loads
         paddle = import_paddle()
-        from luodi.train.guard import EMA, Guard, apply_backbone_lr, freeze_lower_stages
+        from luodi.train.guard import EMA, Guard, apply_backbone_lr, freeze_lower_stages, interpolated
         from luodi.train.model import build_model
         from luodi.train.weights import detect_architecture, load_pretrained
 
@@ -481,6 +481,14 @@ class Trainer:
                     f"distillation weight {guard_cfg.distill}, backbone lr x{guard_cfg.backbone_lr}"
                 )
         ema = EMA(model, guard_cfg.ema) if guard_cfg.enabled and guard_cfg.ema else None
+        # the stock weights (head extended as trained) to interpolate toward: taken before any resume
+        blend = guard_cfg.interpolate if guard_cfg.enabled else 1.0
+        stock_state = {k: v.numpy().copy() for k, v in model.state_dict().items()} if blend < 1.0 else None
+        if stock_state is not None:
+            self.say(
+                f"evaluated and exported: {blend:g} x the fine-tuned weights + {1 - blend:g} x stock"
+                " (Guard.interpolate)"
+            )
         regression_sets = self._regression_sets(known) if world.main else {}
         dist.setup_turn(paddle, world, first=False)
         net = dist.wrap(paddle, model, world)  # forward/backward through it; checkpoints from `model`
@@ -505,7 +513,12 @@ class Trainer:
         char_index = charset.index()
 
         def eval_weights() -> Any:
-            return ema.applied(model) if ema is not None else contextlib.nullcontext()
+            stack = contextlib.ExitStack()
+            if ema is not None:
+                stack.enter_context(ema.applied(model))
+            if stock_state is not None:  # after the EMA: the averaged weights are what is blended
+                stack.enter_context(interpolated(model, stock_state, blend))
+            return stack
 
         def do_eval(step: int) -> EvalResult | None:
             if not eval_lines or not world.main:
@@ -701,9 +714,10 @@ class Trainer:
                 )
         if not rows:
             return None
-        spec_general = regression.load_spec().general if regression_sets else ()
-        general = tuple(f"regression: {g}" for g in spec_general)
-        report = regression.Report(tuple(rows), general, self.config.Report.max_drop)
+        spec = regression.load_spec() if regression_sets else None
+        general = tuple(f"regression: {g}" for g in spec.general) if spec else ()
+        unseen = tuple(f"regression: {g}" for g in spec.unseen if g in regression_sets) if spec else ()
+        report = regression.Report(tuple(rows), general, self.config.Report.max_drop, unseen)
         regression.save_report(report, self.run_dir)
         self.say("before/after (line accuracy):\n" + report.table())
         if report.regressed():

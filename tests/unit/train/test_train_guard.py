@@ -300,3 +300,67 @@ def test_interpolation_blends_float_weights_and_refuses_mismatches() -> None:
         interpolate_weights(stock, {"w": tuned["w"]}, 0.5)
     with pytest.raises(ConfigError, match="shapes"):
         interpolate_weights(stock, {**tuned, "w": np.zeros(3, np.float32)}, 0.5)
+
+
+def test_the_gate_refuses_a_loss_on_unseen_dotmatrix_printers(tmp_path: Path) -> None:
+    general = ("regression: print", "regression: print-hard")
+    unseen = ("regression: dotmatrix", "regression: dotmatrix-heldout", "regression: dotmatrix-late")
+    rows = (
+        Row("your eval set", 120, 0.62, 0.66),
+        Row("regression: print", 173, 0.919, 0.948, 0.983, 0.994),
+        Row("regression: print-hard", 100, 0.77, 0.77, 0.87, 0.87),
+        Row("regression: dotmatrix", 80, 0.8125, 0.8125, 0.90, 0.90),
+        Row("regression: dotmatrix-heldout", 80, 0.70, 0.6875, 0.70, 0.6875),
+        Row("regression: dotmatrix-late", 80, 0.75, 0.7125, 0.75, 0.7125),
+    )
+    report = Report(rows, general, 0.01, unseen)
+    u = report.unseen_row()
+    assert u is not None and u.n == 240 and u.delta == pytest.approx(-0.05 / 3)
+    assert report.regressed()  # the general set held (+1.8 pt exact): only the unseen printers fell
+    msg = report.refusal()
+    assert "on unseen dot-matrix printers (240 lines)" in msg and "general regression set" not in msg
+    assert f"({u.before:.3f} -> {u.after:.3f})" in msg
+    assert "unseen dot-matrix: dotmatrix + dotmatrix-heldout + dotmatrix-late" in report.table()
+    save_report(report, tmp_path)
+    with pytest.raises(ModelRegressionError, match="unseen dot-matrix"):
+        check_export(tmp_path, accept_regression=False)
+    assert check_export(tmp_path, accept_regression=True) is not None
+    # the same report without unseen rows (as written before they existed) passes
+    assert not Report(rows, general, 0.01).regressed()
+    # one line of 240 lost is within the limit
+    held = (
+        *rows[:4],
+        Row("regression: dotmatrix-heldout", 80, 0.70, 0.70),
+        Row("regression: dotmatrix-late", 80, 0.75, 0.7375),
+    )
+    assert not Report(held, general, 0.01, unseen).regressed()
+
+
+def test_the_shipped_spec_gates_unseen_dotmatrix_rows_of_families_no_recipe_trains_on() -> None:
+    from luodi.train.config import SynthSpec
+
+    spec = load_spec()
+    by_name = {s.name: s for s in spec.sets}
+    assert spec.unseen and all(by_name[n].style == "dotmatrix" for n in spec.unseen)
+    families = {by_name[n].family or spec.family for n in spec.unseen}
+    assert {"eval", "heldout", "late"} <= families
+    for family in families - {"eval"}:  # no config may train on them (recipes render "train" only: a test)
+        with pytest.raises(ValueError, match="family"):
+            SynthSpec(style="dotmatrix", n=4, text_format="general", family=family)  # type: ignore[arg-type]
+
+
+def test_interpolated_weights_are_applied_inside_the_block_only(paddle: Any) -> None:
+    from luodi.train.config import GuardSpec
+    from luodi.train.guard import interpolated
+
+    net = paddle.nn.Linear(2, 2)
+    stock = {k: v.numpy().copy() for k, v in net.state_dict().items()}
+    with paddle.no_grad():
+        net.weight.set_value(stock["weight"] + 4.0)
+    tuned = net.weight.numpy().copy()
+    with interpolated(net, stock, 0.25):
+        np.testing.assert_allclose(net.weight.numpy(), stock["weight"] + 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(net.weight.numpy(), tuned)
+    assert GuardSpec().interpolate == 1.0  # off unless asked for
+    with pytest.raises(ValueError, match="interpolate"):
+        GuardSpec(interpolate=0.0)
