@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from luodi.kie.candidates import TIER_BLOCK, TIER_SCAN, Candidate, Pool
-from luodi.kie.capitals import LOOKALIKE_CHARS, NUMERAL_CHARS, repair_capitals
+from luodi.kie.capitals import LOOKALIKE_CHARS, LOOKALIKES, NUMERAL_CHARS, repair_capitals
 from luodi.kie.divisions import DivisionIndex
 from luodi.kie.gazetteer import Division
 from luodi.kie.layout import PageLayout, Piece, TLine, run_score, run_text, starts_with_label, sub_run
@@ -210,12 +210,16 @@ def capital_amount(value: Decimal, *, prefix: str = "人民币") -> str:
 _NUMERAL_CHARS = frozenset(_CAPITALS + "拾佰仟万亿元圆角分整正")
 
 
-def reconcile_amounts(amount: FieldResult, words: FieldResult) -> tuple[FieldResult, FieldResult]:
+def reconcile_amounts(
+    amount: FieldResult, words: FieldResult, *, digit_min: float = 0.0
+) -> tuple[FieldResult, FieldResult]:
     """The figure and the capitals are two readings of one amount. When they agree, each confirms
     the other: their scores combine and doubts about single characters go (every numeral was read
     the same twice). When the capitals are the figure's words but for characters that are no
-    numeral at all (人民币禁万伍仟… for 叁万), they are corrected to the figure's and agree. Any
-    other disagreement flags both."""
+    numeral at all (人民币禁万伍仟… for 叁万), they are corrected to the figure's and agree; where a
+    corrected character stands for a digit, that digit was read once only (in the figure), so a
+    figure with a digit read below ``digit_min`` is not confirmed: both are flagged. Any other
+    disagreement flags both."""
     if not isinstance(amount.value, float):
         return amount, words
     figure = Decimal(str(amount.value)).quantize(Decimal("0.01"))
@@ -247,12 +251,55 @@ def reconcile_amounts(amount: FieldResult, words: FieldResult) -> tuple[FieldRes
             return _flag(amount, why), _flag(words, why)
         why = f"capital numerals corrected to agree with the figure (OCR read {words.raw})"
         reasons = tuple(r for r in words.reasons if not _VALUE_DOUBT.match(r))
+        unconfirmed = _also_fits(str(words.raw or words.value), fixed, _weak_digit_readings(amount, digit_min))
         words = dataclasses.replace(
             words, value=fixed, reasons=(*reasons, why), alternatives=(*words.alternatives, str(words.value))
         )
+        if unconfirmed:
+            # ¥44,745.88 (its last 8 at 0.57) over 人民币…捌角整分: the 整 was corrected to the
+            # figure's 捌, so nothing but the weak 8 itself says the cents are 88.
+            why = "capital numerals corrected where they spell a digit the figure read unsure: not confirmed"
+            return _flag(amount, why), _flag(words, why)
         words = dataclasses.replace(words, flagged=_still_flagged(words))
     score = 1.0 - (1.0 - min(amount.score, 1.0)) * (1.0 - min(words.score, 1.0))
     return _agreed(amount, score), _agreed(words, score)
+
+
+def _weak_digit_readings(amount: FieldResult, digit_min: float) -> list[Decimal]:
+    """The other amounts the figure would be with one of its digits read below ``digit_min``
+    changed (¥44,745.88 with its last 8 unsure: 44745.80 … 44745.89): where the capitals as read
+    fit one of these as well as the figure, they do not confirm that digit."""
+    chars = [
+        (piece.tline.text[i], float(piece.tline.line.char_scores[i]))
+        for piece in amount.pieces
+        if len(piece.tline.line.char_scores) == len(piece.tline.text)
+        for i in range(piece.start, min(piece.end, len(piece.tline.text)))
+    ]
+    text = "".join(c for c, _ in chars)
+    out: list[Decimal] = []
+    for k, (c, score) in enumerate(chars):
+        if not c.isdigit() or score >= digit_min:
+            continue
+        for d in "0123456789".replace(c, ""):
+            digits = re.sub(r"[^\d.]", "", text[:k] + d + text[k + 1 :])
+            if digits.count(".") <= 1 and digits.strip("."):
+                out.append(Decimal(digits).quantize(Decimal("0.01")))
+    return out
+
+
+def _also_fits(read: str, fixed: str, others: Sequence[Decimal]) -> bool:
+    """Whether the capitals as read correct as well to one of ``others`` as to ``fixed``: where the
+    two corrections differ, no character read there is drawn like ``fixed``'s numeral (参 for 叁
+    says 叁; 整 or 指 in a numeral's place says nothing)."""
+    text = compact(read)
+    for other in others:
+        alt = _corrected(read, other)
+        if alt is None or len(alt) != len(fixed) or len(text) != len(fixed):
+            continue
+        places = [i for i, (a, b) in enumerate(zip(fixed, alt, strict=True)) if a != b]
+        if places and not any(text[i] in LOOKALIKES.get(fixed[i], "") for i in places):
+            return True
+    return False
 
 
 def _lost_lead(figure: Decimal, words: Decimal) -> bool:

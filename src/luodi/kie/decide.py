@@ -649,7 +649,7 @@ def _amount_words(
     if amount is None or words is None or not amount.found or not words.found:
         return
     # Two readings of one amount: agreement confirms both, disagreement flags both (luodi.kie.banks).
-    decided[names[0]], decided[names[1]] = reconcile_amounts(amount, words)
+    decided[names[0]], decided[names[1]] = reconcile_amounts(amount, words, digit_min=NUMBER_CHAR_MIN)
 
 
 def _id_card(decided: dict[str, FieldResult], got: Sequence[FieldResult | None], types: dict[str, str]) -> None:
@@ -1012,6 +1012,13 @@ def _shape_doubts(spec: FieldSpec, value: Any, raw: str = "") -> list[str]:
     if not isinstance(value, str) or not value:
         return []
     person = spec.type == "name" and spec.effective_role == "name" and re.match(r"[\u4e00-\u9fff]", value)
+    # A party's name on a bank receipt is free text (a person or a company): read as a person's
+    # where it is two to four Han characters, or one (印 of 印菲琼: the rest under a stamp).
+    person = person or (
+        spec.type == "text" and spec.effective_role == "name" and re.fullmatch(r"[\u4e00-\u9fff]{1,4}", value)
+    )
+    if person and len(value) == 1:
+        return [f"a name of one character ({value}): the rest lost?"]
     if person and not has_surname(value) and organisation(Span(value, 0, len(value))) is None:
         return [f"{value[0]!r} is not a known surname"]
     one_word = re.fullmatch(r"[A-Za-z]{4,}", value) is not None

@@ -707,6 +707,24 @@ class PageLayout:
                 return True
         return False
 
+    def value_of_label_left(self, tline: TLine) -> bool:
+        """Whether ``tline`` is the value of a field or generic label standing alone in its cell
+        left of it on its row (账号 | 4631 0004 …): under another label it is not that label's (a
+        serial number's empty cell above it borrowed an account's first digits)."""
+        for o in self.left_neighbours(tline):
+            hits = self.hits_of(o)
+            if not hits or not self.is_key_line(o):
+                continue
+            last = hits[-1]
+            alone = not o.text[last.end :].strip(" :：")  # nothing after the label: its value is beside it
+            if last.kind not in ("field", "generic") or not alone or self.right_of(last) is not tline:
+                continue
+            # ... and with nothing under it (labels over values, two columns: 收件人电话 over its
+            # phone has the other column's name at its right, not its value).
+            if not self.below(last, max_lines=1, claimed=False):
+                return True
+        return False
+
     def right_cell(self, hit: Hit) -> list[TLine]:
         """The lines of the cell to the right of a label on the same row (a table cell, a separate
         box), top to bottom: a value cell may hold two lines beside one label."""
@@ -857,8 +875,9 @@ class PageLayout:
             top = best
         return out[::-1]
 
-    def below(self, hit: Hit, *, max_lines: int = 3) -> list[TLine]:
-        """Lines under the label's column, nearest first, until a key line or a wide gap."""
+    def below(self, hit: Hit, *, max_lines: int = 3, claimed: bool = True) -> list[TLine]:
+        """Lines under the label's column, nearest first, until a key line, another label's value
+        (unless ``claimed`` is False: not checked) or a wide gap."""
         t = hit.tline
         cx0, cx1 = self.column(hit)
         h = t.h
@@ -872,8 +891,8 @@ class PageLayout:
             # A value sits right under its label; two lines down at most (a label over two values).
             if o.y0 - last_y > 2.0 * max(h, o.h) or o.y0 - t.y1 > 2.2 * h:
                 break
-            if self.is_key_line(o):
-                break
+            if self.is_key_line(o) or (claimed and self.value_of_label_left(o)):
+                break  # a label, or another label's value (the cell right of its label)
             last_y = o.y1
             if english_label(o.text):
                 continue  # the label's English printed under it (交易金额 / Amount): part of the label

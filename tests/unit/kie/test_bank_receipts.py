@@ -769,3 +769,65 @@ def test_one_account_for_both_parties_flags_both_and_one_name_does_not() -> None
         assert res.get("payee_account") == payee_account
         assert res["payer_account"].needs_review is flagged and res["payee_account"].needs_review is flagged
         assert not res["payer_name"].needs_review and not res["payee_name"].needs_review
+
+
+@pytest.mark.parametrize(
+    ("weak_cent", "read", "confirmed"), [(0.57, "整", False), (0.99, "整", True), (0.57, "参", True)]
+)
+def test_capitals_corrected_where_they_spell_a_digit_the_figure_read_unsure_confirm_nothing(
+    weak_cent: float, read: str, confirmed: bool
+) -> None:
+    """¥44,745.88 with its last 8 at 0.57 over capitals read …捌角整分: 整 stands where a numeral
+    must, and the correction puts the figure's 捌 there, so only the weak 8 says the cents are 88
+    (the receipt printed 83): both need review. Read sure, the figure alone is as good as any
+    number; and 参 in that place is drawn like 叁, which the figure's 3 then agrees with."""
+    figure = "¥44,745.83" if read == "参" else "¥44,745.88"
+    words = f"人民币肆万肆仟柒佰肆拾伍元捌角{read}分"
+    lines = [
+        make_line("交通银行 电子回单", 300, 20),
+        make_line("交易流水号：1117672079278329", 40, 60),
+        make_line("金额", 40, 100),
+        _scored(figure, 200, 100, {len(figure) - 1: weak_cent}),
+        make_line(words, 200, 130),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
+    assert res.get("amount") == float(figure[1:].replace(",", ""))
+    assert res.get("amount_in_words") == "人民币肆万肆仟柒佰肆拾伍元捌角" + ("叁" if read == "参" else "捌") + "分"
+    assert res["amount"].needs_review is not confirmed and res["amount_in_words"].needs_review is not confirmed
+
+
+def test_an_empty_cell_does_not_borrow_the_value_of_the_label_under_it() -> None:
+    """流水号 printed over an empty cell, the payee's 全称 and 账号 rows under it (账号 | 4631 0004 …):
+    the first digits of that account are the account's, never the serial number."""
+    lines = [
+        make_line("中国民生银行 网上银行电子回单", 300, 20),
+        make_line("日期：2022-11-07", 300, 60),
+        make_line("流水号：", 560, 60),
+        make_line("全称", 500, 92),
+        make_line("晋城通嘉文化传媒有限公司", 560, 92),
+        make_line("账号", 500, 124),
+        make_line("4631 0004 4914 6893 775", 560, 124),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1100))
+    assert res.get("serial_number") is None
+    # the same page with the serial printed: read as before
+    lines[2] = make_line("流水号：758578381104", 560, 60)
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1100))
+    assert res.get("serial_number") == "758578381104"
+
+
+@pytest.mark.parametrize(
+    ("name", "flagged"), [("印", True), ("涡尔西", True), ("印菲琼", False), ("瑞汇官方旗舰店", False)]
+)
+def test_a_party_name_of_one_character_or_without_a_surname_needs_review(name: str, flagged: bool) -> None:
+    """印 of 印菲琼 (the rest under a stamp), 涡尔西 for 满雨西 (handwriting read sure): a person's name
+    has two characters or more and starts with a surname; a shop's name need not."""
+    lines = [
+        make_line("交通银行 电子回单", 300, 20),
+        make_line("交易日期：2024-03-05", 40, 60),
+        make_line(f"收款人户名：{name}", 40, 100, score=0.99),
+        *(make_line(*t) for t in _FILLED),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines))
+    assert res.get("payee_name") == name
+    assert res["payee_name"].needs_review is flagged
