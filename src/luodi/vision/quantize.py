@@ -208,6 +208,38 @@ def quantize_vision(  # noqa: PLR0913, PLR0915 - keyword-only options of luodi q
     return VisionQuantizeResult(name, out_report)
 
 
+def _held_threshold(
+    meta: VisionMeta,
+    out: VisionMeta,
+    int8: InferenceSession,
+    held: str | Path,
+    bank: np.ndarray,
+    projection: np.ndarray | None,
+    search: Int8BankSearch,
+    say: Callable[[str], None],
+) -> tuple[VisionMeta, dict[str, Any]]:
+    """``out`` with the threshold chosen at the FP32 bundle's false-alarm rate on the ``held`` good
+    images, scored by the INT8 copy as it will inspect; and what the report says of it."""
+    assert meta.threshold is not None and meta.false_alarm_rate is not None
+    rate = meta.false_alarm_rate
+    samples, held_report = scan_good(held)
+    scores, kept = score_samples(int8, samples, held_report, out, bank, projection, search)
+    if len(kept) < MIN_HELD_IMAGES:
+        raise EmptyInputError(
+            f"{held}: {len(kept)} readable good images; the threshold needs at least {MIN_HELD_IMAGES}"
+        )
+    out = with_threshold(out, scores, rate, threshold_source=FROM_HELD, fp32_threshold=meta.threshold)
+    assert out.threshold is not None
+    fp32_flags = float(np.mean(scores >= meta.threshold))
+    found: dict[str, Any] = {"int8": out.threshold, "source": FROM_HELD, "held_images": len(kept)}
+    found |= {"held_flagged_at_fp32_threshold": round(fp32_flags, 4), "held_skipped": len(held_report.skipped)}
+    say(
+        f"INT8 threshold {out.threshold:.4f} (FP32 {meta.threshold:.4f}) at false-alarm rate {rate} on "
+        f"{len(kept)} held-back good images; the FP32 threshold flagged {fp32_flags:.1%} of them"
+    )
+    return out, found
+
+
 def int8_anomaly_meta(
     base: Bundle,
     meta: VisionMeta,
@@ -235,22 +267,8 @@ def int8_anomaly_meta(
     rate = meta.false_alarm_rate
     info: dict[str, Any] = {"fp32": meta.threshold, "false_alarm_rate": rate}
     if held is not None:
-        samples, held_report = scan_good(held)
-        scores, kept = score_samples(int8, samples, held_report, out, bank, projection, search)
-        if len(kept) < MIN_HELD_IMAGES:
-            raise EmptyInputError(
-                f"{held}: {len(kept)} readable good images; the threshold needs at least {MIN_HELD_IMAGES}"
-            )
-        out = with_threshold(out, scores, rate, threshold_source=FROM_HELD, fp32_threshold=meta.threshold)
-        assert out.threshold is not None
-        fp32_flags = float(np.mean(scores >= meta.threshold))
-        info |= {"int8": out.threshold, "source": FROM_HELD, "held_images": len(kept)}
-        info |= {"held_flagged_at_fp32_threshold": round(fp32_flags, 4), "held_skipped": len(held_report.skipped)}
-        say(
-            f"INT8 threshold {out.threshold:.4f} (FP32 {meta.threshold:.4f}) at false-alarm rate {rate} on "
-            f"{len(kept)} held-back good images; the FP32 threshold flagged {fp32_flags:.1%} of them"
-        )
-        return out, info
+        out, found = _held_threshold(meta, out, int8, held, bank, projection, search, say)
+        return out, info | found
     base_search = Int8BankSearch(bank) if meta.search == SEARCH_INT8 else None
     f, _ = score_samples(fp32, calib, DataReport(), meta, bank, projection, base_search)
     q, _ = score_samples(int8, calib, DataReport(), out, bank, projection, search)
