@@ -40,6 +40,9 @@ class Candidate:
     # "tag", "position", "scan".
     where: str = "inline"
     label_quality: float = 1.0
+    # Found right under its label on a page that prints every label over its value
+    # (``PageLayout.labels_over``): as sure a place as after it.
+    under_its_label: bool = False
 
 
 @dataclass(slots=True)

@@ -363,7 +363,7 @@ class Decider:
             spec.type in _SHORT_TYPES
             and cand.where in ("right", "below", "above")
             and not _UNITS[spec.type].search(cand.raw)
-        ) or (spec.type == "text" and cand.where == "below"):
+        ) or (spec.type == "text" and cand.where == "below" and not cand.under_its_label):
             # A count or weight matched to its label by geometry alone, or text from the line
             # under it: an empty cell's neighbour (the next row's number, another label's value)
             # fits it just as well. A weight printed with its unit (4.2kg, 26斤) says what it is.

@@ -665,6 +665,9 @@ class PageLayout:
         # small captions sit at the bottom of each box). Decided once per page, from the labels'
         # shaped values, by ``proposers.captions_under_values`` before any proposer reads the page.
         self.captions_below = False
+        # Whether this page prints its labels over their values (a mobile-banking receipt's small
+        # labels, each value right under its own): ``proposers.labels_over_values`` decides it.
+        self.labels_over = False
 
     def hits_of(self, tline: TLine) -> list[Hit]:
         return self.hits[id(tline)]
@@ -706,6 +709,21 @@ class PageLayout:
             if hits and self.is_key_line(o) and len(o.text) - hits[-1].end <= 1:
                 return True
         return False
+
+    def right_under(self, hit: Hit, tline: TLine) -> bool:
+        """Whether ``tline`` sits right under the label, nothing between: the first line below
+        it, starting where the label starts, at most a line's height down, and the label has no
+        cell to its right (the geometry says whose value it is)."""
+        t = hit.tline
+        h = max(t.h, tline.h)
+        below = self.below(hit, max_lines=1)
+        return (
+            bool(below)
+            and below[0] is tline
+            and abs(tline.x0 - t.x_of(hit.start)) <= 1.0 * h
+            and tline.y0 - t.y1 <= 1.0 * h
+            and self.right_of(hit) is None
+        )
 
     def value_of_label_left(self, tline: TLine) -> bool:
         """Whether ``tline`` is the value of a field or generic label standing alone in its cell

@@ -141,6 +141,7 @@ def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
         pool.page_ocr = min(pool.page_ocr, scores[len(scores) // 2])
     tables = rd.tables
     layout.captions_below = captions_under_values(rd, layout)
+    layout.labels_over = not layout.captions_below and labels_over_values(rd, layout)
     markers = [h for h in hits if h.kind in ("header", "tag") or (h.kind == "field" and tables.is_name_label(h))]
     regions = vertical_tags(rd, layout, hits)
     unassigned: list[tuple[Hit, str]] = []
@@ -217,6 +218,37 @@ def captions_under_values(rd: Reading, layout: PageLayout) -> bool:
             above += bool(fits_up and not fits_after)
             after += bool(fits_after and not fits_up)
     return above >= 2 and above > 2 * after
+
+
+def labels_over_values(rd: Reading, layout: PageLayout) -> bool:
+    """Whether the page prints its labels over their values (a mobile-banking receipt's small
+    labels, a boxed form's captions at the top of each box). Told like captions under values, by
+    the labels of fields with a shape (a pattern of the schema: an account, an amount, a date):
+    a value of that shape right under the label (nothing between, aligned, no cell to its right),
+    and none after it, for at least three of them and more than three times as many as the
+    labels whose value is beside them."""
+    under = beside = 0
+    for hit in layout.all_hits():
+        if hit.kind != "field" or not layout.ends_its_line(hit):
+            continue
+        for name in hit.entry.targets:
+            spec = rd.schema.fields[name]
+            if not spec.patterns and _has_shape(spec.type, "") is None:
+                continue
+            after = inline_value(hit, layout.next_start(hit))
+            near = layout.value_neighbour(hit) if not after else None
+            fits_after = bool(after) and match_value(spec, after) is not None
+            if near is not None and near[1] == "right":
+                fits_after = match_value(spec, (Piece(near[0], 0, len(near[0].text)),)) is not None
+            down = layout.below(hit, max_lines=1) if not after else []
+            fits_under = (
+                bool(down)
+                and layout.right_under(hit, down[0])
+                and match_value(spec, (Piece(down[0], 0, len(down[0].text)),)) is not None
+            )
+            under += fits_under and not fits_after
+            beside += fits_after and not fits_under
+    return under >= 3 and under > 3 * beside
 
 
 def vertical_tags(rd: Reading, layout: PageLayout, hits: Sequence[Hit]) -> list[_Region]:
@@ -610,7 +642,10 @@ def label_value(  # noqa: PLR0913 - proposers take their context explicitly, no 
             # contact parser takes it apart; the name and phone go to the same party.
             split_contact(rd, name, spec, value, pool, tier=tier, quality=q, reasons=reasons, where=source)
             return
-        pool.add(cand(name, value, tier, q, reasons, where=source))
+        c = cand(name, value, tier, q, reasons, where=source)
+        if source == "below" and layout.labels_over and layout.right_under(hit, value[0].tline):
+            c = dataclasses.replace(c, under_its_label=True)
+        pool.add(c)
         return
 
 

@@ -831,3 +831,35 @@ def test_a_party_name_of_one_character_or_without_a_surname_needs_review(name: s
     res = extractor("bank_receipt").extract_document(make_doc(lines))
     assert res.get("payee_name") == name
     assert res["payee_name"].needs_review is flagged
+
+
+@pytest.mark.parametrize("over", [True, False])
+def test_a_value_right_under_its_label_is_accepted_where_the_page_prints_every_label_over_its_value(
+    over: bool,
+) -> None:
+    """A mobile-banking receipt prints small labels over their values: where the account, the
+    amount and the date stand right under their labels, the name and the purpose under theirs
+    are as sure (keyed in); where those print after their labels, a name under its label could
+    be an empty cell's neighbour, and is flagged as before."""
+    shaped = [("付款账号", "6222 0210 0112 3456 789"), ("金额", "¥35,500.00"), ("交易日期", "2024-03-05")]
+    lines = [make_line("中国农业银行 转账电子回单", 300, 20)]
+    for i, (label, value) in enumerate(shaped):
+        x, y = (40, 100 + 70 * i) if i < 1 else (520, 100 + 70 * (i - 1))
+        if over:
+            lines += [make_line(label, x, y), make_line(value, x, y + 28)]
+        else:
+            lines.append(make_line(f"{label}：{value}", x, y))
+    lines += [
+        make_line("付款户名", 40, 170),
+        make_line("王建国", 40, 198),
+        make_line("用途", 520, 240),
+        make_line("货款", 520, 268),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1100))
+    assert (res.get("payer_account"), res.get("amount"), res.get("date")) == (
+        "6222021001123456789",
+        35500.0,
+        "2024-03-05",
+    )
+    assert res.get("payer_name") == "王建国" and res.get("purpose") == "货款"
+    assert res["payer_name"].needs_review is not over and res["purpose"].needs_review is not over
