@@ -870,28 +870,60 @@ class PageLayout:
         return beside > under
 
     def value_above(self, hit: Hit, *, max_lines: int = 3) -> list[TLine]:
-        """The lines stacked just above a label's column, top to bottom, up to a key line or a
-        wide gap: the value of a caption printed under it. Empty when the nearest line above is a
-        label (an empty box: the previous box's caption)."""
+        """The lines stacked just above a label, top to bottom, up to a key line or a wide gap: the
+        value of a caption printed under it. Empty when the nearest line above is a label (an empty
+        box: the previous box's caption)."""
+        first = self._over_caption(hit)
+        if first is None or self.is_key_line(first) or english_label(first.text):
+            return []
+        out = [first]
+        while len(out) < max_lines:
+            top = out[-1]
+            nxt: TLine | None = None
+            for o in self.lines:
+                if o in out or o is hit.tline or o.yc >= top.y0 or top.y0 - o.y1 > 1.25 * max(top.h, o.h):
+                    continue
+                if abs(o.x0 - top.x0) > 2.0 * max(top.h, o.h) or min(o.x1, first.x1) <= max(o.x0, first.x0):
+                    continue
+                if nxt is None or o.y1 > nxt.y1:
+                    nxt = o
+            if nxt is None or self.is_key_line(nxt) or english_label(nxt.text):
+                break
+            out.append(nxt)
+        return out[::-1]
+
+    def _over_caption(self, hit: Hit) -> TLine | None:
+        """The line just above a label that is horizontally nearest to it (over it, or beside it
+        when the caption is centred under a wider box), unless another label on the caption's row
+        is nearer to that line (then it is that caption's value)."""
         t = hit.tline
         cx0, cx1 = self.column(hit)
-        out: list[TLine] = []
-        top = t
-        while len(out) < max_lines:
-            h = max(top.h, t.h)
-            best: TLine | None = None
-            for o in self.lines:
-                if o is t or o in out or o.yc >= top.y0 or min(o.x1, cx1) - max(o.x0, cx0 - 0.5 * t.h) <= 0:
+
+        def gap(o: TLine, x0: float, x1: float) -> float:
+            return max(0.0, o.x0 - x1, x0 - o.x1)
+
+        near = [
+            o
+            for o in self.lines
+            if o is not t
+            and o.yc < t.y0
+            and t.y0 - o.y1 <= 1.25 * max(t.h, o.h)
+            and gap(o, cx0 - 0.5 * t.h, cx1) <= 8.0 * max(t.h, o.h)
+        ]
+        if not near:
+            return None
+        best = min(near, key=lambda o: (gap(o, cx0 - 0.5 * t.h, cx1), -o.y1))
+        mine = gap(best, cx0 - 0.5 * t.h, cx1)
+        for o in self.lines:
+            if abs(o.yc - t.yc) > 0.6 * t.h or not self.is_key_line(o):
+                continue
+            for other in self.hits_of(o):
+                if other is hit or other.kind not in ("field", "generic", "tag") or not self.ends_its_line(other):
                     continue
-                if top.y0 - o.y1 > 1.25 * max(h, o.h) or (out and abs(o.x0 - top.x0) > 2.0 * max(h, o.h)):
-                    continue
-                if best is None or o.y1 > best.y1:
-                    best = o
-            if best is None or self.is_key_line(best) or english_label(best.text):
-                break
-            out.append(best)
-            top = best
-        return out[::-1]
+                ox0, ox1 = self.column(other)
+                if gap(best, ox0 - 0.5 * o.h, ox1) < mine:
+                    return None
+        return best
 
     def below(self, hit: Hit, *, max_lines: int = 3, claimed: bool = True) -> list[TLine]:
         """Lines under the label's column, nearest first, until a key line, another label's value

@@ -738,3 +738,24 @@ def test_no_party_by_elimination_when_the_other_was_only_placed_by_position(wayb
     res = waybill.extract_document(doc)
     contact = [f for f in res.fields if f.name.startswith(("sender_", "receiver_")) and f.value is not None]
     assert contact and all(f.needs_review for f in contact)
+
+
+def test_captions_centred_under_wide_boxes(waybill: Extractor) -> None:
+    # Short values written at the left of wide boxes, their captions centred under them: no
+    # caption overlaps its value, but each is the value nearest to it on the row above.
+    boxes = [  # (value, caption, box x0, box x1, row)
+        ("YT4412345678901", "运单号", 520, 960, 0),
+        ("王建国", "寄件人", 40, 480, 1),
+        ("13912345678", "寄件人电话", 520, 960, 1),
+        ("刘芳", "收件人", 40, 480, 2),
+        ("021-62538890", "收件人电话", 520, 960, 2),
+    ]
+    lines = []
+    for value, caption, x0, x1, row in boxes:
+        y = 40.0 + 70 * row
+        lines.append(make_line(value, x0 + 8, y))
+        lines.append(make_line(caption, (x0 + x1) / 2 - 7 * len(caption), y + 36, h=14, char_w=14))
+    v = waybill.extract_document(make_doc(lines)).values()
+    assert v["tracking_number"] == "YT4412345678901"
+    assert (v["sender_name"], v["sender_phone"]) == ("王建国", "13912345678")
+    assert (v["receiver_name"], v["receiver_phone"]) == ("刘芳", "021-62538890")
