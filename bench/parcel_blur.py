@@ -6,7 +6,8 @@ held-out ones stay blind).
         --variant strict:doc_box_thresh=0.6 --variant weak:doc_box_thresh=0.5
 
 Each frame is read through ``luodi extract`` once per variant; fields right are counted over every
-label fully inside the frame (a label not found scores nothing; ``parcel_parts._score``). With
+label fully inside the frame (a label not found scores nothing; ``parcel_parts._score``), compared as
+parcel_bench.py compares them (whitespace dropped), and exactly (``fields_exact``). With
 ``--empty SEED:N``, also N no-label 12 MP dev frames per seed (``parcel_gate.py``'s): documents
 reported (each is a false one) and OCR CPU seconds per variant, best of 2. With ``--twelve N``,
 the CPU seconds of ``luodi extract`` on parcel_bench.py's 12 MP one-label close-up per variant,
@@ -61,20 +62,9 @@ def _no_label(pipeline: Any, variants: dict[str, Any], empty: list[str]) -> dict
 def _twelve(pipeline: Any, tasks: dict[str, Any], rounds: int, ner: str | None) -> dict[str, Any]:
     import statistics
 
-    from parcel_bench import _iou
+    from parcel_bench import closeup_12mp
 
-    from luodi.synth.parcel import ParcelOptions, render_scene
-
-    opts = ParcelOptions(families=("dev",), labels=(1, 1), megapixels=(12.0, 12.0), seed=5, source="dev", ner_file=ner)
-    first = next(iter(tasks.values()))
-    for i in range(20):
-        scene = render_scene(i, opts)
-        if scene.view != "closeup" or not scene.labels:
-            continue
-        data = scene.jpeg_bytes()
-        docs = pipeline.run(first, data).result.to_dict().get("documents", [])
-        if any(_iou(d["quad"], scene.labels[0].record(None)["polygon"]) >= 0.5 for d in docs):
-            break
+    i, _, data, _, _ = closeup_12mp(pipeline, next(iter(tasks.values())), ner)
     cpu: dict[str, list[float]] = {n: [] for n in tasks}
     for _ in range(rounds):
         for name, task in tasks.items():
@@ -103,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     tasks = {
         n: pipeline.processor("extract", "waybill", options=OCROptions().replace(**c)) for n, c in variants.items()
     }
-    totals = {n: [0, 0, 0, 0, 0.0] for n in variants}
+    totals = {n: [0, 0, 0, 0, 0.0, 0] for n in variants}  # right, fields, found, documents, CPU s, right exactly
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ner, _ = _ner_file(Path(tmp))
@@ -119,9 +109,17 @@ def main(argv: list[str] | None = None) -> int:
             docs = pipeline.run(task, data).result.to_dict().get("documents", [])
             cpu = time.process_time() - c0
             right, total, found = _score(docs, rec["labels"])
+            exact = _score(docs, rec["labels"], exact=True)[0]
             t = totals[name]
             t[0], t[1], t[2], t[3], t[4] = t[0] + right, t[1] + total, t[2] + found, t[3] + len(docs), t[4] + cpu
-            row[name] = {"fields": f"{right}/{total}", "found": found, "documents": len(docs), "cpu_s": round(cpu, 2)}
+            t[5] += exact
+            row[name] = {
+                "fields": f"{right}/{total}",
+                "fields_exact": exact,
+                "found": found,
+                "documents": len(docs),
+                "cpu_s": round(cpu, 2),
+            }
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     labels = sum(1 for rec in records for label in rec["labels"] if not label["cut_off"])
@@ -129,11 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         n: {
             "fields": f"{a}/{b}",
             "ratio": round(a / max(b, 1), 3),
+            "fields_exact": f"{e}/{b}",
             "found": f"{f}/{labels}",
             "documents": d,
             "cpu_s": round(c, 1),
         }
-        for n, (a, b, f, d, c) in totals.items()
+        for n, (a, b, f, d, c, e) in totals.items()
     }
     result = {"seed": args.seed, "frames": args.frames, "variants": variants, "summary": summary}
     if args.empty:
