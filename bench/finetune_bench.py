@@ -623,9 +623,12 @@ def wise(args: argparse.Namespace) -> None:
     model = build_model(charset.num_classes, detect_architecture(onnx_path))
     load_pretrained(model, onnx_path)
     model.eval()
-    stock_state, tuned_state = model.state_dict(), tuned.state_dict()
+    # copies: a Paddle state_dict holds the parameters themselves, which set_state_dict below
+    # overwrites in place, so each alpha would otherwise blend toward the previous alpha's weights
+    stock_state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    tuned_state = {k: v.numpy().copy() for k, v in tuned.state_dict().items()}
     same_backbone = all(
-        np.array_equal(stock_state[k].numpy(), tuned_state[k].numpy()) for k in stock_state if k.startswith("backbone.")
+        np.array_equal(stock_state[k], tuned_state[k]) for k in stock_state if k.startswith("backbone.")
     )
     if not same_backbone:
         raise SystemExit(f"{args.run}: its backbone differs from stock; this command assumes a head-only run")
