@@ -668,6 +668,9 @@ class PageLayout:
         # Whether this page prints its labels over their values (a mobile-banking receipt's small
         # labels, each value right under its own): ``proposers.labels_over_values`` decides it.
         self.labels_over = False
+        # Labels OCR misread beyond any label, inferred from their place (``proposers.missing_labels``):
+        # the line's id -> why (each such value is flagged).
+        self.inferred: dict[int, str] = {}
 
     def hits_of(self, tline: TLine) -> list[Hit]:
         return self.hits[id(tline)]

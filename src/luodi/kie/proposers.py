@@ -134,6 +134,7 @@ def propose_contact(rd: Reading, text: str, run: Run | None, pool: Pool) -> None
 # --- a page of a form ---------------------------------------------------------------------------
 def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     """Every proposer over one page, in order (later ones fill what earlier ones left empty)."""
+    missing_labels(rd, layout)
     hits = list(layout.all_hits())
     pool.label_hits += len(hits)
     scores = sorted(float(t.line.score) for t in layout.lines)
@@ -160,7 +161,9 @@ def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
                 if spec.party is not None and spec.type == "name":
                     party_block(rd, hit, layout, pool, party=spec.party, tier=TIER_LABEL, name_field=name)
                 else:
-                    label_value(rd, hit, layout, pool, name=name, spec=spec, tier=TIER_LABEL)
+                    inferred = layout.inferred.get(id(hit.tline))
+                    why = (inferred,) if inferred else ()
+                    label_value(rd, hit, layout, pool, name=name, spec=spec, tier=TIER_LABEL, reasons=why)
         elif hit.kind == "generic":
             role = hit.entry.targets[0]
             party = party_of_generic(hit, markers, regions, layout)
@@ -170,6 +173,8 @@ def propose_page(rd: Reading, layout: PageLayout, pool: Pool) -> None:
                 # On a page of captions under values, a mark above a caption is the previous box's.
                 own = [h for h in layout.hits_of(hit.tline) if h.end <= hit.start and h.party is not None]
                 why = (MARK_ABOVE_A_CAPTION,) if layout.captions_below and not own else ()
+                inferred = layout.inferred.get(id(hit.tline))
+                why = (*why, inferred) if inferred else why
                 generic_value(rd, hit, layout, pool, role=role, party=party, quality=0.95, reasons=why)
         elif hit.kind in {"tag", "header"}:
             party_block(rd, hit, layout, pool, party=hit.entry.targets[0], tier=TIER_BLOCK, quality=0.95)
@@ -249,6 +254,71 @@ def labels_over_values(rd: Reading, layout: PageLayout) -> bool:
             under += fits_under and not fits_after
             beside += fits_after and not fits_under
     return under >= 3 and under > 3 * beside
+
+
+def missing_labels(rd: Reading, layout: PageLayout) -> None:
+    """Labels OCR misread beyond any label (姓号 for 账号, 收育账父 for 收款账号), told by their place:
+    a short word alone in its cell, in a column of one party's labels (户名 over it, 开户银行 under
+    it), which lacks exactly one role of that party, and the cell to its right holds a value of
+    that role's field's shape (a pattern of the schema: an account number). The word becomes that
+    label (``layout.hits``); what it labels is flagged, its place being the only evidence."""
+    for t in layout.lines:
+        word = compact(fold(t.text)).rstrip(":")
+        if layout.hits_of(t) or not 2 <= len(word) <= 5 or not re.fullmatch(r"[\u4e00-\u9fff]+", word):
+            continue
+        column = _label_column(layout, t)
+        if not any(o.yc < t.yc for o in column) or not any(o.yc > t.yc for o in column):
+            continue
+        found = {_role_of(rd, h) for o in column for h in layout.hits_of(o)} - {(None, None)}
+        parties = {p for _, p in found if p is not None}
+        if len(parties) > 1:
+            continue
+        party = next(iter(parties), None)
+        roles = {r for (p, r) in rd.tables.party_fields if party is None or p == party} - {r for r, _ in found}
+        if len(roles) != 1:
+            continue
+        role = roles.pop()
+        names = [n for (p, r), n in rd.tables.party_fields.items() if r == role and (party is None or p == party)]
+        spec = rd.schema.fields[names[0]]
+        entry = (
+            Entry(word, "generic", (role,), None, role)
+            if party is None
+            else Entry(word, "field", (names[0],), party, role)
+        )
+        hit = Hit(t, 0, len(t.text), entry, 0.8)
+        near = layout.value_neighbour(hit)
+        if not spec.patterns or near is None or match_value(spec, (Piece(near[0], 0, len(near[0].text)),)) is None:
+            continue
+        layout.hits[id(t)] = [hit]
+        layout.inferred[id(t)] = f"label read as {word}: taken for {role} from its position among the party's labels"
+
+
+def _label_column(layout: PageLayout, t: TLine) -> list[TLine]:
+    """The label lines stacked over and under ``t`` at its x, each at most a line's gap from the
+    next (户名 / 账号 / 开户银行 down a party's box), ``t`` left out."""
+    stack = sorted(
+        (o for o in layout.lines if abs(o.x0 - t.x0) <= 1.0 * t.h and (o is t or layout.is_key_line(o))),
+        key=lambda o: o.yc,
+    )
+    i = next(k for k, o in enumerate(stack) if o is t)
+    lo = hi = i
+    while lo > 0 and stack[lo].y0 - stack[lo - 1].y1 <= 1.5 * t.h:
+        lo -= 1
+    while hi < len(stack) - 1 and stack[hi + 1].y0 - stack[hi].y1 <= 1.5 * t.h:
+        hi += 1
+    return [o for o in stack[lo : hi + 1] if o is not t]
+
+
+def _role_of(rd: Reading, hit: Hit) -> tuple[str | None, str | None]:
+    """A label hit's (role, party): a generic label's role, a party field's role and party; no
+    role for anything else (a field of no party breaks the column)."""
+    if hit.kind == "generic":
+        return hit.entry.targets[0], None
+    if hit.kind == "field":
+        spec = rd.schema.fields[hit.entry.targets[0]]
+        if spec.party is not None and spec.effective_role is not None:
+            return spec.effective_role, spec.party
+    return None, None
 
 
 def vertical_tags(rd: Reading, layout: PageLayout, hits: Sequence[Hit]) -> list[_Region]:

@@ -863,3 +863,25 @@ def test_a_value_right_under_its_label_is_accepted_where_the_page_prints_every_l
     )
     assert res.get("payer_name") == "王建国" and res.get("purpose") == "货款"
     assert res["payer_name"].needs_review is not over and res["purpose"].needs_review is not over
+
+
+@pytest.mark.parametrize("read", ["姓号", "账号"])
+def test_a_label_misread_beyond_any_label_is_told_by_its_place_among_the_partys_labels(read: str) -> None:
+    """收款人 户名 / 姓号 / 开户银行: 姓号 is no label (姓 is drawn like no 账), but it stands where the
+    payee's box lacks only its account, and the number beside it has an account's shape: the
+    payee's account, for review (its place is the only evidence); read right, it is accepted."""
+    lines = [
+        make_line("中国工商银行 网上银行电子回单", 300, 20),
+        make_line("交易日期：2024-03-05", 40, 60),
+        make_line("收款人", 500, 100),
+        make_line("户名", 580, 100),
+        make_line("品天官方旗舰店", 680, 100),
+        make_line(read, 580, 130),
+        make_line("8819 7820 4706 5012 4940", 680, 130),
+        make_line("开户银行", 580, 160),
+        make_line("招商银行重庆渝北支行", 680, 160),
+        *(make_line(*t) for t in _FILLED),
+    ]
+    res = extractor("bank_receipt").extract_document(make_doc(lines, width=1100))
+    assert res.get("payee_account") == "88197820470650124940"
+    assert res["payee_account"].needs_review is (read == "姓号")
