@@ -108,6 +108,14 @@ def _predicted(entry: dict[str, Any] | None) -> dict[str, Any]:
     return _values({k: v.get("value") for k, v in entry["fields"].items()})
 
 
+def _same(gold: Any, pred: Any) -> bool:
+    """A field read right, compared as the accuracy rows compare it (``normalize_text``: NFKC,
+    whitespace dropped)."""
+    from luodi.eval.metrics import normalize_text
+
+    return gold is not None and pred is not None and normalize_text(str(gold)) == normalize_text(str(pred))
+
+
 def _iou(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]) -> float:
     from shapely.geometry import Polygon
 
@@ -386,7 +394,7 @@ def timing(pipeline: Any, out: Path, ner: str | None, rounds: int, shared: Path 
     task = pipeline.processor("extract", "waybill")
     _, scene, data, docs, skipped = closeup_12mp(pipeline, task, ner)
     gold, got = _values(scene.labels[0].art.fields), _predicted(docs[0])
-    right = sum(1 for k in FIELDS if gold[k] is not None and str(gold[k]) == str(got[k]))
+    right = sum(1 for k in FIELDS if _same(gold[k], got[k]))
     walls, cpus = [], []
     for _ in range(rounds):
         t0, c0 = time.perf_counter(), _cpu()
@@ -492,7 +500,7 @@ def bad_input(pipeline: Any, ner: str | None, rounds: int) -> dict[str, Any]:
         if docs and scene.labels:
             gold = _values(scene.labels[0].art.fields)
             pred = _predicted(docs[0])
-            right = sum(1 for k in FIELDS if gold[k] is not None and str(gold[k]) == str(pred[k]))
+            right = sum(1 for k in FIELDS if _same(gold[k], pred[k]))
         rows.append(
             {
                 "visible": round(scene.labels[0].visible, 2) if scene.labels else None,
