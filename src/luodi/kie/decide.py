@@ -33,7 +33,7 @@ from luodi.kie.layout import Run, run_box, run_score, run_text, sub_run
 from luodi.kie.names import glued_romanised_name, organisation, romanised_name
 from luodi.kie.normalize import compact, fold, to_simplified
 from luodi.kie.parties import PartyParse, PartyParser, Span, split_address
-from luodi.kie.proposers import ADDRESS_RUNS_INTO_NAME, BLOCK_GOES_ON, LABEL_REMNANT, MARK_GLUED
+from luodi.kie.proposers import ADDRESS_RUNS_INTO_NAME, BLOCK_GOES_ON, LABEL_GLUED, LABEL_REMNANT, MARK_GLUED
 from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import FieldSpec, Schema
 from luodi.kie.surnames import has_surname
@@ -374,7 +374,7 @@ class Decider:
         if spec.type == "address":
             unsure += [r for r in cand.reasons if r.startswith(BLOCK_GOES_ON)]
         if spec.type == "name":
-            unsure += [r for r in cand.reasons if r.startswith(MARK_GLUED)]
+            unsure += [r for r in cand.reasons if r.startswith((MARK_GLUED, LABEL_GLUED))]
         unsure += _shape_doubts(spec, value, cand.raw)
         if spec.type in _CODE_TYPES:
             unsure += cut_number(cand.run)

@@ -1000,7 +1000,7 @@ def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no 
     parsed = _party_name(rd, first, run, labelled=bool(name and name_field))
     why = (*reasons, *parsed.reasons)
     if name and parsed.name is not None:
-        glued = _mark_glued(hit, run, parsed.name)
+        glued = (*_mark_glued(hit, run, parsed.name), *_label_glued_after(text, parsed.name, tables.label_keys))
         pool.add(span_cand(name, parsed.name, run, tier=tier, quality=quality, reasons=(*why, *glued), where=where))
     elif (
         name
@@ -1057,6 +1057,26 @@ def _mark_glued(hit: Hit, run: Run, name: Span) -> tuple[str, ...]:
 
 
 MARK_GLUED = "the name may begin in the mark before it"
+LABEL_GLUED = "the name may end in the label after it"
+
+
+def _label_glued_after(text: str, name: Span, labels: frozenset[str]) -> tuple[str, ...]:
+    """A name that runs straight into the next label with nothing between them, where the label
+    has lost its head (LIAN话 for LIANG电话: OCR dropped the characters at the join) or the name is
+    romanised (CU电话 for CUI 电话: a Latin name is printed apart from the Chinese after it): where
+    the name ends is unsure."""
+    after = text[name.end :]
+    if not after or after[0].isspace() or not name.value or after[0] in ":：,，;；、/()（）":
+        return ()
+    for key in labels:
+        if len(key) < 2 or not "\u4e00" <= key[0] <= "\u9fff":
+            continue  # a Chinese label (the tail of te1 is a phone's first digit)
+        if after.startswith(key) and name.value[-1].isascii() and name.value[-1].isalpha():
+            return (f"{LABEL_GLUED} ({key})",)
+        tails = (key[i:] for i in range(1, len(key)) if "\u4e00" <= key[i] <= "\u9fff")
+        if any(after.startswith(tail) and not after.startswith(key) for tail in tails):
+            return (f"{LABEL_GLUED} ({key}, cut)",)
+    return ()
 
 
 def _goes_on_below(run: Run, layout: PageLayout) -> tuple[str, ...]:

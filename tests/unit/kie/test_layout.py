@@ -759,3 +759,28 @@ def test_captions_centred_under_wide_boxes(waybill: Extractor) -> None:
     assert v["tracking_number"] == "YT4412345678901"
     assert (v["sender_name"], v["sender_phone"]) == ("王建国", "13912345678")
     assert (v["receiver_name"], v["receiver_phone"]) == ("刘芳", "021-62538890")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "收件人：Min-Hai LIAN话 18585732211",  # LIANG电话 read with the G and 电 lost at the join
+        "收件人：Yong-Chao CU电话 15957346457",  # a romanised name glued to the Chinese label after it
+    ],
+)
+def test_a_name_running_into_the_next_label_is_flagged(waybill: Extractor, line: str) -> None:
+    doc = make_doc([("中通快递", 40, 20), (line, 40, 100), ("收件地址：北京市朝阳区建国路88号", 40, 140)])
+    name = next(f for f in waybill.extract_document(doc).fields if f.name == "receiver_name")
+    assert name.value is not None and name.needs_review
+    assert any(r.startswith("the name may end in the label after it") for r in name.reasons)
+
+
+def test_a_chinese_name_glued_to_a_whole_label_is_not_flagged_for_it() -> None:
+    # 张建国电话: OCR often reads a Chinese name and the label after it as one run; nothing is lost.
+    from luodi.kie.parties import Span
+    from luodi.kie.proposers import _label_glued_after
+
+    labels = frozenset({"电话", "收件人", "te1"})
+    assert _label_glued_after("张建国电话 13812345678", Span("张建国", 0, 3), labels) == ()
+    assert _label_glued_after("张建国13812345678", Span("张建国", 0, 3), labels) == ()  # not te1's 1
+    assert _label_glued_after("张建话 13812345678", Span("张建", 0, 2), labels)  # 电话 lost its 电
