@@ -33,7 +33,14 @@ from luodi.kie.layout import Run, run_box, run_score, run_text, sub_run
 from luodi.kie.names import glued_romanised_name, organisation, romanised_name
 from luodi.kie.normalize import compact, fold, to_simplified
 from luodi.kie.parties import PartyParse, PartyParser, Span, split_address
-from luodi.kie.proposers import ADDRESS_RUNS_INTO_NAME, BLOCK_GOES_ON, LABEL_GLUED, LABEL_REMNANT, MARK_GLUED
+from luodi.kie.proposers import (
+    ADDRESS_HEAD_LEFT_OUT,
+    ADDRESS_RUNS_INTO_NAME,
+    BLOCK_GOES_ON,
+    LABEL_GLUED,
+    LABEL_REMNANT,
+    MARK_GLUED,
+)
 from luodi.kie.result import Extraction, FieldResult
 from luodi.kie.schema import FieldSpec, Schema
 from luodi.kie.surnames import has_surname
@@ -370,6 +377,8 @@ class Decider:
             unsure.append(f"value found {cand.where} of its label, not after it")
         if spec.type == "address" and any(r.startswith(ADDRESS_RUNS_INTO_NAME) for r in cand.reasons):
             unsure.append("where the address ends is unclear")
+        if spec.type == "address" and any(r.startswith(ADDRESS_HEAD_LEFT_OUT) for r in cand.reasons):
+            unsure.append("where the address begins is unclear")
         unsure += [r for r in cand.reasons if r.startswith(LABEL_REMNANT)]
         if spec.type == "address":
             unsure += [r for r in cand.reasons if r.startswith(BLOCK_GOES_ON)]

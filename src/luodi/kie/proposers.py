@@ -1022,7 +1022,7 @@ def party_block(  # noqa: PLR0913 - proposers take their context explicitly, no 
         add_phones(phone_field, parsed.phones, run, pool, tier=TIER_BLOCK, quality=quality, reasons=why, where=where)
     addr_field = tables.party_field(party, "address")
     if addr_field and parsed.address is not None:
-        why = (*why, *_end_in_doubt(first, parsed), *_goes_on_below(run, layout))
+        why = (*why, *_end_in_doubt(first, parsed), *_goes_on_below(run, layout), *_head_left_out(text, parsed))
         c = span_cand(addr_field, parsed.address, run, tier=TIER_BLOCK, quality=quality, reasons=why, where=where)
         pool.add(dataclasses.replace(c, parts=relative_parts(parsed, parsed.address)))
 
@@ -1039,6 +1039,19 @@ def _end_in_doubt(first: PartyParse, parsed: PartyParse) -> tuple[str, ...]:
 
 
 ADDRESS_RUNS_INTO_NAME = "the address runs into a name read unsure"
+
+
+def _head_left_out(text: str, parsed: PartyParse) -> tuple[str, ...]:
+    """A word ending in 省 or 自治区 right before an address that starts without a province (狭西省
+    for 陕西省, read wrong and left out): the address's head may have been misread, not absent."""
+    address = parsed.address
+    if address is None or parsed.province is not None:
+        return ()
+    m = re.search(r"([\u4e00-\u9fff]{1,6}(?:省|自治区))[\s:：,，]*$", text[: address.start])
+    return (f"{ADDRESS_HEAD_LEFT_OUT} ({m.group(1)!r})",) if m else ()
+
+
+ADDRESS_HEAD_LEFT_OUT = "the address may begin in the word before it"
 
 
 def _mark_glued(hit: Hit, run: Run, name: Span) -> tuple[str, ...]:

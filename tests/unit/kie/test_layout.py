@@ -784,3 +784,19 @@ def test_a_chinese_name_glued_to_a_whole_label_is_not_flagged_for_it() -> None:
     assert _label_glued_after("张建国电话 13812345678", Span("张建国", 0, 3), labels) == ()
     assert _label_glued_after("张建国13812345678", Span("张建国", 0, 3), labels) == ()  # not te1's 1
     assert _label_glued_after("张建话 13812345678", Span("张建", 0, 2), labels)  # 电话 lost its 电
+
+
+def test_a_misread_province_left_before_the_address_is_flagged() -> None:
+    # 陕西省 read 狭西省: a contact parser that starts the address at the city leaves a word ending
+    # in 省 before it, which says the address's head was misread, not absent.
+    from luodi.kie.parties import PartyParse, Span
+    from luodi.kie.proposers import ADDRESS_HEAD_LEFT_OUT, _head_left_out
+
+    text = "魏兰宇18865162729狭西省延安市洛川县中化北街781号"
+    start = text.index("延安市")
+    cut = PartyParse(address=Span(text[start:], start, len(text)), city=Span("延安市", start, start + 3))
+    assert _head_left_out(text, cut)[0].startswith(ADDRESS_HEAD_LEFT_OUT)
+    whole = PartyParse(address=Span(text[start - 3 :], start - 3, len(text)), province=Span("狭西省", start - 3, start))
+    assert _head_left_out(text, whole) == ()  # the province is in the address: nothing left out
+    plain = "魏兰宇18865162729延安市洛川县中化北街781号"
+    assert _head_left_out(plain, PartyParse(address=Span(plain[14:], 14, len(plain)))) == ()
