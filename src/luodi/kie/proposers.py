@@ -1081,7 +1081,9 @@ def _label_glued_after(text: str, name: Span, labels: frozenset[str]) -> tuple[s
     after = text[name.end :]
     if not after or after[0].isspace() or not name.value or after[0] in ":：,，;；、/()（）":
         return ()
-    for key in labels:
+    # in a fixed order, shortest first: a set's order follows each process's string hashing, and
+    # the reason names the label (电话 and 联系电话 both end in 话)
+    for key in sorted(labels, key=lambda k: (len(k), k)):
         if len(key) < 2 or not "\u4e00" <= key[0] <= "\u9fff":
             continue  # a Chinese label (the tail of te1 is a phone's first digit)
         if after.startswith(key) and name.value[-1].isascii() and name.value[-1].isalpha():

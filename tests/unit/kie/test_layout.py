@@ -800,3 +800,14 @@ def test_a_misread_province_left_before_the_address_is_flagged() -> None:
     assert _head_left_out(text, whole) == ()  # the province is in the address: nothing left out
     plain = "魏兰宇18865162729延安市洛川县中化北街781号"
     assert _head_left_out(plain, PartyParse(address=Span(plain[14:], 14, len(plain)))) == ()
+
+
+def test_the_label_a_glued_name_runs_into_is_named_the_same_in_every_process() -> None:
+    # Every label here ends in 话: which one the reason names must not follow the set's order,
+    # which changes with each process's string hashing (PYTHONHASHSEED).
+    from luodi.kie.parties import Span
+    from luodi.kie.proposers import LABEL_GLUED, _label_glued_after
+
+    labels = frozenset({"联系电话", "收件人电话", "寄件人电话", "电话", "通话"})
+    assert _label_glued_after("LIAN话 18585732211", Span("LIAN", 0, 4), labels) == (f"{LABEL_GLUED} (电话, cut)",)
+    assert _label_glued_after("CU电话 18585732211", Span("CU", 0, 2), labels) == (f"{LABEL_GLUED} (电话)",)
