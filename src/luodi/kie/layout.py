@@ -671,6 +671,7 @@ class PageLayout:
         # Labels OCR misread beyond any label, inferred from their place (``proposers.missing_labels``):
         # the line's id -> why (each such value is flagged).
         self.inferred: dict[int, str] = {}
+        self._key_lines: dict[int, bool] = {}
 
     def hits_of(self, tline: TLine) -> list[Hit]:
         return self.hits[id(tline)]
@@ -681,7 +682,17 @@ class PageLayout:
 
     def is_key_line(self, tline: TLine) -> bool:
         """A line that starts with a label, or reads like a label this schema does not know."""
-        return starts_with_label(self.hits_of(tline), tline) or bool(_LABEL_LIKE.match(fold(tline.text).strip()))
+        known = self._key_lines.get(id(tline))
+        if known is None:
+            text = fold(tline.text).strip()
+            known = starts_with_label(self.hits_of(tline), tline) or bool(_LABEL_LIKE.match(text))
+            self._key_lines[id(tline)] = known  # (asked thousands of times a page; hits change only by set_hits)
+        return known
+
+    def set_hits(self, tline: TLine, hits: list[Hit]) -> None:
+        """Replace a line's label hits (a label told by its place: ``proposers.missing_labels``)."""
+        self.hits[id(tline)] = hits
+        self._key_lines.pop(id(tline), None)
 
     def next_start(self, hit: Hit) -> int:
         later = [h.start for h in self.hits_of(hit.tline) if h.start >= hit.end]
@@ -717,16 +728,14 @@ class PageLayout:
         """Whether ``tline`` sits right under the label, nothing between: the first line below
         it, starting where the label starts, at most a line's height down, and the label has no
         cell to its right (the geometry says whose value it is)."""
+        below = self.below(hit, max_lines=1)
+        return bool(below) and below[0] is tline and self.aligned_under(hit, tline) and self.right_of(hit) is None
+
+    def aligned_under(self, hit: Hit, tline: TLine) -> bool:
+        """``tline`` starts where the label starts, at most a line's height under it."""
         t = hit.tline
         h = max(t.h, tline.h)
-        below = self.below(hit, max_lines=1)
-        return (
-            bool(below)
-            and below[0] is tline
-            and abs(tline.x0 - t.x_of(hit.start)) <= 1.0 * h
-            and tline.y0 - t.y1 <= 1.0 * h
-            and self.right_of(hit) is None
-        )
+        return abs(tline.x0 - t.x_of(hit.start)) <= 1.0 * h and tline.y0 - t.y1 <= 1.0 * h
 
     def value_of_label_left(self, tline: TLine) -> bool:
         """Whether ``tline`` is the value of a field or generic label standing alone in its cell

@@ -232,27 +232,32 @@ def labels_over_values(rd: Reading, layout: PageLayout) -> bool:
     a value of that shape right under the label (nothing between, aligned, no cell to its right),
     and none after it, for at least three of them and more than three times as many as the
     labels whose value is beside them."""
+    shaped = [
+        (hit, spec)
+        for hit in layout.all_hits()
+        if hit.kind == "field"
+        for spec in (rd.schema.fields[name] for name in hit.entry.targets)
+        if spec.patterns or _has_shape(spec.type, "") is not None
+    ]
+    if len(shaped) < 3:
+        return False
     under = beside = 0
-    for hit in layout.all_hits():
-        if hit.kind != "field" or not layout.ends_its_line(hit):
+    for hit, spec in shaped:
+        if not layout.ends_its_line(hit):
             continue
-        for name in hit.entry.targets:
-            spec = rd.schema.fields[name]
-            if not spec.patterns and _has_shape(spec.type, "") is None:
-                continue
-            after = inline_value(hit, layout.next_start(hit))
-            near = layout.value_neighbour(hit) if not after else None
-            fits_after = bool(after) and match_value(spec, after) is not None
-            if near is not None and near[1] == "right":
-                fits_after = match_value(spec, (Piece(near[0], 0, len(near[0].text)),)) is not None
-            down = layout.below(hit, max_lines=1) if not after else []
-            fits_under = (
-                bool(down)
-                and layout.right_under(hit, down[0])
-                and match_value(spec, (Piece(down[0], 0, len(down[0].text)),)) is not None
-            )
-            under += fits_under and not fits_after
-            beside += fits_after and not fits_under
+        after = inline_value(hit, layout.next_start(hit))
+        right = layout.right_of(hit) if not after else None
+        if right is not None:
+            after = (Piece(right, 0, len(right.text)),)
+        fits_after = bool(after) and match_value(spec, after) is not None
+        down = layout.below(hit, max_lines=1) if not after else []
+        fits_under = (
+            bool(down)
+            and layout.aligned_under(hit, down[0])
+            and match_value(spec, (Piece(down[0], 0, len(down[0].text)),)) is not None
+        )
+        under += fits_under and not fits_after
+        beside += fits_after and not fits_under
     return under >= 3 and under > 3 * beside
 
 
@@ -262,6 +267,8 @@ def missing_labels(rd: Reading, layout: PageLayout) -> None:
     it), which lacks exactly one role of that party, and the cell to its right holds a value of
     that role's field's shape (a pattern of the schema: an account number). The word becomes that
     label (``layout.hits``); what it labels is flagged, its place being the only evidence."""
+    if not rd.tables.party_fields:
+        return  # a schema without parties (ID cards) has no party's labels to stand among
     for t in layout.lines:
         word = compact(fold(t.text)).rstrip(":")
         if layout.hits_of(t) or not 2 <= len(word) <= 5 or not re.fullmatch(r"[\u4e00-\u9fff]+", word):
@@ -289,7 +296,7 @@ def missing_labels(rd: Reading, layout: PageLayout) -> None:
         near = layout.value_neighbour(hit)
         if not spec.patterns or near is None or match_value(spec, (Piece(near[0], 0, len(near[0].text)),)) is None:
             continue
-        layout.hits[id(t)] = [hit]
+        layout.set_hits(t, [hit])
         layout.inferred[id(t)] = f"label read as {word}: taken for {role} from its position among the party's labels"
 
 
