@@ -207,6 +207,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also this many receipts of the fresh held-out styles (group fresh: added after the holdout styles "
         "were looked at), reported as their own split",
     )
+    ap.add_argument(
+        "--fresh-styles",
+        nargs="+",
+        default=None,
+        help="with --fresh: only these fresh styles (a style newly drawn, scored without scoring the others again)",
+    )
     ap.add_argument("--note", default="", help="a line of context written under the tables")
     ap.add_argument("--seed", type=int, default=811)
     ap.add_argument("--degrade", default="photo")
@@ -246,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         # Each fresh style its own set at seed + 4 (the earlier sets keep their seeds): a style added
         # later leaves the renders of those before it as they were.
-        for style in LAYOUTS["bank_receipt"]["fresh"]:
+        for style in args.fresh_styles or LAYOUTS["bank_receipt"]["fresh"]:
             sets.append(
                 run_set("bank_receipt", "fresh", args.fresh, args.seed + 4, args.degrade, ocr, (style,), args.cache)
             )

@@ -29,7 +29,11 @@ stamp over the text (电子回单专用章, 业务受理专用章, 转讫). Styl
   row, with 币种, a 手续费 (fee) and the print time (打印时间) as distractors;
 - ``boc_party_boxes`` (fresh, drawn after citic_bilingual's errors were looked at, tuned on by no
   one): a landscape 国内支付业务回单, the payer's and payee's boxes side by side headed 付款方 /
-  收款方 over generic 户名 / 账号 / 开户银行, 小写 and 大写 on one row, the date without leading zeros.
+  收款方 over generic 户名 / 账号 / 开户银行, 小写 and 大写 on one row, the date without leading zeros;
+- ``atm_slip`` (fresh, drawn by kie-bank on 2026-12-08 at 01:35 UTC after that session's choices,
+  registered before it was scored, tuned on by no one): a self-service terminal's thermal transfer
+  slip, one label a line with its value pushed to the right edge, 转出卡号 / 转入账号, a fee and a
+  balance beside the amount.
 
 Labels (``fields``) hold only what the receipt prints: ``bank`` is the issuing bank of the header,
 never a party's 开户行; dates are ISO (2024-03-05), times HH:MM:SS, accounts digits as printed
@@ -70,6 +74,7 @@ BANKS: dict[str, tuple[str, ...]] = {
     "psbc_boxes": ("中国邮政储蓄银行", "上海银行", "浙商银行"),
     "citic_bilingual": ("中信银行", "南京银行", "杭州银行"),
     "boc_party_boxes": ("中国银行", "北京银行", "恒丰银行"),
+    "atm_slip": ("中国光大银行", "渤海银行", "广发银行"),
 }
 # The parties' banks (kept to the first styles' list, so adding a style does not change the others' draws).
 _ALL_BANKS = tuple(
@@ -797,6 +802,62 @@ class ReceiptStyle:
     fresh: bool = False
 
 
+def atm_slip(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
+    """A self-service terminal's transfer slip (自助设备交易凭条) off a narrow thermal roll: one
+    label a line at the left, its value pushed to the right edge across a wide gap, the card
+    numbers 转出卡号 / 转入账号, a fee and a balance as further amounts, dashed rules, the
+    capitals on a line of their own under the figure."""
+    width = 640
+    cv = Canvas(width, 1300, style)
+    s = max(18, style.size - 2)
+    cv.text_center(width / 2, 16, r.bank, int(s * 1.3), bold=True)
+    title = ("自助设备交易凭条", "自助终端转账凭条", "ATM交易凭条")[int(rng.integers(0, 3))]
+    cv.text_center(width / 2, 16 + int(s * 1.8), title, s)
+    y = 16 + int(s * 3.6)
+
+    def rule() -> None:
+        nonlocal y
+        cv.text(24, y, "-" * 40, s)
+        y += int(s * 1.4)
+
+    def right(text: str, room: float) -> None:
+        nonlocal y
+        size = _fit(cv, text, s, room)
+        cv.text(width - 24 - cv.text_width(text, size), y, text, size)
+
+    def row(label: str, value: str) -> None:
+        nonlocal y
+        cv.text(24, y, label, s)
+        right(value, width - 230)
+        y += int(s * 1.55)
+
+    rule()
+    row("交易类型", ("跨行转账", "行内转账", "转账汇款")[int(rng.integers(0, 3))])
+    row("交易日期", _date_text(r.when, rng))
+    row("交易时间", f"{r.when:%H:%M:%S}")
+    row("终端号", f"ATM{_digits(rng, 6)}")
+    row("交易流水号", r.serial)
+    rule()
+    for word, acct, party in (("转出", "卡号", r.payer), ("转入", "账号", r.payee)):
+        row(f"{word}户名", party.name)
+        row(f"{word}{acct}", party.number)
+        row(f"{word}行", party.bank)
+    rule()
+    cur = ("RMB", "CNY", "¥")[int(rng.integers(0, 3))]
+    sep = "" if cur == "¥" else " "
+    row("交易金额", f"{cur}{sep}{r.figure}")
+    right(r.words, width - 60)
+    y += int(s * 1.55)
+    row("手续费", f"{cur}{sep}{Decimal(int(rng.integers(0, 51))) / 2:.2f}")
+    row("可用余额", f"{cur}{sep}{Decimal(int(rng.integers(100, 99_999_999))) / 100:,.2f}")
+    row("附言", r.purpose)
+    rule()
+    cv.text(24, y, "持卡人签名：", s)
+    y += int(s * 2.2)
+    cv.text_center(width / 2, y, "请妥善保管此凭条", int(s * 0.85))
+    return cv.finish(margin=24), r.fields(*_FULL)
+
+
 STYLES: dict[str, ReceiptStyle] = {
     st.name: st
     for st in (
@@ -812,6 +873,7 @@ STYLES: dict[str, ReceiptStyle] = {
         ReceiptStyle("psbc_boxes", psbc_boxes, True, hand=True, fresh=True),
         ReceiptStyle("citic_bilingual", citic_bilingual, True, fresh=True),
         ReceiptStyle("boc_party_boxes", boc_party_boxes, True, fresh=True),
+        ReceiptStyle("atm_slip", atm_slip, True, fresh=True),
     )
 }
 

@@ -36,9 +36,9 @@ Waybill layouts (``luodi synth waybill``)
 Bank receipt styles (``luodi synth bank-receipt``)
     dev: icbc_ebank, ccb_business, ccb_unit, cmb_pairs, abc_mobile, bocom_table, icbc_counter
     holdout: abc_counter, boc_handwritten
-    fresh: psbc_boxes, citic_bilingual, boc_party_boxes (held out too, drawn after the holdout styles
-    had been looked at; rendered only by their names or the group ``fresh``, never by ``holdout``, so
-    that set renders as before)
+    fresh: psbc_boxes, citic_bilingual, boc_party_boxes, atm_slip (held out too, drawn after the
+    holdout styles had been looked at; rendered only by their names or the group ``fresh``, never by
+    ``holdout``, so that set renders as before)
 ID card layouts (``luodi synth id-card``)
     dev: card_scan (front and back side by side, as scanned)
     holdout: card_photocopy (both sides on an A4 photocopy, grey and noisy)
@@ -114,7 +114,7 @@ LAYOUTS: dict[str, dict[str, tuple[str, ...]]] = {
     "bank_receipt": {
         "dev": ("icbc_ebank", "ccb_business", "ccb_unit", "cmb_pairs", "abc_mobile", "bocom_table", "icbc_counter"),
         "holdout": ("abc_counter", "boc_handwritten"),
-        "fresh": ("psbc_boxes", "citic_bilingual", "boc_party_boxes"),
+        "fresh": ("psbc_boxes", "citic_bilingual", "boc_party_boxes", "atm_slip"),
     },
     "id_card": {"dev": ("card_scan",), "holdout": ("card_photocopy",)},
 }
