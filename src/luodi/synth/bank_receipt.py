@@ -30,7 +30,7 @@ stamp over the text (电子回单专用章, 业务受理专用章, 转讫). Styl
 - ``boc_party_boxes`` (fresh, drawn after citic_bilingual's errors were looked at, tuned on by no
   one): a landscape 国内支付业务回单, the payer's and payee's boxes side by side headed 付款方 /
   收款方 over generic 户名 / 账号 / 开户银行, 小写 and 大写 on one row, the date without leading zeros;
-- ``atm_slip`` (fresh, drawn by kie-bank on 2026-12-08 at 01:35 UTC after that session's choices,
+- ``atm_slip`` (fresh, drawn by kie-bank on 2026-12-08 at 01:28 UTC after that session's choices,
   registered before it was scored, tuned on by no one): a self-service terminal's thermal transfer
   slip, one label a line with its value pushed to the right edge, 转出卡号 / 转入账号, a fee and a
   balance beside the amount.
