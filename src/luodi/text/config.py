@@ -62,6 +62,9 @@ class ModelSpec(_Strict):
     # head beside them (0: none; the slot head reads the convolutional encoder alone). Off: SMP2019 dev slot F1
     # 0.765 / 0.729 / 0.736 in three seeds vs the default's 0.750 / 0.755, 29% fewer texts per CPU second
     slot_rnn: int = Field(default=0, ge=0)
+    # nlu: the tags the slot CRF learns. bioes: a span's last character (E-) and a one-character span (S-) get
+    # their own tags and transitions, the CRF allowed to end only after a span is closed
+    slot_scheme: Literal["bio", "bioes"] = "bio"
     # e5's first layer(s) as a sentence vector in the bag (luodi.text.context; the model carries its cut of
     # e5: ~8 MB of embedding rows and the layer in INT8, ~0.7 CPU ms per text); none: off. On: THUCNews trainer's
     # held-out 801 (seed 0) bag SVM 0.8514 -> 0.8702; SMP2019 dev neutral over two seeds (intent / slot F1

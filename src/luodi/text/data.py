@@ -364,11 +364,19 @@ def _tags_to_spans(tags: Sequence[str], where: str) -> tuple[Span, ...]:
     return _no_overlap(spans, where)
 
 
-def spans_to_tags(length: int, spans: Sequence[Span]) -> list[str]:
-    """BIO tags of ``spans`` over ``length`` characters (the scheme the tagger is trained on)."""
+def tag_scheme(tags: Sequence[str]) -> str:
+    """``bioes`` when a tag set has E- or S- tags, else ``bio``."""
+    return "bioes" if any(t[:2] in ("E-", "S-") for t in tags) else "bio"
+
+
+def spans_to_tags(length: int, spans: Sequence[Span], scheme: str = "bio") -> list[str]:
+    """Tags of ``spans`` over ``length`` characters in the tagger's scheme: ``bio``, or ``bioes`` (a span's
+    last character E-, a one-character span S-)."""
     tags = ["O"] * length
     for s in spans:
         tags[s.start] = f"B-{s.type}"
         for i in range(s.start + 1, s.end):
             tags[i] = f"I-{s.type}"
+        if scheme == "bioes":
+            tags[s.end - 1] = f"{'S' if s.end - s.start == 1 else 'E'}-{s.type}"
     return tags

@@ -42,15 +42,20 @@ def decode_slots(
 
 
 def bio_to_spans(tags: Sequence[str]) -> tuple[Span, ...]:
+    """BIO or BIOES tags to spans: ``E-X`` closes a span with its character, ``S-X`` is a span alone; a stray
+    ``I-X``/``E-X`` starts one (the constraints keep a decoded path from having any)."""
     spans: list[Span] = []
     start, typ = -1, ""
     for i, tag in enumerate([*tags, "O"]):
         head, _, t = tag.partition("-")
-        if start >= 0 and (head != "I" or t != typ):
+        if start >= 0 and (head not in ("I", "E") or t != typ):
             spans.append(Span(start, i, typ))
             start = -1
-        if head == "B" or (head == "I" and start < 0):
+        if head in ("B", "S") or (head in ("I", "E") and start < 0):
             start, typ = i, t
+        if head in ("E", "S"):
+            spans.append(Span(start, i + 1, typ))
+            start = -1
     return tuple(spans)
 
 

@@ -24,20 +24,28 @@ NEG = -1.0e4  # forbidden transitions: large but finite, so 0 * NEG stays 0 in p
 TINY = 1.0e-30  # added before a log of a sum that can be exactly 0 (all ways into a tag forbidden)
 
 
-def tag_constraints(tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Additive masks (transition [K, K], start [K]) forbidding ``I-X`` anywhere but after ``B-X``/``I-X``."""
+def tag_constraints(tags: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Additive masks (transition [K, K], start [K], end [K]) keeping a path well-formed: ``I-X`` (and ``E-X``)
+    only after ``B-X``/``I-X``; with E-/S- tags (BIOES) also nothing but ``I-X``/``E-X`` after ``B-X``/``I-X``,
+    and no path ending on an open ``B-X``/``I-X``. BIO tags: the end mask is all zeros."""
     k = len(tags)
     trans = np.zeros((k, k), np.float32)
     start = np.zeros(k, np.float32)
+    end = np.zeros(k, np.float32)
+    bioes = any(t[:2] in ("E-", "S-") for t in tags)
     for j, tag in enumerate(tags):
-        if not tag.startswith("I-"):
-            continue
-        typ = tag[2:]
-        start[j] = NEG
-        for i, prev in enumerate(tags):
-            if prev not in (f"B-{typ}", f"I-{typ}"):
-                trans[i, j] = NEG
-    return trans, start
+        head, typ = tag[:2], tag[2:]
+        if head in ("I-", "E-"):
+            start[j] = NEG
+            for i, prev in enumerate(tags):
+                if prev not in (f"B-{typ}", f"I-{typ}"):
+                    trans[i, j] = NEG
+        if bioes and head in ("B-", "I-"):
+            end[j] = NEG
+            for i, nxt in enumerate(tags):
+                if nxt not in (f"I-{typ}", f"E-{typ}"):
+                    trans[j, i] = NEG
+    return trans, start, end
 
 
 def _shift(paddle: Any, x: Any, d: int) -> Any:
@@ -148,9 +156,10 @@ def build_net(
             self.trans = self.create_parameter([k, k], default_initializer=init)
             self.start = self.create_parameter([k], default_initializer=init)
             self.end = self.create_parameter([k], default_initializer=init)
-            mask_trans, mask_start = tag_constraints(tags)
+            mask_trans, mask_start, mask_end = tag_constraints(tags)
             self.register_buffer("mask_trans", paddle.to_tensor(mask_trans), persistable=False)
             self.register_buffer("mask_start", paddle.to_tensor(mask_start), persistable=False)
+            self.register_buffer("mask_end", paddle.to_tensor(mask_end), persistable=False)
 
         def forward(
             self,
@@ -263,6 +272,7 @@ def build_net(
             batch, steps = tags.shape
             trans = self.trans + self.mask_trans
             start = self.start + self.mask_start
+            end = self.end + self.mask_end
             mask = (paddle.arange(steps).unsqueeze(0) < lengths.unsqueeze(1)).astype("float32")
             gold = paddle.take_along_axis(emit, tags.unsqueeze(-1), axis=2).squeeze(-1)
             score = (gold * mask).sum(axis=1) + paddle.gather(start, tags[:, 0])
@@ -271,7 +281,7 @@ def build_net(
                 step_scores = paddle.gather(trans.reshape([-1]), pair.reshape([-1])).reshape([batch, steps - 1])
                 score = score + (step_scores * mask[:, 1:]).sum(axis=1)
             last = paddle.take_along_axis(tags, (lengths - 1).unsqueeze(1), axis=1).squeeze(1)
-            score = score + paddle.gather(self.end, last)
+            score = score + paddle.gather(end, last)
             exp_trans = paddle.exp(trans)
             alpha = start.unsqueeze(0) + emit[:, 0]
             for t in range(1, steps):
@@ -279,14 +289,14 @@ def build_net(
                 nxt = paddle.log(paddle.matmul(paddle.exp(alpha - top), exp_trans) + TINY) + top + emit[:, t]
                 m = mask[:, t : t + 1]
                 alpha = m * nxt + (1.0 - m) * alpha
-            log_z = paddle.logsumexp(alpha + self.end.unsqueeze(0), axis=1)
+            log_z = paddle.logsumexp(alpha + end.unsqueeze(0), axis=1)
             return (log_z - score).mean()
 
         def crf_params(self) -> dict[str, np.ndarray]:
             return {
                 "trans": (self.trans + self.mask_trans).numpy(),
                 "start": (self.start + self.mask_start).numpy(),
-                "end": self.end.numpy(),
+                "end": (self.end + self.mask_end).numpy(),
             }
 
     return TextNet()

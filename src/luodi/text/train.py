@@ -32,7 +32,7 @@ import numpy as np
 
 from luodi.errors import ConfigError, InputError, InputNotFoundError, ModelError
 from luodi.text.config import TextTrainConfig
-from luodi.text.data import Span, TextExample, dropped_slots, read_examples, spans_to_tags
+from luodi.text.data import Span, TextExample, dropped_slots, read_examples, spans_to_tags, tag_scheme
 from luodi.text.features import Featurizer
 from luodi.text.metrics import TextMetrics, text_metrics
 from luodi.text.net import build_net, pca
@@ -138,9 +138,10 @@ def check_labels(train: Sequence[TextExample], evals: Sequence[TextExample]) -> 
     return notes
 
 
-def slot_tags(train: Sequence[TextExample]) -> list[str]:
+def slot_tags(train: Sequence[TextExample], scheme: str = "bio") -> list[str]:
     types = sorted({s.type for ex in train for s in ex.spans or ()})
-    return ["O", *(f"{p}-{t}" for t in types for p in ("B", "I"))]
+    heads = ("B", "I", "E", "S") if scheme == "bioes" else ("B", "I")
+    return ["O", *(f"{p}-{t}" for t in types for p in heads)]
 
 
 def class_slots(train: Sequence[TextExample]) -> dict[str, list[str]]:
@@ -244,6 +245,7 @@ class _Batches:
         self.teacher = teacher
         self.bag_scores: np.ndarray | None = None  # a stacked bag path's out-of-fold scores per training text
         self.tag_index = {t: i for i, t in enumerate(tags)}
+        self.scheme = tag_scheme(tags)
         # a training text's own slot values are left out of its gazetteer matches (leave-one-out)
         self.encoded = [feats.encode([ex.text], own_slots=[own_slots(ex)]) for ex in self.examples]
         self.lengths = np.array([int(e.lengths[0]) for e in self.encoded])
@@ -279,7 +281,7 @@ class _Batches:
             for row, i in enumerate(idx):
                 n = int(lengths[row])
                 kept = [s for s in self.examples[i].spans or () if s.end <= n]  # a slot cut by truncation is dropped
-                for j, tag in enumerate(spans_to_tags(n, kept)):
+                for j, tag in enumerate(spans_to_tags(n, kept, self.scheme)):
                     tag_ids[row, j] = self.tag_index.get(tag, 0)
         return inputs, y, tag_ids, np.maximum(lengths, 1)
 
@@ -443,7 +445,7 @@ class TextTrainer:
             word_chars=cfg.model.word_chars,
         ).with_context(self._context([ex.text[: cfg.max_len] for ex in train]))
         classes = sorted({str(ex.label) for ex in train})
-        tags = slot_tags(train) if cfg.task == "nlu" else ["O"]
+        tags = slot_tags(train, cfg.model.slot_scheme) if cfg.task == "nlu" else ["O"]
         feats.save(self.run_dir / "features.json")
         labels: dict[str, Any] = {"task": cfg.task, "classes": classes, "tags": tags}
         if cfg.task == "nlu":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from luodi.kie.ner.crf import viterbi
-from luodi.text.data import Span
+from luodi.text.data import Span, spans_to_tags
 from luodi.text.decode import bio_to_spans, class_slot_mask, decode_slots, decode_slots_batch, viterbi_batch
 from luodi.text.net import tag_constraints
 
@@ -13,7 +13,8 @@ from luodi.text.net import tag_constraints
 def test_batched_viterbi_matches_one_at_a_time() -> None:
     rng = np.random.default_rng(0)
     tags = ["O", "B-a", "I-a", "B-b", "I-b"]
-    trans, start = tag_constraints(tags)
+    trans, start, no_end = tag_constraints(tags)
+    assert not no_end.any()  # BIO: a path may end on any tag
     trans = trans + rng.normal(size=trans.shape).astype(np.float32)
     end = rng.normal(size=len(tags)).astype(np.float32)
     lengths = np.array([7, 1, 4, 7])
@@ -30,11 +31,32 @@ def test_bio_to_spans() -> None:
     assert bio_to_spans(["B-a", "I-a", "O", "I-b", "B-a"]) == (Span(0, 2, "a"), Span(3, 4, "b"), Span(4, 5, "a"))
 
 
+def test_bioes_tags_round_trip_and_constrain_the_path() -> None:
+    spans = [Span(0, 1, "n"), Span(1, 4, "city"), Span(5, 7, "n")]
+    tags = spans_to_tags(8, spans, "bioes")
+    assert tags == ["S-n", "B-city", "I-city", "E-city", "O", "B-n", "E-n", "O"]
+    assert bio_to_spans(tags) == tuple(spans)
+    assert bio_to_spans(["B-a", "E-a", "S-a", "E-b"]) == (Span(0, 2, "a"), Span(2, 3, "a"), Span(3, 4, "b"))
+    tag_set = ["O", "B-a", "I-a", "E-a", "S-a"]
+    trans, start, end = tag_constraints(tag_set)
+    ok = {(i, j) for i in range(5) for j in range(5) if trans[i, j] == 0}
+    assert (1, 2) in ok and (1, 3) in ok and (2, 3) in ok and (3, 1) in ok and (4, 0) in ok and (0, 4) in ok
+    assert (1, 0) not in ok and (1, 1) not in ok and (2, 0) not in ok and (0, 3) not in ok and (3, 2) not in ok
+    assert [start[j] == 0 for j in range(5)] == [True, True, False, False, True]
+    assert [end[j] == 0 for j in range(5)] == [True, False, False, True, True]
+    # whatever the emissions, the best path is well formed: every span closed by E- or S-
+    rng = np.random.default_rng(1)
+    emit = rng.normal(size=(6, 9, 5)).astype(np.float32) * 3
+    for path in viterbi_batch(emit, np.array([9, 1, 2, 5, 9, 3]), trans, start, end):
+        labels = [tag_set[t] for t in path]
+        assert spans_to_tags(len(labels), bio_to_spans(labels), "bioes") == labels
+
+
 def test_slot_types_not_seen_with_the_intent_are_not_decoded() -> None:
     tags = ["O", "B-song", "I-song", "B-name", "I-name"]
     mask = class_slot_mask(["DIAL", "PLAY", "NEW"], tags, {"DIAL": ["name"], "PLAY": ["song"]})
     assert mask.shape == (3, 5) and not mask[2].any()  # a class without a record allows every type
-    trans, start = tag_constraints(tags)
+    trans, start, _ = tag_constraints(tags)
     crf = {"trans": trans, "start": start, "end": np.zeros(len(tags), np.float32)}
     emit = np.full((2, 3, len(tags)), -5.0, np.float32)
     emit[:, :, 0] = 0.0
