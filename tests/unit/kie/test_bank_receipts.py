@@ -885,3 +885,16 @@ def test_a_label_misread_beyond_any_label_is_told_by_its_place_among_the_partys_
     res = extractor("bank_receipt").extract_document(make_doc(lines, width=1100))
     assert res.get("payee_account") == "88197820470650124940"
     assert res["payee_account"].needs_review is (read == "姓号")
+
+
+def test_a_serial_whose_digits_are_lost_is_not_the_year_of_the_date_beside_it() -> None:
+    """流水号： with its digits lost, then a time label OCR garbled (空照时间 for 交易时间) and its date:
+    2019 is the date's year, never the serial number; the serial printed is read as before."""
+    for serial, want in (("", None), ("74624815509620494354", "74624815509620494354")):
+        lines = [
+            make_line("中国工商银行 进账单（收账通知）", 300, 20),
+            make_line(f"流水号：{serial} 空照时间：2019-06-07 15:05:51", 40, 60),
+            *(make_line(*t) for t in _FILLED),
+        ]
+        res = extractor("bank_receipt").extract_document(make_doc(lines))
+        assert res.get("serial_number") == want
