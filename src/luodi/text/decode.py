@@ -95,8 +95,26 @@ def decode_slots_batch(
     crf: Mapping[str, np.ndarray],
     allowed: np.ndarray | None = None,
 ) -> list[tuple[Span, ...]]:
-    """``allowed``: per text a ``[K]`` additive mask (``[B, K]``, rows of :func:`class_slot_mask`)."""
-    if allowed is not None:
-        emissions = emissions + allowed[:, None, :]
-    paths = viterbi_batch(emissions, lengths, crf["trans"], crf["start"], crf["end"])
-    return [bio_to_spans([tags[i] for i in path]) for path in paths]
+    """``allowed``: per text a ``[K]`` additive mask (``[B, K]``, rows of :func:`class_slot_mask`).
+
+    With masks, the texts sharing one (one predicted intent) are decoded together over their allowed tags
+    alone: a forbidden tag's -1e4 keeps it off any best path, so the paths are the same, for a fraction of
+    the work (the Viterbi's step is ``K x K``; SMP2019: 111 tags, an intent allows 3-29)."""
+    if allowed is None:
+        paths = viterbi_batch(emissions, lengths, crf["trans"], crf["start"], crf["end"])
+        return [bio_to_spans([tags[i] for i in path]) for path in paths]
+    out: list[tuple[Span, ...]] = [()] * emissions.shape[0]
+    masks, group = np.unique(allowed, axis=0, return_inverse=True)
+    for g, mask in enumerate(masks):
+        rows = np.flatnonzero(group.ravel() == g)
+        keep = np.flatnonzero(mask == 0)
+        paths = viterbi_batch(
+            emissions[np.ix_(rows, np.arange(emissions.shape[1]), keep)],
+            lengths[rows],
+            crf["trans"][np.ix_(keep, keep)],
+            crf["start"][keep],
+            crf["end"][keep],
+        )
+        for r, path in zip(rows, paths, strict=True):
+            out[r] = bio_to_spans([tags[keep[i]] for i in path])
+    return out

@@ -66,3 +66,21 @@ def test_slot_types_not_seen_with_the_intent_are_not_decoded() -> None:
     assert decode_slots(emit[0], tags, crf, mask[0]) == (Span(0, 2, "name"),)
     both = decode_slots_batch(emit, np.array([3, 3]), tags, crf, mask[[0, 1]])
     assert both == [(Span(0, 2, "name"),), (Span(0, 2, "song"),)]
+
+
+def test_decoding_over_the_allowed_tags_alone_gives_the_full_decodes_paths() -> None:
+    """The texts of one predicted intent are decoded over its allowed tags only: the same spans as the
+    Viterbi over every tag with the forbidden ones masked."""
+    rng = np.random.default_rng(2)
+    tags = ["O", *(f"{h}-{t}" for t in ("a", "b", "c", "d") for h in ("B", "I"))]
+    trans, start, end = tag_constraints(tags)
+    trans = trans + rng.normal(size=trans.shape).astype(np.float32)
+    crf = {"trans": trans, "start": start, "end": end + rng.normal(size=len(tags)).astype(np.float32)}
+    mask = class_slot_mask(["X", "Y", "Z"], tags, {"X": ["a", "c"], "Y": ["b"], "Z": []})
+    emit = (rng.normal(size=(12, 6, len(tags))) * 4).astype(np.float32)
+    lengths = rng.integers(1, 7, size=12)
+    allowed = mask[rng.integers(0, 3, size=12)]
+    full = viterbi_batch(emit + allowed[:, None, :], lengths, crf["trans"], crf["start"], crf["end"])
+    got = decode_slots_batch(emit, lengths, tags, crf, allowed)
+    assert got == [bio_to_spans([tags[i] for i in path]) for path in full]
+    assert any(got) and all(s.type in ("a", "c") for r, spans in enumerate(got) for s in spans if allowed[r][3] < 0)
