@@ -4,6 +4,7 @@
     python bench/finetune_bench.py stock                   # stock v4 / v5 / v6 small on them + the regression set
     python bench/finetune_bench.py ablation --steps 60     # what each guard part buys (short runs)
     python bench/finetune_bench.py recipe --config examples/finetune/dotmatrix.yml --name pp-ocrv6-dotmatrix
+    python bench/finetune_bench.py wise --run RUN --alphas 0 0.2 1   # weights blended toward stock (WiSE-FT)
 
 Blind means: rendered with the renderer's "eval" family (fonts, dot-matrix heads, degradations that
 no recipe trains on) and text no recipe trains on: news titles from ../shared THUCNews (development
