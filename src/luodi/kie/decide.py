@@ -519,7 +519,16 @@ class Decider:
                 if gone is not None and by_geometry:
                     decided[n] = flag(f, f"the parties do not hold together ({gone} missing; this phone may be it)")
                 continue
-            trouble = [m for m in contact if _party_trouble(decided[m], other=specs[m].party != party)]
+            # Copies of one of the other party's values that disagree in a few characters are that
+            # value misread, not its block: they undermine this party's fields only where this
+            # party came from the other's (placed by position, or as the party left).
+            leans = _party_leans(f)
+            trouble = [
+                m
+                for m in contact
+                if _party_trouble(decided[m], other=specs[m].party != party)
+                and (specs[m].party == party or leans or not _copy_misread(decided[m]))
+            ]
             misread = [m for m in trouble if m not in missing]
             if misread:
                 decided[n] = flag(f, f"the parties do not hold together ({misread[0]} missing or misread)")
@@ -1228,6 +1237,30 @@ def _party_trouble(f: FieldResult, *, other: bool = False) -> bool:
         return True
     kinds = tuple(k for k in _STRUCTURAL if k != "position only") if other else _STRUCTURAL
     return any(k in r for r in f.reasons if not _MASK_REASON.match(r) for k in kinds)
+
+
+def _copy_misread(f: FieldResult) -> bool:
+    """Whether ``f``'s only trouble is copies that disagree in a few characters (空大间 on one
+    stub, 空大问 on another): the same print misread, every other reading as long as the value and
+    at most a third of its characters apart."""
+    kinds = [k for k in _STRUCTURAL if any(k in r for r in f.reasons if not _MASK_REASON.match(r))]
+    if not f.found or kinds != ["conflicting values"] or not f.alternatives:
+        return False
+    mine = compact(str(f.value))
+    for alt in f.alternatives:
+        theirs = compact(str(alt))
+        if len(theirs) != len(mine) or 3 * sum(a != b for a, b in zip(theirs, mine, strict=True)) > len(mine):
+            return False
+    return True
+
+
+def _party_leans(f: FieldResult) -> bool:
+    """Whether ``f``'s party was given by where the other party stands: placed by position (no mark
+    or label of its own read), or the party left when the other's block was marked. A block misread
+    on the other party's side then says something of this one; otherwise its own mark or label does."""
+    return bool(dict(f.evidence).get("where_position", 0.0)) or any(
+        "position only" in r or "the party left" in r for r in f.reasons
+    )
 
 
 _MASK_REASON = re.compile(r"masked number|phone '[^']*[*＊][^']*' is not a mainland")

@@ -359,8 +359,9 @@ CARRIERS: tuple[Carrier, ...] = (
         ("顺丰标快", "顺丰特快", "顺丰即日", "顺丰次晨", "顺丰特惠"),
     ),
     Carrier(
-        "JD", "京东物流", ("京东", "JD LOGISTICS"), (r"JD[A-Z]{0,2}\d{11,15}(?:-\d+-\d+-?)?",), True, ("950616",),
-        ("京准达", "特快送"),
+        # 15 characters: JD + 13 digits, or JD and letters (JDVA, JDX) + digits; a parcel suffix.
+        "JD", "京东物流", ("京东", "JD LOGISTICS"), (r"JD(?:\d{13}|[A-Z]\d{12}|[A-Z]{2}\d{11})(?:-\d+-\d+-?)?",),
+        True, ("950616",), ("京准达", "特快送"),
     ),
     Carrier("YTO", "圆通速递", ("圆通", "YTO"), (r"YT\d{13,15}",), True, ("95554",)),
     Carrier("JT", "极兔速递", ("极兔", "J&T", "JT EXPRESS"), (r"JT\d{13}",), True, ("956025",)),
@@ -388,12 +389,18 @@ TRACKING_RE = re.compile(
 )
 
 
+_JD_PARCEL = re.compile(r"^(JD[A-Z0-9]{13})-\d+-\d+-?$")
+
+
 def carriers_for_number(number: str) -> list[Carrier]:
     return [c for c in CARRIERS if any(re.fullmatch(p, number) for p in c.patterns)]
 
 
 def check_tracking_number(raw: str, carrier: str | None = None) -> Checked:
-    value = re.sub(r"[\s\-—]", "", compact(raw)).upper()
+    # JD prints its 15-character number (JD + 13 digits, JDVA + 11 …) with the parcel's place in
+    # the shipment after it (JD0012345678901-1-1-): the number is the part before.
+    value = _JD_PARCEL.sub(r"\1", compact(raw).upper())
+    value = re.sub(r"[\s\-—]", "", value)
     if carrier in CARRIER_BY_NAME:
         spec = CARRIER_BY_NAME[carrier]
         if any(re.fullmatch(p, value) for p in spec.patterns):

@@ -263,6 +263,32 @@ SENDER = [
 ]
 
 
+def _sender_on_two_stubs(second_name: str) -> list[tuple[str, int, int]]:
+    return [
+        ("收件人：张三丰", 50, 100),
+        ("收件人电话：13812345678", 50, 130),
+        ("收件地址：浙江省杭州市西湖区文三路90号", 50, 160),
+        ("寄件人：李小四", 50, 600),
+        ("寄件人电话：13912345678", 50, 640),
+        ("寄件地址：江苏省南京市玄武区中山路1号", 50, 680),
+        (f"寄件人：{second_name}", 50, 900),
+        ("寄件人电话：13912345678", 50, 940),
+    ]
+
+
+def test_a_misread_copy_of_one_party_leaves_the_other_labelled_party_accepted(waybill: Extractor) -> None:
+    # 李小四 / 李小西 on two stubs: one print misread, not a block misread; the receiver, found by
+    # its own labels, is keyed in; the sender's own address still waits for the name.
+    res = waybill.extract_document(make_doc(_sender_on_two_stubs("李小西")))
+    assert "conflicting values" in res["sender_name"].reasons
+    assert not res["receiver_name"].needs_review and not res["receiver_address"].needs_review
+    assert res["sender_address"].needs_review
+    # Two different names for the sender: the layout may be misread; both parties wait.
+    res = waybill.extract_document(make_doc(_sender_on_two_stubs("王大明")))
+    assert res["receiver_name"].needs_review and res["receiver_address"].needs_review
+    assert any("hold together" in r for r in res["receiver_name"].reasons)
+
+
 def test_low_ocr_confidence_needs_review(waybill: Extractor) -> None:
     doc = make_doc(
         [

@@ -91,6 +91,27 @@ def test_tracking_numbers(raw: str, carrier: str | None, ok: bool) -> None:
     assert v.check_tracking_number(raw, carrier).ok is ok
 
 
+@pytest.mark.parametrize(
+    ("raw", "ok"),
+    [
+        ("JD0012345678901", True),  # JD + 13 digits
+        ("JDVA12345678901", True),  # JDV? + 11 digits
+        ("JDX012345678901", True),
+        ("JD0012345678901-1-1-", True),  # parcel 1 of 1
+        ("JD001234567890", False),  # a digit lost
+        ("JDVA1234567890", False),
+        ("JD00123456789012", False),  # a digit too many
+        ("JD12345678901", False),
+    ],
+)
+def test_jd_numbers_have_fifteen_characters(raw: str, ok: bool) -> None:
+    checked = v.check_tracking_number(raw, "京东物流")
+    assert checked.ok is ok
+    if ok:
+        assert checked.value == raw[:15]
+    assert (v.carriers_for_number(raw[:15] if ok else raw) != []) is ok
+
+
 def test_carrier_from_number_prefix() -> None:
     assert [c.name for c in v.carriers_for_number("SF1234567890123")] == ["顺丰速运"]
     assert "中通快递" in [c.name for c in v.carriers_for_number("73123456789012")]
