@@ -104,12 +104,14 @@ def decode_slots_batch(
         paths = viterbi_batch(emissions, lengths, crf["trans"], crf["start"], crf["end"])
         return [bio_to_spans([tags[i] for i in path]) for path in paths]
     out: list[tuple[Span, ...]] = [()] * emissions.shape[0]
-    masks, group = np.unique(allowed, axis=0, return_inverse=True)
-    for g, mask in enumerate(masks):
-        rows = np.flatnonzero(group.ravel() == g)
-        keep = np.flatnonzero(mask == 0)
+    ok = allowed == 0
+    groups: dict[bytes, list[int]] = {}  # rows by mask (np.unique over rows costs ~0.24 ms a call)
+    for r in range(ok.shape[0]):
+        groups.setdefault(ok[r].tobytes(), []).append(r)
+    for rows in groups.values():
+        keep = np.flatnonzero(ok[rows[0]])
         paths = viterbi_batch(
-            emissions[np.ix_(rows, np.arange(emissions.shape[1]), keep)],
+            emissions[rows][:, :, keep],
             lengths[rows],
             crf["trans"][np.ix_(keep, keep)],
             crf["start"][keep],
