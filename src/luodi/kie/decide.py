@@ -541,8 +541,13 @@ class Decider:
             held = next((m for m in missing if _may_hold(specs[n].type, str(f.value), specs[m].type, self.parse)), None)
             if held is not None:
                 decided[n] = flag(f, f"the parties do not hold together ({held} missing, maybe inside this value)")
-            elif missing and specs[n].type == "address" and _lines_of(n, f, pool) >= 2:
-                decided[n] = flag(f, f"the parties do not hold together ({missing[0]} missing; address over lines)")
+            elif (near := [m for m in missing if specs[m].party == party or leans or specs[m].type == "address"]) and (
+                specs[n].type == "address" and _lines_of(n, f, pool) >= 2
+            ):
+                # An address over lines: its own party's field lost, or any address (the lines of two
+                # addresses mixed), may be in them or why they run on; the other party's name or
+                # phone lost only where this block was placed by the other's.
+                decided[n] = flag(f, f"the parties do not hold together ({near[0]} missing; address over lines)")
 
     def _parties_apart(self, decided: dict[str, FieldResult], pool: Pool) -> None:
         """Two parties never share print: the same address, phone or name for both (the right

@@ -289,6 +289,31 @@ def test_a_misread_copy_of_one_party_leaves_the_other_labelled_party_accepted(wa
     assert any("hold together" in r for r in res["receiver_name"].reasons)
 
 
+def _receiver_over_two_lines(sender: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    return [
+        ("收件人：张三丰", 50, 100),
+        ("收件人电话：13812345678", 50, 130),
+        ("收件地址：浙江省杭州市西湖区", 50, 160),
+        ("文三路90号", 150, 190),
+        *sender,
+    ]
+
+
+def test_the_other_partys_lost_phone_leaves_an_address_over_lines_accepted(waybill: Extractor) -> None:
+    # The sender's phone lost says nothing of where the labelled receiver's address ends.
+    sender = [("寄件人：李小四", 50, 600), ("寄件地址：江苏省南京市玄武区中山路1号", 50, 680)]
+    res = waybill.extract_document(make_doc(_receiver_over_two_lines(sender)))
+    assert res.get("receiver_address") == "浙江省杭州市西湖区文三路90号"
+    assert not res["receiver_address"].needs_review
+    # The sender's address lost may be in the receiver's lines: still flagged.
+    sender = [("寄件人：李小四", 50, 600), ("寄件人电话：13912345678", 50, 640)]
+    res = waybill.extract_document(make_doc(_receiver_over_two_lines(sender)))
+    assert (
+        "the parties do not hold together (sender_address missing; address over lines)"
+        in res["receiver_address"].reasons
+    )
+
+
 def test_low_ocr_confidence_needs_review(waybill: Extractor) -> None:
     doc = make_doc(
         [
