@@ -86,6 +86,15 @@ def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def dump_result(result: dict[str, Any], rows: list[Any], load_start: float, path: Path | None) -> None:
+    """A dev script's result finished: the load at its start and now, and its rows; all but the rows on
+    stdout, the whole as JSON at ``path``."""
+    result.update({"load": [load_start, _load()], "rows": rows})
+    print(json.dumps({k: v for k, v in result.items() if k != "rows"}))
+    if path:
+        path.write_text(json.dumps(result, indent=1))
+
+
 def _carrier(value: Any) -> Any:
     if value is None:
         return None

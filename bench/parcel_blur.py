@@ -27,7 +27,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from parcel_bench import _frames, _load, _ner_file  # noqa: E402
+from parcel_bench import _frames, _load, _ner_file, dump_result  # noqa: E402
 from parcel_parts import _score  # noqa: E402
 
 
@@ -139,10 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         result["no_label"] = _no_label(pipeline, variants, args.empty)
     if twelve is not None:
         result["twelve_mp"] = twelve
-    result.update({"load": [load_start, _load()], "rows": rows})
-    print(json.dumps({k: v for k, v in result.items() if k != "rows"}))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1))
+    dump_result(result, rows, load_start, args.json)
     return 0
 
 

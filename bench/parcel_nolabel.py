@@ -25,7 +25,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from parcel_bench import _load  # noqa: E402
+from parcel_bench import _load, dump_result  # noqa: E402
 
 
 def frame_cost(pipeline: Any, task: Any, data: bytes, rounds: int) -> dict[str, Any]:
@@ -104,10 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
     result = {"families": args.families, "empty": args.empty, "rounds": args.rounds, "summary": summary(rows)}
-    result.update({"load": [load_start, _load()], "rows": rows})
-    print(json.dumps({k: v for k, v in result.items() if k != "rows"}))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1))
+    dump_result(result, rows, load_start, args.json)
     return 0
 
 

@@ -26,7 +26,7 @@ import numpy as np
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from parcel_bench import FIELDS, _frames, _load, _match, _ner_file, _predicted, _values  # noqa: E402
+from parcel_bench import FIELDS, _frames, _load, _match, _ner_file, _predicted, _values, dump_result  # noqa: E402
 
 
 def _crop_read_located(ocr_cls: type) -> Callable[..., Any]:
@@ -162,10 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"seed": args.seed, "frames": args.frames, "summary": summary}
     if twelve is not None:
         result["twelve_mp"] = twelve
-    result.update({"load": [load_start, _load()], "rows": rows})
-    print(json.dumps({k: v for k, v in result.items() if k != "rows"}))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1))
+    dump_result(result, rows, load_start, args.json)
     return 0
 
 
