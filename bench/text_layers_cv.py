@@ -20,7 +20,7 @@ import sys
 import time
 
 import numpy as np
-from text_static_cv import E5, OUT, _data
+from text_static_cv import E5, OUT, _data, say_cv
 
 CACHE = OUT.parent / "textlayers" / "layers.npz"
 LAYERS = 12
@@ -97,9 +97,7 @@ def main() -> None:
                     xa = hstack([xa, csr_matrix(alpha * va)]).tocsr()
                     xb = hstack([xb, csr_matrix(alpha * vb)]).tocsr()
             acc.append(float(np.mean(LinearSVC().fit(xa, a_y).predict(xb) == np.array(b_y))))
-        folds = " ".join(f"{v:.4f}" for v in acc[1:])
-        name = label or ("bag" if not n else f"layer {n} " + ("alone" if alpha < 0 else f"x{alpha:g} + bag"))
-        print(f"{name}: SMP2019 dev {acc[0]:.4f}, THUCNews 3-fold {np.mean(acc[1:]):.4f} ({folds})", flush=True)
+        say_cv(label or ("bag" if not n else f"layer {n} " + ("alone" if alpha < 0 else f"x{alpha:g} + bag")), acc)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 from text_layers_cv import _vectors
-from text_static_cv import _data
+from text_static_cv import _data, say_cv
 
 
 def _nb_ratio(x: Any, y: np.ndarray, c: str, alpha: float = 1.0) -> np.ndarray:
@@ -97,8 +97,7 @@ def main() -> None:
         for name, acc in _fold(bag_a, bag_b, da, db, np.array(a_y), np.array(b_y), sys.argv[1:]).items():
             results.setdefault(name, []).append(acc)
     for name, acc in results.items():
-        folds = " ".join(f"{v:.4f}" for v in acc[1:])
-        print(f"{name}: SMP2019 dev {acc[0]:.4f}, THUCNews 3-fold {np.mean(acc[1:]):.4f} ({folds})", flush=True)
+        say_cv(name, acc)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from text_static_cv import E5, _data
+from text_static_cv import E5, _data, say_cv
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -81,8 +81,7 @@ def main() -> None:
             acc = float(np.mean(LinearSVC().fit(xa, a_y).predict(xb) == np.array(b_y)))
             results.setdefault(name, []).append(acc)
     for name, acc in results.items():
-        folds = " ".join(f"{v:.4f}" for v in acc[1:])
-        print(f"{name}: SMP2019 dev {acc[0]:.4f}, THUCNews 3-fold {np.mean(acc[1:]):.4f} ({folds})", flush=True)
+        say_cv(name, acc)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,12 @@ VARIANTS: dict[str, tuple[str, int, float, float | None]] = {
 }
 
 
+def say_cv(name: str, acc: list[float]) -> None:
+    """One fit's line: its accuracy on SMP2019 dev (``_data``'s first split), then the THUCNews folds' mean and each."""
+    folds = " ".join(f"{v:.4f}" for v in acc[1:])
+    print(f"{name}: SMP2019 dev {acc[0]:.4f}, THUCNews 3-fold {np.mean(acc[1:]):.4f} ({folds})", flush=True)
+
+
 def _data() -> list[tuple[list[str], list[str], list[str], list[str]]]:
     from sklearn.model_selection import StratifiedKFold
 
@@ -131,8 +137,7 @@ def main() -> None:
                     xa = hstack([xa, csr_matrix(alpha * va)]).tocsr()
                     xb = hstack([xb, csr_matrix(alpha * vb)]).tocsr()
             acc.append(float(np.mean(LinearSVC().fit(xa, a_y).predict(xb) == np.array(b_y))))
-        folds = " ".join(f"{v:.4f}" for v in acc[1:])
-        print(f"{name}: SMP2019 dev {acc[0]:.4f}, THUCNews 3-fold {np.mean(acc[1:]):.4f} ({folds})", flush=True)
+        say_cv(name, acc)
 
 
 if __name__ == "__main__":
