@@ -939,6 +939,7 @@ def write_recipe_md(result: dict[str, Any], name: str) -> None:
     print(recipe_table(result, name))
 
 
+# long: one argument parser per subcommand, declared one after another (no logic)
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)

@@ -74,6 +74,7 @@ def _twelve(pipeline: Any, tasks: dict[str, Any], rounds: int, ner: str | None) 
     return {"scene": i, **{f"{n}_cpu_s_median": round(statistics.median(t), 3) for n, t in cpu.items()}}
 
 
+# long: options, the frames read once per variant and scored, then the summary (one run's steps in order)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=12)
