@@ -279,6 +279,28 @@ def _variants(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return table
 
 
+def _variant_recipe(recipe: Any, overrides: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The recipe of one ablation variant, as data: the short run's steps and batch, the variant's
+    overrides, the synthetic and guard lines scaled down alike, no regression report or eval set."""
+    data: dict[str, Any] = recipe.model_dump(mode="json")
+    data["output_dir"] = str(ROOT / "bench" / "out" / "ablation")
+    data["Train"]["steps"] = args.steps
+    data["Train"]["batch_size"] = args.batch_size
+    data["Optimizer"]["warmup_steps"] = min(data["Optimizer"]["warmup_steps"], args.steps // 5)
+    for section, values in overrides.items():
+        if section == "synth":
+            data["Train"]["synth"] = [{**spec, **values} for spec in data["Train"]["synth"]]
+        else:
+            data[section] = {**data[section], **values}
+    # short runs need fewer lines: the synthetic sets and the guard's lines scaled down alike
+    data["Guard"]["lines"] = max(16, round(data["Guard"]["lines"] * args.scale))
+    for spec in data["Train"]["synth"]:
+        spec["n"] = max(8, round(spec["n"] * args.scale))
+    data["Report"] = {"regression": False}
+    data["Eval"] = None
+    return data
+
+
 def ablation(args: argparse.Namespace) -> None:
     """Short runs of the recipe with guard parts switched on one by one; scored in dynamic graph."""
     from luodi.train.config import load_config, parse_config
@@ -310,23 +332,7 @@ def ablation(args: argparse.Namespace) -> None:
     for variant, overrides in variants.items():
         if variant in done["variants"] and not args.redo:
             continue
-        data = recipe.model_dump(mode="json")
-        data["output_dir"] = str(ROOT / "bench" / "out" / "ablation")
-        data["Train"]["steps"] = args.steps
-        data["Train"]["batch_size"] = args.batch_size
-        data["Optimizer"]["warmup_steps"] = min(data["Optimizer"]["warmup_steps"], args.steps // 5)
-        for section, values in overrides.items():
-            if section == "synth":
-                data["Train"]["synth"] = [{**spec, **values} for spec in data["Train"]["synth"]]
-            else:
-                data[section] = {**data[section], **values}
-        # short runs need fewer lines: the synthetic sets and the guard's lines scaled down alike
-        data["Guard"]["lines"] = max(16, round(data["Guard"]["lines"] * args.scale))
-        for spec in data["Train"]["synth"]:
-            spec["n"] = max(8, round(spec["n"] * args.scale))
-        data["Report"] = {"regression": False}
-        data["Eval"] = None
-        config = parse_config(data, source=f"ablation {variant}")
+        config = parse_config(_variant_recipe(recipe, overrides, args), source=f"ablation {variant}")
         name = re.sub(r"[^a-z0-9]+", "-", variant.lower()).strip("-") + f"-{args.steps}"
         t0, c0, l0 = time.perf_counter(), time.process_time(), os.getloadavg()[0]
         # no eval set and no report in these runs: the last message before the loop ends the set-up

@@ -380,6 +380,7 @@ def _field_acc(m: Mapping[str, Any], name: str) -> str:
     return "–" if not f or not f["total"] else f"{f['accuracy']:.2f} ({f['correct']}/{f['total']})"
 
 
+# long: the report's sections in reading order (render_stp and the flag map are apart)
 def render_markdown(report: dict[str, Any]) -> str:
     g = report["groups"]
     lines = [
@@ -578,6 +579,28 @@ def _masked_phone_rows(g: dict[str, Any]) -> list[str]:
     return []
 
 
+def _stp_row(first: str, grp: str, st: Mapping[str, Any], target: str) -> str:
+    """One row of the straight-through table: a set's auto-accept rate, precision and review rate."""
+    return (
+        f"| {first} | {grp} | {st['documents']} | {st['fields_with_value']} | {_f(st['auto_accept_rate'])} | "
+        f"{_f(st['accepted_precision'], 4)} | {st['invented_accepted']} | {_f(st['review_rate'])} | "
+        f"{st['documents_flagged']}/{st['documents']} | {target} |"
+    )
+
+
+def _stp_target(cond: str, grp: str, st: Mapping[str, Any]) -> str:
+    """The target a set's row is read against, met or not ("" for a set with none)."""
+    if grp == "holdout" and cond == "hard" and st["accepted_precision"] is not None:
+        ok = st["accepted_precision"] >= TARGET_PRECISION
+        return f"precision ≥ {TARGET_PRECISION}: {'met' if ok else 'NOT met'}"
+    if grp == "holdout" and cond == "clean" and st["auto_accept_rate"] is not None:
+        ok = st["auto_accept_rate"] >= TARGET_ACCEPT_CLEAN
+        return f"accepted ≥ {TARGET_ACCEPT_CLEAN:.0%}: {'met' if ok else 'NOT met'}"
+    if cond in ("blank", "placeholder") and grp == "all":
+        return f"0 invented: {'met' if st['invented_accepted'] == 0 else 'NOT met'}"
+    return ""
+
+
 def render_stp(report: dict[str, Any]) -> list[str]:
     """The headline: what is keyed in without a human look, and how often it is right."""
     g = report["groups"]
@@ -595,26 +618,9 @@ def render_stp(report: dict[str, Any]) -> list[str]:
     ]
     for cond in ("clean", "hard", "blank", "placeholder"):
         for grp in ("dev", "holdout", "all"):
-            key = f"{cond}/{grp}"
-            if key not in g:
-                continue
-            st = g[key]["stp"]
-            if not st["documents"]:
-                continue
-            target = ""
-            if grp == "holdout" and cond == "hard" and st["accepted_precision"] is not None:
-                ok = st["accepted_precision"] >= TARGET_PRECISION
-                target = f"precision ≥ {TARGET_PRECISION}: {'met' if ok else 'NOT met'}"
-            elif grp == "holdout" and cond == "clean" and st["auto_accept_rate"] is not None:
-                ok = st["auto_accept_rate"] >= TARGET_ACCEPT_CLEAN
-                target = f"accepted ≥ {TARGET_ACCEPT_CLEAN:.0%}: {'met' if ok else 'NOT met'}"
-            elif cond in ("blank", "placeholder") and grp == "all":
-                target = f"0 invented: {'met' if st['invented_accepted'] == 0 else 'NOT met'}"
-            lines.append(
-                f"| {cond} | {grp} | {st['documents']} | {st['fields_with_value']} | {_f(st['auto_accept_rate'])} | "
-                f"{_f(st['accepted_precision'], 4)} | {st['invented_accepted']} | {_f(st['review_rate'])} | "
-                f"{st['documents_flagged']}/{st['documents']} | {target} |"
-            )
+            st = g.get(f"{cond}/{grp}", {}).get("stp")
+            if st and st["documents"]:
+                lines.append(_stp_row(cond, grp, st, _stp_target(cond, grp, st)))
     for variant, label, groups_of in (
         ("stp_calibrated", "calibrated", ("dev", "holdout")),
         ("stp_second", "second reading", ("dev", "holdout", "all")),
@@ -623,18 +629,8 @@ def render_stp(report: dict[str, Any]) -> list[str]:
             for grp in groups_of:
                 st = g.get(f"{cond}/{grp}", {}).get(variant)
                 if st and st["documents"]:
-                    lines.append(
-                        f"| {cond}, {label} | {grp} | {st['documents']} | {st['fields_with_value']} | "
-                        f"{_f(st['auto_accept_rate'])} | {_f(st['accepted_precision'], 4)} | "
-                        f"{st['invented_accepted']} | {_f(st['review_rate'])} | "
-                        f"{st['documents_flagged']}/{st['documents']} | (opt-in) |"
-                    )
-    for sch, st in report.get("real_stp", {}).items():
-        lines.append(
-            f"| real ({sch}) | – | {st['documents']} | {st['fields_with_value']} | {_f(st['auto_accept_rate'])} | "
-            f"{_f(st['accepted_precision'], 4)} | {st['invented_accepted']} | {_f(st['review_rate'])} | "
-            f"{st['documents_flagged']}/{st['documents']} | |"
-        )
+                    lines.append(_stp_row(f"{cond}, {label}", grp, st, "(opt-in)"))
+    lines += [_stp_row(f"real ({sch})", "–", st, "") for sch, st in report.get("real_stp", {}).items()]
     for cond in ("blank", "placeholder"):
         if f"{cond}/all" in g and g[f"{cond}/all"]["stp"]["documents"]:
             b = g[f"{cond}/all"]
@@ -644,8 +640,11 @@ def render_stp(report: dict[str, Any]) -> list[str]:
                 f"({b['stp']['invented_accepted']} of them accepted without review); "
                 f"{b['stp']['documents_flagged']} of {b['stp']['documents']} pages flagged.",
             ]
-    lines += _masked_phone_rows(g)
-    lines += ["", "Per field (all clean / all hard pages): auto-accept rate · precision of accepted.", ""]
+    return [*lines, *_masked_phone_rows(g), *_stp_per_field(g), *_stp_curve(report, g)]
+
+
+def _stp_per_field(g: Mapping[str, Any]) -> list[str]:
+    lines = ["", "Per field (all clean / all hard pages): auto-accept rate · precision of accepted.", ""]
     lines += ["| field | clean | hard |", "|---|---|---|"]
     for name in ALL_FIELDS:
         cells = []
@@ -653,7 +652,11 @@ def render_stp(report: dict[str, Any]) -> list[str]:
             pf = g.get(f"{cond}/all", {}).get("stp", {}).get("per_field", {}).get(name)
             cells.append("–" if not pf else f"{_f(pf['auto_accept_rate'])} · {_f(pf['accepted_precision'], 4)}")
         lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
-    lines += ["", f"Precision / coverage over the review threshold: `{report.get('stp_png', '')}`.", ""]
+    return lines
+
+
+def _stp_curve(report: dict[str, Any], g: Mapping[str, Any]) -> list[str]:
+    lines = ["", f"Precision / coverage over the review threshold: `{report.get('stp_png', '')}`.", ""]
     lines += ["| threshold | clean: coverage · precision | hard: coverage · precision |", "|---|---|---|"]
     clean = {r["threshold"]: r for r in g.get("clean/all", {}).get("stp", {}).get("curve", [])}
     hard = {r["threshold"]: r for r in g.get("hard/all", {}).get("stp", {}).get("curve", [])}
@@ -708,6 +711,7 @@ def _git_head() -> str:
         return "unknown"
 
 
+# long: one run in order: options, the sets rendered and read, each system scored, the reports written
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-clean", type=int, default=64)
