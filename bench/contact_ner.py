@@ -102,6 +102,7 @@ def _paddle_timing(model_dir: Path, texts: list[str]) -> dict[str, float]:
     }
 
 
+# long: one run in order: options, training when stale (and the no-gazetteer ablation), scoring, the report
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--skip-ablation", action="store_true", help="do not train the no-gazetteer model")

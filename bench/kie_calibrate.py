@@ -117,6 +117,8 @@ def precision_at(rows: Sequence[dict[str, Any]], probs: Sequence[float], t: floa
     return (sum(r["right"] for r in acc) / len(acc) if acc else None), len(acc)
 
 
+# long: one run in order: options, the pages read, a model fitted per group on half the pages and checked on the
+# rest, the report
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-clean", type=int, default=48)

@@ -243,6 +243,7 @@ def _git() -> str:
         return "unknown"
 
 
+# long: one run in order: options, the sets rendered and read, the layout learned, scored, the report
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n-train", type=int, default=10)

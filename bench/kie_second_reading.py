@@ -95,6 +95,7 @@ def reader(
     )
 
 
+# long: one run in order: options, each reader over each set, the tallies, the printed table
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--readers", default="pp-ocrv4")

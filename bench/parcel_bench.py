@@ -305,6 +305,7 @@ def accuracy(pipeline: Any, out: Path, families: str, frames: int, seed: int, ne
     return _accuracy_report(families, records, pred, cut, bent, count, per_family, seconds, before_seconds)
 
 
+# long: one table after another, in the order the report reads
 def _accuracy_report(
     families: str,
     records: Sequence[dict[str, Any]],
@@ -604,6 +605,7 @@ def _bad_input_targets(bad: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+# long: one row per target of issue #19, in the order the report lists them
 def _targets(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(target, bound, measured, verdict) for every target of issue #19 this bench can measure."""
     rows: list[tuple[str, str, str, str]] = []

@@ -72,6 +72,7 @@ def _right(pred: dict[str, Any], gold: dict[str, Any]) -> tuple[int, int]:
     return sum(1 for k in keys if str(pred[k]) == str(gold[k])), len(keys)
 
 
+# long: one run in order: options, frames rendered and read, where each field was lost, the report
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--frames", type=int, default=12)

@@ -297,6 +297,7 @@ def _git_head() -> str:
         return "unknown"
 
 
+# long: one run in order: options, each family rendered and read, the counts, the report
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--per-cell", type=int, default=3, help="pages per (layout, level)")

@@ -63,6 +63,7 @@ def onnx_vectors(enc: Any, texts: list[str], layers: int, int8: bool) -> np.ndar
     return result
 
 
+# long: one measurement in order: tokenize the texts, build the cut layers, time each form, report
 def main() -> None:
     import onnx
     import onnxruntime as ort

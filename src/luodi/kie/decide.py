@@ -255,6 +255,7 @@ class Decider:
                 ck = Checked(fixed, ck.ok, ck.reason)
         return c, ck
 
+    # long: one field's decision in order (groups, tier, checks, rivals, doubts, review): see the module docstring
     def field(
         self, name: str, spec: FieldSpec, cands: list[Candidate], carrier: Any, *, page_ocr: float = 1.0
     ) -> FieldResult:

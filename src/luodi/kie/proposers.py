@@ -468,6 +468,7 @@ def unlabelled_names(rd: Reading, layout: PageLayout, pool: Pool) -> None:
             pool.add(cand(name, (Piece(t, 0, len(t.text)),), TIER_BLOCK, 0.8, why, where="position"))
 
 
+# long: one pass over the unlabelled phone lines, each grown into a block, then the blocks handed out
 def orphan_blocks(rd: Reading, layout: PageLayout, pool: Pool) -> None:
     """Contact blocks with no label and no tag that OCR could read (a 收 / 寄 mark printed
     white on black is often missed): a line with a phone, the name line above it, the

@@ -475,6 +475,7 @@ def bocom_table(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Ima
 _UNITS = "亿千百十万千百十元角分"
 
 
+# long: a layout is its drawing calls, top to bottom
 def icbc_counter(r: Receipt, style: Style, rng: np.random.Generator) -> tuple[Image.Image, dict[str, Any]]:
     """A counter slip (进账单 / 电汇凭证) filled in by hand: 出票人 and 收款人 columns side by side
     (全称 / 账号 / 开户银行), the amount in capitals beside a grid of 亿千百十万千百十元角分 cells with one

@@ -294,6 +294,7 @@ def _carbon_section(
     return y + box_h
 
 
+# long: a layout is its drawing calls, top to bottom
 def carbon_form(c: WaybillContent, style: Style, rng: np.random.Generator) -> Image.Image:
     ink = _CARBON_INKS[int(rng.integers(0, len(_CARBON_INKS)))]
     printed = Style(style.family, style.size, ink, style.paper, ink, style.hand)

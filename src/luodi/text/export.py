@@ -66,6 +66,7 @@ def load_run_net(run_dir: Path, checkpoint: str = "best") -> tuple[Any, Featuriz
     return net, feats, labels
 
 
+# long: the export in order: program, ONNX, parity checks, files, INT8, registration
 def export_text_run(
     run_dir: str | Path,
     name: str | None = None,

@@ -58,6 +58,7 @@ def _shift(paddle: Any, x: Any, d: int) -> Any:
     return paddle.concat([x[:, -d:], pad], axis=1)
 
 
+# long: the network's class is defined inside, so paddle is imported only when a net is built
 def build_net(
     paddle: Any,
     *,

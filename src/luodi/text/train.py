@@ -469,6 +469,7 @@ class TextTrainer:
         self.say(f"context: e5's first {spec.context_layers} layer(s) cut in {time.process_time() - started:.0f} CPU s")
         return E5Context.load(npz, graph)
 
+    # long: the training run in order: set-up, net, optimizer, resume, then the epoch loop
     def run(self) -> TextTrainResult:
         cfg, world = self.cfg, self.world
         paddle = import_paddle()
